@@ -1,0 +1,72 @@
+// Forward pass 2 of 2: one workgroup folds the partial sums into one (intersection, sum p,
+// sum t) per group, computes each group's Dice, its weighted share of the loss, and the two
+// coefficients of the gradient, and reduces the loss to a scalar.
+//
+// A group is (slab, class): per-class Dice has `classes` groups per slab, global Dice one.
+// Group weights already hold the loss's normalisation (1/B, w_c/B or 1/(B*C)), so the loss
+// is sum_g weight_g * (1 - dice_g) and, with dice = (2I + s_nr) / (P + G + s_dr),
+//   dL/dp_i = weight_g * (-2 t_i / den + num / den^2) = a_g * t_i + b_g.
+// Every sum runs in a fixed order: bitwise the same output for the same input.
+
+override WORKGROUP_SIZE: u32 = 256u;
+
+struct FinalizeParams {
+  groups: u32,
+  classes: u32,
+  chunks: u32,
+  cols: u32,
+  vec_width: u32,
+  periods: u32,
+  smooth_nr: f32,
+  smooth_dr: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: FinalizeParams;
+@group(0) @binding(1) var<storage, read> partials: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> class_weights: array<f32>;
+// Per group: (dice, intersection, sum of pred, sum of target).
+@group(0) @binding(3) var<storage, read_write> stats: array<vec4<f32>>;
+// Per group: (a, b, 0, 0) with dL/dp_i = a * t_i + b.
+@group(0) @binding(4) var<storage, read_write> coefs: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> loss: array<f32>;
+
+var<workgroup> shared_loss: array<f32, WORKGROUP_SIZE>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(local_invocation_index) tid: u32) {
+  var loss_part = 0.0;
+  for (var group = tid; group < params.groups; group += WORKGROUP_SIZE) {
+    let slab = group / params.classes;
+    let class_index = group % params.classes;
+    var sums = vec3<f32>(0.0);
+    for (var chunk = 0u; chunk < params.chunks; chunk++) {
+      let row_base = (slab * params.chunks + chunk) * params.cols;
+      // A row holds `periods` copies of the class cycle; this class sits at class + k*classes.
+      for (var period = 0u; period < params.periods; period++) {
+        let element = class_index + period * params.classes;
+        let at = (row_base + element / params.vec_width) * 3u;
+        let lane = element % params.vec_width;
+        sums += vec3<f32>(partials[at][lane], partials[at + 1u][lane], partials[at + 2u][lane]);
+      }
+    }
+    let numerator = 2.0 * sums.x + params.smooth_nr;
+    let denominator = sums.y + sums.z + params.smooth_dr;
+    let dice = numerator / denominator;
+    let weight = class_weights[class_index];
+    loss_part += weight * (1.0 - dice);
+    stats[group] = vec4<f32>(dice, sums.x, sums.y, sums.z);
+    coefs[group] = vec4<f32>(-2.0 * weight / denominator, weight * dice / denominator, 0.0, 0.0);
+  }
+
+  shared_loss[tid] = loss_part;
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride >>= 1u) {
+    if (tid < stride) {
+      shared_loss[tid] += shared_loss[tid + stride];
+    }
+    workgroupBarrier();
+  }
+  if (tid == 0u) {
+    loss[0] = shared_loss[0];
+  }
+}

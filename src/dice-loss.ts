@@ -1,0 +1,338 @@
+import { bindingKey, bindStorage, describe, isBufferArg, type Binding, type BufferArg } from './buffers.js';
+import type { DiceEngine } from './engine.js';
+import { rejectUnknownKeys, WgslDiceError } from './errors.js';
+import {
+  backwardShaderFor,
+  packBackwardParams,
+  packFinalizeParams,
+  packReduceParams,
+  reduceShaderFor,
+} from './kernels/dice-kernels.js';
+import { groupWeights, type NormalizedDiceOptions } from './options.js';
+import { planDice, type DicePlan } from './plan.js';
+
+/** Buffers for one {@link DiceLoss.encode}: all caller-owned, all with STORAGE usage. */
+export interface DiceEncodeBuffers {
+  /** f32 probabilities, `[B, ...spatial, C]` channels-last. */
+  pred: BufferArg;
+  /** f32 targets (one-hot or soft), same shape as pred. */
+  target: BufferArg;
+  /** Receives the scalar loss (one f32). */
+  loss: BufferArg;
+  /** Receives dL/dpred (f32, same shape as pred); omit to run the forward pass only. */
+  grad?: BufferArg;
+  /**
+   * Receives one vec4<f32> per (sample, class) group: (dice, intersection, sum of pred, sum of
+   * target). Omit to use the loss's own {@link DiceLoss.statsBuffer}.
+   */
+  stats?: BufferArg;
+}
+
+/** Host input for {@link DiceLoss.compute}: a Float32Array or a GPU buffer already holding it. */
+export type DiceInput = Float32Array | BufferArg;
+
+export interface DiceResult {
+  loss: number;
+  /**
+   * One entry per group, sample-major: (sample, class) for per-class Dice, one per sample for
+   * global Dice.
+   */
+  perClass: {
+    dice: Float32Array;
+    intersection: Float32Array;
+    predSum: Float32Array;
+    targetSum: Float32Array;
+  };
+  /** dL/dpred, present when `grad: true` was asked for. */
+  grad?: Float32Array;
+}
+
+interface Pipelines {
+  reduce: GPUComputePipeline;
+  finalize: GPUComputePipeline;
+  backward: GPUComputePipeline;
+}
+
+const BIND_GROUP_CACHE_SIZE = 8;
+
+/**
+ * One Dice loss of a fixed shape and options, created by {@link DiceEngine.dice}. It owns its
+ * uniforms and scratch buffers (allocated once, here), borrows the caller's buffers, and
+ * caches bind groups by the buffers they bind, so a steady training loop allocates nothing.
+ */
+export class DiceLoss {
+  readonly options: NormalizedDiceOptions;
+  readonly plan: DicePlan;
+  /** Number of Dice groups: B * C for per-class, B for global. */
+  readonly groupCount: number;
+  /** Default destination of the per-group stats (see {@link DiceEncodeBuffers.stats}). */
+  readonly statsBuffer: GPUBuffer;
+
+  readonly #engine: DiceEngine;
+  readonly #device: GPUDevice;
+  readonly #pipelines: Pipelines;
+  readonly #reduceParams: GPUBuffer;
+  readonly #finalizeParams: GPUBuffer;
+  readonly #backwardParams: GPUBuffer;
+  readonly #weights: GPUBuffer;
+  readonly #partials: GPUBuffer;
+  readonly #coefs: GPUBuffer;
+  readonly #owned: GPUBuffer[] = [];
+  readonly #bindGroups = new Map<string, GPUBindGroup>();
+  #host: HostBuffers | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #destroyed = false;
+
+  /** @internal Use {@link DiceEngine.dice}. */
+  constructor(engine: DiceEngine, options: NormalizedDiceOptions, pipelines: Pipelines) {
+    this.#engine = engine;
+    this.#device = engine.device;
+    this.options = options;
+    this.#pipelines = pipelines;
+    const { batch, spatial, classes } = options.shape;
+    const groupsPerSlab = options.reduce === 'global' ? 1 : classes;
+    this.plan = planDice(batch, spatial * classes, groupsPerSlab, engine.gridProfile);
+    this.groupCount = batch * groupsPerSlab;
+
+    const u = GPUBufferUsage;
+    this.#reduceParams = this.#uniform('reduce params', packReduceParams(this.plan));
+    this.#finalizeParams = this.#uniform(
+      'finalize params',
+      packFinalizeParams(this.plan, options.smoothNumerator, options.smoothDenominator),
+    );
+    this.#backwardParams = this.#uniform('backward params', packBackwardParams(this.plan));
+    const weights = groupWeights(options);
+    this.#weights = this.#scratch('group weights', weights.byteLength, u.STORAGE | u.COPY_DST);
+    this.#device.queue.writeBuffer(this.#weights, 0, weights);
+    this.#partials = this.#scratch('partials', this.plan.reduce.partialVec4s * 16, u.STORAGE);
+    this.#coefs = this.#scratch('gradient coefficients', this.groupCount * 16, u.STORAGE);
+    this.statsBuffer = this.#scratch('stats', this.groupCount * 16, u.STORAGE | u.COPY_SRC);
+  }
+
+  get elementCount(): number {
+    return this.options.shape.elements;
+  }
+
+  /**
+   * Records the forward pass (and the backward pass when `grad` is given) into the caller's
+   * encoder. It submits nothing and reads nothing back; after the first call with a given set
+   * of buffers it creates no GPU object at all.
+   *
+   * @example
+   * const encoder = device.createCommandEncoder();
+   * loss.encode(encoder, { pred, target, loss: lossBuffer, grad: gradBuffer });
+   * device.queue.submit([encoder.finish()]);
+   */
+  encode(encoder: GPUCommandEncoder, buffers: DiceEncodeBuffers): void {
+    this.#assertUsable();
+    if (typeof buffers !== 'object' || buffers === null) {
+      throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad?, stats? }.');
+    }
+    rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad', 'stats']);
+    const bytes = this.elementCount * 4;
+    const pred = bindStorage(this.#device, 'pred', buffers.pred, bytes);
+    const target = bindStorage(this.#device, 'target', buffers.target, bytes);
+    const loss = bindStorage(this.#device, 'loss', buffers.loss, 4);
+    const stats =
+      buffers.stats === undefined
+        ? { buffer: this.statsBuffer, offset: 0, size: this.groupCount * 16 }
+        : bindStorage(this.#device, 'stats', buffers.stats, this.groupCount * 16);
+    const grad = buffers.grad === undefined ? undefined : bindStorage(this.#device, 'grad', buffers.grad, bytes);
+    if (grad && overlaps(grad, target)) {
+      throw new WgslDiceError(
+        'INVALID_INPUT',
+        'grad overlaps target: the backward pass reads target while writing grad; use separate memory.',
+      );
+    }
+
+    const { reduce, backward, slabs } = this.plan;
+    const pass = encoder.beginComputePass({ label: `${this.options.label} dice` });
+    pass.setPipeline(this.#pipelines.reduce);
+    pass.setBindGroup(0, this.#bindGroup('reduce', this.#reduceParams, [pred, target, this.#own(this.#partials)]));
+    pass.dispatchWorkgroups(reduce.chunks, reduce.colBlocks, slabs);
+    pass.setPipeline(this.#pipelines.finalize);
+    pass.setBindGroup(
+      0,
+      this.#bindGroup('finalize', this.#finalizeParams, [
+        this.#own(this.#partials),
+        this.#own(this.#weights),
+        stats,
+        this.#own(this.#coefs),
+        loss,
+      ]),
+    );
+    pass.dispatchWorkgroups(1);
+    if (grad) {
+      pass.setPipeline(this.#pipelines.backward);
+      pass.setBindGroup(
+        0,
+        this.#bindGroup('backward', this.#backwardParams, [target, this.#own(this.#coefs), grad]),
+      );
+      pass.dispatchWorkgroups(backward.chunks, 1, slabs);
+    }
+    pass.end();
+  }
+
+  /**
+   * Runs the loss once and reads the results back: the convenient path for tests, tools and
+   * inference-time evaluation. Inputs may be Float32Arrays (uploaded into buffers this loss
+   * keeps for the next call) or GPU buffers. Calls on one loss run one after another.
+   */
+  compute(pred: DiceInput, target: DiceInput, options: { grad?: boolean } = {}): Promise<DiceResult> {
+    const run = this.#queue.then(() => this.#computeNow(pred, target, options));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Frees this loss's uniforms and scratch buffers. The caller's buffers are untouched. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#bindGroups.clear();
+    for (const buffer of this.#owned) buffer.destroy();
+    this.#owned.length = 0;
+    this.#engine._forget(this);
+  }
+
+  async #computeNow(pred: DiceInput, target: DiceInput, options: { grad?: boolean }): Promise<DiceResult> {
+    this.#assertUsable();
+    if (typeof options !== 'object' || options === null) {
+      throw new WgslDiceError('INVALID_OPTION', 'compute() options must be an object like { grad: true }.');
+    }
+    rejectUnknownKeys('compute() option', options, ['grad']);
+    const wantGrad = options.grad === true;
+    const host = (this.#host ??= this.#createHostBuffers());
+    const predArg = this.#stage('pred', pred, host.pred);
+    const targetArg = this.#stage('target', target, host.target);
+
+    const device = this.#device;
+    const statsBytes = this.groupCount * 16;
+    const gradBytes = this.elementCount * 4;
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder({ label: `${this.options.label} compute` });
+    this.encode(encoder, {
+      pred: predArg,
+      target: targetArg,
+      loss: host.loss,
+      grad: wantGrad ? host.grad : undefined,
+      stats: this.statsBuffer,
+    });
+    encoder.copyBufferToBuffer(host.loss, 0, host.readback, 0, 16);
+    encoder.copyBufferToBuffer(this.statsBuffer, 0, host.readback, 16, statsBytes);
+    if (wantGrad) encoder.copyBufferToBuffer(host.grad, 0, host.readback, 16 + statsBytes, gradBytes);
+    device.queue.submit([encoder.finish()]);
+    const error = await device.popErrorScope();
+    if (error) throw new WgslDiceError('GPU_ERROR', `WebGPU rejected the Dice computation: ${error.message}`);
+
+    await this.#engine._whileDeviceAlive(host.readback.mapAsync(GPUMapMode.READ));
+    const mapped = host.readback.getMappedRange();
+    const loss = new Float32Array(mapped, 0, 1)[0];
+    const stats = new Float32Array(mapped, 16, this.groupCount * 4);
+    const column = (k: number) => Float32Array.from({ length: this.groupCount }, (_, g) => stats[g * 4 + k]);
+    const result: DiceResult = {
+      loss,
+      perClass: { dice: column(0), intersection: column(1), predSum: column(2), targetSum: column(3) },
+    };
+    if (wantGrad) result.grad = new Float32Array(mapped.slice(16 + statsBytes, 16 + statsBytes + gradBytes));
+    host.readback.unmap();
+    return result;
+  }
+
+  #createHostBuffers(): HostBuffers {
+    const u = GPUBufferUsage;
+    const bytes = this.elementCount * 4;
+    return {
+      pred: this.#scratch('host pred', bytes, u.STORAGE | u.COPY_DST),
+      target: this.#scratch('host target', bytes, u.STORAGE | u.COPY_DST),
+      loss: this.#scratch('host loss', 16, u.STORAGE | u.COPY_SRC),
+      grad: this.#scratch('host grad', bytes, u.STORAGE | u.COPY_SRC),
+      readback: this.#scratch('readback', 16 + this.groupCount * 16 + bytes, u.MAP_READ | u.COPY_DST),
+    };
+  }
+
+  #stage(name: string, input: DiceInput, staging: GPUBuffer): BufferArg {
+    if (input instanceof Float32Array) {
+      if (input.length !== this.elementCount) {
+        throw new WgslDiceError(
+          'SHAPE_MISMATCH',
+          `${name} has ${input.length} elements but shape ${JSON.stringify(this.options.shape.dims)} ` +
+            `needs ${this.elementCount}.`,
+        );
+      }
+      this.#device.queue.writeBuffer(staging, 0, input as Float32Array<ArrayBuffer>);
+      return staging;
+    }
+    if (isBufferArg(input)) return input;
+    throw new WgslDiceError(
+      'INVALID_INPUT',
+      `${name} must be a Float32Array or a GPUBuffer, got ${describe(input)}.`,
+    );
+  }
+
+  #bindGroup(pass: string, params: GPUBuffer, bindings: readonly Binding[]): GPUBindGroup {
+    const key = `${pass}|${bindingKey(bindings)}`;
+    let group = this.#bindGroups.get(key);
+    if (group) {
+      // Refresh recency: Map iteration order is insertion order.
+      this.#bindGroups.delete(key);
+      this.#bindGroups.set(key, group);
+      return group;
+    }
+    const pipeline = this.#pipelines[pass as keyof Pipelines];
+    group = this.#device.createBindGroup({
+      label: `${this.options.label} ${pass}`,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: params } },
+        ...bindings.map((b, i) => ({
+          binding: i + 1,
+          resource: { buffer: b.buffer, offset: b.offset, size: b.size },
+        })),
+      ],
+    });
+    this.#bindGroups.set(key, group);
+    if (this.#bindGroups.size > BIND_GROUP_CACHE_SIZE) {
+      this.#bindGroups.delete(this.#bindGroups.keys().next().value as string);
+    }
+    return group;
+  }
+
+  #own(buffer: GPUBuffer): Binding {
+    return { buffer, offset: 0, size: buffer.size };
+  }
+
+  #uniform(name: string, data: ArrayBuffer): GPUBuffer {
+    const buffer = this.#scratch(name, data.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    this.#device.queue.writeBuffer(buffer, 0, data);
+    return buffer;
+  }
+
+  #scratch(name: string, size: number, usage: GPUBufferUsageFlags): GPUBuffer {
+    const buffer = this.#device.createBuffer({
+      label: `${this.options.label} ${name}`,
+      size: Math.max(16, Math.ceil(size / 16) * 16),
+      usage,
+    });
+    this.#owned.push(buffer);
+    return buffer;
+  }
+
+  #assertUsable(): void {
+    if (this.#destroyed) {
+      throw new WgslDiceError('ENGINE_DESTROYED', 'This Dice loss was destroyed; create a new one with engine.dice().');
+    }
+    this.#engine._assertUsable();
+  }
+}
+
+interface HostBuffers {
+  pred: GPUBuffer;
+  target: GPUBuffer;
+  loss: GPUBuffer;
+  grad: GPUBuffer;
+  readback: GPUBuffer;
+}
+
+function overlaps(a: Binding, b: Binding): boolean {
+  return a.buffer === b.buffer && a.offset < b.offset + b.size && b.offset < a.offset + a.size;
+}

@@ -1,0 +1,154 @@
+import { DiceLoss } from './dice-loss.js';
+import { rejectUnknownKeys, WgslDiceError } from './errors.js';
+import { backwardShaderFor, diceShaders, reduceShaderFor, type DiceShaderName } from './kernels/dice-kernels.js';
+import { normalizeDiceOptions, type DiceLossOptions } from './options.js';
+import { gridProfileFor, planDice, type GridProfile } from './plan.js';
+
+export interface DiceEngineOptions {
+  /** Threads per workgroup, a power of two (default 256, or the device's limit if lower). */
+  workgroupSize?: number;
+  /** Workgroups a pass aims for; default 8 on software adapters, 1024 on GPUs. */
+  targetWorkgroups?: number;
+  /** Prefix for the labels of the GPU objects the engine creates. */
+  label?: string;
+}
+
+/**
+ * The per-device half of wgsl-dice: compiles each kernel once (asynchronously), hands out
+ * losses, and frees everything it created in {@link DiceEngine.destroy}. The device and every
+ * input/output buffer stay the caller's.
+ *
+ * @example
+ * const engine = await DiceEngine.create(device);
+ * const dice = await engine.dice({ shape: [2, 128, 128, 4], reduce: 'per-class' });
+ * const { loss, grad } = await dice.compute(pred, target, { grad: true });
+ */
+export class DiceEngine {
+  readonly device: GPUDevice;
+  readonly gridProfile: GridProfile;
+  readonly label: string;
+  readonly #pipelines = new Map<DiceShaderName, Promise<GPUComputePipeline>>();
+  readonly #losses = new Set<DiceLoss>();
+  #destroyed = false;
+  #lost: GPUDeviceLostInfo | undefined;
+
+  private constructor(device: GPUDevice, options: DiceEngineOptions) {
+    this.device = device;
+    this.label = options.label ?? 'wgsl-dice';
+    this.gridProfile = gridProfileFor(device, options);
+    device.lost.then((info) => {
+      this.#lost = info;
+    });
+  }
+
+  static async create(device: GPUDevice, options: DiceEngineOptions = {}): Promise<DiceEngine> {
+    if (typeof device !== 'object' || device === null || typeof device.createComputePipelineAsync !== 'function') {
+      throw new WgslDiceError('INVALID_INPUT', 'DiceEngine.create needs a GPUDevice.');
+    }
+    rejectUnknownKeys('engine option', options, ['workgroupSize', 'targetWorkgroups', 'label']);
+    const size = options.workgroupSize;
+    if (
+      size !== undefined &&
+      (!Number.isInteger(size) || size < 1 || (size & (size - 1)) !== 0 ||
+        size > device.limits.maxComputeInvocationsPerWorkgroup)
+    ) {
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        `workgroupSize must be a power of two <= ${device.limits.maxComputeInvocationsPerWorkgroup}, got ${size}.`,
+      );
+    }
+    const target = options.targetWorkgroups;
+    if (target !== undefined && (!Number.isInteger(target) || target < 1)) {
+      throw new WgslDiceError('INVALID_OPTION', `targetWorkgroups must be a positive integer, got ${target}.`);
+    }
+    return new DiceEngine(device, options);
+  }
+
+  /**
+   * Creates a Dice loss for one shape and set of options (the seed's three losses: see
+   * {@link DiceLossOptions}). Resolves once its pipelines are compiled.
+   */
+  async dice(options: DiceLossOptions): Promise<DiceLoss> {
+    this._assertUsable();
+    const normalized = normalizeDiceOptions(options);
+    const { batch, spatial, classes } = normalized.shape;
+    const plan = planDice(
+      batch,
+      spatial * classes,
+      normalized.reduce === 'global' ? 1 : classes,
+      this.gridProfile,
+    );
+    const [reduce, finalize, backward] = await Promise.all([
+      this.#pipeline(reduceShaderFor(plan)),
+      this.#pipeline('dice_finalize'),
+      this.#pipeline(backwardShaderFor(plan)),
+    ]);
+    this._assertUsable();
+    const loss = new DiceLoss(this, normalized, { reduce, finalize, backward });
+    this.#losses.add(loss);
+    return loss;
+  }
+
+  /** Destroys every loss this engine created and drops its pipelines. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    for (const loss of [...this.#losses]) loss.destroy();
+    this.#pipelines.clear();
+    this.#destroyed = true;
+  }
+
+  /** @internal */
+  _forget(loss: DiceLoss): void {
+    this.#losses.delete(loss);
+  }
+
+  /** @internal */
+  _assertUsable(): void {
+    if (this.#destroyed) {
+      throw new WgslDiceError('ENGINE_DESTROYED', 'This DiceEngine was destroyed; create a new one.');
+    }
+    if (this.#lost) {
+      throw new WgslDiceError(
+        'DEVICE_LOST',
+        `The GPU device was lost (${this.#lost.reason}: ${this.#lost.message}); ` +
+          'create a new device and a new DiceEngine on it.',
+      );
+    }
+  }
+
+  /** @internal Rejects with DEVICE_LOST instead of waiting forever on a lost device. */
+  async _whileDeviceAlive<T>(work: Promise<T>): Promise<T> {
+    const lost = this.device.lost.then((info) => {
+      throw new WgslDiceError(
+        'DEVICE_LOST',
+        `The GPU device was lost (${info.reason}: ${info.message}) while wgsl-dice was waiting on it.`,
+      );
+    });
+    return Promise.race([work, lost]);
+  }
+
+  #pipeline(name: DiceShaderName): Promise<GPUComputePipeline> {
+    let pipeline = this.#pipelines.get(name);
+    if (!pipeline) {
+      const module = this.device.createShaderModule({ label: `${this.label} ${name}`, code: diceShaders[name] });
+      pipeline = this.device
+        .createComputePipelineAsync({
+          label: `${this.label} ${name}`,
+          layout: 'auto',
+          compute: { module, entryPoint: 'main', constants: { WORKGROUP_SIZE: this.gridProfile.workgroupSize } },
+        })
+        .catch(async (error: unknown) => {
+          // The pipeline error only says "invalid module"; the compiler's messages say why.
+          const info = await module.getCompilationInfo();
+          const messages = info.messages.map((m) => `${name}.wgsl:${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`);
+          throw new WgslDiceError(
+            'GPU_ERROR',
+            `Could not build the ${name} pipeline on this device: ${String((error as Error)?.message ?? error)}` +
+              (messages.length ? `\n${messages.join('\n')}` : ''),
+          );
+        });
+      this.#pipelines.set(name, pipeline);
+    }
+    return pipeline;
+  }
+}

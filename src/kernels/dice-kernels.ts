@@ -1,0 +1,70 @@
+import backwardScalarSource from '../../shaders/dice_backward_scalar.wgsl';
+import backwardVec4Source from '../../shaders/dice_backward_vec4.wgsl';
+import finalizeSource from '../../shaders/dice_finalize.wgsl';
+import reduceScalarSource from '../../shaders/dice_reduce_scalar.wgsl';
+import reduceVec4Source from '../../shaders/dice_reduce_vec4.wgsl';
+import type { DicePlan } from '../plan.js';
+
+/**
+ * The Dice kernel family as pure descriptions: shader sources by name, and the uniform blocks
+ * packed to mirror the WGSL structs. Shapes live in uniforms, never in pipeline keys, so one
+ * set of pipelines serves every shape on a device.
+ */
+export const diceShaders = {
+  dice_reduce_vec4: reduceVec4Source,
+  dice_reduce_scalar: reduceScalarSource,
+  dice_finalize: finalizeSource,
+  dice_backward_vec4: backwardVec4Source,
+  dice_backward_scalar: backwardScalarSource,
+} as const;
+
+export type DiceShaderName = keyof typeof diceShaders;
+
+export function reduceShaderFor(plan: DicePlan): DiceShaderName {
+  return plan.reduce.vecWidth === 4 ? 'dice_reduce_vec4' : 'dice_reduce_scalar';
+}
+
+export function backwardShaderFor(plan: DicePlan): DiceShaderName {
+  return plan.backward.vecWidth === 4 ? 'dice_backward_vec4' : 'dice_backward_scalar';
+}
+
+/** Mirrors `ReduceParams` in dice_reduce_*.wgsl (8 x u32). */
+export function packReduceParams(plan: DicePlan): ArrayBuffer {
+  const r = plan.reduce;
+  return new Uint32Array([
+    r.rows,
+    r.cols,
+    r.colsPerGroup,
+    r.lanes,
+    r.rowsPerChunk,
+    r.chunks,
+    r.treeStart,
+    0,
+  ]).buffer;
+}
+
+/** Mirrors `FinalizeParams` in dice_finalize.wgsl (6 x u32, 2 x f32). */
+export function packFinalizeParams(
+  plan: DicePlan,
+  smoothNumerator: number,
+  smoothDenominator: number,
+): ArrayBuffer {
+  const bytes = new ArrayBuffer(32);
+  const u32 = new Uint32Array(bytes);
+  const f32 = new Float32Array(bytes);
+  u32[0] = plan.slabs * plan.groupsPerSlab;
+  u32[1] = plan.groupsPerSlab;
+  u32[2] = plan.reduce.chunks;
+  u32[3] = plan.reduce.cols;
+  u32[4] = plan.reduce.vecWidth;
+  u32[5] = plan.reduce.periods;
+  f32[6] = smoothNumerator;
+  f32[7] = smoothDenominator;
+  return bytes;
+}
+
+/** Mirrors `BackwardParams` in dice_backward_*.wgsl (4 x u32). */
+export function packBackwardParams(plan: DicePlan): ArrayBuffer {
+  const b = plan.backward;
+  return new Uint32Array([b.unitsPerSlab, plan.groupsPerSlab, b.unitsPerChunk, 0]).buffer;
+}

@@ -1,0 +1,198 @@
+/**
+ * `wgsl-dice/node`: a WebGPU device in Node through Dawn's dawn.node (the `webgpu` package).
+ *
+ * This is the only module that imports `webgpu`, so browser bundles of the core never see the
+ * native addon.
+ */
+import { tmpdir } from 'node:os';
+import { create, globals } from 'webgpu';
+
+/** Options for {@link requestNodeDevice}. */
+export interface NodeDeviceOptions {
+  powerPreference?: GPUPowerPreference;
+  /** Extra flags for dawn.node's `create()`, e.g. `'backend=vulkan'`, `'adapter=NVIDIA'`. */
+  dawnFlags?: string[];
+  /** Features the device must have; requesting one the adapter lacks rejects. */
+  requiredFeatures?: GPUFeatureName[];
+  /** Limits that win over the adapter maxima this module requests by default. */
+  requiredLimits?: Record<string, number>;
+  /** Called for each uncaptured GPU error, after it has been stored for {@link takeUncapturedErrors}. */
+  onUncapturedError?: (error: GPUError) => void;
+  label?: string;
+}
+
+/** Thrown by {@link requestNodeDevice} when dawn.node finds no adapter (no GPU, no usable Vulkan driver). */
+export class WebGpuUnavailableError extends Error {
+  readonly code = 'WEBGPU_UNAVAILABLE';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebGpuUnavailableError';
+  }
+}
+
+// Without it, timestamps are rounded to 65,536 ns, too coarse to time one kernel.
+const TIMESTAMP_FLAG = 'disable-dawn-features=timestamp_quantization';
+
+// Large losses need bindings and buffers beyond WebGPU's defaults (128 MiB, 256 MiB); take what
+// the adapter offers so the planner sizes work from the real maxima.
+const ADAPTER_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+const OPTIONAL_FEATURES: readonly GPUFeatureName[] = ['timestamp-query', 'subgroups', 'shader-f16'];
+
+// If V8 collects a GPU object from create() while one of its devices lives, the process dies
+// later at random (futex errors, SIGSEGV). So each one is pinned for the life of the process:
+// held by this Map, and the Map by globalThis under a registry symbol, which also lets a second
+// copy of this module (src and dist loaded together) reuse the same objects.
+const PINNED_GPUS = Symbol.for('wgsl-dice.node.pinnedGpus');
+const pinHolder = globalThis as typeof globalThis & { [PINNED_GPUS]?: Map<string, GPU> };
+const gpuByFlags: Map<string, GPU> = (pinHolder[PINNED_GPUS] ??= new Map());
+
+const uncapturedErrors = new WeakMap<GPUDevice, GPUError[]>();
+
+const INSTALL_HINT = [
+  'dawn.node found no WebGPU adapter: no GPU and no usable Vulkan driver.',
+  "On a machine without a GPU, install Mesa's lavapipe (CPU Vulkan, Mesa 25 or newer), as root:",
+  '  Debian 12 (bookworm): Mesa 22 is too old; add bookworm-backports, then install from it:',
+  `    awk 'BEGIN{RS="";ORS="\\n\\n"} /Suites:.*bookworm( |$)/ && !done {sub(/Suites:[^\\n]*/,"Suites: bookworm-backports"); print; done=1}' \\`,
+  '      /etc/apt/sources.list.d/debian.sources > /etc/apt/sources.list.d/bookworm-backports.sources',
+  '    apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers',
+  '  Debian 13 / Ubuntu 24.04:',
+  '    apt-get install -y mesa-vulkan-drivers',
+  'In a wgsl-dice checkout, `node scripts/install-lavapipe.mjs` does this for you.',
+].join('\n');
+
+/**
+ * Creates a WebGPU device on the best adapter dawn.node finds, with the adapter's storage and
+ * compute limits, `timestamp-query` / `subgroups` / `shader-f16` where offered, and uncaptured
+ * errors collected (see {@link takeUncapturedErrors}) instead of only printed.
+ *
+ * Also defines the WebGPU globals (`GPUBufferUsage`, `GPUMapMode`, ...) that are missing.
+ * End with `await device.queue.onSubmittedWorkDone(); device.destroy()`; the process then exits.
+ *
+ * @throws {WebGpuUnavailableError} when there is no adapter; the message says what to install.
+ * @example
+ * ```ts
+ * import { requestNodeDevice, takeUncapturedErrors } from 'wgsl-dice/node';
+ *
+ * const device = await requestNodeDevice({ onUncapturedError: (e) => console.error(e.message) });
+ * // ... record and submit work ...
+ * await device.queue.onSubmittedWorkDone();
+ * if (takeUncapturedErrors(device).length > 0) process.exitCode = 1;
+ * device.destroy();
+ * ```
+ */
+export async function requestNodeDevice(options: NodeDeviceOptions = {}): Promise<GPUDevice> {
+  const flags = [...new Set([TIMESTAMP_FLAG, ...(options.dawnFlags ?? [])])].sort();
+  const adapter = await requestAdapter(flags, options.powerPreference);
+
+  const requiredLimits: Record<string, number> = {};
+  for (const name of ADAPTER_LIMITS) {
+    const value = adapter.limits[name];
+    if (typeof value === 'number') requiredLimits[name] = value;
+  }
+  Object.assign(requiredLimits, options.requiredLimits);
+
+  const requiredFeatures = new Set<GPUFeatureName>(
+    OPTIONAL_FEATURES.filter((feature) => adapter.features.has(feature)),
+  );
+  for (const feature of options.requiredFeatures ?? []) requiredFeatures.add(feature);
+
+  const label = options.label ?? 'wgsl-dice node device';
+  const device = await adapter.requestDevice({
+    label,
+    requiredFeatures: [...requiredFeatures],
+    requiredLimits,
+    defaultQueue: { label: `${label} queue` },
+  });
+
+  // The listener closes over the list, not the device, so the device can still be collected.
+  const errors: GPUError[] = [];
+  uncapturedErrors.set(device, errors);
+  const onUncapturedError = options.onUncapturedError;
+  device.addEventListener('uncapturederror', (event) => {
+    // Without preventDefault dawn.node only prints the error and the caller never learns of it.
+    event.preventDefault();
+    errors.push(event.error);
+    onUncapturedError?.(event.error);
+  });
+  return device;
+}
+
+/** Returns the uncaptured errors collected on `device` since the last call, and forgets them. */
+export function takeUncapturedErrors(device: GPUDevice): GPUError[] {
+  return uncapturedErrors.get(device)?.splice(0) ?? [];
+}
+
+/** Plain-string description of the adapter behind `device`, for logs and benchmark records. */
+export function describeAdapter(device: GPUDevice): {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+} {
+  const info = device.adapterInfo;
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+  };
+}
+
+/** True when `device` runs on a CPU implementation (lavapipe/llvmpipe, SwiftShader), where timings mean little. */
+export function isSoftwareAdapter(device: GPUDevice): boolean {
+  const info = device.adapterInfo;
+  if (info.architecture === 'software' || info.isFallbackAdapter === true) return true;
+  return /llvmpipe|lavapipe|swiftshader/i.test(`${info.vendor} ${info.device} ${info.description}`);
+}
+
+// dawn.node resolves null without a Vulkan driver, but rejects ("no suitable backends found")
+// when flags such as `adapter=` or `backend=` match nothing; both mean the same to the caller.
+async function requestAdapter(
+  flags: string[],
+  powerPreference: GPUPowerPreference | undefined,
+): Promise<GPUAdapter> {
+  let adapter: GPUAdapter | null;
+  let reason = 'requestAdapter() returned null';
+  try {
+    adapter = await pinnedGpu(flags).requestAdapter(powerPreference ? { powerPreference } : undefined);
+  } catch (error) {
+    adapter = null;
+    reason = `requestAdapter() failed: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  if (!adapter) {
+    throw new WebGpuUnavailableError(`${INSTALL_HINT}\n(${reason}; dawn.node flags: ${flags.join(' ')})`);
+  }
+  return adapter;
+}
+
+function pinnedGpu(flags: string[]): GPU {
+  const key = flags.join('\n');
+  let gpu = gpuByFlags.get(key);
+  if (!gpu) {
+    // Mesa warns on every start when XDG_RUNTIME_DIR is unset; any writable folder silences it.
+    process.env.XDG_RUNTIME_DIR ??= tmpdir();
+    installMissingGlobals();
+    gpu = create(flags);
+    gpuByFlags.set(key, gpu);
+  }
+  return gpu;
+}
+
+// Library code uses GPUBufferUsage, GPUMapMode, GPUShaderStage... as globals, as in a browser.
+// Names something else already defined are left alone.
+function installMissingGlobals(): void {
+  const scope = globalThis as Record<string, unknown>;
+  for (const [name, value] of Object.entries(globals as Record<string, unknown>)) {
+    if (!(name in scope)) scope[name] = value;
+  }
+}

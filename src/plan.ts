@@ -1,0 +1,161 @@
+import { WgslDiceError } from './errors.js';
+
+/**
+ * What the planner needs to know about the adapter. Software rasterisers (lavapipe,
+ * SwiftShader) pay for every workgroup with barriers, so they get a handful of fat workgroups;
+ * real GPUs get enough to fill every core.
+ */
+export interface GridProfile {
+  readonly workgroupSize: number;
+  readonly targetWorkgroups: number;
+  /** A reduction lane should read at least this many rows before another workgroup is worth it. */
+  readonly minRowsPerLane: number;
+  /** An elementwise thread should handle at least this many vec4/scalar units. */
+  readonly minUnitsPerThread: number;
+  readonly maxWorkgroupsPerDimension: number;
+}
+
+export function gridProfileFor(
+  device: GPUDevice,
+  overrides: { workgroupSize?: number; targetWorkgroups?: number } = {},
+): GridProfile {
+  const software = isSoftwareDevice(device);
+  const workgroupSize =
+    overrides.workgroupSize ?? Math.min(256, device.limits.maxComputeInvocationsPerWorkgroup);
+  return {
+    workgroupSize,
+    targetWorkgroups: overrides.targetWorkgroups ?? (software ? 8 : 1024),
+    minRowsPerLane: software ? 64 : 4,
+    minUnitsPerThread: software ? 16 : 4,
+    maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+  };
+}
+
+function isSoftwareDevice(device: GPUDevice): boolean {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  if (!info) return false;
+  const text = `${info.architecture} ${info.description} ${info.device} ${info.vendor}`;
+  return info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(text);
+}
+
+/** How one forward reduction and one backward pass are laid over the tensor. */
+export interface DicePlan {
+  /** Independent runs of elements (samples); each workgroup reads inside one slab. */
+  readonly slabs: number;
+  readonly slabElements: number;
+  /** Dice groups per slab: the class count for per-class Dice, 1 for global Dice. */
+  readonly groupsPerSlab: number;
+  readonly reduce: ReducePlan;
+  readonly backward: BackwardPlan;
+}
+
+export interface ReducePlan {
+  readonly vecWidth: 1 | 4;
+  readonly rows: number;
+  readonly cols: number;
+  readonly colsPerGroup: number;
+  readonly colBlocks: number;
+  readonly lanes: number;
+  readonly treeStart: number;
+  readonly rowsPerChunk: number;
+  readonly chunks: number;
+  /** Copies of the class cycle in one row: the finalize pass folds them together. */
+  readonly periods: number;
+  /** Length of the partial-sum scratch buffer in vec4s. */
+  readonly partialVec4s: number;
+}
+
+export interface BackwardPlan {
+  readonly vecWidth: 1 | 4;
+  readonly unitsPerSlab: number;
+  readonly unitsPerChunk: number;
+  readonly chunks: number;
+}
+
+export function planDice(
+  slabs: number,
+  slabElements: number,
+  groupsPerSlab: number,
+  profile: GridProfile,
+): DicePlan {
+  if (slabs > profile.maxWorkgroupsPerDimension) {
+    throw new WgslDiceError(
+      'GRID_TOO_LARGE',
+      `batch of ${slabs} exceeds this device's ${profile.maxWorkgroupsPerDimension} workgroups per ` +
+        `dimension; split the batch into calls of at most ${profile.maxWorkgroupsPerDimension} samples.`,
+    );
+  }
+  return {
+    slabs,
+    slabElements,
+    groupsPerSlab,
+    reduce: planReduce(slabs, slabElements, groupsPerSlab, profile),
+    backward: planBackward(slabs, slabElements, profile),
+  };
+}
+
+function planReduce(
+  slabs: number,
+  slabElements: number,
+  groupsPerSlab: number,
+  profile: GridProfile,
+): ReducePlan {
+  // A row of lcm(groupsPerSlab, 4) elements keeps every vec4 column on fixed classes.
+  const periods = 4 / gcd(groupsPerSlab, 4);
+  const rowWidth = periods * groupsPerSlab;
+  const vectorised = slabElements % rowWidth === 0;
+  const vecWidth = vectorised ? 4 : 1;
+  const cols = vectorised ? rowWidth / 4 : groupsPerSlab;
+  const rows = slabElements / (vectorised ? rowWidth : groupsPerSlab);
+
+  const colsPerGroup = Math.min(cols, profile.workgroupSize);
+  const colBlocks = Math.ceil(cols / colsPerGroup);
+  const lanes = Math.floor(profile.workgroupSize / colsPerGroup);
+  const treeStart = lanes > 1 ? 2 ** (Math.ceil(Math.log2(lanes)) - 1) : 0;
+
+  const worthwhile = Math.max(1, Math.floor(rows / (lanes * profile.minRowsPerLane)));
+  const wanted = Math.ceil(profile.targetWorkgroups / (slabs * colBlocks));
+  const maxChunks = Math.min(worthwhile, profile.maxWorkgroupsPerDimension);
+  const rowsPerChunk = Math.ceil(rows / clamp(wanted, 1, maxChunks));
+  const chunks = Math.ceil(rows / rowsPerChunk);
+  return {
+    vecWidth,
+    rows,
+    cols,
+    colsPerGroup,
+    colBlocks,
+    lanes,
+    treeStart,
+    rowsPerChunk,
+    chunks,
+    periods: vectorised ? periods : 1,
+    partialVec4s: slabs * chunks * cols * 3,
+  };
+}
+
+function planBackward(slabs: number, slabElements: number, profile: GridProfile): BackwardPlan {
+  const vecWidth = slabElements % 4 === 0 ? 4 : 1;
+  const unitsPerSlab = slabElements / vecWidth;
+  const worthwhile = Math.max(
+    1,
+    Math.floor(unitsPerSlab / (profile.workgroupSize * profile.minUnitsPerThread)),
+  );
+  const wanted = Math.ceil(profile.targetWorkgroups / slabs);
+  const unitsPerChunk = Math.ceil(
+    unitsPerSlab / clamp(wanted, 1, Math.min(worthwhile, profile.maxWorkgroupsPerDimension)),
+  );
+  return {
+    vecWidth,
+    unitsPerSlab,
+    unitsPerChunk,
+    chunks: Math.ceil(unitsPerSlab / unitsPerChunk),
+  };
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+function clamp(value: number, low: number, high: number): number {
+  return Math.max(low, Math.min(high, value));
+}

@@ -1,0 +1,5 @@
+/**
+ * `wgsl-dice/reference`: float64 CPU implementations of every loss wgsl-dice computes, with
+ * analytic gradients, for checking results on any GPU.
+ */
+export { diceReference, type DiceReferenceOptions, type DiceReferenceResult } from './dice.js';

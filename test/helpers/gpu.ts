@@ -1,0 +1,159 @@
+// Shared helpers for GPU tests: one real device per test process, validation made fatal,
+// buffer upload/readback, tolerance checks and a seeded PRNG.
+import { requestNodeDevice, takeUncapturedErrors } from '../../src/node/index.js';
+
+let testDevice: Promise<GPUDevice> | undefined;
+
+/**
+ * The device for this test process (vitest forks: one process per worker). Rejects when there
+ * is no adapter, so GPU tests fail rather than skip.
+ */
+export function getTestDevice(): Promise<GPUDevice> {
+  testDevice ??= requestNodeDevice({ label: 'wgsl-dice test device' });
+  return testDevice;
+}
+
+const ERROR_FILTERS: GPUErrorFilter[] = ['validation', 'out-of-memory', 'internal'];
+
+/**
+ * Runs `fn` inside validation, out-of-memory and internal error scopes, waits for the GPU to
+ * finish what was submitted, and throws if any GPU error was raised, inside the scopes or
+ * uncaptured (e.g. from earlier work outside any scope).
+ */
+export async function withValidation<T>(device: GPUDevice, fn: () => Promise<T> | T): Promise<T> {
+  for (const filter of ERROR_FILTERS) device.pushErrorScope(filter);
+  let result: T | undefined;
+  let failure: { error: unknown } | undefined;
+  try {
+    result = await fn();
+    await device.queue.onSubmittedWorkDone();
+  } catch (error) {
+    failure = { error };
+  }
+
+  // Always pop, even after a throw, so a failing test leaves the scope stack balanced.
+  const messages: string[] = [];
+  for (const filter of [...ERROR_FILTERS].reverse()) {
+    const error = await device.popErrorScope();
+    if (error) messages.push(`${filter} error: ${error.message}`);
+  }
+  for (const error of takeUncapturedErrors(device)) {
+    messages.push(`uncaptured ${error.constructor.name}: ${error.message}`);
+  }
+
+  if (messages.length > 0) {
+    throw new Error(`GPU errors:\n${messages.join('\n')}`, failure && { cause: failure.error });
+  }
+  if (failure) throw failure.error;
+  return result as T;
+}
+
+const DEFAULT_USAGE = () =>
+  GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+const alignTo4 = (byteLength: number) => Math.ceil(byteLength / 4) * 4;
+
+/** A buffer holding a copy of `data`; its size is rounded up to a multiple of 4 (at least 4). */
+export function createBufferFrom(
+  device: GPUDevice,
+  data: ArrayBufferView,
+  usage: GPUBufferUsageFlags = DEFAULT_USAGE(),
+  label = 'test input',
+): GPUBuffer {
+  const buffer = device.createBuffer({
+    label,
+    size: Math.max(4, alignTo4(data.byteLength)),
+    usage,
+    mappedAtCreation: true,
+  });
+  new Uint8Array(buffer.getMappedRange()).set(
+    new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  );
+  buffer.unmap();
+  return buffer;
+}
+
+/** A zero-filled buffer of `byteLength` rounded up to a multiple of 4 (at least 4). */
+export function createEmptyBuffer(
+  device: GPUDevice,
+  byteLength: number,
+  usage: GPUBufferUsageFlags = DEFAULT_USAGE(),
+  label = 'test output',
+): GPUBuffer {
+  return device.createBuffer({ label, size: Math.max(4, alignTo4(byteLength)), usage });
+}
+
+/** Copies the first `byteLength` bytes of `buffer` (needs COPY_SRC) back to the CPU. */
+export async function readBuffer(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  byteLength: number = buffer.size,
+): Promise<ArrayBuffer> {
+  const copySize = alignTo4(byteLength);
+  const staging = device.createBuffer({
+    label: `readback of ${buffer.label || 'buffer'}`,
+    size: Math.max(4, copySize),
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  try {
+    const encoder = device.createCommandEncoder({ label: 'readback' });
+    encoder.copyBufferToBuffer(buffer, 0, staging, 0, copySize);
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    // The mapped range is detached by unmap(), so copy it out first.
+    return staging.getMappedRange(0, copySize).slice(0, byteLength);
+  } finally {
+    staging.destroy();
+  }
+}
+
+/**
+ * Fails unless every `|actual[i] - expected[i]| <= atol + rtol * |expected[i]|`. NaN never
+ * passes; equal infinities do. The message names the worst element and its bound.
+ */
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: { atol: number; rtol: number },
+  what: string,
+): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${what}: length ${actual.length}, expected ${expected.length}`);
+  }
+  let failures = 0;
+  let worst = -1;
+  let worstExcess = -Infinity;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    const bound = tol.atol + tol.rtol * Math.abs(e);
+    if (a === e || Math.abs(a - e) <= bound) continue;
+    failures++;
+    // NaN (in either) counts as infinitely far off.
+    const excess = Number.isNaN(a - e) ? Infinity : Math.abs(a - e) - bound;
+    if (excess > worstExcess) {
+      worst = i;
+      worstExcess = excess;
+    }
+  }
+  if (failures === 0) return;
+  const a = actual[worst];
+  const e = expected[worst];
+  throw new Error(
+    `${what}: ${failures} of ${actual.length} elements out of tolerance ` +
+      `(atol ${tol.atol}, rtol ${tol.rtol}); worst at [${worst}]: actual ${a}, expected ${e}, ` +
+      `|diff| ${Math.abs(a - e)} > bound ${tol.atol + tol.rtol * Math.abs(e)}`,
+  );
+}
+
+/** Seeded PRNG (mulberry32): returns a function yielding floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

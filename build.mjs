@@ -4,7 +4,7 @@
 // node_modules.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -26,11 +26,20 @@ await build({
   entryPoints: { index: 'src/index.ts', reference: 'src/reference/index.ts' },
   outdir,
 });
+// Node-only programs built on the library: the CLI, the benchmark and the demo. Each is built
+// when its source exists; their npm dependencies stay external and load from node_modules.
+const nodePrograms = {
+  node: 'src/node/index.ts',
+  cli: 'src/cli/main.ts',
+  bench: 'bench/main.ts',
+  demo: 'demo/main.ts',
+  'demo-web': 'demo/web-server.ts',
+};
 await build({
   ...shared,
   platform: 'node',
-  entryPoints: { node: 'src/node/index.ts' },
-  external: ['webgpu'],
+  entryPoints: Object.fromEntries(Object.entries(nodePrograms).filter(([, file]) => existsSync(file))),
+  packages: 'external',
   outdir,
 });
 

@@ -1,6 +1,9 @@
 // The lavapipe installer cannot be exercised for real here (Mesa is installed already), so its
 // decisions are tested on sample system files; the adapter probe is tested for real.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   BACKPORTS_LIST_PATH,
@@ -11,6 +14,7 @@ import {
   isDebianLike,
   parseOsRelease,
   planLavapipeInstall,
+  runInstallPlan,
 } from '../scripts/install-lavapipe.mjs';
 import { probeAdapter } from './setup/ensure-webgpu.js';
 
@@ -238,6 +242,29 @@ describe('planLavapipeInstall', () => {
       debianSources: DEBIAN_SOURCES,
     });
     expect(noApt.install).toBe(false);
+  });
+});
+
+describe('runInstallPlan (with harmless stand-ins for apt-get)', () => {
+  it('writes the sources file, runs the commands in order, and names the fix when one fails', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wgsl-dice-plan-'));
+    try {
+      const path = join(dir, 'bookworm-backports.sources');
+      const plan = {
+        install: true as const,
+        summary: 'test',
+        sourcesFile: { path, contents: EXPECTED_BACKPORTS },
+        commands: [
+          [process.execPath, '-e', 'process.exit(0)'],
+          [process.execPath, '-e', 'process.exit(process.env.DEBIAN_FRONTEND === "noninteractive" ? 3 : 4)'],
+        ],
+        manual: 'apt-get install -y mesa-vulkan-drivers',
+      };
+      expect(() => runInstallPlan(plan)).toThrow(/exit status 3\)[^]*apt-get install -y mesa-vulkan-drivers/);
+      expect(readFileSync(path, 'utf8')).toBe(EXPECTED_BACKPORTS);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { WgslDiceError } from './errors.js';
+import { rejectUnknownKeys, WgslDiceError } from './errors.js';
 
 /** A caller's buffer, whole or from an offset. */
 export type BufferArg = GPUBuffer | { buffer: GPUBuffer; offset?: number };
@@ -28,9 +28,15 @@ export function isBufferArg(value: unknown): value is BufferArg {
 }
 
 /**
- * Checks a caller's buffer against what a kernel needs (usage, size, offset alignment, the
- * device's binding limit) and returns the exact binding. Nothing is clamped: a buffer that
- * does not fit is an error that says which buffer and how to fix it.
+ * Checks a caller's buffer against what a kernel needs (usage, map state, offset alignment,
+ * the device's binding limit, size) and returns the exact binding. Nothing is clamped: a
+ * buffer that does not fit is an error that says which buffer and how to fix it.
+ *
+ * A destroyed buffer cannot be recognised here. WebGPU has no `destroyed` flag (in Dawn a
+ * destroyed buffer keeps its size and usage and reads `mapState === 'unmapped'`), and
+ * `createBindGroup` accepts it; only the queue rejects it, at submit. `compute()` owns its
+ * submit, so it names the culprit then ({@link findDestroyedBuffers}); `encode()` records into
+ * the caller's encoder, so the caller's submit reports it as a WebGPU validation error.
  */
 export function bindStorage(
   device: GPUDevice,
@@ -44,6 +50,7 @@ export function bindStorage(
       `${name} must be a GPUBuffer or { buffer: GPUBuffer, offset? }, got ${describe(arg)}.`,
     );
   }
+  if (!isGpuBuffer(arg)) rejectUnknownKeys(`${name} binding field`, arg, ['buffer', 'offset']);
   const buffer = isGpuBuffer(arg) ? arg : arg.buffer;
   const offset = isGpuBuffer(arg) ? 0 : (arg.offset ?? 0);
   if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) {
@@ -53,12 +60,30 @@ export function bindStorage(
         `usage including STORAGE (and COPY_SRC / COPY_DST if you read it back or upload to it).`,
     );
   }
+  // A storage buffer can only be mapped through mappedAtCreation; the queue rejects it until
+  // it is unmapped, so say so now rather than at submit.
+  if (buffer.mapState !== 'unmapped') {
+    throw new WgslDiceError(
+      'BUFFER_MAPPED',
+      `${name} buffer${label(buffer)} is ${buffer.mapState === 'pending' ? 'being mapped' : 'mapped'}; ` +
+        'call unmap() on it (after writing through getMappedRange) before passing it to wgsl-dice.',
+    );
+  }
   const alignment = device.limits.minStorageBufferOffsetAlignment;
-  if (!Number.isInteger(offset) || offset < 0 || offset % alignment !== 0) {
+  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset % alignment !== 0) {
     throw new WgslDiceError(
       'MISALIGNED_OFFSET',
-      `${name} offset ${offset} must be a non-negative multiple of ${alignment} ` +
-        `(this device's minStorageBufferOffsetAlignment).`,
+      `${name} offset ${describe(offset)} must be a non-negative integer multiple of ${alignment} ` +
+        `(this device's minStorageBufferOffsetAlignment); move the data to an aligned offset.`,
+    );
+  }
+  // Checked before the size: no buffer, however large, can be bound past this limit.
+  if (byteLength > device.limits.maxStorageBufferBindingSize) {
+    throw new WgslDiceError(
+      'BINDING_TOO_LARGE',
+      `${name} needs a ${byteLength}-byte binding but this device allows ` +
+        `${device.limits.maxStorageBufferBindingSize}; request a higher maxStorageBufferBindingSize ` +
+        `(requestNodeDevice asks for the adapter's maximum) or split the batch.`,
     );
   }
   if (offset + byteLength > buffer.size) {
@@ -69,26 +94,184 @@ export function bindStorage(
         `${offset + byteLength} bytes.`,
     );
   }
-  if (byteLength > device.limits.maxStorageBufferBindingSize) {
+  return { buffer, offset, size: byteLength };
+}
+
+/** Throws `INVALID_INPUT` unless `encoder` looks like a GPUCommandEncoder. */
+export function requireEncoder(encoder: unknown): asserts encoder is GPUCommandEncoder {
+  const e = encoder as Partial<GPUCommandEncoder> | null;
+  if (typeof e !== 'object' || e === null || typeof e.beginComputePass !== 'function' || typeof e.finish !== 'function') {
     throw new WgslDiceError(
-      'BINDING_TOO_LARGE',
-      `${name} needs a ${byteLength}-byte binding but this device allows ` +
-        `${device.limits.maxStorageBufferBindingSize}; request a higher maxStorageBufferBindingSize ` +
-        `(requestNodeDevice does) or split the batch.`,
+      'INVALID_INPUT',
+      `encode() records into a GPUCommandEncoder (device.createCommandEncoder()), got ${describe(encoder)}.`,
     );
   }
-  return { buffer, offset, size: byteLength };
+}
+
+/**
+ * The error for host data that is not a Float32Array or a GPU buffer: `INVALID_DTYPE` for
+ * arrays of the wrong element type (the kernels read f32 and never convert), `INVALID_INPUT`
+ * for anything else.
+ */
+export function hostInputError(name: string, input: unknown): WgslDiceError {
+  if (Array.isArray(input) || ArrayBuffer.isView(input) || input instanceof ArrayBuffer) {
+    return new WgslDiceError(
+      'INVALID_DTYPE',
+      `${name} is ${describe(input)}, but the kernels read f32: pass a Float32Array ` +
+        `(Float32Array.from(${name})) or a GPUBuffer holding f32 values.`,
+    );
+  }
+  return new WgslDiceError(
+    'INVALID_INPUT',
+    `${name} must be a Float32Array or a GPUBuffer (or { buffer, offset }), got ${describe(input)}.`,
+  );
+}
+
+/** What a set of bindings may share; names are those of `reads` and `writes`. */
+export interface AliasingRules {
+  /** (read, write) pairs that may overlap: the read is consumed before the write starts. */
+  readonly inPlace?: readonly (readonly [string, string])[];
+  /**
+   * (read, write) pairs bound in one dispatch: they may not even share a buffer, since WebGPU
+   * forbids a buffer being bound read-only and writable in one dispatch.
+   */
+  readonly sameDispatch?: readonly (readonly [string, string])[];
+}
+
+/**
+ * Throws `BUFFER_OVERLAP` when an output would overwrite another output or an input, or
+ * when a read and a write of one dispatch share a buffer (a WebGPU usage conflict that would
+ * otherwise surface as an opaque validation error at the caller's submit).
+ */
+export function rejectOverlaps(
+  reads: Readonly<Record<string, Binding | undefined>>,
+  writes: Readonly<Record<string, Binding | undefined>>,
+  rules: AliasingRules = {},
+): void {
+  const listed = (pairs: AliasingRules['inPlace'], r: string, w: string) =>
+    (pairs ?? []).some(([a, b]) => a === r && b === w);
+  const writeEntries = Object.entries(writes).filter((e): e is [string, Binding] => e[1] !== undefined);
+  writeEntries.forEach(([name, binding], i) => {
+    for (const [other, otherBinding] of writeEntries.slice(i + 1)) {
+      if (overlaps(binding, otherBinding)) {
+        throw new WgslDiceError(
+          'BUFFER_OVERLAP',
+          `${name} (${range(binding)}) and ${other} (${range(otherBinding)}) overlap, so one output ` +
+            'would overwrite the other; give each output its own bytes.',
+        );
+      }
+    }
+    for (const [read, readBinding] of Object.entries(reads)) {
+      if (!readBinding) continue;
+      if (listed(rules.sameDispatch, read, name) && readBinding.buffer === binding.buffer) {
+        throw new WgslDiceError(
+          'BUFFER_OVERLAP',
+          `${read} and ${name} share buffer${label(binding.buffer)}: one kernel reads ${read} while ` +
+            `writing ${name}, and WebGPU forbids binding one buffer read-only and writable in the same ` +
+            `dispatch, even at disjoint offsets; put ${name} in a separate buffer.`,
+        );
+      }
+      if (!listed(rules.inPlace, read, name) && overlaps(readBinding, binding)) {
+        throw new WgslDiceError(
+          'BUFFER_OVERLAP',
+          `${name} (${range(binding)}) overlaps ${read} (${range(readBinding)}): writing ${name} would ` +
+            `overwrite an input; give ${name} its own bytes.`,
+        );
+      }
+    }
+  });
+}
+
+function overlaps(a: Binding, b: Binding): boolean {
+  return a.buffer === b.buffer && a.offset < b.offset + b.size && b.offset < a.offset + a.size;
+}
+
+function range(b: Binding): string {
+  return `bytes ${b.offset}..${b.offset + b.size} of buffer${label(b.buffer) || ' (unlabelled)'}`;
+}
+
+/**
+ * Names the buffers among `buffers` that were destroyed, for a submit that failed validation.
+ * Each one is bound, without a dispatch, in a pass of its own and submitted alone: the queue
+ * rejects exactly the destroyed ones. Binding errors (a buffer from another device, say) are
+ * caught in a separate scope, so they are never mistaken for destruction. Writes nothing.
+ * Only for the error path: it costs a submit per buffer.
+ */
+export async function findDestroyedBuffers(
+  device: GPUDevice,
+  buffers: Readonly<Record<string, GPUBuffer | undefined>>,
+): Promise<string[]> {
+  const layout = device.createBindGroupLayout({
+    label: 'wgsl-dice destroyed-buffer probe',
+    entries: [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } }],
+  });
+  const probes = Object.entries(buffers).map(async ([name, buffer]) => {
+    if (!buffer || buffer.size < 4) return undefined;
+    device.pushErrorScope('validation');
+    const group = device.createBindGroup({
+      label: 'wgsl-dice destroyed-buffer probe',
+      layout,
+      entries: [{ binding: 0, resource: { buffer, offset: 0, size: 4 } }],
+    });
+    const bindError = device.popErrorScope();
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder({ label: 'wgsl-dice destroyed-buffer probe' });
+    const pass = encoder.beginComputePass();
+    pass.setBindGroup(0, group);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    const submitError = device.popErrorScope();
+    return (await bindError) === null && (await submitError) !== null ? name : undefined;
+  });
+  return (await Promise.all(probes)).filter((name): name is string => name !== undefined);
+}
+
+/**
+ * Turns a validation error of a submit wgsl-dice made into the most precise error it can:
+ * `BUFFER_DESTROYED` naming the caller's buffers that were destroyed, else `GPU_ERROR`.
+ */
+export async function submitError(
+  device: GPUDevice,
+  error: GPUError,
+  callerBuffers: Readonly<Record<string, unknown>>,
+): Promise<WgslDiceError> {
+  const candidates: Record<string, GPUBuffer | undefined> = {};
+  for (const [name, arg] of Object.entries(callerBuffers)) {
+    if (isBufferArg(arg)) candidates[name] = isGpuBuffer(arg) ? arg : arg.buffer;
+  }
+  const destroyed = await findDestroyedBuffers(device, candidates);
+  if (destroyed.length > 0) {
+    const which = destroyed.map((name) => `${name}${label(candidates[name]!)}`).join(', ');
+    return new WgslDiceError(
+      'BUFFER_DESTROYED',
+      `The ${which} buffer${destroyed.length > 1 ? 's were' : ' was'} destroyed before wgsl-dice ` +
+        'could use it; a destroyed GPUBuffer can never be used again, so pass a live one.',
+    );
+  }
+  return new WgslDiceError('GPU_ERROR', `WebGPU rejected the Dice computation: ${error.message}`);
 }
 
 function label(buffer: GPUBuffer): string {
   return buffer.label ? ` "${buffer.label}"` : '';
 }
 
+/** A short description of a value for error messages: never its whole contents. */
 export function describe(value: unknown): string {
+  if (value === undefined) return 'undefined (missing)';
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} of length ${(value as unknown as ArrayLike<number>).length}`;
-  if (typeof value === 'object') return `an object with keys [${Object.keys(value as object).join(', ')}]`;
+  if (ArrayBuffer.isView(value)) {
+    const length = (value as unknown as { length?: number }).length ?? value.byteLength;
+    return `a ${value.constructor.name} of length ${length}`;
+  }
+  if (value instanceof ArrayBuffer) return `an ArrayBuffer of ${value.byteLength} bytes`;
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+  if (typeof value === 'object') {
+    const kind = (value as object).constructor?.name;
+    if (kind && kind !== 'Object') return `a ${kind}`;
+    return `an object with keys [${Object.keys(value as object).join(', ')}]`;
+  }
   return `${typeof value} ${String(value)}`;
 }
 

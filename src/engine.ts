@@ -1,8 +1,14 @@
 import { DiceLoss } from './dice-loss.js';
+import { FamilyLoss } from './family/loss.js';
+import { normalizeLossOptions, type LossOptions, type MetricOptions } from './family/options.js';
+import { familyShaders, type FamilyShaderName } from './kernels/family-kernels.js';
 import { rejectUnknownKeys, WgslDiceError } from './errors.js';
 import { backwardShaderFor, diceShaders, reduceShaderFor, type DiceShaderName } from './kernels/dice-kernels.js';
 import { normalizeDiceOptions, type DiceLossOptions } from './options.js';
 import { gridProfileFor, planDice, type GridProfile } from './plan.js';
+
+const shaders = { ...diceShaders, ...familyShaders };
+type ShaderName = DiceShaderName | FamilyShaderName;
 
 export interface DiceEngineOptions {
   /** Threads per workgroup, a power of two (default 256, or the device's limit if lower). */
@@ -27,8 +33,8 @@ export class DiceEngine {
   readonly device: GPUDevice;
   readonly gridProfile: GridProfile;
   readonly label: string;
-  readonly #pipelines = new Map<DiceShaderName, Promise<GPUComputePipeline>>();
-  readonly #losses = new Set<DiceLoss>();
+  readonly #pipelines = new Map<ShaderName, Promise<GPUComputePipeline>>();
+  readonly #losses = new Set<DiceLoss | FamilyLoss>();
   #destroyed = false;
   #lost: GPUDeviceLostInfo | undefined;
 
@@ -89,6 +95,40 @@ export class DiceEngine {
     return loss;
   }
 
+  /**
+   * Creates a loss of the whole Dice family (activations, label maps, layouts, masks, every
+   * peer's knobs, cross-entropy in the same passes): see {@link LossOptions}.
+   */
+  async loss(options: LossOptions): Promise<FamilyLoss> {
+    return this.#family(normalizeLossOptions(options));
+  }
+
+  /**
+   * The same sums on binarised predictions (argmax over classes, or a threshold), for hard
+   * Dice and IoU metrics; no gradient. Read per-group tp and sums from the result's `groups`.
+   */
+  async metric(options: MetricOptions): Promise<FamilyLoss> {
+    const { binarize = 'argmax', threshold = 0.5, ...rest } = options;
+    if (binarize !== 'argmax' && binarize !== 'threshold') {
+      throw new WgslDiceError('INVALID_OPTION', `binarize must be 'argmax' or 'threshold', got ${JSON.stringify(binarize)}.`);
+    }
+    return this.#family(normalizeLossOptions({ smoothNumerator: 0, smoothDenominator: 0, ...rest }, { activation: binarize, threshold }));
+  }
+
+  async #family(normalized: ReturnType<typeof normalizeLossOptions>): Promise<FamilyLoss> {
+    this._assertUsable();
+    const [voxelStats, reduce, finalize, backward] = await Promise.all([
+      this.#pipeline('family_voxel_stats'),
+      this.#pipeline('family_reduce'),
+      this.#pipeline('family_finalize'),
+      this.#pipeline('family_backward'),
+    ]);
+    this._assertUsable();
+    const loss = new FamilyLoss(this, normalized, { voxelStats, reduce, finalize, backward });
+    this.#losses.add(loss);
+    return loss;
+  }
+
   /** Destroys every loss this engine created and drops its pipelines. */
   destroy(): void {
     if (this.#destroyed) return;
@@ -98,7 +138,7 @@ export class DiceEngine {
   }
 
   /** @internal */
-  _forget(loss: DiceLoss): void {
+  _forget(loss: DiceLoss | FamilyLoss): void {
     this.#losses.delete(loss);
   }
 
@@ -127,10 +167,10 @@ export class DiceEngine {
     return Promise.race([work, lost]);
   }
 
-  #pipeline(name: DiceShaderName): Promise<GPUComputePipeline> {
+  #pipeline(name: ShaderName): Promise<GPUComputePipeline> {
     let pipeline = this.#pipelines.get(name);
     if (!pipeline) {
-      const module = this.device.createShaderModule({ label: `${this.label} ${name}`, code: diceShaders[name] });
+      const module = this.device.createShaderModule({ label: `${this.label} ${name}`, code: shaders[name] });
       pipeline = this.device
         .createComputePipelineAsync({
           label: `${this.label} ${name}`,

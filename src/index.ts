@@ -11,5 +11,13 @@ export {
   type DiceResult,
 } from './dice-loss.js';
 export { DEFAULT_EPSILON, type DiceLossOptions, type DiceReduce, type Epsilon } from './options.js';
+export {
+  FamilyLoss,
+  type InputStatus,
+  type LossEncodeBuffers,
+  type LossResult,
+  type TargetInput,
+} from './family/loss.js';
+export type { LossOptions, MetricOptions } from './family/options.js';
 export { WgslDiceError, type WgslDiceErrorCode } from './errors.js';
 export type { BufferArg } from './buffers.js';

@@ -49,16 +49,8 @@ export interface DicePlan {
   readonly backward: BackwardPlan;
 }
 
-export interface ReducePlan {
+export interface ReducePlan extends ColumnGrid {
   readonly vecWidth: 1 | 4;
-  readonly rows: number;
-  readonly cols: number;
-  readonly colsPerGroup: number;
-  readonly colBlocks: number;
-  readonly lanes: number;
-  readonly treeStart: number;
-  readonly rowsPerChunk: number;
-  readonly chunks: number;
   /** Copies of the class cycle in one row: the finalize pass folds them together. */
   readonly periods: number;
   /** Length of the partial-sum scratch buffer in vec4s. */
@@ -108,18 +100,43 @@ function planReduce(
   const cols = vectorised ? rowWidth / 4 : groupsPerSlab;
   const rows = slabElements / (vectorised ? rowWidth : groupsPerSlab);
 
+  const grid = planColumns(slabs, rows, cols, profile);
+  return {
+    vecWidth,
+    ...grid,
+    periods: vectorised ? periods : 1,
+    partialVec4s: slabs * grid.chunks * cols * 3,
+  };
+}
+
+function planBackward(slabs: number, slabElements: number, profile: GridProfile): BackwardPlan {
+  const vecWidth = slabElements % 4 === 0 ? 4 : 1;
+  const unitsPerSlab = slabElements / vecWidth;
+  return { vecWidth, ...planElementwise(slabs, unitsPerSlab, profile) };
+}
+
+/** A column-parallel reduction grid: see the header of shaders/dice_reduce_vec4.wgsl. */
+export interface ColumnGrid {
+  readonly rows: number;
+  readonly cols: number;
+  readonly colsPerGroup: number;
+  readonly colBlocks: number;
+  readonly lanes: number;
+  readonly treeStart: number;
+  readonly rowsPerChunk: number;
+  readonly chunks: number;
+}
+
+export function planColumns(slabs: number, rows: number, cols: number, profile: GridProfile): ColumnGrid {
   const colsPerGroup = Math.min(cols, profile.workgroupSize);
   const colBlocks = Math.ceil(cols / colsPerGroup);
   const lanes = Math.floor(profile.workgroupSize / colsPerGroup);
   const treeStart = lanes > 1 ? 2 ** (Math.ceil(Math.log2(lanes)) - 1) : 0;
-
   const worthwhile = Math.max(1, Math.floor(rows / (lanes * profile.minRowsPerLane)));
   const wanted = Math.ceil(profile.targetWorkgroups / (slabs * colBlocks));
   const maxChunks = Math.min(worthwhile, profile.maxWorkgroupsPerDimension);
   const rowsPerChunk = Math.ceil(rows / clamp(wanted, 1, maxChunks));
-  const chunks = Math.ceil(rows / rowsPerChunk);
   return {
-    vecWidth,
     rows,
     cols,
     colsPerGroup,
@@ -127,29 +144,20 @@ function planReduce(
     lanes,
     treeStart,
     rowsPerChunk,
-    chunks,
-    periods: vectorised ? periods : 1,
-    partialVec4s: slabs * chunks * cols * 3,
+    chunks: Math.ceil(rows / rowsPerChunk),
   };
 }
 
-function planBackward(slabs: number, slabElements: number, profile: GridProfile): BackwardPlan {
-  const vecWidth = slabElements % 4 === 0 ? 4 : 1;
-  const unitsPerSlab = slabElements / vecWidth;
-  const worthwhile = Math.max(
-    1,
-    Math.floor(unitsPerSlab / (profile.workgroupSize * profile.minUnitsPerThread)),
-  );
+/** An elementwise grid: `slabs` runs of `units` items, each cut into chunks of whole workgroups. */
+export function planElementwise(
+  slabs: number,
+  units: number,
+  profile: GridProfile,
+): { unitsPerSlab: number; unitsPerChunk: number; chunks: number } {
+  const worthwhile = Math.max(1, Math.floor(units / (profile.workgroupSize * profile.minUnitsPerThread)));
   const wanted = Math.ceil(profile.targetWorkgroups / slabs);
-  const unitsPerChunk = Math.ceil(
-    unitsPerSlab / clamp(wanted, 1, Math.min(worthwhile, profile.maxWorkgroupsPerDimension)),
-  );
-  return {
-    vecWidth,
-    unitsPerSlab,
-    unitsPerChunk,
-    chunks: Math.ceil(unitsPerSlab / unitsPerChunk),
-  };
+  const unitsPerChunk = Math.ceil(units / clamp(wanted, 1, Math.min(worthwhile, profile.maxWorkgroupsPerDimension)));
+  return { unitsPerSlab: units, unitsPerChunk, chunks: Math.ceil(units / unitsPerChunk) };
 }
 
 function gcd(a: number, b: number): number {

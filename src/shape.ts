@@ -12,18 +12,23 @@ export interface NhwcShape {
   readonly dims: readonly number[];
 }
 
+/** Kernels index elements with u32. */
+const MAX_ELEMENTS = 2 ** 32 - 1;
+
 export function parseNhwcShape(shape: unknown): NhwcShape {
   if (!Array.isArray(shape) || shape.length < 2) {
     throw new WgslDiceError(
       'INVALID_SHAPE',
-      `shape must be an array [B, ...spatial, C] with at least 2 entries, got ${JSON.stringify(shape)}.`,
+      `shape must be a plain array [B, ...spatial, C] with at least 2 entries (e.g. [2, 128, 128, 4]), ` +
+        `got ${formatShape(shape)}.`,
     );
   }
-  shape.forEach((dim, axis) => {
+  shape.forEach((dim: unknown, axis) => {
     if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1) {
+      const role = axis === 0 ? 'the batch size B' : axis === shape.length - 1 ? 'the class count C' : 'a spatial size';
       throw new WgslDiceError(
         'INVALID_SHAPE',
-        `shape[${axis}] must be a positive integer, got ${String(dim)} in ${JSON.stringify(shape)}.`,
+        `shape[${axis}] (${role}) must be a positive integer, got ${formatDim(dim)} in ${formatShape(shape)}.`,
       );
     }
   });
@@ -32,11 +37,23 @@ export function parseNhwcShape(shape: unknown): NhwcShape {
   const classes = dims[dims.length - 1];
   const spatial = dims.slice(1, -1).reduce((a, b) => a * b, 1);
   const elements = batch * spatial * classes;
-  if (elements > 2 ** 32 - 1) {
+  if (elements > MAX_ELEMENTS) {
     throw new WgslDiceError(
       'INVALID_SHAPE',
-      `shape ${JSON.stringify(dims)} has ${elements} elements; at most 2^32 - 1 are addressable.`,
+      `shape ${formatShape(dims)} has ${elements} elements; at most 2^32 - 1 are addressable, ` +
+        'so split the batch or the volume into several losses.',
     );
   }
   return { batch, spatial, classes, elements, dims: [...dims] };
+}
+
+// JSON.stringify would print NaN and Infinity as null.
+function formatShape(shape: unknown): string {
+  if (Array.isArray(shape)) return `[${shape.map(formatDim).join(', ')}]`;
+  if (ArrayBuffer.isView(shape)) return `a ${shape.constructor.name} (use a plain array)`;
+  return typeof shape === 'string' ? JSON.stringify(shape) : String(shape);
+}
+
+function formatDim(dim: unknown): string {
+  return typeof dim === 'string' ? JSON.stringify(dim) : String(dim);
 }

@@ -3,3 +3,5 @@
  * analytic gradients, for checking results on any GPU.
  */
 export { diceReference, type DiceReferenceOptions, type DiceReferenceResult } from './dice.js';
+export { familyReference, familyReferenceGradient, type FamilyReferenceResult } from './family.js';
+export { peerReference, evaluatePeerCase } from './peers/index.js';

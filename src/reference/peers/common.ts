@@ -193,15 +193,18 @@ export const sigmoidT = (t: Tensor): Tensor => map(t, sigmoid);
 
 /**
  * Activation given by name, as the vectors encode Python callables: "tanh", "sigmoid", "torch.tanh",
- * "softmax(dim=1)", "log_softmax(dim=1)", "F.logsigmoid", "relu", "exp", "identity" ...
+ * "softmax(dim=1)", "log_softmax(dim=1)", "F.logsigmoid", "relu", "exp", "identity", also written as
+ * "lambda x: torch.log_softmax(x, dim=1)" or "torch.softmax(x, 1)".
  * softmax / log_softmax default to dim=1 (the class axis) when no dim is written.
  */
 export function parseActivation(spec: string): (t: Tensor) => Tensor {
-  const s = spec.replace(/\s+/g, '');
-  const m = /^(?:torch\.nn\.functional\.|torch\.|nn\.functional\.|F\.|nn\.)?([A-Za-z_]+)(?:\((?:dim=)?(-?\d+)?\))?$/.exec(s);
+  const s = spec.replace(/\s+/g, '').replace(/^lambda[a-z_]*:/, '');
+  const m = /^(?:torch\.nn\.functional\.|torch\.|nn\.functional\.|F\.|nn\.)?([A-Za-z_0-9]+)(?:\(([^()]*)\))?$/.exec(s);
   if (m === null) throw new Error(`unknown activation '${spec}'`);
+  const args = (m[2] ?? '').split(',').filter((a) => a !== '' && !/^[a-z_]+$/.test(a)); // drop the tensor argument
+  const dimArg = args.map((a) => a.replace(/^dim=/, '')).find((a) => /^-?\d+$/.test(a));
+  const dim = dimArg === undefined ? 1 : Number(dimArg);
   const name = m[1].toLowerCase();
-  const dim = m[2] === undefined ? 1 : Number(m[2]);
   switch (name) {
     case 'tanh':
       return (t) => map(t, Math.tanh);

@@ -1,0 +1,189 @@
+/**
+ * What the benchmark measures: one table of loss cases and one of shapes. A later loss family
+ * (logits with an activation, u8 label maps, channels-first) is one more entry in LOSS_CASES:
+ * its inputs, its element sizes, how wgsl-dice is configured for it, its float64 reference and
+ * its TensorFlow.js formula. Nothing else in bench/ names a case.
+ */
+import type { DiceLossOptions } from '../src/index.js';
+import { diceReference } from '../src/reference/index.js';
+import { seedTfjsLosses, type TfjsLoss } from './tfjs-baseline.js';
+
+export type Mode = 'fwd' | 'fwd+bwd';
+export const MODES: readonly Mode[] = ['fwd', 'fwd+bwd'];
+
+/** Host data for one case at one shape. Targets may later be label maps (Uint8Array). */
+export interface CaseInputs {
+  pred: Float32Array<ArrayBuffer>;
+  target: Float32Array<ArrayBuffer> | Uint8Array<ArrayBuffer>;
+}
+
+export interface ReferenceResult {
+  loss: number;
+  /** dL/dpred in pred's layout. */
+  grad: Float64Array;
+}
+
+export interface LossCase {
+  /** Stable name used in the output (`case` field). */
+  readonly name: string;
+  readonly summary: string;
+  /** Memory layout of pred and target; 'channels-first' cases will say so here. */
+  readonly layout: 'channels-last';
+  /** Element types as reported in the `dtype` field, e.g. 'f32' or 'f32/u8'. */
+  readonly dtype: string;
+  readonly predBytesPerElement: number;
+  readonly targetBytesPerElement: number;
+  makeInputs(shape: readonly number[], seed: number): CaseInputs;
+  /** Options for `engine.dice()`. */
+  diceOptions(shape: readonly number[]): DiceLossOptions;
+  /** Float64 CPU reference (also the `reference-cpu` implementation that is timed). */
+  reference(inputs: CaseInputs, shape: readonly number[]): ReferenceResult;
+  /** The same loss in TensorFlow.js ops, as the seed writes it. */
+  readonly tfjs: TfjsLoss;
+}
+
+/**
+ * Minimum bytes a loss must move, the numerator of every GB/s figure (wgsl-dice, tfjs and the
+ * reference alike, so their GB/s compare):
+ *   fwd:      read pred + read target                             = N * (Sp + St)
+ *   fwd+bwd:  fwd + read target again + write grad (f32)          = N * (Sp + 2 St + 4)
+ * The backward pass needs only the target and the per-group coefficients (dL/dp_i = a_g t_i +
+ * b_g), so pred is not read twice; the fused minimum would read target once, but a two-pass
+ * loss (reduce, then gradient) must read it again. Scalars and per-group sums are ignored.
+ * For the seed (all f32): fwd 8N bytes, fwd+bwd 16N bytes.
+ */
+export function lossBytes(lossCase: LossCase, mode: Mode, elements: number): number {
+  const forward = elements * (lossCase.predBytesPerElement + lossCase.targetBytesPerElement);
+  if (mode === 'fwd') return forward;
+  return forward + elements * (lossCase.targetBytesPerElement + 4);
+}
+
+export function elementsOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Seeded PRNG (mulberry32): the same inputs on every run and machine. */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Segmentation-like f32 inputs: pred is a softmax-like probability vector per pixel (uniform
+ * scores normalised over C; a sigmoid-like probability when C = 1), target is one-hot (a 0/1
+ * mask when C = 1).
+ */
+function probabilitiesAndOneHot(shape: readonly number[], seed: number): CaseInputs {
+  const classes = shape[shape.length - 1];
+  const elements = elementsOf(shape);
+  const random = mulberry32(seed);
+  const pred = new Float32Array(elements);
+  const target = new Float32Array(elements);
+  for (let base = 0; base < elements; base += classes) {
+    if (classes === 1) {
+      pred[base] = random();
+      target[base] = random() < 0.5 ? 1 : 0;
+      continue;
+    }
+    let total = 0;
+    for (let c = 0; c < classes; c++) {
+      const score = random() + 1e-3;
+      pred[base + c] = score;
+      total += score;
+    }
+    for (let c = 0; c < classes; c++) pred[base + c] /= total;
+    target[base + Math.floor(random() * classes)] = 1;
+  }
+  return { pred, target };
+}
+
+/** Fixed, unequal class weights for the weighted case (the seed leaves them to the user). */
+export function seedClassWeights(classes: number): number[] {
+  return Array.from({ length: classes }, (_, c) => 0.5 + c / classes);
+}
+
+const classesOf = (shape: readonly number[]) => shape[shape.length - 1];
+
+function seedReference(
+  inputs: CaseInputs,
+  shape: readonly number[],
+  options: Omit<DiceLossOptions, 'shape'>,
+): ReferenceResult {
+  const { loss, grad } = diceReference(inputs.pred, inputs.target, { shape, ...options });
+  return { loss, grad };
+}
+
+const f32Seed = {
+  layout: 'channels-last',
+  dtype: 'f32',
+  predBytesPerElement: 4,
+  targetBytesPerElement: 4,
+  makeInputs: probabilitiesAndOneHot,
+} as const;
+
+/** Every loss the benchmark knows. Add new loss families here. */
+export const LOSS_CASES: readonly LossCase[] = [
+  {
+    ...f32Seed,
+    name: 'seed-global',
+    summary: "seed example 1: one Dice per sample over H, W, C (reduce 'global')",
+    diceOptions: (shape) => ({ shape, reduce: 'global', label: 'bench seed-global' }),
+    reference: (inputs, shape) => seedReference(inputs, shape, { reduce: 'global' }),
+    tfjs: seedTfjsLosses.global,
+  },
+  {
+    ...f32Seed,
+    name: 'seed-weighted',
+    summary: "seed example 2: per-class Dice, sum_c w_c * mean_b(1 - dice) (reduce 'per-class' + weights)",
+    diceOptions: (shape) => ({
+      shape,
+      reduce: 'per-class',
+      weights: seedClassWeights(classesOf(shape)),
+      label: 'bench seed-weighted',
+    }),
+    reference: (inputs, shape) =>
+      seedReference(inputs, shape, { reduce: 'per-class', weights: seedClassWeights(classesOf(shape)) }),
+    tfjs: (tf, yTrue, yPred) =>
+      seedTfjsLosses.weighted(tf, yTrue, yPred, seedClassWeights(classesOf(yTrue.shape))),
+  },
+  {
+    ...f32Seed,
+    name: 'seed-multiclass',
+    summary: "seed example 3: per-class Dice, mean over classes and batch (reduce 'per-class')",
+    diceOptions: (shape) => ({ shape, reduce: 'per-class', label: 'bench seed-multiclass' }),
+    reference: (inputs, shape) => seedReference(inputs, shape, { reduce: 'per-class' }),
+    tfjs: seedTfjsLosses.multiclass,
+  },
+];
+
+export interface BenchShape {
+  readonly dims: readonly number[];
+  /** Part of `--quick`. */
+  readonly quick?: boolean;
+  readonly why: string;
+}
+
+/**
+ * Channels-last [B, H, W, C] shapes, smallest first. The default matrix takes every shape up to
+ * a size cap (modest on software adapters, the device's binding limit on GPUs; see main.ts).
+ */
+export const SHAPES: readonly BenchShape[] = [
+  { dims: [1, 256, 256, 1], why: '64K elements, C = 1 (binary mask)' },
+  { dims: [1, 255, 255, 3], why: 'odd sizes: not a whole number of vec4s (scalar kernels)' },
+  { dims: [4, 128, 128, 4], why: '256K elements, C = 4' },
+  { dims: [1, 128, 128, 64], why: '1M elements, C = 64 (widest class axis)' },
+  { dims: [2, 512, 512, 8], quick: true, why: "4M elements, C = 8: the issue's target shape" },
+  { dims: [4, 256, 256, 16], why: '4M elements, C = 16' },
+  { dims: [8, 512, 512, 8], why: '16M elements' },
+  { dims: [8, 1024, 1024, 16], why: '128M elements (512 MiB per f32 tensor): GPUs only' },
+];
+
+export function shapeName(dims: readonly number[]): string {
+  return dims.join('x');
+}

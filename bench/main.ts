@@ -1,0 +1,686 @@
+/**
+ * `npm run bench`: wgsl-dice against a copy kernel (the bandwidth ceiling), TensorFlow.js on its
+ * WebGPU backend and the float64 CPU reference, in one run on one adapter. Every measurement is
+ * checked once against the reference before it is timed; a wrong result is reported as a
+ * failure, never as a time.
+ */
+import cliProgress from 'cli-progress';
+import { parseArgs } from 'node:util';
+import { DiceEngine, type DiceLoss } from '../src/index.js';
+import { describeAdapter, isSoftwareAdapter, requestNodeDevice, takeUncapturedErrors } from '../src/node/index.js';
+import {
+  elementsOf,
+  LOSS_CASES,
+  lossBytes,
+  MODES,
+  SHAPES,
+  shapeName,
+  type CaseInputs,
+  type LossCase,
+  type Mode,
+  type ReferenceResult,
+} from './cases.js';
+import { COPY_VARIANTS, copyBytes, CopyKernels, expectedCopy, workgroupCandidates } from './copy.js';
+import { formatTable, IMPLS, jsonLine, speedups, withRates, type Impl, type Row } from './report.js';
+import { loadTfjsWebgpu, type TfjsBaseline } from './tfjs-baseline.js';
+import { GpuTimer, summarize, timeHost } from './timing.js';
+
+const HELP = `Usage: npm run bench -- [options]
+
+Benchmarks the seed Dice losses (wgsl-dice) against a copy kernel, TensorFlow.js (WebGPU backend)
+and the float64 CPU reference, on the adapter dawn.node picks.
+
+Options:
+  --quick                 A subset that finishes in under 3 minutes on lavapipe: the three seed
+                          cases at 2x512x512x8, every implementation.
+  --json                  One JSON line per measurement on stdout (the table goes to stderr).
+  --cases a,b             Loss cases (default all: ${LOSS_CASES.map((c) => c.name).join(', ')}).
+  --impls a,b             Implementations (default all: ${IMPLS.join(', ')}).
+  --modes a,b             fwd, fwd+bwd (default both).
+  --shapes BxHxWxC,...    Shapes to run instead of the built-in matrix.
+  --max-elements N        Largest shape of the built-in matrix (default 4194304 on software
+                          adapters, the device's binding limit on GPUs).
+  --reps N                Timed runs per GPU measurement (default 10; median and min reported).
+  --warmup N              Untimed runs before timing (default 3).
+  --reference-reps N      Timed runs of the CPU reference (default 3).
+  --reference-max-elements N  Largest shape at which the CPU reference is timed (default 16777216).
+  --encode-calls N        encode() calls timed for wgsl-dice-encode-cpu (default 1000).
+  --wall-clock            Time GPU work with the wall clock even where timestamp queries exist.
+  --adapter NAME          Passed to dawn.node as adapter=NAME (substring of the adapter name).
+  -h, --help              This text.
+`;
+
+const SOFTWARE_MAX_ELEMENTS = 2 ** 22;
+const SEED = 20261126;
+
+// Check tolerances. wgsl-dice vs float64 reference: loss |a - e| <= 1e-6 + 1e-4 |e|; grad
+// |a - e| <= 1e-4 max|e| + 1e-4 |e| (f32 sums over up to 2^27 terms; the unit tests hold 1e-5
+// on small shapes). tfjs: loss within 1e-4 relative of wgsl-dice's (of the reference's when
+// wgsl-dice is not run), grad as above against the reference.
+const LOSS_RTOL = 1e-4;
+const LOSS_ATOL = 1e-6;
+const GRAD_TOL = 1e-4;
+
+interface Options {
+  quick: boolean;
+  json: boolean;
+  cases: LossCase[];
+  impls: Set<Impl>;
+  modes: Mode[];
+  shapes: number[][] | undefined;
+  maxElements: number | undefined;
+  reps: number;
+  warmup: number;
+  referenceReps: number;
+  referenceMaxElements: number;
+  encodeCalls: number;
+  wallClock: boolean;
+  adapter: string | undefined;
+}
+
+function parseOptions(argv: string[]): Options | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      cases: { type: 'string' },
+      impls: { type: 'string' },
+      modes: { type: 'string' },
+      shapes: { type: 'string' },
+      'max-elements': { type: 'string' },
+      reps: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '3' },
+      'reference-reps': { type: 'string', default: '3' },
+      'reference-max-elements': { type: 'string', default: String(2 ** 24) },
+      'encode-calls': { type: 'string', default: '1000' },
+      'wall-clock': { type: 'boolean', default: false },
+      adapter: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return undefined;
+  }
+  const list = (text: string | undefined) => text?.split(',').map((s) => s.trim()).filter(Boolean);
+  const pick = <T extends string>(what: string, text: string | undefined, known: readonly T[]): T[] => {
+    const names = list(text);
+    if (!names) return [...known];
+    for (const name of names) {
+      if (!known.includes(name as T)) throw new Error(`Unknown ${what} "${name}"; known: ${known.join(', ')}.`);
+    }
+    return names as T[];
+  };
+  const count = (name: string, text: string, min: number) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${text}.`);
+    return n;
+  };
+  const caseNames = pick('case', values.cases, LOSS_CASES.map((c) => c.name));
+  const shapes = list(values.shapes)?.map((text) => {
+    const dims = text.split('x').map(Number);
+    if (dims.length < 2 || dims.some((d) => !Number.isInteger(d) || d < 1)) {
+      throw new Error(`--shapes: "${text}" is not a shape like 2x512x512x8.`);
+    }
+    return dims;
+  });
+  return {
+    quick: values.quick,
+    json: values.json,
+    cases: LOSS_CASES.filter((c) => caseNames.includes(c.name)),
+    impls: new Set(pick('impl', values.impls, IMPLS)),
+    modes: pick('mode', values.modes, MODES),
+    shapes,
+    maxElements: values['max-elements'] === undefined ? undefined : count('max-elements', values['max-elements'], 1),
+    reps: count('reps', values.reps, 1),
+    warmup: count('warmup', values.warmup, 0),
+    referenceReps: count('reference-reps', values['reference-reps'], 1),
+    referenceMaxElements: count('reference-max-elements', values['reference-max-elements'], 1),
+    encodeCalls: count('encode-calls', values['encode-calls'], 1),
+    wallClock: values['wall-clock'],
+    adapter: values.adapter,
+  };
+}
+
+/** The shapes this run measures, within the device's limits. */
+function chooseShapes(options: Options, device: GPUDevice, software: boolean): { run: number[][]; skipped: string[] } {
+  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  let candidates: number[][];
+  if (options.shapes) candidates = options.shapes;
+  else if (options.quick) candidates = SHAPES.filter((s) => s.quick).map((s) => [...s.dims]);
+  else {
+    const cap = options.maxElements ?? (software ? SOFTWARE_MAX_ELEMENTS : Infinity);
+    candidates = SHAPES.filter((s) => elementsOf(s.dims) <= cap).map((s) => [...s.dims]);
+  }
+  const run: number[][] = [];
+  const skipped: string[] = [];
+  for (const dims of candidates) {
+    const bytes = elementsOf(dims) * 4;
+    if (bytes > limit) skipped.push(`${shapeName(dims)}: ${bytes} bytes per tensor > device limit ${limit}`);
+    else if (dims[0] > device.limits.maxComputeWorkgroupsPerDimension) skipped.push(`${shapeName(dims)}: batch too large`);
+    else run.push(dims);
+  }
+  return { run, skipped };
+}
+
+/** Runs `fn` in validation / out-of-memory / internal error scopes; throws on any GPU error. */
+async function withGpuErrors<T>(device: GPUDevice, fn: () => Promise<T>): Promise<T> {
+  const filters: GPUErrorFilter[] = ['validation', 'out-of-memory', 'internal'];
+  for (const filter of filters) device.pushErrorScope(filter);
+  let result: T | undefined;
+  let failure: unknown;
+  try {
+    result = await fn();
+    await device.queue.onSubmittedWorkDone();
+  } catch (error) {
+    failure = error;
+  }
+  const messages: string[] = [];
+  for (const filter of [...filters].reverse()) {
+    const error = await device.popErrorScope();
+    if (error) messages.push(`${filter}: ${error.message}`);
+  }
+  for (const error of takeUncapturedErrors(device)) messages.push(`uncaptured: ${error.message}`);
+  if (messages.length > 0) throw new Error(`GPU error(s): ${messages.join('; ')}`);
+  if (failure !== undefined) throw failure;
+  return result as T;
+}
+
+async function readBack(device: GPUDevice, buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  const size = Math.ceil(bytes / 4) * 4;
+  const staging = device.createBuffer({
+    label: `bench readback of ${buffer.label}`,
+    size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  try {
+    const encoder = device.createCommandEncoder({ label: 'bench readback' });
+    encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    return staging.getMappedRange().slice(0, bytes);
+  } finally {
+    staging.destroy();
+  }
+}
+
+function uploadF32(device: GPUDevice, data: ArrayBufferView, label: string): GPUBuffer {
+  const buffer = device.createBuffer({
+    label,
+    size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    mappedAtCreation: true,
+  });
+  new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  buffer.unmap();
+  return buffer;
+}
+
+/** '' when every |a - e| <= atol + rtol |e|, else a description of the worst element. */
+function mismatch(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number, what: string): string {
+  if (actual.length !== expected.length) return `${what}: length ${actual.length}, expected ${expected.length}`;
+  let bad = 0;
+  let worst = -1;
+  let worstExcess = -Infinity;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    const bound = atol + rtol * Math.abs(e);
+    if (a === e || Math.abs(a - e) <= bound) continue;
+    bad++;
+    const excess = Number.isNaN(a - e) ? Infinity : Math.abs(a - e) - bound;
+    if (excess > worstExcess) {
+      worst = i;
+      worstExcess = excess;
+    }
+  }
+  if (bad === 0) return '';
+  return `${what}: ${bad} of ${actual.length} out of tolerance (atol ${atol.toExponential(1)}, rtol ${rtol}); ` +
+    `worst [${worst}] got ${actual[worst]}, expected ${expected[worst]}`;
+}
+
+function maxAbs(values: ArrayLike<number>): number {
+  let max = 0;
+  for (let i = 0; i < values.length; i++) max = Math.max(max, Math.abs(values[i]));
+  return max;
+}
+
+function checkLoss(got: number, want: number, what: string): string {
+  return mismatch([got], [want], LOSS_ATOL, LOSS_RTOL, what);
+}
+
+function checkGrad(got: ArrayLike<number>, want: Float64Array, what: string): string {
+  return mismatch(got, want, GRAD_TOL * maxAbs(want), GRAD_TOL, what);
+}
+
+class Bench {
+  readonly rows: Row[] = [];
+  readonly #options: Options;
+  readonly #device: GPUDevice;
+  readonly #deviceName: string;
+  readonly #timer: GpuTimer;
+  readonly #date = new Date().toISOString();
+  readonly #bar: cliProgress.SingleBar;
+  #copyGbps: number | undefined;
+
+  constructor(options: Options, device: GPUDevice, deviceName: string, timer: GpuTimer, bar: cliProgress.SingleBar) {
+    this.#options = options;
+    this.#device = device;
+    this.#deviceName = deviceName;
+    this.#timer = timer;
+    this.#bar = bar;
+  }
+
+  /** A row with the fields every measurement shares. */
+  base(impl: Impl, caseName: string, mode: string, shape: number[], extra: Partial<Row>): Row {
+    return {
+      device: this.#deviceName,
+      case: caseName,
+      impl,
+      mode,
+      shape,
+      layout: 'channels-last',
+      dtype: 'f32',
+      elements: elementsOf(shape),
+      bytes: null,
+      ms_median: null,
+      ms_min: null,
+      gbps: null,
+      pct_of_copy: null,
+      timing: '',
+      reps: 0,
+      check: 'pass',
+      date: this.#date,
+      ...extra,
+    };
+  }
+
+  emit(row: Row): void {
+    const rated = withRates(row, this.#copyGbps);
+    this.rows.push(rated);
+    if (this.#options.json) process.stdout.write(`${jsonLine(rated)}\n`);
+    if (rated.check.startsWith('FAIL')) {
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      process.stderr.write(
+        `CHECK FAILED: ${rated.impl} ${rated.case} ${shapeName(rated.shape)} ${rated.mode}: ${rated.check.slice(6)}\n`,
+      );
+      process.exitCode = 1;
+    }
+  }
+
+  step(label: string): void {
+    this.#bar.increment(1, { step: label });
+  }
+
+  /** Measures one thing; a thrown error becomes a FAIL row instead of a time. */
+  async measure(row: Row, run: () => Promise<Partial<Row>>, emit = true): Promise<Row> {
+    let result: Row;
+    try {
+      result = { ...row, ...(await run()) };
+    } catch (error) {
+      result = { ...row, check: `FAIL: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    if (emit) this.emit(result);
+    return result;
+  }
+
+  startShape(): void {
+    this.#copyGbps = undefined;
+  }
+
+  /** Both copy variants at this shape; the best GB/s becomes the ceiling for pct_of_copy. */
+  async copy(kernels: CopyKernels, shape: number[], inputs: CaseInputs, pred: GPUBuffer, target: GPUBuffer): Promise<void> {
+    const device = this.#device;
+    const elements = elementsOf(shape);
+    const out = device.createBuffer({
+      label: 'bench copy output',
+      size: Math.max(16, Math.ceil(elements / 4) * 16),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
+    const results: Row[] = [];
+    try {
+      for (const variant of COPY_VARIANTS) {
+        this.step(`copy ${variant.name} ${shapeName(shape)}`);
+        const run = kernels.bind(variant, { first: pred, second: target, out }, elements);
+        const row = this.base('copy', variant.name, 'copy', shape, { bytes: copyBytes(variant, elements) });
+        results.push(
+          await this.measure(row, () =>
+            withGpuErrors(device, async () => {
+              // Check once (at the largest grid), then keep the fastest grid for the ceiling.
+              const check = device.createCommandEncoder({ label: 'bench copy check' });
+              run.encode(check, run.maxWorkgroups);
+              device.queue.submit([check.finish()]);
+              const got = new Float32Array(await readBack(device, out, elements * 4));
+              const second = inputs.target instanceof Float32Array ? inputs.target : Float32Array.from(inputs.target);
+              const problem = mismatch(got, expectedCopy(variant, inputs.pred, second), 0, 1e-6, 'copy output');
+              if (problem) throw new Error(problem);
+
+              let best = { workgroups: run.maxWorkgroups, median: Infinity };
+              for (const workgroups of workgroupCandidates(run.maxWorkgroups)) {
+                const trial = await this.#timer.time((e) => run.encode(e, workgroups), 3, 1, `copy trial ${workgroups}`);
+                const median = summarize(trial.ms).median;
+                if (median < best.median) best = { workgroups, median };
+              }
+              const { reps, warmup } = this.#options;
+              const samples = await this.#timer.time((e) => run.encode(e, best.workgroups), reps, warmup, variant.name);
+              const { median, min } = summarize(samples.ms);
+              return {
+                ms_median: median,
+                ms_min: min,
+                wall_ms_median: summarize(samples.wallMs).median,
+                timing: samples.method,
+                reps,
+                workgroups: best.workgroups,
+              };
+            }),
+            false,
+          ),
+        );
+        run.destroy();
+      }
+    } finally {
+      out.destroy();
+    }
+    // Both variants are measured before either is reported, so their pct_of_copy uses the ceiling.
+    const ceilings = results.filter((r) => r.ms_median !== null).map((r) => r.bytes! / (r.ms_median! * 1e-3) / 1e9);
+    if (ceilings.length > 0) this.#copyGbps = Math.max(...ceilings);
+    for (const row of results) this.emit(row);
+  }
+
+  /** wgsl-dice in both modes: encode into the caller's encoder, buffers prepared once. */
+  async wgslDice(
+    engine: DiceEngine,
+    lossCase: LossCase,
+    shape: number[],
+    reference: ReferenceResult,
+    buffers: { pred: GPUBuffer; target: GPUBuffer; loss: GPUBuffer; grad: GPUBuffer },
+  ): Promise<Map<Mode, number>> {
+    const device = this.#device;
+    const elements = elementsOf(shape);
+    const losses = new Map<Mode, number>();
+    let dice: DiceLoss | undefined;
+    try {
+      dice = await engine.dice(lossCase.diceOptions(shape));
+      const modes = this.#options.impls.has('wgsl-dice') ? this.#options.modes : [];
+      for (const mode of modes) {
+        this.step(`wgsl-dice ${lossCase.name} ${shapeName(shape)} ${mode}`);
+        const encodeBuffers = {
+          pred: buffers.pred,
+          target: buffers.target,
+          loss: buffers.loss,
+          grad: mode === 'fwd+bwd' ? buffers.grad : undefined,
+        };
+        const row = this.base('wgsl-dice', lossCase.name, mode, shape, {
+          bytes: lossBytes(lossCase, mode, elements),
+          dtype: lossCase.dtype,
+          layout: lossCase.layout,
+        });
+        const loss = dice;
+        await this.measure(row, () =>
+          withGpuErrors(device, async () => {
+            const check = device.createCommandEncoder({ label: 'bench wgsl-dice check' });
+            loss.encode(check, encodeBuffers);
+            device.queue.submit([check.finish()]);
+            const got = new Float32Array(await readBack(device, buffers.loss, 4))[0];
+            const problems = [checkLoss(got, reference.loss, 'loss')];
+            if (mode === 'fwd+bwd') {
+              const grad = new Float32Array(await readBack(device, buffers.grad, elements * 4));
+              problems.push(checkGrad(grad, reference.grad, 'grad'));
+            }
+            const problem = problems.filter(Boolean).join('; ');
+            if (problem) throw new Error(problem);
+            losses.set(mode, got);
+
+            const { reps, warmup } = this.#options;
+            const samples = await this.#timer.time((e) => loss.encode(e, encodeBuffers), reps, warmup, `wgsl-dice ${mode}`);
+            const { median, min } = summarize(samples.ms);
+            return {
+              ms_median: median,
+              ms_min: min,
+              wall_ms_median: summarize(samples.wallMs).median,
+              timing: samples.method,
+              reps,
+            };
+          }),
+        );
+      }
+
+      if (this.#options.impls.has('wgsl-dice-encode-cpu')) {
+        this.step(`encode cpu ${lossCase.name} ${shapeName(shape)}`);
+        const row = this.base('wgsl-dice-encode-cpu', lossCase.name, 'fwd+bwd', shape, {
+          dtype: lossCase.dtype,
+          layout: lossCase.layout,
+          timing: 'host performance.now() around encode()',
+          check: 'n/a',
+          note: 'CPU time to record forward+backward into an encoder; nothing submitted',
+        });
+        const loss = dice;
+        await this.measure(row, () =>
+          withGpuErrors(device, async () => {
+            const encodeBuffers = { ...buffers };
+            const calls = this.#options.encodeCalls;
+            const ms: number[] = [];
+            for (let i = 0; i < calls + 50; i++) {
+              const encoder = device.createCommandEncoder({ label: 'bench encode timing' });
+              const start = performance.now();
+              loss.encode(encoder, encodeBuffers);
+              const elapsed = performance.now() - start;
+              encoder.finish();
+              if (i >= 50) ms.push(elapsed); // the first 50 calls warm up JIT and caches
+            }
+            const { median, min } = summarize(ms);
+            return { ms_median: median, ms_min: min, reps: calls };
+          }),
+        );
+      }
+    } finally {
+      dice?.destroy();
+    }
+    return losses;
+  }
+
+  async tfjs(
+    baseline: TfjsBaseline,
+    lossCase: LossCase,
+    shape: number[],
+    inputs: CaseInputs,
+    reference: ReferenceResult,
+    wgslLosses: Map<Mode, number>,
+  ): Promise<void> {
+    const { tf } = baseline;
+    const elements = elementsOf(shape);
+    const yTrue = tf.tensor(inputs.target, shape, 'float32');
+    const yPred = tf.tensor(inputs.pred, shape, 'float32');
+    try {
+      for (const mode of this.#options.modes) {
+        this.step(`tfjs ${lossCase.name} ${shapeName(shape)} ${mode}`);
+        const row = this.base('tfjs-webgpu', lossCase.name, mode, shape, {
+          bytes: lossBytes(lossCase, mode, elements),
+          dtype: lossCase.dtype,
+          layout: lossCase.layout,
+          timing: 'wall-clock(op+await data())',
+          note:
+            mode === 'fwd'
+              ? 'wall clock of the loss ops + await data() of the loss'
+              : 'wall clock of tf.valueAndGrad + await data() of loss and grad (grad readback included)',
+        });
+        const lossFn = lossCase.tfjs;
+        const run =
+          mode === 'fwd'
+            ? async () => {
+                const value = tf.tidy(() => lossFn(tf, yTrue, yPred));
+                const data = await value.data();
+                value.dispose();
+                return { loss: data[0], grad: undefined };
+              }
+            : async () => {
+                const { value, grad } = tf.valueAndGrad((p: typeof yPred) => lossFn(tf, yTrue, p))(yPred);
+                const [lossData, gradData] = await Promise.all([value.data(), grad.data()]);
+                value.dispose();
+                grad.dispose();
+                return { loss: lossData[0], grad: gradData as Float32Array };
+              };
+        await this.measure(row, async () => {
+          const tensorsBefore = tf.memory().numTensors;
+          const first = await run();
+          const expectedLoss = wgslLosses.get(mode);
+          const problems = [
+            expectedLoss === undefined
+              ? checkLoss(first.loss, reference.loss, 'loss vs reference')
+              : checkLoss(first.loss, expectedLoss, 'loss vs wgsl-dice'),
+          ];
+          if (first.grad) problems.push(checkGrad(first.grad, reference.grad, 'grad vs reference'));
+          const gpuErrors = baseline.takeErrors();
+          if (gpuErrors.length) problems.push(`tfjs GPU error(s): ${gpuErrors.join('; ')}`);
+          const problem = problems.filter(Boolean).join('; ');
+          if (problem) throw new Error(problem);
+
+          const reps = this.#options.reps;
+          const ms = await timeHost(run, reps, Math.min(this.#options.warmup, 2));
+          const leaked = tf.memory().numTensors - tensorsBefore;
+          if (leaked > 0) throw new Error(`tfjs baseline leaked ${leaked} tensors`);
+          const { median, min } = summarize(ms);
+          return { ms_median: median, ms_min: min, reps };
+        });
+      }
+    } finally {
+      yTrue.dispose();
+      yPred.dispose();
+    }
+  }
+
+  async referenceCpu(lossCase: LossCase, shape: number[], inputs: CaseInputs): Promise<void> {
+    this.step(`reference ${lossCase.name} ${shapeName(shape)}`);
+    const elements = elementsOf(shape);
+    // diceReference always computes the gradient too, so it is timed as fwd+bwd only.
+    const row = this.base('reference-cpu', lossCase.name, 'fwd+bwd', shape, {
+      bytes: lossBytes(lossCase, 'fwd+bwd', elements),
+      dtype: lossCase.dtype,
+      layout: lossCase.layout,
+      timing: 'wall-clock(host)',
+      check: 'is-reference',
+      note: 'float64 JS loops, one thread; always computes loss and grad',
+    });
+    if (elements > this.#options.referenceMaxElements) {
+      this.emit({ ...row, check: 'n/a', note: `not timed above ${this.#options.referenceMaxElements} elements` });
+      return;
+    }
+    await this.measure(row, async () => {
+      const reps = this.#options.referenceReps;
+      const ms = await timeHost(() => lossCase.reference(inputs, shape), reps, 0);
+      const { median, min } = summarize(ms);
+      return { ms_median: median, ms_min: min, reps };
+    });
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  if (!options) return;
+
+  const dawnFlags = ['disable-dawn-features=timestamp_quantization', ...(options.adapter ? [`adapter=${options.adapter}`] : [])];
+  const device = await requestNodeDevice({ label: 'wgsl-dice bench', dawnFlags });
+  const adapter = describeAdapter(device);
+  const deviceName = adapter.description || adapter.device || adapter.vendor || 'unknown adapter';
+  const software = isSoftwareAdapter(device);
+  const timer = new GpuTimer(device, { forceWallClock: options.wallClock });
+  const engine = await DiceEngine.create(device, { label: 'bench' });
+  const copyKernels = options.impls.has('copy') ? await CopyKernels.create(device) : undefined;
+
+  let tfjs: TfjsBaseline | undefined;
+  if (options.impls.has('tfjs-webgpu')) {
+    tfjs = await loadTfjsWebgpu(dawnFlags);
+    if (tfjs.adapterDescription !== deviceName) {
+      process.stderr.write(`warning: tfjs runs on "${tfjs.adapterDescription}", wgsl-dice on "${deviceName}".\n`);
+    }
+  }
+
+  const { run: shapes, skipped } = chooseShapes(options, device, software);
+  const header = [
+    `wgsl-dice bench  ${new Date().toISOString().slice(0, 10)}`,
+    `device: ${deviceName} (vendor ${adapter.vendor || '?'}, architecture ${adapter.architecture || '?'})` +
+      (software ? '  [software adapter: runs on the CPU]' : ''),
+    `GPU timing: ${timer.method}; tfjs: wall clock incl. await data(); engine grid: ` +
+      `${engine.gridProfile.targetWorkgroups} target workgroups of ${engine.gridProfile.workgroupSize}`,
+    `command: npm run bench -- ${process.argv.slice(2).join(' ')}`.trimEnd(),
+    ...skipped.map((s) => `skipped ${s}`),
+  ];
+  if (!options.json) process.stderr.write(`${header[1]}\n`);
+
+  const impls = options.impls;
+  const stepsPerCase =
+    (impls.has('wgsl-dice') ? options.modes.length : 0) +
+    (impls.has('wgsl-dice-encode-cpu') ? 1 : 0) +
+    (tfjs ? options.modes.length : 0) +
+    (impls.has('reference-cpu') ? 1 : 0);
+  const total = shapes.length * ((copyKernels ? COPY_VARIANTS.length : 0) + options.cases.length * stepsPerCase);
+  const bar = new cliProgress.SingleBar(
+    { format: 'bench [{bar}] {value}/{total} {step}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
+    cliProgress.Presets.legacy,
+  );
+  bar.start(total, 0, { step: '' });
+  const bench = new Bench(options, device, deviceName, timer, bar);
+
+  for (const shape of shapes) {
+    bench.startShape();
+    const elements = elementsOf(shape);
+    for (const [index, lossCase] of options.cases.entries()) {
+      const inputs = lossCase.makeInputs(shape, SEED + index);
+      const reference = lossCase.reference(inputs, shape);
+      const pred = uploadF32(device, inputs.pred, 'bench pred');
+      const target = uploadF32(device, inputs.target, 'bench target');
+      const lossBuffer = device.createBuffer({
+        label: 'bench loss',
+        size: 16,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+      });
+      const grad = device.createBuffer({
+        label: 'bench grad',
+        size: Math.max(16, Math.ceil(elements / 4) * 16),
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+      });
+      try {
+        if (index === 0 && copyKernels) await bench.copy(copyKernels, shape, inputs, pred, target);
+        let wgslLosses = new Map<Mode, number>();
+        if (impls.has('wgsl-dice') || impls.has('wgsl-dice-encode-cpu')) {
+          wgslLosses = await bench.wgslDice(engine, lossCase, shape, reference, { pred, target, loss: lossBuffer, grad });
+        }
+        if (tfjs) await bench.tfjs(tfjs, lossCase, shape, inputs, reference, wgslLosses);
+        if (impls.has('reference-cpu')) await bench.referenceCpu(lossCase, shape, inputs);
+      } finally {
+        pred.destroy();
+        target.destroy();
+        lossBuffer.destroy();
+        grad.destroy();
+      }
+    }
+  }
+  bar.stop();
+
+  const rows = bench.rows;
+  const table = formatTable(header, rows);
+  const ratios = speedups(rows);
+  const summary = ratios.length
+    ? [
+        '',
+        'wgsl-dice vs tfjs-webgpu (tfjs median / wgsl-dice median):',
+        ...ratios.map(
+          (s) =>
+            `  ${s.case.padEnd(16)} ${s.shape.padEnd(14)} ${s.mode.padEnd(8)} ${s.ratio.toFixed(1).padStart(7)}x` +
+            `  (${s.tfjsMs.toFixed(1)} ms vs ${s.wgslMs.toFixed(3)} ms)`,
+        ),
+      ].join('\n')
+    : '';
+  (options.json ? process.stderr : process.stdout).write(`${table}${summary}\n`);
+
+  engine.destroy();
+  await device.queue.onSubmittedWorkDone();
+  device.destroy();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`\nbench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

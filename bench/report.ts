@@ -1,0 +1,149 @@
+/**
+ * Benchmark output: one record per measurement (printed as a JSON line with --json) and the
+ * human-readable table with the ratios the issue asks about.
+ */
+
+export type Impl = 'wgsl-dice' | 'copy' | 'tfjs-webgpu' | 'reference-cpu' | 'wgsl-dice-encode-cpu';
+export const IMPLS: readonly Impl[] = ['wgsl-dice', 'copy', 'tfjs-webgpu', 'reference-cpu', 'wgsl-dice-encode-cpu'];
+
+export interface Row {
+  /** Adapter description from describeAdapter (e.g. "llvmpipe (LLVM 19.1.7, 256 bits)"). */
+  device: string;
+  /** A loss case name (cases.ts), or the copy variant for impl 'copy'. */
+  case: string;
+  impl: Impl;
+  /** 'fwd' | 'fwd+bwd' for losses, 'copy' for the copy kernel. */
+  mode: string;
+  shape: number[];
+  layout: string;
+  dtype: string;
+  elements: number;
+  /** Minimum bytes moved (formula in cases.ts lossBytes / copy.ts copyBytes); null for host-only rows. */
+  bytes: number | null;
+  ms_median: number | null;
+  ms_min: number | null;
+  /** bytes / ms_median, in GB/s (1e9 bytes). */
+  gbps: number | null;
+  /** gbps as a percentage of the best copy GB/s at the same shape on the same device. */
+  pct_of_copy: number | null;
+  timing: string;
+  reps: number;
+  /** 'pass', 'is-reference', or 'FAIL: ...' (then no time is reported). */
+  check: string;
+  /** Wall clock of the same GPU runs (submit to onSubmittedWorkDone), for comparison. */
+  wall_ms_median?: number;
+  /** Workgroups the copy dispatched (the fastest of the candidates tried). */
+  workgroups?: number;
+  note?: string;
+  date: string;
+}
+
+const round = (value: number, digits: number) => Number(value.toFixed(digits));
+
+/** Fills gbps and pct_of_copy from bytes, ms_median and the copy ceiling. */
+export function withRates(row: Row, copyGbps: number | undefined): Row {
+  if (row.bytes === null || row.ms_median === null || row.ms_median <= 0) return row;
+  const gbps = row.bytes / (row.ms_median * 1e-3) / 1e9;
+  return {
+    ...row,
+    gbps: round(gbps, 3),
+    pct_of_copy: copyGbps ? round((100 * gbps) / copyGbps, 1) : null,
+  };
+}
+
+export function jsonLine(row: Row): string {
+  const tidy = {
+    ...row,
+    ms_median: row.ms_median === null ? null : round(row.ms_median, 4),
+    ms_min: row.ms_min === null ? null : round(row.ms_min, 4),
+    wall_ms_median: row.wall_ms_median === undefined ? undefined : round(row.wall_ms_median, 4),
+  };
+  return JSON.stringify(tidy);
+}
+
+const TIMING_SHORT: Record<string, string> = {
+  'timestamp-query': 'gpu-ts',
+  'wall-clock(submit+onSubmittedWorkDone)': 'wall-gpu',
+  'wall-clock(op+await data())': 'wall-op',
+  'wall-clock(host)': 'wall-host',
+  'host performance.now() around encode()': 'host-enc',
+};
+
+function formatMs(ms: number | null): string {
+  if (ms === null) return '-';
+  if (ms >= 100) return ms.toFixed(1);
+  if (ms >= 1) return ms.toFixed(3);
+  return ms.toFixed(4);
+}
+
+const shapeKey = (row: Row) => row.shape.join('x');
+
+/** tfjs median / wgsl-dice median for the same case, shape and mode. */
+export function speedups(rows: readonly Row[]): { case: string; shape: string; mode: string; wgslMs: number; tfjsMs: number; ratio: number }[] {
+  const out = [];
+  for (const row of rows) {
+    if (row.impl !== 'wgsl-dice' || row.ms_median === null) continue;
+    const tfjs = rows.find(
+      (r) => r.impl === 'tfjs-webgpu' && r.case === row.case && r.mode === row.mode && shapeKey(r) === shapeKey(row),
+    );
+    if (!tfjs || tfjs.ms_median === null) continue;
+    out.push({
+      case: row.case,
+      shape: shapeKey(row),
+      mode: row.mode,
+      wgslMs: row.ms_median,
+      tfjsMs: tfjs.ms_median,
+      ratio: tfjs.ms_median / row.ms_median,
+    });
+  }
+  return out;
+}
+
+/** The whole report as text: header, one table, the tfjs ratios, a legend. */
+export function formatTable(header: string[], rows: readonly Row[]): string {
+  const ratioOf = new Map(
+    speedups(rows).map((s) => [`${s.case}|${s.shape}|${s.mode}`, s.ratio] as const),
+  );
+  const columns = ['shape', 'case', 'mode', 'impl', 'ms median', 'ms min', 'GB/s', '% copy', 'tfjs/this', 'timing', 'check'];
+  const body = rows.map((row) => {
+    const ratio = row.impl === 'wgsl-dice' ? ratioOf.get(`${row.case}|${shapeKey(row)}|${row.mode}`) : undefined;
+    return [
+      shapeKey(row),
+      row.case,
+      row.mode,
+      row.impl,
+      formatMs(row.ms_median),
+      formatMs(row.ms_min),
+      row.gbps === null ? '-' : row.gbps.toFixed(2),
+      row.pct_of_copy === null ? '-' : `${row.pct_of_copy.toFixed(1)}%`,
+      ratio === undefined ? '' : `${ratio.toFixed(1)}x`,
+      TIMING_SHORT[row.timing] ?? row.timing,
+      row.check.startsWith('FAIL') ? 'FAIL' : row.check,
+    ];
+  });
+  const numeric = new Set([4, 5, 6, 7, 8]);
+  const widths = columns.map((title, c) => Math.max(title.length, ...body.map((cells) => cells[c].length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
+  const lines = [...header, '', line(columns), line(widths.map((w) => '-'.repeat(w)))];
+  let previousShape = '';
+  for (let i = 0; i < body.length; i++) {
+    if (previousShape && body[i][0] !== previousShape) lines.push('');
+    previousShape = body[i][0];
+    lines.push(line(body[i]));
+  }
+  const failures = rows.filter((row) => row.check.startsWith('FAIL'));
+  for (const row of failures) {
+    lines.push(`CHECK FAILED  ${row.impl} ${row.case} ${shapeKey(row)} ${row.mode}: ${row.check.slice(6)}`);
+  }
+  lines.push(
+    '',
+    'GB/s = minimum bytes moved / median time (fwd: read pred + target; fwd+bwd: + read target again + write grad;',
+    '       copy: inputs read + output written). % copy = GB/s / best copy GB/s at the same shape, same device.',
+    'tfjs/this = tfjs-webgpu median / wgsl-dice median (same case, shape, mode, run and adapter).',
+    'timing: gpu-ts = timestamp queries bracketing the passes; wall-gpu = submit..onSubmittedWorkDone;',
+    '        wall-op = wall clock of the whole tfjs op incl. `await data()` of loss (and grad);',
+    '        wall-host = CPU wall clock; host-enc = CPU time of one encode() (fwd+bwd), median of 1000 calls.',
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,124 @@
+/**
+ * The TensorFlow.js baseline: the seed's three Dice losses written with tfjs ops, line for line
+ * as the seed's TensorFlow code (per-class losses loop over classes and slice `y[..., i]`), on
+ * tfjs's WebGPU backend running on the same dawn.node adapter as wgsl-dice. Gradients come from
+ * `tf.valueAndGrad`; results are read with `await data()` (never dataSync, which would block the
+ * event loop dawn.node needs).
+ */
+import type * as Tf from '@tensorflow/tfjs';
+import { create } from 'webgpu';
+
+export type TfModule = typeof Tf;
+
+/** A loss as the seed writes it: `(y_true, y_pred) -> scalar`. */
+export type TfjsLoss = (tf: TfModule, yTrue: Tf.Tensor, yPred: Tf.Tensor) => Tf.Scalar;
+
+const EPSILON = 1e-6;
+
+/** y[..., i] for a channels-last tensor: tf.slice on the last axis, then drop that axis. */
+function classSlice(tf: TfModule, y: Tf.Tensor, i: number): Tf.Tensor {
+  const begin = y.shape.map((_, axis) => (axis === y.rank - 1 ? i : 0));
+  const size = y.shape.map((_, axis) => (axis === y.rank - 1 ? 1 : -1));
+  return tf.squeeze(tf.slice(y, begin, size), [y.rank - 1]);
+}
+
+/** Axes 1..rank-1 (seed: [1, 2, 3]) and 1..rank-2 for a sliced class (seed: [1, 2]). */
+const innerAxes = (rank: number) => Array.from({ length: rank - 1 }, (_, k) => k + 1);
+
+/** Example 1 of the seed: dice per sample over H, W, C; mean over the batch. */
+function diceLoss(tf: TfModule, yTrue: Tf.Tensor, yPred: Tf.Tensor): Tf.Scalar {
+  const axes = innerAxes(yTrue.rank);
+  const intersection = tf.sum(tf.mul(yTrue, yPred), axes);
+  const union = tf.add(tf.sum(yTrue, axes), tf.sum(yPred, axes));
+  const dice = tf.div(tf.add(tf.mul(2.0, intersection), EPSILON), tf.add(union, EPSILON));
+  return tf.mean(tf.sub(1.0, dice));
+}
+
+/** Example 2 of the seed: loss = sum_i weights[i] * mean_b(1 - dice_i). */
+function weightedDiceLoss(tf: TfModule, yTrue: Tf.Tensor, yPred: Tf.Tensor, weights: readonly number[]): Tf.Scalar {
+  const numClasses = weights.length;
+  const axes = innerAxes(yTrue.rank - 1);
+  let loss: Tf.Tensor = tf.scalar(0.0);
+  for (let i = 0; i < numClasses; i++) {
+    const t = classSlice(tf, yTrue, i);
+    const p = classSlice(tf, yPred, i);
+    const intersection = tf.sum(tf.mul(t, p), axes);
+    const union = tf.add(tf.sum(t, axes), tf.sum(p, axes));
+    const dice = tf.div(tf.add(tf.mul(2.0, intersection), EPSILON), tf.add(union, EPSILON));
+    loss = tf.add(loss, tf.mul(weights[i], tf.mean(tf.sub(1.0, dice))));
+  }
+  return loss as Tf.Scalar;
+}
+
+/** Example 3 of the seed: mean over classes of mean_b(1 - dice_c). */
+function multiclassDiceLoss(tf: TfModule, yTrue: Tf.Tensor, yPred: Tf.Tensor): Tf.Scalar {
+  const numClasses = yTrue.shape[yTrue.rank - 1];
+  const axes = innerAxes(yTrue.rank - 1);
+  const losses: Tf.Tensor[] = [];
+  for (let i = 0; i < numClasses; i++) {
+    const t = classSlice(tf, yTrue, i);
+    const p = classSlice(tf, yPred, i);
+    const intersection = tf.sum(tf.mul(t, p), axes);
+    const union = tf.add(tf.sum(t, axes), tf.sum(p, axes));
+    const dice = tf.div(tf.add(tf.mul(2.0, intersection), EPSILON), tf.add(union, EPSILON));
+    losses.push(tf.mean(tf.sub(1.0, dice)));
+  }
+  return tf.mean(tf.stack(losses));
+}
+
+export const seedTfjsLosses = {
+  global: diceLoss,
+  weighted: weightedDiceLoss,
+  multiclass: multiclassDiceLoss,
+};
+
+// The dawn GPU object tfjs reaches through navigator.gpu. If V8 collected it while a device
+// lives, the process would die later at random (see shared/notes/webgpu-in-node.md), so it is
+// pinned on globalThis for the life of the process and never released.
+const PINNED_TFJS_GPU = Symbol.for('wgsl-dice.bench.tfjsGpu');
+
+export interface TfjsBaseline {
+  tf: TfModule;
+  /** The adapter tfjs's backend runs on, to compare with wgsl-dice's. */
+  adapterDescription: string;
+  /** GPU errors raised on tfjs's device since the last call (it has no listener of its own). */
+  takeErrors(): string[];
+}
+
+/**
+ * Loads TensorFlow.js with its WebGPU backend on dawn.node and makes it the active backend.
+ * `navigator.gpu` must exist before '@tensorflow/tfjs-backend-webgpu' is evaluated (it only
+ * registers itself when it sees one), hence the dynamic imports after setting it.
+ */
+export async function loadTfjsWebgpu(dawnFlags: readonly string[]): Promise<TfjsBaseline> {
+  const holder = globalThis as typeof globalThis & { [PINNED_TFJS_GPU]?: GPU };
+  const gpu = (holder[PINNED_TFJS_GPU] ??= create([...dawnFlags]));
+  const existing = (globalThis as { navigator?: object }).navigator;
+  // Node >= 21 defines a read-only navigator getter; defineProperty replaces it either way.
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { ...(existing ?? {}), gpu },
+    configurable: true,
+    writable: true,
+  });
+
+  const tf = await import('@tensorflow/tfjs');
+  const webgpu = await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) {
+    throw new Error('TensorFlow.js could not start its WebGPU backend on dawn.node.');
+  }
+  await tf.ready();
+  const backend = tf.backend() as InstanceType<typeof webgpu.WebGPUBackend>;
+  const device = backend.device;
+  const errors: string[] = [];
+  device.addEventListener('uncapturederror', (event) => {
+    // Without preventDefault dawn.node prints the error to stdout, into the JSON lines.
+    event.preventDefault();
+    errors.push((event as GPUUncapturedErrorEvent).error.message);
+  });
+  const info = device.adapterInfo;
+  return {
+    tf,
+    adapterDescription: info?.description || info?.device || 'unknown',
+    takeErrors: () => errors.splice(0),
+  };
+}

@@ -1,0 +1,308 @@
+// Loss-family forward pass 2: one workgroup turns the partial sums into every per-group score,
+// the scalar loss, the status counters, and the per-(sample, class) gradient coefficients
+// that the backward pass needs. Every loop and tree runs in a fixed order.
+//
+// A group pools (sample, class) pairs: per-class Dice pools none, batch Dice pools samples,
+// global Dice pools classes. With tp, fp = P - tp, fn = G - tp (tp = I, or (P + G - D) / 2
+// for the soft-label L1 form) the group's score is
+//   score = (num_tp * tp + smooth_nr) / max(den_tp * tp + den_fp * fp + den_fn * fn + smooth_dr, den_min)
+// which covers Dice, Jaccard, Tversky and F-beta in each peer's variant; value is 1 - score,
+// -log(max(score, log_eps)) or -score. Generalized Dice pools classes with weights from the
+// target volumes (MONAI's rule for empty classes). The loss is
+//   lambda_dice * (sum_g weight_g * value_g)^gamma + lambda_aux * cross-entropy.
+
+override WORKGROUP_SIZE: u32 = 256u;
+const NONE: u32 = 0xffffffffu;
+const MAX_CLASSES: u32 = 256u;
+
+struct FinalizeParams {
+  batch: u32,
+  classes: u32,
+  chunks: u32,
+  channels_first: u32,
+  pool_batch: u32,
+  pool_classes: u32,
+  group_count: u32,
+  soft_l1: u32,
+  transform: u32,        // 0: 1 - score, 1: -log(max(score, log_eps)), 2: -score
+  empty_zero: u32,       // value 0 for groups whose target mass is 0 (smp)
+  class_weighting: u32,  // 0 fixed, 1 GDL square, 2 GDL simple, 3 GDL uniform, 4 inverse frequency
+  aux_kind: u32,         // 0 none, 1 softmax cross-entropy, 2 binary cross-entropy
+  num_tp: f32,
+  den_tp: f32,
+  den_fp: f32,
+  den_fn: f32,
+  smooth_nr: f32,
+  smooth_dr: f32,
+  den_min: f32,
+  log_eps: f32,
+  gamma: f32,
+  lambda_dice: f32,
+  lambda_aux: f32,
+  element_count: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: FinalizeParams;
+@group(0) @binding(1) var<storage, read> partials: array<vec4<u32>>;
+// Per class: (included, fixed group weight, cross-entropy weight, 0).
+@group(0) @binding(2) var<storage, read> class_info: array<vec4<f32>>;
+// Per pair, two vec4: (I, P, G, D) and (AUX, M, member weight, 0).
+@group(0) @binding(3) var<storage, read_write> pair_sums: array<vec4<f32>>;
+// Per group, two vec4: (score, tp, P, G) and (value, D, M, weight).
+@group(0) @binding(4) var<storage, read_write> stats: array<vec4<f32>>;
+// Per pair: (dL/dI, dL/dP, dL/dD, dL/dAUX); then per group: (dv/dI, dv/dP, dv/dD, 0) scratch.
+@group(0) @binding(5) var<storage, read_write> coefs: array<vec4<f32>>;
+// The caller's scalar loss.
+@group(0) @binding(6) var<storage, read_write> loss: array<f32>;
+// (labels out of range, non-finite predictions, first such voxel, first such element,
+//  then the f32 bits of: loss, Dice part, cross-entropy part, 0).
+@group(0) @binding(7) var<storage, read_write> status: array<u32>;
+
+var<workgroup> shared_sum: array<vec4<f32>, WORKGROUP_SIZE>;
+var<workgroup> shared_first: array<vec2<u32>, WORKGROUP_SIZE>;
+var<workgroup> class_weight: array<f32, MAX_CLASSES>;
+var<workgroup> scales: vec2<f32>;
+
+fn partial_index(b: u32, c: u32, chunk: u32) -> u32 {
+  if (params.channels_first != 0u) {
+    return ((b * params.classes + c) * params.chunks + chunk) * 3u;
+  }
+  return ((b * params.chunks + chunk) * params.classes + c) * 3u;
+}
+
+fn included(c: u32) -> bool {
+  return class_info[c].x != 0.0;
+}
+
+// Generalized Dice weight of a class from its target volume; +inf for an empty class.
+fn gdl_weight(mass: f32) -> f32 {
+  switch (params.class_weighting) {
+    case 1u: { return 1.0 / (mass * mass); }
+    case 2u: { return 1.0 / mass; }
+    default: { return 1.0; }
+  }
+}
+
+fn is_finite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+// Fixed-order tree over the workgroup; every thread gets the total back.
+fn workgroup_sum(tid: u32, value: vec4<f32>) -> vec4<f32> {
+  shared_sum[tid] = value;
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride >>= 1u) {
+    if (tid < stride) {
+      shared_sum[tid] += shared_sum[tid + stride];
+    }
+    workgroupBarrier();
+  }
+  let total = shared_sum[0];
+  workgroupBarrier();
+  return total;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(local_invocation_index) tid: u32) {
+  let pairs = params.batch * params.classes;
+
+  // Phase 1: fold chunks into per-pair sums; gather status and cross-entropy totals.
+  var status_counts = vec4<f32>(0.0);
+  var first = vec2<u32>(NONE, NONE);
+  for (var pair = tid; pair < pairs; pair += WORKGROUP_SIZE) {
+    let b = pair / params.classes;
+    let c = pair % params.classes;
+    var a = vec4<f32>(0.0);
+    var m = vec4<f32>(0.0);
+    for (var chunk = 0u; chunk < params.chunks; chunk++) {
+      let at = partial_index(b, c, chunk);
+      a += bitcast<vec4<f32>>(partials[at]);
+      m += bitcast<vec4<f32>>(partials[at + 1u]);
+      first = min(first, partials[at + 2u].xy);
+    }
+    pair_sums[pair * 2u] = a;
+    pair_sums[pair * 2u + 1u] = vec4<f32>(m.x, m.y, 0.0, 0.0);
+    let ce_weight = class_info[c].z;
+    status_counts += vec4<f32>(m.z, m.w, ce_weight * m.x, ce_weight * m.y);
+  }
+  let totals = workgroup_sum(tid, status_counts);
+  shared_first[tid] = first;
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride >>= 1u) {
+    if (tid < stride) {
+      shared_first[tid] = min(shared_first[tid], shared_first[tid + stride]);
+    }
+    workgroupBarrier();
+  }
+  storageBarrier();
+
+  // Phase 2: inverse-frequency class weights over the whole batch, normalised to sum to 1
+  // over the included classes (computed here so they follow each batch).
+  if (params.class_weighting == 4u) {
+    for (var c = tid; c < params.classes; c += WORKGROUP_SIZE) {
+      var mass = 0.0;
+      for (var b = 0u; b < params.batch; b++) {
+        mass += pair_sums[(b * params.classes + c) * 2u + 1u].y;
+      }
+      class_weight[c] = select(0.0, 1.0 / max(mass, 1.0), included(c));
+    }
+    workgroupBarrier();
+    if (tid == 0u) {
+      var total = 0.0;
+      for (var c = 0u; c < params.classes; c++) {
+        total += class_weight[c];
+      }
+      for (var c = 0u; c < params.classes; c++) {
+        class_weight[c] = class_weight[c] / total;
+      }
+    }
+    workgroupBarrier();
+  }
+
+  // Phase 3: one thread per group: pooled sums, score, value and its derivatives.
+  let group_classes = select(params.classes, 1u, params.pool_classes != 0u);
+  let member_batches = select(1u, params.batch, params.pool_batch != 0u);
+  let member_classes = select(1u, params.classes, params.pool_classes != 0u);
+  var loss_part = 0.0;
+  for (var group = tid; group < params.group_count; group += WORKGROUP_SIZE) {
+    let gb = group / group_classes;
+    let gc = group % group_classes;
+
+    // Generalized Dice: weights from the target volume of each class in this group; an
+    // empty class takes the largest finite weight of the group (0 if none is finite).
+    var max_finite = 0.0;
+    if (params.class_weighting >= 1u && params.class_weighting <= 3u) {
+      for (var k = 0u; k < member_classes; k++) {
+        let c = gc + k;
+        if (!included(c)) { continue; }
+        var mass = 0.0;
+        for (var j = 0u; j < member_batches; j++) {
+          mass += pair_sums[((gb + j) * params.classes + c) * 2u + 1u].y;
+        }
+        let w = gdl_weight(mass);
+        if (is_finite(w)) { max_finite = max(max_finite, w); }
+      }
+    }
+
+    var s = vec4<f32>(0.0);   // weighted I, P, G, D
+    var mass_total = 0.0;
+    for (var k = 0u; k < member_classes; k++) {
+      let c = gc + k;
+      var member_weight = select(0.0, 1.0, included(c));
+      if (member_weight != 0.0 && params.class_weighting >= 1u && params.class_weighting <= 3u) {
+        var mass = 0.0;
+        for (var j = 0u; j < member_batches; j++) {
+          mass += pair_sums[((gb + j) * params.classes + c) * 2u + 1u].y;
+        }
+        let w = gdl_weight(mass);
+        member_weight = select(max_finite, w, is_finite(w));
+      }
+      for (var j = 0u; j < member_batches; j++) {
+        let pair = (gb + j) * params.classes + c;
+        s += member_weight * pair_sums[pair * 2u];
+        mass_total += select(0.0, pair_sums[pair * 2u + 1u].y, included(c));
+        pair_sums[pair * 2u + 1u].z = member_weight;
+      }
+    }
+
+    var tp = s.x;
+    if (params.soft_l1 != 0u) {
+      tp = 0.5 * (s.y + s.z - s.w);
+    }
+    let numerator = params.num_tp * tp + params.smooth_nr;
+    let k_tp = params.den_tp - params.den_fp - params.den_fn;
+    let raw_den = k_tp * tp + params.den_fp * s.y + params.den_fn * s.z + params.smooth_dr;
+    let clamped = raw_den < params.den_min;
+    let denominator = max(raw_den, params.den_min);
+    let score = numerator / denominator;
+    // d score / d tp and d score / d P (with G fixed); zero through the clamp.
+    var d_tp = params.num_tp / denominator;
+    var d_p = 0.0;
+    if (!clamped) {
+      d_tp -= numerator * k_tp / (denominator * denominator);
+      d_p = -numerator * params.den_fp / (denominator * denominator);
+    }
+
+    var value: f32;
+    var d_value = -1.0;   // d value / d score
+    switch (params.transform) {
+      case 1u: {
+        value = -log(max(score, params.log_eps));
+        d_value = select(0.0, -1.0 / score, score > params.log_eps);
+      }
+      case 2u: { value = -score; }
+      default: { value = 1.0 - score; }
+    }
+    if (params.empty_zero != 0u && mass_total == 0.0) {
+      value = 0.0;
+      d_value = 0.0;
+    }
+
+    var weight = class_info[gc].y;
+    if (params.class_weighting == 4u) {
+      weight *= class_weight[gc];
+    }
+    stats[group * 2u] = vec4<f32>(score, tp, s.y, s.z);
+    stats[group * 2u + 1u] = vec4<f32>(value, s.w, mass_total, weight);
+
+    // Groups of weight 0 (excluded classes) may hold 0/0 without smoothing: they must not
+    // reach the loss or the gradient, since 0 * NaN is NaN.
+    var d = vec3<f32>(0.0);
+    if (weight != 0.0) {
+      loss_part += weight * value;
+      // Chain to the pooled sums: plain form tp = I; soft L1 form tp = (P + G - D) / 2.
+      let g = weight * d_value;
+      d = vec3<f32>(g * d_tp, g * d_p, 0.0);
+      if (params.soft_l1 != 0u) {
+        d = vec3<f32>(0.0, g * (d_p + 0.5 * d_tp), -0.5 * g * d_tp);
+      }
+    }
+    coefs[pairs + group] = vec4<f32>(d, 0.0);
+  }
+
+  // Phase 4: the scalar loss and the scales its outer terms put on every coefficient.
+  let dice_total = workgroup_sum(tid, vec4<f32>(loss_part, 0.0, 0.0, 0.0)).x;
+  storageBarrier();
+  if (tid == 0u) {
+    var dice_loss = dice_total;
+    var dice_scale = params.lambda_dice;
+    if (params.gamma != 1.0) {
+      dice_loss = pow(max(dice_total, 0.0), params.gamma);
+      dice_scale *= params.gamma * pow(max(dice_total, 0.0), params.gamma - 1.0);
+    }
+    var aux_loss = 0.0;
+    var aux_scale = 0.0;
+    if (params.aux_kind == 1u && totals.w > 0.0) {
+      aux_loss = totals.z / totals.w;
+      aux_scale = params.lambda_aux / totals.w;
+    } else if (params.aux_kind == 2u) {
+      aux_loss = totals.z / params.element_count;
+      aux_scale = params.lambda_aux / params.element_count;
+    }
+    let total = params.lambda_dice * dice_loss + params.lambda_aux * aux_loss;
+    loss[0] = total;
+    let f = shared_first[0];
+    status[0] = u32(totals.x);
+    status[1] = u32(totals.y);
+    status[2] = f.x;
+    status[3] = f.y;
+    status[4] = bitcast<u32>(total);
+    status[5] = bitcast<u32>(dice_loss);
+    status[6] = bitcast<u32>(aux_loss);
+    status[7] = 0u;
+    scales = vec2<f32>(dice_scale, aux_scale);
+  }
+  workgroupBarrier();
+
+  // Phase 5: per-pair coefficients for the backward pass.
+  let scale = scales;
+  for (var pair = tid; pair < pairs; pair += WORKGROUP_SIZE) {
+    let b = pair / params.classes;
+    let c = pair % params.classes;
+    let gb = select(b, 0u, params.pool_batch != 0u);
+    let gc = select(c, 0u, params.pool_classes != 0u);
+    let group_d = coefs[pairs + gb * group_classes + gc];
+    let member_weight = pair_sums[pair * 2u + 1u].z;
+    coefs[pair] = vec4<f32>(scale.x * member_weight * group_d.xyz, scale.y * class_info[c].z);
+  }
+}

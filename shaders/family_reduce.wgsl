@@ -1,0 +1,182 @@
+// Loss-family forward pass 1: per-workgroup partial sums for every Dice-family loss, with the
+// activation, the target decoding (dense or packed integer label map), the voxel mask and
+// ignore_index fused in, so no probability or one-hot tensor is ever written.
+//
+// Column view as in dice_reduce_scalar.wgsl: channels-last slabs are samples (rows = voxels,
+// cols = classes); channels-first slabs are (sample, class) runs (rows = voxels, one column).
+// Per column it accumulates, in fixed order:
+//   sums_a = (I = sum w*p*g, P = sum w*p^ord, G = sum w*g^ord, D = sum w*|p - g|)
+//   sums_b = (AUX = sum w*aux, M = sum w*g, bad labels, non-finite preds)
+//   first  = (first bad-label voxel, first non-finite element) as u32 bits, 0xffffffff if none
+// where w is the voxel weight (mask x not-ignored) and aux the cross-entropy term.
+
+override WORKGROUP_SIZE: u32 = 256u;
+
+const NONE: u32 = 0xffffffffu;
+
+struct FamilyParams {
+  rows: u32,
+  cols: u32,
+  cols_per_group: u32,
+  lanes: u32,
+  rows_per_chunk: u32,
+  chunks: u32,
+  tree_start: u32,
+  classes: u32,
+  spatial: u32,
+  channels_first: u32,
+  activation: u32,     // 0 none, 1 sigmoid, 2 softmax, 3 argmax one-hot, 4 threshold
+  target_kind: u32,    // 0 dense f32, 1 u8 labels, 2 u16 labels, 3 u32 labels
+  ignore_index: u32,
+  has_ignore: u32,
+  mask_mode: u32,      // 0 none, 1 weight after activation, 2 multiply logits and target
+  mask_per_sample: u32,
+  order: u32,          // 1, or 2 for squared sums
+  aux_kind: u32,       // 0 none, 1 softmax cross-entropy, 2 binary cross-entropy
+  threshold: f32,
+  pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: FamilyParams;
+@group(0) @binding(1) var<storage, read> pred: array<f32>;
+// Dense f32 targets as raw bits, or label maps packed 4 (u8) or 2 (u16) to a word.
+@group(0) @binding(2) var<storage, read> truth: array<u32>;
+@group(0) @binding(3) var<storage, read> mask: array<f32>;
+@group(0) @binding(4) var<storage, read> voxel_stats: array<vec4<f32>>;
+// Sums stored as raw f32 bits next to the u32 indices, so no index passes through a float.
+@group(0) @binding(5) var<storage, read_write> partials: array<vec4<u32>>;
+
+var<workgroup> shared_a: array<vec4<f32>, WORKGROUP_SIZE>;
+var<workgroup> shared_b: array<vec4<f32>, WORKGROUP_SIZE>;
+var<workgroup> shared_first: array<vec2<u32>, WORKGROUP_SIZE>;
+
+fn label_at(voxel: u32) -> u32 {
+  switch (params.target_kind) {
+    case 1u: { return (truth[voxel >> 2u] >> ((voxel & 3u) * 8u)) & 0xffu; }
+    case 2u: { return (truth[voxel >> 1u] >> ((voxel & 1u) * 16u)) & 0xffffu; }
+    default: { return truth[voxel]; }
+  }
+}
+
+fn is_finite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+fn sigmoid(z: f32) -> f32 {
+  // Both branches stay finite for any finite z.
+  if (z >= 0.0) {
+    return 1.0 / (1.0 + exp(-z));
+  }
+  let e = exp(z);
+  return e / (1.0 + e);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+  let chunk = wg.x;
+  let slab = wg.z;
+  let lane = tid / params.cols_per_group;
+  let col = wg.y * params.cols_per_group + tid % params.cols_per_group;
+  let in_range = lane < params.lanes && col < params.cols;
+
+  var class_index = col;
+  var sample = slab;
+  if (params.channels_first != 0u) {
+    class_index = slab % params.classes;
+    sample = slab / params.classes;
+  }
+
+  var sums_a = vec4<f32>(0.0);
+  var sums_b = vec4<f32>(0.0);
+  var first = vec2<u32>(NONE, NONE);
+  if (in_range) {
+    let row_begin = chunk * params.rows_per_chunk;
+    let row_end = min(row_begin + params.rows_per_chunk, params.rows);
+    for (var row = row_begin + lane; row < row_end; row += params.lanes) {
+      let i = (slab * params.rows + row) * params.cols + col;
+      let voxel = sample * params.spatial + row;
+      var z = pred[i];
+      if (!is_finite(z)) {
+        sums_b.w += 1.0;
+        first.y = min(first.y, i);
+      }
+
+      var weight = 1.0;
+      if (params.mask_mode != 0u) {
+        weight = mask[select(row, voxel, params.mask_per_sample != 0u)];
+      }
+      if (params.mask_mode == 2u) {
+        z *= weight;
+      }
+
+      var g: f32;
+      if (params.target_kind == 0u) {
+        g = bitcast<f32>(truth[i]);
+      } else {
+        let label = label_at(voxel);
+        let ignored = params.has_ignore != 0u && label == params.ignore_index;
+        if (ignored) {
+          weight = 0.0;
+        } else if (label >= params.classes && class_index == 0u) {
+          // Out-of-range labels match no class; count each voxel once (at class 0).
+          sums_b.z += 1.0;
+          first.x = min(first.x, voxel);
+        }
+        g = select(0.0, 1.0, label == class_index && !ignored);
+      }
+      if (params.mask_mode == 2u) {
+        // MONAI MaskedDiceLoss masks logits and target, then sums every voxel.
+        g *= weight;
+        weight = 1.0;
+      }
+
+      var p: f32;
+      var log_p = 0.0;
+      switch (params.activation) {
+        case 1u: { p = sigmoid(z); }
+        case 2u: {
+          log_p = z - voxel_stats[voxel].y;
+          p = exp(log_p);
+        }
+        case 3u: { p = select(0.0, 1.0, bitcast<u32>(voxel_stats[voxel].z) == class_index); }
+        case 4u: { p = select(0.0, 1.0, z > params.threshold); }
+        default: { p = z; }
+      }
+
+      var aux = 0.0;
+      if (params.aux_kind == 1u) {
+        aux = -g * log_p;
+      } else if (params.aux_kind == 2u) {
+        // Binary cross-entropy with logits, in the overflow-free form.
+        aux = max(z, 0.0) - z * g + log(1.0 + exp(-abs(z)));
+      }
+
+      let p_ord = select(p, p * p, params.order == 2u);
+      let g_ord = select(g, g * g, params.order == 2u);
+      sums_a += weight * vec4<f32>(p * g, p_ord, g_ord, abs(p - g));
+      sums_b.x += weight * aux;
+      sums_b.y += weight * g;
+    }
+  }
+  shared_a[tid] = sums_a;
+  shared_b[tid] = sums_b;
+  shared_first[tid] = first;
+  workgroupBarrier();
+
+  for (var stride = params.tree_start; stride > 0u; stride >>= 1u) {
+    if (in_range && lane < stride && lane + stride < params.lanes) {
+      let other = tid + stride * params.cols_per_group;
+      shared_a[tid] += shared_a[other];
+      shared_b[tid] += shared_b[other];
+      shared_first[tid] = min(shared_first[tid], shared_first[other]);
+    }
+    workgroupBarrier();
+  }
+
+  if (in_range && lane == 0u) {
+    let out = ((slab * params.chunks + chunk) * params.cols + col) * 3u;
+    partials[out] = bitcast<vec4<u32>>(shared_a[tid]);
+    partials[out + 1u] = bitcast<vec4<u32>>(shared_b[tid]);
+    partials[out + 2u] = vec4<u32>(shared_first[tid], 0u, 0u);
+  }
+}

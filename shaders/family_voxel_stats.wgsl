@@ -1,0 +1,53 @@
+// Loss-family pre-pass for activations that need the whole class vector of a voxel: one
+// thread per voxel writes (max logit, log-sum-exp, argmax) so the column-parallel reduction
+// can apply softmax or argmax to a single element without reading the other classes.
+// Layout: channels-last puts a voxel's C logits side by side; channels-first S apart.
+
+override WORKGROUP_SIZE: u32 = 256u;
+
+struct VoxelParams {
+  voxels: u32,
+  classes: u32,
+  spatial: u32,
+  channels_first: u32,
+  voxels_per_chunk: u32,
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: VoxelParams;
+@group(0) @binding(1) var<storage, read> pred: array<f32>;
+// Per voxel: (max logit, log-sum-exp, argmax as u32 bits, 0).
+@group(0) @binding(2) var<storage, read_write> voxel_stats: array<vec4<f32>>;
+
+fn logit_at(voxel: u32, class_index: u32) -> f32 {
+  if (params.channels_first != 0u) {
+    let sample = voxel / params.spatial;
+    return pred[(sample * params.classes + class_index) * params.spatial + voxel % params.spatial];
+  }
+  return pred[voxel * params.classes + class_index];
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+  let begin = wg.x * params.voxels_per_chunk;
+  let end = min(begin + params.voxels_per_chunk, params.voxels);
+  for (var voxel = begin + tid; voxel < end; voxel += WORKGROUP_SIZE) {
+    var best = logit_at(voxel, 0u);
+    var best_class = 0u;
+    for (var c = 1u; c < params.classes; c++) {
+      let z = logit_at(voxel, c);
+      // Strict '>' keeps the first maximum, as torch.argmax does.
+      if (z > best) {
+        best = z;
+        best_class = c;
+      }
+    }
+    var total = 0.0;
+    for (var c = 0u; c < params.classes; c++) {
+      total += exp(logit_at(voxel, c) - best);
+    }
+    voxel_stats[voxel] = vec4<f32>(best, best + log(total), bitcast<f32>(best_class), 0.0);
+  }
+}

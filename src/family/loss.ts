@@ -1,0 +1,378 @@
+import { bindStorage, describe, isBufferArg, type Binding, type BufferArg } from '../buffers.js';
+import type { DiceEngine } from '../engine.js';
+import { rejectUnknownKeys, WgslDiceError } from '../errors.js';
+import {
+  packBackwardParams,
+  packClassInfo,
+  packFinalizeParams,
+  packReduceParams,
+  packVoxelParams,
+} from '../kernels/family-kernels.js';
+import { planColumns, planElementwise, type ColumnGrid } from '../plan.js';
+import { OwnedResources, whole } from '../resources.js';
+import { groupCount, type NormalizedLossOptions } from './options.js';
+
+export interface LossEncodeBuffers {
+  /** f32 probabilities or logits (see `activation`), in the declared shape and layout. */
+  pred: BufferArg;
+  /** Dense f32 targets of pred's shape, or the packed integer label map `[B, ...spatial]`. */
+  target: BufferArg;
+  /** Receives the scalar loss (one f32). */
+  loss: BufferArg;
+  /** Receives dL/d(pred input): w.r.t. logits when an activation is fused. */
+  grad?: BufferArg;
+  /** f32 voxel mask when the loss was created with `mask`. */
+  mask?: BufferArg;
+}
+
+export type TargetInput = Float32Array | Uint8Array | Uint16Array | Uint32Array | BufferArg;
+
+export interface LossResult {
+  loss: number;
+  /** The Dice-family term before lambdaDice (after gamma). */
+  diceLoss: number;
+  /** The cross-entropy term before its lambda (0 without crossEntropy). */
+  crossEntropy: number;
+  /** Per group (sample-major, then class): score, tp, sum of pred, sum of target, value, weight. */
+  groups: {
+    score: Float32Array;
+    tp: Float32Array;
+    predSum: Float32Array;
+    targetSum: Float32Array;
+    value: Float32Array;
+    weight: Float32Array;
+  };
+  grad?: Float32Array;
+}
+
+/** What the passes found wrong in their input: read with {@link FamilyLoss.readStatus}. */
+export interface InputStatus {
+  /** Label-map voxels whose label is >= C (and not ignoreIndex); they match no class. */
+  badLabels: number;
+  firstBadLabelVoxel: number | null;
+  /** pred elements that are NaN or infinite. */
+  nonFinite: number;
+  firstNonFiniteElement: number | null;
+}
+
+interface FamilyPipelines {
+  voxelStats: GPUComputePipeline;
+  reduce: GPUComputePipeline;
+  finalize: GPUComputePipeline;
+  backward: GPUComputePipeline;
+}
+
+const NONE = 0xffffffff;
+
+/**
+ * A Dice-family loss of fixed shape and options (see {@link LossOptions}), created by
+ * {@link DiceEngine.loss}: activation, label maps, masks and cross-entropy fused into one
+ * reduction, a one-workgroup finalize and one elementwise backward pass.
+ */
+export class FamilyLoss {
+  readonly options: NormalizedLossOptions;
+  readonly groupCount: number;
+  /** Per group, two vec4<f32>: (score, tp, P, G) and (value, D, target mass, weight). */
+  readonly statsBuffer: GPUBuffer;
+  /** 8 u32: bad labels, non-finite inputs, first bad voxel, first non-finite element, then the f32 bits of loss, Dice term, CE term. */
+  readonly statusBuffer: GPUBuffer;
+
+  readonly #engine: DiceEngine;
+  readonly #device: GPUDevice;
+  readonly #pipelines: FamilyPipelines;
+  readonly #resources: OwnedResources;
+  readonly #grid: ColumnGrid;
+  readonly #slabs: number;
+  readonly #voxelChunks: number;
+  readonly #backwardChunks: number;
+  readonly #params: { voxel: GPUBuffer; reduce: GPUBuffer; finalize: GPUBuffer; backward: GPUBuffer };
+  readonly #scratch: { voxelStats: GPUBuffer; partials: GPUBuffer; classInfo: GPUBuffer; pairSums: GPUBuffer; coefs: GPUBuffer; noMask: GPUBuffer };
+  #host: Record<'pred' | 'target' | 'mask' | 'loss' | 'grad' | 'readback' | 'statusReadback', GPUBuffer> | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #destroyed = false;
+
+  /** @internal Use {@link DiceEngine.loss}. */
+  constructor(engine: DiceEngine, options: NormalizedLossOptions, pipelines: FamilyPipelines) {
+    this.#engine = engine;
+    this.#device = engine.device;
+    this.options = options;
+    this.#pipelines = pipelines;
+    this.#resources = new OwnedResources(this.#device, options.label);
+    const o = options;
+    const profile = engine.gridProfile;
+    this.#slabs = o.channelsFirst ? o.batch * o.classes : o.batch;
+    this.#grid = planColumns(this.#slabs, o.spatial, o.channelsFirst ? 1 : o.classes, profile);
+    const voxels = o.batch * o.spatial;
+    const voxelPlan = planElementwise(1, voxels, profile);
+    this.#voxelChunks = voxelPlan.chunks;
+    this.#backwardChunks = voxelPlan.chunks;
+    this.groupCount = groupCount(o);
+    const pairs = o.batch * o.classes;
+
+    const r = this.#resources;
+    const u = GPUBufferUsage;
+    this.#params = {
+      voxel: r.uniform('voxel params', packVoxelParams(o, voxelPlan.unitsPerChunk)),
+      reduce: r.uniform('reduce params', packReduceParams(o, this.#grid)),
+      finalize: r.uniform('finalize params', packFinalizeParams(o, this.#grid.chunks, this.groupCount)),
+      backward: r.uniform('backward params', packBackwardParams(o, voxelPlan.unitsPerChunk)),
+    };
+    const needsVoxelStats = o.activation === 'softmax' || o.activation === 'argmax';
+    this.#scratch = {
+      voxelStats: r.buffer('voxel stats', needsVoxelStats ? voxels * 16 : 16, u.STORAGE),
+      partials: r.buffer('partials', this.#slabs * this.#grid.chunks * this.#grid.cols * 48, u.STORAGE),
+      classInfo: r.storage('class info', packClassInfo(o)),
+      pairSums: r.buffer('pair sums', pairs * 32, u.STORAGE),
+      coefs: r.buffer('gradient coefficients', (pairs + this.groupCount) * 16, u.STORAGE),
+      noMask: r.buffer('no mask', 16, u.STORAGE),
+    };
+    this.statsBuffer = r.buffer('stats', this.groupCount * 32, u.STORAGE | u.COPY_SRC);
+    this.statusBuffer = r.buffer('status', 32, u.STORAGE | u.COPY_SRC);
+  }
+
+  /** Bytes the target buffer must hold: f32 per element, or the packed label map. */
+  get targetBytes(): number {
+    const voxels = this.options.batch * this.options.spatial;
+    switch (this.options.target) {
+      case 'u8': return Math.ceil(voxels / 4) * 4;
+      case 'u16': return Math.ceil(voxels / 2) * 4;
+      case 'u32': return voxels * 4;
+      default: return this.options.elements * 4;
+    }
+  }
+
+  get maskBytes(): number {
+    return (this.options.maskPerSample ? this.options.batch : 1) * this.options.spatial * 4;
+  }
+
+  /**
+   * Records the passes into the caller's encoder (no submit, no readback; no GPU allocation
+   * once the buffers have been seen).
+   */
+  encode(encoder: GPUCommandEncoder, buffers: LossEncodeBuffers): void {
+    this.#assertUsable();
+    if (typeof buffers !== 'object' || buffers === null) {
+      throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad?, mask? }.');
+    }
+    rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad', 'mask']);
+    const o = this.options;
+    const device = this.#device;
+    const pred = bindStorage(device, 'pred', buffers.pred, o.elements * 4);
+    const target = bindStorage(device, 'target', buffers.target, this.targetBytes);
+    const loss = bindStorage(device, 'loss', buffers.loss, 4);
+    let mask: Binding = whole(this.#scratch.noMask);
+    if (o.mask !== 'none') {
+      if (buffers.mask === undefined) {
+        throw new WgslDiceError('INVALID_INPUT', `This loss was created with mask: '${o.mask}'; pass the mask buffer.`);
+      }
+      mask = bindStorage(device, 'mask', buffers.mask, this.maskBytes);
+    } else if (buffers.mask !== undefined) {
+      throw new WgslDiceError('INVALID_INPUT', "A mask was passed but this loss was created without one; create it with mask: 'weight' or 'logits'.");
+    }
+    let grad: Binding | undefined;
+    if (buffers.grad !== undefined) {
+      if (o.activation === 'argmax' || o.activation === 'threshold') {
+        throw new WgslDiceError('INVALID_INPUT', 'Metrics on binarised predictions have no gradient; omit grad.');
+      }
+      grad = bindStorage(device, 'grad', buffers.grad, o.elements * 4);
+      for (const [name, other] of [['pred', pred], ['target', target], ['mask', mask]] as const) {
+        if (overlaps(grad, other)) {
+          throw new WgslDiceError('INVALID_INPUT', `grad overlaps ${name}; the backward pass reads ${name} while writing grad: use separate memory.`);
+        }
+      }
+    }
+
+    const r = this.#resources;
+    const p = this.#pipelines;
+    const s = this.#scratch;
+    const pass = encoder.beginComputePass({ label: `${o.label} passes` });
+    if (o.activation === 'softmax' || o.activation === 'argmax') {
+      pass.setPipeline(p.voxelStats);
+      pass.setBindGroup(0, r.bindGroup('voxel', p.voxelStats, this.#params.voxel, [pred, whole(s.voxelStats)]));
+      pass.dispatchWorkgroups(this.#voxelChunks);
+    }
+    pass.setPipeline(p.reduce);
+    pass.setBindGroup(0, r.bindGroup('reduce', p.reduce, this.#params.reduce, [pred, target, mask, whole(s.voxelStats), whole(s.partials)]));
+    pass.dispatchWorkgroups(this.#grid.chunks, this.#grid.colBlocks, this.#slabs);
+    pass.setPipeline(p.finalize);
+    pass.setBindGroup(
+      0,
+      r.bindGroup('finalize', p.finalize, this.#params.finalize, [
+        whole(s.partials), whole(s.classInfo), whole(s.pairSums), whole(this.statsBuffer), whole(s.coefs), loss, whole(this.statusBuffer),
+      ]),
+    );
+    pass.dispatchWorkgroups(1);
+    if (grad) {
+      pass.setPipeline(p.backward);
+      pass.setBindGroup(0, r.bindGroup('backward', p.backward, this.#params.backward, [pred, target, mask, whole(s.coefs), grad]));
+      pass.dispatchWorkgroups(this.#backwardChunks);
+    }
+    pass.end();
+  }
+
+  /**
+   * Runs the loss once on host arrays or GPU buffers and reads everything back. Throws
+   * LABEL_OUT_OF_RANGE or NON_FINITE_INPUT (with the count and first index) when the input
+   * was bad, rather than returning a silently wrong number.
+   */
+  compute(
+    pred: Float32Array | BufferArg,
+    target: TargetInput,
+    options: { grad?: boolean; mask?: Float32Array | BufferArg } = {},
+  ): Promise<LossResult> {
+    const run = this.#queue.then(() => this.#computeNow(pred, target, options));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Reads the status written by the last submitted pass (for the encode path). */
+  async readStatus(): Promise<InputStatus> {
+    this.#assertUsable();
+    const host = (this.#host ??= this.#createHostBuffers());
+    const encoder = this.#device.createCommandEncoder({ label: `${this.options.label} status` });
+    encoder.copyBufferToBuffer(this.statusBuffer, 0, host.statusReadback, 0, 32);
+    this.#device.queue.submit([encoder.finish()]);
+    await this.#engine._whileDeviceAlive(host.statusReadback.mapAsync(GPUMapMode.READ));
+    const words = new Uint32Array(host.statusReadback.getMappedRange().slice(0));
+    host.statusReadback.unmap();
+    return decodeStatus(words);
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#resources.destroy();
+    this.#engine._forget(this);
+  }
+
+  async #computeNow(
+    pred: Float32Array | BufferArg,
+    target: TargetInput,
+    options: { grad?: boolean; mask?: Float32Array | BufferArg },
+  ): Promise<LossResult> {
+    this.#assertUsable();
+    if (typeof options !== 'object' || options === null) {
+      throw new WgslDiceError('INVALID_OPTION', 'compute() options must be an object like { grad: true }.');
+    }
+    rejectUnknownKeys('compute() option', options, ['grad', 'mask']);
+    const o = this.options;
+    const wantGrad = options.grad === true;
+    const host = (this.#host ??= this.#createHostBuffers());
+    const predArg = this.#stage('pred', pred, host.pred, [Float32Array], o.elements);
+    const targetType = { dense: Float32Array, u8: Uint8Array, u16: Uint16Array, u32: Uint32Array }[o.target];
+    const voxels = o.batch * o.spatial;
+    const targetArg = this.#stage('target', target, host.target, [targetType], o.target === 'dense' ? o.elements : voxels);
+    const maskArg = options.mask === undefined ? undefined : this.#stage('mask', options.mask, host.mask, [Float32Array], this.maskBytes / 4);
+
+    const device = this.#device;
+    const statsBytes = this.groupCount * 32;
+    const gradBytes = o.elements * 4;
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder({ label: `${o.label} compute` });
+    this.encode(encoder, { pred: predArg, target: targetArg, loss: host.loss, grad: wantGrad ? host.grad : undefined, mask: maskArg });
+    encoder.copyBufferToBuffer(this.statusBuffer, 0, host.readback, 0, 32);
+    encoder.copyBufferToBuffer(this.statsBuffer, 0, host.readback, 32, statsBytes);
+    if (wantGrad) encoder.copyBufferToBuffer(host.grad, 0, host.readback, 32 + statsBytes, gradBytes);
+    device.queue.submit([encoder.finish()]);
+    const error = await device.popErrorScope();
+    if (error) throw new WgslDiceError('GPU_ERROR', `WebGPU rejected the loss computation: ${error.message}`);
+
+    await this.#engine._whileDeviceAlive(host.readback.mapAsync(GPUMapMode.READ));
+    const mapped = host.readback.getMappedRange();
+    const words = new Uint32Array(mapped.slice(0, 32));
+    const parts = new Float32Array(words.buffer, 16, 3);
+    const stats = new Float32Array(mapped.slice(32, 32 + statsBytes));
+    const grad = wantGrad ? new Float32Array(mapped.slice(32 + statsBytes, 32 + statsBytes + gradBytes)) : undefined;
+    host.readback.unmap();
+
+    const status = decodeStatus(words);
+    if (status.badLabels > 0) {
+      throw new WgslDiceError(
+        'LABEL_OUT_OF_RANGE',
+        `${status.badLabels} label-map voxel(s) hold a label >= C = ${o.classes} (first at voxel ${status.firstBadLabelVoxel}); ` +
+          'fix the labels, or set ignoreIndex for a void label.',
+      );
+    }
+    if (status.nonFinite > 0) {
+      throw new WgslDiceError(
+        'NON_FINITE_INPUT',
+        `${status.nonFinite} pred element(s) are NaN or infinite (first at element ${status.firstNonFiniteElement}); the loss would be NaN.`,
+      );
+    }
+    const column = (k: number) => Float32Array.from({ length: this.groupCount }, (_, g) => stats[g * 8 + k]);
+    const result: LossResult = {
+      loss: parts[0],
+      diceLoss: parts[1],
+      crossEntropy: parts[2],
+      groups: { score: column(0), tp: column(1), predSum: column(2), targetSum: column(3), value: column(4), weight: column(7) },
+    };
+    if (grad) result.grad = grad;
+    return result;
+  }
+
+  #createHostBuffers() {
+    const r = this.#resources;
+    const u = GPUBufferUsage;
+    const o = this.options;
+    return {
+      pred: r.buffer('host pred', o.elements * 4, u.STORAGE | u.COPY_DST),
+      target: r.buffer('host target', this.targetBytes, u.STORAGE | u.COPY_DST),
+      mask: r.buffer('host mask', o.mask === 'none' ? 16 : this.maskBytes, u.STORAGE | u.COPY_DST),
+      loss: r.buffer('host loss', 16, u.STORAGE | u.COPY_SRC),
+      grad: r.buffer('host grad', o.elements * 4, u.STORAGE | u.COPY_SRC),
+      readback: r.buffer('readback', 32 + this.groupCount * 32 + o.elements * 4, u.MAP_READ | u.COPY_DST),
+      statusReadback: r.buffer('status readback', 32, u.MAP_READ | u.COPY_DST),
+    };
+  }
+
+  #stage(
+    name: string,
+    input: unknown,
+    staging: GPUBuffer,
+    types: readonly (Float32ArrayConstructor | Uint8ArrayConstructor | Uint16ArrayConstructor | Uint32ArrayConstructor)[],
+    length: number,
+  ): BufferArg {
+    if (ArrayBuffer.isView(input)) {
+      if (!types.some((t) => input instanceof t)) {
+        throw new WgslDiceError(
+          'INVALID_INPUT',
+          `${name} must be a ${types.map((t) => t.name).join(' or ')} for this loss, got ${describe(input)}.`,
+        );
+      }
+      const array = input as Float32Array;
+      if (array.length !== length) {
+        throw new WgslDiceError(
+          'SHAPE_MISMATCH',
+          `${name} has ${array.length} elements but shape ${JSON.stringify(this.options.dims)} needs ${length}.`,
+        );
+      }
+      // writeBuffer needs a multiple of 4 bytes: pad narrow label maps.
+      const bytes = new Uint8Array(Math.ceil(array.byteLength / 4) * 4);
+      bytes.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+      this.#device.queue.writeBuffer(staging, 0, bytes);
+      return staging;
+    }
+    if (isBufferArg(input)) return input;
+    throw new WgslDiceError('INVALID_INPUT', `${name} must be a typed array or a GPUBuffer, got ${describe(input)}.`);
+  }
+
+  #assertUsable(): void {
+    if (this.#destroyed) {
+      throw new WgslDiceError('ENGINE_DESTROYED', 'This loss was destroyed; create a new one with engine.loss().');
+    }
+    this.#engine._assertUsable();
+  }
+}
+
+function decodeStatus(words: Uint32Array): InputStatus {
+  return {
+    badLabels: words[0],
+    nonFinite: words[1],
+    firstBadLabelVoxel: words[0] > 0 && words[2] !== NONE ? words[2] : null,
+    firstNonFiniteElement: words[1] > 0 && words[3] !== NONE ? words[3] : null,
+  };
+}
+
+function overlaps(a: Binding, b: Binding): boolean {
+  return a.buffer === b.buffer && a.offset < b.offset + b.size && b.offset < a.offset + a.size;
+}

@@ -1,0 +1,78 @@
+import { bindingKey, type Binding } from './buffers.js';
+
+const BIND_GROUP_CACHE_SIZE = 8;
+
+/**
+ * The GPU objects one loss owns: uniform and scratch buffers (destroyed with it) and a small
+ * LRU cache of bind groups keyed by the buffers they bind, so a training loop that reuses its
+ * buffers creates no GPU object after the first step.
+ */
+export class OwnedResources {
+  readonly #device: GPUDevice;
+  readonly #label: string;
+  readonly #buffers: GPUBuffer[] = [];
+  readonly #bindGroups = new Map<string, GPUBindGroup>();
+
+  constructor(device: GPUDevice, label: string) {
+    this.#device = device;
+    this.#label = label;
+  }
+
+  /** A buffer of at least `size` bytes (rounded up to 16) that lives as long as the owner. */
+  buffer(name: string, size: number, usage: GPUBufferUsageFlags): GPUBuffer {
+    const buffer = this.#device.createBuffer({
+      label: `${this.#label} ${name}`,
+      size: Math.max(16, Math.ceil(size / 16) * 16),
+      usage,
+    });
+    this.#buffers.push(buffer);
+    return buffer;
+  }
+
+  uniform(name: string, data: ArrayBuffer): GPUBuffer {
+    const buffer = this.buffer(name, data.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    this.#device.queue.writeBuffer(buffer, 0, data);
+    return buffer;
+  }
+
+  storage(name: string, data: Float32Array<ArrayBuffer>, extraUsage = 0): GPUBuffer {
+    const buffer = this.buffer(name, data.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | extraUsage);
+    this.#device.queue.writeBuffer(buffer, 0, data);
+    return buffer;
+  }
+
+  /** Binding 0 is the pass's uniform block, then `bindings` in order from binding 1. */
+  bindGroup(pass: string, pipeline: GPUComputePipeline, params: GPUBuffer, bindings: readonly Binding[]): GPUBindGroup {
+    const key = `${pass}|${bindingKey(bindings)}`;
+    let group = this.#bindGroups.get(key);
+    if (group) {
+      // Map iteration follows insertion, so re-inserting marks this entry most recent.
+      this.#bindGroups.delete(key);
+      this.#bindGroups.set(key, group);
+      return group;
+    }
+    group = this.#device.createBindGroup({
+      label: `${this.#label} ${pass}`,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: params } },
+        ...bindings.map((b, i) => ({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset, size: b.size } })),
+      ],
+    });
+    this.#bindGroups.set(key, group);
+    if (this.#bindGroups.size > BIND_GROUP_CACHE_SIZE) {
+      this.#bindGroups.delete(this.#bindGroups.keys().next().value as string);
+    }
+    return group;
+  }
+
+  destroy(): void {
+    this.#bindGroups.clear();
+    for (const buffer of this.#buffers) buffer.destroy();
+    this.#buffers.length = 0;
+  }
+}
+
+export function whole(buffer: GPUBuffer): Binding {
+  return { buffer, offset: 0, size: buffer.size };
+}

@@ -1,0 +1,106 @@
+// wgsl-dice in real Chromium: Debian's Chromium (installed by scripts/install-chromium.mjs when
+// missing) runs the built core bundle on navigator.gpu (SwiftShader, Vulkan on the CPU) and
+// computes the seed's three losses with gradients. The results are checked against the float64
+// reference with the tolerances of test/tolerance.ts; any WebGPU error in the page fails the
+// test, and so does a browser without WebGPU. Nothing is skipped.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleForBrowser } from '../demo/web/bundle.js';
+import type { DiceLossOptions } from '../src/index.js';
+import { diceReference } from '../src/reference/index.js';
+import { launchChromium, type ChromiumSession } from './browser/chromium.js';
+import { ensureBuilt, REPO_ROOT } from './browser/dist.js';
+import type { BrowserCase, BrowserRun } from './browser/page.js';
+import { serveStatic, type StaticServer } from './browser/static-server.js';
+import { expectClose, mulberry32 } from './helpers/gpu.js';
+import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
+
+const JS = 'text/javascript; charset=utf-8';
+
+let browser: ChromiumSession;
+let server: StaticServer;
+let page: Page;
+
+beforeAll(async () => {
+  const [index, reference] = await ensureBuilt(['dist/index.js', 'dist/reference.js']);
+  server = await serveStatic({
+    '/': { body: readFileSync(join(REPO_ROOT, 'test/browser/page.html')), type: 'text/html; charset=utf-8' },
+    '/page.js': { body: await bundleForBrowser(join(REPO_ROOT, 'test/browser/page.ts')), type: JS },
+    '/dist/index.js': { body: readFileSync(index), type: JS },
+    '/dist/reference.js': { body: readFileSync(reference), type: JS },
+  });
+  browser = await launchChromium();
+  page = await browser.newPage();
+  await page.goto(`${server.origin}/`);
+  await page
+    .waitForFunction(() => window.wgslDiceBrowserTest !== undefined, undefined, { timeout: 30_000 })
+    .catch((error: Error) => {
+      throw new Error(`the test page did not load: ${error.message}\n${browser.log.join('\n')}`);
+    });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Seeded inputs: soft predictions and one-hot targets (a binary mask for C = 1). */
+function makeCase(options: DiceLossOptions, seed: number): BrowserCase {
+  const random = mulberry32(seed);
+  const n = options.shape.reduce((a, b) => a * b, 1);
+  const classes = options.shape[options.shape.length - 1];
+  // f32-exact values, so the page (which uploads Float32Arrays) and Node see the same inputs.
+  const pred = Array.from({ length: n }, () => Math.fround(random()));
+  const target = new Array<number>(n).fill(0);
+  for (let pixel = 0; pixel < n / classes; pixel++) {
+    if (classes === 1) target[pixel] = random() < 0.3 ? 1 : 0;
+    else target[pixel * classes + Math.floor(random() * classes)] = 1;
+  }
+  return { options, pred, target };
+}
+
+// The seed's three losses, on a shape whose slabs split into vec4 rows and on an odd one that
+// takes the scalar kernels.
+const CASES: BrowserCase[] = [
+  makeCase({ shape: [2, 24, 20, 3], reduce: 'global' }, 1),
+  makeCase({ shape: [2, 24, 20, 3], reduce: 'per-class', weights: [0.2, 0.3, 0.5] }, 2),
+  makeCase({ shape: [2, 24, 20, 3], reduce: 'per-class' }, 3),
+  makeCase({ shape: [3, 7, 5, 1], reduce: 'global' }, 4),
+  makeCase({ shape: [1, 13, 11, 5], reduce: 'per-class', weights: [1, 2, 0, 0.5, 3] }, 5),
+  makeCase({ shape: [3, 9, 7, 3], reduce: 'per-class', epsilon: { numerator: 0, denominator: 1e-3 } }, 6),
+];
+
+describe('wgsl-dice in Chromium', () => {
+  let run: BrowserRun;
+
+  it('runs on navigator.gpu with no WebGPU error', async () => {
+    run = await page.evaluate((cases) => window.wgslDiceBrowserTest!.run(cases), CASES).catch((error: Error) => {
+      throw new Error(`the page failed: ${error.message}\n${browser.log.join('\n')}`);
+    });
+    expect(run.gpuErrors).toEqual([]);
+    expect(run.results).toHaveLength(CASES.length);
+    console.log(`[browser] WebGPU adapter in Chromium: ${JSON.stringify(run.adapter)}`);
+  });
+
+  it.each(CASES.map((c, i) => [i, JSON.stringify(c.options)] as const))(
+    'case %i %s agrees with the float64 reference',
+    (i) => {
+      expect(run, 'the first test must have run the page').toBeDefined();
+      const { options, pred, target } = CASES[i];
+      const got = run.results[i];
+      const want = diceReference(pred, target, options);
+      const gradTol = gradTolerance(want.grad);
+      expectClose([got.loss], [want.loss], LOSS_TOL, 'loss (compute)');
+      expectClose(got.dice, want.dice, SUM_TOL, 'dice (compute)');
+      expectClose(got.grad, want.grad, gradTol, 'grad (compute)');
+      expectClose([got.encodedLoss], [want.loss], LOSS_TOL, 'loss (encode)');
+      expectClose(got.encodedGrad, want.grad, gradTol, 'grad (encode)');
+      // The same float64 code in the browser bundle and in Node gives the same numbers.
+      expect(got.reference.loss).toBe(want.loss);
+      expect(got.reference.dice).toEqual(Array.from(want.dice));
+      expect(got.reference.grad).toEqual(Array.from(want.grad));
+    },
+  );
+});

@@ -1,4 +1,12 @@
-import { bindingKey, bindStorage, describe, isBufferArg, type Binding, type BufferArg } from './buffers.js';
+import {
+  bindStorage,
+  hostInputError,
+  isBufferArg,
+  rejectOverlaps,
+  requireEncoder,
+  submitError,
+  type BufferArg,
+} from './buffers.js';
 import type { DiceEngine } from './engine.js';
 import { rejectUnknownKeys, WgslDiceError } from './errors.js';
 import {
@@ -10,6 +18,7 @@ import {
 } from './kernels/dice-kernels.js';
 import { groupWeights, type NormalizedDiceOptions } from './options.js';
 import { planDice, type DicePlan } from './plan.js';
+import { OwnedResources, whole } from './resources.js';
 
 /** Buffers for one {@link DiceLoss.encode}: all caller-owned, all with STORAGE usage. */
 export interface DiceEncodeBuffers {
@@ -53,8 +62,6 @@ interface Pipelines {
   backward: GPUComputePipeline;
 }
 
-const BIND_GROUP_CACHE_SIZE = 8;
-
 /**
  * One Dice loss of a fixed shape and options, created by {@link DiceEngine.dice}. It owns its
  * uniforms and scratch buffers (allocated once, here), borrows the caller's buffers, and
@@ -77,8 +84,7 @@ export class DiceLoss {
   readonly #weights: GPUBuffer;
   readonly #partials: GPUBuffer;
   readonly #coefs: GPUBuffer;
-  readonly #owned: GPUBuffer[] = [];
-  readonly #bindGroups = new Map<string, GPUBindGroup>();
+  readonly #resources: OwnedResources;
   #host: HostBuffers | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #destroyed = false;
@@ -95,18 +101,17 @@ export class DiceLoss {
     this.groupCount = batch * groupsPerSlab;
 
     const u = GPUBufferUsage;
-    this.#reduceParams = this.#uniform('reduce params', packReduceParams(this.plan));
-    this.#finalizeParams = this.#uniform(
+    const r = (this.#resources = new OwnedResources(this.#device, options.label));
+    this.#reduceParams = r.uniform('reduce params', packReduceParams(this.plan));
+    this.#finalizeParams = r.uniform(
       'finalize params',
       packFinalizeParams(this.plan, options.smoothNumerator, options.smoothDenominator),
     );
-    this.#backwardParams = this.#uniform('backward params', packBackwardParams(this.plan));
-    const weights = groupWeights(options);
-    this.#weights = this.#scratch('group weights', weights.byteLength, u.STORAGE | u.COPY_DST);
-    this.#device.queue.writeBuffer(this.#weights, 0, weights);
-    this.#partials = this.#scratch('partials', this.plan.reduce.partialVec4s * 16, u.STORAGE);
-    this.#coefs = this.#scratch('gradient coefficients', this.groupCount * 16, u.STORAGE);
-    this.statsBuffer = this.#scratch('stats', this.groupCount * 16, u.STORAGE | u.COPY_SRC);
+    this.#backwardParams = r.uniform('backward params', packBackwardParams(this.plan));
+    this.#weights = r.storage('group weights', groupWeights(options));
+    this.#partials = r.buffer('partials', this.plan.reduce.partialVec4s * 16, u.STORAGE);
+    this.#coefs = r.buffer('gradient coefficients', this.groupCount * 16, u.STORAGE);
+    this.statsBuffer = r.buffer('stats', this.groupCount * 16, u.STORAGE | u.COPY_SRC);
   }
 
   get elementCount(): number {
@@ -125,6 +130,7 @@ export class DiceLoss {
    */
   encode(encoder: GPUCommandEncoder, buffers: DiceEncodeBuffers): void {
     this.#assertUsable();
+    requireEncoder(encoder);
     if (typeof buffers !== 'object' || buffers === null) {
       throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad?, stats? }.');
     }
@@ -138,26 +144,27 @@ export class DiceLoss {
         ? { buffer: this.statsBuffer, offset: 0, size: this.groupCount * 16 }
         : bindStorage(this.#device, 'stats', buffers.stats, this.groupCount * 16);
     const grad = buffers.grad === undefined ? undefined : bindStorage(this.#device, 'grad', buffers.grad, bytes);
-    if (grad && overlaps(grad, target)) {
-      throw new WgslDiceError(
-        'INVALID_INPUT',
-        'grad overlaps target: the backward pass reads target while writing grad; use separate memory.',
-      );
-    }
+    // grad may overwrite pred in place: the reduce dispatch has read all of pred before the
+    // backward dispatch writes grad. The backward dispatch reads target while writing grad.
+    rejectOverlaps(
+      { pred, target },
+      { loss, stats: buffers.stats === undefined ? undefined : stats, grad },
+      { inPlace: [['pred', 'grad']], sameDispatch: [['target', 'grad']] },
+    );
 
     const { reduce, backward, slabs } = this.plan;
     const pass = encoder.beginComputePass({ label: `${this.options.label} dice` });
     pass.setPipeline(this.#pipelines.reduce);
-    pass.setBindGroup(0, this.#bindGroup('reduce', this.#reduceParams, [pred, target, this.#own(this.#partials)]));
+    pass.setBindGroup(0, this.#resources.bindGroup('reduce', this.#pipelines.reduce, this.#reduceParams, [pred, target, whole(this.#partials)]));
     pass.dispatchWorkgroups(reduce.chunks, reduce.colBlocks, slabs);
     pass.setPipeline(this.#pipelines.finalize);
     pass.setBindGroup(
       0,
-      this.#bindGroup('finalize', this.#finalizeParams, [
-        this.#own(this.#partials),
-        this.#own(this.#weights),
+      this.#resources.bindGroup('finalize', this.#pipelines.finalize, this.#finalizeParams, [
+        whole(this.#partials),
+        whole(this.#weights),
         stats,
-        this.#own(this.#coefs),
+        whole(this.#coefs),
         loss,
       ]),
     );
@@ -166,7 +173,11 @@ export class DiceLoss {
       pass.setPipeline(this.#pipelines.backward);
       pass.setBindGroup(
         0,
-        this.#bindGroup('backward', this.#backwardParams, [target, this.#own(this.#coefs), grad]),
+        this.#resources.bindGroup('backward', this.#pipelines.backward, this.#backwardParams, [
+          target,
+          whole(this.#coefs),
+          grad,
+        ]),
       );
       pass.dispatchWorkgroups(backward.chunks, 1, slabs);
     }
@@ -188,9 +199,7 @@ export class DiceLoss {
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#bindGroups.clear();
-    for (const buffer of this.#owned) buffer.destroy();
-    this.#owned.length = 0;
+    this.#resources.destroy();
     this.#engine._forget(this);
   }
 
@@ -200,6 +209,9 @@ export class DiceLoss {
       throw new WgslDiceError('INVALID_OPTION', 'compute() options must be an object like { grad: true }.');
     }
     rejectUnknownKeys('compute() option', options, ['grad']);
+    if (options.grad !== undefined && typeof options.grad !== 'boolean') {
+      throw new WgslDiceError('INVALID_OPTION', `grad must be true or false, got ${JSON.stringify(options.grad)}.`);
+    }
     const wantGrad = options.grad === true;
     const host = (this.#host ??= this.#createHostBuffers());
     const predArg = this.#stage('pred', pred, host.pred);
@@ -209,22 +221,34 @@ export class DiceLoss {
     const statsBytes = this.groupCount * 16;
     const gradBytes = this.elementCount * 4;
     device.pushErrorScope('validation');
-    const encoder = device.createCommandEncoder({ label: `${this.options.label} compute` });
-    this.encode(encoder, {
-      pred: predArg,
-      target: targetArg,
-      loss: host.loss,
-      grad: wantGrad ? host.grad : undefined,
-      stats: this.statsBuffer,
-    });
-    encoder.copyBufferToBuffer(host.loss, 0, host.readback, 0, 16);
-    encoder.copyBufferToBuffer(this.statsBuffer, 0, host.readback, 16, statsBytes);
-    if (wantGrad) encoder.copyBufferToBuffer(host.grad, 0, host.readback, 16 + statsBytes, gradBytes);
-    device.queue.submit([encoder.finish()]);
+    try {
+      const encoder = device.createCommandEncoder({ label: `${this.options.label} compute` });
+      this.encode(encoder, {
+        pred: predArg,
+        target: targetArg,
+        loss: host.loss,
+        grad: wantGrad ? host.grad : undefined,
+        stats: this.statsBuffer,
+      });
+      encoder.copyBufferToBuffer(host.loss, 0, host.readback, 0, 16);
+      encoder.copyBufferToBuffer(this.statsBuffer, 0, host.readback, 16, statsBytes);
+      if (wantGrad) encoder.copyBufferToBuffer(host.grad, 0, host.readback, 16 + statsBytes, gradBytes);
+      device.queue.submit([encoder.finish()]);
+    } catch (error) {
+      // Leave the caller's error-scope stack as it was, even when encode() rejects the call.
+      void device.popErrorScope();
+      throw error;
+    }
     const error = await device.popErrorScope();
-    if (error) throw new WgslDiceError('GPU_ERROR', `WebGPU rejected the Dice computation: ${error.message}`);
+    if (error) throw await submitError(device, error, { pred, target });
 
-    await this.#engine._whileDeviceAlive(host.readback.mapAsync(GPUMapMode.READ));
+    try {
+      await this.#engine._whileDeviceAlive(host.readback.mapAsync(GPUMapMode.READ));
+    } catch (mapError) {
+      // destroy() during the wait aborts the mapping: report that, not the bare DOMException.
+      this.#assertUsable();
+      throw mapError;
+    }
     const mapped = host.readback.getMappedRange();
     const loss = new Float32Array(mapped, 0, 1)[0];
     const stats = new Float32Array(mapped, 16, this.groupCount * 4);
@@ -242,11 +266,11 @@ export class DiceLoss {
     const u = GPUBufferUsage;
     const bytes = this.elementCount * 4;
     return {
-      pred: this.#scratch('host pred', bytes, u.STORAGE | u.COPY_DST),
-      target: this.#scratch('host target', bytes, u.STORAGE | u.COPY_DST),
-      loss: this.#scratch('host loss', 16, u.STORAGE | u.COPY_SRC),
-      grad: this.#scratch('host grad', bytes, u.STORAGE | u.COPY_SRC),
-      readback: this.#scratch('readback', 16 + this.groupCount * 16 + bytes, u.MAP_READ | u.COPY_DST),
+      pred: this.#resources.buffer('host pred', bytes, u.STORAGE | u.COPY_DST),
+      target: this.#resources.buffer('host target', bytes, u.STORAGE | u.COPY_DST),
+      loss: this.#resources.buffer('host loss', 16, u.STORAGE | u.COPY_SRC),
+      grad: this.#resources.buffer('host grad', bytes, u.STORAGE | u.COPY_SRC),
+      readback: this.#resources.buffer('readback', 16 + this.groupCount * 16 + bytes, u.MAP_READ | u.COPY_DST),
     };
   }
 
@@ -263,58 +287,7 @@ export class DiceLoss {
       return staging;
     }
     if (isBufferArg(input)) return input;
-    throw new WgslDiceError(
-      'INVALID_INPUT',
-      `${name} must be a Float32Array or a GPUBuffer, got ${describe(input)}.`,
-    );
-  }
-
-  #bindGroup(pass: string, params: GPUBuffer, bindings: readonly Binding[]): GPUBindGroup {
-    const key = `${pass}|${bindingKey(bindings)}`;
-    let group = this.#bindGroups.get(key);
-    if (group) {
-      // Refresh recency: Map iteration order is insertion order.
-      this.#bindGroups.delete(key);
-      this.#bindGroups.set(key, group);
-      return group;
-    }
-    const pipeline = this.#pipelines[pass as keyof Pipelines];
-    group = this.#device.createBindGroup({
-      label: `${this.options.label} ${pass}`,
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: params } },
-        ...bindings.map((b, i) => ({
-          binding: i + 1,
-          resource: { buffer: b.buffer, offset: b.offset, size: b.size },
-        })),
-      ],
-    });
-    this.#bindGroups.set(key, group);
-    if (this.#bindGroups.size > BIND_GROUP_CACHE_SIZE) {
-      this.#bindGroups.delete(this.#bindGroups.keys().next().value as string);
-    }
-    return group;
-  }
-
-  #own(buffer: GPUBuffer): Binding {
-    return { buffer, offset: 0, size: buffer.size };
-  }
-
-  #uniform(name: string, data: ArrayBuffer): GPUBuffer {
-    const buffer = this.#scratch(name, data.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
-    this.#device.queue.writeBuffer(buffer, 0, data);
-    return buffer;
-  }
-
-  #scratch(name: string, size: number, usage: GPUBufferUsageFlags): GPUBuffer {
-    const buffer = this.#device.createBuffer({
-      label: `${this.options.label} ${name}`,
-      size: Math.max(16, Math.ceil(size / 16) * 16),
-      usage,
-    });
-    this.#owned.push(buffer);
-    return buffer;
+    throw hostInputError(name, input);
   }
 
   #assertUsable(): void {
@@ -331,8 +304,4 @@ interface HostBuffers {
   loss: GPUBuffer;
   grad: GPUBuffer;
   readback: GPUBuffer;
-}
-
-function overlaps(a: Binding, b: Binding): boolean {
-  return a.buffer === b.buffer && a.offset < b.offset + b.size && b.offset < a.offset + a.size;
 }

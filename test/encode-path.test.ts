@@ -1,0 +1,102 @@
+// The encode path is how a WebGPU app chains the loss into its own training step: it must only
+// record passes into the caller's encoder. These tests count every GPU object creation and
+// every submit or map the library could make (counting spies that call through to the real
+// device: the numerics stay real) and check the result of the recorded passes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiceEngine } from '../src/index.js';
+import { diceReference, familyReference } from '../src/reference/index.js';
+import { createBufferFrom, createEmptyBuffer, expectClose, getTestDevice, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
+import { gradTolerance, LOSS_TOL } from './tolerance.js';
+
+let device: GPUDevice;
+let engine: DiceEngine;
+
+beforeAll(async () => {
+  device = await getTestDevice();
+  engine = await DiceEngine.create(device);
+});
+afterAll(() => engine?.destroy());
+
+/** Counts calls to the device's creation methods, submits and buffer maps while `fn` runs. */
+function countGpuCalls(fn: () => void): Record<string, number> {
+  const counts: Record<string, number> = {};
+  const restore: (() => void)[] = [];
+  const spy = (target: object, name: string) => {
+    const original = (target as Record<string, unknown>)[name] as (...args: unknown[]) => unknown;
+    (target as Record<string, unknown>)[name] = function (this: unknown, ...args: unknown[]) {
+      counts[name] = (counts[name] ?? 0) + 1;
+      return original.apply(this, args);
+    };
+    restore.push(() => ((target as Record<string, unknown>)[name] = original));
+  };
+  for (const name of ['createBuffer', 'createBindGroup', 'createShaderModule', 'createComputePipeline', 'createComputePipelineAsync', 'createCommandEncoder']) {
+    spy(device, name);
+  }
+  spy(device.queue, 'submit');
+  spy(device.queue, 'writeBuffer');
+  spy(GPUBuffer.prototype, 'mapAsync');
+  try {
+    fn();
+  } finally {
+    restore.forEach((undo) => undo());
+  }
+  return counts;
+}
+
+describe('encode: records only, allocates nothing in steady state', () => {
+  it('seed loss: second and later encodes create no GPU object, submit nothing, map nothing', async () => {
+    const shape = [2, 16, 16, 4];
+    const n = 2048;
+    const random = mulberry32(3);
+    const predData = Float32Array.from({ length: n }, () => random());
+    const targetData = Float32Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0));
+    await withValidation(device, async () => {
+      const loss = await engine.dice({ shape, reduce: 'per-class', weights: [1, 2, 3, 4] });
+      const pred = createBufferFrom(device, predData);
+      const target = createBufferFrom(device, targetData);
+      const lossOut = createEmptyBuffer(device, 4);
+      const grad = createEmptyBuffer(device, n * 4);
+      const first = device.createCommandEncoder();
+      loss.encode(first, { pred, target, loss: lossOut, grad });
+      device.queue.submit([first.finish()]);
+
+      const encoder = device.createCommandEncoder();
+      const counts = countGpuCalls(() => {
+        for (let step = 0; step < 5; step++) loss.encode(encoder, { pred, target, loss: lossOut, grad });
+      });
+      expect(counts).toEqual({});
+      device.queue.submit([encoder.finish()]);
+
+      const want = diceReference(predData, targetData, { shape, reduce: 'per-class', weights: [1, 2, 3, 4] });
+      expectClose(new Float32Array(await readBuffer(device, lossOut, 4)), [want.loss], LOSS_TOL, 'loss');
+      expectClose(new Float32Array(await readBuffer(device, grad)), want.grad, gradTolerance(want.grad), 'grad');
+      loss.destroy();
+      for (const b of [pred, target, lossOut, grad]) b.destroy();
+    });
+  });
+
+  it('family loss (softmax + u8 labels): steady-state encodes create nothing', async () => {
+    const options = { shape: [2, 8, 8, 3], activation: 'softmax', target: 'u8' } as const;
+    const random = mulberry32(4);
+    const logits = Float32Array.from({ length: 384 }, () => random() * 4 - 2);
+    const labels = Uint8Array.from({ length: 128 }, () => Math.floor(random() * 3));
+    await withValidation(device, async () => {
+      const loss = await engine.loss(options);
+      const pred = createBufferFrom(device, logits);
+      const target = createBufferFrom(device, labels);
+      const lossOut = createEmptyBuffer(device, 4);
+      const grad = createEmptyBuffer(device, 384 * 4);
+      const first = device.createCommandEncoder();
+      loss.encode(first, { pred, target, loss: lossOut, grad });
+      device.queue.submit([first.finish()]);
+      const encoder = device.createCommandEncoder();
+      const counts = countGpuCalls(() => loss.encode(encoder, { pred, target, loss: lossOut, grad }));
+      expect(counts).toEqual({});
+      device.queue.submit([encoder.finish()]);
+      const want = familyReference(logits, labels, options);
+      expectClose(new Float32Array(await readBuffer(device, lossOut, 4)), [want.loss], LOSS_TOL, 'loss');
+      loss.destroy();
+      for (const b of [pred, target, lossOut, grad]) b.destroy();
+    });
+  });
+});

@@ -1,4 +1,4 @@
-import { bindStorage, describe, isBufferArg, type Binding, type BufferArg } from '../buffers.js';
+import { bindStorage, describe, isBufferArg, rejectOverlaps, type Binding, type BufferArg } from '../buffers.js';
 import type { DiceEngine } from '../engine.js';
 import { rejectUnknownKeys, WgslDiceError } from '../errors.js';
 import {
@@ -175,12 +175,13 @@ export class FamilyLoss {
         throw new WgslDiceError('INVALID_INPUT', 'Metrics on binarised predictions have no gradient; omit grad.');
       }
       grad = bindStorage(device, 'grad', buffers.grad, o.elements * 4);
-      for (const [name, other] of [['pred', pred], ['target', target], ['mask', mask]] as const) {
-        if (overlaps(grad, other)) {
-          throw new WgslDiceError('INVALID_INPUT', `grad overlaps ${name}; the backward pass reads ${name} while writing grad: use separate memory.`);
-        }
-      }
     }
+    // The backward dispatch binds pred, target and mask read-only next to grad.
+    rejectOverlaps(
+      { pred, target, mask: o.mask === 'none' ? undefined : mask },
+      { loss, grad },
+      { sameDispatch: [['pred', 'grad'], ['target', 'grad'], ['mask', 'grad']] },
+    );
 
     const r = this.#resources;
     const p = this.#pipelines;
@@ -371,8 +372,4 @@ function decodeStatus(words: Uint32Array): InputStatus {
     firstBadLabelVoxel: words[0] > 0 && words[2] !== NONE ? words[2] : null,
     firstNonFiniteElement: words[1] > 0 && words[3] !== NONE ? words[3] : null,
   };
-}
-
-function overlaps(a: Binding, b: Binding): boolean {
-  return a.buffer === b.buffer && a.offset < b.offset + b.size && b.offset < a.offset + a.size;
 }

@@ -7,7 +7,13 @@ struct BackwardParams {
   units_per_slab: u32,
   classes: u32,
   units_per_chunk: u32,
-  pad: u32,
+  chunks: u32,
+  // This dispatch covers workgroups linear_base + wg.x of the (slab, chunk) grid, and its
+  // bindings start unit_base units into the tensor (see "binding windows" in src/plan.ts).
+  linear_base: u32,
+  unit_base: u32,
+  pad0: u32,
+  pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: BackwardParams;
@@ -17,10 +23,11 @@ struct BackwardParams {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let slab = wg.z;
-  let begin = wg.x * params.units_per_chunk;
+  let linear = params.linear_base + wg.x;
+  let slab = linear / params.chunks;
+  let begin = (linear % params.chunks) * params.units_per_chunk;
   let end = min(begin + params.units_per_chunk, params.units_per_slab);
-  let slab_base = slab * params.units_per_slab;
+  let slab_base = slab * params.units_per_slab - params.unit_base;
   for (var unit = begin + tid; unit < end; unit += WORKGROUP_SIZE) {
     let c = coefs[slab * params.classes + unit % params.classes];
     grad[slab_base + unit] = c.x * truth[slab_base + unit] + c.y;

@@ -2,7 +2,7 @@
 // target once and writes the gradient once. The per-group coefficients come from
 // dice_finalize.wgsl, so the predictions are not read again.
 //
-// Workgroup (x, z) covers chunk x of slab z; element u*4 + m of a slab belongs to class
+// Each workgroup covers one chunk of one slab; element u*4 + m of a slab belongs to class
 // (u*4 + m) mod classes, i.e. group slab*classes + that class.
 
 override WORKGROUP_SIZE: u32 = 256u;
@@ -11,7 +11,13 @@ struct BackwardParams {
   units_per_slab: u32,
   classes: u32,
   units_per_chunk: u32,
-  pad: u32,
+  chunks: u32,
+  // This dispatch covers workgroups linear_base + wg.x of the (slab, chunk) grid, and its
+  // bindings start unit_base units into the tensor (see "binding windows" in src/plan.ts).
+  linear_base: u32,
+  unit_base: u32,
+  pad0: u32,
+  pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: BackwardParams;
@@ -26,10 +32,11 @@ fn gradient(group: u32, t: f32) -> f32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let slab = wg.z;
-  let begin = wg.x * params.units_per_chunk;
+  let linear = params.linear_base + wg.x;
+  let slab = linear / params.chunks;
+  let begin = (linear % params.chunks) * params.units_per_chunk;
   let end = min(begin + params.units_per_chunk, params.units_per_slab);
-  let slab_base = slab * params.units_per_slab;
+  let slab_base = slab * params.units_per_slab - params.unit_base;
   let first_group = slab * params.classes;
   for (var unit = begin + tid; unit < end; unit += WORKGROUP_SIZE) {
     let t = truth[slab_base + unit];

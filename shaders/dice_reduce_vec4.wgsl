@@ -19,7 +19,13 @@ struct ReduceParams {
   rows_per_chunk: u32,
   chunks: u32,
   tree_start: u32,
-  pad: u32,
+  // This dispatch covers workgroups linear_base + wg.x of the (slab, chunk) grid, and its
+  // bindings start unit_base units into the tensor (see "binding windows" in src/plan.ts).
+  linear_base: u32,
+  unit_base: u32,
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: ReduceParams;
@@ -33,8 +39,9 @@ var<workgroup> shared_target: array<vec4<f32>, WORKGROUP_SIZE>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let chunk = wg.x;
-  let slab = wg.z;
+  let linear = params.linear_base + wg.x;
+  let chunk = linear % params.chunks;
+  let slab = linear / params.chunks;
   let lane = tid / params.cols_per_group;
   let col = wg.y * params.cols_per_group + tid % params.cols_per_group;
   let in_range = lane < params.lanes && col < params.cols;
@@ -45,7 +52,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   if (in_range) {
     let row_begin = chunk * params.rows_per_chunk;
     let row_end = min(row_begin + params.rows_per_chunk, params.rows);
-    let slab_base = slab * params.rows * params.cols + col;
+    // u32 arithmetic wraps, so subtracting the window base before adding the row is exact.
+    let slab_base = slab * params.rows * params.cols + col - params.unit_base;
     for (var row = row_begin + lane; row < row_end; row += params.lanes) {
       let i = slab_base + row * params.cols;
       let p = pred[i];

@@ -5,6 +5,7 @@ import {
   rejectOverlaps,
   requireEncoder,
   submitError,
+  type Binding,
   type BufferArg,
 } from './buffers.js';
 import type { DiceEngine } from './engine.js';
@@ -15,9 +16,10 @@ import {
   packFinalizeParams,
   packReduceParams,
   reduceShaderFor,
+  UNIFORM_STRIDE,
 } from './kernels/dice-kernels.js';
 import { groupWeights, type NormalizedDiceOptions } from './options.js';
-import { planDice, type DicePlan } from './plan.js';
+import { planDice, type BindingWindow, type DicePlan } from './plan.js';
 import { OwnedResources, whole } from './resources.js';
 
 /** Buffers for one {@link DiceLoss.encode}: all caller-owned, all with STORAGE usage. */
@@ -152,15 +154,20 @@ export class DiceLoss {
       { inPlace: [['pred', 'grad']], sameDispatch: [['target', 'grad']] },
     );
 
-    const { reduce, backward, slabs } = this.plan;
+    const { reduce, backward } = this.plan;
+    const r = this.#resources;
     const pass = encoder.beginComputePass({ label: `${this.options.label} dice` });
     pass.setPipeline(this.#pipelines.reduce);
-    pass.setBindGroup(0, this.#resources.bindGroup('reduce', this.#pipelines.reduce, this.#reduceParams, [pred, target, whole(this.#partials)]));
-    pass.dispatchWorkgroups(reduce.chunks, reduce.colBlocks, slabs);
+    reduce.windows.forEach((w, i) => {
+      const params = { buffer: this.#reduceParams, offset: i * UNIFORM_STRIDE, size: 48 };
+      const inputs = [window(pred, w), window(target, w), whole(this.#partials)];
+      pass.setBindGroup(0, r.bindGroup('reduce', this.#pipelines.reduce, params, inputs));
+      pass.dispatchWorkgroups(w.count, reduce.colBlocks);
+    });
     pass.setPipeline(this.#pipelines.finalize);
     pass.setBindGroup(
       0,
-      this.#resources.bindGroup('finalize', this.#pipelines.finalize, this.#finalizeParams, [
+      r.bindGroup('finalize', this.#pipelines.finalize, this.#finalizeParams, [
         whole(this.#partials),
         whole(this.#weights),
         stats,
@@ -171,15 +178,12 @@ export class DiceLoss {
     pass.dispatchWorkgroups(1);
     if (grad) {
       pass.setPipeline(this.#pipelines.backward);
-      pass.setBindGroup(
-        0,
-        this.#resources.bindGroup('backward', this.#pipelines.backward, this.#backwardParams, [
-          target,
-          whole(this.#coefs),
-          grad,
-        ]),
-      );
-      pass.dispatchWorkgroups(backward.chunks, 1, slabs);
+      backward.windows.forEach((w, i) => {
+        const params = { buffer: this.#backwardParams, offset: i * UNIFORM_STRIDE, size: 32 };
+        const inputs = [window(target, w), whole(this.#coefs), window(grad, w)];
+        pass.setBindGroup(0, r.bindGroup('backward', this.#pipelines.backward, params, inputs));
+        pass.dispatchWorkgroups(w.count);
+      });
     }
     pass.end();
   }
@@ -242,6 +246,7 @@ export class DiceLoss {
     const error = await device.popErrorScope();
     if (error) throw await submitError(device, error, { pred, target });
 
+    this.#assertUsable(); // destroy() may have come while the error scope was settling
     try {
       await this.#engine._whileDeviceAlive(host.readback.mapAsync(GPUMapMode.READ));
     } catch (mapError) {
@@ -304,4 +309,9 @@ interface HostBuffers {
   loss: GPUBuffer;
   grad: GPUBuffer;
   readback: GPUBuffer;
+}
+
+/** The part of a tensor binding that one window's dispatch reads or writes. */
+function window(binding: Binding, w: BindingWindow): Binding {
+  return { buffer: binding.buffer, offset: binding.offset + w.elementBase * 4, size: w.elementCount * 4 };
 }

@@ -2,19 +2,29 @@ import { DiceLoss } from './dice-loss.js';
 import { FamilyLoss } from './family/loss.js';
 import { normalizeLossOptions, type LossOptions, type MetricOptions } from './family/options.js';
 import { familyShaders, type FamilyShaderName } from './kernels/family-kernels.js';
-import { rejectUnknownKeys, WgslDiceError } from './errors.js';
+import { deviceLossGuard, deviceLostError, rejectUnknownKeys, WgslDiceError, type DeviceLossGuard } from './errors.js';
 import { backwardShaderFor, diceShaders, reduceShaderFor, type DiceShaderName } from './kernels/dice-kernels.js';
 import { normalizeDiceOptions, type DiceLossOptions } from './options.js';
 import { gridProfileFor, planDice, type GridProfile } from './plan.js';
+import { createPresets, type Presets } from './presets/index.js';
 
 const shaders = { ...diceShaders, ...familyShaders };
 type ShaderName = DiceShaderName | FamilyShaderName;
+
+// Workgroup memory per thread of the hungriest kernel (dice_reduce_vec4.wgsl: three vec4<f32>).
+const WORKGROUP_BYTES_PER_THREAD = 48;
 
 export interface DiceEngineOptions {
   /** Threads per workgroup, a power of two (default 256, or the device's limit if lower). */
   workgroupSize?: number;
   /** Workgroups a pass aims for; default 8 on software adapters, 1024 on GPUs. */
   targetWorkgroups?: number;
+  /**
+   * Largest storage binding a pass uses (default: the device's maxStorageBufferBindingSize).
+   * Larger tensors are processed in several binding windows with bitwise the same result;
+   * a small value forces that path (tests do).
+   */
+  maxBindingBytes?: number;
   /** Prefix for the labels of the GPU objects the engine creates. */
   label?: string;
 }
@@ -36,36 +46,56 @@ export class DiceEngine {
   readonly #pipelines = new Map<ShaderName, Promise<GPUComputePipeline>>();
   readonly #losses = new Set<DiceLoss | FamilyLoss>();
   #destroyed = false;
-  #lost: GPUDeviceLostInfo | undefined;
+  #presets: Presets | undefined;
+
+  /**
+   * The peer libraries' Dice-family APIs on this engine, with each library's own option names and
+   * defaults: `engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true })`, smp, keras, qsm, nnunet.
+   */
+  get presets(): Presets {
+    return (this.#presets ??= createPresets(this));
+  }
+  readonly #lossGuard: DeviceLossGuard;
 
   private constructor(device: GPUDevice, options: DiceEngineOptions) {
     this.device = device;
     this.label = options.label ?? 'wgsl-dice';
     this.gridProfile = gridProfileFor(device, options);
-    device.lost.then((info) => {
-      this.#lost = info;
-    });
+    this.#lossGuard = deviceLossGuard(device);
   }
 
   static async create(device: GPUDevice, options: DiceEngineOptions = {}): Promise<DiceEngine> {
     if (typeof device !== 'object' || device === null || typeof device.createComputePipelineAsync !== 'function') {
       throw new WgslDiceError('INVALID_INPUT', 'DiceEngine.create needs a GPUDevice.');
     }
-    rejectUnknownKeys('engine option', options, ['workgroupSize', 'targetWorkgroups', 'label']);
+    rejectUnknownKeys('engine option', options, ['workgroupSize', 'targetWorkgroups', 'maxBindingBytes', 'label']);
     const size = options.workgroupSize;
     if (
       size !== undefined &&
       (!Number.isInteger(size) || size < 1 || (size & (size - 1)) !== 0 ||
-        size > device.limits.maxComputeInvocationsPerWorkgroup)
+        size > device.limits.maxComputeInvocationsPerWorkgroup ||
+        size * WORKGROUP_BYTES_PER_THREAD > device.limits.maxComputeWorkgroupStorageSize)
     ) {
+      const largest = Math.min(
+        device.limits.maxComputeInvocationsPerWorkgroup,
+        2 ** Math.floor(Math.log2(device.limits.maxComputeWorkgroupStorageSize / WORKGROUP_BYTES_PER_THREAD)),
+      );
       throw new WgslDiceError(
         'INVALID_OPTION',
-        `workgroupSize must be a power of two <= ${device.limits.maxComputeInvocationsPerWorkgroup}, got ${size}.`,
+        `workgroupSize must be a power of two <= ${largest} on this device, got ${size}.`,
       );
     }
     const target = options.targetWorkgroups;
     if (target !== undefined && (!Number.isInteger(target) || target < 1)) {
       throw new WgslDiceError('INVALID_OPTION', `targetWorkgroups must be a positive integer, got ${target}.`);
+    }
+    const window = options.maxBindingBytes;
+    const limit = device.limits.maxStorageBufferBindingSize;
+    if (window !== undefined && (!Number.isInteger(window) || window < 1024 || window % 256 !== 0 || window > limit)) {
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        `maxBindingBytes must be a multiple of 256 in [1024, ${limit}] (this device's maxStorageBufferBindingSize), got ${window}.`,
+      );
     }
     return new DiceEngine(device, options);
   }
@@ -147,24 +177,13 @@ export class DiceEngine {
     if (this.#destroyed) {
       throw new WgslDiceError('ENGINE_DESTROYED', 'This DiceEngine was destroyed; create a new one.');
     }
-    if (this.#lost) {
-      throw new WgslDiceError(
-        'DEVICE_LOST',
-        `The GPU device was lost (${this.#lost.reason}: ${this.#lost.message}); ` +
-          'create a new device and a new DiceEngine on it.',
-      );
-    }
+    const lost = this.#lossGuard.lostInfo;
+    if (lost) throw deviceLostError(lost);
   }
 
   /** @internal Rejects with DEVICE_LOST instead of waiting forever on a lost device. */
-  async _whileDeviceAlive<T>(work: Promise<T>): Promise<T> {
-    const lost = this.device.lost.then((info) => {
-      throw new WgslDiceError(
-        'DEVICE_LOST',
-        `The GPU device was lost (${info.reason}: ${info.message}) while wgsl-dice was waiting on it.`,
-      );
-    });
-    return Promise.race([work, lost]);
+  _whileDeviceAlive<T>(work: Promise<T>): Promise<T> {
+    return this.#lossGuard.whileAlive(work);
   }
 
   #pipeline(name: ShaderName): Promise<GPUComputePipeline> {

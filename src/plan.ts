@@ -7,6 +7,8 @@ import { WgslDiceError } from './errors.js';
  */
 export interface GridProfile {
   readonly workgroupSize: number;
+  /** Largest storage binding a pass may use: the device limit, or a smaller test value. */
+  readonly maxBindingBytes: number;
   readonly targetWorkgroups: number;
   /** A reduction lane should read at least this many rows before another workgroup is worth it. */
   readonly minRowsPerLane: number;
@@ -17,13 +19,14 @@ export interface GridProfile {
 
 export function gridProfileFor(
   device: GPUDevice,
-  overrides: { workgroupSize?: number; targetWorkgroups?: number } = {},
+  overrides: { workgroupSize?: number; targetWorkgroups?: number; maxBindingBytes?: number } = {},
 ): GridProfile {
   const software = isSoftwareDevice(device);
   const workgroupSize =
     overrides.workgroupSize ?? Math.min(256, device.limits.maxComputeInvocationsPerWorkgroup);
   return {
     workgroupSize,
+    maxBindingBytes: overrides.maxBindingBytes ?? device.limits.maxStorageBufferBindingSize,
     targetWorkgroups: overrides.targetWorkgroups ?? (software ? 8 : 1024),
     minRowsPerLane: software ? 64 : 4,
     minUnitsPerThread: software ? 16 : 4,
@@ -51,6 +54,7 @@ export interface DicePlan {
 
 export interface ReducePlan extends ColumnGrid {
   readonly vecWidth: 1 | 4;
+  readonly windows: readonly BindingWindow[];
   /** Copies of the class cycle in one row: the finalize pass folds them together. */
   readonly periods: number;
   /** Length of the partial-sum scratch buffer in vec4s. */
@@ -59,6 +63,7 @@ export interface ReducePlan extends ColumnGrid {
 
 export interface BackwardPlan {
   readonly vecWidth: 1 | 4;
+  readonly windows: readonly BindingWindow[];
   readonly unitsPerSlab: number;
   readonly unitsPerChunk: number;
   readonly chunks: number;
@@ -70,13 +75,6 @@ export function planDice(
   groupsPerSlab: number,
   profile: GridProfile,
 ): DicePlan {
-  if (slabs > profile.maxWorkgroupsPerDimension) {
-    throw new WgslDiceError(
-      'GRID_TOO_LARGE',
-      `batch of ${slabs} exceeds this device's ${profile.maxWorkgroupsPerDimension} workgroups per ` +
-        `dimension; split the batch into calls of at most ${profile.maxWorkgroupsPerDimension} samples.`,
-    );
-  }
   return {
     slabs,
     slabElements,
@@ -100,10 +98,13 @@ function planReduce(
   const cols = vectorised ? rowWidth / 4 : groupsPerSlab;
   const rows = slabElements / (vectorised ? rowWidth : groupsPerSlab);
 
-  const grid = planColumns(slabs, rows, cols, profile);
+  // A chunk must fit in half a binding window, so every window holds at least one.
+  const rowBytes = (slabElements / rows) * 4;
+  const grid = planColumns(slabs, rows, cols, profile, Math.floor(profile.maxBindingBytes / 2 / rowBytes));
   return {
     vecWidth,
     ...grid,
+    windows: planWindows(slabs, grid.chunks, slabElements, grid.rowsPerChunk * (slabElements / rows), profile),
     periods: vectorised ? periods : 1,
     partialVec4s: slabs * grid.chunks * cols * 3,
   };
@@ -112,7 +113,12 @@ function planReduce(
 function planBackward(slabs: number, slabElements: number, profile: GridProfile): BackwardPlan {
   const vecWidth = slabElements % 4 === 0 ? 4 : 1;
   const unitsPerSlab = slabElements / vecWidth;
-  return { vecWidth, ...planElementwise(slabs, unitsPerSlab, profile) };
+  const grid = planElementwise(slabs, unitsPerSlab, profile, Math.floor(profile.maxBindingBytes / 2 / (vecWidth * 4)));
+  return {
+    vecWidth,
+    ...grid,
+    windows: planWindows(slabs, grid.chunks, slabElements, grid.unitsPerChunk * vecWidth, profile),
+  };
 }
 
 /** A column-parallel reduction grid: see the header of shaders/dice_reduce_vec4.wgsl. */
@@ -127,7 +133,13 @@ export interface ColumnGrid {
   readonly chunks: number;
 }
 
-export function planColumns(slabs: number, rows: number, cols: number, profile: GridProfile): ColumnGrid {
+export function planColumns(
+  slabs: number,
+  rows: number,
+  cols: number,
+  profile: GridProfile,
+  maxRowsPerChunk = Infinity,
+): ColumnGrid {
   const colsPerGroup = Math.min(cols, profile.workgroupSize);
   const colBlocks = Math.ceil(cols / colsPerGroup);
   const lanes = Math.floor(profile.workgroupSize / colsPerGroup);
@@ -135,7 +147,7 @@ export function planColumns(slabs: number, rows: number, cols: number, profile: 
   const worthwhile = Math.max(1, Math.floor(rows / (lanes * profile.minRowsPerLane)));
   const wanted = Math.ceil(profile.targetWorkgroups / (slabs * colBlocks));
   const maxChunks = Math.min(worthwhile, profile.maxWorkgroupsPerDimension);
-  const rowsPerChunk = Math.ceil(rows / clamp(wanted, 1, maxChunks));
+  const rowsPerChunk = Math.max(1, Math.min(maxRowsPerChunk, Math.ceil(rows / clamp(wanted, 1, maxChunks))));
   return {
     rows,
     cols,
@@ -153,11 +165,70 @@ export function planElementwise(
   slabs: number,
   units: number,
   profile: GridProfile,
+  maxUnitsPerChunk = Infinity,
 ): { unitsPerSlab: number; unitsPerChunk: number; chunks: number } {
   const worthwhile = Math.max(1, Math.floor(units / (profile.workgroupSize * profile.minUnitsPerThread)));
   const wanted = Math.ceil(profile.targetWorkgroups / slabs);
-  const unitsPerChunk = Math.ceil(units / clamp(wanted, 1, Math.min(worthwhile, profile.maxWorkgroupsPerDimension)));
+  const unitsPerChunk = Math.max(
+    1,
+    Math.min(maxUnitsPerChunk, Math.ceil(units / clamp(wanted, 1, Math.min(worthwhile, profile.maxWorkgroupsPerDimension)))),
+  );
   return { unitsPerSlab: units, unitsPerChunk, chunks: Math.ceil(units / unitsPerChunk) };
+}
+
+/**
+ * Binding windows: one dispatch of a pass, covering the workgroups `linearBase` ..
+ * `linearBase + count - 1` of its (slab, chunk) grid in slab-major order, with the tensors bound
+ * from element `elementBase` for `elementCount` elements. A tensor larger than one storage
+ * binding (a 3D volume, say) is cut into several windows; the workgroups, and so the order of
+ * every sum, are the same as with one window, so the results are bitwise identical.
+ */
+export interface BindingWindow {
+  readonly linearBase: number;
+  readonly count: number;
+  readonly elementBase: number;
+  readonly elementCount: number;
+}
+
+/** Binding offsets must be multiples of 256 bytes: window starts are multiples of 64 f32s. */
+const WINDOW_ALIGN_ELEMENTS = 64;
+
+function planWindows(
+  slabs: number,
+  chunks: number,
+  slabElements: number,
+  chunkElements: number,
+  profile: GridProfile,
+): BindingWindow[] {
+  const maxElements = Math.floor(profile.maxBindingBytes / 4);
+  const range = (linear: number): [number, number] => {
+    const slab = Math.floor(linear / chunks);
+    const lo = slab * slabElements + (linear % chunks) * chunkElements;
+    return [lo, Math.min(lo + chunkElements, (slab + 1) * slabElements)];
+  };
+  const windows: BindingWindow[] = [];
+  const total = slabs * chunks;
+  let linear = 0;
+  while (linear < total) {
+    const base = Math.floor(range(linear)[0] / WINDOW_ALIGN_ELEMENTS) * WINDOW_ALIGN_ELEMENTS;
+    let count = 0;
+    let end = base;
+    while (linear + count < total && count < profile.maxWorkgroupsPerDimension) {
+      const hi = range(linear + count)[1];
+      if (count > 0 && hi - base > maxElements) break;
+      end = hi;
+      count++;
+    }
+    if (end - base > maxElements) {
+      throw new WgslDiceError(
+        'BINDING_TOO_LARGE',
+        `one workgroup's range (${(end - base) * 4} bytes) exceeds the ${profile.maxBindingBytes}-byte binding window.`,
+      );
+    }
+    windows.push({ linearBase: linear, count, elementBase: base, elementCount: end - base });
+    linear += count;
+  }
+  return windows;
 }
 
 function gcd(a: number, b: number): number {

@@ -42,8 +42,9 @@ export class OwnedResources {
   }
 
   /** Binding 0 is the pass's uniform block, then `bindings` in order from binding 1. */
-  bindGroup(pass: string, pipeline: GPUComputePipeline, params: GPUBuffer, bindings: readonly Binding[]): GPUBindGroup {
-    const key = `${pass}|${bindingKey(bindings)}`;
+  bindGroup(pass: string, pipeline: GPUComputePipeline, params: GPUBuffer | Binding, bindings: readonly Binding[]): GPUBindGroup {
+    const uniform = 'buffer' in params ? params : whole(params);
+    const key = `${pass}|${uniform.offset}|${bindingKey(bindings)}`;
     let group = this.#bindGroups.get(key);
     if (group) {
       // Map iteration follows insertion, so re-inserting marks this entry most recent.
@@ -55,7 +56,7 @@ export class OwnedResources {
       label: `${this.#label} ${pass}`,
       layout: pipeline.getBindGroupLayout(0),
       entries: [
-        { binding: 0, resource: { buffer: params } },
+        { binding: 0, resource: { buffer: uniform.buffer, offset: uniform.offset, size: uniform.size } },
         ...bindings.map((b, i) => ({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset, size: b.size } })),
       ],
     });

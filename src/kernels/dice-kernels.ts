@@ -3,7 +3,7 @@ import backwardVec4Source from '../../shaders/dice_backward_vec4.wgsl';
 import finalizeSource from '../../shaders/dice_finalize.wgsl';
 import reduceScalarSource from '../../shaders/dice_reduce_scalar.wgsl';
 import reduceVec4Source from '../../shaders/dice_reduce_vec4.wgsl';
-import type { DicePlan } from '../plan.js';
+import type { BindingWindow, DicePlan } from '../plan.js';
 
 /**
  * The Dice kernel family as pure descriptions: shader sources by name, and the uniform blocks
@@ -28,10 +28,13 @@ export function backwardShaderFor(plan: DicePlan): DiceShaderName {
   return plan.backward.vecWidth === 4 ? 'dice_backward_vec4' : 'dice_backward_scalar';
 }
 
-/** Mirrors `ReduceParams` in dice_reduce_*.wgsl (8 x u32). */
+/** Uniform blocks of successive binding windows sit this far apart (minUniformBufferOffsetAlignment). */
+export const UNIFORM_STRIDE = 256;
+
+/** Mirrors `ReduceParams` in dice_reduce_*.wgsl (12 x u32, padded to 16), one block per window. */
 export function packReduceParams(plan: DicePlan): ArrayBuffer {
   const r = plan.reduce;
-  return new Uint32Array([
+  return perWindow(r.windows, (w) => [
     r.rows,
     r.cols,
     r.colsPerGroup,
@@ -39,8 +42,15 @@ export function packReduceParams(plan: DicePlan): ArrayBuffer {
     r.rowsPerChunk,
     r.chunks,
     r.treeStart,
-    0,
-  ]).buffer;
+    w.linearBase,
+    w.elementBase / r.vecWidth,
+  ]);
+}
+
+function perWindow(windows: readonly BindingWindow[], fields: (w: BindingWindow) => number[]): ArrayBuffer {
+  const bytes = new ArrayBuffer(windows.length * UNIFORM_STRIDE);
+  windows.forEach((w, i) => new Uint32Array(bytes, i * UNIFORM_STRIDE, fields(w).length).set(fields(w)));
+  return bytes;
 }
 
 /** Mirrors `FinalizeParams` in dice_finalize.wgsl (6 x u32, 2 x f32). */
@@ -63,8 +73,15 @@ export function packFinalizeParams(
   return bytes;
 }
 
-/** Mirrors `BackwardParams` in dice_backward_*.wgsl (4 x u32). */
+/** Mirrors `BackwardParams` in dice_backward_*.wgsl (8 x u32), one block per window. */
 export function packBackwardParams(plan: DicePlan): ArrayBuffer {
   const b = plan.backward;
-  return new Uint32Array([b.unitsPerSlab, plan.groupsPerSlab, b.unitsPerChunk, 0]).buffer;
+  return perWindow(b.windows, (w) => [
+    b.unitsPerSlab,
+    plan.groupsPerSlab,
+    b.unitsPerChunk,
+    b.chunks,
+    w.linearBase,
+    w.elementBase / b.vecWidth,
+  ]);
 }

@@ -1,0 +1,191 @@
+// Shared machinery of the peer presets (engine.presets.<library>.<Api>): option checking with the
+// library's own snake_case names and defaults, host tensors (nested arrays or typed arrays), layout
+// moves, label-map packing, and a cache of compiled FamilyLoss objects per (options, shape).
+//
+// The presets compute on the GPU engine (DiceEngine.loss / DiceEngine.metric). Host work is limited
+// to reshaping/transposing the input into the layout the engine takes, packing label maps, and
+// elementwise pre-processing the engine has no switch for (documented where it happens), plus
+// combining the GPU's per-group results into what the library returns.
+
+import type { DiceEngine } from '../engine.js';
+import { WgslDiceError } from '../errors.js';
+import type { FamilyLoss, LossResult } from '../family/loss.js';
+import type { LossOptions, MetricOptions } from '../family/options.js';
+import { type Options, Opts, toChannelFirst } from '../reference/peers/common.js';
+import { type Nested, type NestedArray, type Tensor, fromNested, tensor, toNested, transpose } from '../reference/peers/tensor.js';
+
+export type { Options } from '../reference/peers/common.js';
+export type { Tensor } from '../reference/peers/tensor.js';
+
+/** Host input of a preset: nested arrays, or a typed array with `inputShape`/`targetShape` in extras. */
+export type HostInput = Nested | ArrayLike<number>;
+
+export interface PresetExtras {
+  /** MONAI MaskedDiceLoss mask / nnU-Net loss_mask (B1… or 11…). */
+  mask?: HostInput | null;
+  /** Storage layout of the arrays ("NCHW", "NHWC", "NCW", ...): torch presets move C to axis 1. */
+  layout?: string | null;
+  inputShape?: readonly number[] | null;
+  targetShape?: readonly number[] | null;
+  maskShape?: readonly number[] | null;
+  /** Informational ("int64", "float32", ...). */
+  targetDtype?: string | null;
+}
+
+/** Shapes a GPU-path preset is created for. */
+export interface CreateExtras {
+  /** Target shape as the library receives it (label map B1… / B…, or dense like pred). */
+  targetShape?: readonly number[];
+  /** Shape of the mask when one will be passed (B1… or 11…). */
+  maskShape?: readonly number[];
+  /** qsm: a layout string with C at axis 1 selects channels_first. */
+  layout?: string;
+}
+
+export type PresetValue = number | NestedArray;
+
+export interface Preset {
+  readonly api: string;
+  /** The library's options, defaults filled in. */
+  readonly options: Options;
+  /** pred first (even for Keras), shaped as the library receives it; returns what the library returns. */
+  evaluate(pred: HostInput, target: HostInput, extras?: PresetExtras): Promise<PresetValue>;
+  /**
+   * The GPU path: the FamilyLoss this preset runs for pred of `shape` (channel-first for the torch
+   * libraries, channel-last for Keras/qsm), for encode()/compute() on caller-owned buffers.
+   */
+  create(shape: readonly number[], extras?: CreateExtras): Promise<FamilyLoss>;
+}
+
+export function notImplemented(api: string, what = 'not implemented on the GPU yet'): never {
+  throw new WgslDiceError('INVALID_OPTION', `${api}: ${what}.`);
+}
+
+/** Library options with the library's defaults; unknown names throw UNKNOWN_OPTION. */
+export function parseOptions(api: string, given: unknown, defaults: Options): Opts {
+  if (given !== undefined && given !== null && (typeof given !== 'object' || Array.isArray(given))) {
+    throw new WgslDiceError('INVALID_OPTION', `${api}: options must be an object of keyword arguments.`);
+  }
+  for (const key of Object.keys((given ?? {}) as object)) {
+    if (!Object.prototype.hasOwnProperty.call(defaults, key)) {
+      throw new WgslDiceError(
+        'UNKNOWN_OPTION',
+        `${api}: unknown option '${key}'. Valid options are: ${Object.keys(defaults).join(', ')}.`,
+      );
+    }
+  }
+  try {
+    return new Opts(api, given as Options, defaults);
+  } catch (error) {
+    throw new WgslDiceError('INVALID_OPTION', (error as Error).message);
+  }
+}
+
+/** Wraps the reference's plain Errors (bad option values) as INVALID_OPTION. */
+export function optionGuard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof WgslDiceError) throw error;
+    throw new WgslDiceError('INVALID_OPTION', (error as Error).message);
+  }
+}
+
+export function toTensor(x: HostInput, shape: readonly number[] | null | undefined, name: string): Tensor {
+  if (ArrayBuffer.isView(x) || (typeof x === 'object' && x !== null && !Array.isArray(x) && 'length' in x)) {
+    const data = Float64Array.from(x as ArrayLike<number>);
+    const s = shape ? [...shape] : [data.length];
+    if (s.reduce((a, b) => a * b, 1) !== data.length) {
+      throw new WgslDiceError('SHAPE_MISMATCH', `${name} has ${data.length} elements but its shape [${s}] needs more or fewer.`);
+    }
+    return tensor(s, data);
+  }
+  try {
+    return fromNested(x as Nested, shape ?? undefined);
+  } catch (error) {
+    throw new WgslDiceError('SHAPE_MISMATCH', `${name}: ${(error as Error).message}`);
+  }
+}
+
+export function channelFirst(t: Tensor, layout: string | null | undefined): Tensor {
+  if (!layout || layout.length !== t.shape.length) return t;
+  return toChannelFirst(t, layout);
+}
+
+export const f32 = (t: Tensor): Float32Array => Float32Array.from(t.data);
+
+/** Label value → u32 label (torch `.long()`); `ignore` (any integer, e.g. -100) maps to IGNORE_SENTINEL. */
+export const IGNORE_SENTINEL = 0xffffffff;
+/**
+ * The engine's ignoreIndex for a library's ignore label: the label itself when it is a u32, else
+ * (e.g. torch's -100) a sentinel the host packs those voxels as (on the GPU path, pack them so too).
+ */
+export function engineIgnore(ignore: number): number {
+  return Number.isInteger(ignore) && ignore >= 0 && ignore < IGNORE_SENTINEL ? ignore : IGNORE_SENTINEL;
+}
+export function labels(t: Tensor, ignore: number | null = null): Uint32Array {
+  return Uint32Array.from(t.data, (v) => {
+    if (ignore !== null && v === ignore) return engineIgnore(ignore);
+    const l = Math.trunc(v);
+    if (l < 0) {
+      throw new WgslDiceError('LABEL_OUT_OF_RANGE', `label ${v} is negative; labels must be class indices >= 0.`);
+    }
+    return l;
+  });
+}
+
+export const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+/** Moves the `reduce` axes last: returns [kept shape, K kept elements, N reduced elements] and the permuted data. */
+export function splitAxes(t: Tensor, reduce: readonly number[] | null): { kept: number[]; K: number; N: number; data: Float32Array } {
+  const rank = t.shape.length;
+  const red = reduce === null ? [...t.shape.keys()] : [...new Set(reduce.map((a) => (a < 0 ? a + rank : a)))];
+  for (const a of red) {
+    if (a < 0 || a >= rank) throw new WgslDiceError('INVALID_OPTION', `axis ${a} is out of range for rank ${rank}.`);
+  }
+  const keptAxes = [...t.shape.keys()].filter((a) => !red.includes(a));
+  const perm = [...keptAxes, ...red.sort((a, b) => a - b)];
+  const moved = transpose(t, perm);
+  const kept = keptAxes.map((a) => t.shape[a]);
+  return { kept, K: prod(kept), N: prod(red.map((a) => t.shape[a])), data: f32(moved) };
+}
+
+export function nested(shape: readonly number[], values: ArrayLike<number>): PresetValue {
+  return toNested(tensor([...shape], Float64Array.from(values)));
+}
+
+/** Caches compiled losses by (kind, options) so repeated evaluate() calls reuse pipelines and buffers. */
+export class LossCache {
+  readonly #engine: DiceEngine;
+  readonly #losses = new Map<string, Promise<FamilyLoss>>();
+  constructor(engine: DiceEngine) {
+    this.#engine = engine;
+  }
+  loss(options: LossOptions): Promise<FamilyLoss> {
+    return this.#get('loss', options, () => this.#engine.loss(options));
+  }
+  metric(options: MetricOptions): Promise<FamilyLoss> {
+    return this.#get('metric', options, () => this.#engine.metric(options));
+  }
+  #get(kind: string, options: object, make: () => Promise<FamilyLoss>): Promise<FamilyLoss> {
+    const key = kind + JSON.stringify(options);
+    let loss = this.#losses.get(key);
+    if (!loss) {
+      loss = make();
+      this.#losses.set(key, loss);
+      loss.catch(() => this.#losses.delete(key));
+    }
+    return loss;
+  }
+}
+
+export async function run(
+  cache: LossCache,
+  options: LossOptions,
+  pred: Float32Array,
+  target: Float32Array | Uint32Array,
+  mask?: Float32Array,
+): Promise<LossResult> {
+  const loss = await cache.loss(options);
+  return loss.compute(pred, target, mask ? { mask } : {});
+}

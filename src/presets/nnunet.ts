@@ -1,0 +1,168 @@
+// nnU-Net v2 presets (peer-semantics.md b.4): SoftDiceLoss, MemoryEfficientSoftDiceLoss (same value:
+// −mean(dc), denominator clipped at 1e-8) and DC_and_CE_loss (softmax Dice + CE in the same passes).
+
+import type { DiceEngine } from '../engine.js';
+import { WgslDiceError } from '../errors.js';
+import type { LossOptions } from '../family/options.js';
+import { type Opts, parseActivation } from '../reference/peers/common.js';
+import { DC_AND_CE_DEFAULTS, MEM_EFF_DICE_DEFAULTS, SOFT_DICE_DEFAULTS } from '../reference/peers/nnunet.js';
+import { type Tensor, tensor } from '../reference/peers/tensor.js';
+import {
+  type CreateExtras,
+  type HostInput,
+  engineIgnore,
+  LossCache,
+  type Options,
+  type Preset,
+  type PresetExtras,
+  channelFirst,
+  f32,
+  labels,
+  notImplemented,
+  optionGuard,
+  parseOptions,
+  prod,
+  toTensor,
+} from './common.js';
+
+interface Plan {
+  lossOptions: LossOptions;
+  pred: Float32Array;
+  target: Float32Array | Uint32Array;
+  mask?: Float32Array;
+}
+
+/** apply_nonlin → engine activation; any other callable is applied on the host before upload. */
+function nonlinOf(o: Opts): { activation: 'none' | 'sigmoid' | 'softmax'; host: ((t: Tensor) => Tensor) | null } {
+  const v = o.raw('apply_nonlin');
+  if (v === null) return { activation: 'none', host: null };
+  if (typeof v !== 'string') throw new WgslDiceError('INVALID_OPTION', `${o.api}: apply_nonlin must be null or an activation name`);
+  const s = v.replace(/\s+/g, '').replace(/^(torch\.|F\.|nn\.functional\.)/, '');
+  if (s === 'sigmoid') return { activation: 'sigmoid', host: null };
+  if (/^(softmax|softmax_helper_dim1)(\((x,)?(dim=)?1\))?$/.test(s)) return { activation: 'softmax', host: null };
+  return { activation: 'none', host: optionGuard(() => parseActivation(v)) };
+}
+
+function dicePlan(o: Opts, x: Tensor, y: Tensor, maskShape: readonly number[] | null, forCreate: boolean): Plan {
+  if ('clip_tp' in o.values && !o.isNone('clip_tp')) notImplemented(o.api, 'clip_tp is not implemented on the GPU yet');
+  const { activation, host } = nonlinOf(o);
+  if (host && forCreate) throw new WgslDiceError('INVALID_OPTION', `${o.api}: apply_nonlin '${String(o.raw('apply_nonlin'))}' runs on the host; the GPU path takes softmax, sigmoid or None.`);
+  const rank = x.shape.length;
+  const [B, C] = x.shape;
+  let gt = y;
+  if (gt.shape.length === rank - 1) gt = tensor([gt.shape[0], 1, ...gt.shape.slice(1)], gt.data);
+  const dense = gt.shape.length === rank && gt.shape.every((d, i) => d === x.shape[i]);
+  if (!dense && (gt.shape[1] !== 1 || prod(gt.shape) !== prod(x.shape) / C)) {
+    throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: target [${y.shape}] is neither a label map (B, 1, ...) nor of x's shape [${x.shape}].`);
+  }
+  const s = o.num('smooth');
+  const lo: LossOptions = {
+    shape: [...x.shape],
+    layout: 'channels-first',
+    activation,
+    target: dense ? 'dense' : 'u32',
+    batch: o.bool('batch_dice'),
+    score: { numTp: 2, denTp: 2, denFp: 1, denFn: 1 },
+    smoothNumerator: s,
+    smoothDenominator: s,
+    denominatorMin: 1e-8,
+    value: 'negative',
+    label: o.api,
+  };
+  if (!o.bool('do_bg')) lo.includeBackground = false;
+  if (maskShape) {
+    lo.mask = 'weight';
+    lo.maskShape = maskShape[0] === 1 && B !== 1 ? 'shared' : 'per-sample';
+  }
+  const px = host ? host(x) : x;
+  return { lossOptions: lo, pred: f32(px), target: forCreate ? new Float32Array(0) : dense ? f32(gt) : labels(gt) };
+}
+
+function tensors(pred: HostInput, target: HostInput, extras?: PresetExtras): { x: Tensor; y: Tensor; m: Tensor | null } {
+  const x = channelFirst(toTensor(pred, extras?.inputShape, 'x'), extras?.layout);
+  const yRaw = toTensor(target, extras?.targetShape, 'y');
+  const y = yRaw.shape.length === x.shape.length ? channelFirst(yRaw, extras?.layout) : yRaw;
+  const m = extras?.mask != null ? toTensor(extras.mask, extras.maskShape, 'loss_mask') : null;
+  return { x, y, m };
+}
+
+const CE_KWARGS_DEFAULTS: Options = { weight: null, ignore_index: -100, reduction: 'mean', label_smoothing: 0.0 };
+
+export function createNnunetPresets(engine: DiceEngine) {
+  const cache = new LossCache(engine);
+
+  const dicePreset = (api: string, defaults: Options) => (options: Options = {}): Preset => {
+    const o = parseOptions(api, options, defaults);
+    return {
+      api,
+      options: o.values,
+      async create(shape, extras: CreateExtras = {}) {
+        const p = dicePlan(o, tensor([...shape]), tensor([...(extras.targetShape ?? [shape[0], 1, ...shape.slice(2)])]), extras.maskShape ?? null, true);
+        return engine.loss(p.lossOptions);
+      },
+      async evaluate(pred, target, extras) {
+        const { x, y, m } = tensors(pred, target, extras);
+        const p = dicePlan(o, x, y, m ? m.shape : null, false);
+        const loss = await cache.loss(p.lossOptions);
+        return (await loss.compute(p.pred, p.target, m ? { mask: f32(m) } : {})).loss;
+      },
+    };
+  };
+
+  const dcAndCe = (options: Options = {}): Preset => {
+    const api = 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss';
+    const o = parseOptions(api, options, DC_AND_CE_DEFAULTS);
+    const cls = String(o.raw('dice_class')).replace(/^.*\./, '');
+    if (cls !== 'SoftDiceLoss' && cls !== 'MemoryEfficientSoftDiceLoss') {
+      throw new WgslDiceError('INVALID_OPTION', `${api}: dice_class must be SoftDiceLoss or MemoryEfficientSoftDiceLoss, got '${cls}'`);
+    }
+    const kwargs = optionGuard(() => o.dict('soft_dice_kwargs'));
+    if ('apply_nonlin' in kwargs) throw new WgslDiceError('INVALID_OPTION', `${api}: soft_dice_kwargs must not set 'apply_nonlin' (the compound loss sets it)`);
+    const diceO = parseOptions(`${api} soft_dice_kwargs (${cls})`, { ...kwargs, apply_nonlin: 'softmax(dim=1)' }, cls === 'SoftDiceLoss' ? SOFT_DICE_DEFAULTS : MEM_EFF_DICE_DEFAULTS);
+    const ceO = parseOptions(`${api} ce_kwargs`, optionGuard(() => o.dict('ce_kwargs')), CE_KWARGS_DEFAULTS);
+    if (ceO.str('reduction') !== 'mean') notImplemented(api, `ce_kwargs.reduction '${ceO.str('reduction')}' is not implemented on the GPU yet (only 'mean')`);
+    if (ceO.num('label_smoothing') !== 0) notImplemented(api, 'ce_kwargs.label_smoothing is not implemented on the GPU yet');
+    const ceWeight = ceO.numOrList('weight');
+    if (typeof ceWeight === 'number') throw new WgslDiceError('INVALID_WEIGHTS', `${api}: ce_kwargs.weight must be a list (one entry per class)`);
+    const ignore = optionGuard(() => o.numOrNull('ignore_label'));
+    if (ignore === null && ceO.num('ignore_index') !== -100) notImplemented(api, 'ce_kwargs.ignore_index without ignore_label is not implemented on the GPU yet');
+    const weightCe = o.num('weight_ce');
+    const weightDice = o.num('weight_dice');
+    const planFor = (x: Tensor, y: Tensor, forCreate: boolean): Plan => {
+      let t = y;
+      if (t.shape.length === x.shape.length - 1) t = tensor([t.shape[0], 1, ...t.shape.slice(1)], t.data);
+      if (t.shape.length !== x.shape.length || t.shape[1] !== 1) {
+        throw new WgslDiceError('SHAPE_MISMATCH', `${api}: target must be a label map of shape (B, 1, ...), got [${y.shape}]`);
+      }
+      const p = dicePlan(diceO, x, forCreate ? tensor([...t.shape]) : t, null, forCreate);
+      const lo: LossOptions = {
+        ...p.lossOptions,
+        target: 'u32',
+        lambdaDice: weightDice,
+        crossEntropy: { lambda: weightCe, ...(ceWeight ? { weights: ceWeight } : {}) },
+        label: api,
+      };
+      // ignore_label: Dice masks those voxels (loss_mask) and CE ignores them: the engine's ignoreIndex.
+      if (ignore !== null) lo.ignoreIndex = engineIgnore(ignore);
+      return { lossOptions: lo, pred: p.pred, target: forCreate ? new Uint32Array(0) : labels(t, ignore) };
+    };
+    return {
+      api,
+      options: o.values,
+      async create(shape, extras: CreateExtras = {}) {
+        return engine.loss(planFor(tensor([...shape]), tensor([...(extras.targetShape ?? [shape[0], 1, ...shape.slice(2)])]), true).lossOptions);
+      },
+      async evaluate(pred, target, extras) {
+        const { x, y } = tensors(pred, target, extras);
+        const p = planFor(x, y, false);
+        return (await (await cache.loss(p.lossOptions)).compute(p.pred, p.target)).loss;
+      },
+    };
+  };
+
+  return {
+    SoftDiceLoss: dicePreset('nnunetv2.training.loss.dice.SoftDiceLoss', SOFT_DICE_DEFAULTS),
+    MemoryEfficientSoftDiceLoss: dicePreset('nnunetv2.training.loss.dice.MemoryEfficientSoftDiceLoss', MEM_EFF_DICE_DEFAULTS),
+    DC_and_CE_loss: dcAndCe,
+  };
+}

@@ -1,0 +1,183 @@
+// segmentation_models.pytorch presets (peer-semantics.md b.2): batch-pooled per-class scores in the
+// L1 soft-label form, eps clamp of the denominator, empty classes zeroed, log_loss → −log.
+
+import type { DiceEngine } from '../engine.js';
+import { WgslDiceError } from '../errors.js';
+import type { LossOptions } from '../family/options.js';
+import type { Opts } from '../reference/peers/common.js';
+import { SMP_FOCAL_DEFAULTS, SMP_LOSS_DEFAULTS, SMP_TVERSKY_DEFAULTS } from '../reference/peers/smp.js';
+import { type Tensor, tensor } from '../reference/peers/tensor.js';
+import {
+  type CreateExtras,
+  engineIgnore,
+  LossCache,
+  type Options,
+  type Preset,
+  channelFirst,
+  f32,
+  labels,
+  nested,
+  notImplemented,
+  optionGuard,
+  parseOptions,
+  prod,
+  splitAxes,
+  toTensor,
+} from './common.js';
+
+type Mode = 'binary' | 'multiclass' | 'multilabel';
+
+interface Plan {
+  lossOptions: LossOptions;
+  pred: Float32Array;
+  target: Float32Array | Uint32Array;
+  mask?: Float32Array;
+}
+
+function plan(o: Opts, alpha: number, beta: number, gamma: number, x: Tensor, y: Tensor, forCreate = false): Plan {
+  if (o.isNone('mode')) throw new WgslDiceError('INVALID_OPTION', `${o.api}: 'mode' is required (binary, multiclass or multilabel).`);
+  const mode = optionGuard(() => o.oneOf('mode', ['binary', 'multiclass', 'multilabel'] as const)) as Mode;
+  const classes = optionGuard(() => o.intsOrNull('classes'));
+  if (classes !== null && mode === 'binary') throw new WgslDiceError('INVALID_OPTION', `${o.api}: Masking classes is not supported with mode=binary`);
+  const B = x.shape[0];
+  if (y.shape[0] !== B) throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: batch sizes of y_pred and y_true differ`);
+  const ignore = optionGuard(() => o.numOrNull('ignore_index'));
+  const fromLogits = o.bool('from_logits');
+  const eps = o.num('eps');
+  const C = mode === 'binary' ? 1 : x.shape[1];
+  const N = prod(x.shape) / (B * C);
+  const base: LossOptions = {
+    shape: [B, C, N],
+    layout: 'channels-first',
+    activation: fromLogits ? (mode === 'multiclass' ? 'softmax' : 'sigmoid') : 'none',
+    batch: true,
+    softLabel: true,
+    score: { numTp: 1, denTp: 1, denFp: alpha, denFn: beta },
+    smoothNumerator: o.num('smooth'),
+    smoothDenominator: o.num('smooth'),
+    denominatorMin: eps,
+    emptyClass: 'zero',
+    value: o.bool('log_loss') ? 'negative-log' : 'one-minus',
+    logEps: eps,
+    label: o.api,
+  };
+  if (gamma !== 1) base.gamma = gamma;
+  let target: Float32Array | Uint32Array;
+  let mask: Float32Array | undefined;
+  if (mode === 'multiclass') {
+    if (prod(y.shape) !== B * N) throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: multiclass y_true must be a label map of B·N = ${B * N} labels, got [${y.shape}].`);
+    base.target = 'u32';
+    // Ignored labels (any integer, also negative) are packed as a sentinel that is the engine's ignoreIndex.
+    if (ignore !== null) base.ignoreIndex = engineIgnore(ignore);
+    target = forCreate ? new Uint32Array(0) : labels(y, ignore);
+  } else {
+    if (prod(y.shape) !== B * C * N) throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: y_true [${y.shape}] and y_pred [${x.shape}] differ in size.`);
+    base.target = 'dense';
+    target = f32(y);
+    if (ignore !== null) {
+      if (mode === 'multilabel') notImplemented(o.api, 'ignore_index with mode=multilabel (a per-channel mask) is not implemented on the GPU yet');
+      // binary: ignored pixels leave every sum: a voxel weight mask (p·m, g·m as smp does).
+      base.mask = 'weight';
+      mask = Float32Array.from(y.data, (v) => (v === ignore ? 0 : 1));
+    }
+  }
+  if (classes !== null) base.classes = [...new Set(classes.map((c) => (c < 0 ? c + C : c)))];
+  const cw = o.numOrList('class_weights');
+  if (cw !== null) {
+    const selected = base.classes ?? [...Array(C).keys()];
+    const w = new Array<number>(C).fill(0);
+    if (typeof cw === 'number') selected.forEach((c) => (w[c] = cw));
+    else if (cw.length === C) cw.forEach((v, c) => (w[c] = v));
+    else if (cw.length === selected.length) selected.forEach((c, i) => (w[c] = cw[i]));
+    else throw new WgslDiceError('INVALID_WEIGHTS', `${o.api}: class_weights has ${cw.length} entries for ${selected.length} classes`);
+    base.weights = w;
+    base.reduction = 'weighted-mean';
+  }
+  return { lossOptions: base, pred: f32(x), target, mask };
+}
+
+const FUNCTIONAL_DEFAULTS: Options = { smooth: 0.0, eps: 1e-7, dims: null };
+const FUNCTIONAL_TVERSKY_DEFAULTS: Options = { alpha: null, beta: null, smooth: 0.0, eps: 1e-7, dims: null };
+
+export function createSmpPresets(engine: DiceEngine) {
+  const cache = new LossCache(engine);
+
+  const lossPreset = (api: string, defaults: Options, coef: (o: Opts) => [number, number, number]) => (options: Options = {}): Preset => {
+    const o = parseOptions(api, options, defaults);
+    const [alpha, beta, gamma] = coef(o);
+    return {
+      api,
+      options: o.values,
+      async create(shape, extras: CreateExtras = {}) {
+        const p = plan(o, alpha, beta, gamma, tensor([...shape]), tensor([...(extras.targetShape ?? shape)]), true);
+        return engine.loss(p.lossOptions);
+      },
+      async evaluate(pred, target, extras) {
+        const x = channelFirst(toTensor(pred, extras?.inputShape, 'y_pred'), extras?.layout);
+        const yRaw = toTensor(target, extras?.targetShape, 'y_true');
+        const y = yRaw.shape.length === x.shape.length ? channelFirst(yRaw, extras?.layout) : yRaw;
+        const p = plan(o, alpha, beta, gamma, x, y);
+        const loss = await cache.loss(p.lossOptions);
+        return (await loss.compute(p.pred, p.target, p.mask ? { mask: p.mask } : {})).loss;
+      },
+    };
+  };
+
+  /** soft_*_score(output, target, smooth, eps, dims): one score per kept index (dims reduced). */
+  const scorePreset = (api: string, defaults: Options, coef: (o: Opts) => [number, number]) => (options: Options = {}): Preset => {
+    const o = parseOptions(api, options, defaults);
+    const [alpha, beta] = coef(o);
+    const optionsFor = (K: number, N: number): LossOptions => ({
+      shape: [K, N, 1],
+      layout: 'channels-last',
+      softLabel: true,
+      score: { numTp: 1, denTp: 1, denFp: alpha, denFn: beta },
+      smoothNumerator: o.num('smooth'),
+      smoothDenominator: o.num('smooth'),
+      denominatorMin: o.num('eps'),
+      reduction: 'none',
+      label: api,
+    });
+    return {
+      api,
+      options: o.values,
+      async create(shape) {
+        const dims = optionGuard(() => o.intsOrNull('dims'));
+        const { K, N } = splitAxes(tensor([...shape]), dims);
+        return engine.loss(optionsFor(K, N));
+      },
+      async evaluate(pred, target, extras) {
+        const x = toTensor(pred, extras?.inputShape, 'output');
+        const y = toTensor(target, extras?.targetShape, 'target');
+        if (x.shape.length !== y.shape.length || x.shape.some((d, i) => d !== y.shape[i])) {
+          throw new WgslDiceError('SHAPE_MISMATCH', `${api}: output [${x.shape}] and target [${y.shape}] differ in size`);
+        }
+        const dims = optionGuard(() => o.intsOrNull('dims'));
+        // The reduced axes are moved last on the host so that each kept index is one engine group.
+        const sx = splitAxes(x, dims);
+        const sy = splitAxes(y, dims);
+        const loss = await cache.loss(optionsFor(sx.K, sx.N));
+        const r = await loss.compute(sx.data, sy.data);
+        const scores = Array.from(r.groups.score.slice(0, sx.K));
+        return sx.kept.length === 0 ? scores[0] : nested(sx.kept, scores);
+      },
+    };
+  };
+
+  return {
+    DiceLoss: lossPreset('segmentation_models_pytorch.losses.DiceLoss', SMP_LOSS_DEFAULTS, () => [0.5, 0.5, 1]),
+    JaccardLoss: lossPreset('segmentation_models_pytorch.losses.JaccardLoss', SMP_LOSS_DEFAULTS, () => [1, 1, 1]),
+    TverskyLoss: lossPreset('segmentation_models_pytorch.losses.TverskyLoss', SMP_TVERSKY_DEFAULTS, (o) => [o.num('alpha'), o.num('beta'), o.num('gamma')]),
+    FocalLoss: (options: Options = {}): Preset => {
+      const api = 'segmentation_models_pytorch.losses.FocalLoss';
+      const o = parseOptions(api, options, SMP_FOCAL_DEFAULTS);
+      return { api, options: o.values, create: async () => notImplemented(api), evaluate: async () => notImplemented(api) };
+    },
+    soft_dice_score: scorePreset('segmentation_models_pytorch.losses._functional.soft_dice_score', FUNCTIONAL_DEFAULTS, () => [0.5, 0.5]),
+    soft_jaccard_score: scorePreset('segmentation_models_pytorch.losses._functional.soft_jaccard_score', FUNCTIONAL_DEFAULTS, () => [1, 1]),
+    soft_tversky_score: scorePreset('segmentation_models_pytorch.losses._functional.soft_tversky_score', FUNCTIONAL_TVERSKY_DEFAULTS, (o) => {
+      if (o.isNone('alpha') || o.isNone('beta')) throw new WgslDiceError('INVALID_OPTION', `${o.api}: alpha and beta are required`);
+      return [o.num('alpha'), o.num('beta')];
+    }),
+  };
+}

@@ -1,0 +1,167 @@
+// engine.presets: option checking (library names, unknown names rejected) and gradients of the GPU
+// path (preset.create() → FamilyLoss.compute({ grad: true })) against central differences of the
+// float64 peer references in src/reference/peers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiceEngine, WgslDiceError } from '../src/index.js';
+import { peerReference } from '../src/reference/peers/index.js';
+import { expectClose, getTestDevice, mulberry32, withValidation } from './helpers/gpu.js';
+
+let device: GPUDevice;
+let engine: DiceEngine;
+
+beforeAll(async () => {
+  device = await getTestDevice();
+  engine = await DiceEngine.create(device);
+});
+afterAll(() => engine?.destroy());
+
+describe('preset options', () => {
+  it('rejects unknown option names (UNKNOWN_OPTION, naming the valid ones)', () => {
+    const bad: [() => unknown, string][] = [
+      [() => engine.presets.monai.DiceLoss({ smooth: 1 }), 'smooth'],
+      [() => engine.presets.monai.TverskyLoss({ gamma: 2 }), 'gamma'],
+      [() => engine.presets.smp.DiceLoss({ mode: 'binary', smooth_nr: 0 }), 'smooth_nr'],
+      [() => engine.presets.keras.Dice({ from_logits: true }), 'from_logits'],
+      [() => engine.presets.qsm.DiceLoss({ per_class: true }), 'per_class'],
+      [() => engine.presets.nnunet.SoftDiceLoss({ batchDice: true }), 'batchDice'],
+      [() => engine.presets.nnunet.DC_and_CE_loss({ soft_dice_kwargs: { smoth: 1 } }), 'smoth'],
+    ];
+    for (const [make, name] of bad) {
+      let error: unknown;
+      try {
+        make();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(WgslDiceError);
+      expect((error as WgslDiceError).code).toBe('UNKNOWN_OPTION');
+      expect((error as Error).message).toContain(`'${name}'`);
+    }
+  });
+
+  it('fills in the library defaults', () => {
+    expect(engine.presets.monai.DiceLoss().options).toMatchObject({ smooth_nr: 1e-5, smooth_dr: 1e-5, include_background: true, reduction: 'mean' });
+    expect(engine.presets.smp.DiceLoss({ mode: 'multiclass' }).options).toMatchObject({ from_logits: true, smooth: 0, eps: 1e-7 });
+    expect(engine.presets.nnunet.SoftDiceLoss().options).toMatchObject({ smooth: 1, do_bg: true, batch_dice: false });
+  });
+
+  it('unimplemented presets throw a clear INVALID_OPTION', async () => {
+    await expect(engine.presets.monai.FocalLoss().evaluate([[[0]]], [[[0]]])).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1], [1, 0]] }).create([1, 2, 4])).rejects.toThrow(/not implemented on the GPU yet/);
+  });
+});
+
+/** Central differences (float64) of a reference loss w.r.t. its flat input. */
+function centralDifferences(f: (x: Float64Array) => number, x0: Float64Array, h = 1e-5): Float64Array {
+  const g = new Float64Array(x0.length);
+  const x = Float64Array.from(x0);
+  for (let i = 0; i < x.length; i++) {
+    x[i] = x0[i] + h;
+    const up = f(x);
+    x[i] = x0[i] - h;
+    const down = f(x);
+    x[i] = x0[i];
+    g[i] = (up - down) / (2 * h);
+  }
+  return g;
+}
+
+function gradTol(expected: ArrayLike<number>) {
+  let max = 0;
+  for (let i = 0; i < expected.length; i++) max = Math.max(max, Math.abs(expected[i]));
+  return { atol: 2e-5 * max, rtol: 1e-4 };
+}
+
+interface GradCase {
+  name: string;
+  api: string;
+  make: () => { create: (shape: readonly number[], extras?: { targetShape?: readonly number[] }) => Promise<import('../src/index.js').FamilyLoss> };
+  options: Record<string, unknown>;
+  shape: number[];
+  targetShape: number[];
+  labels: (random: () => number, C: number) => number;
+}
+
+const gradCases: GradCase[] = [
+  {
+    name: 'MONAI DiceLoss(softmax, to_onehot_y)',
+    api: 'monai.losses.DiceLoss',
+    make: () => engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true }),
+    options: { softmax: true, to_onehot_y: true },
+    shape: [2, 3, 4, 5],
+    targetShape: [2, 1, 4, 5],
+    labels: (r, C) => Math.floor(r() * C),
+  },
+  {
+    name: 'MONAI DiceLoss(softmax, to_onehot_y, include_background=False, batch, jaccard)',
+    api: 'monai.losses.DiceLoss',
+    make: () => engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true, include_background: false, batch: true, jaccard: true }),
+    options: { softmax: true, to_onehot_y: true, include_background: false, batch: true, jaccard: true },
+    shape: [2, 3, 4, 5],
+    targetShape: [2, 1, 4, 5],
+    labels: (r, C) => Math.floor(r() * C),
+  },
+  {
+    name: 'smp DiceLoss(multiclass) from logits',
+    api: 'segmentation_models_pytorch.losses.DiceLoss',
+    make: () => engine.presets.smp.DiceLoss({ mode: 'multiclass' }),
+    options: { mode: 'multiclass' },
+    shape: [2, 4, 3, 5],
+    targetShape: [2, 3, 5],
+    labels: (r, C) => Math.floor(r() * (C - 1)), // class C−1 empty: smp zeroes its loss
+  },
+  {
+    name: 'smp DiceLoss(multiclass, log_loss, ignore_index=255)',
+    api: 'segmentation_models_pytorch.losses.DiceLoss',
+    make: () => engine.presets.smp.DiceLoss({ mode: 'multiclass', log_loss: true, ignore_index: 255 }),
+    options: { mode: 'multiclass', log_loss: true, ignore_index: 255 },
+    shape: [2, 3, 3, 4],
+    targetShape: [2, 3, 4],
+    labels: (r, C) => (r() < 0.15 ? 255 : Math.floor(r() * C)),
+  },
+  {
+    name: 'nnU-Net DC_and_CE_loss (trainer defaults)',
+    api: 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss',
+    make: () => engine.presets.nnunet.DC_and_CE_loss({ soft_dice_kwargs: { batch_dice: false, smooth: 1e-5, do_bg: false }, dice_class: 'MemoryEfficientSoftDiceLoss' }),
+    options: { soft_dice_kwargs: { batch_dice: false, smooth: 1e-5, do_bg: false }, dice_class: 'MemoryEfficientSoftDiceLoss' },
+    shape: [2, 3, 4, 4],
+    targetShape: [2, 1, 4, 4],
+    labels: (r, C) => Math.floor(r() * C),
+  },
+  {
+    name: 'nnU-Net DC_and_CE_loss (SoftDiceLoss, batch_dice, ignore_label, CE weights)',
+    api: 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss',
+    make: () => engine.presets.nnunet.DC_and_CE_loss({ soft_dice_kwargs: { batch_dice: true, smooth: 1 }, ce_kwargs: { weight: [1, 2, 0.5] }, ignore_label: 7 }),
+    options: { soft_dice_kwargs: { batch_dice: true, smooth: 1 }, ce_kwargs: { weight: [1, 2, 0.5] }, ignore_label: 7 },
+    shape: [2, 3, 4, 4],
+    targetShape: [2, 1, 4, 4],
+    labels: (r, C) => (r() < 0.2 ? 7 : Math.floor(r() * C)),
+  },
+];
+
+describe('preset gradients (GPU) vs central differences of the float64 peer reference', () => {
+  for (const c of gradCases) {
+    it(c.name, async () => {
+      const random = mulberry32(1234);
+      const n = c.shape.reduce((a, b) => a * b, 1);
+      const C = c.shape[1];
+      const logits = Float64Array.from({ length: n }, () => random() * 4 - 2);
+      const labelCount = c.targetShape.reduce((a, b) => a * b, 1);
+      const labelValues = Array.from({ length: labelCount }, () => c.labels(random, C));
+      const ref = peerReference[c.api];
+      const f = (x: Float64Array) =>
+        ref(c.options, Array.from(x), labelValues, { inputShape: c.shape, targetShape: c.targetShape }) as number;
+
+      const loss = await c.make().create(c.shape, { targetShape: c.targetShape });
+      const result = await withValidation(device, () =>
+        loss.compute(Float32Array.from(logits), Uint32Array.from(labelValues), { grad: true }),
+      );
+      // The f32 logits the GPU saw, so that the reference sees exactly the same input.
+      const x0 = Float64Array.from(Float32Array.from(logits));
+      expectClose([result.loss], [f(x0)], { atol: 1e-5, rtol: 1e-5 }, `${c.name} loss`);
+      const expected = centralDifferences(f, x0);
+      expectClose(result.grad!, expected, gradTol(expected), `${c.name} grad`);
+      loss.destroy();
+    });
+  }
+});

@@ -43,6 +43,8 @@ export function bindStorage(
   name: string,
   arg: unknown,
   byteLength: number,
+  /** The caller binds this tensor in binding windows (see src/plan.ts), so any size fits. */
+  windowed = false,
 ): Binding {
   if (!isBufferArg(arg)) {
     throw new WgslDiceError(
@@ -78,7 +80,7 @@ export function bindStorage(
     );
   }
   // Checked before the size: no buffer, however large, can be bound past this limit.
-  if (byteLength > device.limits.maxStorageBufferBindingSize) {
+  if (!windowed && byteLength > device.limits.maxStorageBufferBindingSize) {
     throw new WgslDiceError(
       'BINDING_TOO_LARGE',
       `${name} needs a ${byteLength}-byte binding but this device allows ` +
@@ -163,19 +165,19 @@ export function rejectOverlaps(
     }
     for (const [read, readBinding] of Object.entries(reads)) {
       if (!readBinding) continue;
+      if (!listed(rules.inPlace, read, name) && overlaps(readBinding, binding)) {
+        throw new WgslDiceError(
+          'BUFFER_OVERLAP',
+          `${name} (${range(binding)}) overlaps ${read} (${range(readBinding)}): writing ${name} would ` +
+            `overwrite an input; give ${name} its own bytes.`,
+        );
+      }
       if (listed(rules.sameDispatch, read, name) && readBinding.buffer === binding.buffer) {
         throw new WgslDiceError(
           'BUFFER_OVERLAP',
           `${read} and ${name} share buffer${label(binding.buffer)}: one kernel reads ${read} while ` +
             `writing ${name}, and WebGPU forbids binding one buffer read-only and writable in the same ` +
             `dispatch, even at disjoint offsets; put ${name} in a separate buffer.`,
-        );
-      }
-      if (!listed(rules.inPlace, read, name) && overlaps(readBinding, binding)) {
-        throw new WgslDiceError(
-          'BUFFER_OVERLAP',
-          `${name} (${range(binding)}) overlaps ${read} (${range(readBinding)}): writing ${name} would ` +
-            `overwrite an input; give ${name} its own bytes.`,
         );
       }
     }

@@ -138,14 +138,14 @@ export class DiceLoss {
     }
     rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad', 'stats']);
     const bytes = this.elementCount * 4;
-    const pred = bindStorage(this.#device, 'pred', buffers.pred, bytes);
-    const target = bindStorage(this.#device, 'target', buffers.target, bytes);
+    const pred = bindStorage(this.#device, 'pred', buffers.pred, bytes, true);
+    const target = bindStorage(this.#device, 'target', buffers.target, bytes, true);
     const loss = bindStorage(this.#device, 'loss', buffers.loss, 4);
     const stats =
       buffers.stats === undefined
         ? { buffer: this.statsBuffer, offset: 0, size: this.groupCount * 16 }
         : bindStorage(this.#device, 'stats', buffers.stats, this.groupCount * 16);
-    const grad = buffers.grad === undefined ? undefined : bindStorage(this.#device, 'grad', buffers.grad, bytes);
+    const grad = buffers.grad === undefined ? undefined : bindStorage(this.#device, 'grad', buffers.grad, bytes, true);
     // grad may overwrite pred in place: the reduce dispatch has read all of pred before the
     // backward dispatch writes grad. The backward dispatch reads target while writing grad.
     rejectOverlaps(

@@ -56,7 +56,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     let slab_base = slab * params.rows * params.cols + col - params.unit_base;
     for (var row = row_begin + lane; row < row_end; row += params.lanes) {
       let i = slab_base + row * params.cols;
-      let p = pred[i];
+      // A no-op for f32; the f16-prediction variant (src/kernels/dice-kernels.ts) widens here.
+      let p = vec4<f32>(pred[i]);
       let t = truth[i];
       inter += p * t;
       pred_sum += p;

@@ -19,7 +19,8 @@ import {
   UNIFORM_STRIDE,
 } from './kernels/dice-kernels.js';
 import { groupWeights, type NormalizedDiceOptions } from './options.js';
-import { planDice, type BindingWindow, type DicePlan } from './plan.js';
+import { toFloat16Bits } from './half.js';
+import type { BindingWindow, DicePlan } from './plan.js';
 import { OwnedResources, whole } from './resources.js';
 
 /** Buffers for one {@link DiceLoss.encode}: all caller-owned, all with STORAGE usage. */
@@ -39,8 +40,11 @@ export interface DiceEncodeBuffers {
   stats?: BufferArg;
 }
 
-/** Host input for {@link DiceLoss.compute}: a Float32Array or a GPU buffer already holding it. */
-export type DiceInput = Float32Array | BufferArg;
+/**
+ * Host input for {@link DiceLoss.compute}: a Float32Array, the raw bits of f16 values in a
+ * Uint16Array (predType f16; a Float32Array is rounded to f16 for you), or a GPU buffer.
+ */
+export type DiceInput = Float32Array | Uint16Array | BufferArg;
 
 export interface DiceResult {
   loss: number;
@@ -92,15 +96,13 @@ export class DiceLoss {
   #destroyed = false;
 
   /** @internal Use {@link DiceEngine.dice}. */
-  constructor(engine: DiceEngine, options: NormalizedDiceOptions, pipelines: Pipelines) {
+  constructor(engine: DiceEngine, options: NormalizedDiceOptions, plan: DicePlan, pipelines: Pipelines) {
     this.#engine = engine;
     this.#device = engine.device;
     this.options = options;
     this.#pipelines = pipelines;
-    const { batch, spatial, classes } = options.shape;
-    const groupsPerSlab = options.reduce === 'global' ? 1 : classes;
-    this.plan = planDice(batch, spatial * classes, groupsPerSlab, engine.gridProfile);
-    this.groupCount = batch * groupsPerSlab;
+    this.plan = plan;
+    this.groupCount = options.shape.batch * plan.groupsPerSlab;
 
     const u = GPUBufferUsage;
     const r = (this.#resources = new OwnedResources(this.#device, options.label));
@@ -118,6 +120,15 @@ export class DiceLoss {
 
   get elementCount(): number {
     return this.options.shape.elements;
+  }
+
+  get #predElementBytes(): number {
+    return this.options.predType === 'f16' ? 2 : 4;
+  }
+
+  /** Bytes pred must hold: f32 or f16 elements, in whole words. */
+  get #predBytes(): number {
+    return Math.ceil((this.elementCount * this.#predElementBytes) / 4) * 4;
   }
 
   /**
@@ -138,7 +149,7 @@ export class DiceLoss {
     }
     rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad', 'stats']);
     const bytes = this.elementCount * 4;
-    const pred = bindStorage(this.#device, 'pred', buffers.pred, bytes, true);
+    const pred = bindStorage(this.#device, 'pred', buffers.pred, this.#predBytes, true);
     const target = bindStorage(this.#device, 'target', buffers.target, bytes, true);
     const loss = bindStorage(this.#device, 'loss', buffers.loss, 4);
     const stats =
@@ -160,7 +171,7 @@ export class DiceLoss {
     pass.setPipeline(this.#pipelines.reduce);
     reduce.windows.forEach((w, i) => {
       const params = { buffer: this.#reduceParams, offset: i * UNIFORM_STRIDE, size: 48 };
-      const inputs = [window(pred, w), window(target, w), whole(this.#partials)];
+      const inputs = [window(pred, w, this.#predElementBytes), window(target, w), whole(this.#partials)];
       pass.setBindGroup(0, r.bindGroup('reduce', this.#pipelines.reduce, params, inputs));
       pass.dispatchWorkgroups(w.count, reduce.colBlocks);
     });
@@ -218,7 +229,7 @@ export class DiceLoss {
     }
     const wantGrad = options.grad === true;
     const host = (this.#host ??= this.#createHostBuffers());
-    const predArg = this.#stage('pred', pred, host.pred);
+    const predArg = this.#stage('pred', this.options.predType === 'f16' && pred instanceof Float32Array ? toFloat16Bits(pred) : pred, host.pred);
     const targetArg = this.#stage('target', target, host.target);
 
     const device = this.#device;
@@ -280,6 +291,15 @@ export class DiceLoss {
   }
 
   #stage(name: string, input: DiceInput, staging: GPUBuffer): BufferArg {
+    if (input instanceof Uint16Array && name === 'pred' && this.options.predType === 'f16') {
+      if (input.length !== this.elementCount) {
+        throw new WgslDiceError('SHAPE_MISMATCH', `pred has ${input.length} f16 elements but this loss needs ${this.elementCount}.`);
+      }
+      const words = new Uint16Array(Math.ceil(input.length / 2) * 2);
+      words.set(input);
+      this.#device.queue.writeBuffer(staging, 0, words);
+      return staging;
+    }
     if (input instanceof Float32Array) {
       if (input.length !== this.elementCount) {
         throw new WgslDiceError(
@@ -312,6 +332,9 @@ interface HostBuffers {
 }
 
 /** The part of a tensor binding that one window's dispatch reads or writes. */
-function window(binding: Binding, w: BindingWindow): Binding {
-  return { buffer: binding.buffer, offset: binding.offset + w.elementBase * 4, size: w.elementCount * 4 };
+function window(binding: Binding, w: BindingWindow, elementBytes = 4): Binding {
+  // Binding sizes are whole words: an f16 window of odd length reads one element of slack,
+  // which the binding of the whole tensor already holds.
+  const size = Math.ceil((w.elementCount * elementBytes) / 4) * 4;
+  return { buffer: binding.buffer, offset: binding.offset + w.elementBase * elementBytes, size };
 }

@@ -107,23 +107,32 @@ export class DiceEngine {
   async dice(options: DiceLossOptions): Promise<DiceLoss> {
     this._assertUsable();
     const normalized = normalizeDiceOptions(options);
+    if (normalized.predType === 'f16' && !this.device.features.has('shader-f16')) {
+      throw new WgslDiceError(
+        'FEATURE_MISSING',
+        "predType 'f16' needs the device feature 'shader-f16', which this device was not created with; " +
+          "request it in requestDevice({ requiredFeatures: ['shader-f16'] }) where the adapter offers it, or use f32.",
+      );
+    }
     const { batch, spatial, classes } = normalized.shape;
     const plan = planDice(
       batch,
       spatial * classes,
       normalized.reduce === 'global' ? 1 : classes,
       this.gridProfile,
+      normalized.predType,
     );
     const [reduce, finalize, backward] = await Promise.all([
-      this.#pipeline(reduceShaderFor(plan)),
+      this.#pipeline(reduceShaderFor(plan, normalized.predType)),
       this.#pipeline('dice_finalize'),
       this.#pipeline(backwardShaderFor(plan)),
     ]);
     this._assertUsable();
-    const loss = new DiceLoss(this, normalized, { reduce, finalize, backward });
+    const loss = new DiceLoss(this, normalized, plan, { reduce, finalize, backward });
     this.#losses.add(loss);
     return loss;
   }
+
 
   /**
    * Creates a loss of the whole Dice family (activations, label maps, layouts, masks, every

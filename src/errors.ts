@@ -19,13 +19,15 @@
  * | `BUFFER_DESTROYED`  | a caller's buffer was destroyed (detected by `compute()` at submit)        |
  * | `BUFFER_OVERLAP`    | an output would overwrite an input or another output                       |
  * | `MISALIGNED_OFFSET` | an offset is not a non-negative multiple of minStorageBufferOffsetAlignment |
- * | `BINDING_TOO_LARGE` | a tensor needs a binding above the device's maxStorageBufferBindingSize    |
- * | `GRID_TOO_LARGE`    | the batch needs more workgroups per dimension than the device allows       |
+ * | `BINDING_TOO_LARGE` | a binding (or one binding window's share) exceeds the device's limit      |
+ * | `GRID_TOO_LARGE`    | the work needs more workgroups than the device allows (kept; not thrown    |
+ * |                     | by the seed losses since binding windows lifted the batch limit)           |
  * | `ENGINE_DESTROYED`  | the engine or the loss was destroyed (also while a `compute()` was pending) |
  * | `DEVICE_LOST`       | the GPU device was lost, before or while a call was waiting on it          |
  * | `GPU_ERROR`         | WebGPU reported an error wgsl-dice could not attribute to the call         |
  * | `LABEL_OUT_OF_RANGE`| a label map holds labels >= C (not ignoreIndex): count and first voxel     |
  * | `NON_FINITE_INPUT`  | pred holds NaN or infinity: count and first element                        |
+ * | `FEATURE_MISSING`   | the option needs a device feature the device lacks (f16 needs shader-f16)  |
  */
 export const WGSL_DICE_ERROR_CODES = [
   'INVALID_SHAPE',
@@ -48,6 +50,7 @@ export const WGSL_DICE_ERROR_CODES = [
   'GPU_ERROR',
   'LABEL_OUT_OF_RANGE',
   'NON_FINITE_INPUT',
+  'FEATURE_MISSING',
 ] as const;
 
 export type WgslDiceErrorCode = (typeof WGSL_DICE_ERROR_CODES)[number];

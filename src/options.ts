@@ -24,11 +24,16 @@ export interface DiceLossOptions {
   weights?: ArrayLike<number>;
   /** Default 1e-6 on both, as in the seed. */
   epsilon?: Epsilon;
+  /**
+   * Element type of pred: 'f32' (default) or 'f16' (half the bytes to read; needs the device
+   * feature 'shader-f16'). Sums are accumulated in f32 either way; target and grad stay f32.
+   */
+  predType?: 'f32' | 'f16';
   /** Prefix for the labels of the GPU objects this loss creates. */
   label?: string;
 }
 
-const knownOptions = ['shape', 'reduce', 'weights', 'epsilon', 'label'] as const;
+const knownOptions = ['shape', 'reduce', 'weights', 'epsilon', 'predType', 'label'] as const;
 
 export interface NormalizedDiceOptions {
   readonly shape: NhwcShape;
@@ -36,6 +41,7 @@ export interface NormalizedDiceOptions {
   readonly weights: Float64Array | undefined;
   readonly smoothNumerator: number;
   readonly smoothDenominator: number;
+  readonly predType: 'f32' | 'f16';
   readonly label: string;
 }
 
@@ -56,12 +62,17 @@ export function normalizeDiceOptions(options: unknown): NormalizedDiceOptions {
     );
   }
   const { numerator, denominator } = normalizeEpsilon(o.epsilon);
+  const predType = o.predType ?? 'f32';
+  if (predType !== 'f32' && predType !== 'f16') {
+    throw new WgslDiceError('INVALID_OPTION', `predType must be 'f32' or 'f16', got ${JSON.stringify(predType)}.`);
+  }
   return {
     shape,
     reduce,
     weights: o.weights === undefined ? undefined : normalizeWeights(o.weights, shape.classes, reduce),
     smoothNumerator: numerator,
     smoothDenominator: denominator,
+    predType,
     label: o.label ?? 'wgsl-dice',
   };
 }

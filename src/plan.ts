@@ -74,13 +74,16 @@ export function planDice(
   slabElements: number,
   groupsPerSlab: number,
   profile: GridProfile,
+  predType: 'f32' | 'f16' = 'f32',
 ): DicePlan {
+  // Window starts must be 256-byte offsets in every bound tensor: 64 f32s, or 128 f16s.
+  const align = predType === 'f16' ? 128 : 64;
   return {
     slabs,
     slabElements,
     groupsPerSlab,
-    reduce: planReduce(slabs, slabElements, groupsPerSlab, profile),
-    backward: planBackward(slabs, slabElements, profile),
+    reduce: planReduce(slabs, slabElements, groupsPerSlab, profile, align),
+    backward: planBackward(slabs, slabElements, profile, align),
   };
 }
 
@@ -89,6 +92,7 @@ function planReduce(
   slabElements: number,
   groupsPerSlab: number,
   profile: GridProfile,
+  align: number,
 ): ReducePlan {
   // A row of lcm(groupsPerSlab, 4) elements keeps every vec4 column on fixed classes.
   const periods = 4 / gcd(groupsPerSlab, 4);
@@ -104,20 +108,20 @@ function planReduce(
   return {
     vecWidth,
     ...grid,
-    windows: planWindows(slabs, grid.chunks, slabElements, grid.rowsPerChunk * (slabElements / rows), profile),
+    windows: planWindows(slabs, grid.chunks, slabElements, grid.rowsPerChunk * (slabElements / rows), profile, align),
     periods: vectorised ? periods : 1,
     partialVec4s: slabs * grid.chunks * cols * 3,
   };
 }
 
-function planBackward(slabs: number, slabElements: number, profile: GridProfile): BackwardPlan {
+function planBackward(slabs: number, slabElements: number, profile: GridProfile, align: number): BackwardPlan {
   const vecWidth = slabElements % 4 === 0 ? 4 : 1;
   const unitsPerSlab = slabElements / vecWidth;
   const grid = planElementwise(slabs, unitsPerSlab, profile, Math.floor(profile.maxBindingBytes / 2 / (vecWidth * 4)));
   return {
     vecWidth,
     ...grid,
-    windows: planWindows(slabs, grid.chunks, slabElements, grid.unitsPerChunk * vecWidth, profile),
+    windows: planWindows(slabs, grid.chunks, slabElements, grid.unitsPerChunk * vecWidth, profile, align),
   };
 }
 
@@ -190,15 +194,14 @@ export interface BindingWindow {
   readonly elementCount: number;
 }
 
-/** Binding offsets must be multiples of 256 bytes: window starts are multiples of 64 f32s. */
-const WINDOW_ALIGN_ELEMENTS = 64;
-
 function planWindows(
   slabs: number,
   chunks: number,
   slabElements: number,
   chunkElements: number,
   profile: GridProfile,
+  /** Window starts are multiples of this many elements (256-byte binding offsets). */
+  align: number,
 ): BindingWindow[] {
   const maxElements = Math.floor(profile.maxBindingBytes / 4);
   const range = (linear: number): [number, number] => {
@@ -210,7 +213,7 @@ function planWindows(
   const total = slabs * chunks;
   let linear = 0;
   while (linear < total) {
-    const base = Math.floor(range(linear)[0] / WINDOW_ALIGN_ELEMENTS) * WINDOW_ALIGN_ELEMENTS;
+    const base = Math.floor(range(linear)[0] / align) * align;
     let count = 0;
     let end = base;
     while (linear + count < total && count < profile.maxWorkgroupsPerDimension) {

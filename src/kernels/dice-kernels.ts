@@ -13,6 +13,8 @@ import type { BindingWindow, DicePlan } from '../plan.js';
 export const diceShaders = {
   dice_reduce_vec4: reduceVec4Source,
   dice_reduce_scalar: reduceScalarSource,
+  dice_reduce_vec4_f16: withF16Pred(reduceVec4Source, 'vec4<f32>'),
+  dice_reduce_scalar_f16: withF16Pred(reduceScalarSource, 'f32'),
   dice_finalize: finalizeSource,
   dice_backward_vec4: backwardVec4Source,
   dice_backward_scalar: backwardScalarSource,
@@ -20,8 +22,20 @@ export const diceShaders = {
 
 export type DiceShaderName = keyof typeof diceShaders;
 
-export function reduceShaderFor(plan: DicePlan): DiceShaderName {
-  return plan.reduce.vecWidth === 4 ? 'dice_reduce_vec4' : 'dice_reduce_scalar';
+/**
+ * The f16-prediction variant of a reduce kernel: WGSL forces this one text change (`enable
+ * f16;` and the binding's element type); the kernel already widens every load to f32, so sums
+ * are accumulated in f32 and cannot overflow f16's 65504.
+ */
+function withF16Pred(source: string, elementType: 'vec4<f32>' | 'f32'): string {
+  const declaration = `var<storage, read> pred: array<${elementType}>;`;
+  if (!source.includes(declaration)) throw new Error(`f16 variant: no "${declaration}" in the reduce kernel`);
+  return `enable f16;\n${source.replace(declaration, declaration.replace(elementType, elementType.replace('f32', 'f16')))}`;
+}
+
+export function reduceShaderFor(plan: DicePlan, predType: 'f32' | 'f16'): DiceShaderName {
+  const base = plan.reduce.vecWidth === 4 ? 'dice_reduce_vec4' : 'dice_reduce_scalar';
+  return predType === 'f16' ? `${base}_f16` : base;
 }
 
 export function backwardShaderFor(plan: DicePlan): DiceShaderName {

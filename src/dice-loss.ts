@@ -11,12 +11,11 @@ import {
 import type { DiceEngine } from './engine.js';
 import { rejectUnknownKeys, WgslDiceError } from './errors.js';
 import {
-  backwardShaderFor,
   packBackwardParams,
   packFinalizeParams,
   packReduceParams,
-  reduceShaderFor,
   UNIFORM_STRIDE,
+  type DiceShaderName,
 } from './kernels/dice-kernels.js';
 import { groupWeights, type NormalizedDiceOptions } from './options.js';
 import { toFloat16Bits } from './half.js';
@@ -76,6 +75,8 @@ interface Pipelines {
 export class DiceLoss {
   readonly options: NormalizedDiceOptions;
   readonly plan: DicePlan;
+  /** The WGSL kernels this loss runs (shaders/NAME.wgsl, or a generated f16 variant of one). */
+  readonly kernels: { reduce: DiceShaderName; finalize: DiceShaderName; backward: DiceShaderName };
   /** Number of Dice groups: B * C for per-class, B for global. */
   readonly groupCount: number;
   /** Default destination of the per-group stats (see {@link DiceEncodeBuffers.stats}). */
@@ -96,7 +97,14 @@ export class DiceLoss {
   #destroyed = false;
 
   /** @internal Use {@link DiceEngine.dice}. */
-  constructor(engine: DiceEngine, options: NormalizedDiceOptions, plan: DicePlan, pipelines: Pipelines) {
+  constructor(
+    engine: DiceEngine,
+    options: NormalizedDiceOptions,
+    plan: DicePlan,
+    kernels: { reduce: DiceShaderName; finalize: DiceShaderName; backward: DiceShaderName },
+    pipelines: Pipelines,
+  ) {
+    this.kernels = kernels;
     this.#engine = engine;
     this.#device = engine.device;
     this.options = options;

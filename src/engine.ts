@@ -25,6 +25,11 @@ export interface DiceEngineOptions {
    * a small value forces that path (tests do).
    */
   maxBindingBytes?: number;
+  /**
+   * Use the subgroup reduction where the device has the `subgroups` feature (default true);
+   * false forces the workgroup-memory tree on every device.
+   */
+  subgroups?: boolean;
   /** Prefix for the labels of the GPU objects the engine creates. */
   label?: string;
 }
@@ -46,6 +51,7 @@ export class DiceEngine {
   readonly #pipelines = new Map<ShaderName, Promise<GPUComputePipeline>>();
   readonly #losses = new Set<DiceLoss | FamilyLoss>();
   #destroyed = false;
+  #subgroupSize: number | undefined;
   #presets: Presets | undefined;
 
   /**
@@ -61,6 +67,11 @@ export class DiceEngine {
     this.device = device;
     this.label = options.label ?? 'wgsl-dice';
     this.gridProfile = gridProfileFor(device, options);
+    // The smallest subgroup the adapter may run, if the subgroup kernels may be used.
+    const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { subgroupMinSize?: number } }).adapterInfo;
+    if (options.subgroups !== false && device.features.has('subgroups') && info?.subgroupMinSize) {
+      this.#subgroupSize = info.subgroupMinSize;
+    }
     this.#lossGuard = deviceLossGuard(device);
   }
 
@@ -68,7 +79,10 @@ export class DiceEngine {
     if (typeof device !== 'object' || device === null || typeof device.createComputePipelineAsync !== 'function') {
       throw new WgslDiceError('INVALID_INPUT', 'DiceEngine.create needs a GPUDevice.');
     }
-    rejectUnknownKeys('engine option', options, ['workgroupSize', 'targetWorkgroups', 'maxBindingBytes', 'label']);
+    rejectUnknownKeys('engine option', options, ['workgroupSize', 'targetWorkgroups', 'maxBindingBytes', 'subgroups', 'label']);
+    if (options.subgroups !== undefined && typeof options.subgroups !== 'boolean') {
+      throw new WgslDiceError('INVALID_OPTION', `subgroups must be true or false, got ${String(options.subgroups)}.`);
+    }
     const size = options.workgroupSize;
     if (
       size !== undefined &&
@@ -122,13 +136,18 @@ export class DiceEngine {
       this.gridProfile,
       normalized.predType,
     );
+    const kernels = {
+      reduce: reduceShaderFor(plan, normalized.predType, this.#subgroupSize),
+      finalize: 'dice_finalize',
+      backward: backwardShaderFor(plan),
+    } as const;
     const [reduce, finalize, backward] = await Promise.all([
-      this.#pipeline(reduceShaderFor(plan, normalized.predType)),
-      this.#pipeline('dice_finalize'),
-      this.#pipeline(backwardShaderFor(plan)),
+      this.#pipeline(kernels.reduce),
+      this.#pipeline(kernels.finalize),
+      this.#pipeline(kernels.backward),
     ]);
     this._assertUsable();
-    const loss = new DiceLoss(this, normalized, plan, { reduce, finalize, backward });
+    const loss = new DiceLoss(this, normalized, plan, kernels, { reduce, finalize, backward });
     this.#losses.add(loss);
     return loss;
   }

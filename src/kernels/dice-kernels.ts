@@ -3,6 +3,7 @@ import backwardVec4Source from '../../shaders/dice_backward_vec4.wgsl';
 import finalizeSource from '../../shaders/dice_finalize.wgsl';
 import reduceScalarSource from '../../shaders/dice_reduce_scalar.wgsl';
 import reduceVec4Source from '../../shaders/dice_reduce_vec4.wgsl';
+import reduceVec4SubgroupsSource from '../../shaders/dice_reduce_vec4_subgroups.wgsl';
 import type { BindingWindow, DicePlan } from '../plan.js';
 
 /**
@@ -14,6 +15,8 @@ export const diceShaders = {
   dice_reduce_vec4: reduceVec4Source,
   dice_reduce_scalar: reduceScalarSource,
   dice_reduce_vec4_f16: withF16Pred(reduceVec4Source, 'vec4<f32>'),
+  dice_reduce_vec4_subgroups: reduceVec4SubgroupsSource,
+  dice_reduce_vec4_subgroups_f16: withF16Pred(reduceVec4SubgroupsSource, 'vec4<f32>'),
   dice_reduce_scalar_f16: withF16Pred(reduceScalarSource, 'f32'),
   dice_finalize: finalizeSource,
   dice_backward_vec4: backwardVec4Source,
@@ -33,8 +36,16 @@ function withF16Pred(source: string, elementType: 'vec4<f32>' | 'f32'): string {
   return `enable f16;\n${source.replace(declaration, declaration.replace(elementType, elementType.replace('f32', 'f16')))}`;
 }
 
-export function reduceShaderFor(plan: DicePlan, predType: 'f32' | 'f16'): DiceShaderName {
-  const base = plan.reduce.vecWidth === 4 ? 'dice_reduce_vec4' : 'dice_reduce_scalar';
+/**
+ * The reduce kernel for a plan. `subgroupSize` is the device's smallest subgroup when the
+ * subgroup variant may be used: it needs vec4 rows whose columns per workgroup are a power
+ * of two that fits in one subgroup.
+ */
+export function reduceShaderFor(plan: DicePlan, predType: 'f32' | 'f16', subgroupSize?: number): DiceShaderName {
+  const { vecWidth, colsPerGroup } = plan.reduce;
+  const subgroups =
+    vecWidth === 4 && subgroupSize !== undefined && (colsPerGroup & (colsPerGroup - 1)) === 0 && colsPerGroup <= subgroupSize;
+  const base = vecWidth === 4 ? (subgroups ? 'dice_reduce_vec4_subgroups' : 'dice_reduce_vec4') : 'dice_reduce_scalar';
   return predType === 'f16' ? `${base}_f16` : base;
 }
 

@@ -38,7 +38,10 @@ fn main(@builtin(local_invocation_index) tid: u32) {
   for (var group = tid; group < params.groups; group += WORKGROUP_SIZE) {
     let slab = group / params.classes;
     let class_index = group % params.classes;
+    // Neumaier-compensated: the partials are large and many, and a plain running f32 sum
+    // would round once it passes 2^24 even where f32 holds the exact total.
     var sums = vec3<f32>(0.0);
+    var compensation = vec3<f32>(0.0);
     for (var chunk = 0u; chunk < params.chunks; chunk++) {
       let row_base = (slab * params.chunks + chunk) * params.cols;
       // A row holds `periods` copies of the class cycle; this class sits at class + k*classes.
@@ -46,9 +49,13 @@ fn main(@builtin(local_invocation_index) tid: u32) {
         let element = class_index + period * params.classes;
         let at = (row_base + element / params.vec_width) * 3u;
         let lane = element % params.vec_width;
-        sums += vec3<f32>(partials[at][lane], partials[at + 1u][lane], partials[at + 2u][lane]);
+        let x = vec3<f32>(partials[at][lane], partials[at + 1u][lane], partials[at + 2u][lane]);
+        let t = sums + x;
+        compensation += select((x - t) + sums, (sums - t) + x, abs(sums) >= abs(x));
+        sums = t;
       }
     }
+    sums += compensation;
     let numerator = 2.0 * sums.x + params.smooth_nr;
     let denominator = sums.y + sums.z + params.smooth_dr;
     let dice = numerator / denominator;

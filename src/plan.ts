@@ -125,6 +125,9 @@ function planBackward(slabs: number, slabElements: number, profile: GridProfile,
   };
 }
 
+/** Longest run of f32 additions one reduction lane makes before the trees take over. */
+export const MAX_SEQUENTIAL_ADDS = 2 ** 16;
+
 /** A column-parallel reduction grid: see the header of shaders/dice_reduce_vec4.wgsl. */
 export interface ColumnGrid {
   readonly rows: number;
@@ -151,7 +154,10 @@ export function planColumns(
   const worthwhile = Math.max(1, Math.floor(rows / (lanes * profile.minRowsPerLane)));
   const wanted = Math.ceil(profile.targetWorkgroups / (slabs * colBlocks));
   const maxChunks = Math.min(worthwhile, profile.maxWorkgroupsPerDimension);
-  const rowsPerChunk = Math.max(1, Math.min(maxRowsPerChunk, Math.ceil(rows / clamp(wanted, 1, maxChunks))));
+  // Each lane adds ceil(rowsPerChunk / lanes) values in sequence: keep that at most 2^16 so
+  // an f32 accumulator stays exact for counts and tight for sums (a count stalls at 2^24).
+  const cap = Math.min(maxRowsPerChunk, lanes * MAX_SEQUENTIAL_ADDS);
+  const rowsPerChunk = Math.max(1, Math.min(cap, Math.ceil(rows / clamp(wanted, 1, maxChunks))));
   return {
     rows,
     cols,

@@ -264,17 +264,21 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (ArrayBuffer.isView(value)) {
     const length = (value as unknown as { length?: number }).length ?? value.byteLength;
-    return `a ${value.constructor.name} of length ${length}`;
+    return `${article(value.constructor.name)} of length ${length}`;
   }
   if (value instanceof ArrayBuffer) return `an ArrayBuffer of ${value.byteLength} bytes`;
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
   if (typeof value === 'object') {
     const kind = (value as object).constructor?.name;
-    if (kind && kind !== 'Object') return `a ${kind}`;
+    if (kind && kind !== 'Object') return article(kind);
     return `an object with keys [${Object.keys(value as object).join(', ')}]`;
   }
   return `${typeof value} ${String(value)}`;
+}
+
+function article(noun: string): string {
+  return `${/^[aeiou]/i.test(noun) ? 'an' : 'a'} ${noun}`;
 }
 
 /** Stable small ids for buffers, so bind groups can be cached by the buffers they bind. */

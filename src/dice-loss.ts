@@ -144,6 +144,10 @@ export class DiceLoss {
    * encoder. It submits nothing and reads nothing back; after the first call with a given set
    * of buffers it creates no GPU object at all.
    *
+   * Every argument is checked before anything is recorded (a rejected call leaves the encoder
+   * as it was), except whether a buffer was destroyed: WebGPU only reports that at submit, so
+   * a destroyed buffer shows up as a validation error of the caller's `queue.submit`.
+   *
    * @example
    * const encoder = device.createCommandEncoder();
    * loss.encode(encoder, { pred, target, loss: lossBuffer, grad: gradBuffer });

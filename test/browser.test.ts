@@ -75,19 +75,21 @@ const CASES: BrowserCase[] = [
 describe('wgsl-dice in Chromium', () => {
   let run: BrowserRun;
 
-  it('runs on navigator.gpu with no WebGPU error', async () => {
+  beforeAll(async () => {
     run = await page.evaluate((cases) => window.wgslDiceBrowserTest!.run(cases), CASES).catch((error: Error) => {
       throw new Error(`the page failed: ${error.message}\n${browser.log.join('\n')}`);
     });
+    console.log(`[browser] WebGPU adapter in Chromium: ${JSON.stringify(run.adapter)}`);
+  });
+
+  it('runs on navigator.gpu with no WebGPU error', () => {
     expect(run.gpuErrors).toEqual([]);
     expect(run.results).toHaveLength(CASES.length);
-    console.log(`[browser] WebGPU adapter in Chromium: ${JSON.stringify(run.adapter)}`);
   });
 
   it.each(CASES.map((c, i) => [i, JSON.stringify(c.options)] as const))(
     'case %i %s agrees with the float64 reference',
     (i) => {
-      expect(run, 'the first test must have run the page').toBeDefined();
       const { options, pred, target } = CASES[i];
       const got = run.results[i];
       const want = diceReference(pred, target, options);

@@ -74,6 +74,7 @@ export async function runEval(argv: string[]): Promise<number> {
   if (values.preset !== undefined && seedFlags.length > 0) {
     throw usageError('eval', `--preset sets the loss itself; drop --${seedFlags.join(', --')}.`);
   }
+  if (values.preset !== undefined) resolvePreset(values.preset, values.options);
   if (values.reduce !== undefined && values.reduce !== 'global' && values.reduce !== 'per-class') {
     throw usageError('eval', `--reduce must be global or per-class, got ${JSON.stringify(values.reduce)}.`);
   }
@@ -88,15 +89,12 @@ export async function runEval(argv: string[]): Promise<number> {
   const target = readNpy(values.target, 'target');
   const dense = toDenseTarget(target, pred.shape);
 
-  const options: DiceLossOptions =
-    values.preset !== undefined
-      ? resolvePreset(values.preset, values.options, pred.shape)
-      : {
-          shape: pred.shape,
-          reduce: (values.reduce ?? 'global') as 'global' | 'per-class',
-          ...(values.weights !== undefined && { weights: parseNumberList('eval', 'weights', values.weights) }),
-          ...(values.epsilon !== undefined && { epsilon: parseEpsilon(values.epsilon) }),
-        };
+  const options: DiceLossOptions = {
+    shape: pred.shape,
+    reduce: (values.reduce ?? 'global') as 'global' | 'per-class',
+    ...(values.weights !== undefined && { weights: parseNumberList('eval', 'weights', values.weights) }),
+    ...(values.epsilon !== undefined && { epsilon: parseEpsilon(values.epsilon) }),
+  };
   const gradOut = values['grad-out'];
 
   const result = await withEngine(async (engine) => {
@@ -112,7 +110,6 @@ export async function runEval(argv: string[]): Promise<number> {
       reduce: options.reduce ?? 'global',
       weights: options.weights ? Array.from(options.weights) : null,
       epsilon: options.epsilon ?? null,
-      preset: values.preset ?? null,
     },
     loss: result.loss,
     groups: groupRows(result, options),

@@ -9,7 +9,11 @@ import { CliError, EXIT_FAILURE, EXIT_USAGE } from './errors.js';
 import { EVAL_HELP, runEval } from './eval.js';
 
 const COMMANDS: Record<string, { summary: string; help: string; run(argv: string[]): Promise<number> }> = {
-  doctor: { summary: 'check the WebGPU adapter and every loss against the float64 reference', help: DOCTOR_HELP, run: runDoctor },
+  doctor: {
+    summary: 'check the WebGPU adapter and every loss against the float64 reference',
+    help: DOCTOR_HELP,
+    run: runDoctor,
+  },
   eval: { summary: 'loss, per-class Dice and gradient from .npy files', help: EVAL_HELP, run: runEval },
   bench: { summary: 'run the benchmark (dist/bench.js)', help: BENCH_HELP, run: runBench },
 };
@@ -45,11 +49,11 @@ async function main(argv: string[]): Promise<number> {
   if (first === 'help') {
     const topic = rest[0];
     if (topic === undefined) process.stdout.write(HELP);
-    else if (COMMANDS[topic]) process.stdout.write(COMMANDS[topic].help);
+    else if (Object.hasOwn(COMMANDS, topic)) process.stdout.write(COMMANDS[topic].help);
     else throw new CliError(`unknown command "${topic}". Commands: ${Object.keys(COMMANDS).join(', ')}.`, EXIT_USAGE);
     return 0;
   }
-  const command = COMMANDS[first];
+  const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
   if (!command) {
     throw new CliError(
       `unknown command "${first}". Commands: ${Object.keys(COMMANDS).join(', ')}. Run \`wgsl-dice --help\`.`,

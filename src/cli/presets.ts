@@ -1,44 +1,33 @@
-import type { DiceLossOptions } from '../index.js';
-import { CliError } from './errors.js';
+import { CliError, usageError } from './errors.js';
 
 /**
- * A peer library's loss expressed in wgsl-dice's terms, selected with
- * `wgsl-dice eval --preset <name> --options '<json>'`: the peer's constructor options (its own
- * names, as JSON) and pred's shape map to the engine's options.
+ * Extension point for peer presets: `wgsl-dice eval --preset monai.DiceLoss --options '{...}'`.
  *
- * Extension point: a preset added to {@link PRESETS} becomes available to `eval` with no other
- * change. None is registered yet; the float64 references they will be checked against live in
- * src/reference/peers.
+ * The engine is growing `engine.presets.<library>.<Api>(options)` (src/presets): a Preset whose
+ * `evaluate(pred, target)` takes the arrays laid out as that library takes them (channels-first
+ * for the torch libraries) and whose `create(shape)` gives the GPU loss for a gradient. Once
+ * that API is settled, this function resolves `name` there (library, then API) and `eval` runs
+ * the preset instead of the seed losses: nothing else in the CLI has to change. Until then every
+ * name is "not available yet"; the name and the options are still checked, so a typo is told
+ * apart from a preset that is coming.
  */
-export interface LossPreset {
-  readonly name: string;
-  readonly summary: string;
-  toDiceOptions(peerOptions: Record<string, unknown>, shape: readonly number[]): DiceLossOptions;
-}
-
-const PRESETS: ReadonlyMap<string, LossPreset> = new Map();
-
-/** Peer losses planned as presets, named in the "not available yet" error. */
-const PLANNED = ['monai.DiceLoss', 'monai.GeneralizedDiceLoss', 'smp.DiceLoss', 'keras.Dice', 'nnunet.SoftDiceLoss'];
-
-export function resolvePreset(name: string, optionsJson: string | undefined, shape: readonly number[]): DiceLossOptions {
-  const preset = PRESETS.get(name);
-  if (!preset) {
-    throw new CliError(
-      `--preset ${name} is not available yet: peer presets (${PLANNED.join(', ')}) are planned. ` +
-        'Use --reduce, --weights and --epsilon for the seed losses meanwhile.',
-    );
+export function resolvePreset(name: string, optionsJson: string | undefined): never {
+  if (!/^[a-z_]+\.[A-Za-z_]+$/.test(name)) {
+    throw usageError('eval', `--preset takes library.Api, e.g. monai.DiceLoss; got ${JSON.stringify(name)}.`);
   }
-  let options: unknown = {};
   if (optionsJson !== undefined) {
+    let options: unknown;
     try {
       options = JSON.parse(optionsJson);
     } catch (error) {
-      throw new CliError(`--options is not valid JSON: ${(error as Error).message}`);
+      throw usageError('eval', `--options is not valid JSON: ${(error as Error).message}`);
+    }
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw usageError('eval', `--options must be a JSON object of ${name}'s keyword arguments, got ${optionsJson}.`);
     }
   }
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new CliError(`--options must be a JSON object of ${name}'s options, got ${optionsJson}.`);
-  }
-  return preset.toDiceOptions(options as Record<string, unknown>, shape);
+  throw new CliError(
+    `--preset ${name} is not available yet: peer presets (monai, smp, keras, nnunet) are coming to the ` +
+      'CLI. Use --reduce, --weights and --epsilon for the seed losses meanwhile.',
+  );
 }

@@ -26,7 +26,10 @@ export function toDenseTarget(target: NpyTensor, predShape: readonly number[]): 
   const voxelShape = predShape.slice(0, -1);
   const elements = predShape.reduce((a, b) => a * b, 1);
   if (sameShape(target.shape, predShape)) {
-    if (!target.isInteger) return { data: target.data instanceof Float32Array ? target.data : Float32Array.from(target.data), conversion: 'none' };
+    if (!target.isInteger) {
+      const data = target.data instanceof Float32Array ? target.data : Float32Array.from(target.data);
+      return { data, conversion: 'none' };
+    }
     if (classes === 1) return { data: binaryMask(target), conversion: 'binary mask (CPU)' };
     return { data: Float32Array.from(target.data), conversion: 'cast to float32' };
   }

@@ -39,7 +39,12 @@ async function run(cases: BrowserCase[]): Promise<BrowserRun> {
     );
   }
   const adapter = await navigator.gpu.requestAdapter();
-  if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned null: Chromium has no WebGPU adapter here.');
+  if (!adapter) {
+    throw new Error(
+      'navigator.gpu.requestAdapter() returned null: Chromium found no WebGPU adapter. On Linux it needs ' +
+        '--enable-unsafe-webgpu; without a GPU it runs on SwiftShader, which Debian\'s chromium package ships.',
+    );
+  }
   const device = await adapter.requestDevice({ label: 'wgsl-dice browser test' });
   const gpuErrors: string[] = [];
   device.addEventListener('uncapturederror', (event) => {

@@ -1,0 +1,166 @@
+// PNG output of the Node demo (pngjs): images, masks, probability maps, gradient heatmaps and
+// a line chart drawn pixel by pixel, with a 3x5 bitmap font for its labels.
+import { writeFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
+
+type Rgb = readonly [number, number, number];
+
+/** An RGBA raster; `set` ignores pixels outside it. */
+class Raster {
+  readonly png: PNG;
+  constructor(readonly width: number, readonly height: number, background: Rgb = [255, 255, 255]) {
+    this.png = new PNG({ width, height });
+    for (let i = 0; i < width * height; i++) this.png.data.set([...background, 255], i * 4);
+  }
+  set(x: number, y: number, [r, g, b]: Rgb): void {
+    x = Math.round(x);
+    y = Math.round(y);
+    if (x < 0 || y < 0 || x >= this.width || y >= this.height) return;
+    this.png.data.set([r, g, b, 255], (y * this.width + x) * 4);
+  }
+  save(path: string): void {
+    writeFileSync(path, PNG.sync.write(this.png));
+  }
+}
+
+/** An image of `size` x `size` pixels, each drawn as a `scale` x `scale` block. */
+function writePixels(path: string, size: number, scale: number, color: (pixel: number) => Rgb): void {
+  const raster = new Raster(size * scale, size * scale);
+  for (let y = 0; y < size * scale; y++) {
+    for (let x = 0; x < size * scale; x++) raster.set(x, y, color(Math.floor(y / scale) * size + Math.floor(x / scale)));
+  }
+  raster.save(path);
+}
+
+const byte = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 255);
+
+/** RGB in [0, 1], [size, size, 3]. */
+export function writeRgbPng(path: string, rgb: Float32Array, size: number, scale = 4): void {
+  writePixels(path, size, scale, (p) => [byte(rgb[p * 3]), byte(rgb[p * 3 + 1]), byte(rgb[p * 3 + 2])]);
+}
+
+/** Values in [0, 1] as grey levels (masks, probabilities). */
+export function writeGrayPng(path: string, values: Float32Array, size: number, scale = 4): void {
+  writePixels(path, size, scale, (p) => {
+    const v = byte(values[p]);
+    return [v, v, v];
+  });
+}
+
+/**
+ * Signed values as a diverging heatmap: blue where the value is negative (raising pred there
+ * lowers the loss), red where positive, white at 0, scaled by the largest magnitude.
+ */
+export function writeHeatmapPng(path: string, values: Float32Array, size: number, scale = 4): void {
+  let largest = 0;
+  for (const v of values) largest = Math.max(largest, Math.abs(v));
+  writePixels(path, size, scale, (p) => {
+    const t = largest === 0 ? 0 : values[p] / largest;
+    const fade = byte(1 - Math.abs(t));
+    return t < 0 ? [fade, fade, 255] : [255, fade, fade];
+  });
+}
+
+export interface Series {
+  label: string;
+  color: Rgb;
+  /** y values in [0, 1] at x = 0, 1, 2, ... (NaN leaves a gap). */
+  values: readonly number[];
+}
+
+/** A line chart of series in [0, 1] against the epoch, with axes, ticks, labels and a legend. */
+export function writeLineChart(path: string, series: readonly Series[], xLabel = 'EPOCH'): void {
+  const width = 560;
+  const height = 340;
+  const left = 44;
+  const right = 16;
+  const top = 16;
+  const bottom = 40;
+  const raster = new Raster(width, height);
+  const xMax = Math.max(1, ...series.map((s) => s.values.length - 1));
+  const px = (x: number) => left + (x / xMax) * (width - left - right);
+  const py = (y: number) => height - bottom - Math.min(1, Math.max(0, y)) * (height - top - bottom);
+  const grid: Rgb = [225, 225, 225];
+  const ink: Rgb = [40, 40, 40];
+
+  for (let tick = 0; tick <= 5; tick++) {
+    const y = py(tick / 5);
+    line(raster, px(0), y, px(xMax), y, grid, 1);
+    text(raster, (tick / 5).toFixed(1), left - 26, y - 5, ink);
+  }
+  const xStep = Math.max(1, Math.ceil(xMax / 10));
+  for (let x = 0; x <= xMax; x += xStep) {
+    line(raster, px(x), py(0), px(x), py(1), grid, 1);
+    text(raster, String(x), px(x) - 3 * String(x).length, py(0) + 6, ink);
+  }
+  line(raster, px(0), py(0), px(xMax), py(0), ink, 1);
+  line(raster, px(0), py(0), px(0), py(1), ink, 1);
+  text(raster, xLabel, (left + width - right) / 2 - xLabel.length * 4, height - 16, ink);
+
+  for (const s of series) {
+    for (let x = 1; x < s.values.length; x++) {
+      const [a, b] = [s.values[x - 1], s.values[x]];
+      if (Number.isFinite(a) && Number.isFinite(b)) line(raster, px(x - 1), py(a), px(x), py(b), s.color, 2);
+    }
+  }
+  // Legend at mid-height, where a falling loss and a rising Dice leave room by the end.
+  series.forEach((s, i) => {
+    const y = py(0.62) + i * 16;
+    const x = width - right - 150;
+    line(raster, x, y + 5, x + 20, y + 5, s.color, 2);
+    text(raster, s.label, x + 28, y, ink);
+  });
+  raster.save(path);
+}
+
+function line(raster: Raster, x0: number, y0: number, x1: number, y1: number, color: Rgb, thickness: number): void {
+  const steps = Math.max(1, Math.ceil(Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0))));
+  for (let i = 0; i <= steps; i++) {
+    const x = x0 + ((x1 - x0) * i) / steps;
+    const y = y0 + ((y1 - y0) * i) / steps;
+    for (let dx = 0; dx < thickness; dx++) for (let dy = 0; dy < thickness; dy++) raster.set(x + dx, y + dy, color);
+  }
+}
+
+// 3x5 glyphs, one row per string, drawn at 2x.
+const FONT: Record<string, string[]> = {
+  '0': ['111', '101', '101', '101', '111'],
+  '1': ['010', '110', '010', '010', '111'],
+  '2': ['111', '001', '111', '100', '111'],
+  '3': ['111', '001', '111', '001', '111'],
+  '4': ['101', '101', '111', '001', '001'],
+  '5': ['111', '100', '111', '001', '111'],
+  '6': ['111', '100', '111', '101', '111'],
+  '7': ['111', '001', '001', '001', '001'],
+  '8': ['111', '101', '111', '101', '111'],
+  '9': ['111', '101', '111', '001', '111'],
+  '.': ['000', '000', '000', '000', '010'],
+  '-': ['000', '000', '111', '000', '000'],
+  ' ': ['000', '000', '000', '000', '000'],
+  A: ['111', '101', '111', '101', '101'],
+  C: ['111', '100', '100', '100', '111'],
+  D: ['110', '101', '101', '101', '110'],
+  E: ['111', '100', '111', '100', '111'],
+  H: ['101', '101', '111', '101', '101'],
+  I: ['111', '010', '010', '010', '111'],
+  L: ['100', '100', '100', '100', '111'],
+  N: ['110', '101', '101', '101', '101'],
+  O: ['111', '101', '101', '101', '111'],
+  P: ['111', '101', '111', '100', '100'],
+  R: ['110', '101', '110', '101', '101'],
+  S: ['111', '100', '111', '001', '111'],
+  T: ['111', '010', '010', '010', '010'],
+  V: ['101', '101', '101', '101', '010'],
+};
+
+function text(raster: Raster, value: string, x: number, y: number, color: Rgb): void {
+  [...value.toUpperCase()].forEach((char, i) => {
+    const glyph = FONT[char] ?? FONT[' '];
+    glyph.forEach((row, gy) => {
+      [...row].forEach((bit, gx) => {
+        if (bit !== '1') return;
+        for (let d = 0; d < 4; d++) raster.set(x + i * 8 + gx * 2 + (d & 1), y + gy * 2 + (d >> 1), color);
+      });
+    });
+  });
+}

@@ -1,0 +1,256 @@
+// The built `wgsl-dice` CLI (node dist/cli.js) as a user runs it: help texts, `doctor` on this
+// machine's adapter, `eval` on .npy files written here (checked against the float64 reference),
+// the gradient file, and clear errors with non-zero exit codes for bad input.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dump, parse } from 'npyjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { diceReference, type DiceReferenceOptions } from '../src/reference/index.js';
+import { ensureBuilt, REPO_ROOT } from './browser/dist.js';
+import { expectClose, mulberry32 } from './helpers/gpu.js';
+import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
+
+let cli: string;
+let dir: string;
+
+beforeAll(async () => {
+  [cli] = await ensureBuilt(['dist/cli.js']);
+  dir = mkdtempSync(join(tmpdir(), 'wgsl-dice-cli-'));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function run(...args: string[]) {
+  const result = spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** An .npy file with any header, for what npyjs cannot write (float16, Fortran order). */
+function writeRawNpy(name: string, descr: string, shape: number[], data: ArrayBufferView, fortran = false): string {
+  const dims = `${shape.join(', ')}${shape.length === 1 ? ',' : ''}`;
+  const dict = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': (${dims}), }`;
+  const headerLength = Math.ceil((10 + dict.length + 1) / 64) * 64 - 10;
+  const header = Buffer.alloc(10 + headerLength, ' ');
+  header.write('\x93NUMPY', 0, 'latin1');
+  header.writeUInt8(1, 6);
+  header.writeUInt8(0, 7);
+  header.writeUInt16LE(headerLength, 8);
+  header.write(dict, 10, 'latin1');
+  header.write('\n', 10 + headerLength - 1, 'latin1');
+  const path = join(dir, name);
+  writeFileSync(path, Buffer.concat([header, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+  return path;
+}
+
+function writeNpy(name: string, data: Float32Array | Uint8Array | Int32Array, shape: number[]): string {
+  const path = join(dir, name);
+  writeFileSync(path, new Uint8Array(dump(data, shape)));
+  return path;
+}
+
+// [B, H, W, C] = [2, 9, 7, 3]: an odd spatial size; labels as a uint8 map and as one-hot f32.
+const shape = [2, 9, 7, 3];
+const random = mulberry32(11);
+const pred = Float32Array.from({ length: 2 * 9 * 7 * 3 }, () => random());
+const labels = Uint8Array.from({ length: 2 * 9 * 7 }, () => Math.floor(random() * 3));
+const oneHot = new Float32Array(pred.length);
+labels.forEach((label, voxel) => (oneHot[voxel * 3 + label] = 1));
+
+describe('help', () => {
+  it('wgsl-dice --help lists the commands', () => {
+    const { status, stdout } = run('--help');
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/^Usage: wgsl-dice <command>/);
+    for (const command of ['doctor', 'eval', 'bench']) expect(stdout).toContain(`  ${command} `);
+  });
+
+  it.each(['doctor', 'eval', 'bench'])('wgsl-dice %s --help', (command) => {
+    const { status, stdout } = run(command, '--help');
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/usage/i);
+  });
+
+  it('eval --help says label maps are expanded on the CPU for now', () => {
+    expect(run('eval', '--help').stdout).toMatch(/label map[\s\S]*one-hot on the CPU/);
+  });
+
+  it('the built file starts with a node shebang, so npm can link it as a bin', () => {
+    expect(readFileSync(cli, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  });
+});
+
+describe('bench', () => {
+  it('without dist/bench.js next to the CLI: a clear error (exit 1), and --help still works', () => {
+    // A copy of the CLI alone in a folder under node_modules, so its packages still resolve.
+    const alone = join(REPO_ROOT, 'node_modules/.cache/wgsl-dice-cli-alone');
+    mkdirSync(alone, { recursive: true });
+    copyFileSync(cli, join(alone, 'cli.js'));
+    try {
+      const missing = spawnSync(process.execPath, [join(alone, 'cli.js'), 'bench', '--quick'], { encoding: 'utf8' });
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toContain('the benchmark is not built');
+      const help = spawnSync(process.execPath, [join(alone, 'cli.js'), 'bench', '--help'], { encoding: 'utf8' });
+      expect(help.status).toBe(0);
+      expect(help.stdout).toContain('Usage: wgsl-dice bench');
+    } finally {
+      rmSync(alone, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('doctor', () => {
+  it('reports the adapter and every check agrees with the reference (exit 0)', () => {
+    const { status, stdout, stderr } = run('doctor', '--json');
+    expect(status, stderr).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.ok).toBe(true);
+    expect(report.adapter.vendor).toBeTypeOf('string');
+    expect(report.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+    expect(new Set(report.checks.map((c: { loss: string }) => c.loss))).toEqual(
+      new Set(['global', 'weighted per-class', 'per-class mean']),
+    );
+    const classes = report.checks.map((c: { shape: number[] }) => c.shape[c.shape.length - 1]);
+    expect(classes).toContain(1);
+    expect(classes).toContain(64);
+    expect(report.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
+  });
+
+  it('prints a table in text mode', () => {
+    const { status, stdout } = run('doctor');
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/worst err\/tol/);
+    expect(stdout).toMatch(/All \d+ checks agree with the float64 reference/);
+  });
+});
+
+describe('eval', () => {
+  const cases: [string, DiceReferenceOptions, string[]][] = [
+    ['global', { shape, reduce: 'global' }, []],
+    ['weighted per-class', { shape, reduce: 'per-class', weights: [0.5, 2, 1] }, ['--reduce', 'per-class', '--weights', '0.5,2,1']],
+    ['per-class mean, epsilon 1e-3', { shape, reduce: 'per-class', epsilon: 1e-3 }, ['--reduce', 'per-class', '--epsilon', '1e-3']],
+  ];
+
+  it.each(cases)('%s: --json values and --grad-out match the reference', (name, options, flags) => {
+    const predPath = writeNpy('pred.npy', pred, shape);
+    const targetPath = writeNpy('target.npy', oneHot, shape);
+    const gradPath = join(dir, `grad-${name.replace(/\W+/g, '-')}.npy`);
+    const { status, stdout, stderr } = run(
+      'eval', '--pred', predPath, '--target', targetPath, ...flags, '--grad-out', gradPath, '--json',
+    );
+    expect(status, stderr).toBe(0);
+    const report = JSON.parse(stdout);
+    const want = diceReference(pred, oneHot, options);
+    expectClose([report.loss], [want.loss], LOSS_TOL, 'loss');
+    expectClose(report.groups.map((g: { dice: number }) => g.dice), want.dice, SUM_TOL, 'dice');
+    expectClose(report.groups.map((g: { targetSum: number }) => g.targetSum), want.targetSum, SUM_TOL, 'target sums');
+    expect(report.target.conversion).toBe('none');
+    expect(report.gradOut).toBe(gradPath);
+
+    const grad = parse(new Uint8Array(readFileSync(gradPath)).buffer);
+    expect(grad.dtype).toBe('f4');
+    expect(grad.shape).toEqual(shape);
+    expect(grad.fortranOrder).toBe(false);
+    expectClose(grad.data as Float32Array, want.grad, gradTolerance(want.grad), 'gradient file');
+  });
+
+  it('a uint8 label map gives the same result as its one-hot float32 target', () => {
+    const predPath = writeNpy('pred.npy', pred, shape);
+    const labelPath = writeNpy('labels.npy', labels, [2, 9, 7]);
+    const { status, stdout, stderr } = run('eval', '--pred', predPath, '--target', labelPath, '--reduce', 'per-class', '--json');
+    expect(status, stderr).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.target.conversion).toBe('label map to one-hot (CPU)');
+    const want = diceReference(pred, oneHot, { shape, reduce: 'per-class' });
+    expectClose([report.loss], [want.loss], LOSS_TOL, 'loss');
+    expect(report.groups.map((g: { sample: number; class: number }) => [g.sample, g.class])).toEqual(
+      [0, 1].flatMap((b) => [0, 1, 2].map((c) => [b, c])),
+    );
+  });
+
+  it('reads float16 predictions (widened to float32)', () => {
+    // 0.5 and 0.25 are exact in float16: 0x3800 and 0x3400.
+    const half = Uint16Array.from({ length: pred.length }, (_, i) => (i % 2 ? 0x3800 : 0x3400));
+    const widened = Float32Array.from(half, (h) => (h === 0x3800 ? 0.5 : 0.25));
+    const predPath = writeRawNpy('pred16.npy', '<f2', shape, half);
+    const targetPath = writeNpy('target.npy', oneHot, shape);
+    const { status, stdout, stderr } = run('eval', '--pred', predPath, '--target', targetPath, '--json');
+    expect(status, stderr).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.pred.dtype).toBe('f2');
+    expectClose([report.loss], [diceReference(widened, oneHot, { shape }).loss], LOSS_TOL, 'loss');
+  });
+
+  it('prints a readable report without --json', () => {
+    const predPath = writeNpy('pred.npy', pred, shape);
+    const labelPath = writeNpy('labels.npy', labels, [2, 9, 7]);
+    const { status, stdout } = run('eval', '--pred', predPath, '--target', labelPath, '--reduce', 'per-class');
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/^loss +\d\.\d+ +\(mean per-class Dice/m);
+    expect(stdout).toContain('label map to one-hot (CPU)');
+  });
+});
+
+describe('eval errors exit non-zero with a clear message', () => {
+  const predPath = () => writeNpy('pred.npy', pred, shape);
+
+  it('a missing file (exit 1)', () => {
+    const { status, stderr } = run('eval', '--pred', join(dir, 'nope.npy'), '--target', predPath());
+    expect(status).toBe(1);
+    expect(stderr).toContain('cannot read the pred file');
+    expect(stderr).toContain('no such file');
+  });
+
+  it('a target whose shape does not match pred (exit 1)', () => {
+    const target = writeNpy('small.npy', new Float32Array(2 * 9 * 6 * 3), [2, 9, 6, 3]);
+    const { status, stderr } = run('eval', '--pred', predPath(), '--target', target);
+    expect(status).toBe(1);
+    expect(stderr).toMatch(/shape \[2, 9, 6, 3\].*does not match pred's shape \[2, 9, 7, 3\]/);
+  });
+
+  it('a label outside [0, C) (exit 1)', () => {
+    const bad = Uint8Array.from(labels);
+    bad[5] = 3;
+    const target = writeNpy('bad-labels.npy', bad, [2, 9, 7]);
+    const { status, stderr } = run('eval', '--pred', predPath(), '--target', target);
+    expect(status).toBe(1);
+    expect(stderr).toContain('label 3 at flat index 5 is outside [0, 2]');
+  });
+
+  it('a file that is not .npy, and a Fortran-ordered one (exit 1)', () => {
+    const text = join(dir, 'text.npy');
+    writeFileSync(text, 'not numpy');
+    expect(run('eval', '--pred', text, '--target', predPath()).stderr).toContain('is not a readable .npy file');
+    const fortran = writeRawNpy('fortran.npy', '<f4', shape, pred, true);
+    const { status, stderr } = run('eval', '--pred', fortran, '--target', predPath());
+    expect(status).toBe(1);
+    expect(stderr).toContain('Fortran order');
+  });
+
+  it('weights of the wrong length (exit 1, the engine names the problem)', () => {
+    const pred = predPath();
+    const { status, stderr } = run('eval', '--pred', pred, '--target', pred, '--reduce', 'per-class', '--weights', '1,2');
+    expect(status).toBe(1);
+    expect(stderr).toContain('weights has 2 entries but the shape has C = 3 classes');
+  });
+
+  it('a peer preset is not available yet (exit 1)', () => {
+    const pred = predPath();
+    const { status, stderr } = run('eval', '--pred', pred, '--target', pred, '--preset', 'monai.DiceLoss', '--options', '{}');
+    expect(status).toBe(1);
+    expect(stderr).toContain('--preset monai.DiceLoss is not available yet');
+  });
+
+  it('command-line mistakes are usage errors (exit 2)', () => {
+    expect(run('eval', '--pred', predPath()).status).toBe(2);
+    expect(run('eval', '--pred', predPath(), '--target', predPath(), '--frobnicate').status).toBe(2);
+    expect(run('eval', '--pred', predPath(), '--target', predPath(), '--reduce', 'sum').stderr).toContain(
+      '--reduce must be global or per-class',
+    );
+    const { status, stderr } = run('no-such-command');
+    expect(status).toBe(2);
+    expect(stderr).toContain('unknown command "no-such-command"');
+  });
+});

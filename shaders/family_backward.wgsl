@@ -2,10 +2,18 @@
 // The input is probabilities (activation none) or logits (sigmoid, softmax): the chain rule
 // through the activation is applied here, so no probability tensor is ever stored.
 //
-// With per-pair coefficients (cI, cP, cD, cA) from family_finalize.wgsl and voxel weight w:
+// With per-pair coefficients (cI, cP, cD, cA) and (c+, c-) from family_finalize.wgsl and voxel
+// weight w:
 //   dL/dp_c = w * (cI * g_c + cP * dP/dp_c + cD * sign(p_c - g_c)),  dP/dp = 1 or 2p (squared)
-//   sigmoid: dL/dz_c = dL/dp_c * p_c (1 - p_c) + w * cA_c * (p_c - g_c)             (BCE)
+//   sigmoid: dL/dz_c = dL/dp_c * p_c (1 - p_c) + w * cA_c * (p_c (k g_c + 1 - g_c) - k g_c)
+//            (binary CE with pos_weight k)
 //   softmax: dL/dz_c = p_c (dL/dp_c - sum_k p_k dL/dp_k) + w * (p_c sum_k cA_k g_k - cA_c g_c)
+// plus the focal term on the raw logit z (independent of the activation):
+//   sigmoid form, s = 2g - 1, m = sigmoid(-z s)^gamma, bce = z - z g - log sigmoid(z):
+//     df/dz = m (sigmoid(z) - g) - gamma s m sigmoid(z s) bce,  dL/dz_c += w (c+ g + c- (1 - g)) df/dz
+//   softmax form over the focal classes F, l = log-softmax, q = exp(l),
+//     h'(l) = -(1 - q)^gamma + gamma (1 - q)^(gamma - 1) q l,  e_c = c+_c g_c h'(l_c):
+//     dL/dz_c += w (e_c - q_c sum_(k in F) e_k)  for c in F
 // and with MONAI's mask-the-logits mode, a final factor m for z' = m z.
 
 override WORKGROUP_SIZE: u32 = 256u;
@@ -23,6 +31,10 @@ struct BackwardParams {
   mask_per_sample: u32,
   order: u32,
   voxels_per_chunk: u32,
+  focal_kind: u32,     // 0 none, 1 sigmoid form, 2 softmax form
+  focal_first_class: u32,
+  focal_gamma: f32,
+  pos_weight: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: BackwardParams;
@@ -46,6 +58,40 @@ fn sigmoid(z: f32) -> f32 {
   }
   let e = exp(z);
   return e / (1.0 + e);
+}
+
+fn softplus(x: f32) -> f32 {
+  return max(x, 0.0) + log(1.0 + exp(-abs(x)));
+}
+
+// x^gamma for x in [0, 1] with 0^0 = 1.
+fn focal_power(x: f32, gamma: f32) -> f32 {
+  if (gamma == 0.0) {
+    return 1.0;
+  }
+  if (x <= 0.0) {
+    return 0.0;
+  }
+  return pow(x, gamma);
+}
+
+// d/dz of the sigmoid-form focal term.
+fn focal_sigmoid_grad(z: f32, g: f32) -> f32 {
+  let s = 2.0 * g - 1.0;
+  let modulation = exp(-params.focal_gamma * softplus(z * s));
+  let bce = z - z * g + softplus(-z);
+  return modulation * (sigmoid(z) - g) - params.focal_gamma * s * modulation * sigmoid(z * s) * bce;
+}
+
+// h'(l) for the softmax form: d/dl of -(1 - e^l)^gamma l.
+fn focal_softmax_slope(log_q: f32) -> f32 {
+  let q = exp(log_q);
+  let rest = 1.0 - q;
+  var slope = -focal_power(rest, params.focal_gamma);
+  if (params.focal_gamma != 0.0 && rest > 0.0) {
+    slope += params.focal_gamma * pow(rest, params.focal_gamma - 1.0) * q * log_q;
+  }
+  return slope;
 }
 
 fn element_index(voxel: u32, class_index: u32) -> u32 {
@@ -125,9 +171,29 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       for (var c = 0u; c < params.classes; c++) {
         let p = exp(pred[element_index(voxel, c)] * v.logit_scale - lse);
         let g = target_at(v, voxel, c);
-        let k = coefs[pair_base + c];
+        let k = coefs[(pair_base + c) * 2u];
         dot_p += p * dl_dp(v, k, p, g);
         dot_ce += k.w * g;
+      }
+    }
+
+    // The softmax-form focal term: log-sum-exp over the focal classes and sum_k e_k.
+    var focal_lse = 0.0;
+    var focal_dot = 0.0;
+    if (params.focal_kind == 2u) {
+      var top = pred[element_index(voxel, params.focal_first_class)] * v.logit_scale;
+      for (var c = params.focal_first_class + 1u; c < params.classes; c++) {
+        top = max(top, pred[element_index(voxel, c)] * v.logit_scale);
+      }
+      var total = 0.0;
+      for (var c = params.focal_first_class; c < params.classes; c++) {
+        total += exp(pred[element_index(voxel, c)] * v.logit_scale - top);
+      }
+      focal_lse = top + log(total);
+      for (var c = params.focal_first_class; c < params.classes; c++) {
+        let log_q = pred[element_index(voxel, c)] * v.logit_scale - focal_lse;
+        let g = target_at(v, voxel, c);
+        focal_dot += coefs[(pair_base + c) * 2u + 1u].x * g * focal_softmax_slope(log_q);
       }
     }
 
@@ -135,18 +201,28 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       let at = element_index(voxel, c);
       let z = pred[at] * v.logit_scale;
       let g = target_at(v, voxel, c);
-      let k = coefs[pair_base + c];
+      let k = coefs[(pair_base + c) * 2u];
       var d: f32;
       switch (params.activation) {
         case 1u: {
           let p = sigmoid(z);
-          d = dl_dp(v, k, p, g) * p * (1.0 - p) + v.weight * k.w * (p - g);
+          let bce = p * (params.pos_weight * g + 1.0 - g) - params.pos_weight * g;
+          d = dl_dp(v, k, p, g) * p * (1.0 - p) + v.weight * k.w * bce;
         }
         case 2u: {
           let p = exp(z - lse);
           d = p * (dl_dp(v, k, p, g) - dot_p) + v.weight * (p * dot_ce - k.w * g);
         }
         default: { d = dl_dp(v, k, z, g); }
+      }
+      if (params.focal_kind != 0u && c >= params.focal_first_class) {
+        let f = coefs[(pair_base + c) * 2u + 1u];
+        if (params.focal_kind == 2u) {
+          let log_q = z - focal_lse;
+          d += v.weight * (f.x * g * focal_softmax_slope(log_q) - exp(log_q) * focal_dot);
+        } else {
+          d += v.weight * (f.x * g + f.y * (1.0 - g)) * focal_sigmoid_grad(z, g);
+        }
       }
       grad[at] = d * v.logit_scale;
     }

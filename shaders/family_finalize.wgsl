@@ -9,7 +9,8 @@
 // which covers Dice, Jaccard, Tversky and F-beta in each peer's variant; value is 1 - score,
 // -log(max(score, log_eps)) or -score. Generalized Dice pools classes with weights from the
 // target volumes (MONAI's rule for empty classes). The loss is
-//   lambda_dice * (sum_g weight_g * value_g)^gamma + lambda_aux * cross-entropy.
+//   lambda_dice * (sum_g weight_g * value_g)^gamma + lambda_aux * cross-entropy
+//     + lambda_focal * focal_norm * sum_(b,c) (positive_c * F+ + negative_c * F-).
 
 override WORKGROUP_SIZE: u32 = 256u;
 const NONE: u32 = 0xffffffffu;
@@ -40,28 +41,34 @@ struct FinalizeParams {
   lambda_dice: f32,
   lambda_aux: f32,
   element_count: f32,
+  focal_kind: u32,       // 0 none, else the focal sums F+, F- are in the partials
+  lambda_focal: f32,
+  focal_norm: f32,       // 1 / the focal reduction's element count
+  pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: FinalizeParams;
 @group(0) @binding(1) var<storage, read> partials: array<vec4<u32>>;
-// Per class: (included, fixed group weight, cross-entropy weight, 0).
+// Per class, two vec4: (included, fixed group weight, cross-entropy weight, 0) and
+// (focal factor on F+, focal factor on F-, 0, 0).
 @group(0) @binding(2) var<storage, read> class_info: array<vec4<f32>>;
-// Per pair, two vec4: (I, P, G, D) and (AUX, M, member weight, 0).
+// Per pair, two vec4: (I, P, G, D) and (AUX, M, member weight, weighted focal sum).
 @group(0) @binding(3) var<storage, read_write> pair_sums: array<vec4<f32>>;
 // Per group, two vec4: (score, tp, P, G) and (value, D, M, weight).
 @group(0) @binding(4) var<storage, read_write> stats: array<vec4<f32>>;
-// Per pair: (dL/dI, dL/dP, dL/dD, dL/dAUX); then per group: (dv/dI, dv/dP, dv/dD, 0) scratch.
+// Per pair, two vec4: (dL/dI, dL/dP, dL/dD, dL/dAUX) and (dL/dF+, dL/dF-, 0, 0);
+// then per group: (dv/dI, dv/dP, dv/dD, 0) scratch.
 @group(0) @binding(5) var<storage, read_write> coefs: array<vec4<f32>>;
 // The caller's scalar loss.
 @group(0) @binding(6) var<storage, read_write> loss: array<f32>;
 // (labels out of range, non-finite predictions, first such voxel, first such element,
-//  then the f32 bits of: loss, Dice part, cross-entropy part, 0).
+//  then the f32 bits of: loss, Dice part, cross-entropy part, focal part).
 @group(0) @binding(7) var<storage, read_write> status: array<u32>;
 
 var<workgroup> shared_sum: array<vec4<f32>, WORKGROUP_SIZE>;
 var<workgroup> shared_first: array<vec2<u32>, WORKGROUP_SIZE>;
 var<workgroup> class_weight: array<f32, MAX_CLASSES>;
-var<workgroup> scales: vec2<f32>;
+var<workgroup> scales: vec3<f32>;
 
 fn partial_index(b: u32, c: u32, chunk: u32) -> u32 {
   if (params.channels_first != 0u) {
@@ -71,7 +78,7 @@ fn partial_index(b: u32, c: u32, chunk: u32) -> u32 {
 }
 
 fn included(c: u32) -> bool {
-  return class_info[c].x != 0.0;
+  return class_info[c * 2u].x != 0.0;
 }
 
 // Generalized Dice weight of a class from its target volume; +inf for an empty class.
@@ -109,23 +116,33 @@ fn main(@builtin(local_invocation_index) tid: u32) {
   // Phase 1: fold chunks into per-pair sums; gather status and cross-entropy totals.
   var status_counts = vec4<f32>(0.0);
   var first = vec2<u32>(NONE, NONE);
+  var focal_part = 0.0;
   for (var pair = tid; pair < pairs; pair += WORKGROUP_SIZE) {
     let b = pair / params.classes;
     let c = pair % params.classes;
     var a = vec4<f32>(0.0);
     var m = vec4<f32>(0.0);
+    var f = vec2<f32>(0.0);
     for (var chunk = 0u; chunk < params.chunks; chunk++) {
       let at = partial_index(b, c, chunk);
       a += bitcast<vec4<f32>>(partials[at]);
       m += bitcast<vec4<f32>>(partials[at + 1u]);
       first = min(first, partials[at + 2u].xy);
+      f += bitcast<vec2<f32>>(partials[at + 2u].zw);
+    }
+    var focal = 0.0;
+    if (params.focal_kind != 0u) {
+      let factors = class_info[c * 2u + 1u];
+      focal = factors.x * f.x + factors.y * f.y;
     }
     pair_sums[pair * 2u] = a;
-    pair_sums[pair * 2u + 1u] = vec4<f32>(m.x, m.y, 0.0, 0.0);
-    let ce_weight = class_info[c].z;
+    pair_sums[pair * 2u + 1u] = vec4<f32>(m.x, m.y, 0.0, focal);
+    let ce_weight = class_info[c * 2u].z;
     status_counts += vec4<f32>(m.z, m.w, ce_weight * m.x, ce_weight * m.y);
+    focal_part += focal;
   }
   let totals = workgroup_sum(tid, status_counts);
+  let focal_total = workgroup_sum(tid, vec4<f32>(focal_part, 0.0, 0.0, 0.0)).x;
   shared_first[tid] = first;
   workgroupBarrier();
   for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride >>= 1u) {
@@ -238,7 +255,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
       d_value = 0.0;
     }
 
-    var weight = class_info[gc].y;
+    var weight = class_info[gc * 2u].y;
     if (params.class_weighting == 4u) {
       weight *= class_weight[gc];
     }
@@ -257,7 +274,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
         d = vec3<f32>(0.0, g * (d_p + 0.5 * d_tp), -0.5 * g * d_tp);
       }
     }
-    coefs[pairs + group] = vec4<f32>(d, 0.0);
+    coefs[2u * pairs + group] = vec4<f32>(d, 0.0);
   }
 
   // Phase 4: the scalar loss and the scales its outer terms put on every coefficient.
@@ -279,7 +296,17 @@ fn main(@builtin(local_invocation_index) tid: u32) {
       aux_loss = totals.z / params.element_count;
       aux_scale = params.lambda_aux / params.element_count;
     }
-    let total = params.lambda_dice * dice_loss + params.lambda_aux * aux_loss;
+    // A term of weight 0 stays out even when it is not finite (0 * inf is NaN).
+    var total = params.lambda_aux * aux_loss;
+    if (params.lambda_dice != 0.0) {
+      total += params.lambda_dice * dice_loss;
+    } else {
+      dice_scale = 0.0;
+    }
+    let focal_loss = focal_total * params.focal_norm;
+    if (params.focal_kind != 0u) {
+      total += params.lambda_focal * focal_loss;
+    }
     loss[0] = total;
     let f = shared_first[0];
     status[0] = u32(totals.x);
@@ -289,8 +316,8 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     status[4] = bitcast<u32>(total);
     status[5] = bitcast<u32>(dice_loss);
     status[6] = bitcast<u32>(aux_loss);
-    status[7] = 0u;
-    scales = vec2<f32>(dice_scale, aux_scale);
+    status[7] = bitcast<u32>(focal_loss);
+    scales = vec3<f32>(dice_scale, aux_scale, params.lambda_focal * params.focal_norm);
   }
   workgroupBarrier();
 
@@ -301,8 +328,17 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     let c = pair % params.classes;
     let gb = select(b, 0u, params.pool_batch != 0u);
     let gc = select(c, 0u, params.pool_classes != 0u);
-    let group_d = coefs[pairs + gb * group_classes + gc];
+    let group_d = coefs[2u * pairs + gb * group_classes + gc];
     let member_weight = pair_sums[pair * 2u + 1u].z;
-    coefs[pair] = vec4<f32>(scale.x * member_weight * group_d.xyz, scale.y * class_info[c].z);
+    var dice_d = vec3<f32>(0.0);
+    if (scale.x != 0.0) {
+      dice_d = scale.x * member_weight * group_d.xyz;
+    }
+    coefs[pair * 2u] = vec4<f32>(dice_d, scale.y * class_info[c * 2u].z);
+    var focal_d = vec2<f32>(0.0);
+    if (params.focal_kind != 0u) {
+      focal_d = scale.z * class_info[c * 2u + 1u].xy;
+    }
+    coefs[pair * 2u + 1u] = vec4<f32>(focal_d, 0.0, 0.0);
   }
 }

@@ -7,8 +7,11 @@
 // Per column it accumulates, in fixed order:
 //   sums_a = (I = sum w*p*g, P = sum w*p^ord, G = sum w*g^ord, D = sum w*|p - g|)
 //   sums_b = (AUX = sum w*aux, M = sum w*g, bad labels, non-finite preds)
-//   first  = (first bad-label voxel, first non-finite element) as u32 bits, 0xffffffff if none
-// where w is the voxel weight (mask x not-ignored) and aux the cross-entropy term.
+//   first  = (first bad-label voxel, first non-finite element) as u32 bits, 0xffffffff if none,
+//            then (F+ = sum w*focal*g, F- = sum w*focal*(1 - g)) as f32 bits (softmax form:
+//            F+ = sum w*focal, F- = 0)
+// where w is the voxel weight (mask x not-ignored), aux the cross-entropy term and focal
+// MONAI's focal term on the raw logit (finalize applies alpha and the class weights to F+, F-).
 
 override WORKGROUP_SIZE: u32 = 256u;
 
@@ -34,7 +37,10 @@ struct FamilyParams {
   order: u32,          // 1, or 2 for squared sums
   aux_kind: u32,       // 0 none, 1 softmax cross-entropy, 2 binary cross-entropy
   threshold: f32,
-  pad: u32,
+  focal_kind: u32,     // 0 none, 1 sigmoid form, 2 softmax form over the focal classes
+  focal_first_class: u32,
+  focal_gamma: f32,
+  pos_weight: f32,     // binary cross-entropy weight of the positive term
 }
 
 @group(0) @binding(0) var<uniform> params: FamilyParams;
@@ -49,6 +55,7 @@ struct FamilyParams {
 var<workgroup> shared_a: array<vec4<f32>, WORKGROUP_SIZE>;
 var<workgroup> shared_b: array<vec4<f32>, WORKGROUP_SIZE>;
 var<workgroup> shared_first: array<vec2<u32>, WORKGROUP_SIZE>;
+var<workgroup> shared_focal: array<vec2<f32>, WORKGROUP_SIZE>;
 
 fn label_at(voxel: u32) -> u32 {
   switch (params.target_kind) {
@@ -71,6 +78,33 @@ fn sigmoid(z: f32) -> f32 {
   return e / (1.0 + e);
 }
 
+// log(1 + exp(x)) without overflow.
+fn softplus(x: f32) -> f32 {
+  return max(x, 0.0) + log(1.0 + exp(-abs(x)));
+}
+
+// x^gamma for x in [0, 1] with 0^0 = 1 (WGSL leaves pow(0, y) to the implementation).
+fn focal_power(x: f32) -> f32 {
+  if (params.focal_gamma == 0.0) {
+    return 1.0;
+  }
+  if (x <= 0.0) {
+    return 0.0;
+  }
+  return pow(x, params.focal_gamma);
+}
+
+// MONAI's focal term of one element. Sigmoid form, on the logit z:
+//   (z - z g - log sigmoid(z)) * exp(gamma * log sigmoid(-z (2g - 1)));
+// softmax form, with log_p the log-softmax over the focal classes: -(1 - p)^gamma * log_p * g.
+fn focal_term(z: f32, g: f32, log_p: f32) -> f32 {
+  if (params.focal_kind == 2u) {
+    return -focal_power(1.0 - exp(log_p)) * log_p * g;
+  }
+  let bce = z - z * g + softplus(-z);
+  return exp(-params.focal_gamma * softplus(z * (2.0 * g - 1.0))) * bce;
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let chunk = wg.x;
@@ -89,6 +123,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   var sums_a = vec4<f32>(0.0);
   var sums_b = vec4<f32>(0.0);
   var first = vec2<u32>(NONE, NONE);
+  var focal = vec2<f32>(0.0);
   if (in_range) {
     let row_begin = chunk * params.rows_per_chunk;
     let row_end = min(row_begin + params.rows_per_chunk, params.rows);
@@ -147,8 +182,17 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       if (params.aux_kind == 1u) {
         aux = -g * log_p;
       } else if (params.aux_kind == 2u) {
-        // Binary cross-entropy with logits, in the overflow-free form.
-        aux = max(z, 0.0) - z * g + log(1.0 + exp(-abs(z)));
+        // Binary cross-entropy with logits (torch pos_weight on the positive term), overflow-free.
+        aux = params.pos_weight * g * softplus(-z) + (1.0 - g) * softplus(z);
+      }
+      if (params.focal_kind != 0u && class_index >= params.focal_first_class) {
+        var focal_log_p = 0.0;
+        if (params.focal_kind == 2u) {
+          focal_log_p = z - voxel_stats[voxel].w;
+        }
+        let f = weight * focal_term(z, g, focal_log_p);
+        // The sigmoid form's alpha weighs g and 1 - g apart; the softmax form's term holds g already.
+        focal += select(vec2<f32>(f * g, f * (1.0 - g)), vec2<f32>(f, 0.0), params.focal_kind == 2u);
       }
 
       let p_ord = select(p, p * p, params.order == 2u);
@@ -161,6 +205,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   shared_a[tid] = sums_a;
   shared_b[tid] = sums_b;
   shared_first[tid] = first;
+  shared_focal[tid] = focal;
   workgroupBarrier();
 
   for (var stride = params.tree_start; stride > 0u; stride >>= 1u) {
@@ -169,6 +214,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       shared_a[tid] += shared_a[other];
       shared_b[tid] += shared_b[other];
       shared_first[tid] = min(shared_first[tid], shared_first[other]);
+      shared_focal[tid] += shared_focal[other];
     }
     workgroupBarrier();
   }
@@ -177,6 +223,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     let out = ((slab * params.chunks + chunk) * params.cols + col) * 3u;
     partials[out] = bitcast<vec4<u32>>(shared_a[tid]);
     partials[out + 1u] = bitcast<vec4<u32>>(shared_b[tid]);
-    partials[out + 2u] = vec4<u32>(shared_first[tid], 0u, 0u);
+    partials[out + 2u] = vec4<u32>(shared_first[tid], bitcast<vec2<u32>>(shared_focal[tid]));
   }
 }

@@ -1,6 +1,9 @@
 // Loss-family pre-pass for activations that need the whole class vector of a voxel: one
 // thread per voxel writes (max logit, log-sum-exp, argmax) so the column-parallel reduction
 // can apply softmax or argmax to a single element without reading the other classes.
+// The focal term's softmax form normalises over the focal classes only (MONAI drops the
+// background channel before its log-softmax), hence a second log-sum-exp over classes
+// focal_first_class .. C - 1.
 // Layout: channels-last puts a voxel's C logits side by side; channels-first S apart.
 
 override WORKGROUP_SIZE: u32 = 256u;
@@ -11,14 +14,14 @@ struct VoxelParams {
   spatial: u32,
   channels_first: u32,
   voxels_per_chunk: u32,
-  pad0: u32,
+  focal_first_class: u32,
   pad1: u32,
   pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: VoxelParams;
 @group(0) @binding(1) var<storage, read> pred: array<f32>;
-// Per voxel: (max logit, log-sum-exp, argmax as u32 bits, 0).
+// Per voxel: (max logit, log-sum-exp, argmax as u32 bits, log-sum-exp over the focal classes).
 @group(0) @binding(2) var<storage, read_write> voxel_stats: array<vec4<f32>>;
 
 fn logit_at(voxel: u32, class_index: u32) -> f32 {
@@ -48,6 +51,15 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     for (var c = 0u; c < params.classes; c++) {
       total += exp(logit_at(voxel, c) - best);
     }
-    voxel_stats[voxel] = vec4<f32>(best, best + log(total), bitcast<f32>(best_class), 0.0);
+    let first = min(params.focal_first_class, params.classes - 1u);
+    var focal_best = logit_at(voxel, first);
+    for (var c = first + 1u; c < params.classes; c++) {
+      focal_best = max(focal_best, logit_at(voxel, c));
+    }
+    var focal_total = 0.0;
+    for (var c = first; c < params.classes; c++) {
+      focal_total += exp(logit_at(voxel, c) - focal_best);
+    }
+    voxel_stats[voxel] = vec4<f32>(best, best + log(total), bitcast<f32>(best_class), focal_best + log(focal_total));
   }
 }

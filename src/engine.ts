@@ -1,6 +1,7 @@
 import { DiceLoss } from './dice-loss.js';
 import { FamilyLoss } from './family/loss.js';
 import { normalizeLossOptions, type LossOptions, type MetricOptions } from './family/options.js';
+import { normalizeWassersteinOptions, WassersteinDiceLoss, type WassersteinDiceOptions } from './family/wasserstein.js';
 import { familyShaders, type FamilyShaderName } from './kernels/family-kernels.js';
 import { deviceLossGuard, deviceLostError, rejectUnknownKeys, WgslDiceError, type DeviceLossGuard } from './errors.js';
 import { backwardShaderFor, diceShaders, reduceShaderFor, type DiceShaderName } from './kernels/dice-kernels.js';
@@ -49,7 +50,7 @@ export class DiceEngine {
   readonly gridProfile: GridProfile;
   readonly label: string;
   readonly #pipelines = new Map<ShaderName, Promise<GPUComputePipeline>>();
-  readonly #losses = new Set<DiceLoss | FamilyLoss>();
+  readonly #losses = new Set<DiceLoss | FamilyLoss | WassersteinDiceLoss>();
   #destroyed = false;
   #subgroupSize: number | undefined;
   #presets: Presets | undefined;
@@ -173,6 +174,28 @@ export class DiceEngine {
     return this.#family(normalizeLossOptions({ smoothNumerator: 0, smoothDenominator: 0, ...rest }, { activation: binarize, threshold }));
   }
 
+  /**
+   * MONAI's Generalized Wasserstein Dice loss on logits and a label map, forward and backward:
+   * see {@link WassersteinDiceOptions}.
+   *
+   * @example
+   * const gwdl = await engine.wassersteinDice({ shape: [2, 3, 64, 64], layout: 'channels-first', distanceMatrix: M });
+   * const { loss, grad } = await gwdl.compute(logits, labels, { grad: true });
+   */
+  async wassersteinDice(options: WassersteinDiceOptions): Promise<WassersteinDiceLoss> {
+    this._assertUsable();
+    const normalized = normalizeWassersteinOptions(options);
+    const [reduce, finalize, backward] = await Promise.all([
+      this.#pipeline('wasserstein_reduce'),
+      this.#pipeline('wasserstein_finalize'),
+      this.#pipeline('wasserstein_backward'),
+    ]);
+    this._assertUsable();
+    const loss = new WassersteinDiceLoss(this, normalized, { reduce, finalize, backward });
+    this.#losses.add(loss);
+    return loss;
+  }
+
   async #family(normalized: ReturnType<typeof normalizeLossOptions>): Promise<FamilyLoss> {
     this._assertUsable();
     const [voxelStats, reduce, finalize, backward] = await Promise.all([
@@ -196,7 +219,7 @@ export class DiceEngine {
   }
 
   /** @internal */
-  _forget(loss: DiceLoss | FamilyLoss): void {
+  _forget(loss: DiceLoss | FamilyLoss | WassersteinDiceLoss): void {
     this.#losses.delete(loss);
   }
 

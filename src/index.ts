@@ -19,6 +19,7 @@ export {
   type TargetInput,
 } from './family/loss.js';
 export type { LossOptions, MetricOptions } from './family/options.js';
+export { WassersteinDiceLoss, type WassersteinDiceOptions } from './family/wasserstein.js';
 export { fromFloat16Bits, toFloat16Bits } from './half.js';
 export { WgslDiceError, type WgslDiceErrorCode } from './errors.js';
 export type { BufferArg } from './buffers.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump, parse } from 'npyjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { diceReference, type DiceReferenceOptions } from '../src/reference/index.js';
+import { diceReference, peerReference, type DiceReferenceOptions } from '../src/reference/index.js';
 import { ensureBuilt, REPO_ROOT } from './browser/dist.js';
 import { expectClose, mulberry32 } from './helpers/gpu.js';
 import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
@@ -236,11 +236,44 @@ describe('eval errors exit non-zero with a clear message', () => {
     expect(stderr).toContain('weights has 2 entries but the shape has C = 3 classes');
   });
 
-  it('a peer preset is not available yet (exit 1)', () => {
+  it('eval --preset runs a peer preset on the GPU: value as the float64 peer reference, gradient as its central differences', () => {
+    // MONAI DiceLoss(softmax=True, to_onehot_y=True) takes NCHW logits and a B1HW label map.
+    const nchw = [2, 3, 4, 5];
+    const logits = Float32Array.from({ length: 120 }, (_, i) => Math.sin(i * 1.7) * 2);
+    const labelMap = Uint8Array.from({ length: 40 }, (_, i) => (i * 7) % 3);
+    const options = { softmax: true, to_onehot_y: true };
+    const predFile = writeNpy('logits.npy', logits, nchw);
+    const labelFile = writeNpy('labelmap.npy', labelMap, [2, 1, 4, 5]);
+    const gradFile = join(dir, 'preset-grad.npy');
+    const { status, stdout, stderr } = run(
+      'eval', '--pred', predFile, '--target', labelFile, '--preset', 'monai.DiceLoss',
+      '--options', JSON.stringify(options), '--grad-out', gradFile, '--json',
+    );
+    expect(status, stderr).toBe(0);
+    const report = JSON.parse(stdout);
+    const extras = { inputShape: nchw, targetShape: [2, 1, 4, 5] };
+    const reference = (x: ArrayLike<number>) =>
+      peerReference['monai.losses.DiceLoss'](options, Array.from(x), Array.from(labelMap), extras) as number;
+    expectClose([report.value], [reference(logits)], LOSS_TOL, 'preset value');
+    const grad = parse(new Uint8Array(readFileSync(gradFile)).buffer).data as Float32Array;
+    const fd = Array.from(logits, (_, i) => {
+      const up = Float64Array.from(logits);
+      const down = Float64Array.from(logits);
+      up[i] += 1e-6;
+      down[i] -= 1e-6;
+      return (reference(up) - reference(down)) / 2e-6;
+    });
+    expectClose(grad, fd, { atol: 1e-4 * Math.max(...fd.map(Math.abs)), rtol: 1e-4 }, 'preset gradient');
+  });
+
+  it('an unknown preset or option names the valid ones (exit 1)', () => {
     const pred = predPath();
-    const { status, stderr } = run('eval', '--pred', pred, '--target', pred, '--preset', 'monai.DiceLoss', '--options', '{}');
-    expect(status).toBe(1);
-    expect(stderr).toContain('--preset monai.DiceLoss is not available yet');
+    const unknownApi = run('eval', '--pred', pred, '--target', pred, '--preset', 'monai.DiceLos');
+    expect(unknownApi.status).toBe(1);
+    expect(unknownApi.stderr).toContain('monai has no "DiceLos"');
+    const unknownOption = run('eval', '--pred', pred, '--target', pred, '--preset', 'monai.DiceLoss', '--options', '{"smoth_nr": 1}');
+    expect(unknownOption.status).toBe(1);
+    expect(unknownOption.stderr).toContain("unknown option 'smoth_nr'");
   });
 
   it('command-line mistakes are usage errors (exit 2)', () => {

@@ -43,6 +43,12 @@ const cases: Case[] = [
   { name: 'u32 labels, spatial rank 3', options: { shape: [1, 3, 4, 5, 3], activation: 'softmax', target: 'u32' } },
   { name: 'spatial rank 1, class subset, batch-mean with weights', options: { shape: [3, 17, 5], classes: [1, 3, 4], weights: [1, 2, 1, 0.5, 1.5], reduction: 'batch-mean' } },
   { name: 'reduction none (gradient of the sum)', options: { shape: [2, 3, 3, 2], reduction: 'none' } },
+  { name: 'binary cross-entropy with posWeight (torch pos_weight)', options: { shape: [2, 1, 5, 5], layout: 'channels-first', activation: 'sigmoid', crossEntropy: { posWeight: 0.5, lambda: 2 } } },
+  { name: 'Dice + sigmoid focal, alpha and class weights', options: { shape: [2, 3, 4, 3], layout: 'channels-first', activation: 'sigmoid', focal: { alpha: 0.25, weights: [1, 2, 0.5] } } },
+  { name: 'Dice + softmax focal over the foreground, per-class alpha, sum-of-means', options: { shape: [2, 5, 4, 3], activation: 'softmax', target: 'u8', includeBackground: false, focal: { useSoftmax: true, alpha: [0.3, 0.7], lambda: 0.5, gamma: 1.5, reduction: 'sum-of-means' } } },
+  { name: 'softmax focal, scalar alpha, ignoreIndex and voxel mask', options: { shape: [2, 3, 3, 3], activation: 'softmax', target: 'u32', ignoreIndex: 7, mask: 'weight', focal: { useSoftmax: true, alpha: 0.25 } }, maskValues: true },
+  { name: 'focal alone on raw input, gamma 0, soft targets, sum', options: { shape: [2, 4, 4, 2], lambdaDice: 0, focal: { gamma: 0, reduction: 'sum' } }, soft: true },
+  { name: 'sigmoid focal with the mask on logits', options: { shape: [2, 2, 4, 4], layout: 'channels-first', activation: 'sigmoid', mask: 'logits', maskShape: 'shared', focal: { gamma: 3 } }, maskValues: true },
 ];
 
 function makeInputs(c: Case, seed: number) {
@@ -77,7 +83,7 @@ function makeInputs(c: Case, seed: number) {
     }
   } else {
     const Type = kind === 'u8' ? Uint8Array : kind === 'u16' ? Uint16Array : Uint32Array;
-    target = Type.from({ length: B * S }, () => (o.ignoreIndex !== undefined && random() < 0.15 ? o.ignoreIndex : labelOf()));
+    target = (Type as Uint32ArrayConstructor).from({ length: B * S }, () => (o.ignoreIndex !== undefined && random() < 0.15 ? o.ignoreIndex : labelOf()));
   }
   const maskLength = o.maskShape === 'shared' ? S : B * S;
   const mask = c.maskValues ? Float32Array.from({ length: maskLength }, () => (random() < 0.3 ? 0 : random() < 0.5 ? 1 : random())) : undefined;
@@ -99,6 +105,8 @@ describe('loss family against the float64 reference and its finite differences',
       const want = familyReference(pred, target, c.options, mask);
       expectClose([got.loss], [want.loss], LOSS_TOL, 'loss');
       expectClose([got.crossEntropy], [want.crossEntropy], LOSS_TOL, 'cross-entropy');
+      expectClose([got.focal], [want.focal], LOSS_TOL, 'focal');
+      if (c.options.focal) expectClose(got.pairFocal!, want.pairFocal, { atol: 1e-5, rtol: RTOL }, 'focal per pair');
       expectClose(got.groups.tp, want.tp, { atol: 1e-5, rtol: RTOL }, 'tp');
       expectClose(got.groups.score, want.score, { atol: 1e-5, rtol: RTOL }, 'score');
       const fd = familyReferenceGradient(pred, target, c.options, mask);

@@ -45,9 +45,17 @@ describe('preset options', () => {
     expect(engine.presets.nnunet.SoftDiceLoss().options).toMatchObject({ smooth: 1, do_bg: true, batch_dice: false });
   });
 
-  it('unimplemented presets throw a clear INVALID_OPTION', async () => {
-    await expect(engine.presets.monai.FocalLoss().evaluate([[[0]]], [[[0]]])).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    await expect(engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1], [1, 0]] }).create([1, 2, 4])).rejects.toThrow(/not implemented on the GPU yet/);
+  it('unimplemented combinations throw a clear INVALID_OPTION', async () => {
+    await expect(engine.presets.monai.DiceFocalLoss({ reduction: 'none' }).create([1, 2, 4])).rejects.toThrow(/not implemented on the GPU yet/);
+    await expect(engine.presets.monai.DiceCELoss({ label_smoothing: 0.1, softmax: true, to_onehot_y: true }).create([1, 2, 4], { targetShape: [1, 1, 4] })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+  });
+
+  it('GeneralizedWassersteinDiceLoss checks its distance matrix and labels', async () => {
+    expect(() => engine.presets.monai.GeneralizedWassersteinDiceLoss()).toThrow(/dist_matrix is required/);
+    await expect(engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1], [1, 0]] }).create([1, 3, 4])).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
+    await expect(
+      engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1], [1, 0]] }).evaluate([[[0, 1, 2], [1, 0, 2]]], [[0, 2, 1]]),
+    ).rejects.toMatchObject({ code: 'LABEL_OUT_OF_RANGE' });
   });
 });
 
@@ -75,7 +83,12 @@ function gradTol(expected: ArrayLike<number>) {
 interface GradCase {
   name: string;
   api: string;
-  make: () => { create: (shape: readonly number[], extras?: { targetShape?: readonly number[] }) => Promise<import('../src/index.js').FamilyLoss> };
+  make: () => {
+    create: (
+      shape: readonly number[],
+      extras?: { targetShape?: readonly number[] },
+    ) => Promise<{ compute(pred: Float32Array, target: Uint32Array, options: { grad: boolean }): Promise<{ loss: number; grad?: Float32Array }>; destroy(): void }>;
+  };
   options: Record<string, unknown>;
   shape: number[];
   targetShape: number[];
@@ -136,6 +149,51 @@ const gradCases: GradCase[] = [
     shape: [2, 3, 4, 4],
     targetShape: [2, 1, 4, 4],
     labels: (r, C) => (r() < 0.2 ? 7 : Math.floor(r() * C)),
+  },
+  {
+    name: 'MONAI FocalLoss(to_onehot_y) sigmoid form, alpha and weight',
+    api: 'monai.losses.FocalLoss',
+    make: () => engine.presets.monai.FocalLoss({ to_onehot_y: true, alpha: 0.25, weight: [1, 2, 0.5] }),
+    options: { to_onehot_y: true, alpha: 0.25, weight: [1, 2, 0.5] },
+    shape: [2, 3, 4, 3],
+    targetShape: [2, 1, 4, 3],
+    labels: (r, C) => Math.floor(r() * C),
+  },
+  {
+    name: 'MONAI FocalLoss(to_onehot_y, use_softmax, include_background=False, gamma=1.5, sum)',
+    api: 'monai.losses.FocalLoss',
+    make: () => engine.presets.monai.FocalLoss({ to_onehot_y: true, use_softmax: true, include_background: false, gamma: 1.5, reduction: 'sum' }),
+    options: { to_onehot_y: true, use_softmax: true, include_background: false, gamma: 1.5, reduction: 'sum' },
+    shape: [2, 4, 3, 3],
+    targetShape: [2, 1, 3, 3],
+    labels: (r, C) => Math.floor(r() * C),
+  },
+  {
+    name: 'MONAI DiceFocalLoss(softmax, to_onehot_y, lambda_focal=0.5)',
+    api: 'monai.losses.DiceFocalLoss',
+    make: () => engine.presets.monai.DiceFocalLoss({ softmax: true, to_onehot_y: true, lambda_focal: 0.5 }),
+    options: { softmax: true, to_onehot_y: true, lambda_focal: 0.5 },
+    shape: [2, 3, 4, 4],
+    targetShape: [2, 1, 4, 4],
+    labels: (r, C) => Math.floor(r() * C),
+  },
+  {
+    name: 'MONAI GeneralizedWassersteinDiceLoss (default weighting, B=2)',
+    api: 'monai.losses.GeneralizedWassersteinDiceLoss',
+    make: () => engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1, 2], [1, 0, 1.5], [2, 1.5, 0]] }),
+    options: { dist_matrix: [[0, 1, 2], [1, 0, 1.5], [2, 1.5, 0]] },
+    shape: [2, 3, 4, 5],
+    targetShape: [2, 4, 5],
+    labels: (r, C) => Math.floor(r() * C),
+  },
+  {
+    name: "MONAI GeneralizedWassersteinDiceLoss ('GDL' weighting, B=3, sum)",
+    api: 'monai.losses.GeneralizedWassersteinDiceLoss',
+    make: () => engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1, 1, 1], [1, 0, 0.5, 0.7], [1, 0.5, 0, 0.6], [1, 0.7, 0.6, 0]], weighting_mode: 'GDL', reduction: 'sum' }),
+    options: { dist_matrix: [[0, 1, 1, 1], [1, 0, 0.5, 0.7], [1, 0.5, 0, 0.6], [1, 0.7, 0.6, 0]], weighting_mode: 'GDL', reduction: 'sum' },
+    shape: [3, 4, 3, 3],
+    targetShape: [3, 1, 3, 3],
+    labels: (r, C) => Math.floor(r() * (C - 1)), // class C−1 empty in every sample
   },
 ];
 

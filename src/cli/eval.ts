@@ -5,7 +5,7 @@ import { withEngine } from './device.js';
 import { CliError, usageError } from './errors.js';
 import { formatShape, formatTable, formatValue } from './format.js';
 import { readNpy, writeNpyFloat32 } from './npy.js';
-import { resolvePreset } from './presets.js';
+import { parsePresetRequest, runPreset } from './presets.js';
 import { toDenseTarget } from './targets.js';
 
 export const EVAL_HELP = `Usage: wgsl-dice eval --pred P.npy --target T.npy [options]
@@ -28,7 +28,8 @@ Loss (the seed's three Dice losses):
   --epsilon X[,Y]     Smoothing added to numerator (X) and denominator (Y, default X);
                       default 1e-6.
   --preset NAME       A peer library's loss (e.g. monai.DiceLoss) with its options as JSON in
-  --options JSON      --options. Not available yet: presets are planned.
+  --options JSON      --options, arrays laid out as that library takes them (NCHW for MONAI,
+                      smp and nnU-Net; NHWC for Keras and qsm); prints what the library returns.
 
 Output:
   --grad-out FILE     Also compute dL/dpred and write it as float32 .npy of pred's shape.
@@ -74,7 +75,17 @@ export async function runEval(argv: string[]): Promise<number> {
   if (values.preset !== undefined && seedFlags.length > 0) {
     throw usageError('eval', `--preset sets the loss itself; drop --${seedFlags.join(', --')}.`);
   }
-  if (values.preset !== undefined) resolvePreset(values.preset, values.options);
+  if (values.preset !== undefined) {
+    const request = parsePresetRequest(values.preset, values.options);
+    const pred = readNpy(values.pred, 'pred');
+    const target = readNpy(values.target, 'target');
+    const gradOut = values['grad-out'];
+    const { value, grad } = await withEngine((engine) => runPreset(engine, request, pred, target, gradOut !== undefined));
+    if (gradOut !== undefined) writeNpyFloat32(gradOut, grad!, pred.shape);
+    const report = { preset: `${request.library}.${request.api}`, options: request.options, value, gradOut: gradOut ?? null };
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${report.preset}  ${JSON.stringify(value)}\n`);
+    return 0;
+  }
   if (values.reduce !== undefined && values.reduce !== 'global' && values.reduce !== 'per-class') {
     throw usageError('eval', `--reduce must be global or per-class, got ${JSON.stringify(values.reduce)}.`);
   }

@@ -3,6 +3,7 @@ import type { DiceEngine } from '../engine.js';
 import { rejectUnknownKeys, WgslDiceError } from '../errors.js';
 import {
   packBackwardParams,
+  needsVoxelStats,
   packClassInfo,
   packFinalizeParams,
   packReduceParams,
@@ -33,6 +34,13 @@ export interface LossResult {
   diceLoss: number;
   /** The cross-entropy term before its lambda (0 without crossEntropy). */
   crossEntropy: number;
+  /** The focal term before its lambda (0 without focal). */
+  focal: number;
+  /**
+   * With focal: per (sample, class) pair, sample-major, the focal terms' sum times the class's
+   * alpha and weight, before the reduction's division (0 for classes outside the focal term).
+   */
+  pairFocal?: Float32Array;
   /** Per group (sample-major, then class): score, tp, sum of pred, sum of target, value, weight. */
   groups: {
     score: Float32Array;
@@ -74,7 +82,7 @@ export class FamilyLoss {
   readonly groupCount: number;
   /** Per group, two vec4<f32>: (score, tp, P, G) and (value, D, target mass, weight). */
   readonly statsBuffer: GPUBuffer;
-  /** 8 u32: bad labels, non-finite inputs, first bad voxel, first non-finite element, then the f32 bits of loss, Dice term, CE term. */
+  /** 8 u32: bad labels, non-finite inputs, first bad voxel, first non-finite element, then the f32 bits of loss, Dice term, CE term, focal term. */
   readonly statusBuffer: GPUBuffer;
 
   readonly #engine: DiceEngine;
@@ -117,13 +125,12 @@ export class FamilyLoss {
       finalize: r.uniform('finalize params', packFinalizeParams(o, this.#grid.chunks, this.groupCount)),
       backward: r.uniform('backward params', packBackwardParams(o, voxelPlan.unitsPerChunk)),
     };
-    const needsVoxelStats = o.activation === 'softmax' || o.activation === 'argmax';
     this.#scratch = {
-      voxelStats: r.buffer('voxel stats', needsVoxelStats ? voxels * 16 : 16, u.STORAGE),
+      voxelStats: r.buffer('voxel stats', needsVoxelStats(o) ? voxels * 16 : 16, u.STORAGE),
       partials: r.buffer('partials', this.#slabs * this.#grid.chunks * this.#grid.cols * 48, u.STORAGE),
       classInfo: r.storage('class info', packClassInfo(o)),
-      pairSums: r.buffer('pair sums', pairs * 32, u.STORAGE),
-      coefs: r.buffer('gradient coefficients', (pairs + this.groupCount) * 16, u.STORAGE),
+      pairSums: r.buffer('pair sums', pairs * 32, u.STORAGE | u.COPY_SRC),
+      coefs: r.buffer('gradient coefficients', (2 * pairs + this.groupCount) * 16, u.STORAGE),
       noMask: r.buffer('no mask', 16, u.STORAGE),
     };
     this.statsBuffer = r.buffer('stats', this.groupCount * 32, u.STORAGE | u.COPY_SRC);
@@ -187,7 +194,7 @@ export class FamilyLoss {
     const p = this.#pipelines;
     const s = this.#scratch;
     const pass = encoder.beginComputePass({ label: `${o.label} passes` });
-    if (o.activation === 'softmax' || o.activation === 'argmax') {
+    if (needsVoxelStats(o)) {
       pass.setPipeline(p.voxelStats);
       pass.setBindGroup(0, r.bindGroup('voxel', p.voxelStats, this.#params.voxel, [pred, whole(s.voxelStats)]));
       pass.dispatchWorkgroups(this.#voxelChunks);
@@ -268,12 +275,15 @@ export class FamilyLoss {
     const device = this.#device;
     const statsBytes = this.groupCount * 32;
     const gradBytes = o.elements * 4;
+    const pairBytes = o.focal ? o.batch * o.classes * 32 : 0;
+    const pairAt = 32 + statsBytes + (wantGrad ? gradBytes : 0);
     device.pushErrorScope('validation');
     const encoder = device.createCommandEncoder({ label: `${o.label} compute` });
     this.encode(encoder, { pred: predArg, target: targetArg, loss: host.loss, grad: wantGrad ? host.grad : undefined, mask: maskArg });
     encoder.copyBufferToBuffer(this.statusBuffer, 0, host.readback, 0, 32);
     encoder.copyBufferToBuffer(this.statsBuffer, 0, host.readback, 32, statsBytes);
     if (wantGrad) encoder.copyBufferToBuffer(host.grad, 0, host.readback, 32 + statsBytes, gradBytes);
+    if (pairBytes) encoder.copyBufferToBuffer(this.#scratch.pairSums, 0, host.readback, pairAt, pairBytes);
     device.queue.submit([encoder.finish()]);
     const error = await device.popErrorScope();
     if (error) throw new WgslDiceError('GPU_ERROR', `WebGPU rejected the loss computation: ${error.message}`);
@@ -281,9 +291,10 @@ export class FamilyLoss {
     await this.#engine._whileDeviceAlive(host.readback.mapAsync(GPUMapMode.READ));
     const mapped = host.readback.getMappedRange();
     const words = new Uint32Array(mapped.slice(0, 32));
-    const parts = new Float32Array(words.buffer, 16, 3);
+    const parts = new Float32Array(words.buffer, 16, 4);
     const stats = new Float32Array(mapped.slice(32, 32 + statsBytes));
     const grad = wantGrad ? new Float32Array(mapped.slice(32 + statsBytes, 32 + statsBytes + gradBytes)) : undefined;
+    const pairSums = pairBytes ? new Float32Array(mapped.slice(pairAt, pairAt + pairBytes)) : undefined;
     host.readback.unmap();
 
     const status = decodeStatus(words);
@@ -305,9 +316,12 @@ export class FamilyLoss {
       loss: parts[0],
       diceLoss: parts[1],
       crossEntropy: parts[2],
+      focal: parts[3],
       groups: { score: column(0), tp: column(1), predSum: column(2), targetSum: column(3), value: column(4), weight: column(7) },
     };
     if (grad) result.grad = grad;
+    // Per pair, the second vec4 of pair_sums ends with the weighted focal sum.
+    if (pairSums) result.pairFocal = Float32Array.from({ length: o.batch * o.classes }, (_, k) => pairSums[k * 8 + 7]);
     return result;
   }
 
@@ -321,7 +335,7 @@ export class FamilyLoss {
       mask: r.buffer('host mask', o.mask === 'none' ? 16 : this.maskBytes, u.STORAGE | u.COPY_DST),
       loss: r.buffer('host loss', 16, u.STORAGE | u.COPY_SRC),
       grad: r.buffer('host grad', o.elements * 4, u.STORAGE | u.COPY_SRC),
-      readback: r.buffer('readback', 32 + this.groupCount * 32 + o.elements * 4, u.MAP_READ | u.COPY_DST),
+      readback: r.buffer('readback', 32 + this.groupCount * 32 + o.elements * 4 + (o.focal ? o.batch * o.classes * 32 : 0), u.MAP_READ | u.COPY_DST),
       statusReadback: r.buffer('status readback', 32, u.MAP_READ | u.COPY_DST),
     };
   }

@@ -66,20 +66,54 @@ export interface LossOptions {
   emptyClass?: 'keep' | 'zero';
   /** Weight of the Dice term in a compound loss (default 1). */
   lambdaDice?: number;
-  /** Add cross-entropy on the logits (softmax CE, or binary CE with sigmoid) in the same passes. */
-  crossEntropy?: { lambda?: number; weights?: readonly number[] };
+  /**
+   * Add cross-entropy on the logits (softmax CE, or binary CE with sigmoid) in the same passes.
+   * `posWeight` (binary CE only) weighs the positive term as torch's BCEWithLogitsLoss(pos_weight):
+   * l = -[posWeight * g * log sigmoid(z) + (1 - g) * log(1 - sigmoid(z))].
+   */
+  crossEntropy?: { lambda?: number; weights?: readonly number[]; posWeight?: number };
+  /** Add MONAI's focal loss on the raw input (logits) in the same passes: see {@link FocalOptions}. */
+  focal?: FocalOptions;
   label?: string;
+}
+
+/**
+ * MONAI's FocalLoss as a term of the loss, on the raw input z (the logits; after the
+ * mask when mask is 'logits'), per element of the focal classes: every class, less class 0
+ * when includeBackground is false (the `classes` subset applies to the Dice term only).
+ * - sigmoid form: l = (z - z g - log sigmoid(z)) * sigmoid(-z (2g - 1))^gamma, times
+ *   g * alpha + (1 - g) * (1 - alpha) when alpha is given;
+ * - softmax form (`useSoftmax`): l = -(1 - p)^gamma * log p * g with p the softmax over the
+ *   focal classes only, times alpha_c (a scalar alpha gives class 0 the factor 1 - alpha and
+ *   every other class alpha; it needs includeBackground).
+ * Each class's terms are multiplied by `weights[c]` and by the voxel weight (mask, ignoreIndex).
+ */
+export interface FocalOptions {
+  /** Weight of the focal term in the loss (default 1). */
+  lambda?: number;
+  /** Focusing exponent (default 2, >= 0). */
+  gamma?: number;
+  /** A scalar, or one value per focal class (C, or C - 1 without background). */
+  alpha?: number | readonly number[];
+  /** One weight per class (length C, >= 0). */
+  weights?: readonly number[];
+  useSoftmax?: boolean;
+  /**
+   * 'mean' over every focal element (default), 'sum-of-means' (per (sample, class) spatial
+   * means, summed: MONAI's reduction='sum'), or 'sum' over every element.
+   */
+  reduction?: 'mean' | 'sum-of-means' | 'sum';
 }
 
 const knownOptions = [
   'shape', 'layout', 'activation', 'target', 'ignoreIndex', 'mask', 'maskShape', 'groups', 'batch',
   'classes', 'includeBackground', 'formula', 'score', 'alpha', 'beta', 'fBeta', 'gdlWeight',
   'squared', 'softLabel', 'smoothNumerator', 'smoothDenominator', 'denominatorMin', 'value',
-  'logEps', 'gamma', 'weights', 'reduction', 'emptyClass', 'lambdaDice', 'crossEntropy', 'label',
+  'logEps', 'gamma', 'weights', 'reduction', 'emptyClass', 'lambdaDice', 'crossEntropy', 'focal', 'label',
 ] as const;
 
 /** Options of {@link DiceEngine.metric}: a loss's options plus how predictions are binarised. */
-export interface MetricOptions extends Omit<LossOptions, 'activation' | 'crossEntropy'> {
+export interface MetricOptions extends Omit<LossOptions, 'activation' | 'crossEntropy' | 'focal'> {
   /** 'argmax' over classes (default) or pred > threshold. */
   binarize?: 'argmax' | 'threshold';
   threshold?: number;
@@ -120,8 +154,22 @@ export interface NormalizedLossOptions {
   readonly reduction: NonNullable<LossOptions['reduction']>;
   readonly emptyZero: boolean;
   readonly lambdaDice: number;
-  readonly crossEntropy: { lambda: number; weights: Float64Array } | undefined;
+  readonly crossEntropy: { lambda: number; weights: Float64Array; posWeight: number } | undefined;
+  readonly focal: NormalizedFocal | undefined;
   readonly label: string;
+}
+
+export interface NormalizedFocal {
+  readonly lambda: number;
+  readonly gamma: number;
+  readonly useSoftmax: boolean;
+  /** The focal classes are firstClass .. C - 1. */
+  readonly firstClass: number;
+  /** Per class: the factor on terms with g (alpha x weight) and on terms with 1 - g (0 in the softmax form). */
+  readonly positive: Float64Array;
+  readonly negative: Float64Array;
+  /** The sum of the focal terms is divided by this. */
+  readonly normaliser: number;
 }
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
@@ -269,7 +317,8 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
       included[c] = true;
     }
   }
-  if (!boolean('includeBackground', o.includeBackground, true)) {
+  const includeBackground = boolean('includeBackground', o.includeBackground, true);
+  if (!includeBackground) {
     if (classes === 1) {
       throw new WgslDiceError('INVALID_OPTION', 'includeBackground: false needs C > 1 (it drops class 0).');
     }
@@ -321,17 +370,22 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     if (typeof o.crossEntropy !== 'object' || o.crossEntropy === null) {
       throw new WgslDiceError('INVALID_OPTION', 'crossEntropy must be an object like { lambda: 1 }.');
     }
-    rejectUnknownKeys('crossEntropy field', o.crossEntropy, ['lambda', 'weights']);
+    rejectUnknownKeys('crossEntropy field', o.crossEntropy, ['lambda', 'weights', 'posWeight']);
     if (!activationNeedsLogits) {
       throw new WgslDiceError('INVALID_OPTION', "crossEntropy works on logits: set activation to 'softmax' or 'sigmoid'.");
+    }
+    if (o.crossEntropy.posWeight !== undefined && activation !== 'sigmoid') {
+      throw new WgslDiceError('INVALID_OPTION', "crossEntropy.posWeight weighs binary cross-entropy: it needs activation 'sigmoid'.");
     }
     crossEntropy = {
       lambda: nonNegative('crossEntropy.lambda', o.crossEntropy.lambda, 1),
       weights: o.crossEntropy.weights === undefined
         ? new Float64Array(classes).fill(1)
         : classWeights('crossEntropy.weights', o.crossEntropy.weights, classes),
+      posWeight: nonNegative('crossEntropy.posWeight', o.crossEntropy.posWeight, 1),
     };
   }
+  const focal = o.focal === undefined ? undefined : normalizeFocal(o.focal, shape, includeBackground ? 0 : 1);
   const value = oneOf('value', o.value, ['one-minus', 'negative-log', 'negative'] as const, 'one-minus');
   const gamma = finite('gamma', o.gamma, 1);
   if (gamma <= 0) throw new WgslDiceError('INVALID_OPTION', `gamma must be > 0, got ${gamma}.`);
@@ -364,7 +418,62 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     emptyZero: oneOf('emptyClass', o.emptyClass, ['keep', 'zero'] as const, 'keep') === 'zero',
     lambdaDice: nonNegative('lambdaDice', o.lambdaDice, 1),
     crossEntropy,
+    focal,
     label: o.label ?? 'wgsl-dice loss',
+  };
+}
+
+function normalizeFocal(
+  given: unknown,
+  shape: { batch: number; classes: number; spatial: number },
+  firstClass: number,
+): NormalizedFocal {
+  if (typeof given !== 'object' || given === null) {
+    throw new WgslDiceError('INVALID_OPTION', 'focal must be an object like { gamma: 2 }.');
+  }
+  rejectUnknownKeys('focal field', given, ['lambda', 'gamma', 'alpha', 'weights', 'useSoftmax', 'reduction']);
+  const f = given as FocalOptions;
+  const { classes } = shape;
+  const useSoftmax = boolean('focal.useSoftmax', f.useSoftmax, false);
+  const weights = f.weights === undefined ? new Float64Array(classes).fill(1) : classWeights('focal.weights', f.weights, classes);
+  const focalClasses = classes - firstClass;
+  // Per focal class: the factor on g-terms and on (1 - g)-terms; no alpha means 1 and 1.
+  const positive = new Float64Array(classes);
+  const negative = new Float64Array(classes);
+  let alpha: number[] | undefined;
+  if (typeof f.alpha === 'number') {
+    const a = finite('focal.alpha', f.alpha, 0);
+    if (!useSoftmax) alpha = new Array<number>(focalClasses).fill(a);
+    else if (firstClass !== 0) {
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        'a scalar focal.alpha in the softmax form weighs the background class: it needs includeBackground; pass one alpha per focal class instead.',
+      );
+    } else alpha = Array.from({ length: focalClasses }, (_, i) => (i === 0 ? 1 - a : a));
+  } else if (f.alpha !== undefined) {
+    if (!Array.isArray(f.alpha) || f.alpha.length !== focalClasses) {
+      throw new WgslDiceError('INVALID_OPTION', `focal.alpha must be a number or ${focalClasses} numbers (one per focal class).`);
+    }
+    alpha = f.alpha.map((a, i) => finite(`focal.alpha[${i}]`, a, 0));
+  }
+  for (let c = firstClass; c < classes; c++) {
+    const a = alpha?.[c - firstClass];
+    positive[c] = weights[c] * (a ?? 1);
+    negative[c] = useSoftmax ? 0 : weights[c] * (a === undefined ? 1 : 1 - a);
+  }
+  const reduction = oneOf('focal.reduction', f.reduction, ['mean', 'sum-of-means', 'sum'] as const, 'mean');
+  const normaliser =
+    reduction === 'mean' ? shape.batch * focalClasses * shape.spatial
+    : reduction === 'sum-of-means' ? shape.spatial
+    : 1;
+  return {
+    lambda: nonNegative('focal.lambda', f.lambda, 1),
+    gamma: nonNegative('focal.gamma', f.gamma, 2),
+    useSoftmax,
+    firstClass,
+    positive,
+    negative,
+    normaliser,
   };
 }
 

@@ -2,18 +2,25 @@ import backwardSource from '../../shaders/family_backward.wgsl';
 import finalizeSource from '../../shaders/family_finalize.wgsl';
 import reduceSource from '../../shaders/family_reduce.wgsl';
 import voxelStatsSource from '../../shaders/family_voxel_stats.wgsl';
+import wassersteinBackwardSource from '../../shaders/wasserstein_backward.wgsl';
+import wassersteinFinalizeSource from '../../shaders/wasserstein_finalize.wgsl';
+import wassersteinReduceSource from '../../shaders/wasserstein_reduce.wgsl';
 import type { NormalizedLossOptions } from '../family/options.js';
+import type { NormalizedWassersteinOptions } from '../family/wasserstein.js';
 import type { ColumnGrid } from '../plan.js';
 
 /**
- * The loss-family kernels: sources by name and the uniform blocks, packed field by field in
- * the order of the WGSL structs they mirror.
+ * The loss-family kernels (and the Generalized Wasserstein Dice set): sources by name and the
+ * uniform blocks, packed field by field in the order of the WGSL structs they mirror.
  */
 export const familyShaders = {
   family_voxel_stats: voxelStatsSource,
   family_reduce: reduceSource,
   family_finalize: finalizeSource,
   family_backward: backwardSource,
+  wasserstein_reduce: wassersteinReduceSource,
+  wasserstein_finalize: wassersteinFinalizeSource,
+  wasserstein_backward: wassersteinBackwardSource,
 } as const;
 
 export type FamilyShaderName = keyof typeof familyShaders;
@@ -28,6 +35,17 @@ const GDL = { square: 1, simple: 2, uniform: 3 } as const;
 export function auxKind(o: NormalizedLossOptions): number {
   if (!o.crossEntropy) return 0;
   return o.activation === 'softmax' ? 1 : 2;
+}
+
+/** 0 none, 1 sigmoid form, 2 softmax form. */
+export function focalKind(o: NormalizedLossOptions): number {
+  if (!o.focal) return 0;
+  return o.focal.useSoftmax ? 2 : 1;
+}
+
+/** Whether the voxel pre-pass runs: softmax or argmax activations, or the softmax-form focal term. */
+export function needsVoxelStats(o: NormalizedLossOptions): boolean {
+  return o.activation === 'softmax' || o.activation === 'argmax' || focalKind(o) === 2;
 }
 
 /** Writes u32 and f32 fields into one uniform block, 16-byte padded. */
@@ -45,7 +63,7 @@ function pack(fields: readonly ['u' | 'f', number][]): ArrayBuffer {
 export function packVoxelParams(o: NormalizedLossOptions, voxelsPerChunk: number): ArrayBuffer {
   return pack([
     ['u', o.batch * o.spatial], ['u', o.classes], ['u', o.spatial], ['u', +o.channelsFirst],
-    ['u', voxelsPerChunk], ['u', 0], ['u', 0], ['u', 0],
+    ['u', voxelsPerChunk], ['u', o.focal?.firstClass ?? 0], ['u', 0], ['u', 0],
   ]);
 }
 
@@ -56,7 +74,8 @@ export function packReduceParams(o: NormalizedLossOptions, grid: ColumnGrid): Ar
     ['u', grid.rowsPerChunk], ['u', grid.chunks], ['u', grid.treeStart], ['u', o.classes],
     ['u', o.spatial], ['u', +o.channelsFirst], ['u', ACTIVATION[o.activation]], ['u', TARGET[o.target]],
     ['u', o.ignoreIndex ?? 0], ['u', +(o.ignoreIndex !== undefined)], ['u', MASK[o.mask]], ['u', +o.maskPerSample],
-    ['u', o.squared ? 2 : 1], ['u', auxKind(o)], ['f', o.threshold], ['u', 0],
+    ['u', o.squared ? 2 : 1], ['u', auxKind(o)], ['f', o.threshold], ['u', focalKind(o)],
+    ['u', o.focal?.firstClass ?? 0], ['f', o.focal?.gamma ?? 0], ['f', o.crossEntropy?.posWeight ?? 1],
   ]);
 }
 
@@ -70,6 +89,7 @@ export function packFinalizeParams(o: NormalizedLossOptions, chunks: number, gro
     ['f', o.score.numTp], ['f', o.score.denTp], ['f', o.score.denFp], ['f', o.score.denFn],
     ['f', o.smoothNumerator], ['f', o.smoothDenominator], ['f', o.denominatorMin], ['f', o.logEps],
     ['f', o.gamma], ['f', o.lambdaDice], ['f', o.crossEntropy?.lambda ?? 0], ['f', o.elements],
+    ['u', focalKind(o)], ['f', o.focal?.lambda ?? 0], ['f', o.focal ? 1 / o.focal.normaliser : 0], ['u', 0],
   ]);
 }
 
@@ -79,16 +99,44 @@ export function packBackwardParams(o: NormalizedLossOptions, voxelsPerChunk: num
     ['u', o.batch * o.spatial], ['u', o.classes], ['u', o.spatial], ['u', +o.channelsFirst],
     ['u', ACTIVATION[o.activation]], ['u', TARGET[o.target]], ['u', o.ignoreIndex ?? 0], ['u', +(o.ignoreIndex !== undefined)],
     ['u', MASK[o.mask]], ['u', +o.maskPerSample], ['u', o.squared ? 2 : 1], ['u', voxelsPerChunk],
+    ['u', focalKind(o)], ['u', o.focal?.firstClass ?? 0], ['f', o.focal?.gamma ?? 0], ['f', o.crossEntropy?.posWeight ?? 1],
   ]);
 }
 
-/** Per class: (included, fixed group weight, cross-entropy weight, 0). */
+/** Per class, two vec4: (included, fixed group weight, cross-entropy weight, 0) and (focal F+ factor, focal F- factor, 0, 0). */
 export function packClassInfo(o: NormalizedLossOptions): Float32Array<ArrayBuffer> {
-  const info = new Float32Array(o.classes * 4);
+  const info = new Float32Array(o.classes * 8);
   for (let c = 0; c < o.classes; c++) {
-    info[c * 4] = o.included[c] ? 1 : 0;
-    info[c * 4 + 1] = c < o.groupWeights.length ? o.groupWeights[c] : 0;
-    info[c * 4 + 2] = o.crossEntropy ? o.crossEntropy.weights[c] : 0;
+    info[c * 8] = o.included[c] ? 1 : 0;
+    info[c * 8 + 1] = c < o.groupWeights.length ? o.groupWeights[c] : 0;
+    info[c * 8 + 2] = o.crossEntropy ? o.crossEntropy.weights[c] : 0;
+    info[c * 8 + 4] = o.focal ? o.focal.positive[c] : 0;
+    info[c * 8 + 5] = o.focal ? o.focal.negative[c] : 0;
   }
   return info;
+}
+
+/** Mirrors `WassersteinParams` in wasserstein_reduce.wgsl. */
+export function packWassersteinReduceParams(o: NormalizedWassersteinOptions, grid: ColumnGrid): ArrayBuffer {
+  return pack([
+    ['u', grid.rows], ['u', grid.cols], ['u', grid.colsPerGroup], ['u', grid.lanes],
+    ['u', grid.rowsPerChunk], ['u', grid.chunks], ['u', grid.treeStart], ['u', o.classes],
+    ['u', o.spatial], ['u', +o.channelsFirst], ['u', TARGET[o.target]], ['u', 0],
+  ]);
+}
+
+/** Mirrors `FinalizeParams` in wasserstein_finalize.wgsl. */
+export function packWassersteinFinalizeParams(o: NormalizedWassersteinOptions, chunks: number): ArrayBuffer {
+  return pack([
+    ['u', o.batch], ['u', o.classes], ['u', chunks], ['u', o.weighting === 'GDL' ? 1 : 0],
+    ['f', o.smoothNumerator], ['f', o.smoothDenominator], ['f', o.reduction === 'mean' ? 1 / o.batch : 1], ['u', 0],
+  ]);
+}
+
+/** Mirrors `BackwardParams` in wasserstein_backward.wgsl. */
+export function packWassersteinBackwardParams(o: NormalizedWassersteinOptions, voxelsPerChunk: number): ArrayBuffer {
+  return pack([
+    ['u', o.batch * o.spatial], ['u', o.classes], ['u', o.spatial], ['u', +o.channelsFirst],
+    ['u', TARGET[o.target]], ['u', voxelsPerChunk], ['u', 0], ['u', 0],
+  ]);
 }

@@ -4,7 +4,8 @@
 import type { DiceEngine } from '../engine.js';
 import { WgslDiceError } from '../errors.js';
 import type { FamilyLoss, LossResult } from '../family/loss.js';
-import type { LossOptions } from '../family/options.js';
+import type { FocalOptions, LossOptions } from '../family/options.js';
+import type { WassersteinDiceLoss, WassersteinDiceOptions } from '../family/wasserstein.js';
 import { type Opts, parseActivation } from '../reference/peers/common.js';
 import {
   COMPUTE_DICE_DEFAULTS,
@@ -16,12 +17,13 @@ import {
   FOCAL_DEFAULTS,
   GDICE_SCORE_DEFAULTS,
   GDL_DEFAULTS,
+  GDL_FOCAL_DEFAULTS,
   GWDL_DEFAULTS,
   TVERSKY_DEFAULTS,
   type MetricReduction,
   doMetricReduction,
 } from '../reference/peers/monai.js';
-import { type Tensor, tensor, toNested, zip } from '../reference/peers/tensor.js';
+import { type Tensor, moveAxis, numel, reshape, tensor, toNested, zip } from '../reference/peers/tensor.js';
 import {
   type CreateExtras,
   type HostInput,
@@ -40,7 +42,12 @@ import {
   toTensor,
 } from './common.js';
 
-type Kind = 'dice' | 'masked' | 'tversky' | 'gdl' | 'dice-ce';
+/** A preset whose GPU path is engine.wassersteinDice rather than a FamilyLoss. */
+export interface WassersteinPreset extends Omit<Preset, 'create'> {
+  create(shape: readonly number[], extras?: CreateExtras): Promise<WassersteinDiceLoss>;
+}
+
+type Kind = 'dice' | 'masked' | 'tversky' | 'gdl' | 'dice-ce' | 'dice-focal' | 'gdl-focal';
 
 interface Prepared {
   lossOptions: LossOptions;
@@ -110,8 +117,9 @@ function prepare(o: Opts, kind: Kind, x: Tensor, y: Tensor, forCreate = false): 
   if (!includeBackground) base.includeBackground = false;
   const reduction = o.oneOf('reduction', kind === 'dice-ce' ? (['mean', 'sum'] as const) : (['none', 'mean', 'sum'] as const));
   base.reduction = reduction;
-  const softLabel = kind !== 'dice-ce' && o.bool('soft_label');
-  if (kind === 'dice' || kind === 'masked' || kind === 'dice-ce') {
+  // DiceCELoss, DiceFocalLoss and GeneralizedDiceFocalLoss have no soft_label.
+  const softLabel = 'soft_label' in o.values && o.bool('soft_label');
+  if (kind === 'dice' || kind === 'masked' || kind === 'dice-ce' || kind === 'dice-focal') {
     const k = o.bool('jaccard') ? 1 : 0.5;
     // f = 1 − (2·tp + smooth_nr) / (2·(tp + k·fp + k·fn) + smooth_dr)
     base.score = { numTp: 2, denTp: 2, denFp: 2 * k, denFn: 2 * k };
@@ -130,6 +138,30 @@ function prepare(o: Opts, kind: Kind, x: Tensor, y: Tensor, forCreate = false): 
   return { lossOptions: base, pred: f32(px), target, B, C, kept, rank };
 }
 
+/** MONAI FocalLoss's reduction as the engine's focal reduction ('none' keeps the sum: the gradient path). */
+const FOCAL_REDUCTION = { mean: 'mean', sum: 'sum-of-means', none: 'sum' } as const;
+
+/**
+ * MONAI FocalLoss options as the engine's focal term: alpha and weight are per kept class; a
+ * scalar alpha of the softmax form is dropped without the background (MONAI warns and drops it);
+ * weight is ignored when one class is left.
+ */
+function focalTerm(o: Opts, C: number, kept: number[], useSoftmax: boolean, lambda: number): FocalOptions {
+  const reduction = o.oneOf('reduction', ['none', 'mean', 'sum'] as const);
+  let alpha = o.numOrList('alpha');
+  if (useSoftmax && kept.length !== C && typeof alpha === 'number') alpha = null;
+  if (Array.isArray(alpha) && alpha.length !== kept.length) {
+    throw new WgslDiceError('INVALID_OPTION', `${o.api}: alpha has ${alpha.length} entries for ${kept.length} classes.`);
+  }
+  const gamma = o.num('gamma');
+  if (!(gamma >= 0)) throw new WgslDiceError('INVALID_OPTION', `${o.api}: gamma must be >= 0 on the GPU, got ${gamma}.`);
+  const focal: FocalOptions = { lambda, gamma, useSoftmax, reduction: FOCAL_REDUCTION[reduction] };
+  if (alpha !== null) focal.alpha = alpha;
+  const weight = o.numOrList('weight');
+  if (weight !== null && kept.length !== 1) focal.weights = engineWeights(o.api, weight, kept, C);
+  return focal;
+}
+
 /** MONAI weight (scalar or one per kept class) → the engine's one weight per class. */
 function engineWeights(api: string, weight: number | number[], kept: number[], C: number): number[] {
   const w = typeof weight === 'number' ? kept.map(() => weight) : weight;
@@ -144,6 +176,16 @@ function engineWeights(api: string, weight: number | number[], kept: number[], C
   const out = new Array<number>(C).fill(1);
   kept.forEach((c, i) => (out[c] = w[i]));
   return out;
+}
+
+/** BCEWithLogitsLoss(pos_weight=weight) for one channel: weight must hold one value. */
+function bcePosWeight(api: string, weight: number[] | null): { posWeight?: number } {
+  if (weight === null) return {};
+  if (weight.length !== 1) {
+    throw new WgslDiceError('INVALID_WEIGHTS', `${api}: with one channel, weight is BCEWithLogitsLoss's pos_weight and needs 1 entry, got ${weight.length}.`);
+  }
+  if (!(weight[0] >= 0)) throw new WgslDiceError('INVALID_WEIGHTS', `${api}: pos_weight must be >= 0, got ${weight[0]}.`);
+  return { posWeight: weight[0] };
 }
 
 function hostTensors(pred: HostInput, target: HostInput, extras: PresetExtras | undefined): { x: Tensor; y: Tensor; m: Tensor | null } {
@@ -178,6 +220,12 @@ export function createMonaiPresets(engine: DiceEngine) {
     const o = parseOptions(api, options, defaults);
     // Validate eagerly what does not depend on the input.
     optionGuard(() => o.oneOf('reduction', kind === 'dice-ce' ? (['mean', 'sum'] as const) : (['none', 'mean', 'sum'] as const)));
+    if (kind === 'dice-focal' || kind === 'gdl-focal') {
+      const lambdas = kind === 'dice-focal' ? ['lambda_dice', 'lambda_focal'] : ['lambda_gdl', 'lambda_focal'];
+      for (const name of lambdas) {
+        if (optionGuard(() => o.num(name)) < 0) throw new WgslDiceError('INVALID_OPTION', `${api}: ${name} should be no less than 0.0.`);
+      }
+    }
     return {
       api,
       options: o.values,
@@ -192,7 +240,11 @@ export function createMonaiPresets(engine: DiceEngine) {
           p.lossOptions.mask = 'logits';
           p.lossOptions.maskShape = extras.maskShape[0] === 1 && shape[0] !== 1 ? 'shared' : 'per-sample';
         }
-        if (kind === 'dice-ce') return engine.loss(diceCeFused(o, p, y) ?? notImplemented(api, 'the GPU path fuses Dice and CE only for softmax=True with a label-map target (to_onehot_y=True)'));
+        if (kind === 'dice-ce') return engine.loss(diceCeFused(o, p, y) ?? notImplemented(api, 'the GPU path fuses Dice and CE only for softmax=True with a label-map target (to_onehot_y=True), or sigmoid=True with one channel'));
+        if (kind === 'dice-focal' || kind === 'gdl-focal') {
+          if (!o.isNone('other_act')) notImplemented(api, 'the GPU path fuses Dice and focal only without other_act');
+          return engine.loss(diceFocalFused(o, kind, p));
+        }
         return engine.loss(p.lossOptions);
       },
       async evaluate(pred, target, extras) {
@@ -211,6 +263,7 @@ export function createMonaiPresets(engine: DiceEngine) {
         }
         const p = prepare(o, kind, x, y);
         if (kind === 'dice-ce') return diceCe(o, p, x, y);
+        if (kind === 'dice-focal' || kind === 'gdl-focal') return diceFocal(o, kind, p, x);
         const r = await (await cache.loss(p.lossOptions)).compute(p.pred, p.target);
         const reduction = p.lossOptions.reduction;
         if (reduction !== 'none') return r.loss;
@@ -230,12 +283,41 @@ export function createMonaiPresets(engine: DiceEngine) {
     };
   };
 
-  /** One fused loss (Dice + softmax CE in the same passes) when the Dice activation is the CE's softmax. */
+  /**
+   * DiceFocalLoss / GeneralizedDiceFocalLoss in one loss: the Dice part on the preamble's
+   * activation, the focal part (MONAI's sigmoid form) on the same raw logits in the same passes.
+   */
+  function diceFocalFused(o: Opts, kind: 'dice-focal' | 'gdl-focal', p: Prepared): LossOptions {
+    if (p.lossOptions.reduction === 'none') {
+      notImplemented(o.api, "reduction='none' (a [B, C, 1...] Dice plus a [B, C, ...] focal tensor) is not implemented on the GPU yet");
+    }
+    const lambdaDice = o.num(kind === 'dice-focal' ? 'lambda_dice' : 'lambda_gdl');
+    return { ...p.lossOptions, lambdaDice, focal: focalTerm(o, p.C, p.kept, false, o.num('lambda_focal')) };
+  }
+
+  async function diceFocal(o: Opts, kind: 'dice-focal' | 'gdl-focal', p: Prepared, x: Tensor): Promise<number> {
+    const fused = diceFocalFused(o, kind, p);
+    if (o.isNone('other_act')) return (await (await cache.loss(fused)).compute(p.pred, p.target)).loss;
+    // other_act ran on the host for the Dice part; the focal part needs the raw logits: two losses.
+    const { focal, lambdaDice, ...diceOptions } = fused;
+    const dice = (await (await cache.loss(diceOptions)).compute(p.pred, p.target)).loss;
+    const focalOnly: LossOptions = { ...diceOptions, activation: 'sigmoid', lambdaDice: 0, focal, label: `${o.api} focal` };
+    const focalLoss = (await (await cache.loss(focalOnly)).compute(f32(x), p.target)).loss;
+    return (lambdaDice ?? 1) * dice + focalLoss;
+  }
+
+  /**
+   * One fused loss when the Dice activation is the CE's: softmax with a label-map target (Dice +
+   * softmax CE), or sigmoid with one channel (Dice + BCEWithLogitsLoss(pos_weight=weight)).
+   */
   function diceCeFused(o: Opts, p: Prepared, y: Tensor): LossOptions | null {
-    if (p.lossOptions.activation !== 'softmax' || p.lossOptions.target === 'dense') return null;
     void y;
     const weight = o.numOrList('weight');
     if (typeof weight === 'number') throw new WgslDiceError('INVALID_WEIGHTS', `${o.api}: weight must be a sequence (one entry per class)`);
+    if (p.C === 1 && p.lossOptions.activation === 'sigmoid' && o.num('label_smoothing') === 0) {
+      return { ...p.lossOptions, lambdaDice: o.num('lambda_dice'), crossEntropy: { lambda: o.num('lambda_ce'), ...bcePosWeight(o.api, weight) } };
+    }
+    if (p.lossOptions.activation !== 'softmax' || p.lossOptions.target === 'dense') return null;
     const opts: LossOptions = { ...p.lossOptions, lambdaDice: o.num('lambda_dice'), crossEntropy: { lambda: o.num('lambda_ce'), ...(weight ? { weights: weight } : {}) } };
     if (weight) opts.weights = engineWeights(o.api, p.kept.length === p.C ? weight : weight.slice(1), p.kept, p.C);
     if (o.num('label_smoothing') !== 0) return null;
@@ -251,10 +333,6 @@ export function createMonaiPresets(engine: DiceEngine) {
     const weight = o.numOrList('weight');
     if (typeof weight === 'number') throw new WgslDiceError('INVALID_WEIGHTS', `${o.api}: weight must be a sequence (one entry per class)`);
     const reduction = p.lossOptions.reduction as 'mean' | 'sum';
-    if (p.C === 1 && weight !== null) {
-      // MONAI passes weight as BCEWithLogitsLoss(pos_weight=…): the engine's binary CE weight scales the whole term.
-      notImplemented(o.api, 'weight with a single channel (BCEWithLogitsLoss pos_weight) is not implemented on the GPU yet');
-    }
     const fused = diceCeFused(o, p, y);
     const ceTargetIndex = y.shape[1] === 1 && p.C > 1;
     // CE 'sum' = CE mean × (Σ w_y for class-index targets, or the voxel count otherwise).
@@ -282,7 +360,8 @@ export function createMonaiPresets(engine: DiceEngine) {
       activation: p.C > 1 ? 'softmax' : 'sigmoid',
       target: ceTargetIndex ? 'u32' : 'dense',
       lambdaDice: 0,
-      crossEntropy: weight ? { lambda: 1, weights: weight } : { lambda: 1 },
+      // With one channel MONAI passes weight as BCEWithLogitsLoss(pos_weight=weight).
+      crossEntropy: p.C === 1 ? { lambda: 1, ...bcePosWeight(o.api, weight) } : weight ? { lambda: 1, weights: weight } : { lambda: 1 },
       label: `${o.api} cross-entropy`,
     };
     const ceTarget = ceTargetIndex ? labels(y) : f32(y);
@@ -290,13 +369,105 @@ export function createMonaiPresets(engine: DiceEngine) {
     return lambdaDice * dice + lambdaCe * ce * ceScale();
   }
 
-  const unimplemented = (api: string, defaults: Options) => (options: Options = {}): Preset => {
-    const o = parseOptions(api, options, defaults);
+  /** monai.losses.GeneralizedWassersteinDiceLoss on engine.wassersteinDice (its own kernels). */
+  const wassersteinLosses = new Map<string, Promise<WassersteinDiceLoss>>();
+  const wassersteinPreset = (api: string) => (options: Options = {}): WassersteinPreset => {
+    const o = parseOptions(api, options, GWDL_DEFAULTS);
+    if (o.isNone('dist_matrix')) throw new WgslDiceError('INVALID_OPTION', `${api}: dist_matrix is required.`);
+    const distanceMatrix = optionGuard(() => o.matrix('dist_matrix'));
+    const weighting = optionGuard(() => o.oneOf('weighting_mode', ['default', 'GDL'] as const));
+    const reduction = optionGuard(() => o.oneOf('reduction', ['none', 'mean', 'sum'] as const));
+    const optionsFor = (shape: readonly number[]): WassersteinDiceOptions => {
+      if (shape.length < 2 || shape[1] !== distanceMatrix.length) {
+        throw new WgslDiceError('SHAPE_MISMATCH', `${api}: input [${shape}] must be [B, C, ...spatial] with C = ${distanceMatrix.length} (the size of dist_matrix).`);
+      }
+      return {
+        shape: [...shape],
+        layout: 'channels-first',
+        target: 'u32',
+        distanceMatrix,
+        weighting,
+        reduction,
+        smoothNumerator: o.num('smooth_nr'),
+        smoothDenominator: o.num('smooth_dr'),
+        label: api,
+      };
+    };
+    const lossFor = (shape: readonly number[]) => {
+      const lossOptions = optionsFor(shape);
+      const key = JSON.stringify(lossOptions);
+      let loss = wassersteinLosses.get(key);
+      if (!loss) {
+        loss = engine.wassersteinDice(lossOptions);
+        wassersteinLosses.set(key, loss);
+        loss.catch(() => wassersteinLosses.delete(key));
+      }
+      return loss;
+    };
     return {
       api,
       options: o.values,
-      create: async () => notImplemented(api),
-      evaluate: async () => notImplemented(api),
+      create: async (shape) => engine.wassersteinDice(optionsFor(shape)),
+      async evaluate(pred, target, extras) {
+        const { x, y } = hostTensors(pred, target, extras);
+        const B = x.shape[0];
+        // The label map may come as [B, ...spatial] or [B, 1, ...spatial]: one label per voxel.
+        if (y.shape[0] !== B || y.data.length !== B * numel(x.shape.slice(2))) {
+          throw new WgslDiceError('SHAPE_MISMATCH', `${api}: target ([${y.shape}]) does not hold one label per voxel of input ([${x.shape}]).`);
+        }
+        const r = await (await lossFor(x.shape)).compute(f32(x), labels(y));
+        return reduction === 'none' ? nested([B], r.perSample) : r.loss;
+      },
+    };
+  };
+
+  /** monai.losses.FocalLoss: the engine's focal term alone (lambdaDice 0). */
+  const focalPreset = (api: string) => (options: Options = {}): Preset => {
+    const o = parseOptions(api, options, FOCAL_DEFAULTS);
+    optionGuard(() => o.oneOf('reduction', ['none', 'mean', 'sum'] as const));
+    /** Options for pred of `shape` (channel-first); `labelMap` when the target is a label map. */
+    const focalOptions = (shape: readonly number[], targetShape: readonly number[]) => {
+      if (shape.length < 2) throw new WgslDiceError('INVALID_SHAPE', `${api}: input must be [B, C, ...spatial], got [${shape}].`);
+      const C = shape[1];
+      const labelMap = o.bool('to_onehot_y') && C > 1;
+      if (labelMap ? targetShape[1] !== 1 || targetShape[0] !== shape[0] : targetShape.some((d, i) => d !== shape[i]) || targetShape.length !== shape.length) {
+        throw new WgslDiceError('SHAPE_MISMATCH', `${api}: ground truth has different shape ([${targetShape}]) from input ([${shape}]).`);
+      }
+      const includeBackground = o.bool('include_background') || C === 1;
+      const kept = [...Array(C).keys()].slice(includeBackground ? 0 : 1);
+      const useSoftmax = o.bool('use_softmax');
+      const lossOptions: LossOptions = {
+        shape: [...shape],
+        layout: 'channels-first',
+        activation: useSoftmax ? 'softmax' : 'sigmoid',
+        target: labelMap ? 'u32' : 'dense',
+        lambdaDice: 0,
+        focal: optionGuard(() => focalTerm(o, C, kept, useSoftmax, 1)),
+        label: api,
+      };
+      if (!includeBackground) lossOptions.includeBackground = false;
+      return { lossOptions, labelMap, kept };
+    };
+    return {
+      api,
+      options: o.values,
+      create: async (shape, extras: CreateExtras = {}) => engine.loss(focalOptions(shape, extras.targetShape ?? shape).lossOptions),
+      async evaluate(pred, target, extras) {
+        const { x, y } = hostTensors(pred, target, extras);
+        const { lossOptions, labelMap, kept } = focalOptions(x.shape, y.shape);
+        const targetData = labelMap ? labels(y) : f32(y);
+        if (o.raw('reduction') !== 'none') return (await (await cache.loss(lossOptions)).compute(f32(x), targetData)).loss;
+        // Element-wise values: every voxel becomes a sample of one voxel (channels-last [B*S, C]),
+        // so that the per-(sample, class) focal sums are the elements.
+        const [B, C] = x.shape;
+        const S = numel(x.shape.slice(2));
+        const voxelsFirst = (t: Tensor) => f32(moveAxis(reshape(t, [B, C, S]), 1, 2));
+        const perVoxel: LossOptions = { ...lossOptions, shape: [B * S, C], layout: 'channels-last', label: `${api} element-wise` };
+        const r = await (await cache.loss(perVoxel)).compute(voxelsFirst(x), labelMap ? targetData : voxelsFirst(y));
+        const out: number[] = [];
+        for (let b = 0; b < B; b++) for (const c of kept) for (let s = 0; s < S; s++) out.push(r.pairFocal![(b * S + s) * C + c]);
+        return nested([B, kept.length, ...x.shape.slice(2)], out);
+      },
     };
   };
 
@@ -413,9 +584,10 @@ export function createMonaiPresets(engine: DiceEngine) {
     GeneralizedDiceLoss: lossPreset('monai.losses.GeneralizedDiceLoss', 'gdl', GDL_DEFAULTS),
     TverskyLoss: lossPreset('monai.losses.TverskyLoss', 'tversky', TVERSKY_DEFAULTS),
     DiceCELoss: lossPreset('monai.losses.DiceCELoss', 'dice-ce', DICE_CE_DEFAULTS),
-    DiceFocalLoss: unimplemented('monai.losses.DiceFocalLoss', DICE_FOCAL_DEFAULTS),
-    FocalLoss: unimplemented('monai.losses.FocalLoss', FOCAL_DEFAULTS),
-    GeneralizedWassersteinDiceLoss: unimplemented('monai.losses.GeneralizedWassersteinDiceLoss', GWDL_DEFAULTS),
+    DiceFocalLoss: lossPreset('monai.losses.DiceFocalLoss', 'dice-focal', DICE_FOCAL_DEFAULTS),
+    GeneralizedDiceFocalLoss: lossPreset('monai.losses.GeneralizedDiceFocalLoss', 'gdl-focal', GDL_FOCAL_DEFAULTS),
+    FocalLoss: focalPreset('monai.losses.FocalLoss'),
+    GeneralizedWassersteinDiceLoss: wassersteinPreset('monai.losses.GeneralizedWassersteinDiceLoss'),
     compute_dice: metricPreset('monai.metrics.compute_dice', 'compute_dice', COMPUTE_DICE_DEFAULTS),
     DiceMetric: metricPreset('monai.metrics.DiceMetric', 'DiceMetric', DICE_METRIC_DEFAULTS),
     compute_generalized_dice: metricPreset('monai.metrics.compute_generalized_dice', 'compute_generalized_dice', COMPUTE_GDICE_DEFAULTS),

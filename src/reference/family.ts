@@ -10,6 +10,10 @@ export interface FamilyReferenceResult {
   loss: number;
   diceLoss: number;
   crossEntropy: number;
+  /** The focal term before its lambda. */
+  focal: number;
+  /** Per (sample, class): the focal terms' sum times alpha and the class weight, before the reduction. */
+  pairFocal: Float64Array;
   /** Per group, as the engine orders them (sample-major, then class). */
   score: Float64Array;
   value: Float64Array;
@@ -43,6 +47,20 @@ export function familyReference(
   let ceNum = 0;
   let ceDen = 0;
   const ceWeights = options.crossEntropy?.weights;
+  const posWeight = options.crossEntropy?.posWeight ?? 1;
+  const focal = options.focal;
+  const focalFirst = options.includeBackground === false ? 1 : 0;
+  const focalGamma = focal?.gamma ?? 2;
+  const pairFocal = new Float64Array(pairs);
+  const logSigmoid = (x: number) => (x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x)));
+  /** MONAI's alpha factor of class c (sigmoid form: on g; softmax form: on the whole term). */
+  const focalAlpha = (c: number, g: number): number => {
+    const a = focal?.alpha;
+    if (a === undefined) return 1;
+    if (typeof a !== 'number') return focal!.useSoftmax ? a[c - focalFirst] : g * a[c - focalFirst] + (1 - g) * (1 - a[c - focalFirst]);
+    if (focal!.useSoftmax) return c === 0 ? 1 - a : a;
+    return g * a + (1 - g) * (1 - a);
+  };
   for (let b = 0; b < B; b++) {
     for (let s = 0; s < S; s++) {
       const m = maskMode === 'none' ? 1 : mask![options.maskShape === 'shared' ? s : b * S + s];
@@ -83,9 +101,30 @@ export function familyReference(
             ceNum += w * cw * -g[c] * logp[c];
             ceDen += w * cw * g[c];
           } else {
+            // torch BCEWithLogitsLoss(pos_weight): -[k g log sigmoid(x) + (1 - g) log(1 - sigmoid(x))].
             const x = z[c];
-            ceNum += w * cw * (Math.max(x, 0) - x * g[c] + Math.log1p(Math.exp(-Math.abs(x))));
+            ceNum += w * cw * -(posWeight * g[c] * logSigmoid(x) + (1 - g[c]) * logSigmoid(-x));
           }
+        }
+      }
+      if (focal) {
+        let focalLse = 0;
+        if (focal.useSoftmax) {
+          const kept = z.slice(focalFirst);
+          const top = Math.max(...kept);
+          focalLse = top + Math.log(kept.reduce((acc, x) => acc + Math.exp(x - top), 0));
+        }
+        for (let c = focalFirst; c < C; c++) {
+          let term: number;
+          if (focal.useSoftmax) {
+            const ls = z[c] - focalLse;
+            term = -((1 - Math.exp(ls)) ** focalGamma) * ls * g[c];
+          } else {
+            const x = z[c];
+            const t = g[c];
+            term = (x - x * t - logSigmoid(x)) * Math.exp(focalGamma * logSigmoid(-x * (2 * t - 1)));
+          }
+          pairFocal[b * C + c] += w * (focal.weights ? focal.weights[c] : 1) * focalAlpha(c, g[c]) * term;
         }
       }
     }
@@ -187,8 +226,18 @@ export function familyReference(
   if (options.crossEntropy) {
     crossEntropy = activation === 'softmax' ? (ceDen > 0 ? ceNum / ceDen : 0) : ceNum / (B * C * S);
   }
-  const loss = (options.lambdaDice ?? 1) * diceLoss + (options.crossEntropy ? options.crossEntropy.lambda ?? 1 : 0) * crossEntropy;
-  return { loss, diceLoss, crossEntropy, score, value, tp: tpOut, predSum: pOut, targetSum: gOut };
+  let focalLoss = 0;
+  if (focal) {
+    const reductionOfFocal = focal.reduction ?? 'mean';
+    const count = reductionOfFocal === 'mean' ? B * (C - focalFirst) * S : reductionOfFocal === 'sum-of-means' ? S : 1;
+    focalLoss = pairFocal.reduce((a, x) => a + x, 0) / count;
+  }
+  const lambdaDice = options.lambdaDice ?? 1;
+  const loss =
+    (lambdaDice === 0 ? 0 : lambdaDice * diceLoss) +
+    (options.crossEntropy ? options.crossEntropy.lambda ?? 1 : 0) * crossEntropy +
+    (focal ? focal.lambda ?? 1 : 0) * focalLoss;
+  return { loss, diceLoss, crossEntropy, focal: focalLoss, pairFocal, score, value, tp: tpOut, predSum: pOut, targetSum: gOut };
 }
 
 /** Central-difference gradient of {@link familyReference}'s loss w.r.t. pred, in float64. */

@@ -1,0 +1,104 @@
+// Generalized Wasserstein Dice, forward pass 2: one workgroup turns the per-(sample, class)
+// partial sums (V_c, W_c: see wasserstein_reduce.wgsl) into the loss of every sample, the
+// scalar loss, the status counters and the per-(sample, class) gradient coefficients.
+// MONAI's GeneralizedWassersteinDiceLoss with per-sample class weights alpha (the fixed
+// behaviour for batch > 1, MONAI PR #8744):
+//   default: alpha_0 = 0, alpha_c = 1 else;  TP = sum_c alpha_c (V_c - W_c),  den = 2 TP + sum_c W_c
+//   GDL:     alpha_c = 1 / (V_c + 1);          TP as above,                     den = sum_c alpha_c (2 V_c - W_c)
+//   loss_b = 1 - (2 TP + smooth_nr) / (den + smooth_dr),  loss = scale * sum_b loss_b
+// alpha depends on the labels only, so d loss_b / d W_c = -(2 dTP den' - num dden) / den'^2 with
+// dTP = -alpha_c and dden = 1 - 2 alpha_c (default) or -alpha_c (GDL). Fixed-order loops only.
+
+override WORKGROUP_SIZE: u32 = 256u;
+const NONE: u32 = 0xffffffffu;
+
+struct FinalizeParams {
+  batch: u32,
+  classes: u32,
+  chunks: u32,
+  weighting: u32,   // 0 default, 1 GDL
+  smooth_nr: f32,
+  smooth_dr: f32,
+  scale: f32,       // 1 / B for the mean, else 1
+  pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: FinalizeParams;
+@group(0) @binding(1) var<storage, read> partials: array<vec4<u32>>;
+// Per (sample, class): (V, W, d loss / d W, 0).
+@group(0) @binding(2) var<storage, read_write> class_sums: array<vec4<f32>>;
+// Per sample: (loss_b, TP, denominator, sum of W).
+@group(0) @binding(3) var<storage, read_write> stats: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> loss: array<f32>;
+// (labels out of range, non-finite logits, first such voxel, first such element, f32 bits of the loss, 0, 0, 0).
+@group(0) @binding(5) var<storage, read_write> status: array<u32>;
+
+var<workgroup> shared_sum: array<vec4<f32>, WORKGROUP_SIZE>;
+var<workgroup> shared_first: array<vec2<u32>, WORKGROUP_SIZE>;
+
+fn alpha(c: u32, volume: f32) -> f32 {
+  if (params.weighting == 1u) {
+    return 1.0 / (volume + 1.0);
+  }
+  return select(1.0, 0.0, c == 0u);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(local_invocation_index) tid: u32) {
+  var part = vec4<f32>(0.0);   // (scaled loss, bad labels, non-finite, 0)
+  var first = vec2<u32>(NONE, NONE);
+  for (var b = tid; b < params.batch; b += WORKGROUP_SIZE) {
+    var tp = 0.0;
+    var errors = 0.0;
+    var gdl_den = 0.0;
+    for (var c = 0u; c < params.classes; c++) {
+      var s = vec4<f32>(0.0);
+      for (var chunk = 0u; chunk < params.chunks; chunk++) {
+        let at = ((b * params.chunks + chunk) * params.classes + c) * 2u;
+        s += bitcast<vec4<f32>>(partials[at]);
+        first = min(first, partials[at + 1u].xy);
+      }
+      part += vec4<f32>(0.0, s.z, s.w, 0.0);
+      let a = alpha(c, s.x);
+      tp += a * (s.x - s.y);
+      errors += s.y;
+      gdl_den += a * (2.0 * s.x - s.y);
+      class_sums[b * params.classes + c] = vec4<f32>(s.x, s.y, 0.0, 0.0);
+    }
+    let den = select(2.0 * tp + errors, gdl_den, params.weighting == 1u) + params.smooth_dr;
+    let num = 2.0 * tp + params.smooth_nr;
+    let value = 1.0 - num / den;
+    stats[b] = vec4<f32>(value, tp, den - params.smooth_dr, errors);
+    part.x += params.scale * value;
+    for (var c = 0u; c < params.classes; c++) {
+      let sums = class_sums[b * params.classes + c];
+      let a = alpha(c, sums.x);
+      let d_den = select(1.0 - 2.0 * a, -a, params.weighting == 1u);
+      let d_value = -(-2.0 * a * den - num * d_den) / (den * den);
+      class_sums[b * params.classes + c] = vec4<f32>(sums.x, sums.y, params.scale * d_value, 0.0);
+    }
+  }
+
+  shared_sum[tid] = part;
+  shared_first[tid] = first;
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride >>= 1u) {
+    if (tid < stride) {
+      shared_sum[tid] += shared_sum[tid + stride];
+      shared_first[tid] = min(shared_first[tid], shared_first[tid + stride]);
+    }
+    workgroupBarrier();
+  }
+  if (tid == 0u) {
+    let total = shared_sum[0];
+    loss[0] = total.x;
+    status[0] = u32(total.y);
+    status[1] = u32(total.z);
+    status[2] = shared_first[0].x;
+    status[3] = shared_first[0].y;
+    status[4] = bitcast<u32>(total.x);
+    status[5] = 0u;
+    status[6] = 0u;
+    status[7] = 0u;
+  }
+}

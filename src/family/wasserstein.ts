@@ -1,0 +1,374 @@
+import { bindStorage, describe, isBufferArg, rejectOverlaps, type Binding, type BufferArg } from '../buffers.js';
+import type { DiceEngine } from '../engine.js';
+import { rejectUnknownKeys, requireNonNegative, WgslDiceError } from '../errors.js';
+import {
+  packWassersteinBackwardParams,
+  packWassersteinFinalizeParams,
+  packWassersteinReduceParams,
+} from '../kernels/family-kernels.js';
+import { planColumns, planElementwise, type ColumnGrid } from '../plan.js';
+import { OwnedResources, whole } from '../resources.js';
+import type { InputStatus } from './loss.js';
+import { parseLayoutShape } from './options.js';
+
+/**
+ * Options of {@link DiceEngine.wassersteinDice}: MONAI's GeneralizedWassersteinDiceLoss
+ * (Fidon et al. 2017) on logits (always softmax over classes) and an integer label map, with
+ * the per-sample class weights of the fixed batch > 1 behaviour (MONAI PR #8744).
+ */
+export interface WassersteinDiceOptions {
+  /** Shape of pred: `[B, ...spatial, C]` (channels-last) or `[B, C, ...spatial]` (channels-first). */
+  shape: readonly number[];
+  /** Default 'channels-last'. */
+  layout?: 'channels-last' | 'channels-first';
+  /** The label map `[B, ...spatial]`: u8, u16 or u32 (default). */
+  target?: 'u8' | 'u16' | 'u32';
+  /** C x C distances between classes (row: the label), >= 0; normalised to a maximum of 1 as MONAI does. */
+  distanceMatrix: readonly (readonly number[])[];
+  /** 'default' (alpha 0 for class 0, 1 else) or 'GDL' (alpha_c = 1 / (volume_c + 1) per sample). */
+  weighting?: 'default' | 'GDL';
+  /** Over the per-sample losses: 'mean' (default), 'sum', or 'none' (scalar and gradient are the sum). */
+  reduction?: 'mean' | 'sum' | 'none';
+  smoothNumerator?: number;
+  smoothDenominator?: number;
+  label?: string;
+}
+
+export interface NormalizedWassersteinOptions {
+  readonly dims: readonly number[];
+  readonly batch: number;
+  readonly classes: number;
+  readonly spatial: number;
+  readonly elements: number;
+  readonly channelsFirst: boolean;
+  readonly target: 'u8' | 'u16' | 'u32';
+  /** Row-major C x C, normalised to a maximum of 1. */
+  readonly distances: Float32Array<ArrayBuffer>;
+  readonly weighting: 'default' | 'GDL';
+  readonly reduction: 'mean' | 'sum' | 'none';
+  readonly smoothNumerator: number;
+  readonly smoothDenominator: number;
+  readonly label: string;
+}
+
+const knownOptions = [
+  'shape', 'layout', 'target', 'distanceMatrix', 'weighting', 'reduction', 'smoothNumerator', 'smoothDenominator', 'label',
+] as const;
+
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) {
+    throw new WgslDiceError('INVALID_OPTION', `${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(value)}.`);
+  }
+  return value as T;
+}
+
+export function normalizeWassersteinOptions(options: unknown): NormalizedWassersteinOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new WgslDiceError('INVALID_OPTION', 'wassersteinDice() needs an options object with { shape, distanceMatrix }.');
+  }
+  rejectUnknownKeys('wassersteinDice option', options, knownOptions);
+  const o = options as WassersteinDiceOptions;
+  const channelsFirst = oneOf('layout', o.layout, ['channels-last', 'channels-first'] as const, 'channels-last') === 'channels-first';
+  const shape = parseLayoutShape(o.shape, channelsFirst);
+  const C = shape.classes;
+  const matrix = o.distanceMatrix;
+  if (!Array.isArray(matrix) || matrix.length !== C || matrix.some((row) => !Array.isArray(row) || row.length !== C)) {
+    throw new WgslDiceError('INVALID_OPTION', `distanceMatrix must be a ${C} x ${C} array of arrays (C = ${C} classes).`);
+  }
+  const flat = (matrix as number[][]).flat();
+  flat.forEach((d, i) => {
+    if (typeof d !== 'number' || !Number.isFinite(d) || d < 0) {
+      throw new WgslDiceError('INVALID_OPTION', `distanceMatrix[${Math.floor(i / C)}][${i % C}] must be a finite number >= 0, got ${String(d)}.`);
+    }
+  });
+  const max = Math.max(...flat);
+  if (!(max > 0)) throw new WgslDiceError('INVALID_OPTION', 'distanceMatrix is all zeros; it needs a positive distance to normalise by.');
+  return {
+    ...shape,
+    channelsFirst,
+    target: oneOf('target', o.target, ['u8', 'u16', 'u32'] as const, 'u32'),
+    distances: Float32Array.from(flat, (d) => d / max),
+    weighting: oneOf('weighting', o.weighting, ['default', 'GDL'] as const, 'default'),
+    reduction: oneOf('reduction', o.reduction, ['mean', 'sum', 'none'] as const, 'mean'),
+    smoothNumerator: o.smoothNumerator === undefined ? 1e-5 : requireNonNegative('smoothNumerator', o.smoothNumerator),
+    smoothDenominator: o.smoothDenominator === undefined ? 1e-5 : requireNonNegative('smoothDenominator', o.smoothDenominator),
+    label: o.label ?? 'wgsl-dice wasserstein dice',
+  };
+}
+
+export interface WassersteinEncodeBuffers {
+  /** f32 logits in the declared shape and layout. */
+  pred: BufferArg;
+  /** The packed integer label map `[B, ...spatial]`. */
+  target: BufferArg;
+  /** Receives the scalar loss (one f32). */
+  loss: BufferArg;
+  /** Receives dL/d(logits). */
+  grad?: BufferArg;
+}
+
+export interface WassersteinResult {
+  loss: number;
+  /** Per sample: 1 - (2 TP + smooth_nr) / (den + smooth_dr). */
+  perSample: Float32Array;
+  grad?: Float32Array;
+}
+
+interface WassersteinPipelines {
+  reduce: GPUComputePipeline;
+  finalize: GPUComputePipeline;
+  backward: GPUComputePipeline;
+}
+
+const NONE = 0xffffffff;
+
+/**
+ * MONAI's Generalized Wasserstein Dice loss of fixed shape and options (see
+ * {@link WassersteinDiceOptions}), created by {@link DiceEngine.wassersteinDice}: one
+ * voxel-major reduction with the softmax fused in, a one-workgroup finalize and one
+ * elementwise backward pass, all in fixed order (no atomics).
+ */
+export class WassersteinDiceLoss {
+  readonly options: NormalizedWassersteinOptions;
+  /** Per sample, one vec4<f32>: (loss, TP, denominator, sum of Wasserstein distances). */
+  readonly statsBuffer: GPUBuffer;
+  /** 8 u32: bad labels, non-finite logits, first bad voxel, first non-finite element, the f32 bits of the loss, 0, 0, 0. */
+  readonly statusBuffer: GPUBuffer;
+
+  readonly #engine: DiceEngine;
+  readonly #device: GPUDevice;
+  readonly #pipelines: WassersteinPipelines;
+  readonly #resources: OwnedResources;
+  readonly #grid: ColumnGrid;
+  readonly #backwardChunks: number;
+  readonly #params: { reduce: GPUBuffer; finalize: GPUBuffer; backward: GPUBuffer };
+  readonly #scratch: { distances: GPUBuffer; partials: GPUBuffer; classSums: GPUBuffer };
+  #host: Record<'pred' | 'target' | 'loss' | 'grad' | 'readback' | 'statusReadback', GPUBuffer> | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #destroyed = false;
+
+  /** @internal Use {@link DiceEngine.wassersteinDice}. */
+  constructor(engine: DiceEngine, options: NormalizedWassersteinOptions, pipelines: WassersteinPipelines) {
+    this.#engine = engine;
+    this.#device = engine.device;
+    this.options = options;
+    this.#pipelines = pipelines;
+    this.#resources = new OwnedResources(this.#device, options.label);
+    const o = options;
+    const profile = engine.gridProfile;
+    this.#grid = planColumns(o.batch, o.spatial, o.classes, profile);
+    const voxelPlan = planElementwise(1, o.batch * o.spatial, profile);
+    this.#backwardChunks = voxelPlan.chunks;
+    const r = this.#resources;
+    const u = GPUBufferUsage;
+    this.#params = {
+      reduce: r.uniform('reduce params', packWassersteinReduceParams(o, this.#grid)),
+      finalize: r.uniform('finalize params', packWassersteinFinalizeParams(o, this.#grid.chunks)),
+      backward: r.uniform('backward params', packWassersteinBackwardParams(o, voxelPlan.unitsPerChunk)),
+    };
+    this.#scratch = {
+      distances: r.storage('distance matrix', o.distances),
+      partials: r.buffer('partials', o.batch * this.#grid.chunks * o.classes * 32, u.STORAGE),
+      classSums: r.buffer('class sums', o.batch * o.classes * 16, u.STORAGE),
+    };
+    this.statsBuffer = r.buffer('stats', o.batch * 16, u.STORAGE | u.COPY_SRC);
+    this.statusBuffer = r.buffer('status', 32, u.STORAGE | u.COPY_SRC);
+  }
+
+  /** Bytes the packed label map must hold. */
+  get targetBytes(): number {
+    const voxels = this.options.batch * this.options.spatial;
+    switch (this.options.target) {
+      case 'u8': return Math.ceil(voxels / 4) * 4;
+      case 'u16': return Math.ceil(voxels / 2) * 4;
+      default: return voxels * 4;
+    }
+  }
+
+  /** Records the passes into the caller's encoder (no submit, no readback). */
+  encode(encoder: GPUCommandEncoder, buffers: WassersteinEncodeBuffers): void {
+    this.#assertUsable();
+    if (typeof buffers !== 'object' || buffers === null) {
+      throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad? }.');
+    }
+    rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad']);
+    const o = this.options;
+    const device = this.#device;
+    const pred = bindStorage(device, 'pred', buffers.pred, o.elements * 4);
+    const target = bindStorage(device, 'target', buffers.target, this.targetBytes);
+    const loss = bindStorage(device, 'loss', buffers.loss, 4);
+    const grad: Binding | undefined = buffers.grad === undefined ? undefined : bindStorage(device, 'grad', buffers.grad, o.elements * 4);
+    rejectOverlaps({ pred, target }, { loss, grad }, { sameDispatch: [['pred', 'grad'], ['target', 'grad']] });
+
+    const r = this.#resources;
+    const p = this.#pipelines;
+    const s = this.#scratch;
+    const pass = encoder.beginComputePass({ label: `${o.label} passes` });
+    pass.setPipeline(p.reduce);
+    pass.setBindGroup(0, r.bindGroup('reduce', p.reduce, this.#params.reduce, [pred, target, whole(s.distances), whole(s.partials)]));
+    pass.dispatchWorkgroups(this.#grid.chunks, this.#grid.colBlocks, o.batch);
+    pass.setPipeline(p.finalize);
+    pass.setBindGroup(
+      0,
+      r.bindGroup('finalize', p.finalize, this.#params.finalize, [
+        whole(s.partials), whole(s.classSums), whole(this.statsBuffer), loss, whole(this.statusBuffer),
+      ]),
+    );
+    pass.dispatchWorkgroups(1);
+    if (grad) {
+      pass.setPipeline(p.backward);
+      pass.setBindGroup(0, r.bindGroup('backward', p.backward, this.#params.backward, [pred, target, whole(s.distances), whole(s.classSums), grad]));
+      pass.dispatchWorkgroups(this.#backwardChunks);
+    }
+    pass.end();
+  }
+
+  /**
+   * Runs the loss once on host arrays or GPU buffers and reads everything back; throws
+   * LABEL_OUT_OF_RANGE or NON_FINITE_INPUT rather than returning a silently wrong number.
+   */
+  compute(
+    pred: Float32Array | BufferArg,
+    target: Uint8Array | Uint16Array | Uint32Array | BufferArg,
+    options: { grad?: boolean } = {},
+  ): Promise<WassersteinResult> {
+    const run = this.#queue.then(() => this.#computeNow(pred, target, options));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Reads the status written by the last submitted pass (for the encode path). */
+  async readStatus(): Promise<InputStatus> {
+    this.#assertUsable();
+    const host = (this.#host ??= this.#createHostBuffers());
+    const encoder = this.#device.createCommandEncoder({ label: `${this.options.label} status` });
+    encoder.copyBufferToBuffer(this.statusBuffer, 0, host.statusReadback, 0, 32);
+    this.#device.queue.submit([encoder.finish()]);
+    await this.#engine._whileDeviceAlive(host.statusReadback.mapAsync(GPUMapMode.READ));
+    const words = new Uint32Array(host.statusReadback.getMappedRange().slice(0));
+    host.statusReadback.unmap();
+    return decodeStatus(words);
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#resources.destroy();
+    this.#engine._forget(this);
+  }
+
+  async #computeNow(
+    pred: Float32Array | BufferArg,
+    target: Uint8Array | Uint16Array | Uint32Array | BufferArg,
+    options: { grad?: boolean },
+  ): Promise<WassersteinResult> {
+    this.#assertUsable();
+    if (typeof options !== 'object' || options === null) {
+      throw new WgslDiceError('INVALID_OPTION', 'compute() options must be an object like { grad: true }.');
+    }
+    rejectUnknownKeys('compute() option', options, ['grad']);
+    const o = this.options;
+    const wantGrad = options.grad === true;
+    const host = (this.#host ??= this.#createHostBuffers());
+    const predArg = this.#stage('pred', pred, host.pred, Float32Array, o.elements);
+    const targetType = { u8: Uint8Array, u16: Uint16Array, u32: Uint32Array }[o.target];
+    const targetArg = this.#stage('target', target, host.target, targetType, o.batch * o.spatial);
+
+    const device = this.#device;
+    const statsBytes = o.batch * 16;
+    const gradBytes = o.elements * 4;
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder({ label: `${o.label} compute` });
+    this.encode(encoder, { pred: predArg, target: targetArg, loss: host.loss, grad: wantGrad ? host.grad : undefined });
+    encoder.copyBufferToBuffer(this.statusBuffer, 0, host.readback, 0, 32);
+    encoder.copyBufferToBuffer(this.statsBuffer, 0, host.readback, 32, statsBytes);
+    if (wantGrad) encoder.copyBufferToBuffer(host.grad, 0, host.readback, 32 + statsBytes, gradBytes);
+    device.queue.submit([encoder.finish()]);
+    const error = await device.popErrorScope();
+    if (error) throw new WgslDiceError('GPU_ERROR', `WebGPU rejected the loss computation: ${error.message}`);
+
+    await this.#engine._whileDeviceAlive(host.readback.mapAsync(GPUMapMode.READ));
+    const mapped = host.readback.getMappedRange();
+    const words = new Uint32Array(mapped.slice(0, 32));
+    const stats = new Float32Array(mapped.slice(32, 32 + statsBytes));
+    const grad = wantGrad ? new Float32Array(mapped.slice(32 + statsBytes, 32 + statsBytes + gradBytes)) : undefined;
+    host.readback.unmap();
+
+    const status = decodeStatus(words);
+    if (status.badLabels > 0) {
+      throw new WgslDiceError(
+        'LABEL_OUT_OF_RANGE',
+        `${status.badLabels} label-map voxel(s) hold a label >= C = ${o.classes} (first at voxel ${status.firstBadLabelVoxel}); ` +
+          'the distance matrix has no row for them.',
+      );
+    }
+    if (status.nonFinite > 0) {
+      throw new WgslDiceError(
+        'NON_FINITE_INPUT',
+        `${status.nonFinite} pred element(s) are NaN or infinite (first at element ${status.firstNonFiniteElement}); the loss would be NaN.`,
+      );
+    }
+    const result: WassersteinResult = {
+      loss: new Float32Array(words.buffer, 16, 1)[0],
+      perSample: Float32Array.from({ length: o.batch }, (_, b) => stats[b * 4]),
+    };
+    if (grad) result.grad = grad;
+    return result;
+  }
+
+  #createHostBuffers() {
+    const r = this.#resources;
+    const u = GPUBufferUsage;
+    const o = this.options;
+    return {
+      pred: r.buffer('host pred', o.elements * 4, u.STORAGE | u.COPY_DST),
+      target: r.buffer('host target', this.targetBytes, u.STORAGE | u.COPY_DST),
+      loss: r.buffer('host loss', 16, u.STORAGE | u.COPY_SRC),
+      grad: r.buffer('host grad', o.elements * 4, u.STORAGE | u.COPY_SRC),
+      readback: r.buffer('readback', 32 + o.batch * 16 + o.elements * 4, u.MAP_READ | u.COPY_DST),
+      statusReadback: r.buffer('status readback', 32, u.MAP_READ | u.COPY_DST),
+    };
+  }
+
+  #stage(
+    name: string,
+    input: unknown,
+    staging: GPUBuffer,
+    type: Float32ArrayConstructor | Uint8ArrayConstructor | Uint16ArrayConstructor | Uint32ArrayConstructor,
+    length: number,
+  ): BufferArg {
+    if (ArrayBuffer.isView(input)) {
+      if (!(input instanceof type)) {
+        throw new WgslDiceError('INVALID_INPUT', `${name} must be a ${type.name} for this loss, got ${describe(input)}.`);
+      }
+      const array = input as Float32Array;
+      if (array.length !== length) {
+        throw new WgslDiceError('SHAPE_MISMATCH', `${name} has ${array.length} elements but shape ${JSON.stringify(this.options.dims)} needs ${length}.`);
+      }
+      // writeBuffer needs a multiple of 4 bytes: pad narrow label maps.
+      const bytes = new Uint8Array(Math.ceil(array.byteLength / 4) * 4);
+      bytes.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+      this.#device.queue.writeBuffer(staging, 0, bytes);
+      return staging;
+    }
+    if (isBufferArg(input)) return input;
+    throw new WgslDiceError('INVALID_INPUT', `${name} must be a typed array or a GPUBuffer, got ${describe(input)}.`);
+  }
+
+  #assertUsable(): void {
+    if (this.#destroyed) {
+      throw new WgslDiceError('ENGINE_DESTROYED', 'This loss was destroyed; create a new one with engine.wassersteinDice().');
+    }
+    this.#engine._assertUsable();
+  }
+}
+
+function decodeStatus(words: Uint32Array): InputStatus {
+  return {
+    badLabels: words[0],
+    nonFinite: words[1],
+    firstBadLabelVoxel: words[0] > 0 && words[2] !== NONE ? words[2] : null,
+    firstNonFiniteElement: words[1] > 0 && words[3] !== NONE ? words[3] : null,
+  };
+}

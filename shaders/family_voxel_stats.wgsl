@@ -15,21 +15,27 @@ struct VoxelParams {
   channels_first: u32,
   voxels_per_chunk: u32,
   focal_first_class: u32,
-  pad1: u32,
-  pad2: u32,
+  // MONAI's mask-the-logits mode: the activation sees m * z, so these statistics must too.
+  mask_logits: u32,
+  mask_per_sample: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: VoxelParams;
 @group(0) @binding(1) var<storage, read> pred: array<f32>;
 // Per voxel: (max logit, log-sum-exp, argmax as u32 bits, log-sum-exp over the focal classes).
 @group(0) @binding(2) var<storage, read_write> voxel_stats: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> mask: array<f32>;
 
 fn logit_at(voxel: u32, class_index: u32) -> f32 {
+  var scale = 1.0;
+  if (params.mask_logits != 0u) {
+    scale = mask[select(voxel % params.spatial, voxel, params.mask_per_sample != 0u)];
+  }
   if (params.channels_first != 0u) {
     let sample = voxel / params.spatial;
-    return pred[(sample * params.classes + class_index) * params.spatial + voxel % params.spatial];
+    return scale * pred[(sample * params.classes + class_index) * params.spatial + voxel % params.spatial];
   }
-  return pred[voxel * params.classes + class_index];
+  return scale * pred[voxel * params.classes + class_index];
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -33,6 +33,7 @@ const cases: Case[] = [
   { name: 'generalized dice (simple), batch', options: { shape: [2, 5, 5, 3], formula: 'generalized-dice', gdlWeight: 'simple', batch: true } },
   { name: 'generalized dice (uniform), softmax logits', options: { shape: [2, 4, 4, 3], formula: 'generalized-dice', gdlWeight: 'uniform', activation: 'softmax' } },
   { name: 'global groups, voxel mask per sample', options: { shape: [2, 4, 4, 3], groups: 'global', mask: 'weight' }, maskValues: true },
+  { name: 'softmax, mask on logits (MONAI MaskedDiceLoss with softmax), per-sample mask', options: { shape: [2, 5, 4, 3], activation: 'softmax', mask: 'logits' }, maskValues: true },
   { name: 'sigmoid, mask on logits (MONAI MaskedDiceLoss), shared mask', options: { shape: [2, 2, 4, 4], layout: 'channels-first', activation: 'sigmoid', mask: 'logits', maskShape: 'shared' }, maskValues: true },
   { name: 'negative log, clamp, empty class zeroed (smp)', options: { shape: [2, 4, 4, 3], activation: 'softmax', target: 'u32', batch: true, smoothNumerator: 0, smoothDenominator: 0, denominatorMin: 1e-7, value: 'negative-log', emptyClass: 'zero' }, emptyClass: 1 },
   { name: 'negative score (nnU-Net)', options: { shape: [2, 3, 3, 3], activation: 'softmax', value: 'negative', includeBackground: false, smoothNumerator: 1, smoothDenominator: 1, denominatorMin: 1e-8 } },

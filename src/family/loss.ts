@@ -196,7 +196,7 @@ export class FamilyLoss {
     const pass = encoder.beginComputePass({ label: `${o.label} passes` });
     if (needsVoxelStats(o)) {
       pass.setPipeline(p.voxelStats);
-      pass.setBindGroup(0, r.bindGroup('voxel', p.voxelStats, this.#params.voxel, [pred, whole(s.voxelStats)]));
+      pass.setBindGroup(0, r.bindGroup('voxel', p.voxelStats, this.#params.voxel, [pred, whole(s.voxelStats), mask]));
       pass.dispatchWorkgroups(this.#voxelChunks);
     }
     pass.setPipeline(p.reduce);

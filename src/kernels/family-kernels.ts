@@ -63,7 +63,7 @@ function pack(fields: readonly ['u' | 'f', number][]): ArrayBuffer {
 export function packVoxelParams(o: NormalizedLossOptions, voxelsPerChunk: number): ArrayBuffer {
   return pack([
     ['u', o.batch * o.spatial], ['u', o.classes], ['u', o.spatial], ['u', +o.channelsFirst],
-    ['u', voxelsPerChunk], ['u', o.focal?.firstClass ?? 0], ['u', 0], ['u', 0],
+    ['u', voxelsPerChunk], ['u', o.focal?.firstClass ?? 0], ['u', +(o.mask === 'logits')], ['u', +o.maskPerSample],
   ]);
 }
 

@@ -1,13 +1,4 @@
-import {
-  bindStorage,
-  hostInputError,
-  isBufferArg,
-  rejectOverlaps,
-  requireEncoder,
-  submitError,
-  type Binding,
-  type BufferArg,
-} from './buffers.js';
+import { bindStorage, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from './buffers.js';
 import type { DiceEngine } from './engine.js';
 import { rejectUnknownKeys, WgslDiceError } from './errors.js';
 import {
@@ -19,6 +10,7 @@ import {
 } from './kernels/dice-kernels.js';
 import { groupWeights, type NormalizedDiceOptions } from './options.js';
 import { toFloat16Bits } from './half.js';
+import { stageInput, submitAndRead } from './host-io.js';
 import type { BindingWindow, DicePlan } from './plan.js';
 import { OwnedResources, whole } from './resources.js';
 
@@ -241,52 +233,49 @@ export class DiceLoss {
     }
     const wantGrad = options.grad === true;
     const host = (this.#host ??= this.#createHostBuffers());
-    const predArg = this.#stage('pred', this.options.predType === 'f16' && pred instanceof Float32Array ? toFloat16Bits(pred) : pred, host.pred);
-    const targetArg = this.#stage('target', target, host.target);
-
     const device = this.#device;
+    const dims = this.options.shape.dims;
+    const f16 = this.options.predType === 'f16';
+    const predArg = stageInput(
+      device,
+      'pred',
+      f16 && pred instanceof Float32Array ? toFloat16Bits(pred) : pred,
+      host.pred,
+      [f16 ? Uint16Array : Float32Array],
+      this.elementCount,
+      dims,
+    );
+    const targetArg = stageInput(device, 'target', target, host.target, [Float32Array], this.elementCount, dims);
+
     const statsBytes = this.groupCount * 16;
     const gradBytes = this.elementCount * 4;
-    device.pushErrorScope('validation');
-    try {
-      const encoder = device.createCommandEncoder({ label: `${this.options.label} compute` });
-      this.encode(encoder, {
-        pred: predArg,
-        target: targetArg,
-        loss: host.loss,
-        grad: wantGrad ? host.grad : undefined,
-        stats: this.statsBuffer,
-      });
-      encoder.copyBufferToBuffer(host.loss, 0, host.readback, 0, 16);
-      encoder.copyBufferToBuffer(this.statsBuffer, 0, host.readback, 16, statsBytes);
-      if (wantGrad) encoder.copyBufferToBuffer(host.grad, 0, host.readback, 16 + statsBytes, gradBytes);
-      device.queue.submit([encoder.finish()]);
-    } catch (error) {
-      // Leave the caller's error-scope stack as it was, even when encode() rejects the call.
-      void device.popErrorScope();
-      throw error;
-    }
-    const error = await device.popErrorScope();
-    if (error) throw await submitError(device, error, { pred, target });
-
-    this.#assertUsable(); // destroy() may have come while the error scope was settling
-    try {
-      await this.#engine._whileDeviceAlive(host.readback.mapAsync(GPUMapMode.READ));
-    } catch (mapError) {
-      // destroy() during the wait aborts the mapping: report that, not the bare DOMException.
-      this.#assertUsable();
-      throw mapError;
-    }
-    const mapped = host.readback.getMappedRange();
-    const loss = new Float32Array(mapped, 0, 1)[0];
-    const stats = new Float32Array(mapped, 16, this.groupCount * 4);
+    const bytes = await submitAndRead({
+      engine: this.#engine,
+      label: `${this.options.label} compute`,
+      record: (encoder) => {
+        this.encode(encoder, {
+          pred: predArg,
+          target: targetArg,
+          loss: host.loss,
+          grad: wantGrad ? host.grad : undefined,
+          stats: this.statsBuffer,
+        });
+        encoder.copyBufferToBuffer(host.loss, 0, host.readback, 0, 16);
+        encoder.copyBufferToBuffer(this.statsBuffer, 0, host.readback, 16, statsBytes);
+        if (wantGrad) encoder.copyBufferToBuffer(host.grad, 0, host.readback, 16 + statsBytes, gradBytes);
+      },
+      readback: host.readback,
+      callerBuffers: { pred, target },
+      assertUsable: () => this.#assertUsable(),
+    });
+    const loss = new Float32Array(bytes, 0, 1)[0];
+    const stats = new Float32Array(bytes, 16, this.groupCount * 4);
     const column = (k: number) => Float32Array.from({ length: this.groupCount }, (_, g) => stats[g * 4 + k]);
     const result: DiceResult = {
       loss,
       perClass: { dice: column(0), intersection: column(1), predSum: column(2), targetSum: column(3) },
     };
-    if (wantGrad) result.grad = new Float32Array(mapped.slice(16 + statsBytes, 16 + statsBytes + gradBytes));
-    host.readback.unmap();
+    if (wantGrad) result.grad = new Float32Array(bytes.slice(16 + statsBytes, 16 + statsBytes + gradBytes));
     return result;
   }
 
@@ -302,30 +291,7 @@ export class DiceLoss {
     };
   }
 
-  #stage(name: string, input: DiceInput, staging: GPUBuffer): BufferArg {
-    if (input instanceof Uint16Array && name === 'pred' && this.options.predType === 'f16') {
-      if (input.length !== this.elementCount) {
-        throw new WgslDiceError('SHAPE_MISMATCH', `pred has ${input.length} f16 elements but this loss needs ${this.elementCount}.`);
-      }
-      const words = new Uint16Array(Math.ceil(input.length / 2) * 2);
-      words.set(input);
-      this.#device.queue.writeBuffer(staging, 0, words);
-      return staging;
-    }
-    if (input instanceof Float32Array) {
-      if (input.length !== this.elementCount) {
-        throw new WgslDiceError(
-          'SHAPE_MISMATCH',
-          `${name} has ${input.length} elements but shape ${JSON.stringify(this.options.shape.dims)} ` +
-            `needs ${this.elementCount}.`,
-        );
-      }
-      this.#device.queue.writeBuffer(staging, 0, input as Float32Array<ArrayBuffer>);
-      return staging;
-    }
-    if (isBufferArg(input)) return input;
-    throw hostInputError(name, input);
-  }
+
 
   #assertUsable(): void {
     if (this.#destroyed) {

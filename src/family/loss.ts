@@ -1,4 +1,4 @@
-import { bindStorage, describe, isBufferArg, rejectOverlaps, type Binding, type BufferArg } from '../buffers.js';
+import { bindStorage, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from '../buffers.js';
 import type { DiceEngine } from '../engine.js';
 import { rejectUnknownKeys, WgslDiceError } from '../errors.js';
 import {
@@ -10,6 +10,7 @@ import {
   packVoxelParams,
 } from '../kernels/family-kernels.js';
 import { planColumns, planElementwise, type ColumnGrid } from '../plan.js';
+import { decodeStatus, readStatusBuffer, rejectBadInput, stageInput, submitAndRead, type InputStatus } from '../host-io.js';
 import { OwnedResources, whole } from '../resources.js';
 import { groupCount, type NormalizedLossOptions } from './options.js';
 
@@ -53,15 +54,7 @@ export interface LossResult {
   grad?: Float32Array;
 }
 
-/** What the passes found wrong in their input: read with {@link FamilyLoss.readStatus}. */
-export interface InputStatus {
-  /** Label-map voxels whose label is >= C (and not ignoreIndex); they match no class. */
-  badLabels: number;
-  firstBadLabelVoxel: number | null;
-  /** pred elements that are NaN or infinite. */
-  nonFinite: number;
-  firstNonFiniteElement: number | null;
-}
+export type { InputStatus } from '../host-io.js';
 
 interface FamilyPipelines {
   voxelStats: GPUComputePipeline;
@@ -70,7 +63,6 @@ interface FamilyPipelines {
   backward: GPUComputePipeline;
 }
 
-const NONE = 0xffffffff;
 
 /**
  * A Dice-family loss of fixed shape and options (see {@link LossOptions}), created by
@@ -158,6 +150,7 @@ export class FamilyLoss {
    */
   encode(encoder: GPUCommandEncoder, buffers: LossEncodeBuffers): void {
     this.#assertUsable();
+    requireEncoder(encoder);
     if (typeof buffers !== 'object' || buffers === null) {
       throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad?, mask? }.');
     }
@@ -237,13 +230,9 @@ export class FamilyLoss {
   async readStatus(): Promise<InputStatus> {
     this.#assertUsable();
     const host = (this.#host ??= this.#createHostBuffers());
-    const encoder = this.#device.createCommandEncoder({ label: `${this.options.label} status` });
-    encoder.copyBufferToBuffer(this.statusBuffer, 0, host.statusReadback, 0, 32);
-    this.#device.queue.submit([encoder.finish()]);
-    await this.#engine._whileDeviceAlive(host.statusReadback.mapAsync(GPUMapMode.READ));
-    const words = new Uint32Array(host.statusReadback.getMappedRange().slice(0));
-    host.statusReadback.unmap();
-    return decodeStatus(words);
+    return readStatusBuffer(this.#engine, `${this.options.label} status`, this.statusBuffer, host.statusReadback, () =>
+      this.#assertUsable(),
+    );
   }
 
   destroy(): void {
@@ -266,51 +255,40 @@ export class FamilyLoss {
     const o = this.options;
     const wantGrad = options.grad === true;
     const host = (this.#host ??= this.#createHostBuffers());
-    const predArg = this.#stage('pred', pred, host.pred, [Float32Array], o.elements);
-    const targetType = { dense: Float32Array, u8: Uint8Array, u16: Uint16Array, u32: Uint32Array }[o.target];
-    const voxels = o.batch * o.spatial;
-    const targetArg = this.#stage('target', target, host.target, [targetType], o.target === 'dense' ? o.elements : voxels);
-    const maskArg = options.mask === undefined ? undefined : this.#stage('mask', options.mask, host.mask, [Float32Array], this.maskBytes / 4);
-
     const device = this.#device;
+    const voxels = o.batch * o.spatial;
+    const targetType = { dense: Float32Array, u8: Uint8Array, u16: Uint16Array, u32: Uint32Array }[o.target];
+    const predArg = stageInput(device, 'pred', pred, host.pred, [Float32Array], o.elements, o.dims);
+    const targetArg = stageInput(device, 'target', target, host.target, [targetType], o.target === 'dense' ? o.elements : voxels, o.dims);
+    const maskArg =
+      options.mask === undefined
+        ? undefined
+        : stageInput(device, 'mask', options.mask, host.mask, [Float32Array], this.maskBytes / 4, o.dims);
+
     const statsBytes = this.groupCount * 32;
     const gradBytes = o.elements * 4;
     const pairBytes = o.focal ? o.batch * o.classes * 32 : 0;
     const pairAt = 32 + statsBytes + (wantGrad ? gradBytes : 0);
-    device.pushErrorScope('validation');
-    const encoder = device.createCommandEncoder({ label: `${o.label} compute` });
-    this.encode(encoder, { pred: predArg, target: targetArg, loss: host.loss, grad: wantGrad ? host.grad : undefined, mask: maskArg });
-    encoder.copyBufferToBuffer(this.statusBuffer, 0, host.readback, 0, 32);
-    encoder.copyBufferToBuffer(this.statsBuffer, 0, host.readback, 32, statsBytes);
-    if (wantGrad) encoder.copyBufferToBuffer(host.grad, 0, host.readback, 32 + statsBytes, gradBytes);
-    if (pairBytes) encoder.copyBufferToBuffer(this.#scratch.pairSums, 0, host.readback, pairAt, pairBytes);
-    device.queue.submit([encoder.finish()]);
-    const error = await device.popErrorScope();
-    if (error) throw new WgslDiceError('GPU_ERROR', `WebGPU rejected the loss computation: ${error.message}`);
-
-    await this.#engine._whileDeviceAlive(host.readback.mapAsync(GPUMapMode.READ));
-    const mapped = host.readback.getMappedRange();
-    const words = new Uint32Array(mapped.slice(0, 32));
-    const parts = new Float32Array(words.buffer, 16, 4);
-    const stats = new Float32Array(mapped.slice(32, 32 + statsBytes));
-    const grad = wantGrad ? new Float32Array(mapped.slice(32 + statsBytes, 32 + statsBytes + gradBytes)) : undefined;
-    const pairSums = pairBytes ? new Float32Array(mapped.slice(pairAt, pairAt + pairBytes)) : undefined;
-    host.readback.unmap();
-
-    const status = decodeStatus(words);
-    if (status.badLabels > 0) {
-      throw new WgslDiceError(
-        'LABEL_OUT_OF_RANGE',
-        `${status.badLabels} label-map voxel(s) hold a label >= C = ${o.classes} (first at voxel ${status.firstBadLabelVoxel}); ` +
-          'fix the labels, or set ignoreIndex for a void label.',
-      );
-    }
-    if (status.nonFinite > 0) {
-      throw new WgslDiceError(
-        'NON_FINITE_INPUT',
-        `${status.nonFinite} pred element(s) are NaN or infinite (first at element ${status.firstNonFiniteElement}); the loss would be NaN.`,
-      );
-    }
+    const bytes = await submitAndRead({
+      engine: this.#engine,
+      label: `${o.label} compute`,
+      record: (encoder) => {
+        this.encode(encoder, { pred: predArg, target: targetArg, loss: host.loss, grad: wantGrad ? host.grad : undefined, mask: maskArg });
+        encoder.copyBufferToBuffer(this.statusBuffer, 0, host.readback, 0, 32);
+        encoder.copyBufferToBuffer(this.statsBuffer, 0, host.readback, 32, statsBytes);
+        if (wantGrad) encoder.copyBufferToBuffer(host.grad, 0, host.readback, 32 + statsBytes, gradBytes);
+        if (pairBytes) encoder.copyBufferToBuffer(this.#scratch.pairSums, 0, host.readback, pairAt, pairBytes);
+      },
+      readback: host.readback,
+      callerBuffers: { pred, target, mask: options.mask },
+      assertUsable: () => this.#assertUsable(),
+    });
+    const words = new Uint32Array(bytes, 0, 8);
+    const parts = new Float32Array(bytes, 16, 4);
+    const stats = new Float32Array(bytes, 32, statsBytes / 4);
+    const grad = wantGrad ? new Float32Array(bytes.slice(32 + statsBytes, 32 + statsBytes + gradBytes)) : undefined;
+    const pairSums = pairBytes ? new Float32Array(bytes, pairAt, pairBytes / 4) : undefined;
+    rejectBadInput(decodeStatus(words), o.classes, 'fix the labels, or set ignoreIndex for a void label.');
     const column = (k: number) => Float32Array.from({ length: this.groupCount }, (_, g) => stats[g * 8 + k]);
     const result: LossResult = {
       loss: parts[0],
@@ -340,37 +318,6 @@ export class FamilyLoss {
     };
   }
 
-  #stage(
-    name: string,
-    input: unknown,
-    staging: GPUBuffer,
-    types: readonly (Float32ArrayConstructor | Uint8ArrayConstructor | Uint16ArrayConstructor | Uint32ArrayConstructor)[],
-    length: number,
-  ): BufferArg {
-    if (ArrayBuffer.isView(input)) {
-      if (!types.some((t) => input instanceof t)) {
-        throw new WgslDiceError(
-          'INVALID_INPUT',
-          `${name} must be a ${types.map((t) => t.name).join(' or ')} for this loss, got ${describe(input)}.`,
-        );
-      }
-      const array = input as Float32Array;
-      if (array.length !== length) {
-        throw new WgslDiceError(
-          'SHAPE_MISMATCH',
-          `${name} has ${array.length} elements but shape ${JSON.stringify(this.options.dims)} needs ${length}.`,
-        );
-      }
-      // writeBuffer needs a multiple of 4 bytes: pad narrow label maps.
-      const bytes = new Uint8Array(Math.ceil(array.byteLength / 4) * 4);
-      bytes.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
-      this.#device.queue.writeBuffer(staging, 0, bytes);
-      return staging;
-    }
-    if (isBufferArg(input)) return input;
-    throw new WgslDiceError('INVALID_INPUT', `${name} must be a typed array or a GPUBuffer, got ${describe(input)}.`);
-  }
-
   #assertUsable(): void {
     if (this.#destroyed) {
       throw new WgslDiceError('ENGINE_DESTROYED', 'This loss was destroyed; create a new one with engine.loss().');
@@ -379,11 +326,3 @@ export class FamilyLoss {
   }
 }
 
-function decodeStatus(words: Uint32Array): InputStatus {
-  return {
-    badLabels: words[0],
-    nonFinite: words[1],
-    firstBadLabelVoxel: words[0] > 0 && words[2] !== NONE ? words[2] : null,
-    firstNonFiniteElement: words[1] > 0 && words[3] !== NONE ? words[3] : null,
-  };
-}

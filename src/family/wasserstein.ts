@@ -1,4 +1,4 @@
-import { bindStorage, describe, isBufferArg, rejectOverlaps, type Binding, type BufferArg } from '../buffers.js';
+import { bindStorage, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from '../buffers.js';
 import type { DiceEngine } from '../engine.js';
 import { rejectUnknownKeys, requireNonNegative, WgslDiceError } from '../errors.js';
 import {
@@ -8,7 +8,7 @@ import {
 } from '../kernels/family-kernels.js';
 import { planColumns, planElementwise, type ColumnGrid } from '../plan.js';
 import { OwnedResources, whole } from '../resources.js';
-import type { InputStatus } from './loss.js';
+import { decodeStatus, readStatusBuffer, rejectBadInput, stageInput, submitAndRead, type InputStatus } from '../host-io.js';
 import { parseLayoutShape } from './options.js';
 
 /**
@@ -121,7 +121,6 @@ interface WassersteinPipelines {
   backward: GPUComputePipeline;
 }
 
-const NONE = 0xffffffff;
 
 /**
  * MONAI's Generalized Wasserstein Dice loss of fixed shape and options (see
@@ -189,6 +188,7 @@ export class WassersteinDiceLoss {
   /** Records the passes into the caller's encoder (no submit, no readback). */
   encode(encoder: GPUCommandEncoder, buffers: WassersteinEncodeBuffers): void {
     this.#assertUsable();
+    requireEncoder(encoder);
     if (typeof buffers !== 'object' || buffers === null) {
       throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad? }.');
     }
@@ -242,14 +242,11 @@ export class WassersteinDiceLoss {
   async readStatus(): Promise<InputStatus> {
     this.#assertUsable();
     const host = (this.#host ??= this.#createHostBuffers());
-    const encoder = this.#device.createCommandEncoder({ label: `${this.options.label} status` });
-    encoder.copyBufferToBuffer(this.statusBuffer, 0, host.statusReadback, 0, 32);
-    this.#device.queue.submit([encoder.finish()]);
-    await this.#engine._whileDeviceAlive(host.statusReadback.mapAsync(GPUMapMode.READ));
-    const words = new Uint32Array(host.statusReadback.getMappedRange().slice(0));
-    host.statusReadback.unmap();
-    return decodeStatus(words);
+    return readStatusBuffer(this.#engine, `${this.options.label} status`, this.statusBuffer, host.statusReadback, () =>
+      this.#assertUsable(),
+    );
   }
+
 
   destroy(): void {
     if (this.#destroyed) return;
@@ -271,44 +268,30 @@ export class WassersteinDiceLoss {
     const o = this.options;
     const wantGrad = options.grad === true;
     const host = (this.#host ??= this.#createHostBuffers());
-    const predArg = this.#stage('pred', pred, host.pred, Float32Array, o.elements);
-    const targetType = { u8: Uint8Array, u16: Uint16Array, u32: Uint32Array }[o.target];
-    const targetArg = this.#stage('target', target, host.target, targetType, o.batch * o.spatial);
-
     const device = this.#device;
+    const targetType = { u8: Uint8Array, u16: Uint16Array, u32: Uint32Array }[o.target];
+    const predArg = stageInput(device, 'pred', pred, host.pred, [Float32Array], o.elements, o.dims);
+    const targetArg = stageInput(device, 'target', target, host.target, [targetType], o.batch * o.spatial, o.dims);
+
     const statsBytes = o.batch * 16;
     const gradBytes = o.elements * 4;
-    device.pushErrorScope('validation');
-    const encoder = device.createCommandEncoder({ label: `${o.label} compute` });
-    this.encode(encoder, { pred: predArg, target: targetArg, loss: host.loss, grad: wantGrad ? host.grad : undefined });
-    encoder.copyBufferToBuffer(this.statusBuffer, 0, host.readback, 0, 32);
-    encoder.copyBufferToBuffer(this.statsBuffer, 0, host.readback, 32, statsBytes);
-    if (wantGrad) encoder.copyBufferToBuffer(host.grad, 0, host.readback, 32 + statsBytes, gradBytes);
-    device.queue.submit([encoder.finish()]);
-    const error = await device.popErrorScope();
-    if (error) throw new WgslDiceError('GPU_ERROR', `WebGPU rejected the loss computation: ${error.message}`);
-
-    await this.#engine._whileDeviceAlive(host.readback.mapAsync(GPUMapMode.READ));
-    const mapped = host.readback.getMappedRange();
-    const words = new Uint32Array(mapped.slice(0, 32));
-    const stats = new Float32Array(mapped.slice(32, 32 + statsBytes));
-    const grad = wantGrad ? new Float32Array(mapped.slice(32 + statsBytes, 32 + statsBytes + gradBytes)) : undefined;
-    host.readback.unmap();
-
-    const status = decodeStatus(words);
-    if (status.badLabels > 0) {
-      throw new WgslDiceError(
-        'LABEL_OUT_OF_RANGE',
-        `${status.badLabels} label-map voxel(s) hold a label >= C = ${o.classes} (first at voxel ${status.firstBadLabelVoxel}); ` +
-          'the distance matrix has no row for them.',
-      );
-    }
-    if (status.nonFinite > 0) {
-      throw new WgslDiceError(
-        'NON_FINITE_INPUT',
-        `${status.nonFinite} pred element(s) are NaN or infinite (first at element ${status.firstNonFiniteElement}); the loss would be NaN.`,
-      );
-    }
+    const bytes = await submitAndRead({
+      engine: this.#engine,
+      label: `${o.label} compute`,
+      record: (encoder) => {
+        this.encode(encoder, { pred: predArg, target: targetArg, loss: host.loss, grad: wantGrad ? host.grad : undefined });
+        encoder.copyBufferToBuffer(this.statusBuffer, 0, host.readback, 0, 32);
+        encoder.copyBufferToBuffer(this.statsBuffer, 0, host.readback, 32, statsBytes);
+        if (wantGrad) encoder.copyBufferToBuffer(host.grad, 0, host.readback, 32 + statsBytes, gradBytes);
+      },
+      readback: host.readback,
+      callerBuffers: { pred, target },
+      assertUsable: () => this.#assertUsable(),
+    });
+    const words = new Uint32Array(bytes, 0, 8);
+    const stats = new Float32Array(bytes, 32, statsBytes / 4);
+    const grad = wantGrad ? new Float32Array(bytes.slice(32 + statsBytes, 32 + statsBytes + gradBytes)) : undefined;
+    rejectBadInput(decodeStatus(words), o.classes, 'the distance matrix has no row for them.');
     const result: WassersteinResult = {
       loss: new Float32Array(words.buffer, 16, 1)[0],
       perSample: Float32Array.from({ length: o.batch }, (_, b) => stats[b * 4]),
@@ -331,30 +314,7 @@ export class WassersteinDiceLoss {
     };
   }
 
-  #stage(
-    name: string,
-    input: unknown,
-    staging: GPUBuffer,
-    type: Float32ArrayConstructor | Uint8ArrayConstructor | Uint16ArrayConstructor | Uint32ArrayConstructor,
-    length: number,
-  ): BufferArg {
-    if (ArrayBuffer.isView(input)) {
-      if (!(input instanceof type)) {
-        throw new WgslDiceError('INVALID_INPUT', `${name} must be a ${type.name} for this loss, got ${describe(input)}.`);
-      }
-      const array = input as Float32Array;
-      if (array.length !== length) {
-        throw new WgslDiceError('SHAPE_MISMATCH', `${name} has ${array.length} elements but shape ${JSON.stringify(this.options.dims)} needs ${length}.`);
-      }
-      // writeBuffer needs a multiple of 4 bytes: pad narrow label maps.
-      const bytes = new Uint8Array(Math.ceil(array.byteLength / 4) * 4);
-      bytes.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
-      this.#device.queue.writeBuffer(staging, 0, bytes);
-      return staging;
-    }
-    if (isBufferArg(input)) return input;
-    throw new WgslDiceError('INVALID_INPUT', `${name} must be a typed array or a GPUBuffer, got ${describe(input)}.`);
-  }
+
 
   #assertUsable(): void {
     if (this.#destroyed) {
@@ -364,11 +324,3 @@ export class WassersteinDiceLoss {
   }
 }
 
-function decodeStatus(words: Uint32Array): InputStatus {
-  return {
-    badLabels: words[0],
-    nonFinite: words[1],
-    firstBadLabelVoxel: words[0] > 0 && words[2] !== NONE ? words[2] : null,
-    firstNonFiniteElement: words[1] > 0 && words[3] !== NONE ? words[3] : null,
-  };
-}

@@ -1,0 +1,152 @@
+import { describe, hostInputError, isBufferArg, submitError, type BufferArg } from './buffers.js';
+import type { DiceEngine } from './engine.js';
+import { WgslDiceError } from './errors.js';
+
+/**
+ * The host side of `compute()` and `readStatus()`, shared by every loss: uploads of typed
+ * arrays, one submit inside an error scope, one readback, and the input problems the passes
+ * counted. The encode path never comes here.
+ */
+
+type TypedArrayConstructor =
+  | Float32ArrayConstructor
+  | Uint8ArrayConstructor
+  | Uint16ArrayConstructor
+  | Uint32ArrayConstructor;
+
+/**
+ * A host array written into `staging` (padded to whole words, as writeBuffer needs), or a
+ * caller's buffer passed through; anything else is a typed error that names what was wrong.
+ */
+export function stageInput(
+  device: GPUDevice,
+  name: string,
+  input: unknown,
+  staging: GPUBuffer,
+  types: readonly TypedArrayConstructor[],
+  length: number,
+  dims: readonly number[],
+): BufferArg {
+  if (ArrayBuffer.isView(input) && !(input instanceof DataView)) {
+    if (!types.some((type) => input instanceof type)) {
+      if (types.length === 1 && types[0] === Float32Array) throw hostInputError(name, input);
+      throw new WgslDiceError(
+        'INVALID_DTYPE',
+        `${name} must be a ${types.map((t) => t.name).join(' or ')} for this loss, got ${describe(input)}.`,
+      );
+    }
+    const array = input as Float32Array;
+    if (array.length !== length) {
+      throw new WgslDiceError(
+        'SHAPE_MISMATCH',
+        `${name} has ${array.length} elements but shape ${JSON.stringify(dims)} needs ${length}.`,
+      );
+    }
+    const bytes = new Uint8Array(Math.ceil(array.byteLength / 4) * 4);
+    bytes.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+    device.queue.writeBuffer(staging, 0, bytes);
+    return staging;
+  }
+  if (isBufferArg(input)) return input;
+  throw hostInputError(name, input);
+}
+
+/**
+ * Records `record` into a fresh encoder, submits it inside a validation error scope and maps
+ * `readback`: a copy of its bytes comes back. A rejected submit names a destroyed caller
+ * buffer when that was the cause; a loss destroyed or a device lost meanwhile rejects with
+ * ENGINE_DESTROYED or DEVICE_LOST rather than a bare WebGPU error.
+ */
+export async function submitAndRead(options: {
+  engine: DiceEngine;
+  label: string;
+  record: (encoder: GPUCommandEncoder) => void;
+  readback: GPUBuffer;
+  callerBuffers: Readonly<Record<string, unknown>>;
+  assertUsable: () => void;
+}): Promise<ArrayBuffer> {
+  const { engine, readback, assertUsable } = options;
+  const device = engine.device;
+  device.pushErrorScope('validation');
+  try {
+    const encoder = device.createCommandEncoder({ label: options.label });
+    options.record(encoder);
+    device.queue.submit([encoder.finish()]);
+  } catch (error) {
+    // Leave the caller's error-scope stack as it was, even when recording rejects the call.
+    void device.popErrorScope();
+    throw error;
+  }
+  const error = await device.popErrorScope();
+  if (error) throw await submitError(device, error, options.callerBuffers);
+  assertUsable(); // destroy() may have come while the error scope was settling
+  try {
+    await engine._whileDeviceAlive(readback.mapAsync(GPUMapMode.READ));
+  } catch (mapError) {
+    // destroy() during the wait aborts the mapping: report that, not the bare DOMException.
+    assertUsable();
+    throw mapError;
+  }
+  const bytes = readback.getMappedRange().slice(0);
+  readback.unmap();
+  return bytes;
+}
+
+/** What the passes found wrong in their input (see `statusBuffer`). */
+export interface InputStatus {
+  /** Label-map voxels whose label is >= C (and not ignoreIndex); they match no class. */
+  badLabels: number;
+  firstBadLabelVoxel: number | null;
+  /** pred elements that are NaN or infinite. */
+  nonFinite: number;
+  firstNonFiniteElement: number | null;
+}
+
+const NONE = 0xffffffff;
+
+/** The first four words of a status buffer. */
+export function decodeStatus(words: Uint32Array): InputStatus {
+  return {
+    badLabels: words[0],
+    nonFinite: words[1],
+    firstBadLabelVoxel: words[0] > 0 && words[2] !== NONE ? words[2] : null,
+    firstNonFiniteElement: words[1] > 0 && words[3] !== NONE ? words[3] : null,
+  };
+}
+
+/** Throws LABEL_OUT_OF_RANGE or NON_FINITE_INPUT when the passes counted bad input. */
+export function rejectBadInput(status: InputStatus, classes: number, labelHint: string): void {
+  if (status.badLabels > 0) {
+    throw new WgslDiceError(
+      'LABEL_OUT_OF_RANGE',
+      `${status.badLabels} label-map voxel(s) hold a label >= C = ${classes} ` +
+        `(first at voxel ${status.firstBadLabelVoxel}); ${labelHint}`,
+    );
+  }
+  if (status.nonFinite > 0) {
+    throw new WgslDiceError(
+      'NON_FINITE_INPUT',
+      `${status.nonFinite} pred element(s) are NaN or infinite (first at element ` +
+        `${status.firstNonFiniteElement}); the loss would be NaN.`,
+    );
+  }
+}
+
+/** Copies a status buffer back (for the encode path, after the caller's submit). */
+export async function readStatusBuffer(
+  engine: DiceEngine,
+  label: string,
+  statusBuffer: GPUBuffer,
+  readback: GPUBuffer,
+  assertUsable: () => void,
+): Promise<InputStatus> {
+  const bytes = await submitAndRead({
+    engine,
+    label,
+    record: (encoder) => encoder.copyBufferToBuffer(statusBuffer, 0, readback, 0, 32),
+    readback,
+    callerBuffers: {},
+    assertUsable,
+  });
+  return decodeStatus(new Uint32Array(bytes, 0, 8));
+}

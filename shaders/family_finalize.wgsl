@@ -120,16 +120,33 @@ fn main(@builtin(local_invocation_index) tid: u32) {
   for (var pair = tid; pair < pairs; pair += WORKGROUP_SIZE) {
     let b = pair / params.classes;
     let c = pair % params.classes;
+    // Chunk partials are large and many: Neumaier-compensated sums keep the exact totals
+    // that a plain running f32 sum would round away once it passes 2^24.
     var a = vec4<f32>(0.0);
     var m = vec4<f32>(0.0);
     var f = vec2<f32>(0.0);
+    var a_error = vec4<f32>(0.0);
+    var m_error = vec4<f32>(0.0);
+    var f_error = vec2<f32>(0.0);
     for (var chunk = 0u; chunk < params.chunks; chunk++) {
       let at = partial_index(b, c, chunk);
-      a += bitcast<vec4<f32>>(partials[at]);
-      m += bitcast<vec4<f32>>(partials[at + 1u]);
+      let xa = bitcast<vec4<f32>>(partials[at]);
+      let xm = bitcast<vec4<f32>>(partials[at + 1u]);
+      let xf = bitcast<vec2<f32>>(partials[at + 2u].zw);
+      let ta = a + xa;
+      let tm = m + xm;
+      let tf = f + xf;
+      a_error += select((xa - ta) + a, (a - ta) + xa, abs(a) >= abs(xa));
+      m_error += select((xm - tm) + m, (m - tm) + xm, abs(m) >= abs(xm));
+      f_error += select((xf - tf) + f, (f - tf) + xf, abs(f) >= abs(xf));
+      a = ta;
+      m = tm;
+      f = tf;
       first = min(first, partials[at + 2u].xy);
-      f += bitcast<vec2<f32>>(partials[at + 2u].zw);
     }
+    a += a_error;
+    m += m_error;
+    f += f_error;
     var focal = 0.0;
     if (params.focal_kind != 0u) {
       let factors = class_info[c * 2u + 1u];

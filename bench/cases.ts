@@ -6,7 +6,8 @@
  */
 import type { DiceLossOptions } from '../src/index.js';
 import { diceReference } from '../src/reference/index.js';
-import { seedTfjsLosses, type TfjsLoss } from './tfjs-baseline.js';
+import { seedTfjsLosses, type TfjsLoss, type TfModule } from './tfjs-baseline.js';
+import type { Tensor } from '@tensorflow/tfjs';
 
 export type Mode = 'fwd' | 'fwd+bwd';
 export const MODES: readonly Mode[] = ['fwd', 'fwd+bwd'];
@@ -19,6 +20,8 @@ export interface CaseInputs {
 
 export interface ReferenceResult {
   loss: number;
+  /** Dice of each group (sample-major), the layout of wgsl-dice's stats buffer. */
+  dice: Float64Array;
   /** dL/dpred in pred's layout. */
   grad: Float64Array;
 }
@@ -38,6 +41,8 @@ export interface LossCase {
   diceOptions(shape: readonly number[]): DiceLossOptions;
   /** Float64 CPU reference (also the `reference-cpu` implementation that is timed). */
   reference(inputs: CaseInputs, shape: readonly number[]): ReferenceResult;
+  /** pred and target as tfjs tensors (a label-map case would make an int32 target here). */
+  tfjsInputs(tf: TfModule, inputs: CaseInputs, shape: readonly number[]): { yTrue: Tensor; yPred: Tensor };
   /** The same loss in TensorFlow.js ops, as the seed writes it. */
   readonly tfjs: TfjsLoss;
 }
@@ -75,30 +80,40 @@ function mulberry32(seed: number): () => number {
 }
 
 /**
- * Segmentation-like f32 inputs: pred is a softmax-like probability vector per pixel (uniform
- * scores normalised over C; a sigmoid-like probability when C = 1), target is one-hot (a 0/1
- * mask when C = 1).
+ * Segmentation-like f32 inputs with unequal classes, so that the three losses give clearly
+ * different values (a check cannot pass with the wrong reduction): each pixel's label is drawn
+ * with probability proportional to 1/(c+1) (class 0 dominates, like background), target is its
+ * one-hot vector, and pred is a probability vector over C that leans towards the label (uniform
+ * scores, the label's raised by up to 2, normalised). For C = 1: a 0/1 mask with 30% ones and a
+ * probability that leans towards it.
  */
-function probabilitiesAndOneHot(shape: readonly number[], seed: number): CaseInputs {
+function imbalancedProbabilitiesAndOneHot(shape: readonly number[], seed: number): CaseInputs {
   const classes = shape[shape.length - 1];
   const elements = elementsOf(shape);
   const random = mulberry32(seed);
   const pred = new Float32Array(elements);
   const target = new Float32Array(elements);
+  const cumulative: number[] = [];
+  let total = 0;
+  for (let c = 0; c < classes; c++) cumulative.push((total += 1 / (c + 1)));
   for (let base = 0; base < elements; base += classes) {
     if (classes === 1) {
-      pred[base] = random();
-      target[base] = random() < 0.5 ? 1 : 0;
+      const positive = random() < 0.3;
+      target[base] = positive ? 1 : 0;
+      pred[base] = positive ? 0.4 + 0.6 * random() : 0.6 * random();
       continue;
     }
-    let total = 0;
+    const draw = random() * total;
+    let label = 0;
+    while (cumulative[label] < draw) label++;
+    let sum = 0;
     for (let c = 0; c < classes; c++) {
-      const score = random() + 1e-3;
+      const score = random() + 1e-3 + (c === label ? 2 * random() : 0);
       pred[base + c] = score;
-      total += score;
+      sum += score;
     }
-    for (let c = 0; c < classes; c++) pred[base + c] /= total;
-    target[base + Math.floor(random() * classes)] = 1;
+    for (let c = 0; c < classes; c++) pred[base + c] /= sum;
+    target[base + label] = 1;
   }
   return { pred, target };
 }
@@ -115,8 +130,8 @@ function seedReference(
   shape: readonly number[],
   options: Omit<DiceLossOptions, 'shape'>,
 ): ReferenceResult {
-  const { loss, grad } = diceReference(inputs.pred, inputs.target, { shape, ...options });
-  return { loss, grad };
+  const { loss, dice, grad } = diceReference(inputs.pred, inputs.target, { shape, ...options });
+  return { loss, dice, grad };
 }
 
 const f32Seed = {
@@ -124,7 +139,11 @@ const f32Seed = {
   dtype: 'f32',
   predBytesPerElement: 4,
   targetBytesPerElement: 4,
-  makeInputs: probabilitiesAndOneHot,
+  makeInputs: imbalancedProbabilitiesAndOneHot,
+  tfjsInputs: (tf: TfModule, inputs: CaseInputs, shape: readonly number[]) => ({
+    yTrue: tf.tensor(inputs.target, [...shape], 'float32'),
+    yPred: tf.tensor(inputs.pred, [...shape], 'float32'),
+  }),
 } as const;
 
 /** Every loss the benchmark knows. Add new loss families here. */

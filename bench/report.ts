@@ -34,6 +34,9 @@ export interface Row {
   wall_ms_median?: number;
   /** Workgroups the copy dispatched (the fastest of the candidates tried). */
   workgroups?: number;
+  /** wgsl-dice: the WGSL kernels recorded, and the workgroups its planner chose. */
+  kernels?: string;
+  grid?: string;
   note?: string;
   date: string;
 }
@@ -78,9 +81,22 @@ function formatMs(ms: number | null): string {
 
 const shapeKey = (row: Row) => row.shape.join('x');
 
-/** tfjs median / wgsl-dice median for the same case, shape and mode. */
-export function speedups(rows: readonly Row[]): { case: string; shape: string; mode: string; wgslMs: number; tfjsMs: number; ratio: number }[] {
-  const out = [];
+export interface Speedup {
+  case: string;
+  shape: string;
+  mode: string;
+  tfjsMs: number;
+  wgslMs: number;
+  wgslWallMs: number | undefined;
+  /** tfjs wall-clock median / wgsl-dice GPU-time median. */
+  ratio: number;
+  /** tfjs wall-clock median / wgsl-dice wall-clock median (both awaited the same way). */
+  wallRatio: number | undefined;
+}
+
+/** wgsl-dice against tfjs-webgpu for each case, shape and mode measured by both. */
+export function speedups(rows: readonly Row[]): Speedup[] {
+  const out: Speedup[] = [];
   for (const row of rows) {
     if (row.impl !== 'wgsl-dice' || row.ms_median === null) continue;
     const tfjs = rows.find(
@@ -91,12 +107,29 @@ export function speedups(rows: readonly Row[]): { case: string; shape: string; m
       case: row.case,
       shape: shapeKey(row),
       mode: row.mode,
-      wgslMs: row.ms_median,
       tfjsMs: tfjs.ms_median,
+      wgslMs: row.ms_median,
+      wgslWallMs: row.wall_ms_median,
       ratio: tfjs.ms_median / row.ms_median,
+      wallRatio: row.wall_ms_median ? tfjs.ms_median / row.wall_ms_median : undefined,
     });
   }
   return out;
+}
+
+export function formatSpeedups(list: readonly Speedup[]): string {
+  if (list.length === 0) return '';
+  const lines = [
+    'wgsl-dice vs tfjs-webgpu (tfjs median wall clock / wgsl-dice median; GPU time, and wall clock awaited like tfjs):',
+  ];
+  for (const s of list) {
+    const wall = s.wallRatio === undefined ? '' : `  wall ${s.wallRatio.toFixed(1)}x (${s.wgslWallMs!.toFixed(2)} ms)`;
+    lines.push(
+      `  ${s.case.padEnd(16)} ${s.shape.padEnd(14)} ${s.mode.padEnd(8)} ` +
+        `${s.ratio.toFixed(1).padStart(6)}x  (tfjs ${s.tfjsMs.toFixed(1)} ms, wgsl-dice ${s.wgslMs.toFixed(3)} ms)${wall}`,
+    );
+  }
+  return lines.join('\n');
 }
 
 /** The whole report as text: header, one table, the tfjs ratios, a legend. */
@@ -104,7 +137,7 @@ export function formatTable(header: string[], rows: readonly Row[]): string {
   const ratioOf = new Map(
     speedups(rows).map((s) => [`${s.case}|${s.shape}|${s.mode}`, s.ratio] as const),
   );
-  const columns = ['shape', 'case', 'mode', 'impl', 'ms median', 'ms min', 'GB/s', '% copy', 'tfjs/this', 'timing', 'check'];
+  const columns = ['shape', 'case', 'mode', 'impl', 'ms median', 'ms min', 'wall ms', 'GB/s', '% copy', 'tfjs/this', 'timing', 'check'];
   const body = rows.map((row) => {
     const ratio = row.impl === 'wgsl-dice' ? ratioOf.get(`${row.case}|${shapeKey(row)}|${row.mode}`) : undefined;
     return [
@@ -114,6 +147,7 @@ export function formatTable(header: string[], rows: readonly Row[]): string {
       row.impl,
       formatMs(row.ms_median),
       formatMs(row.ms_min),
+      row.wall_ms_median === undefined ? '' : formatMs(row.wall_ms_median),
       row.gbps === null ? '-' : row.gbps.toFixed(2),
       row.pct_of_copy === null ? '-' : `${row.pct_of_copy.toFixed(1)}%`,
       ratio === undefined ? '' : `${ratio.toFixed(1)}x`,
@@ -121,7 +155,7 @@ export function formatTable(header: string[], rows: readonly Row[]): string {
       row.check.startsWith('FAIL') ? 'FAIL' : row.check,
     ];
   });
-  const numeric = new Set([4, 5, 6, 7, 8]);
+  const numeric = new Set([4, 5, 6, 7, 8, 9]);
   const widths = columns.map((title, c) => Math.max(title.length, ...body.map((cells) => cells[c].length)));
   const line = (cells: string[]) =>
     cells.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
@@ -140,6 +174,7 @@ export function formatTable(header: string[], rows: readonly Row[]): string {
     '',
     'GB/s = minimum bytes moved / median time (fwd: read pred + target; fwd+bwd: + read target again + write grad;',
     '       copy: inputs read + output written). % copy = GB/s / best copy GB/s at the same shape, same device.',
+    'wall ms = median wall clock of GPU runs, each submitted and awaited (submit..onSubmittedWorkDone), host polling.',
     'tfjs/this = tfjs-webgpu median / wgsl-dice median (same case, shape, mode, run and adapter).',
     'timing: gpu-ts = timestamp queries bracketing the passes; wall-gpu = submit..onSubmittedWorkDone;',
     '        wall-op = wall clock of the whole tfjs op incl. `await data()` of loss (and grad);',

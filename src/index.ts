@@ -10,7 +10,14 @@ export {
   type DiceInput,
   type DiceResult,
 } from './dice-loss.js';
-export { DEFAULT_EPSILON, type DiceLossOptions, type DiceReduce, type Epsilon } from './options.js';
+export {
+  DEFAULT_EPSILON,
+  type DiceLossOptions,
+  type DiceReduce,
+  type Epsilon,
+  type NormalizedDiceOptions,
+} from './options.js';
+export type { BindingWindow, BackwardPlan, ColumnGrid, DicePlan, GridProfile, ReducePlan } from './plan.js';
 export {
   FamilyLoss,
   type InputStatus,
@@ -18,8 +25,26 @@ export {
   type LossResult,
   type TargetInput,
 } from './family/loss.js';
-export type { LossOptions, MetricOptions } from './family/options.js';
-export { WassersteinDiceLoss, type WassersteinDiceOptions } from './family/wasserstein.js';
+export type {
+  Activation,
+  FocalOptions,
+  LossOptions,
+  MetricOptions,
+  NormalizedFocal,
+  NormalizedLossOptions,
+  TargetKind,
+} from './family/options.js';
+export {
+  WassersteinDiceLoss,
+  type NormalizedWassersteinOptions,
+  type WassersteinDiceOptions,
+  type WassersteinEncodeBuffers,
+  type WassersteinResult,
+} from './family/wasserstein.js';
+export type { Presets } from './presets/index.js';
+export type { CreateExtras, HostInput, Preset, PresetExtras, PresetValue } from './presets/common.js';
+export type { WassersteinPreset } from './presets/monai.js';
 export { fromFloat16Bits, toFloat16Bits } from './half.js';
-export { WgslDiceError, type WgslDiceErrorCode } from './errors.js';
+export { WGSL_DICE_ERROR_CODES, WgslDiceError, type WgslDiceErrorCode } from './errors.js';
+export type { NhwcShape } from './shape.js';
 export type { BufferArg } from './buffers.js';

@@ -20,4 +20,5 @@ export function createPresets(engine: DiceEngine) {
   };
 }
 
+/** engine.presets: one factory per peer API, by library. */
 export type Presets = ReturnType<typeof createPresets>;

@@ -4,4 +4,16 @@
  */
 export { diceReference, type DiceReferenceOptions, type DiceReferenceResult } from './dice.js';
 export { familyReference, familyReferenceGradient, type FamilyReferenceResult } from './family.js';
-export { peerReference, evaluatePeerCase } from './peers/index.js';
+export {
+  evaluatePeerCase,
+  peerReference,
+  type Nested,
+  type NestedArray,
+  type Options as PeerOptions,
+  type OptionValue as PeerOptionValue,
+  type PeerCase,
+  type PeerExtras,
+  type PeerFn,
+  type PeerValue,
+  type Tensor,
+} from './peers/index.js';

@@ -15,7 +15,7 @@ import * as smp from './smp.js';
 import { type Nested, type NestedArray, type Tensor, fromNested, scalar, sumAll, toNested } from './tensor.js';
 
 export type { Nested, NestedArray, Tensor } from './tensor.js';
-export type { Options } from './common.js';
+export type { Options, OptionValue } from './common.js';
 export { fromNested, toNested } from './tensor.js';
 export { keras, monai, nnunet, qsm, smp };
 

@@ -25,9 +25,16 @@ struct BackwardParams {
 @group(0) @binding(2) var<storage, read> coefs: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> grad: array<vec4<f32>>;
 
-fn gradient(group: u32, t: f32) -> f32 {
-  let c = coefs[group];
-  return c.x * t + c.y;
+// The (a, b) coefficients of the four classes of one vec4, starting at class `class0`.
+fn coefficients(first_group: u32, class0: u32) -> array<vec4<f32>, 2> {
+  var a: vec4<f32>;
+  var b: vec4<f32>;
+  for (var m = 0u; m < 4u; m++) {
+    let c = coefs[first_group + (class0 + m) % params.classes];
+    a[m] = c.x;
+    b[m] = c.y;
+  }
+  return array<vec4<f32>, 2>(a, b);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -38,15 +45,19 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   let end = min(begin + params.units_per_chunk, params.units_per_slab);
   let slab_base = slab * params.units_per_slab - params.unit_base;
   let first_group = slab * params.classes;
+  // Each step moves a thread WORKGROUP_SIZE vec4s on, which shifts its classes by `shift`.
+  // (u mod classes) * 4 stays small, so no class index can overflow u32.
+  let shift = (WORKGROUP_SIZE * 4u) % params.classes;
+  var class0 = (((begin + tid) % params.classes) * 4u) % params.classes;
+  var k = coefficients(first_group, class0);
   for (var unit = begin + tid; unit < end; unit += WORKGROUP_SIZE) {
-    let t = truth[slab_base + unit];
-    // (unit mod classes) * 4 stays small, so the class index cannot overflow u32.
-    let class0 = ((unit % params.classes) * 4u) % params.classes;
-    grad[slab_base + unit] = vec4<f32>(
-      gradient(first_group + class0, t.x),
-      gradient(first_group + (class0 + 1u) % params.classes, t.y),
-      gradient(first_group + (class0 + 2u) % params.classes, t.z),
-      gradient(first_group + (class0 + 3u) % params.classes, t.w),
-    );
+    let i = slab_base + unit;
+    grad[i] = k[0] * truth[i] + k[1];
+    // For power-of-two class counts (global Dice included) the shift is 0: the coefficients
+    // are loaded once per thread and the loop is a pure multiply-add stream.
+    if (shift != 0u) {
+      class0 = (class0 + shift) % params.classes;
+      k = coefficients(first_group, class0);
+    }
   }
 }

@@ -12,6 +12,11 @@ export interface GridProfile {
   readonly targetWorkgroups: number;
   /** A reduction lane should read at least this many rows before another workgroup is worth it. */
   readonly minRowsPerLane: number;
+  /**
+   * Workgroups an elementwise (barrier-free) pass aims for: many more than a reduction, even
+   * on software adapters, where only barriers make workgroups expensive.
+   */
+  readonly elementwiseWorkgroups: number;
   /** An elementwise thread should handle at least this many vec4/scalar units. */
   readonly minUnitsPerThread: number;
   readonly maxWorkgroupsPerDimension: number;
@@ -29,7 +34,8 @@ export function gridProfileFor(
     maxBindingBytes: overrides.maxBindingBytes ?? device.limits.maxStorageBufferBindingSize,
     targetWorkgroups: overrides.targetWorkgroups ?? (software ? 8 : 1024),
     minRowsPerLane: software ? 64 : 4,
-    minUnitsPerThread: software ? 16 : 4,
+    elementwiseWorkgroups: software ? 512 : 4096,
+    minUnitsPerThread: 4,
     maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
   };
 }
@@ -178,7 +184,7 @@ export function planElementwise(
   maxUnitsPerChunk = Infinity,
 ): { unitsPerSlab: number; unitsPerChunk: number; chunks: number } {
   const worthwhile = Math.max(1, Math.floor(units / (profile.workgroupSize * profile.minUnitsPerThread)));
-  const wanted = Math.ceil(profile.targetWorkgroups / slabs);
+  const wanted = Math.ceil(profile.elementwiseWorkgroups / slabs);
   const unitsPerChunk = Math.max(
     1,
     Math.min(maxUnitsPerChunk, Math.ceil(units / clamp(wanted, 1, Math.min(worthwhile, profile.maxWorkgroupsPerDimension)))),

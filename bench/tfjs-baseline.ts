@@ -6,7 +6,7 @@
  * event loop dawn.node needs).
  */
 import type * as Tf from '@tensorflow/tfjs';
-import { create } from 'webgpu';
+import { nodeGpu } from '../src/node/index.js';
 
 export type TfModule = typeof Tf;
 
@@ -72,11 +72,6 @@ export const seedTfjsLosses = {
   multiclass: multiclassDiceLoss,
 };
 
-// The dawn GPU object tfjs reaches through navigator.gpu. If V8 collected it while a device
-// lives, the process would die later at random (see shared/notes/webgpu-in-node.md), so it is
-// pinned on globalThis for the life of the process and never released.
-const PINNED_TFJS_GPU = Symbol.for('wgsl-dice.bench.tfjsGpu');
-
 export interface TfjsBaseline {
   tf: TfModule;
   /** The adapter tfjs's backend runs on, to compare with wgsl-dice's. */
@@ -91,8 +86,8 @@ export interface TfjsBaseline {
  * registers itself when it sees one), hence the dynamic imports after setting it.
  */
 export async function loadTfjsWebgpu(dawnFlags: readonly string[]): Promise<TfjsBaseline> {
-  const holder = globalThis as typeof globalThis & { [PINNED_TFJS_GPU]?: GPU };
-  const gpu = (holder[PINNED_TFJS_GPU] ??= create([...dawnFlags]));
+  // The same pinned GPU object as the engine's device: one dawn.node instance per process.
+  const gpu = nodeGpu(dawnFlags);
   const existing = (globalThis as { navigator?: object }).navigator;
   // Node >= 21 defines a read-only navigator getter; defineProperty replaces it either way.
   Object.defineProperty(globalThis, 'navigator', {

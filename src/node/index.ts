@@ -91,7 +91,7 @@ const INSTALL_HINT = [
  * ```
  */
 export async function requestNodeDevice(options: NodeDeviceOptions = {}): Promise<GPUDevice> {
-  const flags = [...new Set([TIMESTAMP_FLAG, ...(options.dawnFlags ?? [])])].sort();
+  const flags = dawnFlagsWithDefaults(options.dawnFlags ?? []);
   const adapter = await requestAdapter(flags, options.powerPreference);
 
   const requiredLimits: Record<string, number> = {};
@@ -173,6 +173,23 @@ async function requestAdapter(
     throw new WebGpuUnavailableError(`${INSTALL_HINT}\n(${reason}; dawn.node flags: ${flags.join(' ')})`);
   }
   return adapter;
+}
+
+/**
+ * The dawn.node `GPU` object (what `navigator.gpu` is in a browser) that requestNodeDevice
+ * uses, pinned for the life of the process. Hand it to other WebGPU code that wants
+ * `navigator.gpu` (TensorFlow.js's WebGPU backend, say) so the process holds one instance.
+ *
+ * @example
+ * globalThis.navigator = { gpu: nodeGpu() } as Navigator;
+ */
+export function nodeGpu(dawnFlags: readonly string[] = []): GPU {
+  return pinnedGpu(dawnFlagsWithDefaults(dawnFlags));
+}
+
+/** The caller's flags plus unquantised timestamps, deduplicated and sorted (the pin key). */
+function dawnFlagsWithDefaults(flags: readonly string[]): string[] {
+  return [...new Set([TIMESTAMP_FLAG, ...flags])].sort();
 }
 
 function pinnedGpu(flags: string[]): GPU {

@@ -8,6 +8,7 @@ import type { DiceLossOptions } from '../src/index.js';
 import { diceReference } from '../src/reference/index.js';
 import { seedTfjsLosses, type TfjsLoss, type TfModule } from './tfjs-baseline.js';
 import type { Tensor } from '@tensorflow/tfjs';
+import { mulberry32 } from '../src/reference/random.js';
 
 export type Mode = 'fwd' | 'fwd+bwd';
 export const MODES: readonly Mode[] = ['fwd', 'fwd+bwd'];
@@ -67,17 +68,6 @@ export function elementsOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** Seeded PRNG (mulberry32): the same inputs on every run and machine. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Segmentation-like f32 inputs with unequal classes, so that the three losses give clearly

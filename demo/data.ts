@@ -2,6 +2,9 @@
 // shading, vessels and noise) holding one to three polyp-like blobs (redder, domed ellipses with
 // a specular highlight and a soft rim), each with its binary mask. Platform-neutral: the Node
 // demo and the web demo generate the same images from the same seed.
+import { mulberry32 } from '../src/reference/random.js';
+
+export { mulberry32 };
 
 /** Hand-made per-pixel features the model sees; model.ts and the WGSL files use this count. */
 export const FEATURE_COUNT = 8;
@@ -15,18 +18,6 @@ export interface PolypDataset {
   readonly masks: Float32Array;
   /** Standardised features, [count, size, size, FEATURE_COUNT]. */
   readonly features: Float32Array;
-}
-
-/** Seeded PRNG (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function makePolypDataset(count: number, size: number, seed: number): PolypDataset {

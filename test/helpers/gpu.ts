@@ -1,6 +1,7 @@
 // Shared helpers for GPU tests: one real device per test process, validation made fatal,
 // buffer upload/readback, tolerance checks and a seeded PRNG.
 import { requestNodeDevice, takeUncapturedErrors } from '../../src/node/index.js';
+export { mulberry32 } from '../../src/reference/random.js';
 
 let testDevice: Promise<GPUDevice> | undefined;
 
@@ -146,14 +147,3 @@ export function expectClose(
   );
 }
 
-/** Seeded PRNG (mulberry32): returns a function yielding floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

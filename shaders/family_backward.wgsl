@@ -15,6 +15,10 @@
 //     h'(l) = -(1 - q)^gamma + gamma (1 - q)^(gamma - 1) q l,  e_c = c+_c g_c h'(l_c):
 //     dL/dz_c += w (e_c - q_c sum_(k in F) e_k)  for c in F
 // and with MONAI's mask-the-logits mode, a final factor m for z' = m z.
+//
+// Workgroups and binding windows as in family_voxel_stats.wgsl: this dispatch runs workgroups
+// linear_base + wg.x, with pred, the target, a per-sample mask and grad bound from voxel
+// `voxel_base` (element `element_base`); a shared mask and the coefficients are bound whole.
 
 override WORKGROUP_SIZE: u32 = 256u;
 
@@ -35,6 +39,11 @@ struct BackwardParams {
   focal_first_class: u32,
   focal_gamma: f32,
   pos_weight: f32,
+  slab_voxels: u32,
+  chunks: u32,
+  linear_base: u32,
+  voxel_base: u32,
+  element_base: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: BackwardParams;
@@ -44,6 +53,7 @@ struct BackwardParams {
 @group(0) @binding(4) var<storage, read> coefs: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> grad: array<f32>;
 
+// `voxel` counts from the window's voxel_base (a multiple of 256, so whole words).
 fn label_at(voxel: u32) -> u32 {
   switch (params.target_kind) {
     case 1u: { return (truth[voxel >> 2u] >> ((voxel & 3u) * 8u)) & 0xffu; }
@@ -94,12 +104,14 @@ fn focal_softmax_slope(log_q: f32) -> f32 {
   return slope;
 }
 
+// Index into the window of pred, a dense target and grad; u32 arithmetic wraps, so subtracting
+// the window base last is exact.
 fn element_index(voxel: u32, class_index: u32) -> u32 {
   if (params.channels_first != 0u) {
     let sample = voxel / params.spatial;
-    return (sample * params.classes + class_index) * params.spatial + voxel % params.spatial;
+    return (sample * params.classes + class_index) * params.spatial + voxel % params.spatial - params.element_base;
   }
-  return voxel * params.classes + class_index;
+  return voxel * params.classes + class_index - params.element_base;
 }
 
 struct Voxel {
@@ -113,10 +125,10 @@ fn voxel_info(voxel: u32) -> Voxel {
   var v = Voxel(1.0, 1.0, 0u, false);
   var m = 1.0;
   if (params.mask_mode != 0u) {
-    m = mask[select(voxel % params.spatial, voxel, params.mask_per_sample != 0u)];
+    m = mask[select(voxel % params.spatial, voxel - params.voxel_base, params.mask_per_sample != 0u)];
   }
   if (params.target_kind != 0u) {
-    v.label = label_at(voxel);
+    v.label = label_at(voxel - params.voxel_base);
     v.ignored = params.has_ignore != 0u && v.label == params.ignore_index;
   }
   if (params.mask_mode == 2u) {
@@ -148,8 +160,11 @@ fn dl_dp(v: Voxel, c: vec4<f32>, p: f32, g: f32) -> f32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let begin = wg.x * params.voxels_per_chunk;
-  let end = min(begin + params.voxels_per_chunk, params.voxels);
+  let linear = params.linear_base + wg.x;
+  let slab = linear / params.chunks;
+  let slab_begin = slab * params.slab_voxels;
+  let begin = slab_begin + (linear % params.chunks) * params.voxels_per_chunk;
+  let end = min(begin + params.voxels_per_chunk, slab_begin + params.slab_voxels);
   for (var voxel = begin + tid; voxel < end; voxel += WORKGROUP_SIZE) {
     let v = voxel_info(voxel);
     let pair_base = (voxel / params.spatial) * params.classes;

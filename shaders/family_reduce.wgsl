@@ -12,6 +12,11 @@
 //            F+ = sum w*focal, F- = 0)
 // where w is the voxel weight (mask x not-ignored), aux the cross-entropy term and focal
 // MONAI's focal term on the raw logit (finalize applies alpha and the class weights to F+, F-).
+//
+// Binding windows (src/plan.ts): this dispatch runs workgroups linear_base + wg.x of the
+// slab-major (slab, chunk) grid, with pred, a dense target, a label map, a per-sample mask and
+// voxel_stats bound from voxel `voxel_base` (element `element_base`); a shared mask and the
+// partials are bound whole. Reported indices (first bad voxel / element) stay global.
 
 override WORKGROUP_SIZE: u32 = 256u;
 
@@ -41,6 +46,9 @@ struct FamilyParams {
   focal_first_class: u32,
   focal_gamma: f32,
   pos_weight: f32,     // binary cross-entropy weight of the positive term
+  linear_base: u32,
+  voxel_base: u32,
+  element_base: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: FamilyParams;
@@ -57,6 +65,7 @@ var<workgroup> shared_b: array<vec4<f32>, WORKGROUP_SIZE>;
 var<workgroup> shared_first: array<vec2<u32>, WORKGROUP_SIZE>;
 var<workgroup> shared_focal: array<vec2<f32>, WORKGROUP_SIZE>;
 
+// `voxel` counts from the window's voxel_base (a multiple of 256, so whole words).
 fn label_at(voxel: u32) -> u32 {
   switch (params.target_kind) {
     case 1u: { return (truth[voxel >> 2u] >> ((voxel & 3u) * 8u)) & 0xffu; }
@@ -107,8 +116,9 @@ fn focal_term(z: f32, g: f32, log_p: f32) -> f32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let chunk = wg.x;
-  let slab = wg.z;
+  let linear = params.linear_base + wg.x;
+  let chunk = linear % params.chunks;
+  let slab = linear / params.chunks;
   let lane = tid / params.cols_per_group;
   let col = wg.y * params.cols_per_group + tid % params.cols_per_group;
   let in_range = lane < params.lanes && col < params.cols;
@@ -130,25 +140,32 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     for (var row = row_begin + lane; row < row_end; row += params.lanes) {
       let i = (slab * params.rows + row) * params.cols + col;
       let voxel = sample * params.spatial + row;
-      var z = pred[i];
+      // Window-relative indices; u32 arithmetic wraps, so subtracting the bases is exact.
+      let local_i = i - params.element_base;
+      let local_voxel = voxel - params.voxel_base;
+      var z = pred[local_i];
       if (!is_finite(z)) {
         sums_b.w += 1.0;
         first.y = min(first.y, i);
       }
 
-      var weight = 1.0;
+      // The mask weighs every term (mode 1) or scales the logits and the target (mode 2,
+      // MONAI's MaskedDiceLoss, which then sums every voxel); an ignored label always drops
+      // the voxel from every sum.
+      var mask_value = 1.0;
       if (params.mask_mode != 0u) {
-        weight = mask[select(row, voxel, params.mask_per_sample != 0u)];
+        mask_value = mask[select(row, local_voxel, params.mask_per_sample != 0u)];
       }
+      var weight = select(1.0, mask_value, params.mask_mode == 1u);
       if (params.mask_mode == 2u) {
-        z *= weight;
+        z *= mask_value;
       }
 
       var g: f32;
       if (params.target_kind == 0u) {
-        g = bitcast<f32>(truth[i]);
+        g = bitcast<f32>(truth[local_i]);
       } else {
-        let label = label_at(voxel);
+        let label = label_at(local_voxel);
         let ignored = params.has_ignore != 0u && label == params.ignore_index;
         if (ignored) {
           weight = 0.0;
@@ -160,9 +177,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         g = select(0.0, 1.0, label == class_index && !ignored);
       }
       if (params.mask_mode == 2u) {
-        // MONAI MaskedDiceLoss masks logits and target, then sums every voxel.
-        g *= weight;
-        weight = 1.0;
+        g *= mask_value;
       }
 
       var p: f32;
@@ -170,10 +185,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       switch (params.activation) {
         case 1u: { p = sigmoid(z); }
         case 2u: {
-          log_p = z - voxel_stats[voxel].y;
+          log_p = z - voxel_stats[local_voxel].y;
           p = exp(log_p);
         }
-        case 3u: { p = select(0.0, 1.0, bitcast<u32>(voxel_stats[voxel].z) == class_index); }
+        case 3u: { p = select(0.0, 1.0, bitcast<u32>(voxel_stats[local_voxel].z) == class_index); }
         case 4u: { p = select(0.0, 1.0, z > params.threshold); }
         default: { p = z; }
       }
@@ -188,7 +203,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       if (params.focal_kind != 0u && class_index >= params.focal_first_class) {
         var focal_log_p = 0.0;
         if (params.focal_kind == 2u) {
-          focal_log_p = z - voxel_stats[voxel].w;
+          focal_log_p = z - voxel_stats[local_voxel].w;
         }
         let f = weight * focal_term(z, g, focal_log_p);
         // The sigmoid form's alpha weighs g and 1 - g apart; the softmax form's term holds g already.

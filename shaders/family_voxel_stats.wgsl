@@ -5,6 +5,10 @@
 // background channel before its log-softmax), hence a second log-sum-exp over classes
 // focal_first_class .. C - 1.
 // Layout: channels-last puts a voxel's C logits side by side; channels-first S apart.
+// Workgroups: slabs of `slab_voxels` voxels (the whole batch channels-last, one sample
+// channels-first), each cut in `chunks` chunks; this dispatch runs workgroups linear_base + wg.x
+// with pred, voxel_stats and a per-sample mask bound from voxel `voxel_base` (element
+// `element_base`): see "binding windows" in src/plan.ts.
 
 override WORKGROUP_SIZE: u32 = 256u;
 
@@ -18,6 +22,11 @@ struct VoxelParams {
   // MONAI's mask-the-logits mode: the activation sees m * z, so these statistics must too.
   mask_logits: u32,
   mask_per_sample: u32,
+  slab_voxels: u32,
+  chunks: u32,
+  linear_base: u32,
+  voxel_base: u32,
+  element_base: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: VoxelParams;
@@ -29,19 +38,24 @@ struct VoxelParams {
 fn logit_at(voxel: u32, class_index: u32) -> f32 {
   var scale = 1.0;
   if (params.mask_logits != 0u) {
-    scale = mask[select(voxel % params.spatial, voxel, params.mask_per_sample != 0u)];
+    // A shared mask ([...spatial]) is bound whole; a per-sample one is windowed.
+    scale = mask[select(voxel % params.spatial, voxel - params.voxel_base, params.mask_per_sample != 0u)];
   }
+  // u32 arithmetic wraps, so subtracting the window base last is exact.
   if (params.channels_first != 0u) {
     let sample = voxel / params.spatial;
-    return scale * pred[(sample * params.classes + class_index) * params.spatial + voxel % params.spatial];
+    return scale * pred[(sample * params.classes + class_index) * params.spatial + voxel % params.spatial - params.element_base];
   }
-  return scale * pred[voxel * params.classes + class_index];
+  return scale * pred[voxel * params.classes + class_index - params.element_base];
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let begin = wg.x * params.voxels_per_chunk;
-  let end = min(begin + params.voxels_per_chunk, params.voxels);
+  let linear = params.linear_base + wg.x;
+  let slab = linear / params.chunks;
+  let slab_begin = slab * params.slab_voxels;
+  let begin = slab_begin + (linear % params.chunks) * params.voxels_per_chunk;
+  let end = min(begin + params.voxels_per_chunk, slab_begin + params.slab_voxels);
   for (var voxel = begin + tid; voxel < end; voxel += WORKGROUP_SIZE) {
     var best = logit_at(voxel, 0u);
     var best_class = 0u;
@@ -66,6 +80,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     for (var c = first; c < params.classes; c++) {
       focal_total += exp(logit_at(voxel, c) - focal_best);
     }
-    voxel_stats[voxel] = vec4<f32>(best, best + log(total), bitcast<f32>(best_class), focal_best + log(focal_total));
+    voxel_stats[voxel - params.voxel_base] = vec4<f32>(best, best + log(total), bitcast<f32>(best_class), focal_best + log(focal_total));
   }
 }

@@ -215,20 +215,38 @@ function planWindows(
   /** Window starts are multiples of this many elements (256-byte binding offsets). */
   align: number,
 ): BindingWindow[] {
-  const maxElements = Math.floor(profile.maxBindingBytes / 4);
   const range = (linear: number): [number, number] => {
     const slab = Math.floor(linear / chunks);
     const lo = slab * slabElements + (linear % chunks) * chunkElements;
     return [lo, Math.min(lo + chunkElements, (slab + 1) * slabElements)];
   };
+  return planRangeWindows(slabs * chunks, range, 4, profile, align);
+}
+
+/**
+ * Binding windows over `total` workgroups run in order, where workgroup `k` touches the units
+ * `range(k)` = [lo, hi) of the windowed tensors (ranges ascending in k), and the widest tensor
+ * takes `unitBytes` bytes per unit. Each window starts at a multiple of `align` units, spans at
+ * most `profile.maxBindingBytes` of the widest tensor, and holds at most `maxCount` workgroups
+ * (one dispatch); `elementBase` / `elementCount` of the result are in units. Throws
+ * BINDING_TOO_LARGE when one workgroup's range does not fit.
+ */
+export function planRangeWindows(
+  total: number,
+  range: (linear: number) => readonly [number, number],
+  unitBytes: number,
+  profile: GridProfile,
+  align: number,
+  maxCount = profile.maxWorkgroupsPerDimension,
+): BindingWindow[] {
+  const maxElements = Math.floor(profile.maxBindingBytes / unitBytes);
   const windows: BindingWindow[] = [];
-  const total = slabs * chunks;
   let linear = 0;
   while (linear < total) {
     const base = Math.floor(range(linear)[0] / align) * align;
     let count = 0;
     let end = base;
-    while (linear + count < total && count < profile.maxWorkgroupsPerDimension) {
+    while (linear + count < total && count < maxCount) {
       const hi = range(linear + count)[1];
       if (count > 0 && hi - base > maxElements) break;
       end = hi;
@@ -237,7 +255,7 @@ function planWindows(
     if (end - base > maxElements) {
       throw new WgslDiceError(
         'BINDING_TOO_LARGE',
-        `one workgroup's range (${(end - base) * 4} bytes) exceeds the ${profile.maxBindingBytes}-byte binding window.`,
+        `one workgroup's range (${(end - base) * unitBytes} bytes) exceeds the ${profile.maxBindingBytes}-byte binding window.`,
       );
     }
     windows.push({ linearBase: linear, count, elementBase: base, elementCount: end - base });

@@ -8,8 +8,10 @@ import {
   packFinalizeParams,
   packReduceParams,
   packVoxelParams,
+  type VoxelGrid,
 } from '../kernels/family-kernels.js';
-import { planColumns, planElementwise, type ColumnGrid } from '../plan.js';
+import { UNIFORM_STRIDE } from '../kernels/dice-kernels.js';
+import { planColumns, planElementwise, planRangeWindows, type BindingWindow, type ColumnGrid, type GridProfile } from '../plan.js';
 import { decodeStatus, readStatusBuffer, rejectBadInput, stageInput, submitAndRead, type InputStatus } from '../host-io.js';
 import { OwnedResources, whole } from '../resources.js';
 import { groupCount, type NormalizedLossOptions } from './options.js';
@@ -63,6 +65,100 @@ interface FamilyPipelines {
   backward: GPUComputePipeline;
 }
 
+/**
+ * How a loss's passes are laid over the tensors, and cut in binding windows (see src/plan.ts)
+ * when a tensor is larger than one storage binding. Window ranges (`elementBase`,
+ * `elementCount`) are in voxels: a window binds voxels [v0, v0 + n) of the label map, the
+ * per-sample mask and the voxel statistics, and elements [v0 * C, (v0 + n) * C) of pred, a dense
+ * target and grad (channels-first windows hold whole samples, whose elements are contiguous).
+ */
+export interface FamilyPlan {
+  /** Bytes per voxel of the widest windowed tensor: what a window's size is measured in. */
+  readonly bytesPerVoxel: number;
+  /** The column reduction: slabs are samples (channels-last) or (sample, class) pairs. */
+  readonly reduce: ColumnGrid & { readonly slabs: number; readonly windows: readonly BindingWindow[] };
+  /** The voxel-major passes (voxel statistics and backward share it). */
+  readonly voxel: VoxelGrid & { readonly slabs: number; readonly windows: readonly BindingWindow[] };
+}
+
+/** Window starts are multiples of 256 voxels: a 256-byte offset into every tensor, u8 labels included. */
+const WINDOW_ALIGN_VOXELS = 256;
+
+/**
+ * Plans the family's passes for a profile: the reduction grid (its chunks capped at half a window
+ * channels-last, as planDice does) and the binding windows of every pass, via planRangeWindows.
+ * Throws BINDING_TOO_LARGE when a channels-first sample does not fit in one window.
+ */
+export function planFamily(o: NormalizedLossOptions, profile: GridProfile): FamilyPlan {
+  // pred, a dense target and grad take 4C bytes a voxel; voxel statistics 16; labels and a
+  // per-sample mask at most 4.
+  const bytesPerVoxel = Math.max(4 * o.classes, needsVoxelStats(o) ? 16 : 4);
+  const voxels = o.batch * o.spatial;
+  const align = WINDOW_ALIGN_VOXELS;
+  if (!o.channelsFirst) {
+    // A chunk fits in half a window, so every window holds at least one (as in planDice).
+    const half = Math.floor(profile.maxBindingBytes / 2 / bytesPerVoxel);
+    const grid = planColumns(o.batch, o.spatial, o.classes, profile, half);
+    const reduceWindows = planRangeWindows(
+      o.batch * grid.chunks,
+      (linear) => {
+        const slab = Math.floor(linear / grid.chunks);
+        const lo = slab * o.spatial + (linear % grid.chunks) * grid.rowsPerChunk;
+        return [lo, Math.min(lo + grid.rowsPerChunk, (slab + 1) * o.spatial)];
+      },
+      bytesPerVoxel,
+      profile,
+      align,
+    );
+    const e = planElementwise(1, voxels, profile, half);
+    const voxelWindows = planRangeWindows(
+      e.chunks,
+      (linear) => [linear * e.unitsPerChunk, Math.min((linear + 1) * e.unitsPerChunk, voxels)],
+      bytesPerVoxel,
+      profile,
+      align,
+    );
+    return {
+      bytesPerVoxel,
+      reduce: { ...grid, slabs: o.batch, windows: reduceWindows },
+      voxel: { slabs: 1, slabVoxels: voxels, chunks: e.chunks, voxelsPerChunk: e.unitsPerChunk, windows: voxelWindows },
+    };
+  }
+
+  // Channels-first: a voxel's classes lie S apart, so a window holds whole samples.
+  let samples: BindingWindow[];
+  try {
+    samples = planRangeWindows(o.batch, (s) => [s * o.spatial, (s + 1) * o.spatial], bytesPerVoxel, profile, align, Infinity);
+  } catch (error) {
+    if (!(error instanceof WgslDiceError) || error.code !== 'BINDING_TOO_LARGE') throw error;
+    throw new WgslDiceError(
+      'BINDING_TOO_LARGE',
+      `one channels-first sample (${o.classes} x ${o.spatial} elements; ${o.spatial * bytesPerVoxel} bytes in its widest ` +
+        `tensor) does not fit ` +
+        `in the ${profile.maxBindingBytes}-byte binding window: channels-first losses are windowed by whole samples. ` +
+        `Use layout: 'channels-last' for such volumes (windowed by voxel ranges, any size), or raise ` +
+        `maxStorageBufferBindingSize (requestNodeDevice asks for the adapter's maximum).`,
+    );
+  }
+  const grid = planColumns(o.batch * o.classes, o.spatial, 1, profile);
+  const e = planElementwise(o.batch, o.spatial, profile);
+  // Each sample window runs all its samples' workgroups, in dispatches of at most the grid limit.
+  const expand = (perSample: number): BindingWindow[] =>
+    samples.flatMap((w) => {
+      const pieces: BindingWindow[] = [];
+      const end = (w.linearBase + w.count) * perSample;
+      for (let linear = w.linearBase * perSample; linear < end; linear += profile.maxWorkgroupsPerDimension) {
+        const count = Math.min(profile.maxWorkgroupsPerDimension, end - linear);
+        pieces.push({ linearBase: linear, count, elementBase: w.elementBase, elementCount: w.elementCount });
+      }
+      return pieces;
+    });
+  return {
+    bytesPerVoxel,
+    reduce: { ...grid, slabs: o.batch * o.classes, windows: expand(o.classes * grid.chunks) },
+    voxel: { slabs: o.batch, slabVoxels: o.spatial, chunks: e.chunks, voxelsPerChunk: e.unitsPerChunk, windows: expand(e.chunks) },
+  };
+}
 
 /**
  * A Dice-family loss of fixed shape and options (see {@link LossOptions}), created by
@@ -76,15 +172,13 @@ export class FamilyLoss {
   readonly statsBuffer: GPUBuffer;
   /** 8 u32: bad labels, non-finite inputs, first bad voxel, first non-finite element, then the f32 bits of loss, Dice term, CE term, focal term. */
   readonly statusBuffer: GPUBuffer;
+  /** The grids and binding windows of the passes. */
+  readonly plan: FamilyPlan;
 
   readonly #engine: DiceEngine;
   readonly #device: GPUDevice;
   readonly #pipelines: FamilyPipelines;
   readonly #resources: OwnedResources;
-  readonly #grid: ColumnGrid;
-  readonly #slabs: number;
-  readonly #voxelChunks: number;
-  readonly #backwardChunks: number;
   readonly #params: { voxel: GPUBuffer; reduce: GPUBuffer; finalize: GPUBuffer; backward: GPUBuffer };
   readonly #scratch: { voxelStats: GPUBuffer; partials: GPUBuffer; classInfo: GPUBuffer; pairSums: GPUBuffer; coefs: GPUBuffer; noMask: GPUBuffer };
   #host: Record<'pred' | 'target' | 'mask' | 'loss' | 'grad' | 'readback' | 'statusReadback', GPUBuffer> | undefined;
@@ -99,27 +193,22 @@ export class FamilyLoss {
     this.#pipelines = pipelines;
     this.#resources = new OwnedResources(this.#device, options.label);
     const o = options;
-    const profile = engine.gridProfile;
-    this.#slabs = o.channelsFirst ? o.batch * o.classes : o.batch;
-    this.#grid = planColumns(this.#slabs, o.spatial, o.channelsFirst ? 1 : o.classes, profile);
+    const plan = (this.plan = planFamily(o, engine.gridProfile));
     const voxels = o.batch * o.spatial;
-    const voxelPlan = planElementwise(1, voxels, profile);
-    this.#voxelChunks = voxelPlan.chunks;
-    this.#backwardChunks = voxelPlan.chunks;
     this.groupCount = groupCount(o);
     const pairs = o.batch * o.classes;
 
     const r = this.#resources;
     const u = GPUBufferUsage;
     this.#params = {
-      voxel: r.uniform('voxel params', packVoxelParams(o, voxelPlan.unitsPerChunk)),
-      reduce: r.uniform('reduce params', packReduceParams(o, this.#grid)),
-      finalize: r.uniform('finalize params', packFinalizeParams(o, this.#grid.chunks, this.groupCount)),
-      backward: r.uniform('backward params', packBackwardParams(o, voxelPlan.unitsPerChunk)),
+      voxel: r.uniform('voxel params', packVoxelParams(o, plan.voxel, plan.voxel.windows)),
+      reduce: r.uniform('reduce params', packReduceParams(o, plan.reduce, plan.reduce.windows)),
+      finalize: r.uniform('finalize params', packFinalizeParams(o, plan.reduce.chunks, this.groupCount)),
+      backward: r.uniform('backward params', packBackwardParams(o, plan.voxel, plan.voxel.windows)),
     };
     this.#scratch = {
       voxelStats: r.buffer('voxel stats', needsVoxelStats(o) ? voxels * 16 : 16, u.STORAGE),
-      partials: r.buffer('partials', this.#slabs * this.#grid.chunks * this.#grid.cols * 48, u.STORAGE),
+      partials: r.buffer('partials', plan.reduce.slabs * plan.reduce.chunks * plan.reduce.cols * 48, u.STORAGE),
       classInfo: r.storage('class info', packClassInfo(o)),
       pairSums: r.buffer('pair sums', pairs * 32, u.STORAGE | u.COPY_SRC),
       coefs: r.buffer('gradient coefficients', (2 * pairs + this.groupCount) * 16, u.STORAGE),
@@ -157,15 +246,16 @@ export class FamilyLoss {
     rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad', 'mask']);
     const o = this.options;
     const device = this.#device;
-    const pred = bindStorage(device, 'pred', buffers.pred, o.elements * 4);
-    const target = bindStorage(device, 'target', buffers.target, this.targetBytes);
+    // pred, target, grad and a per-sample mask are bound in binding windows (any size).
+    const pred = bindStorage(device, 'pred', buffers.pred, o.elements * 4, true);
+    const target = bindStorage(device, 'target', buffers.target, this.targetBytes, true);
     const loss = bindStorage(device, 'loss', buffers.loss, 4);
     let mask: Binding = whole(this.#scratch.noMask);
     if (o.mask !== 'none') {
       if (buffers.mask === undefined) {
         throw new WgslDiceError('INVALID_INPUT', `This loss was created with mask: '${o.mask}'; pass the mask buffer.`);
       }
-      mask = bindStorage(device, 'mask', buffers.mask, this.maskBytes);
+      mask = bindStorage(device, 'mask', buffers.mask, this.maskBytes, o.maskPerSample); // a shared mask is bound whole
     } else if (buffers.mask !== undefined) {
       throw new WgslDiceError('INVALID_INPUT', "A mask was passed but this loss was created without one; create it with mask: 'weight' or 'logits'.");
     }
@@ -174,7 +264,7 @@ export class FamilyLoss {
       if (o.activation === 'argmax' || o.activation === 'threshold') {
         throw new WgslDiceError('INVALID_INPUT', 'Metrics on binarised predictions have no gradient; omit grad.');
       }
-      grad = bindStorage(device, 'grad', buffers.grad, o.elements * 4);
+      grad = bindStorage(device, 'grad', buffers.grad, o.elements * 4, true);
     }
     // The backward dispatch binds pred, target and mask read-only next to grad.
     rejectOverlaps(
@@ -186,15 +276,33 @@ export class FamilyLoss {
     const r = this.#resources;
     const p = this.#pipelines;
     const s = this.#scratch;
+    const { reduce, voxel } = this.plan;
+    const params = (buffer: GPUBuffer, i: number): Binding => ({ buffer, offset: i * UNIFORM_STRIDE, size: UNIFORM_STRIDE });
+    const stats = needsVoxelStats(o);
+    // The parts of each windowed tensor that one window's dispatch binds.
+    const views = (w: BindingWindow) => ({
+      pred: this.#window(pred, w, 'elements'),
+      target: this.#window(target, w, o.target === 'dense' ? 'elements' : o.target),
+      mask: o.mask !== 'none' && o.maskPerSample ? this.#window(mask, w, 'u32') : mask,
+      voxelStats: stats ? { buffer: s.voxelStats, offset: w.elementBase * 16, size: w.elementCount * 16 } : whole(s.voxelStats),
+      grad: grad && this.#window(grad, w, 'elements'),
+    });
     const pass = encoder.beginComputePass({ label: `${o.label} passes` });
-    if (needsVoxelStats(o)) {
+    if (stats) {
       pass.setPipeline(p.voxelStats);
-      pass.setBindGroup(0, r.bindGroup('voxel', p.voxelStats, this.#params.voxel, [pred, whole(s.voxelStats), mask]));
-      pass.dispatchWorkgroups(this.#voxelChunks);
+      voxel.windows.forEach((w, i) => {
+        const v = views(w);
+        pass.setBindGroup(0, r.bindGroup('voxel', p.voxelStats, params(this.#params.voxel, i), [v.pred, v.voxelStats, v.mask]));
+        pass.dispatchWorkgroups(w.count);
+      });
     }
     pass.setPipeline(p.reduce);
-    pass.setBindGroup(0, r.bindGroup('reduce', p.reduce, this.#params.reduce, [pred, target, mask, whole(s.voxelStats), whole(s.partials)]));
-    pass.dispatchWorkgroups(this.#grid.chunks, this.#grid.colBlocks, this.#slabs);
+    reduce.windows.forEach((w, i) => {
+      const v = views(w);
+      const inputs = [v.pred, v.target, v.mask, v.voxelStats, whole(s.partials)];
+      pass.setBindGroup(0, r.bindGroup('reduce', p.reduce, params(this.#params.reduce, i), inputs));
+      pass.dispatchWorkgroups(w.count, reduce.colBlocks);
+    });
     pass.setPipeline(p.finalize);
     pass.setBindGroup(
       0,
@@ -205,10 +313,30 @@ export class FamilyLoss {
     pass.dispatchWorkgroups(1);
     if (grad) {
       pass.setPipeline(p.backward);
-      pass.setBindGroup(0, r.bindGroup('backward', p.backward, this.#params.backward, [pred, target, mask, whole(s.coefs), grad]));
-      pass.dispatchWorkgroups(this.#backwardChunks);
+      voxel.windows.forEach((w, i) => {
+        const v = views(w);
+        const inputs = [v.pred, v.target, v.mask, whole(s.coefs), v.grad!];
+        pass.setBindGroup(0, r.bindGroup('backward', p.backward, params(this.#params.backward, i), inputs));
+        pass.dispatchWorkgroups(w.count);
+      });
     }
     pass.end();
+  }
+
+  /**
+   * The part of a tensor binding that a window (voxels [v0, v0 + n)) covers: C f32 elements a
+   * voxel, one u32 (u32 labels, a per-sample mask), or packed labels in whole words (v0 is a
+   * multiple of 256, so the offset is too).
+   */
+  #window(binding: Binding, w: BindingWindow, kind: 'elements' | 'u32' | 'u16' | 'u8'): Binding {
+    const { elementBase: v0, elementCount: n } = w;
+    const at = (offset: number, size: number): Binding => ({ buffer: binding.buffer, offset: binding.offset + offset, size });
+    switch (kind) {
+      case 'elements': return at(v0 * this.options.classes * 4, n * this.options.classes * 4);
+      case 'u32': return at(v0 * 4, n * 4);
+      case 'u16': return at(v0 * 2, Math.ceil(n / 2) * 4);
+      case 'u8': return at(v0, Math.ceil(n / 4) * 4);
+    }
   }
 
   /**

@@ -7,7 +7,8 @@ import wassersteinFinalizeSource from '../../shaders/wasserstein_finalize.wgsl';
 import wassersteinReduceSource from '../../shaders/wasserstein_reduce.wgsl';
 import type { NormalizedLossOptions } from '../family/options.js';
 import type { NormalizedWassersteinOptions } from '../family/wasserstein.js';
-import type { ColumnGrid } from '../plan.js';
+import type { BindingWindow, ColumnGrid } from '../plan.js';
+import { UNIFORM_STRIDE } from './dice-kernels.js';
 
 /**
  * The loss-family kernels (and the Generalized Wasserstein Dice set): sources by name and the
@@ -59,17 +60,48 @@ function pack(fields: readonly ['u' | 'f', number][]): ArrayBuffer {
   return bytes;
 }
 
-/** Mirrors `VoxelParams` in family_voxel_stats.wgsl. */
-export function packVoxelParams(o: NormalizedLossOptions, voxelsPerChunk: number): ArrayBuffer {
-  return pack([
+/**
+ * The grid of the voxel-major passes (voxel statistics, backward): `slabs` runs of
+ * `slabVoxels` voxels (the whole batch channels-last, one sample channels-first), each cut in
+ * `chunks` chunks of `voxelsPerChunk`, run slab-major.
+ */
+export interface VoxelGrid {
+  readonly slabVoxels: number;
+  readonly chunks: number;
+  readonly voxelsPerChunk: number;
+}
+
+/**
+ * One uniform block per binding window, UNIFORM_STRIDE apart. A window's `elementBase` is in
+ * voxels here (see src/family/loss.ts); the kernels get it as voxel_base and, times C, as
+ * element_base.
+ */
+function perWindow(
+  o: NormalizedLossOptions,
+  windows: readonly BindingWindow[],
+  fields: readonly ['u' | 'f', number][],
+): ArrayBuffer {
+  const bytes = new ArrayBuffer(windows.length * UNIFORM_STRIDE);
+  windows.forEach((w, i) => {
+    const block = pack([...fields, ['u', w.linearBase], ['u', w.elementBase], ['u', w.elementBase * o.classes]]);
+    if (block.byteLength > UNIFORM_STRIDE) throw new Error('family uniform block larger than UNIFORM_STRIDE');
+    new Uint8Array(bytes, i * UNIFORM_STRIDE, block.byteLength).set(new Uint8Array(block));
+  });
+  return bytes;
+}
+
+/** Mirrors `VoxelParams` in family_voxel_stats.wgsl, one block per window. */
+export function packVoxelParams(o: NormalizedLossOptions, grid: VoxelGrid, windows: readonly BindingWindow[]): ArrayBuffer {
+  return perWindow(o, windows, [
     ['u', o.batch * o.spatial], ['u', o.classes], ['u', o.spatial], ['u', +o.channelsFirst],
-    ['u', voxelsPerChunk], ['u', o.focal?.firstClass ?? 0], ['u', +(o.mask === 'logits')], ['u', +o.maskPerSample],
+    ['u', grid.voxelsPerChunk], ['u', o.focal?.firstClass ?? 0], ['u', +(o.mask === 'logits')], ['u', +o.maskPerSample],
+    ['u', grid.slabVoxels], ['u', grid.chunks],
   ]);
 }
 
-/** Mirrors `FamilyParams` in family_reduce.wgsl. */
-export function packReduceParams(o: NormalizedLossOptions, grid: ColumnGrid): ArrayBuffer {
-  return pack([
+/** Mirrors `FamilyParams` in family_reduce.wgsl, one block per window. */
+export function packReduceParams(o: NormalizedLossOptions, grid: ColumnGrid, windows: readonly BindingWindow[]): ArrayBuffer {
+  return perWindow(o, windows, [
     ['u', grid.rows], ['u', grid.cols], ['u', grid.colsPerGroup], ['u', grid.lanes],
     ['u', grid.rowsPerChunk], ['u', grid.chunks], ['u', grid.treeStart], ['u', o.classes],
     ['u', o.spatial], ['u', +o.channelsFirst], ['u', ACTIVATION[o.activation]], ['u', TARGET[o.target]],
@@ -93,13 +125,14 @@ export function packFinalizeParams(o: NormalizedLossOptions, chunks: number, gro
   ]);
 }
 
-/** Mirrors `BackwardParams` in family_backward.wgsl. */
-export function packBackwardParams(o: NormalizedLossOptions, voxelsPerChunk: number): ArrayBuffer {
-  return pack([
+/** Mirrors `BackwardParams` in family_backward.wgsl, one block per window. */
+export function packBackwardParams(o: NormalizedLossOptions, grid: VoxelGrid, windows: readonly BindingWindow[]): ArrayBuffer {
+  return perWindow(o, windows, [
     ['u', o.batch * o.spatial], ['u', o.classes], ['u', o.spatial], ['u', +o.channelsFirst],
     ['u', ACTIVATION[o.activation]], ['u', TARGET[o.target]], ['u', o.ignoreIndex ?? 0], ['u', +(o.ignoreIndex !== undefined)],
-    ['u', MASK[o.mask]], ['u', +o.maskPerSample], ['u', o.squared ? 2 : 1], ['u', voxelsPerChunk],
+    ['u', MASK[o.mask]], ['u', +o.maskPerSample], ['u', o.squared ? 2 : 1], ['u', grid.voxelsPerChunk],
     ['u', focalKind(o)], ['u', o.focal?.firstClass ?? 0], ['f', o.focal?.gamma ?? 0], ['f', o.crossEntropy?.posWeight ?? 1],
+    ['u', grid.slabVoxels], ['u', grid.chunks],
   ]);
 }
 

@@ -172,8 +172,9 @@ export function familyReference(
   const fixed = Array.isArray(options.weights) ? options.weights : undefined;
   const reduction = options.reduction ?? 'mean';
   const includedCount = included.filter(Boolean).length;
-  let weightSum = 0;
-  for (let c = 0; c < C; c++) if (included[c]) weightSum += fixed ? fixed[c] : 1;
+  // Sum of the group weights of one sample: one weight-1 group when classes are pooled.
+  let weightSum = poolClasses ? 1 : 0;
+  if (!poolClasses) for (let c = 0; c < C; c++) if (included[c]) weightSum += fixed ? fixed[c] : 1;
   const norm =
     reduction === 'mean' ? GB * (poolClasses ? 1 : includedCount)
     : reduction === 'weighted-mean' ? GB * (weightSum || 1)

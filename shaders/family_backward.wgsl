@@ -2,9 +2,10 @@
 // The input is probabilities (activation none) or logits (sigmoid, softmax): the chain rule
 // through the activation is applied here, so no probability tensor is ever stored.
 //
-// With per-pair coefficients (cI, cP, cD, cA) and (c+, c-) from family_finalize.wgsl and voxel
+// With per-pair coefficients (cI, cP, cT, cA) and (c+, c-) from family_finalize.wgsl and voxel
 // weight w:
-//   dL/dp_c = w * (cI * g_c + cP * dP/dp_c + cD * sign(p_c - g_c)),  dP/dp = 1 or 2p (squared)
+//   dL/dp_c = w * (cI * g_c + cP * dP/dp_c + cT * dT/dp_c),  dP/dp = 1 or 2p (squared),
+//   dT/dp = (1 - sign(p - g)) / 2 for the soft-label intersection T = sum min(p, g)
 //   sigmoid: dL/dz_c = dL/dp_c * p_c (1 - p_c) + w * cA_c * (p_c (k g_c + 1 - g_c) - k g_c)
 //            (binary CE with pos_weight k)
 //   softmax: dL/dz_c = p_c (dL/dp_c - sum_k p_k dL/dp_k) + w * (p_c sum_k cA_k g_k - cA_c g_c)
@@ -155,7 +156,7 @@ fn target_at(v: Voxel, voxel: u32, class_index: u32) -> f32 {
 
 fn dl_dp(v: Voxel, c: vec4<f32>, p: f32, g: f32) -> f32 {
   let dp = select(1.0, 2.0 * p, params.order == 2u);
-  return v.weight * (c.x * g + c.y * dp + c.z * sign(p - g));
+  return v.weight * (c.x * g + c.y * dp + c.z * 0.5 * (1.0 - sign(p - g)));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

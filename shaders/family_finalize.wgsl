@@ -3,8 +3,8 @@
 // that the backward pass needs. Every loop and tree runs in a fixed order.
 //
 // A group pools (sample, class) pairs: per-class Dice pools none, batch Dice pools samples,
-// global Dice pools classes. With tp, fp = P - tp, fn = G - tp (tp = I, or (P + G - D) / 2
-// for the soft-label L1 form) the group's score is
+// global Dice pools classes. With tp, fp = P - tp, fn = G - tp (tp = I, or for the soft-label
+// L1 form tp = (P + G - sum|p - g|) / 2 = T = sum min(p, g)) the group's score is
 //   score = (num_tp * tp + smooth_nr) / max(den_tp * tp + den_fp * fp + den_fn * fn + smooth_dr, den_min)
 // which covers Dice, Jaccard, Tversky and F-beta in each peer's variant; value is 1 - score,
 // -log(max(score, log_eps)) or -score. Generalized Dice pools classes with weights from the
@@ -52,11 +52,11 @@ struct FinalizeParams {
 // Per class, two vec4: (included, fixed group weight, cross-entropy weight, 0) and
 // (focal factor on F+, focal factor on F-, 0, 0).
 @group(0) @binding(2) var<storage, read> class_info: array<vec4<f32>>;
-// Per pair, two vec4: (I, P, G, D) and (AUX, M, member weight, weighted focal sum).
+// Per pair, two vec4: (I, P, G, T) and (AUX, M, member weight, weighted focal sum).
 @group(0) @binding(3) var<storage, read_write> pair_sums: array<vec4<f32>>;
-// Per group, two vec4: (score, tp, P, G) and (value, D, M, weight).
+// Per group, two vec4: (score, tp, P, G) and (value, T, M, weight).
 @group(0) @binding(4) var<storage, read_write> stats: array<vec4<f32>>;
-// Per pair, two vec4: (dL/dI, dL/dP, dL/dD, dL/dAUX) and (dL/dF+, dL/dF-, 0, 0);
+// Per pair, two vec4: (dL/dI, dL/dP, dL/dT, dL/dAUX) and (dL/dF+, dL/dF-, 0, 0);
 // then per group: (dv/dI, dv/dP, dv/dD, 0) scratch.
 @group(0) @binding(5) var<storage, read_write> coefs: array<vec4<f32>>;
 // The caller's scalar loss.
@@ -241,7 +241,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
 
     var tp = s.x;
     if (params.soft_l1 != 0u) {
-      tp = 0.5 * (s.y + s.z - s.w);
+      tp = s.w;
     }
     let numerator = params.num_tp * tp + params.smooth_nr;
     let k_tp = params.den_tp - params.den_fp - params.den_fn;
@@ -284,11 +284,14 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     var d = vec3<f32>(0.0);
     if (weight != 0.0) {
       loss_part += weight * value;
-      // Chain to the pooled sums: plain form tp = I; soft L1 form tp = (P + G - D) / 2.
+      // Chain to the pooled sums: plain form tp = I (coefficient on g); soft L1 form
+      // tp = sum min(p, g) (coefficient on its derivative (1 - sign(p - g)) / 2, kept apart
+      // from the P term: folding them together cancels catastrophically when -log makes
+      // d_tp huge).
       let g = weight * d_value;
       d = vec3<f32>(g * d_tp, g * d_p, 0.0);
       if (params.soft_l1 != 0u) {
-        d = vec3<f32>(0.0, g * (d_p + 0.5 * d_tp), -0.5 * g * d_tp);
+        d = vec3<f32>(0.0, g * d_p, g * d_tp);
       }
     }
     coefs[2u * pairs + group] = vec4<f32>(d, 0.0);

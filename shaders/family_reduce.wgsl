@@ -5,7 +5,10 @@
 // Column view as in dice_reduce_scalar.wgsl: channels-last slabs are samples (rows = voxels,
 // cols = classes); channels-first slabs are (sample, class) runs (rows = voxels, one column).
 // Per column it accumulates, in fixed order:
-//   sums_a = (I = sum w*p*g, P = sum w*p^ord, G = sum w*g^ord, D = sum w*|p - g|)
+//   sums_a = (I = sum w*p*g, P = sum w*p^ord, G = sum w*g^ord, T = sum w*min(p, g))
+// (T is the soft-label intersection (P + G - sum|p - g|) / 2 summed without its cancellation:
+// for an empty class that difference of large sums would leave f32 noise bigger than the
+// smoothing.)
 //   sums_b = (AUX = sum w*aux, M = sum w*g, bad labels, non-finite preds)
 //   first  = (first bad-label voxel, first non-finite element) as u32 bits, 0xffffffff if none,
 //            then (F+ = sum w*focal*g, F- = sum w*focal*(1 - g)) as f32 bits (softmax form:
@@ -212,7 +215,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
 
       let p_ord = select(p, p * p, params.order == 2u);
       let g_ord = select(g, g * g, params.order == 2u);
-      sums_a += weight * vec4<f32>(p * g, p_ord, g_ord, abs(p - g));
+      sums_a += weight * vec4<f32>(p * g, p_ord, g_ord, min(p, g));
       sums_b.x += weight * aux;
       sums_b.y += weight * g;
     }

@@ -168,7 +168,7 @@ export function planFamily(o: NormalizedLossOptions, profile: GridProfile): Fami
 export class FamilyLoss {
   readonly options: NormalizedLossOptions;
   readonly groupCount: number;
-  /** Per group, two vec4<f32>: (score, tp, P, G) and (value, D, target mass, weight). */
+  /** Per group, two vec4<f32>: (score, tp, P, G) and (value, sum of min(p, g), target mass, weight). */
   readonly statsBuffer: GPUBuffer;
   /** 8 u32: bad labels, non-finite inputs, first bad voxel, first non-finite element, then the f32 bits of loss, Dice term, CE term, focal term. */
   readonly statusBuffer: GPUBuffer;

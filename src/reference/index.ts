@@ -3,6 +3,7 @@
  * analytic gradients, for checking results on any GPU.
  */
 export { diceReference, type DiceReferenceOptions, type DiceReferenceResult } from './dice.js';
+export { mulberry32 } from './random.js';
 export { familyReference, familyReferenceGradient, type FamilyReferenceResult } from './family.js';
 export {
   evaluatePeerCase,

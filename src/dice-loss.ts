@@ -105,7 +105,8 @@ export class DiceLoss {
     this.groupCount = options.shape.batch * plan.groupsPerSlab;
 
     const u = GPUBufferUsage;
-    const r = (this.#resources = new OwnedResources(this.#device, options.label));
+    const passes = plan.reduce.windows.length + 1 + plan.backward.windows.length;
+    const r = (this.#resources = new OwnedResources(this.#device, options.label, passes));
     this.#reduceParams = r.uniform('reduce params', packReduceParams(this.plan));
     this.#finalizeParams = r.uniform(
       'finalize params',

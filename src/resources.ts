@@ -1,6 +1,7 @@
 import { bindingKey, type Binding } from './buffers.js';
 
-const BIND_GROUP_CACHE_SIZE = 8;
+/** Bind groups kept per loss when its passes use one window each: a few sets of buffers. */
+const DEFAULT_BIND_GROUP_CACHE = 8;
 
 /**
  * The GPU objects one loss owns: uniform and scratch buffers (destroyed with it) and a small
@@ -12,10 +13,17 @@ export class OwnedResources {
   readonly #label: string;
   readonly #buffers: GPUBuffer[] = [];
   readonly #bindGroups = new Map<string, GPUBindGroup>();
+  readonly #cacheSize: number;
 
-  constructor(device: GPUDevice, label: string) {
+  /**
+   * `bindGroupsPerCall` is how many bind groups one encode() uses (one per pass and binding
+   * window): the cache keeps those for a few sets of caller buffers, so even a windowed loss
+   * creates none in a steady loop.
+   */
+  constructor(device: GPUDevice, label: string, bindGroupsPerCall = 4) {
     this.#device = device;
     this.#label = label;
+    this.#cacheSize = Math.max(DEFAULT_BIND_GROUP_CACHE, 2 * bindGroupsPerCall);
   }
 
   /** A buffer of at least `size` bytes (rounded up to 16) that lives as long as the owner. */
@@ -61,7 +69,7 @@ export class OwnedResources {
       ],
     });
     this.#bindGroups.set(key, group);
-    if (this.#bindGroups.size > BIND_GROUP_CACHE_SIZE) {
+    if (this.#bindGroups.size > this.#cacheSize) {
       this.#bindGroups.delete(this.#bindGroups.keys().next().value as string);
     }
     return group;

@@ -75,6 +75,30 @@ describe('encode: records only, allocates nothing in steady state', () => {
     });
   });
 
+  it('a loss cut into many binding windows still creates nothing in steady state', async () => {
+    const windowed = await DiceEngine.create(device, { maxBindingBytes: 16 * 1024, workgroupSize: 64, targetWorkgroups: 64 });
+    const options = { shape: [2, 64, 64, 4], reduce: 'per-class' } as const;
+    const n = 2 * 64 * 64 * 4;
+    const random = mulberry32(8);
+    await withValidation(device, async () => {
+      const loss = await windowed.dice(options);
+      expect(loss.plan.reduce.windows.length + loss.plan.backward.windows.length).toBeGreaterThan(12);
+      const pred = createBufferFrom(device, Float32Array.from({ length: n }, () => random()));
+      const target = createBufferFrom(device, Float32Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0)));
+      const lossOut = createEmptyBuffer(device, 4);
+      const grad = createEmptyBuffer(device, n * 4);
+      const first = device.createCommandEncoder();
+      loss.encode(first, { pred, target, loss: lossOut, grad });
+      device.queue.submit([first.finish()]);
+      const encoder = device.createCommandEncoder();
+      expect(countGpuCalls(() => loss.encode(encoder, { pred, target, loss: lossOut, grad }))).toEqual({});
+      device.queue.submit([encoder.finish()]);
+      loss.destroy();
+      for (const b of [pred, target, lossOut, grad]) b.destroy();
+    });
+    windowed.destroy();
+  });
+
   it('family loss (softmax + u8 labels): steady-state encodes create nothing', async () => {
     const options = { shape: [2, 8, 8, 3], activation: 'softmax', target: 'u8' } as const;
     const random = mulberry32(4);

@@ -191,9 +191,10 @@ export class FamilyLoss {
     this.#device = engine.device;
     this.options = options;
     this.#pipelines = pipelines;
-    this.#resources = new OwnedResources(this.#device, options.label);
     const o = options;
     const plan = (this.plan = planFamily(o, engine.gridProfile));
+    // Voxel statistics and backward use the voxel windows, the reduce its own, plus finalize.
+    this.#resources = new OwnedResources(this.#device, options.label, 2 * plan.voxel.windows.length + plan.reduce.windows.length + 1);
     const voxels = o.batch * o.spatial;
     this.groupCount = groupCount(o);
     const pairs = o.batch * o.classes;

@@ -25,16 +25,14 @@ struct BackwardParams {
 @group(0) @binding(2) var<storage, read> coefs: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> grad: array<vec4<f32>>;
 
-// The (a, b) coefficients of the four classes of one vec4, starting at class `class0`.
-fn coefficients(first_group: u32, class0: u32) -> array<vec4<f32>, 2> {
-  var a: vec4<f32>;
-  var b: vec4<f32>;
-  for (var m = 0u; m < 4u; m++) {
-    let c = coefs[first_group + (class0 + m) % params.classes];
-    a[m] = c.x;
-    b[m] = c.y;
-  }
-  return array<vec4<f32>, 2>(a, b);
+// The (a, b) coefficients of the four classes of one vec4, starting at class `class0`, as
+// a mat2x4: column 0 holds the four a, column 1 the four b.
+fn coefficients(first_group: u32, class0: u32) -> mat2x4<f32> {
+  let c0 = coefs[first_group + class0];
+  let c1 = coefs[first_group + (class0 + 1u) % params.classes];
+  let c2 = coefs[first_group + (class0 + 2u) % params.classes];
+  let c3 = coefs[first_group + (class0 + 3u) % params.classes];
+  return mat2x4<f32>(vec4<f32>(c0.x, c1.x, c2.x, c3.x), vec4<f32>(c0.y, c1.y, c2.y, c3.y));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -2,7 +2,7 @@
 // shading, vessels and noise) holding one to three polyp-like blobs (redder, domed ellipses with
 // a specular highlight and a soft rim), each with its binary mask. Platform-neutral: the Node
 // demo and the web demo generate the same images from the same seed.
-import { mulberry32 } from '../src/reference/random.js';
+import { mulberry32 } from '../src/reference/index.js';
 
 export { mulberry32 };
 

@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   const routes: Record<string, { body: string | Buffer; type: string }> = {
     '/': { body: readFileSync(join(ROOT, 'demo/web/index.html')), type: 'text/html; charset=utf-8' },
     '/app.js': { body: await bundleForBrowser(join(ROOT, 'demo/web/app.ts')), type: js },
-    '/dist/index.js': { body: readBuiltCore(), type: js },
+    '/dist/index.js': { body: readBuilt('dist/index.js'), type: js },
+    '/dist/reference.js': { body: readBuilt('dist/reference.js'), type: js },
   };
   const server = createServer((request, response) => {
     const route = routes[new URL(request.url ?? '/', 'http://localhost').pathname];
@@ -58,11 +59,11 @@ async function main(): Promise<void> {
   console.log(`wgsl-dice web demo: http://${address.address}:${address.port}/`);
 }
 
-function readBuiltCore(): Buffer {
+function readBuilt(file: string): Buffer {
   try {
-    return readFileSync(join(ROOT, 'dist/index.js'));
+    return readFileSync(join(ROOT, file));
   } catch {
-    throw new Error('dist/index.js is missing: run `npm run build` (npm run demo:web does).');
+    throw new Error(`${file} is missing: run \`npm run build\` (npm run demo:web does).`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import type { DiceEngine, DiceLossOptions } from '../index.js';
+import type { DiceEngine, DiceLossOptions, LossOptions } from '../index.js';
 import { describeAdapter, isSoftwareAdapter } from '../node/index.js';
-import { diceReference } from '../reference/index.js';
+import { diceReference, familyReference, familyReferenceGradient, mulberry32 } from '../reference/index.js';
 import { HELP_OPTION, parseOrUsage } from './args.js';
 import { withEngine } from './device.js';
 import { EXIT_FAILURE } from './errors.js';
@@ -10,12 +10,16 @@ import { formatShape, formatTable } from './format.js';
 export const DOCTOR_HELP = `Usage: wgsl-dice doctor [--json]
 
 Checks that wgsl-dice works on this machine: prints the WebGPU adapter dawn.node picks, its
-features and limits, then runs every loss the engine offers (the seed's global, weighted
-per-class and mean per-class Dice, forward and backward) on several shapes, odd sizes and
-C = 1 and C = 64 included, and compares each with the float64 reference.
+features and limits, then runs the engine's losses forward and backward and compares each
+with the float64 reference: the seed's global, weighted per-class and mean per-class Dice on
+several shapes (odd sizes, C = 1 and C = 64 included), then one loss-family check per
+feature (activations, label maps, channels-first, Jaccard, Tversky, Generalized Dice, the
+soft-label and squared forms, cross-entropy, focal, masks).
 
-A value passes when |gpu - reference| <= atol + rtol * |reference| with rtol 1e-5; atol is
-1e-6 for the loss and the Dice values and 1e-5 * max|gradient| for the gradient.
+A seed value passes when |gpu - reference| <= atol + rtol * |reference| with rtol 1e-5; atol
+is 1e-6 for the loss and the Dice values and 1e-5 * max|gradient| for the gradient. A family
+loss passes within 1e-5 + 1e-4 |reference|, its gradient (against central differences of
+the reference) within 1e-4 max|gradient| + 1e-6 + 1e-3 |reference|.
 
 Options:
   --json       Print one JSON object instead of the report.
@@ -90,6 +94,7 @@ export async function runDoctor(argv: string[]): Promise<number> {
     for (const shape of SHAPES) {
       for (const loss of LOSSES) checks.push(await check(engine, loss.name, loss.options(shape)));
     }
+    for (const [name, options] of FAMILY_LOSSES) checks.push(await checkFamily(engine, name, options));
     return {
       adapter: { ...describeAdapter(device), software: isSoftwareAdapter(device) },
       features: [...device.features].sort(),
@@ -167,11 +172,63 @@ async function check(engine: DiceEngine, name: string, options: DiceLossOptions)
   };
 }
 
+/**
+ * The loss family, one representative per feature: activations, label maps, layouts, masks,
+ * every formula and the compound terms. Their gradients are checked against central
+ * differences of the float64 reference, so they get the fuzz tolerance of
+ * test/family-fuzz.test.ts: value 1e-5 + 1e-4|e|, gradient 1e-4 max|e| + 1e-6 + 1e-3|e|.
+ */
+const FAMILY_LOSSES: [string, LossOptions][] = [
+  ['softmax + u8 labels, ignore', { shape: [2, 6, 5, 4], activation: 'softmax', target: 'u8', ignoreIndex: 255 }],
+  ['sigmoid, channels-first', { shape: [2, 3, 5, 6], layout: 'channels-first', activation: 'sigmoid' }],
+  ['jaccard, batch Dice', { shape: [2, 6, 5, 3], formula: 'jaccard', batch: true }],
+  ['tversky + gamma', { shape: [2, 6, 5, 3], formula: 'tversky', alpha: 0.3, beta: 0.7, gamma: 1.3 }],
+  ['generalized Dice', { shape: [2, 6, 5, 3], activation: 'softmax', target: 'u16', formula: 'generalized-dice' }],
+  ['soft-label L1 form', { shape: [2, 6, 5, 3], softLabel: true }],
+  ['squared denominators', { shape: [2, 6, 5, 3], squared: true }],
+  ['Dice + cross-entropy', { shape: [2, 6, 5, 4], activation: 'softmax', target: 'u8', crossEntropy: {} }],
+  ['Dice + focal (sigmoid)', { shape: [2, 3, 5, 6], layout: 'channels-first', activation: 'sigmoid', focal: { gamma: 2 } }],
+  ['mask on logits', { shape: [2, 6, 5, 3], activation: 'softmax', mask: 'logits' }],
+];
+
+async function checkFamily(engine: DiceEngine, name: string, options: LossOptions): Promise<CheckResult> {
+  const dims = options.shape;
+  const channelsFirst = options.layout === 'channels-first';
+  const classes = channelsFirst ? dims[1] : dims[dims.length - 1];
+  const voxels = dims.reduce((a, b) => a * b, 1) / classes;
+  const random = mulberry32(dims.reduce((a, b) => a * 31 + b, 29));
+  const logits = options.activation !== undefined && options.activation !== 'none';
+  const pred = Float32Array.from({ length: voxels * classes }, () => (logits ? random() * 6 - 3 : random()));
+  const labels = Array.from({ length: voxels }, () => Math.floor(random() * classes));
+  let target: Float32Array | Uint8Array | Uint16Array;
+  const ignore = options.ignoreIndex;
+  if (options.target === 'u8') target = Uint8Array.from(labels, (l, v) => (ignore !== undefined && v % 11 === 0 ? ignore : l));
+  else if (options.target === 'u16') target = Uint16Array.from(labels);
+  else target = Float32Array.from({ length: voxels * classes }, () => (options.softLabel ? random() : random() < 0.35 ? 1 : 0));
+  const mask = options.mask ? Float32Array.from({ length: voxels }, () => (random() < 0.2 ? 0 : random())) : undefined;
+  const loss = await engine.loss(options);
+  let got;
+  try {
+    got = await loss.compute(pred, target, { grad: true, mask });
+  } finally {
+    loss.destroy();
+  }
+  const want = familyReference(pred, target, options, mask);
+  const fd = familyReferenceGradient(pred, target, options, mask);
+  const gradAtol = 1e-4 * fd.reduce((max, g) => Math.max(max, Math.abs(g)), 0) + 1e-6;
+  const ratios: [string, number][] = [
+    ['loss', worstRatio([got.loss], [want.loss], 1e-5, 1e-4)],
+    ['gradient', worstRatio(got.grad!, fd, gradAtol, 1e-3)],
+  ];
+  const [worst, ratio] = ratios.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return { loss: name, shape: [...dims], ok: ratio <= 1, gpuLoss: got.loss, referenceLoss: want.loss, worstRatio: ratio, worst };
+}
+
 /** max_i |a_i - e_i| / (atol + rtol |e_i|); NaN anywhere counts as Infinity. */
-function worstRatio(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number): number {
+function worstRatio(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol = RTOL): number {
   let worst = 0;
   for (let i = 0; i < expected.length; i++) {
-    const ratio = Math.abs(actual[i] - expected[i]) / (atol + RTOL * Math.abs(expected[i]));
+    const ratio = Math.abs(actual[i] - expected[i]) / (atol + rtol * Math.abs(expected[i]));
     worst = Math.max(worst, Number.isNaN(ratio) ? Infinity : ratio);
   }
   return worst;
@@ -179,15 +236,7 @@ function worstRatio(actual: ArrayLike<number>, expected: ArrayLike<number>, atol
 
 /** Seeded probabilities and one-hot targets (a 0/1 mask for C = 1), f32-exact. */
 function seededInputs(shape: readonly number[], seed: number): { pred: Float32Array; target: Float32Array } {
-  let state = seed >>> 0;
-  const random = () => {
-    // mulberry32
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = mulberry32(seed);
   const n = shape.reduce((a, b) => a * b, 1);
   const classes = shape[shape.length - 1];
   const pred = Float32Array.from({ length: n }, random);

@@ -12,7 +12,8 @@ import { groupWeights, type NormalizedDiceOptions } from './options.js';
 import { toFloat16Bits } from './half.js';
 import { stageInput, submitAndRead } from './host-io.js';
 import type { BindingWindow, DicePlan } from './plan.js';
-import { OwnedResources, whole } from './resources.js';
+import { LossBase } from './loss-base.js';
+import { whole } from './resources.js';
 
 /** Buffers for one {@link DiceLoss.encode}: all caller-owned, all with STORAGE usage. */
 export interface DiceEncodeBuffers {
@@ -64,7 +65,7 @@ interface Pipelines {
  * uniforms and scratch buffers (allocated once, here), borrows the caller's buffers, and
  * caches bind groups by the buffers they bind, so a steady training loop allocates nothing.
  */
-export class DiceLoss {
+export class DiceLoss extends LossBase {
   readonly options: NormalizedDiceOptions;
   readonly plan: DicePlan;
   /** The WGSL kernels this loss runs (shaders/NAME.wgsl, or a generated f16 variant of one). */
@@ -74,8 +75,6 @@ export class DiceLoss {
   /** Default destination of the per-group stats (see {@link DiceEncodeBuffers.stats}). */
   readonly statsBuffer: GPUBuffer;
 
-  readonly #engine: DiceEngine;
-  readonly #device: GPUDevice;
   readonly #pipelines: Pipelines;
   readonly #reduceParams: GPUBuffer;
   readonly #finalizeParams: GPUBuffer;
@@ -83,10 +82,7 @@ export class DiceLoss {
   readonly #weights: GPUBuffer;
   readonly #partials: GPUBuffer;
   readonly #coefs: GPUBuffer;
-  readonly #resources: OwnedResources;
   #host: HostBuffers | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
-  #destroyed = false;
 
   /** @internal Use {@link DiceEngine.dice}. */
   constructor(
@@ -96,17 +92,16 @@ export class DiceLoss {
     kernels: { reduce: DiceShaderName; finalize: DiceShaderName; backward: DiceShaderName },
     pipelines: Pipelines,
   ) {
+    // One bind group per window of each pass, plus the finalize pass.
+    super(engine, options.label, { what: 'Dice loss', createdBy: 'engine.dice()' }, plan.reduce.windows.length + 1 + plan.backward.windows.length);
     this.kernels = kernels;
-    this.#engine = engine;
-    this.#device = engine.device;
     this.options = options;
     this.#pipelines = pipelines;
     this.plan = plan;
     this.groupCount = options.shape.batch * plan.groupsPerSlab;
 
     const u = GPUBufferUsage;
-    const passes = plan.reduce.windows.length + 1 + plan.backward.windows.length;
-    const r = (this.#resources = new OwnedResources(this.#device, options.label, passes));
+    const r = this.resources;
     this.#reduceParams = r.uniform('reduce params', packReduceParams(this.plan));
     this.#finalizeParams = r.uniform(
       'finalize params',
@@ -147,21 +142,21 @@ export class DiceLoss {
    * device.queue.submit([encoder.finish()]);
    */
   encode(encoder: GPUCommandEncoder, buffers: DiceEncodeBuffers): void {
-    this.#assertUsable();
+    this.assertUsable();
     requireEncoder(encoder);
     if (typeof buffers !== 'object' || buffers === null) {
       throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad?, stats? }.');
     }
     rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad', 'stats']);
     const bytes = this.elementCount * 4;
-    const pred = bindStorage(this.#device, 'pred', buffers.pred, this.#predBytes, true);
-    const target = bindStorage(this.#device, 'target', buffers.target, bytes, true);
-    const loss = bindStorage(this.#device, 'loss', buffers.loss, 4);
+    const pred = bindStorage(this.device, 'pred', buffers.pred, this.#predBytes, true);
+    const target = bindStorage(this.device, 'target', buffers.target, bytes, true);
+    const loss = bindStorage(this.device, 'loss', buffers.loss, 4);
     const stats =
       buffers.stats === undefined
         ? { buffer: this.statsBuffer, offset: 0, size: this.groupCount * 16 }
-        : bindStorage(this.#device, 'stats', buffers.stats, this.groupCount * 16);
-    const grad = buffers.grad === undefined ? undefined : bindStorage(this.#device, 'grad', buffers.grad, bytes, true);
+        : bindStorage(this.device, 'stats', buffers.stats, this.groupCount * 16);
+    const grad = buffers.grad === undefined ? undefined : bindStorage(this.device, 'grad', buffers.grad, bytes, true);
     // grad may overwrite pred in place: the reduce dispatch has read all of pred before the
     // backward dispatch writes grad. The backward dispatch reads target while writing grad.
     rejectOverlaps(
@@ -171,7 +166,7 @@ export class DiceLoss {
     );
 
     const { reduce, backward } = this.plan;
-    const r = this.#resources;
+    const r = this.resources;
     const pass = encoder.beginComputePass({ label: `${this.options.label} dice` });
     pass.setPipeline(this.#pipelines.reduce);
     reduce.windows.forEach((w, i) => {
@@ -210,21 +205,11 @@ export class DiceLoss {
    * keeps for the next call) or GPU buffers. Calls on one loss run one after another.
    */
   compute(pred: DiceInput, target: DiceInput, options: { grad?: boolean } = {}): Promise<DiceResult> {
-    const run = this.#queue.then(() => this.#computeNow(pred, target, options));
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Frees this loss's uniforms and scratch buffers. The caller's buffers are untouched. */
-  destroy(): void {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
-    this.#resources.destroy();
-    this.#engine._forget(this);
+    return this.serialized(() => this.#computeNow(pred, target, options));
   }
 
   async #computeNow(pred: DiceInput, target: DiceInput, options: { grad?: boolean }): Promise<DiceResult> {
-    this.#assertUsable();
+    this.assertUsable();
     if (typeof options !== 'object' || options === null) {
       throw new WgslDiceError('INVALID_OPTION', 'compute() options must be an object like { grad: true }.');
     }
@@ -234,7 +219,7 @@ export class DiceLoss {
     }
     const wantGrad = options.grad === true;
     const host = (this.#host ??= this.#createHostBuffers());
-    const device = this.#device;
+    const device = this.device;
     const dims = this.options.shape.dims;
     const f16 = this.options.predType === 'f16';
     const predArg = stageInput(
@@ -251,7 +236,7 @@ export class DiceLoss {
     const statsBytes = this.groupCount * 16;
     const gradBytes = this.elementCount * 4;
     const bytes = await submitAndRead({
-      engine: this.#engine,
+      engine: this.engine,
       label: `${this.options.label} compute`,
       record: (encoder) => {
         this.encode(encoder, {
@@ -267,7 +252,7 @@ export class DiceLoss {
       },
       readback: host.readback,
       callerBuffers: { pred, target },
-      assertUsable: () => this.#assertUsable(),
+      assertUsable: () => this.assertUsable(),
     });
     const loss = new Float32Array(bytes, 0, 1)[0];
     const stats = new Float32Array(bytes, 16, this.groupCount * 4);
@@ -284,22 +269,16 @@ export class DiceLoss {
     const u = GPUBufferUsage;
     const bytes = this.elementCount * 4;
     return {
-      pred: this.#resources.buffer('host pred', bytes, u.STORAGE | u.COPY_DST),
-      target: this.#resources.buffer('host target', bytes, u.STORAGE | u.COPY_DST),
-      loss: this.#resources.buffer('host loss', 16, u.STORAGE | u.COPY_SRC),
-      grad: this.#resources.buffer('host grad', bytes, u.STORAGE | u.COPY_SRC),
-      readback: this.#resources.buffer('readback', 16 + this.groupCount * 16 + bytes, u.MAP_READ | u.COPY_DST),
+      pred: this.resources.buffer('host pred', bytes, u.STORAGE | u.COPY_DST),
+      target: this.resources.buffer('host target', bytes, u.STORAGE | u.COPY_DST),
+      loss: this.resources.buffer('host loss', 16, u.STORAGE | u.COPY_SRC),
+      grad: this.resources.buffer('host grad', bytes, u.STORAGE | u.COPY_SRC),
+      readback: this.resources.buffer('readback', 16 + this.groupCount * 16 + bytes, u.MAP_READ | u.COPY_DST),
     };
   }
 
 
 
-  #assertUsable(): void {
-    if (this.#destroyed) {
-      throw new WgslDiceError('ENGINE_DESTROYED', 'This Dice loss was destroyed; create a new one with engine.dice().');
-    }
-    this.#engine._assertUsable();
-  }
 }
 
 interface HostBuffers {

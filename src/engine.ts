@@ -1,4 +1,5 @@
 import { DiceLoss } from './dice-loss.js';
+import type { LossBase } from './loss-base.js';
 import { FamilyLoss } from './family/loss.js';
 import { normalizeLossOptions, type LossOptions, type MetricOptions } from './family/options.js';
 import { normalizeWassersteinOptions, WassersteinDiceLoss, type WassersteinDiceOptions } from './family/wasserstein.js';
@@ -50,7 +51,7 @@ export class DiceEngine {
   readonly gridProfile: GridProfile;
   readonly label: string;
   readonly #pipelines = new Map<ShaderName, Promise<GPUComputePipeline>>();
-  readonly #losses = new Set<DiceLoss | FamilyLoss | WassersteinDiceLoss>();
+  readonly #losses = new Set<LossBase>();
   #destroyed = false;
   #subgroupSize: number | undefined;
   #presets: Presets | undefined;
@@ -219,7 +220,7 @@ export class DiceEngine {
   }
 
   /** @internal */
-  _forget(loss: DiceLoss | FamilyLoss | WassersteinDiceLoss): void {
+  _forget(loss: LossBase): void {
     this.#losses.delete(loss);
   }
 

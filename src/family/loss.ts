@@ -13,7 +13,8 @@ import {
 import { UNIFORM_STRIDE } from '../kernels/dice-kernels.js';
 import { planColumns, planElementwise, planRangeWindows, type BindingWindow, type ColumnGrid, type GridProfile } from '../plan.js';
 import { decodeStatus, readStatusBuffer, rejectBadInput, stageInput, submitAndRead, type InputStatus } from '../host-io.js';
-import { OwnedResources, whole } from '../resources.js';
+import { LossBase } from '../loss-base.js';
+import { whole } from '../resources.js';
 import { groupCount, type NormalizedLossOptions } from './options.js';
 
 export interface LossEncodeBuffers {
@@ -165,7 +166,7 @@ export function planFamily(o: NormalizedLossOptions, profile: GridProfile): Fami
  * {@link DiceEngine.loss}: activation, label maps, masks and cross-entropy fused into one
  * reduction, a one-workgroup finalize and one elementwise backward pass.
  */
-export class FamilyLoss {
+export class FamilyLoss extends LossBase {
   readonly options: NormalizedLossOptions;
   readonly groupCount: number;
   /** Per group, two vec4<f32>: (score, tp, P, G) and (value, sum of min(p, g), target mass, weight). */
@@ -175,31 +176,25 @@ export class FamilyLoss {
   /** The grids and binding windows of the passes. */
   readonly plan: FamilyPlan;
 
-  readonly #engine: DiceEngine;
-  readonly #device: GPUDevice;
   readonly #pipelines: FamilyPipelines;
-  readonly #resources: OwnedResources;
   readonly #params: { voxel: GPUBuffer; reduce: GPUBuffer; finalize: GPUBuffer; backward: GPUBuffer };
   readonly #scratch: { voxelStats: GPUBuffer; partials: GPUBuffer; classInfo: GPUBuffer; pairSums: GPUBuffer; coefs: GPUBuffer; noMask: GPUBuffer };
   #host: Record<'pred' | 'target' | 'mask' | 'loss' | 'grad' | 'readback' | 'statusReadback', GPUBuffer> | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
-  #destroyed = false;
 
   /** @internal Use {@link DiceEngine.loss}. */
   constructor(engine: DiceEngine, options: NormalizedLossOptions, pipelines: FamilyPipelines) {
-    this.#engine = engine;
-    this.#device = engine.device;
+    const plan = planFamily(options, engine.gridProfile);
+    // Voxel statistics and backward use the voxel windows, the reduce its own, plus finalize.
+    super(engine, options.label, { what: 'loss', createdBy: 'engine.loss()' }, 2 * plan.voxel.windows.length + plan.reduce.windows.length + 1);
+    this.plan = plan;
     this.options = options;
     this.#pipelines = pipelines;
     const o = options;
-    const plan = (this.plan = planFamily(o, engine.gridProfile));
-    // Voxel statistics and backward use the voxel windows, the reduce its own, plus finalize.
-    this.#resources = new OwnedResources(this.#device, options.label, 2 * plan.voxel.windows.length + plan.reduce.windows.length + 1);
     const voxels = o.batch * o.spatial;
     this.groupCount = groupCount(o);
     const pairs = o.batch * o.classes;
 
-    const r = this.#resources;
+    const r = this.resources;
     const u = GPUBufferUsage;
     this.#params = {
       voxel: r.uniform('voxel params', packVoxelParams(o, plan.voxel, plan.voxel.windows)),
@@ -239,14 +234,14 @@ export class FamilyLoss {
    * once the buffers have been seen).
    */
   encode(encoder: GPUCommandEncoder, buffers: LossEncodeBuffers): void {
-    this.#assertUsable();
+    this.assertUsable();
     requireEncoder(encoder);
     if (typeof buffers !== 'object' || buffers === null) {
       throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad?, mask? }.');
     }
     rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad', 'mask']);
     const o = this.options;
-    const device = this.#device;
+    const device = this.device;
     // pred, target, grad and a per-sample mask are bound in binding windows (any size).
     const pred = bindStorage(device, 'pred', buffers.pred, o.elements * 4, true);
     const target = bindStorage(device, 'target', buffers.target, this.targetBytes, true);
@@ -274,7 +269,7 @@ export class FamilyLoss {
       { sameDispatch: [['pred', 'grad'], ['target', 'grad'], ['mask', 'grad']] },
     );
 
-    const r = this.#resources;
+    const r = this.resources;
     const p = this.#pipelines;
     const s = this.#scratch;
     const { reduce, voxel } = this.plan;
@@ -350,25 +345,16 @@ export class FamilyLoss {
     target: TargetInput,
     options: { grad?: boolean; mask?: Float32Array | BufferArg } = {},
   ): Promise<LossResult> {
-    const run = this.#queue.then(() => this.#computeNow(pred, target, options));
-    this.#queue = run.catch(() => undefined);
-    return run;
+    return this.serialized(() => this.#computeNow(pred, target, options));
   }
 
   /** Reads the status written by the last submitted pass (for the encode path). */
   async readStatus(): Promise<InputStatus> {
-    this.#assertUsable();
+    this.assertUsable();
     const host = (this.#host ??= this.#createHostBuffers());
-    return readStatusBuffer(this.#engine, `${this.options.label} status`, this.statusBuffer, host.statusReadback, () =>
-      this.#assertUsable(),
+    return readStatusBuffer(this.engine, `${this.options.label} status`, this.statusBuffer, host.statusReadback, () =>
+      this.assertUsable(),
     );
-  }
-
-  destroy(): void {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
-    this.#resources.destroy();
-    this.#engine._forget(this);
   }
 
   async #computeNow(
@@ -376,7 +362,7 @@ export class FamilyLoss {
     target: TargetInput,
     options: { grad?: boolean; mask?: Float32Array | BufferArg },
   ): Promise<LossResult> {
-    this.#assertUsable();
+    this.assertUsable();
     if (typeof options !== 'object' || options === null) {
       throw new WgslDiceError('INVALID_OPTION', 'compute() options must be an object like { grad: true }.');
     }
@@ -384,7 +370,7 @@ export class FamilyLoss {
     const o = this.options;
     const wantGrad = options.grad === true;
     const host = (this.#host ??= this.#createHostBuffers());
-    const device = this.#device;
+    const device = this.device;
     const voxels = o.batch * o.spatial;
     const targetType = { dense: Float32Array, u8: Uint8Array, u16: Uint16Array, u32: Uint32Array }[o.target];
     const predArg = stageInput(device, 'pred', pred, host.pred, [Float32Array], o.elements, o.dims);
@@ -399,7 +385,7 @@ export class FamilyLoss {
     const pairBytes = o.focal ? o.batch * o.classes * 32 : 0;
     const pairAt = 32 + statsBytes + (wantGrad ? gradBytes : 0);
     const bytes = await submitAndRead({
-      engine: this.#engine,
+      engine: this.engine,
       label: `${o.label} compute`,
       record: (encoder) => {
         this.encode(encoder, { pred: predArg, target: targetArg, loss: host.loss, grad: wantGrad ? host.grad : undefined, mask: maskArg });
@@ -410,7 +396,7 @@ export class FamilyLoss {
       },
       readback: host.readback,
       callerBuffers: { pred, target, mask: options.mask },
-      assertUsable: () => this.#assertUsable(),
+      assertUsable: () => this.assertUsable(),
     });
     const words = new Uint32Array(bytes, 0, 8);
     const parts = new Float32Array(bytes, 16, 4);
@@ -433,7 +419,7 @@ export class FamilyLoss {
   }
 
   #createHostBuffers() {
-    const r = this.#resources;
+    const r = this.resources;
     const u = GPUBufferUsage;
     const o = this.options;
     return {
@@ -447,11 +433,5 @@ export class FamilyLoss {
     };
   }
 
-  #assertUsable(): void {
-    if (this.#destroyed) {
-      throw new WgslDiceError('ENGINE_DESTROYED', 'This loss was destroyed; create a new one with engine.loss().');
-    }
-    this.#engine._assertUsable();
-  }
 }
 

@@ -7,7 +7,8 @@ import {
   packWassersteinReduceParams,
 } from '../kernels/family-kernels.js';
 import { planColumns, planElementwise, type ColumnGrid } from '../plan.js';
-import { OwnedResources, whole } from '../resources.js';
+import { LossBase } from '../loss-base.js';
+import { whole } from '../resources.js';
 import { decodeStatus, readStatusBuffer, rejectBadInput, stageInput, submitAndRead, type InputStatus } from '../host-io.js';
 import { parseLayoutShape } from './options.js';
 
@@ -128,38 +129,31 @@ interface WassersteinPipelines {
  * voxel-major reduction with the softmax fused in, a one-workgroup finalize and one
  * elementwise backward pass, all in fixed order (no atomics).
  */
-export class WassersteinDiceLoss {
+export class WassersteinDiceLoss extends LossBase {
   readonly options: NormalizedWassersteinOptions;
   /** Per sample, one vec4<f32>: (loss, TP, denominator, sum of Wasserstein distances). */
   readonly statsBuffer: GPUBuffer;
   /** 8 u32: bad labels, non-finite logits, first bad voxel, first non-finite element, the f32 bits of the loss, 0, 0, 0. */
   readonly statusBuffer: GPUBuffer;
 
-  readonly #engine: DiceEngine;
-  readonly #device: GPUDevice;
   readonly #pipelines: WassersteinPipelines;
-  readonly #resources: OwnedResources;
   readonly #grid: ColumnGrid;
   readonly #backwardChunks: number;
   readonly #params: { reduce: GPUBuffer; finalize: GPUBuffer; backward: GPUBuffer };
   readonly #scratch: { distances: GPUBuffer; partials: GPUBuffer; classSums: GPUBuffer };
   #host: Record<'pred' | 'target' | 'loss' | 'grad' | 'readback' | 'statusReadback', GPUBuffer> | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
-  #destroyed = false;
 
   /** @internal Use {@link DiceEngine.wassersteinDice}. */
   constructor(engine: DiceEngine, options: NormalizedWassersteinOptions, pipelines: WassersteinPipelines) {
-    this.#engine = engine;
-    this.#device = engine.device;
+    super(engine, options.label, { what: 'loss', createdBy: 'engine.wassersteinDice()' }, 3);
     this.options = options;
     this.#pipelines = pipelines;
-    this.#resources = new OwnedResources(this.#device, options.label);
     const o = options;
     const profile = engine.gridProfile;
     this.#grid = planColumns(o.batch, o.spatial, o.classes, profile);
     const voxelPlan = planElementwise(1, o.batch * o.spatial, profile);
     this.#backwardChunks = voxelPlan.chunks;
-    const r = this.#resources;
+    const r = this.resources;
     const u = GPUBufferUsage;
     this.#params = {
       reduce: r.uniform('reduce params', packWassersteinReduceParams(o, this.#grid)),
@@ -187,21 +181,21 @@ export class WassersteinDiceLoss {
 
   /** Records the passes into the caller's encoder (no submit, no readback). */
   encode(encoder: GPUCommandEncoder, buffers: WassersteinEncodeBuffers): void {
-    this.#assertUsable();
+    this.assertUsable();
     requireEncoder(encoder);
     if (typeof buffers !== 'object' || buffers === null) {
       throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad? }.');
     }
     rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad']);
     const o = this.options;
-    const device = this.#device;
+    const device = this.device;
     const pred = bindStorage(device, 'pred', buffers.pred, o.elements * 4);
     const target = bindStorage(device, 'target', buffers.target, this.targetBytes);
     const loss = bindStorage(device, 'loss', buffers.loss, 4);
     const grad: Binding | undefined = buffers.grad === undefined ? undefined : bindStorage(device, 'grad', buffers.grad, o.elements * 4);
     rejectOverlaps({ pred, target }, { loss, grad }, { sameDispatch: [['pred', 'grad'], ['target', 'grad']] });
 
-    const r = this.#resources;
+    const r = this.resources;
     const p = this.#pipelines;
     const s = this.#scratch;
     const pass = encoder.beginComputePass({ label: `${o.label} passes` });
@@ -233,34 +227,25 @@ export class WassersteinDiceLoss {
     target: Uint8Array | Uint16Array | Uint32Array | BufferArg,
     options: { grad?: boolean } = {},
   ): Promise<WassersteinResult> {
-    const run = this.#queue.then(() => this.#computeNow(pred, target, options));
-    this.#queue = run.catch(() => undefined);
-    return run;
+    return this.serialized(() => this.#computeNow(pred, target, options));
   }
 
   /** Reads the status written by the last submitted pass (for the encode path). */
   async readStatus(): Promise<InputStatus> {
-    this.#assertUsable();
+    this.assertUsable();
     const host = (this.#host ??= this.#createHostBuffers());
-    return readStatusBuffer(this.#engine, `${this.options.label} status`, this.statusBuffer, host.statusReadback, () =>
-      this.#assertUsable(),
+    return readStatusBuffer(this.engine, `${this.options.label} status`, this.statusBuffer, host.statusReadback, () =>
+      this.assertUsable(),
     );
   }
 
-
-  destroy(): void {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
-    this.#resources.destroy();
-    this.#engine._forget(this);
-  }
 
   async #computeNow(
     pred: Float32Array | BufferArg,
     target: Uint8Array | Uint16Array | Uint32Array | BufferArg,
     options: { grad?: boolean },
   ): Promise<WassersteinResult> {
-    this.#assertUsable();
+    this.assertUsable();
     if (typeof options !== 'object' || options === null) {
       throw new WgslDiceError('INVALID_OPTION', 'compute() options must be an object like { grad: true }.');
     }
@@ -268,7 +253,7 @@ export class WassersteinDiceLoss {
     const o = this.options;
     const wantGrad = options.grad === true;
     const host = (this.#host ??= this.#createHostBuffers());
-    const device = this.#device;
+    const device = this.device;
     const targetType = { u8: Uint8Array, u16: Uint16Array, u32: Uint32Array }[o.target];
     const predArg = stageInput(device, 'pred', pred, host.pred, [Float32Array], o.elements, o.dims);
     const targetArg = stageInput(device, 'target', target, host.target, [targetType], o.batch * o.spatial, o.dims);
@@ -276,7 +261,7 @@ export class WassersteinDiceLoss {
     const statsBytes = o.batch * 16;
     const gradBytes = o.elements * 4;
     const bytes = await submitAndRead({
-      engine: this.#engine,
+      engine: this.engine,
       label: `${o.label} compute`,
       record: (encoder) => {
         this.encode(encoder, { pred: predArg, target: targetArg, loss: host.loss, grad: wantGrad ? host.grad : undefined });
@@ -286,7 +271,7 @@ export class WassersteinDiceLoss {
       },
       readback: host.readback,
       callerBuffers: { pred, target },
-      assertUsable: () => this.#assertUsable(),
+      assertUsable: () => this.assertUsable(),
     });
     const words = new Uint32Array(bytes, 0, 8);
     const stats = new Float32Array(bytes, 32, statsBytes / 4);
@@ -301,7 +286,7 @@ export class WassersteinDiceLoss {
   }
 
   #createHostBuffers() {
-    const r = this.#resources;
+    const r = this.resources;
     const u = GPUBufferUsage;
     const o = this.options;
     return {
@@ -316,11 +301,5 @@ export class WassersteinDiceLoss {
 
 
 
-  #assertUsable(): void {
-    if (this.#destroyed) {
-      throw new WgslDiceError('ENGINE_DESTROYED', 'This loss was destroyed; create a new one with engine.wassersteinDice().');
-    }
-    this.#engine._assertUsable();
-  }
 }
 

@@ -1,0 +1,58 @@
+import type { DiceEngine } from './engine.js';
+import { WgslDiceError } from './errors.js';
+import { OwnedResources } from './resources.js';
+
+/**
+ * What every loss shares: the engine and device it runs on, the GPU objects it owns (freed in
+ * destroy()), and the rule that compute() calls of one loss run one after another, since they
+ * share its upload and readback buffers.
+ */
+export abstract class LossBase {
+  protected readonly engine: DiceEngine;
+  protected readonly device: GPUDevice;
+  protected readonly resources: OwnedResources;
+  readonly #what: string;
+  readonly #createdBy: string;
+  #queue: Promise<unknown> = Promise.resolve();
+  #destroyed = false;
+
+  /**
+   * @param what and createdBy name this kind of loss and the engine method that makes it, for
+   *   error messages ('Dice loss', 'engine.dice()').
+   * @param bindGroupsPerCall bind groups one encode() uses (see OwnedResources).
+   */
+  protected constructor(
+    engine: DiceEngine,
+    label: string,
+    naming: { what: string; createdBy: string },
+    bindGroupsPerCall: number,
+  ) {
+    this.engine = engine;
+    this.device = engine.device;
+    this.#what = naming.what;
+    this.#createdBy = naming.createdBy;
+    this.resources = new OwnedResources(engine.device, label, bindGroupsPerCall);
+  }
+
+  /** Frees this loss's uniforms and scratch buffers. The caller's buffers are untouched. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.resources.destroy();
+    this.engine._forget(this);
+  }
+
+  /** Runs `work` after every earlier call of this loss has settled. */
+  protected serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  protected assertUsable(): void {
+    if (this.#destroyed) {
+      throw new WgslDiceError('ENGINE_DESTROYED', `This ${this.#what} was destroyed; create a new one with ${this.#createdBy}.`);
+    }
+    this.engine._assertUsable();
+  }
+}

@@ -40,6 +40,7 @@ struct BackwardParams {
   focal_first_class: u32,
   focal_gamma: f32,
   pos_weight: f32,
+  label_smoothing: f32,
   slab_voxels: u32,
   chunks: u32,
   linear_base: u32,
@@ -154,6 +155,11 @@ fn target_at(v: Voxel, voxel: u32, class_index: u32) -> f32 {
   return g * v.logit_scale;
 }
 
+// The softmax cross-entropy's target with torch's label smoothing: (1 - e) g + e / C.
+fn smoothed(g: f32) -> f32 {
+  return g * (1.0 - params.label_smoothing) + params.label_smoothing / f32(params.classes);
+}
+
 fn dl_dp(v: Voxel, c: vec4<f32>, p: f32, g: f32) -> f32 {
   let dp = select(1.0, 2.0 * p, params.order == 2u);
   return v.weight * (c.x * g + c.y * dp + c.z * 0.5 * (1.0 - sign(p - g)));
@@ -189,7 +195,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         let g = target_at(v, voxel, c);
         let k = coefs[(pair_base + c) * 2u];
         dot_p += p * dl_dp(v, k, p, g);
-        dot_ce += k.w * g;
+        dot_ce += k.w * smoothed(g);
       }
     }
 
@@ -227,7 +233,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         }
         case 2u: {
           let p = exp(z - lse);
-          d = p * (dl_dp(v, k, p, g) - dot_p) + v.weight * (p * dot_ce - k.w * g);
+          d = p * (dl_dp(v, k, p, g) - dot_p) + v.weight * (p * dot_ce - k.w * smoothed(g));
         }
         default: { d = dl_dp(v, k, z, g); }
       }

@@ -49,6 +49,7 @@ struct FamilyParams {
   focal_first_class: u32,
   focal_gamma: f32,
   pos_weight: f32,     // binary cross-entropy weight of the positive term
+  label_smoothing: f32, // softmax cross-entropy target (1 - e) g + e / C, as torch's
   linear_base: u32,
   voxel_base: u32,
   element_base: u32,
@@ -198,7 +199,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
 
       var aux = 0.0;
       if (params.aux_kind == 1u) {
-        aux = -g * log_p;
+        aux = -(g * (1.0 - params.label_smoothing) + params.label_smoothing / f32(params.classes)) * log_p;
       } else if (params.aux_kind == 2u) {
         // Binary cross-entropy with logits (torch pos_weight on the positive term), overflow-free.
         aux = params.pos_weight * g * softplus(-z) + (1.0 - g) * softplus(z);

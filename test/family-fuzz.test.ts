@@ -72,6 +72,7 @@ function randomCase(seed: number): { options: LossOptions; inputs: Inputs } {
     o.crossEntropy = { lambda: random() * 2 };
     if (chance(0.5)) o.crossEntropy.weights = Array.from({ length: C }, () => 0.5 + random());
     if (activation === 'sigmoid' && chance(0.5)) o.crossEntropy.posWeight = 0.5 + random() * 2;
+    if (activation === 'softmax' && chance(0.4)) o.crossEntropy.labelSmoothing = random() * 0.5;
   }
   if (activation !== 'none' && chance(0.15)) o.focal = { gamma: pick([0, 1, 2]), useSoftmax: activation === 'softmax' && chance(0.5) };
   if (chance(0.1)) o.lambdaDice = random() * 2;

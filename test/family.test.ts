@@ -40,6 +40,7 @@ const cases: Case[] = [
   { name: 'fixed weights, weighted mean', options: { shape: [2, 4, 4, 3], weights: [0.2, 1, 3], reduction: 'weighted-mean', batch: true } },
   { name: 'inverse-frequency weights on the GPU', options: { shape: [2, 6, 6, 4], activation: 'softmax', target: 'u8', weights: 'inverse-frequency' } },
   { name: 'Dice + weighted softmax cross-entropy with ignoreIndex', options: { shape: [2, 5, 4, 3], activation: 'softmax', target: 'u8', ignoreIndex: 9, crossEntropy: { lambda: 0.7, weights: [1, 2, 0.5] } } },
+  { name: 'Dice + softmax cross-entropy with label smoothing and class weights', options: { shape: [2, 5, 4, 3], activation: 'softmax', target: 'u8', ignoreIndex: 9, crossEntropy: { lambda: 1, weights: [1, 2, 0.5], labelSmoothing: 0.3 } } },
   { name: 'Dice + binary cross-entropy (sigmoid)', options: { shape: [2, 1, 5, 5], layout: 'channels-first', activation: 'sigmoid', crossEntropy: {} } },
   { name: 'u32 labels, spatial rank 3', options: { shape: [1, 3, 4, 5, 3], activation: 'softmax', target: 'u32' } },
   { name: 'spatial rank 1, class subset, batch-mean with weights', options: { shape: [3, 17, 5], classes: [1, 3, 4], weights: [1, 2, 1, 0.5, 1.5], reduction: 'batch-mean' } },

@@ -47,7 +47,6 @@ describe('preset options', () => {
 
   it('unimplemented combinations throw a clear INVALID_OPTION', async () => {
     await expect(engine.presets.monai.DiceFocalLoss({ reduction: 'none' }).create([1, 2, 4])).rejects.toThrow(/not implemented on the GPU yet/);
-    await expect(engine.presets.monai.DiceCELoss({ label_smoothing: 0.1, softmax: true, to_onehot_y: true }).create([1, 2, 4], { targetShape: [1, 1, 4] })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
   });
 
   it('GeneralizedWassersteinDiceLoss checks its distance matrix and labels', async () => {
@@ -175,6 +174,24 @@ const gradCases: GradCase[] = [
     options: { softmax: true, to_onehot_y: true, lambda_focal: 0.5 },
     shape: [2, 3, 4, 4],
     targetShape: [2, 1, 4, 4],
+    labels: (r, C) => Math.floor(r() * C),
+  },
+  {
+    name: 'MONAI DiceCELoss(softmax, to_onehot_y, weight, label_smoothing=0.2)',
+    api: 'monai.losses.DiceCELoss',
+    make: () => engine.presets.monai.DiceCELoss({ softmax: true, to_onehot_y: true, weight: [1, 2, 0.5], label_smoothing: 0.2 }),
+    options: { softmax: true, to_onehot_y: true, weight: [1, 2, 0.5], label_smoothing: 0.2 },
+    shape: [2, 3, 4, 5],
+    targetShape: [2, 1, 4, 5],
+    labels: (r, C) => Math.floor(r() * C),
+  },
+  {
+    name: 'nnU-Net DC_and_CE_loss(ce_kwargs.label_smoothing=0.1)',
+    api: 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss',
+    make: () => engine.presets.nnunet.DC_and_CE_loss({ ce_kwargs: { label_smoothing: 0.1 } }),
+    options: { ce_kwargs: { label_smoothing: 0.1 } },
+    shape: [2, 3, 4, 5],
+    targetShape: [2, 1, 4, 5],
     labels: (r, C) => Math.floor(r() * C),
   },
   {

@@ -70,8 +70,11 @@ export interface LossOptions {
    * Add cross-entropy on the logits (softmax CE, or binary CE with sigmoid) in the same passes.
    * `posWeight` (binary CE only) weighs the positive term as torch's BCEWithLogitsLoss(pos_weight):
    * l = -[posWeight * g * log sigmoid(z) + (1 - g) * log(1 - sigmoid(z))].
+   * `labelSmoothing` e (softmax CE only, in [0, 1]) uses the target (1 - e) g + e / C, as
+   * torch's CrossEntropyLoss(label_smoothing); the mean still divides by the weights of the
+   * true classes.
    */
-  crossEntropy?: { lambda?: number; weights?: readonly number[]; posWeight?: number };
+  crossEntropy?: { lambda?: number; weights?: readonly number[]; posWeight?: number; labelSmoothing?: number };
   /** Add MONAI's focal loss on the raw input (logits) in the same passes: see {@link FocalOptions}. */
   focal?: FocalOptions;
   label?: string;
@@ -154,7 +157,7 @@ export interface NormalizedLossOptions {
   readonly reduction: NonNullable<LossOptions['reduction']>;
   readonly emptyZero: boolean;
   readonly lambdaDice: number;
-  readonly crossEntropy: { lambda: number; weights: Float64Array; posWeight: number } | undefined;
+  readonly crossEntropy: { lambda: number; weights: Float64Array; posWeight: number; labelSmoothing: number } | undefined;
   readonly focal: NormalizedFocal | undefined;
   readonly label: string;
 }
@@ -370,14 +373,22 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     if (typeof o.crossEntropy !== 'object' || o.crossEntropy === null) {
       throw new WgslDiceError('INVALID_OPTION', 'crossEntropy must be an object like { lambda: 1 }.');
     }
-    rejectUnknownKeys('crossEntropy field', o.crossEntropy, ['lambda', 'weights', 'posWeight']);
+    rejectUnknownKeys('crossEntropy field', o.crossEntropy, ['lambda', 'weights', 'posWeight', 'labelSmoothing']);
     if (!activationNeedsLogits) {
       throw new WgslDiceError('INVALID_OPTION', "crossEntropy works on logits: set activation to 'softmax' or 'sigmoid'.");
     }
     if (o.crossEntropy.posWeight !== undefined && activation !== 'sigmoid') {
       throw new WgslDiceError('INVALID_OPTION', "crossEntropy.posWeight weighs binary cross-entropy: it needs activation 'sigmoid'.");
     }
+    const labelSmoothing = nonNegative('crossEntropy.labelSmoothing', o.crossEntropy.labelSmoothing, 0);
+    if (labelSmoothing > 1 || (labelSmoothing > 0 && activation !== 'softmax')) {
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        `crossEntropy.labelSmoothing must be in [0, 1] and needs activation 'softmax' (as torch's CrossEntropyLoss), got ${labelSmoothing}.`,
+      );
+    }
     crossEntropy = {
+      labelSmoothing,
       lambda: nonNegative('crossEntropy.lambda', o.crossEntropy.lambda, 1),
       weights: o.crossEntropy.weights === undefined
         ? new Float64Array(classes).fill(1)

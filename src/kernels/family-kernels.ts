@@ -108,6 +108,7 @@ export function packReduceParams(o: NormalizedLossOptions, grid: ColumnGrid, win
     ['u', o.ignoreIndex ?? 0], ['u', +(o.ignoreIndex !== undefined)], ['u', MASK[o.mask]], ['u', +o.maskPerSample],
     ['u', o.squared ? 2 : 1], ['u', auxKind(o)], ['f', o.threshold], ['u', focalKind(o)],
     ['u', o.focal?.firstClass ?? 0], ['f', o.focal?.gamma ?? 0], ['f', o.crossEntropy?.posWeight ?? 1],
+    ['f', o.crossEntropy?.labelSmoothing ?? 0],
   ]);
 }
 
@@ -132,7 +133,7 @@ export function packBackwardParams(o: NormalizedLossOptions, grid: VoxelGrid, wi
     ['u', ACTIVATION[o.activation]], ['u', TARGET[o.target]], ['u', o.ignoreIndex ?? 0], ['u', +(o.ignoreIndex !== undefined)],
     ['u', MASK[o.mask]], ['u', +o.maskPerSample], ['u', o.squared ? 2 : 1], ['u', grid.voxelsPerChunk],
     ['u', focalKind(o)], ['u', o.focal?.firstClass ?? 0], ['f', o.focal?.gamma ?? 0], ['f', o.crossEntropy?.posWeight ?? 1],
-    ['u', grid.slabVoxels], ['u', grid.chunks],
+    ['f', o.crossEntropy?.labelSmoothing ?? 0], ['u', grid.slabVoxels], ['u', grid.chunks],
   ]);
 }
 

@@ -314,13 +314,14 @@ export function createMonaiPresets(engine: DiceEngine) {
     void y;
     const weight = o.numOrList('weight');
     if (typeof weight === 'number') throw new WgslDiceError('INVALID_WEIGHTS', `${o.api}: weight must be a sequence (one entry per class)`);
-    if (p.C === 1 && p.lossOptions.activation === 'sigmoid' && o.num('label_smoothing') === 0) {
+    // MONAI hands label_smoothing to CrossEntropyLoss only: BCEWithLogitsLoss (C = 1) has none.
+    if (p.C === 1 && p.lossOptions.activation === 'sigmoid') {
       return { ...p.lossOptions, lambdaDice: o.num('lambda_dice'), crossEntropy: { lambda: o.num('lambda_ce'), ...bcePosWeight(o.api, weight) } };
     }
     if (p.lossOptions.activation !== 'softmax' || p.lossOptions.target === 'dense') return null;
-    const opts: LossOptions = { ...p.lossOptions, lambdaDice: o.num('lambda_dice'), crossEntropy: { lambda: o.num('lambda_ce'), ...(weight ? { weights: weight } : {}) } };
+    const crossEntropy = { lambda: o.num('lambda_ce'), labelSmoothing: o.num('label_smoothing'), ...(weight ? { weights: weight } : {}) };
+    const opts: LossOptions = { ...p.lossOptions, lambdaDice: o.num('lambda_dice'), crossEntropy };
     if (weight) opts.weights = engineWeights(o.api, p.kept.length === p.C ? weight : weight.slice(1), p.kept, p.C);
-    if (o.num('label_smoothing') !== 0) return null;
     return opts;
   }
 
@@ -329,7 +330,6 @@ export function createMonaiPresets(engine: DiceEngine) {
     const lambdaCe = o.num('lambda_ce');
     if (lambdaDice < 0) throw new WgslDiceError('INVALID_OPTION', `${o.api}: lambda_dice should be no less than 0.0.`);
     if (lambdaCe < 0) throw new WgslDiceError('INVALID_OPTION', `${o.api}: lambda_ce should be no less than 0.0.`);
-    if (o.num('label_smoothing') !== 0) notImplemented(o.api, 'label_smoothing is not implemented on the GPU yet');
     const weight = o.numOrList('weight');
     if (typeof weight === 'number') throw new WgslDiceError('INVALID_WEIGHTS', `${o.api}: weight must be a sequence (one entry per class)`);
     const reduction = p.lossOptions.reduction as 'mean' | 'sum';
@@ -361,7 +361,10 @@ export function createMonaiPresets(engine: DiceEngine) {
       target: ceTargetIndex ? 'u32' : 'dense',
       lambdaDice: 0,
       // With one channel MONAI passes weight as BCEWithLogitsLoss(pos_weight=weight).
-      crossEntropy: p.C === 1 ? { lambda: 1, ...bcePosWeight(o.api, weight) } : weight ? { lambda: 1, weights: weight } : { lambda: 1 },
+      crossEntropy:
+        p.C === 1
+          ? { lambda: 1, ...bcePosWeight(o.api, weight) }
+          : { lambda: 1, labelSmoothing: o.num('label_smoothing'), ...(weight ? { weights: weight } : {}) },
       label: `${o.api} cross-entropy`,
     };
     const ceTarget = ceTargetIndex ? labels(y) : f32(y);

@@ -121,7 +121,6 @@ export function createNnunetPresets(engine: DiceEngine) {
     const diceO = parseOptions(`${api} soft_dice_kwargs (${cls})`, { ...kwargs, apply_nonlin: 'softmax(dim=1)' }, cls === 'SoftDiceLoss' ? SOFT_DICE_DEFAULTS : MEM_EFF_DICE_DEFAULTS);
     const ceO = parseOptions(`${api} ce_kwargs`, optionGuard(() => o.dict('ce_kwargs')), CE_KWARGS_DEFAULTS);
     if (ceO.str('reduction') !== 'mean') notImplemented(api, `ce_kwargs.reduction '${ceO.str('reduction')}' is not implemented on the GPU yet (only 'mean')`);
-    if (ceO.num('label_smoothing') !== 0) notImplemented(api, 'ce_kwargs.label_smoothing is not implemented on the GPU yet');
     const ceWeight = ceO.numOrList('weight');
     if (typeof ceWeight === 'number') throw new WgslDiceError('INVALID_WEIGHTS', `${api}: ce_kwargs.weight must be a list (one entry per class)`);
     const ignore = optionGuard(() => o.numOrNull('ignore_label'));
@@ -139,7 +138,7 @@ export function createNnunetPresets(engine: DiceEngine) {
         ...p.lossOptions,
         target: 'u32',
         lambdaDice: weightDice,
-        crossEntropy: { lambda: weightCe, ...(ceWeight ? { weights: ceWeight } : {}) },
+        crossEntropy: { lambda: weightCe, labelSmoothing: ceO.num('label_smoothing'), ...(ceWeight ? { weights: ceWeight } : {}) },
         label: api,
       };
       // ignore_label: Dice masks those voxels (loss_mask) and CE ignores them: the engine's ignoreIndex.

@@ -98,7 +98,10 @@ export function familyReference(
         if (options.crossEntropy) {
           const cw = ceWeights ? ceWeights[c] : 1;
           if (activation === 'softmax') {
-            ceNum += w * cw * -g[c] * logp[c];
+            // torch label smoothing: the target is (1 - e) g + e / C; the mean divides by the
+            // weights of the true (unsmoothed) classes.
+            const smoothing = options.crossEntropy.labelSmoothing ?? 0;
+            ceNum += w * cw * -(g[c] * (1 - smoothing) + smoothing / C) * logp[c];
             ceDen += w * cw * g[c];
           } else {
             // torch BCEWithLogitsLoss(pos_weight): -[k g log sigmoid(x) + (1 - g) log(1 - sigmoid(x))].

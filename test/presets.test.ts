@@ -240,3 +240,25 @@ describe('preset gradients (GPU) vs central differences of the float64 peer refe
     });
   }
 });
+
+describe('MONAI Dice metrics decode y_pred as DiceHelper does', () => {
+  // Each against the float64 peer reference on the same nested input.
+  const cases: [string, Record<string, unknown>, number[], number[], (r: () => number) => number, (r: () => number) => number][] = [
+    ['label-map prediction with num_classes', { num_classes: 3, ignore_empty: false }, [2, 1, 4, 4], [2, 1, 4, 4], (r) => Math.floor(r() * 3), (r) => Math.floor(r() * 3)],
+    ['multi-channel prediction, negative values count as "on" (!= 0)', { include_background: false }, [2, 3, 4, 4], [2, 3, 4, 4], (r) => (r() < 0.3 ? -1 : r() < 0.5 ? 0 : 1), (r) => (r() < 0.4 ? 1 : 0)],
+    ['one channel: class 1 only (y_pred == 1)', {}, [2, 1, 5, 3], [2, 1, 5, 3], (r) => (r() < 0.3 ? 0.7 : r() < 0.6 ? 1 : 0), (r) => (r() < 0.5 ? 1 : 0)],
+  ];
+  it.each(cases)('%s', async (_name, options, predShape, targetShape, predValue, targetValue) => {
+    const random = mulberry32(99);
+    const pred = Array.from({ length: predShape.reduce((a, b) => a * b, 1) }, () => predValue(random));
+    const target = Array.from({ length: targetShape.reduce((a, b) => a * b, 1) }, () => targetValue(random));
+    const extras = { inputShape: predShape, targetShape };
+    const got = await engine.presets.monai.compute_dice(options).evaluate(pred, target, extras);
+    const want = peerReference['monai.metrics.compute_dice'](options, pred, target, extras);
+    const flat = (v: unknown): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v as number]);
+    const a = flat(got);
+    const e = flat(want);
+    expect(a.map(Number.isNaN)).toEqual(e.map(Number.isNaN));
+    expectClose(a.map((v) => (Number.isNaN(v) ? 0 : v)), e.map((v) => (Number.isNaN(v) ? 0 : v)), { atol: 1e-6, rtol: 1e-5 }, 'dice');
+  });
+});

@@ -475,6 +475,27 @@ export function createMonaiPresets(engine: DiceEngine) {
   };
 
   type MetricKind = 'compute_dice' | 'DiceMetric' | 'compute_generalized_dice' | 'GeneralizedDiceScore';
+
+  /**
+   * y_pred as MONAI's DiceHelper reads it, as 0/1 channels: a one-channel prediction is a label
+   * map (one channel per class for num_classes > 1, else the single channel `y_pred == 1`);
+   * a multi-channel one is binarised as `y_pred != 0`.
+   */
+  function binarisedPrediction(x: Tensor, numClasses: number | null): Tensor {
+    const [B, predCh] = x.shape;
+    const N = numel(x.shape.slice(2));
+    const classes = numClasses ?? predCh;
+    if (predCh > 1) return tensor([...x.shape], Float64Array.from(x.data, (v) => (v !== 0 ? 1 : 0)));
+    if (classes <= 1) return tensor([...x.shape], Float64Array.from(x.data, (v) => (v === 1 ? 1 : 0)));
+    const out = tensor([B, classes, ...x.shape.slice(2)]);
+    for (let b = 0; b < B; b++) {
+      for (let n = 0; n < N; n++) {
+        const label = x.data[b * N + n];
+        if (Number.isInteger(label) && label >= 0 && label < classes) out.data[(b * classes + label) * N + n] = 1;
+      }
+    }
+    return out;
+  }
   const METRIC_REDUCTIONS = ['none', 'mean', 'sum', 'mean_batch', 'sum_batch', 'mean_channel', 'sum_channel'] as const;
 
   const metricPreset = (api: string, kind: MetricKind, defaults: Options) => (options: Options = {}): Preset => {
@@ -501,15 +522,19 @@ export function createMonaiPresets(engine: DiceEngine) {
       async evaluate(pred, target, extras) {
         const { x, y } = hostTensors(pred, target, extras);
         if (x.shape.length < 3) throw new WgslDiceError('INVALID_SHAPE', `${api}: y_pred should have at least 3 dimensions (batch, channel, spatial)`);
-        const [B, C] = x.shape;
         const includeBackground = o.bool('include_background');
         if (isDice) {
-          if (!o.isNone('num_classes')) notImplemented(api, 'num_classes (label-map predictions) is not implemented on the GPU yet');
           const ignoreEmpty = o.bool('ignore_empty');
+          // MONAI's DiceHelper reads a one-channel y_pred as a label map (y_pred == c, over
+          // num_classes classes, or class 1 alone) and any other y_pred as y_pred != 0. That
+          // decoding happens here, on the host, into a 0/1 prediction the GPU metric
+          // thresholds at 0.5.
+          const xb = binarisedPrediction(x, o.numOrNull('num_classes'));
+          const [B, C] = xb.shape;
           const labelMap = y.shape[1] === 1 && C > 1;
-          const lo = optionsFor([...x.shape], labelMap);
-          const metric = await cache.metric({ ...lo, binarize: 'threshold', threshold: 0 });
-          const r = await metric.compute(f32(x), labelMap ? labels(y) : f32(y));
+          const lo = optionsFor([...xb.shape], labelMap);
+          const metric = await cache.metric({ ...lo, binarize: 'threshold', threshold: 0.5 });
+          const r = await metric.compute(f32(xb), labelMap ? labels(y) : f32(y));
           const channels = C > 1 ? [...Array(C).keys()].slice(includeBackground ? 0 : 1) : [0];
           const scores: number[] = [];
           for (let b = 0; b < B; b++) {
@@ -533,6 +558,7 @@ export function createMonaiPresets(engine: DiceEngine) {
           return toNested(value) as PresetValue;
         }
         // Generalized Dice score on the raw predictions: per-(b, c) sums from the GPU.
+        const [B, C] = x.shape;
         if (y.shape.length !== x.shape.length || y.shape.some((d, i) => d !== x.shape[i])) {
           throw new WgslDiceError('SHAPE_MISMATCH', `${api}: y_pred ([${x.shape}]) and y ([${y.shape}]) must have the same shape`);
         }

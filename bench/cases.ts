@@ -4,9 +4,10 @@
  * its inputs, its element sizes, how wgsl-dice is configured for it, its float64 reference and
  * its TensorFlow.js formula. Nothing else in bench/ names a case.
  */
-import type { DiceLossOptions } from '../src/index.js';
+import type { DiceEngine, DiceLoss, DiceLossOptions, FamilyLoss, LossOptions } from '../src/index.js';
 import { diceReference } from '../src/reference/index.js';
-import { seedTfjsLosses, type TfjsLoss, type TfModule } from './tfjs-baseline.js';
+import { familyBenchReference } from './family-reference.js';
+import { familyTfjsLoss, seedTfjsLosses, type TfjsLoss, type TfModule } from './tfjs-baseline.js';
 import type { Tensor } from '@tensorflow/tfjs';
 import { mulberry32 } from '../src/reference/random.js';
 
@@ -27,41 +28,79 @@ export interface ReferenceResult {
   grad: Float64Array;
 }
 
+/** The buffers `encode` takes: those of DiceLoss and FamilyLoss alike. */
+export interface EngineBuffers {
+  pred: GPUBuffer;
+  target: GPUBuffer;
+  loss: GPUBuffer;
+  grad?: GPUBuffer;
+}
+
+/** What the benchmark needs of a wgsl-dice loss object, whichever engine method made it. */
+export interface EngineLoss {
+  encode(encoder: GPUCommandEncoder, buffers: EngineBuffers): void;
+  /** Per group, `statsStride` bytes whose first f32 is the group's score (Dice). */
+  readonly statsBuffer: GPUBuffer;
+  readonly groupCount: number;
+  /** 16 (DiceLoss: (dice, I, P, G)) or 32 (FamilyLoss: (score, tp, P, G), (value, T, M, weight)). */
+  readonly statsStride: 16 | 32;
+  /** The kernels recorded and the workgroups the planner chose, for the row. */
+  describe(mode: Mode): { kernels: string; grid: string };
+  destroy(): void;
+}
+
 export interface LossCase {
   /** Stable name used in the output (`case` field). */
   readonly name: string;
   readonly summary: string;
-  /** Memory layout of pred and target; 'channels-first' cases will say so here. */
-  readonly layout: 'channels-last';
+  /** Part of `--quick` (at the quick shapes). */
+  readonly quick?: boolean;
+  /** Memory layout of pred (and of a dense target). */
+  readonly layout: 'channels-last' | 'channels-first';
   /** Element types as reported in the `dtype` field, e.g. 'f32' or 'f32/u8'. */
   readonly dtype: string;
-  readonly predBytesPerElement: number;
-  readonly targetBytesPerElement: number;
+  /**
+   * The case's tensor shape from a SHAPES entry ([B, H, W, C], channels-last): channels-first
+   * cases permute it to [B, C, H, W]. Every other member takes the mapped shape.
+   */
+  dims(benchShape: readonly number[]): number[];
+  /** Bytes per element of pred and of target (a u8 label map costs 1/C byte per element). */
+  bytesPerElement(shape: readonly number[]): { pred: number; target: number };
+  /** Which formula of lossBytes applies: the seed's DiceLoss or the family's FamilyLoss passes. */
+  readonly passes: 'seed' | 'family';
   makeInputs(shape: readonly number[], seed: number): CaseInputs;
-  /** Options for `engine.dice()`. */
-  diceOptions(shape: readonly number[]): DiceLossOptions;
+  /** Creates the wgsl-dice loss (engine.dice() or engine.loss()). */
+  create(engine: DiceEngine, shape: readonly number[]): Promise<EngineLoss>;
   /** Float64 CPU reference (also the `reference-cpu` implementation that is timed). */
   reference(inputs: CaseInputs, shape: readonly number[]): ReferenceResult;
-  /** pred and target as tfjs tensors (a label-map case would make an int32 target here). */
+  /** pred and target as tfjs tensors (a label-map case makes an int32 target here). */
   tfjsInputs(tf: TfModule, inputs: CaseInputs, shape: readonly number[]): { yTrue: Tensor; yPred: Tensor };
-  /** The same loss in TensorFlow.js ops, as the seed writes it. */
+  /** The same loss in TensorFlow.js ops. */
   readonly tfjs: TfjsLoss;
 }
 
 /**
  * Minimum bytes a loss must move, the numerator of every GB/s figure (wgsl-dice, tfjs and the
- * reference alike, so their GB/s compare):
- *   fwd:      read pred + read target                             = N * (Sp + St)
- *   fwd+bwd:  fwd + read target again + write grad (f32)          = N * (Sp + 2 St + 4)
- * The backward pass needs only the target and the per-group coefficients (dL/dp_i = a_g t_i +
- * b_g), so pred is not read twice; the fused minimum would read target once, but a two-pass
- * loss (reduce, then gradient) must read it again. Scalars and per-group sums are ignored.
- * For the seed (all f32): fwd 8N bytes, fwd+bwd 16N bytes.
+ * reference alike, so their GB/s compare). Sp, St: bytes per element of pred and target (St =
+ * 1/C for a u8 label map: one byte a voxel).
+ *   fwd:                read pred + read target                           = N * (Sp + St)
+ *   fwd+bwd (seed):     fwd + read target again + write grad (f32)        = N * (Sp + 2 St + 4)
+ *   fwd+bwd (family):   fwd + read pred and target again + write grad     = N * (2 Sp + 2 St + 4)
+ * The seed's backward pass needs only the target and the per-group coefficients (dL/dp_i =
+ * a_g t_i + b_g), so pred is not read twice; the fused minimum would read target once, but a
+ * two-pass loss (reduce, then gradient) must read it again. The family's backward applies the
+ * activation's chain rule (softmax, sigmoid), which needs pred (the logits) again as well.
+ * Scalars, per-group sums and the family's softmax voxel statistics (scratch) are ignored.
+ * For the seed (all f32): fwd 8N bytes, fwd+bwd 16N bytes; softmax-u8 at C = 8: fwd 4.125N,
+ * fwd+bwd 12.25N.
  */
-export function lossBytes(lossCase: LossCase, mode: Mode, elements: number): number {
-  const forward = elements * (lossCase.predBytesPerElement + lossCase.targetBytesPerElement);
+export function lossBytes(lossCase: LossCase, mode: Mode, shape: readonly number[]): number {
+  const elements = elementsOf(shape);
+  const { pred, target } = lossCase.bytesPerElement(shape);
+  const forward = elements * (pred + target);
   if (mode === 'fwd') return forward;
-  return forward + elements * (lossCase.targetBytesPerElement + 4);
+  const backward = lossCase.passes === 'family' ? pred + target + 4 : target + 4;
+  return forward + elements * backward;
 }
 
 export function elementsOf(shape: readonly number[]): number {
@@ -124,11 +163,60 @@ function seedReference(
   return { loss, dice, grad };
 }
 
+/** A DiceLoss (engine.dice()) as the benchmark drives it. */
+async function seedLoss(engine: DiceEngine, options: DiceLossOptions): Promise<EngineLoss> {
+  const dice: DiceLoss = await engine.dice(options);
+  const { plan, kernels } = dice;
+  return {
+    encode: (encoder, buffers) => dice.encode(encoder, buffers),
+    statsBuffer: dice.statsBuffer,
+    groupCount: dice.groupCount,
+    statsStride: 16,
+    describe: (mode) => ({
+      kernels: [kernels.reduce, kernels.finalize, ...(mode === 'fwd+bwd' ? [kernels.backward] : [])].join('+'),
+      grid:
+        `reduce ${plan.slabs * plan.reduce.chunks * plan.reduce.colBlocks} workgroups` +
+        (mode === 'fwd+bwd' ? `, backward ${plan.slabs * plan.backward.chunks}` : ''),
+    }),
+    destroy: () => dice.destroy(),
+  };
+}
+
+/** A FamilyLoss (engine.loss()) as the benchmark drives it. */
+async function familyLoss(engine: DiceEngine, options: LossOptions): Promise<EngineLoss> {
+  const loss: FamilyLoss = await engine.loss(options);
+  const { plan } = loss;
+  // family_voxel_stats runs only for a softmax (per-voxel max and sum of exponentials).
+  const voxelStats = options.activation === 'softmax';
+  const voxelWorkgroups = plan.voxel.windows.reduce((n, w) => n + w.count, 0);
+  const reduceWorkgroups = plan.reduce.windows.reduce((n, w) => n + w.count, 0) * plan.reduce.colBlocks;
+  return {
+    encode: (encoder, buffers) => loss.encode(encoder, buffers),
+    statsBuffer: loss.statsBuffer,
+    groupCount: loss.groupCount,
+    statsStride: 32,
+    describe: (mode) => ({
+      kernels: [
+        ...(voxelStats ? ['family_voxel_stats'] : []),
+        'family_reduce',
+        'family_finalize',
+        ...(mode === 'fwd+bwd' ? ['family_backward'] : []),
+      ].join('+'),
+      grid:
+        (voxelStats ? `voxel stats ${voxelWorkgroups}, ` : '') +
+        `reduce ${reduceWorkgroups} workgroups` +
+        (mode === 'fwd+bwd' ? `, backward ${voxelWorkgroups}` : ''),
+    }),
+    destroy: () => loss.destroy(),
+  };
+}
+
 const f32Seed = {
   layout: 'channels-last',
   dtype: 'f32',
-  predBytesPerElement: 4,
-  targetBytesPerElement: 4,
+  passes: 'seed',
+  dims: (shape: readonly number[]) => [...shape],
+  bytesPerElement: () => ({ pred: 4, target: 4 }),
   makeInputs: imbalancedProbabilitiesAndOneHot,
   tfjsInputs: (tf: TfModule, inputs: CaseInputs, shape: readonly number[]) => ({
     yTrue: tf.tensor(inputs.target, [...shape], 'float32'),
@@ -136,13 +224,116 @@ const f32Seed = {
   }),
 } as const;
 
+/** [B, H, W, C] -> [B, C, H, W] (any number of spatial axes). */
+const toChannelsFirst = (shape: readonly number[]) => [shape[0], shape[shape.length - 1], ...shape.slice(1, -1)];
+
+interface FamilyCaseSpec {
+  layout: 'channels-last' | 'channels-first';
+  activation: 'softmax' | 'sigmoid';
+  target: 'dense' | 'u8';
+}
+
+/** Batch, classes and spatial size of a shape in the spec's layout. */
+function familyDims(spec: FamilyCaseSpec, shape: readonly number[]) {
+  const channelsFirst = spec.layout === 'channels-first';
+  const classes = channelsFirst ? shape[1] : shape[shape.length - 1];
+  const spatialDims = channelsFirst ? shape.slice(2) : shape.slice(1, -1);
+  return { batch: shape[0], classes, spatialDims, spatial: spatialDims.reduce((a, b) => a * b, 1) };
+}
+
+/**
+ * Logits and targets for the family cases, in the spec's layout. Softmax: one label a voxel,
+ * drawn with probability proportional to 1/(c+1) as in the seed's inputs, as a u8 label map or
+ * a one-hot dense target; logits uniform in [-2, 2] with the label's raised by up to 3.
+ * Sigmoid (multi-label): each class present independently with probability 0.5/(c+1), logits
+ * uniform in [-2, 2] shifted by up to +-2.5 towards the target.
+ */
+function familyInputs(spec: FamilyCaseSpec, shape: readonly number[], seed: number): CaseInputs {
+  const { batch, classes, spatial } = familyDims(spec, shape);
+  const channelsFirst = spec.layout === 'channels-first';
+  const stride = channelsFirst ? spatial : 1;
+  const base = (b: number, s: number) => (channelsFirst ? b * classes * spatial + s : (b * spatial + s) * classes);
+  const random = mulberry32(seed);
+  const elements = batch * classes * spatial;
+  const pred = new Float32Array(elements);
+  const labels = spec.target === 'u8' ? new Uint8Array(batch * spatial) : undefined;
+  const dense = spec.target === 'dense' ? new Float32Array(elements) : undefined;
+  const cumulative: number[] = [];
+  let total = 0;
+  for (let c = 0; c < classes; c++) cumulative.push((total += 1 / (c + 1)));
+  for (let b = 0; b < batch; b++) {
+    for (let s = 0; s < spatial; s++) {
+      const o = base(b, s);
+      if (spec.activation === 'softmax') {
+        const draw = random() * total;
+        let label = 0;
+        while (label < classes - 1 && cumulative[label] < draw) label++;
+        for (let c = 0; c < classes; c++) {
+          pred[o + c * stride] = 4 * random() - 2 + (c === label ? 3 * random() : 0);
+        }
+        if (labels) labels[b * spatial + s] = label;
+        else dense![o + label * stride] = 1;
+      } else {
+        for (let c = 0; c < classes; c++) {
+          const positive = random() < 0.5 / (c + 1);
+          pred[o + c * stride] = 4 * random() - 2 + (positive ? 2.5 : -2.5) * random();
+          dense![o + c * stride] = positive ? 1 : 0; // sigmoid cases take dense targets
+        }
+      }
+    }
+  }
+  return { pred, target: (labels ?? dense)! };
+}
+
+/** A loss-family case: engine.loss() with per-class Dice, mean reduction, smoothing 1e-5. */
+function familyCase(name: string, summary: string, spec: FamilyCaseSpec, quick = false): LossCase {
+  const labels = spec.target === 'u8';
+  return {
+    name,
+    summary,
+    quick,
+    layout: spec.layout,
+    dtype: labels ? 'f32/u8' : 'f32',
+    passes: 'family',
+    dims: (shape) => (spec.layout === 'channels-first' ? toChannelsFirst(shape) : [...shape]),
+    bytesPerElement: (shape) => ({ pred: 4, target: labels ? 1 / familyDims(spec, shape).classes : 4 }),
+    makeInputs: (shape, seed) => familyInputs(spec, shape, seed),
+    create: (engine, shape) =>
+      familyLoss(engine, {
+        shape,
+        layout: spec.layout,
+        activation: spec.activation,
+        target: spec.target,
+        label: `bench ${name}`,
+      }),
+    reference: (inputs, shape) =>
+      familyBenchReference(inputs.pred, inputs.target, {
+        shape,
+        layout: spec.layout,
+        activation: spec.activation,
+        target: labels ? 'labels' : 'dense',
+      }),
+    tfjsInputs: (tf, inputs, shape) => {
+      const { batch, spatialDims } = familyDims(spec, shape);
+      return {
+        yTrue: labels
+          ? tf.tensor(Int32Array.from(inputs.target), [batch, ...spatialDims], 'int32')
+          : tf.tensor(inputs.target, [...shape], 'float32'),
+        yPred: tf.tensor(inputs.pred, [...shape], 'float32'),
+      };
+    },
+    tfjs: familyTfjsLoss(spec),
+  };
+}
+
 /** Every loss the benchmark knows. Add new loss families here. */
 export const LOSS_CASES: readonly LossCase[] = [
   {
     ...f32Seed,
     name: 'seed-global',
     summary: "seed example 1: one Dice per sample over H, W, C (reduce 'global')",
-    diceOptions: (shape) => ({ shape, reduce: 'global', label: 'bench seed-global' }),
+    quick: true,
+    create: (engine, shape) => seedLoss(engine, { shape, reduce: 'global', label: 'bench seed-global' }),
     reference: (inputs, shape) => seedReference(inputs, shape, { reduce: 'global' }),
     tfjs: seedTfjsLosses.global,
   },
@@ -150,7 +341,8 @@ export const LOSS_CASES: readonly LossCase[] = [
     ...f32Seed,
     name: 'seed-weighted',
     summary: "seed example 2: per-class Dice, sum_c w_c * mean_b(1 - dice) (reduce 'per-class' + weights)",
-    diceOptions: (shape) => ({
+    quick: true,
+    create: (engine, shape) => seedLoss(engine, {
       shape,
       reduce: 'per-class',
       weights: seedClassWeights(classesOf(shape)),
@@ -165,10 +357,27 @@ export const LOSS_CASES: readonly LossCase[] = [
     ...f32Seed,
     name: 'seed-multiclass',
     summary: "seed example 3: per-class Dice, mean over classes and batch (reduce 'per-class')",
-    diceOptions: (shape) => ({ shape, reduce: 'per-class', label: 'bench seed-multiclass' }),
+    quick: true,
+    create: (engine, shape) => seedLoss(engine, { shape, reduce: 'per-class', label: 'bench seed-multiclass' }),
     reference: (inputs, shape) => seedReference(inputs, shape, { reduce: 'per-class' }),
     tfjs: seedTfjsLosses.multiclass,
   },
+  familyCase(
+    'softmax-u8',
+    'loss family: softmax Dice from logits, u8 label map, channels-last; per-class Dice, mean',
+    { layout: 'channels-last', activation: 'softmax', target: 'u8' },
+    true,
+  ),
+  familyCase(
+    'softmax-u8-cf',
+    'loss family: softmax Dice from logits, u8 label map, channels-first [B, C, H, W]',
+    { layout: 'channels-first', activation: 'softmax', target: 'u8' },
+  ),
+  familyCase(
+    'sigmoid-dense-cf',
+    'loss family: sigmoid Dice from logits, dense f32 multi-label target, channels-first',
+    { layout: 'channels-first', activation: 'sigmoid', target: 'dense' },
+  ),
 ];
 
 export interface BenchShape {
@@ -179,7 +388,8 @@ export interface BenchShape {
 }
 
 /**
- * Channels-last [B, H, W, C] shapes, smallest first. The default matrix takes every shape up to
+ * Channels-last [B, H, W, C] shapes, smallest first (channels-first cases permute them: see
+ * LossCase.dims). The default matrix takes every shape up to
  * a size cap (modest on software adapters, the device's binding limit on GPUs; see main.ts).
  */
 export const SHAPES: readonly BenchShape[] = [

@@ -7,7 +7,7 @@
 import cliProgress from 'cli-progress';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { DiceEngine, type DiceLoss } from '../src/index.js';
+import { DiceEngine } from '../src/index.js';
 import { describeAdapter, isSoftwareAdapter, requestNodeDevice, takeUncapturedErrors } from '../src/node/index.js';
 import {
   elementsOf,
@@ -17,6 +17,7 @@ import {
   SHAPES,
   shapeName,
   type CaseInputs,
+  type EngineLoss,
   type LossCase,
   type Mode,
   type ReferenceResult,
@@ -33,12 +34,13 @@ and the float64 CPU reference, on the adapter dawn.node picks.
 
 Options:
   --quick                 A subset that finishes in under 3 minutes on lavapipe: the three seed
-                          cases at 2x512x512x8, every implementation.
+                          cases and softmax-u8 at 2x512x512x8, every implementation.
   --json                  One JSON line per measurement on stdout (the table goes to stderr).
   --cases a,b             Loss cases (default all: ${LOSS_CASES.map((c) => c.name).join(', ')}).
   --impls a,b             Implementations (default all: ${IMPLS.join(', ')}).
   --modes a,b             fwd, fwd+bwd (default both).
-  --shapes BxHxWxC,...    Shapes to run instead of the built-in matrix.
+  --shapes BxHxWxC,...    Shapes to run instead of the built-in matrix (channels-last; the
+                          channels-first cases permute them to BxCxHxW).
   --max-elements N        Largest shape of the built-in matrix (default 4194304 on software
                           adapters, the device's binding limit on GPUs).
   --reps N                Timed runs per GPU-timed measurement: wgsl-dice, copy (default 20;
@@ -134,7 +136,7 @@ function parseOptions(argv: string[]): Options | undefined {
   return {
     quick: values.quick,
     json: values.json,
-    cases: LOSS_CASES.filter((c) => caseNames.includes(c.name)),
+    cases: LOSS_CASES.filter((c) => caseNames.includes(c.name) && (values.cases !== undefined || !values.quick || c.quick)),
     impls: new Set(pick('impl', values.impls, IMPLS)),
     modes: pick('mode', values.modes, MODES),
     shapes,
@@ -345,11 +347,16 @@ class Bench {
       size: Math.max(16, Math.ceil(elements / 4) * 16),
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
     });
+    // The copy's second input is a dense f32 tensor of the loss's size: a label-map target is
+    // smaller, so such a case copies a separate f32 buffer (a copy of pred) instead.
+    const denseTarget = inputs.target instanceof Float32Array && inputs.target.length === elements;
+    const secondData = denseTarget ? (inputs.target as Float32Array) : Float32Array.from(inputs.pred);
+    const second = denseTarget ? target : uploadBytes(device, secondData, 'bench copy second input');
     const results: Row[] = [];
     try {
       for (const variant of COPY_VARIANTS) {
         this.step(`copy ${variant.name} ${shapeName(shape)}`);
-        const run = kernels.bind(variant, { first: pred, second: target, out }, elements);
+        const run = kernels.bind(variant, { first: pred, second, out }, elements);
         const row = this.base('copy', variant.name, 'copy', shape, { bytes: copyBytes(variant, elements) });
         results.push(
           await this.measure(row, () =>
@@ -359,8 +366,7 @@ class Bench {
               run.encode(check, run.maxWorkgroups);
               device.queue.submit([check.finish()]);
               const got = new Float32Array(await readBack(device, out, elements * 4));
-              const second = inputs.target instanceof Float32Array ? inputs.target : Float32Array.from(inputs.target);
-              const problem = mismatch(got, expectedCopy(variant, inputs.pred, second), 0, 1e-6, 'copy output');
+              const problem = mismatch(got, expectedCopy(variant, inputs.pred, secondData), 0, 1e-6, 'copy output');
               if (problem) throw new Error(problem);
 
               let best = { workgroups: run.maxWorkgroups, median: Infinity };
@@ -388,6 +394,7 @@ class Bench {
       }
     } finally {
       out.destroy();
+      if (second !== target) second.destroy();
     }
     // Both variants are measured before either is reported, so their pct_of_copy uses the ceiling.
     const ceilings = results.filter((r) => r.ms_median !== null).map((r) => r.bytes! / (r.ms_median! * 1e-3) / 1e9);
@@ -406,9 +413,9 @@ class Bench {
     const device = this.#device;
     const elements = elementsOf(shape);
     const losses = new Map<Mode, number>();
-    let dice: DiceLoss | undefined;
+    let dice: EngineLoss | undefined;
     try {
-      dice = await engine.dice(lossCase.diceOptions(shape));
+      dice = await lossCase.create(engine, shape);
       const modes = this.#options.impls.has('wgsl-dice') ? this.#options.modes : [];
       for (const mode of modes) {
         this.step(`wgsl-dice ${lossCase.name} ${shapeName(shape)} ${mode}`);
@@ -418,16 +425,12 @@ class Bench {
           loss: buffers.loss,
           grad: mode === 'fwd+bwd' ? buffers.grad : undefined,
         };
-        const { plan, kernels } = dice;
         const row = this.base('wgsl-dice', lossCase.name, mode, shape, {
-          bytes: lossBytes(lossCase, mode, elements),
+          bytes: lossBytes(lossCase, mode, shape),
           dtype: lossCase.dtype,
           layout: lossCase.layout,
           // What the planner chose, to judge it against the copy's best grid.
-          kernels: [kernels.reduce, kernels.finalize, ...(mode === 'fwd+bwd' ? [kernels.backward] : [])].join('+'),
-          grid:
-            `reduce ${plan.slabs * plan.reduce.chunks * plan.reduce.colBlocks} workgroups` +
-            (mode === 'fwd+bwd' ? `, backward ${plan.slabs * plan.backward.chunks}` : ''),
+          ...dice.describe(mode),
         });
         const loss = dice;
         await this.measure(row, () =>
@@ -436,10 +439,12 @@ class Bench {
             loss.encode(check, encodeBuffers);
             device.queue.submit([check.finish()]);
             const got = new Float32Array(await readBack(device, buffers.loss, 4))[0];
-            // Stats hold (dice, intersection, sum p, sum t) per group: the per-group Dice
-            // catches a wrong reduction even where the scalar loss happens to agree.
-            const stats = new Float32Array(await readBack(device, loss.statsBuffer, loss.groupCount * 16));
-            const groupDice = Float32Array.from({ length: loss.groupCount }, (_, g) => stats[4 * g]);
+            // Stats hold (dice, intersection, sum p, sum t) per group (the family a second vec4
+            // after it): the per-group Dice catches a wrong reduction even where the scalar
+            // loss happens to agree.
+            const stats = new Float32Array(await readBack(device, loss.statsBuffer, loss.groupCount * loss.statsStride));
+            const floats = loss.statsStride / 4;
+            const groupDice = Float32Array.from({ length: loss.groupCount }, (_, g) => stats[floats * g]);
             const problems = [
               checkLoss(got, reference.loss, 'loss'),
               mismatch(groupDice, reference.dice, LOSS_ATOL, LOSS_RTOL, 'per-group dice'),
@@ -515,7 +520,7 @@ class Bench {
       for (const mode of this.#options.modes) {
         this.step(`tfjs ${lossCase.name} ${shapeName(shape)} ${mode}`);
         const row = this.base('tfjs-webgpu', lossCase.name, mode, shape, {
-          bytes: lossBytes(lossCase, mode, elements),
+          bytes: lossBytes(lossCase, mode, shape),
           dtype: lossCase.dtype,
           layout: lossCase.layout,
           timing: 'wall-clock(op+await data())',
@@ -574,7 +579,7 @@ class Bench {
     const elements = elementsOf(shape);
     // diceReference always computes the gradient too, so it is timed as fwd+bwd only.
     const row = this.base('reference-cpu', lossCase.name, 'fwd+bwd', shape, {
-      bytes: lossBytes(lossCase, 'fwd+bwd', elements),
+      bytes: lossBytes(lossCase, 'fwd+bwd', shape),
       dtype: lossCase.dtype,
       layout: lossCase.layout,
       timing: 'wall-clock(host)',
@@ -642,10 +647,12 @@ async function main(): Promise<void> {
   bar.start(total, 0, { step: '' });
   const bench = new Bench(options, device, deviceName, timer, bar);
 
-  for (const shape of shapes) {
+  for (const benchShape of shapes) {
     bench.startShape();
-    const elements = elementsOf(shape);
     for (const [index, lossCase] of options.cases.entries()) {
+      // The case's own shape (channels-first cases permute [B, H, W, C] to [B, C, H, W]).
+      const shape = lossCase.dims(benchShape);
+      const elements = elementsOf(shape);
       const inputs = lossCase.makeInputs(shape, SEED + index);
       const reference = lossCase.reference(inputs, shape);
       const pred = uploadBytes(device, inputs.pred, 'bench pred');
@@ -661,7 +668,7 @@ async function main(): Promise<void> {
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
       });
       try {
-        if (index === 0 && copyKernels) await bench.copy(copyKernels, shape, inputs, pred, target);
+        if (index === 0 && copyKernels) await bench.copy(copyKernels, benchShape, inputs, pred, target);
         let wgslLosses = new Map<Mode, number>();
         if (impls.has('wgsl-dice') || impls.has('wgsl-dice-encode-cpu')) {
           wgslLosses = await bench.wgslDice(engine, lossCase, shape, reference, { pred, target, loss: lossBuffer, grad });

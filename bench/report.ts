@@ -172,7 +172,8 @@ export function formatTable(header: string[], rows: readonly Row[]): string {
   }
   lines.push(
     '',
-    'GB/s = minimum bytes moved / median time (fwd: read pred + target; fwd+bwd: + read target again + write grad;',
+    'GB/s = minimum bytes moved / median time (fwd: read pred + target; fwd+bwd: + read target again + write grad,',
+    '       loss-family cases (softmax-*, sigmoid-*) read pred again too; a u8 label map counts 1 byte a voxel;',
     '       copy: inputs read + output written). % copy = GB/s / best copy GB/s at the same shape, same device.',
     'wall ms = median wall clock of GPU runs, each submitted and awaited (submit..onSubmittedWorkDone), host polling.',
     'tfjs/this = tfjs-webgpu median / wgsl-dice median (same case, shape, mode, run and adapter).',

@@ -66,6 +66,52 @@ function multiclassDiceLoss(tf: TfModule, yTrue: Tf.Tensor, yPred: Tf.Tensor): T
   return tf.mean(tf.stack(losses));
 }
 
+/**
+ * The loss family's cases in tfjs ops: the activation on the logits (softmax over the class
+ * axis, or sigmoid), tf.oneHot of the int32 label map for label-map cases, then per-class Dice
+ * per sample as in the seed's example 3 (smoothing 1e-5 on numerator and denominator, the
+ * family's default), mean over samples and classes. The spatial axes are reduced in one op with
+ * the class axis kept (channels-last: axes [1, ..., rank-2]; channels-first: [2, ..., rank-1],
+ * class axis 1). Gradients via tf.valueAndGrad are w.r.t. the logits.
+ */
+export function familyTfjsLoss(spec: {
+  layout: 'channels-last' | 'channels-first';
+  activation: 'softmax' | 'sigmoid';
+  target: 'dense' | 'u8';
+}): TfjsLoss {
+  const smooth = 1e-5;
+  const channelsFirst = spec.layout === 'channels-first';
+  return (tf, yTrue, yPred) => {
+    const rank = yPred.rank;
+    const classAxis = channelsFirst ? 1 : rank - 1;
+    const classes = yPred.shape[classAxis];
+    let p: Tf.Tensor;
+    if (spec.activation === 'sigmoid') p = tf.sigmoid(yPred);
+    // tf.softmax works on the last axis only: channels-first uses exp(z - logsumexp(z)).
+    else if (!channelsFirst) p = tf.softmax(yPred);
+    else p = tf.exp(tf.sub(yPred, tf.logSumExp(yPred, classAxis, true)));
+    let t: Tf.Tensor = yTrue;
+    if (spec.target === 'u8') {
+      // oneHot straight to float32 (its dtype argument), not a cast of the int32 one-hot:
+      // tfjs-webgpu 4.22 then emits invalid WGSL for the transpose that tf.sum over non-last
+      // axes does (an i32 read into an f32 output). Channels-first builds [B, C, ...spatial]
+      // directly (labels == class index, broadcast), with no transpose of the one-hot.
+      if (!channelsFirst) t = tf.oneHot(yTrue as Tf.Tensor, classes, 1, 0, 'float32'); // [B, ...spatial, C]
+      else {
+        const classIds = tf.reshape(tf.range(0, classes, 1, 'int32'), [1, classes, ...Array(rank - 2).fill(1)]);
+        t = tf.cast(tf.equal(tf.expandDims(yTrue, 1), classIds), 'float32');
+      }
+    }
+    const axes = channelsFirst
+      ? Array.from({ length: rank - 2 }, (_, k) => k + 2)
+      : Array.from({ length: rank - 2 }, (_, k) => k + 1);
+    const intersection = tf.sum(tf.mul(t, p), axes); // [B, C]
+    const union = tf.add(tf.sum(t, axes), tf.sum(p, axes));
+    const dice = tf.div(tf.add(tf.mul(2.0, intersection), smooth), tf.add(union, smooth));
+    return tf.mean(tf.sub(1.0, dice));
+  };
+}
+
 export const seedTfjsLosses = {
   global: diceLoss,
   weighted: weightedDiceLoss,

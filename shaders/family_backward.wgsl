@@ -54,6 +54,8 @@ struct BackwardParams {
 @group(0) @binding(3) var<storage, read> mask: array<f32>;
 @group(0) @binding(4) var<storage, read> coefs: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> grad: array<f32>;
+// Written by family_voxel_stats.wgsl in the same encode: (max, log-sum-exp, argmax, focal lse).
+@group(0) @binding(6) var<storage, read> voxel_stats: array<vec4<f32>>;
 
 // `voxel` counts from the window's voxel_base (a multiple of 256, so whole words).
 fn label_at(voxel: u32) -> u32 {
@@ -181,15 +183,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     var dot_p = 0.0;
     var dot_ce = 0.0;
     if (params.activation == 2u) {
-      var top = pred[element_index(voxel, 0u)] * v.logit_scale;
-      for (var c = 1u; c < params.classes; c++) {
-        top = max(top, pred[element_index(voxel, c)] * v.logit_scale);
-      }
-      var total = 0.0;
-      for (var c = 0u; c < params.classes; c++) {
-        total += exp(pred[element_index(voxel, c)] * v.logit_scale - top);
-      }
-      lse = top + log(total);
+      lse = voxel_stats[voxel - params.voxel_base].y;
       for (var c = 0u; c < params.classes; c++) {
         let p = exp(pred[element_index(voxel, c)] * v.logit_scale - lse);
         let g = target_at(v, voxel, c);
@@ -203,15 +197,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     var focal_lse = 0.0;
     var focal_dot = 0.0;
     if (params.focal_kind == 2u) {
-      var top = pred[element_index(voxel, params.focal_first_class)] * v.logit_scale;
-      for (var c = params.focal_first_class + 1u; c < params.classes; c++) {
-        top = max(top, pred[element_index(voxel, c)] * v.logit_scale);
-      }
-      var total = 0.0;
-      for (var c = params.focal_first_class; c < params.classes; c++) {
-        total += exp(pred[element_index(voxel, c)] * v.logit_scale - top);
-      }
-      focal_lse = top + log(total);
+      focal_lse = voxel_stats[voxel - params.voxel_base].w;
       for (var c = params.focal_first_class; c < params.classes; c++) {
         let log_q = pred[element_index(voxel, c)] * v.logit_scale - focal_lse;
         let g = target_at(v, voxel, c);

@@ -71,15 +71,21 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     for (var c = 0u; c < params.classes; c++) {
       total += exp(logit_at(voxel, c) - best);
     }
-    let first = min(params.focal_first_class, params.classes - 1u);
-    var focal_best = logit_at(voxel, first);
-    for (var c = first + 1u; c < params.classes; c++) {
-      focal_best = max(focal_best, logit_at(voxel, c));
+    // The focal classes' own log-sum-exp, only for a softmax-form focal term (the host passes
+    // focal_first_class = classes otherwise): C more exps per voxel are not free.
+    var focal_lse = 0.0;
+    if (params.focal_first_class < params.classes) {
+      let first = params.focal_first_class;
+      var focal_best = logit_at(voxel, first);
+      for (var c = first + 1u; c < params.classes; c++) {
+        focal_best = max(focal_best, logit_at(voxel, c));
+      }
+      var focal_total = 0.0;
+      for (var c = first; c < params.classes; c++) {
+        focal_total += exp(logit_at(voxel, c) - focal_best);
+      }
+      focal_lse = focal_best + log(focal_total);
     }
-    var focal_total = 0.0;
-    for (var c = first; c < params.classes; c++) {
-      focal_total += exp(logit_at(voxel, c) - focal_best);
-    }
-    voxel_stats[voxel - params.voxel_base] = vec4<f32>(best, best + log(total), bitcast<f32>(best_class), focal_best + log(focal_total));
+    voxel_stats[voxel - params.voxel_base] = vec4<f32>(best, best + log(total), bitcast<f32>(best_class), focal_lse);
   }
 }

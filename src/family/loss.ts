@@ -311,7 +311,7 @@ export class FamilyLoss extends LossBase {
       pass.setPipeline(p.backward);
       voxel.windows.forEach((w, i) => {
         const v = views(w);
-        const inputs = [v.pred, v.target, v.mask, whole(s.coefs), v.grad!];
+        const inputs = [v.pred, v.target, v.mask, whole(s.coefs), v.grad!, v.voxelStats];
         pass.setBindGroup(0, r.bindGroup('backward', p.backward, params(this.#params.backward, i), inputs));
         pass.dispatchWorkgroups(w.count);
       });

@@ -94,7 +94,8 @@ function perWindow(
 export function packVoxelParams(o: NormalizedLossOptions, grid: VoxelGrid, windows: readonly BindingWindow[]): ArrayBuffer {
   return perWindow(o, windows, [
     ['u', o.batch * o.spatial], ['u', o.classes], ['u', o.spatial], ['u', +o.channelsFirst],
-    ['u', grid.voxelsPerChunk], ['u', o.focal?.firstClass ?? 0], ['u', +(o.mask === 'logits')], ['u', +o.maskPerSample],
+    // focal_first_class = classes tells the pass that no softmax-form focal term needs its lse.
+    ['u', grid.voxelsPerChunk], ['u', focalKind(o) === 2 ? o.focal!.firstClass : o.classes], ['u', +(o.mask === 'logits')], ['u', +o.maskPerSample],
     ['u', grid.slabVoxels], ['u', grid.chunks],
   ]);
 }

@@ -35,6 +35,30 @@ import {
 } from './tensor.js';
 
 /** Non-fatal notes MONAI would print as `warnings.warn` (kept for callers who want to see them). */
+
+/**
+ * MONAI's shared target preamble: `to_onehot_y` (a label map becomes one channel per
+ * predicted class) then `include_background=False` (channel 0 of both dropped); both are
+ * ignored, with MONAI's warning, for a single-channel prediction.
+ */
+function oneHotAndDropBackground(o: Opts, pred: Tensor, target: Tensor, toOnehot: boolean): { pred: Tensor; target: Tensor } {
+  const channels = pred.shape[1];
+  let p = pred;
+  let g = target;
+  if (toOnehot) {
+    if (channels === 1) warn('single channel prediction, `to_onehot_y=True` ignored.');
+    else g = oneHot(g, channels);
+  }
+  if (!o.bool('include_background')) {
+    if (channels === 1) warn('single channel prediction, `include_background=False` ignored.');
+    else {
+      g = sliceAxis(g, 1, 1);
+      p = sliceAxis(p, 1, 1);
+    }
+  }
+  return { pred: p, target: g };
+}
+
 export const monaiWarnings: string[] = [];
 function warn(msg: string): void {
   monaiWarnings.push(msg);
@@ -77,18 +101,8 @@ function monaiPreamble(o: Opts, input: Tensor, target: Tensor, toOnehot: boolean
   }
   const act = o.strOrNull('other_act');
   if (act !== null) p = parseActivation(act)(p);
-  let g = target;
-  if (toOnehot) {
-    if (nPredCh === 1) warn('single channel prediction, `to_onehot_y=True` ignored.');
-    else g = oneHot(g, nPredCh);
-  }
-  if (!o.bool('include_background')) {
-    if (nPredCh === 1) warn('single channel prediction, `include_background=False` ignored.');
-    else {
-      g = sliceAxis(g, 1, 1);
-      p = sliceAxis(p, 1, 1);
-    }
-  }
+  let g: Tensor;
+  ({ pred: p, target: g } = oneHotAndDropBackground(o, p, target, toOnehot));
   if (!shapesEqual(g.shape, p.shape)) {
     throw new Error(
       `${o.api}: ground truth has different shape ([${g.shape.join(', ')}]) from input ([${p.shape.join(', ')}])`,
@@ -335,20 +349,8 @@ export const FOCAL_DEFAULTS: Options = {
  * A list `alpha` (per class, after background removal) is accepted too (newer MONAI).
  */
 function focalElementwise(o: Opts, input: Tensor, target: Tensor, toOnehot: boolean): Tensor {
-  let x = input;
-  let t = target;
-  const nPredCh = x.shape[1];
-  if (toOnehot) {
-    if (nPredCh === 1) warn('single channel prediction, `to_onehot_y=True` ignored.');
-    else t = oneHot(t, nPredCh);
-  }
-  if (!o.bool('include_background')) {
-    if (nPredCh === 1) warn('single channel prediction, `include_background=False` ignored.');
-    else {
-      t = sliceAxis(t, 1, 1);
-      x = sliceAxis(x, 1, 1);
-    }
-  }
+  const { pred: x, target: t } = oneHotAndDropBackground(o, input, target, toOnehot);
+  const nPredCh = input.shape[1];
   if (!shapesEqual(t.shape, x.shape)) {
     throw new Error(`${o.api}: ground truth has different shape ([${t.shape}]) from input ([${x.shape}])`);
   }

@@ -47,7 +47,7 @@ export interface LossOptions {
   softLabel?: boolean;
   smoothNumerator?: number;
   smoothDenominator?: number;
-  /** Lower clamp of the score's denominator (smp eps, nnU-Net 1e-8). Default 0 (no clamp). */
+  /** Lower clamp of the score's denominator (smp eps, nnU-Net 1e-8). Default: no clamp. */
   denominatorMin?: number;
   /** How a score becomes a loss value: 1 - s (default), -log(max(s, logEps)) (smp log_loss), or -s (nnU-Net). */
   value?: 'one-minus' | 'negative-log' | 'negative';
@@ -419,7 +419,9 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     softLabel,
     smoothNumerator: nonNegative('smoothNumerator', o.smoothNumerator, 1e-5),
     smoothDenominator: nonNegative('smoothDenominator', o.smoothDenominator, 1e-5),
-    denominatorMin: nonNegative('denominatorMin', o.denominatorMin, 0),
+    // No clamp unless asked: raw (unactivated) inputs can make a denominator negative, and
+    // MONAI, Keras and qsm divide by it as it is.
+    denominatorMin: o.denominatorMin === undefined ? -Infinity : nonNegative('denominatorMin', o.denominatorMin, 0),
     value,
     logEps: nonNegative('logEps', o.logEps, 1e-7),
     gamma,

@@ -49,6 +49,9 @@ export function needsVoxelStats(o: NormalizedLossOptions): boolean {
   return o.activation === 'softmax' || o.activation === 'argmax' || focalKind(o) === 2;
 }
 
+/** The largest finite f32: stands for "no lower clamp" in a uniform. */
+const F32_MAX = 3.4028234663852886e38;
+
 /** Writes u32 and f32 fields into one uniform block, 16-byte padded. */
 function pack(fields: readonly ['u' | 'f', number][]): ArrayBuffer {
   const bytes = new ArrayBuffer(Math.ceil((fields.length * 4) / 16) * 16);
@@ -121,7 +124,7 @@ export function packFinalizeParams(o: NormalizedLossOptions, chunks: number, gro
     ['u', +o.poolBatch], ['u', +o.poolClasses], ['u', groups], ['u', +o.softLabel],
     ['u', VALUE[o.value]], ['u', +o.emptyZero], ['u', weighting], ['u', auxKind(o)],
     ['f', o.score.numTp], ['f', o.score.denTp], ['f', o.score.denFp], ['f', o.score.denFn],
-    ['f', o.smoothNumerator], ['f', o.smoothDenominator], ['f', o.denominatorMin], ['f', o.logEps],
+    ['f', o.smoothNumerator], ['f', o.smoothDenominator], ['f', Math.max(o.denominatorMin, -F32_MAX)], ['f', o.logEps],
     ['f', o.gamma], ['f', o.lambdaDice], ['f', o.crossEntropy?.lambda ?? 0], ['f', o.elements],
     ['u', focalKind(o)], ['f', o.focal?.lambda ?? 0], ['f', o.focal ? 1 / o.focal.normaliser : 0], ['u', 0],
   ]);

@@ -126,7 +126,8 @@ function prepare(o: Opts, kind: Kind, x: Tensor, y: Tensor, forCreate = false): 
     if (o.bool('squared_pred')) base.squared = true; // ord 2 wins over soft_label (same tp = Σpg)
     else if (softLabel) base.softLabel = true;
     const weight = kind === 'dice-ce' ? null : o.numOrList('weight');
-    if (weight !== null && C !== 1) base.weights = engineWeights(o.api, weight, kept, C);
+    // MONAI applies `weight` only while more than one channel is left (after include_background).
+    if (weight !== null && kept.length !== 1) base.weights = engineWeights(o.api, weight, kept, C);
   } else if (kind === 'tversky') {
     base.score = { numTp: 1, denTp: 1, denFp: o.num('alpha'), denFn: o.num('beta') };
     if (softLabel) base.softLabel = true;
@@ -321,7 +322,7 @@ export function createMonaiPresets(engine: DiceEngine) {
     if (p.lossOptions.activation !== 'softmax' || p.lossOptions.target === 'dense') return null;
     const crossEntropy = { lambda: o.num('lambda_ce'), labelSmoothing: o.num('label_smoothing'), ...(weight ? { weights: weight } : {}) };
     const opts: LossOptions = { ...p.lossOptions, lambdaDice: o.num('lambda_dice'), crossEntropy };
-    if (weight) opts.weights = engineWeights(o.api, p.kept.length === p.C ? weight : weight.slice(1), p.kept, p.C);
+    if (weight && p.kept.length !== 1) opts.weights = engineWeights(o.api, p.kept.length === p.C ? weight : weight.slice(1), p.kept, p.C);
     return opts;
   }
 
@@ -352,7 +353,7 @@ export function createMonaiPresets(engine: DiceEngine) {
     // Dice on the preamble's activation; CE on the raw logits in a second GPU loss (lambdaDice 0).
     const diceWeight = weight !== null && p.kept.length !== p.C ? weight.slice(1) : weight;
     const diceOpts = { ...p.lossOptions };
-    if (diceWeight !== null && p.C !== 1) diceOpts.weights = engineWeights(o.api, diceWeight, p.kept, p.C);
+    if (diceWeight !== null && p.kept.length !== 1) diceOpts.weights = engineWeights(o.api, diceWeight, p.kept, p.C);
     const dice = (await (await cache.loss(diceOpts)).compute(p.pred, p.target)).loss;
     const ceOpts: LossOptions = {
       shape: [...x.shape],

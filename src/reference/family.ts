@@ -150,7 +150,7 @@ export function familyReference(
       : { numTp: 2, denTp: 2, denFp: 1, denFn: 1 });
   const snr = options.smoothNumerator ?? 1e-5;
   const sdr = options.smoothDenominator ?? 1e-5;
-  const denMin = options.denominatorMin ?? 0;
+  const denMin = options.denominatorMin ?? -Infinity;
   const logEps = options.logEps ?? 1e-7;
 
   const GB = poolBatch ? 1 : B;

@@ -23,7 +23,7 @@ interface Generated {
 }
 interface PresetFuzz {
   api: string;
-  preset: (e: DiceEngine) => (options: Record<string, unknown>) => Preset;
+  preset: (e: DiceEngine) => (options: Record<string, unknown>) => Pick<Preset, 'evaluate'>;
   generate: (r: Random) => Generated;
 }
 
@@ -191,6 +191,97 @@ const fuzzers: PresetFuzz[] = [
         pred: probabilities(r, n),
         target: Array.from({ length: n }, () => (r() < 0.4 ? 1 : 0)),
         extras: { inputShape: [B, 3, 4, C], targetShape: [B, 3, 4, C], layout: 'NHWC' },
+      };
+    },
+  },
+  {
+    api: 'monai.losses.MaskedDiceLoss',
+    preset: (e) => e.presets.monai.MaskedDiceLoss,
+    generate: (r) => {
+      const C = pick(r, [1, 2, 3]);
+      const o = monaiCommon(r, C);
+      const B = pick(r, [1, 2]);
+      const g = monaiInputs(r, o, B, C, [3, 4]);
+      const perSample = r() < 0.5;
+      const mask = Array.from({ length: (perSample ? B : 1) * 12 }, () => (r() < 0.4 ? 0 : 1));
+      return { ...g, extras: { ...g.extras, mask, maskShape: [perSample ? B : 1, 1, 3, 4] } as Generated['extras'] };
+    },
+  },
+  {
+    api: 'monai.metrics.GeneralizedDiceScore',
+    preset: (e) => e.presets.monai.GeneralizedDiceScore,
+    generate: (r) => {
+      const B = pick(r, [1, 2, 3]);
+      const C = pick(r, [2, 3]);
+      const options = {
+        include_background: r() < 0.6,
+        reduction: pick(r, ['mean', 'sum', 'mean_batch', 'sum_batch', 'none']),
+        weight_type: pick(r, ['square', 'simple', 'uniform']),
+      };
+      return {
+        options,
+        pred: oneHotNCHW(labelMap(r, B * 12, C), B, C, 12),
+        target: oneHotNCHW(labelMap(r, B * 12, C - (r() < 0.3 ? 1 : 0)), B, C, 12),
+        extras: { inputShape: [B, C, 3, 4], targetShape: [B, C, 3, 4] },
+      };
+    },
+  },
+  {
+    api: 'monai.losses.GeneralizedWassersteinDiceLoss',
+    preset: (e) => e.presets.monai.GeneralizedWassersteinDiceLoss,
+    generate: (r) => {
+      const B = pick(r, [1, 2, 3]);
+      const C = pick(r, [2, 3]);
+      const M = Array.from({ length: C }, (_, i) => Array.from({ length: C }, (_, j) => (i === j ? 0 : 0.2 + r())));
+      for (let i = 0; i < C; i++) for (let j = 0; j < i; j++) M[i][j] = M[j][i];
+      return {
+        options: { dist_matrix: M, weighting_mode: pick(r, ['default', 'GDL']), reduction: pick(r, ['mean', 'sum', 'none']) },
+        pred: logits(r, B * C * 12),
+        target: labelMap(r, B * 12, C),
+        extras: { inputShape: [B, C, 3, 4], targetShape: [B, 3, 4] },
+      };
+    },
+  },
+  {
+    api: 'nnunetv2.training.loss.dice.SoftDiceLoss',
+    preset: (e) => e.presets.nnunet.SoftDiceLoss,
+    generate: (r) => {
+      const B = pick(r, [1, 2]);
+      const C = pick(r, [2, 3]);
+      return {
+        options: { apply_nonlin: r() < 0.5 ? 'softmax(dim=1)' : null, batch_dice: r() < 0.5, do_bg: r() < 0.5, smooth: pick(r, [1e-5, 1]) },
+        pred: logits(r, B * C * 12),
+        target: labelMap(r, B * 12, C),
+        extras: { inputShape: [B, C, 3, 4], targetShape: [B, 1, 3, 4] },
+      };
+    },
+  },
+  {
+    api: 'segmentation_models_pytorch.losses._functional.soft_jaccard_score',
+    preset: (e) => e.presets.smp.soft_jaccard_score,
+    generate: (r) => {
+      const rows = pick(r, [1, 2, 3]);
+      const n = rows * 5;
+      return {
+        options: { dims: r() < 0.5 ? null : [1], eps: 1e-5, smooth: pick(r, [0, 0.5]) },
+        pred: probabilities(r, n),
+        target: Array.from({ length: n }, () => (r() < 0.4 ? 1 : 0)),
+        extras: { inputShape: [rows, 5], targetShape: [rows, 5] },
+      };
+    },
+  },
+  {
+    api: 'keras.losses.Dice',
+    preset: (e) => e.presets.keras.Dice,
+    generate: (r) => {
+      const B = pick(r, [1, 2, 3]);
+      const C = pick(r, [1, 2]);
+      const n = B * 6 * C;
+      return {
+        options: { axis: pick(r, [null, [1, 2], [1, 2, 3]]), reduction: pick(r, ['sum_over_batch_size', 'sum', 'none']) },
+        pred: probabilities(r, n),
+        target: Array.from({ length: n }, () => (r() < 0.4 ? 1 : 0)),
+        extras: { inputShape: [B, 2, 3, C], targetShape: [B, 2, 3, C], layout: 'NHWC' },
       };
     },
   },

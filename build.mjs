@@ -46,4 +46,5 @@ await build({
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
   stdio: 'inherit',
 });
-console.log(`built ${outdir}/`);
+// stderr, so that `npm run bench -- --json` prints nothing but JSON lines on stdout.
+console.error(`built ${outdir}/`);

@@ -514,7 +514,6 @@ class Bench {
     wgslLosses: Map<Mode, number>,
   ): Promise<void> {
     const { tf } = baseline;
-    const elements = elementsOf(shape);
     const { yTrue, yPred } = lossCase.tfjsInputs(tf, inputs, shape);
     try {
       for (const mode of this.#options.modes) {

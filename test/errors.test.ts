@@ -159,7 +159,6 @@ function scratch(byteLength: number, usage = STORAGE_IO(), label = 'case buffer'
 
 const outputs = () => ({ loss: caller.loss, stats: caller.stats, grad: caller.grad });
 const inputs = () => ({ pred: caller.pred, target: caller.target });
-const huge = 2 ** 31;
 
 const cases: Record<string, RejectCase> = {
   // ---- dice(): shape --------------------------------------------------------------------

@@ -3,7 +3,6 @@
 
 import type { DiceEngine } from '../engine.js';
 import { WgslDiceError } from '../errors.js';
-import type { FamilyLoss, LossResult } from '../family/loss.js';
 import type { FocalOptions, LossOptions } from '../family/options.js';
 import type { WassersteinDiceLoss, WassersteinDiceOptions } from '../family/wasserstein.js';
 import { type Opts, parseActivation } from '../reference/peers/common.js';
@@ -203,7 +202,7 @@ function hostTensors(pred: HostInput, target: HostInput, extras: PresetExtras | 
 }
 
 /** Per-group values (sample-major, then class) of the kept classes as [B', C'] rows. */
-function keptValues(r: LossResult, p: Prepared, batch: boolean, pick: (g: number) => number): number[] {
+function keptValues(p: Prepared, batch: boolean, pick: (g: number) => number): number[] {
   const rows = batch ? 1 : p.B;
   const out: number[] = [];
   for (let b = 0; b < rows; b++) for (const c of p.kept) out.push(pick(b * p.C + c));
@@ -276,7 +275,7 @@ export function createMonaiPresets(engine: DiceEngine) {
           return nested(batch ? [1, ...extraOnes] : [rows, 1, ...extraOnes], vals);
         }
         const wts = p.lossOptions.weights as number[] | undefined;
-        const vals = keptValues(r, p, batch, (g) => r.groups.value[g] * (wts ? wts[g % p.C] : 1));
+        const vals = keptValues(p, batch, (g) => r.groups.value[g] * (wts ? wts[g % p.C] : 1));
         const Ck = shapeFor(p.C, p.kept).length;
         if (kind === 'tversky') return nested(batch ? [Ck] : [p.B, Ck], vals);
         return nested(batch ? [Ck, ...extraOnes] : [p.B, Ck, ...extraOnes], vals);

@@ -350,7 +350,6 @@ export const FOCAL_DEFAULTS: Options = {
  */
 function focalElementwise(o: Opts, input: Tensor, target: Tensor, toOnehot: boolean): Tensor {
   const { pred: x, target: t } = oneHotAndDropBackground(o, input, target, toOnehot);
-  const nPredCh = input.shape[1];
   if (!shapesEqual(t.shape, x.shape)) {
     throw new Error(`${o.api}: ground truth has different shape ([${t.shape}]) from input ([${x.shape}])`);
   }

@@ -13,7 +13,8 @@ import { createPresets, type Presets } from './presets/index.js';
 const shaders = { ...diceShaders, ...familyShaders };
 type ShaderName = DiceShaderName | FamilyShaderName;
 
-// Workgroup memory per thread of the hungriest kernel (dice_reduce_vec4.wgsl: three vec4<f32>).
+// Workgroup memory per thread of the hungriest kernels (dice_reduce_vec4.wgsl: three vec4<f32>;
+// family_reduce.wgsl: two vec4<f32> and two 8-byte pairs).
 const WORKGROUP_BYTES_PER_THREAD = 48;
 
 export interface DiceEngineOptions {
@@ -52,8 +53,10 @@ export class DiceEngine {
   readonly label: string;
   readonly #pipelines = new Map<ShaderName, Promise<GPUComputePipeline>>();
   readonly #losses = new Set<LossBase>();
+  readonly #lossGuard: DeviceLossGuard;
+  /** The smallest subgroup the adapter runs, when the subgroup kernels may be used. */
+  readonly #subgroupSize: number | undefined;
   #destroyed = false;
-  #subgroupSize: number | undefined;
   #presets: Presets | undefined;
 
   /**
@@ -63,13 +66,11 @@ export class DiceEngine {
   get presets(): Presets {
     return (this.#presets ??= createPresets(this));
   }
-  readonly #lossGuard: DeviceLossGuard;
 
   private constructor(device: GPUDevice, options: DiceEngineOptions) {
     this.device = device;
     this.label = options.label ?? 'wgsl-dice';
     this.gridProfile = gridProfileFor(device, options);
-    // The smallest subgroup the adapter may run, if the subgroup kernels may be used.
     const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { subgroupMinSize?: number } }).adapterInfo;
     if (options.subgroups !== false && device.features.has('subgroups') && info?.subgroupMinSize) {
       this.#subgroupSize = info.subgroupMinSize;

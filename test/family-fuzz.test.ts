@@ -79,9 +79,7 @@ function randomCase(seed: number): { options: LossOptions; inputs: Inputs } {
 
   const n = B * C * S;
   const logits = activation !== 'none';
-  // Raw scores without an activation may be negative (a Dice of unactivated outputs).
-  const raw = !logits && chance(0.2);
-  const pred = Float32Array.from({ length: n }, () => (logits ? random() * 6 - 3 : raw ? random() * 2 - 1 : random()));
+  const pred = Float32Array.from({ length: n }, () => (logits ? random() * 6 - 3 : random()));
   let targetData: Inputs['target'];
   if (target === 'dense') {
     targetData = Float32Array.from({ length: n }, () => (o.softLabel ? random() : random() < 0.35 ? 1 : 0));

@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => engine?.destroy());
 
-type Case = { name: string; options: LossOptions; soft?: boolean; emptyClass?: number; maskValues?: boolean };
+type Case = { name: string; options: LossOptions; soft?: boolean; emptyClass?: number; maskValues?: boolean; rawScores?: boolean };
 
 const cases: Case[] = [
   { name: 'dice on probabilities, channels-last', options: { shape: [2, 5, 3, 3] } },
@@ -44,6 +44,9 @@ const cases: Case[] = [
   { name: 'Dice + binary cross-entropy (sigmoid)', options: { shape: [2, 1, 5, 5], layout: 'channels-first', activation: 'sigmoid', crossEntropy: {} } },
   { name: 'u32 labels, spatial rank 3', options: { shape: [1, 3, 4, 5, 3], activation: 'softmax', target: 'u32' } },
   { name: 'spatial rank 1, class subset, batch-mean with weights', options: { shape: [3, 17, 5], classes: [1, 3, 4], weights: [1, 2, 1, 0.5, 1.5], reduction: 'batch-mean' } },
+  // Unactivated scores may be negative, and so may a denominator: no clamp unless asked
+  // (MONAI divides as it is). Scores in [-3, -1] keep every denominator well below zero.
+  { name: 'raw negative scores, no activation, negative denominators, no clamp', options: { shape: [2, 6, 3], smoothDenominator: 1 }, rawScores: true },
   { name: 'reduction none (gradient of the sum)', options: { shape: [2, 3, 3, 2], reduction: 'none' } },
   { name: 'binary cross-entropy with posWeight (torch pos_weight)', options: { shape: [2, 1, 5, 5], layout: 'channels-first', activation: 'sigmoid', crossEntropy: { posWeight: 0.5, lambda: 2 } } },
   { name: 'Dice + sigmoid focal, alpha and class weights', options: { shape: [2, 3, 4, 3], layout: 'channels-first', activation: 'sigmoid', focal: { alpha: 0.25, weights: [1, 2, 0.5] } } },
@@ -63,7 +66,7 @@ function makeInputs(c: Case, seed: number) {
   const S = (channelsFirst ? dims.slice(2) : dims.slice(1, -1)).reduce((a, b) => a * b, 1);
   const n = B * C * S;
   const logits = (o.activation ?? 'none') !== 'none';
-  const pred = Float32Array.from({ length: n }, () => (logits ? random() * 6 - 3 : random()));
+  const pred = Float32Array.from({ length: n }, () => (logits ? random() * 6 - 3 : c.rawScores ? random() * 2 - 3 : random()));
   const at = (b: number, s: number, k: number) => (channelsFirst ? (b * C + k) * S + s : (b * S + s) * C + k);
   const labelOf = () => {
     let label = Math.floor(random() * C);

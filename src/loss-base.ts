@@ -1,5 +1,6 @@
 import type { DiceEngine } from './engine.js';
 import { WgslDiceError } from './errors.js';
+import { readStatusBuffer, type InputStatus } from './host-io.js';
 import { OwnedResources } from './resources.js';
 
 /**
@@ -14,6 +15,7 @@ export abstract class LossBase {
   readonly #what: string;
   readonly #createdBy: string;
   #queue: Promise<unknown> = Promise.resolve();
+  #statusReadback: GPUBuffer | undefined;
   #destroyed = false;
 
   /**
@@ -40,6 +42,13 @@ export abstract class LossBase {
     this.#destroyed = true;
     this.resources.destroy();
     this.engine._forget(this);
+  }
+
+  /** Reads a status buffer written by this loss's last submitted passes (the encode path). */
+  protected async readStatusFrom(statusBuffer: GPUBuffer, label: string): Promise<InputStatus> {
+    this.assertUsable();
+    this.#statusReadback ??= this.resources.buffer('status readback', 32, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    return readStatusBuffer(this.engine, `${label} status`, statusBuffer, this.#statusReadback, () => this.assertUsable());
   }
 
   /** Runs `work` after every earlier call of this loss has settled. */

@@ -12,7 +12,7 @@ import {
 } from '../kernels/family-kernels.js';
 import { UNIFORM_STRIDE } from '../kernels/dice-kernels.js';
 import { planColumns, planElementwise, planRangeWindows, type BindingWindow, type ColumnGrid, type GridProfile } from '../plan.js';
-import { decodeStatus, readStatusBuffer, rejectBadInput, stageInput, submitAndRead, type InputStatus } from '../host-io.js';
+import { decodeStatus, rejectBadInput, stageInput, submitAndRead, type InputStatus } from '../host-io.js';
 import { LossBase } from '../loss-base.js';
 import { whole } from '../resources.js';
 import { groupCount, type NormalizedLossOptions } from './options.js';
@@ -179,7 +179,7 @@ export class FamilyLoss extends LossBase {
   readonly #pipelines: FamilyPipelines;
   readonly #params: { voxel: GPUBuffer; reduce: GPUBuffer; finalize: GPUBuffer; backward: GPUBuffer };
   readonly #scratch: { voxelStats: GPUBuffer; partials: GPUBuffer; classInfo: GPUBuffer; pairSums: GPUBuffer; coefs: GPUBuffer; noMask: GPUBuffer };
-  #host: Record<'pred' | 'target' | 'mask' | 'loss' | 'grad' | 'readback' | 'statusReadback', GPUBuffer> | undefined;
+  #host: Record<'pred' | 'target' | 'mask' | 'loss' | 'grad' | 'readback', GPUBuffer> | undefined;
 
   /** @internal Use {@link DiceEngine.loss}. */
   constructor(engine: DiceEngine, options: NormalizedLossOptions, pipelines: FamilyPipelines) {
@@ -349,12 +349,8 @@ export class FamilyLoss extends LossBase {
   }
 
   /** Reads the status written by the last submitted pass (for the encode path). */
-  async readStatus(): Promise<InputStatus> {
-    this.assertUsable();
-    const host = (this.#host ??= this.#createHostBuffers());
-    return readStatusBuffer(this.engine, `${this.options.label} status`, this.statusBuffer, host.statusReadback, () =>
-      this.assertUsable(),
-    );
+  readStatus(): Promise<InputStatus> {
+    return this.readStatusFrom(this.statusBuffer, this.options.label);
   }
 
   async #computeNow(
@@ -429,7 +425,6 @@ export class FamilyLoss extends LossBase {
       loss: r.buffer('host loss', 16, u.STORAGE | u.COPY_SRC),
       grad: r.buffer('host grad', o.elements * 4, u.STORAGE | u.COPY_SRC),
       readback: r.buffer('readback', 32 + this.groupCount * 32 + o.elements * 4 + (o.focal ? o.batch * o.classes * 32 : 0), u.MAP_READ | u.COPY_DST),
-      statusReadback: r.buffer('status readback', 32, u.MAP_READ | u.COPY_DST),
     };
   }
 

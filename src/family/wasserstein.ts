@@ -9,7 +9,7 @@ import {
 import { planColumns, planElementwise, type ColumnGrid } from '../plan.js';
 import { LossBase } from '../loss-base.js';
 import { whole } from '../resources.js';
-import { decodeStatus, readStatusBuffer, rejectBadInput, stageInput, submitAndRead, type InputStatus } from '../host-io.js';
+import { decodeStatus, rejectBadInput, stageInput, submitAndRead, type InputStatus } from '../host-io.js';
 import { parseLayoutShape } from './options.js';
 
 /**
@@ -141,7 +141,7 @@ export class WassersteinDiceLoss extends LossBase {
   readonly #backwardChunks: number;
   readonly #params: { reduce: GPUBuffer; finalize: GPUBuffer; backward: GPUBuffer };
   readonly #scratch: { distances: GPUBuffer; partials: GPUBuffer; classSums: GPUBuffer };
-  #host: Record<'pred' | 'target' | 'loss' | 'grad' | 'readback' | 'statusReadback', GPUBuffer> | undefined;
+  #host: Record<'pred' | 'target' | 'loss' | 'grad' | 'readback', GPUBuffer> | undefined;
 
   /** @internal Use {@link DiceEngine.wassersteinDice}. */
   constructor(engine: DiceEngine, options: NormalizedWassersteinOptions, pipelines: WassersteinPipelines) {
@@ -231,14 +231,9 @@ export class WassersteinDiceLoss extends LossBase {
   }
 
   /** Reads the status written by the last submitted pass (for the encode path). */
-  async readStatus(): Promise<InputStatus> {
-    this.assertUsable();
-    const host = (this.#host ??= this.#createHostBuffers());
-    return readStatusBuffer(this.engine, `${this.options.label} status`, this.statusBuffer, host.statusReadback, () =>
-      this.assertUsable(),
-    );
+  readStatus(): Promise<InputStatus> {
+    return this.readStatusFrom(this.statusBuffer, this.options.label);
   }
-
 
   async #computeNow(
     pred: Float32Array | BufferArg,
@@ -295,7 +290,6 @@ export class WassersteinDiceLoss extends LossBase {
       loss: r.buffer('host loss', 16, u.STORAGE | u.COPY_SRC),
       grad: r.buffer('host grad', o.elements * 4, u.STORAGE | u.COPY_SRC),
       readback: r.buffer('readback', 32 + o.batch * 16 + o.elements * 4, u.MAP_READ | u.COPY_DST),
-      statusReadback: r.buffer('status readback', 32, u.MAP_READ | u.COPY_DST),
     };
   }
 

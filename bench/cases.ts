@@ -186,26 +186,16 @@ async function seedLoss(engine: DiceEngine, options: DiceLossOptions): Promise<E
 async function familyLoss(engine: DiceEngine, options: LossOptions): Promise<EngineLoss> {
   const loss: FamilyLoss = await engine.loss(options);
   const { plan } = loss;
-  // family_voxel_stats runs only for a softmax (per-voxel max and sum of exponentials).
-  const voxelStats = options.activation === 'softmax';
-  const voxelWorkgroups = plan.voxel.windows.reduce((n, w) => n + w.count, 0);
-  const reduceWorkgroups = plan.reduce.windows.reduce((n, w) => n + w.count, 0) * plan.reduce.colBlocks;
+  const forwardWorkgroups = plan.forward.windows.reduce((n, w) => n + w.count, 0) * plan.forward.classBlocks;
+  const backwardWorkgroups = plan.backward.windows.reduce((n, w) => n + w.count, 0);
   return {
     encode: (encoder, buffers) => loss.encode(encoder, buffers),
     statsBuffer: loss.statsBuffer,
     groupCount: loss.groupCount,
     statsStride: 32,
     describe: (mode) => ({
-      kernels: [
-        ...(voxelStats ? ['family_voxel_stats'] : []),
-        'family_reduce',
-        'family_finalize',
-        ...(mode === 'fwd+bwd' ? ['family_backward'] : []),
-      ].join('+'),
-      grid:
-        (voxelStats ? `voxel stats ${voxelWorkgroups}, ` : '') +
-        `reduce ${reduceWorkgroups} workgroups` +
-        (mode === 'fwd+bwd' ? `, backward ${voxelWorkgroups}` : ''),
+      kernels: ['family_forward', 'family_finalize', ...(mode === 'fwd+bwd' ? ['family_backward'] : [])].join('+'),
+      grid: `forward ${forwardWorkgroups} workgroups` + (mode === 'fwd+bwd' ? `, backward ${backwardWorkgroups}` : ''),
     }),
     destroy: () => loss.destroy(),
   };

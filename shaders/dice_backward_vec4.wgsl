@@ -5,24 +5,9 @@
 // Each workgroup covers one chunk of one slab; element u*4 + m of a slab belongs to class
 // (u*4 + m) mod classes, i.e. group slab*classes + that class.
 
-override WORKGROUP_SIZE: u32 = 256u;
+// #include "lib/dice_backward.wgsl"
 
-struct BackwardParams {
-  units_per_slab: u32,
-  classes: u32,
-  units_per_chunk: u32,
-  chunks: u32,
-  // This dispatch covers workgroups linear_base + wg.x of the (slab, chunk) grid, and its
-  // bindings start unit_base units into the tensor (see "binding windows" in src/plan.ts).
-  linear_base: u32,
-  unit_base: u32,
-  pad0: u32,
-  pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: BackwardParams;
 @group(0) @binding(1) var<storage, read> truth: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> coefs: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> grad: array<vec4<f32>>;
 
 // The (a, b) coefficients of the four classes of one vec4, starting at class `class0`, as
@@ -37,19 +22,15 @@ fn coefficients(first_group: u32, class0: u32) -> mat2x4<f32> {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let linear = params.linear_base + wg.x;
-  let slab = linear / params.chunks;
-  let begin = (linear % params.chunks) * params.units_per_chunk;
-  let end = min(begin + params.units_per_chunk, params.units_per_slab);
-  let slab_base = slab * params.units_per_slab - params.unit_base;
-  let first_group = slab * params.classes;
+  let r = unit_range(wg);
+  let first_group = r.slab * params.classes;
   // Each step moves a thread WORKGROUP_SIZE vec4s on, which shifts its classes by `shift`.
   // (u mod classes) * 4 stays small, so no class index can overflow u32.
   let shift = (WORKGROUP_SIZE * 4u) % params.classes;
-  var class0 = (((begin + tid) % params.classes) * 4u) % params.classes;
+  var class0 = (((r.begin + tid) % params.classes) * 4u) % params.classes;
   var k = coefficients(first_group, class0);
-  for (var unit = begin + tid; unit < end; unit += WORKGROUP_SIZE) {
-    let i = slab_base + unit;
+  for (var unit = r.begin + tid; unit < r.end; unit += WORKGROUP_SIZE) {
+    let i = r.slab_base + unit;
     grad[i] = k[0] * truth[i] + k[1];
     // For power-of-two class counts (global Dice included) the shift is 0: the coefficients
     // are loaded once per thread and the loop is a pure multiply-add stream.

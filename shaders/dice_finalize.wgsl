@@ -6,7 +6,11 @@
 // Group weights already hold the loss's normalisation (1/B, w_c/B or 1/(B*C)), so the loss
 // is sum_g weight_g * (1 - dice_g) and, with dice = (2I + s_nr) / (P + G + s_dr),
 //   dL/dp_i = weight_g * (-2 t_i / den + num / den^2) = a_g * t_i + b_g.
-// Every sum runs in a fixed order: bitwise the same output for the same input.
+// Every sum runs in a fixed order: bitwise the same output for the same input. It also folds
+// the reduce pass's fault records into the status buffer (lib/faults.wgsl).
+
+// #include "lib/workgroup_sum.wgsl"
+// #include "lib/fault_fold.wgsl"
 
 override WORKGROUP_SIZE: u32 = 256u;
 
@@ -19,6 +23,7 @@ struct FinalizeParams {
   periods: u32,
   smooth_nr: f32,
   smooth_dr: f32,
+  fault_records: u32,    // workgroup fault records the reduce pass wrote
 }
 
 @group(0) @binding(0) var<uniform> params: FinalizeParams;
@@ -29,11 +34,13 @@ struct FinalizeParams {
 // Per group: (a, b, 0, 0) with dL/dp_i = a * t_i + b.
 @group(0) @binding(4) var<storage, read_write> coefs: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> loss: array<f32>;
-
-var<workgroup> shared_loss: array<f32, WORKGROUP_SIZE>;
+// Words 0-7: the input faults (lib/fault_fold.wgsl); 8: the f32 bits of the loss.
+@group(0) @binding(6) var<storage, read_write> status: array<u32>;
+@group(0) @binding(7) var<storage, read_write> faults: array<vec4<u32>>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32) {
+  fold_faults(tid, params.fault_records);
   var loss_part = 0.0;
   for (var group = tid; group < params.groups; group += WORKGROUP_SIZE) {
     let slab = group / params.classes;
@@ -65,15 +72,9 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     coefs[group] = vec4<f32>(-2.0 * weight / denominator, weight * dice / denominator, 0.0, 0.0);
   }
 
-  shared_loss[tid] = loss_part;
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride >>= 1u) {
-    if (tid < stride) {
-      shared_loss[tid] += shared_loss[tid + stride];
-    }
-    workgroupBarrier();
-  }
+  let total = workgroup_sum(tid, vec4<f32>(loss_part, 0.0, 0.0, 0.0)).x;
   if (tid == 0u) {
-    loss[0] = shared_loss[0];
+    loss[0] = total;
+    status[8] = bitcast<u32>(total);
   }
 }

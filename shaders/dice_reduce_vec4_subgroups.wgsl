@@ -3,34 +3,16 @@
 // larger than the smallest subgroup. Same view, same sums; the lanes of a column are folded
 // first inside each subgroup with shuffles at offsets that are multiples of cols_per_group
 // (so only lanes of the same column meet), then across subgroups in workgroup memory: a
-// fixed order again, with log2(subgroups) barriers instead of log2(lanes).
+// fixed order again, with log2(subgroups) barriers instead of log2(lanes). The column view
+// and the fault record are in lib/dice_reduce.wgsl.
 // The target tensor is bound as `truth` because `target` is a reserved word in WGSL.
 
 enable subgroups;
 
-override WORKGROUP_SIZE: u32 = 256u;
+// #include "lib/dice_reduce.wgsl"
 
-struct ReduceParams {
-  rows: u32,
-  cols: u32,
-  cols_per_group: u32,
-  lanes: u32,
-  rows_per_chunk: u32,
-  chunks: u32,
-  tree_start: u32,
-  // This dispatch covers workgroups linear_base + wg.x of the (slab, chunk) grid, and its
-  // bindings start unit_base units into the tensor (see "binding windows" in src/plan.ts).
-  linear_base: u32,
-  unit_base: u32,
-  pad0: u32,
-  pad1: u32,
-  pad2: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: ReduceParams;
 @group(0) @binding(1) var<storage, read> pred: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> truth: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> partials: array<vec4<f32>>;
 
 var<workgroup> shared_inter: array<vec4<f32>, WORKGROUP_SIZE>;
 var<workgroup> shared_pred: array<vec4<f32>, WORKGROUP_SIZE>;
@@ -43,26 +25,21 @@ fn main(
   @builtin(subgroup_invocation_id) sg_lane: u32,
   @builtin(subgroup_size) sg_size: u32,
 ) {
-  let linear = params.linear_base + wg.x;
-  let chunk = linear % params.chunks;
-  let slab = linear / params.chunks;
-  let lane = tid / params.cols_per_group;
-  let col = wg.y * params.cols_per_group + tid % params.cols_per_group;
-  let in_range = lane < params.lanes && col < params.cols;
+  let c = column_of(tid, wg);
+  clear_faults(tid);
+  workgroupBarrier();
 
   var inter = vec4<f32>(0.0);
   var pred_sum = vec4<f32>(0.0);
   var target_sum = vec4<f32>(0.0);
-  if (in_range) {
-    let row_begin = chunk * params.rows_per_chunk;
-    let row_end = min(row_begin + params.rows_per_chunk, params.rows);
-    // u32 arithmetic wraps, so subtracting the window base before adding the row is exact.
-    let slab_base = slab * params.rows * params.cols + col - params.unit_base;
-    for (var row = row_begin + lane; row < row_end; row += params.lanes) {
-      let i = slab_base + row * params.cols;
+  if (c.in_range) {
+    for (var row = c.row_begin + c.lane; row < c.row_end; row += params.lanes) {
+      let i = c.base + row * params.cols;
       // A no-op for f32; the f16-prediction variant (src/kernels/dice-kernels.ts) widens here.
       let p = vec4<f32>(pred[i]);
       let t = truth[i];
+      check_unit(FAULT_PRED, i, p);
+      check_unit(FAULT_TARGET, i, t);
       inter += p * t;
       pred_sum += p;
       target_sum += t;
@@ -97,9 +74,10 @@ fn main(
 
   let out_col = wg.y * params.cols_per_group + tid;
   if (tid < params.cols_per_group && out_col < params.cols) {
-    let out = ((slab * params.chunks + chunk) * params.cols + out_col) * 3u;
+    let out = partial_index(c, out_col);
     partials[out] = shared_inter[tid];
     partials[out + 1u] = shared_pred[tid];
     partials[out + 2u] = shared_target[tid];
   }
+  store_column_faults(tid, c, wg);
 }

@@ -1,6 +1,7 @@
 // Loss-family backward pass: one thread per voxel writes dL/d(input) for all of its classes.
 // The input is probabilities (activation none) or logits (sigmoid, softmax): the chain rule
-// through the activation is applied here, so no probability tensor is ever stored.
+// through the activation is applied here, recomputing the activation from the logits, so no
+// probability tensor and no per-voxel statistics are ever stored.
 //
 // With per-pair coefficients (cI, cP, cT, cA) and (c+, c-) from family_finalize.wgsl and voxel
 // weight w:
@@ -16,78 +17,11 @@
 //     h'(l) = -(1 - q)^gamma + gamma (1 - q)^(gamma - 1) q l,  e_c = c+_c g_c h'(l_c):
 //     dL/dz_c += w (e_c - q_c sum_(k in F) e_k)  for c in F
 // and with MONAI's mask-the-logits mode, a final factor m for z' = m z.
-//
-// Workgroups and binding windows as in family_voxel_stats.wgsl: this dispatch runs workgroups
-// linear_base + wg.x, with pred, the target, a per-sample mask and grad bound from voxel
-// `voxel_base` (element `element_base`); a shared mask and the coefficients are bound whole.
 
-override WORKGROUP_SIZE: u32 = 256u;
+// #include "lib/family_voxel.wgsl"
 
-struct BackwardParams {
-  voxels: u32,
-  classes: u32,
-  spatial: u32,
-  channels_first: u32,
-  activation: u32,
-  target_kind: u32,
-  ignore_index: u32,
-  has_ignore: u32,
-  mask_mode: u32,
-  mask_per_sample: u32,
-  order: u32,
-  voxels_per_chunk: u32,
-  focal_kind: u32,     // 0 none, 1 sigmoid form, 2 softmax form
-  focal_first_class: u32,
-  focal_gamma: f32,
-  pos_weight: f32,
-  label_smoothing: f32,
-  slab_voxels: u32,
-  chunks: u32,
-  linear_base: u32,
-  voxel_base: u32,
-  element_base: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: BackwardParams;
-@group(0) @binding(1) var<storage, read> pred: array<f32>;
-@group(0) @binding(2) var<storage, read> truth: array<u32>;
-@group(0) @binding(3) var<storage, read> mask: array<f32>;
 @group(0) @binding(4) var<storage, read> coefs: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> grad: array<f32>;
-// Written by family_voxel_stats.wgsl in the same encode: (max, log-sum-exp, argmax, focal lse).
-@group(0) @binding(6) var<storage, read> voxel_stats: array<vec4<f32>>;
-
-// `voxel` counts from the window's voxel_base (a multiple of 256, so whole words).
-fn label_at(voxel: u32) -> u32 {
-  switch (params.target_kind) {
-    case 1u: { return (truth[voxel >> 2u] >> ((voxel & 3u) * 8u)) & 0xffu; }
-    case 2u: { return (truth[voxel >> 1u] >> ((voxel & 1u) * 16u)) & 0xffffu; }
-    default: { return truth[voxel]; }
-  }
-}
-
-fn sigmoid(z: f32) -> f32 {
-  if (z >= 0.0) {
-    return 1.0 / (1.0 + exp(-z));
-  }
-  let e = exp(z);
-  return e / (1.0 + e);
-}
-
-fn softplus(x: f32) -> f32 {
-  return max(x, 0.0) + log(1.0 + exp(-abs(x)));
-}
-
-// x^gamma for x in [0, 1] with 0^0 = 1.
-fn focal_power(x: f32, gamma: f32) -> f32 {
-  if (gamma == 0.0) {
-    return 1.0;
-  }
-  if (x <= 0.0) {
-    return 0.0;
-  }
-  return pow(x, gamma);
-}
 
 // d/dz of the sigmoid-form focal term.
 fn focal_sigmoid_grad(z: f32, g: f32) -> f32 {
@@ -101,80 +35,26 @@ fn focal_sigmoid_grad(z: f32, g: f32) -> f32 {
 fn focal_softmax_slope(log_q: f32) -> f32 {
   let q = exp(log_q);
   let rest = 1.0 - q;
-  var slope = -focal_power(rest, params.focal_gamma);
+  var slope = -power_from_zero(rest, params.focal_gamma);
   if (params.focal_gamma != 0.0 && rest > 0.0) {
     slope += params.focal_gamma * pow(rest, params.focal_gamma - 1.0) * q * log_q;
   }
   return slope;
 }
 
-// Index into the window of pred, a dense target and grad; u32 arithmetic wraps, so subtracting
-// the window base last is exact.
-fn element_index(voxel: u32, class_index: u32) -> u32 {
-  if (params.channels_first != 0u) {
-    let sample = voxel / params.spatial;
-    return (sample * params.classes + class_index) * params.spatial + voxel % params.spatial - params.element_base;
-  }
-  return voxel * params.classes + class_index - params.element_base;
-}
-
-struct Voxel {
-  weight: f32,      // mask x not-ignored, applied to every sum
-  logit_scale: f32, // m in mask-the-logits mode, else 1
-  label: u32,
-  ignored: bool,
-}
-
-fn voxel_info(voxel: u32) -> Voxel {
-  var v = Voxel(1.0, 1.0, 0u, false);
-  var m = 1.0;
-  if (params.mask_mode != 0u) {
-    m = mask[select(voxel % params.spatial, voxel - params.voxel_base, params.mask_per_sample != 0u)];
-  }
-  if (params.target_kind != 0u) {
-    v.label = label_at(voxel - params.voxel_base);
-    v.ignored = params.has_ignore != 0u && v.label == params.ignore_index;
-  }
-  if (params.mask_mode == 2u) {
-    v.logit_scale = m;
-  } else {
-    v.weight = m;
-  }
-  if (v.ignored) {
-    v.weight = 0.0;
-  }
-  return v;
-}
-
 fn target_at(v: Voxel, voxel: u32, class_index: u32) -> f32 {
-  var g: f32;
-  if (params.target_kind == 0u) {
-    g = bitcast<f32>(truth[element_index(voxel, class_index)]);
-  } else {
-    g = select(0.0, 1.0, v.label == class_index && !v.ignored);
-  }
-  // Mask-the-logits mode masks the target too.
-  return g * v.logit_scale;
-}
-
-// The softmax cross-entropy's target with torch's label smoothing: (1 - e) g + e / C.
-fn smoothed(g: f32) -> f32 {
-  return g * (1.0 - params.label_smoothing) + params.label_smoothing / f32(params.classes);
+  return raw_target(v, voxel, class_index) * v.logit_scale;
 }
 
 fn dl_dp(v: Voxel, c: vec4<f32>, p: f32, g: f32) -> f32 {
-  let dp = select(1.0, 2.0 * p, params.order == 2u);
+  let dp = select(1.0, 2.0 * p, SQUARED);
   return v.weight * (c.x * g + c.y * dp + c.z * 0.5 * (1.0 - sign(p - g)));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let linear = params.linear_base + wg.x;
-  let slab = linear / params.chunks;
-  let slab_begin = slab * params.slab_voxels;
-  let begin = slab_begin + (linear % params.chunks) * params.voxels_per_chunk;
-  let end = min(begin + params.voxels_per_chunk, slab_begin + params.slab_voxels);
-  for (var voxel = begin + tid; voxel < end; voxel += WORKGROUP_SIZE) {
+  let range = voxel_range(params.linear_base + wg.x);
+  for (var voxel = range.x + tid; voxel < range.y; voxel += WORKGROUP_SIZE) {
     let v = voxel_info(voxel);
     let pair_base = (voxel / params.spatial) * params.classes;
 
@@ -182,8 +62,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     var lse = 0.0;
     var dot_p = 0.0;
     var dot_ce = 0.0;
-    if (params.activation == 2u) {
-      lse = voxel_stats[voxel - params.voxel_base].y;
+    if (ACTIVATION == ACT_SOFTMAX) {
+      lse = log_sum_exp(voxel, v.logit_scale, 0u).y;
       for (var c = 0u; c < params.classes; c++) {
         let p = exp(pred[element_index(voxel, c)] * v.logit_scale - lse);
         let g = target_at(v, voxel, c);
@@ -196,8 +76,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     // The softmax-form focal term: log-sum-exp over the focal classes and sum_k e_k.
     var focal_lse = 0.0;
     var focal_dot = 0.0;
-    if (params.focal_kind == 2u) {
-      focal_lse = voxel_stats[voxel - params.voxel_base].w;
+    if (FOCAL_KIND == FOCAL_SOFTMAX) {
+      focal_lse = log_sum_exp(voxel, v.logit_scale, params.focal_first_class).y;
       for (var c = params.focal_first_class; c < params.classes; c++) {
         let log_q = pred[element_index(voxel, c)] * v.logit_scale - focal_lse;
         let g = target_at(v, voxel, c);
@@ -211,21 +91,21 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       let g = target_at(v, voxel, c);
       let k = coefs[(pair_base + c) * 2u];
       var d: f32;
-      switch (params.activation) {
-        case 1u: {
+      switch (ACTIVATION) {
+        case ACT_SIGMOID: {
           let p = sigmoid(z);
           let bce = p * (params.pos_weight * g + 1.0 - g) - params.pos_weight * g;
           d = dl_dp(v, k, p, g) * p * (1.0 - p) + v.weight * k.w * bce;
         }
-        case 2u: {
+        case ACT_SOFTMAX: {
           let p = exp(z - lse);
           d = p * (dl_dp(v, k, p, g) - dot_p) + v.weight * (p * dot_ce - k.w * smoothed(g));
         }
         default: { d = dl_dp(v, k, z, g); }
       }
-      if (params.focal_kind != 0u && c >= params.focal_first_class) {
+      if (FOCAL_KIND != FOCAL_NONE && c >= params.focal_first_class) {
         let f = coefs[(pair_base + c) * 2u + 1u];
-        if (params.focal_kind == 2u) {
+        if (FOCAL_KIND == FOCAL_SOFTMAX) {
           let log_q = z - focal_lse;
           d += v.weight * (f.x * g * focal_softmax_slope(log_q) - exp(log_q) * focal_dot);
         } else {

@@ -11,24 +11,30 @@
 // target volumes (MONAI's rule for empty classes). The loss is
 //   lambda_dice * (sum_g weight_g * value_g)^gamma + lambda_aux * cross-entropy
 //     + lambda_focal * focal_norm * sum_(b,c) (positive_c * F+ + negative_c * F-).
+// It also folds the forward pass's fault records into the status buffer (lib/faults.wgsl).
+
+// #include "lib/numeric.wgsl"
+// #include "lib/workgroup_sum.wgsl"
+// #include "lib/fault_fold.wgsl"
 
 override WORKGROUP_SIZE: u32 = 256u;
-const NONE: u32 = 0xffffffffu;
+// Modes, fixed when the pipeline is created (src/kernels/family-kernels.ts).
+override POOL_BATCH: bool = false;
+override POOL_CLASSES: bool = false;
+override SOFT_L1: bool = false;        // tp = T = sum min(p, g), the soft-label L1 form
+override TRANSFORM: u32 = 0u;          // 0: 1 - score, 1: -log(max(score, log_eps)), 2: -score
+override EMPTY_ZERO: bool = false;     // value 0 for groups whose target mass is 0 (smp)
+override CLASS_WEIGHTING: u32 = 0u;    // 0 fixed, 1 GDL square, 2 GDL simple, 3 GDL uniform, 4 inverse frequency
+override AUX_KIND: u32 = 0u;           // 0 none, 1 softmax cross-entropy, 2 binary cross-entropy
+override FOCAL: bool = false;          // the focal sums F+, F- are in the partials
+// Sized by the engine's class limit (MAX_CLASSES in src/kernels/family-kernels.ts).
 const MAX_CLASSES: u32 = 256u;
 
 struct FinalizeParams {
   batch: u32,
   classes: u32,
   chunks: u32,
-  channels_first: u32,
-  pool_batch: u32,
-  pool_classes: u32,
   group_count: u32,
-  soft_l1: u32,
-  transform: u32,        // 0: 1 - score, 1: -log(max(score, log_eps)), 2: -score
-  empty_zero: u32,       // value 0 for groups whose target mass is 0 (smp)
-  class_weighting: u32,  // 0 fixed, 1 GDL square, 2 GDL simple, 3 GDL uniform, 4 inverse frequency
-  aux_kind: u32,         // 0 none, 1 softmax cross-entropy, 2 binary cross-entropy
   num_tp: f32,
   den_tp: f32,
   den_fp: f32,
@@ -41,14 +47,14 @@ struct FinalizeParams {
   lambda_dice: f32,
   lambda_aux: f32,
   element_count: f32,
-  focal_kind: u32,       // 0 none, else the focal sums F+, F- are in the partials
   lambda_focal: f32,
   focal_norm: f32,       // 1 / the focal reduction's element count
-  pad: u32,
+  fault_records: u32,    // workgroup fault records the forward pass wrote
 }
 
 @group(0) @binding(0) var<uniform> params: FinalizeParams;
-@group(0) @binding(1) var<storage, read> partials: array<vec4<u32>>;
+// Per pair and chunk (pair-major), two vec4: (I, P, G, T) and (AUX, M, F+, F-).
+@group(0) @binding(1) var<storage, read> partials: array<vec4<f32>>;
 // Per class, two vec4: (included, fixed group weight, cross-entropy weight, 0) and
 // (focal factor on F+, focal factor on F-, 0, 0).
 @group(0) @binding(2) var<storage, read> class_info: array<vec4<f32>>;
@@ -61,20 +67,16 @@ struct FinalizeParams {
 @group(0) @binding(5) var<storage, read_write> coefs: array<vec4<f32>>;
 // The caller's scalar loss.
 @group(0) @binding(6) var<storage, read_write> loss: array<f32>;
-// (labels out of range, non-finite predictions, first such voxel, first such element,
-//  then the f32 bits of: loss, Dice part, cross-entropy part, focal part).
+// Words 0-7: the input faults (lib/fault_fold.wgsl); 8-11: the f32 bits of the loss, its
+// Dice part, cross-entropy part and focal part.
 @group(0) @binding(7) var<storage, read_write> status: array<u32>;
+@group(0) @binding(8) var<storage, read_write> faults: array<vec4<u32>>;
 
-var<workgroup> shared_sum: array<vec4<f32>, WORKGROUP_SIZE>;
-var<workgroup> shared_first: array<vec2<u32>, WORKGROUP_SIZE>;
 var<workgroup> class_weight: array<f32, MAX_CLASSES>;
 var<workgroup> scales: vec3<f32>;
 
 fn partial_index(b: u32, c: u32, chunk: u32) -> u32 {
-  if (params.channels_first != 0u) {
-    return ((b * params.classes + c) * params.chunks + chunk) * 3u;
-  }
-  return ((b * params.chunks + chunk) * params.classes + c) * 3u;
+  return ((b * params.classes + c) * params.chunks + chunk) * 2u;
 }
 
 fn included(c: u32) -> bool {
@@ -83,39 +85,20 @@ fn included(c: u32) -> bool {
 
 // Generalized Dice weight of a class from its target volume; +inf for an empty class.
 fn gdl_weight(mass: f32) -> f32 {
-  switch (params.class_weighting) {
+  switch (CLASS_WEIGHTING) {
     case 1u: { return 1.0 / (mass * mass); }
     case 2u: { return 1.0 / mass; }
     default: { return 1.0; }
   }
 }
 
-fn is_finite(x: f32) -> bool {
-  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
-}
-
-// Fixed-order tree over the workgroup; every thread gets the total back.
-fn workgroup_sum(tid: u32, value: vec4<f32>) -> vec4<f32> {
-  shared_sum[tid] = value;
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride >>= 1u) {
-    if (tid < stride) {
-      shared_sum[tid] += shared_sum[tid + stride];
-    }
-    workgroupBarrier();
-  }
-  let total = shared_sum[0];
-  workgroupBarrier();
-  return total;
-}
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32) {
   let pairs = params.batch * params.classes;
 
-  // Phase 1: fold chunks into per-pair sums; gather status and cross-entropy totals.
-  var status_counts = vec4<f32>(0.0);
-  var first = vec2<u32>(NONE, NONE);
+  // Phase 1: fold chunks into per-pair sums; gather the cross-entropy totals and faults.
+  fold_faults(tid, params.fault_records);
+  var ce_totals = vec4<f32>(0.0);
   var focal_part = 0.0;
   for (var pair = tid; pair < pairs; pair += WORKGROUP_SIZE) {
     let b = pair / params.classes;
@@ -124,55 +107,39 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     // that a plain running f32 sum would round away once it passes 2^24.
     var a = vec4<f32>(0.0);
     var m = vec4<f32>(0.0);
-    var f = vec2<f32>(0.0);
     var a_error = vec4<f32>(0.0);
     var m_error = vec4<f32>(0.0);
-    var f_error = vec2<f32>(0.0);
     for (var chunk = 0u; chunk < params.chunks; chunk++) {
       let at = partial_index(b, c, chunk);
-      let xa = bitcast<vec4<f32>>(partials[at]);
-      let xm = bitcast<vec4<f32>>(partials[at + 1u]);
-      let xf = bitcast<vec2<f32>>(partials[at + 2u].zw);
+      let xa = partials[at];
+      let xm = partials[at + 1u];
       let ta = a + xa;
       let tm = m + xm;
-      let tf = f + xf;
       a_error += select((xa - ta) + a, (a - ta) + xa, abs(a) >= abs(xa));
       m_error += select((xm - tm) + m, (m - tm) + xm, abs(m) >= abs(xm));
-      f_error += select((xf - tf) + f, (f - tf) + xf, abs(f) >= abs(xf));
       a = ta;
       m = tm;
-      f = tf;
-      first = min(first, partials[at + 2u].xy);
     }
     a += a_error;
     m += m_error;
-    f += f_error;
     var focal = 0.0;
-    if (params.focal_kind != 0u) {
+    if (FOCAL) {
       let factors = class_info[c * 2u + 1u];
-      focal = factors.x * f.x + factors.y * f.y;
+      focal = factors.x * m.z + factors.y * m.w;
     }
     pair_sums[pair * 2u] = a;
     pair_sums[pair * 2u + 1u] = vec4<f32>(m.x, m.y, 0.0, focal);
     let ce_weight = class_info[c * 2u].z;
-    status_counts += vec4<f32>(m.z, m.w, ce_weight * m.x, ce_weight * m.y);
+    ce_totals += vec4<f32>(0.0, 0.0, ce_weight * m.x, ce_weight * m.y);
     focal_part += focal;
   }
-  let totals = workgroup_sum(tid, status_counts);
+  let totals = workgroup_sum(tid, ce_totals);
   let focal_total = workgroup_sum(tid, vec4<f32>(focal_part, 0.0, 0.0, 0.0)).x;
-  shared_first[tid] = first;
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride >>= 1u) {
-    if (tid < stride) {
-      shared_first[tid] = min(shared_first[tid], shared_first[tid + stride]);
-    }
-    workgroupBarrier();
-  }
   storageBarrier();
 
   // Phase 2: inverse-frequency class weights over the whole batch, normalised to sum to 1
   // over the included classes (computed here so they follow each batch).
-  if (params.class_weighting == 4u) {
+  if (CLASS_WEIGHTING == 4u) {
     for (var c = tid; c < params.classes; c += WORKGROUP_SIZE) {
       var mass = 0.0;
       for (var b = 0u; b < params.batch; b++) {
@@ -194,9 +161,9 @@ fn main(@builtin(local_invocation_index) tid: u32) {
   }
 
   // Phase 3: one thread per group: pooled sums, score, value and its derivatives.
-  let group_classes = select(params.classes, 1u, params.pool_classes != 0u);
-  let member_batches = select(1u, params.batch, params.pool_batch != 0u);
-  let member_classes = select(1u, params.classes, params.pool_classes != 0u);
+  let group_classes = select(params.classes, 1u, POOL_CLASSES);
+  let member_batches = select(1u, params.batch, POOL_BATCH);
+  let member_classes = select(1u, params.classes, POOL_CLASSES);
   var loss_part = 0.0;
   for (var group = tid; group < params.group_count; group += WORKGROUP_SIZE) {
     let gb = group / group_classes;
@@ -205,7 +172,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     // Generalized Dice: weights from the target volume of each class in this group; an
     // empty class takes the largest finite weight of the group (0 if none is finite).
     var max_finite = 0.0;
-    if (params.class_weighting >= 1u && params.class_weighting <= 3u) {
+    if (CLASS_WEIGHTING >= 1u && CLASS_WEIGHTING <= 3u) {
       for (var k = 0u; k < member_classes; k++) {
         let c = gc + k;
         if (!included(c)) { continue; }
@@ -223,7 +190,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     for (var k = 0u; k < member_classes; k++) {
       let c = gc + k;
       var member_weight = select(0.0, 1.0, included(c));
-      if (member_weight != 0.0 && params.class_weighting >= 1u && params.class_weighting <= 3u) {
+      if (member_weight != 0.0 && CLASS_WEIGHTING >= 1u && CLASS_WEIGHTING <= 3u) {
         var mass = 0.0;
         for (var j = 0u; j < member_batches; j++) {
           mass += pair_sums[((gb + j) * params.classes + c) * 2u + 1u].y;
@@ -240,7 +207,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     }
 
     var tp = s.x;
-    if (params.soft_l1 != 0u) {
+    if (SOFT_L1) {
       tp = s.w;
     }
     let numerator = params.num_tp * tp + params.smooth_nr;
@@ -259,7 +226,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
 
     var value: f32;
     var d_value = -1.0;   // d value / d score
-    switch (params.transform) {
+    switch (TRANSFORM) {
       case 1u: {
         value = -log(max(score, params.log_eps));
         d_value = select(0.0, -1.0 / score, score > params.log_eps);
@@ -267,13 +234,13 @@ fn main(@builtin(local_invocation_index) tid: u32) {
       case 2u: { value = -score; }
       default: { value = 1.0 - score; }
     }
-    if (params.empty_zero != 0u && mass_total == 0.0) {
+    if (EMPTY_ZERO && mass_total == 0.0) {
       value = 0.0;
       d_value = 0.0;
     }
 
     var weight = class_info[gc * 2u].y;
-    if (params.class_weighting == 4u) {
+    if (CLASS_WEIGHTING == 4u) {
       weight *= class_weight[gc];
     }
     stats[group * 2u] = vec4<f32>(score, tp, s.y, s.z);
@@ -290,7 +257,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
       // d_tp huge).
       let g = weight * d_value;
       d = vec3<f32>(g * d_tp, g * d_p, 0.0);
-      if (params.soft_l1 != 0u) {
+      if (SOFT_L1) {
         d = vec3<f32>(0.0, g * d_p, g * d_tp);
       }
     }
@@ -309,10 +276,10 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     }
     var aux_loss = 0.0;
     var aux_scale = 0.0;
-    if (params.aux_kind == 1u && totals.w > 0.0) {
+    if (AUX_KIND == 1u && totals.w > 0.0) {
       aux_loss = totals.z / totals.w;
       aux_scale = params.lambda_aux / totals.w;
-    } else if (params.aux_kind == 2u) {
+    } else if (AUX_KIND == 2u) {
       aux_loss = totals.z / params.element_count;
       aux_scale = params.lambda_aux / params.element_count;
     }
@@ -324,19 +291,14 @@ fn main(@builtin(local_invocation_index) tid: u32) {
       dice_scale = 0.0;
     }
     let focal_loss = focal_total * params.focal_norm;
-    if (params.focal_kind != 0u) {
+    if (FOCAL) {
       total += params.lambda_focal * focal_loss;
     }
     loss[0] = total;
-    let f = shared_first[0];
-    status[0] = u32(totals.x);
-    status[1] = u32(totals.y);
-    status[2] = f.x;
-    status[3] = f.y;
-    status[4] = bitcast<u32>(total);
-    status[5] = bitcast<u32>(dice_loss);
-    status[6] = bitcast<u32>(aux_loss);
-    status[7] = bitcast<u32>(focal_loss);
+    status[8] = bitcast<u32>(total);
+    status[9] = bitcast<u32>(dice_loss);
+    status[10] = bitcast<u32>(aux_loss);
+    status[11] = bitcast<u32>(focal_loss);
     scales = vec3<f32>(dice_scale, aux_scale, params.lambda_focal * params.focal_norm);
   }
   workgroupBarrier();
@@ -346,8 +308,8 @@ fn main(@builtin(local_invocation_index) tid: u32) {
   for (var pair = tid; pair < pairs; pair += WORKGROUP_SIZE) {
     let b = pair / params.classes;
     let c = pair % params.classes;
-    let gb = select(b, 0u, params.pool_batch != 0u);
-    let gc = select(c, 0u, params.pool_classes != 0u);
+    let gb = select(b, 0u, POOL_BATCH);
+    let gc = select(c, 0u, POOL_CLASSES);
     let group_d = coefs[2u * pairs + gb * group_classes + gc];
     let member_weight = pair_sums[pair * 2u + 1u].z;
     var dice_d = vec3<f32>(0.0);
@@ -356,7 +318,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     }
     coefs[pair * 2u] = vec4<f32>(dice_d, scale.y * class_info[c * 2u].z);
     var focal_d = vec2<f32>(0.0);
-    if (params.focal_kind != 0u) {
+    if (FOCAL) {
       focal_d = scale.z * class_info[c * 2u + 1u].xy;
     }
     coefs[pair * 2u + 1u] = vec4<f32>(focal_d, 0.0, 0.0);

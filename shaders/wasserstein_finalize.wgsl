@@ -8,9 +8,12 @@
 //   loss_b = 1 - (2 TP + smooth_nr) / (den + smooth_dr),  loss = scale * sum_b loss_b
 // alpha depends on the labels only, so d loss_b / d W_c = -(2 dTP den' - num dden) / den'^2 with
 // dTP = -alpha_c and dden = 1 - 2 alpha_c (default) or -alpha_c (GDL). Fixed-order loops only.
+// It also folds the forward pass's fault records into the status buffer (lib/faults.wgsl).
+
+// #include "lib/workgroup_sum.wgsl"
+// #include "lib/fault_fold.wgsl"
 
 override WORKGROUP_SIZE: u32 = 256u;
-const NONE: u32 = 0xffffffffu;
 
 struct FinalizeParams {
   batch: u32,
@@ -20,21 +23,20 @@ struct FinalizeParams {
   smooth_nr: f32,
   smooth_dr: f32,
   scale: f32,       // 1 / B for the mean, else 1
-  pad: u32,
+  fault_records: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: FinalizeParams;
-@group(0) @binding(1) var<storage, read> partials: array<vec4<u32>>;
-// Per (sample, class): (V, W, d loss / d W, 0).
+// Per (sample, class) and chunk, pair-major: (V, W, 0, 0).
+@group(0) @binding(1) var<storage, read> partials: array<vec4<f32>>;
+// Per (sample, class): (V, W, dL/dW, 0), for the backward pass.
 @group(0) @binding(2) var<storage, read_write> class_sums: array<vec4<f32>>;
-// Per sample: (loss_b, TP, denominator, sum of W).
+// Per sample: (loss, TP, denominator, sum of Wasserstein distances).
 @group(0) @binding(3) var<storage, read_write> stats: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
-// (labels out of range, non-finite logits, first such voxel, first such element, f32 bits of the loss, 0, 0, 0).
+// Words 0-7: the input faults (lib/fault_fold.wgsl); 8: the f32 bits of the loss.
 @group(0) @binding(5) var<storage, read_write> status: array<u32>;
-
-var<workgroup> shared_sum: array<vec4<f32>, WORKGROUP_SIZE>;
-var<workgroup> shared_first: array<vec2<u32>, WORKGROUP_SIZE>;
+@group(0) @binding(6) var<storage, read_write> faults: array<vec4<u32>>;
 
 fn alpha(c: u32, volume: f32) -> f32 {
   if (params.weighting == 1u) {
@@ -45,8 +47,8 @@ fn alpha(c: u32, volume: f32) -> f32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32) {
-  var part = vec4<f32>(0.0);   // (scaled loss, bad labels, non-finite, 0)
-  var first = vec2<u32>(NONE, NONE);
+  fold_faults(tid, params.fault_records);
+  var part = 0.0;   // scaled loss
   for (var b = tid; b < params.batch; b += WORKGROUP_SIZE) {
     var tp = 0.0;
     var errors = 0.0;
@@ -54,11 +56,8 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     for (var c = 0u; c < params.classes; c++) {
       var s = vec4<f32>(0.0);
       for (var chunk = 0u; chunk < params.chunks; chunk++) {
-        let at = ((b * params.chunks + chunk) * params.classes + c) * 2u;
-        s += bitcast<vec4<f32>>(partials[at]);
-        first = min(first, partials[at + 1u].xy);
+        s += partials[(b * params.classes + c) * params.chunks + chunk];
       }
-      part += vec4<f32>(0.0, s.z, s.w, 0.0);
       let a = alpha(c, s.x);
       tp += a * (s.x - s.y);
       errors += s.y;
@@ -69,7 +68,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     let num = 2.0 * tp + params.smooth_nr;
     let value = 1.0 - num / den;
     stats[b] = vec4<f32>(value, tp, den - params.smooth_dr, errors);
-    part.x += params.scale * value;
+    part += params.scale * value;
     for (var c = 0u; c < params.classes; c++) {
       let sums = class_sums[b * params.classes + c];
       let a = alpha(c, sums.x);
@@ -79,26 +78,9 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     }
   }
 
-  shared_sum[tid] = part;
-  shared_first[tid] = first;
-  workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride >>= 1u) {
-    if (tid < stride) {
-      shared_sum[tid] += shared_sum[tid + stride];
-      shared_first[tid] = min(shared_first[tid], shared_first[tid + stride]);
-    }
-    workgroupBarrier();
-  }
+  let total = workgroup_sum(tid, vec4<f32>(part, 0.0, 0.0, 0.0)).x;
   if (tid == 0u) {
-    let total = shared_sum[0];
-    loss[0] = total.x;
-    status[0] = u32(total.y);
-    status[1] = u32(total.z);
-    status[2] = shared_first[0].x;
-    status[3] = shared_first[0].y;
-    status[4] = bitcast<u32>(total.x);
-    status[5] = 0u;
-    status[6] = 0u;
-    status[7] = 0u;
+    loss[0] = total;
+    status[8] = bitcast<u32>(total);
   }
 }

@@ -1,19 +1,12 @@
-import { bindStorage, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from './buffers.js';
+import type { BufferArg } from './buffers.js';
 import type { DiceEngine } from './engine.js';
 import { rejectUnknownKeys, WgslDiceError } from './errors.js';
-import {
-  packBackwardParams,
-  packFinalizeParams,
-  packReduceParams,
-  UNIFORM_STRIDE,
-  type DiceShaderName,
-} from './kernels/dice-kernels.js';
-import { groupWeights, type NormalizedDiceOptions } from './options.js';
+import type { DiceShaderName } from './kernels/dice-kernels.js';
+import type { NormalizedDiceOptions } from './options.js';
 import { toFloat16Bits } from './half.js';
-import { stageInput, submitAndRead } from './host-io.js';
-import type { BindingWindow, DicePlan } from './plan.js';
-import { LossBase } from './loss-base.js';
-import { whole } from './resources.js';
+import type { DicePlan } from './plan.js';
+import type { LossProgram } from './program/program.js';
+import { ProgramLoss, type CompiledPass, type EncodeOptions } from './program/runtime.js';
 
 /** Buffers for one {@link DiceLoss.encode}: all caller-owned, all with STORAGE usage. */
 export interface DiceEncodeBuffers {
@@ -54,83 +47,49 @@ export interface DiceResult {
   grad?: Float32Array;
 }
 
-interface Pipelines {
-  reduce: GPUComputePipeline;
-  finalize: GPUComputePipeline;
-  backward: GPUComputePipeline;
-}
-
 /**
- * One Dice loss of a fixed shape and options, created by {@link DiceEngine.dice}. It owns its
- * uniforms and scratch buffers (allocated once, here), borrows the caller's buffers, and
- * caches bind groups by the buffers they bind, so a steady training loop allocates nothing.
+ * One Dice loss of the seed's kind (global, class-weighted or multi-class softmax Dice on
+ * probabilities) for a fixed shape, created by {@link DiceEngine.dice}: a spec of the one
+ * pipeline (src/program), run by the shared runtime. It owns its uniforms and scratch buffers
+ * (allocated once), borrows the caller's buffers, and caches bind groups by the buffers they
+ * bind, so a steady training loop allocates nothing.
  */
-export class DiceLoss extends LossBase {
+export class DiceLoss extends ProgramLoss {
   readonly options: NormalizedDiceOptions;
   readonly plan: DicePlan;
   /** The WGSL kernels this loss runs (shaders/NAME.wgsl, or a generated f16 variant of one). */
   readonly kernels: { reduce: DiceShaderName; finalize: DiceShaderName; backward: DiceShaderName };
   /** Number of Dice groups: B * C for per-class, B for global. */
   readonly groupCount: number;
-  /** Default destination of the per-group stats (see {@link DiceEncodeBuffers.stats}). */
-  readonly statsBuffer: GPUBuffer;
-
-  readonly #pipelines: Pipelines;
-  readonly #reduceParams: GPUBuffer;
-  readonly #finalizeParams: GPUBuffer;
-  readonly #backwardParams: GPUBuffer;
-  readonly #weights: GPUBuffer;
-  readonly #partials: GPUBuffer;
-  readonly #coefs: GPUBuffer;
-  #host: HostBuffers | undefined;
 
   /** @internal Use {@link DiceEngine.dice}. */
-  constructor(
-    engine: DiceEngine,
-    options: NormalizedDiceOptions,
-    plan: DicePlan,
-    kernels: { reduce: DiceShaderName; finalize: DiceShaderName; backward: DiceShaderName },
-    pipelines: Pipelines,
-  ) {
-    // One bind group per window of each pass, plus the finalize pass.
-    super(engine, options.label, { what: 'Dice loss', createdBy: 'engine.dice()' }, plan.reduce.windows.length + 1 + plan.backward.windows.length);
-    this.kernels = kernels;
+  constructor(engine: DiceEngine, options: NormalizedDiceOptions, program: LossProgram<DicePlan>, passes: readonly CompiledPass[]) {
+    super(engine, program, passes, { what: 'Dice loss', createdBy: 'engine.dice()' });
     this.options = options;
-    this.#pipelines = pipelines;
-    this.plan = plan;
-    this.groupCount = options.shape.batch * plan.groupsPerSlab;
+    this.plan = program.layout;
+    const [reduce, finalize, backward] = program.passes.map((p) => p.kernel as DiceShaderName);
+    this.kernels = { reduce, finalize, backward };
+    this.groupCount = options.shape.batch * this.plan.groupsPerSlab;
+  }
 
-    const u = GPUBufferUsage;
-    const r = this.resources;
-    this.#reduceParams = r.uniform('reduce params', packReduceParams(this.plan));
-    this.#finalizeParams = r.uniform(
-      'finalize params',
-      packFinalizeParams(this.plan, options.smoothNumerator, options.smoothDenominator),
-    );
-    this.#backwardParams = r.uniform('backward params', packBackwardParams(this.plan));
-    this.#weights = r.storage('group weights', groupWeights(options));
-    this.#partials = r.buffer('partials', this.plan.reduce.partialVec4s * 16, u.STORAGE);
-    this.#coefs = r.buffer('gradient coefficients', this.groupCount * 16, u.STORAGE);
-    this.statsBuffer = r.buffer('stats', this.groupCount * 16, u.STORAGE | u.COPY_SRC);
+  /** Default destination of the per-group stats (see {@link DiceEncodeBuffers.stats}). */
+  get statsBuffer(): GPUBuffer {
+    return this.scratchBuffer('stats');
   }
 
   get elementCount(): number {
     return this.options.shape.elements;
   }
 
-  get #predElementBytes(): number {
-    return this.options.predType === 'f16' ? 2 : 4;
-  }
-
-  /** Bytes pred must hold: f32 or f16 elements, in whole words. */
-  get #predBytes(): number {
-    return Math.ceil((this.elementCount * this.#predElementBytes) / 4) * 4;
+  protected get classCount(): number {
+    return this.options.shape.classes;
   }
 
   /**
    * Records the forward pass (and the backward pass when `grad` is given) into the caller's
-   * encoder. It submits nothing and reads nothing back; after the first call with a given set
-   * of buffers it creates no GPU object at all.
+   * encoder, or into a compute pass the caller has begun. It submits nothing and reads nothing
+   * back; after the first call with a given set of buffers it creates no GPU object at all.
+   * Input faults (NaN or infinite values) land in {@link statusBuffer}: see {@link readStatus}.
    *
    * Every argument is checked before anything is recorded (a rejected call leaves the encoder
    * as it was), except whether a buffer was destroyed: WebGPU only reports that at submit, so
@@ -141,75 +100,21 @@ export class DiceLoss extends LossBase {
    * loss.encode(encoder, { pred, target, loss: lossBuffer, grad: gradBuffer });
    * device.queue.submit([encoder.finish()]);
    */
-  encode(encoder: GPUCommandEncoder, buffers: DiceEncodeBuffers): void {
-    this.assertUsable();
-    requireEncoder(encoder);
+  encode(encoder: GPUCommandEncoder | GPUComputePassEncoder, buffers: DiceEncodeBuffers, options?: EncodeOptions): void {
     if (typeof buffers !== 'object' || buffers === null) {
       throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad?, stats? }.');
     }
     rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad', 'stats']);
-    const bytes = this.elementCount * 4;
-    const pred = bindStorage(this.device, 'pred', buffers.pred, this.#predBytes, true);
-    const target = bindStorage(this.device, 'target', buffers.target, bytes, true);
-    const loss = bindStorage(this.device, 'loss', buffers.loss, 4);
-    const stats =
-      buffers.stats === undefined
-        ? { buffer: this.statsBuffer, offset: 0, size: this.groupCount * 16 }
-        : bindStorage(this.device, 'stats', buffers.stats, this.groupCount * 16);
-    const grad = buffers.grad === undefined ? undefined : bindStorage(this.device, 'grad', buffers.grad, bytes, true);
-    // grad may overwrite pred in place: the reduce dispatch has read all of pred before the
-    // backward dispatch writes grad. The backward dispatch reads target while writing grad.
-    rejectOverlaps(
-      { pred, target },
-      { loss, stats: buffers.stats === undefined ? undefined : stats, grad },
-      { inPlace: [['pred', 'grad']], sameDispatch: [['target', 'grad']] },
-    );
-
-    const { reduce, backward } = this.plan;
-    const r = this.resources;
-    const pass = encoder.beginComputePass({ label: `${this.options.label} dice` });
-    pass.setPipeline(this.#pipelines.reduce);
-    reduce.windows.forEach((w, i) => {
-      const params = { buffer: this.#reduceParams, offset: i * UNIFORM_STRIDE, size: 48 };
-      const inputs = [window(pred, w, this.#predElementBytes), window(target, w), whole(this.#partials)];
-      pass.setBindGroup(0, r.bindGroup('reduce', this.#pipelines.reduce, params, inputs));
-      pass.dispatchWorkgroups(w.count, reduce.colBlocks);
-    });
-    pass.setPipeline(this.#pipelines.finalize);
-    pass.setBindGroup(
-      0,
-      r.bindGroup('finalize', this.#pipelines.finalize, this.#finalizeParams, [
-        whole(this.#partials),
-        whole(this.#weights),
-        stats,
-        whole(this.#coefs),
-        loss,
-      ]),
-    );
-    pass.dispatchWorkgroups(1);
-    if (grad) {
-      pass.setPipeline(this.#pipelines.backward);
-      backward.windows.forEach((w, i) => {
-        const params = { buffer: this.#backwardParams, offset: i * UNIFORM_STRIDE, size: 32 };
-        const inputs = [window(target, w), whole(this.#coefs), window(grad, w)];
-        pass.setBindGroup(0, r.bindGroup('backward', this.#pipelines.backward, params, inputs));
-        pass.dispatchWorkgroups(w.count);
-      });
-    }
-    pass.end();
+    this.record(encoder, buffers as unknown as Record<string, unknown>, options);
   }
 
   /**
    * Runs the loss once and reads the results back: the convenient path for tests, tools and
-   * inference-time evaluation. Inputs may be Float32Arrays (uploaded into buffers this loss
-   * keeps for the next call) or GPU buffers. Calls on one loss run one after another.
+   * inference-time evaluation. Inputs may be Float32Arrays (copied at the call, uploaded into
+   * buffers this loss keeps) or GPU buffers. Calls on one loss run one after another. Throws
+   * NON_FINITE_INPUT when pred or target holds NaN or infinite values.
    */
-  compute(pred: DiceInput, target: DiceInput, options: { grad?: boolean } = {}): Promise<DiceResult> {
-    return this.serialized(() => this.#computeNow(pred, target, options));
-  }
-
-  async #computeNow(pred: DiceInput, target: DiceInput, options: { grad?: boolean }): Promise<DiceResult> {
-    this.assertUsable();
+  async compute(pred: DiceInput, target: DiceInput, options: { grad?: boolean } = {}): Promise<DiceResult> {
     if (typeof options !== 'object' || options === null) {
       throw new WgslDiceError('INVALID_OPTION', 'compute() options must be an object like { grad: true }.');
     }
@@ -217,82 +122,16 @@ export class DiceLoss extends LossBase {
     if (options.grad !== undefined && typeof options.grad !== 'boolean') {
       throw new WgslDiceError('INVALID_OPTION', `grad must be true or false, got ${JSON.stringify(options.grad)}.`);
     }
-    const wantGrad = options.grad === true;
-    const host = (this.#host ??= this.#createHostBuffers());
-    const device = this.device;
-    const dims = this.options.shape.dims;
     const f16 = this.options.predType === 'f16';
-    const predArg = stageInput(
-      device,
-      'pred',
-      f16 && pred instanceof Float32Array ? toFloat16Bits(pred) : pred,
-      host.pred,
-      [f16 ? Uint16Array : Float32Array],
-      this.elementCount,
-      dims,
-    );
-    const targetArg = stageInput(device, 'target', target, host.target, [Float32Array], this.elementCount, dims);
-
-    const statsBytes = this.groupCount * 16;
-    const gradBytes = this.elementCount * 4;
-    const bytes = await submitAndRead({
-      engine: this.engine,
-      label: `${this.options.label} compute`,
-      record: (encoder) => {
-        this.encode(encoder, {
-          pred: predArg,
-          target: targetArg,
-          loss: host.loss,
-          grad: wantGrad ? host.grad : undefined,
-          stats: this.statsBuffer,
-        });
-        encoder.copyBufferToBuffer(host.loss, 0, host.readback, 0, 16);
-        encoder.copyBufferToBuffer(this.statsBuffer, 0, host.readback, 16, statsBytes);
-        if (wantGrad) encoder.copyBufferToBuffer(host.grad, 0, host.readback, 16 + statsBytes, gradBytes);
-      },
-      readback: host.readback,
-      callerBuffers: { pred, target },
-      assertUsable: () => this.assertUsable(),
-    });
-    const loss = new Float32Array(bytes, 0, 1)[0];
-    const stats = new Float32Array(bytes, 16, this.groupCount * 4);
+    const input = f16 && pred instanceof Float32Array ? toFloat16Bits(pred) : pred;
+    const out = await this.runOnce({ pred: input, target }, options.grad === true, '');
+    const stats = out.sections.get('stats')!;
     const column = (k: number) => Float32Array.from({ length: this.groupCount }, (_, g) => stats[g * 4 + k]);
     const result: DiceResult = {
-      loss,
+      loss: out.parts[0],
       perClass: { dice: column(0), intersection: column(1), predSum: column(2), targetSum: column(3) },
     };
-    if (wantGrad) result.grad = new Float32Array(bytes.slice(16 + statsBytes, 16 + statsBytes + gradBytes));
+    if (out.grad) result.grad = out.grad;
     return result;
   }
-
-  #createHostBuffers(): HostBuffers {
-    const u = GPUBufferUsage;
-    const bytes = this.elementCount * 4;
-    return {
-      pred: this.resources.buffer('host pred', bytes, u.STORAGE | u.COPY_DST),
-      target: this.resources.buffer('host target', bytes, u.STORAGE | u.COPY_DST),
-      loss: this.resources.buffer('host loss', 16, u.STORAGE | u.COPY_SRC),
-      grad: this.resources.buffer('host grad', bytes, u.STORAGE | u.COPY_SRC),
-      readback: this.resources.buffer('readback', 16 + this.groupCount * 16 + bytes, u.MAP_READ | u.COPY_DST),
-    };
-  }
-
-
-
-}
-
-interface HostBuffers {
-  pred: GPUBuffer;
-  target: GPUBuffer;
-  loss: GPUBuffer;
-  grad: GPUBuffer;
-  readback: GPUBuffer;
-}
-
-/** The part of a tensor binding that one window's dispatch reads or writes. */
-function window(binding: Binding, w: BindingWindow, elementBytes = 4): Binding {
-  // Binding sizes are whole words: an f16 window of odd length reads one element of slack,
-  // which the binding of the whole tensor already holds.
-  const size = Math.ceil((w.elementCount * elementBytes) / 4) * 4;
-  return { buffer: binding.buffer, offset: binding.offset + w.elementBase * elementBytes, size };
 }

@@ -3,15 +3,17 @@ import type { LossBase } from './loss-base.js';
 import { FamilyLoss } from './family/loss.js';
 import { normalizeLossOptions, type LossOptions, type MetricOptions } from './family/options.js';
 import { normalizeWassersteinOptions, WassersteinDiceLoss, type WassersteinDiceOptions } from './family/wasserstein.js';
-import { familyShaders, type FamilyShaderName } from './kernels/family-kernels.js';
+import { MAX_CLASSES, type PipelineConstants } from './kernels/family-kernels.js';
+import { kernelSource, pipelineKey, type KernelName } from './kernels/registry.js';
+import { bindingSlots, sourceLocation } from './kernels/wgsl-source.js';
+import { planProgram, type DeviceProfile, type LossSpec } from './program/planner.js';
+import type { LossProgram } from './program/program.js';
+import type { CompiledPass } from './program/runtime.js';
 import { deviceLossGuard, deviceLostError, rejectUnknownKeys, WgslDiceError, type DeviceLossGuard } from './errors.js';
-import { backwardShaderFor, diceShaders, reduceShaderFor, type DiceShaderName } from './kernels/dice-kernels.js';
 import { normalizeDiceOptions, type DiceLossOptions } from './options.js';
-import { gridProfileFor, planDice, type GridProfile } from './plan.js';
+import { gridProfileFor, type DicePlan, type GridProfile } from './plan.js';
+import type { FamilyPlan } from './program/planner.js';
 import { createPresets, type Presets } from './presets/index.js';
-
-const shaders = { ...diceShaders, ...familyShaders };
-type ShaderName = DiceShaderName | FamilyShaderName;
 
 // Workgroup memory per thread of the hungriest kernels (dice_reduce_vec4.wgsl: three vec4<f32>;
 // family_reduce.wgsl: two vec4<f32> and two 8-byte pairs).
@@ -51,11 +53,12 @@ export class DiceEngine {
   readonly device: GPUDevice;
   readonly gridProfile: GridProfile;
   readonly label: string;
-  readonly #pipelines = new Map<ShaderName, Promise<GPUComputePipeline>>();
+  readonly #pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  readonly #bindingSlots = new Map<KernelName, ReadonlyMap<string, number>>();
   readonly #losses = new Set<LossBase>();
   readonly #lossGuard: DeviceLossGuard;
-  /** The smallest subgroup the adapter runs, when the subgroup kernels may be used. */
-  readonly #subgroupSize: number | undefined;
+  /** What the planner knows of this device: grid sizes, limits, the subgroup size if usable. */
+  readonly #profile: DeviceProfile;
   #destroyed = false;
   #presets: Presets | undefined;
 
@@ -72,9 +75,8 @@ export class DiceEngine {
     this.label = options.label ?? 'wgsl-dice';
     this.gridProfile = gridProfileFor(device, options);
     const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { subgroupMinSize?: number } }).adapterInfo;
-    if (options.subgroups !== false && device.features.has('subgroups') && info?.subgroupMinSize) {
-      this.#subgroupSize = info.subgroupMinSize;
-    }
+    const subgroups = options.subgroups !== false && device.features.has('subgroups') && info?.subgroupMinSize;
+    this.#profile = { ...this.gridProfile, subgroupSize: subgroups ? info!.subgroupMinSize : undefined };
     this.#lossGuard = deviceLossGuard(device);
   }
 
@@ -131,30 +133,11 @@ export class DiceEngine {
           "request it in requestDevice({ requiredFeatures: ['shader-f16'] }) where the adapter offers it, or use f32.",
       );
     }
-    const { batch, spatial, classes } = normalized.shape;
-    const plan = planDice(
-      batch,
-      spatial * classes,
-      normalized.reduce === 'global' ? 1 : classes,
-      this.gridProfile,
-      normalized.predType,
-    );
-    const kernels = {
-      reduce: reduceShaderFor(plan, normalized.predType, this.#subgroupSize),
-      finalize: 'dice_finalize',
-      backward: backwardShaderFor(plan),
-    } as const;
-    const [reduce, finalize, backward] = await Promise.all([
-      this.#pipeline(kernels.reduce),
-      this.#pipeline(kernels.finalize),
-      this.#pipeline(kernels.backward),
-    ]);
-    this._assertUsable();
-    const loss = new DiceLoss(this, normalized, plan, kernels, { reduce, finalize, backward });
+    const { program, passes } = await this.#compile({ kind: 'seed', options: normalized });
+    const loss = new DiceLoss(this, normalized, program as LossProgram<DicePlan>, passes);
     this.#losses.add(loss);
     return loss;
   }
-
 
   /**
    * Creates a loss of the whole Dice family (activations, label maps, layouts, masks, every
@@ -187,29 +170,48 @@ export class DiceEngine {
   async wassersteinDice(options: WassersteinDiceOptions): Promise<WassersteinDiceLoss> {
     this._assertUsable();
     const normalized = normalizeWassersteinOptions(options);
-    const [reduce, finalize, backward] = await Promise.all([
-      this.#pipeline('wasserstein_reduce'),
-      this.#pipeline('wasserstein_finalize'),
-      this.#pipeline('wasserstein_backward'),
-    ]);
-    this._assertUsable();
-    const loss = new WassersteinDiceLoss(this, normalized, { reduce, finalize, backward });
+    this.#checkClassLimit(normalized.classes);
+    const { program, passes } = await this.#compile({ kind: 'wasserstein', options: normalized });
+    const loss = new WassersteinDiceLoss(this, normalized, program as LossProgram<FamilyPlan>, passes);
     this.#losses.add(loss);
     return loss;
   }
 
   async #family(normalized: ReturnType<typeof normalizeLossOptions>): Promise<FamilyLoss> {
     this._assertUsable();
-    const [voxelStats, reduce, finalize, backward] = await Promise.all([
-      this.#pipeline('family_voxel_stats'),
-      this.#pipeline('family_reduce'),
-      this.#pipeline('family_finalize'),
-      this.#pipeline('family_backward'),
-    ]);
-    this._assertUsable();
-    const loss = new FamilyLoss(this, normalized, { voxelStats, reduce, finalize, backward });
+    this.#checkClassLimit(normalized.classes);
+    const { program, passes } = await this.#compile({ kind: 'family', options: normalized });
+    const loss = new FamilyLoss(this, normalized, program as LossProgram<FamilyPlan>, passes);
     this.#losses.add(loss);
     return loss;
+  }
+
+  #checkClassLimit(classes: number): void {
+    if (classes > MAX_CLASSES) {
+      throw new WgslDiceError(
+        'LIMIT_EXCEEDED',
+        `this loss takes at most ${MAX_CLASSES} classes, got C = ${classes}; split the classes over several losses.`,
+      );
+    }
+  }
+
+  /** Plans a spec for this device and compiles (or finds) the pipeline of each of its passes. */
+  async #compile(spec: LossSpec): Promise<{ program: LossProgram; passes: CompiledPass[] }> {
+    const program = planProgram(spec, this.#profile);
+    const passes = await Promise.all(
+      program.passes.map(async (p) => ({ pipeline: await this.#pipeline(p.kernel, p.constants), slots: this.#slots(p.kernel) })),
+    );
+    this._assertUsable();
+    return { program, passes };
+  }
+
+  #slots(name: KernelName): ReadonlyMap<string, number> {
+    let slots = this.#bindingSlots.get(name);
+    if (!slots) {
+      slots = bindingSlots(kernelSource(name).code);
+      this.#bindingSlots.set(name, slots);
+    }
+    return slots;
   }
 
   /** Destroys every loss this engine created and drops its pipelines. */
@@ -239,27 +241,29 @@ export class DiceEngine {
     return this.#lossGuard.whileAlive(work);
   }
 
-  #pipeline(name: ShaderName): Promise<GPUComputePipeline> {
-    let pipeline = this.#pipelines.get(name);
+  #pipeline(name: KernelName, constants: PipelineConstants = {}): Promise<GPUComputePipeline> {
+    const key = pipelineKey(name, constants);
+    let pipeline = this.#pipelines.get(key);
     if (!pipeline) {
-      const module = this.device.createShaderModule({ label: `${this.label} ${name}`, code: shaders[name] });
+      const shader = kernelSource(name);
+      const module = this.device.createShaderModule({ label: `${this.label} ${name}`, code: shader.code });
       pipeline = this.device
         .createComputePipelineAsync({
-          label: `${this.label} ${name}`,
+          label: `${this.label} ${key}`,
           layout: 'auto',
-          compute: { module, entryPoint: 'main', constants: { WORKGROUP_SIZE: this.gridProfile.workgroupSize } },
+          compute: { module, entryPoint: 'main', constants: { WORKGROUP_SIZE: this.gridProfile.workgroupSize, ...constants } },
         })
         .catch(async (error: unknown) => {
           // The pipeline error only says "invalid module"; the compiler's messages say why.
           const info = await module.getCompilationInfo();
-          const messages = info.messages.map((m) => `${name}.wgsl:${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`);
+          const messages = info.messages.map((m) => `${sourceLocation(shader, m.lineNum)}:${m.linePos} ${m.type}: ${m.message}`);
           throw new WgslDiceError(
             'GPU_ERROR',
-            `Could not build the ${name} pipeline on this device: ${String((error as Error)?.message ?? error)}` +
+            `Could not build the ${key} pipeline on this device: ${String((error as Error)?.message ?? error)}` +
               (messages.length ? `\n${messages.join('\n')}` : ''),
           );
         });
-      this.#pipelines.set(name, pipeline);
+      this.#pipelines.set(key, pipeline);
     }
     return pipeline;
   }

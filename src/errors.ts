@@ -51,6 +51,7 @@ export const WGSL_DICE_ERROR_CODES = [
   'LABEL_OUT_OF_RANGE',
   'NON_FINITE_INPUT',
   'FEATURE_MISSING',
+  'LIMIT_EXCEEDED',
 ] as const;
 
 export type WgslDiceErrorCode = (typeof WGSL_DICE_ERROR_CODES)[number];

@@ -1,55 +1,12 @@
-import { describe, hostInputError, isBufferArg, submitError, type BufferArg } from './buffers.js';
+import { submitError } from './buffers.js';
 import type { DiceEngine } from './engine.js';
 import { WgslDiceError } from './errors.js';
 
 /**
- * The host side of `compute()` and `readStatus()`, shared by every loss: uploads of typed
- * arrays, one submit inside an error scope, one readback, and the input problems the passes
- * counted. The encode path never comes here.
+ * The host side of `compute()` and `readStatus()`, shared by every loss: one submit inside an
+ * error scope, one readback, and the input problems the passes counted. The encode path never
+ * comes here.
  */
-
-type TypedArrayConstructor =
-  | Float32ArrayConstructor
-  | Uint8ArrayConstructor
-  | Uint16ArrayConstructor
-  | Uint32ArrayConstructor;
-
-/**
- * A host array written into `staging` (padded to whole words, as writeBuffer needs), or a
- * caller's buffer passed through; anything else is a typed error that names what was wrong.
- */
-export function stageInput(
-  device: GPUDevice,
-  name: string,
-  input: unknown,
-  staging: GPUBuffer,
-  types: readonly TypedArrayConstructor[],
-  length: number,
-  dims: readonly number[],
-): BufferArg {
-  if (ArrayBuffer.isView(input) && !(input instanceof DataView)) {
-    if (!types.some((type) => input instanceof type)) {
-      if (types.length === 1 && types[0] === Float32Array) throw hostInputError(name, input);
-      throw new WgslDiceError(
-        'INVALID_DTYPE',
-        `${name} must be a ${types.map((t) => t.name).join(' or ')} for this loss, got ${describe(input)}.`,
-      );
-    }
-    const array = input as Float32Array;
-    if (array.length !== length) {
-      throw new WgslDiceError(
-        'SHAPE_MISMATCH',
-        `${name} has ${array.length} elements but shape ${JSON.stringify(dims)} needs ${length}.`,
-      );
-    }
-    const bytes = new Uint8Array(Math.ceil(array.byteLength / 4) * 4);
-    bytes.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
-    device.queue.writeBuffer(staging, 0, bytes);
-    return staging;
-  }
-  if (isBufferArg(input)) return input;
-  throw hostInputError(name, input);
-}
 
 /**
  * Records `record` into a fresh encoder, submits it inside a validation error scope and maps
@@ -92,6 +49,14 @@ export async function submitAndRead(options: {
   return bytes;
 }
 
+/**
+ * Bytes of every loss's status buffer: 12 u32. Words 0-3 count the input faults the passes
+ * found (labels out of range, non-finite pred, target and mask values), words 4-7 hold the
+ * first global index of each (0xffffffff if none: see shaders/lib/faults.wgsl), words 8-11 the
+ * f32 bits of the loss and, where the loss has them, its Dice, cross-entropy and focal parts.
+ */
+export const STATUS_BYTES = 48;
+
 /** What the passes found wrong in their input (see `statusBuffer`). */
 export interface InputStatus {
   /** Label-map voxels whose label is >= C (and not ignoreIndex); they match no class. */
@@ -100,17 +65,28 @@ export interface InputStatus {
   /** pred elements that are NaN or infinite. */
   nonFinite: number;
   firstNonFiniteElement: number | null;
+  /** Dense target elements that are NaN or infinite. */
+  nonFiniteTarget: number;
+  firstNonFiniteTargetElement: number | null;
+  /** Mask values that are NaN or infinite (a mask shared by the batch counts once). */
+  nonFiniteMask: number;
+  firstNonFiniteMaskIndex: number | null;
 }
 
 const NONE = 0xffffffff;
 
-/** The first four words of a status buffer. */
+/** The fault words of a status buffer. */
 export function decodeStatus(words: Uint32Array): InputStatus {
+  const first = (k: number) => (words[k] > 0 && words[k + 4] !== NONE ? words[k + 4] : null);
   return {
     badLabels: words[0],
+    firstBadLabelVoxel: first(0),
     nonFinite: words[1],
-    firstBadLabelVoxel: words[0] > 0 && words[2] !== NONE ? words[2] : null,
-    firstNonFiniteElement: words[1] > 0 && words[3] !== NONE ? words[3] : null,
+    firstNonFiniteElement: first(1),
+    nonFiniteTarget: words[2],
+    firstNonFiniteTargetElement: first(2),
+    nonFiniteMask: words[3],
+    firstNonFiniteMaskIndex: first(3),
   };
 }
 
@@ -123,11 +99,17 @@ export function rejectBadInput(status: InputStatus, classes: number, labelHint: 
         `(first at voxel ${status.firstBadLabelVoxel}); ${labelHint}`,
     );
   }
-  if (status.nonFinite > 0) {
+  const found = [
+    [status.nonFinite, 'pred element', status.firstNonFiniteElement],
+    [status.nonFiniteTarget, 'target element', status.firstNonFiniteTargetElement],
+    [status.nonFiniteMask, 'mask value', status.firstNonFiniteMaskIndex],
+  ] as const;
+  const bad = found.filter(([count]) => count > 0);
+  if (bad.length > 0) {
     throw new WgslDiceError(
       'NON_FINITE_INPUT',
-      `${status.nonFinite} pred element(s) are NaN or infinite (first at element ` +
-        `${status.firstNonFiniteElement}); the loss would be NaN.`,
+      `${bad.map(([count, what, first]) => `${count} ${what}(s) (first at ${what.split(' ')[1]} ${first})`).join(', ')} ` +
+        `are NaN or infinite; the loss would be NaN. Check the inputs for overflow or uninitialised memory.`,
     );
   }
 }
@@ -143,10 +125,10 @@ export async function readStatusBuffer(
   const bytes = await submitAndRead({
     engine,
     label,
-    record: (encoder) => encoder.copyBufferToBuffer(statusBuffer, 0, readback, 0, 32),
+    record: (encoder) => encoder.copyBufferToBuffer(statusBuffer, 0, readback, 0, STATUS_BYTES),
     readback,
     callerBuffers: {},
     assertUsable,
   });
-  return decodeStatus(new Uint32Array(bytes, 0, 8));
+  return decodeStatus(new Uint32Array(bytes, 0, STATUS_BYTES / 4));
 }

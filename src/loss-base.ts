@@ -1,6 +1,6 @@
 import type { DiceEngine } from './engine.js';
 import { WgslDiceError } from './errors.js';
-import { readStatusBuffer, type InputStatus } from './host-io.js';
+import { readStatusBuffer, STATUS_BYTES, type InputStatus } from './host-io.js';
 import { OwnedResources } from './resources.js';
 
 /**
@@ -47,7 +47,7 @@ export abstract class LossBase {
   /** Reads a status buffer written by this loss's last submitted passes (the encode path). */
   protected async readStatusFrom(statusBuffer: GPUBuffer, label: string): Promise<InputStatus> {
     this.assertUsable();
-    this.#statusReadback ??= this.resources.buffer('status readback', 32, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    this.#statusReadback ??= this.resources.buffer('status readback', STATUS_BYTES, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
     return readStatusBuffer(this.engine, `${label} status`, statusBuffer, this.#statusReadback, () => this.assertUsable());
   }
 

@@ -82,8 +82,8 @@ function expectBitwiseEqual(a: LossResult, b: LossResult): void {
 }
 
 function expectWindowsFit(loss: FamilyLoss): void {
-  const { bytesPerVoxel, reduce, voxel } = loss.plan;
-  for (const w of [...reduce.windows, ...voxel.windows]) {
+  const { bytesPerVoxel, forward, backward } = loss.plan;
+  for (const w of [...forward.windows, ...backward.windows]) {
     expect(w.elementCount * bytesPerVoxel).toBeLessThanOrEqual(WINDOW_BYTES);
     expect(w.elementBase % 256).toBe(0);
   }
@@ -114,12 +114,12 @@ describe('loss family binding windows: bitwise equal to one window', () => {
       const single = await whole.loss(options);
       try {
         // Same reduction grid, different windows: only then is bitwise equality the claim.
-        expect(split.plan.reduce.chunks).toBe(single.plan.reduce.chunks);
-        expect(split.plan.reduce.rowsPerChunk).toBe(single.plan.reduce.rowsPerChunk);
-        expect(single.plan.reduce.windows).toHaveLength(1);
-        expect(single.plan.voxel.windows).toHaveLength(1);
-        expect(split.plan.reduce.windows.length).toBeGreaterThan(1);
-        expect(split.plan.voxel.windows.length).toBeGreaterThan(1);
+        expect(split.plan.forward.chunks).toBe(single.plan.forward.chunks);
+        expect(split.plan.forward.voxelsPerChunk).toBe(single.plan.forward.voxelsPerChunk);
+        expect(single.plan.forward.windows).toHaveLength(1);
+        expect(single.plan.backward.windows).toHaveLength(1);
+        expect(split.plan.forward.windows.length).toBeGreaterThan(1);
+        expect(split.plan.backward.windows.length).toBeGreaterThan(1);
         expectWindowsFit(split);
         const a = await split.compute(pred, target, { grad: true, mask });
         const b = await single.compute(pred, target, { grad: true, mask });
@@ -144,7 +144,7 @@ describe('loss family binding windows: bitwise equal to one window', () => {
       try {
         const labelErrors = await Promise.all(losses.map((l) => l.compute(pred.map((x) => (Number.isNaN(x) ? 0 : x)), target).catch((e: unknown) => e)));
         const nanErrors = await Promise.all(losses.map((l) => l.compute(pred, target.map((x) => (x > 3 ? 0 : x))).catch((e: unknown) => e)));
-        expect(losses[0].plan.reduce.windows.length).toBeGreaterThan(1);
+        expect(losses[0].plan.forward.windows.length).toBeGreaterThan(1);
         return [labelErrors, nanErrors];
       } finally {
         for (const l of losses) l.destroy();
@@ -171,8 +171,8 @@ describe('loss family binding windows: bitwise equal to one window', () => {
     const { pred, target } = makeInputs(options, 11, false);
     await withValidation(device, async () => {
       const loss = await windowed.loss(options);
-      expect(loss.plan.reduce.windows).toHaveLength(2);
-      expect(loss.plan.voxel.windows).toHaveLength(2);
+      expect(loss.plan.forward.windows).toHaveLength(2);
+      expect(loss.plan.backward.windows).toHaveLength(2);
       const buffers = {
         pred: createBufferFrom(device, pred),
         target: createBufferFrom(device, target),
@@ -219,7 +219,7 @@ describe('loss family binding windows: bitwise equal to one window', () => {
     expect((error as WgslDiceError).message).toMatch(/channels-first sample.*65536-byte binding window.*channels-last.*maxStorageBufferBindingSize/);
     // The same volume channels-last is windowed by voxel ranges.
     const loss = await windowed.loss({ shape: [1, 64, 64, 4, 4], activation: 'softmax' });
-    expect(loss.plan.reduce.windows.length).toBeGreaterThan(1);
+    expect(loss.plan.forward.windows.length).toBeGreaterThan(1);
     loss.destroy();
   });
 });
@@ -241,8 +241,8 @@ describe('a real tensor over the 128 MiB binding limit', () => {
       const { got, smooth } = await withValidation(device, async () => {
         const loss = await engine.loss(options);
         try {
-          expect(loss.plan.reduce.windows.length).toBeGreaterThan(1);
-          expect(loss.plan.voxel.windows.length).toBeGreaterThan(1);
+          expect(loss.plan.forward.windows.length).toBeGreaterThan(1);
+          expect(loss.plan.backward.windows.length).toBeGreaterThan(1);
           const smooth = { n: loss.options.smoothNumerator, d: loss.options.smoothDenominator };
           return { got: await loss.compute(pred, labels, { grad: true }), smooth };
         } finally {

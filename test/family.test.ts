@@ -142,7 +142,7 @@ describe('bad input is reported, not silently folded into the loss', () => {
     const error = await loss.compute(pred, new Float32Array(16)).catch((e: unknown) => e);
     expect((error as WgslDiceError).code).toBe('NON_FINITE_INPUT');
     expect((error as WgslDiceError).message).toMatch(/2 pred element\(s\).*first at element 3/);
-    expect(await loss.readStatus()).toEqual({ badLabels: 0, firstBadLabelVoxel: null, nonFinite: 2, firstNonFiniteElement: 3 });
+    expect(await loss.readStatus()).toEqual({ badLabels: 0, firstBadLabelVoxel: null, nonFinite: 2, firstNonFiniteElement: 3, nonFiniteTarget: 0, firstNonFiniteTargetElement: null, nonFiniteMask: 0, firstNonFiniteMaskIndex: null });
     loss.destroy();
   });
 });

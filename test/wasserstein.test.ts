@@ -118,7 +118,7 @@ describe('Generalized Wasserstein Dice input checks', () => {
     pred[5] = NaN;
     const nan = await loss.compute(pred, Uint32Array.from([0, 1, 1, 0])).catch((e: unknown) => e);
     expect((nan as WgslDiceError).code).toBe('NON_FINITE_INPUT');
-    expect(await loss.readStatus()).toEqual({ badLabels: 0, firstBadLabelVoxel: null, nonFinite: 1, firstNonFiniteElement: 5 });
+    expect(await loss.readStatus()).toEqual({ badLabels: 0, firstBadLabelVoxel: null, nonFinite: 1, firstNonFiniteElement: 5, nonFiniteTarget: 0, firstNonFiniteTargetElement: null, nonFiniteMask: 0, firstNonFiniteMaskIndex: null });
     loss.destroy();
   });
 });

@@ -1,15 +1,9 @@
-import { bindStorage, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from '../buffers.js';
+import type { BufferArg } from '../buffers.js';
 import type { DiceEngine } from '../engine.js';
 import { rejectUnknownKeys, requireNonNegative, WgslDiceError } from '../errors.js';
-import {
-  packWassersteinBackwardParams,
-  packWassersteinFinalizeParams,
-  packWassersteinReduceParams,
-} from '../kernels/family-kernels.js';
-import { planColumns, planElementwise, type ColumnGrid } from '../plan.js';
-import { LossBase } from '../loss-base.js';
-import { whole } from '../resources.js';
-import { decodeStatus, rejectBadInput, stageInput, submitAndRead, type InputStatus } from '../host-io.js';
+import type { FamilyPlan } from '../program/planner.js';
+import type { LossProgram } from '../program/program.js';
+import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../program/runtime.js';
 import { parseLayoutShape } from './options.js';
 
 /**
@@ -116,184 +110,73 @@ export interface WassersteinResult {
   grad?: Float32Array;
 }
 
-interface WassersteinPipelines {
-  reduce: GPUComputePipeline;
-  finalize: GPUComputePipeline;
-  backward: GPUComputePipeline;
-}
-
-
 /**
  * MONAI's Generalized Wasserstein Dice loss of fixed shape and options (see
- * {@link WassersteinDiceOptions}), created by {@link DiceEngine.wassersteinDice}: one
- * voxel-major reduction with the softmax fused in, a one-workgroup finalize and one
- * elementwise backward pass, all in fixed order (no atomics).
+ * {@link WassersteinDiceOptions}), created by {@link DiceEngine.wassersteinDice}: a spec of the
+ * one pipeline (src/program), with a voxel-major reduction with the softmax fused in, a
+ * one-workgroup finalize and one elementwise backward pass, all in fixed order and in binding
+ * windows for tensors of any size.
  */
-export class WassersteinDiceLoss extends LossBase {
+export class WassersteinDiceLoss extends ProgramLoss {
   readonly options: NormalizedWassersteinOptions;
-  /** Per sample, one vec4<f32>: (loss, TP, denominator, sum of Wasserstein distances). */
-  readonly statsBuffer: GPUBuffer;
-  /** 8 u32: bad labels, non-finite logits, first bad voxel, first non-finite element, the f32 bits of the loss, 0, 0, 0. */
-  readonly statusBuffer: GPUBuffer;
-
-  readonly #pipelines: WassersteinPipelines;
-  readonly #grid: ColumnGrid;
-  readonly #backwardChunks: number;
-  readonly #params: { reduce: GPUBuffer; finalize: GPUBuffer; backward: GPUBuffer };
-  readonly #scratch: { distances: GPUBuffer; partials: GPUBuffer; classSums: GPUBuffer };
-  #host: Record<'pred' | 'target' | 'loss' | 'grad' | 'readback', GPUBuffer> | undefined;
+  /** The grids and binding windows of the passes. */
+  readonly plan: FamilyPlan;
 
   /** @internal Use {@link DiceEngine.wassersteinDice}. */
-  constructor(engine: DiceEngine, options: NormalizedWassersteinOptions, pipelines: WassersteinPipelines) {
-    super(engine, options.label, { what: 'loss', createdBy: 'engine.wassersteinDice()' }, 3);
+  constructor(engine: DiceEngine, options: NormalizedWassersteinOptions, program: LossProgram<FamilyPlan>, passes: readonly CompiledPass[]) {
+    super(engine, program, passes, { what: 'loss', createdBy: 'engine.wassersteinDice()' });
     this.options = options;
-    this.#pipelines = pipelines;
-    const o = options;
-    const profile = engine.gridProfile;
-    this.#grid = planColumns(o.batch, o.spatial, o.classes, profile);
-    const voxelPlan = planElementwise(1, o.batch * o.spatial, profile);
-    this.#backwardChunks = voxelPlan.chunks;
-    const r = this.resources;
-    const u = GPUBufferUsage;
-    this.#params = {
-      reduce: r.uniform('reduce params', packWassersteinReduceParams(o, this.#grid)),
-      finalize: r.uniform('finalize params', packWassersteinFinalizeParams(o, this.#grid.chunks)),
-      backward: r.uniform('backward params', packWassersteinBackwardParams(o, voxelPlan.unitsPerChunk)),
-    };
-    this.#scratch = {
-      distances: r.storage('distance matrix', o.distances),
-      partials: r.buffer('partials', o.batch * this.#grid.chunks * o.classes * 32, u.STORAGE),
-      classSums: r.buffer('class sums', o.batch * o.classes * 16, u.STORAGE),
-    };
-    this.statsBuffer = r.buffer('stats', o.batch * 16, u.STORAGE | u.COPY_SRC);
-    this.statusBuffer = r.buffer('status', 32, u.STORAGE | u.COPY_SRC);
+    this.plan = program.layout;
+  }
+
+  /** Per sample, one vec4<f32>: (loss, TP, denominator, sum of Wasserstein distances). */
+  get statsBuffer(): GPUBuffer {
+    return this.scratchBuffer('stats');
   }
 
   /** Bytes the packed label map must hold. */
   get targetBytes(): number {
-    const voxels = this.options.batch * this.options.spatial;
-    switch (this.options.target) {
-      case 'u8': return Math.ceil(voxels / 4) * 4;
-      case 'u16': return Math.ceil(voxels / 2) * 4;
-      default: return voxels * 4;
-    }
+    return this.program.tensors.find((t) => t.name === 'target')!.bytes;
   }
 
-  /** Records the passes into the caller's encoder (no submit, no readback). */
-  encode(encoder: GPUCommandEncoder, buffers: WassersteinEncodeBuffers): void {
-    this.assertUsable();
-    requireEncoder(encoder);
+  protected get classCount(): number {
+    return this.options.classes;
+  }
+
+  /** Records the passes into the caller's encoder or an open compute pass (no submit, no readback). */
+  encode(encoder: GPUCommandEncoder | GPUComputePassEncoder, buffers: WassersteinEncodeBuffers, options?: EncodeOptions): void {
     if (typeof buffers !== 'object' || buffers === null) {
       throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad? }.');
     }
     rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad']);
-    const o = this.options;
-    const device = this.device;
-    const pred = bindStorage(device, 'pred', buffers.pred, o.elements * 4);
-    const target = bindStorage(device, 'target', buffers.target, this.targetBytes);
-    const loss = bindStorage(device, 'loss', buffers.loss, 4);
-    const grad: Binding | undefined = buffers.grad === undefined ? undefined : bindStorage(device, 'grad', buffers.grad, o.elements * 4);
-    rejectOverlaps({ pred, target }, { loss, grad }, { sameDispatch: [['pred', 'grad'], ['target', 'grad']] });
-
-    const r = this.resources;
-    const p = this.#pipelines;
-    const s = this.#scratch;
-    const pass = encoder.beginComputePass({ label: `${o.label} passes` });
-    pass.setPipeline(p.reduce);
-    pass.setBindGroup(0, r.bindGroup('reduce', p.reduce, this.#params.reduce, [pred, target, whole(s.distances), whole(s.partials)]));
-    pass.dispatchWorkgroups(this.#grid.chunks, this.#grid.colBlocks, o.batch);
-    pass.setPipeline(p.finalize);
-    pass.setBindGroup(
-      0,
-      r.bindGroup('finalize', p.finalize, this.#params.finalize, [
-        whole(s.partials), whole(s.classSums), whole(this.statsBuffer), loss, whole(this.statusBuffer),
-      ]),
-    );
-    pass.dispatchWorkgroups(1);
-    if (grad) {
-      pass.setPipeline(p.backward);
-      pass.setBindGroup(0, r.bindGroup('backward', p.backward, this.#params.backward, [pred, target, whole(s.distances), whole(s.classSums), grad]));
-      pass.dispatchWorkgroups(this.#backwardChunks);
-    }
-    pass.end();
+    this.record(encoder, buffers as unknown as Record<string, unknown>, options);
   }
 
   /**
-   * Runs the loss once on host arrays or GPU buffers and reads everything back; throws
-   * LABEL_OUT_OF_RANGE or NON_FINITE_INPUT rather than returning a silently wrong number.
+   * Runs the loss once on host arrays (copied at the call) or GPU buffers and reads everything
+   * back; throws LABEL_OUT_OF_RANGE or NON_FINITE_INPUT rather than returning a silently wrong
+   * number.
    */
-  compute(
+  async compute(
     pred: Float32Array | BufferArg,
     target: Uint8Array | Uint16Array | Uint32Array | BufferArg,
     options: { grad?: boolean } = {},
-  ): Promise<WassersteinResult> {
-    return this.serialized(() => this.#computeNow(pred, target, options));
-  }
-
-  /** Reads the status written by the last submitted pass (for the encode path). */
-  readStatus(): Promise<InputStatus> {
-    return this.readStatusFrom(this.statusBuffer, this.options.label);
-  }
-
-  async #computeNow(
-    pred: Float32Array | BufferArg,
-    target: Uint8Array | Uint16Array | Uint32Array | BufferArg,
-    options: { grad?: boolean },
   ): Promise<WassersteinResult> {
     this.assertUsable();
     if (typeof options !== 'object' || options === null) {
       throw new WgslDiceError('INVALID_OPTION', 'compute() options must be an object like { grad: true }.');
     }
     rejectUnknownKeys('compute() option', options, ['grad']);
-    const o = this.options;
-    const wantGrad = options.grad === true;
-    const host = (this.#host ??= this.#createHostBuffers());
-    const device = this.device;
-    const targetType = { u8: Uint8Array, u16: Uint16Array, u32: Uint32Array }[o.target];
-    const predArg = stageInput(device, 'pred', pred, host.pred, [Float32Array], o.elements, o.dims);
-    const targetArg = stageInput(device, 'target', target, host.target, [targetType], o.batch * o.spatial, o.dims);
-
-    const statsBytes = o.batch * 16;
-    const gradBytes = o.elements * 4;
-    const bytes = await submitAndRead({
-      engine: this.engine,
-      label: `${o.label} compute`,
-      record: (encoder) => {
-        this.encode(encoder, { pred: predArg, target: targetArg, loss: host.loss, grad: wantGrad ? host.grad : undefined });
-        encoder.copyBufferToBuffer(this.statusBuffer, 0, host.readback, 0, 32);
-        encoder.copyBufferToBuffer(this.statsBuffer, 0, host.readback, 32, statsBytes);
-        if (wantGrad) encoder.copyBufferToBuffer(host.grad, 0, host.readback, 32 + statsBytes, gradBytes);
-      },
-      readback: host.readback,
-      callerBuffers: { pred, target },
-      assertUsable: () => this.assertUsable(),
-    });
-    const words = new Uint32Array(bytes, 0, 8);
-    const stats = new Float32Array(bytes, 32, statsBytes / 4);
-    const grad = wantGrad ? new Float32Array(bytes.slice(32 + statsBytes, 32 + statsBytes + gradBytes)) : undefined;
-    rejectBadInput(decodeStatus(words), o.classes, 'the distance matrix has no row for them.');
+    if (options.grad !== undefined && typeof options.grad !== 'boolean') {
+      throw new WgslDiceError('INVALID_OPTION', `grad must be true or false, got ${JSON.stringify(options.grad)}.`);
+    }
+    const out = await this.runOnce({ pred, target }, options.grad === true, 'the distance matrix has no row for them.');
+    const stats = out.sections.get('stats')!;
     const result: WassersteinResult = {
-      loss: new Float32Array(words.buffer, 16, 1)[0],
-      perSample: Float32Array.from({ length: o.batch }, (_, b) => stats[b * 4]),
+      loss: out.parts[0],
+      perSample: Float32Array.from({ length: this.options.batch }, (_, b) => stats[b * 4]),
     };
-    if (grad) result.grad = grad;
+    if (out.grad) result.grad = out.grad;
     return result;
   }
-
-  #createHostBuffers() {
-    const r = this.resources;
-    const u = GPUBufferUsage;
-    const o = this.options;
-    return {
-      pred: r.buffer('host pred', o.elements * 4, u.STORAGE | u.COPY_DST),
-      target: r.buffer('host target', this.targetBytes, u.STORAGE | u.COPY_DST),
-      loss: r.buffer('host loss', 16, u.STORAGE | u.COPY_SRC),
-      grad: r.buffer('host grad', o.elements * 4, u.STORAGE | u.COPY_SRC),
-      readback: r.buffer('readback', 32 + o.batch * 16 + o.elements * 4, u.MAP_READ | u.COPY_DST),
-    };
-  }
-
-
-
 }
-

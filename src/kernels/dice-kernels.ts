@@ -5,6 +5,7 @@ import reduceScalarSource from '../../shaders/dice_reduce_scalar.wgsl';
 import reduceVec4Source from '../../shaders/dice_reduce_vec4.wgsl';
 import reduceVec4SubgroupsSource from '../../shaders/dice_reduce_vec4_subgroups.wgsl';
 import type { BindingWindow, DicePlan } from '../plan.js';
+import { packPerWindow, packUniform, type UniformField } from './uniforms.js';
 
 /**
  * The Dice kernel family as pure descriptions: shader sources by name, and the uniform blocks
@@ -53,60 +54,64 @@ export function backwardShaderFor(plan: DicePlan): DiceShaderName {
   return plan.backward.vecWidth === 4 ? 'dice_backward_vec4' : 'dice_backward_scalar';
 }
 
-/** Uniform blocks of successive binding windows sit this far apart (minUniformBufferOffsetAlignment). */
-export const UNIFORM_STRIDE = 256;
+/** Workgroup fault records the reduce pass writes: one per (slab, chunk, column block). */
+export function reduceFaultRecords(plan: DicePlan): number {
+  return plan.slabs * plan.reduce.chunks * plan.reduce.colBlocks;
+}
 
-/** Mirrors `ReduceParams` in dice_reduce_*.wgsl (12 x u32, padded to 16), one block per window. */
-export function packReduceParams(plan: DicePlan): ArrayBuffer {
+/** Mirrors `ReduceParams` in lib/dice_reduce.wgsl, one block per window. */
+export function reduceParamsFields(plan: DicePlan, w: BindingWindow): UniformField[] {
   const r = plan.reduce;
-  return perWindow(r.windows, (w) => [
-    r.rows,
-    r.cols,
-    r.colsPerGroup,
-    r.lanes,
-    r.rowsPerChunk,
-    r.chunks,
-    r.treeStart,
-    w.linearBase,
-    w.elementBase / r.vecWidth,
-  ]);
+  return [
+    ['rows', 'u32', r.rows],
+    ['cols', 'u32', r.cols],
+    ['cols_per_group', 'u32', r.colsPerGroup],
+    ['lanes', 'u32', r.lanes],
+    ['rows_per_chunk', 'u32', r.rowsPerChunk],
+    ['chunks', 'u32', r.chunks],
+    ['tree_start', 'u32', r.treeStart],
+    ['linear_base', 'u32', w.linearBase],
+    ['unit_base', 'u32', w.elementBase / r.vecWidth],
+    ['unit_width', 'u32', r.vecWidth],
+  ];
 }
 
-function perWindow(windows: readonly BindingWindow[], fields: (w: BindingWindow) => number[]): ArrayBuffer {
-  const bytes = new ArrayBuffer(windows.length * UNIFORM_STRIDE);
-  windows.forEach((w, i) => new Uint32Array(bytes, i * UNIFORM_STRIDE, fields(w).length).set(fields(w)));
-  return bytes;
+export function packReduceParams(plan: DicePlan): ArrayBuffer {
+  return packPerWindow(plan.reduce.windows, (w) => reduceParamsFields(plan, w));
 }
 
-/** Mirrors `FinalizeParams` in dice_finalize.wgsl (6 x u32, 2 x f32). */
-export function packFinalizeParams(
-  plan: DicePlan,
-  smoothNumerator: number,
-  smoothDenominator: number,
-): ArrayBuffer {
-  const bytes = new ArrayBuffer(32);
-  const u32 = new Uint32Array(bytes);
-  const f32 = new Float32Array(bytes);
-  u32[0] = plan.slabs * plan.groupsPerSlab;
-  u32[1] = plan.groupsPerSlab;
-  u32[2] = plan.reduce.chunks;
-  u32[3] = plan.reduce.cols;
-  u32[4] = plan.reduce.vecWidth;
-  u32[5] = plan.reduce.periods;
-  f32[6] = smoothNumerator;
-  f32[7] = smoothDenominator;
-  return bytes;
+/** Mirrors `FinalizeParams` in dice_finalize.wgsl. */
+export function finalizeParamsFields(plan: DicePlan, smoothNumerator: number, smoothDenominator: number): UniformField[] {
+  return [
+    ['groups', 'u32', plan.slabs * plan.groupsPerSlab],
+    ['classes', 'u32', plan.groupsPerSlab],
+    ['chunks', 'u32', plan.reduce.chunks],
+    ['cols', 'u32', plan.reduce.cols],
+    ['vec_width', 'u32', plan.reduce.vecWidth],
+    ['periods', 'u32', plan.reduce.periods],
+    ['smooth_nr', 'f32', smoothNumerator],
+    ['smooth_dr', 'f32', smoothDenominator],
+    ['fault_records', 'u32', reduceFaultRecords(plan)],
+  ];
 }
 
-/** Mirrors `BackwardParams` in dice_backward_*.wgsl (8 x u32), one block per window. */
-export function packBackwardParams(plan: DicePlan): ArrayBuffer {
+export function packFinalizeParams(plan: DicePlan, smoothNumerator: number, smoothDenominator: number): ArrayBuffer {
+  return packUniform(finalizeParamsFields(plan, smoothNumerator, smoothDenominator));
+}
+
+/** Mirrors `BackwardParams` in lib/dice_backward.wgsl, one block per window. */
+export function backwardParamsFields(plan: DicePlan, w: BindingWindow): UniformField[] {
   const b = plan.backward;
-  return perWindow(b.windows, (w) => [
-    b.unitsPerSlab,
-    plan.groupsPerSlab,
-    b.unitsPerChunk,
-    b.chunks,
-    w.linearBase,
-    w.elementBase / b.vecWidth,
-  ]);
+  return [
+    ['units_per_slab', 'u32', b.unitsPerSlab],
+    ['classes', 'u32', plan.groupsPerSlab],
+    ['units_per_chunk', 'u32', b.unitsPerChunk],
+    ['chunks', 'u32', b.chunks],
+    ['linear_base', 'u32', w.linearBase],
+    ['unit_base', 'u32', w.elementBase / b.vecWidth],
+  ];
+}
+
+export function packBackwardParams(plan: DicePlan): ArrayBuffer {
+  return packPerWindow(plan.backward.windows, (w) => backwardParamsFields(plan, w));
 }

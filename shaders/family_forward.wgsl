@@ -1,0 +1,167 @@
+// Loss-family forward pass 1: per-workgroup partial sums for every Dice-family loss, read
+// voxel by voxel. A thread reads a voxel's logits once, applies the activation once (softmax
+// and argmax see the whole class vector right there, so no statistics pre-pass exists) and
+// accumulates the sums of a block of up to CLASS_BLOCK classes in registers; wg.y picks the
+// block, so C > CLASS_BLOCK re-reads only the logits a softmax normalises over.
+//
+// Per (sample, class) pair and chunk it writes two vec4, in fixed order:
+//   (I = sum w*p*g, P = sum w*p^ord, G = sum w*g^ord, T = sum w*min(p, g))
+//   (AUX = sum w*aux, M = sum w*g, F+ = sum w*focal*g, F- = sum w*focal*(1 - g))
+// (T is the soft-label intersection (P + G - sum|p - g|) / 2 summed without its
+// cancellation; in the softmax focal form F+ = sum w*focal, F- = 0.) w is the voxel weight
+// (mask x not-ignored), aux the cross-entropy term, focal MONAI's focal term on the raw logit;
+// family_finalize.wgsl applies alpha and the class weights. Faults (labels out of range,
+// non-finite pred, target, mask) go to one record per workgroup (lib/faults.wgsl).
+//
+// Each lane adds at most 2^16 voxels in sequence (the planner caps voxels_per_chunk), then a
+// fixed-order tree per class: the sums are bitwise the same on every run.
+
+// #include "lib/family_voxel.wgsl"
+// #include "lib/faults.wgsl"
+
+const CLASS_BLOCK: u32 = 16u;
+
+@group(0) @binding(4) var<storage, read_write> partials: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> faults: array<vec4<u32>>;
+
+var<workgroup> shared_a: array<vec4<f32>, WORKGROUP_SIZE>;
+var<workgroup> shared_b: array<vec4<f32>, WORKGROUP_SIZE>;
+
+// MONAI's focal term of one element. Sigmoid form, on the logit z:
+//   (z - z g - log sigmoid(z)) * exp(gamma * log sigmoid(-z (2g - 1)));
+// softmax form, with log_q the log-softmax over the focal classes: -(1 - q)^gamma * log_q * g.
+fn focal_term(z: f32, g: f32, log_q: f32) -> f32 {
+  if (FOCAL_KIND == FOCAL_SOFTMAX) {
+    return -power_from_zero(1.0 - exp(log_q), params.focal_gamma) * log_q * g;
+  }
+  let bce = z - z * g + softplus(-z);
+  return exp(-params.focal_gamma * softplus(z * (2.0 * g - 1.0))) * bce;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+  let linear = params.linear_base + wg.x;
+  let range = voxel_range(linear);
+  let class_begin = wg.y * CLASS_BLOCK;
+  let block = min(CLASS_BLOCK, params.classes - class_begin);
+  let first_block = wg.y == 0u;
+  // Softmax and argmax need every class of the voxel; a block holding them all uses its own.
+  let whole_vector = block == params.classes;
+  let needs_lse = ACTIVATION == ACT_SOFTMAX || ACTIVATION == ACT_ARGMAX;
+  clear_faults(tid);
+  workgroupBarrier();
+
+  var sums_a: array<vec4<f32>, CLASS_BLOCK>;
+  var sums_b: array<vec4<f32>, CLASS_BLOCK>;
+  var logits: array<f32, CLASS_BLOCK>;
+  for (var voxel = range.x + tid; voxel < range.y; voxel += WORKGROUP_SIZE) {
+    let v = voxel_info(voxel);
+    if (first_block) {
+      // A shared mask is read by every sample: its values are counted with the first one.
+      if (MASK_MODE != MASK_NONE && !is_finite(v.mask_value) && (MASK_PER_SAMPLE || voxel < params.spatial)) {
+        note_fault(FAULT_MASK, voxel);
+      }
+      // Out-of-range labels match no class; counted once per voxel.
+      if (TARGET_KIND != TARGET_DENSE && !v.ignored && v.label >= params.classes) {
+        note_fault(FAULT_LABEL, voxel);
+      }
+    }
+
+    var best = 0.0;
+    var best_class = 0u;
+    for (var k = 0u; k < block; k++) {
+      let at = element_index(voxel, class_begin + k);
+      let raw = pred[at];
+      if (!is_finite(raw)) {
+        note_fault(FAULT_PRED, at + params.element_base);
+      }
+      let z = raw * v.logit_scale;
+      logits[k] = z;
+      // Strict '>' keeps the first maximum, as torch.argmax does.
+      if (k == 0u || z > best) {
+        best = z;
+        best_class = class_begin + k;
+      }
+    }
+    var lse = 0.0;
+    if (needs_lse) {
+      if (whole_vector) {
+        var total = 0.0;
+        for (var k = 0u; k < block; k++) {
+          total += exp(logits[k] - best);
+        }
+        lse = best + log(total);
+      } else {
+        lse = log_sum_exp(voxel, v.logit_scale, 0u).y;
+        best_class = first_argmax(voxel, v.logit_scale);
+      }
+    }
+    var focal_lse = 0.0;
+    if (FOCAL_KIND == FOCAL_SOFTMAX) {
+      focal_lse = log_sum_exp(voxel, v.logit_scale, params.focal_first_class).y;
+    }
+
+    for (var k = 0u; k < block; k++) {
+      let c = class_begin + k;
+      let z = logits[k];
+      let raw_g = raw_target(v, voxel, c);
+      if (TARGET_KIND == TARGET_DENSE && !is_finite(raw_g)) {
+        note_fault(FAULT_TARGET, element_index(voxel, c) + params.element_base);
+      }
+      // Mask-the-logits mode masks the target too.
+      let g = raw_g * v.logit_scale;
+      var p: f32;
+      var log_p = 0.0;
+      switch (ACTIVATION) {
+        case ACT_SIGMOID: { p = sigmoid(z); }
+        case ACT_SOFTMAX: {
+          log_p = z - lse;
+          p = exp(log_p);
+        }
+        case ACT_ARGMAX: { p = select(0.0, 1.0, c == best_class); }
+        case ACT_THRESHOLD: { p = select(0.0, 1.0, z > params.threshold); }
+        default: { p = z; }
+      }
+      var aux = 0.0;
+      if (AUX_KIND == AUX_SOFTMAX_CE) {
+        aux = -smoothed(g) * log_p;
+      } else if (AUX_KIND == AUX_BINARY_CE) {
+        // Binary cross-entropy with logits, overflow-free.
+        aux = params.pos_weight * g * softplus(-z) + (1.0 - g) * softplus(z);
+      }
+      var focal = vec2<f32>(0.0);
+      if (FOCAL_KIND != FOCAL_NONE && c >= params.focal_first_class) {
+        let f = v.weight * focal_term(z, g, z - focal_lse);
+        // The sigmoid form's alpha weighs g and 1 - g apart; the softmax form's term holds g.
+        focal = select(vec2<f32>(f * g, f * (1.0 - g)), vec2<f32>(f, 0.0), FOCAL_KIND == FOCAL_SOFTMAX);
+      }
+      let p_ord = select(p, p * p, SQUARED);
+      let g_ord = select(g, g * g, SQUARED);
+      sums_a[k] += v.weight * vec4<f32>(p * g, p_ord, g_ord, min(p, g));
+      sums_b[k] += vec4<f32>(v.weight * aux, v.weight * g, focal);
+    }
+  }
+
+  // One fixed-order tree per class of the block.
+  let sample = linear / params.chunks;
+  let chunk = linear % params.chunks;
+  for (var k = 0u; k < block; k++) {
+    shared_a[tid] = sums_a[k];
+    shared_b[tid] = sums_b[k];
+    workgroupBarrier();
+    for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride >>= 1u) {
+      if (tid < stride) {
+        shared_a[tid] += shared_a[tid + stride];
+        shared_b[tid] += shared_b[tid + stride];
+      }
+      workgroupBarrier();
+    }
+    if (tid == 0u) {
+      let out = ((sample * params.classes + class_begin + k) * params.chunks + chunk) * 2u;
+      partials[out] = shared_a[0];
+      partials[out + 1u] = shared_b[0];
+    }
+    workgroupBarrier();
+  }
+  store_faults(tid, linear * ((params.classes + CLASS_BLOCK - 1u) / CLASS_BLOCK) + wg.y);
+}

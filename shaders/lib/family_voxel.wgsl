@@ -1,0 +1,148 @@
+// What the loss family's voxel-major passes (shaders/family_forward.wgsl and
+// family_backward.wgsl) share: the modes, fixed when a pipeline is created; the uniform block,
+// which holds only shapes and scalars, so one pipeline serves every shape; the input bindings;
+// and the decoding of one voxel (mask, label map or dense target, ignore_index, mask-the-logits).
+//
+// Workgroups run over (sample, chunk): sample `linear / chunks`, voxels
+// [chunk * voxels_per_chunk, +voxels_per_chunk) of that sample. A dispatch runs workgroups
+// linear_base + wg.x with pred, a dense target, a label map and a per-sample mask bound from
+// voxel `voxel_base` (element `element_base`); a shared mask is bound whole (see "binding
+// windows" in src/plan.ts). Channels-last puts a voxel's C values side by side, channels-first
+// S apart.
+
+// #include "lib/numeric.wgsl"
+// #include "lib/labels.wgsl"
+
+override WORKGROUP_SIZE: u32 = 256u;
+override ACTIVATION: u32 = 0u;      // ACT_*
+override TARGET_KIND: u32 = 0u;     // TARGET_* (lib/labels.wgsl)
+override MASK_MODE: u32 = 0u;       // MASK_*
+override MASK_PER_SAMPLE: bool = false;
+override HAS_IGNORE: bool = false;
+override SQUARED: bool = false;     // P and G sum p^2 and g^2
+override AUX_KIND: u32 = 0u;        // AUX_*
+override FOCAL_KIND: u32 = 0u;      // FOCAL_*
+override CHANNELS_FIRST: bool = false;
+
+const ACT_NONE: u32 = 0u;
+const ACT_SIGMOID: u32 = 1u;
+const ACT_SOFTMAX: u32 = 2u;
+const ACT_ARGMAX: u32 = 3u;        // one-hot of the first maximal logit (metrics)
+const ACT_THRESHOLD: u32 = 4u;     // p > threshold (metrics)
+const MASK_NONE: u32 = 0u;
+const MASK_WEIGHT: u32 = 1u;       // weighs every term after the activation
+const MASK_LOGITS: u32 = 2u;       // scales the logits and the target (MONAI's MaskedDiceLoss)
+const AUX_NONE: u32 = 0u;
+const AUX_SOFTMAX_CE: u32 = 1u;
+const AUX_BINARY_CE: u32 = 2u;
+const FOCAL_NONE: u32 = 0u;
+const FOCAL_SIGMOID: u32 = 1u;
+const FOCAL_SOFTMAX: u32 = 2u;     // log-softmax over classes focal_first_class .. C - 1
+
+struct FamilyParams {
+  classes: u32,
+  spatial: u32,
+  chunks: u32,
+  voxels_per_chunk: u32,
+  ignore_index: u32,
+  threshold: f32,
+  focal_first_class: u32,
+  focal_gamma: f32,
+  pos_weight: f32,       // binary cross-entropy weight of the positive term (torch pos_weight)
+  label_smoothing: f32,  // softmax cross-entropy target (1 - e) g + e / C, as torch's
+  linear_base: u32,
+  voxel_base: u32,
+  element_base: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: FamilyParams;
+@group(0) @binding(1) var<storage, read> pred: array<f32>;
+// Dense f32 targets as raw bits, or a label map (lib/labels.wgsl).
+@group(0) @binding(2) var<storage, read> truth: array<u32>;
+@group(0) @binding(3) var<storage, read> mask: array<f32>;
+
+// The voxels [begin, end) of this workgroup, global.
+fn voxel_range(linear: u32) -> vec2<u32> {
+  let sample = linear / params.chunks;
+  let begin = sample * params.spatial + (linear % params.chunks) * params.voxels_per_chunk;
+  return vec2<u32>(begin, min(begin + params.voxels_per_chunk, (sample + 1u) * params.spatial));
+}
+
+// Window-relative index of (voxel, class) in pred, a dense target and grad; u32 arithmetic
+// wraps, so subtracting the window base last is exact.
+fn element_index(voxel: u32, class_index: u32) -> u32 {
+  if (CHANNELS_FIRST) {
+    let sample = voxel / params.spatial;
+    return (sample * params.classes + class_index) * params.spatial + voxel % params.spatial - params.element_base;
+  }
+  return voxel * params.classes + class_index - params.element_base;
+}
+
+struct Voxel {
+  weight: f32,      // mask x not-ignored, applied to every sum
+  logit_scale: f32, // m in mask-the-logits mode, else 1
+  mask_value: f32,  // the raw mask value (1 without a mask), checked for finiteness
+  label: u32,
+  ignored: bool,
+}
+
+fn voxel_info(voxel: u32) -> Voxel {
+  var v = Voxel(1.0, 1.0, 1.0, 0u, false);
+  if (MASK_MODE != MASK_NONE) {
+    // A shared mask ([...spatial]) is bound whole; a per-sample one is windowed.
+    v.mask_value = mask[select(voxel % params.spatial, voxel - params.voxel_base, MASK_PER_SAMPLE)];
+  }
+  if (TARGET_KIND != TARGET_DENSE) {
+    v.label = label_at(voxel - params.voxel_base);
+    v.ignored = HAS_IGNORE && v.label == params.ignore_index;
+  }
+  if (MASK_MODE == MASK_LOGITS) {
+    v.logit_scale = v.mask_value;
+  } else {
+    v.weight = v.mask_value;
+  }
+  if (v.ignored) {
+    v.weight = 0.0;
+  }
+  return v;
+}
+
+// The raw dense target value (check it with is_finite), or the one-hot of the label.
+fn raw_target(v: Voxel, voxel: u32, class_index: u32) -> f32 {
+  if (TARGET_KIND == TARGET_DENSE) {
+    return bitcast<f32>(truth[element_index(voxel, class_index)]);
+  }
+  return select(0.0, 1.0, v.label == class_index && !v.ignored);
+}
+
+// The softmax cross-entropy's target with torch's label smoothing.
+fn smoothed(g: f32) -> f32 {
+  return g * (1.0 - params.label_smoothing) + params.label_smoothing / f32(params.classes);
+}
+
+// (max, log-sum-exp) of the scaled logits of classes [first, C) of a voxel.
+fn log_sum_exp(voxel: u32, scale: f32, first: u32) -> vec2<f32> {
+  var best = pred[element_index(voxel, first)] * scale;
+  for (var c = first + 1u; c < params.classes; c++) {
+    best = max(best, pred[element_index(voxel, c)] * scale);
+  }
+  var total = 0.0;
+  for (var c = first; c < params.classes; c++) {
+    total += exp(pred[element_index(voxel, c)] * scale - best);
+  }
+  return vec2<f32>(best, best + log(total));
+}
+
+// The first class of maximal scaled logit, as torch.argmax picks.
+fn first_argmax(voxel: u32, scale: f32) -> u32 {
+  var best = pred[element_index(voxel, 0u)] * scale;
+  var best_class = 0u;
+  for (var c = 1u; c < params.classes; c++) {
+    let z = pred[element_index(voxel, c)] * scale;
+    if (z > best) {
+      best = z;
+      best_class = c;
+    }
+  }
+  return best_class;
+}

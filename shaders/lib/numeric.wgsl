@@ -1,0 +1,36 @@
+// Numeric helpers shared by the kernels (included with `// #include "lib/numeric.wgsl"`).
+
+// NaN and +-Inf have every exponent bit set; testing the bits cannot be optimised away the
+// way `x != x` can under fast-math compilers.
+fn is_finite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+fn all_finite(x: vec4<f32>) -> bool {
+  return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7f800000u)) != vec4<u32>(0x7f800000u));
+}
+
+// Both branches stay finite for any finite z.
+fn sigmoid(z: f32) -> f32 {
+  if (z >= 0.0) {
+    return 1.0 / (1.0 + exp(-z));
+  }
+  let e = exp(z);
+  return e / (1.0 + e);
+}
+
+// log(1 + exp(x)) without overflow.
+fn softplus(x: f32) -> f32 {
+  return max(x, 0.0) + log(1.0 + exp(-abs(x)));
+}
+
+// x^gamma for x in [0, 1] with 0^0 = 1 (WGSL leaves pow(0, y) to the implementation).
+fn power_from_zero(x: f32, gamma: f32) -> f32 {
+  if (gamma == 0.0) {
+    return 1.0;
+  }
+  if (x <= 0.0) {
+    return 0.0;
+  }
+  return pow(x, gamma);
+}

@@ -1,0 +1,84 @@
+// Generalized Wasserstein Dice, forward pass 1: per-workgroup partial sums per (sample, class),
+// on logits (softmax over classes, computed per voxel in place) and an integer label map.
+//
+// wass_n = sum_k M[t_n, k] * p_k,n is the voxel's Wasserstein distance to its label t_n. Every
+// per-sample quantity of the loss is a sum over classes c of
+//   V_c = number of voxels labelled c,   W_c = sum of wass_n over the voxels labelled c
+// so the pass runs voxel-major (lib/family_voxel.wgsl): a thread walks its voxels in fixed
+// order, computes wass once for each voxel whose label falls in its workgroup's block of
+// classes (wg.y), and adds it to that label's registers. Per pair and chunk it writes
+// (V, W, 0, 0); faults (labels out of range, non-finite logits) go to one record per
+// workgroup (lib/faults.wgsl).
+
+// #include "lib/family_voxel.wgsl"
+// #include "lib/faults.wgsl"
+
+const CLASS_BLOCK: u32 = 16u;
+
+@group(0) @binding(4) var<storage, read> distance: array<f32>;
+@group(0) @binding(5) var<storage, read_write> partials: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> faults: array<vec4<u32>>;
+
+var<workgroup> shared_sums: array<vec2<f32>, WORKGROUP_SIZE>;
+
+// sum_k M[label, k] * softmax(z)_k at one voxel.
+fn wasserstein_distance(voxel: u32, label: u32) -> f32 {
+  let top = log_sum_exp(voxel, 1.0, 0u).x;
+  var total = 0.0;
+  var weighted = 0.0;
+  for (var k = 0u; k < params.classes; k++) {
+    let e = exp(pred[element_index(voxel, k)] - top);
+    total += e;
+    weighted += distance[label * params.classes + k] * e;
+  }
+  return weighted / total;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+  let linear = params.linear_base + wg.x;
+  let range = voxel_range(linear);
+  let class_begin = wg.y * CLASS_BLOCK;
+  let block = min(CLASS_BLOCK, params.classes - class_begin);
+  clear_faults(tid);
+  workgroupBarrier();
+
+  var sums: array<vec2<f32>, CLASS_BLOCK>;
+  for (var voxel = range.x + tid; voxel < range.y; voxel += WORKGROUP_SIZE) {
+    // Each logit is checked once, by the block that holds its class.
+    for (var k = 0u; k < block; k++) {
+      let at = element_index(voxel, class_begin + k);
+      if (!is_finite(pred[at])) {
+        note_fault(FAULT_PRED, at + params.element_base);
+      }
+    }
+    let label = label_at(voxel - params.voxel_base);
+    if (label >= params.classes) {
+      // Out-of-range labels have no row of M; counted once per voxel.
+      if (wg.y == 0u) {
+        note_fault(FAULT_LABEL, voxel);
+      }
+    } else if (label >= class_begin && label < class_begin + block) {
+      sums[label - class_begin] += vec2<f32>(1.0, wasserstein_distance(voxel, label));
+    }
+  }
+
+  // One fixed-order tree per class of the block.
+  let sample = linear / params.chunks;
+  let chunk = linear % params.chunks;
+  for (var k = 0u; k < block; k++) {
+    shared_sums[tid] = sums[k];
+    workgroupBarrier();
+    for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride >>= 1u) {
+      if (tid < stride) {
+        shared_sums[tid] += shared_sums[tid + stride];
+      }
+      workgroupBarrier();
+    }
+    if (tid == 0u) {
+      partials[(sample * params.classes + class_begin + k) * params.chunks + chunk] = vec4<f32>(shared_sums[0], 0.0, 0.0);
+    }
+    workgroupBarrier();
+  }
+  store_faults(tid, linear * ((params.classes + CLASS_BLOCK - 1u) / CLASS_BLOCK) + wg.y);
+}

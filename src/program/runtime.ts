@@ -1,0 +1,300 @@
+import { bindStorage, describe, hostInputError, isBufferArg, rejectOverlaps, type Binding } from '../buffers.js';
+import type { DiceEngine } from '../engine.js';
+import { WgslDiceError } from '../errors.js';
+import { decodeStatus, rejectBadInput, STATUS_BYTES, submitAndRead, type InputStatus } from '../host-io.js';
+import { UNIFORM_STRIDE } from '../kernels/uniforms.js';
+import { LossBase } from '../loss-base.js';
+import { whole } from '../resources.js';
+import { describeProgram, type HostType, type LossProgram, type PassPlan, type TensorName, type TensorSpec } from './program.js';
+
+/** A pass's compiled pipeline and the `@binding` slot of each of its variables. */
+export interface CompiledPass {
+  readonly pipeline: GPUComputePipeline;
+  readonly slots: ReadonlyMap<string, number>;
+}
+
+/** Where encode() records: a command encoder (one compute pass is begun) or a pass the caller began. */
+export interface EncodeOptions {
+  /** With a command encoder: timestamps written at the start and end of the loss's compute pass. */
+  timestampWrites?: GPUComputePassTimestampWrites;
+}
+
+/** What one compute() brought back. */
+export interface ProgramOutput {
+  readonly status: InputStatus;
+  /** The status words after the faults: the loss and its parts as f32. */
+  readonly parts: Float32Array;
+  /** Each readback scratch buffer, by name. */
+  readonly sections: ReadonlyMap<string, Float32Array>;
+  readonly grad?: Float32Array;
+}
+
+const HOST_ARRAYS: Record<HostType, { new (length: number): ArrayBufferView; name: string }> = {
+  f32: Float32Array,
+  'f16-bits': Uint16Array,
+  u8: Uint8Array,
+  u16: Uint16Array,
+  u32: Uint32Array,
+};
+
+/**
+ * The one runtime every loss runs on: it owns the scratch and uniform buffers of a
+ * {@link LossProgram}, records the program's passes into the caller's encoder (or an open
+ * compute pass), and in compute() uploads, submits and reads back. It knows no loss: binding
+ * names are resolved against the WGSL, sizes and windows come from the program, and the same
+ * checks (buffer usage and size, aliasing, faults in the status buffer) hold for every loss.
+ */
+export abstract class ProgramLoss extends LossBase {
+  /** The passes, bindings and windows this loss records (see {@link describe}). */
+  readonly program: LossProgram;
+  readonly #passes: readonly CompiledPass[];
+  readonly #uniforms: readonly GPUBuffer[];
+  readonly #scratch = new Map<string, GPUBuffer>();
+  readonly #tensors: ReadonlyMap<TensorName, TensorSpec>;
+  #host: Map<string, GPUBuffer> | undefined;
+
+  protected constructor(
+    engine: DiceEngine,
+    program: LossProgram,
+    passes: readonly CompiledPass[],
+    naming: { what: string; createdBy: string },
+  ) {
+    const bindGroups = program.passes.reduce((n, p) => n + p.dispatches.length, 0);
+    super(engine, program.label, naming, bindGroups);
+    this.program = program;
+    this.#passes = passes;
+    this.#tensors = new Map(program.tensors.map((t) => [t.name, t]));
+    const u = GPUBufferUsage;
+    for (const s of program.scratch) {
+      const usage = u.STORAGE | (s.readable ? u.COPY_SRC : 0);
+      this.#scratch.set(s.name, s.contents ? this.resources.storage(s.name, s.contents, s.readable ? u.COPY_SRC : 0) : this.resources.buffer(s.name, s.bytes, usage));
+    }
+    this.#uniforms = program.passes.map((p) => this.resources.uniform(`${p.name} params`, p.uniforms));
+  }
+
+  /** The input faults and loss of the last submitted run: see {@link STATUS_BYTES} in src/host-io.ts. */
+  get statusBuffer(): GPUBuffer {
+    return this.scratchBuffer('status');
+  }
+
+  /** The passes this loss records, one line each: kernel, modes, dispatches, bindings. */
+  describe(): string {
+    return describeProgram(this.program);
+  }
+
+  /** Reads the status written by the last submitted passes (for the encode path). */
+  readStatus(): Promise<InputStatus> {
+    return this.readStatusFrom(this.statusBuffer, this.program.label);
+  }
+
+  protected scratchBuffer(name: string): GPUBuffer {
+    const buffer = this.#scratch.get(name);
+    if (!buffer) throw new Error(`internal error: the program has no scratch buffer '${name}'`);
+    return buffer;
+  }
+
+  /**
+   * Records the program. Every argument is checked before anything is recorded, so a rejected
+   * call leaves the encoder as it was.
+   */
+  protected record(
+    target: GPUCommandEncoder | GPUComputePassEncoder,
+    buffers: Readonly<Record<string, unknown>>,
+    options: EncodeOptions = {},
+  ): void {
+    this.assertUsable();
+    const intoPass = isComputePass(target);
+    if (!intoPass && !isCommandEncoder(target)) {
+      throw new WgslDiceError(
+        'INVALID_INPUT',
+        `encode() records into a GPUCommandEncoder (device.createCommandEncoder()) or an open GPUComputePassEncoder, got ${describe(target)}.`,
+      );
+    }
+    if (intoPass && options.timestampWrites !== undefined) {
+      throw new WgslDiceError('INVALID_OPTION', 'timestampWrites belong to the pass you began; pass them to beginComputePass() yourself.');
+    }
+    const bound = this.#bindTensors(buffers);
+    const withGrad = bound.has('grad');
+    const pass = intoPass
+      ? target
+      : target.beginComputePass({ label: `${this.program.label} passes`, timestampWrites: options.timestampWrites });
+    this.program.passes.forEach((plan, p) => {
+      if (plan.backward && !withGrad) return;
+      const compiled = this.#passes[p];
+      pass.setPipeline(compiled.pipeline);
+      for (const dispatch of plan.dispatches) {
+        const entries: Binding[] = [];
+        for (const [name, ref] of Object.entries(dispatch.bindings)) {
+          const slot = compiled.slots.get(name);
+          if (slot === undefined) throw new Error(`internal error: ${plan.kernel}.wgsl has no binding '${name}'`);
+          entries[slot - 1] = this.#resolve(ref, bound);
+        }
+        const params = { buffer: this.#uniforms[p], offset: dispatch.block * UNIFORM_STRIDE, size: plan.uniformBytes };
+        pass.setBindGroup(0, this.resources.bindGroup(plan.name, compiled.pipeline, params, entries));
+        pass.dispatchWorkgroups(...dispatch.workgroups);
+      }
+    });
+    if (!intoPass) pass.end();
+  }
+
+  /** Checks the caller's buffers against the program's tensors: usage, size, aliasing. */
+  #bindTensors(buffers: Readonly<Record<string, unknown>>): Map<TensorName, Binding> {
+    const bound = new Map<TensorName, Binding>();
+    for (const spec of this.program.tensors) {
+      const arg = buffers[spec.name];
+      if (arg === undefined) {
+        if (!spec.optional) throw new WgslDiceError('INVALID_INPUT', `encode() needs the ${spec.name} buffer.`);
+        continue;
+      }
+      bound.set(spec.name, bindStorage(this.device, spec.name, arg, spec.bytes, spec.windowed));
+    }
+    const reads: Record<string, Binding | undefined> = {};
+    const writes: Record<string, Binding | undefined> = {};
+    for (const [name, binding] of bound) (this.#tensors.get(name)!.access === 'read' ? reads : writes)[name] = binding;
+    rejectOverlaps(reads, writes, { inPlace: this.program.inPlace, sameDispatch: sameDispatchPairs(this.program) });
+    return bound;
+  }
+
+  #resolve(ref: PassPlan['dispatches'][number]['bindings'][string], bound: ReadonlyMap<TensorName, Binding>): Binding {
+    if ('scratch' in ref) return whole(this.scratchBuffer(ref.scratch));
+    const tensor = bound.get(ref.tensor);
+    // An optional tensor the caller left out binds the loss's own buffer of that name.
+    if (!tensor) return whole(this.scratchBuffer(ref.tensor));
+    return { buffer: tensor.buffer, offset: tensor.offset + ref.offset, size: ref.size };
+  }
+
+  /**
+   * compute(): copies host arrays at call time (the caller may reuse them at once), then, in
+   * turn with earlier calls, uploads, runs, reads the status, the readback scratch and the
+   * gradient back, and throws LABEL_OUT_OF_RANGE or NON_FINITE_INPUT on bad input.
+   */
+  protected runOnce(
+    inputs: Readonly<Partial<Record<TensorName, unknown>>>,
+    wantGrad: boolean,
+    labelHint: string,
+  ): Promise<ProgramOutput> {
+    this.assertUsable();
+    const staged = this.#snapshot(inputs);
+    return this.serialized(() => this.#run(staged, wantGrad, labelHint));
+  }
+
+  #snapshot(inputs: Readonly<Partial<Record<TensorName, unknown>>>): Map<TensorName, unknown> {
+    const staged = new Map<TensorName, unknown>();
+    for (const [name, input] of Object.entries(inputs) as [TensorName, unknown][]) {
+      if (input === undefined) continue;
+      const spec = this.#tensors.get(name);
+      if (!spec?.host) throw new WgslDiceError('INVALID_INPUT', `This loss takes no ${name}.`);
+      const type = HOST_ARRAYS[spec.host.type];
+      if (ArrayBuffer.isView(input) && !(input instanceof DataView)) {
+        if (!(input instanceof type)) {
+          if (spec.host.type === 'f32') throw hostInputError(name, input);
+          throw new WgslDiceError('INVALID_DTYPE', `${name} must be a ${type.name} for this loss, got ${describe(input)}.`);
+        }
+        const array = input as unknown as Uint8Array;
+        if (array.length !== spec.host.elements) {
+          throw new WgslDiceError('SHAPE_MISMATCH', `${name} has ${array.length} elements but this loss needs ${spec.host.elements}.`);
+        }
+        // A copy padded to whole words (writeBuffer's unit), taken now.
+        const bytes = new Uint8Array(Math.ceil(array.byteLength / 4) * 4);
+        bytes.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+        staged.set(name, bytes);
+      } else if (isBufferArg(input)) {
+        staged.set(name, input);
+      } else {
+        throw hostInputError(name, input);
+      }
+    }
+    return staged;
+  }
+
+  async #run(staged: Map<TensorName, unknown>, wantGrad: boolean, labelHint: string): Promise<ProgramOutput> {
+    this.assertUsable();
+    const host = (this.#host ??= this.#createHostBuffers());
+    const buffers: Record<string, unknown> = {};
+    for (const [name, value] of staged) {
+      if (value instanceof Uint8Array) {
+        this.device.queue.writeBuffer(host.get(name)!, 0, value as Uint8Array<ArrayBuffer>);
+        buffers[name] = host.get(name);
+      } else {
+        buffers[name] = value;
+      }
+    }
+    buffers.loss = host.get('loss');
+    if (wantGrad) buffers.grad = host.get('grad');
+    const readback = host.get('readback')!;
+    const sections = this.program.readback.map((name) => this.scratchBuffer(name));
+    const gradBytes = this.#tensors.get('grad')?.bytes ?? 0;
+    const bytes = await submitAndRead({
+      engine: this.engine,
+      label: `${this.program.label} compute`,
+      record: (encoder) => {
+        this.record(encoder, buffers);
+        encoder.copyBufferToBuffer(this.statusBuffer, 0, readback, 0, STATUS_BYTES);
+        let at = STATUS_BYTES;
+        for (const buffer of sections) {
+          encoder.copyBufferToBuffer(buffer, 0, readback, at, buffer.size);
+          at += buffer.size;
+        }
+        if (wantGrad) encoder.copyBufferToBuffer(host.get('grad')!, 0, readback, at, gradBytes);
+      },
+      readback,
+      callerBuffers: Object.fromEntries(staged),
+      assertUsable: () => this.assertUsable(),
+    });
+    const status = decodeStatus(new Uint32Array(bytes, 0, STATUS_BYTES / 4));
+    rejectBadInput(status, this.classCount, labelHint);
+    const out = new Map<string, Float32Array>();
+    let at = STATUS_BYTES;
+    this.program.readback.forEach((name, i) => {
+      out.set(name, new Float32Array(bytes.slice(at, at + sections[i].size)));
+      at += sections[i].size;
+    });
+    return {
+      status,
+      parts: new Float32Array(bytes.slice(32, STATUS_BYTES)),
+      sections: out,
+      grad: wantGrad ? new Float32Array(bytes.slice(at, at + gradBytes)) : undefined,
+    };
+  }
+
+  #createHostBuffers(): Map<string, GPUBuffer> {
+    const r = this.resources;
+    const u = GPUBufferUsage;
+    const host = new Map<string, GPUBuffer>();
+    for (const spec of this.program.tensors) {
+      if (spec.host) host.set(spec.name, r.buffer(`host ${spec.name}`, spec.bytes, u.STORAGE | u.COPY_DST));
+    }
+    host.set('loss', r.buffer('host loss', 16, u.STORAGE | u.COPY_SRC));
+    const gradBytes = this.#tensors.get('grad')?.bytes ?? 0;
+    if (gradBytes) host.set('grad', r.buffer('host grad', gradBytes, u.STORAGE | u.COPY_SRC));
+    const sectionBytes = this.program.readback.reduce((n, name) => n + this.scratchBuffer(name).size, 0);
+    host.set('readback', r.buffer('readback', STATUS_BYTES + sectionBytes + gradBytes, u.MAP_READ | u.COPY_DST));
+    return host;
+  }
+
+  /** The class count the label-range message names. */
+  protected abstract get classCount(): number;
+}
+
+/** (read, write) tensor pairs that some dispatch binds together: they may not share a buffer. */
+function sameDispatchPairs(program: LossProgram): [TensorName, TensorName][] {
+  const access = new Map(program.tensors.map((t) => [t.name, t.access]));
+  const pairs = new Set<string>();
+  for (const pass of program.passes) {
+    for (const d of pass.dispatches) {
+      const tensors = Object.values(d.bindings).flatMap((ref) => ('tensor' in ref ? [ref.tensor] : []));
+      for (const r of tensors) for (const w of tensors) if (access.get(r) === 'read' && access.get(w) === 'write') pairs.add(`${r}|${w}`);
+    }
+  }
+  return [...pairs].map((p) => p.split('|') as [TensorName, TensorName]);
+}
+
+function isComputePass(value: unknown): value is GPUComputePassEncoder {
+  const v = value as Partial<GPUComputePassEncoder> | null;
+  return typeof v === 'object' && v !== null && typeof v.dispatchWorkgroups === 'function' && typeof v.setPipeline === 'function';
+}
+
+function isCommandEncoder(value: unknown): value is GPUCommandEncoder {
+  const v = value as Partial<GPUCommandEncoder> | null;
+  return typeof v === 'object' && v !== null && typeof v.beginComputePass === 'function' && typeof v.finish === 'function';
+}

@@ -3,8 +3,8 @@
 // Pure CPU: nothing here touches WebGPU.
 
 import { describe, expect, it } from 'vitest';
-import { type Nested, type PeerValue, evaluatePeerCase, fromNested, monai, peerReference } from '../src/reference/peers/index.js';
-import { expectVectorResult, flat, loadVectors } from './helpers/peer-vectors.js';
+import { type Nested, type PeerValue, evaluatePeerCase, fromNested, monai, peerReference } from '../../src/reference/peers/index.js';
+import { expectVectorResult, flat, loadVectors } from '../helpers/peer-vectors.js';
 
 const cases = loadVectors();
 

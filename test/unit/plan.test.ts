@@ -44,21 +44,22 @@ function expectValidWindows(
   align: number,
   maxCount: number,
 ): void {
+  const problems: string[] = [];
   let next = 0;
-  for (const w of windows) {
-    expect(w.linearBase, 'windows follow each other').toBe(next);
-    expect(w.count).toBeGreaterThan(0);
-    expect(w.count).toBeLessThanOrEqual(maxCount);
-    expect(w.elementBase % align, `window start ${w.elementBase} aligned to ${align}`).toBe(0);
-    expect(w.elementCount).toBeLessThanOrEqual(maxUnits);
+  windows.forEach((w, i) => {
+    const at = `window ${i} ${JSON.stringify(w)}`;
+    if (w.linearBase !== next) problems.push(`${at} starts at workgroup ${w.linearBase}, not ${next}`);
+    if (w.count < 1 || w.count > maxCount) problems.push(`${at} runs ${w.count} workgroups (1 .. ${maxCount})`);
+    if (w.elementBase % align !== 0) problems.push(`${at} starts off the ${align}-unit alignment`);
+    if (w.elementCount > maxUnits) problems.push(`${at} spans more than ${maxUnits} units`);
     for (let k = w.linearBase; k < w.linearBase + w.count; k++) {
       const [lo, hi] = range(k);
-      expect(lo).toBeGreaterThanOrEqual(w.elementBase);
-      expect(hi).toBeLessThanOrEqual(w.elementBase + w.elementCount);
+      if (lo < w.elementBase || hi > w.elementBase + w.elementCount) problems.push(`${at} misses workgroup ${k}'s units [${lo}, ${hi})`);
     }
     next += w.count;
-  }
-  expect(next, 'every workgroup runs exactly once').toBe(total);
+  });
+  if (next !== total) problems.push(`the windows run ${next} workgroups, not ${total}`);
+  expect(problems).toEqual([]);
 }
 
 describe('planRangeWindows', () => {

@@ -30,7 +30,7 @@ export default defineConfig({
       {
         extends: true,
         resolve: {
-          alias: [{ find: /^webgpu$/, replacement: fileURLToPath(new URL('./test/unit/no-webgpu.ts', import.meta.url)) }],
+          alias: [{ find: /^webgpu$/, replacement: fileURLToPath(new URL('./test/setup/no-webgpu.ts', import.meta.url)) }],
         },
         test: {
           name: 'unit',

@@ -1,6 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+import { configDefaults, defineConfig } from 'vitest/config';
 
+// Two tiers (vitest projects):
+// - unit: test/unit/**, pure logic (options, planning, packers against the WGSL, reflection,
+//   the float64 reference); no WebGPU adapter needed, so no adapter set-up, and `webgpu` cannot
+//   even be imported there. `npm run test:unit`.
+// - gpu: every other test/**/*.test.ts, on a real device; its global set-up makes sure dawn.node
+//   finds an adapter (installing lavapipe where it can) and fails the run otherwise.
+//   `npm run test:gpu`.
+// `npm test` runs unit, then gpu; a bare `vitest run` runs both, unit first (groupOrder).
 export default defineConfig({
   plugins: [
     {
@@ -15,9 +24,30 @@ export default defineConfig({
   test: {
     // dawn.node is a native addon: one process per worker, never worker threads.
     pool: 'forks',
-    globalSetup: ['test/setup/ensure-webgpu.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
-    include: ['test/**/*.test.ts'],
+    projects: [
+      {
+        extends: true,
+        resolve: {
+          alias: [{ find: /^webgpu$/, replacement: fileURLToPath(new URL('./test/setup/no-webgpu.ts', import.meta.url)) }],
+        },
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'gpu',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/unit/**'],
+          globalSetup: ['test/setup/ensure-webgpu.ts'],
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

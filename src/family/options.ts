@@ -301,12 +301,14 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
       throw new WgslDiceError('INVALID_OPTION', 'score must be { numTp, denTp, denFp, denFn }.');
     }
     rejectUnknownKeys('score field', o.score, ['numTp', 'denTp', 'denFp', 'denFn']);
-    score = {
-      numTp: finite('score.numTp', o.score.numTp, NaN),
-      denTp: finite('score.denTp', o.score.denTp, NaN),
-      denFp: finite('score.denFp', o.score.denFp, NaN),
-      denFn: finite('score.denFn', o.score.denFn, NaN),
+    const given = o.score;
+    const coefficient = (key: keyof typeof given) => {
+      if (given[key] === undefined) {
+        throw new WgslDiceError('INVALID_OPTION', `score.${key} is missing: score needs all of numTp, denTp, denFp, denFn.`);
+      }
+      return finite(`score.${key}`, given[key], 0);
     };
+    score = { numTp: coefficient('numTp'), denTp: coefficient('denTp'), denFp: coefficient('denFp'), denFn: coefficient('denFn') };
   }
 
   const included = Array.from({ length: classes }, () => true);

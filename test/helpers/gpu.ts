@@ -1,7 +1,8 @@
 // Shared helpers for GPU tests: one real device per test process, validation made fatal,
-// buffer upload/readback, tolerance checks and a seeded PRNG.
+// buffer upload/readback; re-exports the tolerance check (close.ts) and the seeded PRNG.
 import { requestNodeDevice, takeUncapturedErrors } from '../../src/node/index.js';
 export { mulberry32 } from '../../src/reference/random.js';
+export { expectClose } from './close.js';
 
 let testDevice: Promise<GPUDevice> | undefined;
 
@@ -107,43 +108,3 @@ export async function readBuffer(
     staging.destroy();
   }
 }
-
-/**
- * Fails unless every `|actual[i] - expected[i]| <= atol + rtol * |expected[i]|`. NaN never
- * passes; equal infinities do. The message names the worst element and its bound.
- */
-export function expectClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  tol: { atol: number; rtol: number },
-  what: string,
-): void {
-  if (actual.length !== expected.length) {
-    throw new Error(`${what}: length ${actual.length}, expected ${expected.length}`);
-  }
-  let failures = 0;
-  let worst = -1;
-  let worstExcess = -Infinity;
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i];
-    const e = expected[i];
-    const bound = tol.atol + tol.rtol * Math.abs(e);
-    if (a === e || Math.abs(a - e) <= bound) continue;
-    failures++;
-    // NaN (in either) counts as infinitely far off.
-    const excess = Number.isNaN(a - e) ? Infinity : Math.abs(a - e) - bound;
-    if (excess > worstExcess) {
-      worst = i;
-      worstExcess = excess;
-    }
-  }
-  if (failures === 0) return;
-  const a = actual[worst];
-  const e = expected[worst];
-  throw new Error(
-    `${what}: ${failures} of ${actual.length} elements out of tolerance ` +
-      `(atol ${tol.atol}, rtol ${tol.rtol}); worst at [${worst}]: actual ${a}, expected ${e}, ` +
-      `|diff| ${Math.abs(a - e)} > bound ${tol.atol + tol.rtol * Math.abs(e)}`,
-  );
-}
-

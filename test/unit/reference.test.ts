@@ -1,8 +1,9 @@
 // The float64 reference is the judge of every GPU test, so it is checked on its own: analytic
 // gradients against central finite differences, and the values against hand-worked sums.
 import { describe, expect, it } from 'vitest';
-import { diceReference, type DiceReferenceOptions } from '../src/reference/index.js';
-import { expectClose, mulberry32 } from './helpers/gpu.js';
+import { diceReference, type DiceReferenceOptions } from '../../src/reference/index.js';
+import { mulberry32 } from '../../src/reference/random.js';
+import { expectClose } from '../helpers/close.js';
 
 function finiteDifference(
   pred: Float64Array,

@@ -1,10 +1,10 @@
 // Float64 CPU references of the peer libraries' Dice-family APIs (src/reference/peers/) checked
-// against every case of /work/shared/peers/vectors-public.json, plus hand-worked checks.
+// against every case of the public peer vectors (loaded by test/helpers/peer-vectors.ts), plus hand-worked checks.
 // Pure CPU: nothing here touches WebGPU.
 
 import { describe, expect, it } from 'vitest';
-import { type Nested, type PeerValue, evaluatePeerCase, fromNested, monai, peerReference } from '../src/reference/peers/index.js';
-import { expectVectorResult, flat, loadVectors } from './helpers/peer-vectors.js';
+import { type Nested, type PeerValue, evaluatePeerCase, fromNested, monai, peerReference } from '../../src/reference/peers/index.js';
+import { expectVectorResult, flat, loadVectors } from '../helpers/peer-vectors.js';
 
 const cases = loadVectors();
 

@@ -1,0 +1,242 @@
+// The planner (src/plan.ts) as pure data: column and elementwise grids, binding windows, and the
+// 2^16-per-lane accumulation cap, checked as properties over seeded random shapes and profiles.
+import { describe, expect, it } from 'vitest';
+import { WgslDiceError } from '../../src/errors.js';
+import {
+  type BindingWindow,
+  type GridProfile,
+  MAX_SEQUENTIAL_ADDS,
+  gridProfileFor,
+  planColumns,
+  planDice,
+  planElementwise,
+  planRangeWindows,
+} from '../../src/plan.js';
+import { mulberry32 } from '../../src/reference/random.js';
+
+/** A hardware-like profile; tests shrink maxBindingBytes to force many windows. */
+function profile(overrides: Partial<GridProfile> = {}): GridProfile {
+  return {
+    workgroupSize: 256,
+    maxBindingBytes: 2 ** 27,
+    targetWorkgroups: 1024,
+    minRowsPerLane: 4,
+    elementwiseWorkgroups: 4096,
+    minUnitsPerThread: 4,
+    maxWorkgroupsPerDimension: 65535,
+    ...overrides,
+  };
+}
+
+const random = mulberry32(0x9e3779b9);
+const randomInt = (low: number, high: number) => low + Math.floor(random() * (high - low + 1));
+
+/**
+ * Windows run every workgroup 0 .. total - 1 once, in order; start at multiples of `align`;
+ * stay within the binding limit; hold at most `maxCount` workgroups; and contain the unit range
+ * of every workgroup they run.
+ */
+function expectValidWindows(
+  windows: readonly BindingWindow[],
+  total: number,
+  range: (linear: number) => readonly [number, number],
+  maxUnits: number,
+  align: number,
+  maxCount: number,
+): void {
+  const problems: string[] = [];
+  let next = 0;
+  windows.forEach((w, i) => {
+    const at = `window ${i} ${JSON.stringify(w)}`;
+    if (w.linearBase !== next) problems.push(`${at} starts at workgroup ${w.linearBase}, not ${next}`);
+    if (w.count < 1 || w.count > maxCount) problems.push(`${at} runs ${w.count} workgroups (1 .. ${maxCount})`);
+    if (w.elementBase % align !== 0) problems.push(`${at} starts off the ${align}-unit alignment`);
+    if (w.elementCount > maxUnits) problems.push(`${at} spans more than ${maxUnits} units`);
+    for (let k = w.linearBase; k < w.linearBase + w.count; k++) {
+      const [lo, hi] = range(k);
+      if (lo < w.elementBase || hi > w.elementBase + w.elementCount) problems.push(`${at} misses workgroup ${k}'s units [${lo}, ${hi})`);
+    }
+    next += w.count;
+  });
+  if (next !== total) problems.push(`the windows run ${next} workgroups, not ${total}`);
+  expect(problems).toEqual([]);
+}
+
+describe('planRangeWindows', () => {
+  it('covers every workgroup once, in order, aligned and within the binding limit (random cases)', () => {
+    for (let trial = 0; trial < 200; trial++) {
+      const total = randomInt(1, 400);
+      const width = randomInt(1, 3000);
+      const range = (k: number) => [k * width, (k + 1) * width] as const;
+      const unitBytes = 4 * randomInt(1, 4);
+      const align = [1, 4, 64, 128][randomInt(0, 3)];
+      // At least one workgroup's range plus the alignment slack fits in every window.
+      const maxUnits = randomInt(width + align, width * 40 + align);
+      const maxCount = randomInt(1, 300);
+      const p = profile({ maxBindingBytes: maxUnits * unitBytes });
+      const windows = planRangeWindows(total, range, unitBytes, p, align, maxCount);
+      expectValidWindows(windows, total, range, maxUnits, align, maxCount);
+    }
+  });
+
+  it('handles ranges that overlap and skip (slab-major chunks with a short last chunk)', () => {
+    const slabElements = 1000;
+    const chunkElements = 300;
+    const chunks = 4;
+    const range = (k: number) => {
+      const slab = Math.floor(k / chunks);
+      const lo = slab * slabElements + (k % chunks) * chunkElements;
+      return [lo, Math.min(lo + chunkElements, (slab + 1) * slabElements)] as const;
+    };
+    const windows = planRangeWindows(3 * chunks, range, 4, profile({ maxBindingBytes: 4 * 700 }), 64);
+    expectValidWindows(windows, 3 * chunks, range, 700, 64, 65535);
+    expect(windows.length).toBeGreaterThan(1);
+  });
+
+  it('puts everything in one window when it fits', () => {
+    const windows = planRangeWindows(10, (k) => [k * 8, k * 8 + 8], 4, profile(), 64);
+    expect(windows).toEqual([{ linearBase: 0, count: 10, elementBase: 0, elementCount: 80 }]);
+  });
+
+  it('throws BINDING_TOO_LARGE when one workgroup alone exceeds the binding limit', () => {
+    const call = () => planRangeWindows(2, (k) => [k * 100, k * 100 + 100], 4, profile({ maxBindingBytes: 396 }), 1);
+    expect(call).toThrow(WgslDiceError);
+    expect(call).toThrow(expect.objectContaining({ code: 'BINDING_TOO_LARGE' }));
+  });
+});
+
+describe('planColumns', () => {
+  it('tiles rows into chunks, columns into workgroups, and keeps each lane within 2^16 sequential adds (random cases)', () => {
+    for (let trial = 0; trial < 300; trial++) {
+      const p = profile({
+        workgroupSize: [64, 128, 256][randomInt(0, 2)],
+        targetWorkgroups: randomInt(1, 2048),
+        minRowsPerLane: randomInt(1, 64),
+      });
+      const slabs = randomInt(1, 8);
+      const rows = randomInt(1, 2 ** randomInt(0, 26));
+      const cols = randomInt(1, 600);
+      const maxRowsPerChunk = random() < 0.5 ? Infinity : randomInt(1, 5000);
+      const g = planColumns(slabs, rows, cols, p, maxRowsPerChunk);
+      expect(g.colsPerGroup * g.lanes).toBeLessThanOrEqual(p.workgroupSize);
+      expect(g.colBlocks * g.colsPerGroup).toBeGreaterThanOrEqual(cols);
+      expect((g.colBlocks - 1) * g.colsPerGroup).toBeLessThan(cols);
+      expect(g.chunks * g.rowsPerChunk).toBeGreaterThanOrEqual(rows);
+      expect((g.chunks - 1) * g.rowsPerChunk).toBeLessThan(rows);
+      expect(g.rowsPerChunk).toBeLessThanOrEqual(maxRowsPerChunk);
+      expect(Math.ceil(g.rowsPerChunk / g.lanes)).toBeLessThanOrEqual(MAX_SEQUENTIAL_ADDS);
+      // The tree folds lanes pairwise from the largest power of two below the lane count.
+      if (g.lanes === 1) expect(g.treeStart).toBe(0);
+      else {
+        expect(Math.log2(g.treeStart) % 1).toBe(0);
+        expect(g.treeStart).toBeLessThan(g.lanes);
+        expect(2 * g.treeStart).toBeGreaterThanOrEqual(g.lanes);
+      }
+    }
+  });
+
+  it('cuts a long column into more chunks than the target asks for once a lane would add more than 2^16 values', () => {
+    const p = profile({ targetWorkgroups: 1, minRowsPerLane: 1 });
+    const g = planColumns(1, 2 ** 30, 1, p);
+    expect(g.lanes).toBe(256);
+    expect(g.rowsPerChunk).toBe(256 * MAX_SEQUENTIAL_ADDS);
+    expect(g.chunks).toBe(2 ** 30 / (256 * MAX_SEQUENTIAL_ADDS));
+  });
+
+  it('gives small inputs one chunk', () => {
+    const g = planColumns(2, 10, 4, profile());
+    expect(g.chunks).toBe(1);
+    expect(g.rowsPerChunk).toBe(10);
+  });
+});
+
+describe('planElementwise', () => {
+  it('tiles every unit into chunks within the cap (random cases)', () => {
+    for (let trial = 0; trial < 300; trial++) {
+      const p = profile({ elementwiseWorkgroups: randomInt(1, 8192), workgroupSize: [64, 256][randomInt(0, 1)] });
+      const slabs = randomInt(1, 16);
+      const units = randomInt(1, 2 ** randomInt(0, 28));
+      const cap = random() < 0.5 ? Infinity : randomInt(1, 100_000);
+      const g = planElementwise(slabs, units, p, cap);
+      expect(g.unitsPerSlab).toBe(units);
+      expect(g.unitsPerChunk).toBeLessThanOrEqual(cap);
+      expect(g.chunks * g.unitsPerChunk).toBeGreaterThanOrEqual(units);
+      expect((g.chunks - 1) * g.unitsPerChunk).toBeLessThan(units);
+    }
+  });
+
+  it('spreads a large input over about the target number of workgroups', () => {
+    const g = planElementwise(2, 2 ** 24, profile({ elementwiseWorkgroups: 512 }));
+    expect(2 * g.chunks).toBe(512);
+  });
+});
+
+describe('planDice', () => {
+  it('windows both passes over the whole tensor, 256-byte aligned, within a small binding limit', () => {
+    for (const predType of ['f32', 'f16'] as const) {
+      const align = predType === 'f16' ? 128 : 64;
+      const maxBindingBytes = 1 << 16;
+      const p = profile({ maxBindingBytes, targetWorkgroups: 64 });
+      const slabs = 3;
+      const slabElements = 40_000;
+      const plan = planDice(slabs, slabElements, 5, p, predType);
+      const { reduce, backward } = plan;
+
+      const rowElements = slabElements / reduce.rows;
+      const reduceRange = (k: number) => {
+        const slab = Math.floor(k / reduce.chunks);
+        const lo = slab * slabElements + (k % reduce.chunks) * reduce.rowsPerChunk * rowElements;
+        return [lo, Math.min(lo + reduce.rowsPerChunk * rowElements, (slab + 1) * slabElements)] as const;
+      };
+      expectValidWindows(reduce.windows, slabs * reduce.chunks, reduceRange, maxBindingBytes / 4, align, p.maxWorkgroupsPerDimension);
+      expect(reduce.windows.length).toBeGreaterThan(1);
+
+      const chunkElements = backward.unitsPerChunk * backward.vecWidth;
+      const backwardRange = (k: number) => {
+        const slab = Math.floor(k / backward.chunks);
+        const lo = slab * slabElements + (k % backward.chunks) * chunkElements;
+        return [lo, Math.min(lo + chunkElements, (slab + 1) * slabElements)] as const;
+      };
+      expectValidWindows(backward.windows, slabs * backward.chunks, backwardRange, maxBindingBytes / 4, align, p.maxWorkgroupsPerDimension);
+    }
+  });
+
+  it('reads vec4 rows of lcm(groups, 4) elements when the slab divides into them, scalars otherwise', () => {
+    const vec = planDice(2, 6 * 100, 6, profile());
+    expect(vec.reduce.vecWidth).toBe(4);
+    expect(vec.reduce.periods).toBe(2); // lcm(6, 4) = 12 elements: two class cycles per row
+    expect(vec.reduce.cols).toBe(3);
+    expect(vec.reduce.rows).toBe(50);
+    expect(vec.reduce.partialVec4s).toBe(2 * vec.reduce.chunks * vec.reduce.cols * 3);
+
+    const scalar = planDice(2, 3 * 7, 3, profile());
+    expect(scalar.reduce.vecWidth).toBe(1);
+    expect(scalar.reduce.periods).toBe(1);
+    expect(scalar.reduce.cols).toBe(3);
+    expect(scalar.backward.vecWidth).toBe(1);
+  });
+});
+
+describe('gridProfileFor', () => {
+  const limits = {
+    maxComputeInvocationsPerWorkgroup: 1024,
+    maxStorageBufferBindingSize: 2 ** 30,
+    maxComputeWorkgroupsPerDimension: 65535,
+  };
+  const device = (architecture: string, description: string) =>
+    ({ limits, adapterInfo: { architecture, description, device: '', vendor: '' } }) as unknown as GPUDevice;
+
+  it('gives software adapters a few fat workgroups and hardware many', () => {
+    const software = gridProfileFor(device('', 'llvmpipe (LLVM 15.0.6, 256 bits)'));
+    const hardware = gridProfileFor(device('ampere', 'NVIDIA H100'));
+    expect(software.targetWorkgroups).toBeLessThan(hardware.targetWorkgroups);
+    expect(software.minRowsPerLane).toBeGreaterThan(hardware.minRowsPerLane);
+    expect(hardware.workgroupSize).toBe(256);
+    expect(hardware.maxBindingBytes).toBe(2 ** 30);
+  });
+
+  it('takes the overrides tests use', () => {
+    const p = gridProfileFor(device('ampere', ''), { workgroupSize: 64, targetWorkgroups: 3, maxBindingBytes: 4096 });
+    expect([p.workgroupSize, p.targetWorkgroups, p.maxBindingBytes]).toEqual([64, 3, 4096]);
+  });
+});

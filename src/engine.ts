@@ -5,7 +5,8 @@ import { normalizeLossOptions, type LossOptions, type MetricOptions } from './fa
 import { normalizeWassersteinOptions, WassersteinDiceLoss, type WassersteinDiceOptions } from './family/wasserstein.js';
 import { MAX_CLASSES, type PipelineConstants } from './kernels/family-kernels.js';
 import { kernelSource, pipelineKey, type KernelName } from './kernels/registry.js';
-import { bindingSlots, sourceLocation } from './kernels/wgsl-source.js';
+import { sourceLocation } from './kernels/wgsl-source.js';
+import { reflectWgsl } from './kernels/wgsl-reflect.js';
 import { planProgram, type DeviceProfile, type LossSpec } from './program/planner.js';
 import type { LossProgram } from './program/program.js';
 import type { CompiledPass } from './program/runtime.js';
@@ -54,7 +55,7 @@ export class DiceEngine {
   readonly gridProfile: GridProfile;
   readonly label: string;
   readonly #pipelines = new Map<string, Promise<GPUComputePipeline>>();
-  readonly #bindingSlots = new Map<KernelName, ReadonlyMap<string, number>>();
+  readonly #kernels = new Map<KernelName, { layout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> }>();
   readonly #losses = new Set<LossBase>();
   readonly #lossGuard: DeviceLossGuard;
   /** What the planner knows of this device: grid sizes, limits, the subgroup size if usable. */
@@ -199,19 +200,36 @@ export class DiceEngine {
   async #compile(spec: LossSpec): Promise<{ program: LossProgram; passes: CompiledPass[] }> {
     const program = planProgram(spec, this.#profile);
     const passes = await Promise.all(
-      program.passes.map(async (p) => ({ pipeline: await this.#pipeline(p.kernel, p.constants), slots: this.#slots(p.kernel) })),
+      program.passes.map(async (p) => {
+        const kernel = this.#kernel(p.kernel);
+        return { pipeline: await this.#pipeline(p.kernel, p.constants), layout: kernel.layout, slots: kernel.slots };
+      }),
     );
     this._assertUsable();
     return { program, passes };
   }
 
-  #slots(name: KernelName): ReadonlyMap<string, number> {
-    let slots = this.#bindingSlots.get(name);
-    if (!slots) {
-      slots = bindingSlots(kernelSource(name).code);
-      this.#bindingSlots.set(name, slots);
+  /**
+   * A kernel's bind group layout and binding slots, from its WGSL declarations (read once).
+   * Explicit layouts, not 'auto': every declared binding is part of the layout, whether or not
+   * the pipeline's modes use it, so one program shape binds every mode of a kernel.
+   */
+  #kernel(name: KernelName): { layout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> } {
+    let kernel = this.#kernels.get(name);
+    if (!kernel) {
+      const bindings = reflectWgsl(kernelSource(name).code).bindings;
+      const layout = this.device.createBindGroupLayout({
+        label: `${this.label} ${name}`,
+        entries: bindings.map((b) => ({
+          binding: b.binding,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: b.addressSpace === 'uniform' ? 'uniform' : b.access === 'read_write' ? 'storage' : 'read-only-storage' },
+        })),
+      });
+      kernel = { layout, slots: new Map(bindings.map((b) => [b.name, b.binding])) };
+      this.#kernels.set(name, kernel);
     }
-    return slots;
+    return kernel;
   }
 
   /** Destroys every loss this engine created and drops its pipelines. */
@@ -219,6 +237,7 @@ export class DiceEngine {
     if (this.#destroyed) return;
     for (const loss of [...this.#losses]) loss.destroy();
     this.#pipelines.clear();
+    this.#kernels.clear();
     this.#destroyed = true;
   }
 
@@ -250,7 +269,7 @@ export class DiceEngine {
       pipeline = this.device
         .createComputePipelineAsync({
           label: `${this.label} ${key}`,
-          layout: 'auto',
+          layout: this.device.createPipelineLayout({ label: `${this.label} ${name}`, bindGroupLayouts: [this.#kernel(name).layout] }),
           compute: { module, entryPoint: 'main', constants: { WORKGROUP_SIZE: this.gridProfile.workgroupSize, ...constants } },
         })
         .catch(async (error: unknown) => {

@@ -50,7 +50,7 @@ export class OwnedResources {
   }
 
   /** Binding 0 is the pass's uniform block, then `bindings` in order from binding 1. */
-  bindGroup(pass: string, pipeline: GPUComputePipeline, params: GPUBuffer | Binding, bindings: readonly Binding[]): GPUBindGroup {
+  bindGroup(pass: string, layout: GPUBindGroupLayout, params: GPUBuffer | Binding, bindings: readonly Binding[]): GPUBindGroup {
     const uniform = 'buffer' in params ? params : whole(params);
     const key = `${pass}|${uniform.offset}|${bindingKey(bindings)}`;
     let group = this.#bindGroups.get(key);
@@ -62,7 +62,7 @@ export class OwnedResources {
     }
     group = this.#device.createBindGroup({
       label: `${this.#label} ${pass}`,
-      layout: pipeline.getBindGroupLayout(0),
+      layout,
       entries: [
         { binding: 0, resource: { buffer: uniform.buffer, offset: uniform.offset, size: uniform.size } },
         ...bindings.map((b, i) => ({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset, size: b.size } })),

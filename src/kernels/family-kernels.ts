@@ -174,8 +174,8 @@ export function wassersteinConstants(o: NormalizedWassersteinOptions): PipelineC
 }
 
 /** Mirrors `FinalizeParams` in wasserstein_finalize.wgsl. */
-export function packWassersteinFinalizeParams(o: NormalizedWassersteinOptions, chunks: number, faultRecords: number): ArrayBuffer {
-  return packUniform([
+export function wassersteinFinalizeFields(o: NormalizedWassersteinOptions, chunks: number, faultRecords: number): UniformField[] {
+  return [
     ['batch', 'u32', o.batch],
     ['classes', 'u32', o.classes],
     ['chunks', 'u32', chunks],
@@ -184,5 +184,9 @@ export function packWassersteinFinalizeParams(o: NormalizedWassersteinOptions, c
     ['smooth_dr', 'f32', o.smoothDenominator],
     ['scale', 'f32', o.reduction === 'mean' ? 1 / o.batch : 1],
     ['fault_records', 'u32', faultRecords],
-  ]);
+  ];
+}
+
+export function packWassersteinFinalizeParams(o: NormalizedWassersteinOptions, chunks: number, faultRecords: number): ArrayBuffer {
+  return packUniform(wassersteinFinalizeFields(o, chunks, faultRecords));
 }

@@ -53,16 +53,3 @@ export function sourceLocation(shader: ComposedShader, composedLine: number): st
   const origin = shader.lines[composedLine - 1];
   return origin ? `${origin.file}:${origin.line}` : `line ${composedLine}`;
 }
-
-const BINDING = /@group\(\s*0\s*\)\s*@binding\(\s*(\d+)\s*\)\s*var(?:<[^>]*>)?\s+([A-Za-z_][A-Za-z0-9_]*)/g;
-
-/**
- * The `@binding` slot of each group-0 variable of a shader, by name: the runtime binds a
- * program's named bindings through this, so binding order is written in the WGSL alone.
- */
-export function bindingSlots(code: string): ReadonlyMap<string, number> {
-  const slots = new Map<string, number>();
-  const uncommented = code.replace(/\/\/[^\n]*/g, '');
-  for (const match of uncommented.matchAll(BINDING)) slots.set(match[2], Number(match[1]));
-  return slots;
-}

@@ -281,6 +281,8 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
   const { forward, backward } = plan;
   const faultRecords = o.batch * forward.chunks * forward.classBlocks;
   const hasMask = o.mask !== 'none';
+  // Metrics on binarised predictions have no gradient, so no grad tensor and no backward pass.
+  const differentiable = o.activation !== 'argmax' && o.activation !== 'threshold';
   const maskBytes = (o.maskPerSample ? o.batch : 1) * o.spatial * 4;
   const tensors: TensorSpec[] = [
     { name: 'pred', bytes: o.elements * 4, windowed: true, access: 'read', optional: false, host: { type: 'f32', elements: o.elements } },
@@ -292,7 +294,7 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
       ? [{ name: 'mask', bytes: maskBytes, windowed: o.maskPerSample, access: 'read', optional: false, host: { type: 'f32', elements: maskBytes / 4 } } as const]
       : []),
     { name: 'loss', bytes: 4, windowed: false, access: 'write', optional: false },
-    ...(o.activation === 'argmax' || o.activation === 'threshold'
+    ...(!differentiable
       ? []
       : [{ name: 'grad', bytes: o.elements * 4, windowed: true, access: 'write', optional: true } as const]),
   ];
@@ -336,13 +338,15 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
           },
         },
       ]),
-      uniformPass('backward', 'family_backward', voxel, packFamilyParams(o, backward, backward.windows),
-        backward.windows.map((w, block) => ({
-          block,
-          window: w,
-          workgroups: [w.count, 1, 1],
-          bindings: { ...inputs(w), coefs: scratch('coefs'), grad: voxelWindow('grad', w, 'elements', o.classes) },
-        })), true),
+      ...(differentiable
+        ? [uniformPass('backward', 'family_backward', voxel, packFamilyParams(o, backward, backward.windows),
+          backward.windows.map((w, block) => ({
+            block,
+            window: w,
+            workgroups: [w.count, 1, 1] as const,
+            bindings: { ...inputs(w), coefs: scratch('coefs'), grad: voxelWindow('grad', w, 'elements', o.classes) },
+          })), true)]
+        : []),
     ],
     readback: o.focal ? ['stats', 'pair sums'] : ['stats'],
     inPlace: [],

@@ -10,6 +10,7 @@ import { describeProgram, type HostType, type LossProgram, type PassPlan, type T
 /** A pass's compiled pipeline and the `@binding` slot of each of its variables. */
 export interface CompiledPass {
   readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
   readonly slots: ReadonlyMap<string, number>;
 }
 
@@ -130,7 +131,7 @@ export abstract class ProgramLoss extends LossBase {
           entries[slot - 1] = this.#resolve(ref, bound);
         }
         const params = { buffer: this.#uniforms[p], offset: dispatch.block * UNIFORM_STRIDE, size: plan.uniformBytes };
-        pass.setBindGroup(0, this.resources.bindGroup(plan.name, compiled.pipeline, params, entries));
+        pass.setBindGroup(0, this.resources.bindGroup(plan.name, compiled.layout, params, entries));
         pass.dispatchWorkgroups(...dispatch.workgroups);
       }
     });

@@ -1,8 +1,9 @@
 // The WGSL declaration reader (src/kernels/wgsl-reflect.ts): small inline modules for each
 // grammar case, then every real shader in shaders/ (read from disk, as the loader ships them).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { kernelNames, kernelSource } from '../../src/kernels/registry.js';
 import { checkUniformTable, reflectWgsl, stripWgslComments, type UniformField } from '../../src/kernels/wgsl-reflect.js';
 
 describe('stripWgslComments', () => {
@@ -197,19 +198,20 @@ describe('checkUniformTable', () => {
   });
 });
 
-describe('every shader in shaders/', () => {
+describe('every kernel, composed with its includes', () => {
   const shaderDir = fileURLToPath(new URL('../../shaders/', import.meta.url));
   const files = readdirSync(shaderDir).filter((f) => f.endsWith('.wgsl'));
 
-  it('finds the shader files', () => {
+  it('registers every kernel file in shaders/', () => {
     expect(files.length).toBeGreaterThan(0);
+    for (const file of files) expect(kernelNames).toContain(file.replace(/\.wgsl$/, ''));
   });
 
-  describe.each(files)('%s', (file) => {
-    const reflection = reflectWgsl(readFileSync(shaderDir + file, 'utf8'));
+  describe.each(kernelNames)('%s', (kernel) => {
+    const reflection = reflectWgsl(kernelSource(kernel).code);
 
     it('has a compute entry point and buffer bindings', () => {
-      expect(reflection.entryPoints.length).toBeGreaterThan(0);
+      expect(reflection.entryPoints).toEqual(['main']);
       expect(reflection.bindings.length).toBeGreaterThan(0);
     });
 
@@ -220,24 +222,26 @@ describe('every shader in shaders/', () => {
       expect(new Set(names).size).toBe(names.length);
     });
 
-    it('declares the struct of every var<uniform>', () => {
+    it('binds one uniform block at binding 0 and declares its struct', () => {
       const uniforms = reflection.bindings.filter((b) => b.addressSpace === 'uniform');
+      expect(uniforms.map((u) => u.binding)).toEqual([0]);
       for (const u of uniforms) expect(reflection.structs.has(u.type), `struct ${u.type} of ${u.name}`).toBe(true);
     });
   });
 
-  it('reads dice_reduce_vec4.wgsl as written', () => {
-    const reflection = reflectWgsl(readFileSync(`${shaderDir}dice_reduce_vec4.wgsl`, 'utf8'));
+  it('reads dice_reduce_vec4.wgsl with its library', () => {
+    const reflection = reflectWgsl(kernelSource('dice_reduce_vec4').code);
     expect(reflection.bindings.map((b) => [b.binding, b.name, b.addressSpace, b.access, b.type])).toEqual([
       [0, 'params', 'uniform', undefined, 'ReduceParams'],
+      [3, 'partials', 'storage', 'read_write', 'array<vec4<f32>>'],
+      [4, 'faults', 'storage', 'read_write', 'array<vec4<u32>>'],
       [1, 'pred', 'storage', 'read', 'array<vec4<f32>>'],
       [2, 'truth', 'storage', 'read', 'array<vec4<f32>>'],
-      [3, 'partials', 'storage', 'read_write', 'array<vec4<f32>>'],
     ]);
     expect(reflection.overrides).toEqual([{ name: 'WORKGROUP_SIZE', type: 'u32', defaultValue: '256u' }]);
     expect(reflection.structs.get('ReduceParams')!.map((f) => f.name)).toEqual([
       'rows', 'cols', 'cols_per_group', 'lanes', 'rows_per_chunk', 'chunks', 'tree_start',
-      'linear_base', 'unit_base', 'pad0', 'pad1', 'pad2',
+      'linear_base', 'unit_base', 'unit_width',
     ]);
   });
 });

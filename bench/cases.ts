@@ -55,6 +55,8 @@ export interface LossCase {
   readonly summary: string;
   /** Part of `--quick` (at the quick shapes). */
   readonly quick?: boolean;
+  /** A case measured at this one shape (once per run) instead of the shape matrix: volumes. */
+  readonly fixedDims?: readonly number[];
   /** Memory layout of pred (and of a dense target). */
   readonly layout: 'channels-last' | 'channels-first';
   /** Element types as reported in the `dtype` field, e.g. 'f32' or 'f32/u8'. */
@@ -276,12 +278,13 @@ function familyInputs(spec: FamilyCaseSpec, shape: readonly number[], seed: numb
 }
 
 /** A loss-family case: engine.loss() with per-class Dice, mean reduction, smoothing 1e-5. */
-function familyCase(name: string, summary: string, spec: FamilyCaseSpec, quick = false): LossCase {
+function familyCase(name: string, summary: string, spec: FamilyCaseSpec, quick = false, fixedDims?: readonly number[]): LossCase {
   const labels = spec.target === 'u8';
   return {
     name,
     summary,
     quick,
+    fixedDims,
     layout: spec.layout,
     dtype: labels ? 'f32/u8' : 'f32',
     passes: 'family',
@@ -367,6 +370,14 @@ export const LOSS_CASES: readonly LossCase[] = [
     'sigmoid-dense-cf',
     'loss family: sigmoid Dice from logits, dense f32 multi-label target, channels-first',
     { layout: 'channels-first', activation: 'sigmoid', target: 'dense' },
+    true,
+  ),
+  familyCase(
+    'softmax-u8-3d',
+    'loss family: softmax Dice from logits, u8 label map, a 3D volume [2, 96, 96, 96, 4] channels-last',
+    { layout: 'channels-last', activation: 'softmax', target: 'u8' },
+    true,
+    [2, 96, 96, 96, 4],
   ),
 ];
 

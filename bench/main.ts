@@ -649,8 +649,10 @@ async function main(): Promise<void> {
   for (const benchShape of shapes) {
     bench.startShape();
     for (const [index, lossCase] of options.cases.entries()) {
+      // A volume case runs once, at its own shape.
+      if (lossCase.fixedDims && benchShape !== shapes[0]) continue;
       // The case's own shape (channels-first cases permute [B, H, W, C] to [B, C, H, W]).
-      const shape = lossCase.dims(benchShape);
+      const shape = lossCase.fixedDims ? [...lossCase.fixedDims] : lossCase.dims(benchShape);
       const elements = elementsOf(shape);
       const inputs = lossCase.makeInputs(shape, SEED + index);
       const reference = lossCase.reference(inputs, shape);

@@ -9,6 +9,7 @@
 // fixed tree order, so results are bitwise repeatable.
 
 // #include "lib/dice_reduce.wgsl"
+// #include "lib/dice_reduce_vec4.wgsl"
 
 @group(0) @binding(1) var<storage, read> pred: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> truth: array<vec4<f32>>;
@@ -23,25 +24,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   clear_faults(tid);
   workgroupBarrier();
 
-  var inter = vec4<f32>(0.0);
-  var pred_sum = vec4<f32>(0.0);
-  var target_sum = vec4<f32>(0.0);
-  if (c.in_range) {
-    for (var row = c.row_begin + c.lane; row < c.row_end; row += params.lanes) {
-      let i = c.base + row * params.cols;
-      // A no-op for f32; the f16-prediction variant (src/kernels/dice-kernels.ts) widens here.
-      let p = vec4<f32>(pred[i]);
-      let t = truth[i];
-      check_unit(FAULT_PRED, i, p);
-      check_unit(FAULT_TARGET, i, t);
-      inter += p * t;
-      pred_sum += p;
-      target_sum += t;
-    }
-  }
-  shared_inter[tid] = inter;
-  shared_pred[tid] = pred_sum;
-  shared_target[tid] = target_sum;
+  let sums = column_sums(c);
+  shared_inter[tid] = sums[0];
+  shared_pred[tid] = sums[1];
+  shared_target[tid] = sums[2];
   workgroupBarrier();
 
   // Pairwise tree over the lanes of each column; `tree_start` is the largest power of two

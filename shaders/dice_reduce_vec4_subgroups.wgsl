@@ -10,6 +10,7 @@
 enable subgroups;
 
 // #include "lib/dice_reduce.wgsl"
+// #include "lib/dice_reduce_vec4.wgsl"
 
 @group(0) @binding(1) var<storage, read> pred: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> truth: array<vec4<f32>>;
@@ -29,22 +30,10 @@ fn main(
   clear_faults(tid);
   workgroupBarrier();
 
-  var inter = vec4<f32>(0.0);
-  var pred_sum = vec4<f32>(0.0);
-  var target_sum = vec4<f32>(0.0);
-  if (c.in_range) {
-    for (var row = c.row_begin + c.lane; row < c.row_end; row += params.lanes) {
-      let i = c.base + row * params.cols;
-      // A no-op for f32; the f16-prediction variant (src/kernels/dice-kernels.ts) widens here.
-      let p = vec4<f32>(pred[i]);
-      let t = truth[i];
-      check_unit(FAULT_PRED, i, p);
-      check_unit(FAULT_TARGET, i, t);
-      inter += p * t;
-      pred_sum += p;
-      target_sum += t;
-    }
-  }
+  let sums = column_sums(c);
+  var inter = sums[0];
+  var pred_sum = sums[1];
+  var target_sum = sums[2];
   // 1. Inside the subgroup. Lanes below `offset` read a valid partner at every step, and
   // those are the only lanes whose result is used.
   for (var offset = sg_size / 2u; offset >= params.cols_per_group; offset >>= 1u) {

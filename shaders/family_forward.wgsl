@@ -18,14 +18,10 @@
 
 // #include "lib/family_voxel.wgsl"
 // #include "lib/faults.wgsl"
-
-const CLASS_BLOCK: u32 = 16u;
+// #include "lib/class_block.wgsl"
 
 @group(0) @binding(4) var<storage, read_write> partials: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> faults: array<vec4<u32>>;
-
-var<workgroup> shared_a: array<vec4<f32>, WORKGROUP_SIZE>;
-var<workgroup> shared_b: array<vec4<f32>, WORKGROUP_SIZE>;
 
 // MONAI's focal term of one element. Sigmoid form, on the logit z:
 //   (z - z g - log sigmoid(z)) * exp(gamma * log sigmoid(-z (2g - 1)));
@@ -42,8 +38,9 @@ fn focal_term(z: f32, g: f32, log_q: f32) -> f32 {
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let linear = params.linear_base + wg.x;
   let range = voxel_range(linear);
-  let class_begin = wg.y * CLASS_BLOCK;
-  let block = min(CLASS_BLOCK, params.classes - class_begin);
+  let classes = class_block(wg.y);
+  let class_begin = classes.x;
+  let block = classes.y;
   let first_block = wg.y == 0u;
   // Softmax and argmax need every class of the voxel; a block holding them all uses its own.
   let whole_vector = block == params.classes;
@@ -142,26 +139,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     }
   }
 
-  // One fixed-order tree per class of the block.
-  let sample = linear / params.chunks;
-  let chunk = linear % params.chunks;
-  for (var k = 0u; k < block; k++) {
-    shared_a[tid] = sums_a[k];
-    shared_b[tid] = sums_b[k];
-    workgroupBarrier();
-    for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride >>= 1u) {
-      if (tid < stride) {
-        shared_a[tid] += shared_a[tid + stride];
-        shared_b[tid] += shared_b[tid + stride];
-      }
-      workgroupBarrier();
-    }
-    if (tid == 0u) {
-      let out = ((sample * params.classes + class_begin + k) * params.chunks + chunk) * 2u;
-      partials[out] = shared_a[0];
-      partials[out + 1u] = shared_b[0];
-    }
-    workgroupBarrier();
-  }
+  store_class_block(tid, linear, classes, &sums_a, &sums_b);
   store_faults(tid, linear * ((params.classes + CLASS_BLOCK - 1u) / CLASS_BLOCK) + wg.y);
 }

@@ -5,8 +5,7 @@
 // Voxels with an out-of-range label (reported by the forward pass) get 0.
 
 // #include "lib/family_voxel.wgsl"
-
-@group(0) @binding(4) var<storage, read> distance: array<f32>;
+// #include "lib/wasserstein.wgsl"
 // Per (sample, class): (V, W, dL/dW, 0).
 @group(0) @binding(5) var<storage, read> class_sums: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> grad: array<f32>;
@@ -22,15 +21,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       }
       continue;
     }
-    let top = log_sum_exp(voxel, 1.0, 0u).x;
-    var total = 0.0;
-    var weighted = 0.0;
-    for (var k = 0u; k < params.classes; k++) {
-      let e = exp(pred[element_index(voxel, k)] - top);
-      total += e;
-      weighted += distance[label * params.classes + k] * e;
-    }
-    let wass = weighted / total;
+    let softmax = wasserstein_softmax(voxel, label);
+    let top = softmax.x;
+    let total = softmax.y;
+    let wass = softmax.z / total;
     let g = class_sums[(voxel / params.spatial) * params.classes + label].z;
     for (var k = 0u; k < params.classes; k++) {
       let at = element_index(voxel, k);

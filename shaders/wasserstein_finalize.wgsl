@@ -27,7 +27,7 @@ struct FinalizeParams {
 }
 
 @group(0) @binding(0) var<uniform> params: FinalizeParams;
-// Per (sample, class) and chunk, pair-major: (V, W, 0, 0).
+// Per (sample, class) and chunk, pair-major: (V, W, 0, 0) and a zero vec4.
 @group(0) @binding(1) var<storage, read> partials: array<vec4<f32>>;
 // Per (sample, class): (V, W, dL/dW, 0), for the backward pass.
 @group(0) @binding(2) var<storage, read_write> class_sums: array<vec4<f32>>;
@@ -56,7 +56,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     for (var c = 0u; c < params.classes; c++) {
       var s = vec4<f32>(0.0);
       for (var chunk = 0u; chunk < params.chunks; chunk++) {
-        s += partials[(b * params.classes + c) * params.chunks + chunk];
+        s += partials[((b * params.classes + c) * params.chunks + chunk) * 2u];
       }
       let a = alpha(c, s.x);
       tp += a * (s.x - s.y);

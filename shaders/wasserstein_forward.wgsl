@@ -7,43 +7,29 @@
 // so the pass runs voxel-major (lib/family_voxel.wgsl): a thread walks its voxels in fixed
 // order, computes wass once for each voxel whose label falls in its workgroup's block of
 // classes (wg.y), and adds it to that label's registers. Per pair and chunk it writes
-// (V, W, 0, 0); faults (labels out of range, non-finite logits) go to one record per
+// (V, W, 0, 0) and a zero vec4 (lib/class_block.wgsl); faults (labels out of range, non-finite logits) go to one record per
 // workgroup (lib/faults.wgsl).
 
 // #include "lib/family_voxel.wgsl"
 // #include "lib/faults.wgsl"
+// #include "lib/class_block.wgsl"
+// #include "lib/wasserstein.wgsl"
 
-const CLASS_BLOCK: u32 = 16u;
-
-@group(0) @binding(4) var<storage, read> distance: array<f32>;
 @group(0) @binding(5) var<storage, read_write> partials: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> faults: array<vec4<u32>>;
-
-var<workgroup> shared_sums: array<vec2<f32>, WORKGROUP_SIZE>;
-
-// sum_k M[label, k] * softmax(z)_k at one voxel.
-fn wasserstein_distance(voxel: u32, label: u32) -> f32 {
-  let top = log_sum_exp(voxel, 1.0, 0u).x;
-  var total = 0.0;
-  var weighted = 0.0;
-  for (var k = 0u; k < params.classes; k++) {
-    let e = exp(pred[element_index(voxel, k)] - top);
-    total += e;
-    weighted += distance[label * params.classes + k] * e;
-  }
-  return weighted / total;
-}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let linear = params.linear_base + wg.x;
   let range = voxel_range(linear);
-  let class_begin = wg.y * CLASS_BLOCK;
-  let block = min(CLASS_BLOCK, params.classes - class_begin);
+  let classes = class_block(wg.y);
+  let class_begin = classes.x;
+  let block = classes.y;
   clear_faults(tid);
   workgroupBarrier();
 
-  var sums: array<vec2<f32>, CLASS_BLOCK>;
+  var sums: array<vec4<f32>, CLASS_BLOCK>;
+  var unused: array<vec4<f32>, CLASS_BLOCK>;
   for (var voxel = range.x + tid; voxel < range.y; voxel += WORKGROUP_SIZE) {
     // Each logit is checked once, by the block that holds its class.
     for (var k = 0u; k < block; k++) {
@@ -59,26 +45,11 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         note_fault(FAULT_LABEL, voxel);
       }
     } else if (label >= class_begin && label < class_begin + block) {
-      sums[label - class_begin] += vec2<f32>(1.0, wasserstein_distance(voxel, label));
+      let softmax = wasserstein_softmax(voxel, label);
+      sums[label - class_begin] += vec4<f32>(1.0, softmax.z / softmax.y, 0.0, 0.0);
     }
   }
 
-  // One fixed-order tree per class of the block.
-  let sample = linear / params.chunks;
-  let chunk = linear % params.chunks;
-  for (var k = 0u; k < block; k++) {
-    shared_sums[tid] = sums[k];
-    workgroupBarrier();
-    for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride >>= 1u) {
-      if (tid < stride) {
-        shared_sums[tid] += shared_sums[tid + stride];
-      }
-      workgroupBarrier();
-    }
-    if (tid == 0u) {
-      partials[(sample * params.classes + class_begin + k) * params.chunks + chunk] = vec4<f32>(shared_sums[0], 0.0, 0.0);
-    }
-    workgroupBarrier();
-  }
+  store_class_block(tid, linear, classes, &sums, &unused);
   store_faults(tid, linear * ((params.classes + CLASS_BLOCK - 1u) / CLASS_BLOCK) + wg.y);
 }

@@ -1,10 +1,13 @@
+import classBlock from '../../shaders/lib/class_block.wgsl';
 import diceBackward from '../../shaders/lib/dice_backward.wgsl';
 import diceReduce from '../../shaders/lib/dice_reduce.wgsl';
+import diceReduceVec4 from '../../shaders/lib/dice_reduce_vec4.wgsl';
 import faultFold from '../../shaders/lib/fault_fold.wgsl';
 import faults from '../../shaders/lib/faults.wgsl';
 import familyVoxel from '../../shaders/lib/family_voxel.wgsl';
 import labels from '../../shaders/lib/labels.wgsl';
 import numeric from '../../shaders/lib/numeric.wgsl';
+import wasserstein from '../../shaders/lib/wasserstein.wgsl';
 import workgroupSum from '../../shaders/lib/workgroup_sum.wgsl';
 import { diceShaders, type DiceShaderName } from './dice-kernels.js';
 import { familyShaders, type FamilyShaderName } from './family-kernels.js';
@@ -13,13 +16,16 @@ import { composeShader, type ComposedShader } from './wgsl-source.js';
 
 /** The shared WGSL helpers, by the path a kernel's `// #include "..."` names. */
 export const shaderLibraries: Readonly<Record<string, string>> = {
+  'lib/class_block.wgsl': classBlock,
   'lib/dice_backward.wgsl': diceBackward,
   'lib/dice_reduce.wgsl': diceReduce,
+  'lib/dice_reduce_vec4.wgsl': diceReduceVec4,
   'lib/fault_fold.wgsl': faultFold,
   'lib/faults.wgsl': faults,
   'lib/family_voxel.wgsl': familyVoxel,
   'lib/labels.wgsl': labels,
   'lib/numeric.wgsl': numeric,
+  'lib/wasserstein.wgsl': wasserstein,
   'lib/workgroup_sum.wgsl': workgroupSum,
 };
 

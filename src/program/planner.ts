@@ -114,6 +114,7 @@ export function planSeedProgram(o: NormalizedDiceOptions, profile: DeviceProfile
   ];
   return {
     label: o.label,
+    dims: o.shape.dims,
     layout: plan,
     tensors,
     scratch: [
@@ -179,7 +180,8 @@ export function planFamily(o: VoxelShape, profile: GridProfile): FamilyPlan {
   const classBlocks = Math.ceil(o.classes / CLASS_BLOCK);
   const reduceGrid = planVoxelGrid(o.spatial, {
     wanted: Math.ceil(profile.targetWorkgroups / (o.batch * classBlocks)),
-    minVoxels: profile.workgroupSize * profile.minRowsPerLane,
+    // A thread reads C values a voxel: the work worth a workgroup is counted in elements.
+    minVoxels: Math.ceil((profile.workgroupSize * profile.minRowsPerLane) / o.classes),
     maxVoxels: Math.min(maxChunk, profile.workgroupSize * MAX_SEQUENTIAL_ADDS),
     maxChunks: profile.maxWorkgroupsPerDimension,
   });
@@ -308,6 +310,7 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
   const voxel = voxelConstants(o);
   return {
     label: o.label,
+    dims: o.dims,
     layout: plan,
     tensors,
     scratch: [
@@ -370,6 +373,7 @@ export function planWassersteinProgram(o: NormalizedWassersteinOptions, profile:
   const voxelParams = (grid: VoxelPassPlan) => packFamilyParams(o, grid, grid.windows);
   return {
     label: o.label,
+    dims: o.dims,
     layout: plan,
     tensors: [
       { name: 'pred', bytes: o.elements * 4, windowed: true, access: 'read', optional: false, host: { type: 'f32', elements: o.elements } },
@@ -379,7 +383,7 @@ export function planWassersteinProgram(o: NormalizedWassersteinOptions, profile:
     ],
     scratch: [
       { name: 'distances', bytes: 0, contents: o.distances },
-      { name: 'partials', bytes: pairs * forward.chunks * 16 },
+      { name: 'partials', bytes: pairs * forward.chunks * 32 },
       { name: 'faults', bytes: faultRecords * 32 },
       { name: 'class sums', bytes: pairs * 16 },
       { name: 'no mask', bytes: 16 },

@@ -10,6 +10,8 @@ import type { KernelName } from '../kernels/registry.js';
  */
 export interface LossProgram<Layout = unknown> {
   readonly label: string;
+  /** The shape the loss was made for, as the caller gave it (for messages). */
+  readonly dims: readonly number[];
   /** The grids and binding windows the passes were cut from (DicePlan, FamilyPlan). */
   readonly layout: Layout;
   /** The caller's tensors the passes bind, with the bytes each must hold. */

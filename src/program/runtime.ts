@@ -143,10 +143,8 @@ export abstract class ProgramLoss extends LossBase {
     const bound = new Map<TensorName, Binding>();
     for (const spec of this.program.tensors) {
       const arg = buffers[spec.name];
-      if (arg === undefined) {
-        if (!spec.optional) throw new WgslDiceError('INVALID_INPUT', `encode() needs the ${spec.name} buffer.`);
-        continue;
-      }
+      // A missing required buffer gets bindStorage's message, which says what to pass.
+      if (arg === undefined && spec.optional) continue;
       bound.set(spec.name, bindStorage(this.device, spec.name, arg, spec.bytes, spec.windowed));
     }
     const reads: Record<string, Binding | undefined> = {};
@@ -193,7 +191,10 @@ export abstract class ProgramLoss extends LossBase {
         }
         const array = input as unknown as Uint8Array;
         if (array.length !== spec.host.elements) {
-          throw new WgslDiceError('SHAPE_MISMATCH', `${name} has ${array.length} elements but this loss needs ${spec.host.elements}.`);
+          throw new WgslDiceError(
+            'SHAPE_MISMATCH',
+            `${name} has ${array.length} elements but shape ${JSON.stringify(this.program.dims)} needs ${spec.host.elements}.`,
+          );
         }
         // A copy padded to whole words (writeBuffer's unit), taken now.
         const bytes = new Uint8Array(Math.ceil(array.byteLength / 4) * 4);

@@ -1,0 +1,25 @@
+// The vec4 column sums of the seed losses' reduce kernels (dice_reduce_vec4 and
+// _vec4_subgroups; included with `// #include "lib/dice_reduce_vec4.wgsl"` after
+// lib/dice_reduce.wgsl). The including kernel declares `pred` (vec4 of f32, or of f16 for
+// predType 'f16') and `truth`.
+
+// A thread's sums over its rows: (intersection, sum of pred, sum of target) as matrix columns.
+fn column_sums(c: Column) -> mat3x4<f32> {
+  var inter = vec4<f32>(0.0);
+  var pred_sum = vec4<f32>(0.0);
+  var target_sum = vec4<f32>(0.0);
+  if (c.in_range) {
+    for (var row = c.row_begin + c.lane; row < c.row_end; row += params.lanes) {
+      let i = c.base + row * params.cols;
+      // A no-op for f32; the f16-prediction variant (src/kernels/dice-kernels.ts) widens here.
+      let p = vec4<f32>(pred[i]);
+      let t = truth[i];
+      check_unit(FAULT_PRED, i, p);
+      check_unit(FAULT_TARGET, i, t);
+      inter += p * t;
+      pred_sum += p;
+      target_sum += t;
+    }
+  }
+  return mat3x4<f32>(inter, pred_sum, target_sum);
+}

@@ -1,0 +1,189 @@
+// The one pipeline's guarantees, held by the shared machinery for every loss (seed, family,
+// Wasserstein): input faults counted in the passes (non-finite pred, dense target, mask) with
+// count and first index, thrown by compute() and readable on the encode path; the class limit
+// checked in TypeScript; binding windows for Wasserstein Dice; recording into an open compute
+// pass and with timestamps; describe().
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiceEngine, WgslDiceError, toFloat16Bits } from '../src/index.js';
+import { createBufferFrom, getTestDevice, mulberry32, withValidation } from './helpers/gpu.js';
+
+let device: GPUDevice;
+let engine: DiceEngine;
+
+beforeAll(async () => {
+  device = await getTestDevice();
+  engine = await DiceEngine.create(device);
+});
+afterAll(() => engine?.destroy());
+
+async function rejection(work: Promise<unknown>): Promise<WgslDiceError> {
+  const error = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(WgslDiceError);
+  return error as WgslDiceError;
+}
+
+const clean = { badLabels: 0, firstBadLabelVoxel: null, nonFinite: 0, firstNonFiniteElement: null, nonFiniteTarget: 0, firstNonFiniteTargetElement: null, nonFiniteMask: 0, firstNonFiniteMaskIndex: null };
+
+describe('non-finite inputs are reported on every path', () => {
+  it.each([
+    ['global, vec4 kernel', { shape: [2, 4, 4, 4], reduce: 'global' as const }],
+    ['per-class, scalar kernel (odd sizes)', { shape: [1, 3, 5, 3], reduce: 'per-class' as const }],
+  ])('seed losses (%s): pred and target', async (_name, options) => {
+    await withValidation(device, async () => {
+      const loss = await engine.dice(options);
+      const n = options.shape.reduce((a, b) => a * b, 1);
+      const pred = new Float32Array(n).fill(0.5);
+      const target = new Float32Array(n).fill(1);
+      pred[7] = NaN;
+      pred[n - 1] = Infinity;
+      target[3] = -Infinity;
+      const error = await rejection(loss.compute(pred, target));
+      expect(error.code).toBe('NON_FINITE_INPUT');
+      expect(error.message).toMatch(/2 pred element\(s\) \(first at element 7\), 1 target element\(s\) \(first at element 3\)/);
+      expect(await loss.readStatus()).toEqual({ ...clean, nonFinite: 2, firstNonFiniteElement: 7, nonFiniteTarget: 1, firstNonFiniteTargetElement: 3 });
+      // Clean input afterwards: no stale fault.
+      pred[7] = 0.5;
+      pred[n - 1] = 0.5;
+      target[3] = 1;
+      expect((await loss.compute(pred, target)).loss).toBeCloseTo(1 - (2 * 0.5 * n) / (0.5 * n + n), 5);
+      expect(await loss.readStatus()).toEqual(clean);
+      loss.destroy();
+    });
+  });
+
+  it('seed losses in f16: Inf bits and values beyond the f16 range', async () => {
+    if (!device.features.has('shader-f16')) throw new Error('this test device must offer shader-f16 (lavapipe does)');
+    await withValidation(device, async () => {
+      const loss = await engine.dice({ shape: [1, 4, 4, 4], predType: 'f16' });
+      const pred = new Float32Array(64).fill(0.25);
+      pred[9] = 1e6; // rounds to f16 +Inf
+      const error = await rejection(loss.compute(toFloat16Bits(pred), new Float32Array(64)));
+      expect(error.code).toBe('NON_FINITE_INPUT');
+      expect(error.message).toMatch(/1 pred element\(s\) \(first at element 9\)/);
+      loss.destroy();
+    });
+  });
+
+  it('family: dense target and mask', async () => {
+    await withValidation(device, async () => {
+      const loss = await engine.loss({ shape: [2, 8, 3], activation: 'sigmoid', mask: 'weight' });
+      const pred = new Float32Array(48).fill(0.1);
+      const target = new Float32Array(48);
+      const mask = new Float32Array(16).fill(1);
+      target[20] = NaN;
+      mask[11] = Infinity;
+      const error = await rejection(loss.compute(pred, target, { mask }));
+      expect(error.code).toBe('NON_FINITE_INPUT');
+      expect(error.message).toMatch(/1 target element\(s\) \(first at element 20\), 1 mask value\(s\) \(first at value 11\)/);
+      expect(await loss.readStatus()).toEqual({ ...clean, nonFiniteTarget: 1, firstNonFiniteTargetElement: 20, nonFiniteMask: 1, firstNonFiniteMaskIndex: 11 });
+      loss.destroy();
+    });
+  });
+
+  it('family with more than one class block: each logit counted once', async () => {
+    await withValidation(device, async () => {
+      const C = 20;
+      const loss = await engine.loss({ shape: [1, 10, C], activation: 'softmax', target: 'u8' });
+      const pred = new Float32Array(10 * C);
+      pred[3] = NaN;
+      pred[C * 5 + 18] = -Infinity;
+      const error = await rejection(loss.compute(pred, new Uint8Array(10)));
+      expect(error.message).toMatch(/2 pred element\(s\) \(first at element 3\)/);
+      loss.destroy();
+    });
+  });
+});
+
+describe('limits checked in TypeScript', () => {
+  it('more classes than the kernels take: LIMIT_EXCEEDED, nothing created', async () => {
+    for (const create of [
+      () => engine.loss({ shape: [1, 4, 257], activation: 'softmax', target: 'u16', weights: 'inverse-frequency' }),
+      () => engine.wassersteinDice({ shape: [1, 2, 300], distanceMatrix: Array.from({ length: 300 }, (_, i) => Array.from({ length: 300 }, (_, j) => +(i !== j))) }),
+    ]) {
+      const error = await rejection(create());
+      expect(error.code).toBe('LIMIT_EXCEEDED');
+      expect(error.message).toMatch(/at most 256 classes/);
+    }
+  });
+});
+
+describe('Wasserstein Dice in binding windows', () => {
+  it('bitwise equal to one window', async () => {
+    const small = await DiceEngine.create(device, { maxBindingBytes: 16 * 1024 });
+    try {
+      await withValidation(device, async () => {
+        const options = { shape: [3, 40, 40, 3], distanceMatrix: [[0, 1, 1], [1, 0, 0.5], [1, 0.5, 0]], target: 'u8' as const };
+        const split = await small.wassersteinDice(options);
+        const single = await engine.wassersteinDice(options);
+        expect(split.plan.forward.windows.length).toBeGreaterThan(1);
+        expect(single.plan.forward.windows).toHaveLength(1);
+        expect(split.plan.forward.chunks).toBe(single.plan.forward.chunks);
+        const random = mulberry32(7);
+        const pred = Float32Array.from({ length: 3 * 1600 * 3 }, () => random() * 4 - 2);
+        const labels = Uint8Array.from({ length: 3 * 1600 }, () => Math.floor(random() * 3));
+        const a = await split.compute(pred, labels, { grad: true });
+        const b = await single.compute(pred, labels, { grad: true });
+        expect(a.loss).toBe(b.loss);
+        expect(Buffer.from(a.grad!.buffer).equals(Buffer.from(b.grad!.buffer))).toBe(true);
+      });
+    } finally {
+      small.destroy();
+    }
+  });
+});
+
+describe('recording', () => {
+  it('into an open compute pass, and with timestamps: the same loss as into an encoder', async () => {
+    await withValidation(device, async () => {
+      const loss = await engine.loss({ shape: [2, 16, 4], activation: 'softmax', target: 'u8' });
+      const random = mulberry32(3);
+      const pred = createBufferFrom(device, Float32Array.from({ length: 128 }, () => random() * 2 - 1));
+      const target = createBufferFrom(device, Uint8Array.from({ length: 32 }, (_, i) => i % 4));
+      const out = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+      const read = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const expected = (await loss.compute(pred, target)).loss;
+
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      loss.encode(pass, { pred, target, loss: out });
+      pass.end();
+      encoder.copyBufferToBuffer(out, 0, read, 0, 16);
+      device.queue.submit([encoder.finish()]);
+      await read.mapAsync(GPUMapMode.READ);
+      expect(new Float32Array(read.getMappedRange().slice(0))[0]).toBe(expected);
+      read.unmap();
+
+      if (!device.features.has('timestamp-query')) throw new Error('this test device must offer timestamp-query (lavapipe does)');
+      const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
+      const timed = device.createCommandEncoder();
+      loss.encode(timed, { pred, target, loss: out }, { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
+      device.queue.submit([timed.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      // A pass the caller began carries its own timestamps.
+      const other = device.createCommandEncoder();
+      const open = other.beginComputePass();
+      expect(() => loss.encode(open, { pred, target, loss: out }, { timestampWrites: { querySet, beginningOfPassWriteIndex: 0 } })).toThrow(/timestampWrites/);
+      open.end();
+      other.finish();
+      for (const b of [pred, target, out, read]) b.destroy();
+      querySet.destroy();
+      loss.destroy();
+    });
+  });
+
+  it('describe() prints the program: passes, kernels, modes, bindings', async () => {
+    const loss = await engine.loss({ shape: [2, 16, 16, 4], activation: 'softmax', target: 'u8' });
+    const text = loss.describe();
+    expect(text).toMatch(/1\. forward: family_forward\.wgsl \[ACTIVATION=2 TARGET_KIND=1/);
+    expect(text).toMatch(/2\. finalize: family_finalize\.wgsl/);
+    expect(text).toMatch(/3\. backward \(with grad\): family_backward\.wgsl/);
+    expect(text).toMatch(/pred<-pred truth<-target/);
+    loss.destroy();
+    const seed = await engine.dice({ shape: [2, 16, 16, 4] });
+    expect(seed.describe()).toMatch(/1\. reduce: dice_reduce_vec4(_subgroups)?\.wgsl/);
+    seed.destroy();
+  });
+});

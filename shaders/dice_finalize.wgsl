@@ -24,6 +24,7 @@ struct FinalizeParams {
   smooth_nr: f32,
   smooth_dr: f32,
   fault_records: u32,    // workgroup fault records the reduce pass wrote
+  fold_lanes: u32,       // threads that fold one group's chunks (a power of two)
 }
 
 @group(0) @binding(0) var<uniform> params: FinalizeParams;
@@ -41,35 +42,45 @@ struct FinalizeParams {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32) {
   fold_faults(tid, params.fault_records);
+  // fold_lanes threads fold one group's chunks (lane k takes chunks k, k + lanes, ...), so a
+  // round folds WORKGROUP_SIZE / fold_lanes groups; a fixed-order tree joins the lanes.
+  let lanes = params.fold_lanes;
+  let lane = tid % lanes;
+  let groups_per_round = WORKGROUP_SIZE / lanes;
   var loss_part = 0.0;
-  for (var group = tid; group < params.groups; group += WORKGROUP_SIZE) {
+  for (var first_group = 0u; first_group < params.groups; first_group += groups_per_round) {
+    let group = first_group + tid / lanes;
     let slab = group / params.classes;
     let class_index = group % params.classes;
     // Neumaier-compensated: the partials are large and many, and a plain running f32 sum
     // would round once it passes 2^24 even where f32 holds the exact total.
     var sums = vec3<f32>(0.0);
     var compensation = vec3<f32>(0.0);
-    for (var chunk = 0u; chunk < params.chunks; chunk++) {
-      let row_base = (slab * params.chunks + chunk) * params.cols;
-      // A row holds `periods` copies of the class cycle; this class sits at class + k*classes.
-      for (var period = 0u; period < params.periods; period++) {
-        let element = class_index + period * params.classes;
-        let at = (row_base + element / params.vec_width) * 3u;
-        let lane = element % params.vec_width;
-        let x = vec3<f32>(partials[at][lane], partials[at + 1u][lane], partials[at + 2u][lane]);
-        let t = sums + x;
-        compensation += select((x - t) + sums, (sums - t) + x, abs(sums) >= abs(x));
-        sums = t;
+    if (group < params.groups) {
+      for (var chunk = lane; chunk < params.chunks; chunk += lanes) {
+        let row_base = (slab * params.chunks + chunk) * params.cols;
+        // A row holds `periods` copies of the class cycle; this class sits at class + k*classes.
+        for (var period = 0u; period < params.periods; period++) {
+          let element = class_index + period * params.classes;
+          let at = (row_base + element / params.vec_width) * 3u;
+          let vec_lane = element % params.vec_width;
+          let x = vec3<f32>(partials[at][vec_lane], partials[at + 1u][vec_lane], partials[at + 2u][vec_lane]);
+          let t = sums + x;
+          compensation += select((x - t) + sums, (sums - t) + x, abs(sums) >= abs(x));
+          sums = t;
+        }
       }
     }
-    sums += compensation;
-    let numerator = 2.0 * sums.x + params.smooth_nr;
-    let denominator = sums.y + sums.z + params.smooth_dr;
-    let dice = numerator / denominator;
-    let weight = class_weights[class_index];
-    loss_part += weight * (1.0 - dice);
-    stats[group] = vec4<f32>(dice, sums.x, sums.y, sums.z);
-    coefs[group] = vec4<f32>(-2.0 * weight / denominator, weight * dice / denominator, 0.0, 0.0);
+    let folded = lane_group_sum(tid, lanes, vec4<f32>(sums + compensation, 0.0)).xyz;
+    if (lane == 0u && group < params.groups) {
+      let numerator = 2.0 * folded.x + params.smooth_nr;
+      let denominator = folded.y + folded.z + params.smooth_dr;
+      let dice = numerator / denominator;
+      let weight = class_weights[class_index];
+      loss_part += weight * (1.0 - dice);
+      stats[group] = vec4<f32>(dice, folded.x, folded.y, folded.z);
+      coefs[group] = vec4<f32>(-2.0 * weight / denominator, weight * dice / denominator, 0.0, 0.0);
+    }
   }
 
   let total = workgroup_sum(tid, vec4<f32>(loss_part, 0.0, 0.0, 0.0)).x;

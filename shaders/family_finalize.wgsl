@@ -50,6 +50,7 @@ struct FinalizeParams {
   lambda_focal: f32,
   focal_norm: f32,       // 1 / the focal reduction's element count
   fault_records: u32,    // workgroup fault records the forward pass wrote
+  fold_lanes: u32,       // threads that fold one pair's chunks (a power of two)
 }
 
 @group(0) @binding(0) var<uniform> params: FinalizeParams;
@@ -98,9 +99,15 @@ fn main(@builtin(local_invocation_index) tid: u32) {
 
   // Phase 1: fold chunks into per-pair sums; gather the cross-entropy totals and faults.
   fold_faults(tid, params.fault_records);
+  // fold_lanes threads fold one pair's chunks (lane k takes chunks k, k + lanes, ...), so a
+  // round folds WORKGROUP_SIZE / fold_lanes pairs; a fixed-order tree joins the lanes.
+  let lanes = params.fold_lanes;
+  let lane = tid % lanes;
+  let pairs_per_round = WORKGROUP_SIZE / lanes;
   var ce_totals = vec4<f32>(0.0);
   var focal_part = 0.0;
-  for (var pair = tid; pair < pairs; pair += WORKGROUP_SIZE) {
+  for (var first_pair = 0u; first_pair < pairs; first_pair += pairs_per_round) {
+    let pair = first_pair + tid / lanes;
     let b = pair / params.classes;
     let c = pair % params.classes;
     // Chunk partials are large and many: Neumaier-compensated sums keep the exact totals
@@ -109,29 +116,33 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     var m = vec4<f32>(0.0);
     var a_error = vec4<f32>(0.0);
     var m_error = vec4<f32>(0.0);
-    for (var chunk = 0u; chunk < params.chunks; chunk++) {
-      let at = partial_index(b, c, chunk);
-      let xa = partials[at];
-      let xm = partials[at + 1u];
-      let ta = a + xa;
-      let tm = m + xm;
-      a_error += select((xa - ta) + a, (a - ta) + xa, abs(a) >= abs(xa));
-      m_error += select((xm - tm) + m, (m - tm) + xm, abs(m) >= abs(xm));
-      a = ta;
-      m = tm;
+    if (pair < pairs) {
+      for (var chunk = lane; chunk < params.chunks; chunk += lanes) {
+        let at = partial_index(b, c, chunk);
+        let xa = partials[at];
+        let xm = partials[at + 1u];
+        let ta = a + xa;
+        let tm = m + xm;
+        a_error += select((xa - ta) + a, (a - ta) + xa, abs(a) >= abs(xa));
+        m_error += select((xm - tm) + m, (m - tm) + xm, abs(m) >= abs(xm));
+        a = ta;
+        m = tm;
+      }
     }
-    a += a_error;
-    m += m_error;
-    var focal = 0.0;
-    if (FOCAL) {
-      let factors = class_info[c * 2u + 1u];
-      focal = factors.x * m.z + factors.y * m.w;
+    a = lane_group_sum(tid, lanes, a + a_error);
+    m = lane_group_sum(tid, lanes, m + m_error);
+    if (lane == 0u && pair < pairs) {
+      var focal = 0.0;
+      if (FOCAL) {
+        let factors = class_info[c * 2u + 1u];
+        focal = factors.x * m.z + factors.y * m.w;
+      }
+      pair_sums[pair * 2u] = a;
+      pair_sums[pair * 2u + 1u] = vec4<f32>(m.x, m.y, 0.0, focal);
+      let ce_weight = class_info[c * 2u].z;
+      ce_totals += vec4<f32>(0.0, 0.0, ce_weight * m.x, ce_weight * m.y);
+      focal_part += focal;
     }
-    pair_sums[pair * 2u] = a;
-    pair_sums[pair * 2u + 1u] = vec4<f32>(m.x, m.y, 0.0, focal);
-    let ce_weight = class_info[c * 2u].z;
-    ce_totals += vec4<f32>(0.0, 0.0, ce_weight * m.x, ce_weight * m.y);
-    focal_part += focal;
   }
   let totals = workgroup_sum(tid, ce_totals);
   let focal_total = workgroup_sum(tid, vec4<f32>(focal_part, 0.0, 0.0, 0.0)).x;

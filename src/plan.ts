@@ -131,6 +131,18 @@ function planBackward(slabs: number, slabElements: number, profile: GridProfile,
   };
 }
 
+/**
+ * Threads a one-workgroup finalize gives one group's chunk partials: a power of two, about one
+ * per 8 chunks, so a GPU with a thousand chunks folds them in parallel (a thread walking them
+ * alone is a chain of dependent loads) while a software adapter with a few chunks spends no
+ * barriers on it.
+ */
+export function foldLanes(chunks: number, workgroupSize: number): number {
+  let lanes = 1;
+  while (lanes * 2 <= workgroupSize && lanes * 16 <= chunks) lanes *= 2;
+  return lanes;
+}
+
 /** Longest run of f32 additions one reduction lane makes before the trees take over. */
 export const MAX_SEQUENTIAL_ADDS = 2 ** 16;
 

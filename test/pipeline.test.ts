@@ -112,18 +112,21 @@ describe('limits checked in TypeScript', () => {
 
 describe('Wasserstein Dice in binding windows', () => {
   it('bitwise equal to one window', async () => {
-    const small = await DiceEngine.create(device, { maxBindingBytes: 16 * 1024 });
+    // Same grid on both engines (chunks of at most half a window), different windows.
+    const grid = { workgroupSize: 64, targetWorkgroups: 64 };
+    const small = await DiceEngine.create(device, { ...grid, maxBindingBytes: 64 * 1024 });
+    const large = await DiceEngine.create(device, grid);
     try {
       await withValidation(device, async () => {
-        const options = { shape: [3, 40, 40, 3], distanceMatrix: [[0, 1, 1], [1, 0, 0.5], [1, 0.5, 0]], target: 'u8' as const };
+        const options = { shape: [3, 64, 64, 3], distanceMatrix: [[0, 1, 1], [1, 0, 0.5], [1, 0.5, 0]], target: 'u8' as const };
         const split = await small.wassersteinDice(options);
-        const single = await engine.wassersteinDice(options);
+        const single = await large.wassersteinDice(options);
         expect(split.plan.forward.windows.length).toBeGreaterThan(1);
         expect(single.plan.forward.windows).toHaveLength(1);
         expect(split.plan.forward.chunks).toBe(single.plan.forward.chunks);
         const random = mulberry32(7);
-        const pred = Float32Array.from({ length: 3 * 1600 * 3 }, () => random() * 4 - 2);
-        const labels = Uint8Array.from({ length: 3 * 1600 }, () => Math.floor(random() * 3));
+        const pred = Float32Array.from({ length: 3 * 4096 * 3 }, () => random() * 4 - 2);
+        const labels = Uint8Array.from({ length: 3 * 4096 }, () => Math.floor(random() * 3));
         const a = await split.compute(pred, labels, { grad: true });
         const b = await single.compute(pred, labels, { grad: true });
         expect(a.loss).toBe(b.loss);
@@ -131,6 +134,7 @@ describe('Wasserstein Dice in binding windows', () => {
       });
     } finally {
       small.destroy();
+      large.destroy();
     }
   });
 });

@@ -17,3 +17,23 @@ fn workgroup_sum(tid: u32, value: vec4<f32>) -> vec4<f32> {
   workgroupBarrier();
   return total;
 }
+
+// The same tree inside groups of `lanes` consecutive threads (`lanes` a power of two dividing
+// WORKGROUP_SIZE): every thread passes its value, and the first thread of each group gets its
+// group's total back. All threads of the workgroup must call it. The finalize passes use it to
+// fold many chunk partials in parallel instead of one thread walking them (a chain of
+// dependent loads is latency-bound on a GPU).
+fn lane_group_sum(tid: u32, lanes: u32, value: vec4<f32>) -> vec4<f32> {
+  workgroup_sum_scratch[tid] = value;
+  workgroupBarrier();
+  let lane = tid % lanes;
+  for (var stride = lanes / 2u; stride > 0u; stride >>= 1u) {
+    if (lane < stride) {
+      workgroup_sum_scratch[tid] += workgroup_sum_scratch[tid + stride];
+    }
+    workgroupBarrier();
+  }
+  let total = workgroup_sum_scratch[tid];
+  workgroupBarrier();
+  return total;
+}

@@ -4,7 +4,7 @@ import finalizeSource from '../../shaders/dice_finalize.wgsl';
 import reduceScalarSource from '../../shaders/dice_reduce_scalar.wgsl';
 import reduceVec4Source from '../../shaders/dice_reduce_vec4.wgsl';
 import reduceVec4SubgroupsSource from '../../shaders/dice_reduce_vec4_subgroups.wgsl';
-import type { BindingWindow, DicePlan } from '../plan.js';
+import { foldLanes, type BindingWindow, type DicePlan } from '../plan.js';
 import { packPerWindow, packUniform, type UniformField } from './uniforms.js';
 
 /**
@@ -81,7 +81,7 @@ export function packReduceParams(plan: DicePlan): ArrayBuffer {
 }
 
 /** Mirrors `FinalizeParams` in dice_finalize.wgsl. */
-export function finalizeParamsFields(plan: DicePlan, smoothNumerator: number, smoothDenominator: number): UniformField[] {
+export function finalizeParamsFields(plan: DicePlan, smoothNumerator: number, smoothDenominator: number, workgroupSize: number): UniformField[] {
   return [
     ['groups', 'u32', plan.slabs * plan.groupsPerSlab],
     ['classes', 'u32', plan.groupsPerSlab],
@@ -92,11 +92,12 @@ export function finalizeParamsFields(plan: DicePlan, smoothNumerator: number, sm
     ['smooth_nr', 'f32', smoothNumerator],
     ['smooth_dr', 'f32', smoothDenominator],
     ['fault_records', 'u32', reduceFaultRecords(plan)],
+    ['fold_lanes', 'u32', foldLanes(plan.reduce.chunks, workgroupSize)],
   ];
 }
 
-export function packFinalizeParams(plan: DicePlan, smoothNumerator: number, smoothDenominator: number): ArrayBuffer {
-  return packUniform(finalizeParamsFields(plan, smoothNumerator, smoothDenominator));
+export function packFinalizeParams(plan: DicePlan, smoothNumerator: number, smoothDenominator: number, workgroupSize: number): ArrayBuffer {
+  return packUniform(finalizeParamsFields(plan, smoothNumerator, smoothDenominator, workgroupSize));
 }
 
 /** Mirrors `BackwardParams` in lib/dice_backward.wgsl, one block per window. */

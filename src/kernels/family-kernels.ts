@@ -6,7 +6,7 @@ import wassersteinFinalizeSource from '../../shaders/wasserstein_finalize.wgsl';
 import wassersteinForwardSource from '../../shaders/wasserstein_forward.wgsl';
 import type { NormalizedLossOptions } from '../family/options.js';
 import type { NormalizedWassersteinOptions } from '../family/wasserstein.js';
-import type { BindingWindow } from '../plan.js';
+import { foldLanes, type BindingWindow } from '../plan.js';
 import { packPerWindow, packUniform, type UniformField } from './uniforms.js';
 
 /**
@@ -127,7 +127,7 @@ export function packFamilyParams(o: VoxelScalars, grid: VoxelGrid, windows: read
 }
 
 /** Mirrors `FinalizeParams` in family_finalize.wgsl. */
-export function finalizeParamsFields(o: NormalizedLossOptions, chunks: number, groups: number, faultRecords: number): UniformField[] {
+export function finalizeParamsFields(o: NormalizedLossOptions, chunks: number, groups: number, faultRecords: number, workgroupSize: number): UniformField[] {
   return [
     ['batch', 'u32', o.batch],
     ['classes', 'u32', o.classes],
@@ -148,11 +148,12 @@ export function finalizeParamsFields(o: NormalizedLossOptions, chunks: number, g
     ['lambda_focal', 'f32', o.focal?.lambda ?? 0],
     ['focal_norm', 'f32', o.focal ? 1 / o.focal.normaliser : 0],
     ['fault_records', 'u32', faultRecords],
+    ['fold_lanes', 'u32', foldLanes(chunks, workgroupSize)],
   ];
 }
 
-export function packFinalizeParams(o: NormalizedLossOptions, chunks: number, groups: number, faultRecords: number): ArrayBuffer {
-  return packUniform(finalizeParamsFields(o, chunks, groups, faultRecords));
+export function packFinalizeParams(o: NormalizedLossOptions, chunks: number, groups: number, faultRecords: number, workgroupSize: number): ArrayBuffer {
+  return packUniform(finalizeParamsFields(o, chunks, groups, faultRecords, workgroupSize));
 }
 
 /** Per class, two vec4: (included, fixed group weight, cross-entropy weight, 0) and (focal F+ factor, focal F- factor, 0, 0). */

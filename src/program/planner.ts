@@ -94,7 +94,7 @@ export function planSeedProgram(o: NormalizedDiceOptions, profile: DeviceProfile
         workgroups: [w.count, plan.reduce.colBlocks, 1],
         bindings: { pred: window('pred', w, predBytesPerElement), truth: window('target', w), partials: scratch('partials'), faults: scratch('faults') },
       }))),
-    uniformPass('finalize', 'dice_finalize', {}, packDiceFinalizeParams(plan, o.smoothNumerator, o.smoothDenominator), [
+    uniformPass('finalize', 'dice_finalize', {}, packDiceFinalizeParams(plan, o.smoothNumerator, o.smoothDenominator, profile.workgroupSize), [
       {
         block: 0,
         workgroups: [1, 1, 1],
@@ -331,7 +331,7 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
           workgroups: [w.count, forward.classBlocks, 1],
           bindings: { ...inputs(w), partials: scratch('partials'), faults: scratch('faults') },
         }))),
-      uniformPass('finalize', 'family_finalize', finalizeConstants(o), packFinalizeParams(o, forward.chunks, groups, faultRecords), [
+      uniformPass('finalize', 'family_finalize', finalizeConstants(o), packFinalizeParams(o, forward.chunks, groups, faultRecords, profile.workgroupSize), [
         {
           block: 0,
           workgroups: [1, 1, 1],

@@ -91,7 +91,7 @@ export function describeProgram(program: LossProgram): string {
   const lines = [`${program.label}`];
   const bytes = (n: number) => (n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
   lines.push(`  tensors: ${program.tensors.map((t) => `${t.name} ${bytes(t.bytes)}${t.windowed ? ' (windowed)' : ''}`).join(', ')}`);
-  lines.push(`  scratch: ${program.scratch.map((s) => `${s.name} ${bytes(s.bytes)}`).join(', ')}`);
+  lines.push(`  scratch: ${program.scratch.map((s) => `${s.name} ${bytes(s.contents?.byteLength ?? s.bytes)}`).join(', ')}`);
   program.passes.forEach((pass, i) => {
     const constants = Object.entries(pass.constants).map(([k, v]) => `${k}=${v}`).join(' ');
     const workgroups = pass.dispatches.reduce((n, d) => n + d.workgroups[0] * d.workgroups[1] * d.workgroups[2], 0);

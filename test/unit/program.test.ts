@@ -113,10 +113,10 @@ describe('uniform field tables against the WGSL structs', () => {
   const w = familyProgram.layout.forward.windows[0];
   const cases: [string, KernelName[], TableField[]][] = [
     ['dice reduce', ['dice_reduce_vec4', 'dice_reduce_scalar', 'dice_reduce_vec4_subgroups', 'dice_reduce_vec4_f16'], table(reduceParamsFields(dice.layout, diceWindow))],
-    ['dice finalize', ['dice_finalize'], table(diceFinalizeFields(dice.layout, 1, 1))],
+    ['dice finalize', ['dice_finalize'], table(diceFinalizeFields(dice.layout, 1, 1, 256))],
     ['dice backward', ['dice_backward_vec4', 'dice_backward_scalar'], table(backwardParamsFields(dice.layout, dice.layout.backward.windows[0]))],
     ['family voxel passes', ['family_forward', 'family_backward', 'wasserstein_forward', 'wasserstein_backward'], table(familyParamsFields(familyOptions, familyProgram.layout.forward, w))],
-    ['family finalize', ['family_finalize'], table(finalizeParamsFields(familyOptions, 1, 6, 1))],
+    ['family finalize', ['family_finalize'], table(finalizeParamsFields(familyOptions, 1, 6, 1, 256))],
     ['wasserstein finalize', ['wasserstein_finalize'], table(wassersteinFinalizeFields(normalizeWassersteinOptions({ shape: [1, 4, 3], distanceMatrix: M3 }), 1, 1))],
   ];
   it.each(cases)('%s', (_name, kernels, fields) => {

@@ -39,7 +39,7 @@ export function gpuLoss(call: GpuLossCall): tf.Scalar {
   const inputs = call.mask ? [call.yTrue, call.yPred, call.mask] : [call.yTrue, call.yPred];
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[inputs.length] as tf.GradSaveFunc;
-    const [yTrue, yPred, mask] = args as tf.Tensor[];
+    const [yTrue, yPred, mask] = args.slice(0, inputs.length) as tf.Tensor[];
     const target = bufferOf(backend, call.targetFor(yTrue));
     const pred = bufferOf(backend, yPred);
     const maskBuffer = mask ? bufferOf(backend, float32Bytes(backend)(mask)) : undefined;

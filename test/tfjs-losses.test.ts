@@ -115,7 +115,7 @@ describe('the seed losses through tf.valueAndGrad', () => {
 });
 
 describe('targets given as int32', () => {
-  it('int32 one-hot targets and tf.cast(int32 -> float32) targets give the float targets\' loss and gradient', async () => {
+  it('int32 one-hot targets and tf.cast(int32 -> float32) targets (and predictions) give the float tensors\' loss and gradient', async () => {
     await withValidation(device, async () => {
       const loss = weightedDiceLoss(WEIGHTS);
       await loss.prepare(SHAPE);
@@ -129,7 +129,14 @@ describe('targets given as int32', () => {
         expectClose([got.value], [want.loss], LOSS_TOL, `loss with ${what} targets`);
         expectClose(got.grad, want.grad, gradTolerance(want.grad), `dL/dpred with ${what} targets`);
       }
-      tf.dispose([logits, yPred, yTrue, ints, castInts]);
+      // Predictions cast from int32 too (the targets themselves, a perfect 0/1 prediction: loss
+      // near 0, where unconverted int32 bytes would read as ~0 and give a loss near Σw).
+      const perfect = diceReference(target, target, { shape: SHAPE, reduce: 'per-class', weights: WEIGHTS });
+      const castPred = tf.cast(ints, 'float32'); // another tensor (the same int32 bytes)
+      const gotCast = await valueAndGrad(loss, castInts, castPred);
+      expectClose([gotCast.value], [perfect.loss], LOSS_TOL, 'loss with cast int32 predictions');
+      expectClose(gotCast.grad, perfect.grad, gradTolerance(perfect.grad), 'dL/dpred with cast int32 predictions');
+      tf.dispose([logits, yPred, yTrue, ints, castInts, castPred]);
       loss.dispose();
     });
   });

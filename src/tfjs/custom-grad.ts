@@ -41,7 +41,7 @@ export function gpuLoss(call: GpuLossCall): tf.Scalar {
     const save = args[inputs.length] as tf.GradSaveFunc;
     const [yTrue, yPred, mask] = args.slice(0, inputs.length) as tf.Tensor[];
     const target = bufferOf(backend, call.targetFor(yTrue));
-    const pred = bufferOf(backend, yPred);
+    const pred = bufferOf(backend, float32Bytes(backend)(yPred));
     const maskBuffer = mask ? bufferOf(backend, float32Bytes(backend)(mask)) : undefined;
     const value = pooledTensor(backend, []);
     const grad = pooledTensor(backend, yPred.shape);

@@ -13,6 +13,7 @@ import { WgslDiceError, type LossOptions } from '../src/index.js';
 import { diceReference, familyReference, familyReferenceGradient } from '../src/reference/index.js';
 import {
   diceLoss,
+  MAX_SHAPES_PER_DEVICE,
   multiclassDiceLoss,
   tfjsLoss,
   weightedDiceLoss,
@@ -174,6 +175,26 @@ describe('tfjsLoss: engine.loss configurations as tfjs losses', () => {
       const max = fd.reduce((m, g) => Math.max(m, Math.abs(g)), 0);
       expectClose(await grad.data(), fd, { atol: 1e-4 * max + 1e-7, rtol: 1e-4 }, 'dL/dlogits vs central differences');
       tf.dispose([logits, yTrue, value, grad, ...(mask ? [mask] : [])]);
+      loss.dispose();
+    });
+  });
+});
+
+describe('the compiled-loss cache', () => {
+  it(`keeps ${MAX_SHAPES_PER_DEVICE} shapes per loss and device: the least recently used is destroyed and recompiled on demand`, async () => {
+    await withValidation(device, async () => {
+      const loss = tfjsLoss({ activation: 'sigmoid' });
+      const shapeOf = (k: number) => [1, 4, 4 + k, 2];
+      for (let k = 0; k <= MAX_SHAPES_PER_DEVICE; k++) await loss.prepare(shapeOf(k));
+      const evicted = tf.zeros(shapeOf(0));
+      expect(() => loss(evicted, evicted)).toThrow(expect.objectContaining({ code: 'LOSS_NOT_READY' }));
+      const kept = tf.zeros(shapeOf(MAX_SHAPES_PER_DEVICE));
+      const value = loss(kept, kept);
+      expect(Number.isFinite((await value.data())[0])).toBe(true);
+      await loss.prepare(shapeOf(0)); // the evicted shape compiles again
+      const again = loss(evicted, evicted);
+      expect(Number.isFinite((await again.data())[0])).toBe(true);
+      tf.dispose([evicted, kept, value, again]);
       loss.dispose();
     });
   });

@@ -62,9 +62,10 @@ export function pooledTensor(backend: WebGPUBackend, shape: readonly number[]): 
   return { tensor, buffer: bufferOf(backend, tensor) };
 }
 
-/** Submits the work tfjs has recorded, so a later submit sees its results. */
+/** Submits the work tfjs has recorded, so a later submit sees its results (nothing when none is). */
 export function submitPendingTfjsWork(backend: WebGPUBackend): void {
-  backend.ensureCommandEncoderReady();
+  // `commandEncoder` (private in the typings) is null while tfjs has nothing recorded.
+  if (!(backend as unknown as { commandEncoder: GPUCommandEncoder | null }).commandEncoder) return;
   backend.endComputePassEncoder();
   backend.submitQueue();
 }

@@ -43,6 +43,24 @@ await build({
   outdir,
 });
 
+// wgsl-dice/tfjs: platform-neutral like the core, with TensorFlow.js left to the application
+// (optional peer dependencies, one instance shared with the user's tfjs) and the core imported
+// from the sibling dist/index.js, so both entries share one WgslDiceError class.
+const coreAsSibling = {
+  name: 'core-as-sibling',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\.\/index\.js$/ }, () => ({ path: './index.js', external: true }));
+  },
+};
+await build({
+  ...shared,
+  platform: 'neutral',
+  entryPoints: { tfjs: 'src/tfjs/index.ts' },
+  external: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'],
+  plugins: [coreAsSibling],
+  outdir,
+});
+
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
   stdio: 'inherit',
 });

@@ -10,6 +10,7 @@ import { familyBenchReference } from './family-reference.js';
 import { familyTfjsLoss, seedTfjsLosses, type TfjsLoss, type TfModule } from './tfjs-baseline.js';
 import type { Tensor } from '@tensorflow/tfjs';
 import { mulberry32 } from '../src/reference/random.js';
+import { diceLoss, multiclassDiceLoss, tfjsLoss, weightedDiceLoss, type TfjsLossFunction } from '../src/tfjs/index.js';
 
 export type Mode = 'fwd' | 'fwd+bwd';
 export const MODES: readonly Mode[] = ['fwd', 'fwd+bwd'];
@@ -79,6 +80,8 @@ export interface LossCase {
   tfjsInputs(tf: TfModule, inputs: CaseInputs, shape: readonly number[]): { yTrue: Tensor; yPred: Tensor };
   /** The same loss in TensorFlow.js ops. */
   readonly tfjs: TfjsLoss;
+  /** The same loss from `wgsl-dice/tfjs` (a tfjs op running wgsl-dice), for the in-tfjs rows. */
+  readonly tfjsLibrary?: (shape: readonly number[]) => TfjsLossFunction;
 }
 
 /**
@@ -329,6 +332,7 @@ export const LOSS_CASES: readonly LossCase[] = [
     create: (engine, shape) => seedLoss(engine, { shape, reduce: 'global', label: 'bench seed-global' }),
     reference: (inputs, shape) => seedReference(inputs, shape, { reduce: 'global' }),
     tfjs: seedTfjsLosses.global,
+    tfjsLibrary: () => diceLoss(),
   },
   {
     ...f32Seed,
@@ -345,6 +349,7 @@ export const LOSS_CASES: readonly LossCase[] = [
       seedReference(inputs, shape, { reduce: 'per-class', weights: seedClassWeights(classesOf(shape)) }),
     tfjs: (tf, yTrue, yPred) =>
       seedTfjsLosses.weighted(tf, yTrue, yPred, seedClassWeights(classesOf(yTrue.shape))),
+    tfjsLibrary: (shape) => weightedDiceLoss(seedClassWeights(classesOf(shape))),
   },
   {
     ...f32Seed,
@@ -354,13 +359,18 @@ export const LOSS_CASES: readonly LossCase[] = [
     create: (engine, shape) => seedLoss(engine, { shape, reduce: 'per-class', label: 'bench seed-multiclass' }),
     reference: (inputs, shape) => seedReference(inputs, shape, { reduce: 'per-class' }),
     tfjs: seedTfjsLosses.multiclass,
+    tfjsLibrary: () => multiclassDiceLoss(),
   },
-  familyCase(
-    'softmax-u8',
-    'loss family: softmax Dice from logits, u8 label map, channels-last; per-class Dice, mean',
-    { layout: 'channels-last', activation: 'softmax', target: 'u8' },
-    true,
-  ),
+  {
+    ...familyCase(
+      'softmax-u8',
+      'loss family: softmax Dice from logits, u8 label map, channels-last; per-class Dice, mean',
+      { layout: 'channels-last', activation: 'softmax', target: 'u8' },
+      true,
+    ),
+    // In tfjs the label map is an int32 tensor, read by the passes as u32 labels.
+    tfjsLibrary: () => tfjsLoss({ activation: 'softmax', target: 'label-map' }),
+  },
   familyCase(
     'softmax-u8-cf',
     'loss family: softmax Dice from logits, u8 label map, channels-first [B, C, H, W]',

@@ -25,6 +25,7 @@ import {
 import { COPY_VARIANTS, copyBytes, CopyKernels, expectedCopy, workgroupCandidates } from './copy.js';
 import { formatSpeedups, formatTable, IMPLS, jsonLine, speedups, withRates, type Impl, type Row } from './report.js';
 import { loadTfjsWebgpu, type TfjsBaseline } from './tfjs-baseline.js';
+import { lossInTfjs, unetSteps, type TfjsIntegrationHost } from './tfjs-integration.js';
 import { GpuTimer, summarize, timeHost } from './timing.js';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -33,8 +34,9 @@ Benchmarks the seed Dice losses (wgsl-dice) against a copy kernel, TensorFlow.js
 and the float64 CPU reference, on the adapter dawn.node picks.
 
 Options:
-  --quick                 A subset that finishes in under 3 minutes on lavapipe: the three seed
-                          cases and softmax-u8 at 2x512x512x8, every implementation.
+  --quick                 A subset that finishes in about 5 minutes on lavapipe: the three seed
+                          cases and softmax-u8 at 2x512x512x8, every implementation (with the
+                          losses inside tfjs and the U-Net-like training step).
   --json                  One JSON line per measurement on stdout (the table goes to stderr).
   --cases a,b             Loss cases (default all: ${LOSS_CASES.map((c) => c.name).join(', ')}).
   --impls a,b             Implementations (default all: ${IMPLS.join(', ')}).
@@ -334,6 +336,19 @@ class Bench {
     return result;
   }
 
+  /** What the in-tfjs rows (tfjs-integration.ts) need of this benchmark. */
+  tfjsHost(): TfjsIntegrationHost {
+    return {
+      base: (...args) => this.base(...args),
+      measure: (row, run) => this.measure(row, run),
+      step: (label) => this.step(label),
+      checkLoss,
+      checkGrad,
+      hostReps: this.#options.hostReps,
+      warmup: this.#options.warmup,
+    };
+  }
+
   startShape(): void {
     this.#copyGbps = undefined;
   }
@@ -612,7 +627,7 @@ async function main(): Promise<void> {
   const copyKernels = options.impls.has('copy') ? await CopyKernels.create(device) : undefined;
 
   let tfjs: TfjsBaseline | undefined;
-  if (options.impls.has('tfjs-webgpu')) {
+  if (options.impls.has('tfjs-webgpu') || options.impls.has('wgsl-dice/tfjs')) {
     tfjs = await loadTfjsWebgpu(dawnFlags);
     if (tfjs.adapterDescription !== deviceName) {
       process.stderr.write(`warning: tfjs runs on "${tfjs.adapterDescription}", wgsl-dice on "${deviceName}".\n`);
@@ -636,9 +651,15 @@ async function main(): Promise<void> {
   const stepsPerCase =
     (impls.has('wgsl-dice') ? options.modes.length : 0) +
     (impls.has('wgsl-dice-encode-cpu') ? 1 : 0) +
-    (tfjs ? options.modes.length : 0) +
+    (tfjs && impls.has('tfjs-webgpu') ? options.modes.length : 0) +
     (impls.has('reference-cpu') ? 1 : 0);
-  const total = shapes.length * ((copyKernels ? COPY_VARIANTS.length : 0) + options.cases.length * stepsPerCase);
+  // The losses inside tfjs: two tf.grad rows per case and shape, two unet-step rows per case and
+  // one stand-in step per model head.
+  const inTfjs = tfjs && impls.has('wgsl-dice/tfjs') ? options.cases.filter((c) => c.tfjsLibrary) : [];
+  const heads = new Set(inTfjs.map((c) => c.passes)).size;
+  const total =
+    shapes.length * ((copyKernels ? COPY_VARIANTS.length : 0) + options.cases.length * stepsPerCase + 2 * inTfjs.length) +
+    2 * inTfjs.length + heads;
   const bar = new cliProgress.SingleBar(
     { format: 'bench [{bar}] {value}/{total} {step}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
     cliProgress.Presets.legacy,
@@ -674,7 +695,8 @@ async function main(): Promise<void> {
         if (impls.has('wgsl-dice') || impls.has('wgsl-dice-encode-cpu')) {
           wgslLosses = await bench.wgslDice(engine, lossCase, shape, reference, { pred, target, loss: lossBuffer, grad });
         }
-        if (tfjs) await bench.tfjs(tfjs, lossCase, shape, inputs, reference, wgslLosses);
+        if (tfjs && impls.has('tfjs-webgpu')) await bench.tfjs(tfjs, lossCase, shape, inputs, reference, wgslLosses);
+        if (tfjs && inTfjs.includes(lossCase)) await lossInTfjs(bench.tfjsHost(), tfjs, lossCase, shape, inputs, reference);
         if (impls.has('reference-cpu')) await bench.referenceCpu(lossCase, shape, inputs);
       } finally {
         pred.destroy();
@@ -684,6 +706,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  if (tfjs && inTfjs.length > 0) await unetSteps(bench.tfjsHost(), tfjs, inTfjs);
   bar.stop();
 
   const rows = bench.rows;

@@ -3,8 +3,8 @@
  * human-readable table with the ratios the issue asks about.
  */
 
-export type Impl = 'wgsl-dice' | 'copy' | 'tfjs-webgpu' | 'reference-cpu' | 'wgsl-dice-encode-cpu';
-export const IMPLS: readonly Impl[] = ['wgsl-dice', 'copy', 'tfjs-webgpu', 'reference-cpu', 'wgsl-dice-encode-cpu'];
+export type Impl = 'wgsl-dice' | 'copy' | 'tfjs-webgpu' | 'reference-cpu' | 'wgsl-dice-encode-cpu' | 'wgsl-dice/tfjs';
+export const IMPLS: readonly Impl[] = ['wgsl-dice', 'copy', 'tfjs-webgpu', 'reference-cpu', 'wgsl-dice-encode-cpu', 'wgsl-dice/tfjs'];
 
 export interface Row {
   /** Adapter description from describeAdapter (e.g. "llvmpipe (LLVM 19.1.7, 256 bits)"). */
@@ -38,6 +38,8 @@ export interface Row {
   kernels?: string;
   grid?: string;
   note?: string;
+  /** unet-step rows: the loss's share of the training step, from the stand-in step (tfjs-integration.ts). */
+  loss_share_pct?: number;
   date: string;
 }
 
@@ -70,7 +72,12 @@ const TIMING_SHORT: Record<string, string> = {
   'wall-clock(op+await data())': 'wall-op',
   'wall-clock(host)': 'wall-host',
   'host performance.now() around encode()': 'host-enc',
+  'wall-clock(tf.valueAndGrad+await)': 'wall-tfjs',
+  'wall-clock(training step+await)': 'wall-step',
 };
+
+/** Implementations whose rows get a tfjs/this ratio against tfjs-webgpu's row of the same case, shape and mode. */
+const RATIO_IMPLS: readonly Impl[] = ['wgsl-dice', 'wgsl-dice/tfjs'];
 
 function formatMs(ms: number | null): string {
   if (ms === null) return '-';
@@ -82,6 +89,7 @@ function formatMs(ms: number | null): string {
 const shapeKey = (row: Row) => row.shape.join('x');
 
 export interface Speedup {
+  impl: Impl;
   case: string;
   shape: string;
   mode: string;
@@ -98,12 +106,13 @@ export interface Speedup {
 export function speedups(rows: readonly Row[]): Speedup[] {
   const out: Speedup[] = [];
   for (const row of rows) {
-    if (row.impl !== 'wgsl-dice' || row.ms_median === null) continue;
+    if (!RATIO_IMPLS.includes(row.impl) || row.ms_median === null) continue;
     const tfjs = rows.find(
       (r) => r.impl === 'tfjs-webgpu' && r.case === row.case && r.mode === row.mode && shapeKey(r) === shapeKey(row),
     );
     if (!tfjs || tfjs.ms_median === null) continue;
     out.push({
+      impl: row.impl,
       case: row.case,
       shape: shapeKey(row),
       mode: row.mode,
@@ -125,8 +134,8 @@ export function formatSpeedups(list: readonly Speedup[]): string {
   for (const s of list) {
     const wall = s.wallRatio === undefined ? '' : `  wall ${s.wallRatio.toFixed(1)}x (${s.wgslWallMs!.toFixed(2)} ms)`;
     lines.push(
-      `  ${s.case.padEnd(16)} ${s.shape.padEnd(14)} ${s.mode.padEnd(8)} ` +
-        `${s.ratio.toFixed(1).padStart(6)}x  (tfjs ${s.tfjsMs.toFixed(1)} ms, wgsl-dice ${s.wgslMs.toFixed(3)} ms)${wall}`,
+      `  ${s.impl.padEnd(14)} ${s.case.padEnd(16)} ${s.shape.padEnd(14)} ${s.mode.padEnd(9)} ` +
+        `${s.ratio.toFixed(1).padStart(6)}x  (tfjs ${s.tfjsMs.toFixed(1)} ms, ${s.impl} ${s.wgslMs.toFixed(3)} ms)${wall}`,
     );
   }
   return lines.join('\n');
@@ -135,11 +144,11 @@ export function formatSpeedups(list: readonly Speedup[]): string {
 /** The whole report as text: header, one table, the tfjs ratios, a legend. */
 export function formatTable(header: string[], rows: readonly Row[]): string {
   const ratioOf = new Map(
-    speedups(rows).map((s) => [`${s.case}|${s.shape}|${s.mode}`, s.ratio] as const),
+    speedups(rows).map((s) => [`${s.impl}|${s.case}|${s.shape}|${s.mode}`, s.ratio] as const),
   );
   const columns = ['shape', 'case', 'mode', 'impl', 'ms median', 'ms min', 'wall ms', 'GB/s', '% copy', 'tfjs/this', 'timing', 'check'];
   const body = rows.map((row) => {
-    const ratio = row.impl === 'wgsl-dice' ? ratioOf.get(`${row.case}|${shapeKey(row)}|${row.mode}`) : undefined;
+    const ratio = ratioOf.get(`${row.impl}|${row.case}|${shapeKey(row)}|${row.mode}`);
     return [
       shapeKey(row),
       row.case,
@@ -176,8 +185,13 @@ export function formatTable(header: string[], rows: readonly Row[]): string {
     '       loss-family cases (softmax-*, sigmoid-*) read pred again too; a u8 label map counts 1 byte a voxel;',
     '       copy: inputs read + output written). % copy = GB/s / best copy GB/s at the same shape, same device.',
     'wall ms = median wall clock of GPU runs, each submitted and awaited (submit..onSubmittedWorkDone), host polling.',
-    'tfjs/this = tfjs-webgpu median / wgsl-dice median (same case, shape, mode, run and adapter).',
+    'tfjs/this = tfjs-webgpu median / wgsl-dice (or wgsl-dice/tfjs) median (same case, shape, mode, run and adapter).',
+    'tf.grad: the loss inside tfjs (tf.valueAndGrad w.r.t. yPred, loss data() and queue awaited, grad not read back);',
+    '        wgsl-dice/tfjs = the wgsl-dice/tfjs op, tfjs-webgpu = the same loss in tfjs ops.',
+    'unet-step: one SGD step of a U-Net-like model with that loss; loss share = (step - stand-in step) / step,',
+    '        the stand-in being tf.mean(yPred) (in the JSON lines: loss_share_pct).',
     'timing: gpu-ts = timestamp queries bracketing the passes; wall-gpu = submit..onSubmittedWorkDone;',
+    '        wall-tfjs = tf.grad rows; wall-step = unet-step rows;',
     '        wall-op = wall clock of the whole tfjs op incl. `await data()` of loss (and grad);',
     '        wall-host = CPU wall clock; host-enc = CPU time of one encode() (fwd+bwd), median of 1000 calls.',
   );

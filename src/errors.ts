@@ -28,6 +28,8 @@
  * | `LABEL_OUT_OF_RANGE`| a label map holds labels >= C (not ignoreIndex): count and first voxel     |
  * | `NON_FINITE_INPUT`  | pred holds NaN or infinity: count and first element                        |
  * | `FEATURE_MISSING`   | the option needs a device feature the device lacks (f16 needs shader-f16)  |
+ * | `WRONG_BACKEND`     | `wgsl-dice/tfjs` ran while TensorFlow.js's active backend is not 'webgpu'  |
+ * | `LOSS_NOT_READY`    | a `wgsl-dice/tfjs` loss met a shape it was not prepared for (await prepare) |
  */
 export const WGSL_DICE_ERROR_CODES = [
   'INVALID_SHAPE',
@@ -52,6 +54,8 @@ export const WGSL_DICE_ERROR_CODES = [
   'NON_FINITE_INPUT',
   'FEATURE_MISSING',
   'LIMIT_EXCEEDED',
+  'WRONG_BACKEND',
+  'LOSS_NOT_READY',
 ] as const;
 
 export type WgslDiceErrorCode = (typeof WGSL_DICE_ERROR_CODES)[number];

@@ -5,45 +5,35 @@
 // test, and so does a browser without WebGPU. Nothing is skipped.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleForBrowser } from '../demo/web/bundle.js';
 import type { DiceLossOptions } from '../src/index.js';
 import { diceReference } from '../src/reference/index.js';
-import { launchChromium, type ChromiumSession } from './browser/chromium.js';
 import { ensureBuilt, REPO_ROOT } from './browser/dist.js';
 import type { BrowserCase, BrowserRun } from './browser/page.js';
-import { serveStatic, type StaticServer } from './browser/static-server.js';
+import { openTestPage, type TestPage } from './browser/test-page.js';
 import { expectClose, mulberry32 } from './helpers/gpu.js';
 import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
 
 const JS = 'text/javascript; charset=utf-8';
 
-let browser: ChromiumSession;
-let server: StaticServer;
-let page: Page;
+let testPage: TestPage;
 
 beforeAll(async () => {
   const [index, reference] = await ensureBuilt(['dist/index.js', 'dist/reference.js']);
-  server = await serveStatic({
-    '/': { body: readFileSync(join(REPO_ROOT, 'test/browser/page.html')), type: 'text/html; charset=utf-8' },
-    '/page.js': { body: await bundleForBrowser(join(REPO_ROOT, 'test/browser/page.ts')), type: JS },
-    '/dist/index.js': { body: readFileSync(index), type: JS },
-    '/dist/reference.js': { body: readFileSync(reference), type: JS },
-  });
-  browser = await launchChromium();
-  page = await browser.newPage();
-  await page.goto(`${server.origin}/`);
-  await page
-    .waitForFunction(() => window.wgslDiceBrowserTest !== undefined, undefined, { timeout: 30_000 })
-    .catch((error: Error) => {
-      throw new Error(`the test page did not load: ${error.message}\n${browser.log.join('\n')}`);
-    });
+  testPage = await openTestPage(
+    {
+      '/': { body: readFileSync(join(REPO_ROOT, 'test/browser/page.html')), type: 'text/html; charset=utf-8' },
+      '/page.js': { body: await bundleForBrowser(join(REPO_ROOT, 'test/browser/page.ts')), type: JS },
+      '/dist/index.js': { body: readFileSync(index), type: JS },
+      '/dist/reference.js': { body: readFileSync(reference), type: JS },
+    },
+    'wgslDiceBrowserTest',
+  );
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  await testPage?.close();
 });
 
 /** Seeded inputs: soft predictions and one-hot targets (a binary mask for C = 1). */
@@ -76,8 +66,8 @@ describe('wgsl-dice in Chromium', () => {
   let run: BrowserRun;
 
   beforeAll(async () => {
-    run = await page.evaluate((cases) => window.wgslDiceBrowserTest!.run(cases), CASES).catch((error: Error) => {
-      throw new Error(`the page failed: ${error.message}\n${browser.log.join('\n')}`);
+    run = await testPage.page.evaluate((cases) => window.wgslDiceBrowserTest!.run(cases), CASES).catch((error: Error) => {
+      throw new Error(`the page failed: ${error.message}\n${testPage.log.join('\n')}`);
     });
     console.log(`[browser] WebGPU adapter in Chromium: ${JSON.stringify(run.adapter)}`);
   });

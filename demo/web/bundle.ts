@@ -8,6 +8,7 @@ import { build, type Plugin } from 'esbuild';
 const BUILT_ENTRIES: Record<string, string> = {
   '/src/index.js': '/dist/index.js',
   '/src/reference/index.js': '/dist/reference.js',
+  '/src/tfjs/index.js': '/dist/tfjs.js',
 };
 
 const useBuiltLibrary: Plugin = {
@@ -20,7 +21,7 @@ const useBuiltLibrary: Plugin = {
       return {
         errors: [
           {
-            text: `${args.path}: browser code imports wgsl-dice only through src/index.js or src/reference/index.js`,
+            text: `${args.path}: browser code imports wgsl-dice only through src/index.js, src/reference/index.js or src/tfjs/index.js`,
           },
         ],
       };
@@ -40,6 +41,8 @@ export async function bundleForBrowser(entry: string): Promise<string> {
     sourcemap: 'inline',
     loader: { '.wgsl': 'text' },
     plugins: [useBuiltLibrary],
+    // TensorFlow.js stays one shared instance, loaded by the page's import map (as dist/tfjs.js does).
+    external: ['@tensorflow/*'],
     logLevel: 'silent',
   });
   return result.outputFiles[0].text;

@@ -213,3 +213,57 @@ function installMissingGlobals(): void {
     if (!(name in scope)) scope[name] = value;
   }
 }
+
+/** The part of the TensorFlow.js module (`@tensorflow/tfjs` or `-core`) {@link useTfjsWebGPU} calls. */
+export interface TfjsBackendRegistry {
+  findBackendFactory(name: string): unknown;
+  removeBackend(name: string): void;
+  registerBackend(name: string, factory: () => object, priority?: number): boolean;
+  setBackend(name: string): Promise<boolean>;
+}
+
+const tfjsSetUps = new WeakMap<TfjsBackendRegistry, Promise<GPUDevice>>();
+
+/**
+ * Makes TensorFlow.js's `webgpu` backend run on this process's pinned dawn.node device and
+ * selects it, so `wgsl-dice/tfjs` losses and tfjs share one GPUDevice. Needs
+ * `@tensorflow/tfjs-backend-webgpu` installed; resolves to the device (the same on every call).
+ * Browsers need none of this: `await tf.setBackend('webgpu')`.
+ *
+ * @example
+ * import * as tf from '@tensorflow/tfjs';
+ * import { useTfjsWebGPU } from 'wgsl-dice/node';
+ * await useTfjsWebGPU(tf);
+ */
+export function useTfjsWebGPU(tf: TfjsBackendRegistry, options: NodeDeviceOptions = {}): Promise<GPUDevice> {
+  let setUp = tfjsSetUps.get(tf);
+  if (!setUp) {
+    setUp = registerTfjsWebGPU(tf, options);
+    tfjsSetUps.set(tf, setUp);
+  }
+  return setUp;
+}
+
+async function registerTfjsWebGPU(tf: TfjsBackendRegistry, options: NodeDeviceOptions): Promise<GPUDevice> {
+  const device = await requestNodeDevice({ label: 'wgsl-dice tfjs device', ...options });
+  // tfjs-backend-webgpu only checks that navigator.gpu exists. Node >= 21 has a read-only
+  // navigator getter, which defineProperty replaces; the GPU object is the pinned one.
+  const scope = globalThis as { navigator?: { gpu?: unknown } };
+  if (!scope.navigator?.gpu) {
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { ...scope.navigator, gpu: nodeGpu(options.dawnFlags) },
+      configurable: true,
+      writable: true,
+    });
+  }
+  const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+  const backend = new WebGPUBackend(device, device.adapterInfo);
+  // The package registers a 'webgpu' factory of its own (a device of its own) when it sees
+  // navigator.gpu at import: replace it. Its kernels stay registered under 'webgpu'.
+  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+  tf.registerBackend('webgpu', () => backend);
+  if (!(await tf.setBackend('webgpu'))) {
+    throw new WebGpuUnavailableError('TensorFlow.js could not start its webgpu backend on the dawn.node device.');
+  }
+  return device;
+}

@@ -48,6 +48,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   clear_faults(tid);
   workgroupBarrier();
 
+  // Loops over the block run to the constant CLASS_BLOCK (with an early exit), so a compiler can
+  // unroll them and keep these arrays in registers rather than in per-thread memory.
   var sums_a: array<vec4<f32>, CLASS_BLOCK>;
   var sums_b: array<vec4<f32>, CLASS_BLOCK>;
   var logits: array<f32, CLASS_BLOCK>;
@@ -66,7 +68,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
 
     var best = 0.0;
     var best_class = 0u;
-    for (var k = 0u; k < block; k++) {
+    for (var k = 0u; k < CLASS_BLOCK; k++) {
+      if (k >= block) {
+        break;
+      }
       let at = element_index(voxel, class_begin + k);
       let raw = pred[at];
       if (!is_finite(raw)) {
@@ -84,7 +89,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     if (needs_lse) {
       if (whole_vector) {
         var total = 0.0;
-        for (var k = 0u; k < block; k++) {
+        for (var k = 0u; k < CLASS_BLOCK; k++) {
+      if (k >= block) {
+        break;
+      }
           total += exp(logits[k] - best);
         }
         lse = best + log(total);
@@ -98,7 +106,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       focal_lse = log_sum_exp(voxel, v.logit_scale, params.focal_first_class).y;
     }
 
-    for (var k = 0u; k < block; k++) {
+    for (var k = 0u; k < CLASS_BLOCK; k++) {
+      if (k >= block) {
+        break;
+      }
       let c = class_begin + k;
       let z = logits[k];
       let raw_g = raw_target(v, voxel, c);

@@ -156,7 +156,7 @@ interface SkeletonTrace {
 }
 
 function traceSkeleton(x: ArrayLike<number>, v: Volumes, iterations: number): SkeletonTrace {
-  const eroded = [Float64Array.from(x)];
+  const eroded: Float64Array[] = [Float64Array.from(x)];
   const deltas: Float64Array[] = [];
   const skeletons: Float64Array[] = [];
   for (let k = 0; k <= iterations; k++) {

@@ -1,0 +1,90 @@
+// clDice: what every clDice kernel shares (src/kernels/cldice-kernels.ts puts this file in front
+// of each kernel's source, since WGSL has no include).
+//
+// Tensors are B x C volumes of D x H x W (D = 1 in 2D), channels-first or channels-last; the
+// layout is only a set of strides, so one kernel serves both. An element's spatial neighbours
+// lie in its own (sample, class) volume, so a pass's binding window holds whole volumes
+// (channels-first) or whole samples (channels-last): see "binding windows" in src/plan.ts.
+// Workgroup `linear_base + wg.x` takes elements [linear * ELEMENTS, +ELEMENTS) of the flat
+// tensor, the same split whatever the windows, so sums come out bitwise the same.
+
+override WORKGROUP_SIZE: u32 = 256u;
+// 2: soft_erode pools along H and W only (MONAI's 4D branch); 3: along D, H and W.
+override SPATIAL_DIMS: u32 = 2u;
+
+struct ClDiceParams {
+  size_d: u32,
+  size_h: u32,
+  size_w: u32,
+  classes: u32,
+  stride_d: u32,
+  stride_h: u32,
+  stride_w: u32,
+  // An element's class is (index / channel_stride) % classes.
+  channel_stride: u32,
+  total: u32,
+  elements_per_workgroup: u32,
+  // This window's first workgroup and first bound element.
+  linear_base: u32,
+  element_base: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: ClDiceParams;
+
+fn axis_stride(axis: u32) -> u32 {
+  switch axis {
+    case 0u: { return params.stride_d; }
+    case 1u: { return params.stride_h; }
+    default: { return params.stride_w; }
+  }
+}
+
+fn axis_size(axis: u32) -> u32 {
+  switch axis {
+    case 0u: { return params.size_d; }
+    case 1u: { return params.size_h; }
+    default: { return params.size_w; }
+  }
+}
+
+fn coordinate(element: u32, axis: u32) -> u32 {
+  return (element / axis_stride(axis)) % axis_size(axis);
+}
+
+// MONAI sums from class 1 on: class 0 (background) takes no part in any sum or gradient.
+fn is_foreground(element: u32) -> bool {
+  return (element / params.channel_stride) % params.classes != 0u;
+}
+
+// Index into a windowed binding (u32 arithmetic wraps, so subtracting the base is exact).
+fn local(element: u32) -> u32 {
+  return element - params.element_base;
+}
+
+// The elements [first, end) of this workgroup.
+fn chunk_of(workgroup: u32) -> vec2<u32> {
+  let first = (params.linear_base + workgroup) * params.elements_per_workgroup;
+  return vec2<u32>(first, min(first + params.elements_per_workgroup, params.total));
+}
+
+// 3x3x3 window offsets (od, oh, ow) in scan order are numbered 0 .. 26:
+// (od + 1) * 9 + (oh + 1) * 3 + (ow + 1). In 2D the od = -1 and +1 rows fall outside (D = 1).
+const WINDOW: u32 = 27u;
+
+fn coordinates(element: u32) -> vec3<i32> {
+  return vec3<i32>(vec3<u32>(coordinate(element, 0u), coordinate(element, 1u), coordinate(element, 2u)));
+}
+
+fn inside(c: vec3<i32>) -> bool {
+  return all(c >= vec3<i32>(0)) && all(c < vec3<i32>(vec3<u32>(params.size_d, params.size_h, params.size_w)));
+}
+
+// The element `offset` away from `element` (u32 arithmetic wraps, so negative offsets work).
+fn shifted(element: u32, offset: vec3<i32>) -> u32 {
+  let strides = vec3<u32>(params.stride_d, params.stride_h, params.stride_w);
+  return element + dot(vec3<u32>(offset), strides);
+}
+
+fn window_offset(code: u32) -> vec3<i32> {
+  return vec3<i32>(vec3<u32>(code / 9u, (code / 3u) % 3u, code % 3u)) - vec3<i32>(1);
+}

@@ -1,0 +1,32 @@
+// clDice backward through open_k = soft_dilate(x_{k+1}) (delta_k = relu(x_k - open_k), so open_k
+// receives -dL/d delta_k). A gather: each element q of x_{k+1} adds, in window-code order, the
+// gradients of the positions p whose window chose q (choice[p] = code with p + offset = q).
+// Fixed order, no atomics.
+
+// Add onto what `grad_level` holds (x_{k+1}'s gradient from deeper levels) or start from 0.
+override ACCUMULATE: bool = false;
+
+@group(0) @binding(1) var<storage, read> choice: array<u32>;
+@group(0) @binding(2) var<storage, read> grad_delta: array<f32>;
+@group(0) @binding(3) var<storage, read_write> grad_level: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+  let range = chunk_of(wg.x);
+  for (var element = range.x + tid; element < range.y; element += WORKGROUP_SIZE) {
+    let here = coordinates(element);
+    var sum = 0.0;
+    if (ACCUMULATE) {
+      sum = grad_level[local(element)];
+    }
+    for (var code = 0u; code < WINDOW; code++) {
+      let offset = window_offset(code);
+      if (!inside(here - offset)) { continue; }
+      let p = local(shifted(element, -offset));
+      if (choice[p] == code) {
+        sum -= grad_delta[p];
+      }
+    }
+    grad_level[local(element)] = sum;
+  }
+}

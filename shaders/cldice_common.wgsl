@@ -5,8 +5,9 @@
 // layout is only a set of strides, so one kernel serves both. An element's spatial neighbours
 // lie in its own (sample, class) volume, so a pass's binding window holds whole volumes
 // (channels-first) or whole samples (channels-last): see "binding windows" in src/plan.ts.
-// Workgroup `linear_base + wg.x` takes elements [linear * ELEMENTS, +ELEMENTS) of the flat
-// tensor, the same split whatever the windows, so sums come out bitwise the same.
+// The flat tensor is cut in slabs (the same volumes or samples), each in chunks of whole
+// workgroups: workgroup `linear_base + wg.x` takes chunk `linear % chunks_per_slab` of slab
+// `linear / chunks_per_slab`, the same split whatever the windows, so sums come out bitwise the same.
 
 override WORKGROUP_SIZE: u32 = 256u;
 // 2: soft_erode pools along H and W only (MONAI's 4D branch); 3: along D, H and W.
@@ -22,7 +23,8 @@ struct ClDiceParams {
   stride_w: u32,
   // An element's class is (index / channel_stride) % classes.
   channel_stride: u32,
-  total: u32,
+  slab_elements: u32,
+  chunks_per_slab: u32,
   elements_per_workgroup: u32,
   // This window's first workgroup and first bound element.
   linear_base: u32,
@@ -63,8 +65,10 @@ fn local(element: u32) -> u32 {
 
 // The elements [first, end) of this workgroup.
 fn chunk_of(workgroup: u32) -> vec2<u32> {
-  let first = (params.linear_base + workgroup) * params.elements_per_workgroup;
-  return vec2<u32>(first, min(first + params.elements_per_workgroup, params.total));
+  let linear = params.linear_base + workgroup;
+  let slab_first = (linear / params.chunks_per_slab) * params.slab_elements;
+  let first = slab_first + (linear % params.chunks_per_slab) * params.elements_per_workgroup;
+  return vec2<u32>(first, min(first + params.elements_per_workgroup, slab_first + params.slab_elements));
 }
 
 // 3x3x3 window offsets (od, oh, ow) in scan order are numbered 0 .. 26:

@@ -133,7 +133,10 @@ export interface ClDiceResult {
   grad?: Float32Array;
 }
 
-/** Channels-first windows hold whole (sample, class) volumes; channels-last, whole samples. */
+/**
+ * The slab of the grid and the granule of the binding windows: a (sample, class) volume
+ * channels-first, a sample channels-last (its classes interleave).
+ */
 function windowUnit(o: NormalizedClDiceOptions): number {
   const volume = o.size[0] * o.size[1] * o.size[2];
   return o.channelsFirst ? volume : volume * o.classes;
@@ -150,39 +153,39 @@ interface ClDicePlan {
 
 function planClDice(o: NormalizedClDiceOptions, engine: DiceEngine): ClDicePlan {
   const profile = engine.gridProfile;
-  const grid = planElementwise(1, o.elements, profile);
-  const per = grid.unitsPerChunk;
-  const unit = windowUnit(o);
-  // A workgroup's stencils reach anywhere in the volumes (samples) its elements belong to.
-  const range = (k: number): [number, number] => [
-    Math.floor((k * per) / unit) * unit,
-    Math.ceil(Math.min((k + 1) * per, o.elements) / unit) * unit,
-  ];
+  const slab = windowUnit(o);
+  const slabs = o.elements / slab;
+  // Workgroups never straddle two slabs, so a window needs no more than one slab.
+  const grid = planElementwise(slabs, slab, profile);
+  const range = (k: number): [number, number] => {
+    const first = Math.floor(k / grid.chunks) * slab;
+    return [first, first + slab];
+  };
   let windows: BindingWindow[];
   try {
-    windows = planRangeWindows(grid.chunks, range, 4, profile, WINDOW_ALIGN);
+    windows = planRangeWindows(slabs * grid.chunks, range, 4, profile, WINDOW_ALIGN);
   } catch (error) {
     if (!(error instanceof WgslDiceError) || error.code !== 'BINDING_TOO_LARGE') throw error;
     throw new WgslDiceError(
       'BINDING_TOO_LARGE',
-      `clDice binds whole ${o.channelsFirst ? '(sample, class) volumes' : 'samples'} (${unit * 4} bytes here) in one binding, ` +
+      `clDice binds whole ${o.channelsFirst ? '(sample, class) volumes' : 'samples'} (${slab * 4} bytes here) in one binding, ` +
         `but bindings are limited to ${profile.maxBindingBytes} bytes; ` +
         (o.channelsFirst ? 'use smaller volumes or raise maxStorageBufferBindingSize.' : "use layout 'channels-first' (windows per class volume) or smaller samples."),
     );
   }
   const [D, H, W] = o.size;
   const C = o.classes;
-  const volume = D * H * W;
   return {
     geometry: {
       size: o.size,
       strides: o.channelsFirst ? [H * W, W, 1] : [H * W * C, W * C, C],
       classes: C,
-      channelStride: o.channelsFirst ? volume : 1,
-      total: o.elements,
-      elementsPerWorkgroup: per,
+      channelStride: o.channelsFirst ? D * H * W : 1,
+      slabElements: slab,
+      chunksPerSlab: grid.chunks,
+      elementsPerWorkgroup: grid.unitsPerChunk,
     },
-    workgroups: grid.chunks,
+    workgroups: slabs * grid.chunks,
     windows,
   };
 }

@@ -85,7 +85,9 @@ export interface ClDiceGeometry {
   strides: readonly [number, number, number];
   classes: number;
   channelStride: number;
-  total: number;
+  /** Elements of a slab: one (sample, class) volume channels-first, one sample channels-last. */
+  slabElements: number;
+  chunksPerSlab: number;
   elementsPerWorkgroup: number;
 }
 
@@ -93,8 +95,9 @@ export interface ClDiceGeometry {
 export function packClDiceParams(g: ClDiceGeometry, windows: readonly BindingWindow[]): ArrayBuffer {
   const bytes = new ArrayBuffer(windows.length * UNIFORM_STRIDE);
   windows.forEach((w, i) => {
-    new Uint32Array(bytes, i * UNIFORM_STRIDE, 12).set([
-      ...g.size, g.classes, ...g.strides, g.channelStride, g.total, g.elementsPerWorkgroup, w.linearBase, w.elementBase,
+    new Uint32Array(bytes, i * UNIFORM_STRIDE, 13).set([
+      ...g.size, g.classes, ...g.strides, g.channelStride, g.slabElements, g.chunksPerSlab, g.elementsPerWorkgroup,
+      w.linearBase, w.elementBase,
     ]);
   });
   return bytes;

@@ -34,6 +34,7 @@ const nodePrograms = {
   bench: 'bench/main.ts',
   'bench-cldice': 'bench/cldice.ts',
   demo: 'demo/main.ts',
+  'demo-tubes': 'demo/tubes.ts',
   'demo-web': 'demo/web-server.ts',
 };
 await build({

@@ -33,24 +33,12 @@ struct ClDiceParams {
 
 @group(0) @binding(0) var<uniform> params: ClDiceParams;
 
-fn axis_stride(axis: u32) -> u32 {
-  switch axis {
-    case 0u: { return params.stride_d; }
-    case 1u: { return params.stride_h; }
-    default: { return params.stride_w; }
-  }
+fn sizes() -> vec3<i32> {
+  return vec3<i32>(vec3<u32>(params.size_d, params.size_h, params.size_w));
 }
 
-fn axis_size(axis: u32) -> u32 {
-  switch axis {
-    case 0u: { return params.size_d; }
-    case 1u: { return params.size_h; }
-    default: { return params.size_w; }
-  }
-}
-
-fn coordinate(element: u32, axis: u32) -> u32 {
-  return (element / axis_stride(axis)) % axis_size(axis);
+fn strides() -> vec3<u32> {
+  return vec3<u32>(params.stride_d, params.stride_h, params.stride_w);
 }
 
 // MONAI sums from class 1 on: class 0 (background) takes no part in any sum or gradient.
@@ -76,19 +64,9 @@ fn chunk_of(workgroup: u32) -> vec2<u32> {
 const WINDOW: u32 = 27u;
 
 fn coordinates(element: u32) -> vec3<i32> {
-  return vec3<i32>(vec3<u32>(coordinate(element, 0u), coordinate(element, 1u), coordinate(element, 2u)));
+  return vec3<i32>((vec3<u32>(element) / strides()) % vec3<u32>(sizes()));
 }
 
-fn inside(c: vec3<i32>) -> bool {
-  return all(c >= vec3<i32>(0)) && all(c < vec3<i32>(vec3<u32>(params.size_d, params.size_h, params.size_w)));
-}
-
-// The element `offset` away from `element` (u32 arithmetic wraps, so negative offsets work).
-fn shifted(element: u32, offset: vec3<i32>) -> u32 {
-  let strides = vec3<u32>(params.stride_d, params.stride_h, params.stride_w);
-  return element + dot(vec3<u32>(offset), strides);
-}
-
-fn window_offset(code: u32) -> vec3<i32> {
-  return vec3<i32>(vec3<u32>(code / 9u, (code / 3u) % 3u, code % 3u)) - vec3<i32>(1);
+fn window_code(offset: vec3<i32>) -> u32 {
+  return u32(dot(offset + vec3<i32>(1), vec3<i32>(9, 3, 1)));
 }

@@ -13,18 +13,26 @@ override ACCUMULATE: bool = false;
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let range = chunk_of(wg.x);
+  let s = strides();
   for (var element = range.x + tid; element < range.y; element += WORKGROUP_SIZE) {
     let here = coordinates(element);
+    // p = element - offset must lie in the volume: offset in [here - (size - 1), here] and [-1, 1].
+    let low = max(here - sizes() + vec3<i32>(1), vec3<i32>(-1));
+    let high = min(here, vec3<i32>(1));
     var sum = 0.0;
     if (ACCUMULATE) {
       sum = grad_level[local(element)];
     }
-    for (var code = 0u; code < WINDOW; code++) {
-      let offset = window_offset(code);
-      if (!inside(here - offset)) { continue; }
-      let p = local(shifted(element, -offset));
-      if (choice[p] == code) {
-        sum -= grad_delta[p];
+    // Window-code order (d, h, w ascending): a fixed order of the additions.
+    for (var od = low.x; od <= high.x; od++) {
+      for (var oh = low.y; oh <= high.y; oh++) {
+        let row = element - u32(od) * s.x - u32(oh) * s.y;
+        for (var ow = low.z; ow <= high.z; ow++) {
+          let p = local(row - u32(ow) * s.z);
+          if (choice[p] == window_code(vec3<i32>(od, oh, ow))) {
+            sum -= grad_delta[p];
+          }
+        }
       }
     }
     grad_level[local(element)] = sum;

@@ -7,6 +7,6 @@
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let range = chunk_of(wg.x);
   for (var element = range.x + tid; element < range.y; element += WORKGROUP_SIZE) {
-    eroded[local(element)] = erode_value(element);
+    eroded[local(element)] = erode_value(element, coordinates(element));
   }
 }

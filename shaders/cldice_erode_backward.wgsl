@@ -22,14 +22,16 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   for (var element = range.x + tid; element < range.y; element += WORKGROUP_SIZE) {
     let i = local(element);
     var sum = grad_delta[i];
+    let here = coordinates(element);
     for (var axis = first_erode_axis(); axis < 3u; axis++) {
-      let stride = axis_stride(axis);
-      let c = i32(coordinate(element, axis));
+      let stride = strides()[axis];
       for (var o = -1; o <= 1; o++) {
-        if (c + o < 0 || c + o >= i32(axis_size(axis))) { continue; }
+        var there = here;
+        there[axis] += o;
+        if (there[axis] < 0 || there[axis] >= sizes()[axis]) { continue; }
         let p = element + u32(o) * stride;
-        if (argmin_along(p, axis) == element) {
-          sum += erode_shares(p)[axis] * grad_next[local(p)];
+        if (argmin_along(p, axis, there[axis]) == element) {
+          sum += erode_shares(p, there)[axis] * grad_next[local(p)];
         }
       }
     }

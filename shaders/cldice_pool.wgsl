@@ -10,16 +10,16 @@ fn pooled_at(element: u32) -> f32 {
   return pooled[local(element)];
 }
 
-// The first minimum of pooled along `axis` at offsets -1, 0, +1 inside the volume.
-fn argmin_along(element: u32, axis: u32) -> u32 {
-  let stride = axis_stride(axis);
-  let c = coordinate(element, axis);
+// The first minimum of pooled along `axis` at offsets -1, 0, +1 inside the volume; `c` is the
+// element's coordinate along that axis (callers know it, which saves a division).
+fn argmin_along(element: u32, axis: u32, c: i32) -> u32 {
+  let stride = strides()[axis];
   var best = element;
-  // The left neighbour comes first in scan order, so it wins a tie.
-  if (c > 0u && pooled_at(element - stride) <= pooled_at(element)) {
+  // The lower neighbour comes first in scan order, so it wins a tie.
+  if (c > 0 && pooled_at(element - stride) <= pooled_at(element)) {
     best = element - stride;
   }
-  if (c + 1u < axis_size(axis) && pooled_at(element + stride) < pooled_at(best)) {
+  if (c + 1 < sizes()[axis] && pooled_at(element + stride) < pooled_at(best)) {
     best = element + stride;
   }
   return best;
@@ -31,17 +31,17 @@ fn first_erode_axis() -> u32 {
   return select(0u, FIRST_AXIS_2D, SPATIAL_DIMS == 2u);
 }
 
-// Each axis pool's value at `element` (the d entry is unused in 2D).
-fn axis_minima(element: u32) -> vec3<f32> {
+// Each axis pool's value at `element`, whose coordinates are `here` (the d entry is unused in 2D).
+fn axis_minima(element: u32, here: vec3<i32>) -> vec3<f32> {
   var values = vec3<f32>(0.0);
   for (var axis = first_erode_axis(); axis < 3u; axis++) {
-    values[axis] = pooled_at(argmin_along(element, axis));
+    values[axis] = pooled_at(argmin_along(element, axis, here[axis]));
   }
   return values;
 }
 
-fn erode_value(element: u32) -> f32 {
-  let v = axis_minima(element);
+fn erode_value(element: u32, here: vec3<i32>) -> f32 {
+  let v = axis_minima(element, here);
   let hw = min(v.y, v.z);
   return select(min(v.x, hw), hw, SPATIAL_DIMS == 2u);
 }
@@ -55,8 +55,8 @@ fn min_shares(a: f32, b: f32) -> vec2<f32> {
 
 // The share of each axis pool in soft_erode's gradient at `element`: 2D min(p_h, p_w),
 // 3D min(min(p_d, p_h), p_w), as MONAI nests them.
-fn erode_shares(element: u32) -> vec3<f32> {
-  let v = axis_minima(element);
+fn erode_shares(element: u32, here: vec3<i32>) -> vec3<f32> {
+  let v = axis_minima(element, here);
   if (SPATIAL_DIMS == 2u) {
     return vec3<f32>(0.0, min_shares(v.y, v.z));
   }
@@ -71,16 +71,23 @@ struct DilateChoice {
   value: f32,
 }
 
-fn dilate_choice(element: u32) -> DilateChoice {
-  let here = coordinates(element);
+fn dilate_choice(element: u32, here: vec3<i32>) -> DilateChoice {
+  // The window clipped to the volume, as offsets from `here`.
+  let low = max(here - vec3<i32>(1), vec3<i32>(0)) - here;
+  let high = min(here + vec3<i32>(1), sizes() - vec3<i32>(1)) - here;
+  let s = strides();
   var best = DilateChoice(WINDOW, 0.0);
-  for (var code = 0u; code < WINDOW; code++) {
-    let offset = window_offset(code);
-    if (!inside(here + offset)) { continue; }
-    let value = pooled_at(shifted(element, offset));
-    // Strictly greater: an equal value later in scan order does not replace the first.
-    if (best.code == WINDOW || value > best.value) {
-      best = DilateChoice(code, value);
+  // Scan order: d, then h, then w, each ascending.
+  for (var od = low.x; od <= high.x; od++) {
+    for (var oh = low.y; oh <= high.y; oh++) {
+      let row = element + u32(od) * s.x + u32(oh) * s.y;
+      for (var ow = low.z; ow <= high.z; ow++) {
+        let value = pooled_at(row + u32(ow) * s.z);
+        // Strictly greater: an equal value later in scan order does not replace the first.
+        if (best.code == WINDOW || value > best.value) {
+          best = DilateChoice(window_code(vec3<i32>(od, oh, ow)), value);
+        }
+      }
     }
   }
   return best;

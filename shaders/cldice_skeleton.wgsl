@@ -18,7 +18,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   let range = chunk_of(wg.x);
   for (var element = range.x + tid; element < range.y; element += WORKGROUP_SIZE) {
     let i = local(element);
-    let d = max(level[i] - dilate_choice(element).value, 0.0);
+    let d = max(level[i] - dilate_choice(element, coordinates(element)).value, 0.0);
     delta[i] = d;
     if (FIRST_LEVEL) {
       skeleton[i] = d;

@@ -48,11 +48,13 @@ function tubes(shape: number[], seed: number): { pred: Float32Array<ArrayBuffer>
   return { pred, target };
 }
 
-/** Channels-last [B, ...spatial, C] to channels-first, for the reference. */
-function channelsFirst(data: Float32Array, C: number): Float64Array {
-  const voxels = data.length / C;
+/** Channels-last [B, ...spatial, C] to channels-first [B, C, ...spatial], for the reference. */
+function channelsFirst(data: Float32Array, B: number, C: number): Float64Array {
+  const voxels = data.length / (B * C);
   const out = new Float64Array(data.length);
-  for (let v = 0; v < voxels; v++) for (let c = 0; c < C; c++) out[c * voxels + v] = data[v * C + c];
+  for (let b = 0; b < B; b++) {
+    for (let v = 0; v < voxels; v++) for (let c = 0; c < C; c++) out[(b * C + c) * voxels + v] = data[(b * voxels + v) * C + c];
+  }
   return out;
 }
 
@@ -118,8 +120,8 @@ async function main(): Promise<void> {
     const loss = await engine.loss({ formula: 'cl-dice', shape, skeletonIterations: ITERATIONS });
     const got = await loss.compute(buffers.pred, buffers.target, { grad: true });
     const cfShape = [shape[0], C, ...shape.slice(1, -1)];
-    const expected = clDiceReference(channelsFirst(pred, C), channelsFirst(target, C), { shape: cfShape, iterations: ITERATIONS });
-    const gradCf = channelsFirst(got.grad!, C);
+    const expected = clDiceReference(channelsFirst(pred, shape[0], C), channelsFirst(target, shape[0], C), { shape: cfShape, iterations: ITERATIONS });
+    const gradCf = channelsFirst(got.grad!, shape[0], C);
     const maxGrad = expected.grad.reduce((m, g) => Math.max(m, Math.abs(g)), 0);
     const problem = worstError([got.loss], [expected.loss], 1e-6, 1e-4) || worstError(gradCf, expected.grad, 1e-4 * maxGrad, 1e-4);
     const wgslSamples = await timer.time((e) => loss.encode(e, buffers), reps, 1, 'cl-dice');

@@ -68,6 +68,10 @@ class TubeModel {
   constructor(seed: number) {
     const random = mulberry32(seed);
     for (let k = 0; k < TAPS; k++) this.weights[k] = 0.1 * (random() - 0.5);
+    // Start from "mostly background" (p = 0.05): curves are a few percent of the pixels. From
+    // p = 0.5 everywhere, clDice can fall into its degenerate minimum (all foreground: an empty
+    // predicted skeleton, so tprec = smooth / smooth = 1 and tsens = 1).
+    this.weights[TAPS] = -3;
   }
 
   /** Curve probability of every pixel of image `n`. */

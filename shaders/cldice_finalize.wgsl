@@ -6,7 +6,7 @@
 // and the coefficients of the gradient, on foreground elements:
 //   dL/d skel_pred = PREC_T * t + PREC_1
 //   dL/d pred (direct) = SENS_ST * st + DICE_T * t + DICE_1
-// This file is used alone (not after cldice_common.wgsl): it has its own parameters.
+// It follows cldice_tree.wgsl only (not cldice_common.wgsl): it has its own parameters.
 
 override WORKGROUP_SIZE: u32 = 256u;
 
@@ -25,9 +25,6 @@ struct FinalizeParams {
 // (PREC_T, PREC_1, SENS_ST, DICE_T), (DICE_1, 0, 0, 0)
 @group(0) @binding(4) var<storage, read_write> coefficients: array<vec4<f32>>;
 
-var<workgroup> skeleton_sums: array<vec4<f32>, WORKGROUP_SIZE>;
-var<workgroup> dice_sums: array<vec4<f32>, WORKGROUP_SIZE>;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32) {
   var skeleton_sum = vec4<f32>(0.0);
@@ -36,19 +33,10 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     skeleton_sum += partials[2u * pair];
     dice_sum += partials[2u * pair + 1u];
   }
-  skeleton_sums[tid] = skeleton_sum;
-  dice_sums[tid] = dice_sum;
-  workgroupBarrier();
-  for (var half = WORKGROUP_SIZE / 2u; half > 0u; half /= 2u) {
-    if (tid < half) {
-      skeleton_sums[tid] += skeleton_sums[tid + half];
-      dice_sums[tid] += dice_sums[tid + half];
-    }
-    workgroupBarrier();
-  }
+  let total = workgroup_sum(tid, SumPair(skeleton_sum, dice_sum));
   if (tid != 0u) { return; }
-  let s = skeleton_sums[0];
-  let d = dice_sums[0];
+  let s = total.skeleton;
+  let d = total.dice;
   let smoothing = params.smoothing;
   let alpha = params.alpha;
   let prec_den = s.y + smoothing;

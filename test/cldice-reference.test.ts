@@ -2,7 +2,8 @@
 // gradients (the vendored cases), and its gradient against central differences where the loss
 // is smooth.
 import { describe, expect, it } from 'vitest';
-import { clDiceReference, mulberry32, softSkeleton } from '../src/reference/index.js';
+import { clDiceReference, mulberry32, peerReference, softSkeleton } from '../src/reference/index.js';
+import { toNested, tensor } from '../src/reference/peers/tensor.js';
 import { expectGradClose, expectValueClose, loadClDiceCases } from './helpers/cldice-cases.js';
 
 describe('clDice float64 reference vs MONAI 1.5.0', () => {
@@ -20,6 +21,19 @@ describe('clDice float64 reference vs MONAI 1.5.0', () => {
       expectGradClose(r.grad, c.expected.grad, 'gradient');
     });
   }
+});
+
+describe('peer registry: monai.losses.SoftclDiceLoss / SoftDiceclDiceLoss with MONAI option names', () => {
+  const cases = loadClDiceCases();
+  it('reproduces every vendored value, and rejects a non-integer iter_', () => {
+    for (const c of cases) {
+      const fn = peerReference[`monai.losses.${c.api}`];
+      const nested = (t: { shape: number[]; data: number[] }) => toNested(tensor(t.shape, t.data));
+      expectValueClose(fn(c.options, nested(c.x), nested(c.y)) as number, c.expected.value, c.id);
+    }
+    const c = cases[0];
+    expect(() => peerReference['monai.losses.SoftclDiceLoss']({ iter_: 1.5 }, toNested(tensor(c.x.shape, c.x.data)), toNested(tensor(c.y.shape, c.y.data)))).toThrow(/iter_/);
+  });
 });
 
 describe('clDice float64 reference: gradient by central differences', () => {

@@ -8,13 +8,15 @@ import poolSource from '../../shaders/cldice_pool.wgsl';
 import skeletonBackwardSource from '../../shaders/cldice_skeleton_backward.wgsl';
 import skeletonSource from '../../shaders/cldice_skeleton.wgsl';
 import sumsSource from '../../shaders/cldice_sums.wgsl';
+import treeSource from '../../shaders/cldice_tree.wgsl';
 import { WgslDiceError } from '../errors.js';
 import type { BindingWindow } from '../plan.js';
 import { UNIFORM_STRIDE } from './dice-kernels.js';
 
 /**
- * The clDice kernels: each is its own file after the shared prelude (cldice_common.wgsl, plus
- * cldice_pool.wgsl for the ones that pool), with its `override` modes set per pipeline.
+ * The clDice kernels: each is its own file after the shared preludes it needs (cldice_common.wgsl,
+ * cldice_pool.wgsl for the ones that pool, cldice_tree.wgsl for the workgroup sums), with its
+ * `override` modes set per pipeline.
  */
 const POOLING = [commonSource, poolSource];
 const INDEXING = [commonSource];
@@ -23,8 +25,8 @@ const kernels = {
   erode: { parts: [...POOLING, erodeSource], modes: {} },
   skeleton_first: { parts: [...POOLING, skeletonSource], modes: { FIRST_LEVEL: 1 } },
   skeleton: { parts: [...POOLING, skeletonSource], modes: { FIRST_LEVEL: 0 } },
-  sums: { parts: [...INDEXING, sumsSource], modes: {} },
-  finalize: { parts: [finalizeSource], modes: {} },
+  sums: { parts: [...INDEXING, treeSource, sumsSource], modes: {} },
+  finalize: { parts: [treeSource, finalizeSource], modes: {} },
   skeleton_backward_top: { parts: [...INDEXING, skeletonBackwardSource], modes: { FROM_LOSS: 1, FIRST_LEVEL: 0 } },
   skeleton_backward: { parts: [...INDEXING, skeletonBackwardSource], modes: { FROM_LOSS: 0, FIRST_LEVEL: 0 } },
   skeleton_backward_first: { parts: [...INDEXING, skeletonBackwardSource], modes: { FROM_LOSS: 0, FIRST_LEVEL: 1 } },
@@ -51,7 +53,8 @@ function pipelineFor(device: GPUDevice, label: string, kernel: ClDiceKernel, wor
   if (!pipeline) {
     const { parts, modes } = kernels[kernel];
     const constants: Record<string, number> = { WORKGROUP_SIZE: workgroupSize, ...modes };
-    if (parts.length > 1) constants.SPATIAL_DIMS = rank;
+    // SPATIAL_DIMS is declared in cldice_common.wgsl; the finalize kernel does without it.
+    if ((parts as readonly string[]).includes(commonSource)) constants.SPATIAL_DIMS = rank;
     const module = device.createShaderModule({ label: `${label} cldice ${kernel}`, code: parts.join('\n') });
     pipeline = device
       .createComputePipelineAsync({ label: `${label} cldice ${kernel}`, layout: 'auto', compute: { module, entryPoint: 'main', constants } })

@@ -82,6 +82,18 @@ function activationOf(o: Opts, C: number): { activation: 'none' | 'sigmoid' | 's
   return { activation: 'none', host: null };
 }
 
+/** One loss per distinct options, so repeated evaluate() calls reuse pipelines and buffers. */
+function cachedLoss<T>(cache: Map<string, Promise<T>>, options: object, make: () => Promise<T>): Promise<T> {
+  const key = JSON.stringify(options);
+  let loss = cache.get(key);
+  if (!loss) {
+    loss = make();
+    cache.set(key, loss);
+    loss.catch(() => cache.delete(key));
+  }
+  return loss;
+}
+
 /**
  * MONAI's preamble mapped to engine options. `x`, `y` channel-first host tensors; `shapeOnly` for
  * create() (x/y data unused).
@@ -408,14 +420,7 @@ export function createMonaiPresets(engine: DiceEngine) {
     };
     const lossFor = (shape: readonly number[]) => {
       const lossOptions = optionsFor(shape);
-      const key = JSON.stringify(lossOptions);
-      let loss = wassersteinLosses.get(key);
-      if (!loss) {
-        loss = engine.wassersteinDice(lossOptions);
-        wassersteinLosses.set(key, loss);
-        loss.catch(() => wassersteinLosses.delete(key));
-      }
-      return loss;
+      return cachedLoss(wassersteinLosses, lossOptions, () => engine.wassersteinDice(lossOptions));
     };
     return {
       api,
@@ -632,14 +637,7 @@ export function createMonaiPresets(engine: DiceEngine) {
     });
     const lossFor = (shape: readonly number[]) => {
       const lossOptions = optionsFor(shape);
-      const key = JSON.stringify(lossOptions);
-      let loss = clDiceLosses.get(key);
-      if (!loss) {
-        loss = engine.loss(lossOptions);
-        clDiceLosses.set(key, loss);
-        loss.catch(() => clDiceLosses.delete(key));
-      }
-      return loss;
+      return cachedLoss(clDiceLosses, lossOptions, () => engine.loss(lossOptions));
     };
     return {
       api,

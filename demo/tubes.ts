@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       out: { type: 'string', default: 'demo-tubes-out' },
-      epochs: { type: 'string', default: '30' },
+      epochs: { type: 'string', default: '40' },
       images: { type: 'string', default: '32' },
       batch: { type: 'string', default: '4' },
       size: { type: 'string', default: '48' },

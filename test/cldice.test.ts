@@ -10,7 +10,7 @@ import { DiceEngine, WgslDiceError } from '../src/index.js';
 import type { ClDiceOptions } from '../src/family/cldice.js';
 import { clDiceReference, softSkeleton } from '../src/reference/index.js';
 import { expectGradClose, expectValueClose } from './helpers/cldice-cases.js';
-import { getTestDevice, mulberry32, withValidation } from './helpers/gpu.js';
+import { createBufferFrom, createEmptyBuffer, getTestDevice, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
 
 let device: GPUDevice;
 let engine: DiceEngine;
@@ -161,6 +161,37 @@ describe('cl-dice binding windows', () => {
       }
     });
   }
+
+  it('encode() on caller buffers at 256-byte offsets, windowed, writes what compute() returns', async () => {
+    const options = cases[0];
+    const small = await DiceEngine.create(device, { maxBindingBytes: 1024 });
+    try {
+      await withValidation(device, async () => {
+        const n = options.shape.reduce((a, b) => a * b, 1);
+        const random = mulberry32(99);
+        const pred = Float32Array.from({ length: n }, () => random());
+        const target = Float32Array.from({ length: n }, () => (random() < 0.2 ? 1 : 0));
+        const atOffset = (data: Float32Array) => {
+          const padded = new Float32Array(64 + n);
+          padded.set(data, 64);
+          return { buffer: createBufferFrom(device, padded), offset: 256 };
+        };
+        const loss = await small.loss(options);
+        const grad = { buffer: createEmptyBuffer(device, 256 + n * 4), offset: 256 };
+        const lossOut = { buffer: createEmptyBuffer(device, 512), offset: 256 };
+        const encoder = device.createCommandEncoder();
+        loss.encode(encoder, { pred: atOffset(pred), target: atOffset(target), loss: lossOut, grad });
+        device.queue.submit([encoder.finish()]);
+        const gotGrad = new Float32Array(await readBuffer(device, grad.buffer), 256, n);
+        const gotLoss = new Float32Array(await readBuffer(device, lossOut.buffer), 256, 1)[0];
+        const expected = await loss.compute(pred, target, { grad: true });
+        expect(gotLoss).toBe(expected.loss);
+        expect(Array.from(gotGrad)).toEqual(Array.from(expected.grad!));
+      });
+    } finally {
+      small.destroy();
+    }
+  });
 
   it('a volume larger than one binding is BINDING_TOO_LARGE, naming the fix', async () => {
     const small = await DiceEngine.create(device, { maxBindingBytes: 1024 });

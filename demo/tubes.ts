@@ -1,8 +1,9 @@
 // `npm run demo:tubes -- --out DIR`: soft Dice and soft Dice + clDice trained side by side on a
 // seeded data set of thin random curves (vessel-like, with faint stretches and noise). The model
-// is deliberately small and runs on the host: a 5x5 filter and a bias, then a sigmoid, per
-// pixel. The loss and dL/dpred come from wgsl-dice on the GPU (engine.loss({ formula: 'cl-dice' })
-// with alpha 0 = MONAI's soft_dice, alpha 0.5 = SoftDiceclDiceLoss). Writes, for held-out
+// is deliberately small and runs on the host: six 5x5 filters with a ReLU, their weighted sum
+// and a sigmoid, per pixel. The loss and dL/dpred come from wgsl-dice on the GPU (engine.loss({ formula: 'cl-dice' })
+// with alpha 0 = MONAI's soft_dice, alpha 0.5 = SoftDiceclDiceLoss, the latter after a soft-Dice
+// warm-up that both share, --warmup epochs, default half). Writes, for held-out
 // images, the input, the target, and each loss's predicted probability and predicted soft
 // skeleton (comparison.png puts them side by side), curves of validation Dice and clDice, and
 // summary.json.
@@ -58,60 +59,101 @@ function makeTubeDataset(count: number, size: number, seed: number): TubeDataset
   return { count, size, images, masks };
 }
 
-/** A 5x5 filter and a bias per pixel, then a sigmoid; trained with Adam on the host. */
+/**
+ * HIDDEN 5x5 filters with biases and a ReLU, a weighted sum of them and a bias, then a sigmoid:
+ * enough to learn a few oriented line detectors. Trained with Adam on the host.
+ */
 class TubeModel {
-  readonly weights = new Float64Array(TAPS + 1);
-  readonly #m = new Float64Array(TAPS + 1);
-  readonly #v = new Float64Array(TAPS + 1);
+  static readonly HIDDEN = 6;
+  /** Per hidden unit TAPS weights and a bias, then HIDDEN output weights and the output bias. */
+  readonly weights = new Float64Array(TubeModel.HIDDEN * (TAPS + 2) + 1);
+  readonly #m = new Float64Array(this.weights.length);
+  readonly #v = new Float64Array(this.weights.length);
   #t = 0;
 
   constructor(seed: number) {
     const random = mulberry32(seed);
-    for (let k = 0; k < TAPS; k++) this.weights[k] = 0.1 * (random() - 0.5);
-    // Start from "mostly background" (p = 0.05): curves are a few percent of the pixels. From
-    // p = 0.5 everywhere, clDice can fall into its degenerate minimum (all foreground: an empty
-    // predicted skeleton, so tprec = smooth / smooth = 1 and tsens = 1).
-    this.weights[TAPS] = -3;
+    const H = TubeModel.HIDDEN;
+    for (let k = 0; k < H; k++) {
+      for (let tap = 0; tap < TAPS; tap++) this.weights[k * (TAPS + 1) + tap] = 0.4 * (random() - 0.5);
+      this.weights[H * (TAPS + 1) + k] = 0.5 * (random() - 0.5);
+    }
+    // Start from "mostly background" (p = 0.05): curves are a few percent of the pixels.
+    this.weights[this.weights.length - 1] = -3;
   }
 
-  /** Curve probability of every pixel of image `n`. */
+  /** Hidden activations [HIDDEN, pixels] and curve probabilities of image `n`. */
+  forward(data: TubeDataset, n: number): { hidden: Float32Array; p: Float32Array } {
+    const pixels = data.size * data.size;
+    const H = TubeModel.HIDDEN;
+    const w = this.weights;
+    const hidden = new Float32Array(H * pixels);
+    const p = new Float32Array(pixels);
+    this.#eachTap(data, n, (pixel, tap, value) => {
+      for (let k = 0; k < H; k++) hidden[k * pixels + pixel] += w[k * (TAPS + 1) + tap] * value;
+    });
+    for (let pixel = 0; pixel < pixels; pixel++) {
+      let z = w[w.length - 1];
+      for (let k = 0; k < H; k++) {
+        const h = Math.max(0, hidden[k * pixels + pixel] + w[k * (TAPS + 1) + TAPS]);
+        hidden[k * pixels + pixel] = h;
+        z += w[H * (TAPS + 1) + k] * h;
+      }
+      p[pixel] = 1 / (1 + Math.exp(-z));
+    }
+    return { hidden, p };
+  }
+
   predict(data: TubeDataset, n: number): Float32Array {
-    const { size } = data;
-    const out = new Float32Array(size * size);
-    this.#each(data, n, (pixel, tap, value) => (out[pixel] += tap < TAPS ? this.weights[tap] * value : this.weights[TAPS]));
-    return out.map((z) => 1 / (1 + Math.exp(-z)));
+    return this.forward(data, n).p;
   }
 
-  /** One Adam step on dL/dp of the images `batch` (p = this model's output). */
-  step(data: TubeDataset, batch: number[], probabilities: Float32Array[], gradP: Float32Array[], learningRate: number): void {
-    const grad = new Float64Array(TAPS + 1);
+  /** One Adam step on dL/dp of the images `batch`. */
+  step(data: TubeDataset, batch: number[], gradP: Float32Array[], learningRate: number): void {
+    const pixels = data.size * data.size;
+    const H = TubeModel.HIDDEN;
+    const w = this.weights;
+    const grad = new Float64Array(w.length);
     batch.forEach((n, i) => {
-      const p = probabilities[i];
-      this.#each(data, n, (pixel, tap, value) => (grad[tap] += gradP[i][pixel] * p[pixel] * (1 - p[pixel]) * (tap < TAPS ? value : 1)));
+      const { hidden, p } = this.forward(data, n);
+      const gradHidden = new Float32Array(H * pixels);
+      for (let pixel = 0; pixel < pixels; pixel++) {
+        const dz = gradP[i][pixel] * p[pixel] * (1 - p[pixel]);
+        grad[w.length - 1] += dz;
+        for (let k = 0; k < H; k++) {
+          const h = hidden[k * pixels + pixel];
+          grad[H * (TAPS + 1) + k] += dz * h;
+          if (h > 0) gradHidden[k * pixels + pixel] = dz * w[H * (TAPS + 1) + k];
+        }
+      }
+      this.#eachTap(data, n, (pixel, tap, value) => {
+        for (let k = 0; k < H; k++) grad[k * (TAPS + 1) + tap] += gradHidden[k * pixels + pixel] * value;
+      });
+      for (let k = 0; k < H; k++) {
+        for (let pixel = 0; pixel < pixels; pixel++) grad[k * (TAPS + 1) + TAPS] += gradHidden[k * pixels + pixel];
+      }
     });
     this.#t++;
-    for (let k = 0; k <= TAPS; k++) {
-      this.#m[k] = 0.9 * this.#m[k] + 0.1 * grad[k];
-      this.#v[k] = 0.999 * this.#v[k] + 0.001 * grad[k] * grad[k];
-      const mHat = this.#m[k] / (1 - 0.9 ** this.#t);
-      const vHat = this.#v[k] / (1 - 0.999 ** this.#t);
-      this.weights[k] -= (learningRate * mHat) / (Math.sqrt(vHat) + 1e-8);
+    for (let j = 0; j < w.length; j++) {
+      this.#m[j] = 0.9 * this.#m[j] + 0.1 * grad[j];
+      this.#v[j] = 0.999 * this.#v[j] + 0.001 * grad[j] * grad[j];
+      const mHat = this.#m[j] / (1 - 0.9 ** this.#t);
+      const vHat = this.#v[j] / (1 - 0.999 ** this.#t);
+      w[j] -= (learningRate * mHat) / (Math.sqrt(vHat) + 1e-8);
     }
   }
 
-  /** fn(pixel, tap, input value) over every filter tap (zero padding) and the bias (tap TAPS). */
-  #each(data: TubeDataset, n: number, fn: (pixel: number, tap: number, value: number) => void): void {
+  /** fn(pixel, tap, input value) over every 5x5 filter tap inside the image (zero padding). */
+  #eachTap(data: TubeDataset, n: number, fn: (pixel: number, tap: number, value: number) => void): void {
     const { size, images } = data;
     const image = images.subarray(n * size * size, (n + 1) * size * size);
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
-        const pixel = y * size + x;
-        fn(pixel, TAPS, 1);
         for (let dy = -RADIUS; dy <= RADIUS; dy++) {
           for (let dx = -RADIUS; dx <= RADIUS; dx++) {
             const [sx, sy] = [x + dx, y + dy];
             if (sx < 0 || sy < 0 || sx >= size || sy >= size) continue;
-            fn(pixel, (dy + RADIUS) * (2 * RADIUS + 1) + dx + RADIUS, image[sy * size + sx]);
+            fn(y * size + x, (dy + RADIUS) * (2 * RADIUS + 1) + dx + RADIUS, image[sy * size + sx]);
           }
         }
       }
@@ -136,11 +178,17 @@ interface Variant {
   id: string;
   title: string;
   alpha: number;
+  /**
+   * Train with soft Dice alone for the first --warmup epochs (so both variants share them):
+   * from an untrained model, soft Dice + clDice tends to fall into clDice's degenerate minimum
+   * (everything foreground: the predicted skeleton is empty, so tprec = smooth / smooth = 1).
+   */
+  warmup: boolean;
 }
 
 const VARIANTS: readonly Variant[] = [
-  { id: 'dice', title: 'soft Dice (MONAI soft_dice)', alpha: 0 },
-  { id: 'cldice', title: 'soft Dice + clDice (SoftDiceclDiceLoss, alpha 0.5)', alpha: 0.5 },
+  { id: 'dice', title: 'soft Dice (MONAI soft_dice)', alpha: 0, warmup: false },
+  { id: 'cldice', title: 'soft Dice + clDice (SoftDiceclDiceLoss, alpha 0.5) after the soft-Dice warm-up', alpha: 0.5, warmup: true },
 ];
 
 interface EpochMetrics {
@@ -163,6 +211,7 @@ async function main(): Promise<void> {
       batch: { type: 'string', default: '4' },
       size: { type: 'string', default: '48' },
       lr: { type: 'string', default: '0.05' },
+      warmup: { type: 'string' },
       seed: { type: 'string', default: '1' },
     },
   });
@@ -171,6 +220,8 @@ async function main(): Promise<void> {
   if (![epochs, count, batchSize, size].every((v) => Number.isInteger(v) && v >= 1) || !(learningRate > 0) || count < 2 * batchSize) {
     throw new Error('--epochs, --images, --batch, --size must be positive integers (images >= 2 x batch) and --lr > 0.');
   }
+  const warmupEpochs = values.warmup === undefined ? Math.floor(epochs / 2) : Number(values.warmup);
+  if (!Number.isInteger(warmupEpochs) || warmupEpochs < 0 || warmupEpochs >= epochs) throw new Error('--warmup must be an integer in [0, epochs).');
   const data = makeTubeDataset(count, size, seed);
   const validation = Array.from({ length: Math.max(1, Math.floor(count / 4)) }, (_, i) => count - 1 - i).reverse();
   const training = Array.from({ length: count - validation.length }, (_, i) => i);
@@ -194,7 +245,9 @@ async function main(): Promise<void> {
   for (const variant of VARIANTS) {
     console.log(`\n${variant.id}: ${variant.title}`);
     const model = new TubeModel(seed);
-    const loss: ClDiceLoss = await engine.loss({ formula: 'cl-dice', shape: shape(batchSize), skeletonIterations: 3, alpha: variant.alpha });
+    const lossOf = (alpha: number): Promise<ClDiceLoss> => engine.loss({ formula: 'cl-dice', shape: shape(batchSize), skeletonIterations: 3, alpha });
+    const loss = await lossOf(variant.alpha);
+    const warmLoss = variant.warmup && warmupEpochs > 0 ? await lossOf(0) : loss;
     const shuffle = mulberry32(seed + 17);
     const epochsOut: EpochMetrics[] = [];
     const evaluate = async (epoch: number, trainLoss: number) => {
@@ -230,12 +283,13 @@ async function main(): Promise<void> {
       for (let start = 0; start + batchSize <= order.length; start += batchSize) {
         const batch = order.slice(start, start + batchSize);
         const probability = batch.map((n) => model.predict(data, n));
-        const r = await loss.compute(twoClasses(probability), twoClasses(batch.map(maskOf)), { grad: true });
+        const active = epoch <= warmupEpochs ? warmLoss : loss;
+        const r = await active.compute(twoClasses(probability), twoClasses(batch.map(maskOf)), { grad: true });
         // pred = (1 - p, p): dL/dp = dL/dpred_1 - dL/dpred_0.
         const gradP = curveChannel(r.grad!, batch.length, pixels).map((g1, b) =>
           g1.map((g, p) => g - r.grad![2 * (b * pixels + p)]),
         );
-        model.step(data, batch, probability, gradP, learningRate);
+        model.step(data, batch, gradP, learningRate);
         total += r.loss;
         steps++;
       }
@@ -251,6 +305,7 @@ async function main(): Promise<void> {
     shown[variant.id]?.probability.forEach((p, i) => writeGrayPng(join(dir, `val-${i}-prediction.png`), p, size));
     shown[variant.id]?.skeleton.forEach((s, i) => writeGrayPng(join(dir, `val-${i}-skeleton.png`), s, size));
     loss.destroy();
+    warmLoss.destroy();
   }
 
   const inputs = validation.slice(0, SHOWN);

@@ -1,7 +1,7 @@
 // The tubular demo as a user runs it: `node dist/demo-tubes.js` trains soft Dice and soft Dice +
 // clDice side by side for a few epochs and must write the comparison picture (input, target, and
 // each loss's predicted probability and soft skeleton), the curves and a summary in which both
-// losses trained (the training loss fell). It fails itself on any WebGPU error.
+// losses trained (the training loss fell after the shared warm-up). It fails itself on any WebGPU error.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ let summary: Summary;
 beforeAll(async () => {
   const [demo] = await ensureBuilt(['dist/demo-tubes.js']);
   out = mkdtempSync(join(tmpdir(), 'wgsl-dice-tubes-'));
-  const args = [demo, '--epochs', '4', '--images', '16', '--batch', '4', '--size', '32', '--out', out];
+  const args = [demo, '--epochs', '4', '--warmup', '1', '--images', '16', '--batch', '4', '--size', '32', '--out', out];
   const result = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 180_000 });
   if (result.status !== 0) throw new Error(`demo-tubes exited with ${result.status}:\n${result.stdout}\n${result.stderr}`);
   stdout = result.stdout;
@@ -43,7 +43,8 @@ describe('node dist/demo-tubes.js', () => {
     expect(stdout.match(/epoch +4\/4 +train loss \d\.\d+ +val Dice \d\.\d+ +val clDice loss \d\.\d+/g)).toHaveLength(2);
     for (const variant of summary.variants) {
       expect(variant.epochs.map((e) => e.epoch)).toEqual([0, 1, 2, 3, 4]);
-      expect(variant.epochs[4].trainLoss!).toBeLessThan(variant.epochs[1].trainLoss!);
+      // Epoch 1 is the shared soft-Dice warm-up; from epoch 2 on each variant trains its own loss.
+      expect(variant.epochs[4].trainLoss!).toBeLessThan(variant.epochs[2].trainLoss!);
     }
   });
 

@@ -32,7 +32,9 @@ const nodePrograms = {
   node: 'src/node/index.ts',
   cli: 'src/cli/main.ts',
   bench: 'bench/main.ts',
+  'bench-cldice': 'bench/cldice.ts',
   demo: 'demo/main.ts',
+  'demo-tubes': 'demo/tubes.ts',
   'demo-web': 'demo/web-server.ts',
 };
 await build({

@@ -47,6 +47,25 @@ export function writeGrayPng(path: string, values: Float32Array, size: number, s
   });
 }
 
+/** Grey tiles of `size` x `size` values in [0, 1], `rows[r][c]` at row r, column c, white gutters. */
+export function writeGrayMosaic(path: string, rows: readonly (readonly Float32Array[])[], size: number, scale = 3): void {
+  const gutter = 4;
+  const tile = size * scale + gutter;
+  const columns = Math.max(...rows.map((row) => row.length));
+  const raster = new Raster(columns * tile + gutter, rows.length * tile + gutter);
+  rows.forEach((row, r) =>
+    row.forEach((values, c) => {
+      for (let y = 0; y < size * scale; y++) {
+        for (let x = 0; x < size * scale; x++) {
+          const v = byte(values[Math.floor(y / scale) * size + Math.floor(x / scale)]);
+          raster.set(gutter + c * tile + x, gutter + r * tile + y, [v, v, v]);
+        }
+      }
+    }),
+  );
+  raster.save(path);
+}
+
 /**
  * Signed values as a diverging heatmap: blue where the value is negative (raising pred there
  * lowers the loss), red where positive, white at 0, scaled by the largest magnitude.

@@ -1,6 +1,7 @@
 import { DiceLoss } from './dice-loss.js';
 import type { LossBase } from './loss-base.js';
 import { FamilyLoss } from './family/loss.js';
+import { createClDiceLoss, isClDiceOptions, type ClDiceLoss, type ClDiceOptions } from './family/cldice.js';
 import { normalizeLossOptions, type LossOptions, type MetricOptions } from './family/options.js';
 import { normalizeWassersteinOptions, WassersteinDiceLoss, type WassersteinDiceOptions } from './family/wasserstein.js';
 import { MAX_CLASSES, type PipelineConstants } from './kernels/family-kernels.js';
@@ -144,7 +145,18 @@ export class DiceEngine {
    * Creates a loss of the whole Dice family (activations, label maps, layouts, masks, every
    * peer's knobs, cross-entropy in the same passes): see {@link LossOptions}.
    */
-  async loss(options: LossOptions): Promise<FamilyLoss> {
+  async loss(options: LossOptions): Promise<FamilyLoss>;
+  /** clDice (MONAI's SoftclDiceLoss / SoftDiceclDiceLoss), its own pipeline: see {@link ClDiceOptions}. */
+  async loss(options: ClDiceOptions): Promise<ClDiceLoss>;
+  async loss(options: LossOptions | ClDiceOptions): Promise<FamilyLoss | ClDiceLoss> {
+    // --- cl-dice branch (issue 12): a self-contained loss class, tracked for destroy() ---
+    if (isClDiceOptions(options)) {
+      this._assertUsable();
+      const loss = await createClDiceLoss(this, options);
+      this.#losses.add(loss);
+      return loss;
+    }
+    // --- end cl-dice branch ---
     return this.#family(normalizeLossOptions(options));
   }
 

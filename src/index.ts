@@ -41,9 +41,16 @@ export {
   type WassersteinEncodeBuffers,
   type WassersteinResult,
 } from './family/wasserstein.js';
+export {
+  ClDiceLoss,
+  type ClDiceEncodeBuffers,
+  type ClDiceOptions,
+  type ClDiceResult,
+  type NormalizedClDiceOptions,
+} from './family/cldice.js';
 export type { Presets } from './presets/index.js';
 export type { CreateExtras, HostInput, Preset, PresetExtras, PresetValue } from './presets/common.js';
-export type { WassersteinPreset } from './presets/monai.js';
+export type { ClDicePreset, WassersteinPreset } from './presets/monai.js';
 export { fromFloat16Bits, toFloat16Bits } from './half.js';
 export { WGSL_DICE_ERROR_CODES, WgslDiceError, type WgslDiceErrorCode } from './errors.js';
 export type { NhwcShape } from './shape.js';

@@ -3,6 +3,7 @@
 
 import type { DiceEngine } from '../engine.js';
 import { WgslDiceError } from '../errors.js';
+import type { ClDiceLoss, ClDiceOptions } from '../family/cldice.js';
 import type { FocalOptions, LossOptions } from '../family/options.js';
 import type { WassersteinDiceLoss, WassersteinDiceOptions } from '../family/wasserstein.js';
 import { type Opts, parseActivation } from '../reference/peers/common.js';
@@ -18,9 +19,12 @@ import {
   GDL_DEFAULTS,
   GDL_FOCAL_DEFAULTS,
   GWDL_DEFAULTS,
+  SOFT_CLDICE_DEFAULTS,
+  SOFT_DICE_CLDICE_DEFAULTS,
   TVERSKY_DEFAULTS,
   type MetricReduction,
   doMetricReduction,
+  skeletonIterationsOf,
 } from '../reference/peers/monai.js';
 import { type Tensor, moveAxis, numel, reshape, tensor, toNested, zip } from '../reference/peers/tensor.js';
 import {
@@ -40,6 +44,12 @@ import {
   parseOptions,
   toTensor,
 } from './common.js';
+
+/** A preset whose GPU path is the clDice loss (engine.loss({ formula: 'cl-dice' })). */
+export interface ClDicePreset extends Omit<Preset, 'create'> {
+  /** For y_pred of `shape` `[B, C, H, W]` or `[B, C, D, H, W]`; compute(pred, target, { grad: true }). */
+  create(shape: readonly number[]): Promise<ClDiceLoss>;
+}
 
 /** A preset whose GPU path is engine.wassersteinDice rather than a FamilyLoss. */
 export interface WassersteinPreset extends Omit<Preset, 'create'> {
@@ -70,6 +80,18 @@ function activationOf(o: Opts, C: number): { activation: 'none' | 'sigmoid' | 's
   // other_act (any callable) has no GPU switch: it is applied on the host before upload.
   if (act !== null) return { activation: 'none', host: optionGuard(() => parseActivation(act)) };
   return { activation: 'none', host: null };
+}
+
+/** One loss per distinct options, so repeated evaluate() calls reuse pipelines and buffers. */
+function cachedLoss<T>(cache: Map<string, Promise<T>>, options: object, make: () => Promise<T>): Promise<T> {
+  const key = JSON.stringify(options);
+  let loss = cache.get(key);
+  if (!loss) {
+    loss = make();
+    cache.set(key, loss);
+    loss.catch(() => cache.delete(key));
+  }
+  return loss;
 }
 
 /**
@@ -398,14 +420,7 @@ export function createMonaiPresets(engine: DiceEngine) {
     };
     const lossFor = (shape: readonly number[]) => {
       const lossOptions = optionsFor(shape);
-      const key = JSON.stringify(lossOptions);
-      let loss = wassersteinLosses.get(key);
-      if (!loss) {
-        loss = engine.wassersteinDice(lossOptions);
-        wassersteinLosses.set(key, loss);
-        loss.catch(() => wassersteinLosses.delete(key));
-      }
-      return loss;
+      return cachedLoss(wassersteinLosses, lossOptions, () => engine.wassersteinDice(lossOptions));
     };
     return {
       api,
@@ -607,7 +622,40 @@ export function createMonaiPresets(engine: DiceEngine) {
     };
   };
 
+  /**
+   * monai.losses.SoftclDiceLoss / SoftDiceclDiceLoss: y_true and y_pred of one shape, NC...
+   * (2D or 3D); evaluate(pred, target) takes y_pred first (MONAI's call is loss(y_true, y_pred)).
+   */
+  const clDiceLosses = new Map<string, Promise<ClDiceLoss>>();
+  const clDicePreset = (api: string, defaults: Options, withSoftDice: boolean) => (options: Options = {}): ClDicePreset => {
+    const o = parseOptions(api, options, defaults);
+    const skeletonIterations = optionGuard(() => skeletonIterationsOf(o));
+    const smooth = optionGuard(() => o.num('smooth'));
+    const alpha = withSoftDice ? optionGuard(() => o.num('alpha')) : 1;
+    const optionsFor = (shape: readonly number[]): ClDiceOptions => ({
+      formula: 'cl-dice', shape: [...shape], layout: 'channels-first', skeletonIterations, alpha, smooth, label: api,
+    });
+    const lossFor = (shape: readonly number[]) => {
+      const lossOptions = optionsFor(shape);
+      return cachedLoss(clDiceLosses, lossOptions, () => engine.loss(lossOptions));
+    };
+    return {
+      api,
+      options: o.values,
+      create: async (shape) => engine.loss(optionsFor(shape)),
+      async evaluate(pred, target, extras) {
+        const { x, y } = hostTensors(pred, target, extras);
+        if (y.shape.length !== x.shape.length || y.shape.some((d, i) => d !== x.shape[i])) {
+          throw new WgslDiceError('SHAPE_MISMATCH', `${api}: y_true ([${y.shape}]) and y_pred ([${x.shape}]) must have the same shape.`);
+        }
+        return (await (await lossFor(x.shape)).compute(f32(x), f32(y))).loss;
+      },
+    };
+  };
+
   return {
+    SoftclDiceLoss: clDicePreset('monai.losses.SoftclDiceLoss', SOFT_CLDICE_DEFAULTS, false),
+    SoftDiceclDiceLoss: clDicePreset('monai.losses.SoftDiceclDiceLoss', SOFT_DICE_CLDICE_DEFAULTS, true),
     DiceLoss: lossPreset('monai.losses.DiceLoss', 'dice', DICE_LOSS_DEFAULTS),
     MaskedDiceLoss: lossPreset('monai.losses.MaskedDiceLoss', 'masked', DICE_LOSS_DEFAULTS),
     GeneralizedDiceLoss: lossPreset('monai.losses.GeneralizedDiceLoss', 'gdl', GDL_DEFAULTS),

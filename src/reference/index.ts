@@ -18,3 +18,9 @@ export {
   type PeerValue,
   type Tensor,
 } from './peers/index.js';
+export {
+  clDiceReference,
+  softSkeleton,
+  type ClDiceReferenceOptions,
+  type ClDiceReferenceResult,
+} from './cldice.js';

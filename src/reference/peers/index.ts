@@ -143,6 +143,8 @@ export const peerReference: Record<string, PeerFn> = {
   'monai.losses.GeneralizedDiceFocalLoss': torch(monai.generalizedDiceFocalLoss),
   'monai.losses.FocalLoss': torch(monai.focalLoss),
   'monai.losses.GeneralizedWassersteinDiceLoss': torch(monai.generalizedWassersteinDiceLoss),
+  'monai.losses.SoftclDiceLoss': torch(monai.softclDiceLoss),
+  'monai.losses.SoftDiceclDiceLoss': torch(monai.softDiceclDiceLoss),
   // MONAI metrics
   'monai.metrics.compute_dice': torch(monai.computeDice),
   'monai.metrics.DiceMetric': torch(diceMetricValue),

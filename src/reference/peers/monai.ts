@@ -33,6 +33,7 @@ import {
   tensor,
   zip,
 } from './tensor.js';
+import { clDiceReference } from '../cldice.js';
 
 /** Non-fatal notes MONAI would print as `warnings.warn` (kept for callers who want to see them). */
 
@@ -908,4 +909,42 @@ export function generalizedDiceScore(options: Options, yPred: Tensor, y: Tensor)
     sumOverClasses,
   );
   return doMetricReduction(scores, reduction).value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SoftclDiceLoss, SoftDiceclDiceLoss (monai/losses/cldice.py); MONAI calls loss(y_true, y_pred),
+// these take (input = y_pred, target = y_true) like every reference here.
+// ---------------------------------------------------------------------------------------------
+
+export const SOFT_CLDICE_DEFAULTS: Options = { iter_: 3, smooth: 1.0 };
+export const SOFT_DICE_CLDICE_DEFAULTS: Options = { iter_: 3, alpha: 0.5, smooth: 1.0 };
+
+/** iter_ as MONAI's range(iter_) takes it: an integer >= 0. */
+export function skeletonIterationsOf(o: Opts): number {
+  const iterations = o.num('iter_');
+  if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`${o.api}: iter_ must be an integer >= 0, got ${iterations}`);
+  return iterations;
+}
+
+function clDiceOf(o: Opts, input: Tensor, target: Tensor, alpha: number): Tensor {
+  if (!shapesEqual(input.shape, target.shape)) {
+    throw new Error(`${o.api}: y_true ([${target.shape}]) and y_pred ([${input.shape}]) must have the same shape`);
+  }
+  const r = clDiceReference(input.data, target.data, {
+    shape: input.shape,
+    iterations: skeletonIterationsOf(o),
+    smooth: o.num('smooth'),
+    alpha,
+  });
+  return scalar(r.loss);
+}
+
+export function softclDiceLoss(options: Options, input: Tensor, target: Tensor): Tensor {
+  const o = new Opts('monai.losses.SoftclDiceLoss', options, SOFT_CLDICE_DEFAULTS);
+  return clDiceOf(o, input, target, 1);
+}
+
+export function softDiceclDiceLoss(options: Options, input: Tensor, target: Tensor): Tensor {
+  const o = new Opts('monai.losses.SoftDiceclDiceLoss', options, SOFT_DICE_CLDICE_DEFAULTS);
+  return clDiceOf(o, input, target, o.num('alpha'));
 }

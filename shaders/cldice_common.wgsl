@@ -1,0 +1,72 @@
+// clDice: what every clDice kernel shares (src/kernels/cldice-kernels.ts puts this file in front
+// of each kernel's source, since WGSL has no include).
+//
+// Tensors are B x C volumes of D x H x W (D = 1 in 2D), channels-first or channels-last; the
+// layout is only a set of strides, so one kernel serves both. An element's spatial neighbours
+// lie in its own (sample, class) volume, so a pass's binding window holds whole volumes
+// (channels-first) or whole samples (channels-last): see "binding windows" in src/plan.ts.
+// The flat tensor is cut in slabs (the same volumes or samples), each in chunks of whole
+// workgroups: workgroup `linear_base + wg.x` takes chunk `linear % chunks_per_slab` of slab
+// `linear / chunks_per_slab`, the same split whatever the windows, so sums come out bitwise the same.
+
+override WORKGROUP_SIZE: u32 = 256u;
+// 2: soft_erode pools along H and W only (MONAI's 4D branch); 3: along D, H and W.
+override SPATIAL_DIMS: u32 = 2u;
+
+struct ClDiceParams {
+  size_d: u32,
+  size_h: u32,
+  size_w: u32,
+  classes: u32,
+  stride_d: u32,
+  stride_h: u32,
+  stride_w: u32,
+  // An element's class is (index / channel_stride) % classes.
+  channel_stride: u32,
+  slab_elements: u32,
+  chunks_per_slab: u32,
+  elements_per_workgroup: u32,
+  // This window's first workgroup and first bound element.
+  linear_base: u32,
+  element_base: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: ClDiceParams;
+
+fn sizes() -> vec3<i32> {
+  return vec3<i32>(vec3<u32>(params.size_d, params.size_h, params.size_w));
+}
+
+fn strides() -> vec3<u32> {
+  return vec3<u32>(params.stride_d, params.stride_h, params.stride_w);
+}
+
+// MONAI sums from class 1 on: class 0 (background) takes no part in any sum or gradient.
+fn is_foreground(element: u32) -> bool {
+  return (element / params.channel_stride) % params.classes != 0u;
+}
+
+// Index into a windowed binding (u32 arithmetic wraps, so subtracting the base is exact).
+fn local(element: u32) -> u32 {
+  return element - params.element_base;
+}
+
+// The elements [first, end) of this workgroup.
+fn chunk_of(workgroup: u32) -> vec2<u32> {
+  let linear = params.linear_base + workgroup;
+  let slab_first = (linear / params.chunks_per_slab) * params.slab_elements;
+  let first = slab_first + (linear % params.chunks_per_slab) * params.elements_per_workgroup;
+  return vec2<u32>(first, min(first + params.elements_per_workgroup, slab_first + params.slab_elements));
+}
+
+// 3x3x3 window offsets (od, oh, ow) in scan order are numbered 0 .. 26:
+// (od + 1) * 9 + (oh + 1) * 3 + (ow + 1). In 2D the od = -1 and +1 rows fall outside (D = 1).
+const WINDOW: u32 = 27u;
+
+fn coordinates(element: u32) -> vec3<i32> {
+  return vec3<i32>((vec3<u32>(element) / strides()) % vec3<u32>(sizes()));
+}
+
+fn window_code(offset: vec3<i32>) -> u32 {
+  return u32(dot(offset + vec3<i32>(1), vec3<i32>(9, 3, 1)));
+}

@@ -1,0 +1,13 @@
+// clDice backward: which element soft_dilate chose at every position of x_{k+1} (`pooled`),
+// as a window code 0 .. 26 (see cldice_pool.wgsl), for the gather in cldice_dilate_backward.
+
+@group(0) @binding(1) var<storage, read> pooled: array<f32>;
+@group(0) @binding(2) var<storage, read_write> choice: array<u32>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+  let range = chunk_of(wg.x);
+  for (var element = range.x + tid; element < range.y; element += WORKGROUP_SIZE) {
+    choice[local(element)] = dilate_choice(element, coordinates(element)).code;
+  }
+}

@@ -1,0 +1,12 @@
+// clDice forward: one soft_erode step, eroded = soft_erode(pooled) (x_{k+1} = erode(x_k)).
+
+@group(0) @binding(1) var<storage, read> pooled: array<f32>;
+@group(0) @binding(2) var<storage, read_write> eroded: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+  let range = chunk_of(wg.x);
+  for (var element = range.x + tid; element < range.y; element += WORKGROUP_SIZE) {
+    eroded[local(element)] = erode_value(element, coordinates(element));
+  }
+}

@@ -1,0 +1,34 @@
+// clDice forward: the seven foreground sums (classes 1 .. C-1), one partial pair per workgroup:
+//   (sum skel_pred * target, sum skel_pred, sum skel_target * pred, sum skel_target)
+//   (sum target * pred, sum target, sum pred, 0)
+// Each thread adds its strided elements in order, then the fixed tree of cldice_tree.wgsl; no
+// atomics, so the same inputs give bitwise the same partials.
+
+@group(0) @binding(1) var<storage, read> pred: array<f32>;
+@group(0) @binding(2) var<storage, read> target_values: array<f32>;
+@group(0) @binding(3) var<storage, read> pred_skeleton: array<f32>;
+@group(0) @binding(4) var<storage, read> target_skeleton: array<f32>;
+@group(0) @binding(5) var<storage, read_write> partials: array<vec4<f32>>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+  let range = chunk_of(wg.x);
+  var skeleton_sum = vec4<f32>(0.0);
+  var dice_sum = vec4<f32>(0.0);
+  for (var element = range.x + tid; element < range.y; element += WORKGROUP_SIZE) {
+    if (!is_foreground(element)) { continue; }
+    let i = local(element);
+    let p = pred[i];
+    let t = target_values[i];
+    let sp = pred_skeleton[i];
+    let st = target_skeleton[i];
+    skeleton_sum += vec4<f32>(sp * t, sp, st * p, st);
+    dice_sum += vec4<f32>(t * p, t, p, 0.0);
+  }
+  let total = workgroup_sum(tid, SumPair(skeleton_sum, dice_sum));
+  if (tid == 0u) {
+    let linear = params.linear_base + wg.x;
+    partials[2u * linear] = total.skeleton;
+    partials[2u * linear + 1u] = total.dice;
+  }
+}

@@ -1,0 +1,299 @@
+// engine.loss({ formula: 'cl-dice' }) on a real WebGPU device against the float64 reference
+// (src/reference/cldice.ts, itself checked against MONAI in cldice-reference.test.ts): seeded
+// fuzz over 2D/3D, both layouts, iterations, alpha and smooth, with inputs quantised to a few
+// levels so that pooling ties, halved minima and relu(0) kinks are frequent; binding windows;
+// thin and empty structures; the precomputed target skeleton; determinism; bad options.
+// Tolerances: value |a - e| <= 1e-6 + 1e-4|e|, gradient element |a - e| <= 1e-4 max|e| + 1e-7
+// (those of the MONAI data set; f32 passes of a few thousand elements stay well inside).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiceEngine, WgslDiceError } from '../src/index.js';
+import type { ClDiceOptions } from '../src/family/cldice.js';
+import { clDiceReference, softSkeleton } from '../src/reference/index.js';
+import { expectGradClose, expectValueClose } from './helpers/cldice-cases.js';
+import { createBufferFrom, createEmptyBuffer, getTestDevice, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
+
+let device: GPUDevice;
+let engine: DiceEngine;
+
+beforeAll(async () => {
+  device = await getTestDevice();
+  engine = await DiceEngine.create(device);
+});
+afterAll(() => engine?.destroy());
+
+/** Moves C between axis 1 (channels-first) and the last axis, or back (`inverse`). */
+function moveChannels(data: ArrayLike<number>, B: number, C: number, S: number, inverse = false): Float64Array {
+  const out = new Float64Array(data.length);
+  for (let b = 0; b < B; b++) {
+    for (let c = 0; c < C; c++) {
+      for (let s = 0; s < S; s++) {
+        const first = (b * C + c) * S + s;
+        const last = (b * S + s) * C + c;
+        if (inverse) out[first] = data[last];
+        else out[last] = data[first];
+      }
+    }
+  }
+  return out;
+}
+
+interface Drawn {
+  options: ClDiceOptions;
+  /** Channels-first copies for the reference. */
+  shape: number[];
+  pred: Float32Array;
+  target: Float32Array;
+}
+
+/**
+ * A random case: probabilities over C classes (optionally quantised to eighths, so ties are
+ * everywhere) and a one-hot target of random thin curves, in the requested layout.
+ */
+function draw(seed: number): Drawn {
+  const random = mulberry32(seed);
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)];
+  const rank = pick([2, 3]);
+  const spatial = rank === 2 ? [3 + Math.floor(random() * 14), 3 + Math.floor(random() * 14)] : [2 + Math.floor(random() * 5), 3 + Math.floor(random() * 5), 3 + Math.floor(random() * 6)];
+  const B = 1 + Math.floor(random() * 2);
+  const C = pick([1, 2, 3, 2, 3]); // C = 1 has no foreground class: loss 0, gradient 0
+  const channelsFirst = random() < 0.5;
+  const quantised = random() < 0.5;
+  const S = spatial.reduce((a, b) => a * b, 1);
+  const shape = [B, C, ...spatial];
+  const pred = new Float64Array(B * C * S);
+  const target = new Float64Array(B * C * S);
+  const [W, H] = [spatial[spatial.length - 1], spatial[spatial.length - 2]];
+  for (let b = 0; b < B; b++) {
+    const labels = new Int32Array(S);
+    // A few random walks of foreground classes: thin curves.
+    for (let curve = 0; curve < 2; curve++) {
+      let [w, h] = [Math.floor(random() * W), Math.floor(random() * H)];
+      const label = C > 1 ? 1 + Math.floor(random() * (C - 1)) : 0;
+      for (let step = 0; step < W + H; step++) {
+        const plane = rank === 3 ? Math.floor(random() * spatial[0]) : 0;
+        labels[(plane * H + h) * W + w] = label;
+        if (random() < 0.5) w = Math.min(W - 1, Math.max(0, w + (random() < 0.5 ? -1 : 1)));
+        else h = Math.min(H - 1, Math.max(0, h + (random() < 0.5 ? -1 : 1)));
+      }
+    }
+    for (let s = 0; s < S; s++) {
+      const logits = Array.from({ length: C }, (_, c) => 2 * random() + (c === labels[s] ? 1.5 : 0));
+      const max = Math.max(...logits);
+      const exp = logits.map((z) => Math.exp(z - max));
+      const total = exp.reduce((a, e) => a + e, 0);
+      for (let c = 0; c < C; c++) {
+        const p = exp[c] / total;
+        pred[(b * C + c) * S + s] = quantised ? Math.round(p * 8) / 8 : p;
+        target[(b * C + c) * S + s] = c === labels[s] ? 1 : 0;
+      }
+    }
+  }
+  const layoutShape = channelsFirst ? shape : [B, ...spatial, C];
+  const options: ClDiceOptions = {
+    formula: 'cl-dice',
+    shape: layoutShape,
+    layout: channelsFirst ? 'channels-first' : 'channels-last',
+    skeletonIterations: Math.floor(random() * 5),
+    alpha: pick([0, 0.3, 0.5, 1, 1]),
+    smooth: pick([0.001, 0.5, 1, 2]),
+  };
+  const toLayout = (x: Float64Array) => Float32Array.from(channelsFirst ? x : moveChannels(x, B, C, S));
+  return { options, shape, pred: toLayout(pred), target: toLayout(target) };
+}
+
+/** The reference on a drawn case, gradient in the case's layout. */
+function referenceOf(d: Drawn) {
+  const [B, C, ...spatial] = d.shape;
+  const S = spatial.reduce((a, b) => a * b, 1);
+  const channelsFirst = d.options.layout === 'channels-first';
+  const first = (x: Float32Array) => (channelsFirst ? x : moveChannels(x, B, C, S, true));
+  const r = clDiceReference(first(d.pred), first(d.target), {
+    shape: d.shape,
+    iterations: d.options.skeletonIterations,
+    smooth: d.options.smooth,
+    alpha: d.options.alpha,
+  });
+  return { ...r, grad: channelsFirst ? r.grad : moveChannels(r.grad, B, C, S) };
+}
+
+describe('cl-dice GPU vs float64 reference (seeded fuzz)', () => {
+  for (let seed = 1; seed <= 32; seed++) {
+    const d = draw(seed * 7919);
+    it(`seed ${seed}: ${d.options.layout} [${d.options.shape}] K=${d.options.skeletonIterations} alpha=${d.options.alpha} smooth=${d.options.smooth}`, async () => {
+      await withValidation(device, async () => {
+        const loss = await engine.loss(d.options);
+        const r = await loss.compute(d.pred, d.target, { grad: true });
+        const e = referenceOf(d);
+        expectValueClose(r.loss, e.loss, 'loss');
+        expectValueClose(r.tprec, e.tprec, 'tprec');
+        expectValueClose(r.tsens, e.tsens, 'tsens');
+        expectGradClose(r.grad!, e.grad, 'gradient');
+        loss.destroy();
+      });
+    });
+  }
+});
+
+describe('cl-dice binding windows', () => {
+  // maxBindingBytes 1024 = 256 f32: every pass runs in many windows of whole volumes (samples).
+  const cases: ClDiceOptions[] = [
+    { formula: 'cl-dice', shape: [2, 3, 12, 16], layout: 'channels-first', skeletonIterations: 3, alpha: 0.5 },
+    { formula: 'cl-dice', shape: [2, 2, 4, 5, 9], layout: 'channels-first', skeletonIterations: 2 },
+    { formula: 'cl-dice', shape: [3, 7, 9, 3], layout: 'channels-last', skeletonIterations: 1, alpha: 0.3 },
+  ];
+  for (const options of cases) {
+    it(`${options.layout} [${options.shape}]: bitwise the same as one window`, async () => {
+      const small = await DiceEngine.create(device, { maxBindingBytes: 1024 });
+      try {
+        await withValidation(device, async () => {
+          const random = mulberry32(options.shape.length * 101 + options.shape[1]);
+          const n = options.shape.reduce((a, b) => a * b, 1);
+          const pred = Float32Array.from({ length: n }, () => Math.round(random() * 16) / 16);
+          const target = Float32Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0));
+          const one = await (await engine.loss(options)).compute(pred, target, { grad: true });
+          const windowed = await (await small.loss(options)).compute(pred, target, { grad: true });
+          expect(windowed.loss).toBe(one.loss);
+          expect(Buffer.from(windowed.grad!.buffer).equals(Buffer.from(one.grad!.buffer))).toBe(true);
+          expect(one.grad!.some((g) => g !== 0)).toBe(true);
+        });
+      } finally {
+        small.destroy();
+      }
+    });
+  }
+
+  it('encode() on caller buffers at 256-byte offsets, windowed, writes what compute() returns', async () => {
+    const options = cases[0];
+    const small = await DiceEngine.create(device, { maxBindingBytes: 1024 });
+    try {
+      await withValidation(device, async () => {
+        const n = options.shape.reduce((a, b) => a * b, 1);
+        const random = mulberry32(99);
+        const pred = Float32Array.from({ length: n }, () => random());
+        const target = Float32Array.from({ length: n }, () => (random() < 0.2 ? 1 : 0));
+        const atOffset = (data: Float32Array) => {
+          const padded = new Float32Array(64 + n);
+          padded.set(data, 64);
+          return { buffer: createBufferFrom(device, padded), offset: 256 };
+        };
+        const loss = await small.loss(options);
+        const grad = { buffer: createEmptyBuffer(device, 256 + n * 4), offset: 256 };
+        const lossOut = { buffer: createEmptyBuffer(device, 512), offset: 256 };
+        const encoder = device.createCommandEncoder();
+        loss.encode(encoder, { pred: atOffset(pred), target: atOffset(target), loss: lossOut, grad });
+        device.queue.submit([encoder.finish()]);
+        const gotGrad = new Float32Array(await readBuffer(device, grad.buffer), 256, n);
+        const gotLoss = new Float32Array(await readBuffer(device, lossOut.buffer), 256, 1)[0];
+        const expected = await loss.compute(pred, target, { grad: true });
+        expect(gotLoss).toBe(expected.loss);
+        expect(Array.from(gotGrad)).toEqual(Array.from(expected.grad!));
+      });
+    } finally {
+      small.destroy();
+    }
+  });
+
+  it('a volume larger than one binding is BINDING_TOO_LARGE, naming the fix', async () => {
+    const small = await DiceEngine.create(device, { maxBindingBytes: 1024 });
+    try {
+      await expect(small.loss({ formula: 'cl-dice', shape: [1, 2, 20, 20], layout: 'channels-first' })).rejects.toMatchObject({
+        code: 'BINDING_TOO_LARGE',
+        message: expect.stringContaining('(sample, class) volumes'),
+      });
+      await expect(small.loss({ formula: 'cl-dice', shape: [1, 12, 12, 2] })).rejects.toMatchObject({
+        code: 'BINDING_TOO_LARGE',
+        message: expect.stringContaining("layout 'channels-first'"),
+      });
+    } finally {
+      small.destroy();
+    }
+  });
+});
+
+describe('cl-dice on thin and empty structures', () => {
+  const [H, W] = [9, 11];
+  const line = new Float32Array(2 * H * W);
+  for (let w = 1; w < W - 1; w++) line[H * W + 4 * W + w] = 1; // class 1, row 4
+  for (let i = 0; i < H * W; i++) line[i] = 1 - line[H * W + i];
+  const options: ClDiceOptions = { formula: 'cl-dice', shape: [1, 2, H, W], layout: 'channels-first', skeletonIterations: 3 };
+
+  it('a 1-voxel-thin line predicted exactly: skeletons are the line, loss 0', async () => {
+    await withValidation(device, async () => {
+      const loss = await engine.loss(options);
+      const skeleton = await loss.targetSkeleton(line);
+      expect(Array.from(skeleton.subarray(H * W))).toEqual(Array.from(line.subarray(H * W)));
+      const r = await loss.compute(line, line, { grad: true });
+      expect(r.loss).toBe(0);
+      expectGradClose(r.grad!, clDiceReference(line, line, { shape: [1, 2, H, W], iterations: 3 }).grad, 'gradient');
+    });
+  });
+
+  it('an empty target and a thin prediction, and the reverse, match the reference', async () => {
+    const empty = new Float32Array(2 * H * W).fill(0);
+    for (let i = 0; i < H * W; i++) empty[i] = 1;
+    const soft = line.map((v) => 0.1 + 0.8 * v);
+    await withValidation(device, async () => {
+      const loss = await engine.loss({ ...options, alpha: 0.5 });
+      for (const [pred, target] of [[soft, empty], [empty, soft], [empty, empty]]) {
+        const r = await loss.compute(pred, target, { grad: true });
+        const e = clDiceReference(pred, target, { shape: [1, 2, H, W], iterations: 3, alpha: 0.5 });
+        expectValueClose(r.loss, e.loss, 'loss');
+        expectGradClose(r.grad!, e.grad, 'gradient');
+      }
+    });
+  });
+});
+
+describe('cl-dice target skeleton and determinism', () => {
+  const d = draw(4242);
+  it('targetSkeleton() is the reference soft skeleton; passing it gives bitwise the same result', async () => {
+    await withValidation(device, async () => {
+      const loss = await engine.loss({ ...d.options, layout: 'channels-first', shape: d.shape });
+      const first = d.options.layout === 'channels-first' ? d.target : moveChannels(d.target, d.shape[0], d.shape[1], d.target.length / (d.shape[0] * d.shape[1]), true);
+      const target = Float32Array.from(first);
+      const skeleton = await loss.targetSkeleton(target);
+      const expected = softSkeleton(target, d.shape, d.options.skeletonIterations);
+      expect(Array.from(skeleton)).toEqual(Array.from(expected, (v) => Math.fround(v)));
+      const pred = Float32Array.from(target, (t) => 0.2 + 0.6 * t);
+      const plain = await loss.compute(pred, target, { grad: true });
+      const given = await loss.compute(pred, target, { grad: true, targetSkeleton: skeleton });
+      expect(given.loss).toBe(plain.loss);
+      expect(Array.from(given.grad!)).toEqual(Array.from(plain.grad!));
+    });
+  });
+
+  it('repeated runs are bitwise identical', async () => {
+    await withValidation(device, async () => {
+      const loss = await engine.loss(d.options);
+      const runs = [];
+      for (let i = 0; i < 3; i++) runs.push(await loss.compute(d.pred, d.target, { grad: true }));
+      for (const r of runs.slice(1)) {
+        expect(r.loss).toBe(runs[0].loss);
+        expect(Buffer.from(r.grad!.buffer).equals(Buffer.from(runs[0].grad!.buffer))).toBe(true);
+      }
+    });
+  });
+});
+
+describe('cl-dice options and inputs', () => {
+  const base: ClDiceOptions = { formula: 'cl-dice', shape: [1, 8, 8, 2] };
+  it.each([
+    [{ skeletonIterations: -1 }, 'INVALID_OPTION'],
+    [{ skeletonIterations: 1.5 }, 'INVALID_OPTION'],
+    [{ alpha: 1.5 }, 'INVALID_OPTION'],
+    [{ smooth: 0 }, 'INVALID_OPTION'],
+    [{ shape: [1, 8, 2] }, 'INVALID_SHAPE'],
+    [{ shape: [1, 2, 2, 2, 2, 2] }, 'INVALID_SHAPE'],
+    [{ skeletonIterationz: 2 }, 'UNKNOWN_OPTION'],
+  ])('%j is %s', async (extra, code) => {
+    await expect(engine.loss({ ...base, ...(extra as object) } as ClDiceOptions)).rejects.toMatchObject({ code });
+  });
+
+  it('NaN in pred is NON_FINITE_INPUT, not a NaN loss', async () => {
+    const loss = await engine.loss(base);
+    const pred = new Float32Array(128).fill(0.5);
+    pred[3] = Number.NaN;
+    await expect(loss.compute(pred, new Float32Array(128))).rejects.toBeInstanceOf(WgslDiceError);
+    await expect(loss.compute(pred, new Float32Array(128))).rejects.toMatchObject({ code: 'NON_FINITE_INPUT' });
+  });
+});

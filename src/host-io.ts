@@ -1,4 +1,4 @@
-import { submitError } from './buffers.js';
+import { describe, hostInputError, isBufferArg, submitError, type BufferArg } from './buffers.js';
 import type { DiceEngine } from './engine.js';
 import { WgslDiceError } from './errors.js';
 
@@ -7,6 +7,50 @@ import { WgslDiceError } from './errors.js';
  * error scope, one readback, and the input problems the passes counted. The encode path never
  * comes here.
  */
+
+/** Used by clDice, which has its own runtime (the other losses stage through src/program/runtime.ts). */
+type TypedArrayConstructor =
+  | Float32ArrayConstructor
+  | Uint8ArrayConstructor
+  | Uint16ArrayConstructor
+  | Uint32ArrayConstructor;
+
+/**
+ * A host array written into `staging` (padded to whole words, as writeBuffer needs), or a
+ * caller's buffer passed through; anything else is a typed error that names what was wrong.
+ */
+export function stageInput(
+  device: GPUDevice,
+  name: string,
+  input: unknown,
+  staging: GPUBuffer,
+  types: readonly TypedArrayConstructor[],
+  length: number,
+  dims: readonly number[],
+): BufferArg {
+  if (ArrayBuffer.isView(input) && !(input instanceof DataView)) {
+    if (!types.some((type) => input instanceof type)) {
+      if (types.length === 1 && types[0] === Float32Array) throw hostInputError(name, input);
+      throw new WgslDiceError(
+        'INVALID_DTYPE',
+        `${name} must be a ${types.map((t) => t.name).join(' or ')} for this loss, got ${describe(input)}.`,
+      );
+    }
+    const array = input as Float32Array;
+    if (array.length !== length) {
+      throw new WgslDiceError(
+        'SHAPE_MISMATCH',
+        `${name} has ${array.length} elements but shape ${JSON.stringify(dims)} needs ${length}.`,
+      );
+    }
+    const bytes = new Uint8Array(Math.ceil(array.byteLength / 4) * 4);
+    bytes.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+    device.queue.writeBuffer(staging, 0, bytes);
+    return staging;
+  }
+  if (isBufferArg(input)) return input;
+  throw hostInputError(name, input);
+}
 
 /**
  * Records `record` into a fresh encoder, submits it inside a validation error scope and maps

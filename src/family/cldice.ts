@@ -10,7 +10,7 @@ import {
   type ClDiceKernel,
   type ClDicePipelines,
 } from '../kernels/cldice-kernels.js';
-import { UNIFORM_STRIDE } from '../kernels/dice-kernels.js';
+import { UNIFORM_STRIDE } from '../kernels/uniforms.js';
 import { LossBase } from '../loss-base.js';
 import { planElementwise, planRangeWindows, type BindingWindow } from '../plan.js';
 import { whole } from '../resources.js';
@@ -308,7 +308,7 @@ export class ClDiceLoss extends LossBase {
     this.#plan.windows.forEach((w, i) => {
       const view = (b: Binding): Binding => ({ buffer: b.buffer, offset: b.offset + w.elementBase * 4, size: w.elementCount * 4 });
       const params: Binding = { buffer: this.#params.windows, offset: i * UNIFORM_STRIDE, size: UNIFORM_STRIDE };
-      pass.setBindGroup(0, this.resources.bindGroup(kernel, pipeline, params, bindings(view)));
+      pass.setBindGroup(0, this.resources.bindGroup(kernel, pipeline.getBindGroupLayout(0), params, bindings(view)));
       pass.dispatchWorkgroups(w.count);
     });
   }
@@ -335,7 +335,7 @@ export class ClDiceLoss extends LossBase {
     pass.setPipeline(finalize);
     pass.setBindGroup(
       0,
-      this.resources.bindGroup('finalize', finalize, this.#params.finalize, [whole(s.partials), loss, whole(this.statsBuffer), whole(s.coefficients)]),
+      this.resources.bindGroup('finalize', finalize.getBindGroupLayout(0), this.#params.finalize, [whole(s.partials), loss, whole(this.statsBuffer), whole(s.coefficients)]),
     );
     pass.dispatchWorkgroups(1);
   }

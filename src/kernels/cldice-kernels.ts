@@ -11,7 +11,7 @@ import sumsSource from '../../shaders/cldice_sums.wgsl';
 import treeSource from '../../shaders/cldice_tree.wgsl';
 import { WgslDiceError } from '../errors.js';
 import type { BindingWindow } from '../plan.js';
-import { UNIFORM_STRIDE } from './dice-kernels.js';
+import { UNIFORM_STRIDE } from './uniforms.js';
 
 /**
  * The clDice kernels: each is its own file after the shared preludes it needs (cldice_common.wgsl,

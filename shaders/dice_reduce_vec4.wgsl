@@ -14,10 +14,6 @@
 @group(0) @binding(1) var<storage, read> pred: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> truth: array<vec4<f32>>;
 
-var<workgroup> shared_inter: array<vec4<f32>, WORKGROUP_SIZE>;
-var<workgroup> shared_pred: array<vec4<f32>, WORKGROUP_SIZE>;
-var<workgroup> shared_target: array<vec4<f32>, WORKGROUP_SIZE>;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let c = column_of(tid, wg);

@@ -15,10 +15,6 @@ enable subgroups;
 @group(0) @binding(1) var<storage, read> pred: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> truth: array<vec4<f32>>;
 
-var<workgroup> shared_inter: array<vec4<f32>, WORKGROUP_SIZE>;
-var<workgroup> shared_pred: array<vec4<f32>, WORKGROUP_SIZE>;
-var<workgroup> shared_target: array<vec4<f32>, WORKGROUP_SIZE>;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
   @builtin(local_invocation_index) tid: u32,

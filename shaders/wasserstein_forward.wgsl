@@ -22,10 +22,11 @@
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let linear = params.linear_base + wg.x;
   let range = voxel_range(linear);
+  clear_faults(tid);
+  // This workgroup's classes [class_begin, class_begin + block): lib/class_block.wgsl.
   let classes = class_block(wg.y);
   let class_begin = classes.x;
   let block = classes.y;
-  clear_faults(tid);
   workgroupBarrier();
 
   var sums: array<vec4<f32>, CLASS_BLOCK>;

@@ -3,6 +3,11 @@
 // lib/dice_reduce.wgsl). The including kernel declares `pred` (vec4 of f32, or of f16 for
 // predType 'f16') and `truth`.
 
+// The trees that join the lanes of a column.
+var<workgroup> shared_inter: array<vec4<f32>, WORKGROUP_SIZE>;
+var<workgroup> shared_pred: array<vec4<f32>, WORKGROUP_SIZE>;
+var<workgroup> shared_target: array<vec4<f32>, WORKGROUP_SIZE>;
+
 // A thread's sums over its rows: (intersection, sum of pred, sum of target) as matrix columns.
 fn column_sums(c: Column) -> mat3x4<f32> {
   var inter = vec4<f32>(0.0);

@@ -3,6 +3,8 @@
 // gradients of the positions p whose window chose q (choice[p] = code with p + offset = q).
 // Fixed order, no atomics.
 
+// #include "lib/cldice_common.wgsl"
+
 // Add onto what `grad_level` holds (x_{k+1}'s gradient from deeper levels) or start from 0.
 override ACCUMULATE: bool = false;
 

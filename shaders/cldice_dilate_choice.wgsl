@@ -1,6 +1,9 @@
 // clDice backward: which element soft_dilate chose at every position of x_{k+1} (`pooled`),
 // as a window code 0 .. 26 (see cldice_pool.wgsl), for the gather in cldice_dilate_backward.
 
+// #include "lib/cldice_common.wgsl"
+// #include "lib/cldice_pool.wgsl"
+
 @group(0) @binding(1) var<storage, read> pooled: array<f32>;
 @group(0) @binding(2) var<storage, read_write> choice: array<u32>;
 

@@ -1,5 +1,8 @@
 // clDice forward: one soft_erode step, eroded = soft_erode(pooled) (x_{k+1} = erode(x_k)).
 
+// #include "lib/cldice_common.wgsl"
+// #include "lib/cldice_pool.wgsl"
+
 @group(0) @binding(1) var<storage, read> pooled: array<f32>;
 @group(0) @binding(2) var<storage, read_write> eroded: array<f32>;
 

@@ -5,6 +5,9 @@
 // takes the pool's share of p's gradient (erode_shares: torch.min halves ties). Fixed order.
 // At level 0 the result is dL/d pred: the terms the loss has in pred directly are added too.
 
+// #include "lib/cldice_common.wgsl"
+// #include "lib/cldice_pool.wgsl"
+
 // Level 0: write dL/d pred, adding the direct terms (tsens numerator, soft Dice).
 override FINAL: bool = false;
 

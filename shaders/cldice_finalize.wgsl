@@ -8,6 +8,8 @@
 //   dL/d pred (direct) = SENS_ST * st + DICE_T * t + DICE_1
 // It follows cldice_tree.wgsl only (not cldice_common.wgsl): it has its own parameters.
 
+// #include "lib/cldice_tree.wgsl"
+
 override WORKGROUP_SIZE: u32 = 256u;
 
 struct FinalizeParams {

@@ -4,6 +4,9 @@
 //   skel_0 = delta_0,  skel_k = skel_{k-1} + relu(delta_k - skel_{k-1} * delta_k)
 // delta_k and skel_k are kept: the backward pass needs them at every level.
 
+// #include "lib/cldice_common.wgsl"
+// #include "lib/cldice_pool.wgsl"
+
 // Level 0 has no previous skeleton (`previous` is then bound to anything readable, unused).
 override FIRST_LEVEL: bool = false;
 

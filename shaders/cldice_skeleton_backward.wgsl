@@ -5,6 +5,8 @@
 // and through delta_k's relu, [delta_k > 0]. The result replaces delta_k in `delta` (nothing
 // reads delta_k after this), and dL/d skel_{k-1} replaces g in `grad_skeleton`.
 
+// #include "lib/cldice_common.wgsl"
+
 // The top level: g comes from the loss (finalize's coefficients) instead of `grad_skeleton`.
 override FROM_LOSS: bool = false;
 // Level 0: skel_0 = delta_0, so g goes to delta_0 whole and `previous` is unused.

@@ -4,6 +4,9 @@
 // Each thread adds its strided elements in order, then the fixed tree of cldice_tree.wgsl; no
 // atomics, so the same inputs give bitwise the same partials.
 
+// #include "lib/cldice_common.wgsl"
+// #include "lib/cldice_tree.wgsl"
+
 @group(0) @binding(1) var<storage, read> pred: array<f32>;
 @group(0) @binding(2) var<storage, read> target_values: array<f32>;
 @group(0) @binding(3) var<storage, read> pred_skeleton: array<f32>;

@@ -1,42 +1,29 @@
-import commonSource from '../../shaders/cldice_common.wgsl';
-import dilateBackwardSource from '../../shaders/cldice_dilate_backward.wgsl';
-import dilateChoiceSource from '../../shaders/cldice_dilate_choice.wgsl';
-import erodeBackwardSource from '../../shaders/cldice_erode_backward.wgsl';
-import erodeSource from '../../shaders/cldice_erode.wgsl';
-import finalizeSource from '../../shaders/cldice_finalize.wgsl';
-import poolSource from '../../shaders/cldice_pool.wgsl';
-import skeletonBackwardSource from '../../shaders/cldice_skeleton_backward.wgsl';
-import skeletonSource from '../../shaders/cldice_skeleton.wgsl';
-import sumsSource from '../../shaders/cldice_sums.wgsl';
-import treeSource from '../../shaders/cldice_tree.wgsl';
 import { WgslDiceError } from '../errors.js';
 import type { BindingWindow } from '../plan.js';
+import { kernelSource, type KernelName } from './registry.js';
+import { sourceLocation } from './wgsl-source.js';
 import { UNIFORM_STRIDE } from './uniforms.js';
 
 /**
- * The clDice kernels: each is its own file after the shared preludes it needs (cldice_common.wgsl,
- * cldice_pool.wgsl for the ones that pool, cldice_tree.wgsl for the workgroup sums), with its
- * `override` modes set per pipeline.
+ * The clDice kernels (shaders/cldice_*.wgsl, which include lib/cldice_common.wgsl, _pool and
+ * _tree as they need), each with the `override` modes of its pipelines.
  */
-const POOLING = [commonSource, poolSource];
-const INDEXING = [commonSource];
-
 const kernels = {
-  erode: { parts: [...POOLING, erodeSource], modes: {} },
-  skeleton_first: { parts: [...POOLING, skeletonSource], modes: { FIRST_LEVEL: 1 } },
-  skeleton: { parts: [...POOLING, skeletonSource], modes: { FIRST_LEVEL: 0 } },
-  sums: { parts: [...INDEXING, treeSource, sumsSource], modes: {} },
-  finalize: { parts: [treeSource, finalizeSource], modes: {} },
-  skeleton_backward_top: { parts: [...INDEXING, skeletonBackwardSource], modes: { FROM_LOSS: 1, FIRST_LEVEL: 0 } },
-  skeleton_backward: { parts: [...INDEXING, skeletonBackwardSource], modes: { FROM_LOSS: 0, FIRST_LEVEL: 0 } },
-  skeleton_backward_first: { parts: [...INDEXING, skeletonBackwardSource], modes: { FROM_LOSS: 0, FIRST_LEVEL: 1 } },
-  skeleton_backward_only: { parts: [...INDEXING, skeletonBackwardSource], modes: { FROM_LOSS: 1, FIRST_LEVEL: 1 } },
-  dilate_choice: { parts: [...POOLING, dilateChoiceSource], modes: {} },
-  dilate_backward_first: { parts: [...INDEXING, dilateBackwardSource], modes: { ACCUMULATE: 0 } },
-  dilate_backward: { parts: [...INDEXING, dilateBackwardSource], modes: { ACCUMULATE: 1 } },
-  erode_backward: { parts: [...POOLING, erodeBackwardSource], modes: { FINAL: 0 } },
-  erode_backward_final: { parts: [...POOLING, erodeBackwardSource], modes: { FINAL: 1 } },
-} as const;
+  erode: { file: 'cldice_erode', modes: {} },
+  skeleton_first: { file: 'cldice_skeleton', modes: { FIRST_LEVEL: 1 } },
+  skeleton: { file: 'cldice_skeleton', modes: { FIRST_LEVEL: 0 } },
+  sums: { file: 'cldice_sums', modes: {} },
+  finalize: { file: 'cldice_finalize', modes: {} },
+  skeleton_backward_top: { file: 'cldice_skeleton_backward', modes: { FROM_LOSS: 1, FIRST_LEVEL: 0 } },
+  skeleton_backward: { file: 'cldice_skeleton_backward', modes: { FROM_LOSS: 0, FIRST_LEVEL: 0 } },
+  skeleton_backward_first: { file: 'cldice_skeleton_backward', modes: { FROM_LOSS: 0, FIRST_LEVEL: 1 } },
+  skeleton_backward_only: { file: 'cldice_skeleton_backward', modes: { FROM_LOSS: 1, FIRST_LEVEL: 1 } },
+  dilate_choice: { file: 'cldice_dilate_choice', modes: {} },
+  dilate_backward_first: { file: 'cldice_dilate_backward', modes: { ACCUMULATE: 0 } },
+  dilate_backward: { file: 'cldice_dilate_backward', modes: { ACCUMULATE: 1 } },
+  erode_backward: { file: 'cldice_erode_backward', modes: { FINAL: 0 } },
+  erode_backward_final: { file: 'cldice_erode_backward', modes: { FINAL: 1 } },
+} as const satisfies Record<string, { file: KernelName; modes: Record<string, number> }>;
 
 export type ClDiceKernel = keyof typeof kernels;
 export type ClDicePipelines = Record<ClDiceKernel, GPUComputePipeline>;
@@ -51,16 +38,17 @@ function pipelineFor(device: GPUDevice, label: string, kernel: ClDiceKernel, wor
   const key = `${kernel}|${workgroupSize}|${rank}`;
   let pipeline = cache.get(key);
   if (!pipeline) {
-    const { parts, modes } = kernels[kernel];
+    const { file, modes } = kernels[kernel];
+    const shader = kernelSource(file);
     const constants: Record<string, number> = { WORKGROUP_SIZE: workgroupSize, ...modes };
-    // SPATIAL_DIMS is declared in cldice_common.wgsl; the finalize kernel does without it.
-    if ((parts as readonly string[]).includes(commonSource)) constants.SPATIAL_DIMS = rank;
-    const module = device.createShaderModule({ label: `${label} cldice ${kernel}`, code: parts.join('\n') });
+    // SPATIAL_DIMS is declared in lib/cldice_common.wgsl; the finalize kernel does without it.
+    if (/override\s+SPATIAL_DIMS/.test(shader.code)) constants.SPATIAL_DIMS = rank;
+    const module = device.createShaderModule({ label: `${label} cldice ${kernel}`, code: shader.code });
     pipeline = device
       .createComputePipelineAsync({ label: `${label} cldice ${kernel}`, layout: 'auto', compute: { module, entryPoint: 'main', constants } })
       .catch(async (error: unknown) => {
         const info = await module.getCompilationInfo();
-        const messages = info.messages.map((m) => `cldice ${kernel}:${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`);
+        const messages = info.messages.map((m) => `${sourceLocation(shader, m.lineNum)}:${m.linePos} ${m.type}: ${m.message}`);
         throw new WgslDiceError(
           'GPU_ERROR',
           `Could not build the clDice ${kernel} pipeline on this device: ${String((error as Error)?.message ?? error)}` +

@@ -1,4 +1,7 @@
 import classBlock from '../../shaders/lib/class_block.wgsl';
+import cldiceCommon from '../../shaders/lib/cldice_common.wgsl';
+import cldicePool from '../../shaders/lib/cldice_pool.wgsl';
+import cldiceTree from '../../shaders/lib/cldice_tree.wgsl';
 import diceBackward from '../../shaders/lib/dice_backward.wgsl';
 import diceReduce from '../../shaders/lib/dice_reduce.wgsl';
 import diceReduceVec4 from '../../shaders/lib/dice_reduce_vec4.wgsl';
@@ -10,6 +13,7 @@ import numeric from '../../shaders/lib/numeric.wgsl';
 import wasserstein from '../../shaders/lib/wasserstein.wgsl';
 import workgroupSum from '../../shaders/lib/workgroup_sum.wgsl';
 import { diceShaders, type DiceShaderName } from './dice-kernels.js';
+import { clDiceShaders, type ClDiceShaderName } from './cldice-shaders.js';
 import { familyShaders, type FamilyShaderName } from './family-kernels.js';
 import type { PipelineConstants } from './family-kernels.js';
 import { composeShader, type ComposedShader } from './wgsl-source.js';
@@ -17,6 +21,9 @@ import { composeShader, type ComposedShader } from './wgsl-source.js';
 /** The shared WGSL helpers, by the path a kernel's `// #include "..."` names. */
 export const shaderLibraries: Readonly<Record<string, string>> = {
   'lib/class_block.wgsl': classBlock,
+  'lib/cldice_common.wgsl': cldiceCommon,
+  'lib/cldice_pool.wgsl': cldicePool,
+  'lib/cldice_tree.wgsl': cldiceTree,
   'lib/dice_backward.wgsl': diceBackward,
   'lib/dice_reduce.wgsl': diceReduce,
   'lib/dice_reduce_vec4.wgsl': diceReduceVec4,
@@ -29,10 +36,10 @@ export const shaderLibraries: Readonly<Record<string, string>> = {
   'lib/workgroup_sum.wgsl': workgroupSum,
 };
 
-const kernelSources = { ...diceShaders, ...familyShaders };
+const kernelSources = { ...diceShaders, ...familyShaders, ...clDiceShaders };
 
 /** Every kernel of the library, by name (shaders/NAME.wgsl, or a generated variant of one). */
-export type KernelName = DiceShaderName | FamilyShaderName;
+export type KernelName = DiceShaderName | FamilyShaderName | ClDiceShaderName;
 
 export const kernelNames = Object.keys(kernelSources) as KernelName[];
 

@@ -1,5 +1,4 @@
-// clDice: what every clDice kernel shares (src/kernels/cldice-kernels.ts puts this file in front
-// of each kernel's source, since WGSL has no include).
+// clDice: what every clDice kernel shares (included with `// #include "lib/cldice_common.wgsl"`).
 //
 // Tensors are B x C volumes of D x H x W (D = 1 in 2D), channels-first or channels-last; the
 // layout is only a set of strides, so one kernel serves both. An element's spatial neighbours

@@ -1,4 +1,4 @@
-// Every case of ../shared/peers/vectors-public.json through the GPU preset named by its `api`
+// Every case of test/fixtures/vectors-public.json through the GPU preset named by its `api`
 // (engine.presets.<library>.<Api>(options).evaluate(input, target, extras)), on a real WebGPU
 // device, under the tolerance policy of test/helpers/peer-vectors.ts (rtol 1e-4, or the source
 // test's own looser absolute tolerance). Cases whose preset is not implemented FAIL.

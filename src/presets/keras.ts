@@ -1,4 +1,4 @@
-// Keras 3 presets (peer-semantics.md b.3): keras.losses.Dice / Tversky. pred first (y_pred, then
+// Keras 3 presets (docs/peer-semantics.md b.3): keras.losses.Dice / Tversky. pred first (y_pred, then
 // y_true), unlike Keras' loss(y_true, y_pred). Sums over `axis` (None = everything pooled).
 
 import type { DiceEngine } from '../engine.js';

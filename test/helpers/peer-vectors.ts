@@ -1,4 +1,4 @@
-// The peer test vectors (../shared/peers/vectors-public.json) and how a result is judged
+// The peer test vectors (test/fixtures/vectors-public.json, provenance in test/fixtures/README.md) and how a result is judged
 // against them, shared by the float64 reference test and the GPU preset test.
 //
 // Tolerance policy: |actual − expected| ≤ atol + rtol·|expected| with
@@ -17,7 +17,7 @@ import { expect } from 'vitest';
 import type { Nested, PeerCase, PeerValue } from '../../src/reference/peers/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const VECTORS_PATH = path.resolve(here, '../../../shared/peers/vectors-public.json');
+export const VECTORS_PATH = path.resolve(here, '../fixtures/vectors-public.json');
 
 export interface VectorCase extends PeerCase {
   id: string;

@@ -1,10 +1,11 @@
 // What `npm pack` would publish: the built entries with their types, the shaders, the docs;
 // no tests, no benchmark, no demo.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { familyReference, familyReferenceGradient } from '../src/reference/index.js';
 import { ensureBuilt, REPO_ROOT } from './browser/dist.js';
 
 describe('npm pack contents', () => {
@@ -138,5 +139,29 @@ describe('installed from the packed tarball', () => {
     const { loss, expected, errors } = JSON.parse(run.stdout.trim().split('\n').pop()!);
     expect(errors).toEqual([]);
     expect(Math.abs(loss - expected)).toBeLessThanOrEqual(1e-6 + 1e-5 * Math.abs(expected));
+  }, 120_000);
+
+  it("the README's encode example runs as pasted and agrees with the float64 reference", () => {
+    // The first ts block under "The encode path, step by step", run unchanged (it is plain JS).
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## The encode path, step by step'));
+    const snippet = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(snippet, 'README encode example').toBeDefined();
+    writeFileSync(join(scratch, 'encode-example.mjs'), snippet!);
+    if (!existsSync(join(scratch, 'node_modules/webgpu'))) npmInstall(localPackage('webgpu'));
+    const run = runNode(['encode-example.mjs']);
+    expect(run.status, run.stderr).toBe(0);
+    const printed = /loss (\S+), \|grad\| (\S+)/.exec(run.stdout);
+    expect(printed, run.stdout).not.toBeNull();
+
+    // The same inputs as the example, through the float64 reference (and its central differences).
+    const [B, H, W, C] = [1, 5, 5, 3];
+    const logits = Float32Array.from({ length: B * H * W * C }, (_, i) => Math.sin(i));
+    const labels = Float64Array.from({ length: B * H * W }, (_, i) => i % C);
+    const options = { shape: [B, H, W, C], activation: 'softmax', target: 'u8' } as const;
+    const want = familyReference(logits, labels, options).loss;
+    const wantGradNorm = Math.hypot(...familyReferenceGradient(logits, labels, options));
+    expect(Math.abs(Number(printed![1]) - want)).toBeLessThanOrEqual(1e-6 + 1e-5 * Math.abs(want));
+    expect(Math.abs(Number(printed![2]) - wantGradNorm)).toBeLessThanOrEqual(1e-4 * wantGradNorm);
   }, 120_000);
 });

@@ -67,6 +67,7 @@ interface Pipelines {
  */
 export class DiceLoss extends LossBase {
   readonly options: NormalizedDiceOptions;
+  /** @internal The planner's grid and windows for this loss (not public API; may change in any release). */
   readonly plan: DicePlan;
   /** The WGSL kernels this loss runs (shaders/NAME.wgsl, or a generated f16 variant of one). */
   readonly kernels: { reduce: DiceShaderName; finalize: DiceShaderName; backward: DiceShaderName };

@@ -49,6 +49,7 @@ export interface DiceEngineOptions {
  */
 export class DiceEngine {
   readonly device: GPUDevice;
+  /** @internal What the planner knows of the adapter (not public API; may change in any release). */
   readonly gridProfile: GridProfile;
   readonly label: string;
   readonly #pipelines = new Map<ShaderName, Promise<GPUComputePipeline>>();

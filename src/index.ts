@@ -17,7 +17,6 @@ export {
   type Epsilon,
   type NormalizedDiceOptions,
 } from './options.js';
-export type { BindingWindow, BackwardPlan, ColumnGrid, DicePlan, GridProfile, ReducePlan } from './plan.js';
 export {
   FamilyLoss,
   type InputStatus,

@@ -32,6 +32,17 @@ describe('npm pack contents', () => {
     ]) {
       expect(files, required).toContain(required);
     }
+    // README images: absolute URLs into this version's published package, so that they render
+    // on the npm registry page (which has no repository checkout to resolve relative paths).
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const images = [...readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)].map((m) => m[1]);
+    expect(images.length).toBeGreaterThan(0);
+    const prefix = `https://cdn.jsdelivr.net/npm/${pkg.name}@${pkg.version}/`;
+    for (const image of images) {
+      expect(image.startsWith(prefix), `${image} should start with ${prefix}`).toBe(true);
+      expect(files, image).toContain(image.slice(prefix.length));
+    }
     const unwanted = files.filter((f) => /^(test|bench|demo|scripts|node_modules)\//.test(f) || /^dist\/(bench|demo)/.test(f));
     expect(unwanted).toEqual([]);
   });

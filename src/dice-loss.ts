@@ -1,6 +1,5 @@
-import { bindStorage, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from './buffers.js';
+import { bindStorage, encodeBuffers, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from './buffers.js';
 import type { DiceEngine } from './engine.js';
-import { rejectUnknownKeys, WgslDiceError } from './errors.js';
 import {
   packBackwardParams,
   packFinalizeParams,
@@ -142,13 +141,10 @@ export class DiceLoss extends LossBase {
    * loss.encode(encoder, { pred, target, loss: lossBuffer, grad: gradBuffer });
    * device.queue.submit([encoder.finish()]);
    */
-  encode(encoder: GPUCommandEncoder, buffers: DiceEncodeBuffers): void {
+  encode(encoder: GPUCommandEncoder, given: DiceEncodeBuffers): void {
     this.assertUsable();
     requireEncoder(encoder);
-    if (typeof buffers !== 'object' || buffers === null) {
-      throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad?, stats? }.');
-    }
-    rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad', 'stats']);
+    const buffers = encodeBuffers<DiceEncodeBuffers>(given, ['pred', 'target', 'loss', 'grad', 'stats'], { statsBuffer: this.statsBuffer }, ['stats']);
     const bytes = this.elementCount * 4;
     const pred = bindStorage(this.device, 'pred', buffers.pred, this.#predBytes, true);
     const target = bindStorage(this.device, 'target', buffers.target, bytes, true);
@@ -206,18 +202,11 @@ export class DiceLoss extends LossBase {
    * keeps for the next call) or GPU buffers. Calls on one loss run one after another.
    */
   compute(pred: DiceInput, target: DiceInput, options: { grad?: boolean } = {}): Promise<DiceResult> {
-    return this.serialized(() => this.#computeNow(pred, target, options));
+    return this.serializedCompute(pred, target, options, ['grad'], (p, t, o) => this.#computeNow(p, t, o));
   }
 
   async #computeNow(pred: DiceInput, target: DiceInput, options: { grad?: boolean }): Promise<DiceResult> {
     this.assertUsable();
-    if (typeof options !== 'object' || options === null) {
-      throw new WgslDiceError('INVALID_OPTION', 'compute() options must be an object like { grad: true }.');
-    }
-    rejectUnknownKeys('compute() option', options, ['grad']);
-    if (options.grad !== undefined && typeof options.grad !== 'boolean') {
-      throw new WgslDiceError('INVALID_OPTION', `grad must be true or false, got ${JSON.stringify(options.grad)}.`);
-    }
     const wantGrad = options.grad === true;
     const host = (this.#host ??= this.#createHostBuffers());
     const device = this.device;

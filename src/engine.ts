@@ -1,10 +1,10 @@
 import { DiceLoss } from './dice-loss.js';
 import type { LossBase } from './loss-base.js';
 import { FamilyLoss } from './family/loss.js';
-import { normalizeLossOptions, type LossOptions, type MetricOptions } from './family/options.js';
+import { normalizeLossOptions, normalizeMetricOptions, type LossOptions, type MetricOptions } from './family/options.js';
 import { normalizeWassersteinOptions, WassersteinDiceLoss, type WassersteinDiceOptions } from './family/wasserstein.js';
 import { familyShaders, type FamilyShaderName } from './kernels/family-kernels.js';
-import { deviceLossGuard, deviceLostError, rejectUnknownKeys, WgslDiceError, type DeviceLossGuard } from './errors.js';
+import { describeValue, deviceLossGuard, deviceLostError, optionalLabel, ownOptions, WgslDiceError, type DeviceLossGuard } from './errors.js';
 import { backwardShaderFor, diceShaders, reduceShaderFor, type DiceShaderName } from './kernels/dice-kernels.js';
 import { normalizeDiceOptions, type DiceLossOptions } from './options.js';
 import { gridProfileFor, planDice, type GridProfile } from './plan.js';
@@ -16,6 +16,8 @@ type ShaderName = DiceShaderName | FamilyShaderName;
 // Workgroup memory per thread of the hungriest kernels (dice_reduce_vec4.wgsl: three vec4<f32>;
 // family_reduce.wgsl: two vec4<f32> and two 8-byte pairs).
 const WORKGROUP_BYTES_PER_THREAD = 48;
+// Below this, binding windows hold so few rows that ordinary shapes fail with BINDING_TOO_LARGE.
+const MIN_BINDING_BYTES = 4096;
 
 export interface DiceEngineOptions {
   /** Threads per workgroup, a power of two (default 256, or the device's limit if lower). */
@@ -79,11 +81,12 @@ export class DiceEngine {
     this.#lossGuard = deviceLossGuard(device);
   }
 
-  static async create(device: GPUDevice, options: DiceEngineOptions = {}): Promise<DiceEngine> {
+  static async create(device: GPUDevice, given: DiceEngineOptions = {}): Promise<DiceEngine> {
     if (typeof device !== 'object' || device === null || typeof device.createComputePipelineAsync !== 'function') {
       throw new WgslDiceError('INVALID_INPUT', 'DiceEngine.create needs a GPUDevice.');
     }
-    rejectUnknownKeys('engine option', options, ['workgroupSize', 'targetWorkgroups', 'maxBindingBytes', 'subgroups', 'label']);
+    const options = ownOptions<DiceEngineOptions>('engine option', given, ['workgroupSize', 'targetWorkgroups', 'maxBindingBytes', 'subgroups', 'label']);
+    optionalLabel(options.label, 'wgsl-dice');
     if (options.subgroups !== undefined && typeof options.subgroups !== 'boolean') {
       throw new WgslDiceError('INVALID_OPTION', `subgroups must be true or false, got ${String(options.subgroups)}.`);
     }
@@ -109,10 +112,12 @@ export class DiceEngine {
     }
     const window = options.maxBindingBytes;
     const limit = device.limits.maxStorageBufferBindingSize;
-    if (window !== undefined && (!Number.isInteger(window) || window < 1024 || window % 256 !== 0 || window > limit)) {
+    if (window !== undefined && (!Number.isInteger(window) || window < MIN_BINDING_BYTES || window % 256 !== 0 || window > limit)) {
       throw new WgslDiceError(
         'INVALID_OPTION',
-        `maxBindingBytes must be a multiple of 256 in [1024, ${limit}] (this device's maxStorageBufferBindingSize), got ${window}.`,
+        `maxBindingBytes must be a multiple of 256 in [${MIN_BINDING_BYTES}, ${limit}] (this device's ` +
+          `maxStorageBufferBindingSize), got ${describeValue(window)}. It only caps binding windows, for tests; ` +
+          'omit it to use the device limit.',
       );
     }
     return new DiceEngine(device, options);
@@ -170,11 +175,7 @@ export class DiceEngine {
    * Dice and IoU metrics; no gradient. Read per-group tp and sums from the result's `groups`.
    */
   async metric(options: MetricOptions): Promise<FamilyLoss> {
-    const { binarize = 'argmax', threshold = 0.5, ...rest } = options;
-    if (binarize !== 'argmax' && binarize !== 'threshold') {
-      throw new WgslDiceError('INVALID_OPTION', `binarize must be 'argmax' or 'threshold', got ${JSON.stringify(binarize)}.`);
-    }
-    return this.#family(normalizeLossOptions({ smoothNumerator: 0, smoothDenominator: 0, ...rest }, { activation: binarize, threshold }));
+    return this.#family(normalizeMetricOptions(options));
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { DiceEngine } from './engine.js';
 import { WgslDiceError } from './errors.js';
-import { readStatusBuffer, type InputStatus } from './host-io.js';
+import { readStatusBuffer, snapshotCompute, type InputStatus } from './host-io.js';
 import { OwnedResources } from './resources.js';
 
 /**
@@ -45,10 +45,34 @@ export abstract class LossBase {
   }
 
   /** Reads a status buffer written by this loss's last submitted passes (the encode path). */
-  protected async readStatusFrom(statusBuffer: GPUBuffer, label: string): Promise<InputStatus> {
-    this.assertUsable();
-    this.#statusReadback ??= this.resources.buffer('status readback', 32, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
-    return readStatusBuffer(this.engine, `${label} status`, statusBuffer, this.#statusReadback, () => this.assertUsable());
+  protected readStatusFrom(statusBuffer: GPUBuffer, label: string): Promise<InputStatus> {
+    // Serialized with compute() and other readStatus() calls: they share one readback buffer,
+    // and a second mapAsync on it while the first is pending is an OperationError.
+    return this.serialized(async () => {
+      this.assertUsable();
+      this.#statusReadback ??= this.resources.buffer('status readback', 32, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+      return readStatusBuffer(this.engine, `${label} status`, statusBuffer, this.#statusReadback, () => this.assertUsable());
+    });
+  }
+
+  /**
+   * A compute() call: its arguments are checked and snapshotted now (see {@link snapshotCompute}),
+   * the work runs after every earlier call of this loss has settled.
+   */
+  protected serializedCompute<P, T, O extends object, R>(
+    pred: P,
+    target: T,
+    options: O,
+    known: readonly string[],
+    work: (pred: P, target: T, options: Partial<O>) => Promise<R>,
+  ): Promise<R> {
+    let args: ReturnType<typeof snapshotCompute<P, T, O>>;
+    try {
+      args = snapshotCompute(pred, target, options, known);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.serialized(() => work(args.pred, args.target, args.options));
   }
 
   /** Runs `work` after every earlier call of this loss has settled. */

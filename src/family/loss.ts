@@ -1,6 +1,6 @@
-import { bindStorage, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from '../buffers.js';
+import { bindStorage, encodeBuffers, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from '../buffers.js';
 import type { DiceEngine } from '../engine.js';
-import { rejectUnknownKeys, WgslDiceError } from '../errors.js';
+import { WgslDiceError } from '../errors.js';
 import {
   packBackwardParams,
   needsVoxelStats,
@@ -233,13 +233,11 @@ export class FamilyLoss extends LossBase {
    * Records the passes into the caller's encoder (no submit, no readback; no GPU allocation
    * once the buffers have been seen).
    */
-  encode(encoder: GPUCommandEncoder, buffers: LossEncodeBuffers): void {
+  encode(encoder: GPUCommandEncoder, given: LossEncodeBuffers): void {
     this.assertUsable();
     requireEncoder(encoder);
-    if (typeof buffers !== 'object' || buffers === null) {
-      throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad?, mask? }.');
-    }
-    rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad', 'mask']);
+    const owned = { statusBuffer: this.statusBuffer, statsBuffer: this.statsBuffer };
+    const buffers = encodeBuffers<LossEncodeBuffers>(given, ['pred', 'target', 'loss', 'grad', 'mask'], owned);
     const o = this.options;
     const device = this.device;
     // pred, target, grad and a per-sample mask are bound in binding windows (any size).
@@ -345,7 +343,7 @@ export class FamilyLoss extends LossBase {
     target: TargetInput,
     options: { grad?: boolean; mask?: Float32Array | BufferArg } = {},
   ): Promise<LossResult> {
-    return this.serialized(() => this.#computeNow(pred, target, options));
+    return this.serializedCompute(pred, target, options, ['grad', 'mask'], (p, t, o) => this.#computeNow(p, t, o));
   }
 
   /** Reads the status written by the last submitted pass (for the encode path). */
@@ -359,10 +357,6 @@ export class FamilyLoss extends LossBase {
     options: { grad?: boolean; mask?: Float32Array | BufferArg },
   ): Promise<LossResult> {
     this.assertUsable();
-    if (typeof options !== 'object' || options === null) {
-      throw new WgslDiceError('INVALID_OPTION', 'compute() options must be an object like { grad: true }.');
-    }
-    rejectUnknownKeys('compute() option', options, ['grad', 'mask']);
     const o = this.options;
     const wantGrad = options.grad === true;
     const host = (this.#host ??= this.#createHostBuffers());

@@ -1,6 +1,6 @@
-import { bindStorage, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from '../buffers.js';
+import { bindStorage, encodeBuffers, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from '../buffers.js';
 import type { DiceEngine } from '../engine.js';
-import { rejectUnknownKeys, requireNonNegative, WgslDiceError } from '../errors.js';
+import { optionalLabel, ownOptions, requireNonNegative, WgslDiceError } from '../errors.js';
 import {
   packWassersteinBackwardParams,
   packWassersteinFinalizeParams,
@@ -68,8 +68,7 @@ export function normalizeWassersteinOptions(options: unknown): NormalizedWassers
   if (typeof options !== 'object' || options === null) {
     throw new WgslDiceError('INVALID_OPTION', 'wassersteinDice() needs an options object with { shape, distanceMatrix }.');
   }
-  rejectUnknownKeys('wassersteinDice option', options, knownOptions);
-  const o = options as WassersteinDiceOptions;
+  const o = ownOptions<WassersteinDiceOptions>('wassersteinDice option', options, knownOptions);
   const channelsFirst = oneOf('layout', o.layout, ['channels-last', 'channels-first'] as const, 'channels-last') === 'channels-first';
   const shape = parseLayoutShape(o.shape, channelsFirst);
   const C = shape.classes;
@@ -94,7 +93,7 @@ export function normalizeWassersteinOptions(options: unknown): NormalizedWassers
     reduction: oneOf('reduction', o.reduction, ['mean', 'sum', 'none'] as const, 'mean'),
     smoothNumerator: o.smoothNumerator === undefined ? 1e-5 : requireNonNegative('smoothNumerator', o.smoothNumerator),
     smoothDenominator: o.smoothDenominator === undefined ? 1e-5 : requireNonNegative('smoothDenominator', o.smoothDenominator),
-    label: o.label ?? 'wgsl-dice wasserstein dice',
+    label: optionalLabel(o.label, 'wgsl-dice wasserstein dice'),
   };
 }
 
@@ -180,13 +179,11 @@ export class WassersteinDiceLoss extends LossBase {
   }
 
   /** Records the passes into the caller's encoder (no submit, no readback). */
-  encode(encoder: GPUCommandEncoder, buffers: WassersteinEncodeBuffers): void {
+  encode(encoder: GPUCommandEncoder, given: WassersteinEncodeBuffers): void {
     this.assertUsable();
     requireEncoder(encoder);
-    if (typeof buffers !== 'object' || buffers === null) {
-      throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad? }.');
-    }
-    rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad']);
+    const owned = { statusBuffer: this.statusBuffer, statsBuffer: this.statsBuffer };
+    const buffers = encodeBuffers<WassersteinEncodeBuffers>(given, ['pred', 'target', 'loss', 'grad'], owned);
     const o = this.options;
     const device = this.device;
     const pred = bindStorage(device, 'pred', buffers.pred, o.elements * 4);
@@ -227,7 +224,7 @@ export class WassersteinDiceLoss extends LossBase {
     target: Uint8Array | Uint16Array | Uint32Array | BufferArg,
     options: { grad?: boolean } = {},
   ): Promise<WassersteinResult> {
-    return this.serialized(() => this.#computeNow(pred, target, options));
+    return this.serializedCompute(pred, target, options, ['grad'], (p, t, o) => this.#computeNow(p, t, o));
   }
 
   /** Reads the status written by the last submitted pass (for the encode path). */
@@ -241,10 +238,6 @@ export class WassersteinDiceLoss extends LossBase {
     options: { grad?: boolean },
   ): Promise<WassersteinResult> {
     this.assertUsable();
-    if (typeof options !== 'object' || options === null) {
-      throw new WgslDiceError('INVALID_OPTION', 'compute() options must be an object like { grad: true }.');
-    }
-    rejectUnknownKeys('compute() option', options, ['grad']);
     const o = this.options;
     const wantGrad = options.grad === true;
     const host = (this.#host ??= this.#createHostBuffers());

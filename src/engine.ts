@@ -249,9 +249,12 @@ export class DiceEngine {
         .createComputePipelineAsync({
           label: `${this.label} ${name}`,
           layout: 'auto',
-          compute: { module, entryPoint: 'main', constants: { WORKGROUP_SIZE: this.gridProfile.workgroupSize } },
+          // No prototype: dawn.node reads inherited keys of `constants` too, so a polluted
+          // Object.prototype would otherwise name constants that do not exist.
+          compute: { module, entryPoint: 'main', constants: Object.assign(Object.create(null), { WORKGROUP_SIZE: this.gridProfile.workgroupSize }) },
         })
         .catch(async (error: unknown) => {
+          this.#pipelines.delete(name); // a later call tries again instead of reusing the failure
           // The pipeline error only says "invalid module"; the compiler's messages say why.
           const info = await module.getCompilationInfo();
           const messages = info.messages.map((m) => `${name}.wgsl:${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`);

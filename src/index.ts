@@ -33,6 +33,7 @@ export type {
   NormalizedLossOptions,
   TargetKind,
 } from './family/options.js';
+export { MAX_CLASSES } from './family/options.js';
 export {
   WassersteinDiceLoss,
   type NormalizedWassersteinOptions,

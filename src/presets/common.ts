@@ -8,7 +8,7 @@
 // combining the GPU's per-group results into what the library returns.
 
 import type { DiceEngine } from '../engine.js';
-import { WgslDiceError } from '../errors.js';
+import { describeValue, WgslDiceError } from '../errors.js';
 import type { FamilyLoss, LossResult } from '../family/loss.js';
 import type { LossOptions, MetricOptions } from '../family/options.js';
 import { type Options, Opts, toChannelFirst } from '../reference/peers/common.js';
@@ -91,9 +91,32 @@ export function optionGuard<T>(fn: () => T): T {
   }
 }
 
+/** Throws INVALID_SHAPE unless `shape` is a dense array of positive integers (`what` names it). */
+export function checkShape(shape: unknown, what: string, minRank = 1): asserts shape is readonly number[] {
+  if (!Array.isArray(shape) || shape.length < minRank) {
+    throw new WgslDiceError('INVALID_SHAPE', `${what} must be an array of at least ${minRank} positive integers, got ${describeValue(shape)}.`);
+  }
+  for (let axis = 0; axis < shape.length; axis++) {
+    const d: unknown = shape[axis];
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) {
+      throw new WgslDiceError('INVALID_SHAPE', `${what}[${axis}] must be a positive integer, got ${d === undefined ? 'a hole' : describeValue(d)}.`);
+    }
+  }
+}
+
 export function toTensor(x: HostInput, shape: readonly number[] | null | undefined, name: string): Tensor {
   if (ArrayBuffer.isView(x) || (typeof x === 'object' && x !== null && !Array.isArray(x) && 'length' in x)) {
-    const data = Float64Array.from(x as ArrayLike<number>);
+    if (shape !== null && shape !== undefined) checkShape(shape, `${name} shape`);
+    if (x instanceof BigInt64Array || x instanceof BigUint64Array || x instanceof DataView) {
+      throw new WgslDiceError('INVALID_DTYPE', `${name} is a ${x.constructor.name}; pass numbers (a Float32Array, an integer typed array or nested arrays).`);
+    }
+    const data = Float64Array.from(x as ArrayLike<number>, (v: unknown, i) => {
+      // Float64Array.from would turn null into 0 and '2' into 2: a silently different tensor.
+      if (typeof v !== 'number' && typeof v !== 'boolean') {
+        throw new WgslDiceError('INVALID_INPUT', `${name}[${i}] is ${describeValue(v)}; tensors hold numbers only.`);
+      }
+      return Number(v);
+    });
     const s = shape ? [...shape] : [data.length];
     if (s.reduce((a, b) => a * b, 1) !== data.length) {
       throw new WgslDiceError('SHAPE_MISMATCH', `${name} has ${data.length} elements but its shape [${s}] needs more or fewer.`);
@@ -107,8 +130,28 @@ export function toTensor(x: HostInput, shape: readonly number[] | null | undefin
   }
 }
 
+/**
+ * Throws INVALID_OPTION unless `layout` is null/undefined or an upper-case layout string ("NCHW",
+ * "NHWC", "NDHWC", ...) of distinct letters with N first, a C, and one letter per axis of `rank`:
+ * a lower-case or wrong-rank layout would otherwise be ignored and NHWC data read as NCHW.
+ */
+export function checkLayout(layout: unknown, rank: number | undefined, what: string): void {
+  if (layout === null || layout === undefined) return;
+  if (typeof layout !== 'string' || !/^N[A-Z]+$/.test(layout) || !layout.includes('C') || new Set(layout).size !== layout.length) {
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `${what}: layout must be an upper-case string of distinct axis letters starting with N and containing C ` +
+        `(e.g. "NCHW", "NHWC", "NDHWC"), got ${describeValue(layout)}.`,
+    );
+  }
+  if (rank !== undefined && layout.length !== rank) {
+    throw new WgslDiceError('INVALID_OPTION', `${what}: layout "${layout}" has ${layout.length} axes but the input has ${rank}.`);
+  }
+}
+
 export function channelFirst(t: Tensor, layout: string | null | undefined): Tensor {
-  if (!layout || layout.length !== t.shape.length) return t;
+  if (!layout) return t;
+  checkLayout(layout, t.shape.length, 'extras');
   return toChannelFirst(t, layout);
 }
 
@@ -124,11 +167,17 @@ export function engineIgnore(ignore: number): number {
   return Number.isInteger(ignore) && ignore >= 0 && ignore < IGNORE_SENTINEL ? ignore : IGNORE_SENTINEL;
 }
 export function labels(t: Tensor, ignore: number | null = null): Uint32Array {
-  return Uint32Array.from(t.data, (v) => {
+  return Uint32Array.from(t.data, (v, i) => {
     if (ignore !== null && v === ignore) return engineIgnore(ignore);
+    // NaN (also a null in nested arrays), ±Inf and labels past u32 would otherwise become a class
+    // (Uint32Array wraps 2^32 + 1 to 1); IGNORE_SENTINEL itself is reserved for ignored voxels.
     const l = Math.trunc(v);
-    if (l < 0) {
-      throw new WgslDiceError('LABEL_OUT_OF_RANGE', `label ${v} is negative; labels must be class indices >= 0.`);
+    if (!Number.isFinite(v) || l < 0 || l >= IGNORE_SENTINEL) {
+      throw new WgslDiceError(
+        'LABEL_OUT_OF_RANGE',
+        `label ${v} at element ${i} is not a class index; labels must be finite integers in [0, ${IGNORE_SENTINEL - 1}] ` +
+          '(or the ignore label).',
+      );
     }
     return l;
   });
@@ -136,18 +185,22 @@ export function labels(t: Tensor, ignore: number | null = null): Uint32Array {
 
 export const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
-/** Moves the `reduce` axes last: returns [kept shape, K kept elements, N reduced elements] and the permuted data. */
-export function splitAxes(t: Tensor, reduce: readonly number[] | null): { kept: number[]; K: number; N: number; data: Float32Array } {
-  const rank = t.shape.length;
-  const red = reduce === null ? [...t.shape.keys()] : [...new Set(reduce.map((a) => (a < 0 ? a + rank : a)))];
+/** The `reduce` axes of `shape` moved last: [kept shape, K kept elements, N reduced elements] and the axis order. */
+export function splitShape(shape: readonly number[], reduce: readonly number[] | null): { kept: number[]; K: number; N: number; perm: number[] } {
+  const rank = shape.length;
+  const red = reduce === null ? [...shape.keys()] : [...new Set(reduce.map((a) => (a < 0 ? a + rank : a)))];
   for (const a of red) {
     if (a < 0 || a >= rank) throw new WgslDiceError('INVALID_OPTION', `axis ${a} is out of range for rank ${rank}.`);
   }
-  const keptAxes = [...t.shape.keys()].filter((a) => !red.includes(a));
-  const perm = [...keptAxes, ...red.sort((a, b) => a - b)];
-  const moved = transpose(t, perm);
-  const kept = keptAxes.map((a) => t.shape[a]);
-  return { kept, K: prod(kept), N: prod(red.map((a) => t.shape[a])), data: f32(moved) };
+  const keptAxes = [...shape.keys()].filter((a) => !red.includes(a));
+  const kept = keptAxes.map((a) => shape[a]);
+  return { kept, K: prod(kept), N: prod(red.map((a) => shape[a])), perm: [...keptAxes, ...red.sort((a, b) => a - b)] };
+}
+
+/** {@link splitShape} plus the data permuted accordingly. */
+export function splitAxes(t: Tensor, reduce: readonly number[] | null): { kept: number[]; K: number; N: number; data: Float32Array } {
+  const { kept, K, N, perm } = splitShape(t.shape, reduce);
+  return { kept, K, N, data: f32(transpose(t, perm)) };
 }
 
 export function nested(shape: readonly number[], values: ArrayLike<number>): PresetValue {

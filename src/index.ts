@@ -34,6 +34,7 @@ export type {
   TargetKind,
 } from './family/options.js';
 export { MAX_CLASSES } from './family/options.js';
+export { PRESET_CACHE_SIZE } from './presets/common.js';
 export {
   WassersteinDiceLoss,
   type NormalizedWassersteinOptions,

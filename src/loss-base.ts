@@ -44,6 +44,14 @@ export abstract class LossBase {
     this.engine._forget(this);
   }
 
+  /**
+   * @internal Destroys this loss once every call already queued on it has settled (for caches
+   * that evict a loss another caller may still be computing with).
+   */
+  destroyWhenIdle(): void {
+    void this.serialized(async () => this.destroy());
+  }
+
   /** Reads a status buffer written by this loss's last submitted passes (the encode path). */
   protected readStatusFrom(statusBuffer: GPUBuffer, label: string): Promise<InputStatus> {
     // Serialized with compute() and other readStatus() calls: they share one readback buffer,

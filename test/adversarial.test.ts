@@ -4,8 +4,8 @@
 // Numbers are checked against the float64 references under test/tolerance.ts (LOSS_TOL:
 // |a - e| <= 1e-6 + 1e-5·|e|). No case may leave a WebGPU error behind (checked after each).
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DiceEngine, MAX_CLASSES, type FamilyLoss, type LossOptions, type WgslDiceErrorCode } from '../src/index.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DiceEngine, FamilyLoss, MAX_CLASSES, PRESET_CACHE_SIZE, type LossOptions, type WgslDiceErrorCode } from '../src/index.js';
 import { takeUncapturedErrors } from '../src/node/index.js';
 import { diceReference, familyReference } from '../src/reference/index.js';
 import { createBufferFrom, createEmptyBuffer, expectClose, getTestDevice, mulberry32, readBuffer } from './helpers/gpu.js';
@@ -256,5 +256,81 @@ describe('readStatus() and encode()', () => {
     const fakeEncoder = { beginComputePass: () => ({}), finish: () => ({}) };
     await expectCode(() => loss.encode(fakeEncoder as never, buffers), 'INVALID_INPUT', /GPUCommandEncoder/);
     encoder.finish();
+  });
+});
+
+describe('presets', () => {
+  // [1, 2, 2, 2] logits and a [1, 1, 2, 2] label map, MONAI's layout.
+  const logits = [[[[0.2, -1], [1.5, 0.3]], [[-0.4, 0.8], [0.1, -2]]]];
+  const labelMap = (bad: unknown) => [[[[0, 1], [bad, 1]]]] as never;
+
+  it.each([
+    ['NaN', NaN],
+    ['null', null],
+    ['Infinity', Infinity],
+    ['-Infinity', -Infinity],
+    ['2^32 + 1 (would wrap to class 1)', 2 ** 32 + 1],
+  ])('a label map holding %s is LABEL_OUT_OF_RANGE, not a class', async (_, bad) => {
+    const dice = engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true });
+    await expectCode(() => dice.evaluate(logits, labelMap(bad)), 'LABEL_OUT_OF_RANGE', /not a class index/);
+  });
+
+  it('smp ignore_index: a real label 4294967295 is out of range, not ignored', async () => {
+    const dice = engine.presets.smp.DiceLoss({ mode: 'multiclass', ignore_index: -100 });
+    await expectCode(() => dice.evaluate(logits, [[[0, 1], [4294967295, 1]]]), 'LABEL_OUT_OF_RANGE', /4294967295/);
+  });
+
+  it.each([
+    ['lower-case layout', { layout: 'nhwc' }, 'INVALID_OPTION', /did you mean "NHWC"/],
+    ['layout of the wrong rank', { layout: 'NDHWC' }, 'INVALID_OPTION', /"NDHWC" has 5 axes but the input has 4/],
+    ['misspelt extras key', { layuot: 'NHWC' }, 'UNKNOWN_OPTION', /"layuot".*Did you mean "layout"/],
+  ] as const)('evaluate with a %s is an error, not NCHW data read silently', async (_, extras, code, message) => {
+    const dice = engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true });
+    await expectCode(() => dice.evaluate(logits, labelMap(0), extras as never), code, message);
+  });
+
+  it.each([
+    ["softmax: 'yes'", () => engine.presets.monai.DiceLoss({ softmax: 'yes' }), /option 'softmax' must be true or false, got "yes"/],
+    ["weight: [1, 'a']", () => engine.presets.monai.DiceLoss({ weight: [1, 'a'] }), /option 'weight' must be a list of numbers/],
+    ['smooth_nr: NaN', () => engine.presets.monai.DiceLoss({ smooth_nr: NaN }), /option 'smooth_nr' must be a finite number/],
+  ])('option types are checked when the preset is made: %s', async (_, make, message) => {
+    await expectCode(make, 'INVALID_OPTION', message);
+  });
+
+  it('option arrays are copied when the preset is made', async () => {
+    const weight = [1, 1];
+    const dice = engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true, weight });
+    const before = await dice.evaluate(logits, labelMap(0));
+    weight[1] = 100;
+    expect(await dice.evaluate(logits, labelMap(0))).toBe(before);
+  });
+
+  it.each([
+    ['a fractional dim', [2, 1.5, 4]],
+    ['a negative dim', [2, -2, 4]],
+    ['a NaN dim', [2, NaN, 4]],
+    ['a hole', [2, , 4]],
+    ['not an array', 'abc'],
+  ])('create() with %s is INVALID_SHAPE (smp and keras used to plan another shape)', async (_, shape) => {
+    await expectCode(() => engine.presets.smp.DiceLoss({ mode: 'multiclass' }).create(shape as never), 'INVALID_SHAPE', /shape/);
+    await expectCode(() => engine.presets.keras.Dice().create(shape as never), 'INVALID_SHAPE', /shape/);
+  });
+
+  it(`evaluate() keeps at most ${PRESET_CACHE_SIZE} compiled losses per preset and destroys the ones it evicts`, async () => {
+    const destroy = vi.spyOn(FamilyLoss.prototype, 'destroy');
+    try {
+      const dice = engine.presets.keras.Dice();
+      const values: number[] = [];
+      const extra = 4;
+      for (let n = 1; n <= PRESET_CACHE_SIZE + extra; n++) {
+        values.push((await dice.evaluate(Array.from({ length: n }, (_, i) => [i % 2]), Array.from({ length: n }, () => [1]))) as number);
+      }
+      await device.queue.onSubmittedWorkDone();
+      expect(destroy).toHaveBeenCalledTimes(extra);
+      // The first shape was evicted: it is compiled again and gives the same value.
+      expect(await dice.evaluate([[0]], [[1]])).toBe(values[0]);
+    } finally {
+      destroy.mockRestore();
+    }
   });
 });

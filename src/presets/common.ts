@@ -61,11 +61,16 @@ export function notImplemented(api: string, what = 'not implemented on the GPU y
   throw new WgslDiceError('INVALID_OPTION', `${api}: ${what}.`);
 }
 
-/** Library options with the library's defaults; unknown names throw UNKNOWN_OPTION. */
+/**
+ * Library options with the library's defaults; unknown names throw UNKNOWN_OPTION. Only own
+ * properties are read, arrays are copied (a caller's later edits do not reach the preset), and
+ * value types are checked now rather than at the first evaluate(): see {@link checkOptionValue}.
+ */
 export function parseOptions(api: string, given: unknown, defaults: Options): Opts {
   if (given !== undefined && given !== null && (typeof given !== 'object' || Array.isArray(given))) {
     throw new WgslDiceError('INVALID_OPTION', `${api}: options must be an object of keyword arguments.`);
   }
+  const own: Options = {};
   for (const key of Object.keys((given ?? {}) as object)) {
     if (!Object.prototype.hasOwnProperty.call(defaults, key)) {
       throw new WgslDiceError(
@@ -73,12 +78,44 @@ export function parseOptions(api: string, given: unknown, defaults: Options): Op
         `${api}: unknown option '${key}'. Valid options are: ${Object.keys(defaults).join(', ')}.`,
       );
     }
+    const value = (given as Options)[key];
+    checkOptionValue(api, key, value, defaults[key]);
+    own[key] = copyOption(value);
   }
   try {
-    return new Opts(api, given as Options, defaults);
+    return new Opts(api, own, defaults);
   } catch (error) {
     throw new WgslDiceError('INVALID_OPTION', (error as Error).message);
   }
+}
+
+/**
+ * The types a peer option can take, judged from its default: a boolean option takes a boolean
+ * (or torch's 0 / 1; MONAI's return_with_label also a list of names); a number option a finite
+ * number; any number must be finite; an array holds only numbers, only strings, or only such
+ * arrays (a distance matrix); an object only where the default is one (nnU-Net's *_kwargs, checked
+ * by the preset). Anything else is INVALID_OPTION naming the option.
+ */
+function checkOptionValue(api: string, key: string, value: unknown, fallback: unknown): void {
+  const bad = (what: string): never => {
+    throw new WgslDiceError('INVALID_OPTION', `${api}: option '${key}' must be ${what}, got ${describeValue(value)}.`);
+  };
+  if (value === undefined || value === null) return;
+  if (typeof fallback === 'boolean' && typeof value !== 'boolean' && value !== 0 && value !== 1 && !Array.isArray(value)) bad('true or false');
+  if (typeof fallback === 'number' && typeof value !== 'number' && typeof value !== 'boolean') bad('a number');
+  if (typeof value === 'number' && !Number.isFinite(value)) bad('a finite number');
+  const objectDefault = typeof fallback === 'object' && fallback !== null && !Array.isArray(fallback);
+  if (typeof value === 'object' && !Array.isArray(value) && !objectDefault) bad('a number, a string, a boolean or a list');
+  if (Array.isArray(value) && !isUniformList(value)) bad('a list of numbers (or of strings, or of such lists)');
+}
+
+function isUniformList(list: readonly unknown[]): boolean {
+  const kinds = new Set(Array.from(list, (v) => (Array.isArray(v) ? (isUniformList(v) ? 'list' : 'bad') : typeof v === 'number' && Number.isFinite(v) ? 'number' : typeof v)));
+  return !kinds.has('bad') && kinds.size <= 1 && [...kinds].every((k) => k === 'number' || k === 'string' || k === 'list');
+}
+
+function copyOption<V>(value: V): V {
+  return (Array.isArray(value) ? value.map(copyOption) : value) as V;
 }
 
 /** Wraps the reference's plain Errors (bad option values) as INVALID_OPTION. */
@@ -131,20 +168,23 @@ export function toTensor(x: HostInput, shape: readonly number[] | null | undefin
 }
 
 /**
- * Throws INVALID_OPTION unless `layout` is null/undefined or an upper-case layout string ("NCHW",
- * "NHWC", "NDHWC", ...) of distinct letters with N first, a C, and one letter per axis of `rank`:
- * a lower-case or wrong-rank layout would otherwise be ignored and NHWC data read as NCHW.
+ * Throws INVALID_OPTION unless `layout` is null/undefined, "flat", or an upper-case string of
+ * distinct axis letters ("NCHW", "NHWC", "NDHWC", ...) that, when it names a channel axis C, has
+ * one letter per axis of `rank`: a lower-case or wrong-rank layout would otherwise be ignored and
+ * NHWC data read as NCHW.
  */
 export function checkLayout(layout: unknown, rank: number | undefined, what: string): void {
-  if (layout === null || layout === undefined) return;
-  if (typeof layout !== 'string' || !/^N[A-Z]+$/.test(layout) || !layout.includes('C') || new Set(layout).size !== layout.length) {
+  if (layout === null || layout === undefined || layout === 'flat') return;
+  if (typeof layout !== 'string' || !/^[A-Z]+$/.test(layout) || new Set(layout).size !== layout.length) {
+    const upper = typeof layout === 'string' ? layout.toUpperCase() : '';
     throw new WgslDiceError(
       'INVALID_OPTION',
-      `${what}: layout must be an upper-case string of distinct axis letters starting with N and containing C ` +
-        `(e.g. "NCHW", "NHWC", "NDHWC"), got ${describeValue(layout)}.`,
+      `${what}: layout must be an upper-case string of distinct axis letters (e.g. "NCHW", "NHWC", "NDHWC"; ` +
+        `"flat" for flat data), got ${describeValue(layout)}${/^[A-Z]+$/.test(upper) ? `: did you mean "${upper}"?` : '.'}`,
     );
   }
-  if (rank !== undefined && layout.length !== rank) {
+  // A layout with channels must name every axis: otherwise the channel axis is guessed wrong.
+  if (layout.includes('C') && rank !== undefined && layout.length !== rank) {
     throw new WgslDiceError('INVALID_OPTION', `${what}: layout "${layout}" has ${layout.length} axes but the input has ${rank}.`);
   }
 }
@@ -207,9 +247,21 @@ export function nested(shape: readonly number[], values: ArrayLike<number>): Pre
   return toNested(tensor([...shape], Float64Array.from(values)));
 }
 
-/** Caches compiled losses by (kind, options) so repeated evaluate() calls reuse pipelines and buffers. */
+/**
+ * How many compiled losses one preset keeps for its evaluate() calls (one per distinct shape and
+ * option set). Each holds GPU scratch buffers, so the least recently used one beyond this bound is
+ * destroyed (after the calls already queued on it).
+ */
+export const PRESET_CACHE_SIZE = 8;
+
+/**
+ * Caches compiled losses by (kind, options) so repeated evaluate() calls reuse pipelines and
+ * buffers: a least-recently-used cache of {@link PRESET_CACHE_SIZE} entries that destroys what it
+ * evicts.
+ */
 export class LossCache {
   readonly #engine: DiceEngine;
+  /** In least- to most-recently-used order (a Map keeps insertion order). */
   readonly #losses = new Map<string, Promise<FamilyLoss>>();
   constructor(engine: DiceEngine) {
     this.#engine = engine;
@@ -223,10 +275,19 @@ export class LossCache {
   #get(kind: string, options: object, make: () => Promise<FamilyLoss>): Promise<FamilyLoss> {
     const key = kind + JSON.stringify(options);
     let loss = this.#losses.get(key);
-    if (!loss) {
+    if (loss) {
+      this.#losses.delete(key); // re-inserted below as the most recently used
+    } else {
       loss = make();
-      this.#losses.set(key, loss);
-      loss.catch(() => this.#losses.delete(key));
+      loss.catch(() => {
+        if (this.#losses.get(key) === loss) this.#losses.delete(key);
+      });
+    }
+    this.#losses.set(key, loss);
+    for (const [oldest, evicted] of this.#losses) {
+      if (this.#losses.size <= PRESET_CACHE_SIZE) break;
+      this.#losses.delete(oldest);
+      evicted.then((l) => l.destroyWhenIdle(), () => undefined);
     }
     return loss;
   }

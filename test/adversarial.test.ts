@@ -126,6 +126,11 @@ describe('incomplete or ill-typed options', () => {
     ['sparse shape [2, , 3] (dice)', () => engine.dice({ shape: [2, , 3] as number[] }), 'INVALID_SHAPE', /shape\[1\].*hole/],
     ['sparse shape [2, , 3] (loss)', () => engine.loss({ shape: [2, , 3] as number[] }), 'INVALID_SHAPE', /shape\[1\]/],
     ['maxBindingBytes 1024 (below what the planner needs)', () => DiceEngine.create(device, { maxBindingBytes: 1024 }), 'INVALID_OPTION', /maxBindingBytes must be a multiple of 256 in \[4096,/],
+    ['alpha with the Dice formula (does not apply)', () => engine.loss({ shape: SHAPE, alpha: 0.3 }), 'INVALID_OPTION', /alpha \/ beta has no effect unless formula: 'tversky'/],
+    ['fBeta with Jaccard (does not apply)', () => engine.loss({ shape: SHAPE, formula: 'jaccard', fBeta: 2 }), 'INVALID_OPTION', /fBeta has no effect/],
+    ['gdlWeight with Dice (does not apply)', () => engine.loss({ shape: SHAPE, gdlWeight: 'simple' }), 'INVALID_OPTION', /gdlWeight has no effect/],
+    ['maskShape without a mask (does not apply)', () => engine.loss({ shape: SHAPE, maskShape: 'shared' }), 'INVALID_OPTION', /maskShape has no effect/],
+    ['score together with a formula', () => engine.loss({ shape: SHAPE, formula: 'tversky', score: { numTp: 1, denTp: 1, denFp: 1, denFn: 1 } }), 'INVALID_OPTION', /score replaces/],
     [
       `weights: 'inverse-frequency' with C = ${MAX_CLASSES + 1}`,
       () => engine.loss({ shape: [1, 2, MAX_CLASSES + 1], weights: 'inverse-frequency' }),

@@ -296,6 +296,7 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
   const maskShape = oneOf('maskShape', o.maskShape, ['per-sample', 'shared'] as const, 'per-sample');
   const groups = oneOf('groups', o.groups, ['per-class', 'global'] as const, 'per-class');
   const formula = oneOf('formula', o.formula, ['dice', 'jaccard', 'tversky', 'f-beta', 'generalized-dice'] as const, 'dice');
+  rejectInapplicable(o, formula);
   const alpha = nonNegative('alpha', o.alpha, 0.5);
   const beta = nonNegative('beta', o.beta, 0.5);
   const fBeta = nonNegative('fBeta', o.fBeta, 1);
@@ -447,6 +448,27 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     focal,
     label: optionalLabel(o.label, 'wgsl-dice loss'),
   };
+}
+
+/**
+ * Options given for a configuration they do not affect are errors, not silently dropped: they
+ * usually mean the caller expected another formula or value.
+ */
+function rejectInapplicable(o: Partial<LossOptions>, formula: string): void {
+  const doesNotApply = (given: string, needs: string) => {
+    throw new WgslDiceError('INVALID_OPTION', `${given} has no effect unless ${needs}; drop it or set ${needs}.`);
+  };
+  if (o.score !== undefined) {
+    for (const key of ['formula', 'alpha', 'beta', 'fBeta'] as const) {
+      if (o[key] !== undefined) {
+        throw new WgslDiceError('INVALID_OPTION', `score replaces the coefficients that ${key} selects; pass one or the other.`);
+      }
+    }
+  }
+  if ((o.alpha !== undefined || o.beta !== undefined) && formula !== 'tversky') doesNotApply('alpha / beta', "formula: 'tversky'");
+  if (o.fBeta !== undefined && formula !== 'f-beta') doesNotApply('fBeta', "formula: 'f-beta'");
+  if (o.gdlWeight !== undefined && formula !== 'generalized-dice') doesNotApply('gdlWeight', "formula: 'generalized-dice'");
+  if (o.maskShape !== undefined && (o.mask === undefined || o.mask === 'none')) doesNotApply('maskShape', "mask: 'weight' or 'logits'");
 }
 
 /**

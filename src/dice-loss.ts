@@ -1,5 +1,6 @@
 import { bindStorage, encodeBuffers, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from './buffers.js';
 import type { DiceEngine } from './engine.js';
+import { WgslDiceError } from './errors.js';
 import {
   packBackwardParams,
   packFinalizeParams,
@@ -252,6 +253,7 @@ export class DiceLoss extends LossBase {
       perClass: { dice: column(0), intersection: column(1), predSum: column(2), targetSum: column(3) },
     };
     if (wantGrad) result.grad = new Float32Array(bytes.slice(16 + statsBytes, 16 + statsBytes + gradBytes));
+    rejectEmptyGroupWithoutSmoothing(this.options, result.perClass);
     return result;
   }
 
@@ -285,4 +287,20 @@ function window(binding: Binding, w: BindingWindow, elementBytes = 4): Binding {
   // which the binding of the whole tensor already holds.
   const size = Math.ceil((w.elementCount * elementBytes) / 4) * 4;
   return { buffer: binding.buffer, offset: binding.offset + w.elementBase * elementBytes, size };
+}
+
+/**
+ * With epsilon's denominator 0, a group whose prediction and target are both empty has Dice 0/0:
+ * compute() says so instead of returning NaN (encode() leaves NaN in the loss buffer, as documented).
+ */
+function rejectEmptyGroupWithoutSmoothing(o: NormalizedDiceOptions, perClass: DiceResult['perClass']): void {
+  if (o.smoothDenominator !== 0) return;
+  const group = perClass.predSum.findIndex((p, g) => p + perClass.targetSum[g] === 0);
+  if (group >= 0) {
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `Dice group ${group} has an empty prediction and target and epsilon's denominator is 0, so its Dice is 0/0 (NaN); ` +
+        'give epsilon a positive denominator, e.g. { numerator: 0, denominator: 1e-6 }.',
+    );
+  }
 }

@@ -80,7 +80,7 @@ function normalizeEpsilon(epsilon: Epsilon | undefined): { numerator: number; de
   if (epsilon === undefined) return { numerator: DEFAULT_EPSILON, denominator: DEFAULT_EPSILON };
   if (typeof epsilon === 'number') {
     requireNonNegative('epsilon', epsilon);
-    return { numerator: epsilon, denominator: positiveDenominator('epsilon', epsilon) };
+    return { numerator: epsilon, denominator: epsilon };
   }
   if (typeof epsilon !== 'object' || epsilon === null) {
     throw new WgslDiceError(
@@ -91,22 +91,10 @@ function normalizeEpsilon(epsilon: Epsilon | undefined): { numerator: number; de
   const e = ownOptions<{ numerator: number; denominator: number }>('epsilon field', epsilon, ['numerator', 'denominator']);
   return {
     numerator: requireNonNegative('epsilon.numerator', e.numerator),
-    denominator: positiveDenominator('epsilon.denominator', requireNonNegative('epsilon.denominator', e.denominator)),
+    denominator: requireNonNegative('epsilon.denominator', e.denominator),
   };
 }
 
-// An empty prediction and target (Σp = Σt = 0) would make a zero denominator 0/0 = NaN, a loss no
-// caller wants and no check could attribute to an input; so the seed losses keep it positive.
-function positiveDenominator(name: string, value: number): number {
-  if (value === 0) {
-    throw new WgslDiceError(
-      'INVALID_OPTION',
-      `${name} must be > 0 in the denominator: with 0, a group whose prediction and target are both empty ` +
-        'divides 0 by 0 (NaN). Use a small value such as 1e-6, or { numerator: 0, denominator: 1e-6 }.',
-    );
-  }
-  return value;
-}
 
 function normalizeWeights(weights: ArrayLike<number>, classes: number, reduce: DiceReduce): Float64Array {
   if (reduce !== 'per-class') {

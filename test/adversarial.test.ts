@@ -90,12 +90,25 @@ describe('option values the kernels cannot hold in f32 are rejected up front', (
     ['class weight 1e39', () => engine.loss({ shape: SHAPE, weights: [1, 1e39, 1] }), 'INVALID_WEIGHTS', /weights\[1\].*f32/],
     ['seed epsilon 1e-46', () => engine.dice({ shape: SHAPE, epsilon: 1e-46 }), 'INVALID_OPTION', /epsilon/],
     ['seed weight 1e39', () => engine.dice({ shape: SHAPE, reduce: 'per-class', weights: [1, 1e39, 1] }), 'INVALID_WEIGHTS', /weights\[1\]/],
-    ['seed epsilon 0 (an empty group would be 0/0)', () => engine.dice({ shape: SHAPE, epsilon: 0 }), 'INVALID_OPTION', /epsilon must be > 0 in the denominator/],
-    ['seed epsilon.denominator 0', () => engine.dice({ shape: SHAPE, epsilon: { numerator: 0, denominator: 0 } }), 'INVALID_OPTION', /epsilon\.denominator must be > 0/],
   ];
   it.each(f32Cases)('%s', (_, call, code, message) => expectCode(call, code, message));
 
-  it('epsilon { numerator: 0, denominator > 0 } stays valid and gives 0 loss-free Dice on empty groups, not NaN', async () => {
+  it('epsilon 0 with an empty prediction and target: compute() throws instead of returning NaN', async () => {
+    const dice = await engine.dice({ shape: [2, 2, 2, 1], epsilon: 0 });
+    try {
+      const pred = Float32Array.from([0.5, 0.2, 0.9, 0.1, 0, 0, 0, 0]); // sample 1 is empty
+      const target = Float32Array.from([1, 0, 1, 0, 0, 0, 0, 0]);
+      await expectCode(() => dice.compute(pred, target), 'INVALID_OPTION', /Dice group 1 has an empty prediction and target and epsilon's denominator is 0/);
+      // Non-empty groups with epsilon 0 stay valid: exact Dice.
+      const full = Float32Array.from([0.5, 0.2, 0.9, 0.1, 0.3, 0.3, 0.3, 0.3]);
+      const t = Float32Array.from([1, 0, 1, 0, 0, 1, 0, 0]);
+      expectClose([(await dice.compute(full, t)).loss], [diceReference(full, t, { shape: [2, 2, 2, 1], epsilon: 0 }).loss], LOSS_TOL, 'epsilon 0 loss');
+    } finally {
+      dice.destroy();
+    }
+  });
+
+  it('epsilon { numerator: 0, denominator > 0 } stays valid and gives a finite loss on empty groups, not NaN', async () => {
     const options = { shape: [1, 2, 2, 1], epsilon: { numerator: 0, denominator: 1e-6 } };
     const dice = await engine.dice(options);
     try {
@@ -187,6 +200,15 @@ describe('compute()', () => {
       expectClose([(await second).loss], [diceReference(pred, target, options).loss], LOSS_TOL, 'queued call');
     } finally {
       dice.destroy();
+    }
+  });
+
+  it('a mask given to a loss made without one is INVALID_INPUT, with no WebGPU error before it', async () => {
+    const loss = await engine.loss({ shape: SHAPE });
+    try {
+      await expectCode(() => loss.compute(pred, target, { mask: new Float32Array(N / 3).fill(1) }), 'INVALID_INPUT', /created without one/);
+    } finally {
+      loss.destroy();
     }
   });
 

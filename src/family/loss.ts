@@ -365,9 +365,11 @@ export class FamilyLoss extends LossBase {
     const targetType = { dense: Float32Array, u8: Uint8Array, u16: Uint16Array, u32: Uint32Array }[o.target];
     const predArg = stageInput(device, 'pred', pred, host.pred, [Float32Array], o.elements, o.dims);
     const targetArg = stageInput(device, 'target', target, host.target, [targetType], o.target === 'dense' ? o.elements : voxels, o.dims);
+    // A mask for a loss without one is not uploaded (its staging buffer is a 16-byte stub):
+    // encode() then rejects it with a typed error before any GPU work.
     const maskArg =
-      options.mask === undefined
-        ? undefined
+      options.mask === undefined || o.mask === 'none'
+        ? (options.mask as BufferArg | undefined)
         : stageInput(device, 'mask', options.mask, host.mask, [Float32Array], this.maskBytes / 4, o.dims);
 
     const statsBytes = this.groupCount * 32;

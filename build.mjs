@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const outdir = 'dist';
@@ -28,6 +29,26 @@ await build({
 });
 // Node-only programs built on the library: the CLI, the benchmark and the demo. Each is built
 // when its source exists; their npm dependencies stay external and load from node_modules.
+// The library's own entries stay external too: a program that imports src/index.ts (or the node
+// or reference entry) imports dist/index.js at run time instead of carrying a second copy of the
+// library (and of its error classes, so `instanceof WgslDiceError` holds across them).
+const libraryEntries = new Map([
+  [path.resolve('src/index.ts'), './index.js'],
+  [path.resolve('src/node/index.ts'), './node.js'],
+  [path.resolve('src/reference/index.ts'), './reference.js'],
+]);
+const libraryAsExternal = {
+  name: 'library-as-external',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^\.{1,2}\// }, (args) => {
+      const resolved = path.resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts'));
+      const bundle = libraryEntries.get(resolved);
+      // The node entry itself is built here too; only imports from other files are redirected.
+      if (!bundle || args.kind === 'entry-point') return undefined;
+      return { path: bundle, external: true };
+    });
+  },
+};
 const nodePrograms = {
   node: 'src/node/index.ts',
   cli: 'src/cli/main.ts',
@@ -42,6 +63,7 @@ await build({
   platform: 'node',
   entryPoints: Object.fromEntries(Object.entries(nodePrograms).filter(([, file]) => existsSync(file))),
   packages: 'external',
+  plugins: [libraryAsExternal],
   outdir,
 });
 

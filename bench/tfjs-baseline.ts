@@ -133,7 +133,7 @@ export interface TfjsBaseline {
  */
 export async function loadTfjsWebgpu(dawnFlags: readonly string[]): Promise<TfjsBaseline> {
   // The same pinned GPU object as the engine's device: one dawn.node instance per process.
-  const gpu = nodeGpu(dawnFlags);
+  const gpu = await nodeGpu(dawnFlags);
   const existing = (globalThis as { navigator?: object }).navigator;
   // Node >= 21 defines a read-only navigator getter; defineProperty replaces it either way.
   Object.defineProperty(globalThis, 'navigator', {

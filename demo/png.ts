@@ -66,18 +66,55 @@ export function writeGrayMosaic(path: string, rows: readonly (readonly Float32Ar
   raster.save(path);
 }
 
+/** Diverging colour of t in [-1, 1]: blue below 0, white at 0, red above. */
+function diverging(t: number): Rgb {
+  const fade = byte(1 - Math.min(1, Math.abs(t)));
+  return t < 0 ? [fade, fade, 255] : [255, fade, fade];
+}
+
+/** Height of the colour bar and its scale under a heatmap. */
+export const COLOUR_BAR_HEIGHT = 44;
+
 /**
  * Signed values as a diverging heatmap: blue where the value is negative (raising pred there
- * lowers the loss), red where positive, white at 0, scaled by the largest magnitude.
+ * lowers the loss), red where positive, white at 0, scaled by the largest magnitude m. Below the
+ * image, a colour bar from -m to +m with its scale written under it, so that two pictures with
+ * different m are not read as the same gradient.
  */
 export function writeHeatmapPng(path: string, values: Float32Array, size: number, scale = 4): void {
   let largest = 0;
   for (const v of values) largest = Math.max(largest, Math.abs(v));
-  writePixels(path, size, scale, (p) => {
-    const t = largest === 0 ? 0 : values[p] / largest;
-    const fade = byte(1 - Math.abs(t));
-    return t < 0 ? [fade, fade, 255] : [255, fade, fade];
-  });
+  const side = size * scale;
+  const raster = new Raster(side, side + COLOUR_BAR_HEIGHT);
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      const v = values[Math.floor(y / scale) * size + Math.floor(x / scale)];
+      raster.set(x, y, diverging(largest === 0 ? 0 : v / largest));
+    }
+  }
+  const [barLeft, barRight, barTop, barHeight] = [8, side - 8, side + 6, 12];
+  const ink: Rgb = [40, 40, 40];
+  for (let x = barLeft; x <= barRight; x++) {
+    const colour = diverging(((x - barLeft) / (barRight - barLeft)) * 2 - 1);
+    for (let y = barTop; y < barTop + barHeight; y++) raster.set(x, y, colour);
+  }
+  const ticks = [
+    [barLeft, `-${formatScale(largest)}`],
+    [(barLeft + barRight) / 2, '0'],
+    [barRight, `+${formatScale(largest)}`],
+  ] as const;
+  for (const [x, label] of ticks) {
+    line(raster, x, barTop + barHeight, x, barTop + barHeight + 3, ink, 1);
+    const width = label.length * 8;
+    text(raster, label, Math.min(side - width, Math.max(0, x - width / 2)), barTop + barHeight + 6, ink);
+  }
+  raster.save(path);
+}
+
+/** A scale value in at most 7 characters: 0.0123, 1.2e-5, 340. */
+function formatScale(value: number): string {
+  if (value === 0) return '0';
+  return value >= 1e-3 && value < 1e4 ? String(Number(value.toPrecision(3))) : value.toExponential(1);
 }
 
 export interface Series {
@@ -87,13 +124,13 @@ export interface Series {
   values: readonly number[];
 }
 
-/** A line chart of series in [0, 1] against the epoch, with axes, ticks, labels and a legend. */
-export function writeLineChart(path: string, series: readonly Series[], xLabel = 'EPOCH'): void {
+/** A line chart of series in [0, 1] against the epoch, with axes, ticks, axis labels and a legend. */
+export function writeLineChart(path: string, series: readonly Series[], xLabel = 'EPOCH', yLabel = 'LOSS AND DICE'): void {
   const width = 560;
   const height = 340;
   const left = 44;
   const right = 16;
-  const top = 16;
+  const top = 30;
   const bottom = 40;
   const raster = new Raster(width, height);
   const xMax = Math.max(1, ...series.map((s) => s.values.length - 1));
@@ -115,6 +152,8 @@ export function writeLineChart(path: string, series: readonly Series[], xLabel =
   line(raster, px(0), py(0), px(xMax), py(0), ink, 1);
   line(raster, px(0), py(0), px(0), py(1), ink, 1);
   text(raster, xLabel, (left + width - right) / 2 - xLabel.length * 4, height - 16, ink);
+  // The y-axis label sits above the axis, where the 3x5 font can write it horizontally.
+  text(raster, yLabel, left - 26, 8, ink);
 
   for (const s of series) {
     for (let x = 1; x < s.values.length; x++) {
@@ -155,6 +194,7 @@ const FONT: Record<string, string[]> = {
   '9': ['111', '101', '111', '001', '111'],
   '.': ['000', '000', '000', '000', '010'],
   '-': ['000', '000', '111', '000', '000'],
+  '+': ['000', '010', '111', '010', '000'],
   ' ': ['000', '000', '000', '000', '000'],
   A: ['111', '101', '111', '101', '101'],
   C: ['111', '100', '100', '100', '111'],

@@ -16,7 +16,7 @@ export const DEBIAN_SOURCES_PATH = '/etc/apt/sources.list.d/debian.sources';
 export const BACKPORTS_SOURCES_PATH = '/etc/apt/sources.list.d/bookworm-backports.sources';
 export const BACKPORTS_LIST_PATH = '/etc/apt/sources.list.d/bookworm-backports.list';
 
-// The same command as /work/shared/notes: the first enabled-looking bookworm stanza, re-pointed
+// The same command as docs/webgpu-in-node.md: the first enabled-looking bookworm stanza, re-pointed
 // at bookworm-backports. Shown to people; the installer itself uses backportsStanzaFromDeb822.
 const BACKPORTS_AWK =
   `awk 'BEGIN{RS="";ORS="\\n\\n"} /Suites:.*bookworm( |$)/ && !done {sub(/Suites:[^\\n]*/,"Suites: bookworm-backports"); print; done=1}' \\\n` +

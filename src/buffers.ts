@@ -1,4 +1,4 @@
-import { rejectUnknownKeys, WgslDiceError } from './errors.js';
+import { ownOptions, WgslDiceError } from './errors.js';
 
 /** A caller's buffer, whole or from an offset. */
 export type BufferArg = GPUBuffer | { buffer: GPUBuffer; offset?: number };
@@ -10,10 +10,17 @@ export interface Binding {
   readonly size: number;
 }
 
+/**
+ * True for a real GPUBuffer: an instance of the `GPUBuffer` class where the platform defines one
+ * (browsers, Deno, dawn.node after requestNodeDevice), so an object that only looks like a buffer
+ * is an `INVALID_INPUT` error here instead of a TypeError deep inside WebGPU. Where no such global
+ * exists, an object with a buffer's usage, size and mapAsync.
+ */
 export function isGpuBuffer(value: unknown): value is GPUBuffer {
+  if (typeof value !== 'object' || value === null) return false;
+  const GpuBufferClass = (globalThis as { GPUBuffer?: unknown }).GPUBuffer;
+  if (typeof GpuBufferClass === 'function') return value instanceof GpuBufferClass;
   return (
-    typeof value === 'object' &&
-    value !== null &&
     typeof (value as GPUBuffer).usage === 'number' &&
     typeof (value as GPUBuffer).size === 'number' &&
     typeof (value as GPUBuffer).mapAsync === 'function'
@@ -52,9 +59,9 @@ export function bindStorage(
       `${name} must be a GPUBuffer or { buffer: GPUBuffer, offset? }, got ${describe(arg)}.`,
     );
   }
-  if (!isGpuBuffer(arg)) rejectUnknownKeys(`${name} binding field`, arg, ['buffer', 'offset']);
-  const buffer = isGpuBuffer(arg) ? arg : arg.buffer;
-  const offset = isGpuBuffer(arg) ? 0 : (arg.offset ?? 0);
+  const fields = isGpuBuffer(arg) ? { buffer: arg } : ownOptions<{ buffer: GPUBuffer; offset: number }>(`${name} binding field`, arg, ['buffer', 'offset']);
+  const buffer = fields.buffer!;
+  const offset = fields.offset ?? 0;
   if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) {
     throw new WgslDiceError(
       'BUFFER_USAGE',
@@ -99,10 +106,14 @@ export function bindStorage(
   return { buffer, offset, size: byteLength };
 }
 
-/** Throws `INVALID_INPUT` unless `encoder` looks like a GPUCommandEncoder. */
+/** Throws `INVALID_INPUT` unless `encoder` is a GPUCommandEncoder (an instance, where the class is a global). */
 export function requireEncoder(encoder: unknown): asserts encoder is GPUCommandEncoder {
   const e = encoder as Partial<GPUCommandEncoder> | null;
-  if (typeof e !== 'object' || e === null || typeof e.beginComputePass !== 'function' || typeof e.finish !== 'function') {
+  const EncoderClass = (globalThis as { GPUCommandEncoder?: unknown }).GPUCommandEncoder;
+  const isEncoder =
+    typeof e === 'object' && e !== null &&
+    (typeof EncoderClass === 'function' ? e instanceof EncoderClass : typeof e.beginComputePass === 'function' && typeof e.finish === 'function');
+  if (!isEncoder) {
     throw new WgslDiceError(
       'INVALID_INPUT',
       `encode() records into a GPUCommandEncoder (device.createCommandEncoder()), got ${describe(encoder)}.`,
@@ -127,6 +138,39 @@ export function hostInputError(name: string, input: unknown): WgslDiceError {
     'INVALID_INPUT',
     `${name} must be a Float32Array or a GPUBuffer (or { buffer, offset }), got ${describe(input)}.`,
   );
+}
+
+/**
+ * The buffers object of an `encode()` call, checked: an object whose own keys are among `known`,
+ * copied so that inherited or getter-backed fields are read once. `owned` are the loss's own
+ * buffers (statusBuffer, statsBuffer): passing one as any argument but those named in `mayBeOwned`
+ * is `BUFFER_OVERLAP`, since the passes write them.
+ */
+export function encodeBuffers<T extends object>(
+  buffers: unknown,
+  known: readonly string[],
+  owned: Readonly<Record<string, GPUBuffer>>,
+  mayBeOwned: readonly string[] = [],
+): Partial<T> {
+  if (typeof buffers !== 'object' || buffers === null) {
+    const fields = known.map((k) => (['pred', 'target', 'loss'].includes(k) ? k : `${k}?`));
+    throw new WgslDiceError('INVALID_INPUT', `encode() needs { ${fields.join(', ')} } (GPU buffers), got ${String(buffers)}.`);
+  }
+  const copy = ownOptions<T>('encode() buffer', buffers, known);
+  for (const [name, arg] of Object.entries(copy)) {
+    if (mayBeOwned.includes(name)) continue;
+    const buffer = isGpuBuffer(arg) ? arg : (arg as { buffer?: unknown } | undefined)?.buffer;
+    for (const [ownName, own] of Object.entries(owned)) {
+      if (buffer === own) {
+        throw new WgslDiceError(
+          'BUFFER_OVERLAP',
+          `${name} is this loss's own ${ownName}, which its passes write; pass a buffer of your own ` +
+            `(copy from loss.${ownName} with copyBufferToBuffer to keep its contents).`,
+        );
+      }
+    }
+  }
+  return copy;
 }
 
 /** What a set of bindings may share; names are those of `reads` and `writes`. */

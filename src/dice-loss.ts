@@ -1,6 +1,7 @@
-import type { BufferArg } from './buffers.js';
+import { encodeBuffers, type BufferArg } from './buffers.js';
 import type { DiceEngine } from './engine.js';
-import { rejectUnknownKeys, WgslDiceError } from './errors.js';
+import { WgslDiceError } from './errors.js';
+import { snapshotCompute } from './host-io.js';
 import type { DiceShaderName } from './kernels/dice-kernels.js';
 import type { NormalizedDiceOptions } from './options.js';
 import { toFloat16Bits } from './half.js';
@@ -56,6 +57,7 @@ export interface DiceResult {
  */
 export class DiceLoss extends ProgramLoss {
   readonly options: NormalizedDiceOptions;
+  /** @internal The planner's grid and windows for this loss (not public API; may change in any release). */
   readonly plan: DicePlan;
   /** The WGSL kernels this loss runs (shaders/NAME.wgsl, or a generated f16 variant of one). */
   readonly kernels: { reduce: DiceShaderName; finalize: DiceShaderName; backward: DiceShaderName };
@@ -100,12 +102,11 @@ export class DiceLoss extends ProgramLoss {
    * loss.encode(encoder, { pred, target, loss: lossBuffer, grad: gradBuffer });
    * device.queue.submit([encoder.finish()]);
    */
-  encode(encoder: GPUCommandEncoder | GPUComputePassEncoder, buffers: DiceEncodeBuffers, options?: EncodeOptions): void {
-    if (typeof buffers !== 'object' || buffers === null) {
-      throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad?, stats? }.');
-    }
-    rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad', 'stats']);
-    this.record(encoder, buffers as unknown as Record<string, unknown>, options);
+  encode(encoder: GPUCommandEncoder | GPUComputePassEncoder, given: DiceEncodeBuffers, options?: EncodeOptions): void {
+    this.assertUsable();
+    const owned = { statusBuffer: this.statusBuffer, statsBuffer: this.statsBuffer };
+    const buffers = encodeBuffers<DiceEncodeBuffers>(given, ['pred', 'target', 'loss', 'grad', 'stats'], owned, ['stats']);
+    this.record(encoder, buffers, options);
   }
 
   /**
@@ -114,14 +115,10 @@ export class DiceLoss extends ProgramLoss {
    * buffers this loss keeps) or GPU buffers. Calls on one loss run one after another. Throws
    * NON_FINITE_INPUT when pred or target holds NaN or infinite values.
    */
-  async compute(pred: DiceInput, target: DiceInput, options: { grad?: boolean } = {}): Promise<DiceResult> {
-    if (typeof options !== 'object' || options === null) {
-      throw new WgslDiceError('INVALID_OPTION', 'compute() options must be an object like { grad: true }.');
-    }
-    rejectUnknownKeys('compute() option', options, ['grad']);
-    if (options.grad !== undefined && typeof options.grad !== 'boolean') {
-      throw new WgslDiceError('INVALID_OPTION', `grad must be true or false, got ${JSON.stringify(options.grad)}.`);
-    }
+  async compute(pred: DiceInput, target: DiceInput, given: { grad?: boolean } = {}): Promise<DiceResult> {
+    this.assertUsable();
+    // The caller's arrays are copied by the runtime at this call; only the options are read here.
+    const { options } = snapshotCompute(null, null, given, ['grad']);
     const f16 = this.options.predType === 'f16';
     const input = f16 && pred instanceof Float32Array ? toFloat16Bits(pred) : pred;
     const out = await this.runOnce({ pred: input, target }, options.grad === true, '');
@@ -132,6 +129,23 @@ export class DiceLoss extends ProgramLoss {
       perClass: { dice: column(0), intersection: column(1), predSum: column(2), targetSum: column(3) },
     };
     if (out.grad) result.grad = out.grad;
+    rejectEmptyGroupWithoutSmoothing(this.options, result.perClass);
     return result;
+  }
+}
+
+/**
+ * With epsilon's denominator 0, a group whose prediction and target are both empty has Dice 0/0:
+ * compute() says so instead of returning NaN (encode() leaves NaN in the loss buffer, as documented).
+ */
+function rejectEmptyGroupWithoutSmoothing(o: NormalizedDiceOptions, perClass: DiceResult['perClass']): void {
+  if (o.smoothDenominator !== 0) return;
+  const group = perClass.predSum.findIndex((p, g) => p + perClass.targetSum[g] === 0);
+  if (group >= 0) {
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `Dice group ${group} has an empty prediction and target and epsilon's denominator is 0, so its Dice is 0/0 (NaN); ` +
+        'give epsilon a positive denominator, e.g. { numerator: 0, denominator: 1e-6 }.',
+    );
   }
 }

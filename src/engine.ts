@@ -2,16 +2,16 @@ import { DiceLoss } from './dice-loss.js';
 import type { LossBase } from './loss-base.js';
 import { FamilyLoss } from './family/loss.js';
 import { createClDiceLoss, isClDiceOptions, type ClDiceLoss, type ClDiceOptions } from './family/cldice.js';
-import { normalizeLossOptions, type LossOptions, type MetricOptions } from './family/options.js';
+import { normalizeLossOptions, normalizeMetricOptions, type LossOptions, type MetricOptions } from './family/options.js';
 import { normalizeWassersteinOptions, WassersteinDiceLoss, type WassersteinDiceOptions } from './family/wasserstein.js';
-import { MAX_CLASSES, type PipelineConstants } from './kernels/family-kernels.js';
+import type { PipelineConstants } from './kernels/family-kernels.js';
 import { kernelSource, pipelineKey, type KernelName } from './kernels/registry.js';
 import { sourceLocation } from './kernels/wgsl-source.js';
 import { reflectWgsl } from './kernels/wgsl-reflect.js';
 import { planProgram, type DeviceProfile, type LossSpec } from './program/planner.js';
 import type { LossProgram } from './program/program.js';
 import type { CompiledPass } from './program/runtime.js';
-import { deviceLossGuard, deviceLostError, rejectUnknownKeys, WgslDiceError, type DeviceLossGuard } from './errors.js';
+import { describeValue, deviceLossGuard, deviceLostError, optionalLabel, ownOptions, WgslDiceError, type DeviceLossGuard } from './errors.js';
 import { normalizeDiceOptions, type DiceLossOptions } from './options.js';
 import { gridProfileFor, type DicePlan, type GridProfile } from './plan.js';
 import type { FamilyPlan } from './program/planner.js';
@@ -20,6 +20,8 @@ import { createPresets, type Presets } from './presets/index.js';
 // Workgroup memory per thread of the hungriest kernels (dice_reduce_vec4.wgsl: three vec4<f32>;
 // family_reduce.wgsl: two vec4<f32> and two 8-byte pairs).
 const WORKGROUP_BYTES_PER_THREAD = 48;
+// Below this, binding windows hold so few rows that ordinary shapes fail with BINDING_TOO_LARGE.
+const MIN_BINDING_BYTES = 4096;
 
 export interface DiceEngineOptions {
   /** Threads per workgroup, a power of two (default 256, or the device's limit if lower). */
@@ -53,6 +55,7 @@ export interface DiceEngineOptions {
  */
 export class DiceEngine {
   readonly device: GPUDevice;
+  /** @internal What the planner knows of the adapter (not public API; may change in any release). */
   readonly gridProfile: GridProfile;
   readonly label: string;
   readonly #pipelines = new Map<string, Promise<GPUComputePipeline>>();
@@ -82,11 +85,12 @@ export class DiceEngine {
     this.#lossGuard = deviceLossGuard(device);
   }
 
-  static async create(device: GPUDevice, options: DiceEngineOptions = {}): Promise<DiceEngine> {
+  static async create(device: GPUDevice, given: DiceEngineOptions = {}): Promise<DiceEngine> {
     if (typeof device !== 'object' || device === null || typeof device.createComputePipelineAsync !== 'function') {
       throw new WgslDiceError('INVALID_INPUT', 'DiceEngine.create needs a GPUDevice.');
     }
-    rejectUnknownKeys('engine option', options, ['workgroupSize', 'targetWorkgroups', 'maxBindingBytes', 'subgroups', 'label']);
+    const options = ownOptions<DiceEngineOptions>('engine option', given, ['workgroupSize', 'targetWorkgroups', 'maxBindingBytes', 'subgroups', 'label']);
+    optionalLabel(options.label, 'wgsl-dice');
     if (options.subgroups !== undefined && typeof options.subgroups !== 'boolean') {
       throw new WgslDiceError('INVALID_OPTION', `subgroups must be true or false, got ${String(options.subgroups)}.`);
     }
@@ -112,10 +116,12 @@ export class DiceEngine {
     }
     const window = options.maxBindingBytes;
     const limit = device.limits.maxStorageBufferBindingSize;
-    if (window !== undefined && (!Number.isInteger(window) || window < 1024 || window % 256 !== 0 || window > limit)) {
+    if (window !== undefined && (!Number.isInteger(window) || window < MIN_BINDING_BYTES || window % 256 !== 0 || window > limit)) {
       throw new WgslDiceError(
         'INVALID_OPTION',
-        `maxBindingBytes must be a multiple of 256 in [1024, ${limit}] (this device's maxStorageBufferBindingSize), got ${window}.`,
+        `maxBindingBytes must be a multiple of 256 in [${MIN_BINDING_BYTES}, ${limit}] (this device's ` +
+          `maxStorageBufferBindingSize), got ${describeValue(window)}. It only caps binding windows, for tests; ` +
+          'omit it to use the device limit.',
       );
     }
     return new DiceEngine(device, options);
@@ -165,11 +171,7 @@ export class DiceEngine {
    * Dice and IoU metrics; no gradient. Read per-group tp and sums from the result's `groups`.
    */
   async metric(options: MetricOptions): Promise<FamilyLoss> {
-    const { binarize = 'argmax', threshold = 0.5, ...rest } = options;
-    if (binarize !== 'argmax' && binarize !== 'threshold') {
-      throw new WgslDiceError('INVALID_OPTION', `binarize must be 'argmax' or 'threshold', got ${JSON.stringify(binarize)}.`);
-    }
-    return this.#family(normalizeLossOptions({ smoothNumerator: 0, smoothDenominator: 0, ...rest }, { activation: binarize, threshold }));
+    return this.#family(normalizeMetricOptions(options));
   }
 
   /**
@@ -183,7 +185,6 @@ export class DiceEngine {
   async wassersteinDice(options: WassersteinDiceOptions): Promise<WassersteinDiceLoss> {
     this._assertUsable();
     const normalized = normalizeWassersteinOptions(options);
-    this.#checkClassLimit(normalized.classes);
     const { program, passes } = await this.#compile({ kind: 'wasserstein', options: normalized });
     const loss = new WassersteinDiceLoss(this, normalized, program as LossProgram<FamilyPlan>, passes);
     this.#losses.add(loss);
@@ -192,20 +193,10 @@ export class DiceEngine {
 
   async #family(normalized: ReturnType<typeof normalizeLossOptions>): Promise<FamilyLoss> {
     this._assertUsable();
-    this.#checkClassLimit(normalized.classes);
     const { program, passes } = await this.#compile({ kind: 'family', options: normalized });
     const loss = new FamilyLoss(this, normalized, program as LossProgram<FamilyPlan>, passes);
     this.#losses.add(loss);
     return loss;
-  }
-
-  #checkClassLimit(classes: number): void {
-    if (classes > MAX_CLASSES) {
-      throw new WgslDiceError(
-        'LIMIT_EXCEEDED',
-        `this loss takes at most ${MAX_CLASSES} classes, got C = ${classes}; split the classes over several losses.`,
-      );
-    }
   }
 
   /** Plans a spec for this device and compiles (or finds) the pipeline of each of its passes. */
@@ -282,9 +273,16 @@ export class DiceEngine {
         .createComputePipelineAsync({
           label: `${this.label} ${key}`,
           layout: this.device.createPipelineLayout({ label: `${this.label} ${name}`, bindGroupLayouts: [this.#kernel(name).layout] }),
-          compute: { module, entryPoint: 'main', constants: { WORKGROUP_SIZE: this.gridProfile.workgroupSize, ...constants } },
+          // No prototype: dawn.node reads inherited keys of `constants` too, so a polluted
+          // Object.prototype would otherwise name constants that do not exist.
+          compute: {
+            module,
+            entryPoint: 'main',
+            constants: Object.assign(Object.create(null), { WORKGROUP_SIZE: this.gridProfile.workgroupSize }, constants),
+          },
         })
         .catch(async (error: unknown) => {
+          this.#pipelines.delete(key); // a later call tries again instead of reusing the failure
           // The pipeline error only says "invalid module"; the compiler's messages say why.
           const info = await module.getCompilationInfo();
           const messages = info.messages.map((m) => `${sourceLocation(shader, m.lineNum)}:${m.linePos} ${m.type}: ${m.message}`);

@@ -30,6 +30,7 @@
  * | `FEATURE_MISSING`   | the option needs a device feature the device lacks (f16 needs shader-f16)  |
  * | `WRONG_BACKEND`     | `wgsl-dice/tfjs` ran while TensorFlow.js's active backend is not 'webgpu'  |
  * | `LOSS_NOT_READY`    | a `wgsl-dice/tfjs` loss met a shape it was not prepared for (await prepare) |
+ * | `LIMIT_EXCEEDED`    | an option goes past a fixed limit of the kernels ({@link MAX_CLASSES})     |
  */
 export const WGSL_DICE_ERROR_CODES = [
   'INVALID_SHAPE',
@@ -70,15 +71,72 @@ export class WgslDiceError extends Error {
   }
 }
 
-/** Throws `INVALID_OPTION` unless `value` is a finite number >= 0. */
-export function requireNonNegative(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+/** The largest finite f32 and the smallest normal one: option values reach the kernels as f32. */
+const F32_MAX = 3.4028234663852886e38;
+const F32_MIN_NORMAL = 1.1754943508222875e-38;
+
+/**
+ * Throws `INVALID_OPTION` unless `value` is a number the kernels see unchanged as f32: finite,
+ * and 0 or of magnitude in [1.18e-38, 3.4e38] (f32 turns larger values into infinity, and GPUs
+ * flush subnormals such as 1e-46 to 0, which would make a "non-zero" smoothing divide 0 by 0).
+ */
+export function requireF32(name: string, value: unknown): number {
+  if (!isF32Representable(value)) {
     throw new WgslDiceError(
       'INVALID_OPTION',
-      `${name} must be a finite number >= 0, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`,
+      `${name} must be a finite number representable in f32 (0, or magnitude between 1.2e-38 and 3.4e38), ` +
+        `got ${describeValue(value)}.`,
     );
   }
   return value;
+}
+
+/** True for a number f32 holds unchanged enough to compute with: see {@link requireF32}. */
+export function isF32Representable(value: unknown): value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return false;
+  const magnitude = Math.abs(value);
+  return value === 0 || (magnitude >= F32_MIN_NORMAL && magnitude <= F32_MAX);
+}
+
+/** Throws `INVALID_OPTION` unless `value` is a finite number >= 0 that f32 represents (see {@link requireF32}). */
+export function requireNonNegative(name: string, value: unknown): number {
+  if (typeof value !== 'number' || value < 0) {
+    throw new WgslDiceError('INVALID_OPTION', `${name} must be a finite number >= 0, got ${describeValue(value)}.`);
+  }
+  return requireF32(name, value);
+}
+
+/** The `label` option: a string (it names GPU objects and errors), or the default. */
+export function optionalLabel(value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string') {
+    throw new WgslDiceError('INVALID_OPTION', `label must be a string, got ${describeValue(value)}.`);
+  }
+  return value;
+}
+
+/** A value in an error message; never throws (String(Symbol()) does not, `${Symbol()}` does). */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n (a BigInt)`;
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'object' && value !== null) return `an object (${Object.prototype.toString.call(value)})`;
+  return String(value);
+}
+
+/**
+ * Validates an options object like {@link rejectUnknownKeys} and returns a copy of its own known
+ * properties on an object without a prototype. Options are read from the copy only: keys
+ * inherited from a prototype (a polluted `Object.prototype`, a class's getters) never reach a
+ * loss, and each getter runs once.
+ */
+export function ownOptions<T extends object>(what: string, value: unknown, known: readonly string[]): Partial<T> {
+  rejectUnknownKeys(what, value, known);
+  const copy = Object.create(null) as Record<string, unknown>;
+  for (const key of known) {
+    if (Object.hasOwn(value as object, key)) copy[key] = (value as Record<string, unknown>)[key];
+  }
+  return copy as Partial<T>;
 }
 
 /**
@@ -89,7 +147,7 @@ export function rejectUnknownKeys(what: string, value: unknown, known: readonly 
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new WgslDiceError(
       'INVALID_OPTION',
-      `${what}s must be given as an object with some of: ${known.join(', ')}; got ${String(value)}.`,
+      `${what}s must be given as an object with some of: ${known.join(', ')}; got ${describeValue(value)}.`,
     );
   }
   for (const key of Object.keys(value)) {

@@ -1,6 +1,6 @@
 import { describe, hostInputError, isBufferArg, submitError, type BufferArg } from './buffers.js';
 import type { DiceEngine } from './engine.js';
-import { WgslDiceError } from './errors.js';
+import { describeValue, ownOptions, WgslDiceError } from './errors.js';
 
 /**
  * The host side of `compute()` and `readStatus()`, shared by every loss: one submit inside an
@@ -50,6 +50,34 @@ export function stageInput(
   }
   if (isBufferArg(input)) return input;
   throw hostInputError(name, input);
+}
+
+/**
+ * The arguments of a compute() call, checked and copied when the call is made, before any await:
+ * the options object (own known keys only; `grad` must be a boolean) and every host typed array
+ * (pred, target, options.mask). compute() calls of one loss queue behind each other, so without
+ * the copy a caller that refills its arrays after calling compute() would change what a queued
+ * call computes.
+ */
+export function snapshotCompute<P, T, O extends object>(
+  pred: P,
+  target: T,
+  options: O,
+  known: readonly string[],
+): { pred: P; target: T; options: Partial<O> } {
+  if (typeof options !== 'object' || options === null) {
+    throw new WgslDiceError('INVALID_OPTION', `compute() options must be an object like { grad: true }, got ${describeValue(options)}.`);
+  }
+  const copy = ownOptions<O>('compute() option', options, known) as Partial<O> & { grad?: unknown; mask?: unknown };
+  if (copy.grad !== undefined && typeof copy.grad !== 'boolean') {
+    throw new WgslDiceError('INVALID_OPTION', `grad must be true or false, got ${describeValue(copy.grad)}.`);
+  }
+  if (copy.mask !== undefined) copy.mask = snapshotArray(copy.mask);
+  return { pred: snapshotArray(pred), target: snapshotArray(target), options: copy };
+}
+
+function snapshotArray<V>(value: V): V {
+  return ArrayBuffer.isView(value) && !(value instanceof DataView) ? ((value as unknown as Uint8Array).slice() as V) : value;
 }
 
 /**

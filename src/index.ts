@@ -17,7 +17,6 @@ export {
   type Epsilon,
   type NormalizedDiceOptions,
 } from './options.js';
-export type { BindingWindow, BackwardPlan, ColumnGrid, DicePlan, GridProfile, ReducePlan } from './plan.js';
 export {
   FamilyLoss,
   type InputStatus,
@@ -34,6 +33,8 @@ export type {
   NormalizedLossOptions,
   TargetKind,
 } from './family/options.js';
+export { MAX_CLASSES } from './family/options.js';
+export { PRESET_CACHE_SIZE } from './presets/common.js';
 export {
   WassersteinDiceLoss,
   type NormalizedWassersteinOptions,

@@ -44,11 +44,23 @@ export abstract class LossBase {
     this.engine._forget(this);
   }
 
+  /**
+   * @internal Destroys this loss once every call already queued on it has settled (for caches
+   * that evict a loss another caller may still be computing with).
+   */
+  destroyWhenIdle(): void {
+    void this.serialized(async () => this.destroy());
+  }
+
   /** Reads a status buffer written by this loss's last submitted passes (the encode path). */
-  protected async readStatusFrom(statusBuffer: GPUBuffer, label: string): Promise<InputStatus> {
-    this.assertUsable();
-    this.#statusReadback ??= this.resources.buffer('status readback', STATUS_BYTES, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
-    return readStatusBuffer(this.engine, `${label} status`, statusBuffer, this.#statusReadback, () => this.assertUsable());
+  protected readStatusFrom(statusBuffer: GPUBuffer, label: string): Promise<InputStatus> {
+    // Serialized with compute() and other readStatus() calls: they share one readback buffer,
+    // and a second mapAsync on it while the first is pending is an OperationError.
+    return this.serialized(async () => {
+      this.assertUsable();
+      this.#statusReadback ??= this.resources.buffer('status readback', STATUS_BYTES, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+      return readStatusBuffer(this.engine, `${label} status`, statusBuffer, this.#statusReadback, () => this.assertUsable());
+    });
   }
 
   /** Runs `work` after every earlier call of this loss has settled. */

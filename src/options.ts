@@ -1,4 +1,4 @@
-import { rejectUnknownKeys, requireNonNegative, WgslDiceError } from './errors.js';
+import { describeValue, isF32Representable, optionalLabel, ownOptions, requireNonNegative, WgslDiceError } from './errors.js';
 import { parseNhwcShape, type NhwcShape } from './shape.js';
 
 /** How Dice groups are formed, as in the seed's three TensorFlow losses. */
@@ -51,8 +51,7 @@ export function normalizeDiceOptions(options: unknown): NormalizedDiceOptions {
   if (typeof options !== 'object' || options === null) {
     throw new WgslDiceError('INVALID_OPTION', 'dice() needs an options object with at least { shape }.');
   }
-  rejectUnknownKeys('Dice option', options, knownOptions);
-  const o = options as DiceLossOptions;
+  const o = ownOptions<DiceLossOptions>('Dice option', options, knownOptions);
   const shape = parseNhwcShape(o.shape);
   const reduce = o.reduce ?? 'global';
   if (reduce !== 'global' && reduce !== 'per-class') {
@@ -73,7 +72,7 @@ export function normalizeDiceOptions(options: unknown): NormalizedDiceOptions {
     smoothNumerator: numerator,
     smoothDenominator: denominator,
     predType,
-    label: o.label ?? 'wgsl-dice',
+    label: optionalLabel(o.label, 'wgsl-dice'),
   };
 }
 
@@ -86,15 +85,16 @@ function normalizeEpsilon(epsilon: Epsilon | undefined): { numerator: number; de
   if (typeof epsilon !== 'object' || epsilon === null) {
     throw new WgslDiceError(
       'INVALID_OPTION',
-      `epsilon must be a number or { numerator, denominator }, got ${String(epsilon)}.`,
+      `epsilon must be a number or { numerator, denominator }, got ${describeValue(epsilon)}.`,
     );
   }
-  rejectUnknownKeys('epsilon field', epsilon, ['numerator', 'denominator']);
+  const e = ownOptions<{ numerator: number; denominator: number }>('epsilon field', epsilon, ['numerator', 'denominator']);
   return {
-    numerator: requireNonNegative('epsilon.numerator', epsilon.numerator),
-    denominator: requireNonNegative('epsilon.denominator', epsilon.denominator),
+    numerator: requireNonNegative('epsilon.numerator', e.numerator),
+    denominator: requireNonNegative('epsilon.denominator', e.denominator),
   };
 }
+
 
 function normalizeWeights(weights: ArrayLike<number>, classes: number, reduce: DiceReduce): Float64Array {
   if (reduce !== 'per-class') {
@@ -103,8 +103,8 @@ function normalizeWeights(weights: ArrayLike<number>, classes: number, reduce: D
       "weights apply to per-class Dice only; pass reduce: 'per-class' or drop weights.",
     );
   }
-  if (typeof weights !== 'object' || weights === null || typeof weights.length !== 'number') {
-    throw new WgslDiceError('INVALID_WEIGHTS', `weights must be an array of ${classes} numbers.`);
+  if (!Array.isArray(weights) && !(ArrayBuffer.isView(weights) && !(weights instanceof DataView))) {
+    throw new WgslDiceError('INVALID_WEIGHTS', `weights must be an array of ${classes} numbers, got ${describeValue(weights)}.`);
   }
   if (weights.length !== classes) {
     throw new WgslDiceError(
@@ -112,15 +112,18 @@ function normalizeWeights(weights: ArrayLike<number>, classes: number, reduce: D
       `weights has ${weights.length} entries but the shape has C = ${classes} classes; pass one weight per class.`,
     );
   }
-  const out = Float64Array.from(weights);
-  out.forEach((w, c) => {
-    if (!Number.isFinite(w) || w < 0) {
+  // Each entry is checked as given: Float64Array.from would turn null, '2' and true into numbers.
+  const out = new Float64Array(classes);
+  for (let c = 0; c < classes; c++) {
+    const w: unknown = weights[c];
+    if (typeof w !== 'number' || w < 0 || !isF32Representable(w)) {
       throw new WgslDiceError(
         'INVALID_WEIGHTS',
-        `weights[${c}] must be a finite number >= 0, got ${String(weights[c])}.`,
+        `weights[${c}] must be a finite number >= 0, got ${describeValue(w)} (the kernels read f32: 0, or 1.2e-38 to 3.4e38).`,
       );
     }
-  });
+    out[c] = w;
+  }
   return out;
 }
 

@@ -23,7 +23,9 @@ export function parseNhwcShape(shape: unknown): NhwcShape {
         `got ${formatShape(shape)}.`,
     );
   }
-  shape.forEach((dim: unknown, axis) => {
+  // An index loop, not forEach: forEach skips the holes of a sparse array such as [2, , 3].
+  for (let axis = 0; axis < shape.length; axis++) {
+    const dim: unknown = shape[axis];
     if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1) {
       const role = axis === 0 ? 'the batch size B' : axis === shape.length - 1 ? 'the class count C' : 'a spatial size';
       throw new WgslDiceError(
@@ -31,7 +33,7 @@ export function parseNhwcShape(shape: unknown): NhwcShape {
         `shape[${axis}] (${role}) must be a positive integer, got ${formatDim(dim)} in ${formatShape(shape)}.`,
       );
     }
-  });
+  }
   const dims = shape as number[];
   const batch = dims[0];
   const classes = dims[dims.length - 1];
@@ -49,11 +51,11 @@ export function parseNhwcShape(shape: unknown): NhwcShape {
 
 // JSON.stringify would print NaN and Infinity as null.
 function formatShape(shape: unknown): string {
-  if (Array.isArray(shape)) return `[${shape.map(formatDim).join(', ')}]`;
+  if (Array.isArray(shape)) return `[${Array.from(shape, formatDim).join(', ')}]`;
   if (ArrayBuffer.isView(shape)) return `a ${shape.constructor.name} (use a plain array)`;
   return typeof shape === 'string' ? JSON.stringify(shape) : String(shape);
 }
 
 function formatDim(dim: unknown): string {
-  return typeof dim === 'string' ? JSON.stringify(dim) : String(dim);
+  return typeof dim === 'string' ? JSON.stringify(dim) : dim === undefined ? 'a hole (undefined)' : String(dim);
 }

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { dump, parse } from 'npyjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diceReference, peerReference, type DiceReferenceOptions } from '../src/reference/index.js';
@@ -84,10 +84,13 @@ describe('help', () => {
 
 describe('bench', () => {
   it('without dist/bench.js next to the CLI: a clear error (exit 1), and --help still works', () => {
-    // A copy of the CLI alone in a folder under node_modules, so its packages still resolve.
+    // A copy of the CLI and the library bundles it imports, without bench.js, in a folder under
+    // node_modules so that its packages still resolve.
     const alone = join(REPO_ROOT, 'node_modules/.cache/wgsl-dice-cli-alone');
     mkdirSync(alone, { recursive: true });
-    copyFileSync(cli, join(alone, 'cli.js'));
+    for (const file of ['cli.js', 'index.js', 'node.js', 'reference.js']) {
+      copyFileSync(join(dirname(cli), file), join(alone, file));
+    }
     try {
       const missing = spawnSync(process.execPath, [join(alone, 'cli.js'), 'bench', '--quick'], { encoding: 'utf8' });
       expect(missing.status).toBe(1);

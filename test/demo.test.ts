@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoRun } from '../demo/web/app.js';
+import { COLOUR_BAR_HEIGHT } from '../demo/png.js';
 import { launchChromium, type ChromiumSession } from './browser/chromium.js';
 import { ensureBuilt } from './browser/dist.js';
 
@@ -61,11 +62,25 @@ describe('node dist/demo.js', () => {
       const png = PNG.sync.read(readFileSync(path));
       return [png.width, png.height];
     };
-    for (const kind of ['input', 'target', 'prediction', 'gradient', 'gradient-logits']) {
+    for (const kind of ['input', 'target', 'prediction']) {
       expect(size(`val-0-${kind}.png`)).toEqual([256, 256]);
       expect(size(`val-1-${kind}.png`)).toEqual([256, 256]);
     }
+    // Gradient heat-maps carry a colour bar and its scale below the image.
+    for (const kind of ['gradient', 'gradient-logits']) {
+      expect(size(`val-0-${kind}.png`)).toEqual([256, 256 + COLOUR_BAR_HEIGHT]);
+      expect(size(`val-1-${kind}.png`)).toEqual([256, 256 + COLOUR_BAR_HEIGHT]);
+    }
     expect(size('loss-curve.png')).toEqual([560, 340]);
+  });
+
+  it('the gradient colour bar runs from blue (-max) through white to red (+max)', () => {
+    const png = PNG.sync.read(readFileSync(join(out, 'softmax', 'val-0-gradient-logits.png')));
+    const pixel = (x: number, y: number) => [...png.data.subarray((y * png.width + x) * 4, (y * png.width + x) * 4 + 3)];
+    const barY = 256 + 10;
+    expect(pixel(8, barY)).toEqual([0, 0, 255]);
+    expect(pixel(128, barY)).toEqual([255, 255, 255]);
+    expect(pixel(248, barY)).toEqual([255, 0, 0]);
   });
 
   it('the prediction picture changed with training: not a blank image', () => {
@@ -123,6 +138,19 @@ describe('web demo in Chromium', () => {
     expect(run.done).toBe(true);
     expect(run.epochs.map((e) => e.epoch)).toEqual([0, 1, 2, 3]);
     expect(run.epochs[3].dice).toBeGreaterThan(run.epochs[0].dice + 0.1);
-    expect(await page.locator('#status').textContent()).toMatch(/softmax: epoch 3\/3 .*validation Dice/);
+    expect(await page.locator('#status').textContent()).toMatch(/^Done: softmax, 3 epochs\. Validation Dice/);
+  });
+
+  it('starts from the URL (?loss=softmax&…&autostart) and says when it is done', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${url}?loss=softmax&epochs=2&images=8&batch=2&autostart`);
+    await page
+      .waitForFunction(() => document.body.dataset.state !== undefined, undefined, { timeout: 120_000 })
+      .catch(() => {
+        throw new Error(`the demo did not finish from the URL:\n${browser.log.join('\n')}`);
+      });
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('done');
+    expect(await page.locator('#status').textContent()).toMatch(/^Done: softmax, 2 epochs\. Validation Dice \d\.\d{3} -> \d\.\d{3}/);
+    expect(await page.locator('select[name=loss]').inputValue()).toBe('softmax');
   });
 });

@@ -174,11 +174,11 @@ const cases: Record<string, RejectCase> = {
   'dice: more than 2^32 - 1 elements': { code: 'INVALID_SHAPE', message: /at most 2\^32 - 1.*split/, call: () => engine.dice({ shape: [65536, 65536, 2] }) },
   'dice: one row wider than a binding window': {
     code: 'BINDING_TOO_LARGE',
-    message: /exceeds the 1024-byte binding window/,
+    message: /exceeds the 4096-byte binding window/,
     call: async () => {
-      const narrow = await DiceEngine.create(device, { maxBindingBytes: 1024 });
+      const narrow = await DiceEngine.create(device, { maxBindingBytes: 4096 });
       try {
-        await narrow.dice({ shape: [1, 3, 301], reduce: 'per-class' });
+        await narrow.dice({ shape: [1, 3, 1100], reduce: 'per-class' });
       } finally {
         narrow.destroy();
       }

@@ -102,7 +102,7 @@ describe('backportsStanzaFromDeb822', () => {
     expect(backportsStanzaFromDeb822(DEBIAN_SOURCES)).toBe(EXPECTED_BACKPORTS);
   });
 
-  it('agrees with the awk command in the notes', () => {
+  it('agrees with the awk command in docs/webgpu-in-node.md', () => {
     const awk = spawnSync(
       'awk',
       [

@@ -1,7 +1,11 @@
 // What `npm pack` would publish: the built entries with their types, the shaders, the docs;
 // no tests, no benchmark, no demo.
-import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { familyReference, familyReferenceGradient } from '../src/reference/index.js';
 import { ensureBuilt, REPO_ROOT } from './browser/dist.js';
 
 describe('npm pack contents', () => {
@@ -28,7 +32,147 @@ describe('npm pack contents', () => {
     ]) {
       expect(files, required).toContain(required);
     }
+    // README images: absolute URLs into this version's published package, so that they render
+    // on the npm registry page (which has no repository checkout to resolve relative paths).
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const images = [...readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)].map((m) => m[1]);
+    expect(images.length).toBeGreaterThan(0);
+    const prefix = `https://cdn.jsdelivr.net/npm/${pkg.name}@${pkg.version}/`;
+    for (const image of images) {
+      expect(image.startsWith(prefix), `${image} should start with ${prefix}`).toBe(true);
+      expect(files, image).toContain(image.slice(prefix.length));
+    }
     const unwanted = files.filter((f) => /^(test|bench|demo|scripts|node_modules)\//.test(f) || /^dist\/(bench|demo)/.test(f));
     expect(unwanted).toEqual([]);
   });
+});
+
+// What a user gets from `npm install wgsl-dice`: the packed tarball installed into a scratch
+// project, first without the optional peer `webgpu` (the CLI's --help, the core and the
+// reference must still load; wgsl-dice/node and the GPU commands must say `npm install webgpu`),
+// then with it (a loss computed through the installed package, checked against the float64
+// reference of the same package). Dependencies come from this checkout's node_modules as file:
+// links with --offline, so the test needs no network.
+describe('installed from the packed tarball', () => {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  let scratch: string;
+  let tarball: string;
+
+  const localPackage = (name: string) => `file:${realpathSync(join(REPO_ROOT, 'node_modules', name))}`;
+  const npmInstall = (...specs: string[]) =>
+    execFileSync(npm, ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', ...specs], {
+      cwd: scratch,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  const runNode = (args: string[]) =>
+    spawnSync(process.execPath, args, { cwd: scratch, encoding: 'utf8', timeout: 120_000 });
+  const cli = (args: string[]) => runNode([join(scratch, 'node_modules/wgsl-dice/dist/cli.js'), ...args]);
+
+  beforeAll(async () => {
+    await ensureBuilt(['dist/index.js', 'dist/node.js', 'dist/reference.js', 'dist/cli.js']);
+    scratch = mkdtempSync(join(tmpdir(), 'wgsl-dice-install-'));
+    const [packed] = JSON.parse(
+      execFileSync(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', scratch], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      }),
+    ) as [{ filename: string }];
+    tarball = join(scratch, packed.filename);
+    writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
+    // npyjs is wgsl-dice's one runtime dependency; offline it has to come from a local copy.
+    npmInstall(tarball, localPackage('npyjs'));
+  }, 120_000);
+
+  afterAll(() => {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('without webgpu: --help works and the GPU commands say to install webgpu', () => {
+    expect(existsSync(join(scratch, 'node_modules/webgpu'))).toBe(false);
+    const help = cli(['--help']);
+    expect(help.stderr).toBe('');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: wgsl-dice <command>/);
+
+    const doctor = cli(['doctor']);
+    expect(doctor.status).not.toBe(0);
+    expect(doctor.stderr).toContain('npm install webgpu');
+    expect(doctor.stderr).not.toContain('ERR_MODULE_NOT_FOUND');
+  });
+
+  it('without webgpu: wgsl-dice and wgsl-dice/reference load, wgsl-dice/node throws WebGpuUnavailableError', () => {
+    const script = `
+      const core = await import('wgsl-dice');
+      const reference = await import('wgsl-dice/reference');
+      const node = await import('wgsl-dice/node');
+      try {
+        await node.requestNodeDevice();
+        console.log(JSON.stringify({ threw: false }));
+      } catch (error) {
+        console.log(JSON.stringify({
+          core: typeof core.DiceEngine, reference: typeof reference.diceReference,
+          threw: true, isTyped: error instanceof node.WebGpuUnavailableError, code: error.code, message: error.message,
+        }));
+      }`;
+    const run = runNode(['--input-type=module', '-e', script]);
+    expect(run.stderr).toBe('');
+    const result = JSON.parse(run.stdout);
+    expect(result).toMatchObject({ core: 'function', reference: 'function', threw: true, isTyped: true, code: 'WEBGPU_UNAVAILABLE' });
+    expect(result.message).toContain('npm install webgpu');
+  });
+
+  it('with webgpu: a loss computed through the installed package matches its float64 reference', () => {
+    npmInstall(localPackage('webgpu'));
+    // Seed example 3 (per-class Dice) on a 2 x 3 x 3 x 2 softmax-like input; the tolerance
+    // |gpu - ref| <= 1e-6 + 1e-5 * |ref| covers f32 sums of 18 terms.
+    const script = `
+      import { DiceEngine } from 'wgsl-dice';
+      import { requestNodeDevice, takeUncapturedErrors } from 'wgsl-dice/node';
+      import { diceReference, mulberry32 } from 'wgsl-dice/reference';
+      const shape = [2, 3, 3, 2];
+      const random = mulberry32(13);
+      const pred = Float32Array.from({ length: 36 }, () => random());
+      const target = Float32Array.from({ length: 36 }, () => (random() < 0.5 ? 0 : 1));
+      const device = await requestNodeDevice();
+      const engine = await DiceEngine.create(device);
+      const dice = await engine.dice({ shape, reduce: 'per-class' });
+      const { loss } = await dice.compute(pred, target);
+      const expected = diceReference(pred, target, { shape, reduce: 'per-class' }).loss;
+      engine.destroy();
+      await device.queue.onSubmittedWorkDone();
+      const errors = takeUncapturedErrors(device).map((e) => e.message);
+      device.destroy();
+      console.log(JSON.stringify({ loss, expected, errors }));`;
+    const run = runNode(['--input-type=module', '-e', script]);
+    expect(run.status, run.stderr).toBe(0);
+    const { loss, expected, errors } = JSON.parse(run.stdout.trim().split('\n').pop()!);
+    expect(errors).toEqual([]);
+    expect(Math.abs(loss - expected)).toBeLessThanOrEqual(1e-6 + 1e-5 * Math.abs(expected));
+  }, 120_000);
+
+  it("the README's encode example runs as pasted and agrees with the float64 reference", () => {
+    // The first ts block under "The encode path, step by step", run unchanged (it is plain JS).
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## The encode path, step by step'));
+    const snippet = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(snippet, 'README encode example').toBeDefined();
+    writeFileSync(join(scratch, 'encode-example.mjs'), snippet!);
+    if (!existsSync(join(scratch, 'node_modules/webgpu'))) npmInstall(localPackage('webgpu'));
+    const run = runNode(['encode-example.mjs']);
+    expect(run.status, run.stderr).toBe(0);
+    const printed = /loss (\S+), \|grad\| (\S+)/.exec(run.stdout);
+    expect(printed, run.stdout).not.toBeNull();
+
+    // The same inputs as the example, through the float64 reference (and its central differences).
+    const [B, H, W, C] = [1, 5, 5, 3];
+    const logits = Float32Array.from({ length: B * H * W * C }, (_, i) => Math.sin(i));
+    const labels = Float64Array.from({ length: B * H * W }, (_, i) => i % C);
+    const options = { shape: [B, H, W, C], activation: 'softmax', target: 'u8' } as const;
+    const want = familyReference(logits, labels, options).loss;
+    const wantGradNorm = Math.hypot(...familyReferenceGradient(logits, labels, options));
+    expect(Math.abs(Number(printed![1]) - want)).toBeLessThanOrEqual(1e-6 + 1e-5 * Math.abs(want));
+    expect(Math.abs(Number(printed![2]) - wantGradNorm)).toBeLessThanOrEqual(1e-4 * wantGradNorm);
+  }, 120_000);
 });

@@ -98,15 +98,10 @@ describe('non-finite inputs are reported on every path', () => {
 });
 
 describe('limits checked in TypeScript', () => {
-  it('more classes than the kernels take: LIMIT_EXCEEDED, nothing created', async () => {
-    for (const create of [
-      () => engine.loss({ shape: [1, 4, 257], activation: 'softmax', target: 'u16', weights: 'inverse-frequency' }),
-      () => engine.wassersteinDice({ shape: [1, 2, 300], distanceMatrix: Array.from({ length: 300 }, (_, i) => Array.from({ length: 300 }, (_, j) => +(i !== j))) }),
-    ]) {
-      const error = await rejection(create());
-      expect(error.code).toBe('LIMIT_EXCEEDED');
-      expect(error.message).toMatch(/at most 256 classes/);
-    }
+  it('more classes than a kernel takes: LIMIT_EXCEEDED, nothing created', async () => {
+    const error = await rejection(engine.loss({ shape: [1, 4, 257], activation: 'softmax', target: 'u16', weights: 'inverse-frequency' }));
+    expect(error.code).toBe('LIMIT_EXCEEDED');
+    expect(error.message).toMatch(/at most 256 classes/);
   });
 });
 

@@ -1,6 +1,8 @@
 // The web demo (demo/web/index.html): the same data set and trainer as the Node demo, on
 // navigator.gpu, drawing the validation image, its prediction and gradient and the curves after
-// every epoch. `window.wgslDiceDemo` lets a test drive it (test/demo.test.ts).
+// every epoch. `window.wgslDiceDemo` lets a test drive it (test/demo.test.ts); so does the URL:
+// `?loss=softmax&epochs=5&autostart` fills the form and starts training on load, and the page
+// says "Done" (and sets <body data-state="done">) when a run has finished.
 import { DiceEngine } from '../../src/index.js';
 import { makePolypDataset, mulberry32, type PolypDataset } from '../data.js';
 import { PolypTrainer, shuffled, VARIANTS, type Evaluation } from '../model.js';
@@ -84,7 +86,14 @@ async function train(settings: DemoSettings): Promise<DemoRun> {
   }
   if (run.gpuErrors.length > 0) {
     showStatus(`WebGPU errors:\n${run.gpuErrors.join('\n')}`, true);
+  } else {
+    const last = run.epochs[run.epochs.length - 1];
+    showStatus(
+      `Done: ${run.loss}, ${settings.epochs} epochs. Validation Dice ${run.epochs[0].dice.toFixed(3)} -> ` +
+        `${last.dice.toFixed(3)}, validation loss ${run.epochs[0].loss.toFixed(4)} -> ${last.loss.toFixed(4)}.`,
+    );
   }
+  document.body.dataset.state = run.gpuErrors.length > 0 ? 'failed' : 'done';
   return run;
 }
 
@@ -96,11 +105,8 @@ function draw(dataset: PolypDataset, image: number, result: Evaluation, run: Dem
   paint('prediction', (p) => grey(result.polyp[p]));
   let largest = 0;
   for (let p = 0; p < pixels; p++) largest = Math.max(largest, Math.abs(result.logitGradient[p]));
-  paint('gradient', (p) => {
-    const t = largest === 0 ? 0 : result.logitGradient[p] / largest;
-    const fade = (1 - Math.abs(t)) * 255;
-    return t < 0 ? [fade, fade, 255] : [255, fade, fade];
-  });
+  paint('gradient', (p) => diverging(largest === 0 ? 0 : result.logitGradient[p] / largest));
+  colourBar(largest);
   chart(run);
   showStatus(
     `${run.loss}: epoch ${epoch}/${epochs}  validation loss ${result.loss.toFixed(4)}  ` +
@@ -109,6 +115,35 @@ function draw(dataset: PolypDataset, image: number, result: Evaluation, run: Dem
 }
 
 const grey = (v: number) => [v * 255, v * 255, v * 255];
+
+/** Blue below 0, white at 0, red above, for t in [-1, 1]. */
+function diverging(t: number): number[] {
+  const fade = (1 - Math.min(1, Math.abs(t))) * 255;
+  return t < 0 ? [fade, fade, 255] : [255, fade, fade];
+}
+
+/** The gradient picture's colour bar, from -largest to +largest, with its scale. */
+function colourBar(largest: number): void {
+  const canvas = document.querySelector<HTMLCanvasElement>('#gradient-scale')!;
+  const context = canvas.getContext('2d')!;
+  const { width, height } = canvas;
+  context.clearRect(0, 0, width, height);
+  for (let x = 0; x < width; x++) {
+    const [r, g, b] = diverging((x / (width - 1)) * 2 - 1);
+    context.fillStyle = `rgb(${r}, ${g}, ${b})`;
+    context.fillRect(x, 0, 1, 10);
+  }
+  const scale = largest === 0 ? '0' : largest.toPrecision(2);
+  context.fillStyle = '#555';
+  context.font = '11px system-ui, sans-serif';
+  context.textAlign = 'left';
+  context.fillText(`-${scale}`, 0, 24);
+  context.textAlign = 'center';
+  context.fillText('0', width / 2, 24);
+  context.textAlign = 'right';
+  context.fillText(`+${scale}`, width, 24);
+  context.textAlign = 'left';
+}
 
 function paint(id: string, color: (pixel: number) => number[]): void {
   const canvas = document.querySelector<HTMLCanvasElement>(`#${id}`)!;
@@ -124,7 +159,7 @@ function chart(run: DemoRun): void {
   const canvas = document.querySelector<HTMLCanvasElement>('#chart')!;
   const context = canvas.getContext('2d')!;
   const { width, height } = canvas;
-  const [left, right, top, bottom] = [40, 110, 10, 24];
+  const [left, right, top, bottom] = [52, 110, 10, 24];
   const last = Math.max(1, run.epochs.length - 1);
   const x = (epoch: number) => left + (epoch / last) * (width - left - right);
   const y = (value: number) => height - bottom - value * (height - top - bottom);
@@ -137,9 +172,15 @@ function chart(run: DemoRun): void {
     context.moveTo(left, y(tick / 5));
     context.lineTo(width - right, y(tick / 5));
     context.stroke();
-    context.fillText((tick / 5).toFixed(1), 8, y(tick / 5) + 4);
+    context.fillText((tick / 5).toFixed(1), 22, y(tick / 5) + 4);
   }
   context.fillText('epoch', (width - right) / 2, height - 6);
+  context.save();
+  context.translate(12, (top + height - bottom) / 2);
+  context.rotate(-Math.PI / 2);
+  context.textAlign = 'center';
+  context.fillText('loss and Dice (validation)', 0, 0);
+  context.restore();
   const series: [string, string, (e: DemoRun['epochs'][number]) => number][] = [
     ['validation loss', '#ff7f0e', (e) => e.loss],
     ['validation Dice', '#1f77b4', (e) => e.dice],
@@ -193,3 +234,19 @@ declare global {
 }
 window.wgslDiceDemo = { start };
 showStatus(navigator.gpu ? 'Ready: choose a loss and press Train.' : 'This browser has no WebGPU.', !navigator.gpu);
+startFromUrl(new URLSearchParams(location.search));
+
+/** `?loss=softmax&epochs=5&images=48&batch=6&lr=0.02&autostart`: fills the form; autostart trains at once. */
+function startFromUrl(params: URLSearchParams): void {
+  for (const name of ['loss', 'epochs', 'images', 'batch', 'lr']) {
+    const value = params.get(name);
+    const field = form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement | null;
+    if (value === null || !field) continue;
+    if (name === 'loss' && !VARIANTS.some((v) => v.id === value)) {
+      showStatus(`Unknown loss "${value}" in the URL; choose one of: ${VARIANTS.map((v) => v.id).join(', ')}.`, true);
+      return;
+    }
+    field.value = value;
+  }
+  if (params.has('autostart') && navigator.gpu) form.requestSubmit();
+}

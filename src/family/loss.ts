@@ -1,6 +1,7 @@
-import type { BufferArg } from '../buffers.js';
+import { encodeBuffers, type BufferArg } from '../buffers.js';
 import type { DiceEngine } from '../engine.js';
-import { rejectUnknownKeys, WgslDiceError } from '../errors.js';
+import { WgslDiceError } from '../errors.js';
+import { snapshotCompute } from '../host-io.js';
 import type { FamilyPlan } from '../program/planner.js';
 import type { LossProgram } from '../program/program.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../program/runtime.js';
@@ -93,14 +94,12 @@ export class FamilyLoss extends ProgramLoss {
    * (no submit, no readback; no GPU allocation once the buffers have been seen). Input faults
    * land in {@link statusBuffer}: see {@link readStatus}.
    */
-  encode(encoder: GPUCommandEncoder | GPUComputePassEncoder, buffers: LossEncodeBuffers, options?: EncodeOptions): void {
+  encode(encoder: GPUCommandEncoder | GPUComputePassEncoder, given: LossEncodeBuffers, options?: EncodeOptions): void {
     this.assertUsable();
-    if (typeof buffers !== 'object' || buffers === null) {
-      throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad?, mask? }.');
-    }
-    rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad', 'mask']);
+    const owned = { statusBuffer: this.statusBuffer, statsBuffer: this.statsBuffer };
+    const buffers = encodeBuffers<LossEncodeBuffers>(given, ['pred', 'target', 'loss', 'grad', 'mask'], owned);
     this.#checkOptional(buffers.mask !== undefined, buffers.grad !== undefined);
-    this.record(encoder, buffers as unknown as Record<string, unknown>, options);
+    this.record(encoder, buffers, options);
   }
 
   #checkOptional(mask: boolean, grad: boolean): void {
@@ -124,16 +123,11 @@ export class FamilyLoss extends ProgramLoss {
   async compute(
     pred: Float32Array | BufferArg,
     target: TargetInput,
-    options: { grad?: boolean; mask?: Float32Array | BufferArg } = {},
+    given: { grad?: boolean; mask?: Float32Array | BufferArg } = {},
   ): Promise<LossResult> {
     this.assertUsable();
-    if (typeof options !== 'object' || options === null) {
-      throw new WgslDiceError('INVALID_OPTION', 'compute() options must be an object like { grad: true }.');
-    }
-    rejectUnknownKeys('compute() option', options, ['grad', 'mask']);
-    if (options.grad !== undefined && typeof options.grad !== 'boolean') {
-      throw new WgslDiceError('INVALID_OPTION', `grad must be true or false, got ${JSON.stringify(options.grad)}.`);
-    }
+    // The caller's arrays are copied by the runtime at this call; only the options are read here.
+    const { options } = snapshotCompute(null, null, given, ['grad', 'mask']);
     const wantGrad = options.grad === true;
     this.#checkOptional(options.mask !== undefined, wantGrad);
     const o = this.options;

@@ -1,4 +1,5 @@
-import { rejectUnknownKeys, requireNonNegative, WgslDiceError } from '../errors.js';
+import { describeValue, isF32Representable, optionalLabel, ownOptions, requireF32, requireNonNegative, WgslDiceError } from '../errors.js';
+import { MAX_CLASSES } from '../kernels/family-kernels.js';
 
 /**
  * Options of {@link DiceEngine.loss}: one engine for the whole Dice family. Every knob that
@@ -108,6 +109,13 @@ export interface FocalOptions {
   reduction?: 'mean' | 'sum-of-means' | 'sum';
 }
 
+/**
+ * The most classes `weights: 'inverse-frequency'` supports: the finalize kernel keeps one weight
+ * per class in workgroup memory (MAX_CLASSES in shaders/family_finalize.wgsl). Larger C throws
+ * `LIMIT_EXCEEDED`.
+ */
+export { MAX_CLASSES };
+
 const knownOptions = [
   'shape', 'layout', 'activation', 'target', 'ignoreIndex', 'mask', 'maskShape', 'groups', 'batch',
   'classes', 'includeBackground', 'formula', 'score', 'alpha', 'beta', 'fBeta', 'gdlWeight',
@@ -187,11 +195,7 @@ function oneOf<T extends string>(name: string, value: unknown, allowed: readonly
 }
 
 function finite(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new WgslDiceError('INVALID_OPTION', `${name} must be a finite number, got ${String(value)}.`);
-  }
-  return value;
+  return value === undefined ? fallback : requireF32(name, value);
 }
 
 function nonNegative(name: string, value: unknown, fallback: number): number {
@@ -201,13 +205,13 @@ function nonNegative(name: string, value: unknown, fallback: number): number {
 function boolean(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') {
-    throw new WgslDiceError('INVALID_OPTION', `${name} must be true or false, got ${String(value)}.`);
+    throw new WgslDiceError('INVALID_OPTION', `${name} must be true or false, got ${describeValue(value)}.`);
   }
   return value;
 }
 
 function classWeights(name: string, value: unknown, classes: number): Float64Array {
-  if (!Array.isArray(value) && !ArrayBuffer.isView(value)) {
+  if (!Array.isArray(value) && !(ArrayBuffer.isView(value) && !(value instanceof DataView))) {
     throw new WgslDiceError('INVALID_WEIGHTS', `${name} must be an array of ${classes} numbers.`);
   }
   const list = Array.from(value as ArrayLike<number>);
@@ -217,9 +221,9 @@ function classWeights(name: string, value: unknown, classes: number): Float64Arr
       `${name} has ${list.length} entries but there are C = ${classes} classes; pass one weight per class.`,
     );
   }
-  list.forEach((w, c) => {
-    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) {
-      throw new WgslDiceError('INVALID_WEIGHTS', `${name}[${c}] must be a finite number >= 0, got ${String(w)}.`);
+  list.forEach((w: unknown, c) => {
+    if (typeof w !== 'number' || w < 0 || !isF32Representable(w)) {
+      throw new WgslDiceError('INVALID_WEIGHTS', `${name}[${c}] must be a finite number >= 0, got ${describeValue(w)} (the kernels read f32: 0, or 1.2e-38 to 3.4e38).`);
     }
   });
   return Float64Array.from(list);
@@ -232,11 +236,13 @@ export function parseLayoutShape(shape: unknown, channelsFirst: boolean) {
       `shape must be [B, ...spatial, C] or [B, C, ...spatial] with at least 2 entries, got ${JSON.stringify(shape)}.`,
     );
   }
-  shape.forEach((d, axis) => {
+  // An index loop, not forEach: forEach skips the holes of a sparse array such as [2, , 3].
+  for (let axis = 0; axis < shape.length; axis++) {
+    const d: unknown = shape[axis];
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) {
-      throw new WgslDiceError('INVALID_SHAPE', `shape[${axis}] must be a positive integer, got ${String(d)}.`);
+      throw new WgslDiceError('INVALID_SHAPE', `shape[${axis}] must be a positive integer, got ${describeValue(d)}.`);
     }
-  });
+  }
   const dims = shape as number[];
   const classes = channelsFirst ? dims[1] : dims[dims.length - 1];
   const spatialDims = channelsFirst ? dims.slice(2) : dims.slice(1, -1);
@@ -268,8 +274,7 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
   if (typeof options !== 'object' || options === null) {
     throw new WgslDiceError('INVALID_OPTION', 'loss() needs an options object with at least { shape }.');
   }
-  rejectUnknownKeys('loss option', options, knownOptions);
-  const o = options as LossOptions;
+  const o = ownOptions<LossOptions>('loss option', options, knownOptions);
   const layout = oneOf('layout', o.layout, ['channels-last', 'channels-first'] as const, 'channels-last');
   const channelsFirst = layout === 'channels-first';
   const shape = parseLayoutShape(o.shape, channelsFirst);
@@ -292,6 +297,7 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
   const maskShape = oneOf('maskShape', o.maskShape, ['per-sample', 'shared'] as const, 'per-sample');
   const groups = oneOf('groups', o.groups, ['per-class', 'global'] as const, 'per-class');
   const formula = oneOf('formula', o.formula, ['dice', 'jaccard', 'tversky', 'f-beta', 'generalized-dice'] as const, 'dice');
+  rejectInapplicable(o, formula);
   const alpha = nonNegative('alpha', o.alpha, 0.5);
   const beta = nonNegative('beta', o.beta, 0.5);
   const fBeta = nonNegative('fBeta', o.fBeta, 1);
@@ -300,15 +306,15 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     if (typeof o.score !== 'object' || o.score === null) {
       throw new WgslDiceError('INVALID_OPTION', 'score must be { numTp, denTp, denFp, denFn }.');
     }
-    rejectUnknownKeys('score field', o.score, ['numTp', 'denTp', 'denFp', 'denFn']);
-    const given = o.score;
-    const coefficient = (key: keyof typeof given) => {
-      if (given[key] === undefined) {
-        throw new WgslDiceError('INVALID_OPTION', `score.${key} is missing: score needs all of numTp, denTp, denFp, denFn.`);
+    const s = ownOptions<typeof score>('score field', o.score, ['numTp', 'denTp', 'denFp', 'denFn']);
+    // All four or none: a missing one has no sensible default (it would be NaN in every group).
+    const field = (name: keyof typeof score) => {
+      if (s[name] === undefined) {
+        throw new WgslDiceError('INVALID_OPTION', `score.${name} is missing; score needs all of numTp, denTp, denFp and denFn.`);
       }
-      return finite(`score.${key}`, given[key], 0);
+      return requireF32(`score.${name}`, s[name]);
     };
-    score = { numTp: coefficient('numTp'), denTp: coefficient('denTp'), denFp: coefficient('denFp'), denFn: coefficient('denFn') };
+    score = { numTp: field('numTp'), denTp: field('denTp'), denFp: field('denFp'), denFn: field('denFn') };
   }
 
   const included = Array.from({ length: classes }, () => true);
@@ -338,6 +344,13 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
   let fixedWeights: Float64Array | undefined;
   let inverseFrequency = false;
   if (o.weights === 'inverse-frequency') {
+    if (classes > MAX_CLASSES) {
+      throw new WgslDiceError(
+        'LIMIT_EXCEEDED',
+        `weights: 'inverse-frequency' supports at most ${MAX_CLASSES} classes (the kernel keeps one weight per class ` +
+          `in workgroup memory), got C = ${classes}; pass fixed per-class weights instead.`,
+      );
+    }
     inverseFrequency = true;
   } else if (o.weights !== undefined) {
     fixedWeights = classWeights('weights', o.weights, classes);
@@ -375,14 +388,14 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     if (typeof o.crossEntropy !== 'object' || o.crossEntropy === null) {
       throw new WgslDiceError('INVALID_OPTION', 'crossEntropy must be an object like { lambda: 1 }.');
     }
-    rejectUnknownKeys('crossEntropy field', o.crossEntropy, ['lambda', 'weights', 'posWeight', 'labelSmoothing']);
+    const ce = ownOptions<NonNullable<LossOptions['crossEntropy']>>('crossEntropy field', o.crossEntropy, ['lambda', 'weights', 'posWeight', 'labelSmoothing']);
     if (!activationNeedsLogits) {
       throw new WgslDiceError('INVALID_OPTION', "crossEntropy works on logits: set activation to 'softmax' or 'sigmoid'.");
     }
-    if (o.crossEntropy.posWeight !== undefined && activation !== 'sigmoid') {
+    if (ce.posWeight !== undefined && activation !== 'sigmoid') {
       throw new WgslDiceError('INVALID_OPTION', "crossEntropy.posWeight weighs binary cross-entropy: it needs activation 'sigmoid'.");
     }
-    const labelSmoothing = nonNegative('crossEntropy.labelSmoothing', o.crossEntropy.labelSmoothing, 0);
+    const labelSmoothing = nonNegative('crossEntropy.labelSmoothing', ce.labelSmoothing, 0);
     if (labelSmoothing > 1 || (labelSmoothing > 0 && activation !== 'softmax')) {
       throw new WgslDiceError(
         'INVALID_OPTION',
@@ -391,11 +404,11 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     }
     crossEntropy = {
       labelSmoothing,
-      lambda: nonNegative('crossEntropy.lambda', o.crossEntropy.lambda, 1),
-      weights: o.crossEntropy.weights === undefined
+      lambda: nonNegative('crossEntropy.lambda', ce.lambda, 1),
+      weights: ce.weights === undefined
         ? new Float64Array(classes).fill(1)
-        : classWeights('crossEntropy.weights', o.crossEntropy.weights, classes),
-      posWeight: nonNegative('crossEntropy.posWeight', o.crossEntropy.posWeight, 1),
+        : classWeights('crossEntropy.weights', ce.weights, classes),
+      posWeight: nonNegative('crossEntropy.posWeight', ce.posWeight, 1),
     };
   }
   const focal = o.focal === undefined ? undefined : normalizeFocal(o.focal, shape, includeBackground ? 0 : 1);
@@ -434,8 +447,52 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     lambdaDice: nonNegative('lambdaDice', o.lambdaDice, 1),
     crossEntropy,
     focal,
-    label: o.label ?? 'wgsl-dice loss',
+    label: optionalLabel(o.label, 'wgsl-dice loss'),
   };
+}
+
+/**
+ * Options given for a configuration they do not affect are errors, not silently dropped: they
+ * usually mean the caller expected another formula or value.
+ */
+function rejectInapplicable(o: Partial<LossOptions>, formula: string): void {
+  const doesNotApply = (given: string, needs: string) => {
+    throw new WgslDiceError('INVALID_OPTION', `${given} has no effect unless ${needs}; drop it or set ${needs}.`);
+  };
+  if (o.score !== undefined) {
+    for (const key of ['formula', 'alpha', 'beta', 'fBeta'] as const) {
+      if (o[key] !== undefined) {
+        throw new WgslDiceError('INVALID_OPTION', `score replaces the coefficients that ${key} selects; pass one or the other.`);
+      }
+    }
+  }
+  if ((o.alpha !== undefined || o.beta !== undefined) && formula !== 'tversky') doesNotApply('alpha / beta', "formula: 'tversky'");
+  if (o.fBeta !== undefined && formula !== 'f-beta') doesNotApply('fBeta', "formula: 'f-beta'");
+  if (o.gdlWeight !== undefined && formula !== 'generalized-dice') doesNotApply('gdlWeight', "formula: 'generalized-dice'");
+  if (o.maskShape !== undefined && (o.mask === undefined || o.mask === 'none')) doesNotApply('maskShape', "mask: 'weight' or 'logits'");
+}
+
+/**
+ * The options of {@link DiceEngine.metric}: a loss's options without activation, cross-entropy
+ * or focal terms, no smoothing unless given, and predictions binarised by argmax or a threshold.
+ */
+export function normalizeMetricOptions(options: unknown): NormalizedLossOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new WgslDiceError('INVALID_OPTION', `metric() needs an options object with at least { shape }, got ${describeValue(options)}.`);
+  }
+  const metricOnly = ['binarize', 'threshold'];
+  const known = [...knownOptions.filter((k) => k !== 'activation' && k !== 'crossEntropy' && k !== 'focal'), ...metricOnly];
+  const { binarize = 'argmax', threshold, ...rest } = ownOptions<MetricOptions>('metric option', options, known);
+  if (binarize !== 'argmax' && binarize !== 'threshold') {
+    throw new WgslDiceError('INVALID_OPTION', `binarize must be 'argmax' or 'threshold', got ${describeValue(binarize)}.`);
+  }
+  if (threshold !== undefined && binarize !== 'threshold') {
+    throw new WgslDiceError('INVALID_OPTION', "threshold applies to binarize: 'threshold' only; drop it or set binarize.");
+  }
+  return normalizeLossOptions(
+    { smoothNumerator: 0, smoothDenominator: 0, ...rest },
+    { activation: binarize, threshold: threshold === undefined ? 0.5 : requireF32('threshold', threshold) },
+  );
 }
 
 function normalizeFocal(
@@ -446,8 +503,7 @@ function normalizeFocal(
   if (typeof given !== 'object' || given === null) {
     throw new WgslDiceError('INVALID_OPTION', 'focal must be an object like { gamma: 2 }.');
   }
-  rejectUnknownKeys('focal field', given, ['lambda', 'gamma', 'alpha', 'weights', 'useSoftmax', 'reduction']);
-  const f = given as FocalOptions;
+  const f = ownOptions<FocalOptions>('focal field', given, ['lambda', 'gamma', 'alpha', 'weights', 'useSoftmax', 'reduction']);
   const { classes } = shape;
   const useSoftmax = boolean('focal.useSoftmax', f.useSoftmax, false);
   const weights = f.weights === undefined ? new Float64Array(classes).fill(1) : classWeights('focal.weights', f.weights, classes);

@@ -1,6 +1,7 @@
-import type { BufferArg } from '../buffers.js';
+import { encodeBuffers, type BufferArg } from '../buffers.js';
 import type { DiceEngine } from '../engine.js';
-import { rejectUnknownKeys, requireNonNegative, WgslDiceError } from '../errors.js';
+import { optionalLabel, ownOptions, requireNonNegative, WgslDiceError } from '../errors.js';
+import { snapshotCompute } from '../host-io.js';
 import type { FamilyPlan } from '../program/planner.js';
 import type { LossProgram } from '../program/program.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../program/runtime.js';
@@ -62,8 +63,7 @@ export function normalizeWassersteinOptions(options: unknown): NormalizedWassers
   if (typeof options !== 'object' || options === null) {
     throw new WgslDiceError('INVALID_OPTION', 'wassersteinDice() needs an options object with { shape, distanceMatrix }.');
   }
-  rejectUnknownKeys('wassersteinDice option', options, knownOptions);
-  const o = options as WassersteinDiceOptions;
+  const o = ownOptions<WassersteinDiceOptions>('wassersteinDice option', options, knownOptions);
   const channelsFirst = oneOf('layout', o.layout, ['channels-last', 'channels-first'] as const, 'channels-last') === 'channels-first';
   const shape = parseLayoutShape(o.shape, channelsFirst);
   const C = shape.classes;
@@ -88,7 +88,7 @@ export function normalizeWassersteinOptions(options: unknown): NormalizedWassers
     reduction: oneOf('reduction', o.reduction, ['mean', 'sum', 'none'] as const, 'mean'),
     smoothNumerator: o.smoothNumerator === undefined ? 1e-5 : requireNonNegative('smoothNumerator', o.smoothNumerator),
     smoothDenominator: o.smoothDenominator === undefined ? 1e-5 : requireNonNegative('smoothDenominator', o.smoothDenominator),
-    label: o.label ?? 'wgsl-dice wasserstein dice',
+    label: optionalLabel(o.label, 'wgsl-dice wasserstein dice'),
   };
 }
 
@@ -144,12 +144,10 @@ export class WassersteinDiceLoss extends ProgramLoss {
   }
 
   /** Records the passes into the caller's encoder or an open compute pass (no submit, no readback). */
-  encode(encoder: GPUCommandEncoder | GPUComputePassEncoder, buffers: WassersteinEncodeBuffers, options?: EncodeOptions): void {
-    if (typeof buffers !== 'object' || buffers === null) {
-      throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad? }.');
-    }
-    rejectUnknownKeys('encode() buffer', buffers, ['pred', 'target', 'loss', 'grad']);
-    this.record(encoder, buffers as unknown as Record<string, unknown>, options);
+  encode(encoder: GPUCommandEncoder | GPUComputePassEncoder, given: WassersteinEncodeBuffers, options?: EncodeOptions): void {
+    this.assertUsable();
+    const owned = { statusBuffer: this.statusBuffer, statsBuffer: this.statsBuffer };
+    this.record(encoder, encodeBuffers<WassersteinEncodeBuffers>(given, ['pred', 'target', 'loss', 'grad'], owned), options);
   }
 
   /**
@@ -160,16 +158,11 @@ export class WassersteinDiceLoss extends ProgramLoss {
   async compute(
     pred: Float32Array | BufferArg,
     target: Uint8Array | Uint16Array | Uint32Array | BufferArg,
-    options: { grad?: boolean } = {},
+    given: { grad?: boolean } = {},
   ): Promise<WassersteinResult> {
     this.assertUsable();
-    if (typeof options !== 'object' || options === null) {
-      throw new WgslDiceError('INVALID_OPTION', 'compute() options must be an object like { grad: true }.');
-    }
-    rejectUnknownKeys('compute() option', options, ['grad']);
-    if (options.grad !== undefined && typeof options.grad !== 'boolean') {
-      throw new WgslDiceError('INVALID_OPTION', `grad must be true or false, got ${JSON.stringify(options.grad)}.`);
-    }
+    // The caller's arrays are copied by the runtime at this call; only the options are read here.
+    const { options } = snapshotCompute(null, null, given, ['grad']);
     const out = await this.runOnce({ pred, target }, options.grad === true, 'the distance matrix has no row for them.');
     const stats = out.sections.get('stats')!;
     const result: WassersteinResult = {

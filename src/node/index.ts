@@ -2,10 +2,11 @@
  * `wgsl-dice/node`: a WebGPU device in Node through Dawn's dawn.node (the `webgpu` package).
  *
  * This is the only module that imports `webgpu`, so browser bundles of the core never see the
- * native addon.
+ * native addon. It loads `webgpu` on first use (a dynamic import): `webgpu` is an optional peer
+ * dependency, and without it this module still loads and its functions throw
+ * {@link WebGpuUnavailableError} saying `npm install webgpu`.
  */
 import { tmpdir } from 'node:os';
-import { create, globals } from 'webgpu';
 
 /** Options for {@link requestNodeDevice}. */
 export interface NodeDeviceOptions {
@@ -21,14 +22,48 @@ export interface NodeDeviceOptions {
   label?: string;
 }
 
-/** Thrown by {@link requestNodeDevice} when dawn.node finds no adapter (no GPU, no usable Vulkan driver). */
+/**
+ * Thrown by {@link requestNodeDevice} and {@link nodeGpu} when the `webgpu` package is not
+ * installed (or its native addon does not load), or when dawn.node finds no adapter (no GPU, no
+ * usable Vulkan driver). The message says what to install.
+ */
 export class WebGpuUnavailableError extends Error {
   readonly code = 'WEBGPU_UNAVAILABLE';
 
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'WebGpuUnavailableError';
   }
+}
+
+type WebGpuModule = typeof import('webgpu');
+
+const MISSING_PACKAGE_HINT = [
+  'wgsl-dice/node needs the `webgpu` package (Dawn\'s dawn.node), an optional peer dependency that is not installed.',
+  'Install it next to wgsl-dice:',
+  '  npm install webgpu',
+].join('\n');
+
+let webGpuModule: Promise<WebGpuModule> | undefined;
+
+/** Loads `webgpu` once; a missing package or an addon that fails to load becomes WebGpuUnavailableError. */
+function loadWebGpu(): Promise<WebGpuModule> {
+  webGpuModule ??= import('webgpu').catch((error: unknown) => {
+    webGpuModule = undefined; // installing it later in the same process can still succeed
+    if (isMissingWebGpuPackage(error)) throw new WebGpuUnavailableError(MISSING_PACKAGE_HINT, { cause: error });
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new WebGpuUnavailableError(
+      `The \`webgpu\` package (dawn.node) is installed but did not load: ${reason}\n` +
+        'Reinstall it for this platform and Node version: npm install webgpu',
+      { cause: error },
+    );
+  });
+  return webGpuModule;
+}
+
+function isMissingWebGpuPackage(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === 'ERR_MODULE_NOT_FOUND' && typeof message === 'string' && /['"]webgpu['"]/.test(message);
 }
 
 // Without it, timestamps are rounded to 65,536 ns, too coarse to time one kernel.
@@ -92,7 +127,7 @@ const INSTALL_HINT = [
  */
 export async function requestNodeDevice(options: NodeDeviceOptions = {}): Promise<GPUDevice> {
   const flags = dawnFlagsWithDefaults(options.dawnFlags ?? []);
-  const adapter = await requestAdapter(flags, options.powerPreference);
+  const adapter = await requestAdapter(await pinnedGpu(flags), flags, options.powerPreference);
 
   const requiredLimits: Record<string, number> = {};
   for (const name of ADAPTER_LIMITS) {
@@ -158,13 +193,14 @@ export function isSoftwareAdapter(device: GPUDevice): boolean {
 // dawn.node resolves null without a Vulkan driver, but rejects ("no suitable backends found")
 // when flags such as `adapter=` or `backend=` match nothing; both mean the same to the caller.
 async function requestAdapter(
+  gpu: GPU,
   flags: string[],
   powerPreference: GPUPowerPreference | undefined,
 ): Promise<GPUAdapter> {
   let adapter: GPUAdapter | null;
   let reason = 'requestAdapter() returned null';
   try {
-    adapter = await pinnedGpu(flags).requestAdapter(powerPreference ? { powerPreference } : undefined);
+    adapter = await gpu.requestAdapter(powerPreference ? { powerPreference } : undefined);
   } catch (error) {
     adapter = null;
     reason = `requestAdapter() failed: ${error instanceof Error ? error.message : String(error)}`;
@@ -180,10 +216,11 @@ async function requestAdapter(
  * uses, pinned for the life of the process. Hand it to other WebGPU code that wants
  * `navigator.gpu` (TensorFlow.js's WebGPU backend, say) so the process holds one instance.
  *
+ * @throws {WebGpuUnavailableError} when the `webgpu` package is missing or does not load.
  * @example
- * globalThis.navigator = { gpu: nodeGpu() } as Navigator;
+ * globalThis.navigator = { gpu: await nodeGpu() } as Navigator;
  */
-export function nodeGpu(dawnFlags: readonly string[] = []): GPU {
+export function nodeGpu(dawnFlags: readonly string[] = []): Promise<GPU> {
   return pinnedGpu(dawnFlagsWithDefaults(dawnFlags));
 }
 
@@ -192,13 +229,17 @@ function dawnFlagsWithDefaults(flags: readonly string[]): string[] {
   return [...new Set([TIMESTAMP_FLAG, ...flags])].sort();
 }
 
-function pinnedGpu(flags: string[]): GPU {
+async function pinnedGpu(flags: string[]): Promise<GPU> {
   const key = flags.join('\n');
+  const pinned = gpuByFlags.get(key);
+  if (pinned) return pinned;
+  const { create, globals } = await loadWebGpu();
+  // Another caller may have pinned one for these flags while this one awaited the import.
   let gpu = gpuByFlags.get(key);
   if (!gpu) {
     // Mesa warns on every start when XDG_RUNTIME_DIR is unset; any writable folder silences it.
     process.env.XDG_RUNTIME_DIR ??= tmpdir();
-    installMissingGlobals();
+    installMissingGlobals(globals);
     gpu = create(flags);
     gpuByFlags.set(key, gpu);
   }
@@ -207,7 +248,7 @@ function pinnedGpu(flags: string[]): GPU {
 
 // Library code uses GPUBufferUsage, GPUMapMode, GPUShaderStage... as globals, as in a browser.
 // Names something else already defined are left alone.
-function installMissingGlobals(): void {
+function installMissingGlobals(globals: WebGpuModule['globals']): void {
   const scope = globalThis as Record<string, unknown>;
   for (const [name, value] of Object.entries(globals as Record<string, unknown>)) {
     if (!(name in scope)) scope[name] = value;

@@ -8,7 +8,7 @@
 // combining the GPU's per-group results into what the library returns.
 
 import type { DiceEngine } from '../engine.js';
-import { WgslDiceError } from '../errors.js';
+import { describeValue, WgslDiceError } from '../errors.js';
 import type { FamilyLoss, LossResult } from '../family/loss.js';
 import type { LossOptions, MetricOptions } from '../family/options.js';
 import { type Options, Opts, toChannelFirst } from '../reference/peers/common.js';
@@ -61,11 +61,16 @@ export function notImplemented(api: string, what = 'not implemented on the GPU y
   throw new WgslDiceError('INVALID_OPTION', `${api}: ${what}.`);
 }
 
-/** Library options with the library's defaults; unknown names throw UNKNOWN_OPTION. */
+/**
+ * Library options with the library's defaults; unknown names throw UNKNOWN_OPTION. Only own
+ * properties are read, arrays are copied (a caller's later edits do not reach the preset), and
+ * value types are checked now rather than at the first evaluate(): see {@link checkOptionValue}.
+ */
 export function parseOptions(api: string, given: unknown, defaults: Options): Opts {
   if (given !== undefined && given !== null && (typeof given !== 'object' || Array.isArray(given))) {
     throw new WgslDiceError('INVALID_OPTION', `${api}: options must be an object of keyword arguments.`);
   }
+  const own: Options = {};
   for (const key of Object.keys((given ?? {}) as object)) {
     if (!Object.prototype.hasOwnProperty.call(defaults, key)) {
       throw new WgslDiceError(
@@ -73,12 +78,44 @@ export function parseOptions(api: string, given: unknown, defaults: Options): Op
         `${api}: unknown option '${key}'. Valid options are: ${Object.keys(defaults).join(', ')}.`,
       );
     }
+    const value = (given as Options)[key];
+    checkOptionValue(api, key, value, defaults[key]);
+    own[key] = copyOption(value);
   }
   try {
-    return new Opts(api, given as Options, defaults);
+    return new Opts(api, own, defaults);
   } catch (error) {
     throw new WgslDiceError('INVALID_OPTION', (error as Error).message);
   }
+}
+
+/**
+ * The types a peer option can take, judged from its default: a boolean option takes a boolean
+ * (or torch's 0 / 1; MONAI's return_with_label also a list of names); a number option a finite
+ * number; any number must be finite; an array holds only numbers, only strings, or only such
+ * arrays (a distance matrix); an object only where the default is one (nnU-Net's *_kwargs, checked
+ * by the preset). Anything else is INVALID_OPTION naming the option.
+ */
+function checkOptionValue(api: string, key: string, value: unknown, fallback: unknown): void {
+  const bad = (what: string): never => {
+    throw new WgslDiceError('INVALID_OPTION', `${api}: option '${key}' must be ${what}, got ${describeValue(value)}.`);
+  };
+  if (value === undefined || value === null) return;
+  if (typeof fallback === 'boolean' && typeof value !== 'boolean' && value !== 0 && value !== 1 && !Array.isArray(value)) bad('true or false');
+  if (typeof fallback === 'number' && typeof value !== 'number' && typeof value !== 'boolean') bad('a number');
+  if (typeof value === 'number' && !Number.isFinite(value)) bad('a finite number');
+  const objectDefault = typeof fallback === 'object' && fallback !== null && !Array.isArray(fallback);
+  if (typeof value === 'object' && !Array.isArray(value) && !objectDefault) bad('a number, a string, a boolean or a list');
+  if (Array.isArray(value) && !isUniformList(value)) bad('a list of numbers (or of strings, or of such lists)');
+}
+
+function isUniformList(list: readonly unknown[]): boolean {
+  const kinds = new Set(Array.from(list, (v) => (Array.isArray(v) ? (isUniformList(v) ? 'list' : 'bad') : typeof v === 'number' && Number.isFinite(v) ? 'number' : typeof v)));
+  return !kinds.has('bad') && kinds.size <= 1 && [...kinds].every((k) => k === 'number' || k === 'string' || k === 'list');
+}
+
+function copyOption<V>(value: V): V {
+  return (Array.isArray(value) ? value.map(copyOption) : value) as V;
 }
 
 /** Wraps the reference's plain Errors (bad option values) as INVALID_OPTION. */
@@ -91,9 +128,32 @@ export function optionGuard<T>(fn: () => T): T {
   }
 }
 
+/** Throws INVALID_SHAPE unless `shape` is a dense array of positive integers (`what` names it). */
+export function checkShape(shape: unknown, what: string, minRank = 1): asserts shape is readonly number[] {
+  if (!Array.isArray(shape) || shape.length < minRank) {
+    throw new WgslDiceError('INVALID_SHAPE', `${what} must be an array of at least ${minRank} positive integers, got ${describeValue(shape)}.`);
+  }
+  for (let axis = 0; axis < shape.length; axis++) {
+    const d: unknown = shape[axis];
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) {
+      throw new WgslDiceError('INVALID_SHAPE', `${what}[${axis}] must be a positive integer, got ${d === undefined ? 'a hole' : describeValue(d)}.`);
+    }
+  }
+}
+
 export function toTensor(x: HostInput, shape: readonly number[] | null | undefined, name: string): Tensor {
   if (ArrayBuffer.isView(x) || (typeof x === 'object' && x !== null && !Array.isArray(x) && 'length' in x)) {
-    const data = Float64Array.from(x as ArrayLike<number>);
+    if (shape !== null && shape !== undefined) checkShape(shape, `${name} shape`);
+    if (x instanceof BigInt64Array || x instanceof BigUint64Array || x instanceof DataView) {
+      throw new WgslDiceError('INVALID_DTYPE', `${name} is a ${x.constructor.name}; pass numbers (a Float32Array, an integer typed array or nested arrays).`);
+    }
+    const data = Float64Array.from(x as ArrayLike<number>, (v: unknown, i) => {
+      // Float64Array.from would turn null into 0 and '2' into 2: a silently different tensor.
+      if (typeof v !== 'number' && typeof v !== 'boolean') {
+        throw new WgslDiceError('INVALID_INPUT', `${name}[${i}] is ${describeValue(v)}; tensors hold numbers only.`);
+      }
+      return Number(v);
+    });
     const s = shape ? [...shape] : [data.length];
     if (s.reduce((a, b) => a * b, 1) !== data.length) {
       throw new WgslDiceError('SHAPE_MISMATCH', `${name} has ${data.length} elements but its shape [${s}] needs more or fewer.`);
@@ -107,8 +167,31 @@ export function toTensor(x: HostInput, shape: readonly number[] | null | undefin
   }
 }
 
+/**
+ * Throws INVALID_OPTION unless `layout` is null/undefined, "flat", or an upper-case string of
+ * distinct axis letters ("NCHW", "NHWC", "NDHWC", ...) that, when it names a channel axis C, has
+ * one letter per axis of `rank`: a lower-case or wrong-rank layout would otherwise be ignored and
+ * NHWC data read as NCHW.
+ */
+export function checkLayout(layout: unknown, rank: number | undefined, what: string): void {
+  if (layout === null || layout === undefined || layout === 'flat') return;
+  if (typeof layout !== 'string' || !/^[A-Z]+$/.test(layout) || new Set(layout).size !== layout.length) {
+    const upper = typeof layout === 'string' ? layout.toUpperCase() : '';
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `${what}: layout must be an upper-case string of distinct axis letters (e.g. "NCHW", "NHWC", "NDHWC"; ` +
+        `"flat" for flat data), got ${describeValue(layout)}${/^[A-Z]+$/.test(upper) ? `: did you mean "${upper}"?` : '.'}`,
+    );
+  }
+  // A layout with channels must name every axis: otherwise the channel axis is guessed wrong.
+  if (layout.includes('C') && rank !== undefined && layout.length !== rank) {
+    throw new WgslDiceError('INVALID_OPTION', `${what}: layout "${layout}" has ${layout.length} axes but the input has ${rank}.`);
+  }
+}
+
 export function channelFirst(t: Tensor, layout: string | null | undefined): Tensor {
-  if (!layout || layout.length !== t.shape.length) return t;
+  if (!layout) return t;
+  checkLayout(layout, t.shape.length, 'extras');
   return toChannelFirst(t, layout);
 }
 
@@ -124,11 +207,17 @@ export function engineIgnore(ignore: number): number {
   return Number.isInteger(ignore) && ignore >= 0 && ignore < IGNORE_SENTINEL ? ignore : IGNORE_SENTINEL;
 }
 export function labels(t: Tensor, ignore: number | null = null): Uint32Array {
-  return Uint32Array.from(t.data, (v) => {
+  return Uint32Array.from(t.data, (v, i) => {
     if (ignore !== null && v === ignore) return engineIgnore(ignore);
+    // NaN (also a null in nested arrays), ±Inf and labels past u32 would otherwise become a class
+    // (Uint32Array wraps 2^32 + 1 to 1); IGNORE_SENTINEL itself is reserved for ignored voxels.
     const l = Math.trunc(v);
-    if (l < 0) {
-      throw new WgslDiceError('LABEL_OUT_OF_RANGE', `label ${v} is negative; labels must be class indices >= 0.`);
+    if (!Number.isFinite(v) || l < 0 || l >= IGNORE_SENTINEL) {
+      throw new WgslDiceError(
+        'LABEL_OUT_OF_RANGE',
+        `label ${v} at element ${i} is not a class index; labels must be finite integers in [0, ${IGNORE_SENTINEL - 1}] ` +
+          '(or the ignore label).',
+      );
     }
     return l;
   });
@@ -136,27 +225,43 @@ export function labels(t: Tensor, ignore: number | null = null): Uint32Array {
 
 export const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
-/** Moves the `reduce` axes last: returns [kept shape, K kept elements, N reduced elements] and the permuted data. */
-export function splitAxes(t: Tensor, reduce: readonly number[] | null): { kept: number[]; K: number; N: number; data: Float32Array } {
-  const rank = t.shape.length;
-  const red = reduce === null ? [...t.shape.keys()] : [...new Set(reduce.map((a) => (a < 0 ? a + rank : a)))];
+/** The `reduce` axes of `shape` moved last: [kept shape, K kept elements, N reduced elements] and the axis order. */
+export function splitShape(shape: readonly number[], reduce: readonly number[] | null): { kept: number[]; K: number; N: number; perm: number[] } {
+  const rank = shape.length;
+  const red = reduce === null ? [...shape.keys()] : [...new Set(reduce.map((a) => (a < 0 ? a + rank : a)))];
   for (const a of red) {
     if (a < 0 || a >= rank) throw new WgslDiceError('INVALID_OPTION', `axis ${a} is out of range for rank ${rank}.`);
   }
-  const keptAxes = [...t.shape.keys()].filter((a) => !red.includes(a));
-  const perm = [...keptAxes, ...red.sort((a, b) => a - b)];
-  const moved = transpose(t, perm);
-  const kept = keptAxes.map((a) => t.shape[a]);
-  return { kept, K: prod(kept), N: prod(red.map((a) => t.shape[a])), data: f32(moved) };
+  const keptAxes = [...shape.keys()].filter((a) => !red.includes(a));
+  const kept = keptAxes.map((a) => shape[a]);
+  return { kept, K: prod(kept), N: prod(red.map((a) => shape[a])), perm: [...keptAxes, ...red.sort((a, b) => a - b)] };
+}
+
+/** {@link splitShape} plus the data permuted accordingly. */
+export function splitAxes(t: Tensor, reduce: readonly number[] | null): { kept: number[]; K: number; N: number; data: Float32Array } {
+  const { kept, K, N, perm } = splitShape(t.shape, reduce);
+  return { kept, K, N, data: f32(transpose(t, perm)) };
 }
 
 export function nested(shape: readonly number[], values: ArrayLike<number>): PresetValue {
   return toNested(tensor([...shape], Float64Array.from(values)));
 }
 
-/** Caches compiled losses by (kind, options) so repeated evaluate() calls reuse pipelines and buffers. */
+/**
+ * How many compiled losses one preset keeps for its evaluate() calls (one per distinct shape and
+ * option set). Each holds GPU scratch buffers, so the least recently used one beyond this bound is
+ * destroyed (after the calls already queued on it).
+ */
+export const PRESET_CACHE_SIZE = 8;
+
+/**
+ * Caches compiled losses by (kind, options) so repeated evaluate() calls reuse pipelines and
+ * buffers: a least-recently-used cache of {@link PRESET_CACHE_SIZE} entries that destroys what it
+ * evicts.
+ */
 export class LossCache {
   readonly #engine: DiceEngine;
+  /** In least- to most-recently-used order (a Map keeps insertion order). */
   readonly #losses = new Map<string, Promise<FamilyLoss>>();
   constructor(engine: DiceEngine) {
     this.#engine = engine;
@@ -170,10 +275,19 @@ export class LossCache {
   #get(kind: string, options: object, make: () => Promise<FamilyLoss>): Promise<FamilyLoss> {
     const key = kind + JSON.stringify(options);
     let loss = this.#losses.get(key);
-    if (!loss) {
+    if (loss) {
+      this.#losses.delete(key); // re-inserted below as the most recently used
+    } else {
       loss = make();
-      this.#losses.set(key, loss);
-      loss.catch(() => this.#losses.delete(key));
+      loss.catch(() => {
+        if (this.#losses.get(key) === loss) this.#losses.delete(key);
+      });
+    }
+    this.#losses.set(key, loss);
+    for (const [oldest, evicted] of this.#losses) {
+      if (this.#losses.size <= PRESET_CACHE_SIZE) break;
+      this.#losses.delete(oldest);
+      evicted.then((l) => l.destroyWhenIdle(), () => undefined);
     }
     return loss;
   }

@@ -1,7 +1,13 @@
 // engine.presets: the peer libraries' Dice-family APIs, named and configured as each library names
 // them, computed by the GPU engine. See src/presets/common.ts for the Preset interface.
+//
+// Every preset is wrapped here with the checks all of them share, made before any work: the
+// `extras` of evaluate() and create() (own, known keys only, so a misspelt key is an error and not
+// a silently default layout; a valid layout string of the input's rank) and create()'s shape.
 
 import type { DiceEngine } from '../engine.js';
+import { describeValue, rejectUnknownKeys, WgslDiceError } from '../errors.js';
+import { checkLayout, checkShape, type CreateExtras, type HostInput, type Options, type Preset, type PresetExtras } from './common.js';
 import { createKerasPresets } from './keras.js';
 import { createMonaiPresets } from './monai.js';
 import { createNnunetPresets } from './nnunet.js';
@@ -10,15 +16,73 @@ import { createSmpPresets } from './smp.js';
 
 export type { CreateExtras, HostInput, Preset, PresetExtras, PresetValue } from './common.js';
 
+const EVALUATE_EXTRAS = ['mask', 'layout', 'inputShape', 'targetShape', 'maskShape', 'targetDtype'];
+const CREATE_EXTRAS = ['targetShape', 'maskShape', 'layout'];
+
 export function createPresets(engine: DiceEngine) {
   return {
-    monai: createMonaiPresets(engine),
-    smp: createSmpPresets(engine),
-    keras: createKerasPresets(engine),
-    qsm: createQsmPresets(engine),
-    nnunet: createNnunetPresets(engine),
+    monai: checked(createMonaiPresets(engine)),
+    smp: checked(createSmpPresets(engine)),
+    keras: checked(createKerasPresets(engine)),
+    qsm: checked(createQsmPresets(engine)),
+    nnunet: checked(createNnunetPresets(engine)),
   };
 }
 
 /** engine.presets: one factory per peer API, by library. */
 export type Presets = ReturnType<typeof createPresets>;
+
+/** What every preset has in common (WassersteinPreset creates another kind of loss). */
+interface CheckedPreset {
+  readonly api: string;
+  evaluate: Preset['evaluate'];
+  create(shape: readonly number[], extras?: CreateExtras): Promise<unknown>;
+}
+type Factories = Record<string, (options?: Options) => CheckedPreset>;
+
+/** The same factories, each returning its preset with the shared argument checks in front. */
+function checked<F extends Factories>(factories: F): F {
+  const out: Factories = {};
+  for (const [name, factory] of Object.entries(factories)) {
+    out[name] = (options?: Options) => withChecks(factory(options));
+  }
+  return out as F;
+}
+
+function withChecks<P extends CheckedPreset>(preset: P): P {
+  const { api } = preset;
+  return {
+    ...preset,
+    async evaluate(pred: HostInput, target: HostInput, extras?: PresetExtras) {
+      if (extras !== undefined && extras !== null) {
+        rejectUnknownKeys(`${api} extras field`, extras, EVALUATE_EXTRAS);
+        for (const key of ['inputShape', 'targetShape', 'maskShape'] as const) {
+          if (extras[key] !== undefined && extras[key] !== null) checkShape(extras[key], `${api} extras.${key}`);
+        }
+        checkLayout(extras.layout, extras.inputShape?.length ?? nestedRank(pred), `${api} extras`);
+      }
+      return preset.evaluate(pred, target, extras);
+    },
+    async create(shape: readonly number[], extras?: CreateExtras) {
+      checkShape(shape, `${api} create() shape`, 2);
+      if (extras !== undefined) {
+        if (typeof extras !== 'object' || extras === null) {
+          throw new WgslDiceError('INVALID_OPTION', `${api}: create() extras must be an object, got ${describeValue(extras)}.`);
+        }
+        rejectUnknownKeys(`${api} create() extras field`, extras, CREATE_EXTRAS);
+        if (extras.targetShape !== undefined) checkShape(extras.targetShape, `${api} extras.targetShape`);
+        if (extras.maskShape !== undefined) checkShape(extras.maskShape, `${api} extras.maskShape`);
+        checkLayout(extras.layout, shape.length, `${api} create() extras`);
+      }
+      return preset.create(shape, extras);
+    },
+  };
+}
+
+/** The rank of nested arrays (depth along the first elements); undefined for typed arrays. */
+function nestedRank(x: HostInput): number | undefined {
+  if (!Array.isArray(x)) return undefined;
+  let rank = 0;
+  for (let level: unknown = x; Array.isArray(level); level = level[0]) rank++;
+  return rank;
+}

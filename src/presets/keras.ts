@@ -1,13 +1,12 @@
-// Keras 3 presets (peer-semantics.md b.3): keras.losses.Dice / Tversky. pred first (y_pred, then
+// Keras 3 presets (docs/peer-semantics.md b.3): keras.losses.Dice / Tversky. pred first (y_pred, then
 // y_true), unlike Keras' loss(y_true, y_pred). Sums over `axis` (None = everything pooled).
 
 import type { DiceEngine } from '../engine.js';
 import type { LossOptions } from '../family/options.js';
 import type { Opts } from '../reference/peers/common.js';
 import { KERAS_DICE_DEFAULTS, KERAS_EPSILON, KERAS_TVERSKY_DEFAULTS } from '../reference/peers/keras.js';
-import { tensor } from '../reference/peers/tensor.js';
 import { WgslDiceError } from '../errors.js';
-import { LossCache, type Options, type Preset, nested, optionGuard, parseOptions, splitAxes, toTensor } from './common.js';
+import { LossCache, type Options, type Preset, nested, optionGuard, parseOptions, splitAxes, splitShape, toTensor } from './common.js';
 
 type Reduction = 'sum_over_batch_size' | 'sum' | 'mean' | 'mean_with_sample_weight' | 'none' | null;
 
@@ -35,7 +34,7 @@ export function createKerasPresets(engine: DiceEngine) {
       api,
       options: o.values,
       async create(shape) {
-        const { K, N } = splitAxes(tensor([...shape]), axis());
+        const { K, N } = splitShape(shape, axis());
         return engine.loss(optionsFor(K, N));
       },
       async evaluate(pred, target, extras) {

@@ -1,4 +1,4 @@
-// qubvel segmentation_models presets (peer-semantics.md b.3): DiceLoss (F-beta), JaccardLoss, FScore.
+// qubvel segmentation_models presets (docs/peer-semantics.md b.3): DiceLoss (F-beta), JaccardLoss, FScore.
 // Channels-last (Keras default image_data_format) unless extras.layout puts C at axis 1.
 
 import type { DiceEngine } from '../engine.js';

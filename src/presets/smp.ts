@@ -22,6 +22,7 @@ import {
   parseOptions,
   prod,
   splitAxes,
+  splitShape,
   toTensor,
 } from './common.js';
 
@@ -143,7 +144,7 @@ export function createSmpPresets(engine: DiceEngine) {
       options: o.values,
       async create(shape) {
         const dims = optionGuard(() => o.intsOrNull('dims'));
-        const { K, N } = splitAxes(tensor([...shape]), dims);
+        const { K, N } = splitShape(shape, dims);
         return engine.loss(optionsFor(K, N));
       },
       async evaluate(pred, target, extras) {

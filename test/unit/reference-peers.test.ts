@@ -1,5 +1,5 @@
 // Float64 CPU references of the peer libraries' Dice-family APIs (src/reference/peers/) checked
-// against every case of the public peer vectors (loaded by test/helpers/peer-vectors.ts), plus hand-worked checks.
+// against every case of test/fixtures/vectors-public.json, plus hand-worked checks.
 // Pure CPU: nothing here touches WebGPU.
 
 import { describe, expect, it } from 'vitest';

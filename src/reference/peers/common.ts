@@ -1,6 +1,6 @@
 // Shared pieces of the float64 peer references: option checking, activations, one-hot, layouts,
 // reductions, MONAI's compute_tp_fp_fn, and torch's cross-entropy / BCE-with-logits.
-// Formulas follow /work/shared/notes/peer-semantics.md section (b).
+// Formulas follow docs/peer-semantics.md.
 
 import {
   type Tensor,

@@ -1,5 +1,5 @@
 // Registry of the float64 peer references, keyed by the vectors' `api` strings, and a helper that
-// evaluates one case of /work/shared/peers/vectors-public.json.
+// evaluates one case of the peer test vectors (test/fixtures/vectors-public.json).
 //
 // Calling convention: fn(options, input, target, extras) with options named exactly as the library
 // names them (snake_case), input = prediction / logits and target = ground truth as nested arrays

@@ -1,4 +1,4 @@
-// Keras 3 keras.losses.Dice / keras.losses.Tversky, float64, from peer-semantics.md (b.3).
+// Keras 3 keras.losses.Dice / keras.losses.Tversky, float64, from docs/peer-semantics.md (b.3).
 // Keras calls loss(y_true, y_pred); here (as in the vectors) input = y_pred, target = y_true.
 // Tensors are used exactly as stored (no layout conversion, no activation, no label maps).
 

@@ -1,4 +1,4 @@
-// MONAI Dice-family losses and metrics, float64, written from peer-semantics.md (b.1) and
+// MONAI Dice-family losses and metrics, float64, written from docs/peer-semantics.md (b.1) and
 // monai/losses/{dice,tversky,focal_loss,utils}.py, monai/metrics/{meandice,generalized_dice,utils}.py.
 // Inputs are channel-first (B, C, spatial...) tensors; targets (B, C, ...) or label maps (B, 1, ...).
 

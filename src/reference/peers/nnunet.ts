@@ -1,5 +1,5 @@
 // nnU-Net v2 SoftDiceLoss / MemoryEfficientSoftDiceLoss / DC_and_CE_loss / DC_and_BCE_loss, float64,
-// from peer-semantics.md (b.4) (nnunetv2/training/loss/dice.py, compound_losses.py).
+// from docs/peer-semantics.md (b.4) (nnunetv2/training/loss/dice.py, compound_losses.py).
 // Single process: `ddp` is accepted and has no effect (the all-gather of one rank is the identity).
 // Inputs are (B, C, spatial...) network outputs; targets are label maps (B, 1, ...) / (B, ...) or one-hot.
 

@@ -1,4 +1,4 @@
-// qubvel segmentation_models (Keras) losses and metrics, float64, from peer-semantics.md (b.3):
+// qubvel segmentation_models (Keras) losses and metrics, float64, from docs/peer-semantics.md (b.3):
 // DiceLoss = 1 − f_score, JaccardLoss = 1 − iou_score, metrics FScore / IOUScore (with threshold).
 // Keras image_data_format decides the axes: channels_last (default) reduces [1, 2] (+0),
 // channels_first [2, 3] (+0). Inputs are used exactly as stored.

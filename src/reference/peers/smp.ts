@@ -1,5 +1,5 @@
 // segmentation_models.pytorch (smp) Dice / Jaccard / Tversky / Focal losses and the functional scores,
-// float64, from peer-semantics.md (b.2): current formulas (after PR #927, L1 form of the intersection).
+// float64, from docs/peer-semantics.md (b.2): current formulas (after PR #927, L1 form of the intersection).
 
 import { type Options, Opts, bceWithLogits, labelOf, oneHot, sigmoid, softmax } from './common.js';
 import { type Tensor, map, numel, reshape, scalar, shapesEqual, sumAll, sumAxes, tensor, zip } from './tensor.js';

@@ -247,7 +247,10 @@ describe('readStatus() and encode()', () => {
     loss.encode(encoder, buffers);
     device.queue.submit([encoder.finish()]);
     const [a, b] = await Promise.all([loss.readStatus(), loss.readStatus()]);
-    expect(a).toEqual({ badLabels: 0, firstBadLabelVoxel: null, nonFinite: 0, firstNonFiniteElement: null });
+    expect(a).toEqual({
+      badLabels: 0, firstBadLabelVoxel: null, nonFinite: 0, firstNonFiniteElement: null,
+      nonFiniteTarget: 0, firstNonFiniteTargetElement: null, nonFiniteMask: 0, firstNonFiniteMaskIndex: null,
+    });
     expect(b).toEqual(a);
     expectClose(new Float32Array(await readBuffer(device, buffers.loss, 4)), [familyReference(pred, labels, { shape: SHAPE, activation: 'softmax', target: 'u8' }).loss], LOSS_TOL, 'encoded loss');
   });

@@ -135,15 +135,15 @@ describe('cl-dice GPU vs float64 reference (seeded fuzz)', () => {
 });
 
 describe('cl-dice binding windows', () => {
-  // maxBindingBytes 1024 = 256 f32: every pass runs in many windows of whole volumes (samples).
+  // maxBindingBytes 4096 = 1024 f32: every pass runs in many windows of whole volumes (samples).
   const cases: ClDiceOptions[] = [
-    { formula: 'cl-dice', shape: [2, 3, 12, 16], layout: 'channels-first', skeletonIterations: 3, alpha: 0.5 },
-    { formula: 'cl-dice', shape: [2, 2, 4, 5, 9], layout: 'channels-first', skeletonIterations: 2 },
-    { formula: 'cl-dice', shape: [3, 7, 9, 3], layout: 'channels-last', skeletonIterations: 1, alpha: 0.3 },
+    { formula: 'cl-dice', shape: [4, 3, 12, 16], layout: 'channels-first', skeletonIterations: 3, alpha: 0.5 },
+    { formula: 'cl-dice', shape: [4, 2, 4, 5, 9], layout: 'channels-first', skeletonIterations: 2 },
+    { formula: 'cl-dice', shape: [8, 7, 9, 3], layout: 'channels-last', skeletonIterations: 1, alpha: 0.3 },
   ];
   for (const options of cases) {
     it(`${options.layout} [${options.shape}]: bitwise the same as one window`, async () => {
-      const small = await DiceEngine.create(device, { maxBindingBytes: 1024 });
+      const small = await DiceEngine.create(device, { maxBindingBytes: 4096 });
       try {
         await withValidation(device, async () => {
           const random = mulberry32(options.shape.length * 101 + options.shape[1]);
@@ -164,7 +164,7 @@ describe('cl-dice binding windows', () => {
 
   it('encode() on caller buffers at 256-byte offsets, windowed, writes what compute() returns', async () => {
     const options = cases[0];
-    const small = await DiceEngine.create(device, { maxBindingBytes: 1024 });
+    const small = await DiceEngine.create(device, { maxBindingBytes: 4096 });
     try {
       await withValidation(device, async () => {
         const n = options.shape.reduce((a, b) => a * b, 1);
@@ -194,13 +194,13 @@ describe('cl-dice binding windows', () => {
   });
 
   it('a volume larger than one binding is BINDING_TOO_LARGE, naming the fix', async () => {
-    const small = await DiceEngine.create(device, { maxBindingBytes: 1024 });
+    const small = await DiceEngine.create(device, { maxBindingBytes: 4096 });
     try {
-      await expect(small.loss({ formula: 'cl-dice', shape: [1, 2, 20, 20], layout: 'channels-first' })).rejects.toMatchObject({
+      await expect(small.loss({ formula: 'cl-dice', shape: [1, 2, 40, 40], layout: 'channels-first' })).rejects.toMatchObject({
         code: 'BINDING_TOO_LARGE',
         message: expect.stringContaining('(sample, class) volumes'),
       });
-      await expect(small.loss({ formula: 'cl-dice', shape: [1, 12, 12, 2] })).rejects.toMatchObject({
+      await expect(small.loss({ formula: 'cl-dice', shape: [1, 24, 24, 2] })).rejects.toMatchObject({
         code: 'BINDING_TOO_LARGE',
         message: expect.stringContaining("layout 'channels-first'"),
       });

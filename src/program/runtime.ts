@@ -291,12 +291,18 @@ function sameDispatchPairs(program: LossProgram): [TensorName, TensorName][] {
   return [...pairs].map((p) => p.split('|') as [TensorName, TensorName]);
 }
 
+/** `value instanceof` the WebGPU class where the platform exposes it, else the methods we call. */
+function isWebGpu(value: unknown, className: string, methods: readonly string[]): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const WebGpuClass = (globalThis as Record<string, unknown>)[className];
+  if (typeof WebGpuClass === 'function') return value instanceof (WebGpuClass as new () => object);
+  return methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+}
+
 function isComputePass(value: unknown): value is GPUComputePassEncoder {
-  const v = value as Partial<GPUComputePassEncoder> | null;
-  return typeof v === 'object' && v !== null && typeof v.dispatchWorkgroups === 'function' && typeof v.setPipeline === 'function';
+  return isWebGpu(value, 'GPUComputePassEncoder', ['dispatchWorkgroups', 'setPipeline', 'end']);
 }
 
 function isCommandEncoder(value: unknown): value is GPUCommandEncoder {
-  const v = value as Partial<GPUCommandEncoder> | null;
-  return typeof v === 'object' && v !== null && typeof v.beginComputePass === 'function' && typeof v.finish === 'function';
+  return isWebGpu(value, 'GPUCommandEncoder', ['beginComputePass', 'finish']);
 }

@@ -48,8 +48,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   clear_faults(tid);
   workgroupBarrier();
 
-  // Loops over the block run to the constant CLASS_BLOCK (with an early exit), so a compiler can
-  // unroll them and keep these arrays in registers rather than in per-thread memory.
+  // On a GPU the loops over the block run to the constant CLASS_BLOCK (with an early exit), so
+  // the compiler can unroll them and keep these arrays in registers rather than in per-thread
+  // memory; a software adapter keeps the loops (unrolled, one pipeline took ~20 s to compile).
+  let loop_bound = select(block, CLASS_BLOCK, UNROLL_CLASS_BLOCK);
   var sums_a: array<vec4<f32>, CLASS_BLOCK>;
   var sums_b: array<vec4<f32>, CLASS_BLOCK>;
   var logits: array<f32, CLASS_BLOCK>;
@@ -68,7 +70,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
 
     var best = 0.0;
     var best_class = 0u;
-    for (var k = 0u; k < CLASS_BLOCK; k++) {
+    for (var k = 0u; k < loop_bound; k++) {
       if (k >= block) {
         break;
       }
@@ -89,7 +91,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     if (needs_lse) {
       if (whole_vector) {
         var total = 0.0;
-        for (var k = 0u; k < CLASS_BLOCK; k++) {
+        for (var k = 0u; k < loop_bound; k++) {
       if (k >= block) {
         break;
       }
@@ -106,7 +108,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       focal_lse = log_sum_exp(voxel, v.logit_scale, params.focal_first_class).y;
     }
 
-    for (var k = 0u; k < CLASS_BLOCK; k++) {
+    for (var k = 0u; k < loop_bound; k++) {
       if (k >= block) {
         break;
       }

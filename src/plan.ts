@@ -20,6 +20,8 @@ export interface GridProfile {
   /** An elementwise thread should handle at least this many vec4/scalar units. */
   readonly minUnitsPerThread: number;
   readonly maxWorkgroupsPerDimension: number;
+  /** A software rasteriser (lavapipe, SwiftShader): its shader compiler is slow, its barriers dear. */
+  readonly software?: boolean;
 }
 
 export function gridProfileFor(
@@ -37,6 +39,7 @@ export function gridProfileFor(
     elementwiseWorkgroups: software ? 512 : 4096,
     minUnitsPerThread: 4,
     maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+    software,
   };
 }
 

@@ -324,7 +324,8 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
       { name: 'stats', bytes: groups * 32, readable: true },
     ],
     passes: [
-      uniformPass('forward', 'family_forward', voxel, packFamilyParams(o, forward, forward.windows),
+      // GPUs get the class-block loops unrolled (registers); software adapters compile far faster without.
+      uniformPass('forward', 'family_forward', { ...voxel, UNROLL_CLASS_BLOCK: +!profile.software }, packFamilyParams(o, forward, forward.windows),
         forward.windows.map((w, block) => ({
           block,
           window: w,

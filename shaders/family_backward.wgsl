@@ -2,13 +2,16 @@
 // The input is probabilities (activation none) or logits (sigmoid, softmax): the chain rule
 // through the activation is applied here, so no probability tensor is ever stored.
 //
-// With per-pair coefficients (cI, cP, cT, cA) and (c+, c-) from family_finalize.wgsl and voxel
-// weight w:
+// With per-pair coefficients (cI, cP, cT, cA) and (c+, c-) from family_finalize.wgsl and
+// element weight w (mask x not-ignored):
 //   dL/dp_c = w * (cI * g_c + cP * dP/dp_c + cT * dT/dp_c),  dP/dp = 1 or 2p (squared),
 //   dT/dp = (1 - sign(p - g)) / 2 for the soft-label intersection T = sum min(p, g)
-//   sigmoid: dL/dz_c = dL/dp_c * p_c (1 - p_c) + w * cA_c * (p_c (k g_c + 1 - g_c) - k g_c)
-//            (binary CE with pos_weight k)
-//   softmax: dL/dz_c = p_c (dL/dp_c - sum_k p_k dL/dp_k) + w * (p_c sum_k cA_k g_k - cA_c g_c)
+//   (soft_abs: dP/dp = sign(p), dT/dp = (sign(p) - sign(p - g)) / 2)
+//   sigmoid: dL/dz_c = dL/dp_c * p_c (1 - p_c);  tanh: dL/dp_c * (1 - p_c^2)
+//   softmax: dL/dz_c = p_c (dL/dp_c - sum_k p_k dL/dp_k)
+// plus the cross-entropy on the logits, whatever the activation (s = sigmoid(z), q = softmax(z)):
+//   binary (pos_weight k): dL/dz_c += w * cA_c * (s_c (k g_c + 1 - g_c) - k g_c)
+//   softmax:               dL/dz_c += q_c sum_k w_k cA_k g_k - w_c cA_c g_c
 // plus the focal term on the raw logit z (independent of the activation):
 //   sigmoid form, s = 2g - 1, m = sigmoid(-z s)^gamma, bce = z - z g - log sigmoid(z):
 //     df/dz = m (sigmoid(z) - g) - gamma s m sigmoid(z s) bce,  dL/dz_c += w (c+ g + c- (1 - g)) df/dz
@@ -43,6 +46,8 @@ struct BackwardParams {
   label_smoothing: f32,
   slab_voxels: u32,
   chunks: u32,
+  aux_kind: u32,       // 0 none, 1 softmax cross-entropy, 2 binary cross-entropy (on the logits)
+  soft_abs: u32,       // 1: MONAI's soft_label sums of absolute values (family_reduce.wgsl)
   linear_base: u32,
   voxel_base: u32,
   element_base: u32,
@@ -64,6 +69,12 @@ fn label_at(voxel: u32) -> u32 {
     case 2u: { return (truth[voxel >> 1u] >> ((voxel & 1u) * 16u)) & 0xffffu; }
     default: { return truth[voxel]; }
   }
+}
+
+// tanh from exp(-2|z|) <= 1, finite for any finite z.
+fn stable_tanh(z: f32) -> f32 {
+  let e = exp(-2.0 * abs(z));
+  return sign(z) * (1.0 - e) / (1.0 + e);
 }
 
 fn sigmoid(z: f32) -> f32 {
@@ -133,6 +144,10 @@ fn voxel_info(voxel: u32) -> Voxel {
   }
   if (params.target_kind != 0u) {
     v.label = label_at(voxel - params.voxel_base);
+    if (params.mask_mode == 2u) {
+      // MONAI one-hots label * mask (truncated): a masked voxel is class 0.
+      v.label = u32(f32(v.label) * m);
+    }
     v.ignored = params.has_ignore != 0u && v.label == params.ignore_index;
   }
   if (params.mask_mode == 2u) {
@@ -146,15 +161,17 @@ fn voxel_info(voxel: u32) -> Voxel {
   return v;
 }
 
-fn target_at(v: Voxel, voxel: u32, class_index: u32) -> f32 {
-  var g: f32;
+// (g, w): the target of one element and its weight. A dense target equal to the ignore value
+// drops the element; mask-the-logits mode masks a dense target too.
+fn element_at(v: Voxel, voxel: u32, class_index: u32) -> vec2<f32> {
   if (params.target_kind == 0u) {
-    g = bitcast<f32>(truth[element_index(voxel, class_index)]);
-  } else {
-    g = select(0.0, 1.0, v.label == class_index && !v.ignored);
+    let bits = truth[element_index(voxel, class_index)];
+    if (params.has_ignore != 0u && bits == params.ignore_index) {
+      return vec2<f32>(0.0, 0.0);
+    }
+    return vec2<f32>(bitcast<f32>(bits) * v.logit_scale, v.weight);
   }
-  // Mask-the-logits mode masks the target too.
-  return g * v.logit_scale;
+  return vec2<f32>(select(0.0, 1.0, v.label == class_index && !v.ignored), v.weight);
 }
 
 // The softmax cross-entropy's target with torch's label smoothing: (1 - e) g + e / C.
@@ -162,9 +179,14 @@ fn smoothed(g: f32) -> f32 {
   return g * (1.0 - params.label_smoothing) + params.label_smoothing / f32(params.classes);
 }
 
-fn dl_dp(v: Voxel, c: vec4<f32>, p: f32, g: f32) -> f32 {
-  let dp = select(1.0, 2.0 * p, params.order == 2u);
-  return v.weight * (c.x * g + c.y * dp + c.z * 0.5 * (1.0 - sign(p - g)));
+fn dl_dp(w: f32, c: vec4<f32>, p: f32, g: f32) -> f32 {
+  var dp = select(1.0, 2.0 * p, params.order == 2u);
+  var dt = 0.5 * (1.0 - sign(p - g));
+  if (params.soft_abs != 0u) {
+    dp = sign(p);
+    dt = 0.5 * (sign(p) - sign(p - g));
+  }
+  return w * (c.x * g + c.y * dp + c.z * dt);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -178,18 +200,19 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     let v = voxel_info(voxel);
     let pair_base = (voxel / params.spatial) * params.classes;
 
-    // Softmax needs the voxel's log-sum-exp and two dot products over its classes.
+    // Softmax (activation or cross-entropy) needs the voxel's log-sum-exp and two dot
+    // products over its classes.
     var lse = 0.0;
     var dot_p = 0.0;
     var dot_ce = 0.0;
-    if (params.activation == 2u) {
+    if (params.activation == 2u || params.aux_kind == 1u) {
       lse = voxel_stats[voxel - params.voxel_base].y;
       for (var c = 0u; c < params.classes; c++) {
         let p = exp(pred[element_index(voxel, c)] * v.logit_scale - lse);
-        let g = target_at(v, voxel, c);
+        let e = element_at(v, voxel, c);
         let k = coefs[(pair_base + c) * 2u];
-        dot_p += p * dl_dp(v, k, p, g);
-        dot_ce += k.w * smoothed(g);
+        dot_p += p * dl_dp(e.y, k, p, e.x);
+        dot_ce += e.y * k.w * smoothed(e.x);
       }
     }
 
@@ -200,36 +223,47 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       focal_lse = voxel_stats[voxel - params.voxel_base].w;
       for (var c = params.focal_first_class; c < params.classes; c++) {
         let log_q = pred[element_index(voxel, c)] * v.logit_scale - focal_lse;
-        let g = target_at(v, voxel, c);
-        focal_dot += coefs[(pair_base + c) * 2u + 1u].x * g * focal_softmax_slope(log_q);
+        let e = element_at(v, voxel, c);
+        focal_dot += e.y * coefs[(pair_base + c) * 2u + 1u].x * e.x * focal_softmax_slope(log_q);
       }
     }
 
     for (var c = 0u; c < params.classes; c++) {
       let at = element_index(voxel, c);
       let z = pred[at] * v.logit_scale;
-      let g = target_at(v, voxel, c);
+      let e = element_at(v, voxel, c);
+      let g = e.x;
+      let w = e.y;
       let k = coefs[(pair_base + c) * 2u];
       var d: f32;
       switch (params.activation) {
         case 1u: {
           let p = sigmoid(z);
-          let bce = p * (params.pos_weight * g + 1.0 - g) - params.pos_weight * g;
-          d = dl_dp(v, k, p, g) * p * (1.0 - p) + v.weight * k.w * bce;
+          d = dl_dp(w, k, p, g) * p * (1.0 - p);
         }
         case 2u: {
           let p = exp(z - lse);
-          d = p * (dl_dp(v, k, p, g) - dot_p) + v.weight * (p * dot_ce - k.w * smoothed(g));
+          d = p * (dl_dp(w, k, p, g) - dot_p);
         }
-        default: { d = dl_dp(v, k, z, g); }
+        case 5u: {
+          let p = stable_tanh(z);
+          d = dl_dp(w, k, p, g) * (1.0 - p * p);
+        }
+        default: { d = dl_dp(w, k, z, g); }
+      }
+      if (params.aux_kind == 1u) {
+        d += exp(z - lse) * dot_ce - w * k.w * smoothed(g);
+      } else if (params.aux_kind == 2u) {
+        let s = sigmoid(z);
+        d += w * k.w * (s * (params.pos_weight * g + 1.0 - g) - params.pos_weight * g);
       }
       if (params.focal_kind != 0u && c >= params.focal_first_class) {
         let f = coefs[(pair_base + c) * 2u + 1u];
         if (params.focal_kind == 2u) {
           let log_q = z - focal_lse;
-          d += v.weight * (f.x * g * focal_softmax_slope(log_q) - exp(log_q) * focal_dot);
+          d += w * f.x * g * focal_softmax_slope(log_q) - exp(log_q) * focal_dot;
         } else {
-          d += v.weight * (f.x * g + f.y * (1.0 - g)) * focal_sigmoid_grad(z, g);
+          d += w * (f.x * g + f.y * (1.0 - g)) * focal_sigmoid_grad(z, g);
         }
       }
       grad[at] = d * v.logit_scale;

@@ -8,7 +8,9 @@
 //   sums_a = (I = sum w*p*g, P = sum w*p^ord, G = sum w*g^ord, T = sum w*min(p, g))
 // (T is the soft-label intersection (P + G - sum|p - g|) / 2 summed without its cancellation:
 // for an empty class that difference of large sums would leave f32 noise bigger than the
-// smoothing.)
+// smoothing.) With soft_abs (MONAI's soft_label, which sums absolute values) P and G are
+// sum w*|p|, sum w*|g| and T = sum w*(|p| + |g| - |p - g|) / 2 = sum w*min(|p|, |g|) where p
+// and g have the same sign, else 0.
 //   sums_b = (AUX = sum w*aux, M = sum w*g, bad labels, non-finite preds)
 //   first  = (first bad-label voxel, first non-finite element) as u32 bits, 0xffffffff if none,
 //            then (F+ = sum w*focal*g, F- = sum w*focal*(1 - g)) as f32 bits (softmax form:
@@ -36,20 +38,22 @@ struct FamilyParams {
   classes: u32,
   spatial: u32,
   channels_first: u32,
-  activation: u32,     // 0 none, 1 sigmoid, 2 softmax, 3 argmax one-hot, 4 threshold
+  activation: u32,     // 0 none, 1 sigmoid, 2 softmax, 3 argmax one-hot, 4 threshold, 5 tanh
   target_kind: u32,    // 0 dense f32, 1 u8 labels, 2 u16 labels, 3 u32 labels
-  ignore_index: u32,
+  ignore_index: u32,   // a label, or for dense targets the f32 bits of the ignored target value
   has_ignore: u32,
   mask_mode: u32,      // 0 none, 1 weight after activation, 2 multiply logits and target
+                       // (a label map's label is multiplied and truncated, as MONAI one-hots label * mask)
   mask_per_sample: u32,
   order: u32,          // 1, or 2 for squared sums
-  aux_kind: u32,       // 0 none, 1 softmax cross-entropy, 2 binary cross-entropy
+  aux_kind: u32,       // 0 none, 1 softmax cross-entropy, 2 binary cross-entropy (on the logits, whatever the activation)
   threshold: f32,
   focal_kind: u32,     // 0 none, 1 sigmoid form, 2 softmax form over the focal classes
   focal_first_class: u32,
   focal_gamma: f32,
   pos_weight: f32,     // binary cross-entropy weight of the positive term
   label_smoothing: f32, // softmax cross-entropy target (1 - e) g + e / C, as torch's
+  soft_abs: u32,       // 1: P, G, T from absolute values (MONAI soft_label), see the header
   linear_base: u32,
   voxel_base: u32,
   element_base: u32,
@@ -89,6 +93,12 @@ fn sigmoid(z: f32) -> f32 {
   }
   let e = exp(z);
   return e / (1.0 + e);
+}
+
+// tanh from exp(-2|z|) <= 1, finite for any finite z (a tanh built on exp(2z) is not).
+fn stable_tanh(z: f32) -> f32 {
+  let e = exp(-2.0 * abs(z));
+  return sign(z) * (1.0 - e) / (1.0 + e);
 }
 
 // log(1 + exp(x)) without overflow.
@@ -154,8 +164,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       }
 
       // The mask weighs every term (mode 1) or scales the logits and the target (mode 2,
-      // MONAI's MaskedDiceLoss, which then sums every voxel); an ignored label always drops
-      // the voxel from every sum.
+      // MONAI's MaskedDiceLoss, which then sums every voxel; a label map's label * mask is
+      // truncated to a class, so a masked voxel becomes class 0); an ignored label always
+      // drops the voxel from every sum.
       var mask_value = 1.0;
       if (params.mask_mode != 0u) {
         mask_value = mask[select(row, local_voxel, params.mask_per_sample != 0u)];
@@ -167,9 +178,18 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
 
       var g: f32;
       if (params.target_kind == 0u) {
+        // A dense target equal to the ignore value drops this element (smp's per-element
+        // ignore_index mask on y_pred and y_true).
         g = bitcast<f32>(truth[local_i]);
+        if (params.has_ignore != 0u && truth[local_i] == params.ignore_index) {
+          weight = 0.0;
+          g = 0.0;
+        }
       } else {
-        let label = label_at(local_voxel);
+        var label = label_at(local_voxel);
+        if (params.mask_mode == 2u) {
+          label = u32(f32(label) * mask_value);
+        }
         let ignored = params.has_ignore != 0u && label == params.ignore_index;
         if (ignored) {
           weight = 0.0;
@@ -180,26 +200,25 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         }
         g = select(0.0, 1.0, label == class_index && !ignored);
       }
-      if (params.mask_mode == 2u) {
+      if (params.mask_mode == 2u && params.target_kind == 0u) {
         g *= mask_value;
       }
 
       var p: f32;
-      var log_p = 0.0;
       switch (params.activation) {
         case 1u: { p = sigmoid(z); }
-        case 2u: {
-          log_p = z - voxel_stats[local_voxel].y;
-          p = exp(log_p);
-        }
+        case 2u: { p = exp(z - voxel_stats[local_voxel].y); }
         case 3u: { p = select(0.0, 1.0, bitcast<u32>(voxel_stats[local_voxel].z) == class_index); }
         case 4u: { p = select(0.0, 1.0, z > params.threshold); }
+        case 5u: { p = stable_tanh(z); }
         default: { p = z; }
       }
 
       var aux = 0.0;
       if (params.aux_kind == 1u) {
-        aux = -(g * (1.0 - params.label_smoothing) + params.label_smoothing / f32(params.classes)) * log_p;
+        // The log-softmax of the logits, also when the Dice term uses another activation.
+        let log_softmax = z - voxel_stats[local_voxel].y;
+        aux = -(g * (1.0 - params.label_smoothing) + params.label_smoothing / f32(params.classes)) * log_softmax;
       } else if (params.aux_kind == 2u) {
         // Binary cross-entropy with logits (torch pos_weight on the positive term), overflow-free.
         aux = params.pos_weight * g * softplus(-z) + (1.0 - g) * softplus(z);
@@ -214,9 +233,15 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         focal += select(vec2<f32>(f * g, f * (1.0 - g)), vec2<f32>(f, 0.0), params.focal_kind == 2u);
       }
 
-      let p_ord = select(p, p * p, params.order == 2u);
-      let g_ord = select(g, g * g, params.order == 2u);
-      sums_a += weight * vec4<f32>(p * g, p_ord, g_ord, min(p, g));
+      var p_ord = select(p, p * p, params.order == 2u);
+      var g_ord = select(g, g * g, params.order == 2u);
+      var t = min(p, g);
+      if (params.soft_abs != 0u) {
+        p_ord = abs(p);
+        g_ord = abs(g);
+        t = select(0.0, min(p_ord, g_ord), p * g > 0.0);
+      }
+      sums_a += weight * vec4<f32>(p * g, p_ord, g_ord, t);
       sums_b.x += weight * aux;
       sums_b.y += weight * g;
     }

@@ -26,7 +26,7 @@ export const familyShaders = {
 
 export type FamilyShaderName = keyof typeof familyShaders;
 
-const ACTIVATION = { none: 0, sigmoid: 1, softmax: 2, argmax: 3, threshold: 4 } as const;
+const ACTIVATION = { none: 0, sigmoid: 1, softmax: 2, argmax: 3, threshold: 4, tanh: 5 } as const;
 const TARGET = { dense: 0, u8: 1, u16: 2, u32: 3 } as const;
 const MASK = { none: 0, weight: 1, logits: 2 } as const;
 const VALUE = { 'one-minus': 0, 'negative-log': 1, negative: 2 } as const;
@@ -35,7 +35,7 @@ const GDL = { square: 1, simple: 2, uniform: 3 } as const;
 /** 0 none, 1 softmax cross-entropy, 2 binary cross-entropy. */
 export function auxKind(o: NormalizedLossOptions): number {
   if (!o.crossEntropy) return 0;
-  return o.activation === 'softmax' ? 1 : 2;
+  return o.crossEntropy.form === 'softmax' ? 1 : 2;
 }
 
 /** 0 none, 1 sigmoid form, 2 softmax form. */
@@ -44,9 +44,9 @@ export function focalKind(o: NormalizedLossOptions): number {
   return o.focal.useSoftmax ? 2 : 1;
 }
 
-/** Whether the voxel pre-pass runs: softmax or argmax activations, or the softmax-form focal term. */
+/** Whether the voxel pre-pass runs: softmax or argmax activations, softmax cross-entropy, or the softmax-form focal term. */
 export function needsVoxelStats(o: NormalizedLossOptions): boolean {
-  return o.activation === 'softmax' || o.activation === 'argmax' || focalKind(o) === 2;
+  return o.activation === 'softmax' || o.activation === 'argmax' || auxKind(o) === 1 || focalKind(o) === 2;
 }
 
 /** The largest finite f32: stands for "no lower clamp" in a uniform. */
@@ -112,7 +112,7 @@ export function packReduceParams(o: NormalizedLossOptions, grid: ColumnGrid, win
     ['u', o.ignoreIndex ?? 0], ['u', +(o.ignoreIndex !== undefined)], ['u', MASK[o.mask]], ['u', +o.maskPerSample],
     ['u', o.squared ? 2 : 1], ['u', auxKind(o)], ['f', o.threshold], ['u', focalKind(o)],
     ['u', o.focal?.firstClass ?? 0], ['f', o.focal?.gamma ?? 0], ['f', o.crossEntropy?.posWeight ?? 1],
-    ['f', o.crossEntropy?.labelSmoothing ?? 0],
+    ['f', o.crossEntropy?.labelSmoothing ?? 0], ['u', +o.softAbs],
   ]);
 }
 
@@ -125,8 +125,8 @@ export function packFinalizeParams(o: NormalizedLossOptions, chunks: number, gro
     ['u', VALUE[o.value]], ['u', +o.emptyZero], ['u', weighting], ['u', auxKind(o)],
     ['f', o.score.numTp], ['f', o.score.denTp], ['f', o.score.denFp], ['f', o.score.denFn],
     ['f', o.smoothNumerator], ['f', o.smoothDenominator], ['f', Math.max(o.denominatorMin, -F32_MAX)], ['f', o.logEps],
-    ['f', o.gamma], ['f', o.lambdaDice], ['f', o.crossEntropy?.lambda ?? 0], ['f', o.elements],
-    ['u', focalKind(o)], ['f', o.focal?.lambda ?? 0], ['f', o.focal ? 1 / o.focal.normaliser : 0], ['u', 0],
+    ['f', o.gamma], ['f', o.lambdaDice], ['f', o.crossEntropy?.lambda ?? 0], ['f', o.crossEntropy?.divisor ?? 0],
+    ['u', focalKind(o)], ['f', o.focal?.lambda ?? 0], ['f', o.focal ? 1 / o.focal.normaliser : 0], ['f', Math.max(o.tpMin, -F32_MAX)],
   ]);
 }
 
@@ -137,7 +137,8 @@ export function packBackwardParams(o: NormalizedLossOptions, grid: VoxelGrid, wi
     ['u', ACTIVATION[o.activation]], ['u', TARGET[o.target]], ['u', o.ignoreIndex ?? 0], ['u', +(o.ignoreIndex !== undefined)],
     ['u', MASK[o.mask]], ['u', +o.maskPerSample], ['u', o.squared ? 2 : 1], ['u', grid.voxelsPerChunk],
     ['u', focalKind(o)], ['u', o.focal?.firstClass ?? 0], ['f', o.focal?.gamma ?? 0], ['f', o.crossEntropy?.posWeight ?? 1],
-    ['f', o.crossEntropy?.labelSmoothing ?? 0], ['u', grid.slabVoxels], ['u', grid.chunks],
+    ['f', o.crossEntropy?.labelSmoothing ?? 0], ['u', grid.slabVoxels], ['u', grid.chunks], ['u', auxKind(o)],
+    ['u', +o.softAbs],
   ]);
 }
 

@@ -4,9 +4,10 @@
 import type { DiceEngine } from '../engine.js';
 import { WgslDiceError } from '../errors.js';
 import type { LossOptions } from '../family/options.js';
-import { type Opts, parseActivation } from '../reference/peers/common.js';
+import type { Opts } from '../reference/peers/common.js';
 import { DC_AND_CE_DEFAULTS, MEM_EFF_DICE_DEFAULTS, SOFT_DICE_DEFAULTS } from '../reference/peers/nnunet.js';
 import { type Tensor, tensor } from '../reference/peers/tensor.js';
+import { type KernelActivation, hostActivation, hostOnlyActivation, kernelActivation } from './activation.js';
 import {
   type CreateExtras,
   type HostInput,
@@ -32,21 +33,17 @@ interface Plan {
   mask?: Float32Array;
 }
 
-/** apply_nonlin → engine activation; any other callable is applied on the host before upload. */
-function nonlinOf(o: Opts): { activation: 'none' | 'sigmoid' | 'softmax'; host: ((t: Tensor) => Tensor) | null } {
+/** apply_nonlin → the kernels' activation; any other callable runs on the host (evaluate only). */
+function nonlinOf(o: Opts): { activation: KernelActivation; host: ((t: Tensor) => Tensor) | null } {
   const v = o.raw('apply_nonlin');
   if (v === null) return { activation: 'none', host: null };
-  if (typeof v !== 'string') throw new WgslDiceError('INVALID_OPTION', `${o.api}: apply_nonlin must be null or an activation name`);
-  const s = v.replace(/\s+/g, '').replace(/^(torch\.|F\.|nn\.functional\.)/, '');
-  if (s === 'sigmoid') return { activation: 'sigmoid', host: null };
-  if (/^(softmax|softmax_helper_dim1)(\((x,)?(dim=)?1\))?$/.test(s)) return { activation: 'softmax', host: null };
-  return { activation: 'none', host: optionGuard(() => parseActivation(v)) };
+  const kernel = kernelActivation(v);
+  return kernel !== null ? { activation: kernel, host: null } : { activation: 'none', host: hostActivation(o.api, v) };
 }
 
 function dicePlan(o: Opts, x: Tensor, y: Tensor, maskShape: readonly number[] | null, forCreate: boolean): Plan {
-  if ('clip_tp' in o.values && !o.isNone('clip_tp')) notImplemented(o.api, 'clip_tp is not implemented on the GPU yet');
   const { activation, host } = nonlinOf(o);
-  if (host && forCreate) throw new WgslDiceError('INVALID_OPTION', `${o.api}: apply_nonlin '${String(o.raw('apply_nonlin'))}' runs on the host; the GPU path takes softmax, sigmoid or None.`);
+  if (host && forCreate) hostOnlyActivation(o.api, 'apply_nonlin', o.raw('apply_nonlin'));
   const rank = x.shape.length;
   const [B, C] = x.shape;
   let gt = y;
@@ -70,6 +67,8 @@ function dicePlan(o: Opts, x: Tensor, y: Tensor, maskShape: readonly number[] | 
     label: o.api,
   };
   if (!o.bool('do_bg')) lo.includeBackground = false;
+  // SoftDiceLoss clip_tp: tp = clip(tp, min=clip_tp) in 2tp of the numerator and denominator.
+  if ('clip_tp' in o.values && !o.isNone('clip_tp')) lo.tpMin = optionGuard(() => o.num('clip_tp'));
   if (maskShape) {
     lo.mask = 'weight';
     lo.maskShape = maskShape[0] === 1 && B !== 1 ? 'shared' : 'per-sample';
@@ -120,7 +119,12 @@ export function createNnunetPresets(engine: DiceEngine) {
     if ('apply_nonlin' in kwargs) throw new WgslDiceError('INVALID_OPTION', `${api}: soft_dice_kwargs must not set 'apply_nonlin' (the compound loss sets it)`);
     const diceO = parseOptions(`${api} soft_dice_kwargs (${cls})`, { ...kwargs, apply_nonlin: 'softmax(dim=1)' }, cls === 'SoftDiceLoss' ? SOFT_DICE_DEFAULTS : MEM_EFF_DICE_DEFAULTS);
     const ceO = parseOptions(`${api} ce_kwargs`, optionGuard(() => o.dict('ce_kwargs')), CE_KWARGS_DEFAULTS);
-    if (ceO.str('reduction') !== 'mean') notImplemented(api, `ce_kwargs.reduction '${ceO.str('reduction')}' is not implemented on the GPU yet (only 'mean')`);
+    const ceReduction = optionGuard(() => ceO.oneOf('reduction', ['mean', 'sum', 'none'] as const));
+    if (ceReduction === 'none') {
+      // DC_and_CE_loss would return weight_ce * (a per-voxel CE tensor) + weight_dice * dc: the
+      // kernels keep per-class sums only.
+      throw new WgslDiceError('NOT_SUPPORTED', `${api}: ce_kwargs.reduction 'none' (a per-voxel tensor) is not supported; use 'mean' or 'sum'.`);
+    }
     const ceWeight = ceO.numOrList('weight');
     if (typeof ceWeight === 'number') throw new WgslDiceError('INVALID_WEIGHTS', `${api}: ce_kwargs.weight must be a list (one entry per class)`);
     const ignore = optionGuard(() => o.numOrNull('ignore_label'));
@@ -138,7 +142,7 @@ export function createNnunetPresets(engine: DiceEngine) {
         ...p.lossOptions,
         target: 'u32',
         lambdaDice: weightDice,
-        crossEntropy: { lambda: weightCe, labelSmoothing: ceO.num('label_smoothing'), ...(ceWeight ? { weights: ceWeight } : {}) },
+        crossEntropy: { lambda: weightCe, form: 'softmax', reduction: ceReduction, labelSmoothing: ceO.num('label_smoothing'), ...(ceWeight ? { weights: ceWeight } : {}) },
         label: api,
       };
       // ignore_label: Dice masks those voxels (loss_mask) and CE ignores them: the engine's ignoreIndex.

@@ -144,11 +144,11 @@ fn voxel_info(voxel: u32) -> Voxel {
   }
   if (params.target_kind != 0u) {
     v.label = label_at(voxel - params.voxel_base);
+    v.ignored = params.has_ignore != 0u && v.label == params.ignore_index;
     if (params.mask_mode == 2u) {
       // MONAI one-hots label * mask (truncated): a masked voxel is class 0.
       v.label = u32(f32(v.label) * m);
     }
-    v.ignored = params.has_ignore != 0u && v.label == params.ignore_index;
   }
   if (params.mask_mode == 2u) {
     v.logit_scale = m;

@@ -187,10 +187,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         }
       } else {
         var label = label_at(local_voxel);
+        let ignored = params.has_ignore != 0u && label == params.ignore_index;
         if (params.mask_mode == 2u) {
           label = u32(f32(label) * mask_value);
         }
-        let ignored = params.has_ignore != 0u && label == params.ignore_index;
         if (ignored) {
           weight = 0.0;
         } else if (label >= params.classes && class_index == 0u) {

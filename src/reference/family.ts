@@ -74,8 +74,9 @@ export function familyReference(
       let we: number[];
       if (labels) {
         // Mask-the-logits mode masks the label map as MONAI does: one-hot of trunc(label * m).
-        const label = maskMode === 'logits' ? Math.trunc(target[b * S + s] * m) : target[b * S + s];
-        if (options.ignoreIndex !== undefined && label === options.ignoreIndex) w = 0;
+        const raw = target[b * S + s];
+        if (options.ignoreIndex !== undefined && raw === options.ignoreIndex) w = 0;
+        const label = maskMode === 'logits' ? Math.trunc(raw * m) : raw;
         g = Array.from({ length: C }, (_, c) => (label === c && w !== 0 ? 1 : 0));
         we = g.map(() => w);
       } else {

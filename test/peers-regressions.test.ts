@@ -124,9 +124,19 @@ describe('activations only the host runs', () => {
     }
   });
 
-  it("nnU-Net ce_kwargs.reduction 'none' (a per-voxel tensor) is NOT_SUPPORTED", () => {
-    expect(() => engine.presets.nnunet.DC_and_CE_loss({ ce_kwargs: { reduction: 'none' } })).toThrow(
-      expect.objectContaining({ code: 'NOT_SUPPORTED' }),
-    );
+});
+
+describe("nnU-Net DC_and_CE_loss with ce_kwargs.reduction 'none'", () => {
+  it('evaluate returns weight_ce * (per-voxel CE) + weight_dice * dc, as the float64 reference', async () => {
+    const random = mulberry32(11);
+    const options = { ce_kwargs: { reduction: 'none', weight: [0.5, 2, 1], label_smoothing: 0.2 }, ignore_label: 255, weight_ce: 2 };
+    const x = Array.from({ length: 2 * 3 * 7 }, () => random() * 6 - 3);
+    const y = Array.from({ length: 2 * 7 }, () => (random() < 0.2 ? 255 : Math.floor(random() * 3)));
+    const extras = { inputShape: [2, 3, 7], targetShape: [2, 1, 7] };
+    const got = await engine.presets.nnunet.DC_and_CE_loss(options).evaluate(x, y, extras);
+    const want = peerReference['nnunetv2.training.loss.compound_losses.DC_and_CE_loss'](options, x.map(Math.fround), y, extras);
+    const flat = (v: unknown): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v as number]);
+    expect((got as number[][]).length).toBe(2);
+    expectClose(flat(got), flat(want), VALUE_TOL, 'per-voxel DC_and_CE_loss');
   });
 });

@@ -75,6 +75,8 @@ function gradTol(expected: ArrayLike<number>) {
   return { atol: 2e-5 * max, rtol: 1e-4 };
 }
 
+const nnunetNone = { ce_kwargs: { reduction: 'none', weight: [1, 2, 0.5], label_smoothing: 0.1 }, ignore_label: 255, weight_dice: 0.5 };
+
 interface GradCase {
   name: string;
   api: string;
@@ -191,6 +193,15 @@ const gradCases: GradCase[] = [
     labels: (r, C) => Math.floor(r() * C),
   },
   {
+    name: "nnU-Net DC_and_CE_loss(ce_kwargs.reduction='none', weight, label_smoothing, ignore_label=255)",
+    api: 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss',
+    make: () => engine.presets.nnunet.DC_and_CE_loss(nnunetNone),
+    options: nnunetNone,
+    shape: [2, 3, 4, 3],
+    targetShape: [2, 1, 4, 3],
+    labels: (r, C) => (r() < 0.2 ? 255 : Math.floor(r() * C)),
+  },
+  {
     name: 'MONAI GeneralizedWassersteinDiceLoss (default weighting, B=2)',
     api: 'monai.losses.GeneralizedWassersteinDiceLoss',
     make: () => engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1, 2], [1, 0, 1.5], [2, 1.5, 0]] }),
@@ -220,8 +231,9 @@ describe('preset gradients (GPU) vs central differences of the float64 peer refe
       const labelCount = c.targetShape.reduce((a, b) => a * b, 1);
       const labelValues = Array.from({ length: labelCount }, () => c.labels(random, C));
       const ref = peerReference[c.api];
-      const f = (x: Float64Array) =>
-        ref(c.options, Array.from(x), labelValues, { inputShape: c.shape, targetShape: c.targetShape }) as number;
+      // A tensor-valued loss (a 'none' reduction) trains on its sum, as the GPU path's scalar.
+      const total = (v: unknown): number => (Array.isArray(v) ? v.reduce((a: number, e) => a + total(e), 0) : (v as number));
+      const f = (x: Float64Array) => total(ref(c.options, Array.from(x), labelValues, { inputShape: c.shape, targetShape: c.targetShape }));
 
       const loss = await c.make().create(c.shape, { targetShape: c.targetShape });
       const result = await withValidation(device, () =>

@@ -6,7 +6,7 @@ import { WgslDiceError } from '../errors.js';
 import type { LossOptions } from '../family/options.js';
 import type { Opts } from '../reference/peers/common.js';
 import { DC_AND_CE_DEFAULTS, MEM_EFF_DICE_DEFAULTS, SOFT_DICE_DEFAULTS } from '../reference/peers/nnunet.js';
-import { type Tensor, tensor } from '../reference/peers/tensor.js';
+import { type Tensor, moveAxis, reshape, tensor } from '../reference/peers/tensor.js';
 import { type KernelActivation, hostActivation, hostOnlyActivation, kernelActivation } from './activation.js';
 import {
   type CreateExtras,
@@ -19,6 +19,7 @@ import {
   channelFirst,
   f32,
   labels,
+  nested,
   notImplemented,
   optionGuard,
   parseOptions,
@@ -120,11 +121,9 @@ export function createNnunetPresets(engine: DiceEngine) {
     const diceO = parseOptions(`${api} soft_dice_kwargs (${cls})`, { ...kwargs, apply_nonlin: 'softmax(dim=1)' }, cls === 'SoftDiceLoss' ? SOFT_DICE_DEFAULTS : MEM_EFF_DICE_DEFAULTS);
     const ceO = parseOptions(`${api} ce_kwargs`, optionGuard(() => o.dict('ce_kwargs')), CE_KWARGS_DEFAULTS);
     const ceReduction = optionGuard(() => ceO.oneOf('reduction', ['mean', 'sum', 'none'] as const));
-    if (ceReduction === 'none') {
-      // DC_and_CE_loss would return weight_ce * (a per-voxel CE tensor) + weight_dice * dc: the
-      // kernels keep per-class sums only.
-      throw new WgslDiceError('NOT_SUPPORTED', `${api}: ce_kwargs.reduction 'none' (a per-voxel tensor) is not supported; use 'mean' or 'sum'.`);
-    }
+    // 'none': DC_and_CE_loss returns weight_ce * (the per-voxel CE, [B, ...spatial]) + weight_dice * dc,
+    // whose sum (the GPU path's scalar) is weight_ce * (CE sum) + weight_dice * dc * B * S.
+    const ceNone = ceReduction === 'none';
     const ceWeight = ceO.numOrList('weight');
     if (typeof ceWeight === 'number') throw new WgslDiceError('INVALID_WEIGHTS', `${api}: ce_kwargs.weight must be a list (one entry per class)`);
     const ignore = optionGuard(() => o.numOrNull('ignore_label'));
@@ -138,11 +137,19 @@ export function createNnunetPresets(engine: DiceEngine) {
         throw new WgslDiceError('SHAPE_MISMATCH', `${api}: target must be a label map of shape (B, 1, ...), got [${y.shape}]`);
       }
       const p = dicePlan(diceO, x, forCreate ? tensor([...t.shape]) : t, null, forCreate);
+      // With weight_ce = 0 the CE is the scalar 0 and the result stays a scalar.
+      const broadcast = ceNone && weightCe !== 0 ? prod(x.shape) / x.shape[1] : 1;
       const lo: LossOptions = {
         ...p.lossOptions,
         target: 'u32',
-        lambdaDice: weightDice,
-        crossEntropy: { lambda: weightCe, form: 'softmax', reduction: ceReduction, labelSmoothing: ceO.num('label_smoothing'), ...(ceWeight ? { weights: ceWeight } : {}) },
+        lambdaDice: weightDice * broadcast,
+        crossEntropy: {
+          lambda: weightCe,
+          form: 'softmax',
+          reduction: ceNone ? 'sum' : ceReduction,
+          labelSmoothing: ceO.num('label_smoothing'),
+          ...(ceWeight ? { weights: ceWeight } : {}),
+        },
         label: api,
       };
       // ignore_label: Dice masks those voxels (loss_mask) and CE ignores them: the engine's ignoreIndex.
@@ -158,10 +165,43 @@ export function createNnunetPresets(engine: DiceEngine) {
       async evaluate(pred, target, extras) {
         const { x, y } = tensors(pred, target, extras);
         const p = planFor(x, y, false);
-        return (await (await cache.loss(p.lossOptions)).compute(p.pred, p.target)).loss;
+        const r = await (await cache.loss(p.lossOptions)).compute(p.pred, p.target);
+        if (!ceNone || weightCe === 0) return r.loss;
+        const ignored = ignore === null ? null : engineIgnore(ignore);
+        const dice = weightDice === 0 ? 0 : weightDice * r.diceLoss;
+        // nnU-Net skips the CE (a scalar 0) when every voxel is ignored.
+        if (ignored !== null && (p.target as Uint32Array).every((l) => l === ignored)) return dice;
+        const smoothing = ceO.num('label_smoothing');
+        const ce = await voxelCrossEntropy(x, p.target as Uint32Array, ignored, smoothing, ceWeight);
+        return nested([x.shape[0], ...x.shape.slice(2)], ce.map((v) => weightCe * v + dice));
       },
     };
   };
+
+  /**
+   * torch's CrossEntropyLoss(weight, label_smoothing, reduction='none') per voxel (0 where
+   * ignored), as the softmax-form focal term with gamma 0 on the smoothed target: every voxel a
+   * sample of one voxel (channels-last [B*S, C]), its per-class terms read back.
+   */
+  async function voxelCrossEntropy(x: Tensor, labelMap: Uint32Array, ignored: number | null, smoothing: number, weights: number[] | null): Promise<number[]> {
+    const [B, C] = x.shape;
+    const N = labelMap.length;
+    const pred = f32(moveAxis(reshape(x, [B, C, N / B]), 1, 2));
+    const smoothed = new Float32Array(N * C);
+    labelMap.forEach((label, n) => {
+      if (label === ignored) return;
+      for (let c = 0; c < C; c++) smoothed[n * C + c] = (c === label ? 1 - smoothing : 0) + smoothing / C;
+    });
+    const options: LossOptions = {
+      shape: [N, C],
+      activation: 'softmax',
+      lambdaDice: 0,
+      focal: { gamma: 0, useSoftmax: true, reduction: 'sum', ...(weights ? { weights } : {}) },
+      label: 'DC_and_CE_loss per-voxel cross-entropy',
+    };
+    const r = await (await cache.loss(options)).compute(pred, smoothed);
+    return Array.from({ length: N }, (_, n) => r.pairFocal!.slice(n * C, (n + 1) * C).reduce((a, v) => a + v, 0));
+  }
 
   return {
     SoftDiceLoss: dicePreset('nnunetv2.training.loss.dice.SoftDiceLoss', SOFT_DICE_DEFAULTS),

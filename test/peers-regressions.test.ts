@@ -140,3 +140,17 @@ describe("nnU-Net DC_and_CE_loss with ce_kwargs.reduction 'none'", () => {
     expectClose(flat(got), flat(want), VALUE_TOL, 'per-voxel DC_and_CE_loss');
   });
 });
+
+describe('engine options of the new modes reject what they cannot mean (INVALID_OPTION)', () => {
+  it.each([
+    ['cross-entropy after tanh without a form', { shape: [1, 2, 4], activation: 'tanh', crossEntropy: {} }, /needs crossEntropy.form/],
+    ['pos_weight on the softmax form', { shape: [1, 2, 4], activation: 'sigmoid', crossEntropy: { form: 'softmax', posWeight: 2 } }, /posWeight/],
+    ['label smoothing on the binary form', { shape: [1, 2, 4], activation: 'softmax', crossEntropy: { form: 'binary', labelSmoothing: 0.1 } }, /labelSmoothing/],
+    ['a non-finite dense ignore value', { shape: [1, 2, 4], ignoreIndex: Number.NaN }, /ignoreIndex/],
+  ] as const)('%s', async (_name, options, message) => {
+    const error = await engine.loss(options as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WgslDiceError);
+    expect((error as WgslDiceError).code).toBe('INVALID_OPTION');
+    expect((error as Error).message).toMatch(message);
+  });
+});

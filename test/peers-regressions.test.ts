@@ -141,6 +141,11 @@ describe("nnU-Net DC_and_CE_loss with ce_kwargs.reduction 'none'", () => {
   });
 });
 
+it('nnU-Net ce_kwargs.ignore_index on a class the Dice keeps, with label smoothing, is NOT_SUPPORTED', async () => {
+  const preset = engine.presets.nnunet.DC_and_CE_loss({ ce_kwargs: { ignore_index: 1, label_smoothing: 0.1 } });
+  await expect(preset.create([1, 3, 4])).rejects.toMatchObject({ code: 'NOT_SUPPORTED' });
+});
+
 describe('engine options of the new modes reject what they cannot mean (INVALID_OPTION)', () => {
   it.each([
     ['cross-entropy after tanh without a form', { shape: [1, 2, 4], activation: 'tanh', crossEntropy: {} }, /needs crossEntropy.form/],

@@ -43,6 +43,8 @@ const cases: PathCase[] = [
   { lib: 'smp', api: 'DiceLoss', ref: 'segmentation_models_pytorch.losses.DiceLoss', options: { mode: 'multiclass', ignore_index: -100, classes: [1, 1, 2], class_weights: [1, 2, 0.5], smooth: 0.5 }, shape: [2, 3, 6], targetShape: [2, 6], target: (r, C) => (r() < 0.2 ? -100 : label(r, C)), ignore: -100 },
   { lib: 'nnunet', api: 'SoftDiceLoss', ref: 'nnunetv2.training.loss.dice.SoftDiceLoss', options: { apply_nonlin: 'torch.sigmoid', clip_tp: 1.5, batch_dice: true, do_bg: false }, shape: [2, 3, 5], targetShape: [2, 1, 5], target: label, maskShape: [2, 1, 5] },
   { lib: 'nnunet', api: 'DC_and_CE_loss', ref: 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss', options: { ce_kwargs: { reduction: 'sum', weight: [1, 2, 0.5] }, ignore_label: 255, dice_class: 'MemoryEfficientSoftDiceLoss' }, shape: [2, 3, 5], targetShape: [2, 1, 5], target: (r, C) => (r() < 0.2 ? 255 : label(r, C)), ignore: 255 },
+  { lib: 'nnunet', api: 'DC_and_CE_loss', ref: 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss', options: { ce_kwargs: { ignore_index: 1, weight: [2, 1, 0.5] }, weight_dice: 0.5 }, shape: [2, 3, 5], targetShape: [2, 1, 5], target: label },
+  { lib: 'nnunet', api: 'DC_and_CE_loss', ref: 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss', options: { ce_kwargs: { ignore_index: 0, reduction: 'none' } }, shape: [1, 3, 2, 3], targetShape: [1, 1, 2, 3], target: label },
 ];
 
 function centralDifferences(f: (x: Float64Array) => number, x0: Float64Array, h = 1e-5): Float64Array {

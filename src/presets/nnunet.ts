@@ -20,7 +20,6 @@ import {
   f32,
   labels,
   nested,
-  notImplemented,
   optionGuard,
   parseOptions,
   prod,
@@ -127,7 +126,24 @@ export function createNnunetPresets(engine: DiceEngine) {
     const ceWeight = ceO.numOrList('weight');
     if (typeof ceWeight === 'number') throw new WgslDiceError('INVALID_WEIGHTS', `${api}: ce_kwargs.weight must be a list (one entry per class)`);
     const ignore = optionGuard(() => o.numOrNull('ignore_label'));
-    if (ignore === null && ceO.num('ignore_index') !== -100) notImplemented(api, 'ce_kwargs.ignore_index without ignore_label is not implemented on the GPU yet');
+    const smoothing = ceO.num('label_smoothing');
+    /**
+     * RobustCrossEntropyLoss(ignore_index=k) without ignore_label: the Dice term keeps label k, the
+     * CE drops its voxels. For class-index targets that is the CE weight of class k set to 0 (out
+     * of the numerator and the divisor alike), exactly so without label smoothing (whose term
+     * would still weigh class k). An index outside [0, C) matches no valid label: nothing to do.
+     */
+    const ceWeightsFor = (C: number): number[] | null => {
+      const k = ignore === null ? ceO.num('ignore_index') : null;
+      if (k === null || !Number.isInteger(k) || k < 0 || k >= C) return ceWeight;
+      if (smoothing > 0) {
+        throw new WgslDiceError(
+          'NOT_SUPPORTED',
+          `${api}: ce_kwargs.ignore_index=${k} (a class the Dice term keeps) with label_smoothing is not supported; set ignore_label instead, or drop the smoothing.`,
+        );
+      }
+      return (ceWeight ?? new Array<number>(C).fill(1)).map((w, c) => (c === k ? 0 : w));
+    };
     const weightCe = o.num('weight_ce');
     const weightDice = o.num('weight_dice');
     const planFor = (x: Tensor, y: Tensor, forCreate: boolean): Plan => {
@@ -139,6 +155,7 @@ export function createNnunetPresets(engine: DiceEngine) {
       const p = dicePlan(diceO, x, forCreate ? tensor([...t.shape]) : t, null, forCreate);
       // With weight_ce = 0 the CE is the scalar 0 and the result stays a scalar.
       const broadcast = ceNone && weightCe !== 0 ? prod(x.shape) / x.shape[1] : 1;
+      const weights = ceWeightsFor(x.shape[1]);
       const lo: LossOptions = {
         ...p.lossOptions,
         target: 'u32',
@@ -147,8 +164,8 @@ export function createNnunetPresets(engine: DiceEngine) {
           lambda: weightCe,
           form: 'softmax',
           reduction: ceNone ? 'sum' : ceReduction,
-          labelSmoothing: ceO.num('label_smoothing'),
-          ...(ceWeight ? { weights: ceWeight } : {}),
+          labelSmoothing: smoothing,
+          ...(weights ? { weights } : {}),
         },
         label: api,
       };
@@ -171,8 +188,7 @@ export function createNnunetPresets(engine: DiceEngine) {
         const dice = weightDice === 0 ? 0 : weightDice * r.diceLoss;
         // nnU-Net skips the CE (a scalar 0) when every voxel is ignored.
         if (ignored !== null && (p.target as Uint32Array).every((l) => l === ignored)) return dice;
-        const smoothing = ceO.num('label_smoothing');
-        const ce = await voxelCrossEntropy(x, p.target as Uint32Array, ignored, smoothing, ceWeight);
+        const ce = await voxelCrossEntropy(x, p.target as Uint32Array, ignored, smoothing, ceWeightsFor(x.shape[1]));
         return nested([x.shape[0], ...x.shape.slice(2)], ce.map((v) => weightCe * v + dice));
       },
     };

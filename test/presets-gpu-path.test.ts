@@ -10,6 +10,7 @@ import { labels } from '../src/presets/common.js';
 import type { Preset } from '../src/presets/index.js';
 import { peerReference } from '../src/reference/peers/index.js';
 import { tensor } from '../src/reference/peers/tensor.js';
+import { centralDifferences, totalOf } from './helpers/finite-differences.js';
 import { expectClose, getTestDevice, mulberry32, withValidation } from './helpers/gpu.js';
 
 interface PathCase {
@@ -47,22 +48,6 @@ const cases: PathCase[] = [
   { lib: 'nnunet', api: 'DC_and_CE_loss', ref: 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss', options: { ce_kwargs: { ignore_index: 0, reduction: 'none' } }, shape: [1, 3, 2, 3], targetShape: [1, 1, 2, 3], target: label },
 ];
 
-function centralDifferences(f: (x: Float64Array) => number, x0: Float64Array, h = 1e-5): Float64Array {
-  const g = new Float64Array(x0.length);
-  const x = Float64Array.from(x0);
-  for (let i = 0; i < x.length; i++) {
-    x[i] = x0[i] + h;
-    const up = f(x);
-    x[i] = x0[i] - h;
-    const down = f(x);
-    x[i] = x0[i];
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
-}
-
-const total = (v: unknown): number => (Array.isArray(v) ? v.reduce((a: number, e) => a + total(e), 0) : (v as number));
-
 let device: GPUDevice;
 let engine: DiceEngine;
 
@@ -82,11 +67,11 @@ describe('preset GPU path vs the float64 peer references (rarely drawn combinati
       const y = Array.from({ length: count(c.targetShape) }, (_, i) => c.target(random, C, i));
       const mask = c.maskShape ? Array.from({ length: count(c.maskShape) }, () => (random() < 0.3 ? 0 : random() < 0.5 ? 1 : random())) : null;
       const extras = { inputShape: c.shape, targetShape: c.targetShape, mask, maskShape: c.maskShape ?? null };
-      const f = (x: Float64Array) => total(peerReference[c.ref](c.options, Array.from(x), y, extras));
+      const f = (x: Float64Array) => totalOf(peerReference[c.ref](c.options, Array.from(x), y, extras));
 
       const make = (engine.presets as unknown as Record<string, Record<string, (o: Record<string, unknown>) => Preset>>)[c.lib][c.api];
       const evaluated = await withValidation(device, () => make(c.options).evaluate(Array.from(x0), y, extras));
-      expectClose([total(evaluated)], [f(x0)], { atol: 1e-6, rtol: 1e-4 }, 'evaluate');
+      expectClose([totalOf(evaluated)], [f(x0)], { atol: 1e-6, rtol: 1e-4 }, 'evaluate');
 
       const loss = await make(c.options).create(c.shape, { targetShape: c.targetShape, ...(c.maskShape ? { maskShape: c.maskShape } : {}) });
       try {

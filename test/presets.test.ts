@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiceEngine, WgslDiceError } from '../src/index.js';
 import { peerReference } from '../src/reference/peers/index.js';
+import { centralDifferences, totalOf } from './helpers/finite-differences.js';
 import { expectClose, getTestDevice, mulberry32, withValidation } from './helpers/gpu.js';
 
 let device: GPUDevice;
@@ -55,20 +56,6 @@ describe('preset options', () => {
 });
 
 /** Central differences (float64) of a reference loss w.r.t. its flat input. */
-function centralDifferences(f: (x: Float64Array) => number, x0: Float64Array, h = 1e-5): Float64Array {
-  const g = new Float64Array(x0.length);
-  const x = Float64Array.from(x0);
-  for (let i = 0; i < x.length; i++) {
-    x[i] = x0[i] + h;
-    const up = f(x);
-    x[i] = x0[i] - h;
-    const down = f(x);
-    x[i] = x0[i];
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
-}
-
 function gradTol(expected: ArrayLike<number>) {
   let max = 0;
   for (let i = 0; i < expected.length; i++) max = Math.max(max, Math.abs(expected[i]));
@@ -232,8 +219,7 @@ describe('preset gradients (GPU) vs central differences of the float64 peer refe
       const labelValues = Array.from({ length: labelCount }, () => c.labels(random, C));
       const ref = peerReference[c.api];
       // A tensor-valued loss (a 'none' reduction) trains on its sum, as the GPU path's scalar.
-      const total = (v: unknown): number => (Array.isArray(v) ? v.reduce((a: number, e) => a + total(e), 0) : (v as number));
-      const f = (x: Float64Array) => total(ref(c.options, Array.from(x), labelValues, { inputShape: c.shape, targetShape: c.targetShape }));
+      const f = (x: Float64Array) => totalOf(ref(c.options, Array.from(x), labelValues, { inputShape: c.shape, targetShape: c.targetShape }));
 
       const loss = await c.make().create(c.shape, { targetShape: c.targetShape });
       const result = await withValidation(device, () =>

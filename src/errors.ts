@@ -28,6 +28,8 @@
  * | `LABEL_OUT_OF_RANGE`| a label map holds labels >= C (not ignoreIndex): count and first voxel     |
  * | `NON_FINITE_INPUT`  | pred holds NaN or infinity: count and first element                        |
  * | `FEATURE_MISSING`   | the option needs a device feature the device lacks (f16 needs shader-f16)  |
+ * | `NOT_SUPPORTED`     | a valid configuration the GPU path cannot run (a preset's JavaScript       |
+ * |                     | activation runs in evaluate() only): the message names the alternatives   |
  */
 export const WGSL_DICE_ERROR_CODES = [
   'INVALID_SHAPE',
@@ -52,6 +54,7 @@ export const WGSL_DICE_ERROR_CODES = [
   'NON_FINITE_INPUT',
   'FEATURE_MISSING',
   'LIMIT_EXCEEDED',
+  'NOT_SUPPORTED',
 ] as const;
 
 export type WgslDiceErrorCode = (typeof WGSL_DICE_ERROR_CODES)[number];

@@ -6,6 +6,7 @@
 // global Dice pools classes. With tp, fp = P - tp, fn = G - tp (tp = I, or for the soft-label
 // L1 form tp = (P + G - sum|p - g|) / 2 = T = sum min(p, g)) the group's score is
 //   score = (num_tp * tp + smooth_nr) / max(den_tp * tp + den_fp * fp + den_fn * fn + smooth_dr, den_min)
+// (with tp_min, nnU-Net's clip_tp, the tp terms use max(tp, tp_min) while fp and fn keep tp)
 // which covers Dice, Jaccard, Tversky and F-beta in each peer's variant; value is 1 - score,
 // -log(max(score, log_eps)) or -score. Generalized Dice pools classes with weights from the
 // target volumes (MONAI's rule for empty classes). The loss is
@@ -42,11 +43,12 @@ struct FinalizeParams {
   smooth_nr: f32,
   smooth_dr: f32,
   den_min: f32,
+  tp_min: f32,           // lower clip of tp in the score (nnU-Net clip_tp); -F32_MAX for none
   log_eps: f32,
   gamma: f32,
   lambda_dice: f32,
   lambda_aux: f32,
-  element_count: f32,
+  ce_divisor: f32,       // the cross-entropy sum is divided by this; 0: by the true classes' weights
   lambda_focal: f32,
   focal_norm: f32,       // 1 / the focal reduction's element count
   fault_records: u32,    // workgroup fault records the forward pass wrote
@@ -221,17 +223,20 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     if (SOFT_L1) {
       tp = s.w;
     }
-    let numerator = params.num_tp * tp + params.smooth_nr;
+    // clip_tp: the tp terms see max(tp, tp_min) (its slope 0 below the clip, as torch.clip).
+    let tp_clipped = max(tp, params.tp_min);
+    let tp_slope = select(0.0, 1.0, tp >= params.tp_min);
+    let numerator = params.num_tp * tp_clipped + params.smooth_nr;
     let k_tp = params.den_tp - params.den_fp - params.den_fn;
-    let raw_den = k_tp * tp + params.den_fp * s.y + params.den_fn * s.z + params.smooth_dr;
+    let raw_den = k_tp * tp + params.den_tp * (tp_clipped - tp) + params.den_fp * s.y + params.den_fn * s.z + params.smooth_dr;
     let clamped = raw_den < params.den_min;
     let denominator = max(raw_den, params.den_min);
     let score = numerator / denominator;
     // d score / d tp and d score / d P (with G fixed); zero through the clamp.
-    var d_tp = params.num_tp / denominator;
+    var d_tp = params.num_tp * tp_slope / denominator;
     var d_p = 0.0;
     if (!clamped) {
-      d_tp -= numerator * k_tp / (denominator * denominator);
+      d_tp -= numerator * (k_tp + params.den_tp * (tp_slope - 1.0)) / (denominator * denominator);
       d_p = -numerator * params.den_fp / (denominator * denominator);
     }
 
@@ -287,12 +292,12 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     }
     var aux_loss = 0.0;
     var aux_scale = 0.0;
-    if (AUX_KIND == 1u && totals.w > 0.0) {
-      aux_loss = totals.z / totals.w;
-      aux_scale = params.lambda_aux / totals.w;
-    } else if (AUX_KIND == 2u) {
-      aux_loss = totals.z / params.element_count;
-      aux_scale = params.lambda_aux / params.element_count;
+    // torch's divisors: the true classes' weights (class-index mean), a count (probability
+    // targets, binary CE), or 1 (sum); nothing left to divide by (all ignored) gives 0.
+    let ce_divisor = select(params.ce_divisor, totals.w, params.ce_divisor == 0.0);
+    if (AUX_KIND != 0u && ce_divisor > 0.0) {
+      aux_loss = totals.z / ce_divisor;
+      aux_scale = params.lambda_aux / ce_divisor;
     }
     // A term of weight 0 stays out even when it is not finite (0 * inf is NaN).
     var total = params.lambda_aux * aux_loss;

@@ -8,8 +8,11 @@
 //   (I = sum w*p*g, P = sum w*p^ord, G = sum w*g^ord, T = sum w*min(p, g))
 //   (AUX = sum w*aux, M = sum w*g, F+ = sum w*focal*g, F- = sum w*focal*(1 - g))
 // (T is the soft-label intersection (P + G - sum|p - g|) / 2 summed without its
-// cancellation; in the softmax focal form F+ = sum w*focal, F- = 0.) w is the voxel weight
-// (mask x not-ignored), aux the cross-entropy term, focal MONAI's focal term on the raw logit;
+// cancellation; in the softmax focal form F+ = sum w*focal, F- = 0. With SOFT_ABS, MONAI's
+// soft_label, which sums absolute values: P = sum w*|p|, G = sum w*|g| and
+// T = sum w*(|p| + |g| - |p - g|) / 2 = sum w*min(|p|, |g|) where p and g have the same sign,
+// else 0.) w is the element weight (mask x not-ignored), aux the cross-entropy term on the
+// logits (whatever the activation), focal MONAI's focal term on the raw logit;
 // family_finalize.wgsl applies alpha and the class weights. Faults (labels out of range,
 // non-finite pred, target, mask) go to one record per workgroup (lib/faults.wgsl).
 //
@@ -34,6 +37,15 @@ fn focal_term(z: f32, g: f32, log_q: f32) -> f32 {
   return exp(-params.focal_gamma * softplus(z * (2.0 * g - 1.0))) * bce;
 }
 
+// One element's (p*g, P term, G term, T term), see the header.
+fn dice_terms(p: f32, g: f32) -> vec4<f32> {
+  if (SOFT_ABS) {
+    let t = select(0.0, min(abs(p), abs(g)), p * g > 0.0);
+    return vec4<f32>(p * g, abs(p), abs(g), t);
+  }
+  return vec4<f32>(p * g, select(p, p * p, SQUARED), select(g, g * g, SQUARED), min(p, g));
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let linear = params.linear_base + wg.x;
@@ -42,9 +54,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   let class_begin = classes.x;
   let block = classes.y;
   let first_block = wg.y == 0u;
-  // Softmax and argmax need every class of the voxel; a block holding them all uses its own.
+  // Softmax, argmax and the softmax cross-entropy need every class of the voxel; a block
+  // holding them all uses its own.
   let whole_vector = block == params.classes;
-  let needs_lse = ACTIVATION == ACT_SOFTMAX || ACTIVATION == ACT_ARGMAX;
+  let needs_lse = ACTIVATION == ACT_SOFTMAX || ACTIVATION == ACT_ARGMAX || AUX_KIND == AUX_SOFTMAX_CE;
   clear_faults(tid);
   workgroupBarrier();
 
@@ -100,7 +113,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         lse = best + log(total);
       } else {
         lse = log_sum_exp(voxel, v.logit_scale, 0u).y;
-        best_class = first_argmax(voxel, v.logit_scale);
+        if (ACTIVATION == ACT_ARGMAX) {
+          best_class = first_argmax(voxel, v.logit_scale);
+        }
       }
     }
     var focal_lse = 0.0;
@@ -118,37 +133,34 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       if (TARGET_KIND == TARGET_DENSE && !is_finite(raw_g)) {
         note_fault(FAULT_TARGET, element_index(voxel, c) + params.element_base);
       }
-      // Mask-the-logits mode masks the target too.
-      let g = raw_g * v.logit_scale;
+      let e = target_element(v, raw_g);
+      let g = e.x;
+      let w = e.y;
       var p: f32;
-      var log_p = 0.0;
       switch (ACTIVATION) {
         case ACT_SIGMOID: { p = sigmoid(z); }
-        case ACT_SOFTMAX: {
-          log_p = z - lse;
-          p = exp(log_p);
-        }
+        case ACT_SOFTMAX: { p = exp(z - lse); }
         case ACT_ARGMAX: { p = select(0.0, 1.0, c == best_class); }
         case ACT_THRESHOLD: { p = select(0.0, 1.0, z > params.threshold); }
+        case ACT_TANH: { p = stable_tanh(z); }
         default: { p = z; }
       }
       var aux = 0.0;
       if (AUX_KIND == AUX_SOFTMAX_CE) {
-        aux = -smoothed(g) * log_p;
+        // The log-softmax of the logits, also when the Dice term uses another activation.
+        aux = -smoothed(g) * (z - lse);
       } else if (AUX_KIND == AUX_BINARY_CE) {
         // Binary cross-entropy with logits, overflow-free.
         aux = params.pos_weight * g * softplus(-z) + (1.0 - g) * softplus(z);
       }
       var focal = vec2<f32>(0.0);
       if (FOCAL_KIND != FOCAL_NONE && c >= params.focal_first_class) {
-        let f = v.weight * focal_term(z, g, z - focal_lse);
+        let f = w * focal_term(z, g, z - focal_lse);
         // The sigmoid form's alpha weighs g and 1 - g apart; the softmax form's term holds g.
         focal = select(vec2<f32>(f * g, f * (1.0 - g)), vec2<f32>(f, 0.0), FOCAL_KIND == FOCAL_SOFTMAX);
       }
-      let p_ord = select(p, p * p, SQUARED);
-      let g_ord = select(g, g * g, SQUARED);
-      sums_a[k] += v.weight * vec4<f32>(p * g, p_ord, g_ord, min(p, g));
-      sums_b[k] += vec4<f32>(v.weight * aux, v.weight * g, focal);
+      sums_a[k] += w * dice_terms(p, g);
+      sums_b[k] += vec4<f32>(w * aux, w * g, focal);
     }
   }
 

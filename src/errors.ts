@@ -31,6 +31,8 @@
  * | `WRONG_BACKEND`     | `wgsl-dice/tfjs` ran while TensorFlow.js's active backend is not 'webgpu'  |
  * | `LOSS_NOT_READY`    | a `wgsl-dice/tfjs` loss met a shape it was not prepared for (await prepare) |
  * | `LIMIT_EXCEEDED`    | an option goes past a fixed limit of the kernels ({@link MAX_CLASSES})     |
+ * | `NOT_SUPPORTED`     | a valid configuration the GPU path cannot run (a preset's JavaScript       |
+ * |                     | activation runs in evaluate() only): the message names the alternatives   |
  */
 export const WGSL_DICE_ERROR_CODES = [
   'INVALID_SHAPE',
@@ -57,6 +59,7 @@ export const WGSL_DICE_ERROR_CODES = [
   'LIMIT_EXCEEDED',
   'WRONG_BACKEND',
   'LOSS_NOT_READY',
+  'NOT_SUPPORTED',
 ] as const;
 
 export type WgslDiceErrorCode = (typeof WGSL_DICE_ERROR_CODES)[number];

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiceEngine, WgslDiceError } from '../src/index.js';
 import { peerReference } from '../src/reference/peers/index.js';
+import { centralDifferences, totalOf } from './helpers/finite-differences.js';
 import { expectClose, getTestDevice, mulberry32, withValidation } from './helpers/gpu.js';
 
 let device: GPUDevice;
@@ -45,10 +46,6 @@ describe('preset options', () => {
     expect(engine.presets.nnunet.SoftDiceLoss().options).toMatchObject({ smooth: 1, do_bg: true, batch_dice: false });
   });
 
-  it('unimplemented combinations throw a clear INVALID_OPTION', async () => {
-    await expect(engine.presets.monai.DiceFocalLoss({ reduction: 'none' }).create([1, 2, 4])).rejects.toThrow(/not implemented on the GPU yet/);
-  });
-
   it('GeneralizedWassersteinDiceLoss checks its distance matrix and labels', async () => {
     expect(() => engine.presets.monai.GeneralizedWassersteinDiceLoss()).toThrow(/dist_matrix is required/);
     await expect(engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1], [1, 0]] }).create([1, 3, 4])).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
@@ -59,25 +56,13 @@ describe('preset options', () => {
 });
 
 /** Central differences (float64) of a reference loss w.r.t. its flat input. */
-function centralDifferences(f: (x: Float64Array) => number, x0: Float64Array, h = 1e-5): Float64Array {
-  const g = new Float64Array(x0.length);
-  const x = Float64Array.from(x0);
-  for (let i = 0; i < x.length; i++) {
-    x[i] = x0[i] + h;
-    const up = f(x);
-    x[i] = x0[i] - h;
-    const down = f(x);
-    x[i] = x0[i];
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
-}
-
 function gradTol(expected: ArrayLike<number>) {
   let max = 0;
   for (let i = 0; i < expected.length; i++) max = Math.max(max, Math.abs(expected[i]));
   return { atol: 2e-5 * max, rtol: 1e-4 };
 }
+
+const nnunetNone = { ce_kwargs: { reduction: 'none', weight: [1, 2, 0.5], label_smoothing: 0.1 }, ignore_label: 255, weight_dice: 0.5 };
 
 interface GradCase {
   name: string;
@@ -195,6 +180,15 @@ const gradCases: GradCase[] = [
     labels: (r, C) => Math.floor(r() * C),
   },
   {
+    name: "nnU-Net DC_and_CE_loss(ce_kwargs.reduction='none', weight, label_smoothing, ignore_label=255)",
+    api: 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss',
+    make: () => engine.presets.nnunet.DC_and_CE_loss(nnunetNone),
+    options: nnunetNone,
+    shape: [2, 3, 4, 3],
+    targetShape: [2, 1, 4, 3],
+    labels: (r, C) => (r() < 0.2 ? 255 : Math.floor(r() * C)),
+  },
+  {
     name: 'MONAI GeneralizedWassersteinDiceLoss (default weighting, B=2)',
     api: 'monai.losses.GeneralizedWassersteinDiceLoss',
     make: () => engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1, 2], [1, 0, 1.5], [2, 1.5, 0]] }),
@@ -224,8 +218,8 @@ describe('preset gradients (GPU) vs central differences of the float64 peer refe
       const labelCount = c.targetShape.reduce((a, b) => a * b, 1);
       const labelValues = Array.from({ length: labelCount }, () => c.labels(random, C));
       const ref = peerReference[c.api];
-      const f = (x: Float64Array) =>
-        ref(c.options, Array.from(x), labelValues, { inputShape: c.shape, targetShape: c.targetShape }) as number;
+      // A tensor-valued loss (a 'none' reduction) trains on its sum, as the GPU path's scalar.
+      const f = (x: Float64Array) => totalOf(ref(c.options, Array.from(x), labelValues, { inputShape: c.shape, targetShape: c.targetShape }));
 
       const loss = await c.make().create(c.shape, { targetShape: c.targetShape });
       const result = await withValidation(device, () =>

@@ -1,7 +1,8 @@
 // What the loss family's voxel-major passes (shaders/family_forward.wgsl and
 // family_backward.wgsl) share: the modes, fixed when a pipeline is created; the uniform block,
 // which holds only shapes and scalars, so one pipeline serves every shape; the input bindings;
-// and the decoding of one voxel (mask, label map or dense target, ignore_index, mask-the-logits).
+// and the decoding of one voxel and its elements (mask, label map or dense target,
+// ignore_index, mask-the-logits).
 //
 // Workgroups run over (sample, chunk): sample `linear / chunks`, voxels
 // [chunk * voxels_per_chunk, +voxels_per_chunk) of that sample. A dispatch runs workgroups
@@ -18,9 +19,10 @@ override ACTIVATION: u32 = 0u;      // ACT_*
 override TARGET_KIND: u32 = 0u;     // TARGET_* (lib/labels.wgsl)
 override MASK_MODE: u32 = 0u;       // MASK_*
 override MASK_PER_SAMPLE: bool = false;
-override HAS_IGNORE: bool = false;
+override HAS_IGNORE: bool = false;  // a label, or for a dense target an element, equal to ignore_index drops out
 override SQUARED: bool = false;     // P and G sum p^2 and g^2
-override AUX_KIND: u32 = 0u;        // AUX_*
+override SOFT_ABS: bool = false;    // P, G, T from absolute values (MONAI soft_label), see family_forward.wgsl
+override AUX_KIND: u32 = 0u;        // AUX_* (on the logits, whatever the activation)
 override FOCAL_KIND: u32 = 0u;      // FOCAL_*
 override CHANNELS_FIRST: bool = false;
 
@@ -29,9 +31,11 @@ const ACT_SIGMOID: u32 = 1u;
 const ACT_SOFTMAX: u32 = 2u;
 const ACT_ARGMAX: u32 = 3u;        // one-hot of the first maximal logit (metrics)
 const ACT_THRESHOLD: u32 = 4u;     // p > threshold (metrics)
+const ACT_TANH: u32 = 5u;          // MONAI other_act=torch.tanh
 const MASK_NONE: u32 = 0u;
 const MASK_WEIGHT: u32 = 1u;       // weighs every term after the activation
 const MASK_LOGITS: u32 = 2u;       // scales the logits and the target (MONAI's MaskedDiceLoss)
+                                   // (a label map's label is scaled and truncated)
 const AUX_NONE: u32 = 0u;
 const AUX_SOFTMAX_CE: u32 = 1u;
 const AUX_BINARY_CE: u32 = 2u;
@@ -44,7 +48,7 @@ struct FamilyParams {
   spatial: u32,
   chunks: u32,
   voxels_per_chunk: u32,
-  ignore_index: u32,
+  ignore_index: u32,     // a label, or for a dense target the f32 bits of the ignored value
   threshold: f32,
   focal_first_class: u32,
   focal_gamma: f32,
@@ -79,7 +83,7 @@ fn element_index(voxel: u32, class_index: u32) -> u32 {
 }
 
 struct Voxel {
-  weight: f32,      // mask x not-ignored, applied to every sum
+  weight: f32,      // mask x not-ignored, applied to every sum (element_at drops ignored dense elements)
   logit_scale: f32, // m in mask-the-logits mode, else 1
   mask_value: f32,  // the raw mask value (1 without a mask), checked for finiteness
   label: u32,
@@ -95,6 +99,11 @@ fn voxel_info(voxel: u32) -> Voxel {
   if (TARGET_KIND != TARGET_DENSE) {
     v.label = label_at(voxel - params.voxel_base);
     v.ignored = HAS_IGNORE && v.label == params.ignore_index;
+    if (MASK_MODE == MASK_LOGITS) {
+      // MONAI one-hots label * mask, truncated: a masked voxel is class 0. The ignore check
+      // above saw the raw label.
+      v.label = u32(f32(v.label) * v.mask_value);
+    }
   }
   if (MASK_MODE == MASK_LOGITS) {
     v.logit_scale = v.mask_value;
@@ -113,6 +122,23 @@ fn raw_target(v: Voxel, voxel: u32, class_index: u32) -> f32 {
     return bitcast<f32>(truth[element_index(voxel, class_index)]);
   }
   return select(0.0, 1.0, v.label == class_index && !v.ignored);
+}
+
+// (g, w) of one element from its raw target: a dense target equal to the ignore value (bit
+// for bit: smp masks pred and target element-wise) drops the element; mask-the-logits mode
+// scales a dense target by m (a label map's label was scaled in voxel_info).
+fn target_element(v: Voxel, raw_g: f32) -> vec2<f32> {
+  if (TARGET_KIND != TARGET_DENSE) {
+    return vec2<f32>(raw_g, v.weight);
+  }
+  if (HAS_IGNORE && bitcast<u32>(raw_g) == params.ignore_index) {
+    return vec2<f32>(0.0);
+  }
+  return vec2<f32>(raw_g * v.logit_scale, v.weight);
+}
+
+fn element_at(v: Voxel, voxel: u32, class_index: u32) -> vec2<f32> {
+  return target_element(v, raw_target(v, voxel, class_index));
 }
 
 // The softmax cross-entropy's target with torch's label smoothing.

@@ -19,6 +19,12 @@ fn sigmoid(z: f32) -> f32 {
   return e / (1.0 + e);
 }
 
+// tanh from exp(-2|z|) <= 1, finite for any finite z (a tanh built on exp(2z) is not).
+fn stable_tanh(z: f32) -> f32 {
+  let e = exp(-2.0 * abs(z));
+  return sign(z) * (1.0 - e) / (1.0 + e);
+}
+
 // log(1 + exp(x)) without overflow.
 fn softplus(x: f32) -> f32 {
   return max(x, 0.0) + log(1.0 + exp(-abs(x)));

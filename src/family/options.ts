@@ -11,16 +11,24 @@ export interface LossOptions {
   shape: readonly number[];
   /** Default 'channels-last'. */
   layout?: 'channels-last' | 'channels-first';
-  /** Applied to pred inside the passes: 'none' (pred holds probabilities), 'sigmoid' or 'softmax' over classes. */
-  activation?: 'none' | 'sigmoid' | 'softmax';
+  /**
+   * Applied to pred inside the passes for the Dice term: 'none' (pred holds probabilities),
+   * 'sigmoid', 'softmax' over classes, or 'tanh' (MONAI other_act=torch.tanh).
+   */
+  activation?: 'none' | 'sigmoid' | 'softmax' | 'tanh';
   /** Dense f32 targets of pred's shape, or an integer label map `[B, ...spatial]` of u8/u16/u32. */
   target?: 'dense' | 'u8' | 'u16' | 'u32';
-  /** Label-map voxels with this label leave every sum (and the cross-entropy). */
+  /**
+   * Label-map voxels with this label leave every sum (and the cross-entropy). With a dense
+   * target, any finite value: elements whose target equals it leave every sum (smp's
+   * ignore_index in binary and multilabel mode masks pred and target element-wise).
+   */
   ignoreIndex?: number;
   /**
    * Voxel mask (f32, `[B, ...spatial]` or `[...spatial]` shared by all samples):
    * 'weight' multiplies every voxel's terms after the activation; 'logits' multiplies the
-   * input and the target before the activation, as MONAI's MaskedDiceLoss does.
+   * input and the target before the activation, as MONAI's MaskedDiceLoss does (a label map's
+   * label is multiplied and truncated, so a masked voxel becomes class 0).
    */
   mask?: 'none' | 'weight' | 'logits';
   maskShape?: 'per-sample' | 'shared';
@@ -44,8 +52,14 @@ export interface LossOptions {
   gdlWeight?: 'square' | 'simple' | 'uniform';
   /** Sum p^2 and g^2 in the denominator (MONAI squared_pred). */
   squared?: boolean;
-  /** The L1 soft-label form tp = (sum p + sum g - sum |p - g|) / 2 (MONAI soft_label, smp). */
-  softLabel?: boolean;
+  /**
+   * The L1 soft-label form tp = (sum p + sum g - sum |p - g|) / 2 (smp), or with 'absolute'
+   * MONAI's soft_label form over absolute values: tp = (sum |p| + sum |g| - sum |p - g|) / 2,
+   * fp = sum |p| - tp, fn = sum |g| - tp (different for predictions outside [0, 1]).
+   */
+  softLabel?: boolean | 'absolute';
+  /** Lower clip of tp in the score, fp and fn keeping the unclipped tp (nnU-Net clip_tp). */
+  tpMin?: number;
   smoothNumerator?: number;
   smoothDenominator?: number;
   /** Lower clamp of the score's denominator (smp eps, nnU-Net 1e-8). Default: no clamp. */
@@ -68,14 +82,25 @@ export interface LossOptions {
   /** Weight of the Dice term in a compound loss (default 1). */
   lambdaDice?: number;
   /**
-   * Add cross-entropy on the logits (softmax CE, or binary CE with sigmoid) in the same passes.
+   * Add cross-entropy on the raw input (the logits, whatever the Dice activation) in the same
+   * passes: `form` 'softmax' (torch CrossEntropyLoss) or 'binary' (BCEWithLogitsLoss), by
+   * default the activation's ('softmax', or 'binary' with sigmoid).
    * `posWeight` (binary CE only) weighs the positive term as torch's BCEWithLogitsLoss(pos_weight):
    * l = -[posWeight * g * log sigmoid(z) + (1 - g) * log(1 - sigmoid(z))].
    * `labelSmoothing` e (softmax CE only, in [0, 1]) uses the target (1 - e) g + e / C, as
-   * torch's CrossEntropyLoss(label_smoothing); the mean still divides by the weights of the
-   * true classes.
+   * torch's CrossEntropyLoss(label_smoothing).
+   * `reduction` 'mean' (default) divides as torch does: by the weights of the true classes for a
+   * label map, by the voxel count for a dense (probability) target, by the element count for
+   * binary CE; 'sum' does not divide.
    */
-  crossEntropy?: { lambda?: number; weights?: readonly number[]; posWeight?: number; labelSmoothing?: number };
+  crossEntropy?: {
+    lambda?: number;
+    weights?: readonly number[];
+    posWeight?: number;
+    labelSmoothing?: number;
+    form?: 'softmax' | 'binary';
+    reduction?: 'mean' | 'sum';
+  };
   /** Add MONAI's focal loss on the raw input (logits) in the same passes: see {@link FocalOptions}. */
   focal?: FocalOptions;
   label?: string;
@@ -119,7 +144,7 @@ export { MAX_CLASSES };
 const knownOptions = [
   'shape', 'layout', 'activation', 'target', 'ignoreIndex', 'mask', 'maskShape', 'groups', 'batch',
   'classes', 'includeBackground', 'formula', 'score', 'alpha', 'beta', 'fBeta', 'gdlWeight',
-  'squared', 'softLabel', 'smoothNumerator', 'smoothDenominator', 'denominatorMin', 'value',
+  'squared', 'softLabel', 'tpMin', 'smoothNumerator', 'smoothDenominator', 'denominatorMin', 'value',
   'logEps', 'gamma', 'weights', 'reduction', 'emptyClass', 'lambdaDice', 'crossEntropy', 'focal', 'label',
 ] as const;
 
@@ -143,6 +168,7 @@ export interface NormalizedLossOptions {
   readonly activation: Activation;
   readonly threshold: number;
   readonly target: TargetKind;
+  /** The ignored label, or for a dense target the f32 bits of the ignored value. */
   readonly ignoreIndex: number | undefined;
   readonly mask: 'none' | 'weight' | 'logits';
   readonly maskPerSample: boolean;
@@ -153,6 +179,10 @@ export interface NormalizedLossOptions {
   readonly gdlWeight: 'square' | 'simple' | 'uniform' | undefined;
   readonly squared: boolean;
   readonly softLabel: boolean;
+  /** softLabel 'absolute': sums of |p| and |g| (MONAI). */
+  readonly softAbs: boolean;
+  /** Lower clip of tp (-Infinity: none). */
+  readonly tpMin: number;
   readonly smoothNumerator: number;
   readonly smoothDenominator: number;
   readonly denominatorMin: number;
@@ -165,7 +195,17 @@ export interface NormalizedLossOptions {
   readonly reduction: NonNullable<LossOptions['reduction']>;
   readonly emptyZero: boolean;
   readonly lambdaDice: number;
-  readonly crossEntropy: { lambda: number; weights: Float64Array; posWeight: number; labelSmoothing: number } | undefined;
+  readonly crossEntropy:
+    | {
+        lambda: number;
+        weights: Float64Array;
+        posWeight: number;
+        labelSmoothing: number;
+        form: 'softmax' | 'binary';
+        /** The CE sum is divided by this; 0: by the weights of the true classes. */
+        divisor: number;
+      }
+    | undefined;
   readonly focal: NormalizedFocal | undefined;
   readonly label: string;
 }
@@ -280,13 +320,13 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
   const shape = parseLayoutShape(o.shape, channelsFirst);
   const { classes, batch } = shape;
 
-  const activation = extra.activation ?? oneOf('activation', o.activation, ['none', 'sigmoid', 'softmax'] as const, 'none');
+  const activation = extra.activation ?? oneOf('activation', o.activation, ['none', 'sigmoid', 'softmax', 'tanh'] as const, 'none');
   const target = oneOf('target', o.target, ['dense', 'u8', 'u16', 'u32'] as const, 'dense');
   let ignoreIndex: number | undefined;
-  if (o.ignoreIndex !== undefined) {
-    if (target === 'dense') {
-      throw new WgslDiceError('INVALID_OPTION', "ignoreIndex applies to label-map targets; set target to 'u8', 'u16' or 'u32'.");
-    }
+  if (o.ignoreIndex !== undefined && target === 'dense') {
+    // Compared bit for bit with the f32 target in the kernels.
+    ignoreIndex = new Uint32Array(Float32Array.of(finite('ignoreIndex', o.ignoreIndex, 0)).buffer)[0];
+  } else if (o.ignoreIndex !== undefined) {
     const max = target === 'u8' ? 255 : target === 'u16' ? 65535 : 2 ** 32 - 1;
     if (!Number.isInteger(o.ignoreIndex) || o.ignoreIndex < 0 || o.ignoreIndex > max) {
       throw new WgslDiceError('INVALID_OPTION', `ignoreIndex must be an integer in [0, ${max}] for ${target} labels, got ${o.ignoreIndex}.`);
@@ -375,34 +415,46 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
   for (let c = 0; c < groupWeights.length; c++) groupWeights[c] /= normalisation;
 
   const squared = boolean('squared', o.squared, false);
-  const softLabel = boolean('softLabel', o.softLabel, false);
+  const softAbs = o.softLabel === 'absolute';
+  const softLabel = softAbs || boolean('softLabel', o.softLabel, false);
   if (squared && softLabel) {
     throw new WgslDiceError('INVALID_OPTION', 'squared and softLabel cannot be combined (MONAI uses one or the other).');
-  }
-  const activationNeedsLogits = activation === 'sigmoid' || activation === 'softmax';
-  if (mask === 'logits' && !activationNeedsLogits) {
-    throw new WgslDiceError('INVALID_OPTION', "mask: 'logits' masks logits before an activation; use mask: 'weight' with activation 'none'.");
   }
   let crossEntropy: NormalizedLossOptions['crossEntropy'];
   if (o.crossEntropy !== undefined) {
     if (typeof o.crossEntropy !== 'object' || o.crossEntropy === null) {
       throw new WgslDiceError('INVALID_OPTION', 'crossEntropy must be an object like { lambda: 1 }.');
     }
-    const ce = ownOptions<NonNullable<LossOptions['crossEntropy']>>('crossEntropy field', o.crossEntropy, ['lambda', 'weights', 'posWeight', 'labelSmoothing']);
-    if (!activationNeedsLogits) {
-      throw new WgslDiceError('INVALID_OPTION', "crossEntropy works on logits: set activation to 'softmax' or 'sigmoid'.");
-    }
-    if (ce.posWeight !== undefined && activation !== 'sigmoid') {
-      throw new WgslDiceError('INVALID_OPTION', "crossEntropy.posWeight weighs binary cross-entropy: it needs activation 'sigmoid'.");
-    }
-    const labelSmoothing = nonNegative('crossEntropy.labelSmoothing', ce.labelSmoothing, 0);
-    if (labelSmoothing > 1 || (labelSmoothing > 0 && activation !== 'softmax')) {
+    const ce = ownOptions<NonNullable<LossOptions['crossEntropy']>>('crossEntropy field', o.crossEntropy, [
+      'lambda', 'weights', 'posWeight', 'labelSmoothing', 'form', 'reduction',
+    ]);
+    const defaultForm = activation === 'softmax' ? 'softmax' : activation === 'sigmoid' ? 'binary' : undefined;
+    const form = oneOf('crossEntropy.form', ce.form ?? defaultForm, ['softmax', 'binary'] as const, 'softmax');
+    if (ce.form === undefined && defaultForm === undefined) {
       throw new WgslDiceError(
         'INVALID_OPTION',
-        `crossEntropy.labelSmoothing must be in [0, 1] and needs activation 'softmax' (as torch's CrossEntropyLoss), got ${labelSmoothing}.`,
+        `crossEntropy with activation '${activation}' needs crossEntropy.form: 'softmax' or 'binary' (the cross-entropy runs on the logits).`,
       );
     }
+    if (ce.posWeight !== undefined && form !== 'binary') {
+      throw new WgslDiceError('INVALID_OPTION', "crossEntropy.posWeight weighs binary cross-entropy: it needs crossEntropy.form 'binary'.");
+    }
+    const labelSmoothing = nonNegative('crossEntropy.labelSmoothing', ce.labelSmoothing, 0);
+    if (labelSmoothing > 1 || (labelSmoothing > 0 && form !== 'softmax')) {
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        `crossEntropy.labelSmoothing must be in [0, 1] and needs crossEntropy.form 'softmax' (as torch's CrossEntropyLoss), got ${labelSmoothing}.`,
+      );
+    }
+    const ceReduction = oneOf('crossEntropy.reduction', ce.reduction, ['mean', 'sum'] as const, 'mean');
+    const divisor =
+      ceReduction === 'sum' ? 1
+      : form === 'binary' ? shape.elements
+      : target === 'dense' ? batch * shape.spatial
+      : 0;
     crossEntropy = {
+      form,
+      divisor,
       labelSmoothing,
       lambda: nonNegative('crossEntropy.lambda', ce.lambda, 1),
       weights: ce.weights === undefined
@@ -432,6 +484,8 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     gdlWeight: formula === 'generalized-dice' ? oneOf('gdlWeight', o.gdlWeight, ['square', 'simple', 'uniform'] as const, 'square') : undefined,
     squared,
     softLabel,
+    softAbs,
+    tpMin: o.tpMin === undefined ? -Infinity : finite('tpMin', o.tpMin, 0),
     smoothNumerator: nonNegative('smoothNumerator', o.smoothNumerator, 1e-5),
     smoothDenominator: nonNegative('smoothDenominator', o.smoothDenominator, 1e-5),
     // No clamp unless asked: raw (unactivated) inputs can make a denominator negative, and

@@ -34,16 +34,16 @@ export const MAX_CLASSES = 256;
 /** Classes one forward workgroup accumulates in registers (`CLASS_BLOCK` in family_forward.wgsl). */
 export const CLASS_BLOCK = 16;
 
-const ACTIVATION = { none: 0, sigmoid: 1, softmax: 2, argmax: 3, threshold: 4 } as const;
+const ACTIVATION = { none: 0, sigmoid: 1, softmax: 2, argmax: 3, threshold: 4, tanh: 5 } as const;
 const TARGET = { dense: 0, u8: 1, u16: 2, u32: 3 } as const;
 const MASK = { none: 0, weight: 1, logits: 2 } as const;
 const VALUE = { 'one-minus': 0, 'negative-log': 1, negative: 2 } as const;
 const GDL = { square: 1, simple: 2, uniform: 3 } as const;
 
-/** 0 none, 1 softmax cross-entropy, 2 binary cross-entropy. */
+/** 0 none, 1 softmax cross-entropy, 2 binary cross-entropy (on the logits, whatever the activation). */
 function auxKind(o: NormalizedLossOptions): number {
   if (!o.crossEntropy) return 0;
-  return o.activation === 'softmax' ? 1 : 2;
+  return o.crossEntropy.form === 'softmax' ? 1 : 2;
 }
 
 /** 0 none, 1 sigmoid form, 2 softmax form. */
@@ -63,6 +63,7 @@ export function voxelConstants(o: NormalizedLossOptions): PipelineConstants {
     MASK_PER_SAMPLE: +o.maskPerSample,
     HAS_IGNORE: +(o.ignoreIndex !== undefined),
     SQUARED: +o.squared,
+    SOFT_ABS: +o.softAbs,
     AUX_KIND: auxKind(o),
     FOCAL_KIND: focalKind(o),
     CHANNELS_FIRST: +o.channelsFirst,
@@ -140,11 +141,12 @@ export function finalizeParamsFields(o: NormalizedLossOptions, chunks: number, g
     ['smooth_nr', 'f32', o.smoothNumerator],
     ['smooth_dr', 'f32', o.smoothDenominator],
     ['den_min', 'f32', Math.max(o.denominatorMin, -F32_MAX)],
+    ['tp_min', 'f32', Math.max(o.tpMin, -F32_MAX)],
     ['log_eps', 'f32', o.logEps],
     ['gamma', 'f32', o.gamma],
     ['lambda_dice', 'f32', o.lambdaDice],
     ['lambda_aux', 'f32', o.crossEntropy?.lambda ?? 0],
-    ['element_count', 'f32', o.elements],
+    ['ce_divisor', 'f32', o.crossEntropy?.divisor ?? 0],
     ['lambda_focal', 'f32', o.focal?.lambda ?? 0],
     ['focal_norm', 'f32', o.focal ? 1 / o.focal.normaliser : 0],
     ['fault_records', 'u32', faultRecords],

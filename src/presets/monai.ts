@@ -6,7 +6,7 @@ import { WgslDiceError } from '../errors.js';
 import type { ClDiceLoss, ClDiceOptions } from '../family/cldice.js';
 import type { FocalOptions, LossOptions } from '../family/options.js';
 import type { WassersteinDiceLoss, WassersteinDiceOptions } from '../family/wasserstein.js';
-import { type Opts, parseActivation } from '../reference/peers/common.js';
+import type { Opts } from '../reference/peers/common.js';
 import {
   COMPUTE_DICE_DEFAULTS,
   COMPUTE_GDICE_DEFAULTS,
@@ -27,6 +27,7 @@ import {
   skeletonIterationsOf,
 } from '../reference/peers/monai.js';
 import { type Tensor, moveAxis, numel, reshape, tensor, toNested, zip } from '../reference/peers/tensor.js';
+import { type KernelActivation, hostActivation, hostOnlyActivation, kernelActivation } from './activation.js';
 import {
   type CreateExtras,
   type HostInput,
@@ -39,7 +40,6 @@ import {
   f32,
   labels,
   nested,
-  notImplemented,
   optionGuard,
   parseOptions,
   toTensor,
@@ -67,19 +67,23 @@ interface Prepared {
   /** Classes kept after include_background. */
   kept: number[];
   rank: number;
+  /** other_act ran on the host (pred holds its output): a term on the logits needs them apart. */
+  hostActivated: boolean;
 }
 
-function activationOf(o: Opts, C: number): { activation: 'none' | 'sigmoid' | 'softmax'; host: ((t: Tensor) => Tensor) | null } {
+function activationOf(o: Opts, C: number): { activation: KernelActivation; host: ((t: Tensor) => Tensor) | null } {
   const n = Number(o.bool('sigmoid')) + Number(o.bool('softmax')) + Number(!o.isNone('other_act'));
   if (n > 1) {
     throw new WgslDiceError('INVALID_OPTION', `${o.api}: Incompatible values: more than 1 of [sigmoid=True, softmax=True, other_act is not None].`);
   }
   if (o.bool('sigmoid')) return { activation: 'sigmoid', host: null };
   if (o.bool('softmax')) return { activation: C === 1 ? 'none' : 'softmax', host: null }; // MONAI ignores softmax when C = 1
-  const act = o.strOrNull('other_act');
-  // other_act (any callable) has no GPU switch: it is applied on the host before upload.
-  if (act !== null) return { activation: 'none', host: optionGuard(() => parseActivation(act)) };
-  return { activation: 'none', host: null };
+  const act = o.raw('other_act');
+  if (act === null) return { activation: 'none', host: null };
+  // Named activations run in the kernels (other_act's softmax is not skipped when C = 1);
+  // any other callable runs on the host, in evaluate() only.
+  const kernel = kernelActivation(act);
+  return kernel !== null ? { activation: kernel, host: null } : { activation: 'none', host: hostActivation(o.api, act) };
 }
 
 /** One loss per distinct options, so repeated evaluate() calls reuse pipelines and buffers. */
@@ -103,9 +107,7 @@ function prepare(o: Opts, kind: Kind, x: Tensor, y: Tensor, forCreate = false): 
   if (rank < 2) throw new WgslDiceError('INVALID_SHAPE', `${o.api}: input must be [B, C, ...spatial], got [${x.shape}].`);
   const [B, C] = x.shape;
   const { activation, host } = activationOf(o, C);
-  if (host && forCreate) {
-    throw new WgslDiceError('INVALID_OPTION', `${o.api}: other_act runs on the host; the GPU path takes activated predictions (create with other_act=None).`);
-  }
+  if (host && forCreate) hostOnlyActivation(o.api, 'other_act', o.raw('other_act'));
   const px = host ? host(x) : x;
   const onehot = o.bool('to_onehot_y') && C > 1;
   let target: Float32Array | Uint32Array;
@@ -145,19 +147,19 @@ function prepare(o: Opts, kind: Kind, x: Tensor, y: Tensor, forCreate = false): 
     // f = 1 − (2·tp + smooth_nr) / (2·(tp + k·fp + k·fn) + smooth_dr)
     base.score = { numTp: 2, denTp: 2, denFp: 2 * k, denFn: 2 * k };
     if (o.bool('squared_pred')) base.squared = true; // ord 2 wins over soft_label (same tp = Σpg)
-    else if (softLabel) base.softLabel = true;
+    else if (softLabel) base.softLabel = 'absolute';
     const weight = kind === 'dice-ce' ? null : o.numOrList('weight');
     // MONAI applies `weight` only while more than one channel is left (after include_background).
     if (weight !== null && kept.length !== 1) base.weights = engineWeights(o.api, weight, kept, C);
   } else if (kind === 'tversky') {
     base.score = { numTp: 1, denTp: 1, denFp: o.num('alpha'), denFn: o.num('beta') };
-    if (softLabel) base.softLabel = true;
+    if (softLabel) base.softLabel = 'absolute';
   } else {
     base.formula = 'generalized-dice';
     base.gdlWeight = o.oneOf('w_type', ['square', 'simple', 'uniform'] as const);
-    if (softLabel) base.softLabel = true;
+    if (softLabel) base.softLabel = 'absolute';
   }
-  return { lossOptions: base, pred: f32(px), target, B, C, kept, rank };
+  return { lossOptions: base, pred: f32(px), target, B, C, kept, rank, hostActivated: host !== null };
 }
 
 /** MONAI FocalLoss's reduction as the engine's focal reduction ('none' keeps the sum: the gradient path). */
@@ -170,7 +172,8 @@ const FOCAL_REDUCTION = { mean: 'mean', sum: 'sum-of-means', none: 'sum' } as co
  */
 function focalTerm(o: Opts, C: number, kept: number[], useSoftmax: boolean, lambda: number): FocalOptions {
   const reduction = o.oneOf('reduction', ['none', 'mean', 'sum'] as const);
-  let alpha = o.numOrList('alpha');
+  // GeneralizedDiceFocalLoss has no alpha (its FocalLoss gets alpha=None).
+  let alpha = 'alpha' in o.values ? o.numOrList('alpha') : null;
   if (useSoftmax && kept.length !== C && typeof alpha === 'number') alpha = null;
   if (Array.isArray(alpha) && alpha.length !== kept.length) {
     throw new WgslDiceError('INVALID_OPTION', `${o.api}: alpha has ${alpha.length} entries for ${kept.length} classes.`);
@@ -242,12 +245,18 @@ export function createMonaiPresets(engine: DiceEngine) {
     const o = parseOptions(api, options, defaults);
     // Validate eagerly what does not depend on the input.
     optionGuard(() => o.oneOf('reduction', kind === 'dice-ce' ? (['mean', 'sum'] as const) : (['none', 'mean', 'sum'] as const)));
-    if (kind === 'dice-focal' || kind === 'gdl-focal') {
-      const lambdas = kind === 'dice-focal' ? ['lambda_dice', 'lambda_focal'] : ['lambda_gdl', 'lambda_focal'];
-      for (const name of lambdas) {
+    const lambdaNames = { 'dice-focal': ['lambda_dice', 'lambda_focal'], 'gdl-focal': ['lambda_gdl', 'lambda_focal'], 'dice-ce': ['lambda_dice', 'lambda_ce'] } as const;
+    if (kind === 'dice-focal' || kind === 'gdl-focal' || kind === 'dice-ce') {
+      for (const name of lambdaNames[kind]) {
         if (optionGuard(() => o.num(name)) < 0) throw new WgslDiceError('INVALID_OPTION', `${api}: ${name} should be no less than 0.0.`);
       }
     }
+    /** The whole loss as one engine loss: the scalar MONAI returns (for 'none', its tensor's sum). */
+    const fusedOptions = (p: Prepared): LossOptions => {
+      if (kind === 'dice-ce') return diceCeFused(o, p);
+      if (kind === 'dice-focal' || kind === 'gdl-focal') return diceFocalFused(o, kind, p);
+      return p.lossOptions;
+    };
     return {
       api,
       options: o.values,
@@ -256,18 +265,11 @@ export function createMonaiPresets(engine: DiceEngine) {
         const y = tensor([...(extras.targetShape ?? shape)]);
         const p = prepare(o, kind, x, y, true);
         if (kind === 'masked' && extras.maskShape) {
-          if (p.lossOptions.activation === 'none') {
-            throw new WgslDiceError('INVALID_OPTION', `${api}: the GPU mask multiplies logits before an activation; with no activation, multiply pred and target by the mask yourself.`);
-          }
+          // MaskedDiceLoss = DiceLoss(input * mask, target * mask), in the kernels' mask-the-logits mode.
           p.lossOptions.mask = 'logits';
           p.lossOptions.maskShape = extras.maskShape[0] === 1 && shape[0] !== 1 ? 'shared' : 'per-sample';
         }
-        if (kind === 'dice-ce') return engine.loss(diceCeFused(o, p, y) ?? notImplemented(api, 'the GPU path fuses Dice and CE only for softmax=True with a label-map target (to_onehot_y=True), or sigmoid=True with one channel'));
-        if (kind === 'dice-focal' || kind === 'gdl-focal') {
-          if (!o.isNone('other_act')) notImplemented(api, 'the GPU path fuses Dice and focal only without other_act');
-          return engine.loss(diceFocalFused(o, kind, p));
-        }
-        return engine.loss(p.lossOptions);
+        return engine.loss(fusedOptions(p));
       },
       async evaluate(pred, target, extras) {
         let { x, y, m } = hostTensors(pred, target, extras);
@@ -284,20 +286,18 @@ export function createMonaiPresets(engine: DiceEngine) {
           }
         }
         const p = prepare(o, kind, x, y);
-        if (kind === 'dice-ce') return diceCe(o, p, x, y);
-        if (kind === 'dice-focal' || kind === 'gdl-focal') return diceFocal(o, kind, p, x);
-        const r = await (await cache.loss(p.lossOptions)).compute(p.pred, p.target);
         const reduction = p.lossOptions.reduction;
+        if ((kind === 'dice-focal' || kind === 'gdl-focal') && reduction === 'none') return diceFocalTensor(o, kind, p, x);
+        if (kind === 'dice-ce' || kind === 'dice-focal' || kind === 'gdl-focal') {
+          const fused = fusedOptions(p);
+          return p.hostActivated ? splitAtLogits(fused, p, x) : (await (await cache.loss(fused)).compute(p.pred, p.target)).loss;
+        }
+        const r = await (await cache.loss(p.lossOptions)).compute(p.pred, p.target);
         if (reduction !== 'none') return r.loss;
         const batch = o.bool('batch');
         const extraOnes = new Array<number>(p.rank - 2).fill(1);
-        if (kind === 'gdl') {
-          const rows = batch ? 1 : p.B;
-          const vals = Array.from(r.groups.value.slice(0, rows));
-          return nested(batch ? [1, ...extraOnes] : [rows, 1, ...extraOnes], vals);
-        }
-        const wts = p.lossOptions.weights as number[] | undefined;
-        const vals = keptValues(p, batch, (g) => r.groups.value[g] * (wts ? wts[g % p.C] : 1));
+        const vals = diceGroupValues(kind, p, r.groups.value);
+        if (kind === 'gdl') return nested(batch ? [1, ...extraOnes] : [p.B, 1, ...extraOnes], vals);
         const Ck = shapeFor(p.C, p.kept).length;
         if (kind === 'tversky') return nested(batch ? [Ck] : [p.B, Ck], vals);
         return nested(batch ? [Ck, ...extraOnes] : [p.B, Ck, ...extraOnes], vals);
@@ -305,93 +305,84 @@ export function createMonaiPresets(engine: DiceEngine) {
     };
   };
 
+  /** MONAI's 'none' values of the Dice part: per row (sample, or one with batch), the kept classes' weighted values, or one GDL value. */
+  function diceGroupValues(kind: Kind, p: Prepared, value: Float32Array): number[] {
+    const batch = p.lossOptions.batch === true;
+    if (kind === 'gdl' || kind === 'gdl-focal') return Array.from(value.slice(0, batch ? 1 : p.B));
+    const wts = p.lossOptions.weights as number[] | undefined;
+    return keptValues(p, batch, (g) => value[g] * (wts ? wts[g % p.C] : 1));
+  }
+
   /**
    * DiceFocalLoss / GeneralizedDiceFocalLoss in one loss: the Dice part on the preamble's
    * activation, the focal part (MONAI's sigmoid form) on the same raw logits in the same passes.
+   * For reduction 'none' the scalar is the sum of MONAI's tensor: the Dice values broadcast over
+   * [B, C', ...spatial] (each repeated `diceRepeats` times) plus every focal element.
    */
   function diceFocalFused(o: Opts, kind: 'dice-focal' | 'gdl-focal', p: Prepared): LossOptions {
-    if (p.lossOptions.reduction === 'none') {
-      notImplemented(o.api, "reduction='none' (a [B, C, 1...] Dice plus a [B, C, ...] focal tensor) is not implemented on the GPU yet");
-    }
-    const lambdaDice = o.num(kind === 'dice-focal' ? 'lambda_dice' : 'lambda_gdl');
+    const none = p.lossOptions.reduction === 'none';
+    const lambdaDice = o.num(kind === 'dice-focal' ? 'lambda_dice' : 'lambda_gdl') * (none ? diceRepeats(kind, p) : 1);
     return { ...p.lossOptions, lambdaDice, focal: focalTerm(o, p.C, p.kept, false, o.num('lambda_focal')) };
   }
 
-  async function diceFocal(o: Opts, kind: 'dice-focal' | 'gdl-focal', p: Prepared, x: Tensor): Promise<number> {
-    const fused = diceFocalFused(o, kind, p);
-    if (o.isNone('other_act')) return (await (await cache.loss(fused)).compute(p.pred, p.target)).loss;
-    // other_act ran on the host for the Dice part; the focal part needs the raw logits: two losses.
-    const { focal, lambdaDice, ...diceOptions } = fused;
-    const dice = (await (await cache.loss(diceOptions)).compute(p.pred, p.target)).loss;
-    const focalOnly: LossOptions = { ...diceOptions, activation: 'sigmoid', lambdaDice: 0, focal, label: `${o.api} focal` };
-    const focalLoss = (await (await cache.loss(focalOnly)).compute(f32(x), p.target)).loss;
-    return (lambdaDice ?? 1) * dice + focalLoss;
+  /** How often each Dice value of a 'none' reduction appears once broadcast against [B, C', ...spatial]. */
+  function diceRepeats(kind: 'dice-focal' | 'gdl-focal', p: Prepared): number {
+    const S = p.lossOptions.shape.slice(2).reduce((a, b) => a * b, 1);
+    const perValue = kind === 'gdl-focal' ? p.kept.length * S : S;
+    return p.lossOptions.batch ? p.B * perValue : perValue;
   }
 
   /**
-   * One fused loss when the Dice activation is the CE's: softmax with a label-map target (Dice +
-   * softmax CE), or sigmoid with one channel (Dice + BCEWithLogitsLoss(pos_weight=weight)).
+   * With a host other_act, pred holds its output: the Dice part runs on it and the terms on the
+   * logits (cross-entropy, focal) on the raw input, as two GPU losses.
    */
-  function diceCeFused(o: Opts, p: Prepared, y: Tensor): LossOptions | null {
-    void y;
-    const weight = o.numOrList('weight');
-    if (typeof weight === 'number') throw new WgslDiceError('INVALID_WEIGHTS', `${o.api}: weight must be a sequence (one entry per class)`);
-    // MONAI hands label_smoothing to CrossEntropyLoss only: BCEWithLogitsLoss (C = 1) has none.
-    if (p.C === 1 && p.lossOptions.activation === 'sigmoid') {
-      return { ...p.lossOptions, lambdaDice: o.num('lambda_dice'), crossEntropy: { lambda: o.num('lambda_ce'), ...bcePosWeight(o.api, weight) } };
-    }
-    if (p.lossOptions.activation !== 'softmax' || p.lossOptions.target === 'dense') return null;
-    const crossEntropy = { lambda: o.num('lambda_ce'), labelSmoothing: o.num('label_smoothing'), ...(weight ? { weights: weight } : {}) };
-    const opts: LossOptions = { ...p.lossOptions, lambdaDice: o.num('lambda_dice'), crossEntropy };
-    if (weight && p.kept.length !== 1) opts.weights = engineWeights(o.api, p.kept.length === p.C ? weight : weight.slice(1), p.kept, p.C);
-    return opts;
+  async function splitAtLogits(fused: LossOptions, p: Prepared, x: Tensor): Promise<number> {
+    const { crossEntropy, focal, lambdaDice = 1, ...dice } = fused;
+    const diceLoss = lambdaDice === 0 ? 0 : (await (await cache.loss(dice)).compute(p.pred, p.target)).loss;
+    const onLogits: LossOptions = { ...dice, activation: 'none', lambdaDice: 0, label: `${dice.label} on the logits` };
+    if (crossEntropy) onLogits.crossEntropy = crossEntropy;
+    if (focal) onLogits.focal = focal;
+    return lambdaDice * diceLoss + (await (await cache.loss(onLogits)).compute(f32(x), p.target)).loss;
   }
 
-  async function diceCe(o: Opts, p: Prepared, x: Tensor, y: Tensor): Promise<number> {
-    const lambdaDice = o.num('lambda_dice');
-    const lambdaCe = o.num('lambda_ce');
-    if (lambdaDice < 0) throw new WgslDiceError('INVALID_OPTION', `${o.api}: lambda_dice should be no less than 0.0.`);
-    if (lambdaCe < 0) throw new WgslDiceError('INVALID_OPTION', `${o.api}: lambda_ce should be no less than 0.0.`);
+  /** DiceFocalLoss / GeneralizedDiceFocalLoss reduction 'none': MONAI's [B, C', ...spatial] tensor. */
+  async function diceFocalTensor(o: Opts, kind: 'dice-focal' | 'gdl-focal', p: Prepared, x: Tensor): Promise<PresetValue> {
+    const diceValues = diceGroupValues(kind, p, (await (await cache.loss(p.lossOptions)).compute(p.pred, p.target)).groups.value);
+    const focalValues = await focalElements(o.api, x, p.target, p.lossOptions.target === 'dense', focalTerm(o, p.C, p.kept, false, 1), p.kept.length !== p.C);
+    const lambdaDiceValue = o.num(kind === 'dice-focal' ? 'lambda_dice' : 'lambda_gdl');
+    const lambdaFocal = o.num('lambda_focal');
+    const [B] = x.shape;
+    const S = numel(x.shape.slice(2));
+    const Ck = p.kept.length;
+    const rowWidth = kind === 'gdl-focal' ? 1 : Ck;
+    const out: number[] = [];
+    for (let b = 0; b < B; b++) {
+      for (let k = 0; k < Ck; k++) {
+        const d = diceValues[(p.lossOptions.batch ? 0 : b * rowWidth) + (kind === 'gdl-focal' ? 0 : k)];
+        for (let s = 0; s < S; s++) out.push(lambdaDiceValue * d + lambdaFocal * focalValues[(b * Ck + k) * S + s]);
+      }
+    }
+    return nested([B, Ck, ...x.shape.slice(2)], out);
+  }
+
+  /**
+   * DiceCELoss in one loss: the Dice part on the preamble's activation (weight[1:] without the
+   * background), torch's cross-entropy on the raw logits in the same passes: CrossEntropyLoss
+   * (class indices for a label map, probabilities for a dense target) when C > 1, else
+   * BCEWithLogitsLoss(pos_weight=weight); the reduction applies to both.
+   */
+  function diceCeFused(o: Opts, p: Prepared): LossOptions {
     const weight = o.numOrList('weight');
     if (typeof weight === 'number') throw new WgslDiceError('INVALID_WEIGHTS', `${o.api}: weight must be a sequence (one entry per class)`);
     const reduction = p.lossOptions.reduction as 'mean' | 'sum';
-    const fused = diceCeFused(o, p, y);
-    const ceTargetIndex = y.shape[1] === 1 && p.C > 1;
-    // CE 'sum' = CE mean × (Σ w_y for class-index targets, or the voxel count otherwise).
-    const ceScale = (): number => {
-      if (reduction === 'mean') return 1;
-      const N = p.B * (x.data.length / (p.B * p.C));
-      if (!ceTargetIndex || !weight) return N;
-      let s = 0;
-      for (const v of y.data) s += weight[Math.trunc(v)];
-      return s;
-    };
-    if (fused) {
-      const r = await (await cache.loss(fused)).compute(p.pred, p.target);
-      if (reduction === 'mean') return r.loss;
-      return lambdaDice * r.diceLoss + lambdaCe * r.crossEntropy * ceScale();
-    }
-    // Dice on the preamble's activation; CE on the raw logits in a second GPU loss (lambdaDice 0).
-    const diceWeight = weight !== null && p.kept.length !== p.C ? weight.slice(1) : weight;
-    const diceOpts = { ...p.lossOptions };
-    if (diceWeight !== null && p.kept.length !== 1) diceOpts.weights = engineWeights(o.api, diceWeight, p.kept, p.C);
-    const dice = (await (await cache.loss(diceOpts)).compute(p.pred, p.target)).loss;
-    const ceOpts: LossOptions = {
-      shape: [...x.shape],
-      layout: 'channels-first',
-      activation: p.C > 1 ? 'softmax' : 'sigmoid',
-      target: ceTargetIndex ? 'u32' : 'dense',
-      lambdaDice: 0,
-      // With one channel MONAI passes weight as BCEWithLogitsLoss(pos_weight=weight).
-      crossEntropy:
-        p.C === 1
-          ? { lambda: 1, ...bcePosWeight(o.api, weight) }
-          : { lambda: 1, labelSmoothing: o.num('label_smoothing'), ...(weight ? { weights: weight } : {}) },
-      label: `${o.api} cross-entropy`,
-    };
-    const ceTarget = ceTargetIndex ? labels(y) : f32(y);
-    const ce = (await (await cache.loss(ceOpts)).compute(f32(x), ceTarget)).crossEntropy;
-    return lambdaDice * dice + lambdaCe * ce * ceScale();
+    // MONAI hands label_smoothing to CrossEntropyLoss only: BCEWithLogitsLoss (C = 1) has none.
+    const crossEntropy: NonNullable<LossOptions['crossEntropy']> =
+      p.C === 1
+        ? { lambda: o.num('lambda_ce'), form: 'binary', reduction, ...bcePosWeight(o.api, weight) }
+        : { lambda: o.num('lambda_ce'), form: 'softmax', reduction, labelSmoothing: o.num('label_smoothing'), ...(weight ? { weights: weight } : {}) };
+    const opts: LossOptions = { ...p.lossOptions, lambdaDice: o.num('lambda_dice'), crossEntropy };
+    if (weight && p.kept.length !== 1) opts.weights = engineWeights(o.api, p.kept.length === p.C ? weight : weight.slice(1), p.kept, p.C);
+    return opts;
   }
 
   /** monai.losses.GeneralizedWassersteinDiceLoss on engine.wassersteinDice (its own kernels). */
@@ -439,6 +430,38 @@ export function createMonaiPresets(engine: DiceEngine) {
     };
   };
 
+  /**
+   * MONAI's focal tensor ('none'): [B, kept classes, S] flat. Every voxel becomes a sample of one
+   * voxel (channels-last [B*S, C]), so that the per-(sample, class) focal sums are the elements.
+   */
+  async function focalElements(
+    api: string,
+    x: Tensor,
+    target: Float32Array | Uint32Array,
+    dense: boolean,
+    focal: FocalOptions,
+    dropBackground: boolean,
+    activation: LossOptions['activation'] = 'none',
+  ): Promise<number[]> {
+    const [B, C] = x.shape;
+    const S = numel(x.shape.slice(2));
+    const voxelsFirst = (data: ArrayLike<number>) => f32(moveAxis(reshape(tensor([...x.shape], Float64Array.from(data)), [B, C, S]), 1, 2));
+    const perVoxel: LossOptions = {
+      shape: [B * S, C],
+      layout: 'channels-last',
+      activation,
+      target: dense ? 'dense' : 'u32',
+      lambdaDice: 0,
+      focal: { ...focal, reduction: 'sum' },
+      label: `${api} element-wise`,
+    };
+    if (dropBackground) perVoxel.includeBackground = false;
+    const r = await (await cache.loss(perVoxel)).compute(voxelsFirst(x.data), dense ? voxelsFirst(target) : target);
+    const out: number[] = [];
+    for (let b = 0; b < B; b++) for (let c = dropBackground ? 1 : 0; c < C; c++) for (let s = 0; s < S; s++) out.push(r.pairFocal![(b * S + s) * C + c]);
+    return out;
+  }
+
   /** monai.losses.FocalLoss: the engine's focal term alone (lambdaDice 0). */
   const focalPreset = (api: string) => (options: Options = {}): Preset => {
     const o = parseOptions(api, options, FOCAL_DEFAULTS);
@@ -475,16 +498,8 @@ export function createMonaiPresets(engine: DiceEngine) {
         const { lossOptions, labelMap, kept } = focalOptions(x.shape, y.shape);
         const targetData = labelMap ? labels(y) : f32(y);
         if (o.raw('reduction') !== 'none') return (await (await cache.loss(lossOptions)).compute(f32(x), targetData)).loss;
-        // Element-wise values: every voxel becomes a sample of one voxel (channels-last [B*S, C]),
-        // so that the per-(sample, class) focal sums are the elements.
-        const [B, C] = x.shape;
-        const S = numel(x.shape.slice(2));
-        const voxelsFirst = (t: Tensor) => f32(moveAxis(reshape(t, [B, C, S]), 1, 2));
-        const perVoxel: LossOptions = { ...lossOptions, shape: [B * S, C], layout: 'channels-last', label: `${api} element-wise` };
-        const r = await (await cache.loss(perVoxel)).compute(voxelsFirst(x), labelMap ? targetData : voxelsFirst(y));
-        const out: number[] = [];
-        for (let b = 0; b < B; b++) for (const c of kept) for (let s = 0; s < S; s++) out.push(r.pairFocal![(b * S + s) * C + c]);
-        return nested([B, kept.length, ...x.shape.slice(2)], out);
+        const values = await focalElements(api, x, targetData, !labelMap, lossOptions.focal!, kept.length !== x.shape[1], lossOptions.activation);
+        return nested([x.shape[0], kept.length, ...x.shape.slice(2)], values);
       },
     };
   };

@@ -4,9 +4,10 @@
 import type { DiceEngine } from '../engine.js';
 import { WgslDiceError } from '../errors.js';
 import type { LossOptions } from '../family/options.js';
-import { type Opts, parseActivation } from '../reference/peers/common.js';
+import type { Opts } from '../reference/peers/common.js';
 import { DC_AND_CE_DEFAULTS, MEM_EFF_DICE_DEFAULTS, SOFT_DICE_DEFAULTS } from '../reference/peers/nnunet.js';
-import { type Tensor, tensor } from '../reference/peers/tensor.js';
+import { type Tensor, moveAxis, reshape, tensor } from '../reference/peers/tensor.js';
+import { type KernelActivation, hostActivation, hostOnlyActivation, kernelActivation } from './activation.js';
 import {
   type CreateExtras,
   type HostInput,
@@ -18,7 +19,7 @@ import {
   channelFirst,
   f32,
   labels,
-  notImplemented,
+  nested,
   optionGuard,
   parseOptions,
   prod,
@@ -32,21 +33,17 @@ interface Plan {
   mask?: Float32Array;
 }
 
-/** apply_nonlin → engine activation; any other callable is applied on the host before upload. */
-function nonlinOf(o: Opts): { activation: 'none' | 'sigmoid' | 'softmax'; host: ((t: Tensor) => Tensor) | null } {
+/** apply_nonlin → the kernels' activation; any other callable runs on the host (evaluate only). */
+function nonlinOf(o: Opts): { activation: KernelActivation; host: ((t: Tensor) => Tensor) | null } {
   const v = o.raw('apply_nonlin');
   if (v === null) return { activation: 'none', host: null };
-  if (typeof v !== 'string') throw new WgslDiceError('INVALID_OPTION', `${o.api}: apply_nonlin must be null or an activation name`);
-  const s = v.replace(/\s+/g, '').replace(/^(torch\.|F\.|nn\.functional\.)/, '');
-  if (s === 'sigmoid') return { activation: 'sigmoid', host: null };
-  if (/^(softmax|softmax_helper_dim1)(\((x,)?(dim=)?1\))?$/.test(s)) return { activation: 'softmax', host: null };
-  return { activation: 'none', host: optionGuard(() => parseActivation(v)) };
+  const kernel = kernelActivation(v);
+  return kernel !== null ? { activation: kernel, host: null } : { activation: 'none', host: hostActivation(o.api, v) };
 }
 
 function dicePlan(o: Opts, x: Tensor, y: Tensor, maskShape: readonly number[] | null, forCreate: boolean): Plan {
-  if ('clip_tp' in o.values && !o.isNone('clip_tp')) notImplemented(o.api, 'clip_tp is not implemented on the GPU yet');
   const { activation, host } = nonlinOf(o);
-  if (host && forCreate) throw new WgslDiceError('INVALID_OPTION', `${o.api}: apply_nonlin '${String(o.raw('apply_nonlin'))}' runs on the host; the GPU path takes softmax, sigmoid or None.`);
+  if (host && forCreate) hostOnlyActivation(o.api, 'apply_nonlin', o.raw('apply_nonlin'));
   const rank = x.shape.length;
   const [B, C] = x.shape;
   let gt = y;
@@ -70,6 +67,8 @@ function dicePlan(o: Opts, x: Tensor, y: Tensor, maskShape: readonly number[] | 
     label: o.api,
   };
   if (!o.bool('do_bg')) lo.includeBackground = false;
+  // SoftDiceLoss clip_tp: tp = clip(tp, min=clip_tp) in 2tp of the numerator and denominator.
+  if ('clip_tp' in o.values && !o.isNone('clip_tp')) lo.tpMin = optionGuard(() => o.num('clip_tp'));
   if (maskShape) {
     lo.mask = 'weight';
     lo.maskShape = maskShape[0] === 1 && B !== 1 ? 'shared' : 'per-sample';
@@ -120,11 +119,31 @@ export function createNnunetPresets(engine: DiceEngine) {
     if ('apply_nonlin' in kwargs) throw new WgslDiceError('INVALID_OPTION', `${api}: soft_dice_kwargs must not set 'apply_nonlin' (the compound loss sets it)`);
     const diceO = parseOptions(`${api} soft_dice_kwargs (${cls})`, { ...kwargs, apply_nonlin: 'softmax(dim=1)' }, cls === 'SoftDiceLoss' ? SOFT_DICE_DEFAULTS : MEM_EFF_DICE_DEFAULTS);
     const ceO = parseOptions(`${api} ce_kwargs`, optionGuard(() => o.dict('ce_kwargs')), CE_KWARGS_DEFAULTS);
-    if (ceO.str('reduction') !== 'mean') notImplemented(api, `ce_kwargs.reduction '${ceO.str('reduction')}' is not implemented on the GPU yet (only 'mean')`);
+    const ceReduction = optionGuard(() => ceO.oneOf('reduction', ['mean', 'sum', 'none'] as const));
+    // 'none': DC_and_CE_loss returns weight_ce * (the per-voxel CE, [B, ...spatial]) + weight_dice * dc,
+    // whose sum (the GPU path's scalar) is weight_ce * (CE sum) + weight_dice * dc * B * S.
+    const ceNone = ceReduction === 'none';
     const ceWeight = ceO.numOrList('weight');
     if (typeof ceWeight === 'number') throw new WgslDiceError('INVALID_WEIGHTS', `${api}: ce_kwargs.weight must be a list (one entry per class)`);
     const ignore = optionGuard(() => o.numOrNull('ignore_label'));
-    if (ignore === null && ceO.num('ignore_index') !== -100) notImplemented(api, 'ce_kwargs.ignore_index without ignore_label is not implemented on the GPU yet');
+    const smoothing = ceO.num('label_smoothing');
+    /**
+     * RobustCrossEntropyLoss(ignore_index=k) without ignore_label: the Dice term keeps label k, the
+     * CE drops its voxels. For class-index targets that is the CE weight of class k set to 0 (out
+     * of the numerator and the divisor alike), exactly so without label smoothing (whose term
+     * would still weigh class k). An index outside [0, C) matches no valid label: nothing to do.
+     */
+    const ceWeightsFor = (C: number): number[] | null => {
+      const k = ignore === null ? ceO.num('ignore_index') : null;
+      if (k === null || !Number.isInteger(k) || k < 0 || k >= C) return ceWeight;
+      if (smoothing > 0) {
+        throw new WgslDiceError(
+          'NOT_SUPPORTED',
+          `${api}: ce_kwargs.ignore_index=${k} (a class the Dice term keeps) with label_smoothing is not supported; set ignore_label instead, or drop the smoothing.`,
+        );
+      }
+      return (ceWeight ?? new Array<number>(C).fill(1)).map((w, c) => (c === k ? 0 : w));
+    };
     const weightCe = o.num('weight_ce');
     const weightDice = o.num('weight_dice');
     const planFor = (x: Tensor, y: Tensor, forCreate: boolean): Plan => {
@@ -134,11 +153,20 @@ export function createNnunetPresets(engine: DiceEngine) {
         throw new WgslDiceError('SHAPE_MISMATCH', `${api}: target must be a label map of shape (B, 1, ...), got [${y.shape}]`);
       }
       const p = dicePlan(diceO, x, forCreate ? tensor([...t.shape]) : t, null, forCreate);
+      // With weight_ce = 0 the CE is the scalar 0 and the result stays a scalar.
+      const broadcast = ceNone && weightCe !== 0 ? prod(x.shape) / x.shape[1] : 1;
+      const weights = ceWeightsFor(x.shape[1]);
       const lo: LossOptions = {
         ...p.lossOptions,
         target: 'u32',
-        lambdaDice: weightDice,
-        crossEntropy: { lambda: weightCe, labelSmoothing: ceO.num('label_smoothing'), ...(ceWeight ? { weights: ceWeight } : {}) },
+        lambdaDice: weightDice * broadcast,
+        crossEntropy: {
+          lambda: weightCe,
+          form: 'softmax',
+          reduction: ceNone ? 'sum' : ceReduction,
+          labelSmoothing: smoothing,
+          ...(weights ? { weights } : {}),
+        },
         label: api,
       };
       // ignore_label: Dice masks those voxels (loss_mask) and CE ignores them: the engine's ignoreIndex.
@@ -154,10 +182,42 @@ export function createNnunetPresets(engine: DiceEngine) {
       async evaluate(pred, target, extras) {
         const { x, y } = tensors(pred, target, extras);
         const p = planFor(x, y, false);
-        return (await (await cache.loss(p.lossOptions)).compute(p.pred, p.target)).loss;
+        const r = await (await cache.loss(p.lossOptions)).compute(p.pred, p.target);
+        if (!ceNone || weightCe === 0) return r.loss;
+        const ignored = ignore === null ? null : engineIgnore(ignore);
+        const dice = weightDice === 0 ? 0 : weightDice * r.diceLoss;
+        // nnU-Net skips the CE (a scalar 0) when every voxel is ignored.
+        if (ignored !== null && (p.target as Uint32Array).every((l) => l === ignored)) return dice;
+        const ce = await voxelCrossEntropy(x, p.target as Uint32Array, ignored, smoothing, ceWeightsFor(x.shape[1]));
+        return nested([x.shape[0], ...x.shape.slice(2)], ce.map((v) => weightCe * v + dice));
       },
     };
   };
+
+  /**
+   * torch's CrossEntropyLoss(weight, label_smoothing, reduction='none') per voxel (0 where
+   * ignored), as the softmax-form focal term with gamma 0 on the smoothed target: every voxel a
+   * sample of one voxel (channels-last [B*S, C]), its per-class terms read back.
+   */
+  async function voxelCrossEntropy(x: Tensor, labelMap: Uint32Array, ignored: number | null, smoothing: number, weights: number[] | null): Promise<number[]> {
+    const [B, C] = x.shape;
+    const N = labelMap.length;
+    const pred = f32(moveAxis(reshape(x, [B, C, N / B]), 1, 2));
+    const smoothed = new Float32Array(N * C);
+    labelMap.forEach((label, n) => {
+      if (label === ignored) return;
+      for (let c = 0; c < C; c++) smoothed[n * C + c] = (c === label ? 1 - smoothing : 0) + smoothing / C;
+    });
+    const options: LossOptions = {
+      shape: [N, C],
+      activation: 'softmax',
+      lambdaDice: 0,
+      focal: { gamma: 0, useSoftmax: true, reduction: 'sum', ...(weights ? { weights } : {}) },
+      label: 'DC_and_CE_loss per-voxel cross-entropy',
+    };
+    const r = await (await cache.loss(options)).compute(pred, smoothed);
+    return Array.from({ length: N }, (_, n) => r.pairFocal!.slice(n * C, (n + 1) * C).reduce((a, v) => a + v, 0));
+  }
 
   return {
     SoftDiceLoss: dicePreset('nnunetv2.training.loss.dice.SoftDiceLoss', SOFT_DICE_DEFAULTS),

@@ -32,7 +32,6 @@ interface Plan {
   lossOptions: LossOptions;
   pred: Float32Array;
   target: Float32Array | Uint32Array;
-  mask?: Float32Array;
 }
 
 function plan(o: Opts, alpha: number, beta: number, gamma: number, x: Tensor, y: Tensor, forCreate = false): Plan {
@@ -64,7 +63,6 @@ function plan(o: Opts, alpha: number, beta: number, gamma: number, x: Tensor, y:
   };
   if (gamma !== 1) base.gamma = gamma;
   let target: Float32Array | Uint32Array;
-  let mask: Float32Array | undefined;
   if (mode === 'multiclass') {
     if (prod(y.shape) !== B * N) throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: multiclass y_true must be a label map of B·N = ${B * N} labels, got [${y.shape}].`);
     base.target = 'u32';
@@ -75,26 +73,29 @@ function plan(o: Opts, alpha: number, beta: number, gamma: number, x: Tensor, y:
     if (prod(y.shape) !== B * C * N) throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: y_true [${y.shape}] and y_pred [${x.shape}] differ in size.`);
     base.target = 'dense';
     target = f32(y);
-    if (ignore !== null) {
-      if (mode === 'multilabel') notImplemented(o.api, 'ignore_index with mode=multilabel (a per-channel mask) is not implemented on the GPU yet');
-      // binary: ignored pixels leave every sum: a voxel weight mask (p·m, g·m as smp does).
-      base.mask = 'weight';
-      mask = Float32Array.from(y.data, (v) => (v === ignore ? 0 : 1));
-    }
+    // binary / multilabel: smp masks y_pred and y_true element-wise where y_true == ignore_index,
+    // which the kernels do for a dense target equal to ignoreIndex.
+    if (ignore !== null) base.ignoreIndex = ignore;
   }
-  if (classes !== null) base.classes = [...new Set(classes.map((c) => (c < 0 ? c + C : c)))];
+  // The selected entries, in order: smp indexes the per-class losses with `classes`, so a
+  // repeated class counts once per occurrence.
+  const selected = classes === null ? [...Array(C).keys()] : classes.map((c) => (c < 0 ? c + C : c));
   const cw = o.numOrList('class_weights');
-  if (cw !== null) {
-    const selected = base.classes ?? [...Array(C).keys()];
-    const w = new Array<number>(C).fill(0);
-    if (typeof cw === 'number') selected.forEach((c) => (w[c] = cw));
-    else if (cw.length === C) cw.forEach((v, c) => (w[c] = v));
-    else if (cw.length === selected.length) selected.forEach((c, i) => (w[c] = cw[i]));
+  if (classes !== null || cw !== null) {
+    // Σ w·l / Σ w over the entries = a weighted mean over classes with each class's entries' weights summed.
+    let entryWeights: number[];
+    if (cw === null) entryWeights = selected.map(() => 1);
+    else if (typeof cw === 'number') entryWeights = selected.map(() => cw);
+    else if (cw.length === C && cw.length !== selected.length) entryWeights = selected.map((c) => cw[c]);
+    else if (cw.length === selected.length) entryWeights = cw;
     else throw new WgslDiceError('INVALID_WEIGHTS', `${o.api}: class_weights has ${cw.length} entries for ${selected.length} classes`);
+    const w = new Array<number>(C).fill(0);
+    selected.forEach((c, i) => (w[c] += entryWeights[i]));
+    base.classes = [...new Set(selected)];
     base.weights = w;
     base.reduction = 'weighted-mean';
   }
-  return { lossOptions: base, pred: f32(x), target, mask };
+  return { lossOptions: base, pred: f32(x), target };
 }
 
 const FUNCTIONAL_DEFAULTS: Options = { smooth: 0.0, eps: 1e-7, dims: null };
@@ -119,7 +120,7 @@ export function createSmpPresets(engine: DiceEngine) {
         const y = yRaw.shape.length === x.shape.length ? channelFirst(yRaw, extras?.layout) : yRaw;
         const p = plan(o, alpha, beta, gamma, x, y);
         const loss = await cache.loss(p.lossOptions);
-        return (await loss.compute(p.pred, p.target, p.mask ? { mask: p.mask } : {})).loss;
+        return (await loss.compute(p.pred, p.target)).loss;
       },
     };
   };

@@ -39,6 +39,8 @@ export function familyReference(
   const activation = options.activation ?? 'none';
   const maskMode = options.mask ?? 'none';
   const order = options.squared ? 2 : 1;
+  const softAbs = options.softLabel === 'absolute';
+  const ceForm = options.crossEntropy?.form ?? (activation === 'softmax' ? 'softmax' : 'binary');
 
   // Per (b, c): I, P, G, D, target mass M, and cross-entropy numerator / weight mass.
   const pairs = B * C;
@@ -68,45 +70,52 @@ export function familyReference(
       let w = maskMode === 'weight' ? m : 1;
       const z = Array.from({ length: C }, (_, c) => pred[at(b, s, c)] * logitScale);
       let g: number[];
+      // Per element: the voxel weight, 0 where a dense target holds the ignore value.
+      let we: number[];
       if (labels) {
-        const label = target[b * S + s];
-        if (options.ignoreIndex !== undefined && label === options.ignoreIndex) w = 0;
+        // Mask-the-logits mode masks the label map as MONAI does: one-hot of trunc(label * m).
+        const raw = target[b * S + s];
+        if (options.ignoreIndex !== undefined && raw === options.ignoreIndex) w = 0;
+        const label = maskMode === 'logits' ? Math.trunc(raw * m) : raw;
         g = Array.from({ length: C }, (_, c) => (label === c && w !== 0 ? 1 : 0));
+        we = g.map(() => w);
       } else {
-        g = Array.from({ length: C }, (_, c) => target[at(b, s, c)]);
+        const ignored = (c: number) => options.ignoreIndex !== undefined && Math.fround(target[at(b, s, c)]) === Math.fround(options.ignoreIndex);
+        g = Array.from({ length: C }, (_, c) => (ignored(c) ? 0 : target[at(b, s, c)] * logitScale));
+        we = g.map((_, c) => (ignored(c) ? 0 : w));
       }
-      g = g.map((x) => x * logitScale);
+      const top = Math.max(...z);
+      const logp = z.map((x) => x - (top + Math.log(z.reduce((acc, y) => acc + Math.exp(y - top), 0))));
       let p: number[];
-      let logp: number[] = [];
       if (activation === 'softmax') {
-        const top = Math.max(...z);
-        const lse = top + Math.log(z.reduce((acc, x) => acc + Math.exp(x - top), 0));
-        logp = z.map((x) => x - lse);
         p = logp.map(Math.exp);
       } else if (activation === 'sigmoid') {
         p = z.map((x) => 1 / (1 + Math.exp(-x)));
+      } else if (activation === 'tanh') {
+        p = z.map(Math.tanh);
       } else {
         p = z;
       }
       for (let c = 0; c < C; c++) {
         const k = b * C + c;
-        I[k] += w * p[c] * g[c];
-        P[k] += w * p[c] ** order;
-        G[k] += w * g[c] ** order;
-        D[k] += w * Math.abs(p[c] - g[c]);
-        M[k] += w * g[c];
+        const wc = we[c];
+        I[k] += wc * p[c] * g[c];
+        P[k] += wc * (softAbs ? Math.abs(p[c]) : p[c] ** order);
+        G[k] += wc * (softAbs ? Math.abs(g[c]) : g[c] ** order);
+        D[k] += wc * Math.abs(p[c] - g[c]);
+        M[k] += wc * g[c];
         if (options.crossEntropy) {
           const cw = ceWeights ? ceWeights[c] : 1;
-          if (activation === 'softmax') {
-            // torch label smoothing: the target is (1 - e) g + e / C; the mean divides by the
-            // weights of the true (unsmoothed) classes.
+          if (ceForm === 'softmax') {
+            // torch label smoothing: the target is (1 - e) g + e / C; the class-index mean
+            // divides by the weights of the true (unsmoothed) classes.
             const smoothing = options.crossEntropy.labelSmoothing ?? 0;
-            ceNum += w * cw * -(g[c] * (1 - smoothing) + smoothing / C) * logp[c];
-            ceDen += w * cw * g[c];
+            ceNum += wc * cw * -(g[c] * (1 - smoothing) + smoothing / C) * logp[c];
+            ceDen += wc * cw * g[c];
           } else {
             // torch BCEWithLogitsLoss(pos_weight): -[k g log sigmoid(x) + (1 - g) log(1 - sigmoid(x))].
             const x = z[c];
-            ceNum += w * cw * -(posWeight * g[c] * logSigmoid(x) + (1 - g[c]) * logSigmoid(-x));
+            ceNum += wc * cw * -(posWeight * g[c] * logSigmoid(x) + (1 - g[c]) * logSigmoid(-x));
           }
         }
       }
@@ -127,7 +136,7 @@ export function familyReference(
             const t = g[c];
             term = (x - x * t - logSigmoid(x)) * Math.exp(focalGamma * logSigmoid(-x * (2 * t - 1)));
           }
-          pairFocal[b * C + c] += w * (focal.weights ? focal.weights[c] : 1) * focalAlpha(c, g[c]) * term;
+          pairFocal[b * C + c] += we[c] * (focal.weights ? focal.weights[c] : 1) * focalAlpha(c, g[c]) * term;
         }
       }
     }
@@ -212,8 +221,10 @@ export function familyReference(
       const tp = options.softLabel ? (sP + sG - sD) / 2 : sI;
       const fp = sP - tp;
       const fn = sG - tp;
-      const den = Math.max(coef.denTp * tp + coef.denFp * fp + coef.denFn * fn + sdr, denMin);
-      const sc = (coef.numTp * tp + snr) / den;
+      // nnU-Net clip_tp: the tp terms see the clipped tp, fp and fn the plain one.
+      const tpc = Math.max(tp, options.tpMin ?? -Infinity);
+      const den = Math.max(coef.denTp * tpc + coef.denFp * fp + coef.denFn * fn + sdr, denMin);
+      const sc = (coef.numTp * tpc + snr) / den;
       let v = options.value === 'negative-log' ? -Math.log(Math.max(sc, logEps)) : options.value === 'negative' ? -sc : 1 - sc;
       if (options.emptyClass === 'zero' && mass === 0) v = 0;
       let weight = poolClasses ? 1 : included[gc] ? (fixed ? fixed[gc] : 1) : 0;
@@ -228,7 +239,12 @@ export function familyReference(
   const diceLoss = gamma === 1 ? total : Math.max(total, 0) ** gamma;
   let crossEntropy = 0;
   if (options.crossEntropy) {
-    crossEntropy = activation === 'softmax' ? (ceDen > 0 ? ceNum / ceDen : 0) : ceNum / (B * C * S);
+    const divisor =
+      options.crossEntropy.reduction === 'sum' ? 1
+      : ceForm === 'binary' ? B * C * S
+      : labels ? ceDen
+      : B * S;
+    crossEntropy = divisor > 0 ? ceNum / divisor : 0;
   }
   let focalLoss = 0;
   if (focal) {

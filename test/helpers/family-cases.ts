@@ -40,6 +40,14 @@ export const FAMILY_CASES: FamilyCase[] = [
   { name: 'softmax focal, scalar alpha, ignoreIndex and voxel mask', options: { shape: [2, 3, 3, 3], activation: 'softmax', target: 'u32', ignoreIndex: 7, mask: 'weight', focal: { useSoftmax: true, alpha: 0.25 } }, maskValues: true },
   { name: 'focal alone on raw input, gamma 0, soft targets, sum', options: { shape: [2, 4, 4, 2], lambdaDice: 0, focal: { gamma: 0, reduction: 'sum' } }, soft: true },
   { name: 'sigmoid focal with the mask on logits', options: { shape: [2, 2, 4, 4], layout: 'channels-first', activation: 'sigmoid', mask: 'logits', maskShape: 'shared', focal: { gamma: 3 } }, maskValues: true },
+  // Peer parity (issue 10): MONAI's other_act=tanh with soft_label (absolute-value sums).
+  { name: "tanh, soft-label 'absolute' (MONAI), soft targets", options: { shape: [2, 3, 4, 3], layout: 'channels-first', activation: 'tanh', softLabel: 'absolute' }, soft: true },
+  { name: 'sigmoid Dice + softmax cross-entropy on the logits, CE sum, weights', options: { shape: [2, 3, 4, 3], layout: 'channels-first', activation: 'sigmoid', target: 'u8', crossEntropy: { form: 'softmax', reduction: 'sum', weights: [1, 3, 0.5] } } },
+  { name: 'softmax cross-entropy on probability targets: torch mean over voxels, weights, smoothing', options: { shape: [2, 4, 4, 3], activation: 'softmax', crossEntropy: { weights: [0.5, 2, 1], labelSmoothing: 0.1 } }, soft: true },
+  { name: 'no activation + binary cross-entropy on the raw input, C = 2', options: { shape: [2, 2, 5], layout: 'channels-first', crossEntropy: { form: 'binary', lambda: 0.5 } } },
+  { name: 'dense target with an ignore value (smp multilabel ignore_index)', options: { shape: [2, 3, 4, 3], layout: 'channels-first', activation: 'sigmoid', ignoreIndex: 255, softLabel: true, batch: true } },
+  { name: 'tp clipped from below (nnU-Net clip_tp)', options: { shape: [2, 3, 4, 2], layout: 'channels-first', activation: 'softmax', value: 'negative', smoothNumerator: 1, smoothDenominator: 1, denominatorMin: 1e-8, tpMin: 1 } },
+  { name: 'mask on logits with a label map: label * mask truncated (MONAI MaskedDiceLoss, to_onehot_y)', options: { shape: [2, 3, 4, 3], layout: 'channels-first', activation: 'softmax', target: 'u8', mask: 'logits' }, maskValues: true },
 ];
 
 /** Seeded inputs for a case: pred (probabilities, logits or raw scores), target and mask. */
@@ -72,6 +80,8 @@ export function makeInputs(c: FamilyCase, random: () => number) {
         }
       }
     }
+    // A dense ignore value (smp's multilabel ignore_index) replaces some elements.
+    if (o.ignoreIndex !== undefined) target.forEach((_, i) => random() < 0.15 && (target[i] = o.ignoreIndex!));
   } else {
     const Type = kind === 'u8' ? Uint8Array : kind === 'u16' ? Uint16Array : Uint32Array;
     target = (Type as Uint32ArrayConstructor).from({ length: B * S }, () => (o.ignoreIndex !== undefined && random() < 0.15 ? o.ignoreIndex : labelOf()));

@@ -98,6 +98,20 @@ describe('normalizeLossOptions', () => {
     expect(score({ formula: 'f-beta', fBeta: 2 })).toEqual({ numTp: 5, denTp: 5, denFp: 1, denFn: 4 });
   });
 
+  it('reads the peer-parity modes: dense ignore as f32 bits, absolute soft label, tpMin, CE form and divisor', () => {
+    const dense = normalizeLossOptions({ shape: [2, 4, 4], ignoreIndex: -1, softLabel: 'absolute', tpMin: 1e-8 });
+    expect(dense.ignoreIndex).toBe(new Uint32Array(Float32Array.of(-1).buffer)[0]);
+    expect([dense.softLabel, dense.softAbs, dense.tpMin]).toEqual([true, true, 1e-8]);
+    // torch's CE divisors: true-class weights (0) for labels, voxels for probabilities, elements for binary, 1 for 'sum'.
+    const ce = (options: object) => normalizeLossOptions({ shape: [2, 4, 4], ...options }).crossEntropy;
+    expect(ce({ activation: 'softmax', target: 'u8', crossEntropy: {} })).toMatchObject({ form: 'softmax', divisor: 0 });
+    expect(ce({ activation: 'softmax', crossEntropy: {} })).toMatchObject({ form: 'softmax', divisor: 8 });
+    expect(ce({ activation: 'tanh', crossEntropy: { form: 'binary' } })).toMatchObject({ form: 'binary', divisor: 32 });
+    expect(ce({ activation: 'sigmoid', crossEntropy: { reduction: 'sum' } })).toMatchObject({ form: 'binary', divisor: 1 });
+    // MONAI's MaskedDiceLoss masks the input whatever the activation.
+    expect(normalizeLossOptions({ shape: [2, 4, 4], mask: 'logits' }).mask).toBe('logits');
+  });
+
   it('leaves excluded classes out of the group weights', () => {
     const o = normalizeLossOptions({ shape: [2, 4], classes: [1, 3] });
     expect(o.included).toEqual([false, true, false, true]);
@@ -108,14 +122,16 @@ describe('normalizeLossOptions', () => {
     ['a misspelt option', { activaton: 'softmax' }, 'UNKNOWN_OPTION'],
     ['an unknown activation', { activation: 'relu' }, 'INVALID_OPTION'],
     ['an unknown layout', { layout: 'nhwc' }, 'INVALID_OPTION'],
-    ['ignoreIndex with a dense target', { ignoreIndex: 0 }, 'INVALID_OPTION'],
+    ['a non-finite ignoreIndex with a dense target', { ignoreIndex: NaN }, 'INVALID_OPTION'],
     ['ignoreIndex beyond u8', { target: 'u8', ignoreIndex: 256 }, 'INVALID_OPTION'],
     ['a class index out of range', { classes: [4] }, 'INVALID_OPTION'],
     ['weights of the wrong length', { weights: [1, 1] }, 'INVALID_WEIGHTS'],
     ['class weights with pooled classes', { groups: 'global', weights: [1, 1, 1, 1] }, 'INVALID_WEIGHTS'],
     ['squared with softLabel', { squared: true, softLabel: true }, 'INVALID_OPTION'],
-    ["mask 'logits' without an activation", { mask: 'logits' }, 'INVALID_OPTION'],
-    ['crossEntropy without logits', { crossEntropy: {} }, 'INVALID_OPTION'],
+    ['crossEntropy without a form or a logit activation', { crossEntropy: {} }, 'INVALID_OPTION'],
+    ['an unknown crossEntropy form', { activation: 'tanh', crossEntropy: { form: 'focal' } }, 'INVALID_OPTION'],
+    ['posWeight with the softmax form', { activation: 'sigmoid', crossEntropy: { form: 'softmax', posWeight: 2 } }, 'INVALID_OPTION'],
+    ['a non-finite tpMin', { tpMin: Infinity }, 'INVALID_OPTION'],
     ['posWeight with softmax', { activation: 'softmax', crossEntropy: { posWeight: 2 } }, 'INVALID_OPTION'],
     ['labelSmoothing with sigmoid', { activation: 'sigmoid', crossEntropy: { labelSmoothing: 0.1 } }, 'INVALID_OPTION'],
     ['labelSmoothing above 1', { activation: 'softmax', crossEntropy: { labelSmoothing: 1.5 } }, 'INVALID_OPTION'],

@@ -53,6 +53,7 @@ const specs: [string, LossSpec, DeviceProfile][] = [
   ['tversky, squared', family({ shape: [2, 16, 16, 4], formula: 'tversky', squared: true }), lavapipe],
   ['softmax focal + CE', family({ shape: [2, 16, 16, 5], activation: 'softmax', target: 'u8', crossEntropy: {}, focal: { useSoftmax: true, gamma: 2 } }), lavapipe],
   ['sigmoid focal', family({ shape: [2, 16, 16, 3], activation: 'sigmoid', focal: { gamma: 2, alpha: 0.25 } }), lavapipe],
+  ['peer parity: tanh, absolute soft label, CE on the logits, dense ignore, tpMin', family({ shape: [2, 16, 16, 3], activation: 'tanh', softLabel: 'absolute', crossEntropy: { form: 'softmax' }, ignoreIndex: -1, tpMin: 1e-8 }), lavapipe],
   ['family in binding windows', family({ shape: [2, 64, 64, 4], activation: 'softmax', target: 'u8' }), tinyWindows as DeviceProfile],
   ['argmax metric', { kind: 'family', options: normalizeLossOptions({ shape: [2, 16, 16, 3], target: 'u8', smoothNumerator: 0, smoothDenominator: 0 }, { activation: 'argmax', threshold: 0.5 }) }, lavapipe],
   ['wasserstein', wasserstein({ shape: [2, 16, 16, 3], distanceMatrix: M3, target: 'u8' }), lavapipe],

@@ -17,8 +17,8 @@ import { gridProfileFor, type DicePlan, type GridProfile } from './plan.js';
 import type { FamilyPlan } from './program/planner.js';
 import { createPresets, type Presets } from './presets/index.js';
 
-// Workgroup memory per thread of the hungriest kernels (dice_reduce_vec4.wgsl: three vec4<f32>;
-// family_reduce.wgsl: two vec4<f32> and two 8-byte pairs).
+// Workgroup memory per thread of the hungriest kernel (dice_reduce_vec4.wgsl: three vec4<f32>;
+// family_forward.wgsl needs two, plus a few fixed words for the fault counters).
 const WORKGROUP_BYTES_PER_THREAD = 48;
 // Below this, binding windows hold so few rows that ordinary shapes fail with BINDING_TOO_LARGE.
 const MIN_BINDING_BYTES = 4096;

@@ -38,7 +38,7 @@ export interface WgslReflection {
   /** Buffer bindings in declaration order. */
   readonly bindings: readonly WgslBinding[];
   readonly overrides: readonly WgslOverride[];
-  /** Names of the `@compute` functions. */
+  /** Names of the compute-stage entry points. */
   readonly entryPoints: readonly string[];
 }
 

@@ -57,22 +57,67 @@ fn dl_dp(w: f32, c: vec4<f32>, p: f32, g: f32) -> f32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let range = voxel_range(params.linear_base + wg.x);
+  let linear = params.linear_base + wg.x;
+  let range = voxel_range(linear);
+  // A workgroup's voxels lie in one sample, so every thread reads the same coefficients.
+  let pair_base = (linear / params.chunks) * params.classes;
+  let softmax_needed = ACTIVATION == ACT_SOFTMAX || AUX_KIND == AUX_SOFTMAX_CE;
+  // Up to CLASS_BLOCK classes (REGISTER_CLASSES != 0) a thread keeps the sample's Dice
+  // coefficients and its voxel's logits and probabilities in registers: each logit is read
+  // once and the softmax costs C exps. Wider class axes re-read pred.
+  let in_registers = REGISTER_CLASSES != 0u;
+  let class_count = select(params.classes, REGISTER_CLASSES, in_registers);
+  var dice_coefs: array<vec4<f32>, CLASS_BLOCK>;
+  var logits: array<f32, CLASS_BLOCK>;
+  var probs: array<f32, CLASS_BLOCK>;
+  if (in_registers) {
+    for (var c = 0u; c < REGISTER_CLASSES; c++) {
+      dice_coefs[c] = coefs[(pair_base + c) * 2u];
+    }
+  }
+
   for (var voxel = range.x + tid; voxel < range.y; voxel += WORKGROUP_SIZE) {
     let v = voxel_info(voxel);
-    let pair_base = (voxel / params.spatial) * params.classes;
 
-    // Softmax (the activation or the cross-entropy) needs the voxel's log-sum-exp and two dot
-    // products over its classes.
+    // The softmax (the activation's or the cross-entropy's): p = e / sum e from registers, or
+    // the log-sum-exp with each p recomputed as exp(z - lse).
     var lse = 0.0;
+    if (in_registers) {
+      var best = 0.0;
+      for (var c = 0u; c < REGISTER_CLASSES; c++) {
+        logits[c] = pred[element_index(voxel, c)] * v.logit_scale;
+        best = select(max(best, logits[c]), logits[c], c == 0u);
+      }
+      if (softmax_needed) {
+        var total = 0.0;
+        for (var c = 0u; c < REGISTER_CLASSES; c++) {
+          probs[c] = exp(logits[c] - best);
+          total += probs[c];
+        }
+        for (var c = 0u; c < REGISTER_CLASSES; c++) {
+          probs[c] /= total;
+        }
+        lse = best + log(total);
+      }
+    } else if (softmax_needed) {
+      lse = log_sum_exp(voxel, v.logit_scale, 0u).y;
+    }
+
+    // Two dot products over the voxel's classes: sum_k p_k dL/dp_k and the cross-entropy's.
     var dot_p = 0.0;
     var dot_ce = 0.0;
-    if (ACTIVATION == ACT_SOFTMAX || AUX_KIND == AUX_SOFTMAX_CE) {
-      lse = log_sum_exp(voxel, v.logit_scale, 0u).y;
-      for (var c = 0u; c < params.classes; c++) {
-        let p = exp(pred[element_index(voxel, c)] * v.logit_scale - lse);
+    if (softmax_needed) {
+      for (var c = 0u; c < class_count; c++) {
+        var p: f32;
+        var k: vec4<f32>;
+        if (in_registers) {
+          p = probs[c];
+          k = dice_coefs[c];
+        } else {
+          p = exp(pred[element_index(voxel, c)] * v.logit_scale - lse);
+          k = coefs[(pair_base + c) * 2u];
+        }
         let e = element_at(v, voxel, c);
-        let k = coefs[(pair_base + c) * 2u];
         dot_p += p * dl_dp(e.y, k, p, e.x);
         dot_ce += e.y * k.w * smoothed(e.x);
       }
@@ -90,13 +135,23 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       }
     }
 
-    for (var c = 0u; c < params.classes; c++) {
+    for (var c = 0u; c < class_count; c++) {
       let at = element_index(voxel, c);
-      let z = pred[at] * v.logit_scale;
+      var z: f32;
+      var softmax_p: f32;
+      var k: vec4<f32>;
+      if (in_registers) {
+        z = logits[c];
+        softmax_p = probs[c];
+        k = dice_coefs[c];
+      } else {
+        z = pred[at] * v.logit_scale;
+        softmax_p = select(0.0, exp(z - lse), softmax_needed);
+        k = coefs[(pair_base + c) * 2u];
+      }
       let e = element_at(v, voxel, c);
       let g = e.x;
       let w = e.y;
-      let k = coefs[(pair_base + c) * 2u];
       var d: f32;
       switch (ACTIVATION) {
         case ACT_SIGMOID: {
@@ -104,8 +159,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
           d = dl_dp(w, k, p, g) * p * (1.0 - p);
         }
         case ACT_SOFTMAX: {
-          let p = exp(z - lse);
-          d = p * (dl_dp(w, k, p, g) - dot_p);
+          d = softmax_p * (dl_dp(w, k, softmax_p, g) - dot_p);
         }
         case ACT_TANH: {
           let p = stable_tanh(z);
@@ -114,7 +168,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         default: { d = dl_dp(w, k, z, g); }
       }
       if (AUX_KIND == AUX_SOFTMAX_CE) {
-        d += exp(z - lse) * dot_ce - w * k.w * smoothed(g);
+        d += softmax_p * dot_ce - w * k.w * smoothed(g);
       } else if (AUX_KIND == AUX_BINARY_CE) {
         let s = sigmoid(z);
         d += w * k.w * (s * (params.pos_weight * g + 1.0 - g) - params.pos_weight * g);

@@ -46,6 +46,11 @@ fn dice_terms(p: f32, g: f32) -> vec4<f32> {
   return vec4<f32>(p * g, select(p, p * p, SQUARED), select(g, g * g, SQUARED), min(p, g));
 }
 
+// The early exit of a loop over a block that does not run to a constant of its own size.
+fn past_block(k: u32, block: u32) -> bool {
+  return REGISTER_CLASSES == 0u && k >= block;
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let linear = params.linear_base + wg.x;
@@ -61,10 +66,12 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   clear_faults(tid);
   workgroupBarrier();
 
-  // On a GPU the loops over the block run to the constant CLASS_BLOCK (with an early exit), so
-  // the compiler can unroll them and keep these arrays in registers rather than in per-thread
-  // memory; a software adapter keeps the loops (unrolled, one pipeline took ~20 s to compile).
-  let loop_bound = select(block, CLASS_BLOCK, UNROLL_CLASS_BLOCK);
+  // The loops over the block run to a constant where they can, so the compiler unrolls them
+  // and keeps these arrays in registers rather than in per-thread memory: to C itself where
+  // one block holds every class (REGISTER_CLASSES), else on a GPU to CLASS_BLOCK with an early
+  // exit; a software adapter then keeps the loops (unrolled to 16, one pipeline took ~20 s to
+  // compile).
+  let loop_bound = select(select(block, CLASS_BLOCK, UNROLL_CLASS_BLOCK), REGISTER_CLASSES, REGISTER_CLASSES != 0u);
   var sums_a: array<vec4<f32>, CLASS_BLOCK>;
   var sums_b: array<vec4<f32>, CLASS_BLOCK>;
   var logits: array<f32, CLASS_BLOCK>;
@@ -84,7 +91,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     var best = 0.0;
     var best_class = 0u;
     for (var k = 0u; k < loop_bound; k++) {
-      if (k >= block) {
+      if (past_block(k, block)) {
         break;
       }
       let at = element_index(voxel, class_begin + k);
@@ -105,9 +112,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       if (whole_vector) {
         var total = 0.0;
         for (var k = 0u; k < loop_bound; k++) {
-      if (k >= block) {
-        break;
-      }
+          if (past_block(k, block)) {
+            break;
+          }
           total += exp(logits[k] - best);
         }
         lse = best + log(total);
@@ -124,7 +131,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     }
 
     for (var k = 0u; k < loop_bound; k++) {
-      if (k >= block) {
+      if (past_block(k, block)) {
         break;
       }
       let c = class_begin + k;

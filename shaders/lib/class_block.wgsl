@@ -4,7 +4,6 @@
 // per class, and stores them after one fixed-order tree per class. The including kernel
 // declares `partials: array<vec4<f32>>` (read_write) and includes lib/family_voxel.wgsl.
 
-const CLASS_BLOCK: u32 = 16u;
 // Unroll loops over a block to CLASS_BLOCK (GPUs); off on software adapters, whose compiler
 // then spends far longer (src/program/planner.ts decides).
 override UNROLL_CLASS_BLOCK: bool = false;

@@ -26,6 +26,15 @@ override AUX_KIND: u32 = 0u;        // AUX_* (on the logits, whatever the activa
 override FOCAL_KIND: u32 = 0u;      // FOCAL_*
 override CHANNELS_FIRST: bool = false;
 
+// The most classes a thread keeps in per-class arrays: a forward class block, the backward's
+// cached logits.
+const CLASS_BLOCK: u32 = 16u;
+// C itself where C <= CLASS_BLOCK, else 0 (src/program/planner.ts). Loops over a voxel's
+// classes then have a constant trip count, so the compiler unrolls them and keeps the
+// per-class arrays in registers; indexed by a loop variable they would live in per-thread
+// memory, slow on GPUs and slower still on a software rasteriser.
+override REGISTER_CLASSES: u32 = 0u;
+
 const ACT_NONE: u32 = 0u;
 const ACT_SIGMOID: u32 = 1u;
 const ACT_SOFTMAX: u32 = 2u;

@@ -308,6 +308,9 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
     mask: !hasMask ? scratch('no mask') : o.maskPerSample ? voxelWindow('mask', w, 'voxel-f32', o.classes) : tensor('mask', 0, maskBytes),
   });
   const voxel = voxelConstants(o);
+  // Up to CLASS_BLOCK classes a voxel's per-class values stay in registers: loops run to C, a
+  // constant of the pipeline (one pipeline per class count; wider axes share one).
+  const inRegisters = { REGISTER_CLASSES: o.classes <= CLASS_BLOCK ? o.classes : 0 };
   return {
     label: o.label,
     dims: o.dims,
@@ -324,8 +327,9 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
       { name: 'stats', bytes: groups * 32, readable: true },
     ],
     passes: [
-      // GPUs get the class-block loops unrolled (registers); software adapters compile far faster without.
-      uniformPass('forward', 'family_forward', { ...voxel, UNROLL_CLASS_BLOCK: +!profile.software }, packFamilyParams(o, forward, forward.windows),
+      // Wider class axes: GPUs get the class-block loops unrolled (registers); software adapters
+      // compile far faster without.
+      uniformPass('forward', 'family_forward', { ...voxel, ...inRegisters, UNROLL_CLASS_BLOCK: +!profile.software }, packFamilyParams(o, forward, forward.windows),
         forward.windows.map((w, block) => ({
           block,
           window: w,
@@ -343,7 +347,7 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
         },
       ]),
       ...(differentiable
-        ? [uniformPass('backward', 'family_backward', voxel, packFamilyParams(o, backward, backward.windows),
+        ? [uniformPass('backward', 'family_backward', { ...voxel, ...inRegisters }, packFamilyParams(o, backward, backward.windows),
           backward.windows.map((w, block) => ({
             block,
             window: w,

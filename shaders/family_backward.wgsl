@@ -22,9 +22,10 @@
 // and with MONAI's mask-the-logits mode, a final factor m for z' = m z.
 
 // #include "lib/family_voxel.wgsl"
+// #include "lib/family_grad.wgsl"
 
 @group(0) @binding(4) var<storage, read> coefs: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> grad: array<f32>;
+// grad (binding 5) is declared by lib/family_grad.wgsl.
 
 // d/dz of the sigmoid-form focal term.
 fn focal_sigmoid_grad(z: f32, g: f32) -> f32 {
@@ -70,6 +71,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   var dice_coefs: array<vec4<f32>, CLASS_BLOCK>;
   var logits: array<f32, CLASS_BLOCK>;
   var probs: array<f32, CLASS_BLOCK>;
+  var grads: array<f32, CLASS_BLOCK>;
   if (in_registers) {
     for (var c = 0u; c < REGISTER_CLASSES; c++) {
       dice_coefs[c] = coefs[(pair_base + c) * 2u];
@@ -83,9 +85,21 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     // the log-sum-exp with each p recomputed as exp(z - lse).
     var lse = 0.0;
     if (in_registers) {
+      if (classes_in_quads()) {
+        for (var q = 0u; q < REGISTER_CLASSES / 4u; q++) {
+          let quad = pred_quad(element_index(voxel, 4u * q));
+          for (var j = 0u; j < 4u; j++) {
+            logits[4u * q + j] = quad[j];
+          }
+        }
+      } else {
+        for (var c = 0u; c < REGISTER_CLASSES; c++) {
+          logits[c] = pred_at(element_index(voxel, c));
+        }
+      }
       var best = 0.0;
       for (var c = 0u; c < REGISTER_CLASSES; c++) {
-        logits[c] = pred[element_index(voxel, c)] * v.logit_scale;
+        logits[c] *= v.logit_scale;
         best = select(max(best, logits[c]), logits[c], c == 0u);
       }
       if (softmax_needed) {
@@ -114,7 +128,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
           p = probs[c];
           k = dice_coefs[c];
         } else {
-          p = exp(pred[element_index(voxel, c)] * v.logit_scale - lse);
+          p = exp(pred_at(element_index(voxel, c)) * v.logit_scale - lse);
           k = coefs[(pair_base + c) * 2u];
         }
         let e = element_at(v, voxel, c);
@@ -129,7 +143,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     if (FOCAL_KIND == FOCAL_SOFTMAX) {
       focal_lse = log_sum_exp(voxel, v.logit_scale, params.focal_first_class).y;
       for (var c = params.focal_first_class; c < params.classes; c++) {
-        let log_q = pred[element_index(voxel, c)] * v.logit_scale - focal_lse;
+        let log_q = pred_at(element_index(voxel, c)) * v.logit_scale - focal_lse;
         let e = element_at(v, voxel, c);
         focal_dot += e.y * coefs[(pair_base + c) * 2u + 1u].x * e.x * focal_softmax_slope(log_q);
       }
@@ -145,7 +159,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         softmax_p = probs[c];
         k = dice_coefs[c];
       } else {
-        z = pred[at] * v.logit_scale;
+        z = pred_at(at) * v.logit_scale;
         softmax_p = select(0.0, exp(z - lse), softmax_needed);
         k = coefs[(pair_base + c) * 2u];
       }
@@ -182,7 +196,17 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
           d += w * (f.x * g + f.y * (1.0 - g)) * focal_sigmoid_grad(z, g);
         }
       }
-      grad[at] = d * v.logit_scale;
+      if (classes_in_quads()) {
+        grads[c] = d * v.logit_scale;
+      } else {
+        store_grad(at, d * v.logit_scale);
+      }
+    }
+    if (classes_in_quads()) {
+      for (var q = 0u; q < REGISTER_CLASSES / 4u; q++) {
+        let i = 4u * q;
+        store_grad_quad(element_index(voxel, i), vec4<f32>(grads[i], grads[i + 1u], grads[i + 2u], grads[i + 3u]));
+      }
     }
   }
 }

@@ -88,6 +88,14 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       }
     }
 
+    if (classes_in_quads()) {
+      for (var q = 0u; q < REGISTER_CLASSES / 4u; q++) {
+        let quad = pred_quad(element_index(voxel, 4u * q));
+        for (var j = 0u; j < 4u; j++) {
+          logits[4u * q + j] = quad[j];
+        }
+      }
+    }
     var best = 0.0;
     var best_class = 0u;
     for (var k = 0u; k < loop_bound; k++) {
@@ -95,7 +103,12 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         break;
       }
       let at = element_index(voxel, class_begin + k);
-      let raw = pred[at];
+      var raw: f32;
+      if (classes_in_quads()) {
+        raw = logits[k];
+      } else {
+        raw = pred_at(at);
+      }
       if (!is_finite(raw)) {
         note_fault(FAULT_PRED, at + params.element_base);
       }

@@ -28,7 +28,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     let g = class_sums[(voxel / params.spatial) * params.classes + label].z;
     for (var k = 0u; k < params.classes; k++) {
       let at = element_index(voxel, k);
-      let p = exp(pred[at] - top) / total;
+      let p = exp(pred_at(at) - top) / total;
       grad[at] = g * p * (distance[label * params.classes + k] - wass);
     }
   }

@@ -35,7 +35,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     // Each logit is checked once, by the block that holds its class.
     for (var k = 0u; k < block; k++) {
       let at = element_index(voxel, class_begin + k);
-      if (!is_finite(pred[at])) {
+      if (!is_finite(pred_at(at))) {
         note_fault(FAULT_PRED, at + params.element_base);
       }
     }

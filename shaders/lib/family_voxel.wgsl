@@ -13,6 +13,7 @@
 
 // #include "lib/numeric.wgsl"
 // #include "lib/labels.wgsl"
+// #include "lib/family_pred.wgsl"
 
 override WORKGROUP_SIZE: u32 = 256u;
 override ACTIVATION: u32 = 0u;      // ACT_*
@@ -34,6 +35,12 @@ const CLASS_BLOCK: u32 = 16u;
 // per-class arrays in registers; indexed by a loop variable they would live in per-thread
 // memory, slow on GPUs and slower still on a software rasteriser.
 override REGISTER_CLASSES: u32 = 0u;
+
+// Whether a voxel's classes are read (and written) four at a time: channels-last, with a
+// class count in registers that is a multiple of 4 (lib/family_pred.wgsl).
+fn classes_in_quads() -> bool {
+  return REGISTER_CLASSES != 0u && REGISTER_CLASSES % 4u == 0u && !CHANNELS_FIRST;
+}
 
 const ACT_NONE: u32 = 0u;
 const ACT_SIGMOID: u32 = 1u;
@@ -69,7 +76,7 @@ struct FamilyParams {
 }
 
 @group(0) @binding(0) var<uniform> params: FamilyParams;
-@group(0) @binding(1) var<storage, read> pred: array<f32>;
+// pred (binding 1) is declared by lib/family_pred.wgsl.
 // Dense f32 targets as raw bits, or a label map (lib/labels.wgsl).
 @group(0) @binding(2) var<storage, read> truth: array<u32>;
 @group(0) @binding(3) var<storage, read> mask: array<f32>;
@@ -157,23 +164,23 @@ fn smoothed(g: f32) -> f32 {
 
 // (max, log-sum-exp) of the scaled logits of classes [first, C) of a voxel.
 fn log_sum_exp(voxel: u32, scale: f32, first: u32) -> vec2<f32> {
-  var best = pred[element_index(voxel, first)] * scale;
+  var best = pred_at(element_index(voxel, first)) * scale;
   for (var c = first + 1u; c < params.classes; c++) {
-    best = max(best, pred[element_index(voxel, c)] * scale);
+    best = max(best, pred_at(element_index(voxel, c)) * scale);
   }
   var total = 0.0;
   for (var c = first; c < params.classes; c++) {
-    total += exp(pred[element_index(voxel, c)] * scale - best);
+    total += exp(pred_at(element_index(voxel, c)) * scale - best);
   }
   return vec2<f32>(best, best + log(total));
 }
 
 // The first class of maximal scaled logit, as torch.argmax picks.
 fn first_argmax(voxel: u32, scale: f32) -> u32 {
-  var best = pred[element_index(voxel, 0u)] * scale;
+  var best = pred_at(element_index(voxel, 0u)) * scale;
   var best_class = 0u;
   for (var c = 1u; c < params.classes; c++) {
-    let z = pred[element_index(voxel, c)] * scale;
+    let z = pred_at(element_index(voxel, c)) * scale;
     if (z > best) {
       best = z;
       best_class = c;

@@ -11,7 +11,7 @@ fn wasserstein_softmax(voxel: u32, label: u32) -> vec3<f32> {
   var total = 0.0;
   var weighted = 0.0;
   for (var k = 0u; k < params.classes; k++) {
-    let e = exp(pred[element_index(voxel, k)] - top);
+    let e = exp(pred_at(element_index(voxel, k)) - top);
     total += e;
     weighted += distance[label * params.classes + k] * e;
   }

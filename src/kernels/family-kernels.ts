@@ -16,14 +16,26 @@ import { packPerWindow, packUniform, type UniformField } from './uniforms.js';
  */
 export const familyShaders = {
   family_forward: forwardSource,
+  family_forward_quads: forwardSource,
   family_finalize: finalizeSource,
   family_backward: backwardSource,
+  family_backward_quads: backwardSource,
   wasserstein_forward: wassersteinForwardSource,
   wasserstein_finalize: wassersteinFinalizeSource,
   wasserstein_backward: wassersteinBackwardSource,
 } as const;
 
 export type FamilyShaderName = keyof typeof familyShaders;
+
+/**
+ * Kernels composed with other libraries in place of some includes: the `_quads` voxel passes
+ * read pred and write grad as vec4s (shaders/lib/family_pred.wgsl says where they apply).
+ */
+const QUADS = { 'lib/family_pred.wgsl': 'lib/family_pred_quads.wgsl', 'lib/family_grad.wgsl': 'lib/family_grad_quads.wgsl' };
+export const familyLibraryVariants: Partial<Record<FamilyShaderName, Readonly<Record<string, string>>>> = {
+  family_forward_quads: QUADS,
+  family_backward_quads: QUADS,
+};
 
 /**
  * Largest class count a family kernel takes: the finalize keeps one workgroup word per class

@@ -7,6 +7,10 @@ import diceReduce from '../../shaders/lib/dice_reduce.wgsl';
 import diceReduceVec4 from '../../shaders/lib/dice_reduce_vec4.wgsl';
 import faultFold from '../../shaders/lib/fault_fold.wgsl';
 import faults from '../../shaders/lib/faults.wgsl';
+import familyGrad from '../../shaders/lib/family_grad.wgsl';
+import familyGradQuads from '../../shaders/lib/family_grad_quads.wgsl';
+import familyPred from '../../shaders/lib/family_pred.wgsl';
+import familyPredQuads from '../../shaders/lib/family_pred_quads.wgsl';
 import familyVoxel from '../../shaders/lib/family_voxel.wgsl';
 import labels from '../../shaders/lib/labels.wgsl';
 import numeric from '../../shaders/lib/numeric.wgsl';
@@ -14,7 +18,7 @@ import wasserstein from '../../shaders/lib/wasserstein.wgsl';
 import workgroupSum from '../../shaders/lib/workgroup_sum.wgsl';
 import { diceShaders, type DiceShaderName } from './dice-kernels.js';
 import { clDiceShaders, type ClDiceShaderName } from './cldice-shaders.js';
-import { familyShaders, type FamilyShaderName } from './family-kernels.js';
+import { familyLibraryVariants, familyShaders, type FamilyShaderName } from './family-kernels.js';
 import type { PipelineConstants } from './family-kernels.js';
 import { composeShader, type ComposedShader } from './wgsl-source.js';
 
@@ -29,6 +33,10 @@ export const shaderLibraries: Readonly<Record<string, string>> = {
   'lib/dice_reduce_vec4.wgsl': diceReduceVec4,
   'lib/fault_fold.wgsl': faultFold,
   'lib/faults.wgsl': faults,
+  'lib/family_grad.wgsl': familyGrad,
+  'lib/family_grad_quads.wgsl': familyGradQuads,
+  'lib/family_pred.wgsl': familyPred,
+  'lib/family_pred_quads.wgsl': familyPredQuads,
   'lib/family_voxel.wgsl': familyVoxel,
   'lib/labels.wgsl': labels,
   'lib/numeric.wgsl': numeric,
@@ -45,11 +53,20 @@ export const kernelNames = Object.keys(kernelSources) as KernelName[];
 
 const composed = new Map<KernelName, ComposedShader>();
 
+/** The libraries a kernel's includes resolve to: a variant swaps some for others. */
+function librariesFor(name: KernelName): Readonly<Record<string, string>> {
+  const swaps = (familyLibraryVariants as Partial<Record<KernelName, Readonly<Record<string, string>>>>)[name];
+  if (!swaps) return shaderLibraries;
+  const libraries = { ...shaderLibraries };
+  for (const [include, replacement] of Object.entries(swaps)) libraries[include] = shaderLibraries[replacement];
+  return libraries;
+}
+
 /** A kernel's source with its includes expanded (composed once per process). */
 export function kernelSource(name: KernelName): ComposedShader {
   let shader = composed.get(name);
   if (!shader) {
-    shader = composeShader(`${name}.wgsl`, kernelSources[name], shaderLibraries);
+    shader = composeShader(`${name}.wgsl`, kernelSources[name], librariesFor(name));
     composed.set(name, shader);
   }
   return shader;

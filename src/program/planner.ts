@@ -311,6 +311,9 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
   // Up to CLASS_BLOCK classes a voxel's per-class values stay in registers: loops run to C, a
   // constant of the pipeline (one pipeline per class count; wider axes share one).
   const inRegisters = { REGISTER_CLASSES: o.classes <= CLASS_BLOCK ? o.classes : 0 };
+  // There, channels-last with whole vec4s of classes, pred and grad are read and written as
+  // vec4s (shaders/lib/family_pred.wgsl); every window starts and ends on a voxel, so on a vec4.
+  const quads = o.classes <= CLASS_BLOCK && o.classes % 4 === 0 && !o.channelsFirst;
   return {
     label: o.label,
     dims: o.dims,
@@ -329,7 +332,7 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
     passes: [
       // Wider class axes: GPUs get the class-block loops unrolled (registers); software adapters
       // compile far faster without.
-      uniformPass('forward', 'family_forward', { ...voxel, ...inRegisters, UNROLL_CLASS_BLOCK: +!profile.software }, packFamilyParams(o, forward, forward.windows),
+      uniformPass('forward', quads ? 'family_forward_quads' : 'family_forward', { ...voxel, ...inRegisters, UNROLL_CLASS_BLOCK: +!profile.software }, packFamilyParams(o, forward, forward.windows),
         forward.windows.map((w, block) => ({
           block,
           window: w,
@@ -347,7 +350,7 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
         },
       ]),
       ...(differentiable
-        ? [uniformPass('backward', 'family_backward', { ...voxel, ...inRegisters }, packFamilyParams(o, backward, backward.windows),
+        ? [uniformPass('backward', quads ? 'family_backward_quads' : 'family_backward', { ...voxel, ...inRegisters }, packFamilyParams(o, backward, backward.windows),
           backward.windows.map((w, block) => ({
             block,
             window: w,

@@ -97,6 +97,24 @@ describe('the seed losses through tf.valueAndGrad', () => {
     });
   });
 
+  // 75 elements: dy * grad falls back to tf.mul; 96: the scale_by pass (a multiple of 4).
+  it.each([[[1, 5, 5, 3]], [[2, 4, 4, 3]]])('dy scales the gradient at shape %j as in the tfjs-ops loss', async (shape) => {
+    await withValidation(device, async () => {
+      const c = SEED_CASES[0];
+      const loss = c.make();
+      await loss.prepare(shape);
+      const logits = tf.randomUniform(shape, -3, 3, 'float32', 11);
+      const yTrue = tf.tidy(() => tf.randomUniform(shape, 0, 1, 'float32', 12).greater(0.5).toFloat());
+      const chained = (fn: (t: tf.Tensor, p: tf.Tensor) => tf.Scalar) => (z: tf.Tensor) => tf.mul(-2.5, fn(yTrue, tf.sigmoid(z))) as tf.Scalar;
+      const got = await valueAndGrad((_, z) => chained(loss)(z), yTrue, logits);
+      const plain = await valueAndGrad((_, z) => chained((t, p) => c.tfjs(tf, t, p))(z), yTrue, logits);
+      expectClose([got.value], [plain.value], LOSS_TOL, '-2.5·loss vs tfjs ops');
+      expectClose(got.grad, plain.grad, VS_TFJS_GRAD(plain.grad), 'dL/dlogits vs tfjs ops');
+      tf.dispose([logits, yTrue]);
+      loss.dispose();
+    });
+  });
+
   it('a shape not prepared yet is computed once with the same formula in tfjs ops while it compiles', async () => {
     await withValidation(device, async () => {
       const loss = multiclassDiceLoss();

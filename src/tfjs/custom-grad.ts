@@ -1,10 +1,12 @@
 /**
  * The tfjs op behind every `wgsl-dice/tfjs` loss: a `tf.customGrad` whose forward records the
  * wgsl-dice passes (loss and dL/dpred, one submit) on the tensors' own GPUBuffers and whose
- * gradient is `dy * dL/dpred`, a tfjs op on the GPU. Nothing is read back and nothing copied.
+ * gradient is `dy * dL/dpred`, one more pass on the GPU (./scale-by.ts). Nothing is read back
+ * and nothing copied.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { bufferOf, pooledTensor, submitPendingTfjsWork, type WebGPUBackend } from './backend.js';
+import { scaleBy } from './scale-by.js';
 import { float32Bytes } from './targets.js';
 
 /** The part of a wgsl-dice loss (seed or family) this op uses. */
@@ -60,7 +62,7 @@ export function gpuLoss(call: GpuLossCall): tf.Scalar {
     return {
       value: value.tensor as tf.Scalar,
       gradFunc: (dy: tf.Scalar, [dPred]: tf.Tensor[]) =>
-        inputs.map((_, i) => (i === 1 ? tf.mul(dy, dPred) : tf.scalar(0))),
+        inputs.map((_, i) => (i === 1 ? scaleBy(backend, dy, dPred) : tf.scalar(0))),
     };
   });
   return op(...inputs);

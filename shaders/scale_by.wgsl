@@ -1,0 +1,20 @@
+// scaled = source * scale[0], as vec4s: the custom gradient of wgsl-dice/tfjs, dy times the
+// loss's dL/dpred (src/tfjs/scale-by.ts). One pass over the gradient with vector loads, where
+// tfjs's broadcasting multiply by a scalar tensor is several times slower on lavapipe. The
+// element count is a multiple of 4 (the caller falls back to tf.mul otherwise), so the
+// bindings hold whole vec4s and arrayLength gives the count.
+
+override WORKGROUP_SIZE: u32 = 256u;
+
+@group(0) @binding(0) var<storage, read> source: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> scale: array<f32>;
+@group(0) @binding(2) var<storage, read_write> scaled: array<vec4<f32>>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let factor = scale[0];
+  let count = arrayLength(&scaled);
+  for (var i = id.x; i < count; i += groups.x * WORKGROUP_SIZE) {
+    scaled[i] = source[i] * factor;
+  }
+}

@@ -21,6 +21,10 @@ import { clDiceShaders, type ClDiceShaderName } from './cldice-shaders.js';
 import { familyLibraryVariants, familyShaders, type FamilyShaderName } from './family-kernels.js';
 import type { PipelineConstants } from './family-kernels.js';
 import { composeShader, type ComposedShader } from './wgsl-source.js';
+import scaleBySource from '../../shaders/scale_by.wgsl';
+
+/** Kernels that are not passes of a loss: wgsl-dice/tfjs's dy * grad (src/tfjs/scale-by.ts). */
+const utilityShaders = { scale_by: scaleBySource } as const;
 
 /** The shared WGSL helpers, by the path a kernel's `// #include "..."` names. */
 export const shaderLibraries: Readonly<Record<string, string>> = {
@@ -44,10 +48,10 @@ export const shaderLibraries: Readonly<Record<string, string>> = {
   'lib/workgroup_sum.wgsl': workgroupSum,
 };
 
-const kernelSources = { ...diceShaders, ...familyShaders, ...clDiceShaders };
+const kernelSources = { ...diceShaders, ...familyShaders, ...clDiceShaders, ...utilityShaders };
 
 /** Every kernel of the library, by name (shaders/NAME.wgsl, or a generated variant of one). */
-export type KernelName = DiceShaderName | FamilyShaderName | ClDiceShaderName;
+export type KernelName = DiceShaderName | FamilyShaderName | ClDiceShaderName | keyof typeof utilityShaders;
 
 export const kernelNames = Object.keys(kernelSources) as KernelName[];
 

@@ -6,7 +6,7 @@
  * that are not a multiple of 4.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import scaleSource from '../../shaders/scale_by.wgsl';
+import { kernelSource } from '../kernels/registry.js';
 import { bufferOf, pooledTensor, submitPendingTfjsWork, type WebGPUBackend } from './backend.js';
 
 const WORKGROUP_SIZE = 256;
@@ -18,7 +18,7 @@ const pipelines = new WeakMap<GPUDevice, GPUComputePipeline>();
 function pipelineFor(device: GPUDevice): GPUComputePipeline {
   let pipeline = pipelines.get(device);
   if (!pipeline) {
-    const module = device.createShaderModule({ label: 'wgsl-dice/tfjs scale_by', code: scaleSource });
+    const module = device.createShaderModule({ label: 'wgsl-dice/tfjs scale_by', code: kernelSource('scale_by').code });
     pipeline = device.createComputePipeline({
       label: 'wgsl-dice/tfjs scale_by',
       layout: 'auto',

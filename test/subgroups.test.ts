@@ -1,4 +1,4 @@
-// The subgroup reduction (devices with `subgroups`; lavapipe has 8-wide subgroups) against
+// The subgroup reduction (devices with `subgroups`; lavapipe's are 8 wide, 4 under the test suite's LP_NATIVE_VECTOR_WIDTH=128) against
 // the float64 reference and against the workgroup-memory fallback of the same engine options.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fromFloat16Bits, toFloat16Bits, type DiceLossOptions } from '../src/index.js';

@@ -205,7 +205,7 @@ const cases: Record<string, RejectCase> = {
   'dice: unknown epsilon field': { code: 'UNKNOWN_OPTION', message: /Unknown epsilon field "nr"/, call: () => gpu.engine.dice({ shape: SHAPE, epsilon: { numerator: 1, denominator: 1, nr: 1 } as never }) },
   // ---- DiceEngine.create() --------------------------------------------------------------
   'engine: not a device': { code: 'INVALID_INPUT', message: /needs a GPUDevice/, call: () => DiceEngine.create({} as never) },
-  'engine: options null': { code: 'INVALID_OPTION', message: /gpu.engine options must be given as an object/, call: () => DiceEngine.create(gpu.device, null as never) },
+  'engine: options null': { code: 'INVALID_OPTION', message: /engine options must be given as an object/, call: () => DiceEngine.create(gpu.device, null as never) },
   'engine: misspelt option': { code: 'UNKNOWN_OPTION', message: /"workgroup_size".*Did you mean "workgroupSize"/, call: () => DiceEngine.create(gpu.device, { workgroup_size: 64 } as never) },
   'engine: workgroupSize not a power of two': { code: 'INVALID_OPTION', message: /workgroupSize must be a power of two.*got 100/, call: () => DiceEngine.create(gpu.device, { workgroupSize: 100 }) },
   'engine: workgroupSize 0': { code: 'INVALID_OPTION', message: /workgroupSize.*got 0/, call: () => DiceEngine.create(gpu.device, { workgroupSize: 0 }) },
@@ -284,7 +284,7 @@ const cases: Record<string, RejectCase> = {
   'compute: misaligned offset': { code: 'MISALIGNED_OFFSET', message: /pred offset number 4 must be a non-negative integer multiple of \d+/, call: () => loss.compute({ buffer: caller.spare, offset: 4 }, caller.target) },
   'compute: loss destroyed': {
     code: 'ENGINE_DESTROYED',
-    message: /Dice loss was destroyed; create a new one with gpu.engine\.dice\(\)/,
+    message: /Dice loss was destroyed; create a new one with engine\.dice\(\)/,
     call: async () => {
       const other = await gpu.engine.dice(OPTIONS);
       other.destroy();

@@ -1,5 +1,6 @@
-// The subgroup reduction (devices with `subgroups`; lavapipe's are 8 wide, 4 under the test suite's LP_NATIVE_VECTOR_WIDTH=128) against
-// the float64 reference and against the workgroup-memory fallback of the same engine options.
+// The subgroup reduction (devices with `subgroups`; lavapipe's are 8 wide, 4 under the test
+// suite's LP_NATIVE_VECTOR_WIDTH=128) against the float64 reference and against the
+// workgroup-memory fallback of the same engine options.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fromFloat16Bits, toFloat16Bits, type DiceLossOptions } from '../src/index.js';
 import { diceReference } from '../src/reference/index.js';

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
 
@@ -46,6 +47,17 @@ export default defineConfig({
           exclude: [...configDefaults.exclude, 'test/unit/**'],
           globalSetup: ['test/setup/ensure-webgpu.ts'],
           sequence: { groupOrder: 1 },
+          // GPU test files spend most of their time in lavapipe compiling pipelines, one
+          // single-threaded LLVM compile at a time, while the runner itself idles: one worker per
+          // core (vitest's default leaves one core free, so a 2-core machine ran files one by one).
+          maxWorkers: availableParallelism(),
+          env: {
+            // lavapipe compiles every shader for its native SIMD width (8 lanes with AVX2); at 4
+            // lanes LLVM takes 2-3x less time per pipeline, and the tests' tensors are small.
+            // Still a conformant Vulkan device, with 4-wide subgroups (WebGPU allows 4 to 128).
+            // Set LP_NATIVE_VECTOR_WIDTH=256 to test the native width.
+            LP_NATIVE_VECTOR_WIDTH: process.env.LP_NATIVE_VECTOR_WIDTH ?? '128',
+          },
         },
       },
     ],

@@ -2,14 +2,14 @@
 // case failed (a silently wrong number, a raw TypeError/DOMException, or a call that was accepted)
 // before the fix, and now gives the right number or a WgslDiceError with a stable code.
 // Numbers are checked against the float64 references under test/tolerance.ts (LOSS_TOL:
-// |a - e| <= 1e-6 + 1e-5·|e|). No case may leave a WebGPU error behind (checked after each).
+// |a - e| <= 1e-6 + 1e-5·|e|). No case may leave a WebGPU error behind (useTestEngine checks after each).
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DiceEngine, FamilyLoss, MAX_CLASSES, PRESET_CACHE_SIZE, type LossOptions, type WgslDiceErrorCode } from '../src/index.js';
-import { takeUncapturedErrors } from '../src/node/index.js';
 import { diceReference, familyReference } from '../src/reference/index.js';
-import { createBufferFrom, createEmptyBuffer, expectClose, getTestDevice, mulberry32, readBuffer } from './helpers/gpu.js';
+import { createBufferFrom, createEmptyBuffer, expectClose, mulberry32, readBuffer } from './helpers/gpu.js';
 import { LOSS_TOL } from './tolerance.js';
+import { useTestEngine } from './helpers/test-engine.js';
 
 const SHAPE = [2, 4, 4, 3];
 const N = SHAPE.reduce((a, b) => a * b, 1);
@@ -18,20 +18,7 @@ const pred = Float32Array.from({ length: N }, () => random());
 const target = Float32Array.from({ length: N }, () => (random() < 0.4 ? 1 : 0));
 const labels = Uint8Array.from({ length: N / 3 }, () => Math.floor(random() * 3));
 
-let device: GPUDevice;
-let engine: DiceEngine;
-
-beforeAll(async () => {
-  device = await getTestDevice();
-  engine = await DiceEngine.create(device);
-});
-
-afterAll(() => engine?.destroy());
-
-afterEach(async () => {
-  await device.queue.onSubmittedWorkDone();
-  expect(takeUncapturedErrors(device).map((e) => e.message)).toEqual([]);
-});
+const gpu = useTestEngine();
 
 /** Awaits `call` and fails unless it rejects (or throws) a WgslDiceError with `code` and a message matching `message`. */
 async function expectCode(call: () => unknown, code: WgslDiceErrorCode, message: RegExp): Promise<void> {
@@ -55,7 +42,7 @@ describe('options are read as own properties only', () => {
     proto.smoothDenominator = 1000;
     let pending: Promise<FamilyLoss>;
     try {
-      pending = engine.loss(inherited); // options are read synchronously, before the first await
+      pending = gpu.engine.loss(inherited); // options are read synchronously, before the first await
     } finally {
       delete proto.smoothDenominator;
     }
@@ -70,7 +57,7 @@ describe('options are read as own properties only', () => {
 
   it('an inherited epsilon does not change the seed loss', async () => {
     const options = { shape: SHAPE, reduce: 'per-class' as const };
-    const dice = await engine.dice(Object.assign(Object.create({ epsilon: 1000 }), options));
+    const dice = await gpu.engine.dice(Object.assign(Object.create({ epsilon: 1000 }), options));
     try {
       const got = await dice.compute(pred, target);
       expectClose([got.loss], [diceReference(pred, target, options).loss], LOSS_TOL, 'seed loss with the default epsilon');
@@ -82,19 +69,19 @@ describe('options are read as own properties only', () => {
 
 describe('option values the kernels cannot hold in f32 are rejected up front', () => {
   const f32Cases: [string, () => unknown, WgslDiceErrorCode, RegExp][] = [
-    ['smoothNumerator 1e-46 (f32 subnormal, flushed to 0)', () => engine.loss({ shape: SHAPE, smoothNumerator: 1e-46 }), 'INVALID_OPTION', /smoothNumerator.*f32.*1e-46/],
-    ['smoothDenominator 1e39 (above f32 max)', () => engine.loss({ shape: SHAPE, smoothDenominator: 1e39 }), 'INVALID_OPTION', /smoothDenominator.*f32.*1e\+39/],
-    ['logEps 1e-50', () => engine.loss({ shape: SHAPE, value: 'negative-log', logEps: 1e-50 }), 'INVALID_OPTION', /logEps/],
-    ['alpha 1e39', () => engine.loss({ shape: SHAPE, formula: 'tversky', alpha: 1e39 }), 'INVALID_OPTION', /alpha/],
-    ['score field 1e39', () => engine.loss({ shape: SHAPE, score: { numTp: 1e39, denTp: 1, denFp: 1, denFn: 1 } }), 'INVALID_OPTION', /score\.numTp/],
-    ['class weight 1e39', () => engine.loss({ shape: SHAPE, weights: [1, 1e39, 1] }), 'INVALID_WEIGHTS', /weights\[1\].*f32/],
-    ['seed epsilon 1e-46', () => engine.dice({ shape: SHAPE, epsilon: 1e-46 }), 'INVALID_OPTION', /epsilon/],
-    ['seed weight 1e39', () => engine.dice({ shape: SHAPE, reduce: 'per-class', weights: [1, 1e39, 1] }), 'INVALID_WEIGHTS', /weights\[1\]/],
+    ['smoothNumerator 1e-46 (f32 subnormal, flushed to 0)', () => gpu.engine.loss({ shape: SHAPE, smoothNumerator: 1e-46 }), 'INVALID_OPTION', /smoothNumerator.*f32.*1e-46/],
+    ['smoothDenominator 1e39 (above f32 max)', () => gpu.engine.loss({ shape: SHAPE, smoothDenominator: 1e39 }), 'INVALID_OPTION', /smoothDenominator.*f32.*1e\+39/],
+    ['logEps 1e-50', () => gpu.engine.loss({ shape: SHAPE, value: 'negative-log', logEps: 1e-50 }), 'INVALID_OPTION', /logEps/],
+    ['alpha 1e39', () => gpu.engine.loss({ shape: SHAPE, formula: 'tversky', alpha: 1e39 }), 'INVALID_OPTION', /alpha/],
+    ['score field 1e39', () => gpu.engine.loss({ shape: SHAPE, score: { numTp: 1e39, denTp: 1, denFp: 1, denFn: 1 } }), 'INVALID_OPTION', /score\.numTp/],
+    ['class weight 1e39', () => gpu.engine.loss({ shape: SHAPE, weights: [1, 1e39, 1] }), 'INVALID_WEIGHTS', /weights\[1\].*f32/],
+    ['seed epsilon 1e-46', () => gpu.engine.dice({ shape: SHAPE, epsilon: 1e-46 }), 'INVALID_OPTION', /epsilon/],
+    ['seed weight 1e39', () => gpu.engine.dice({ shape: SHAPE, reduce: 'per-class', weights: [1, 1e39, 1] }), 'INVALID_WEIGHTS', /weights\[1\]/],
   ];
   it.each(f32Cases)('%s', (_, call, code, message) => expectCode(call, code, message));
 
   it('epsilon 0 with an empty prediction and target: compute() throws instead of returning NaN', async () => {
-    const dice = await engine.dice({ shape: [2, 2, 2, 1], epsilon: 0 });
+    const dice = await gpu.engine.dice({ shape: [2, 2, 2, 1], epsilon: 0 });
     try {
       const pred = Float32Array.from([0.5, 0.2, 0.9, 0.1, 0, 0, 0, 0]); // sample 1 is empty
       const target = Float32Array.from([1, 0, 1, 0, 0, 0, 0, 0]);
@@ -110,7 +97,7 @@ describe('option values the kernels cannot hold in f32 are rejected up front', (
 
   it('epsilon { numerator: 0, denominator > 0 } stays valid and gives a finite loss on empty groups, not NaN', async () => {
     const options = { shape: [1, 2, 2, 1], epsilon: { numerator: 0, denominator: 1e-6 } };
-    const dice = await engine.dice(options);
+    const dice = await gpu.engine.dice(options);
     try {
       const empty = new Float32Array(4);
       const got = await dice.compute(empty, empty);
@@ -124,29 +111,29 @@ describe('option values the kernels cannot hold in f32 are rejected up front', (
 
 describe('incomplete or ill-typed options', () => {
   const cases: [string, () => unknown, WgslDiceErrorCode, RegExp][] = [
-    ['score missing a field', () => engine.loss({ shape: SHAPE, score: { numTp: 2, denTp: 2, denFp: 1 } as never }), 'INVALID_OPTION', /score\.denFn is missing/],
-    ['metric threshold NaN', () => engine.metric({ shape: SHAPE, binarize: 'threshold', threshold: NaN }), 'INVALID_OPTION', /threshold/],
-    ['metric threshold "abc"', () => engine.metric({ shape: SHAPE, binarize: 'threshold', threshold: 'abc' as never }), 'INVALID_OPTION', /threshold.*"abc"/],
-    ['metric threshold {}', () => engine.metric({ shape: SHAPE, binarize: 'threshold', threshold: {} as never }), 'INVALID_OPTION', /threshold/],
-    ['metric threshold with argmax (does not apply)', () => engine.metric({ shape: SHAPE, threshold: 0.3 }), 'INVALID_OPTION', /threshold applies to binarize: 'threshold'/],
-    ['metric(null)', () => engine.metric(null as never), 'INVALID_OPTION', /metric\(\) needs an options object/],
-    ['BigInt seed weights', () => engine.dice({ shape: SHAPE, reduce: 'per-class', weights: [1n, 2n, 3n] as never }), 'INVALID_WEIGHTS', /BigInt/],
-    ['seed weights [null, "2", true]', () => engine.dice({ shape: SHAPE, reduce: 'per-class', weights: [null, '2', true] as never }), 'INVALID_WEIGHTS', /weights\[0\].*null/],
-    ['family weights [1, "2", 3]', () => engine.loss({ shape: SHAPE, weights: [1, '2', 3] as never }), 'INVALID_WEIGHTS', /weights\[1\].*"2"/],
-    ['label: Symbol() (dice)', () => engine.dice({ shape: SHAPE, label: Symbol('x') as never }), 'INVALID_OPTION', /label must be a string/],
-    ['label: Symbol() (loss)', () => engine.loss({ shape: SHAPE, label: Symbol('x') as never }), 'INVALID_OPTION', /label must be a string/],
-    ['label: Symbol() (engine)', () => DiceEngine.create(device, { label: Symbol('x') as never }), 'INVALID_OPTION', /label must be a string/],
-    ['sparse shape [2, , 3] (dice)', () => engine.dice({ shape: [2, , 3] as number[] }), 'INVALID_SHAPE', /shape\[1\].*hole/],
-    ['sparse shape [2, , 3] (loss)', () => engine.loss({ shape: [2, , 3] as number[] }), 'INVALID_SHAPE', /shape\[1\]/],
-    ['maxBindingBytes 1024 (below what the planner needs)', () => DiceEngine.create(device, { maxBindingBytes: 1024 }), 'INVALID_OPTION', /maxBindingBytes must be a multiple of 256 in \[4096,/],
-    ['alpha with the Dice formula (does not apply)', () => engine.loss({ shape: SHAPE, alpha: 0.3 }), 'INVALID_OPTION', /alpha \/ beta has no effect unless formula: 'tversky'/],
-    ['fBeta with Jaccard (does not apply)', () => engine.loss({ shape: SHAPE, formula: 'jaccard', fBeta: 2 }), 'INVALID_OPTION', /fBeta has no effect/],
-    ['gdlWeight with Dice (does not apply)', () => engine.loss({ shape: SHAPE, gdlWeight: 'simple' }), 'INVALID_OPTION', /gdlWeight has no effect/],
-    ['maskShape without a mask (does not apply)', () => engine.loss({ shape: SHAPE, maskShape: 'shared' }), 'INVALID_OPTION', /maskShape has no effect/],
-    ['score together with a formula', () => engine.loss({ shape: SHAPE, formula: 'tversky', score: { numTp: 1, denTp: 1, denFp: 1, denFn: 1 } }), 'INVALID_OPTION', /score replaces/],
+    ['score missing a field', () => gpu.engine.loss({ shape: SHAPE, score: { numTp: 2, denTp: 2, denFp: 1 } as never }), 'INVALID_OPTION', /score\.denFn is missing/],
+    ['metric threshold NaN', () => gpu.engine.metric({ shape: SHAPE, binarize: 'threshold', threshold: NaN }), 'INVALID_OPTION', /threshold/],
+    ['metric threshold "abc"', () => gpu.engine.metric({ shape: SHAPE, binarize: 'threshold', threshold: 'abc' as never }), 'INVALID_OPTION', /threshold.*"abc"/],
+    ['metric threshold {}', () => gpu.engine.metric({ shape: SHAPE, binarize: 'threshold', threshold: {} as never }), 'INVALID_OPTION', /threshold/],
+    ['metric threshold with argmax (does not apply)', () => gpu.engine.metric({ shape: SHAPE, threshold: 0.3 }), 'INVALID_OPTION', /threshold applies to binarize: 'threshold'/],
+    ['metric(null)', () => gpu.engine.metric(null as never), 'INVALID_OPTION', /metric\(\) needs an options object/],
+    ['BigInt seed weights', () => gpu.engine.dice({ shape: SHAPE, reduce: 'per-class', weights: [1n, 2n, 3n] as never }), 'INVALID_WEIGHTS', /BigInt/],
+    ['seed weights [null, "2", true]', () => gpu.engine.dice({ shape: SHAPE, reduce: 'per-class', weights: [null, '2', true] as never }), 'INVALID_WEIGHTS', /weights\[0\].*null/],
+    ['family weights [1, "2", 3]', () => gpu.engine.loss({ shape: SHAPE, weights: [1, '2', 3] as never }), 'INVALID_WEIGHTS', /weights\[1\].*"2"/],
+    ['label: Symbol() (dice)', () => gpu.engine.dice({ shape: SHAPE, label: Symbol('x') as never }), 'INVALID_OPTION', /label must be a string/],
+    ['label: Symbol() (loss)', () => gpu.engine.loss({ shape: SHAPE, label: Symbol('x') as never }), 'INVALID_OPTION', /label must be a string/],
+    ['label: Symbol() (engine)', () => DiceEngine.create(gpu.device, { label: Symbol('x') as never }), 'INVALID_OPTION', /label must be a string/],
+    ['sparse shape [2, , 3] (dice)', () => gpu.engine.dice({ shape: [2, , 3] as number[] }), 'INVALID_SHAPE', /shape\[1\].*hole/],
+    ['sparse shape [2, , 3] (loss)', () => gpu.engine.loss({ shape: [2, , 3] as number[] }), 'INVALID_SHAPE', /shape\[1\]/],
+    ['maxBindingBytes 1024 (below what the planner needs)', () => DiceEngine.create(gpu.device, { maxBindingBytes: 1024 }), 'INVALID_OPTION', /maxBindingBytes must be a multiple of 256 in \[4096,/],
+    ['alpha with the Dice formula (does not apply)', () => gpu.engine.loss({ shape: SHAPE, alpha: 0.3 }), 'INVALID_OPTION', /alpha \/ beta has no effect unless formula: 'tversky'/],
+    ['fBeta with Jaccard (does not apply)', () => gpu.engine.loss({ shape: SHAPE, formula: 'jaccard', fBeta: 2 }), 'INVALID_OPTION', /fBeta has no effect/],
+    ['gdlWeight with Dice (does not apply)', () => gpu.engine.loss({ shape: SHAPE, gdlWeight: 'simple' }), 'INVALID_OPTION', /gdlWeight has no effect/],
+    ['maskShape without a mask (does not apply)', () => gpu.engine.loss({ shape: SHAPE, maskShape: 'shared' }), 'INVALID_OPTION', /maskShape has no effect/],
+    ['score together with a formula', () => gpu.engine.loss({ shape: SHAPE, formula: 'tversky', score: { numTp: 1, denTp: 1, denFp: 1, denFn: 1 } }), 'INVALID_OPTION', /score replaces/],
     [
       `weights: 'inverse-frequency' with C = ${MAX_CLASSES + 1}`,
-      () => engine.loss({ shape: [1, 2, MAX_CLASSES + 1], weights: 'inverse-frequency' }),
+      () => gpu.engine.loss({ shape: [1, 2, MAX_CLASSES + 1], weights: 'inverse-frequency' }),
       'LIMIT_EXCEEDED',
       /at most 256 classes/,
     ],
@@ -163,7 +150,7 @@ describe('incomplete or ill-typed options', () => {
     const r = mulberry32(7);
     const p = Float32Array.from({ length: 3 * MAX_CLASSES }, () => r());
     const t = Float32Array.from({ length: 3 * MAX_CLASSES }, () => (r() < 0.3 ? 1 : 0));
-    const loss = await engine.loss(options);
+    const loss = await gpu.engine.loss(options);
     try {
       expectClose([(await loss.compute(p, t)).loss], [familyReference(p, t, options).loss], LOSS_TOL, 'inverse-frequency loss');
     } finally {
@@ -175,7 +162,7 @@ describe('incomplete or ill-typed options', () => {
 describe('compute()', () => {
   it('snapshots the caller’s typed arrays at call time (refilled right after the call)', async () => {
     const options: LossOptions = { shape: SHAPE, activation: 'softmax', target: 'u8' };
-    const loss = await engine.loss(options);
+    const loss = await gpu.engine.loss(options);
     try {
       const p = pred.slice();
       const t = labels.slice();
@@ -190,7 +177,7 @@ describe('compute()', () => {
 
   it('snapshots them for the seed losses too, behind a queued call', async () => {
     const options = { shape: SHAPE, reduce: 'global' as const };
-    const dice = await engine.dice(options);
+    const dice = await gpu.engine.dice(options);
     try {
       const p = pred.slice();
       const first = dice.compute(target, target);
@@ -204,7 +191,7 @@ describe('compute()', () => {
   });
 
   it('a mask given to a loss made without one is INVALID_INPUT, with no WebGPU error before it', async () => {
-    const loss = await engine.loss({ shape: SHAPE });
+    const loss = await gpu.engine.loss({ shape: SHAPE });
     try {
       await expectCode(() => loss.compute(pred, target, { mask: new Float32Array(N / 3).fill(1) }), 'INVALID_INPUT', /created without one/);
     } finally {
@@ -213,7 +200,7 @@ describe('compute()', () => {
   });
 
   it("rejects { grad: 'yes' } instead of returning no gradient", async () => {
-    const loss = await engine.loss({ shape: SHAPE });
+    const loss = await gpu.engine.loss({ shape: SHAPE });
     try {
       await expectCode(() => loss.compute(pred, target, { grad: 'yes' as never }), 'INVALID_OPTION', /grad must be true or false, got "yes"/);
     } finally {
@@ -227,13 +214,13 @@ describe('readStatus() and encode()', () => {
   let buffers: Record<'pred' | 'target' | 'loss', GPUBuffer>;
 
   beforeAll(async () => {
-    loss = await engine.loss({ shape: SHAPE, activation: 'softmax', target: 'u8' });
+    loss = await gpu.engine.loss({ shape: SHAPE, activation: 'softmax', target: 'u8' });
     const padded = new Uint8Array(Math.ceil(labels.length / 4) * 4);
     padded.set(labels);
     buffers = {
-      pred: createBufferFrom(device, pred),
-      target: createBufferFrom(device, padded),
-      loss: createEmptyBuffer(device, 4),
+      pred: createBufferFrom(gpu.device, pred),
+      target: createBufferFrom(gpu.device, padded),
+      loss: createEmptyBuffer(gpu.device, 4),
     };
   });
 
@@ -243,20 +230,20 @@ describe('readStatus() and encode()', () => {
   });
 
   it('two concurrent readStatus() calls both resolve (no DOMException from a second mapAsync)', async () => {
-    const encoder = device.createCommandEncoder();
+    const encoder = gpu.device.createCommandEncoder();
     loss.encode(encoder, buffers);
-    device.queue.submit([encoder.finish()]);
+    gpu.device.queue.submit([encoder.finish()]);
     const [a, b] = await Promise.all([loss.readStatus(), loss.readStatus()]);
     expect(a).toEqual({
       badLabels: 0, firstBadLabelVoxel: null, nonFinite: 0, firstNonFiniteElement: null,
       nonFiniteTarget: 0, firstNonFiniteTargetElement: null, nonFiniteMask: 0, firstNonFiniteMaskIndex: null,
     });
     expect(b).toEqual(a);
-    expectClose(new Float32Array(await readBuffer(device, buffers.loss, 4)), [familyReference(pred, labels, { shape: SHAPE, activation: 'softmax', target: 'u8' }).loss], LOSS_TOL, 'encoded loss');
+    expectClose(new Float32Array(await readBuffer(gpu.device, buffers.loss, 4)), [familyReference(pred, labels, { shape: SHAPE, activation: 'softmax', target: 'u8' }).loss], LOSS_TOL, 'encoded loss');
   });
 
   it("the loss's own statusBuffer or statsBuffer as an output is BUFFER_OVERLAP", async () => {
-    const encoder = device.createCommandEncoder();
+    const encoder = gpu.device.createCommandEncoder();
     await expectCode(() => loss.encode(encoder, { ...buffers, loss: loss.statusBuffer }), 'BUFFER_OVERLAP', /loss is this loss's own statusBuffer/);
     await expectCode(() => loss.encode(encoder, { ...buffers, grad: loss.statsBuffer }), 'BUFFER_OVERLAP', /grad is this loss's own statsBuffer/);
     await expectCode(() => loss.encode(encoder, { ...buffers, pred: { buffer: loss.statsBuffer } }), 'BUFFER_OVERLAP', /pred is this loss's own statsBuffer/);
@@ -264,11 +251,11 @@ describe('readStatus() and encode()', () => {
   });
 
   it("the seed loss's own statsBuffer as loss or grad is BUFFER_OVERLAP", async () => {
-    const dice = await engine.dice({ shape: SHAPE });
+    const dice = await gpu.engine.dice({ shape: SHAPE });
     try {
-      const encoder = device.createCommandEncoder();
+      const encoder = gpu.device.createCommandEncoder();
       await expectCode(
-        () => dice.encode(encoder, { pred: buffers.pred, target: createBufferFrom(device, target), loss: dice.statsBuffer }),
+        () => dice.encode(encoder, { pred: buffers.pred, target: createBufferFrom(gpu.device, target), loss: dice.statsBuffer }),
         'BUFFER_OVERLAP',
         /loss is this loss's own statsBuffer/,
       );
@@ -280,7 +267,7 @@ describe('readStatus() and encode()', () => {
 
   it('duck-typed fake buffers and encoders are INVALID_INPUT, not a TypeError inside WebGPU', async () => {
     const fakeBuffer = { usage: GPUBufferUsage.STORAGE, size: 1 << 20, mapState: 'unmapped', mapAsync: async () => {} };
-    const encoder = device.createCommandEncoder();
+    const encoder = gpu.device.createCommandEncoder();
     await expectCode(() => loss.encode(encoder, { ...buffers, pred: fakeBuffer as never }), 'INVALID_INPUT', /pred must be a GPUBuffer/);
     await expectCode(() => loss.compute(fakeBuffer as never, labels), 'INVALID_INPUT', /pred must be a Float32Array or a GPUBuffer/);
     const fakeEncoder = { beginComputePass: () => ({}), finish: () => ({}) };
@@ -301,12 +288,12 @@ describe('presets', () => {
     ['-Infinity', -Infinity],
     ['2^32 + 1 (would wrap to class 1)', 2 ** 32 + 1],
   ])('a label map holding %s is LABEL_OUT_OF_RANGE, not a class', async (_, bad) => {
-    const dice = engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true });
+    const dice = gpu.engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true });
     await expectCode(() => dice.evaluate(logits, labelMap(bad)), 'LABEL_OUT_OF_RANGE', /not a class index/);
   });
 
   it('smp ignore_index: a real label 4294967295 is out of range, not ignored', async () => {
-    const dice = engine.presets.smp.DiceLoss({ mode: 'multiclass', ignore_index: -100 });
+    const dice = gpu.engine.presets.smp.DiceLoss({ mode: 'multiclass', ignore_index: -100 });
     await expectCode(() => dice.evaluate(logits, [[[0, 1], [4294967295, 1]]]), 'LABEL_OUT_OF_RANGE', /4294967295/);
   });
 
@@ -315,21 +302,21 @@ describe('presets', () => {
     ['layout of the wrong rank', { layout: 'NDHWC' }, 'INVALID_OPTION', /"NDHWC" has 5 axes but the input has 4/],
     ['misspelt extras key', { layuot: 'NHWC' }, 'UNKNOWN_OPTION', /"layuot".*Did you mean "layout"/],
   ] as const)('evaluate with a %s is an error, not NCHW data read silently', async (_, extras, code, message) => {
-    const dice = engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true });
+    const dice = gpu.engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true });
     await expectCode(() => dice.evaluate(logits, labelMap(0), extras as never), code, message);
   });
 
   it.each([
-    ["softmax: 'yes'", () => engine.presets.monai.DiceLoss({ softmax: 'yes' }), /option 'softmax' must be true or false, got "yes"/],
-    ["weight: [1, 'a']", () => engine.presets.monai.DiceLoss({ weight: [1, 'a'] }), /option 'weight' must be a list of numbers/],
-    ['smooth_nr: NaN', () => engine.presets.monai.DiceLoss({ smooth_nr: NaN }), /option 'smooth_nr' must be a finite number/],
+    ["softmax: 'yes'", () => gpu.engine.presets.monai.DiceLoss({ softmax: 'yes' }), /option 'softmax' must be true or false, got "yes"/],
+    ["weight: [1, 'a']", () => gpu.engine.presets.monai.DiceLoss({ weight: [1, 'a'] }), /option 'weight' must be a list of numbers/],
+    ['smooth_nr: NaN', () => gpu.engine.presets.monai.DiceLoss({ smooth_nr: NaN }), /option 'smooth_nr' must be a finite number/],
   ])('option types are checked when the preset is made: %s', async (_, make, message) => {
     await expectCode(make, 'INVALID_OPTION', message);
   });
 
   it('option arrays are copied when the preset is made', async () => {
     const weight = [1, 1];
-    const dice = engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true, weight });
+    const dice = gpu.engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true, weight });
     const before = await dice.evaluate(logits, labelMap(0));
     weight[1] = 100;
     expect(await dice.evaluate(logits, labelMap(0))).toBe(before);
@@ -342,20 +329,20 @@ describe('presets', () => {
     ['a hole', [2, , 4]],
     ['not an array', 'abc'],
   ])('create() with %s is INVALID_SHAPE (smp and keras used to plan another shape)', async (_, shape) => {
-    await expectCode(() => engine.presets.smp.DiceLoss({ mode: 'multiclass' }).create(shape as never), 'INVALID_SHAPE', /shape/);
-    await expectCode(() => engine.presets.keras.Dice().create(shape as never), 'INVALID_SHAPE', /shape/);
+    await expectCode(() => gpu.engine.presets.smp.DiceLoss({ mode: 'multiclass' }).create(shape as never), 'INVALID_SHAPE', /shape/);
+    await expectCode(() => gpu.engine.presets.keras.Dice().create(shape as never), 'INVALID_SHAPE', /shape/);
   });
 
   it(`evaluate() keeps at most ${PRESET_CACHE_SIZE} compiled losses per preset and destroys the ones it evicts`, async () => {
     const destroy = vi.spyOn(FamilyLoss.prototype, 'destroy');
     try {
-      const dice = engine.presets.keras.Dice();
+      const dice = gpu.engine.presets.keras.Dice();
       const values: number[] = [];
       const extra = 4;
       for (let n = 1; n <= PRESET_CACHE_SIZE + extra; n++) {
         values.push((await dice.evaluate(Array.from({ length: n }, (_, i) => [i % 2]), Array.from({ length: n }, () => [1]))) as number);
       }
-      await device.queue.onSubmittedWorkDone();
+      await gpu.device.queue.onSubmittedWorkDone();
       expect(destroy).toHaveBeenCalledTimes(extra);
       // The first shape was evicted: it is compiled again and gives the same value.
       expect(await dice.evaluate([[0]], [[1]])).toBe(values[0]);

@@ -2,27 +2,20 @@
 // vendored cases computed by MONAI's own code (test/fixtures/cldice-public.jsonl.gz): the value
 // through evaluate(pred, target), value and gradient through create() + compute({ grad: true }).
 // Tolerances are the data set's: value 1e-6 + 1e-4|e|, gradient element 1e-4 max|e| + 1e-7.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiceEngine } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { expectGradClose, expectValueClose, loadClDiceCases } from './helpers/cldice-cases.js';
-import { getTestDevice, withValidation } from './helpers/gpu.js';
+import { withValidation } from './helpers/gpu.js';
+import { useTestEngine } from './helpers/test-engine.js';
 
-let device: GPUDevice;
-let engine: DiceEngine;
-
-beforeAll(async () => {
-  device = await getTestDevice();
-  engine = await DiceEngine.create(device);
-});
-afterAll(() => engine?.destroy());
+const gpu = useTestEngine();
 
 describe('MONAI clDice presets vs MONAI 1.5.0 (100 vendored cases)', () => {
   const cases = loadClDiceCases();
   it('has the 100 vendored cases', () => expect(cases.length).toBe(100));
   for (const c of cases) {
     it(`${c.id} ${c.api} ${JSON.stringify(c.options)} [${c.x.shape}]`, async () => {
-      await withValidation(device, async () => {
-        const preset = engine.presets.monai[c.api](c.options);
+      await withValidation(gpu.device, async () => {
+        const preset = gpu.engine.presets.monai[c.api](c.options);
         const pred = Float32Array.from(c.x.data);
         const target = Float32Array.from(c.y.data);
         const value = await preset.evaluate(pred, target, { inputShape: c.x.shape, targetShape: c.y.shape });

@@ -5,21 +5,15 @@
 // thin and empty structures; the precomputed target skeleton; determinism; bad options.
 // Tolerances: value |a - e| <= 1e-6 + 1e-4|e|, gradient element |a - e| <= 1e-4 max|e| + 1e-7
 // (those of the MONAI data set; f32 passes of a few thousand elements stay well inside).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DiceEngine, WgslDiceError } from '../src/index.js';
 import type { ClDiceOptions } from '../src/family/cldice.js';
 import { clDiceReference, softSkeleton } from '../src/reference/index.js';
 import { expectGradClose, expectValueClose } from './helpers/cldice-cases.js';
-import { createBufferFrom, createEmptyBuffer, getTestDevice, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
+import { createBufferFrom, createEmptyBuffer, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
+import { useTestEngine } from './helpers/test-engine.js';
 
-let device: GPUDevice;
-let engine: DiceEngine;
-
-beforeAll(async () => {
-  device = await getTestDevice();
-  engine = await DiceEngine.create(device);
-});
-afterAll(() => engine?.destroy());
+const gpu = useTestEngine();
 
 /** Moves C between axis 1 (channels-first) and the last axis, or back (`inverse`). */
 function moveChannels(data: ArrayLike<number>, B: number, C: number, S: number, inverse = false): Float64Array {
@@ -120,8 +114,8 @@ describe('cl-dice GPU vs float64 reference (seeded fuzz)', () => {
   for (let seed = 1; seed <= 32; seed++) {
     const d = draw(seed * 7919);
     it(`seed ${seed}: ${d.options.layout} [${d.options.shape}] K=${d.options.skeletonIterations} alpha=${d.options.alpha} smooth=${d.options.smooth}`, async () => {
-      await withValidation(device, async () => {
-        const loss = await engine.loss(d.options);
+      await withValidation(gpu.device, async () => {
+        const loss = await gpu.engine.loss(d.options);
         const r = await loss.compute(d.pred, d.target, { grad: true });
         const e = referenceOf(d);
         expectValueClose(r.loss, e.loss, 'loss');
@@ -143,14 +137,14 @@ describe('cl-dice binding windows', () => {
   ];
   for (const options of cases) {
     it(`${options.layout} [${options.shape}]: bitwise the same as one window`, async () => {
-      const small = await DiceEngine.create(device, { maxBindingBytes: 4096 });
+      const small = await DiceEngine.create(gpu.device, { maxBindingBytes: 4096 });
       try {
-        await withValidation(device, async () => {
+        await withValidation(gpu.device, async () => {
           const random = mulberry32(options.shape.length * 101 + options.shape[1]);
           const n = options.shape.reduce((a, b) => a * b, 1);
           const pred = Float32Array.from({ length: n }, () => Math.round(random() * 16) / 16);
           const target = Float32Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0));
-          const one = await (await engine.loss(options)).compute(pred, target, { grad: true });
+          const one = await (await gpu.engine.loss(options)).compute(pred, target, { grad: true });
           const windowed = await (await small.loss(options)).compute(pred, target, { grad: true });
           expect(windowed.loss).toBe(one.loss);
           expect(Buffer.from(windowed.grad!.buffer).equals(Buffer.from(one.grad!.buffer))).toBe(true);
@@ -164,9 +158,9 @@ describe('cl-dice binding windows', () => {
 
   it('encode() on caller buffers at 256-byte offsets, windowed, writes what compute() returns', async () => {
     const options = cases[0];
-    const small = await DiceEngine.create(device, { maxBindingBytes: 4096 });
+    const small = await DiceEngine.create(gpu.device, { maxBindingBytes: 4096 });
     try {
-      await withValidation(device, async () => {
+      await withValidation(gpu.device, async () => {
         const n = options.shape.reduce((a, b) => a * b, 1);
         const random = mulberry32(99);
         const pred = Float32Array.from({ length: n }, () => random());
@@ -174,16 +168,16 @@ describe('cl-dice binding windows', () => {
         const atOffset = (data: Float32Array) => {
           const padded = new Float32Array(64 + n);
           padded.set(data, 64);
-          return { buffer: createBufferFrom(device, padded), offset: 256 };
+          return { buffer: createBufferFrom(gpu.device, padded), offset: 256 };
         };
         const loss = await small.loss(options);
-        const grad = { buffer: createEmptyBuffer(device, 256 + n * 4), offset: 256 };
-        const lossOut = { buffer: createEmptyBuffer(device, 512), offset: 256 };
-        const encoder = device.createCommandEncoder();
+        const grad = { buffer: createEmptyBuffer(gpu.device, 256 + n * 4), offset: 256 };
+        const lossOut = { buffer: createEmptyBuffer(gpu.device, 512), offset: 256 };
+        const encoder = gpu.device.createCommandEncoder();
         loss.encode(encoder, { pred: atOffset(pred), target: atOffset(target), loss: lossOut, grad });
-        device.queue.submit([encoder.finish()]);
-        const gotGrad = new Float32Array(await readBuffer(device, grad.buffer), 256, n);
-        const gotLoss = new Float32Array(await readBuffer(device, lossOut.buffer), 256, 1)[0];
+        gpu.device.queue.submit([encoder.finish()]);
+        const gotGrad = new Float32Array(await readBuffer(gpu.device, grad.buffer), 256, n);
+        const gotLoss = new Float32Array(await readBuffer(gpu.device, lossOut.buffer), 256, 1)[0];
         const expected = await loss.compute(pred, target, { grad: true });
         expect(gotLoss).toBe(expected.loss);
         expect(Array.from(gotGrad)).toEqual(Array.from(expected.grad!));
@@ -194,7 +188,7 @@ describe('cl-dice binding windows', () => {
   });
 
   it('a volume larger than one binding is BINDING_TOO_LARGE, naming the fix', async () => {
-    const small = await DiceEngine.create(device, { maxBindingBytes: 4096 });
+    const small = await DiceEngine.create(gpu.device, { maxBindingBytes: 4096 });
     try {
       await expect(small.loss({ formula: 'cl-dice', shape: [1, 2, 40, 40], layout: 'channels-first' })).rejects.toMatchObject({
         code: 'BINDING_TOO_LARGE',
@@ -218,8 +212,8 @@ describe('cl-dice on thin and empty structures', () => {
   const options: ClDiceOptions = { formula: 'cl-dice', shape: [1, 2, H, W], layout: 'channels-first', skeletonIterations: 3 };
 
   it('a 1-voxel-thin line predicted exactly: skeletons are the line, loss 0', async () => {
-    await withValidation(device, async () => {
-      const loss = await engine.loss(options);
+    await withValidation(gpu.device, async () => {
+      const loss = await gpu.engine.loss(options);
       const skeleton = await loss.targetSkeleton(line);
       expect(Array.from(skeleton.subarray(H * W))).toEqual(Array.from(line.subarray(H * W)));
       const r = await loss.compute(line, line, { grad: true });
@@ -232,8 +226,8 @@ describe('cl-dice on thin and empty structures', () => {
     const empty = new Float32Array(2 * H * W).fill(0);
     for (let i = 0; i < H * W; i++) empty[i] = 1;
     const soft = line.map((v) => 0.1 + 0.8 * v);
-    await withValidation(device, async () => {
-      const loss = await engine.loss({ ...options, alpha: 0.5 });
+    await withValidation(gpu.device, async () => {
+      const loss = await gpu.engine.loss({ ...options, alpha: 0.5 });
       for (const [pred, target] of [[soft, empty], [empty, soft], [empty, empty]]) {
         const r = await loss.compute(pred, target, { grad: true });
         const e = clDiceReference(pred, target, { shape: [1, 2, H, W], iterations: 3, alpha: 0.5 });
@@ -247,8 +241,8 @@ describe('cl-dice on thin and empty structures', () => {
 describe('cl-dice target skeleton and determinism', () => {
   const d = draw(4242);
   it('targetSkeleton() is the reference soft skeleton; passing it gives bitwise the same result', async () => {
-    await withValidation(device, async () => {
-      const loss = await engine.loss({ ...d.options, layout: 'channels-first', shape: d.shape });
+    await withValidation(gpu.device, async () => {
+      const loss = await gpu.engine.loss({ ...d.options, layout: 'channels-first', shape: d.shape });
       const first = d.options.layout === 'channels-first' ? d.target : moveChannels(d.target, d.shape[0], d.shape[1], d.target.length / (d.shape[0] * d.shape[1]), true);
       const target = Float32Array.from(first);
       const skeleton = await loss.targetSkeleton(target);
@@ -263,8 +257,8 @@ describe('cl-dice target skeleton and determinism', () => {
   });
 
   it('repeated runs are bitwise identical', async () => {
-    await withValidation(device, async () => {
-      const loss = await engine.loss(d.options);
+    await withValidation(gpu.device, async () => {
+      const loss = await gpu.engine.loss(d.options);
       const runs = [];
       for (let i = 0; i < 3; i++) runs.push(await loss.compute(d.pred, d.target, { grad: true }));
       for (const r of runs.slice(1)) {
@@ -286,11 +280,11 @@ describe('cl-dice options and inputs', () => {
     [{ shape: [1, 2, 2, 2, 2, 2] }, 'INVALID_SHAPE'],
     [{ skeletonIterationz: 2 }, 'UNKNOWN_OPTION'],
   ])('%j is %s', async (extra, code) => {
-    await expect(engine.loss({ ...base, ...(extra as object) } as ClDiceOptions)).rejects.toMatchObject({ code });
+    await expect(gpu.engine.loss({ ...base, ...(extra as object) } as ClDiceOptions)).rejects.toMatchObject({ code });
   });
 
   it('NaN in pred is NON_FINITE_INPUT, not a NaN loss', async () => {
-    const loss = await engine.loss(base);
+    const loss = await gpu.engine.loss(base);
     const pred = new Float32Array(128).fill(0.5);
     pred[3] = Number.NaN;
     await expect(loss.compute(pred, new Float32Array(128))).rejects.toBeInstanceOf(WgslDiceError);

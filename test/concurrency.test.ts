@@ -2,9 +2,10 @@
 // order, spread over submits, or run as overlapping compute() calls, each must give exactly
 // (bitwise) what it gives when run alone, and that must match the float64 reference.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiceEngine, type DiceLoss, type DiceLossOptions, type DiceResult } from '../src/index.js';
+import type { DiceLoss, DiceLossOptions, DiceResult } from '../src/index.js';
 import { diceReference } from '../src/reference/index.js';
-import { createBufferFrom, expectClose, getTestDevice, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
+import { createBufferFrom, expectClose, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
+import { useTestEngine } from './helpers/test-engine.js';
 import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
 
 const STORAGE_IO = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -24,8 +25,8 @@ interface Bits {
   grad: Uint32Array;
 }
 
-let device: GPUDevice;
-let engines: DiceEngine[];
+const engines = [useTestEngine(), useTestEngine({ workgroupSize: 64, targetWorkgroups: 300 })];
+const gpu = engines[0];
 const jobs: Job[] = [];
 const owned: GPUBuffer[] = [];
 
@@ -63,11 +64,9 @@ function expectSame(got: Bits, job: Job, how: string) {
 }
 
 beforeAll(async () => {
-  device = await getTestDevice();
-  engines = [await DiceEngine.create(device), await DiceEngine.create(device, { workgroupSize: 64, targetWorkgroups: 300 })];
-  await withValidation(device, async () => {
+  await withValidation(gpu.device, async () => {
     for (const spec of SPECS) {
-      const loss = await engines[spec.engine].dice(spec.options);
+      const loss = await engines[spec.engine].engine.dice(spec.options);
       const { pred, target } = makeData(spec.options, spec.soft, spec.seed);
       const result = await loss.compute(pred, target, { grad: true });
       // What "alone" gives is itself checked against the reference.
@@ -90,17 +89,16 @@ beforeAll(async () => {
 });
 afterAll(() => {
   for (const buffer of owned) buffer.destroy();
-  for (const engine of engines ?? []) engine.destroy();
 });
 
 /** Caller buffers for one encoded run of `job`: its inputs and a fresh set of outputs. */
 function encodeBuffers(job: Job) {
   const buffers = {
-    pred: createBufferFrom(device, job.pred, STORAGE_IO(), `${job.name} pred`),
-    target: createBufferFrom(device, job.target, STORAGE_IO(), `${job.name} target`),
-    loss: device.createBuffer({ label: `${job.name} loss`, size: 16, usage: STORAGE_IO() }),
-    stats: device.createBuffer({ label: `${job.name} stats`, size: job.loss.groupCount * 16, usage: STORAGE_IO() }),
-    grad: device.createBuffer({ label: `${job.name} grad`, size: job.loss.elementCount * 4, usage: STORAGE_IO() }),
+    pred: createBufferFrom(gpu.device, job.pred, STORAGE_IO(), `${job.name} pred`),
+    target: createBufferFrom(gpu.device, job.target, STORAGE_IO(), `${job.name} target`),
+    loss: gpu.device.createBuffer({ label: `${job.name} loss`, size: 16, usage: STORAGE_IO() }),
+    stats: gpu.device.createBuffer({ label: `${job.name} stats`, size: job.loss.groupCount * 16, usage: STORAGE_IO() }),
+    grad: gpu.device.createBuffer({ label: `${job.name} grad`, size: job.loss.elementCount * 4, usage: STORAGE_IO() }),
   };
   owned.push(...Object.values(buffers));
   return buffers;
@@ -108,9 +106,9 @@ function encodeBuffers(job: Job) {
 
 async function readBits(buffers: ReturnType<typeof encodeBuffers>): Promise<Bits> {
   return {
-    loss: new Float32Array(await readBuffer(device, buffers.loss, 4))[0],
-    stats: new Uint32Array(await readBuffer(device, buffers.stats)),
-    grad: new Uint32Array(await readBuffer(device, buffers.grad)),
+    loss: new Float32Array(await readBuffer(gpu.device, buffers.loss, 4))[0],
+    stats: new Uint32Array(await readBuffer(gpu.device, buffers.stats)),
+    grad: new Uint32Array(await readBuffer(gpu.device, buffers.grad)),
   };
 }
 
@@ -127,42 +125,42 @@ function schedule(count: number, seed: number): Job[] {
 
 describe('several losses and engines on one device', () => {
   it('interleaved in one command encoder: each as alone', async () => {
-    await withValidation(device, async () => {
+    await withValidation(gpu.device, async () => {
       const runs = schedule(jobs.length * 3, 11).map((job) => ({ job, buffers: encodeBuffers(job) }));
-      const encoder = device.createCommandEncoder({ label: 'all losses' });
+      const encoder = gpu.device.createCommandEncoder({ label: 'all losses' });
       for (const { job, buffers } of runs) job.loss.encode(encoder, buffers);
-      device.queue.submit([encoder.finish()]);
+      gpu.device.queue.submit([encoder.finish()]);
       for (const { job, buffers } of runs) expectSame(await readBits(buffers), job, 'one encoder');
     });
   });
 
   it('across submits, with no wait between them: each as alone', async () => {
-    await withValidation(device, async () => {
+    await withValidation(gpu.device, async () => {
       const runs = schedule(jobs.length * 3, 12).map((job) => ({ job, buffers: encodeBuffers(job) }));
       for (let start = 0; start < runs.length; start += 4) {
-        const encoder = device.createCommandEncoder({ label: `submit ${start / 4}` });
+        const encoder = gpu.device.createCommandEncoder({ label: `submit ${start / 4}` });
         for (const { job, buffers } of runs.slice(start, start + 4)) job.loss.encode(encoder, buffers);
-        device.queue.submit([encoder.finish()]);
+        gpu.device.queue.submit([encoder.finish()]);
       }
       for (const { job, buffers } of runs) expectSame(await readBits(buffers), job, 'separate submits');
     });
   });
 
   it('several command buffers in one submit: each as alone', async () => {
-    await withValidation(device, async () => {
+    await withValidation(gpu.device, async () => {
       const runs = schedule(jobs.length * 2, 13).map((job) => ({ job, buffers: encodeBuffers(job) }));
       const commands = runs.map(({ job, buffers }) => {
-        const encoder = device.createCommandEncoder();
+        const encoder = gpu.device.createCommandEncoder();
         job.loss.encode(encoder, buffers);
         return encoder.finish();
       });
-      device.queue.submit(commands);
+      gpu.device.queue.submit(commands);
       for (const { job, buffers } of runs) expectSame(await readBits(buffers), job, 'one submit, many command buffers');
     });
   });
 
   it('overlapping compute() calls on every loss (and several on one loss): each as alone', async () => {
-    await withValidation(device, async () => {
+    await withValidation(gpu.device, async () => {
       const runs = schedule(jobs.length * 4, 14);
       const results = await Promise.all(runs.map((job) => job.loss.compute(job.pred, job.target, { grad: true })));
       results.forEach((result, i) => expectSame(bitsOf(result), runs[i], `concurrent compute() #${i}`));
@@ -170,14 +168,14 @@ describe('several losses and engines on one device', () => {
   });
 
   it('compute() calls in flight while other losses are encoded and submitted: each as alone', async () => {
-    await withValidation(device, async () => {
+    await withValidation(gpu.device, async () => {
       const computed = schedule(jobs.length * 2, 15);
       const pending = computed.map((job) => job.loss.compute(job.pred, job.target, { grad: true }));
       const encoded = schedule(jobs.length * 2, 16).map((job) => ({ job, buffers: encodeBuffers(job) }));
       for (const { job, buffers } of encoded) {
-        const encoder = device.createCommandEncoder();
+        const encoder = gpu.device.createCommandEncoder();
         job.loss.encode(encoder, buffers);
-        device.queue.submit([encoder.finish()]);
+        gpu.device.queue.submit([encoder.finish()]);
         await Promise.resolve(); // let compute() calls advance between submits
       }
       const results = await Promise.all(pending);

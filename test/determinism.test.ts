@@ -2,28 +2,18 @@
 // bitwise the same loss, per-group stats and gradient: run after run, on two engines with the
 // same configuration, and when interleaved with other losses in one command encoder or
 // spread over several submits.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DiceEngine, type DiceLoss, type DiceLossOptions } from '../src/index.js';
 import { diceReference } from '../src/reference/index.js';
-import { createBufferFrom, expectClose, getTestDevice, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
+import { createBufferFrom, expectClose, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
+import { useTestEngine } from './helpers/test-engine.js';
 import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
 
 const RUNS = 100;
 const STORAGE_IO = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
-let device: GPUDevice;
-let engineA: DiceEngine;
-let engineB: DiceEngine;
-
-beforeAll(async () => {
-  device = await getTestDevice();
-  engineA = await DiceEngine.create(device);
-  engineB = await DiceEngine.create(device);
-});
-afterAll(() => {
-  engineA?.destroy();
-  engineB?.destroy();
-});
+const gpuA = useTestEngine();
+const gpuB = useTestEngine();
 
 /** Everything a run produces, as raw bits, so that -0 vs 0 or a NaN payload would count. */
 interface Bits {
@@ -74,17 +64,17 @@ function expectSameBits(got: Bits, want: Bits, what: string) {
 /** Caller-side buffers for one encoded run: outputs land in their own slot. */
 function outputSlot(loss: DiceLoss) {
   return {
-    loss: device.createBuffer({ label: 'slot loss', size: 16, usage: STORAGE_IO() }),
-    stats: device.createBuffer({ label: 'slot stats', size: loss.groupCount * 16, usage: STORAGE_IO() }),
-    grad: device.createBuffer({ label: 'slot grad', size: loss.elementCount * 4, usage: STORAGE_IO() }),
+    loss: gpuA.device.createBuffer({ label: 'slot loss', size: 16, usage: STORAGE_IO() }),
+    stats: gpuA.device.createBuffer({ label: 'slot stats', size: loss.groupCount * 16, usage: STORAGE_IO() }),
+    grad: gpuA.device.createBuffer({ label: 'slot grad', size: loss.elementCount * 4, usage: STORAGE_IO() }),
   };
 }
 
 async function readSlot(slot: ReturnType<typeof outputSlot>): Promise<Bits> {
   return {
-    loss: new Uint32Array(await readBuffer(device, slot.loss, 4)),
-    stats: new Uint32Array(await readBuffer(device, slot.stats)),
-    grad: new Uint32Array(await readBuffer(device, slot.grad)),
+    loss: new Uint32Array(await readBuffer(gpuA.device, slot.loss, 4)),
+    stats: new Uint32Array(await readBuffer(gpuA.device, slot.stats)),
+    grad: new Uint32Array(await readBuffer(gpuA.device, slot.grad)),
   };
 }
 
@@ -92,9 +82,9 @@ describe.each(CASES)('$name', ({ options, soft, vecWidth }) => {
   const { pred, target } = makeData(options, soft, 7 + options.shape.length * 31 + options.shape[1]);
 
   it(`${RUNS} runs on two engines give bitwise the same loss, stats and gradient`, async () => {
-    await withValidation(device, async () => {
-      const lossA = await engineA.dice(options);
-      const lossB = await engineB.dice(options);
+    await withValidation(gpuA.device, async () => {
+      const lossA = await gpuA.engine.dice(options);
+      const lossB = await gpuB.engine.dice(options);
       try {
         expect(lossB.plan).toEqual(lossA.plan);
         expect([lossA.plan.reduce.vecWidth, lossA.plan.backward.vecWidth]).toEqual([vecWidth, vecWidth]);
@@ -117,23 +107,23 @@ describe.each(CASES)('$name', ({ options, soft, vecWidth }) => {
   });
 
   it('interleaved with other losses in one encoder and across submits: bitwise the same', async () => {
-    await withValidation(device, async () => {
-      const lossA = await engineA.dice(options);
-      const lossB = await engineB.dice(options);
+    await withValidation(gpuA.device, async () => {
+      const lossA = await gpuA.engine.dice(options);
+      const lossB = await gpuB.engine.dice(options);
       // Other losses on the same engines: other shapes, other options, other data.
       const otherOptions: DiceLossOptions[] = [
         { shape: [2, 40, 40, 3], reduce: 'per-class', weights: [1, 2, 3] },
         { shape: [1, 999, 2], reduce: 'global', epsilon: 1e-3 },
       ];
-      const others = [await engineA.dice(otherOptions[0]), await engineB.dice(otherOptions[1])];
+      const others = [await gpuA.engine.dice(otherOptions[0]), await gpuB.engine.dice(otherOptions[1])];
       const owned: GPUBuffer[] = [];
       try {
         const reference = bitsOf(await lossA.compute(pred, target, { grad: true }));
-        const predBuffer = createBufferFrom(device, pred, STORAGE_IO(), 'pred');
-        const targetBuffer = createBufferFrom(device, target, STORAGE_IO(), 'target');
+        const predBuffer = createBufferFrom(gpuA.device, pred, STORAGE_IO(), 'pred');
+        const targetBuffer = createBufferFrom(gpuA.device, target, STORAGE_IO(), 'target');
         const otherInputs = otherOptions.map((o, i) => {
           const data = makeData(o, i === 1, 1000 + i);
-          return { pred: createBufferFrom(device, data.pred), target: createBufferFrom(device, data.target) };
+          return { pred: createBufferFrom(gpuA.device, data.pred), target: createBufferFrom(gpuA.device, data.target) };
         });
         owned.push(predBuffer, targetBuffer, ...otherInputs.flatMap((b) => [b.pred, b.target]));
 
@@ -141,7 +131,7 @@ describe.each(CASES)('$name', ({ options, soft, vecWidth }) => {
         const SUBMITS = 5;
         const PER_SUBMIT = 4;
         for (let s = 0; s < SUBMITS; s++) {
-          const encoder = device.createCommandEncoder({ label: `interleaved ${s}` });
+          const encoder = gpuA.device.createCommandEncoder({ label: `interleaved ${s}` });
           for (let k = 0; k < PER_SUBMIT; k++) {
             // other, A, other, B: the losses' scratch is reused between the runs in one encoder.
             const other = others[k % 2];
@@ -154,7 +144,7 @@ describe.each(CASES)('$name', ({ options, soft, vecWidth }) => {
             slots.push(slot);
             on.encode(encoder, { pred: predBuffer, target: targetBuffer, ...slot });
           }
-          device.queue.submit([encoder.finish()]);
+          gpuA.device.queue.submit([encoder.finish()]);
         }
         for (const [i, slot] of slots.entries()) expectSameBits(await readSlot(slot), reference, `encoded run ${i}`);
         // And compute() after all that still agrees.
@@ -172,11 +162,11 @@ describe('binding windows', () => {
     const options: DiceLossOptions = { shape: [2, 96, 96, 3], reduce: 'per-class', weights: [1, 0.5, 2] };
     const { pred, target } = makeData(options, false, 77);
     const windowed = [
-      await DiceEngine.create(device, { maxBindingBytes: 65536 }),
-      await DiceEngine.create(device, { maxBindingBytes: 65536 }),
+      await DiceEngine.create(gpuA.device, { maxBindingBytes: 65536 }),
+      await DiceEngine.create(gpuA.device, { maxBindingBytes: 65536 }),
     ];
     try {
-      await withValidation(device, async () => {
+      await withValidation(gpuA.device, async () => {
         const losses = await Promise.all(windowed.map((e) => e.dice(options)));
         expect(losses[0].plan.reduce.windows.length).toBeGreaterThan(1);
         expect(losses[0].plan.backward.windows.length).toBeGreaterThan(1);

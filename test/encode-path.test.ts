@@ -2,20 +2,14 @@
 // record passes into the caller's encoder. These tests count every GPU object creation and
 // every submit or map the library could make (counting spies that call through to the real
 // device: the numerics stay real) and check the result of the recorded passes.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DiceEngine } from '../src/index.js';
 import { diceReference, familyReference } from '../src/reference/index.js';
-import { createBufferFrom, createEmptyBuffer, expectClose, getTestDevice, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
+import { createBufferFrom, createEmptyBuffer, expectClose, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
 import { gradTolerance, LOSS_TOL } from './tolerance.js';
+import { useTestEngine } from './helpers/test-engine.js';
 
-let device: GPUDevice;
-let engine: DiceEngine;
-
-beforeAll(async () => {
-  device = await getTestDevice();
-  engine = await DiceEngine.create(device);
-});
-afterAll(() => engine?.destroy());
+const gpu = useTestEngine();
 
 /** Counts calls to the device's creation methods, submits and buffer maps while `fn` runs. */
 function countGpuCalls(fn: () => void): Record<string, number> {
@@ -30,10 +24,10 @@ function countGpuCalls(fn: () => void): Record<string, number> {
     restore.push(() => ((target as Record<string, unknown>)[name] = original));
   };
   for (const name of ['createBuffer', 'createBindGroup', 'createShaderModule', 'createComputePipeline', 'createComputePipelineAsync', 'createCommandEncoder']) {
-    spy(device, name);
+    spy(gpu.device, name);
   }
-  spy(device.queue, 'submit');
-  spy(device.queue, 'writeBuffer');
+  spy(gpu.device.queue, 'submit');
+  spy(gpu.device.queue, 'writeBuffer');
   spy(GPUBuffer.prototype, 'mapAsync');
   try {
     fn();
@@ -50,49 +44,49 @@ describe('encode: records only, allocates nothing in steady state', () => {
     const random = mulberry32(3);
     const predData = Float32Array.from({ length: n }, () => random());
     const targetData = Float32Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0));
-    await withValidation(device, async () => {
-      const loss = await engine.dice({ shape, reduce: 'per-class', weights: [1, 2, 3, 4] });
-      const pred = createBufferFrom(device, predData);
-      const target = createBufferFrom(device, targetData);
-      const lossOut = createEmptyBuffer(device, 4);
-      const grad = createEmptyBuffer(device, n * 4);
-      const first = device.createCommandEncoder();
+    await withValidation(gpu.device, async () => {
+      const loss = await gpu.engine.dice({ shape, reduce: 'per-class', weights: [1, 2, 3, 4] });
+      const pred = createBufferFrom(gpu.device, predData);
+      const target = createBufferFrom(gpu.device, targetData);
+      const lossOut = createEmptyBuffer(gpu.device, 4);
+      const grad = createEmptyBuffer(gpu.device, n * 4);
+      const first = gpu.device.createCommandEncoder();
       loss.encode(first, { pred, target, loss: lossOut, grad });
-      device.queue.submit([first.finish()]);
+      gpu.device.queue.submit([first.finish()]);
 
-      const encoder = device.createCommandEncoder();
+      const encoder = gpu.device.createCommandEncoder();
       const counts = countGpuCalls(() => {
         for (let step = 0; step < 5; step++) loss.encode(encoder, { pred, target, loss: lossOut, grad });
       });
       expect(counts).toEqual({});
-      device.queue.submit([encoder.finish()]);
+      gpu.device.queue.submit([encoder.finish()]);
 
       const want = diceReference(predData, targetData, { shape, reduce: 'per-class', weights: [1, 2, 3, 4] });
-      expectClose(new Float32Array(await readBuffer(device, lossOut, 4)), [want.loss], LOSS_TOL, 'loss');
-      expectClose(new Float32Array(await readBuffer(device, grad)), want.grad, gradTolerance(want.grad), 'grad');
+      expectClose(new Float32Array(await readBuffer(gpu.device, lossOut, 4)), [want.loss], LOSS_TOL, 'loss');
+      expectClose(new Float32Array(await readBuffer(gpu.device, grad)), want.grad, gradTolerance(want.grad), 'grad');
       loss.destroy();
       for (const b of [pred, target, lossOut, grad]) b.destroy();
     });
   });
 
   it('a loss cut into many binding windows still creates nothing in steady state', async () => {
-    const windowed = await DiceEngine.create(device, { maxBindingBytes: 16 * 1024, workgroupSize: 64, targetWorkgroups: 64 });
+    const windowed = await DiceEngine.create(gpu.device, { maxBindingBytes: 16 * 1024, workgroupSize: 64, targetWorkgroups: 64 });
     const options = { shape: [2, 64, 64, 4], reduce: 'per-class' } as const;
     const n = 2 * 64 * 64 * 4;
     const random = mulberry32(8);
-    await withValidation(device, async () => {
+    await withValidation(gpu.device, async () => {
       const loss = await windowed.dice(options);
       expect(loss.plan.reduce.windows.length + loss.plan.backward.windows.length).toBeGreaterThan(12);
-      const pred = createBufferFrom(device, Float32Array.from({ length: n }, () => random()));
-      const target = createBufferFrom(device, Float32Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0)));
-      const lossOut = createEmptyBuffer(device, 4);
-      const grad = createEmptyBuffer(device, n * 4);
-      const first = device.createCommandEncoder();
+      const pred = createBufferFrom(gpu.device, Float32Array.from({ length: n }, () => random()));
+      const target = createBufferFrom(gpu.device, Float32Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0)));
+      const lossOut = createEmptyBuffer(gpu.device, 4);
+      const grad = createEmptyBuffer(gpu.device, n * 4);
+      const first = gpu.device.createCommandEncoder();
       loss.encode(first, { pred, target, loss: lossOut, grad });
-      device.queue.submit([first.finish()]);
-      const encoder = device.createCommandEncoder();
+      gpu.device.queue.submit([first.finish()]);
+      const encoder = gpu.device.createCommandEncoder();
       expect(countGpuCalls(() => loss.encode(encoder, { pred, target, loss: lossOut, grad }))).toEqual({});
-      device.queue.submit([encoder.finish()]);
+      gpu.device.queue.submit([encoder.finish()]);
       loss.destroy();
       for (const b of [pred, target, lossOut, grad]) b.destroy();
     });
@@ -104,21 +98,21 @@ describe('encode: records only, allocates nothing in steady state', () => {
     const random = mulberry32(4);
     const logits = Float32Array.from({ length: 384 }, () => random() * 4 - 2);
     const labels = Uint8Array.from({ length: 128 }, () => Math.floor(random() * 3));
-    await withValidation(device, async () => {
-      const loss = await engine.loss(options);
-      const pred = createBufferFrom(device, logits);
-      const target = createBufferFrom(device, labels);
-      const lossOut = createEmptyBuffer(device, 4);
-      const grad = createEmptyBuffer(device, 384 * 4);
-      const first = device.createCommandEncoder();
+    await withValidation(gpu.device, async () => {
+      const loss = await gpu.engine.loss(options);
+      const pred = createBufferFrom(gpu.device, logits);
+      const target = createBufferFrom(gpu.device, labels);
+      const lossOut = createEmptyBuffer(gpu.device, 4);
+      const grad = createEmptyBuffer(gpu.device, 384 * 4);
+      const first = gpu.device.createCommandEncoder();
       loss.encode(first, { pred, target, loss: lossOut, grad });
-      device.queue.submit([first.finish()]);
-      const encoder = device.createCommandEncoder();
+      gpu.device.queue.submit([first.finish()]);
+      const encoder = gpu.device.createCommandEncoder();
       const counts = countGpuCalls(() => loss.encode(encoder, { pred, target, loss: lossOut, grad }));
       expect(counts).toEqual({});
-      device.queue.submit([encoder.finish()]);
+      gpu.device.queue.submit([encoder.finish()]);
       const want = familyReference(logits, labels, options);
-      expectClose(new Float32Array(await readBuffer(device, lossOut, 4)), [want.loss], LOSS_TOL, 'loss');
+      expectClose(new Float32Array(await readBuffer(gpu.device, lossOut, 4)), [want.loss], LOSS_TOL, 'loss');
       loss.destroy();
       for (const b of [pred, target, lossOut, grad]) b.destroy();
     });

@@ -6,7 +6,7 @@
 //   - no caller buffer was written (they hold sentinels / known data and are read back);
 //   - an encoder handed to a rejected encode() is still usable (nothing was half-recorded);
 //   - the engine still works: a valid compute right after matches the float64 reference.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DiceEngine, WgslDiceError, type DiceLoss, type WgslDiceErrorCode } from '../src/index.js';
 import { WGSL_DICE_ERROR_CODES } from '../src/errors.js';
 import { takeUncapturedErrors } from '../src/node/index.js';
@@ -14,11 +14,11 @@ import { diceReference } from '../src/reference/index.js';
 import {
   createBufferFrom,
   expectClose,
-  getTestDevice,
   mulberry32,
   readBuffer,
   withValidation,
 } from './helpers/gpu.js';
+import { useTestEngine } from './helpers/test-engine.js';
 import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
 
 const SHAPE = [2, 8, 8, 3];
@@ -28,8 +28,7 @@ const GROUPS = 2 * 3;
 const SENTINEL = 0xa5;
 const STORAGE_IO = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
-let device: GPUDevice;
-let engine: DiceEngine;
+const gpu = useTestEngine();
 let loss: DiceLoss;
 let align: number;
 const random = mulberry32(2024);
@@ -43,22 +42,20 @@ const initial = new Map<GPUBuffer, Uint8Array>();
 
 function sentinelBuffer(label: string, byteLength: number, usage = STORAGE_IO()): GPUBuffer {
   const bytes = new Uint8Array(Math.ceil(byteLength / 4) * 4).fill(SENTINEL);
-  const buffer = createBufferFrom(device, bytes, usage, label);
+  const buffer = createBufferFrom(gpu.device, bytes, usage, label);
   initial.set(buffer, bytes);
   return buffer;
 }
 
 function inputBuffer(label: string, data: Float32Array): GPUBuffer {
-  const buffer = createBufferFrom(device, data, STORAGE_IO(), label);
+  const buffer = createBufferFrom(gpu.device, data, STORAGE_IO(), label);
   initial.set(buffer, new Uint8Array(data.buffer.slice(0)));
   return buffer;
 }
 
 beforeAll(async () => {
-  device = await getTestDevice();
-  align = device.limits.minStorageBufferOffsetAlignment;
-  engine = await DiceEngine.create(device);
-  loss = await engine.dice(OPTIONS);
+  align = gpu.device.limits.minStorageBufferOffsetAlignment;
+  loss = await gpu.engine.dice(OPTIONS);
   caller.pred = inputBuffer('caller pred', predData);
   caller.target = inputBuffer('caller target', targetData);
   caller.loss = sentinelBuffer('caller loss', 4 * align);
@@ -66,7 +63,6 @@ beforeAll(async () => {
   caller.grad = sentinelBuffer('caller grad', N * 4);
   caller.spare = sentinelBuffer('caller spare', 2 * N * 4 + 4 * align);
 });
-afterAll(() => engine?.destroy());
 
 function checkAgainstReference(
   got: { loss: number; perClass: { dice: ArrayLike<number>; intersection: ArrayLike<number> }; grad?: ArrayLike<number> },
@@ -88,23 +84,23 @@ interface RejectCase {
 }
 
 async function expectRejectedCleanly({ code, message, call }: RejectCase): Promise<void> {
-  for (const filter of ERROR_FILTERS) device.pushErrorScope(filter);
-  const encoder = device.createCommandEncoder({ label: 'caller encoder' });
+  for (const filter of ERROR_FILTERS) gpu.device.pushErrorScope(filter);
+  const encoder = gpu.device.createCommandEncoder({ label: 'caller encoder' });
   let caught: unknown;
   try {
     await call(encoder);
   } catch (error) {
     caught = error;
   }
-  await device.queue.onSubmittedWorkDone();
+  await gpu.device.queue.onSubmittedWorkDone();
   const gpuErrors: string[] = [];
   for (let i = 0; i < ERROR_FILTERS.length; i++) {
-    const error = await device.popErrorScope();
+    const error = await gpu.device.popErrorScope();
     if (error) gpuErrors.push(error.message);
   }
-  gpuErrors.push(...takeUncapturedErrors(device).map((e) => `uncaptured: ${e.message}`));
+  gpuErrors.push(...takeUncapturedErrors(gpu.device).map((e) => `uncaptured: ${e.message}`));
   // One pop more than we pushed must fail: the library left no scope of its own behind.
-  const extraPop = await device.popErrorScope().then(
+  const extraPop = await gpu.device.popErrorScope().then(
     () => 'the library left an error scope pushed',
     () => 'balanced',
   );
@@ -120,28 +116,28 @@ async function expectRejectedCleanly({ code, message, call }: RejectCase): Promi
   // No caller buffer was written.
   for (const [buffer, bytes] of initial) {
     if (bytes.byteLength === 0) continue;
-    const now = new Uint8Array(await readBuffer(device, buffer, bytes.byteLength));
+    const now = new Uint8Array(await readBuffer(gpu.device, buffer, bytes.byteLength));
     expect(Buffer.compare(now, bytes), `caller buffer "${buffer.label}" was written`).toBe(0);
   }
 
-  await withValidation(device, async () => {
+  await withValidation(gpu.device, async () => {
     // The encoder given to the rejected call still records and submits cleanly.
     const out = {
-      loss: device.createBuffer({ size: 16, usage: STORAGE_IO() }),
-      stats: device.createBuffer({ size: GROUPS * 16, usage: STORAGE_IO() }),
-      grad: device.createBuffer({ size: N * 4, usage: STORAGE_IO() }),
+      loss: gpu.device.createBuffer({ size: 16, usage: STORAGE_IO() }),
+      stats: gpu.device.createBuffer({ size: GROUPS * 16, usage: STORAGE_IO() }),
+      grad: gpu.device.createBuffer({ size: N * 4, usage: STORAGE_IO() }),
     };
     try {
       loss.encode(encoder, { pred: caller.pred, target: caller.target, ...out });
-      device.queue.submit([encoder.finish()]);
-      const stats = new Float32Array(await readBuffer(device, out.stats));
+      gpu.device.queue.submit([encoder.finish()]);
+      const stats = new Float32Array(await readBuffer(gpu.device, out.stats));
       checkAgainstReference({
-        loss: new Float32Array(await readBuffer(device, out.loss, 4))[0],
+        loss: new Float32Array(await readBuffer(gpu.device, out.loss, 4))[0],
         perClass: {
           dice: Array.from({ length: GROUPS }, (_, g) => stats[g * 4]),
           intersection: Array.from({ length: GROUPS }, (_, g) => stats[g * 4 + 1]),
         },
-        grad: new Float32Array(await readBuffer(device, out.grad)),
+        grad: new Float32Array(await readBuffer(gpu.device, out.grad)),
       });
     } finally {
       for (const buffer of Object.values(out)) buffer.destroy();
@@ -154,7 +150,7 @@ async function expectRejectedCleanly({ code, message, call }: RejectCase): Promi
 
 /** A throwaway buffer (destroyed by the case that made it is fine: never read back). */
 function scratch(byteLength: number, usage = STORAGE_IO(), label = 'case buffer'): GPUBuffer {
-  return device.createBuffer({ label, size: byteLength, usage });
+  return gpu.device.createBuffer({ label, size: byteLength, usage });
 }
 
 const outputs = () => ({ loss: caller.loss, stats: caller.stats, grad: caller.grad });
@@ -162,21 +158,21 @@ const inputs = () => ({ pred: caller.pred, target: caller.target });
 
 const cases: Record<string, RejectCase> = {
   // ---- dice(): shape --------------------------------------------------------------------
-  'dice: shape missing': { code: 'INVALID_SHAPE', message: /shape must be .*\[B, \.\.\.spatial, C\]/, call: () => engine.dice({} as never) },
-  'dice: shape of rank 1': { code: 'INVALID_SHAPE', message: /at least 2 entries.*got \[64\]/, call: () => engine.dice({ shape: [64] }) },
-  'dice: zero dim': { code: 'INVALID_SHAPE', message: /shape\[1\] \(a spatial size\) must be a positive integer, got 0/, call: () => engine.dice({ shape: [2, 0, 3] }) },
-  'dice: negative batch': { code: 'INVALID_SHAPE', message: /shape\[0\] \(the batch size B\).*got -1/, call: () => engine.dice({ shape: [-1, 4, 3] }) },
-  'dice: fractional dim': { code: 'INVALID_SHAPE', message: /shape\[1\].*got 2\.5 in \[2, 2\.5, 3\]/, call: () => engine.dice({ shape: [2, 2.5, 3] }) },
-  'dice: NaN dim': { code: 'INVALID_SHAPE', message: /shape\[2\] \(the class count C\).*got NaN in \[2, 4, NaN\]/, call: () => engine.dice({ shape: [2, 4, NaN] }) },
-  'dice: Infinity dim': { code: 'INVALID_SHAPE', message: /got Infinity/, call: () => engine.dice({ shape: [2, Infinity, 3] }) },
-  'dice: string dim': { code: 'INVALID_SHAPE', message: /got "4"/, call: () => engine.dice({ shape: [2, '4', 3] as never }) },
-  'dice: typed-array shape': { code: 'INVALID_SHAPE', message: /plain array.*Int32Array/, call: () => engine.dice({ shape: new Int32Array([2, 4, 3]) as never }) },
-  'dice: more than 2^32 - 1 elements': { code: 'INVALID_SHAPE', message: /at most 2\^32 - 1.*split/, call: () => engine.dice({ shape: [65536, 65536, 2] }) },
+  'dice: shape missing': { code: 'INVALID_SHAPE', message: /shape must be .*\[B, \.\.\.spatial, C\]/, call: () => gpu.engine.dice({} as never) },
+  'dice: shape of rank 1': { code: 'INVALID_SHAPE', message: /at least 2 entries.*got \[64\]/, call: () => gpu.engine.dice({ shape: [64] }) },
+  'dice: zero dim': { code: 'INVALID_SHAPE', message: /shape\[1\] \(a spatial size\) must be a positive integer, got 0/, call: () => gpu.engine.dice({ shape: [2, 0, 3] }) },
+  'dice: negative batch': { code: 'INVALID_SHAPE', message: /shape\[0\] \(the batch size B\).*got -1/, call: () => gpu.engine.dice({ shape: [-1, 4, 3] }) },
+  'dice: fractional dim': { code: 'INVALID_SHAPE', message: /shape\[1\].*got 2\.5 in \[2, 2\.5, 3\]/, call: () => gpu.engine.dice({ shape: [2, 2.5, 3] }) },
+  'dice: NaN dim': { code: 'INVALID_SHAPE', message: /shape\[2\] \(the class count C\).*got NaN in \[2, 4, NaN\]/, call: () => gpu.engine.dice({ shape: [2, 4, NaN] }) },
+  'dice: Infinity dim': { code: 'INVALID_SHAPE', message: /got Infinity/, call: () => gpu.engine.dice({ shape: [2, Infinity, 3] }) },
+  'dice: string dim': { code: 'INVALID_SHAPE', message: /got "4"/, call: () => gpu.engine.dice({ shape: [2, '4', 3] as never }) },
+  'dice: typed-array shape': { code: 'INVALID_SHAPE', message: /plain array.*Int32Array/, call: () => gpu.engine.dice({ shape: new Int32Array([2, 4, 3]) as never }) },
+  'dice: more than 2^32 - 1 elements': { code: 'INVALID_SHAPE', message: /at most 2\^32 - 1.*split/, call: () => gpu.engine.dice({ shape: [65536, 65536, 2] }) },
   'dice: one row wider than a binding window': {
     code: 'BINDING_TOO_LARGE',
     message: /exceeds the 4096-byte binding window/,
     call: async () => {
-      const narrow = await DiceEngine.create(device, { maxBindingBytes: 4096 });
+      const narrow = await DiceEngine.create(gpu.device, { maxBindingBytes: 4096 });
       try {
         await narrow.dice({ shape: [1, 3, 1100], reduce: 'per-class' });
       } finally {
@@ -185,46 +181,46 @@ const cases: Record<string, RejectCase> = {
     },
   },
   // ---- dice(): options ------------------------------------------------------------------
-  'dice: options not an object': { code: 'INVALID_OPTION', message: /options object/, call: () => engine.dice(null as never) },
-  'dice: unknown reduce': { code: 'INVALID_OPTION', message: /reduce must be 'global' or 'per-class', got "mean"/, call: () => engine.dice({ shape: SHAPE, reduce: 'mean' as never }) },
-  'dice: reduce in the wrong case': { code: 'INVALID_OPTION', message: /got "Per-Class"/, call: () => engine.dice({ shape: SHAPE, reduce: 'Per-Class' as never }) },
-  'dice: misspelt "weight"': { code: 'UNKNOWN_OPTION', message: /"weight".*Did you mean "weights"/, call: () => engine.dice({ shape: SHAPE, reduce: 'per-class', weight: [1, 1, 1] } as never) },
-  'dice: misspelt "eps"': { code: 'UNKNOWN_OPTION', message: /"eps".*Did you mean "epsilon"/, call: () => engine.dice({ shape: SHAPE, eps: 1e-5 } as never) },
-  'dice: misspelt "reduction"': { code: 'UNKNOWN_OPTION', message: /"reduction".*Did you mean "reduce"/, call: () => engine.dice({ shape: SHAPE, reduction: 'per-class' } as never) },
-  'dice: unknown "smooth"': { code: 'UNKNOWN_OPTION', message: /Unknown Dice option "smooth"\..*Valid names: shape, reduce, weights, epsilon/, call: () => engine.dice({ shape: SHAPE, smooth: 1 } as never) },
+  'dice: options not an object': { code: 'INVALID_OPTION', message: /options object/, call: () => gpu.engine.dice(null as never) },
+  'dice: unknown reduce': { code: 'INVALID_OPTION', message: /reduce must be 'global' or 'per-class', got "mean"/, call: () => gpu.engine.dice({ shape: SHAPE, reduce: 'mean' as never }) },
+  'dice: reduce in the wrong case': { code: 'INVALID_OPTION', message: /got "Per-Class"/, call: () => gpu.engine.dice({ shape: SHAPE, reduce: 'Per-Class' as never }) },
+  'dice: misspelt "weight"': { code: 'UNKNOWN_OPTION', message: /"weight".*Did you mean "weights"/, call: () => gpu.engine.dice({ shape: SHAPE, reduce: 'per-class', weight: [1, 1, 1] } as never) },
+  'dice: misspelt "eps"': { code: 'UNKNOWN_OPTION', message: /"eps".*Did you mean "epsilon"/, call: () => gpu.engine.dice({ shape: SHAPE, eps: 1e-5 } as never) },
+  'dice: misspelt "reduction"': { code: 'UNKNOWN_OPTION', message: /"reduction".*Did you mean "reduce"/, call: () => gpu.engine.dice({ shape: SHAPE, reduction: 'per-class' } as never) },
+  'dice: unknown "smooth"': { code: 'UNKNOWN_OPTION', message: /Unknown Dice option "smooth"\..*Valid names: shape, reduce, weights, epsilon/, call: () => gpu.engine.dice({ shape: SHAPE, smooth: 1 } as never) },
   // ---- dice(): weights ------------------------------------------------------------------
-  'dice: weights of the wrong length': { code: 'INVALID_WEIGHTS', message: /weights has 2 entries but .*C = 3.*one weight per class/, call: () => engine.dice({ ...OPTIONS, weights: [1, 2] }) },
-  'dice: negative weight': { code: 'INVALID_WEIGHTS', message: /weights\[1\] must be a finite number >= 0, got -1/, call: () => engine.dice({ ...OPTIONS, weights: [1, -1, 1] }) },
-  'dice: NaN weight': { code: 'INVALID_WEIGHTS', message: /weights\[2\].*got NaN/, call: () => engine.dice({ ...OPTIONS, weights: [1, 1, NaN] }) },
-  'dice: infinite weight': { code: 'INVALID_WEIGHTS', message: /weights\[0\].*got Infinity/, call: () => engine.dice({ ...OPTIONS, weights: [Infinity, 1, 1] }) },
-  'dice: weights with global reduce': { code: 'INVALID_WEIGHTS', message: /per-class Dice only; pass reduce: 'per-class'/, call: () => engine.dice({ shape: SHAPE, weights: [1, 1, 1] }) },
-  'dice: weights not an array': { code: 'INVALID_WEIGHTS', message: /array of 3 numbers/, call: () => engine.dice({ ...OPTIONS, weights: 1 as never }) },
+  'dice: weights of the wrong length': { code: 'INVALID_WEIGHTS', message: /weights has 2 entries but .*C = 3.*one weight per class/, call: () => gpu.engine.dice({ ...OPTIONS, weights: [1, 2] }) },
+  'dice: negative weight': { code: 'INVALID_WEIGHTS', message: /weights\[1\] must be a finite number >= 0, got -1/, call: () => gpu.engine.dice({ ...OPTIONS, weights: [1, -1, 1] }) },
+  'dice: NaN weight': { code: 'INVALID_WEIGHTS', message: /weights\[2\].*got NaN/, call: () => gpu.engine.dice({ ...OPTIONS, weights: [1, 1, NaN] }) },
+  'dice: infinite weight': { code: 'INVALID_WEIGHTS', message: /weights\[0\].*got Infinity/, call: () => gpu.engine.dice({ ...OPTIONS, weights: [Infinity, 1, 1] }) },
+  'dice: weights with global reduce': { code: 'INVALID_WEIGHTS', message: /per-class Dice only; pass reduce: 'per-class'/, call: () => gpu.engine.dice({ shape: SHAPE, weights: [1, 1, 1] }) },
+  'dice: weights not an array': { code: 'INVALID_WEIGHTS', message: /array of 3 numbers/, call: () => gpu.engine.dice({ ...OPTIONS, weights: 1 as never }) },
   // ---- dice(): epsilon ------------------------------------------------------------------
-  'dice: negative epsilon': { code: 'INVALID_OPTION', message: /epsilon must be a finite number >= 0, got -0\.001/, call: () => engine.dice({ shape: SHAPE, epsilon: -1e-3 }) },
-  'dice: NaN epsilon': { code: 'INVALID_OPTION', message: /epsilon .*got NaN/, call: () => engine.dice({ shape: SHAPE, epsilon: NaN }) },
-  'dice: infinite epsilon': { code: 'INVALID_OPTION', message: /epsilon .*got Infinity/, call: () => engine.dice({ shape: SHAPE, epsilon: Infinity }) },
-  'dice: epsilon as a string': { code: 'INVALID_OPTION', message: /epsilon must be a number or \{ numerator, denominator \}/, call: () => engine.dice({ shape: SHAPE, epsilon: '1e-6' as never }) },
-  'dice: epsilon without denominator': { code: 'INVALID_OPTION', message: /epsilon\.denominator must be a finite number >= 0, got undefined/, call: () => engine.dice({ shape: SHAPE, epsilon: { numerator: 1e-6 } as never }) },
-  'dice: negative epsilon.numerator': { code: 'INVALID_OPTION', message: /epsilon\.numerator .*got -1/, call: () => engine.dice({ shape: SHAPE, epsilon: { numerator: -1, denominator: 1 } }) },
-  'dice: unknown epsilon field': { code: 'UNKNOWN_OPTION', message: /Unknown epsilon field "nr"/, call: () => engine.dice({ shape: SHAPE, epsilon: { numerator: 1, denominator: 1, nr: 1 } as never }) },
+  'dice: negative epsilon': { code: 'INVALID_OPTION', message: /epsilon must be a finite number >= 0, got -0\.001/, call: () => gpu.engine.dice({ shape: SHAPE, epsilon: -1e-3 }) },
+  'dice: NaN epsilon': { code: 'INVALID_OPTION', message: /epsilon .*got NaN/, call: () => gpu.engine.dice({ shape: SHAPE, epsilon: NaN }) },
+  'dice: infinite epsilon': { code: 'INVALID_OPTION', message: /epsilon .*got Infinity/, call: () => gpu.engine.dice({ shape: SHAPE, epsilon: Infinity }) },
+  'dice: epsilon as a string': { code: 'INVALID_OPTION', message: /epsilon must be a number or \{ numerator, denominator \}/, call: () => gpu.engine.dice({ shape: SHAPE, epsilon: '1e-6' as never }) },
+  'dice: epsilon without denominator': { code: 'INVALID_OPTION', message: /epsilon\.denominator must be a finite number >= 0, got undefined/, call: () => gpu.engine.dice({ shape: SHAPE, epsilon: { numerator: 1e-6 } as never }) },
+  'dice: negative epsilon.numerator': { code: 'INVALID_OPTION', message: /epsilon\.numerator .*got -1/, call: () => gpu.engine.dice({ shape: SHAPE, epsilon: { numerator: -1, denominator: 1 } }) },
+  'dice: unknown epsilon field': { code: 'UNKNOWN_OPTION', message: /Unknown epsilon field "nr"/, call: () => gpu.engine.dice({ shape: SHAPE, epsilon: { numerator: 1, denominator: 1, nr: 1 } as never }) },
   // ---- DiceEngine.create() --------------------------------------------------------------
   'engine: not a device': { code: 'INVALID_INPUT', message: /needs a GPUDevice/, call: () => DiceEngine.create({} as never) },
-  'engine: options null': { code: 'INVALID_OPTION', message: /engine options must be given as an object/, call: () => DiceEngine.create(device, null as never) },
-  'engine: misspelt option': { code: 'UNKNOWN_OPTION', message: /"workgroup_size".*Did you mean "workgroupSize"/, call: () => DiceEngine.create(device, { workgroup_size: 64 } as never) },
-  'engine: workgroupSize not a power of two': { code: 'INVALID_OPTION', message: /workgroupSize must be a power of two.*got 100/, call: () => DiceEngine.create(device, { workgroupSize: 100 }) },
-  'engine: workgroupSize 0': { code: 'INVALID_OPTION', message: /workgroupSize.*got 0/, call: () => DiceEngine.create(device, { workgroupSize: 0 }) },
-  'engine: workgroupSize above the device limit': { code: 'INVALID_OPTION', message: /workgroupSize.*got 4096/, call: () => DiceEngine.create(device, { workgroupSize: 4096 }) },
+  'engine: options null': { code: 'INVALID_OPTION', message: /engine options must be given as an object/, call: () => DiceEngine.create(gpu.device, null as never) },
+  'engine: misspelt option': { code: 'UNKNOWN_OPTION', message: /"workgroup_size".*Did you mean "workgroupSize"/, call: () => DiceEngine.create(gpu.device, { workgroup_size: 64 } as never) },
+  'engine: workgroupSize not a power of two': { code: 'INVALID_OPTION', message: /workgroupSize must be a power of two.*got 100/, call: () => DiceEngine.create(gpu.device, { workgroupSize: 100 }) },
+  'engine: workgroupSize 0': { code: 'INVALID_OPTION', message: /workgroupSize.*got 0/, call: () => DiceEngine.create(gpu.device, { workgroupSize: 0 }) },
+  'engine: workgroupSize above the device limit': { code: 'INVALID_OPTION', message: /workgroupSize.*got 4096/, call: () => DiceEngine.create(gpu.device, { workgroupSize: 4096 }) },
   'engine: workgroupSize beyond workgroup memory': {
     // 1024 threads pass maxComputeInvocationsPerWorkgroup on lavapipe, but the vec4 reduction keeps
     // 48 bytes per thread in workgroup memory: 48 KiB > maxComputeWorkgroupStorageSize (32 KiB).
     code: 'INVALID_OPTION',
     message: /workgroupSize/,
     call: async () => {
-      const size = device.limits.maxComputeInvocationsPerWorkgroup;
-      if (size * 48 <= device.limits.maxComputeWorkgroupStorageSize) {
+      const size = gpu.device.limits.maxComputeInvocationsPerWorkgroup;
+      if (size * 48 <= gpu.device.limits.maxComputeWorkgroupStorageSize) {
         throw new WgslDiceError('INVALID_OPTION', 'workgroupSize: this device has room for every size; nothing to check');
       }
-      const other = await DiceEngine.create(device, { workgroupSize: size });
+      const other = await DiceEngine.create(gpu.device, { workgroupSize: size });
       try {
         await other.dice({ shape: SHAPE });
       } finally {
@@ -232,13 +228,13 @@ const cases: Record<string, RejectCase> = {
       }
     },
   },
-  'engine: maxBindingBytes not a multiple of 256': { code: 'INVALID_OPTION', message: /maxBindingBytes must be a multiple of 256.*got 1000/, call: () => DiceEngine.create(device, { maxBindingBytes: 1000 }) },
-  'engine: fractional targetWorkgroups': { code: 'INVALID_OPTION', message: /targetWorkgroups must be a positive integer, got 1\.5/, call: () => DiceEngine.create(device, { targetWorkgroups: 1.5 }) },
+  'engine: maxBindingBytes not a multiple of 256': { code: 'INVALID_OPTION', message: /maxBindingBytes must be a multiple of 256.*got 1000/, call: () => DiceEngine.create(gpu.device, { maxBindingBytes: 1000 }) },
+  'engine: fractional targetWorkgroups': { code: 'INVALID_OPTION', message: /targetWorkgroups must be a positive integer, got 1\.5/, call: () => DiceEngine.create(gpu.device, { targetWorkgroups: 1.5 }) },
   'engine: destroyed, then dice()': {
     code: 'ENGINE_DESTROYED',
     message: /DiceEngine was destroyed; create a new one/,
     call: async () => {
-      const other = await DiceEngine.create(device);
+      const other = await DiceEngine.create(gpu.device);
       other.destroy();
       await other.dice({ shape: SHAPE });
     },
@@ -263,7 +259,7 @@ const cases: Record<string, RejectCase> = {
     code: 'BUFFER_DESTROYED',
     message: /pred "dead pred" buffer was destroyed.*pass a live one/,
     call: () => {
-      const dead = createBufferFrom(device, predData, STORAGE_IO(), 'dead pred');
+      const dead = createBufferFrom(gpu.device, predData, STORAGE_IO(), 'dead pred');
       dead.destroy();
       return loss.compute(dead, caller.target);
     },
@@ -272,7 +268,7 @@ const cases: Record<string, RejectCase> = {
     code: 'BUFFER_DESTROYED',
     message: /The target "dead target" buffer was destroyed/,
     call: () => {
-      const dead = createBufferFrom(device, targetData, STORAGE_IO(), 'dead target');
+      const dead = createBufferFrom(gpu.device, targetData, STORAGE_IO(), 'dead target');
       dead.destroy();
       return loss.compute(caller.pred, { buffer: dead }, { grad: true });
     },
@@ -281,7 +277,7 @@ const cases: Record<string, RejectCase> = {
     code: 'BUFFER_MAPPED',
     message: /pred buffer "mapped" is mapped; call unmap\(\)/,
     call: () => {
-      const mapped = device.createBuffer({ label: 'mapped', size: N * 4, usage: STORAGE_IO(), mappedAtCreation: true });
+      const mapped = gpu.device.createBuffer({ label: 'mapped', size: N * 4, usage: STORAGE_IO(), mappedAtCreation: true });
       return loss.compute(mapped, caller.target).finally(() => mapped.destroy());
     },
   },
@@ -290,7 +286,7 @@ const cases: Record<string, RejectCase> = {
     code: 'ENGINE_DESTROYED',
     message: /Dice loss was destroyed; create a new one with engine\.dice\(\)/,
     call: async () => {
-      const other = await engine.dice(OPTIONS);
+      const other = await gpu.engine.dice(OPTIONS);
       other.destroy();
       await other.compute(predData, targetData);
     },
@@ -299,7 +295,7 @@ const cases: Record<string, RejectCase> = {
     code: 'ENGINE_DESTROYED',
     message: /destroyed/,
     call: async () => {
-      const otherEngine = await DiceEngine.create(device);
+      const otherEngine = await DiceEngine.create(gpu.device);
       const other = await otherEngine.dice(OPTIONS);
       otherEngine.destroy();
       await other.compute(predData, targetData);
@@ -321,7 +317,7 @@ const cases: Record<string, RejectCase> = {
       ];
       let last: unknown;
       for (const delay of delays) {
-        const other = await engine.dice(OPTIONS);
+        const other = await gpu.engine.dice(OPTIONS);
         const pending = other.compute(predData, targetData, { grad: true });
         await delay();
         other.destroy();
@@ -369,7 +365,7 @@ const cases: Record<string, RejectCase> = {
     code: 'ENGINE_DESTROYED',
     message: /destroyed/,
     call: async (encoder) => {
-      const otherEngine = await DiceEngine.create(device);
+      const otherEngine = await DiceEngine.create(gpu.device);
       const other = await otherEngine.dice(OPTIONS);
       otherEngine.destroy();
       other.encode(encoder, { ...inputs(), ...outputs() });
@@ -388,18 +384,18 @@ describe('rejected calls: typed error, nothing written, engine still works', () 
 
 describe('calls that look odd but are valid', () => {
   async function encodeAndRead(buffers: Parameters<DiceLoss['encode']>[1], read: { loss: [GPUBuffer, number]; grad?: [GPUBuffer, number] }) {
-    return withValidation(device, async () => {
-      const encoder = device.createCommandEncoder();
+    return withValidation(gpu.device, async () => {
+      const encoder = gpu.device.createCommandEncoder();
       loss.encode(encoder, buffers);
-      device.queue.submit([encoder.finish()]);
-      const lossValue = new Float32Array(await readBuffer(device, read.loss[0], read.loss[1] + 4))[read.loss[1] / 4];
-      const grad = read.grad && new Float32Array((await readBuffer(device, read.grad[0])).slice(read.grad[1], read.grad[1] + N * 4));
+      gpu.device.queue.submit([encoder.finish()]);
+      const lossValue = new Float32Array(await readBuffer(gpu.device, read.loss[0], read.loss[1] + 4))[read.loss[1] / 4];
+      const grad = read.grad && new Float32Array((await readBuffer(gpu.device, read.grad[0])).slice(read.grad[1], read.grad[1] + N * 4));
       return { loss: lossValue, grad };
     });
   }
 
   it('grad may overwrite pred in place (pred is consumed before grad is written)', async () => {
-    const shared = createBufferFrom(device, predData, STORAGE_IO(), 'pred then grad');
+    const shared = createBufferFrom(gpu.device, predData, STORAGE_IO(), 'pred then grad');
     const lossOut = scratch(16);
     const got = await encodeAndRead({ pred: shared, target: caller.target, loss: lossOut, grad: shared }, { loss: [lossOut, 0], grad: [shared, 0] });
     expectClose([got.loss], [want.loss], LOSS_TOL, 'loss');
@@ -409,8 +405,8 @@ describe('calls that look odd but are valid', () => {
   it('pred and target may share one buffer; loss and stats may share another', async () => {
     const inputsBuffer = scratch(2 * N * 4 + align, STORAGE_IO(), 'pred and target');
     const targetOffset = Math.ceil((N * 4) / align) * align;
-    device.queue.writeBuffer(inputsBuffer, 0, predData);
-    device.queue.writeBuffer(inputsBuffer, targetOffset, targetData);
+    gpu.device.queue.writeBuffer(inputsBuffer, 0, predData);
+    gpu.device.queue.writeBuffer(inputsBuffer, targetOffset, targetData);
     const outputsBuffer = scratch(2 * align, STORAGE_IO(), 'loss and stats');
     const got = await encodeAndRead(
       {
@@ -425,15 +421,15 @@ describe('calls that look odd but are valid', () => {
   });
 
   it('a destroyed buffer given to encode() is reported by the caller\'s submit (documented)', async () => {
-    const dead = createBufferFrom(device, predData, STORAGE_IO(), 'destroyed before encode');
+    const dead = createBufferFrom(gpu.device, predData, STORAGE_IO(), 'destroyed before encode');
     dead.destroy();
-    const encoder = device.createCommandEncoder();
+    const encoder = gpu.device.createCommandEncoder();
     const lossOut = scratch(16);
     // encode() cannot see it (WebGPU has no destroyed flag), so it records...
     loss.encode(encoder, { pred: dead, target: caller.target, loss: lossOut });
-    device.pushErrorScope('validation');
-    device.queue.submit([encoder.finish()]);
-    const error = await device.popErrorScope();
+    gpu.device.pushErrorScope('validation');
+    gpu.device.queue.submit([encoder.finish()]);
+    const error = await gpu.device.popErrorScope();
     // ...and the queue rejects the submit, in the caller's error scope.
     expect(error?.message).toMatch(/destroyed/);
     lossOut.destroy();

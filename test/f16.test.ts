@@ -1,10 +1,11 @@
 // f16 predictions (predType 'f16', device feature shader-f16): half the bytes to read, sums
 // accumulated in f32. The reference is computed on the f16-rounded values, so the usual f32
 // tolerance applies.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiceEngine, fromFloat16Bits, toFloat16Bits, type DiceLossOptions } from '../src/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fromFloat16Bits, toFloat16Bits, type DiceLossOptions } from '../src/index.js';
 import { diceReference } from '../src/reference/index.js';
-import { expectClose, getTestDevice, mulberry32, withValidation } from './helpers/gpu.js';
+import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
+import { useTestEngine } from './helpers/test-engine.js';
 import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
 
 describe('host f16 conversion', () => {
@@ -18,20 +19,12 @@ describe('host f16 conversion', () => {
 });
 
 describe('f16 predictions on the GPU', () => {
-  let device: GPUDevice;
-  let engine: DiceEngine;
-  let windowed: DiceEngine;
-  beforeAll(async () => {
-    device = await getTestDevice();
+  const gpu = useTestEngine();
+  const windowed = useTestEngine({ maxBindingBytes: 64 * 1024 });
+  beforeAll(() => {
     // lavapipe offers shader-f16 and requestNodeDevice enables it; a device without it is
     // covered by the FEATURE_MISSING error.
-    expect(device.features.has('shader-f16')).toBe(true);
-    engine = await DiceEngine.create(device);
-    windowed = await DiceEngine.create(device, { maxBindingBytes: 64 * 1024 });
-  });
-  afterAll(() => {
-    engine?.destroy();
-    windowed?.destroy();
+    expect(gpu.device.features.has('shader-f16')).toBe(true);
   });
 
   const cases: [string, DiceLossOptions, 'engine' | 'windowed'][] = [
@@ -44,8 +37,8 @@ describe('f16 predictions on the GPU', () => {
     const random = mulberry32(n);
     const bits = toFloat16Bits(Float32Array.from({ length: n }, () => random()));
     const target = Float32Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0));
-    const got = await withValidation(device, async () => {
-      const loss = await (which === 'engine' ? engine : windowed).dice(options);
+    const got = await withValidation(gpu.device, async () => {
+      const loss = await (which === 'engine' ? gpu.engine : windowed.engine).dice(options);
       if (which === 'windowed') expect(loss.plan.reduce.windows.length).toBeGreaterThan(1);
       try {
         return await loss.compute(bits, target, { grad: true });
@@ -64,8 +57,8 @@ describe('f16 predictions on the GPU', () => {
     const options: DiceLossOptions = { shape: [1, 512, 512, 1], reduce: 'global', predType: 'f16' };
     const n = 512 * 512;
     const ones = toFloat16Bits(new Float32Array(n).fill(1));
-    const got = await withValidation(device, async () => {
-      const loss = await engine.dice(options);
+    const got = await withValidation(gpu.device, async () => {
+      const loss = await gpu.engine.dice(options);
       try {
         return await loss.compute(ones, new Float32Array(n).fill(1));
       } finally {

@@ -8,21 +8,16 @@
 // Tolerance: loss |a - e| <= 1e-5 + 1e-4 |e| (the fuzz reaches -log of small scores, powers and
 // compound terms, where f32 rounding is amplified beyond the 1e-5 of plain Dice); gradient
 // |a - e| <= 1e-4 * max|e| + 1e-6 + 1e-3 |e| (central differences carry ~1e-8 of their own).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiceEngine, WgslDiceError, type LossOptions } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { WgslDiceError, type LossOptions } from '../src/index.js';
 import { familyReference, familyReferenceGradient } from '../src/reference/index.js';
-import { expectClose, getTestDevice, mulberry32, withValidation } from './helpers/gpu.js';
+import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
+import { useTestEngine } from './helpers/test-engine.js';
 
 const COUNT = Number(process.env.WGSL_DICE_FUZZ_FAMILY ?? 80);
 const ONLY = process.env.WGSL_DICE_FUZZ_FAMILY_SEED;
 
-let device: GPUDevice;
-let engine: DiceEngine;
-beforeAll(async () => {
-  device = await getTestDevice();
-  engine = await DiceEngine.create(device);
-});
-afterAll(() => engine?.destroy());
+const gpu = useTestEngine();
 
 type Inputs = { pred: Float32Array; target: Float32Array | Uint8Array | Uint16Array | Uint32Array; mask?: Float32Array };
 
@@ -102,7 +97,7 @@ describe(`loss family fuzz: ${COUNT} seeded cases against the float64 reference`
     const context = `seed ${seed}: ${JSON.stringify(options)}`;
     let loss;
     try {
-      loss = await engine.loss(options);
+      loss = await gpu.engine.loss(options);
     } catch (error) {
       // Option combinations a peer would also refuse (e.g. focal alpha rules) must be typed errors.
       expect(error, context).toBeInstanceOf(WgslDiceError);
@@ -112,7 +107,7 @@ describe(`loss family fuzz: ${COUNT} seeded cases against the float64 reference`
     }
     valid++;
     try {
-      const got = await withValidation(device, () => loss.compute(inputs.pred, inputs.target, { grad: true, mask: inputs.mask }));
+      const got = await withValidation(gpu.device, () => loss.compute(inputs.pred, inputs.target, { grad: true, mask: inputs.mask }));
       const want = familyReference(inputs.pred, inputs.target, options, inputs.mask);
       expectClose([got.loss], [want.loss], { atol: 1e-5, rtol: 1e-4 }, `loss, ${context}`);
       const fd = familyReferenceGradient(inputs.pred, inputs.target, options, inputs.mask);

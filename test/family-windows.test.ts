@@ -8,29 +8,19 @@
 // Both engines use workgroupSize 64: at 256 threads the smallest reduction chunk lavapipe's
 // profile allows (256 threads x 64 rows of 4 bytes) already fills a 64 KiB window, so the
 // windowed plan would need smaller chunks, a different summation order.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DiceEngine, WgslDiceError, type LossOptions } from '../src/index.js';
 import type { FamilyLoss, LossResult } from '../src/family/loss.js';
 import { familyReference } from '../src/reference/index.js';
-import { createBufferFrom, createEmptyBuffer, expectClose, getTestDevice, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
+import { createBufferFrom, createEmptyBuffer, expectClose, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
+import { useTestEngine } from './helpers/test-engine.js';
 import { LOSS_TOL, RTOL } from './tolerance.js';
 
 const WINDOW_BYTES = 64 * 1024;
 const GRID = { workgroupSize: 64, targetWorkgroups: 64 };
 
-let device: GPUDevice;
-let whole: DiceEngine;
-let windowed: DiceEngine;
-
-beforeAll(async () => {
-  device = await getTestDevice();
-  whole = await DiceEngine.create(device, GRID);
-  windowed = await DiceEngine.create(device, { ...GRID, maxBindingBytes: WINDOW_BYTES });
-});
-afterAll(() => {
-  whole?.destroy();
-  windowed?.destroy();
-});
+const whole = useTestEngine(GRID);
+const windowed = useTestEngine({ ...GRID, maxBindingBytes: WINDOW_BYTES });
 
 function dimsOf(o: LossOptions) {
   const channelsFirst = o.layout === 'channels-first';
@@ -109,9 +99,9 @@ describe('loss family binding windows: bitwise equal to one window', () => {
 
   it.each(cases)('%s', async (_name, options, withMask) => {
     const { pred, target, mask } = makeInputs(options, options.shape.reduce((a, b) => a * b, 1), withMask);
-    await withValidation(device, async () => {
-      const split = await windowed.loss(options);
-      const single = await whole.loss(options);
+    await withValidation(whole.device, async () => {
+      const split = await windowed.engine.loss(options);
+      const single = await whole.engine.loss(options);
       try {
         // Same reduction grid, different windows: only then is bitwise equality the claim.
         expect(split.plan.forward.chunks).toBe(single.plan.forward.chunks);
@@ -139,8 +129,8 @@ describe('loss family binding windows: bitwise equal to one window', () => {
     target[40_000] = 9;
     target[45_001] = 7;
     pred[4 * 30_000 + 2] = NaN;
-    const errors = await withValidation(device, async () => {
-      const losses = [await windowed.loss(options), await whole.loss(options)];
+    const errors = await withValidation(whole.device, async () => {
+      const losses = [await windowed.engine.loss(options), await whole.engine.loss(options)];
       try {
         const labelErrors = await Promise.all(losses.map((l) => l.compute(pred.map((x) => (Number.isNaN(x) ? 0 : x)), target).catch((e: unknown) => e)));
         const nanErrors = await Promise.all(losses.map((l) => l.compute(pred, target.map((x) => (x > 3 ? 0 : x))).catch((e: unknown) => e)));
@@ -169,39 +159,39 @@ describe('loss family binding windows: bitwise equal to one window', () => {
     // Two windows per voxel-major pass and two for the reduction: 7 bind groups in all.
     const options: LossOptions = { shape: [1, 16, 16, 24, 4], activation: 'softmax', target: 'u8' };
     const { pred, target } = makeInputs(options, 11, false);
-    await withValidation(device, async () => {
-      const loss = await windowed.loss(options);
+    await withValidation(whole.device, async () => {
+      const loss = await windowed.engine.loss(options);
       expect(loss.plan.forward.windows).toHaveLength(2);
       expect(loss.plan.backward.windows).toHaveLength(2);
       const buffers = {
-        pred: createBufferFrom(device, pred),
-        target: createBufferFrom(device, target),
-        loss: createEmptyBuffer(device, 4),
-        grad: createEmptyBuffer(device, pred.byteLength),
+        pred: createBufferFrom(whole.device, pred),
+        target: createBufferFrom(whole.device, target),
+        loss: createEmptyBuffer(whole.device, 4),
+        grad: createEmptyBuffer(whole.device, pred.byteLength),
       };
       try {
-        const first = device.createCommandEncoder();
+        const first = whole.device.createCommandEncoder();
         loss.encode(first, buffers);
-        device.queue.submit([first.finish()]);
-        const encoder = device.createCommandEncoder();
-        const original = device.createBindGroup;
+        whole.device.queue.submit([first.finish()]);
+        const encoder = whole.device.createCommandEncoder();
+        const original = whole.device.createBindGroup;
         let created = 0;
-        device.createBindGroup = function (this: GPUDevice, descriptor: GPUBindGroupDescriptor) {
+        whole.device.createBindGroup = function (this: GPUDevice, descriptor: GPUBindGroupDescriptor) {
           created++;
           return original.call(this, descriptor);
         };
         try {
           loss.encode(encoder, buffers);
         } finally {
-          device.createBindGroup = original;
+          whole.device.createBindGroup = original;
         }
         expect(created).toBe(0);
-        device.queue.submit([encoder.finish()]);
-        const want = await whole.loss(options);
+        whole.device.queue.submit([encoder.finish()]);
+        const want = await whole.engine.loss(options);
         try {
           const b = await want.compute(pred, target, { grad: true });
-          expect(Object.is(new Float32Array(await readBuffer(device, buffers.loss, 4))[0], b.loss)).toBe(true);
-          expect(bits(new Float32Array(await readBuffer(device, buffers.grad))).equals(bits(b.grad!))).toBe(true);
+          expect(Object.is(new Float32Array(await readBuffer(whole.device, buffers.loss, 4))[0], b.loss)).toBe(true);
+          expect(bits(new Float32Array(await readBuffer(whole.device, buffers.grad))).equals(bits(b.grad!))).toBe(true);
         } finally {
           want.destroy();
         }
@@ -213,12 +203,12 @@ describe('loss family binding windows: bitwise equal to one window', () => {
   });
 
   it('a channels-first sample larger than a window is BINDING_TOO_LARGE, pointing to channels-last', async () => {
-    const error = await windowed.loss({ shape: [1, 4, 64, 64, 4], layout: 'channels-first', activation: 'softmax' }).catch((e: unknown) => e);
+    const error = await windowed.engine.loss({ shape: [1, 4, 64, 64, 4], layout: 'channels-first', activation: 'softmax' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WgslDiceError);
     expect((error as WgslDiceError).code).toBe('BINDING_TOO_LARGE');
     expect((error as WgslDiceError).message).toMatch(/channels-first sample.*65536-byte binding window.*channels-last.*maxStorageBufferBindingSize/);
     // The same volume channels-last is windowed by voxel ranges.
-    const loss = await windowed.loss({ shape: [1, 64, 64, 4, 4], activation: 'softmax' });
+    const loss = await windowed.engine.loss({ shape: [1, 64, 64, 4, 4], activation: 'softmax' });
     expect(loss.plan.forward.windows.length).toBeGreaterThan(1);
     loss.destroy();
   });
@@ -226,19 +216,19 @@ describe('loss family binding windows: bitwise equal to one window', () => {
 
 describe('a real tensor over the 128 MiB binding limit', () => {
   it('softmax logits [1, 160, 256, 256, 4] with u8 labels match the float64 reference', async () => {
-    const engine = await DiceEngine.create(device);
+    const engine = await DiceEngine.create(whole.device);
     const options: LossOptions = { shape: [1, 160, 256, 256, 4], activation: 'softmax', target: 'u8' };
     const C = 4;
     const voxels = 160 * 256 * 256;
     const n = voxels * C;
-    expect(n * 4).toBeGreaterThan(device.limits.maxStorageBufferBindingSize);
+    expect(n * 4).toBeGreaterThan(whole.device.limits.maxStorageBufferBindingSize);
     const random = mulberry32(1234);
     const pred = new Float32Array(n);
     for (let i = 0; i < n; i++) pred[i] = random() * 6 - 3;
     const labels = new Uint8Array(voxels);
     for (let v = 0; v < voxels; v++) labels[v] = Math.floor(random() * C);
     try {
-      const { got, smooth } = await withValidation(device, async () => {
+      const { got, smooth } = await withValidation(whole.device, async () => {
         const loss = await engine.loss(options);
         try {
           expect(loss.plan.forward.windows.length).toBeGreaterThan(1);

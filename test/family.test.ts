@@ -2,28 +2,22 @@
 // differences of the reference (gradients w.r.t. probabilities and w.r.t. logits), on a real
 // WebGPU device. Tolerances: see test/tolerance.ts; gradients are compared with a looser
 // rtol 1e-4 because the finite differences themselves carry ~1e-8 absolute error.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiceEngine, WgslDiceError } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { WgslDiceError } from '../src/index.js';
 import { familyReference, familyReferenceGradient } from '../src/reference/index.js';
 import { FAMILY_CASES as cases, makeInputs } from './helpers/family-cases.js';
-import { expectClose, getTestDevice, mulberry32, withValidation } from './helpers/gpu.js';
+import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
 import { LOSS_TOL, RTOL } from './tolerance.js';
+import { useTestEngine } from './helpers/test-engine.js';
 
-let device: GPUDevice;
-let engine: DiceEngine;
-
-beforeAll(async () => {
-  device = await getTestDevice();
-  engine = await DiceEngine.create(device);
-});
-afterAll(() => engine?.destroy());
+const gpu = useTestEngine();
 
 describe('loss family against the float64 reference and its finite differences', () => {
   cases.forEach((c, index) => {
     it(c.name, async () => {
       const { pred, target, mask } = makeInputs(c, mulberry32(1000 + index));
-      const got = await withValidation(device, async () => {
-        const loss = await engine.loss(c.options);
+      const got = await withValidation(gpu.device, async () => {
+        const loss = await gpu.engine.loss(c.options);
         try {
           return await loss.compute(pred, target, { grad: true, mask });
         } finally {
@@ -46,7 +40,7 @@ describe('loss family against the float64 reference and its finite differences',
 
 describe('bad input is reported, not silently folded into the loss', () => {
   it('labels >= C throw LABEL_OUT_OF_RANGE with the count and first voxel', async () => {
-    const loss = await engine.loss({ shape: [1, 4, 4, 3], activation: 'softmax', target: 'u8' });
+    const loss = await gpu.engine.loss({ shape: [1, 4, 4, 3], activation: 'softmax', target: 'u8' });
     const labels = new Uint8Array(16);
     labels[5] = 7;
     labels[9] = 3;
@@ -58,7 +52,7 @@ describe('bad input is reported, not silently folded into the loss', () => {
   });
 
   it('NaN and infinite predictions throw NON_FINITE_INPUT; the encode path exposes the status', async () => {
-    const loss = await engine.loss({ shape: [1, 8, 2] });
+    const loss = await gpu.engine.loss({ shape: [1, 8, 2] });
     const pred = new Float32Array(16).fill(0.5);
     pred[3] = NaN;
     pred[11] = Infinity;
@@ -76,8 +70,8 @@ describe('hard metrics from the same sums', () => {
     const random = mulberry32(5);
     const pred = Float32Array.from({ length: 180 }, () => random());
     const labels = Uint8Array.from({ length: 60 }, () => Math.floor(random() * 3));
-    const metric = await engine.metric({ shape, target: 'u8', binarize: 'argmax' });
-    const got = await withValidation(device, () => metric.compute(pred, labels));
+    const metric = await gpu.engine.metric({ shape, target: 'u8', binarize: 'argmax' });
+    const got = await withValidation(gpu.device, () => metric.compute(pred, labels));
     metric.destroy();
     for (let b = 0; b < 2; b++) {
       for (let c = 0; c < 3; c++) {

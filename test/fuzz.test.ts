@@ -11,10 +11,11 @@
 //   WGSL_DICE_FUZZ_SEED=123456 WGSL_DICE_FUZZ=1 npx vitest ... # replay one case
 //
 // A failing case names its seed, shape, options and path.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiceEngine, type DiceEngineOptions, type DiceLoss, type DiceLossOptions, type DiceResult } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { DiceEngineOptions, DiceLoss, DiceLossOptions, DiceResult } from '../src/index.js';
 import { diceReference } from '../src/reference/index.js';
-import { createBufferFrom, expectClose, getTestDevice, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
+import { createBufferFrom, expectClose, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
+import { useTestEngine } from './helpers/test-engine.js';
 import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
 
 const CASES = Number(process.env.WGSL_DICE_FUZZ ?? 2000);
@@ -44,19 +45,11 @@ interface Case {
   describe: string;
 }
 
-let device: GPUDevice;
-let engines: DiceEngine[];
+const engines = ENGINE_OPTIONS.map((options) => useTestEngine(options));
+const gpu = engines[0];
 const coverage = { vec4Reduce: 0, scalarReduce: 0, vec4Backward: 0, scalarBackward: 0, severalChunks: 0, severalWindows: 0, cases: 0 };
 const seenClasses = new Set<number>();
 const seenPaths = new Map<string, number>();
-
-beforeAll(async () => {
-  device = await getTestDevice();
-  engines = await Promise.all(ENGINE_OPTIONS.map((o) => DiceEngine.create(device, o)));
-});
-afterAll(() => {
-  for (const engine of engines ?? []) engine.destroy();
-});
 
 function makeCase(seed: number): Case {
   const random = mulberry32(seed);
@@ -139,16 +132,16 @@ function check(c: Case, loss: DiceLoss, got: DiceResult) {
 
 /** Records one case into `encoder` with every binding at a non-zero aligned offset. */
 function encodeAtOffsets(c: Case, loss: DiceLoss, encoder: GPUCommandEncoder, owned: GPUBuffer[]) {
-  const align = device.limits.minStorageBufferOffsetAlignment;
+  const align = gpu.device.limits.minStorageBufferOffsetAlignment;
   const bytes = c.pred.byteLength;
   const slot = Math.ceil(bytes / align) * align;
   // pred and target share one buffer (both are only read); loss and stats share another.
-  const inputs = device.createBuffer({ label: `fuzz ${c.seed} inputs`, size: align + 2 * slot, usage: STORAGE_IO() });
-  device.queue.writeBuffer(inputs, align, c.pred);
-  device.queue.writeBuffer(inputs, align + slot, c.target);
+  const inputs = gpu.device.createBuffer({ label: `fuzz ${c.seed} inputs`, size: align + 2 * slot, usage: STORAGE_IO() });
+  gpu.device.queue.writeBuffer(inputs, align, c.pred);
+  gpu.device.queue.writeBuffer(inputs, align + slot, c.target);
   const statsBytes = loss.groupCount * 16;
-  const outputs = device.createBuffer({ label: `fuzz ${c.seed} loss+stats`, size: 2 * align + Math.ceil(statsBytes / align) * align, usage: STORAGE_IO() });
-  const grad = device.createBuffer({ label: `fuzz ${c.seed} grad`, size: align + bytes, usage: STORAGE_IO() });
+  const outputs = gpu.device.createBuffer({ label: `fuzz ${c.seed} loss+stats`, size: 2 * align + Math.ceil(statsBytes / align) * align, usage: STORAGE_IO() });
+  const grad = gpu.device.createBuffer({ label: `fuzz ${c.seed} grad`, size: align + bytes, usage: STORAGE_IO() });
   owned.push(inputs, outputs, grad);
   loss.encode(encoder, {
     pred: { buffer: inputs, offset: align },
@@ -158,24 +151,24 @@ function encodeAtOffsets(c: Case, loss: DiceLoss, encoder: GPUCommandEncoder, ow
     grad: { buffer: grad, offset: align },
   });
   return async (): Promise<DiceResult> => {
-    const out = new Float32Array(await readBuffer(device, outputs));
+    const out = new Float32Array(await readBuffer(gpu.device, outputs));
     const stats = out.subarray((2 * align) / 4, (2 * align + statsBytes) / 4);
     const column = (k: number) => Float32Array.from({ length: loss.groupCount }, (_, g) => stats[g * 4 + k]);
     return {
       loss: out[align / 4],
       perClass: { dice: column(0), intersection: column(1), predSum: column(2), targetSum: column(3) },
-      grad: new Float32Array((await readBuffer(device, grad)).slice(align, align + bytes)),
+      grad: new Float32Array((await readBuffer(gpu.device, grad)).slice(align, align + bytes)),
     };
   };
 }
 
 async function runBlock(seeds: number[]) {
-  await withValidation(device, async () => {
+  await withValidation(gpu.device, async () => {
     const cases = seeds.map(makeCase);
-    const losses = await Promise.all(cases.map((c) => engines[c.engine].dice(c.options)));
+    const losses = await Promise.all(cases.map((c) => engines[c.engine].engine.dice(c.options)));
     const owned: GPUBuffer[] = [];
     try {
-      const encoder = device.createCommandEncoder({ label: 'fuzz block' });
+      const encoder = gpu.device.createCommandEncoder({ label: 'fuzz block' });
       const pending = cases.map((c, i): Promise<DiceResult> | (() => Promise<DiceResult>) => {
         const loss = losses[i];
         coverage.cases++;
@@ -187,14 +180,14 @@ async function runBlock(seeds: number[]) {
         seenPaths.set(c.path, (seenPaths.get(c.path) ?? 0) + 1);
         if (c.path === 'encode(offsets)') return encodeAtOffsets(c, loss, encoder, owned);
         if (c.path === 'compute(GPUBuffer)') {
-          const pred = createBufferFrom(device, c.pred);
-          const target = createBufferFrom(device, c.target);
+          const pred = createBufferFrom(gpu.device, c.pred);
+          const target = createBufferFrom(gpu.device, c.target);
           owned.push(pred, target);
           return loss.compute(pred, target, { grad: true });
         }
         return loss.compute(c.pred, c.target, { grad: true });
       });
-      device.queue.submit([encoder.finish()]);
+      gpu.device.queue.submit([encoder.finish()]);
       for (const [i, work] of pending.entries()) {
         const got = typeof work === 'function' ? await work() : await work;
         check(cases[i], losses[i], got);

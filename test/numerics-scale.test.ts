@@ -17,43 +17,40 @@
 // half a window, which caps every accumulator: on a 128 MiB binding at most 2^24 rows per
 // chunk, so at most 2^24 additions even with one lane. The 64M-element runs below (2^26, 256
 // MiB per tensor) therefore go through two windows per tensor here.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DiceEngine, type DiceLoss, type DiceLossOptions } from '../src/index.js';
 import { planDice, type GridProfile } from '../src/plan.js';
 import { diceReference } from '../src/reference/index.js';
-import { expectClose, getTestDevice, mulberry32, withValidation } from './helpers/gpu.js';
+import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
+import { useTestEngine } from './helpers/test-engine.js';
 import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
 
 const EXACT_LIMIT = 2 ** 24;
 
-let device: GPUDevice;
-let engine: DiceEngine;
+const gpu = useTestEngine();
 /** 64M elements (2^26), or fewer if the device cannot even allocate such a buffer. */
 let bigN: number;
 /** 32M elements, for the tests that also need float64 references and host copies. */
 const HUGE = 2 ** 25;
 
-beforeAll(async () => {
-  device = await getTestDevice();
-  engine = await DiceEngine.create(device);
-  bigN = 2 ** Math.min(26, Math.floor(Math.log2(device.limits.maxBufferSize / 4)));
+beforeAll(() => {
+  bigN = 2 ** Math.min(26, Math.floor(Math.log2(gpu.device.limits.maxBufferSize / 4)));
 });
-afterAll(() => engine?.destroy());
 
 /** A STORAGE buffer of `n` f32, written through a mapping (no 128 MiB staging copy). */
 function filledBuffer(n: number, fill: (view: Float32Array) => void, label: string): GPUBuffer {
-  const buffer = device.createBuffer({ label, size: n * 4, usage: GPUBufferUsage.STORAGE, mappedAtCreation: true });
+  const buffer = gpu.device.createBuffer({ label, size: n * 4, usage: GPUBufferUsage.STORAGE, mappedAtCreation: true });
   fill(new Float32Array(buffer.getMappedRange()));
   buffer.unmap();
   return buffer;
 }
 
-async function onesRun(options: DiceLossOptions, on: DiceEngine = engine) {
+async function onesRun(options: DiceLossOptions, on: DiceEngine = gpu.engine) {
   const n = options.shape.reduce((a, b) => a * b, 1);
   const ones = filledBuffer(n, (v) => v.fill(1), 'ones');
   let loss: DiceLoss | undefined;
   try {
-    return await withValidation(device, async () => {
+    return await withValidation(gpu.device, async () => {
       loss = await on.dice(options);
       return { loss, result: await loss.compute(ones, ones) };
     });
@@ -188,7 +185,7 @@ describe('exact counts of 64M ones', () => {
   it('one thread per workgroup, one workgroup wanted: windows keep the accumulator at 2^24', async () => {
     // Without the half-window cap on chunks, this plan would give one accumulator all
     // 2^25 - 1 ones, and it would stall at 2^24 (half the count).
-    const tiny = await DiceEngine.create(device, { workgroupSize: 1, targetWorkgroups: 1 });
+    const tiny = await DiceEngine.create(gpu.device, { workgroupSize: 1, targetWorkgroups: 1 });
     try {
       const n = 2 ** 25 - 1;
       const { loss, result } = await onesRun({ shape: [1, n, 1], reduce: 'global' }, tiny);
@@ -224,9 +221,9 @@ describe('a tiny class in a huge volume', () => {
       target[p * 2 + 1] = 1;
     }
     const want = diceReference(pred, target, options);
-    const loss = await engine.dice(options);
+    const loss = await gpu.engine.dice(options);
     try {
-      const got = await withValidation(device, () => loss.compute(pred, target, { grad: true }));
+      const got = await withValidation(gpu.device, () => loss.compute(pred, target, { grad: true }));
       expect(got.perClass.targetSum[1]).toBe(5);
       expect(got.perClass.targetSum[0]).toBe(pixels - 5);
       expectClose(got.perClass.intersection, want.intersection, SUM_TOL, 'intersection');
@@ -253,9 +250,9 @@ describe('a tiny class in a huge volume', () => {
       { shape: [2, n / 8, 4], reduce: 'per-class', weights: [1, 2, 3, 4] },
     ] satisfies DiceLossOptions[]) {
       const want = diceReference(pred, target, options);
-      const loss = await engine.dice(options);
+      const loss = await gpu.engine.dice(options);
       try {
-        const got = await withValidation(device, () => loss.compute(pred, target));
+        const got = await withValidation(gpu.device, () => loss.compute(pred, target));
         expectClose(got.perClass.intersection, want.intersection, SUM_TOL, `${options.reduce}: intersection`);
         expectClose(got.perClass.predSum, want.predSum, SUM_TOL, `${options.reduce}: sum of pred`);
         expectClose(got.perClass.targetSum, want.targetSum, SUM_TOL, `${options.reduce}: sum of target`);

@@ -14,12 +14,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiceEngine } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { labels } from '../src/presets/common.js';
 import type { Preset, PresetValue } from '../src/presets/index.js';
 import { tensor } from '../src/reference/peers/tensor.js';
-import { expectClose, getTestDevice, withValidation } from './helpers/gpu.js';
+import { expectClose, withValidation } from './helpers/gpu.js';
+import { useTestEngine } from './helpers/test-engine.js';
 
 interface Data {
   shape: number[];
@@ -69,17 +69,10 @@ function ignoreLabel(c: RealPeerCase): number | null {
   return typeof v === 'number' ? v : null;
 }
 
-let device: GPUDevice;
-let engine: DiceEngine;
-
-beforeAll(async () => {
-  device = await getTestDevice();
-  engine = await DiceEngine.create(device);
-});
-afterAll(() => engine?.destroy());
+const gpu = useTestEngine();
 
 function presetOf(c: RealPeerCase): Preset {
-  const table = (engine.presets as unknown as Record<string, Record<string, (o: Record<string, unknown>) => Preset>>)[c.lib];
+  const table = (gpu.engine.presets as unknown as Record<string, Record<string, (o: Record<string, unknown>) => Preset>>)[c.lib];
   const make = table?.[c.api];
   if (typeof make !== 'function') throw new Error(`no preset engine.presets.${c.lib}.${c.api}`);
   return make(c.options);
@@ -99,7 +92,7 @@ describe('real-peer differential set (MONAI 1.5.0, smp 50066163, nnU-Net v2 0e49
           mask: c.mask?.data ?? null,
           maskShape: c.mask?.shape ?? null,
         };
-        const value = await withValidation(device, () => presetOf(c).evaluate(c.x.data, c.y.data, extras));
+        const value = await withValidation(gpu.device, () => presetOf(c).evaluate(c.x.data, c.y.data, extras));
         if (c.expected.valueShape) {
           expect(shapeOf(value)).toEqual(c.expected.valueShape);
           expectClose(flat(value), c.expected.valueData!, VALUE_TOL, `${c.id} value tensor`);
@@ -112,7 +105,7 @@ describe('real-peer differential set (MONAI 1.5.0, smp 50066163, nnU-Net v2 0e49
         const loss = await presetOf(c).create(c.x.shape, { targetShape: c.y.shape, ...(c.mask ? { maskShape: c.mask.shape } : {}) });
         try {
           const target = loss.options.target === 'dense' ? Float32Array.from(c.y.data) : labels(tensor(c.y.shape, c.y.data), ignoreLabel(c));
-          const result = await withValidation(device, () =>
+          const result = await withValidation(gpu.device, () =>
             loss.compute(Float32Array.from(c.x.data), target, { grad: true, ...(c.mask ? { mask: Float32Array.from(c.mask.data) } : {}) }),
           );
           expectClose([result.loss], [c.expected.value], VALUE_TOL, `${c.id} GPU-path value`);

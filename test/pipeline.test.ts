@@ -3,18 +3,12 @@
 // count and first index, thrown by compute() and readable on the encode path; the class limit
 // checked in TypeScript; binding windows for Wasserstein Dice; recording into an open compute
 // pass and with timestamps; describe().
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DiceEngine, WgslDiceError, toFloat16Bits } from '../src/index.js';
-import { createBufferFrom, getTestDevice, mulberry32, withValidation } from './helpers/gpu.js';
+import { createBufferFrom, mulberry32, withValidation } from './helpers/gpu.js';
+import { useTestEngine } from './helpers/test-engine.js';
 
-let device: GPUDevice;
-let engine: DiceEngine;
-
-beforeAll(async () => {
-  device = await getTestDevice();
-  engine = await DiceEngine.create(device);
-});
-afterAll(() => engine?.destroy());
+const gpu = useTestEngine();
 
 async function rejection(work: Promise<unknown>): Promise<WgslDiceError> {
   const error = await work.then(
@@ -32,8 +26,8 @@ describe('non-finite inputs are reported on every path', () => {
     ['global, vec4 kernel', { shape: [2, 4, 4, 4], reduce: 'global' as const }],
     ['per-class, scalar kernel (odd sizes)', { shape: [1, 3, 5, 3], reduce: 'per-class' as const }],
   ])('seed losses (%s): pred and target', async (_name, options) => {
-    await withValidation(device, async () => {
-      const loss = await engine.dice(options);
+    await withValidation(gpu.device, async () => {
+      const loss = await gpu.engine.dice(options);
       const n = options.shape.reduce((a, b) => a * b, 1);
       const pred = new Float32Array(n).fill(0.5);
       const target = new Float32Array(n).fill(1);
@@ -55,9 +49,9 @@ describe('non-finite inputs are reported on every path', () => {
   });
 
   it('seed losses in f16: Inf bits and values beyond the f16 range', async () => {
-    if (!device.features.has('shader-f16')) throw new Error('this test device must offer shader-f16 (lavapipe does)');
-    await withValidation(device, async () => {
-      const loss = await engine.dice({ shape: [1, 4, 4, 4], predType: 'f16' });
+    if (!gpu.device.features.has('shader-f16')) throw new Error('this test device must offer shader-f16 (lavapipe does)');
+    await withValidation(gpu.device, async () => {
+      const loss = await gpu.engine.dice({ shape: [1, 4, 4, 4], predType: 'f16' });
       const pred = new Float32Array(64).fill(0.25);
       pred[9] = 1e6; // rounds to f16 +Inf
       const error = await rejection(loss.compute(toFloat16Bits(pred), new Float32Array(64)));
@@ -68,8 +62,8 @@ describe('non-finite inputs are reported on every path', () => {
   });
 
   it('family: dense target and mask', async () => {
-    await withValidation(device, async () => {
-      const loss = await engine.loss({ shape: [2, 8, 3], activation: 'sigmoid', mask: 'weight' });
+    await withValidation(gpu.device, async () => {
+      const loss = await gpu.engine.loss({ shape: [2, 8, 3], activation: 'sigmoid', mask: 'weight' });
       const pred = new Float32Array(48).fill(0.1);
       const target = new Float32Array(48);
       const mask = new Float32Array(16).fill(1);
@@ -84,9 +78,9 @@ describe('non-finite inputs are reported on every path', () => {
   });
 
   it('family with more than one class block: each logit counted once', async () => {
-    await withValidation(device, async () => {
+    await withValidation(gpu.device, async () => {
       const C = 20;
-      const loss = await engine.loss({ shape: [1, 10, C], activation: 'softmax', target: 'u8' });
+      const loss = await gpu.engine.loss({ shape: [1, 10, C], activation: 'softmax', target: 'u8' });
       const pred = new Float32Array(10 * C);
       pred[3] = NaN;
       pred[C * 5 + 18] = -Infinity;
@@ -99,7 +93,7 @@ describe('non-finite inputs are reported on every path', () => {
 
 describe('limits checked in TypeScript', () => {
   it('more classes than a kernel takes: LIMIT_EXCEEDED, nothing created', async () => {
-    const error = await rejection(engine.loss({ shape: [1, 4, 257], activation: 'softmax', target: 'u16', weights: 'inverse-frequency' }));
+    const error = await rejection(gpu.engine.loss({ shape: [1, 4, 257], activation: 'softmax', target: 'u16', weights: 'inverse-frequency' }));
     expect(error.code).toBe('LIMIT_EXCEEDED');
     expect(error.message).toMatch(/at most 256 classes/);
   });
@@ -109,10 +103,10 @@ describe('Wasserstein Dice in binding windows', () => {
   it('bitwise equal to one window', async () => {
     // Same grid on both engines (chunks of at most half a window), different windows.
     const grid = { workgroupSize: 64, targetWorkgroups: 64 };
-    const small = await DiceEngine.create(device, { ...grid, maxBindingBytes: 64 * 1024 });
-    const large = await DiceEngine.create(device, grid);
+    const small = await DiceEngine.create(gpu.device, { ...grid, maxBindingBytes: 64 * 1024 });
+    const large = await DiceEngine.create(gpu.device, grid);
     try {
-      await withValidation(device, async () => {
+      await withValidation(gpu.device, async () => {
         const options = { shape: [3, 64, 64, 3], distanceMatrix: [[0, 1, 1], [1, 0, 0.5], [1, 0.5, 0]], target: 'u8' as const };
         const split = await small.wassersteinDice(options);
         const single = await large.wassersteinDice(options);
@@ -136,33 +130,33 @@ describe('Wasserstein Dice in binding windows', () => {
 
 describe('recording', () => {
   it('into an open compute pass, and with timestamps: the same loss as into an encoder', async () => {
-    await withValidation(device, async () => {
-      const loss = await engine.loss({ shape: [2, 16, 4], activation: 'softmax', target: 'u8' });
+    await withValidation(gpu.device, async () => {
+      const loss = await gpu.engine.loss({ shape: [2, 16, 4], activation: 'softmax', target: 'u8' });
       const random = mulberry32(3);
-      const pred = createBufferFrom(device, Float32Array.from({ length: 128 }, () => random() * 2 - 1));
-      const target = createBufferFrom(device, Uint8Array.from({ length: 32 }, (_, i) => i % 4));
-      const out = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-      const read = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const pred = createBufferFrom(gpu.device, Float32Array.from({ length: 128 }, () => random() * 2 - 1));
+      const target = createBufferFrom(gpu.device, Uint8Array.from({ length: 32 }, (_, i) => i % 4));
+      const out = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+      const read = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
       const expected = (await loss.compute(pred, target)).loss;
 
-      const encoder = device.createCommandEncoder();
+      const encoder = gpu.device.createCommandEncoder();
       const pass = encoder.beginComputePass();
       loss.encode(pass, { pred, target, loss: out });
       pass.end();
       encoder.copyBufferToBuffer(out, 0, read, 0, 16);
-      device.queue.submit([encoder.finish()]);
+      gpu.device.queue.submit([encoder.finish()]);
       await read.mapAsync(GPUMapMode.READ);
       expect(new Float32Array(read.getMappedRange().slice(0))[0]).toBe(expected);
       read.unmap();
 
-      if (!device.features.has('timestamp-query')) throw new Error('this test device must offer timestamp-query (lavapipe does)');
-      const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
-      const timed = device.createCommandEncoder();
+      if (!gpu.device.features.has('timestamp-query')) throw new Error('this test device must offer timestamp-query (lavapipe does)');
+      const querySet = gpu.device.createQuerySet({ type: 'timestamp', count: 2 });
+      const timed = gpu.device.createCommandEncoder();
       loss.encode(timed, { pred, target, loss: out }, { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
-      device.queue.submit([timed.finish()]);
-      await device.queue.onSubmittedWorkDone();
+      gpu.device.queue.submit([timed.finish()]);
+      await gpu.device.queue.onSubmittedWorkDone();
       // A pass the caller began carries its own timestamps.
-      const other = device.createCommandEncoder();
+      const other = gpu.device.createCommandEncoder();
       const open = other.beginComputePass();
       expect(() => loss.encode(open, { pred, target, loss: out }, { timestampWrites: { querySet, beginningOfPassWriteIndex: 0 } })).toThrow(/timestampWrites/);
       open.end();
@@ -174,14 +168,14 @@ describe('recording', () => {
   });
 
   it('describe() prints the program: passes, kernels, modes, bindings', async () => {
-    const loss = await engine.loss({ shape: [2, 16, 16, 4], activation: 'softmax', target: 'u8' });
+    const loss = await gpu.engine.loss({ shape: [2, 16, 16, 4], activation: 'softmax', target: 'u8' });
     const text = loss.describe();
     expect(text).toMatch(/1\. forward: family_forward_quads\.wgsl \[ACTIVATION=2 TARGET_KIND=1/);
     expect(text).toMatch(/2\. finalize: family_finalize\.wgsl/);
     expect(text).toMatch(/3\. backward \(with grad\): family_backward_quads\.wgsl/);
     expect(text).toMatch(/pred<-pred truth<-target/);
     loss.destroy();
-    const seed = await engine.dice({ shape: [2, 16, 16, 4] });
+    const seed = await gpu.engine.dice({ shape: [2, 16, 16, 4] });
     expect(seed.describe()).toMatch(/1\. reduce: dice_reduce_vec4(_subgroups)?\.wgsl/);
     seed.destroy();
   });

@@ -2,20 +2,14 @@
 // (engine.presets.<library>.<Api>(options).evaluate(input, target, extras)), on a real WebGPU
 // device, under the tolerance policy of test/helpers/peer-judge.ts (rtol 1e-4, or the source
 // test's own looser absolute tolerance). Cases whose preset is not implemented FAIL.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiceEngine } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import type { PresetValue } from '../src/presets/index.js';
-import { getTestDevice } from './helpers/gpu.js';
+import { useTestEngine } from './helpers/test-engine.js';
 import { expectVectorResult, loadVectors, runVectorCase } from './helpers/peer-vectors.js';
 
 const cases = loadVectors();
 
-let engine: DiceEngine;
-
-beforeAll(async () => {
-  engine = await DiceEngine.create(await getTestDevice());
-});
-afterAll(() => engine?.destroy());
+const gpu = useTestEngine();
 
 describe('GPU presets against the peer vectors (vectors-public.json)', () => {
   it('holds the 92 public cases', () => {
@@ -26,7 +20,7 @@ describe('GPU presets against the peer vectors (vectors-public.json)', () => {
     describe(library, () => {
       for (const c of cases.filter((x) => x.library === library)) {
         it(c.id, async () => {
-          expectVectorResult(c, (await runVectorCase(engine.presets, c as never)) as PresetValue);
+          expectVectorResult(c, (await runVectorCase(gpu.engine.presets, c as never)) as PresetValue);
         });
       }
     });

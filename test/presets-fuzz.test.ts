@@ -2,17 +2,14 @@
 // references (which pass all 92 public vectors): held-out peer cases of the same kinds will
 // exercise options the public vectors do not. Tolerance: |a - e| <= 1e-5 + 1e-4 |e|, NaN
 // patterns equal. A failure names its seed and options.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DiceEngine, type Preset } from '../src/index.js';
 import { peerReference, type PeerValue } from '../src/reference/peers/index.js';
-import { getTestDevice, mulberry32 } from './helpers/gpu.js';
+import { mulberry32 } from './helpers/gpu.js';
 import { flat } from './helpers/peer-vectors.js';
+import { useTestEngine } from './helpers/test-engine.js';
 
-let engine: DiceEngine;
-beforeAll(async () => {
-  engine = await DiceEngine.create(await getTestDevice());
-});
-afterAll(() => engine?.destroy());
+const gpu = useTestEngine();
 
 type Random = () => number;
 interface Generated {
@@ -373,7 +370,7 @@ describe('peer presets on the GPU against the float64 peer references, random op
         const g = fuzzer.generate(r);
         const context = `${fuzzer.api} seed ${seed} ${JSON.stringify(g.options)}`;
         const want = peerReference[fuzzer.api](g.options, g.pred, g.target, g.extras) as PeerValue;
-        const got = await fuzzer.preset(engine)(g.options).evaluate(g.pred, g.target, g.extras);
+        const got = await fuzzer.preset(gpu.engine)(g.options).evaluate(g.pred, g.target, g.extras);
         const a = flat(got);
         const e = flat(want);
         expect(a.length, context).toBe(e.length);

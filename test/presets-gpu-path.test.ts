@@ -4,14 +4,14 @@
 // against central differences of the reference within 2e-5 max|g| + 1e-4 |g| element-wise
 // (the differences carry ~1e-8 absolute error). A 'none' reduction trains on its tensor's sum.
 // evaluate() is checked against the reference on the same input (value tolerance 1e-6 + 1e-4 |e|).
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { DiceEngine } from '../src/index.js';
+import { describe, it } from 'vitest';
 import { labels } from '../src/presets/common.js';
 import type { Preset } from '../src/presets/index.js';
 import { peerReference } from '../src/reference/peers/index.js';
 import { tensor } from '../src/reference/peers/tensor.js';
 import { centralDifferences, totalOf } from './helpers/finite-differences.js';
-import { expectClose, getTestDevice, mulberry32, withValidation } from './helpers/gpu.js';
+import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
+import { useTestEngine } from './helpers/test-engine.js';
 
 interface PathCase {
   lib: 'monai' | 'smp' | 'nnunet';
@@ -48,14 +48,7 @@ const cases: PathCase[] = [
   { lib: 'nnunet', api: 'DC_and_CE_loss', ref: 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss', options: { ce_kwargs: { ignore_index: 0, reduction: 'none' } }, shape: [1, 3, 2, 3], targetShape: [1, 1, 2, 3], target: label },
 ];
 
-let device: GPUDevice;
-let engine: DiceEngine;
-
-beforeAll(async () => {
-  device = await getTestDevice();
-  engine = await DiceEngine.create(device);
-});
-afterAll(() => engine?.destroy());
+const gpu = useTestEngine();
 
 describe('preset GPU path vs the float64 peer references (rarely drawn combinations)', () => {
   cases.forEach((c, index) => {
@@ -69,14 +62,14 @@ describe('preset GPU path vs the float64 peer references (rarely drawn combinati
       const extras = { inputShape: c.shape, targetShape: c.targetShape, mask, maskShape: c.maskShape ?? null };
       const f = (x: Float64Array) => totalOf(peerReference[c.ref](c.options, Array.from(x), y, extras));
 
-      const make = (engine.presets as unknown as Record<string, Record<string, (o: Record<string, unknown>) => Preset>>)[c.lib][c.api];
-      const evaluated = await withValidation(device, () => make(c.options).evaluate(Array.from(x0), y, extras));
+      const make = (gpu.engine.presets as unknown as Record<string, Record<string, (o: Record<string, unknown>) => Preset>>)[c.lib][c.api];
+      const evaluated = await withValidation(gpu.device, () => make(c.options).evaluate(Array.from(x0), y, extras));
       expectClose([totalOf(evaluated)], [f(x0)], { atol: 1e-6, rtol: 1e-4 }, 'evaluate');
 
       const loss = await make(c.options).create(c.shape, { targetShape: c.targetShape, ...(c.maskShape ? { maskShape: c.maskShape } : {}) });
       try {
         const target = loss.options.target === 'dense' ? Float32Array.from(y) : labels(tensor(c.targetShape, y), c.ignore ?? null);
-        const result = await withValidation(device, () =>
+        const result = await withValidation(gpu.device, () =>
           loss.compute(Float32Array.from(x0), target, { grad: true, ...(mask ? { mask: Float32Array.from(mask) } : {}) }),
         );
         expectClose([result.loss], [f(x0)], { atol: 1e-5, rtol: 1e-5 }, 'GPU-path loss');

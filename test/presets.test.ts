@@ -1,31 +1,25 @@
 // engine.presets: option checking (library names, unknown names rejected) and gradients of the GPU
 // path (preset.create() → FamilyLoss.compute({ grad: true })) against central differences of the
 // float64 peer references in src/reference/peers.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiceEngine, WgslDiceError } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { WgslDiceError } from '../src/index.js';
 import { peerReference } from '../src/reference/peers/index.js';
 import { centralDifferences, totalOf } from './helpers/finite-differences.js';
-import { expectClose, getTestDevice, mulberry32, withValidation } from './helpers/gpu.js';
+import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
+import { useTestEngine } from './helpers/test-engine.js';
 
-let device: GPUDevice;
-let engine: DiceEngine;
-
-beforeAll(async () => {
-  device = await getTestDevice();
-  engine = await DiceEngine.create(device);
-});
-afterAll(() => engine?.destroy());
+const gpu = useTestEngine();
 
 describe('preset options', () => {
   it('rejects unknown option names (UNKNOWN_OPTION, naming the valid ones)', () => {
     const bad: [() => unknown, string][] = [
-      [() => engine.presets.monai.DiceLoss({ smooth: 1 }), 'smooth'],
-      [() => engine.presets.monai.TverskyLoss({ gamma: 2 }), 'gamma'],
-      [() => engine.presets.smp.DiceLoss({ mode: 'binary', smooth_nr: 0 }), 'smooth_nr'],
-      [() => engine.presets.keras.Dice({ from_logits: true }), 'from_logits'],
-      [() => engine.presets.qsm.DiceLoss({ per_class: true }), 'per_class'],
-      [() => engine.presets.nnunet.SoftDiceLoss({ batchDice: true }), 'batchDice'],
-      [() => engine.presets.nnunet.DC_and_CE_loss({ soft_dice_kwargs: { smoth: 1 } }), 'smoth'],
+      [() => gpu.engine.presets.monai.DiceLoss({ smooth: 1 }), 'smooth'],
+      [() => gpu.engine.presets.monai.TverskyLoss({ gamma: 2 }), 'gamma'],
+      [() => gpu.engine.presets.smp.DiceLoss({ mode: 'binary', smooth_nr: 0 }), 'smooth_nr'],
+      [() => gpu.engine.presets.keras.Dice({ from_logits: true }), 'from_logits'],
+      [() => gpu.engine.presets.qsm.DiceLoss({ per_class: true }), 'per_class'],
+      [() => gpu.engine.presets.nnunet.SoftDiceLoss({ batchDice: true }), 'batchDice'],
+      [() => gpu.engine.presets.nnunet.DC_and_CE_loss({ soft_dice_kwargs: { smoth: 1 } }), 'smoth'],
     ];
     for (const [make, name] of bad) {
       let error: unknown;
@@ -41,16 +35,16 @@ describe('preset options', () => {
   });
 
   it('fills in the library defaults', () => {
-    expect(engine.presets.monai.DiceLoss().options).toMatchObject({ smooth_nr: 1e-5, smooth_dr: 1e-5, include_background: true, reduction: 'mean' });
-    expect(engine.presets.smp.DiceLoss({ mode: 'multiclass' }).options).toMatchObject({ from_logits: true, smooth: 0, eps: 1e-7 });
-    expect(engine.presets.nnunet.SoftDiceLoss().options).toMatchObject({ smooth: 1, do_bg: true, batch_dice: false });
+    expect(gpu.engine.presets.monai.DiceLoss().options).toMatchObject({ smooth_nr: 1e-5, smooth_dr: 1e-5, include_background: true, reduction: 'mean' });
+    expect(gpu.engine.presets.smp.DiceLoss({ mode: 'multiclass' }).options).toMatchObject({ from_logits: true, smooth: 0, eps: 1e-7 });
+    expect(gpu.engine.presets.nnunet.SoftDiceLoss().options).toMatchObject({ smooth: 1, do_bg: true, batch_dice: false });
   });
 
   it('GeneralizedWassersteinDiceLoss checks its distance matrix and labels', async () => {
-    expect(() => engine.presets.monai.GeneralizedWassersteinDiceLoss()).toThrow(/dist_matrix is required/);
-    await expect(engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1], [1, 0]] }).create([1, 3, 4])).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
+    expect(() => gpu.engine.presets.monai.GeneralizedWassersteinDiceLoss()).toThrow(/dist_matrix is required/);
+    await expect(gpu.engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1], [1, 0]] }).create([1, 3, 4])).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
     await expect(
-      engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1], [1, 0]] }).evaluate([[[0, 1, 2], [1, 0, 2]]], [[0, 2, 1]]),
+      gpu.engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1], [1, 0]] }).evaluate([[[0, 1, 2], [1, 0, 2]]], [[0, 2, 1]]),
     ).rejects.toMatchObject({ code: 'LABEL_OUT_OF_RANGE' });
   });
 });
@@ -83,7 +77,7 @@ const gradCases: GradCase[] = [
   {
     name: 'MONAI DiceLoss(softmax, to_onehot_y)',
     api: 'monai.losses.DiceLoss',
-    make: () => engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true }),
+    make: () => gpu.engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true }),
     options: { softmax: true, to_onehot_y: true },
     shape: [2, 3, 4, 5],
     targetShape: [2, 1, 4, 5],
@@ -92,7 +86,7 @@ const gradCases: GradCase[] = [
   {
     name: 'MONAI DiceLoss(softmax, to_onehot_y, include_background=False, batch, jaccard)',
     api: 'monai.losses.DiceLoss',
-    make: () => engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true, include_background: false, batch: true, jaccard: true }),
+    make: () => gpu.engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true, include_background: false, batch: true, jaccard: true }),
     options: { softmax: true, to_onehot_y: true, include_background: false, batch: true, jaccard: true },
     shape: [2, 3, 4, 5],
     targetShape: [2, 1, 4, 5],
@@ -101,7 +95,7 @@ const gradCases: GradCase[] = [
   {
     name: 'smp DiceLoss(multiclass) from logits',
     api: 'segmentation_models_pytorch.losses.DiceLoss',
-    make: () => engine.presets.smp.DiceLoss({ mode: 'multiclass' }),
+    make: () => gpu.engine.presets.smp.DiceLoss({ mode: 'multiclass' }),
     options: { mode: 'multiclass' },
     shape: [2, 4, 3, 5],
     targetShape: [2, 3, 5],
@@ -110,7 +104,7 @@ const gradCases: GradCase[] = [
   {
     name: 'smp DiceLoss(multiclass, log_loss, ignore_index=255)',
     api: 'segmentation_models_pytorch.losses.DiceLoss',
-    make: () => engine.presets.smp.DiceLoss({ mode: 'multiclass', log_loss: true, ignore_index: 255 }),
+    make: () => gpu.engine.presets.smp.DiceLoss({ mode: 'multiclass', log_loss: true, ignore_index: 255 }),
     options: { mode: 'multiclass', log_loss: true, ignore_index: 255 },
     shape: [2, 3, 3, 4],
     targetShape: [2, 3, 4],
@@ -119,7 +113,7 @@ const gradCases: GradCase[] = [
   {
     name: 'nnU-Net DC_and_CE_loss (trainer defaults)',
     api: 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss',
-    make: () => engine.presets.nnunet.DC_and_CE_loss({ soft_dice_kwargs: { batch_dice: false, smooth: 1e-5, do_bg: false }, dice_class: 'MemoryEfficientSoftDiceLoss' }),
+    make: () => gpu.engine.presets.nnunet.DC_and_CE_loss({ soft_dice_kwargs: { batch_dice: false, smooth: 1e-5, do_bg: false }, dice_class: 'MemoryEfficientSoftDiceLoss' }),
     options: { soft_dice_kwargs: { batch_dice: false, smooth: 1e-5, do_bg: false }, dice_class: 'MemoryEfficientSoftDiceLoss' },
     shape: [2, 3, 4, 4],
     targetShape: [2, 1, 4, 4],
@@ -128,7 +122,7 @@ const gradCases: GradCase[] = [
   {
     name: 'nnU-Net DC_and_CE_loss (SoftDiceLoss, batch_dice, ignore_label, CE weights)',
     api: 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss',
-    make: () => engine.presets.nnunet.DC_and_CE_loss({ soft_dice_kwargs: { batch_dice: true, smooth: 1 }, ce_kwargs: { weight: [1, 2, 0.5] }, ignore_label: 7 }),
+    make: () => gpu.engine.presets.nnunet.DC_and_CE_loss({ soft_dice_kwargs: { batch_dice: true, smooth: 1 }, ce_kwargs: { weight: [1, 2, 0.5] }, ignore_label: 7 }),
     options: { soft_dice_kwargs: { batch_dice: true, smooth: 1 }, ce_kwargs: { weight: [1, 2, 0.5] }, ignore_label: 7 },
     shape: [2, 3, 4, 4],
     targetShape: [2, 1, 4, 4],
@@ -137,7 +131,7 @@ const gradCases: GradCase[] = [
   {
     name: 'MONAI FocalLoss(to_onehot_y) sigmoid form, alpha and weight',
     api: 'monai.losses.FocalLoss',
-    make: () => engine.presets.monai.FocalLoss({ to_onehot_y: true, alpha: 0.25, weight: [1, 2, 0.5] }),
+    make: () => gpu.engine.presets.monai.FocalLoss({ to_onehot_y: true, alpha: 0.25, weight: [1, 2, 0.5] }),
     options: { to_onehot_y: true, alpha: 0.25, weight: [1, 2, 0.5] },
     shape: [2, 3, 4, 3],
     targetShape: [2, 1, 4, 3],
@@ -146,7 +140,7 @@ const gradCases: GradCase[] = [
   {
     name: 'MONAI FocalLoss(to_onehot_y, use_softmax, include_background=False, gamma=1.5, sum)',
     api: 'monai.losses.FocalLoss',
-    make: () => engine.presets.monai.FocalLoss({ to_onehot_y: true, use_softmax: true, include_background: false, gamma: 1.5, reduction: 'sum' }),
+    make: () => gpu.engine.presets.monai.FocalLoss({ to_onehot_y: true, use_softmax: true, include_background: false, gamma: 1.5, reduction: 'sum' }),
     options: { to_onehot_y: true, use_softmax: true, include_background: false, gamma: 1.5, reduction: 'sum' },
     shape: [2, 4, 3, 3],
     targetShape: [2, 1, 3, 3],
@@ -155,7 +149,7 @@ const gradCases: GradCase[] = [
   {
     name: 'MONAI DiceFocalLoss(softmax, to_onehot_y, lambda_focal=0.5)',
     api: 'monai.losses.DiceFocalLoss',
-    make: () => engine.presets.monai.DiceFocalLoss({ softmax: true, to_onehot_y: true, lambda_focal: 0.5 }),
+    make: () => gpu.engine.presets.monai.DiceFocalLoss({ softmax: true, to_onehot_y: true, lambda_focal: 0.5 }),
     options: { softmax: true, to_onehot_y: true, lambda_focal: 0.5 },
     shape: [2, 3, 4, 4],
     targetShape: [2, 1, 4, 4],
@@ -164,7 +158,7 @@ const gradCases: GradCase[] = [
   {
     name: 'MONAI DiceCELoss(softmax, to_onehot_y, weight, label_smoothing=0.2)',
     api: 'monai.losses.DiceCELoss',
-    make: () => engine.presets.monai.DiceCELoss({ softmax: true, to_onehot_y: true, weight: [1, 2, 0.5], label_smoothing: 0.2 }),
+    make: () => gpu.engine.presets.monai.DiceCELoss({ softmax: true, to_onehot_y: true, weight: [1, 2, 0.5], label_smoothing: 0.2 }),
     options: { softmax: true, to_onehot_y: true, weight: [1, 2, 0.5], label_smoothing: 0.2 },
     shape: [2, 3, 4, 5],
     targetShape: [2, 1, 4, 5],
@@ -173,7 +167,7 @@ const gradCases: GradCase[] = [
   {
     name: 'nnU-Net DC_and_CE_loss(ce_kwargs.label_smoothing=0.1)',
     api: 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss',
-    make: () => engine.presets.nnunet.DC_and_CE_loss({ ce_kwargs: { label_smoothing: 0.1 } }),
+    make: () => gpu.engine.presets.nnunet.DC_and_CE_loss({ ce_kwargs: { label_smoothing: 0.1 } }),
     options: { ce_kwargs: { label_smoothing: 0.1 } },
     shape: [2, 3, 4, 5],
     targetShape: [2, 1, 4, 5],
@@ -182,7 +176,7 @@ const gradCases: GradCase[] = [
   {
     name: "nnU-Net DC_and_CE_loss(ce_kwargs.reduction='none', weight, label_smoothing, ignore_label=255)",
     api: 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss',
-    make: () => engine.presets.nnunet.DC_and_CE_loss(nnunetNone),
+    make: () => gpu.engine.presets.nnunet.DC_and_CE_loss(nnunetNone),
     options: nnunetNone,
     shape: [2, 3, 4, 3],
     targetShape: [2, 1, 4, 3],
@@ -191,7 +185,7 @@ const gradCases: GradCase[] = [
   {
     name: 'MONAI GeneralizedWassersteinDiceLoss (default weighting, B=2)',
     api: 'monai.losses.GeneralizedWassersteinDiceLoss',
-    make: () => engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1, 2], [1, 0, 1.5], [2, 1.5, 0]] }),
+    make: () => gpu.engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1, 2], [1, 0, 1.5], [2, 1.5, 0]] }),
     options: { dist_matrix: [[0, 1, 2], [1, 0, 1.5], [2, 1.5, 0]] },
     shape: [2, 3, 4, 5],
     targetShape: [2, 4, 5],
@@ -200,7 +194,7 @@ const gradCases: GradCase[] = [
   {
     name: "MONAI GeneralizedWassersteinDiceLoss ('GDL' weighting, B=3, sum)",
     api: 'monai.losses.GeneralizedWassersteinDiceLoss',
-    make: () => engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1, 1, 1], [1, 0, 0.5, 0.7], [1, 0.5, 0, 0.6], [1, 0.7, 0.6, 0]], weighting_mode: 'GDL', reduction: 'sum' }),
+    make: () => gpu.engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1, 1, 1], [1, 0, 0.5, 0.7], [1, 0.5, 0, 0.6], [1, 0.7, 0.6, 0]], weighting_mode: 'GDL', reduction: 'sum' }),
     options: { dist_matrix: [[0, 1, 1, 1], [1, 0, 0.5, 0.7], [1, 0.5, 0, 0.6], [1, 0.7, 0.6, 0]], weighting_mode: 'GDL', reduction: 'sum' },
     shape: [3, 4, 3, 3],
     targetShape: [3, 1, 3, 3],
@@ -222,7 +216,7 @@ describe('preset gradients (GPU) vs central differences of the float64 peer refe
       const f = (x: Float64Array) => totalOf(ref(c.options, Array.from(x), labelValues, { inputShape: c.shape, targetShape: c.targetShape }));
 
       const loss = await c.make().create(c.shape, { targetShape: c.targetShape });
-      const result = await withValidation(device, () =>
+      const result = await withValidation(gpu.device, () =>
         loss.compute(Float32Array.from(logits), Uint32Array.from(labelValues), { grad: true }),
       );
       // The f32 logits the GPU saw, so that the reference sees exactly the same input.
@@ -247,7 +241,7 @@ describe('MONAI Dice metrics decode y_pred as DiceHelper does', () => {
     const pred = Array.from({ length: predShape.reduce((a, b) => a * b, 1) }, () => predValue(random));
     const target = Array.from({ length: targetShape.reduce((a, b) => a * b, 1) }, () => targetValue(random));
     const extras = { inputShape: predShape, targetShape };
-    const got = await engine.presets.monai.compute_dice(options).evaluate(pred, target, extras);
+    const got = await gpu.engine.presets.monai.compute_dice(options).evaluate(pred, target, extras);
     const want = peerReference['monai.metrics.compute_dice'](options, pred, target, extras);
     const flat = (v: unknown): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v as number]);
     const a = flat(got);

@@ -1,23 +1,17 @@
 // The seed's three TensorFlow Dice losses on a real WebGPU device (lavapipe in CI), checked
 // against hand-worked values and the float64 reference. Every GPU call runs inside
 // withValidation, so any WebGPU error fails the test.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DiceEngine, type DiceLossOptions } from '../src/index.js';
 import { diceReference } from '../src/reference/index.js';
-import { expectClose, getTestDevice, mulberry32, withValidation } from './helpers/gpu.js';
+import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
 import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
+import { useTestEngine } from './helpers/test-engine.js';
 
-let device: GPUDevice;
-let engine: DiceEngine;
+const gpu = useTestEngine();
 
-beforeAll(async () => {
-  device = await getTestDevice();
-  engine = await DiceEngine.create(device);
-});
-afterAll(() => engine?.destroy());
-
-async function runOnGpu(options: DiceLossOptions, pred: Float32Array, target: Float32Array, on = engine) {
-  return withValidation(device, async () => {
+async function runOnGpu(options: DiceLossOptions, pred: Float32Array, target: Float32Array, on = gpu.engine) {
+  return withValidation(gpu.device, async () => {
     const loss = await on.dice(options);
     try {
       return await loss.compute(pred, target, { grad: true });
@@ -145,9 +139,9 @@ describe('larger tensors: several chunks per sample, other grids', () => {
     const n = shape.reduce((a, b) => a * b, 1);
     const pred = Float32Array.from({ length: n }, () => random());
     const target = Float32Array.from({ length: n }, () => (random() < 0.25 ? 1 : 0));
-    const other = await DiceEngine.create(device, { workgroupSize: 64, targetWorkgroups: 300 });
+    const other = await DiceEngine.create(gpu.device, { workgroupSize: 64, targetWorkgroups: 300 });
     try {
-      for (const on of [engine, other]) {
+      for (const on of [gpu.engine, other]) {
         const got = await runOnGpu({ shape, reduce }, pred, target, on);
         checkAgainstReference({ shape, reduce }, pred, target, got);
       }

@@ -2,22 +2,16 @@
 // B > 1) on a real WebGPU device against the float64 peer reference
 // (src/reference/peers/monai.ts, plain per-voxel loops) and central differences of it.
 // Tolerances as in test/tolerance.ts; gradients rtol 1e-4 (finite differences carry ~1e-8).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiceEngine, WgslDiceError } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { WgslDiceError } from '../src/index.js';
 import type { WassersteinDiceOptions } from '../src/family/wasserstein.js';
 import { generalizedWassersteinDiceLoss } from '../src/reference/peers/monai.js';
 import { tensor } from '../src/reference/peers/tensor.js';
-import { expectClose, getTestDevice, mulberry32, withValidation } from './helpers/gpu.js';
+import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
 import { LOSS_TOL } from './tolerance.js';
+import { useTestEngine } from './helpers/test-engine.js';
 
-let device: GPUDevice;
-let engine: DiceEngine;
-
-beforeAll(async () => {
-  device = await getTestDevice();
-  engine = await DiceEngine.create(device);
-});
-afterAll(() => engine?.destroy());
+const gpu = useTestEngine();
 
 const M3 = [[0, 1, 2], [1, 0, 1.5], [2, 1.5, 0]];
 
@@ -67,8 +61,8 @@ describe('Generalized Wasserstein Dice against the float64 reference and its fin
         const l = Math.floor(random() * C);
         return l === c.emptyClass ? 0 : l;
       });
-      const loss = await engine.wassersteinDice(o);
-      const got = await withValidation(device, () => loss.compute(pred, labels, { grad: true }));
+      const loss = await gpu.engine.wassersteinDice(o);
+      const got = await withValidation(gpu.device, () => loss.compute(pred, labels, { grad: true }));
       const again = await loss.compute(pred, labels, { grad: true });
       loss.destroy();
       // Fixed-order sums: two runs agree bit for bit.
@@ -102,13 +96,13 @@ describe('Generalized Wasserstein Dice against the float64 reference and its fin
 
 describe('Generalized Wasserstein Dice input checks', () => {
   it('rejects unknown options and a bad distance matrix', async () => {
-    await expect(engine.wassersteinDice({ shape: [1, 4, 2], distanceMatrix: [[0, 1], [1, 0]], weigthing: 'GDL' } as WassersteinDiceOptions)).rejects.toMatchObject({ code: 'UNKNOWN_OPTION' });
-    await expect(engine.wassersteinDice({ shape: [1, 4, 3], distanceMatrix: [[0, 1], [1, 0]] })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    await expect(engine.wassersteinDice({ shape: [1, 4, 2], distanceMatrix: [[0, 0], [0, 0]] })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(gpu.engine.wassersteinDice({ shape: [1, 4, 2], distanceMatrix: [[0, 1], [1, 0]], weigthing: 'GDL' } as WassersteinDiceOptions)).rejects.toMatchObject({ code: 'UNKNOWN_OPTION' });
+    await expect(gpu.engine.wassersteinDice({ shape: [1, 4, 3], distanceMatrix: [[0, 1], [1, 0]] })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(gpu.engine.wassersteinDice({ shape: [1, 4, 2], distanceMatrix: [[0, 0], [0, 0]] })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
   });
 
   it('reports labels >= C and non-finite logits with counts and first indices', async () => {
-    const loss = await engine.wassersteinDice({ shape: [1, 4, 2], distanceMatrix: [[0, 1], [1, 0]] });
+    const loss = await gpu.engine.wassersteinDice({ shape: [1, 4, 2], distanceMatrix: [[0, 1], [1, 0]] });
     const labels = Uint32Array.from([0, 5, 1, 9]);
     const error = await loss.compute(new Float32Array(8), labels).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WgslDiceError);

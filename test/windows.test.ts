@@ -2,26 +2,16 @@
 // offsets. The workgroups and their order are the same as in one window, so results must be
 // bitwise identical to the unsplit path; and a real tensor over lavapipe's 128 MiB binding
 // limit must match the float64 reference.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiceEngine, type DiceLossOptions } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { DiceLossOptions } from '../src/index.js';
 import { diceReference } from '../src/reference/index.js';
-import { expectClose, getTestDevice, mulberry32, withValidation } from './helpers/gpu.js';
+import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
+import { useTestEngine } from './helpers/test-engine.js';
 import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
 
-let device: GPUDevice;
-let whole: DiceEngine;
-let windowed: DiceEngine;
 const WINDOW_BYTES = 1 << 20;
-
-beforeAll(async () => {
-  device = await getTestDevice();
-  whole = await DiceEngine.create(device);
-  windowed = await DiceEngine.create(device, { maxBindingBytes: WINDOW_BYTES });
-});
-afterAll(() => {
-  whole?.destroy();
-  windowed?.destroy();
-});
+const whole = useTestEngine();
+const windowed = useTestEngine({ maxBindingBytes: WINDOW_BYTES });
 
 function inputs(n: number, seed: number) {
   const random = mulberry32(seed);
@@ -40,9 +30,9 @@ describe('binding windows', () => {
   it.each(cases)('%s: bitwise equal to one window', async (_name, options) => {
     const n = options.shape.reduce((a, b) => a * b, 1);
     const { pred, target } = inputs(n, n);
-    await withValidation(device, async () => {
-      const split = await windowed.dice(options);
-      const single = await whole.dice(options);
+    await withValidation(whole.device, async () => {
+      const split = await windowed.engine.dice(options);
+      const single = await whole.engine.dice(options);
       // Same grid, different windows: only then is bitwise equality the claim.
       expect(split.plan.reduce.chunks).toBe(single.plan.reduce.chunks);
       expect(split.plan.reduce.rowsPerChunk).toBe(single.plan.reduce.rowsPerChunk);
@@ -68,13 +58,13 @@ describe('binding windows', () => {
   });
 
   it('a 168 MB volume over the 128 MiB binding limit matches the float64 reference', async () => {
-    const limit = device.limits.maxStorageBufferBindingSize;
+    const limit = whole.device.limits.maxStorageBufferBindingSize;
     const options: DiceLossOptions = { shape: [1, 256, 256, 160, 4], reduce: 'per-class' };
     const n = 256 * 256 * 160 * 4;
     expect(n * 4).toBeGreaterThan(limit);
     const { pred, target } = inputs(n, 99);
-    const got = await withValidation(device, async () => {
-      const loss = await whole.dice(options);
+    const got = await withValidation(whole.device, async () => {
+      const loss = await whole.engine.dice(options);
       expect(loss.plan.reduce.windows.length).toBeGreaterThan(1);
       try {
         return await loss.compute(pred, target, { grad: true });

@@ -39,15 +39,18 @@ export async function withValidation<T>(device: GPUDevice, fn: () => Promise<T> 
     const error = await device.popErrorScope();
     if (error) messages.push(`${filter} error: ${error.message}`);
   }
-  for (const error of takeUncapturedErrors(device)) {
-    messages.push(`uncaptured ${error.constructor.name}: ${error.message}`);
-  }
+  messages.push(...uncapturedErrorMessages(device));
 
   if (messages.length > 0) {
     throw new Error(`GPU errors:\n${messages.join('\n')}`, failure && { cause: failure.error });
   }
   if (failure) throw failure.error;
   return result as T;
+}
+
+/** Takes the device's uncaptured GPU errors (see takeUncapturedErrors), one line each. */
+export function uncapturedErrorMessages(device: GPUDevice): string[] {
+  return takeUncapturedErrors(device).map((error) => `uncaptured ${error.constructor.name}: ${error.message}`);
 }
 
 const DEFAULT_USAGE = () =>

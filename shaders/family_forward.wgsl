@@ -88,11 +88,12 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         break;
       }
       let at = element_index(voxel, class_begin + k);
-      let raw = pred[at];
-      if (!is_finite(raw)) {
+      let z = pred[at] * v.logit_scale;
+      // z, not the raw logit: with mask: 'logits' a finite logit times a finite mask can still
+      // overflow f32 (1e30 x 1e10), and a non-finite pred never gives a finite z.
+      if (!is_finite(z)) {
         note_fault(FAULT_PRED, at + params.element_base);
       }
-      let z = raw * v.logit_scale;
       logits[k] = z;
       // Strict '>' keeps the first maximum, as torch.argmax does.
       if (k == 0u || z > best) {

@@ -162,8 +162,11 @@ export function decodeStatus(words: Uint32Array): InputStatus {
   };
 }
 
-/** Throws LABEL_OUT_OF_RANGE or NON_FINITE_INPUT when the passes counted bad input. */
-export function rejectBadInput(status: InputStatus, classes: number, labelHint: string): void {
+/**
+ * Throws LABEL_OUT_OF_RANGE or NON_FINITE_INPUT when the passes counted bad input. `predHint`
+ * follows "are NaN or infinite" when pred values were counted (what else makes a pred value so).
+ */
+export function rejectBadInput(status: InputStatus, classes: number, labelHint: string, predHint = ''): void {
   if (status.badLabels > 0) {
     throw new WgslDiceError(
       'LABEL_OUT_OF_RANGE',
@@ -181,7 +184,7 @@ export function rejectBadInput(status: InputStatus, classes: number, labelHint: 
     throw new WgslDiceError(
       'NON_FINITE_INPUT',
       `${bad.map(([count, what, first]) => `${count} ${what}(s) (first at ${what.split(' ')[1]} ${first})`).join(', ')} ` +
-        `are NaN or infinite; the loss would be NaN. Check the inputs for overflow or uninitialised memory.`,
+        `are NaN or infinite${status.nonFinite > 0 ? predHint : ''}; the loss would be NaN. Check the inputs for overflow or uninitialised memory.`,
     );
   }
 }

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { DiceEngine, FamilyLoss, MAX_CLASSES, PRESET_CACHE_SIZE, type LossOptions, type WgslDiceErrorCode } from '../src/index.js';
 import { takeUncapturedErrors } from '../src/node/index.js';
 import { diceReference, familyReference } from '../src/reference/index.js';
+import { peerReference } from '../src/reference/peers/index.js';
 import { createBufferFrom, createEmptyBuffer, expectClose, getTestDevice, mulberry32, readBuffer } from './helpers/gpu.js';
 import { LOSS_TOL } from './tolerance.js';
 
@@ -212,6 +213,29 @@ describe('compute()', () => {
     }
   });
 
+  it("mask: 'logits' with a finite logit 1e30 times a mask of 1e10 is NON_FINITE_INPUT, not a silent NaN", async () => {
+    // f32 cannot hold 1e40 (float64, which MONAI's reference uses, gives a finite loss): the kernels
+    // report the overflowing product like a non-finite pred, on compute() and in the status buffer.
+    const options: LossOptions = { shape: SHAPE, activation: 'sigmoid', mask: 'logits' };
+    const loss = await engine.loss(options);
+    const huge = pred.slice();
+    huge[5] = 1e30;
+    const mask = new Float32Array(N / 3).fill(1);
+    mask[1] = 1e10; // voxel 1 holds elements 3..5 (channels-last, 3 classes)
+    try {
+      expectClose([(await loss.compute(huge, target, { mask: new Float32Array(N / 3).fill(1) })).loss], [familyReference(huge, target, options, new Float32Array(N / 3).fill(1)).loss], LOSS_TOL, 'finite product');
+      await expectCode(() => loss.compute(huge, target, { mask }), 'NON_FINITE_INPUT', /1 pred element\(s\) \(first at element 5\).*mask: 'logits'.*3\.4e38/);
+      const buffers = { pred: createBufferFrom(device, huge), target: createBufferFrom(device, target), mask: createBufferFrom(device, mask), loss: createEmptyBuffer(device, 4) };
+      const encoder = device.createCommandEncoder();
+      loss.encode(encoder, buffers);
+      device.queue.submit([encoder.finish()]);
+      expect(await loss.readStatus()).toMatchObject({ nonFinite: 1, firstNonFiniteElement: 5, nonFiniteMask: 0 });
+      for (const buffer of Object.values(buffers)) buffer.destroy();
+    } finally {
+      loss.destroy();
+    }
+  });
+
   it("rejects { grad: 'yes' } instead of returning no gradient", async () => {
     const loss = await engine.loss({ shape: SHAPE });
     try {
@@ -344,6 +368,20 @@ describe('presets', () => {
   ])('create() with %s is INVALID_SHAPE (smp and keras used to plan another shape)', async (_, shape) => {
     await expectCode(() => engine.presets.smp.DiceLoss({ mode: 'multiclass' }).create(shape as never), 'INVALID_SHAPE', /shape/);
     await expectCode(() => engine.presets.keras.Dice().create(shape as never), 'INVALID_SHAPE', /shape/);
+  });
+
+  it('losses evicted while their compute() is in flight finish it first (no ENGINE_DESTROYED)', async () => {
+    // Three times more distinct shapes than the cache holds, all in flight at once and each shape
+    // asked for twice: every loss is evicted while calls on it are still queued.
+    const dice = engine.presets.keras.Dice();
+    const shapes = Array.from({ length: 3 * PRESET_CACHE_SIZE }, (_, k) => 1 + k);
+    const cases = [...shapes, ...shapes].map((n) => {
+      const yPred = Array.from({ length: n }, () => [random()]);
+      const yTrue = Array.from({ length: n }, () => [random() < 0.5 ? 1 : 0]);
+      return { yPred, yTrue, want: peerReference['keras.losses.Dice']({}, yPred, yTrue, {}) as number };
+    });
+    const got = await Promise.all(cases.map((c) => dice.evaluate(c.yPred, c.yTrue)));
+    expectClose(Float32Array.from(got as number[]), cases.map((c) => c.want), LOSS_TOL, 'keras Dice, evicted in flight');
   });
 
   it(`evaluate() keeps at most ${PRESET_CACHE_SIZE} compiled losses per preset and destroys the ones it evicts`, async () => {

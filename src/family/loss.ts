@@ -52,6 +52,14 @@ export type { InputStatus } from '../host-io.js';
 export type { FamilyPlan, VoxelPassPlan } from '../program/planner.js';
 
 /**
+ * What else makes a pred value non-finite in mask-the-logits mode: the kernels compute
+ * pred x mask in f32, so finite values whose product passes 3.4e38 (1e30 x 1e10) overflow.
+ */
+const OVERFLOWING_SCALED_LOGITS =
+  " (with mask: 'logits' also a finite logit times its mask beyond f32's range, |pred x mask| > 3.4e38: " +
+  'rescale the logits or the mask)';
+
+/**
  * A Dice-family loss of fixed shape and options (see {@link LossOptions}), created by
  * {@link DiceEngine.loss}: a spec of the one pipeline (src/program), with activation, label
  * maps, masks and cross-entropy fused into one voxel-major reduction, a one-workgroup finalize
@@ -131,7 +139,12 @@ export class FamilyLoss extends ProgramLoss {
     const wantGrad = options.grad === true;
     this.#checkOptional(options.mask !== undefined, wantGrad);
     const o = this.options;
-    const out = await this.runOnce({ pred, target, mask: options.mask }, wantGrad, 'fix the labels, or set ignoreIndex for a void label.');
+    const out = await this.runOnce(
+      { pred, target, mask: options.mask },
+      wantGrad,
+      'fix the labels, or set ignoreIndex for a void label.',
+      o.mask === 'logits' ? OVERFLOWING_SCALED_LOGITS : '',
+    );
     const stats = out.sections.get('stats')!;
     const column = (k: number) => Float32Array.from({ length: this.groupCount }, (_, g) => stats[g * 8 + k]);
     const result: LossResult = {

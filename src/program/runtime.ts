@@ -171,10 +171,11 @@ export abstract class ProgramLoss extends LossBase {
     inputs: Readonly<Partial<Record<TensorName, unknown>>>,
     wantGrad: boolean,
     labelHint: string,
+    predHint = '',
   ): Promise<ProgramOutput> {
     this.assertUsable();
     const staged = this.#snapshot(inputs);
-    return this.serialized(() => this.#run(staged, wantGrad, labelHint));
+    return this.serialized(() => this.#run(staged, wantGrad, labelHint, predHint));
   }
 
   #snapshot(inputs: Readonly<Partial<Record<TensorName, unknown>>>): Map<TensorName, unknown> {
@@ -209,7 +210,7 @@ export abstract class ProgramLoss extends LossBase {
     return staged;
   }
 
-  async #run(staged: Map<TensorName, unknown>, wantGrad: boolean, labelHint: string): Promise<ProgramOutput> {
+  async #run(staged: Map<TensorName, unknown>, wantGrad: boolean, labelHint: string, predHint: string): Promise<ProgramOutput> {
     this.assertUsable();
     const host = (this.#host ??= this.#createHostBuffers());
     const buffers: Record<string, unknown> = {};
@@ -244,7 +245,7 @@ export abstract class ProgramLoss extends LossBase {
       assertUsable: () => this.assertUsable(),
     });
     const status = decodeStatus(new Uint32Array(bytes, 0, STATUS_BYTES / 4));
-    rejectBadInput(status, this.classCount, labelHint);
+    rejectBadInput(status, this.classCount, labelHint, predHint);
     const out = new Map<string, Float32Array>();
     let at = STATUS_BYTES;
     this.program.readback.forEach((name, i) => {

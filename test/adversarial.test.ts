@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DiceEngine, FamilyLoss, MAX_CLASSES, PRESET_CACHE_SIZE, type LossOptions, type WgslDiceErrorCode } from '../src/index.js';
-import { takeUncapturedErrors } from '../src/node/index.js';
+import { requestNodeDevice, takeUncapturedErrors } from '../src/node/index.js';
 import { diceReference, familyReference } from '../src/reference/index.js';
 import { peerReference } from '../src/reference/peers/index.js';
 import { createBufferFrom, createEmptyBuffer, expectClose, getTestDevice, mulberry32, readBuffer } from './helpers/gpu.js';
@@ -299,6 +299,45 @@ describe('readStatus() and encode()', () => {
       encoder.finish();
     } finally {
       dice.destroy();
+    }
+  });
+
+  it('encode() into a finished command encoder is INVALID_INPUT from checkEncodes() and readStatus(), once', async () => {
+    const encoder = device.createCommandEncoder();
+    encoder.finish();
+    loss.encode(encoder, buffers); // WebGPU judges it later: encode() cannot see an encoder's state
+    await expectCode(() => loss.checkEncodes(), 'INVALID_INPUT', /command encoder .*was already finished.*device\.createCommandEncoder\(\)/);
+    await loss.checkEncodes(); // reported once
+    loss.encode(encoder, buffers);
+    await expectCode(() => loss.readStatus(), 'INVALID_INPUT', /already finished/);
+    // The loss keeps working with a fresh encoder.
+    const fresh = device.createCommandEncoder();
+    loss.encode(fresh, buffers);
+    device.queue.submit([fresh.finish()]);
+    await loss.checkEncodes();
+    expect((await loss.readStatus()).nonFinite).toBe(0);
+  });
+
+  it('a buffer of another GPUDevice is INVALID_INPUT naming the device mix-up, for encode() and compute()', async () => {
+    const other = await requestNodeDevice({ label: 'another device' });
+    const foreign = createBufferFrom(other, pred, undefined, 'buffer of another device');
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        // Twice: the bind group WebGPU rejected must not be reused silently from the cache.
+        const encoder = device.createCommandEncoder();
+        loss.encode(encoder, { ...buffers, pred: foreign });
+        await expectCode(() => loss.checkEncodes(), 'INVALID_INPUT', /another GPUDevice.*engine\.device/);
+        // WebGPU still rejects the caller's encoder when it is finished.
+        device.pushErrorScope('validation');
+        encoder.finish();
+        expect(await device.popErrorScope()).not.toBeNull();
+      }
+      await expectCode(() => loss.compute(foreign, labels), 'INVALID_INPUT', /another GPUDevice/);
+      // Nothing is left pending for the next call.
+      expectClose([(await loss.compute(pred, labels)).loss], [familyReference(pred, labels, { shape: SHAPE, activation: 'softmax', target: 'u8' }).loss], LOSS_TOL, 'next compute');
+    } finally {
+      foreign.destroy();
+      other.destroy();
     }
   });
 

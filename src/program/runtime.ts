@@ -104,6 +104,7 @@ export abstract class ProgramLoss extends LossBase {
     options: EncodeOptions = {},
   ): void {
     this.assertUsable();
+    this.throwRecordingError();
     const intoPass = isComputePass(target);
     if (!intoPass && !isCommandEncoder(target)) {
       throw new WgslDiceError(
@@ -116,9 +117,16 @@ export abstract class ProgramLoss extends LossBase {
     }
     const bound = this.#bindTensors(buffers);
     const withGrad = bound.has('grad');
-    const pass = intoPass
-      ? target
-      : target.beginComputePass({ label: `${this.program.label} passes`, timestampWrites: options.timestampWrites });
+    this.checkedRecording(() => {
+      const pass = intoPass
+        ? target
+        : target.beginComputePass({ label: `${this.program.label} passes`, timestampWrites: options.timestampWrites });
+      this.#recordPasses(pass, bound, withGrad);
+      if (!intoPass) pass.end();
+    });
+  }
+
+  #recordPasses(pass: GPUComputePassEncoder, bound: ReadonlyMap<TensorName, Binding>, withGrad: boolean): void {
     this.program.passes.forEach((plan, p) => {
       if (plan.backward && !withGrad) return;
       const compiled = this.#passes[p];
@@ -135,7 +143,6 @@ export abstract class ProgramLoss extends LossBase {
         pass.dispatchWorkgroups(...dispatch.workgroups);
       }
     });
-    if (!intoPass) pass.end();
   }
 
   /** Checks the caller's buffers against the program's tensors: usage, size, aliasing. */
@@ -174,6 +181,7 @@ export abstract class ProgramLoss extends LossBase {
     predHint = '',
   ): Promise<ProgramOutput> {
     this.assertUsable();
+    this.throwRecordingError();
     const staged = this.#snapshot(inputs);
     return this.serialized(() => this.#run(staged, wantGrad, labelHint, predHint));
   }
@@ -227,7 +235,7 @@ export abstract class ProgramLoss extends LossBase {
     const readback = host.get('readback')!;
     const sections = this.program.readback.map((name) => this.scratchBuffer(name));
     const gradBytes = this.#tensors.get('grad')?.bytes ?? 0;
-    const bytes = await submitAndRead({
+    const bytes = await this.explainingRecording(submitAndRead({
       engine: this.engine,
       label: `${this.program.label} compute`,
       record: (encoder) => {
@@ -243,7 +251,7 @@ export abstract class ProgramLoss extends LossBase {
       readback,
       callerBuffers: Object.fromEntries(staged),
       assertUsable: () => this.assertUsable(),
-    });
+    }));
     const status = decodeStatus(new Uint32Array(bytes, 0, STATUS_BYTES / 4));
     rejectBadInput(status, this.classCount, labelHint, predHint);
     const out = new Map<string, Float32Array>();

@@ -5,7 +5,7 @@
 // |a - e| <= 1e-6 + 1e-5·|e|). No case may leave a WebGPU error behind (checked after each).
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DiceEngine, FamilyLoss, MAX_CLASSES, PRESET_CACHE_SIZE, type LossOptions, type WgslDiceErrorCode } from '../src/index.js';
+import { ClDiceLoss, DiceEngine, FamilyLoss, MAX_CLASSES, PRESET_CACHE_SIZE, WassersteinDiceLoss, type LossOptions, type WgslDiceErrorCode } from '../src/index.js';
 import { requestNodeDevice, takeUncapturedErrors } from '../src/node/index.js';
 import { diceReference, familyReference } from '../src/reference/index.js';
 import { peerReference } from '../src/reference/peers/index.js';
@@ -407,6 +407,27 @@ describe('presets', () => {
   ])('create() with %s is INVALID_SHAPE (smp and keras used to plan another shape)', async (_, shape) => {
     await expectCode(() => engine.presets.smp.DiceLoss({ mode: 'multiclass' }).create(shape as never), 'INVALID_SHAPE', /shape/);
     await expectCode(() => engine.presets.keras.Dice().create(shape as never), 'INVALID_SHAPE', /shape/);
+  });
+
+  it.each([
+    ['GeneralizedWassersteinDiceLoss', WassersteinDiceLoss, () => engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1], [1, 0]] })],
+    ['SoftclDiceLoss', ClDiceLoss, () => engine.presets.monai.SoftclDiceLoss({ iter_: 1 })],
+  ] as const)(`monai %s keeps at most ${PRESET_CACHE_SIZE} compiled losses too (its cache used to grow without bound)`, async (_, LossClass, make) => {
+    const destroy = vi.spyOn(LossClass.prototype, 'destroy');
+    try {
+      const preset = make();
+      const extra = 2;
+      for (let n = 1; n <= PRESET_CACHE_SIZE + extra; n++) {
+        // [1, 2, n, 1] logits and an n-voxel label map (clDice: a dense target of the same shape).
+        const x = [[Array.from({ length: n }, (_, i) => [i % 3]), Array.from({ length: n }, () => [0.5])]];
+        const y = LossClass === ClDiceLoss ? [[Array.from({ length: n }, () => [0]), Array.from({ length: n }, () => [1])]] : [Array.from({ length: n }, (_, i) => [i % 2])];
+        expect(Number.isFinite(await preset.evaluate(x, y as never))).toBe(true);
+      }
+      await device.queue.onSubmittedWorkDone();
+      expect(destroy).toHaveBeenCalledTimes(extra);
+    } finally {
+      destroy.mockRestore();
+    }
   });
 
   it('losses evicted while their compute() is in flight finish it first (no ENGINE_DESTROYED)', async () => {

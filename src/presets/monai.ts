@@ -91,18 +91,6 @@ function activationOf(o: Opts, C: number): { activation: KernelActivation; host:
   return kernel !== null ? { activation: kernel, host: null } : { activation: 'none', host: hostActivation(o.api, act) };
 }
 
-/** One loss per distinct options, so repeated evaluate() calls reuse pipelines and buffers. */
-function cachedLoss<T>(cache: Map<string, Promise<T>>, options: object, make: () => Promise<T>): Promise<T> {
-  const key = JSON.stringify(options);
-  let loss = cache.get(key);
-  if (!loss) {
-    loss = make();
-    cache.set(key, loss);
-    loss.catch(() => cache.delete(key));
-  }
-  return loss;
-}
-
 /**
  * MONAI's preamble mapped to engine options, from the shapes alone (pure: create() plans a
  * [2, 4, 512, 512, 16] loss without a host tensor of that size). `x`, `y`: channel-first shapes.
@@ -388,7 +376,7 @@ export function createMonaiPresets(engine: DiceEngine) {
   }
 
   /** monai.losses.GeneralizedWassersteinDiceLoss on engine.wassersteinDice (its own kernels). */
-  const wassersteinLosses = new Map<string, Promise<WassersteinDiceLoss>>();
+  const wassersteinLosses = new LossCache(engine);
   const wassersteinPreset = (api: string) => (options: Options = {}): WassersteinPreset => {
     const o = parseOptions(api, options, GWDL_DEFAULTS);
     if (o.isNone('dist_matrix')) throw new WgslDiceError('INVALID_OPTION', `${api}: dist_matrix is required.`);
@@ -413,7 +401,7 @@ export function createMonaiPresets(engine: DiceEngine) {
     };
     const lossFor = (shape: readonly number[]) => {
       const lossOptions = optionsFor(shape);
-      return cachedLoss(wassersteinLosses, lossOptions, () => engine.wassersteinDice(lossOptions));
+      return wassersteinLosses.get('wasserstein', lossOptions, () => engine.wassersteinDice(lossOptions));
     };
     return {
       api,
@@ -643,7 +631,7 @@ export function createMonaiPresets(engine: DiceEngine) {
    * monai.losses.SoftclDiceLoss / SoftDiceclDiceLoss: y_true and y_pred of one shape, NC...
    * (2D or 3D); evaluate(pred, target) takes y_pred first (MONAI's call is loss(y_true, y_pred)).
    */
-  const clDiceLosses = new Map<string, Promise<ClDiceLoss>>();
+  const clDiceLosses = new LossCache(engine);
   const clDicePreset = (api: string, defaults: Options, withSoftDice: boolean) => (options: Options = {}): ClDicePreset => {
     const o = parseOptions(api, options, defaults);
     const skeletonIterations = optionGuard(() => skeletonIterationsOf(o));
@@ -654,7 +642,7 @@ export function createMonaiPresets(engine: DiceEngine) {
     });
     const lossFor = (shape: readonly number[]) => {
       const lossOptions = optionsFor(shape);
-      return cachedLoss(clDiceLosses, lossOptions, () => engine.loss(lossOptions));
+      return clDiceLosses.get('cl-dice', lossOptions, () => engine.loss(lossOptions));
     };
     return {
       api,

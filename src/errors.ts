@@ -34,7 +34,8 @@
  * | `FEATURE_MISSING`   | the option needs a device feature the device lacks (f16 needs shader-f16)  |
  * | `WRONG_BACKEND`     | `wgsl-dice/tfjs` ran while TensorFlow.js's active backend is not 'webgpu'  |
  * | `LOSS_NOT_READY`    | a `wgsl-dice/tfjs` loss met a shape it was not prepared for (await prepare) |
- * | `LIMIT_EXCEEDED`    | an option goes past a fixed limit of the kernels ({@link MAX_CLASSES})     |
+ * | `LIMIT_EXCEEDED`    | an option goes past a fixed limit of the kernels ({@link MAX_CLASSES}), or  |
+ * |                     | a buffer of the loss's own would pass the device's maxBufferSize           |
  * | `NOT_SUPPORTED`     | a valid configuration the GPU path cannot run (a preset's JavaScript       |
  * |                     | activation runs in evaluate() only): the message names the alternatives   |
  */

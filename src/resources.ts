@@ -1,4 +1,5 @@
 import { bindingKey, type Binding } from './buffers.js';
+import { WgslDiceError } from './errors.js';
 import type { ExplainError, RecordingChecks } from './recording-checks.js';
 
 /** Bind groups kept per loss when its passes use one window each: a few sets of buffers. */
@@ -32,13 +33,24 @@ export class OwnedResources {
     this.#explainBindError = explainBindError;
   }
 
-  /** A buffer of at least `size` bytes (rounded up to 16) that lives as long as the owner. */
+  /**
+   * A buffer of at least `size` bytes (rounded up to 16) that lives as long as the owner. One
+   * larger than the device's maxBufferSize (256 MiB by default in browsers) is LIMIT_EXCEEDED
+   * before anything is created: WebGPU would hand back an invalid buffer, and every later
+   * submit would fail far from the cause.
+   */
   buffer(name: string, size: number, usage: GPUBufferUsageFlags): GPUBuffer {
-    const buffer = this.#device.createBuffer({
-      label: `${this.#label} ${name}`,
-      size: Math.max(16, Math.ceil(size / 16) * 16),
-      usage,
-    });
+    const bytes = Math.max(16, Math.ceil(size / 16) * 16);
+    const limit = this.#device.limits.maxBufferSize;
+    if (bytes > limit) {
+      throw new WgslDiceError(
+        'LIMIT_EXCEEDED',
+        `${this.#label} needs a ${name} buffer of ${bytes} bytes, more than this device's maxBufferSize ` +
+          `(${limit}); request a device with a higher maxBufferSize (the adapter allows up to its own limit; ` +
+          'requestNodeDevice asks for it), or use a smaller shape.',
+      );
+    }
+    const buffer = this.#device.createBuffer({ label: `${this.#label} ${name}`, size: bytes, usage });
     this.#buffers.push(buffer);
     return buffer;
   }

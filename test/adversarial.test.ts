@@ -352,6 +352,31 @@ describe('readStatus() and encode()', () => {
   });
 });
 
+describe('device limits', () => {
+  it("a loss whose own buffers pass the device's maxBufferSize is LIMIT_EXCEEDED when made, not a submit that fails later", async () => {
+    // The browsers' default limits: 256 MiB buffers, 128 MiB storage bindings.
+    const limited = await requestNodeDevice({
+      label: 'browser-default limits',
+      requiredLimits: { maxBufferSize: 256 * 2 ** 20, maxStorageBufferBindingSize: 128 * 2 ** 20 },
+    });
+    const limitedEngine = await DiceEngine.create(limited);
+    try {
+      // Channels-first clDice binds one (sample, class) volume at a time (128 MiB: it fits) but
+      // keeps whole-tensor skeleton levels of its own: 3 x 128 MiB = 384 MiB each.
+      await expectCode(
+        () => limitedEngine.loss({ formula: 'cl-dice', shape: [1, 3, 4096, 8192], layout: 'channels-first' }),
+        'LIMIT_EXCEEDED',
+        /402653184 bytes, more than this device's maxBufferSize \(268435456\)/,
+      );
+      await limited.queue.onSubmittedWorkDone();
+      expect(takeUncapturedErrors(limited).map((e) => e.message)).toEqual([]);
+    } finally {
+      limitedEngine.destroy();
+      limited.destroy();
+    }
+  });
+});
+
 describe('presets', () => {
   // [1, 2, 2, 2] logits and a [1, 1, 2, 2] label map, MONAI's layout.
   const logits = [[[[0.2, -1], [1.5, 0.3]], [[-0.4, 0.8], [0.1, -2]]]];
@@ -430,20 +455,6 @@ describe('presets', () => {
     }
   });
 
-  it('losses evicted while their compute() is in flight finish it first (no ENGINE_DESTROYED)', async () => {
-    // Three times more distinct shapes than the cache holds, all in flight at once and each shape
-    // asked for twice: every loss is evicted while calls on it are still queued.
-    const dice = engine.presets.keras.Dice();
-    const shapes = Array.from({ length: 3 * PRESET_CACHE_SIZE }, (_, k) => 1 + k);
-    const cases = [...shapes, ...shapes].map((n) => {
-      const yPred = Array.from({ length: n }, () => [random()]);
-      const yTrue = Array.from({ length: n }, () => [random() < 0.5 ? 1 : 0]);
-      return { yPred, yTrue, want: peerReference['keras.losses.Dice']({}, yPred, yTrue, {}) as number };
-    });
-    const got = await Promise.all(cases.map((c) => dice.evaluate(c.yPred, c.yTrue)));
-    expectClose(Float32Array.from(got as number[]), cases.map((c) => c.want), LOSS_TOL, 'keras Dice, evicted in flight');
-  });
-
   it(`evaluate() keeps at most ${PRESET_CACHE_SIZE} compiled losses per preset and destroys the ones it evicts`, async () => {
     const destroy = vi.spyOn(FamilyLoss.prototype, 'destroy');
     try {
@@ -460,5 +471,19 @@ describe('presets', () => {
     } finally {
       destroy.mockRestore();
     }
+  });
+
+  it('losses evicted while their compute() is in flight finish it first (no ENGINE_DESTROYED)', async () => {
+    // Three times more distinct shapes than the cache holds, all in flight at once and each shape
+    // asked for twice: every loss is evicted while calls on it are still queued.
+    const dice = engine.presets.keras.Dice();
+    const shapes = Array.from({ length: 3 * PRESET_CACHE_SIZE }, (_, k) => 1 + k);
+    const cases = [...shapes, ...shapes].map((n) => {
+      const yPred = Array.from({ length: n }, () => [random()]);
+      const yTrue = Array.from({ length: n }, () => [random() < 0.5 ? 1 : 0]);
+      return { yPred, yTrue, want: peerReference['keras.losses.Dice']({}, yPred, yTrue, {}) as number };
+    });
+    const got = await Promise.all(cases.map((c) => dice.evaluate(c.yPred, c.yTrue)));
+    expectClose(Float32Array.from(got as number[]), cases.map((c) => c.want), LOSS_TOL, 'keras Dice, evicted in flight');
   });
 });

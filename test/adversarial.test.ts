@@ -236,6 +236,33 @@ describe('compute()', () => {
     }
   });
 
+  it('compute() on GPU buffers without a gradient makes no buffer of tensor size (it made four)', async () => {
+    const options: LossOptions = { shape: [2, 32, 32, 4], activation: 'sigmoid' };
+    const elements = 2 * 32 * 32 * 4;
+    const values = Float32Array.from({ length: elements }, () => random() * 4 - 2);
+    const truth = Float32Array.from({ length: elements }, () => (random() < 0.3 ? 1 : 0));
+    const loss = await engine.loss(options);
+    const predBuffer = createBufferFrom(device, values);
+    const targetBuffer = createBufferFrom(device, truth);
+    const sizes: number[] = [];
+    const createBuffer = device.createBuffer;
+    device.createBuffer = function (this: GPUDevice, descriptor: GPUBufferDescriptor) {
+      sizes.push(descriptor.size);
+      return createBuffer.call(this, descriptor);
+    };
+    try {
+      const result = await loss.compute(predBuffer, targetBuffer);
+      expectClose([result.loss], [familyReference(values, truth, options).loss], LOSS_TOL, 'loss');
+    } finally {
+      device.createBuffer = createBuffer;
+      loss.destroy();
+      predBuffer.destroy();
+      targetBuffer.destroy();
+    }
+    expect(sizes.length).toBeGreaterThan(0); // the loss and readback buffers
+    expect(Math.max(...sizes)).toBeLessThan(elements * 4);
+  });
+
   it("rejects { grad: 'yes' } instead of returning no gradient", async () => {
     const loss = await engine.loss({ shape: SHAPE });
     try {

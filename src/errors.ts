@@ -30,7 +30,8 @@
  * | `GPU_ERROR`         | WebGPU reported an error wgsl-dice could not attribute to the call         |
  * | `LABEL_OUT_OF_RANGE`| a label map holds labels >= C (not ignoreIndex): count and first voxel     |
  * | `NON_FINITE_INPUT`  | pred holds NaN or infinity: count and first element (also a finite logit   |
- * |                     | times its mask beyond f32's range with `mask: 'logits'`)                   |
+ * |                     | times its mask beyond f32's range with `mask: 'logits'`, and finite values |
+ * |                     | so large, ~3e38, that the sums overflow f32 and the loss is not finite)    |
  * | `FEATURE_MISSING`   | the option needs a device feature the device lacks (f16 needs shader-f16)  |
  * | `WRONG_BACKEND`     | `wgsl-dice/tfjs` ran while TensorFlow.js's active backend is not 'webgpu'  |
  * | `LOSS_NOT_READY`    | a `wgsl-dice/tfjs` loss met a shape it was not prepared for (await prepare) |

@@ -189,6 +189,20 @@ export function rejectBadInput(status: InputStatus, classes: number, labelHint: 
   }
 }
 
+/**
+ * Throws NON_FINITE_INPUT when a loss whose inputs were all finite (no fault counted) still came
+ * out NaN or infinite: finite values near f32's limit (3e38) overflow the sums. Call it after the
+ * checks that name a more precise cause (an empty group without smoothing).
+ */
+export function rejectOverflow(loss: number): void {
+  if (Number.isFinite(loss)) return;
+  throw new WgslDiceError(
+    'NON_FINITE_INPUT',
+    `The loss came out ${loss} although every input value is finite: values this large (near f32's limit, 3.4e38) ` +
+      'overflow f32 in the sums (Σp·t, Σp + Σt, Σp²). Rescale pred and target, or pass logits with an activation.',
+  );
+}
+
 /** Copies a status buffer back (for the encode path, after the caller's submit). */
 export async function readStatusBuffer(
   engine: DiceEngine,

@@ -263,6 +263,21 @@ describe('compute()', () => {
     expect(Math.max(...sizes)).toBeLessThan(elements * 4);
   });
 
+  it.each([
+    ['engine.dice', () => engine.dice({ shape: SHAPE, reduce: 'global' })],
+    ['engine.loss', () => engine.loss({ shape: SHAPE })],
+    ['engine.loss (squared)', () => engine.loss({ shape: SHAPE, squared: true })],
+  ] as const)('%s: finite pred values near f32’s limit (3e38) that overflow the sums are NON_FINITE_INPUT, not a NaN loss', async (_, make) => {
+    const loss = await make();
+    const huge = pred.slice();
+    huge[target.indexOf(1)] = 3e38; // 2·Σp·t = 6e38 overflows f32 (float64 holds it)
+    try {
+      await expectCode(() => loss.compute(huge, target), 'NON_FINITE_INPUT', /although every input value is finite.*3\.4e38/);
+    } finally {
+      loss.destroy();
+    }
+  });
+
   it("rejects { grad: 'yes' } instead of returning no gradient", async () => {
     const loss = await engine.loss({ shape: SHAPE });
     try {

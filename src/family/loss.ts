@@ -1,7 +1,7 @@
 import { encodeBuffers, type BufferArg } from '../buffers.js';
 import type { DiceEngine } from '../engine.js';
 import { WgslDiceError } from '../errors.js';
-import { snapshotCompute } from '../host-io.js';
+import { rejectOverflow, snapshotCompute } from '../host-io.js';
 import type { FamilyPlan } from '../program/planner.js';
 import type { LossProgram } from '../program/program.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../program/runtime.js';
@@ -158,6 +158,7 @@ export class FamilyLoss extends ProgramLoss {
     // Per pair, the second vec4 of pair_sums ends with the weighted focal sum.
     const pairSums = out.sections.get('pair sums');
     if (pairSums) result.pairFocal = Float32Array.from({ length: o.batch * o.classes }, (_, k) => pairSums[k * 8 + 7]);
+    rejectOverflow(result.loss);
     return result;
   }
 }

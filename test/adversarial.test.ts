@@ -144,6 +144,7 @@ describe('incomplete or ill-typed options', () => {
     ['fBeta with Jaccard (does not apply)', () => engine.loss({ shape: SHAPE, formula: 'jaccard', fBeta: 2 }), 'INVALID_OPTION', /fBeta has no effect/],
     ['gdlWeight with Dice (does not apply)', () => engine.loss({ shape: SHAPE, gdlWeight: 'simple' }), 'INVALID_OPTION', /gdlWeight has no effect/],
     ['maskShape without a mask (does not apply)', () => engine.loss({ shape: SHAPE, maskShape: 'shared' }), 'INVALID_OPTION', /maskShape has no effect/],
+    ['logEps without the log value (does not apply)', () => engine.loss({ shape: SHAPE, logEps: 1e-5 }), 'INVALID_OPTION', /logEps has no effect unless value: 'negative-log'/],
     ['score together with a formula', () => engine.loss({ shape: SHAPE, formula: 'tversky', score: { numTp: 1, denTp: 1, denFp: 1, denFn: 1 } }), 'INVALID_OPTION', /score replaces/],
     [
       `weights: 'inverse-frequency' with C = ${MAX_CLASSES + 1}`,

@@ -55,9 +55,9 @@ export function smpLossOptions(o: Opts, alpha: number, beta: number, gamma: numb
     denominatorMin: eps,
     emptyClass: 'zero',
     value: o.bool('log_loss') ? 'negative-log' : 'one-minus',
-    logEps: eps,
     label: o.api,
   };
+  if (o.bool('log_loss')) base.logEps = eps;
   if (gamma !== 1) base.gamma = gamma;
   if (mode === 'multiclass') {
     if (prod(y) !== B * N) throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: multiclass y_true must be a label map of B·N = ${B * N} labels, got [${y}].`);

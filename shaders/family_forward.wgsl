@@ -88,10 +88,11 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         break;
       }
       let at = element_index(voxel, class_begin + k);
-      let z = pred[at] * v.logit_scale;
-      // z, not the raw logit: with mask: 'logits' a finite logit times a finite mask can still
-      // overflow f32 (1e30 x 1e10), and a non-finite pred never gives a finite z.
-      if (!is_finite(z)) {
+      let raw = pred[at];
+      let z = raw * v.logit_scale;
+      // Counted as pred too: with mask: 'logits' a finite logit times a finite mask can overflow
+      // f32 (1e30 x 1e10). A non-finite mask is the mask's fault, counted once above.
+      if (!is_finite(raw) || (!is_finite(z) && is_finite(v.logit_scale))) {
         note_fault(FAULT_PRED, at + params.element_base);
       }
       logits[k] = z;

@@ -130,7 +130,7 @@ export class DiceLoss extends ProgramLoss {
     };
     if (out.grad) result.grad = out.grad;
     rejectEmptyGroupWithoutSmoothing(this.options, result.perClass);
-    rejectOverflow(result.loss);
+    rejectOverflow(result.loss, [result.perClass.intersection, result.perClass.predSum, result.perClass.targetSum]);
     return result;
   }
 }

@@ -189,13 +189,19 @@ export function rejectBadInput(status: InputStatus, classes: number, labelHint: 
   }
 }
 
+/** A quarter of f32's largest value: a sum beyond it overflows once doubled or added to. */
+const NEAR_F32_LIMIT = 3.4028234663852886e38 / 4;
+
 /**
- * Throws NON_FINITE_INPUT when a loss whose inputs were all finite (no fault counted) still came
- * out NaN or infinite: finite values near f32's limit (3e38) overflow the sums. Call it after the
- * checks that name a more precise cause (an empty group without smoothing).
+ * Throws NON_FINITE_INPUT when a loss whose inputs were all finite (no fault counted) came out
+ * NaN or infinite because they were too large: some group sum `sums` is past f32's range or
+ * within a factor 4 of it (3e38 doubled in 2·tp). A non-finite loss from small sums (0/0 of an
+ * empty group with no smoothing, MONAI's metric NaN) is left to the callers' own checks.
  */
-export function rejectOverflow(loss: number): void {
+export function rejectOverflow(loss: number, sums: readonly ArrayLike<number>[]): void {
   if (Number.isFinite(loss)) return;
+  const overflowing = sums.some((column) => Array.prototype.some.call(column, (v: number) => !(Math.abs(v) <= NEAR_F32_LIMIT)));
+  if (!overflowing) return;
   throw new WgslDiceError(
     'NON_FINITE_INPUT',
     `The loss came out ${loss} although every input value is finite: values this large (near f32's limit, 3.4e38) ` +

@@ -158,7 +158,7 @@ export class FamilyLoss extends ProgramLoss {
     // Per pair, the second vec4 of pair_sums ends with the weighted focal sum.
     const pairSums = out.sections.get('pair sums');
     if (pairSums) result.pairFocal = Float32Array.from({ length: o.batch * o.classes }, (_, k) => pairSums[k * 8 + 7]);
-    rejectOverflow(result.loss);
+    rejectOverflow(result.loss, [result.groups.tp, result.groups.predSum, result.groups.targetSum]);
     return result;
   }
 }

@@ -109,10 +109,12 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       } else {
         raw = pred_at(at);
       }
-      if (!is_finite(raw)) {
+      let z = raw * v.logit_scale;
+      // Counted as pred too: with mask: 'logits' a finite logit times a finite mask can overflow
+      // f32 (1e30 x 1e10). A non-finite mask is the mask's fault, counted once above.
+      if (!is_finite(raw) || (!is_finite(z) && is_finite(v.logit_scale))) {
         note_fault(FAULT_PRED, at + params.element_base);
       }
-      let z = raw * v.logit_scale;
       logits[k] = z;
       // Strict '>' keeps the first maximum, as torch.argmax does.
       if (k == 0u || z > best) {

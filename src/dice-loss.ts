@@ -1,7 +1,7 @@
 import { encodeBuffers, type BufferArg } from './buffers.js';
 import type { DiceEngine } from './engine.js';
 import { WgslDiceError } from './errors.js';
-import { snapshotCompute } from './host-io.js';
+import { rejectOverflow, snapshotCompute } from './host-io.js';
 import type { DiceShaderName } from './kernels/dice-kernels.js';
 import type { NormalizedDiceOptions } from './options.js';
 import { toFloat16Bits } from './half.js';
@@ -130,6 +130,7 @@ export class DiceLoss extends ProgramLoss {
     };
     if (out.grad) result.grad = out.grad;
     rejectEmptyGroupWithoutSmoothing(this.options, result.perClass);
+    rejectOverflow(result.loss, [result.perClass.intersection, result.perClass.predSum, result.perClass.targetSum]);
     return result;
   }
 }

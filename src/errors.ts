@@ -11,7 +11,10 @@
  * | `INVALID_OPTION`    | an option has the wrong type or value (`reduce`, `epsilon`, `grad`, ...)   |
  * | `UNKNOWN_OPTION`    | an option, buffer or field name is not one wgsl-dice knows (misspelt)      |
  * | `INVALID_WEIGHTS`   | `weights` has the wrong length, a negative / non-finite entry, or no use   |
- * | `INVALID_INPUT`     | an argument is not what the call takes (GPUBuffer, encoder, device, ...)   |
+ * | `INVALID_INPUT`     | an argument is not what the call takes (GPUBuffer, encoder, device, ...);  |
+ * |                     | also a finished encoder or a buffer of another GPUDevice given to          |
+ * |                     | encode(), which WebGPU reports later: thrown by `checkEncodes()`,          |
+ * |                     | `readStatus()` or the loss's next `encode()` / `compute()`                 |
  * | `INVALID_DTYPE`     | host data is an array or typed array other than a Float32Array            |
  * | `BUFFER_TOO_SMALL`  | a caller's buffer holds fewer bytes (from its offset) than the loss needs  |
  * | `BUFFER_USAGE`      | a caller's buffer lacks `GPUBufferUsage.STORAGE`                           |
@@ -26,11 +29,14 @@
  * | `DEVICE_LOST`       | the GPU device was lost, before or while a call was waiting on it          |
  * | `GPU_ERROR`         | WebGPU reported an error wgsl-dice could not attribute to the call         |
  * | `LABEL_OUT_OF_RANGE`| a label map holds labels >= C (not ignoreIndex): count and first voxel     |
- * | `NON_FINITE_INPUT`  | pred holds NaN or infinity: count and first element                        |
+ * | `NON_FINITE_INPUT`  | pred holds NaN or infinity: count and first element (also a finite logit   |
+ * |                     | times its mask beyond f32's range with `mask: 'logits'`, and finite values |
+ * |                     | so large, ~3e38, that the sums overflow f32 and the loss is not finite)    |
  * | `FEATURE_MISSING`   | the option needs a device feature the device lacks (f16 needs shader-f16)  |
  * | `WRONG_BACKEND`     | `wgsl-dice/tfjs` ran while TensorFlow.js's active backend is not 'webgpu'  |
  * | `LOSS_NOT_READY`    | a `wgsl-dice/tfjs` loss met a shape it was not prepared for (await prepare) |
- * | `LIMIT_EXCEEDED`    | an option goes past a fixed limit of the kernels ({@link MAX_CLASSES})     |
+ * | `LIMIT_EXCEEDED`    | an option goes past a fixed limit of the kernels ({@link MAX_CLASSES}), or  |
+ * |                     | a buffer of the loss's own would pass the device's maxBufferSize           |
  * | `NOT_SUPPORTED`     | a valid configuration the GPU path cannot run (a preset's JavaScript       |
  * |                     | activation runs in evaluate() only): the message names the alternatives   |
  */

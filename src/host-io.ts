@@ -162,8 +162,11 @@ export function decodeStatus(words: Uint32Array): InputStatus {
   };
 }
 
-/** Throws LABEL_OUT_OF_RANGE or NON_FINITE_INPUT when the passes counted bad input. */
-export function rejectBadInput(status: InputStatus, classes: number, labelHint: string): void {
+/**
+ * Throws LABEL_OUT_OF_RANGE or NON_FINITE_INPUT when the passes counted bad input. `predHint`
+ * follows "are NaN or infinite" when pred values were counted (what else makes a pred value so).
+ */
+export function rejectBadInput(status: InputStatus, classes: number, labelHint: string, predHint = ''): void {
   if (status.badLabels > 0) {
     throw new WgslDiceError(
       'LABEL_OUT_OF_RANGE',
@@ -181,9 +184,29 @@ export function rejectBadInput(status: InputStatus, classes: number, labelHint: 
     throw new WgslDiceError(
       'NON_FINITE_INPUT',
       `${bad.map(([count, what, first]) => `${count} ${what}(s) (first at ${what.split(' ')[1]} ${first})`).join(', ')} ` +
-        `are NaN or infinite; the loss would be NaN. Check the inputs for overflow or uninitialised memory.`,
+        `are NaN or infinite${status.nonFinite > 0 ? predHint : ''}; the loss would be NaN. Check the inputs for overflow or uninitialised memory.`,
     );
   }
+}
+
+/** A quarter of f32's largest value: a sum beyond it overflows once doubled or added to. */
+const NEAR_F32_LIMIT = 3.4028234663852886e38 / 4;
+
+/**
+ * Throws NON_FINITE_INPUT when a loss whose inputs were all finite (no fault counted) came out
+ * NaN or infinite because they were too large: some group sum `sums` is past f32's range or
+ * within a factor 4 of it (3e38 doubled in 2·tp). A non-finite loss from small sums (0/0 of an
+ * empty group with no smoothing, MONAI's metric NaN) is left to the callers' own checks.
+ */
+export function rejectOverflow(loss: number, sums: readonly ArrayLike<number>[]): void {
+  if (Number.isFinite(loss)) return;
+  const overflowing = sums.some((column) => Array.prototype.some.call(column, (v: number) => !(Math.abs(v) <= NEAR_F32_LIMIT)));
+  if (!overflowing) return;
+  throw new WgslDiceError(
+    'NON_FINITE_INPUT',
+    `The loss came out ${loss} although every input value is finite: values this large (near f32's limit, 3.4e38) ` +
+      'overflow f32 in the sums (Σp·t, Σp + Σt, Σp²). Rescale pred and target, or pass logits with an activation.',
+  );
 }
 
 /** Copies a status buffer back (for the encode path, after the caller's submit). */

@@ -1,6 +1,7 @@
 import type { DiceEngine } from './engine.js';
 import { WgslDiceError } from './errors.js';
 import { readStatusBuffer, STATUS_BYTES, type InputStatus } from './host-io.js';
+import { bindError, recordingError, RecordingChecks } from './recording-checks.js';
 import { OwnedResources } from './resources.js';
 
 /**
@@ -17,6 +18,8 @@ export abstract class LossBase {
   #queue: Promise<unknown> = Promise.resolve();
   #statusReadback: GPUBuffer | undefined;
   #destroyed = false;
+  readonly #checks: RecordingChecks;
+  readonly #explainRecordingError: ReturnType<typeof recordingError>;
 
   /**
    * @param what and createdBy name this kind of loss and the engine method that makes it, for
@@ -33,7 +36,48 @@ export abstract class LossBase {
     this.device = engine.device;
     this.#what = naming.what;
     this.#createdBy = naming.createdBy;
-    this.resources = new OwnedResources(engine.device, label, bindGroupsPerCall);
+    this.#checks = new RecordingChecks(engine.device);
+    this.#explainRecordingError = recordingError(label);
+    this.resources = new OwnedResources(engine.device, label, bindGroupsPerCall, this.#checks, bindError(label));
+  }
+
+  /**
+   * Resolves once WebGPU has validated everything this loss's encode() calls recorded so far;
+   * rejects with the first mistake it found there that no other call of this loss has thrown
+   * yet: `INVALID_INPUT` for a command encoder that was already finished, or a buffer of
+   * another GPUDevice. WebGPU reports those asynchronously, so encode() cannot throw them
+   * itself; the next encode(), compute() or readStatus() of the loss throws them too.
+   */
+  async checkEncodes(): Promise<void> {
+    await this.#checks.settled;
+    this.throwRecordingError();
+  }
+
+  /**
+   * Runs `record`, this loss's commands on the caller's encoder or pass, checked by WebGPU (see
+   * {@link checkEncodes}): into a finished encoder, each command is a validation error.
+   */
+  protected checkedRecording(record: () => void): void {
+    this.#checks.check(record, this.#explainRecordingError);
+  }
+
+  /** Throws the mistake WebGPU found in an earlier recording of this loss, once. */
+  protected throwRecordingError(): void {
+    const error = this.#checks.take();
+    if (error) throw error;
+  }
+
+  /**
+   * Runs a submit of this loss's own (compute()): when WebGPU rejects it, the precise reason
+   * found while recording (a buffer of another device) replaces WebGPU's bare error.
+   */
+  protected async explainingRecording<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (error) {
+      await this.#checks.settled;
+      throw this.#checks.take() ?? error;
+    }
   }
 
   /** Frees this loss's uniforms and scratch buffers. The caller's buffers are untouched. */
@@ -58,6 +102,8 @@ export abstract class LossBase {
     // and a second mapAsync on it while the first is pending is an OperationError.
     return this.serialized(async () => {
       this.assertUsable();
+      // A recording WebGPU rejected never ran: the status is not that of the last encode().
+      await this.checkEncodes();
       this.#statusReadback ??= this.resources.buffer('status readback', STATUS_BYTES, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
       return readStatusBuffer(this.engine, `${label} status`, statusBuffer, this.#statusReadback, () => this.assertUsable());
     });

@@ -5,8 +5,10 @@
 // |a - e| <= 1e-6 + 1e-5·|e|). No case may leave a WebGPU error behind (useTestEngine checks after each).
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DiceEngine, FamilyLoss, MAX_CLASSES, PRESET_CACHE_SIZE, type LossOptions, type WgslDiceErrorCode } from '../src/index.js';
+import { ClDiceLoss, DiceEngine, FamilyLoss, MAX_CLASSES, PRESET_CACHE_SIZE, WassersteinDiceLoss, type LossOptions, type WgslDiceErrorCode } from '../src/index.js';
+import { requestNodeDevice, takeUncapturedErrors } from '../src/node/index.js';
 import { diceReference, familyReference } from '../src/reference/index.js';
+import { peerReference } from '../src/reference/peers/index.js';
 import { createBufferFrom, createEmptyBuffer, expectClose, mulberry32, readBuffer } from './helpers/gpu.js';
 import { LOSS_TOL } from './tolerance.js';
 import { useTestEngine } from './helpers/test-engine.js';
@@ -130,6 +132,7 @@ describe('incomplete or ill-typed options', () => {
     ['fBeta with Jaccard (does not apply)', () => gpu.engine.loss({ shape: SHAPE, formula: 'jaccard', fBeta: 2 }), 'INVALID_OPTION', /fBeta has no effect/],
     ['gdlWeight with Dice (does not apply)', () => gpu.engine.loss({ shape: SHAPE, gdlWeight: 'simple' }), 'INVALID_OPTION', /gdlWeight has no effect/],
     ['maskShape without a mask (does not apply)', () => gpu.engine.loss({ shape: SHAPE, maskShape: 'shared' }), 'INVALID_OPTION', /maskShape has no effect/],
+    ['logEps without the log value (does not apply)', () => gpu.engine.loss({ shape: SHAPE, logEps: 1e-5 }), 'INVALID_OPTION', /logEps has no effect unless value: 'negative-log'/],
     ['score together with a formula', () => gpu.engine.loss({ shape: SHAPE, formula: 'tversky', score: { numTp: 1, denTp: 1, denFp: 1, denFn: 1 } }), 'INVALID_OPTION', /score replaces/],
     [
       `weights: 'inverse-frequency' with C = ${MAX_CLASSES + 1}`,
@@ -194,6 +197,71 @@ describe('compute()', () => {
     const loss = await gpu.engine.loss({ shape: SHAPE });
     try {
       await expectCode(() => loss.compute(pred, target, { mask: new Float32Array(N / 3).fill(1) }), 'INVALID_INPUT', /created without one/);
+    } finally {
+      loss.destroy();
+    }
+  });
+
+  it("mask: 'logits' with a finite logit 1e30 times a mask of 1e10 is NON_FINITE_INPUT, not a silent NaN", async () => {
+    // f32 cannot hold 1e40 (float64, which MONAI's reference uses, gives a finite loss): the kernels
+    // report the overflowing product like a non-finite pred, on compute() and in the status buffer.
+    const options: LossOptions = { shape: SHAPE, activation: 'sigmoid', mask: 'logits' };
+    const loss = await gpu.engine.loss(options);
+    const huge = pred.slice();
+    huge[5] = 1e30;
+    const mask = new Float32Array(N / 3).fill(1);
+    mask[1] = 1e10; // voxel 1 holds elements 3..5 (channels-last, 3 classes)
+    try {
+      expectClose([(await loss.compute(huge, target, { mask: new Float32Array(N / 3).fill(1) })).loss], [familyReference(huge, target, options, new Float32Array(N / 3).fill(1)).loss], LOSS_TOL, 'finite product');
+      await expectCode(() => loss.compute(huge, target, { mask }), 'NON_FINITE_INPUT', /1 pred element\(s\) \(first at element 5\).*mask: 'logits'.*3\.4e38/);
+      const buffers = { pred: createBufferFrom(gpu.device, huge), target: createBufferFrom(gpu.device, target), mask: createBufferFrom(gpu.device, mask), loss: createEmptyBuffer(gpu.device, 4) };
+      const encoder = gpu.device.createCommandEncoder();
+      loss.encode(encoder, buffers);
+      gpu.device.queue.submit([encoder.finish()]);
+      expect(await loss.readStatus()).toMatchObject({ nonFinite: 1, firstNonFiniteElement: 5, nonFiniteMask: 0 });
+      for (const buffer of Object.values(buffers)) buffer.destroy();
+    } finally {
+      loss.destroy();
+    }
+  });
+
+  it('compute() on GPU buffers without a gradient makes no buffer of tensor size (it made four)', async () => {
+    const options: LossOptions = { shape: [2, 32, 32, 4], activation: 'sigmoid' };
+    const elements = 2 * 32 * 32 * 4;
+    const values = Float32Array.from({ length: elements }, () => random() * 4 - 2);
+    const truth = Float32Array.from({ length: elements }, () => (random() < 0.3 ? 1 : 0));
+    const loss = await gpu.engine.loss(options);
+    const predBuffer = createBufferFrom(gpu.device, values);
+    const targetBuffer = createBufferFrom(gpu.device, truth);
+    const sizes: number[] = [];
+    const createBuffer = gpu.device.createBuffer;
+    gpu.device.createBuffer = function (this: GPUDevice, descriptor: GPUBufferDescriptor) {
+      sizes.push(descriptor.size);
+      return createBuffer.call(this, descriptor);
+    };
+    try {
+      const result = await loss.compute(predBuffer, targetBuffer);
+      expectClose([result.loss], [familyReference(values, truth, options).loss], LOSS_TOL, 'loss');
+    } finally {
+      gpu.device.createBuffer = createBuffer;
+      loss.destroy();
+      predBuffer.destroy();
+      targetBuffer.destroy();
+    }
+    expect(sizes.length).toBeGreaterThan(0); // the loss and readback buffers
+    expect(Math.max(...sizes)).toBeLessThan(elements * 4);
+  });
+
+  it.each([
+    ['engine.dice', () => gpu.engine.dice({ shape: SHAPE, reduce: 'global' })],
+    ['engine.loss', () => gpu.engine.loss({ shape: SHAPE })],
+    ['engine.loss (squared)', () => gpu.engine.loss({ shape: SHAPE, squared: true })],
+  ] as const)('%s: finite pred values near f32’s limit (3e38) that overflow the sums are NON_FINITE_INPUT, not a NaN loss', async (_, make) => {
+    const loss = await make();
+    const huge = pred.slice();
+    huge[target.indexOf(1)] = 3e38; // 2·Σp·t = 6e38 overflows f32 (float64 holds it)
+    try {
+      await expectCode(() => loss.compute(huge, target), 'NON_FINITE_INPUT', /although every input value is finite.*3\.4e38/);
     } finally {
       loss.destroy();
     }
@@ -265,6 +333,45 @@ describe('readStatus() and encode()', () => {
     }
   });
 
+  it('encode() into a finished command encoder is INVALID_INPUT from checkEncodes() and readStatus(), once', async () => {
+    const encoder = gpu.device.createCommandEncoder();
+    encoder.finish();
+    loss.encode(encoder, buffers); // WebGPU judges it later: encode() cannot see an encoder's state
+    await expectCode(() => loss.checkEncodes(), 'INVALID_INPUT', /command encoder .*was already finished.*device\.createCommandEncoder\(\)/);
+    await loss.checkEncodes(); // reported once
+    loss.encode(encoder, buffers);
+    await expectCode(() => loss.readStatus(), 'INVALID_INPUT', /already finished/);
+    // The loss keeps working with a fresh encoder.
+    const fresh = gpu.device.createCommandEncoder();
+    loss.encode(fresh, buffers);
+    gpu.device.queue.submit([fresh.finish()]);
+    await loss.checkEncodes();
+    expect((await loss.readStatus()).nonFinite).toBe(0);
+  });
+
+  it('a buffer of another GPUDevice is INVALID_INPUT naming the device mix-up, for encode() and compute()', async () => {
+    const other = await requestNodeDevice({ label: 'another device' });
+    const foreign = createBufferFrom(other, pred, undefined, 'buffer of another device');
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        // Twice: the bind group WebGPU rejected must not be reused silently from the cache.
+        const encoder = gpu.device.createCommandEncoder();
+        loss.encode(encoder, { ...buffers, pred: foreign });
+        await expectCode(() => loss.checkEncodes(), 'INVALID_INPUT', /another GPUDevice.*engine\.device/);
+        // WebGPU still rejects the caller's encoder when it is finished.
+        gpu.device.pushErrorScope('validation');
+        encoder.finish();
+        expect(await gpu.device.popErrorScope()).not.toBeNull();
+      }
+      await expectCode(() => loss.compute(foreign, labels), 'INVALID_INPUT', /another GPUDevice/);
+      // Nothing is left pending for the next call.
+      expectClose([(await loss.compute(pred, labels)).loss], [familyReference(pred, labels, { shape: SHAPE, activation: 'softmax', target: 'u8' }).loss], LOSS_TOL, 'next compute');
+    } finally {
+      foreign.destroy();
+      other.destroy();
+    }
+  });
+
   it('duck-typed fake buffers and encoders are INVALID_INPUT, not a TypeError inside WebGPU', async () => {
     const fakeBuffer = { usage: GPUBufferUsage.STORAGE, size: 1 << 20, mapState: 'unmapped', mapAsync: async () => {} };
     const encoder = gpu.device.createCommandEncoder();
@@ -273,6 +380,31 @@ describe('readStatus() and encode()', () => {
     const fakeEncoder = { beginComputePass: () => ({}), finish: () => ({}) };
     await expectCode(() => loss.encode(fakeEncoder as never, buffers), 'INVALID_INPUT', /GPUCommandEncoder/);
     encoder.finish();
+  });
+});
+
+describe('device limits', () => {
+  it("a loss whose own buffers pass the device's maxBufferSize is LIMIT_EXCEEDED when made, not a submit that fails later", async () => {
+    // The browsers' default limits: 256 MiB buffers, 128 MiB storage bindings.
+    const limited = await requestNodeDevice({
+      label: 'browser-default limits',
+      requiredLimits: { maxBufferSize: 256 * 2 ** 20, maxStorageBufferBindingSize: 128 * 2 ** 20 },
+    });
+    const limitedEngine = await DiceEngine.create(limited);
+    try {
+      // Channels-first clDice binds one (sample, class) volume at a time (128 MiB: it fits) but
+      // keeps whole-tensor skeleton levels of its own: 3 x 128 MiB = 384 MiB each.
+      await expectCode(
+        () => limitedEngine.loss({ formula: 'cl-dice', shape: [1, 3, 4096, 8192], layout: 'channels-first' }),
+        'LIMIT_EXCEEDED',
+        /402653184 bytes, more than this device's maxBufferSize \(268435456\)/,
+      );
+      await limited.queue.onSubmittedWorkDone();
+      expect(takeUncapturedErrors(limited).map((e) => e.message)).toEqual([]);
+    } finally {
+      limitedEngine.destroy();
+      limited.destroy();
+    }
   });
 });
 
@@ -333,6 +465,27 @@ describe('presets', () => {
     await expectCode(() => gpu.engine.presets.keras.Dice().create(shape as never), 'INVALID_SHAPE', /shape/);
   });
 
+  it.each([
+    ['GeneralizedWassersteinDiceLoss', WassersteinDiceLoss, () => gpu.engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1], [1, 0]] })],
+    ['SoftclDiceLoss', ClDiceLoss, () => gpu.engine.presets.monai.SoftclDiceLoss({ iter_: 1 })],
+  ] as const)(`monai %s keeps at most ${PRESET_CACHE_SIZE} compiled losses too (its cache used to grow without bound)`, async (_, LossClass, make) => {
+    const destroy = vi.spyOn(LossClass.prototype, 'destroy');
+    try {
+      const preset = make();
+      const extra = 2;
+      for (let n = 1; n <= PRESET_CACHE_SIZE + extra; n++) {
+        // [1, 2, n, 1] logits and an n-voxel label map (clDice: a dense target of the same shape).
+        const x = [[Array.from({ length: n }, (_, i) => [i % 3]), Array.from({ length: n }, () => [0.5])]];
+        const y = LossClass === ClDiceLoss ? [[Array.from({ length: n }, () => [0]), Array.from({ length: n }, () => [1])]] : [Array.from({ length: n }, (_, i) => [i % 2])];
+        expect(Number.isFinite(await preset.evaluate(x, y as never))).toBe(true);
+      }
+      await gpu.device.queue.onSubmittedWorkDone();
+      expect(destroy).toHaveBeenCalledTimes(extra);
+    } finally {
+      destroy.mockRestore();
+    }
+  });
+
   it(`evaluate() keeps at most ${PRESET_CACHE_SIZE} compiled losses per preset and destroys the ones it evicts`, async () => {
     const destroy = vi.spyOn(FamilyLoss.prototype, 'destroy');
     try {
@@ -349,5 +502,19 @@ describe('presets', () => {
     } finally {
       destroy.mockRestore();
     }
+  });
+
+  it('losses evicted while their compute() is in flight finish it first (no ENGINE_DESTROYED)', async () => {
+    // Three times more distinct shapes than the cache holds, all in flight at once and each shape
+    // asked for twice: every loss is evicted while calls on it are still queued.
+    const dice = gpu.engine.presets.keras.Dice();
+    const shapes = Array.from({ length: 3 * PRESET_CACHE_SIZE }, (_, k) => 1 + k);
+    const cases = [...shapes, ...shapes].map((n) => {
+      const yPred = Array.from({ length: n }, () => [random()]);
+      const yTrue = Array.from({ length: n }, () => [random() < 0.5 ? 1 : 0]);
+      return { yPred, yTrue, want: peerReference['keras.losses.Dice']({}, yPred, yTrue, {}) as number };
+    });
+    const got = await Promise.all(cases.map((c) => dice.evaluate(c.yPred, c.yTrue)));
+    expectClose(Float32Array.from(got as number[]), cases.map((c) => c.want), LOSS_TOL, 'keras Dice, evicted in flight');
   });
 });

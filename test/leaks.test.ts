@@ -127,6 +127,8 @@ describe('no leaks over 10,000 calls', () => {
     await withValidation(device, async () => {
       const loss = await engine.dice(OPTIONS);
       try {
+        // Each path makes its own buffers on first use (a forward-only call has no gradient to read back).
+        await loss.compute(pred, target);
         let result = await loss.compute(pred, target, { grad: true });
         const warm = { ...counts };
         let heapAtSample = 0;

@@ -259,6 +259,7 @@ export class ClDiceLoss extends LossBase {
   /** Records the passes into the caller's encoder (no submit, no readback). */
   encode(encoder: GPUCommandEncoder, buffers: ClDiceEncodeBuffers): void {
     this.assertUsable();
+    this.throwRecordingError();
     requireEncoder(encoder);
     if (typeof buffers !== 'object' || buffers === null) {
       throw new WgslDiceError('INVALID_INPUT', 'encode() needs { pred, target, loss, grad?, targetSkeleton? }.');
@@ -275,13 +276,15 @@ export class ClDiceLoss extends LossBase {
       sameDispatch: [['pred', 'grad'], ['target', 'grad'], ['targetSkeleton', 'grad']],
     });
 
-    const pass = encoder.beginComputePass({ label: `${this.options.label} passes` });
-    const targetSkeleton = given ?? whole(this.#scratch.targetSkeleton);
-    if (!given) this.#encodeSkeleton(pass, target, targetSkeleton);
-    this.#encodeSkeleton(pass, pred, whole(this.#scratch.predSkeleton));
-    this.#encodeLoss(pass, pred, target, targetSkeleton, loss);
-    if (grad) this.#encodeBackward(pass, pred, target, targetSkeleton, grad);
-    pass.end();
+    this.checkedRecording(() => {
+      const pass = encoder.beginComputePass({ label: `${this.options.label} passes` });
+      const targetSkeleton = given ?? whole(this.#scratch.targetSkeleton);
+      if (!given) this.#encodeSkeleton(pass, target, targetSkeleton);
+      this.#encodeSkeleton(pass, pred, whole(this.#scratch.predSkeleton));
+      this.#encodeLoss(pass, pred, target, targetSkeleton, loss);
+      if (grad) this.#encodeBackward(pass, pred, target, targetSkeleton, grad);
+      pass.end();
+    });
   }
 
   /**
@@ -290,15 +293,18 @@ export class ClDiceLoss extends LossBase {
    */
   encodeTargetSkeleton(encoder: GPUCommandEncoder, buffers: { target: BufferArg; skeleton: BufferArg }): void {
     this.assertUsable();
+    this.throwRecordingError();
     requireEncoder(encoder);
     rejectUnknownKeys('encodeTargetSkeleton() buffer', buffers, ['target', 'skeleton']);
     const bytes = this.options.elements * 4;
     const target = bindStorage(this.device, 'target', buffers.target, bytes, true);
     const skeleton = bindStorage(this.device, 'skeleton', buffers.skeleton, bytes, true);
     rejectOverlaps({ target }, { skeleton }, { sameDispatch: [['target', 'skeleton']] });
-    const pass = encoder.beginComputePass({ label: `${this.options.label} target skeleton` });
-    this.#encodeSkeleton(pass, target, skeleton);
-    pass.end();
+    this.checkedRecording(() => {
+      const pass = encoder.beginComputePass({ label: `${this.options.label} target skeleton` });
+      this.#encodeSkeleton(pass, target, skeleton);
+      pass.end();
+    });
   }
 
   /** One kernel over every binding window; `bindings(view)` lists its storage bindings. */
@@ -380,7 +386,7 @@ export class ClDiceLoss extends LossBase {
       const o = this.options;
       const host = (this.#host ??= this.#createHostBuffers());
       const targetArg = stageInput(this.device, 'target', target, host.target, [Float32Array], o.elements, o.dims);
-      const bytes = await submitAndRead({
+      const bytes = await this.explainingRecording(submitAndRead({
         engine: this.engine,
         label: `${o.label} target skeleton`,
         record: (encoder) => {
@@ -390,7 +396,7 @@ export class ClDiceLoss extends LossBase {
         readback: host.readback,
         callerBuffers: { target },
         assertUsable: () => this.assertUsable(),
-      });
+      }));
       return new Float32Array(bytes.slice(32, 32 + o.elements * 4));
     });
   }
@@ -416,7 +422,7 @@ export class ClDiceLoss extends LossBase {
         ? undefined
         : stageInput(device, 'targetSkeleton', options.targetSkeleton, host.skeleton, [Float32Array], o.elements, o.dims);
     const gradBytes = o.elements * 4;
-    const bytes = await submitAndRead({
+    const bytes = await this.explainingRecording(submitAndRead({
       engine: this.engine,
       label: `${o.label} compute`,
       record: (encoder) => {
@@ -429,7 +435,7 @@ export class ClDiceLoss extends LossBase {
       readback: host.readback,
       callerBuffers: { pred, target, targetSkeleton: options.targetSkeleton },
       assertUsable: () => this.assertUsable(),
-    });
+    }));
     const [loss, clDice, softDice, tprec, tsens] = new Float32Array(bytes, 0, 5);
     if (!Number.isFinite(loss)) {
       throw new WgslDiceError(

@@ -1,7 +1,7 @@
 import { encodeBuffers, type BufferArg } from '../buffers.js';
 import type { DiceEngine } from '../engine.js';
 import { WgslDiceError } from '../errors.js';
-import { snapshotCompute } from '../host-io.js';
+import { rejectOverflow, snapshotCompute } from '../host-io.js';
 import type { FamilyPlan } from '../program/planner.js';
 import type { LossProgram } from '../program/program.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../program/runtime.js';
@@ -50,6 +50,14 @@ export interface LossResult {
 export type { InputStatus } from '../host-io.js';
 
 export type { FamilyPlan, VoxelPassPlan } from '../program/planner.js';
+
+/**
+ * What else makes a pred value non-finite in mask-the-logits mode: the kernels compute
+ * pred x mask in f32, so finite values whose product passes 3.4e38 (1e30 x 1e10) overflow.
+ */
+const OVERFLOWING_SCALED_LOGITS =
+  " (with mask: 'logits' also a finite logit times its mask beyond f32's range, |pred x mask| > 3.4e38: " +
+  'rescale the logits or the mask)';
 
 /**
  * A Dice-family loss of fixed shape and options (see {@link LossOptions}), created by
@@ -131,7 +139,12 @@ export class FamilyLoss extends ProgramLoss {
     const wantGrad = options.grad === true;
     this.#checkOptional(options.mask !== undefined, wantGrad);
     const o = this.options;
-    const out = await this.runOnce({ pred, target, mask: options.mask }, wantGrad, 'fix the labels, or set ignoreIndex for a void label.');
+    const out = await this.runOnce(
+      { pred, target, mask: options.mask },
+      wantGrad,
+      'fix the labels, or set ignoreIndex for a void label.',
+      o.mask === 'logits' ? OVERFLOWING_SCALED_LOGITS : '',
+    );
     const stats = out.sections.get('stats')!;
     const column = (k: number) => Float32Array.from({ length: this.groupCount }, (_, g) => stats[g * 8 + k]);
     const result: LossResult = {
@@ -145,6 +158,7 @@ export class FamilyLoss extends ProgramLoss {
     // Per pair, the second vec4 of pair_sums ends with the weighted focal sum.
     const pairSums = out.sections.get('pair sums');
     if (pairSums) result.pairFocal = Float32Array.from({ length: o.batch * o.classes }, (_, k) => pairSums[k * 8 + 7]);
+    rejectOverflow(result.loss, [result.groups.tp, result.groups.predSum, result.groups.targetSum]);
     return result;
   }
 }

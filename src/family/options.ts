@@ -524,6 +524,7 @@ function rejectInapplicable(o: Partial<LossOptions>, formula: string): void {
   if (o.fBeta !== undefined && formula !== 'f-beta') doesNotApply('fBeta', "formula: 'f-beta'");
   if (o.gdlWeight !== undefined && formula !== 'generalized-dice') doesNotApply('gdlWeight', "formula: 'generalized-dice'");
   if (o.maskShape !== undefined && (o.mask === undefined || o.mask === 'none')) doesNotApply('maskShape', "mask: 'weight' or 'logits'");
+  if (o.logEps !== undefined && o.value !== 'negative-log') doesNotApply('logEps', "value: 'negative-log'");
 }
 
 /**

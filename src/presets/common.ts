@@ -254,6 +254,11 @@ export function nested(shape: readonly number[], values: ArrayLike<number>): Pre
  */
 export const PRESET_CACHE_SIZE = 8;
 
+/** What the cache holds: any loss, destroyed once the calls queued on it have settled. */
+interface CachedLoss {
+  destroyWhenIdle(): void;
+}
+
 /**
  * Caches compiled losses by (kind, options) so repeated evaluate() calls reuse pipelines and
  * buffers: a least-recently-used cache of {@link PRESET_CACHE_SIZE} entries that destroys what it
@@ -262,19 +267,20 @@ export const PRESET_CACHE_SIZE = 8;
 export class LossCache {
   readonly #engine: DiceEngine;
   /** In least- to most-recently-used order (a Map keeps insertion order). */
-  readonly #losses = new Map<string, Promise<FamilyLoss>>();
+  readonly #losses = new Map<string, Promise<CachedLoss>>();
   constructor(engine: DiceEngine) {
     this.#engine = engine;
   }
   loss(options: LossOptions): Promise<FamilyLoss> {
-    return this.#get('loss', options, () => this.#engine.loss(options));
+    return this.get('loss', options, () => this.#engine.loss(options));
   }
   metric(options: MetricOptions): Promise<FamilyLoss> {
-    return this.#get('metric', options, () => this.#engine.metric(options));
+    return this.get('metric', options, () => this.#engine.metric(options));
   }
-  #get(kind: string, options: object, make: () => Promise<FamilyLoss>): Promise<FamilyLoss> {
+  /** The loss of `kind` made by `make` for `options` (clDice, Wasserstein Dice: other loss classes). */
+  get<L extends CachedLoss>(kind: string, options: object, make: () => Promise<L>): Promise<L> {
     const key = kind + JSON.stringify(options);
-    let loss = this.#losses.get(key);
+    let loss = this.#losses.get(key) as Promise<L> | undefined;
     if (loss) {
       this.#losses.delete(key); // re-inserted below as the most recently used
     } else {

@@ -58,10 +58,9 @@ export interface WassersteinPreset extends Omit<Preset, 'create'> {
 
 type Kind = 'dice' | 'masked' | 'tversky' | 'gdl' | 'dice-ce' | 'dice-focal' | 'gdl-focal';
 
-interface Prepared {
+/** MONAI's preamble from the shapes alone: what create() needs. */
+interface Planned {
   lossOptions: LossOptions;
-  pred: Float32Array;
-  target: Float32Array | Uint32Array;
   B: number;
   C: number;
   /** Classes kept after include_background. */
@@ -69,6 +68,12 @@ interface Prepared {
   rank: number;
   /** other_act ran on the host (pred holds its output): a term on the logits needs them apart. */
   hostActivated: boolean;
+}
+
+/** {@link Planned} with the host data evaluate() uploads. */
+interface Prepared extends Planned {
+  pred: Float32Array;
+  target: Float32Array | Uint32Array;
 }
 
 function activationOf(o: Opts, C: number): { activation: KernelActivation; host: ((t: Tensor) => Tensor) | null } {
@@ -86,52 +91,31 @@ function activationOf(o: Opts, C: number): { activation: KernelActivation; host:
   return kernel !== null ? { activation: kernel, host: null } : { activation: 'none', host: hostActivation(o.api, act) };
 }
 
-/** One loss per distinct options, so repeated evaluate() calls reuse pipelines and buffers. */
-function cachedLoss<T>(cache: Map<string, Promise<T>>, options: object, make: () => Promise<T>): Promise<T> {
-  const key = JSON.stringify(options);
-  let loss = cache.get(key);
-  if (!loss) {
-    loss = make();
-    cache.set(key, loss);
-    loss.catch(() => cache.delete(key));
-  }
-  return loss;
-}
-
 /**
- * MONAI's preamble mapped to engine options. `x`, `y` channel-first host tensors; `shapeOnly` for
- * create() (x/y data unused).
+ * MONAI's preamble mapped to engine options, from the shapes alone (pure: create() plans a
+ * [2, 4, 512, 512, 16] loss without a host tensor of that size). `x`, `y`: channel-first shapes.
  */
-function prepare(o: Opts, kind: Kind, x: Tensor, y: Tensor, forCreate = false): Prepared {
-  const rank = x.shape.length;
-  if (rank < 2) throw new WgslDiceError('INVALID_SHAPE', `${o.api}: input must be [B, C, ...spatial], got [${x.shape}].`);
-  const [B, C] = x.shape;
+export function planMonai(o: Opts, kind: Kind, x: readonly number[], y: readonly number[], forCreate: boolean): Planned {
+  const rank = x.length;
+  if (rank < 2) throw new WgslDiceError('INVALID_SHAPE', `${o.api}: input must be [B, C, ...spatial], got [${x}].`);
+  const [B, C] = x;
   const { activation, host } = activationOf(o, C);
   if (host && forCreate) hostOnlyActivation(o.api, 'other_act', o.raw('other_act'));
-  const px = host ? host(x) : x;
   const onehot = o.bool('to_onehot_y') && C > 1;
-  let target: Float32Array | Uint32Array;
-  let targetKind: LossOptions['target'];
   if (onehot) {
-    if (y.shape[0] !== B || y.shape[1] !== 1 || y.shape.length !== rank) {
-      throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: to_onehot_y needs a label map of shape [B, 1, ...], got [${y.shape}].`);
+    if (y[0] !== B || y[1] !== 1 || y.length !== rank) {
+      throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: to_onehot_y needs a label map of shape [B, 1, ...], got [${y}].`);
     }
-    target = labels(y);
-    targetKind = 'u32';
-  } else {
-    if (y.shape.length !== rank || y.shape.some((d, i) => d !== x.shape[i])) {
-      throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: ground truth has different shape ([${y.shape}]) from input ([${x.shape}]).`);
-    }
-    target = f32(y);
-    targetKind = 'dense';
+  } else if (y.length !== rank || y.some((d, i) => d !== x[i])) {
+    throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: ground truth has different shape ([${y}]) from input ([${x}]).`);
   }
   const includeBackground = o.bool('include_background') || C === 1;
   const kept = [...Array(C).keys()].slice(includeBackground ? 0 : 1);
   const base: LossOptions = {
-    shape: [...x.shape],
+    shape: [...x],
     layout: 'channels-first',
     activation,
-    target: targetKind,
+    target: onehot ? 'u32' : 'dense',
     batch: o.bool('batch'),
     smoothNumerator: o.num('smooth_nr'),
     smoothDenominator: o.num('smooth_dr'),
@@ -159,7 +143,15 @@ function prepare(o: Opts, kind: Kind, x: Tensor, y: Tensor, forCreate = false): 
     base.gdlWeight = o.oneOf('w_type', ['square', 'simple', 'uniform'] as const);
     if (softLabel) base.softLabel = 'absolute';
   }
-  return { lossOptions: base, pred: f32(px), target, B, C, kept, rank, hostActivated: host !== null };
+  return { lossOptions: base, B, C, kept, rank, hostActivated: host !== null };
+}
+
+/** {@link planMonai} for host tensors, with pred (other_act applied on the host when it runs there) and target packed. */
+function prepare(o: Opts, kind: Kind, x: Tensor, y: Tensor): Prepared {
+  const planned = planMonai(o, kind, x.shape, y.shape, false);
+  const { host } = activationOf(o, planned.C);
+  const target = planned.lossOptions.target === 'u32' ? labels(y) : f32(y);
+  return { ...planned, pred: f32(host ? host(x) : x), target };
 }
 
 /** MONAI FocalLoss's reduction as the engine's focal reduction ('none' keeps the sum: the gradient path). */
@@ -252,7 +244,7 @@ export function createMonaiPresets(engine: DiceEngine) {
       }
     }
     /** The whole loss as one engine loss: the scalar MONAI returns (for 'none', its tensor's sum). */
-    const fusedOptions = (p: Prepared): LossOptions => {
+    const fusedOptions = (p: Planned): LossOptions => {
       if (kind === 'dice-ce') return diceCeFused(o, p);
       if (kind === 'dice-focal' || kind === 'gdl-focal') return diceFocalFused(o, kind, p);
       return p.lossOptions;
@@ -261,9 +253,7 @@ export function createMonaiPresets(engine: DiceEngine) {
       api,
       options: o.values,
       async create(shape, extras: CreateExtras = {}) {
-        const x = tensor([...shape]);
-        const y = tensor([...(extras.targetShape ?? shape)]);
-        const p = prepare(o, kind, x, y, true);
+        const p = planMonai(o, kind, shape, extras.targetShape ?? shape, true);
         if (kind === 'masked' && extras.maskShape) {
           // MaskedDiceLoss = DiceLoss(input * mask, target * mask), in the kernels' mask-the-logits mode.
           p.lossOptions.mask = 'logits';
@@ -319,14 +309,14 @@ export function createMonaiPresets(engine: DiceEngine) {
    * For reduction 'none' the scalar is the sum of MONAI's tensor: the Dice values broadcast over
    * [B, C', ...spatial] (each repeated `diceRepeats` times) plus every focal element.
    */
-  function diceFocalFused(o: Opts, kind: 'dice-focal' | 'gdl-focal', p: Prepared): LossOptions {
+  function diceFocalFused(o: Opts, kind: 'dice-focal' | 'gdl-focal', p: Planned): LossOptions {
     const none = p.lossOptions.reduction === 'none';
     const lambdaDice = o.num(kind === 'dice-focal' ? 'lambda_dice' : 'lambda_gdl') * (none ? diceRepeats(kind, p) : 1);
     return { ...p.lossOptions, lambdaDice, focal: focalTerm(o, p.C, p.kept, false, o.num('lambda_focal')) };
   }
 
   /** How often each Dice value of a 'none' reduction appears once broadcast against [B, C', ...spatial]. */
-  function diceRepeats(kind: 'dice-focal' | 'gdl-focal', p: Prepared): number {
+  function diceRepeats(kind: 'dice-focal' | 'gdl-focal', p: Planned): number {
     const S = p.lossOptions.shape.slice(2).reduce((a, b) => a * b, 1);
     const perValue = kind === 'gdl-focal' ? p.kept.length * S : S;
     return p.lossOptions.batch ? p.B * perValue : perValue;
@@ -371,7 +361,7 @@ export function createMonaiPresets(engine: DiceEngine) {
    * (class indices for a label map, probabilities for a dense target) when C > 1, else
    * BCEWithLogitsLoss(pos_weight=weight); the reduction applies to both.
    */
-  function diceCeFused(o: Opts, p: Prepared): LossOptions {
+  function diceCeFused(o: Opts, p: Planned): LossOptions {
     const weight = o.numOrList('weight');
     if (typeof weight === 'number') throw new WgslDiceError('INVALID_WEIGHTS', `${o.api}: weight must be a sequence (one entry per class)`);
     const reduction = p.lossOptions.reduction as 'mean' | 'sum';
@@ -386,7 +376,7 @@ export function createMonaiPresets(engine: DiceEngine) {
   }
 
   /** monai.losses.GeneralizedWassersteinDiceLoss on engine.wassersteinDice (its own kernels). */
-  const wassersteinLosses = new Map<string, Promise<WassersteinDiceLoss>>();
+  const wassersteinLosses = new LossCache(engine);
   const wassersteinPreset = (api: string) => (options: Options = {}): WassersteinPreset => {
     const o = parseOptions(api, options, GWDL_DEFAULTS);
     if (o.isNone('dist_matrix')) throw new WgslDiceError('INVALID_OPTION', `${api}: dist_matrix is required.`);
@@ -411,7 +401,7 @@ export function createMonaiPresets(engine: DiceEngine) {
     };
     const lossFor = (shape: readonly number[]) => {
       const lossOptions = optionsFor(shape);
-      return cachedLoss(wassersteinLosses, lossOptions, () => engine.wassersteinDice(lossOptions));
+      return wassersteinLosses.get('wasserstein', lossOptions, () => engine.wassersteinDice(lossOptions));
     };
     return {
       api,
@@ -641,7 +631,7 @@ export function createMonaiPresets(engine: DiceEngine) {
    * monai.losses.SoftclDiceLoss / SoftDiceclDiceLoss: y_true and y_pred of one shape, NC...
    * (2D or 3D); evaluate(pred, target) takes y_pred first (MONAI's call is loss(y_true, y_pred)).
    */
-  const clDiceLosses = new Map<string, Promise<ClDiceLoss>>();
+  const clDiceLosses = new LossCache(engine);
   const clDicePreset = (api: string, defaults: Options, withSoftDice: boolean) => (options: Options = {}): ClDicePreset => {
     const o = parseOptions(api, options, defaults);
     const skeletonIterations = optionGuard(() => skeletonIterationsOf(o));
@@ -652,7 +642,7 @@ export function createMonaiPresets(engine: DiceEngine) {
     });
     const lossFor = (shape: readonly number[]) => {
       const lossOptions = optionsFor(shape);
-      return cachedLoss(clDiceLosses, lossOptions, () => engine.loss(lossOptions));
+      return clDiceLosses.get('cl-dice', lossOptions, () => engine.loss(lossOptions));
     };
     return {
       api,

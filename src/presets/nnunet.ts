@@ -6,7 +6,7 @@ import { WgslDiceError } from '../errors.js';
 import type { LossOptions } from '../family/options.js';
 import type { Opts } from '../reference/peers/common.js';
 import { DC_AND_CE_DEFAULTS, MEM_EFF_DICE_DEFAULTS, SOFT_DICE_DEFAULTS } from '../reference/peers/nnunet.js';
-import { type Tensor, moveAxis, reshape, tensor } from '../reference/peers/tensor.js';
+import { type Tensor, moveAxis, reshape } from '../reference/peers/tensor.js';
 import { type KernelActivation, hostActivation, hostOnlyActivation, kernelActivation } from './activation.js';
 import {
   type CreateExtras,
@@ -26,13 +26,6 @@ import {
   toTensor,
 } from './common.js';
 
-interface Plan {
-  lossOptions: LossOptions;
-  pred: Float32Array;
-  target: Float32Array | Uint32Array;
-  mask?: Float32Array;
-}
-
 /** apply_nonlin → the kernels' activation; any other callable runs on the host (evaluate only). */
 function nonlinOf(o: Opts): { activation: KernelActivation; host: ((t: Tensor) => Tensor) | null } {
   const v = o.raw('apply_nonlin');
@@ -41,20 +34,24 @@ function nonlinOf(o: Opts): { activation: KernelActivation; host: ((t: Tensor) =
   return kernel !== null ? { activation: kernel, host: null } : { activation: 'none', host: hostActivation(o.api, v) };
 }
 
-function dicePlan(o: Opts, x: Tensor, y: Tensor, maskShape: readonly number[] | null, forCreate: boolean): Plan {
+/**
+ * SoftDiceLoss as engine options, from the shapes alone (pure: create() plans a [2, 4, 512, 512, 16]
+ * loss without a host tensor of that size). `x`: the channel-first input; `y`: the target, a label
+ * map (B, 1, ...) or (B, ...), or dense like x.
+ */
+export function nnunetDiceOptions(o: Opts, x: readonly number[], y: readonly number[], maskShape: readonly number[] | null, forCreate: boolean): LossOptions {
   const { activation, host } = nonlinOf(o);
   if (host && forCreate) hostOnlyActivation(o.api, 'apply_nonlin', o.raw('apply_nonlin'));
-  const rank = x.shape.length;
-  const [B, C] = x.shape;
-  let gt = y;
-  if (gt.shape.length === rank - 1) gt = tensor([gt.shape[0], 1, ...gt.shape.slice(1)], gt.data);
-  const dense = gt.shape.length === rank && gt.shape.every((d, i) => d === x.shape[i]);
-  if (!dense && (gt.shape[1] !== 1 || prod(gt.shape) !== prod(x.shape) / C)) {
-    throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: target [${y.shape}] is neither a label map (B, 1, ...) nor of x's shape [${x.shape}].`);
+  const rank = x.length;
+  const [B, C] = x;
+  const gt = y.length === rank - 1 ? [y[0], 1, ...y.slice(1)] : y;
+  const dense = gt.length === rank && gt.every((d, i) => d === x[i]);
+  if (!dense && (gt[1] !== 1 || prod(gt) !== prod(x) / C)) {
+    throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: target [${y}] is neither a label map (B, 1, ...) nor of x's shape [${x}].`);
   }
   const s = o.num('smooth');
   const lo: LossOptions = {
-    shape: [...x.shape],
+    shape: [...x],
     layout: 'channels-first',
     activation,
     target: dense ? 'dense' : 'u32',
@@ -73,9 +70,17 @@ function dicePlan(o: Opts, x: Tensor, y: Tensor, maskShape: readonly number[] | 
     lo.mask = 'weight';
     lo.maskShape = maskShape[0] === 1 && B !== 1 ? 'shared' : 'per-sample';
   }
-  const px = host ? host(x) : x;
-  return { lossOptions: lo, pred: f32(px), target: forCreate ? new Float32Array(0) : dense ? f32(gt) : labels(gt) };
+  return lo;
 }
+
+/** x as the kernels take it: apply_nonlin applied on the host when it is not one of theirs. */
+function hostPred(o: Opts, x: Tensor): Float32Array {
+  const { host } = nonlinOf(o);
+  return f32(host ? host(x) : x);
+}
+
+/** The label map of a (B, 1, ...) or (B, ...) target (label order is the same). */
+const defaultTargetShape = (shape: readonly number[]): number[] => [shape[0], 1, ...shape.slice(2)];
 
 function tensors(pred: HostInput, target: HostInput, extras?: PresetExtras): { x: Tensor; y: Tensor; m: Tensor | null } {
   const x = channelFirst(toTensor(pred, extras?.inputShape, 'x'), extras?.layout);
@@ -96,14 +101,14 @@ export function createNnunetPresets(engine: DiceEngine) {
       api,
       options: o.values,
       async create(shape, extras: CreateExtras = {}) {
-        const p = dicePlan(o, tensor([...shape]), tensor([...(extras.targetShape ?? [shape[0], 1, ...shape.slice(2)])]), extras.maskShape ?? null, true);
-        return engine.loss(p.lossOptions);
+        return engine.loss(nnunetDiceOptions(o, shape, extras.targetShape ?? defaultTargetShape(shape), extras.maskShape ?? null, true));
       },
       async evaluate(pred, target, extras) {
         const { x, y, m } = tensors(pred, target, extras);
-        const p = dicePlan(o, x, y, m ? m.shape : null, false);
-        const loss = await cache.loss(p.lossOptions);
-        return (await loss.compute(p.pred, p.target, m ? { mask: f32(m) } : {})).loss;
+        const lossOptions = nnunetDiceOptions(o, x.shape, y.shape, m ? m.shape : null, false);
+        const loss = await cache.loss(lossOptions);
+        const packed = lossOptions.target === 'dense' ? f32(y) : labels(y);
+        return (await loss.compute(hostPred(o, x), packed, m ? { mask: f32(m) } : {})).loss;
       },
     };
   };
@@ -146,18 +151,17 @@ export function createNnunetPresets(engine: DiceEngine) {
     };
     const weightCe = o.num('weight_ce');
     const weightDice = o.num('weight_dice');
-    const planFor = (x: Tensor, y: Tensor, forCreate: boolean): Plan => {
-      let t = y;
-      if (t.shape.length === x.shape.length - 1) t = tensor([t.shape[0], 1, ...t.shape.slice(1)], t.data);
-      if (t.shape.length !== x.shape.length || t.shape[1] !== 1) {
-        throw new WgslDiceError('SHAPE_MISMATCH', `${api}: target must be a label map of shape (B, 1, ...), got [${y.shape}]`);
+    /** The compound loss as engine options, from the shapes alone (see {@link nnunetDiceOptions}). */
+    const optionsFor = (x: readonly number[], y: readonly number[], forCreate: boolean): LossOptions => {
+      const t = y.length === x.length - 1 ? [y[0], 1, ...y.slice(1)] : y;
+      if (t.length !== x.length || t[1] !== 1) {
+        throw new WgslDiceError('SHAPE_MISMATCH', `${api}: target must be a label map of shape (B, 1, ...), got [${y}]`);
       }
-      const p = dicePlan(diceO, x, forCreate ? tensor([...t.shape]) : t, null, forCreate);
       // With weight_ce = 0 the CE is the scalar 0 and the result stays a scalar.
-      const broadcast = ceNone && weightCe !== 0 ? prod(x.shape) / x.shape[1] : 1;
-      const weights = ceWeightsFor(x.shape[1]);
+      const broadcast = ceNone && weightCe !== 0 ? prod(x) / x[1] : 1;
+      const weights = ceWeightsFor(x[1]);
       const lo: LossOptions = {
-        ...p.lossOptions,
+        ...nnunetDiceOptions(diceO, x, t, null, forCreate),
         target: 'u32',
         lambdaDice: weightDice * broadcast,
         crossEntropy: {
@@ -171,18 +175,18 @@ export function createNnunetPresets(engine: DiceEngine) {
       };
       // ignore_label: Dice masks those voxels (loss_mask) and CE ignores them: the engine's ignoreIndex.
       if (ignore !== null) lo.ignoreIndex = engineIgnore(ignore);
-      return { lossOptions: lo, pred: p.pred, target: forCreate ? new Uint32Array(0) : labels(t, ignore) };
+      return lo;
     };
     return {
       api,
       options: o.values,
       async create(shape, extras: CreateExtras = {}) {
-        return engine.loss(planFor(tensor([...shape]), tensor([...(extras.targetShape ?? [shape[0], 1, ...shape.slice(2)])]), true).lossOptions);
+        return engine.loss(optionsFor(shape, extras.targetShape ?? defaultTargetShape(shape), true));
       },
       async evaluate(pred, target, extras) {
         const { x, y } = tensors(pred, target, extras);
-        const p = planFor(x, y, false);
-        const r = await (await cache.loss(p.lossOptions)).compute(p.pred, p.target);
+        const p = { lossOptions: optionsFor(x.shape, y.shape, false), target: labels(y, ignore) };
+        const r = await (await cache.loss(p.lossOptions)).compute(hostPred(diceO, x), p.target);
         if (!ceNone || weightCe === 0) return r.loss;
         const ignored = ignore === null ? null : engineIgnore(ignore);
         const dice = weightDice === 0 ? 0 : weightDice * r.diceLoss;

@@ -6,7 +6,6 @@ import { WgslDiceError } from '../errors.js';
 import type { LossOptions } from '../family/options.js';
 import type { Opts } from '../reference/peers/common.js';
 import { SMP_FOCAL_DEFAULTS, SMP_LOSS_DEFAULTS, SMP_TVERSKY_DEFAULTS } from '../reference/peers/smp.js';
-import { type Tensor, tensor } from '../reference/peers/tensor.js';
 import {
   type CreateExtras,
   engineIgnore,
@@ -28,24 +27,22 @@ import {
 
 type Mode = 'binary' | 'multiclass' | 'multilabel';
 
-interface Plan {
-  lossOptions: LossOptions;
-  pred: Float32Array;
-  target: Float32Array | Uint32Array;
-}
-
-function plan(o: Opts, alpha: number, beta: number, gamma: number, x: Tensor, y: Tensor, forCreate = false): Plan {
+/**
+ * smp's loss as engine options, from the shapes alone (pure: create() plans a [2, 4, 512, 512, 16]
+ * loss without a host tensor of that size). `x`: y_pred, channel-first; `y`: y_true.
+ */
+export function smpLossOptions(o: Opts, alpha: number, beta: number, gamma: number, x: readonly number[], y: readonly number[]): LossOptions {
   if (o.isNone('mode')) throw new WgslDiceError('INVALID_OPTION', `${o.api}: 'mode' is required (binary, multiclass or multilabel).`);
   const mode = optionGuard(() => o.oneOf('mode', ['binary', 'multiclass', 'multilabel'] as const)) as Mode;
   const classes = optionGuard(() => o.intsOrNull('classes'));
   if (classes !== null && mode === 'binary') throw new WgslDiceError('INVALID_OPTION', `${o.api}: Masking classes is not supported with mode=binary`);
-  const B = x.shape[0];
-  if (y.shape[0] !== B) throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: batch sizes of y_pred and y_true differ`);
+  const B = x[0];
+  if (y[0] !== B) throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: batch sizes of y_pred and y_true differ`);
   const ignore = optionGuard(() => o.numOrNull('ignore_index'));
   const fromLogits = o.bool('from_logits');
   const eps = o.num('eps');
-  const C = mode === 'binary' ? 1 : x.shape[1];
-  const N = prod(x.shape) / (B * C);
+  const C = mode === 'binary' ? 1 : x[1];
+  const N = prod(x) / (B * C);
   const base: LossOptions = {
     shape: [B, C, N],
     layout: 'channels-first',
@@ -58,21 +55,18 @@ function plan(o: Opts, alpha: number, beta: number, gamma: number, x: Tensor, y:
     denominatorMin: eps,
     emptyClass: 'zero',
     value: o.bool('log_loss') ? 'negative-log' : 'one-minus',
-    logEps: eps,
     label: o.api,
   };
+  if (o.bool('log_loss')) base.logEps = eps;
   if (gamma !== 1) base.gamma = gamma;
-  let target: Float32Array | Uint32Array;
   if (mode === 'multiclass') {
-    if (prod(y.shape) !== B * N) throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: multiclass y_true must be a label map of B·N = ${B * N} labels, got [${y.shape}].`);
+    if (prod(y) !== B * N) throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: multiclass y_true must be a label map of B·N = ${B * N} labels, got [${y}].`);
     base.target = 'u32';
     // Ignored labels (any integer, also negative) are packed as a sentinel that is the engine's ignoreIndex.
     if (ignore !== null) base.ignoreIndex = engineIgnore(ignore);
-    target = forCreate ? new Uint32Array(0) : labels(y, ignore);
   } else {
-    if (prod(y.shape) !== B * C * N) throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: y_true [${y.shape}] and y_pred [${x.shape}] differ in size.`);
+    if (prod(y) !== B * C * N) throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: y_true [${y}] and y_pred [${x}] differ in size.`);
     base.target = 'dense';
-    target = f32(y);
     // binary / multilabel: smp masks y_pred and y_true element-wise where y_true == ignore_index,
     // which the kernels do for a dense target equal to ignoreIndex.
     if (ignore !== null) base.ignoreIndex = ignore;
@@ -95,7 +89,7 @@ function plan(o: Opts, alpha: number, beta: number, gamma: number, x: Tensor, y:
     base.weights = w;
     base.reduction = 'weighted-mean';
   }
-  return { lossOptions: base, pred: f32(x), target };
+  return base;
 }
 
 const FUNCTIONAL_DEFAULTS: Options = { smooth: 0.0, eps: 1e-7, dims: null };
@@ -111,16 +105,16 @@ export function createSmpPresets(engine: DiceEngine) {
       api,
       options: o.values,
       async create(shape, extras: CreateExtras = {}) {
-        const p = plan(o, alpha, beta, gamma, tensor([...shape]), tensor([...(extras.targetShape ?? shape)]), true);
-        return engine.loss(p.lossOptions);
+        return engine.loss(smpLossOptions(o, alpha, beta, gamma, shape, extras.targetShape ?? shape));
       },
       async evaluate(pred, target, extras) {
         const x = channelFirst(toTensor(pred, extras?.inputShape, 'y_pred'), extras?.layout);
         const yRaw = toTensor(target, extras?.targetShape, 'y_true');
         const y = yRaw.shape.length === x.shape.length ? channelFirst(yRaw, extras?.layout) : yRaw;
-        const p = plan(o, alpha, beta, gamma, x, y);
-        const loss = await cache.loss(p.lossOptions);
-        return (await loss.compute(p.pred, p.target)).loss;
+        const lossOptions = smpLossOptions(o, alpha, beta, gamma, x.shape, y.shape);
+        const packed = lossOptions.target === 'u32' ? labels(y, optionGuard(() => o.numOrNull('ignore_index'))) : f32(y);
+        const loss = await cache.loss(lossOptions);
+        return (await loss.compute(f32(x), packed)).loss;
       },
     };
   };

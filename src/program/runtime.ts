@@ -52,7 +52,8 @@ export abstract class ProgramLoss extends LossBase {
   readonly #uniforms: readonly GPUBuffer[];
   readonly #scratch = new Map<string, GPUBuffer>();
   readonly #tensors: ReadonlyMap<TensorName, TensorSpec>;
-  #host: Map<string, GPUBuffer> | undefined;
+  /** compute()'s upload, output and readback buffers, each made when a call first needs it. */
+  readonly #host = new Map<string, GPUBuffer>();
 
   protected constructor(
     engine: DiceEngine,
@@ -104,6 +105,7 @@ export abstract class ProgramLoss extends LossBase {
     options: EncodeOptions = {},
   ): void {
     this.assertUsable();
+    this.throwRecordingError();
     const intoPass = isComputePass(target);
     if (!intoPass && !isCommandEncoder(target)) {
       throw new WgslDiceError(
@@ -116,9 +118,16 @@ export abstract class ProgramLoss extends LossBase {
     }
     const bound = this.#bindTensors(buffers);
     const withGrad = bound.has('grad');
-    const pass = intoPass
-      ? target
-      : target.beginComputePass({ label: `${this.program.label} passes`, timestampWrites: options.timestampWrites });
+    this.checkedRecording(() => {
+      const pass = intoPass
+        ? target
+        : target.beginComputePass({ label: `${this.program.label} passes`, timestampWrites: options.timestampWrites });
+      this.#recordPasses(pass, bound, withGrad);
+      if (!intoPass) pass.end();
+    });
+  }
+
+  #recordPasses(pass: GPUComputePassEncoder, bound: ReadonlyMap<TensorName, Binding>, withGrad: boolean): void {
     this.program.passes.forEach((plan, p) => {
       if (plan.backward && !withGrad) return;
       const compiled = this.#passes[p];
@@ -135,7 +144,6 @@ export abstract class ProgramLoss extends LossBase {
         pass.dispatchWorkgroups(...dispatch.workgroups);
       }
     });
-    if (!intoPass) pass.end();
   }
 
   /** Checks the caller's buffers against the program's tensors: usage, size, aliasing. */
@@ -171,10 +179,12 @@ export abstract class ProgramLoss extends LossBase {
     inputs: Readonly<Partial<Record<TensorName, unknown>>>,
     wantGrad: boolean,
     labelHint: string,
+    predHint = '',
   ): Promise<ProgramOutput> {
     this.assertUsable();
+    this.throwRecordingError();
     const staged = this.#snapshot(inputs);
-    return this.serialized(() => this.#run(staged, wantGrad, labelHint));
+    return this.serialized(() => this.#run(staged, wantGrad, labelHint, predHint));
   }
 
   #snapshot(inputs: Readonly<Partial<Record<TensorName, unknown>>>): Map<TensorName, unknown> {
@@ -209,24 +219,24 @@ export abstract class ProgramLoss extends LossBase {
     return staged;
   }
 
-  async #run(staged: Map<TensorName, unknown>, wantGrad: boolean, labelHint: string): Promise<ProgramOutput> {
+  async #run(staged: Map<TensorName, unknown>, wantGrad: boolean, labelHint: string, predHint: string): Promise<ProgramOutput> {
     this.assertUsable();
-    const host = (this.#host ??= this.#createHostBuffers());
     const buffers: Record<string, unknown> = {};
     for (const [name, value] of staged) {
       if (value instanceof Uint8Array) {
-        this.device.queue.writeBuffer(host.get(name)!, 0, value as Uint8Array<ArrayBuffer>);
-        buffers[name] = host.get(name);
+        const upload = this.#hostBuffer(name);
+        this.device.queue.writeBuffer(upload, 0, value as Uint8Array<ArrayBuffer>);
+        buffers[name] = upload;
       } else {
         buffers[name] = value;
       }
     }
-    buffers.loss = host.get('loss');
-    if (wantGrad) buffers.grad = host.get('grad');
-    const readback = host.get('readback')!;
+    buffers.loss = this.#hostBuffer('loss');
+    if (wantGrad) buffers.grad = this.#hostBuffer('grad');
+    const readback = this.#hostBuffer(wantGrad ? 'readback with grad' : 'readback');
     const sections = this.program.readback.map((name) => this.scratchBuffer(name));
     const gradBytes = this.#tensors.get('grad')?.bytes ?? 0;
-    const bytes = await submitAndRead({
+    const bytes = await this.explainingRecording(submitAndRead({
       engine: this.engine,
       label: `${this.program.label} compute`,
       record: (encoder) => {
@@ -237,14 +247,14 @@ export abstract class ProgramLoss extends LossBase {
           encoder.copyBufferToBuffer(buffer, 0, readback, at, buffer.size);
           at += buffer.size;
         }
-        if (wantGrad) encoder.copyBufferToBuffer(host.get('grad')!, 0, readback, at, gradBytes);
+        if (wantGrad) encoder.copyBufferToBuffer(buffers.grad as GPUBuffer, 0, readback, at, gradBytes);
       },
       readback,
       callerBuffers: Object.fromEntries(staged),
       assertUsable: () => this.assertUsable(),
-    });
+    }));
     const status = decodeStatus(new Uint32Array(bytes, 0, STATUS_BYTES / 4));
-    rejectBadInput(status, this.classCount, labelHint);
+    rejectBadInput(status, this.classCount, labelHint, predHint);
     const out = new Map<string, Float32Array>();
     let at = STATUS_BYTES;
     this.program.readback.forEach((name, i) => {
@@ -259,19 +269,25 @@ export abstract class ProgramLoss extends LossBase {
     };
   }
 
-  #createHostBuffers(): Map<string, GPUBuffer> {
-    const r = this.resources;
+  /**
+   * One of compute()'s own buffers, made on first use: a call with GPU-buffer inputs and no
+   * gradient makes none of tensor size.
+   */
+  #hostBuffer(name: string): GPUBuffer {
+    let buffer = this.#host.get(name);
+    if (buffer) return buffer;
     const u = GPUBufferUsage;
-    const host = new Map<string, GPUBuffer>();
-    for (const spec of this.program.tensors) {
-      if (spec.host) host.set(spec.name, r.buffer(`host ${spec.name}`, spec.bytes, u.STORAGE | u.COPY_DST));
-    }
-    host.set('loss', r.buffer('host loss', 16, u.STORAGE | u.COPY_SRC));
     const gradBytes = this.#tensors.get('grad')?.bytes ?? 0;
-    if (gradBytes) host.set('grad', r.buffer('host grad', gradBytes, u.STORAGE | u.COPY_SRC));
-    const sectionBytes = this.program.readback.reduce((n, name) => n + this.scratchBuffer(name).size, 0);
-    host.set('readback', r.buffer('readback', STATUS_BYTES + sectionBytes + gradBytes, u.MAP_READ | u.COPY_DST));
-    return host;
+    const readbackBytes = STATUS_BYTES + this.program.readback.reduce((n, section) => n + this.scratchBuffer(section).size, 0);
+    if (name === 'readback' || name === 'readback with grad') {
+      buffer = this.resources.buffer(name, readbackBytes + (name === 'readback' ? 0 : gradBytes), u.MAP_READ | u.COPY_DST);
+    } else if (name === 'loss' || name === 'grad') {
+      buffer = this.resources.buffer(`host ${name}`, name === 'loss' ? 16 : gradBytes, u.STORAGE | u.COPY_SRC);
+    } else {
+      buffer = this.resources.buffer(`host ${name}`, this.#tensors.get(name as TensorName)!.bytes, u.STORAGE | u.COPY_DST);
+    }
+    this.#host.set(name, buffer);
+    return buffer;
   }
 
   /** The class count the label-range message names. */

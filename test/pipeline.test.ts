@@ -170,13 +170,13 @@ describe('recording', () => {
   it('describe() prints the program: passes, kernels, modes, bindings', async () => {
     const loss = await gpu.engine.loss({ shape: [2, 16, 16, 4], activation: 'softmax', target: 'u8' });
     const text = loss.describe();
-    expect(text).toMatch(/1\. forward: family_forward_quads\.wgsl \[ACTIVATION=2 TARGET_KIND=1/);
-    expect(text).toMatch(/2\. finalize: family_finalize\.wgsl/);
-    expect(text).toMatch(/3\. backward \(with grad\): family_backward_quads\.wgsl/);
+    expect(text).toMatch(/1\. forward: family_forward_quads \[ACTIVATION=2 TARGET_KIND=1/);
+    expect(text).toMatch(/2\. finalize: family_finalize \[/);
+    expect(text).toMatch(/3\. backward \(with grad\): family_backward_quads \[/);
     expect(text).toMatch(/pred<-pred truth<-target/);
     loss.destroy();
     const seed = await gpu.engine.dice({ shape: [2, 16, 16, 4] });
-    expect(seed.describe()).toMatch(/1\. reduce: dice_reduce_vec4(_subgroups)?\.wgsl/);
+    expect(seed.describe()).toMatch(/1\. reduce: dice_reduce_vec4(_subgroups)?, /);
     seed.destroy();
   });
 });

@@ -98,7 +98,7 @@ export function describeProgram(program: LossProgram): string {
     const first = pass.dispatches[0];
     const binds = first ? Object.entries(first.bindings).map(([name, ref]) => `${name}<-${'scratch' in ref ? ref.scratch : ref.tensor}`).join(' ') : '';
     lines.push(
-      `  ${i + 1}. ${pass.name}${pass.backward ? ' (with grad)' : ''}: ${pass.kernel}.wgsl` +
+      `  ${i + 1}. ${pass.name}${pass.backward ? ' (with grad)' : ''}: ${pass.kernel}` +
         `${constants ? ` [${constants}]` : ''}, ${pass.dispatches.length} dispatch(es), ${workgroups} workgroups; ${binds}`,
     );
   });

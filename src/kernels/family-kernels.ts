@@ -43,7 +43,7 @@ export const familyLibraryVariants: Partial<Record<FamilyShaderName, Readonly<Re
  */
 export const MAX_CLASSES = 256;
 
-/** Classes one forward workgroup accumulates in registers (`CLASS_BLOCK` in family_forward.wgsl). */
+/** Classes a voxel pass keeps in per-thread arrays (`CLASS_BLOCK` in shaders/lib/family_voxel.wgsl). */
 export const CLASS_BLOCK = 16;
 
 const ACTIVATION = { none: 0, sigmoid: 1, softmax: 2, argmax: 3, threshold: 4, tanh: 5 } as const;

@@ -3,6 +3,7 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { CLASS_BLOCK } from '../../src/kernels/family-kernels.js';
 import { kernelNames, kernelSource } from '../../src/kernels/registry.js';
 import { checkUniformTable, reflectWgsl, stripWgslComments, type UniformField } from '../../src/kernels/wgsl-reflect.js';
 
@@ -230,6 +231,16 @@ describe('every kernel, composed with its includes', () => {
       for (const u of uniforms) expect(reflection.structs.has(u.type), `struct ${u.type} of ${u.name}`).toBe(true);
     });
   });
+
+  // The planner keeps up to CLASS_BLOCK classes in registers (REGISTER_CLASSES); the kernels size
+  // their per-class arrays by the WGSL constant: the two must agree, or a loop overruns its array.
+  it.each(['family_forward', 'family_forward_quads', 'family_backward', 'family_backward_quads', 'wasserstein_forward'] as const)(
+    '%s sizes its per-class arrays by the planner\'s CLASS_BLOCK',
+    (kernel) => {
+      const declared = /const CLASS_BLOCK: u32 = (\d+)u;/.exec(stripWgslComments(kernelSource(kernel).code));
+      expect(Number(declared?.[1])).toBe(CLASS_BLOCK);
+    },
+  );
 
   it('reads dice_reduce_vec4.wgsl with its library', () => {
     const reflection = reflectWgsl(kernelSource('dice_reduce_vec4').code);

@@ -85,18 +85,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     // the log-sum-exp with each p recomputed as exp(z - lse).
     var lse = 0.0;
     if (in_registers) {
-      if (classes_in_quads()) {
-        for (var q = 0u; q < REGISTER_CLASSES / 4u; q++) {
-          let quad = pred_quad(element_index(voxel, 4u * q));
-          for (var j = 0u; j < 4u; j++) {
-            logits[4u * q + j] = quad[j];
-          }
-        }
-      } else {
-        for (var c = 0u; c < REGISTER_CLASSES; c++) {
-          logits[c] = pred_at(element_index(voxel, c));
-        }
-      }
+      load_register_logits(voxel, &logits);
       var best = 0.0;
       for (var c = 0u; c < REGISTER_CLASSES; c++) {
         logits[c] *= v.logit_scale;

@@ -88,13 +88,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       }
     }
 
+    // Quads are loaded up front; otherwise each logit is read where its fault is checked.
     if (classes_in_quads()) {
-      for (var q = 0u; q < REGISTER_CLASSES / 4u; q++) {
-        let quad = pred_quad(element_index(voxel, 4u * q));
-        for (var j = 0u; j < 4u; j++) {
-          logits[4u * q + j] = quad[j];
-        }
-      }
+      load_register_logits(voxel, &logits);
     }
     var best = 0.0;
     var best_class = 0u;

@@ -258,6 +258,16 @@ export class DiceEngine {
     if (lost) throw deviceLostError(lost);
   }
 
+  /**
+   * @internal A kernel recorded outside a loss program (wgsl-dice/tfjs's scale_by): its pipeline
+   * from this engine's cache, its reflected bind-group layout and its workgroup size.
+   */
+  async _standaloneKernel(name: KernelName): Promise<{ pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; workgroupSize: number }> {
+    const pipeline = await this.#pipeline(name);
+    this._assertUsable();
+    return { pipeline, layout: this.#kernel(name).layout, workgroupSize: this.gridProfile.workgroupSize };
+  }
+
   /** @internal Rejects with DEVICE_LOST instead of waiting forever on a lost device. */
   _whileDeviceAlive<T>(work: Promise<T>): Promise<T> {
     return this.#lossGuard.whileAlive(work);

@@ -42,6 +42,23 @@ fn classes_in_quads() -> bool {
   return REGISTER_CLASSES != 0u && REGISTER_CLASSES % 4u == 0u && !CHANNELS_FIRST;
 }
 
+// The raw logits of a voxel's REGISTER_CLASSES classes (call only where that is not 0), a vec4 at
+// a time where they come in quads.
+fn load_register_logits(voxel: u32, logits: ptr<function, array<f32, CLASS_BLOCK>>) {
+  if (classes_in_quads()) {
+    for (var q = 0u; q < REGISTER_CLASSES / 4u; q++) {
+      let quad = pred_quad(element_index(voxel, 4u * q));
+      for (var j = 0u; j < 4u; j++) {
+        (*logits)[4u * q + j] = quad[j];
+      }
+    }
+  } else {
+    for (var c = 0u; c < REGISTER_CLASSES; c++) {
+      (*logits)[c] = pred_at(element_index(voxel, c));
+    }
+  }
+}
+
 const ACT_NONE: u32 = 0u;
 const ACT_SIGMOID: u32 = 1u;
 const ACT_SOFTMAX: u32 = 2u;

@@ -313,7 +313,7 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
   const inRegisters = { REGISTER_CLASSES: o.classes <= CLASS_BLOCK ? o.classes : 0 };
   // There, channels-last with whole vec4s of classes, pred and grad are read and written as
   // vec4s (shaders/lib/family_pred.wgsl); every window starts and ends on a voxel, so on a vec4.
-  const quads = o.classes <= CLASS_BLOCK && o.classes % 4 === 0 && !o.channelsFirst;
+  const quads = inRegisters.REGISTER_CLASSES % 4 === 0 && inRegisters.REGISTER_CLASSES !== 0 && !o.channelsFirst;
   return {
     label: o.label,
     dims: o.dims,

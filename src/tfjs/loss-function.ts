@@ -7,6 +7,7 @@ import { WgslDiceError, type DiceEngine } from '../index.js';
 import { activeWebGPUBackend, type WebGPUBackend } from './backend.js';
 import { LossCache, type Destroyable } from './cache.js';
 import { gpuLoss, type EncodableLoss } from './custom-grad.js';
+import { prepareScaleBy } from './scale-by.js';
 
 /** A TensorFlow.js loss computed by wgsl-dice on the WebGPU backend's own buffers. */
 export interface TfjsLossFunction {
@@ -36,7 +37,10 @@ export interface LossKind<L extends EncodableLoss & Destroyable> {
 }
 
 export function lossFunction<L extends EncodableLoss & Destroyable>(kind: LossKind<L>): TfjsLossFunction {
-  const cache = new LossCache<L>((engine, key) => kind.create(engine, JSON.parse(key) as number[]));
+  const cache = new LossCache<L>(async (engine, key) => {
+    await prepareScaleBy(engine);
+    return kind.create(engine, JSON.parse(key) as number[]);
+  });
   const calls = { gpu: 0, tfjsOps: 0 };
   const run = (yTrue: tf.Tensor, yPred: tf.Tensor, mask?: tf.Tensor): tf.Scalar => {
     const backend = activeWebGPUBackend();

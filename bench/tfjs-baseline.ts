@@ -6,7 +6,7 @@
  * event loop dawn.node needs).
  */
 import type * as Tf from '@tensorflow/tfjs';
-import { nodeGpu } from '../src/node/index.js';
+import { useTfjsWebGPU } from '../src/node/index.js';
 
 export type TfModule = typeof Tf;
 
@@ -127,26 +127,15 @@ export interface TfjsBaseline {
 }
 
 /**
- * Loads TensorFlow.js with its WebGPU backend on dawn.node and makes it the active backend.
- * `navigator.gpu` must exist before '@tensorflow/tfjs-backend-webgpu' is evaluated (it only
- * registers itself when it sees one), hence the dynamic imports after setting it.
+ * Loads TensorFlow.js and makes its WebGPU backend the active one, set up as a Node user of
+ * wgsl-dice/tfjs would (`useTfjsWebGPU` from wgsl-dice/node): on the pinned dawn.node device,
+ * with the features the engine uses (subgroups where offered). Both the tfjs-ops losses and
+ * wgsl-dice/tfjs run on that one device.
  */
 export async function loadTfjsWebgpu(dawnFlags: readonly string[]): Promise<TfjsBaseline> {
-  // The same pinned GPU object as the engine's device: one dawn.node instance per process.
-  const gpu = await nodeGpu(dawnFlags);
-  const existing = (globalThis as { navigator?: object }).navigator;
-  // Node >= 21 defines a read-only navigator getter; defineProperty replaces it either way.
-  Object.defineProperty(globalThis, 'navigator', {
-    value: { ...(existing ?? {}), gpu },
-    configurable: true,
-    writable: true,
-  });
-
   const tf = await import('@tensorflow/tfjs');
+  await useTfjsWebGPU(tf, { dawnFlags: [...dawnFlags] });
   const webgpu = await import('@tensorflow/tfjs-backend-webgpu');
-  if (!(await tf.setBackend('webgpu'))) {
-    throw new Error('TensorFlow.js could not start its WebGPU backend on dawn.node.');
-  }
   await tf.ready();
   const backend = tf.backend() as InstanceType<typeof webgpu.WebGPUBackend>;
   const device = backend.device;

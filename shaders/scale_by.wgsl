@@ -1,8 +1,7 @@
-// scaled = source * scale[0], as vec4s: the custom gradient of wgsl-dice/tfjs, dy times the
-// loss's dL/dpred (src/tfjs/scale-by.ts). One pass over the gradient with vector loads, where
-// tfjs's broadcasting multiply by a scalar tensor is several times slower on lavapipe. The
-// element count is a multiple of 4 (the caller falls back to tf.mul otherwise), so the
-// bindings hold whole vec4s and arrayLength gives the count.
+// scaled = source * scale[0], as vec4s: wgsl-dice/tfjs's custom gradient scales a call's
+// saved gradient coefficients by dy with it before recording the loss's backward pass, which
+// is linear in them (src/tfjs/custom-grad.ts). The bindings hold whole vec4s (coefficient
+// buffers are), so arrayLength gives the count.
 
 override WORKGROUP_SIZE: u32 = 256u;
 

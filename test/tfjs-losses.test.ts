@@ -97,20 +97,25 @@ describe('the seed losses through tf.valueAndGrad', () => {
     });
   });
 
-  // 75 elements: dy * grad falls back to tf.mul; 96: the scale_by pass (a multiple of 4).
-  it.each([[[1, 5, 5, 3]], [[2, 4, 4, 3]]])('dy scales the gradient at shape %j as in the tfjs-ops loss', async (shape) => {
+  // The gradient function scales the call's saved coefficients by dy. Two calls of one loss in
+  // one tape, each with its own target, dy and prediction, show that each backward pass reads
+  // its own call's coefficients (the loss's scratch holds only the last forward's).
+  it.each([[[1, 5, 5, 3]], [[2, 4, 4, 3]]])('dy scales the gradient, and two calls in one tape keep their own coefficients, at shape %j', async (shape) => {
     await withValidation(device, async () => {
       const c = SEED_CASES[0];
       const loss = c.make();
       await loss.prepare(shape);
       const logits = tf.randomUniform(shape, -3, 3, 'float32', 11);
-      const yTrue = tf.tidy(() => tf.randomUniform(shape, 0, 1, 'float32', 12).greater(0.5).toFloat());
-      const chained = (fn: (t: tf.Tensor, p: tf.Tensor) => tf.Scalar) => (z: tf.Tensor) => tf.mul(-2.5, fn(yTrue, tf.sigmoid(z))) as tf.Scalar;
-      const got = await valueAndGrad((_, z) => chained(loss)(z), yTrue, logits);
-      const plain = await valueAndGrad((_, z) => chained((t, p) => c.tfjs(tf, t, p))(z), yTrue, logits);
-      expectClose([got.value], [plain.value], LOSS_TOL, '-2.5·loss vs tfjs ops');
-      expectClose(got.grad, plain.grad, VS_TFJS_GRAD(plain.grad), 'dL/dlogits vs tfjs ops');
-      tf.dispose([logits, yTrue]);
+      const first = tf.tidy(() => tf.randomUniform(shape, 0, 1, 'float32', 12).greater(0.5).toFloat());
+      const second = tf.tidy(() => tf.randomUniform(shape, 0, 1, 'float32', 13).greater(0.3).toFloat());
+      const twice = (fn: (t: tf.Tensor, p: tf.Tensor) => tf.Scalar) => (_: tf.Tensor, z: tf.Tensor) =>
+        tf.add(tf.mul(-2.5, fn(first, tf.sigmoid(z))), tf.mul(0.75, fn(second, tf.sigmoid(tf.mul(2, z))))) as tf.Scalar;
+      const got = await valueAndGrad(twice(loss), first, logits);
+      const plain = await valueAndGrad(twice((t, p) => c.tfjs(tf, t, p)), first, logits);
+      expect(loss.calls).toEqual({ gpu: 2, tfjsOps: 0 });
+      expectClose([got.value], [plain.value], LOSS_TOL, '-2.5·L(t1, σ(z)) + 0.75·L(t2, σ(2z)) vs tfjs ops');
+      expectClose(got.grad, plain.grad, VS_TFJS_GRAD(plain.grad), 'its dL/dlogits vs tfjs ops');
+      tf.dispose([logits, first, second]);
       loss.dispose();
     });
   });
@@ -193,6 +198,35 @@ describe('tfjsLoss: engine.loss configurations as tfjs losses', () => {
       const max = fd.reduce((m, g) => Math.max(m, Math.abs(g)), 0);
       expectClose(await grad.data(), fd, { atol: 1e-4 * max + 1e-7, rtol: 1e-4 }, 'dL/dlogits vs central differences');
       tf.dispose([logits, yTrue, value, grad, ...(mask ? [mask] : [])]);
+      loss.dispose();
+    });
+  });
+});
+
+describe('tfjsLoss: two calls in one tape', () => {
+  it('softmax + int32 label map: each backward pass uses its own call\'s coefficients and dy', async () => {
+    await withValidation(device, async () => {
+      const options: TfjsLossOptions = { activation: 'softmax', target: 'label-map', crossEntropy: {} };
+      const loss = tfjsLoss(options);
+      await loss.prepare(FAMILY_SHAPE);
+      const logitValues = seeded(20, FAMILY_VOXELS * 3, -3, 3);
+      const labels = [seededLabels(21, FAMILY_VOXELS, 3), seededLabels(22, FAMILY_VOXELS, 3)];
+      const logits = tf.tensor(logitValues, FAMILY_SHAPE);
+      const [first, second] = labels.map((l) => tf.tensor(l, [2, 6, 5], 'int32'));
+      // L(t1, z) · 1.5 − L(t2, 0.5 z): the second call's logits are a function of z too.
+      const { value, grad } = tf.valueAndGrad((z: tf.Tensor) =>
+        tf.sub(tf.mul(1.5, loss(first, z)), loss(second, tf.mul(0.5, z))) as tf.Scalar)(logits);
+      const full: LossOptions = { ...options, shape: FAMILY_SHAPE, target: 'u32' };
+      const halved = logitValues.map((z) => 0.5 * z);
+      const want = 1.5 * familyReference(logitValues, labels[0], full).loss - familyReference(halved, labels[1], full).loss;
+      const g1 = familyReferenceGradient(logitValues, labels[0], full);
+      const g2 = familyReferenceGradient(halved, labels[1], full);
+      const wantGrad = g1.map((g, i) => 1.5 * g - 0.5 * g2[i]);
+      const max = wantGrad.reduce((m, g) => Math.max(m, Math.abs(g)), 0);
+      expect(loss.calls).toEqual({ gpu: 2, tfjsOps: 0 });
+      expectClose([(await value.data())[0]], [want], LOSS_TOL, 'loss vs float64');
+      expectClose(await grad.data(), wantGrad, { atol: 1e-4 * max + 1e-7, rtol: 1e-4 }, 'dL/dlogits vs central differences');
+      tf.dispose([logits, first, second, value, grad]);
       loss.dispose();
     });
   });

@@ -23,7 +23,7 @@ import type { PipelineConstants } from './family-kernels.js';
 import { composeShader, type ComposedShader } from './wgsl-source.js';
 import scaleBySource from '../../shaders/scale_by.wgsl';
 
-/** Kernels that are not passes of a loss: wgsl-dice/tfjs's dy * grad (src/tfjs/scale-by.ts). */
+/** Kernels that are not passes of a loss: wgsl-dice/tfjs's dy · coefficients (src/tfjs/scale-by.ts). */
 const utilityShaders = { scale_by: scaleBySource } as const;
 
 /** The shared WGSL helpers, by the path a kernel's `// #include "..."` names. */

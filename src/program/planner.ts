@@ -127,6 +127,8 @@ export function planSeedProgram(o: NormalizedDiceOptions, profile: DeviceProfile
     ],
     passes,
     readback: ['stats'],
+    // dice_backward: dL/dp = a·t + b with (a, b) per group from dice_finalize.
+    gradientCoefficients: 'coefs',
     // The reduce dispatches have read all of pred before the backward writes grad.
     inPlace: [['pred', 'grad']],
   };
@@ -361,6 +363,8 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
     ],
     readback: o.focal ? ['stats', 'pair sums'] : ['stats'],
     inPlace: [],
+    // family_backward: every term of dL/dlogit is a coefficient times a function of the inputs.
+    gradientCoefficients: 'coefs',
   };
 }
 

@@ -24,6 +24,13 @@ export interface LossProgram<Layout = unknown> {
   readonly readback: readonly string[];
   /** Pairs of tensors that may share memory (grad over pred when pred is read by an earlier dispatch only). */
   readonly inPlace: readonly (readonly [TensorName, TensorName])[];
+  /**
+   * The scratch buffer that carries a call from the forward passes to the backward ones, when
+   * the backward reads nothing else the forward wrote and dL/dpred is linear in its values:
+   * a copy saved after a forward and scaled by dy gives dy · dL/dpred of that call when written
+   * back before the backward passes (wgsl-dice/tfjs's custom gradient).
+   */
+  readonly gradientCoefficients?: string;
 }
 
 export type TensorName = 'pred' | 'target' | 'mask' | 'loss' | 'grad' | 'stats';

@@ -68,7 +68,8 @@ export abstract class ProgramLoss extends LossBase {
     this.#tensors = new Map(program.tensors.map((t) => [t.name, t]));
     const u = GPUBufferUsage;
     for (const s of program.scratch) {
-      const usage = u.STORAGE | (s.readable ? u.COPY_SRC : 0);
+      const copied = s.readable || s.name === program.gradientCoefficients;
+      const usage = u.STORAGE | (copied ? u.COPY_SRC : 0);
       this.#scratch.set(s.name, s.contents ? this.resources.storage(s.name, s.contents, s.readable ? u.COPY_SRC : 0) : this.resources.buffer(s.name, s.bytes, usage));
     }
     this.#uniforms = program.passes.map((p) => this.resources.uniform(`${p.name} params`, p.uniforms));
@@ -96,13 +97,35 @@ export abstract class ProgramLoss extends LossBase {
   }
 
   /**
-   * Records the program. Every argument is checked before anything is recorded, so a rejected
-   * call leaves the encoder as it was.
+   * @internal For wgsl-dice/tfjs's custom gradient (not public API; may change in any release):
+   * the buffer of {@link LossProgram.gradientCoefficients}, which the forward passes write and
+   * the backward passes read. Copy it out after a forward; scaled by dy and written back before
+   * {@link _encodeBackward}, it makes that pass record dy · dL/dpred of the saved call.
+   */
+  get _gradientCoefficients(): GPUBuffer | undefined {
+    const name = this.program.gradientCoefficients;
+    return name === undefined ? undefined : this.scratchBuffer(name);
+  }
+
+  /**
+   * @internal Records only the backward passes, into `grad`, from the coefficients in
+   * {@link _gradientCoefficients} (see there). Buffers as for encode(); those no backward pass
+   * binds (loss, and pred for the seed losses) may be left out.
+   */
+  _encodeBackward(encoder: GPUCommandEncoder, buffers: Readonly<Partial<Record<TensorName, GPUBuffer>>>): void {
+    if (!buffers.grad) throw new WgslDiceError('INVALID_INPUT', '_encodeBackward records the gradient: pass the grad buffer.');
+    this.record(encoder, buffers, {}, 'backward');
+  }
+
+  /**
+   * Records the program (or only its backward passes). Every argument is checked before
+   * anything is recorded, so a rejected call leaves the encoder as it was.
    */
   protected record(
     target: GPUCommandEncoder | GPUComputePassEncoder,
     buffers: Readonly<Record<string, unknown>>,
     options: EncodeOptions = {},
+    passes: 'all' | 'backward' = 'all',
   ): void {
     this.assertUsable();
     this.throwRecordingError();
@@ -116,20 +139,20 @@ export abstract class ProgramLoss extends LossBase {
     if (intoPass && options.timestampWrites !== undefined) {
       throw new WgslDiceError('INVALID_OPTION', 'timestampWrites belong to the pass you began; pass them to beginComputePass() yourself.');
     }
-    const bound = this.#bindTensors(buffers);
+    const bound = this.#bindTensors(buffers, passes === 'backward' ? backwardTensors(this.program) : undefined);
     const withGrad = bound.has('grad');
     this.checkedRecording(() => {
       const pass = intoPass
         ? target
         : target.beginComputePass({ label: `${this.program.label} passes`, timestampWrites: options.timestampWrites });
-      this.#recordPasses(pass, bound, withGrad);
+      this.#recordPasses(pass, bound, withGrad, passes === 'backward');
       if (!intoPass) pass.end();
     });
   }
 
-  #recordPasses(pass: GPUComputePassEncoder, bound: ReadonlyMap<TensorName, Binding>, withGrad: boolean): void {
+  #recordPasses(pass: GPUComputePassEncoder, bound: ReadonlyMap<TensorName, Binding>, withGrad: boolean, backwardOnly: boolean): void {
     this.program.passes.forEach((plan, p) => {
-      if (plan.backward && !withGrad) return;
+      if (plan.backward ? !withGrad : backwardOnly) return;
       const compiled = this.#passes[p];
       pass.setPipeline(compiled.pipeline);
       for (const dispatch of plan.dispatches) {
@@ -146,10 +169,11 @@ export abstract class ProgramLoss extends LossBase {
     });
   }
 
-  /** Checks the caller's buffers against the program's tensors: usage, size, aliasing. */
-  #bindTensors(buffers: Readonly<Record<string, unknown>>): Map<TensorName, Binding> {
+  /** Checks the caller's buffers (of `only` the tensors named there) against the program's tensors: usage, size, aliasing. */
+  #bindTensors(buffers: Readonly<Record<string, unknown>>, only?: ReadonlySet<TensorName>): Map<TensorName, Binding> {
     const bound = new Map<TensorName, Binding>();
     for (const spec of this.program.tensors) {
+      if (only && !only.has(spec.name)) continue;
       const arg = buffers[spec.name];
       // A missing required buffer gets bindStorage's message, which says what to pass.
       if (arg === undefined && spec.optional) continue;
@@ -292,6 +316,16 @@ export abstract class ProgramLoss extends LossBase {
 
   /** The class count the label-range message names. */
   protected abstract get classCount(): number;
+}
+
+/** The tensors the backward passes bind. */
+function backwardTensors(program: LossProgram): Set<TensorName> {
+  const names = new Set<TensorName>();
+  for (const pass of program.passes) {
+    if (!pass.backward) continue;
+    for (const d of pass.dispatches) for (const ref of Object.values(d.bindings)) if ('tensor' in ref) names.add(ref.tensor);
+  }
+  return names;
 }
 
 /** (read, write) tensor pairs that some dispatch binds together: they may not share a buffer. */

@@ -1,20 +1,27 @@
 /**
- * The tfjs op behind every `wgsl-dice/tfjs` loss: a `tf.customGrad` whose forward records the
- * wgsl-dice passes (loss and dL/dpred, one submit) on the tensors' own GPUBuffers and whose
- * gradient is `dy * dL/dpred`, one more pass on the GPU (./scale-by.ts). Nothing is read back
- * and nothing copied.
+ * The tfjs op behind every `wgsl-dice/tfjs` loss: a `tf.customGrad` on the tensors' own
+ * GPUBuffers (no readback, no copy of yPred or yTrue).
+ * - The forward records the loss's forward passes and copies the call's gradient coefficients
+ *   (a few vec4s, see LossProgram.gradientCoefficients) into a saved tensor.
+ * - The gradient function scales those coefficients by dy (./scale-by.ts) and records the
+ *   loss's backward pass, which writes dy · dL/dpred directly.
+ * So a call without a gradient (evaluation, metrics) runs the forward only, and the gradient
+ * costs no pass over the gradient beyond the one that writes it. Saving the coefficients per
+ * call keeps a loss used twice in one tape correct: the queue runs both backward passes, each
+ * after its own coefficients were written back.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { bufferOf, pooledTensor, submitPendingTfjsWork, type WebGPUBackend } from './backend.js';
-import { scaleBy } from './scale-by.js';
+import { recordScaleBy } from './scale-by.js';
 import { float32Bytes } from './targets.js';
+
+type Buffers = { pred: GPUBuffer; target: GPUBuffer; grad?: GPUBuffer; mask?: GPUBuffer };
 
 /** The part of a wgsl-dice loss (seed or family) this op uses. */
 export interface EncodableLoss {
-  encode(
-    encoder: GPUCommandEncoder,
-    buffers: { pred: GPUBuffer; target: GPUBuffer; loss: GPUBuffer; grad?: GPUBuffer; mask?: GPUBuffer },
-  ): void;
+  encode(encoder: GPUCommandEncoder, buffers: Buffers & { loss: GPUBuffer }): void;
+  readonly _gradientCoefficients: GPUBuffer | undefined;
+  _encodeBackward(encoder: GPUCommandEncoder, buffers: Buffers): void;
 }
 
 export interface GpuLossCall {
@@ -25,7 +32,7 @@ export interface GpuLossCall {
   mask?: tf.Tensor;
   /**
    * The tensor whose buffer holds the target as the loss reads it: yTrue itself, or a
-   * conversion made with tfjs ops (run inside the forward, so tfjs disposes it afterwards).
+   * conversion made with tfjs ops (run inside the forward and saved for the gradient).
    */
   targetFor: (yTrue: tf.Tensor) => tf.Tensor;
   label: string;
@@ -38,31 +45,45 @@ export interface GpuLossCall {
  */
 export function gpuLoss(call: GpuLossCall): tf.Scalar {
   const { backend, loss, label } = call;
+  const device = backend.device;
+  const coefficients = loss._gradientCoefficients;
+  if (!coefficients) throw new Error(`internal error: ${label}'s program has no gradient coefficients`);
   const inputs = call.mask ? [call.yTrue, call.yPred, call.mask] : [call.yTrue, call.yPred];
+  const buffersOf = (target: tf.Tensor, yPred: tf.Tensor, mask: tf.Tensor | undefined): Buffers => ({
+    pred: bufferOf(backend, yPred),
+    target: bufferOf(backend, target),
+    ...(mask ? { mask: bufferOf(backend, mask) } : {}),
+  });
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[inputs.length] as tf.GradSaveFunc;
-    const [yTrue, yPred, mask] = args.slice(0, inputs.length) as tf.Tensor[];
-    const target = bufferOf(backend, call.targetFor(yTrue));
-    const pred = bufferOf(backend, float32Bytes(backend)(yPred));
-    const maskBuffer = mask ? bufferOf(backend, float32Bytes(backend)(mask)) : undefined;
+    const [yTrue, rawPred, rawMask] = args.slice(0, inputs.length) as tf.Tensor[];
+    const target = call.targetFor(yTrue);
+    const yPred = float32Bytes(backend)(rawPred);
+    const mask = rawMask ? float32Bytes(backend)(rawMask) : undefined;
+    const buffers = buffersOf(target, yPred, mask);
     const value = pooledTensor(backend, []);
-    const grad = pooledTensor(backend, yPred.shape);
+    const saved = pooledTensor(backend, [coefficients.size / 4]);
     submitPendingTfjsWork(backend);
-    const device = backend.device;
     const encoder = device.createCommandEncoder({ label });
-    loss.encode(encoder, {
-      pred,
-      target,
-      loss: value.buffer,
-      grad: grad.buffer,
-      ...(maskBuffer ? { mask: maskBuffer } : {}),
-    });
+    loss.encode(encoder, { ...buffers, loss: value.buffer });
+    encoder.copyBufferToBuffer(coefficients, 0, saved.buffer, 0, coefficients.size);
     device.queue.submit([encoder.finish()]);
-    save([grad.tensor]);
+    // tfjs keeps these only while it records a tape (a gradient may follow).
+    save(mask ? [target, yPred, saved.tensor, mask] : [target, yPred, saved.tensor]);
     return {
       value: value.tensor as tf.Scalar,
-      gradFunc: (dy: tf.Scalar, [dPred]: tf.Tensor[]) =>
-        inputs.map((_, i) => (i === 1 ? scaleBy(backend, dy, dPred) : tf.scalar(0))),
+      gradFunc: (dy: tf.Scalar, [savedTarget, savedPred, savedCoefficients, savedMask]: tf.Tensor[]) => {
+        const grad = pooledTensor(backend, savedPred.shape);
+        const scale = bufferOf(backend, float32Bytes(backend)(dy));
+        const source = bufferOf(backend, savedCoefficients);
+        const backwardBuffers = { ...buffersOf(savedTarget, savedPred, savedMask), grad: grad.buffer };
+        submitPendingTfjsWork(backend);
+        const encoder = device.createCommandEncoder({ label: `${label} gradient` });
+        recordScaleBy(device, encoder, { source, scale, out: coefficients, bytes: coefficients.size });
+        loss._encodeBackward(encoder, backwardBuffers);
+        device.queue.submit([encoder.finish()]);
+        return inputs.map((_, i) => (i === 1 ? grad.tensor : tf.scalar(0)));
+      },
     };
   });
   return op(...inputs);

@@ -1,17 +1,11 @@
 /**
- * The custom gradient's `dy * dL/dpred` on the GPU (shaders/scale_by.wgsl): one vec4 pass into
- * a tensor from tfjs's pool. tfjs's own `tf.mul(dy, grad)` broadcasts the scalar element by
- * element and took about as long as the whole wgsl-dice loss on lavapipe (18 ms of 40 at
- * 2x512x512x8, measured in one process, same load); it remains the fallback for element counts
- * that are not a multiple of 4. The pipeline comes from the engine's cache, compiled when a loss
+ * `out = dy * source` for a scalar dy, as one small pass (shaders/scale_by.wgsl) recorded into
+ * the custom gradient's encoder: it scales a call's saved gradient coefficients, which the
+ * loss's backward pass then reads (./custom-grad.ts), so dy costs a few vec4s rather than a
+ * pass over the gradient. The pipeline comes from the engine's cache, compiled when a loss
  * function prepares a shape, not during a training step.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type { DiceEngine } from '../index.js';
-import { bufferOf, pooledTensor, submitPendingTfjsWork, type WebGPUBackend } from './backend.js';
-
-/** A few hundred workgroups keep any device busy; each thread then strides over the rest. */
-const MAX_WORKGROUPS = 1024;
 
 type ScaleKernel = Awaited<ReturnType<DiceEngine['_standaloneKernel']>>;
 
@@ -23,31 +17,34 @@ export async function prepareScaleBy(engine: DiceEngine): Promise<void> {
   if (!kernels.has(engine.device)) kernels.set(engine.device, await engine._standaloneKernel('scale_by'));
 }
 
-/** `dy * grad` for a scalar dy, as a new float32 tensor of grad's shape. */
-export function scaleBy(backend: WebGPUBackend, dy: tf.Tensor, grad: tf.Tensor): tf.Tensor {
-  const device = backend.device;
+export interface ScaleByBuffers {
+  /** `bytes` of vec4s. */
+  source: GPUBuffer;
+  /** One f32 at offset 0 (dy). */
+  scale: GPUBuffer;
+  /** Receives `bytes` of vec4s; must not overlap source. */
+  out: GPUBuffer;
+  /** A multiple of 16. */
+  bytes: number;
+}
+
+/** Records `out = scale[0] * source` into a compute pass of its own. */
+export function recordScaleBy(device: GPUDevice, encoder: GPUCommandEncoder, buffers: ScaleByBuffers): void {
   const kernel = kernels.get(device);
-  if (!kernel || grad.size % 4 !== 0 || grad.size === 0) return tf.mul(dy, grad);
-  const source = bufferOf(backend, grad);
-  const scale = bufferOf(backend, dy);
-  const out = pooledTensor(backend, grad.shape);
-  submitPendingTfjsWork(backend);
-  const bytes = grad.size * 4;
+  if (!kernel) throw new Error('internal error: prepareScaleBy() has not run for this device');
+  const { source, scale, out, bytes } = buffers;
   const bindGroup = device.createBindGroup({
     label: 'wgsl-dice/tfjs scale_by',
     layout: kernel.layout,
     entries: [
       { binding: 0, resource: { buffer: source, size: bytes } },
       { binding: 1, resource: { buffer: scale, size: 4 } },
-      { binding: 2, resource: { buffer: out.buffer, size: bytes } },
+      { binding: 2, resource: { buffer: out, size: bytes } },
     ],
   });
-  const encoder = device.createCommandEncoder({ label: 'wgsl-dice/tfjs dy * grad' });
-  const pass = encoder.beginComputePass({ label: 'wgsl-dice/tfjs dy * grad' });
+  const pass = encoder.beginComputePass({ label: 'wgsl-dice/tfjs dy * coefficients' });
   pass.setPipeline(kernel.pipeline);
   pass.setBindGroup(0, bindGroup);
-  pass.dispatchWorkgroups(Math.min(MAX_WORKGROUPS, Math.ceil(grad.size / 4 / kernel.workgroupSize)));
+  pass.dispatchWorkgroups(Math.ceil(bytes / 16 / kernel.workgroupSize));
   pass.end();
-  device.queue.submit([encoder.finish()]);
-  return out.tensor;
 }

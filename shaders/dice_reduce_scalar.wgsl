@@ -25,9 +25,15 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       // A no-op for f32; the f16-prediction variant (src/kernels/dice-kernels.ts) widens here.
       let p = f32(pred[i]);
       let t = truth[i];
-      check_unit(FAULT_PRED, i, vec4<f32>(p));
-      check_unit(FAULT_TARGET, i, vec4<f32>(t));
       sums += vec3<f32>(p * t, p, t);
+    }
+    // As in lib/dice_reduce_vec4.wgsl: rows are read again only when a sum is not finite.
+    if (!all_finite(vec4<f32>(sums.yz, 0.0, 0.0))) {
+      for (var row = c.row_begin + c.lane; row < c.row_end; row += params.lanes) {
+        let i = c.base + row * params.cols;
+        check_unit(FAULT_PRED, i, vec4<f32>(f32(pred[i])));
+        check_unit(FAULT_TARGET, i, vec4<f32>(truth[i]));
+      }
     }
   }
   shared_sums[tid] = sums;

@@ -46,6 +46,51 @@ fn dice_terms(p: f32, g: f32) -> vec4<f32> {
   return vec4<f32>(p * g, select(p, p * p, SQUARED), select(g, g * g, SQUARED), min(p, g));
 }
 
+// Input faults. The voxel loop only ORs these tests into a per-thread flag (arithmetic); a
+// thread that saw one re-reads its voxels in note_voxel_faults, which records each fault with
+// its index. Clean data so never reaches an atomic (on lavapipe the per-element branches to
+// note_fault cost ~7% of the softmax forward).
+fn mask_fault(v: Voxel, voxel: u32) -> bool {
+  // A shared mask is read by every sample: its values are counted with the first one.
+  return MASK_MODE != MASK_NONE && !is_finite(v.mask_value) && (MASK_PER_SAMPLE || voxel < params.spatial);
+}
+
+// Out-of-range labels match no class; counted once per voxel.
+fn label_fault(v: Voxel) -> bool {
+  return TARGET_KIND != TARGET_DENSE && !v.ignored && v.label >= params.classes;
+}
+
+// Counted as pred too: with mask: 'logits' a finite logit times a finite mask can overflow f32
+// (1e30 x 1e10); a non-finite mask is the mask's fault. (Other modes skip the second test.)
+fn pred_fault(raw: f32, v: Voxel) -> bool {
+  let overflowed = MASK_MODE == MASK_LOGITS && !is_finite(raw * v.logit_scale) && is_finite(v.logit_scale);
+  return !is_finite(raw) | overflowed;
+}
+
+fn target_fault(raw_g: f32) -> bool {
+  return TARGET_KIND == TARGET_DENSE && !is_finite(raw_g);
+}
+
+// Records the faults of one voxel's block of classes (the slow path, see above).
+fn note_voxel_faults(voxel: u32, class_begin: u32, block: u32, first_block: bool) {
+  let v = voxel_info(voxel);
+  if (first_block && mask_fault(v, voxel)) {
+    note_fault(FAULT_MASK, voxel);
+  }
+  if (first_block && label_fault(v)) {
+    note_fault(FAULT_LABEL, voxel);
+  }
+  for (var k = 0u; k < block; k++) {
+    let at = element_index(voxel, class_begin + k);
+    if (pred_fault(pred_at(at), v)) {
+      note_fault(FAULT_PRED, at + params.element_base);
+    }
+    if (target_fault(raw_target(v, voxel, class_begin + k))) {
+      note_fault(FAULT_TARGET, at + params.element_base);
+    }
+  }
+}
+
 // The early exit of a loop over a block that does not run to a constant of its own size.
 fn past_block(k: u32, block: u32) -> bool {
   return REGISTER_CLASSES == 0u && k >= block;
@@ -75,17 +120,15 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   var sums_a: array<vec4<f32>, CLASS_BLOCK>;
   var sums_b: array<vec4<f32>, CLASS_BLOCK>;
   var logits: array<f32, CLASS_BLOCK>;
+  // exp(z - max) of each class, when one block in registers holds the whole vector: the
+  // softmax then costs C exps, not 2C (the log-sum-exp's and p's).
+  var exps: array<f32, CLASS_BLOCK>;
+  let exps_in_registers = REGISTER_CLASSES != 0u && whole_vector;
+  var suspect = false;
   for (var voxel = range.x + tid; voxel < range.y; voxel += WORKGROUP_SIZE) {
     let v = voxel_info(voxel);
     if (first_block) {
-      // A shared mask is read by every sample: its values are counted with the first one.
-      if (MASK_MODE != MASK_NONE && !is_finite(v.mask_value) && (MASK_PER_SAMPLE || voxel < params.spatial)) {
-        note_fault(FAULT_MASK, voxel);
-      }
-      // Out-of-range labels match no class; counted once per voxel.
-      if (TARGET_KIND != TARGET_DENSE && !v.ignored && v.label >= params.classes) {
-        note_fault(FAULT_LABEL, voxel);
-      }
+      suspect = suspect | mask_fault(v, voxel) | label_fault(v);
     }
 
     // Quads are loaded up front; otherwise each logit is read where its fault is checked.
@@ -106,13 +149,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         raw = pred_at(at);
       }
       let z = raw * v.logit_scale;
-      // Counted as pred too: with mask: 'logits' a finite logit times a finite mask can overflow
-      // f32 (1e30 x 1e10). A non-finite mask is the mask's fault, counted once above. (Other
-      // modes skip the second test: per element it cost a software rasteriser ~20% of the pass.)
-      let overflowed = MASK_MODE == MASK_LOGITS && !is_finite(z) && is_finite(v.logit_scale);
-      if (!is_finite(raw) || overflowed) {
-        note_fault(FAULT_PRED, at + params.element_base);
-      }
+      suspect = suspect | pred_fault(raw, v);
       logits[k] = z;
       // Strict '>' keeps the first maximum, as torch.argmax does.
       if (k == 0u || z > best) {
@@ -121,14 +158,18 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       }
     }
     var lse = 0.0;
+    var total = 0.0;
     if (needs_lse) {
       if (whole_vector) {
-        var total = 0.0;
         for (var k = 0u; k < loop_bound; k++) {
           if (past_block(k, block)) {
             break;
           }
-          total += exp(logits[k] - best);
+          let e = exp(logits[k] - best);
+          if (exps_in_registers) {
+            exps[k] = e;
+          }
+          total += e;
         }
         lse = best + log(total);
       } else {
@@ -150,16 +191,20 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       let c = class_begin + k;
       let z = logits[k];
       let raw_g = raw_target(v, voxel, c);
-      if (TARGET_KIND == TARGET_DENSE && !is_finite(raw_g)) {
-        note_fault(FAULT_TARGET, element_index(voxel, c) + params.element_base);
-      }
+      suspect = suspect | target_fault(raw_g);
       let e = target_element(v, raw_g);
       let g = e.x;
       let w = e.y;
       var p: f32;
       switch (ACTIVATION) {
         case ACT_SIGMOID: { p = sigmoid(z); }
-        case ACT_SOFTMAX: { p = exp(z - lse); }
+        case ACT_SOFTMAX: {
+          if (exps_in_registers) {
+            p = exps[k] / total;
+          } else {
+            p = exp(z - lse);
+          }
+        }
         case ACT_ARGMAX: { p = select(0.0, 1.0, c == best_class); }
         case ACT_THRESHOLD: { p = select(0.0, 1.0, z > params.threshold); }
         case ACT_TANH: { p = stable_tanh(z); }
@@ -181,6 +226,12 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       }
       sums_a[k] += w * dice_terms(p, g);
       sums_b[k] += vec4<f32>(w * aux, w * g, focal);
+    }
+  }
+
+  if (suspect) {
+    for (var voxel = range.x + tid; voxel < range.y; voxel += WORKGROUP_SIZE) {
+      note_voxel_faults(voxel, class_begin, block, first_block);
     }
   }
 

@@ -13,8 +13,11 @@ export interface GridProfile {
   /** A reduction lane should read at least this many rows before another workgroup is worth it. */
   readonly minRowsPerLane: number;
   /**
-   * Workgroups an elementwise (barrier-free) pass aims for: many more than a reduction, even
-   * on software adapters, where only barriers make workgroups expensive.
+   * Workgroups an elementwise (barrier-free) pass aims for: more than a reduction. On software
+   * adapters each workgroup still costs its start-up (every thread's loads of the per-sample
+   * coefficients run as per-lane loops there): at 2x512x512x8 on lavapipe, 512 workgroups took
+   * about 3 ms more process CPU than 16-64 for the seed and softmax backward passes, so 32
+   * (four per lavapipe thread on an 8-core machine) rather than hundreds.
    */
   readonly elementwiseWorkgroups: number;
   /** An elementwise thread should handle at least this many vec4/scalar units. */
@@ -36,7 +39,7 @@ export function gridProfileFor(
     maxBindingBytes: overrides.maxBindingBytes ?? device.limits.maxStorageBufferBindingSize,
     targetWorkgroups: overrides.targetWorkgroups ?? (software ? 8 : 1024),
     minRowsPerLane: software ? 64 : 4,
-    elementwiseWorkgroups: software ? 512 : 4096,
+    elementwiseWorkgroups: software ? 32 : 4096,
     minUnitsPerThread: 4,
     maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
     software,

@@ -66,7 +66,7 @@ function perThreadAdditions(loss: Pick<DiceLoss, 'plan'>): number {
 }
 
 describe('planner: no accumulator adds more than 2^24 elements', () => {
-  const software = { workgroupSize: 256, targetWorkgroups: 8, minRowsPerLane: 64, elementwiseWorkgroups: 512, minUnitsPerThread: 4, maxWorkgroupsPerDimension: 65535 };
+  const software = { workgroupSize: 256, targetWorkgroups: 8, minRowsPerLane: 64, elementwiseWorkgroups: 32, minUnitsPerThread: 4, maxWorkgroupsPerDimension: 65535 };
   const gpu = { workgroupSize: 256, targetWorkgroups: 1024, minRowsPerLane: 4, elementwiseWorkgroups: 4096, minUnitsPerThread: 4, maxWorkgroupsPerDimension: 65535 };
   // lavapipe binds 128 MiB, an NVIDIA GPU 2 GiB - 4 bytes.
   const LAVAPIPE = 2 ** 27;

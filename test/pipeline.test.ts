@@ -77,6 +77,32 @@ describe('non-finite inputs are reported on every path', () => {
     });
   });
 
+  // The forward only flags a thread that saw a fault; that thread re-reads its voxels to record
+  // each one. Faults in several workgroups and threads, next to clean voxels of the same thread.
+  it('family with logits in registers (C = 8, vec4 loads): every fault counted, with the first index', async () => {
+    await withValidation(gpu.device, async () => {
+      const C = 8;
+      const voxels = 2 * 700;
+      const loss = await gpu.engine.loss({ shape: [2, 700, C], activation: 'softmax', target: 'u8' });
+      const pred = new Float32Array(voxels * C).fill(0.25);
+      const labels = new Uint8Array(voxels).fill(1);
+      for (const at of [C * 900 + 2, C * 5 + 3, C * 5 + 4, C * 1399 + 7]) pred[at] = NaN;
+      pred[C * 260] = -Infinity;
+      labels[1100] = C;
+      labels[333] = 200;
+      const error = await rejection(loss.compute(pred, labels));
+      expect(['NON_FINITE_INPUT', 'LABEL_OUT_OF_RANGE']).toContain(error.code);
+      expect(await loss.readStatus()).toEqual({
+        ...clean, badLabels: 2, firstBadLabelVoxel: 333, nonFinite: 5, firstNonFiniteElement: C * 5 + 3,
+      });
+      pred.fill(0.25);
+      labels.fill(1);
+      await loss.compute(pred, labels);
+      expect(await loss.readStatus()).toEqual(clean);
+      loss.destroy();
+    });
+  });
+
   it('family with more than one class block: each logit counted once', async () => {
     await withValidation(gpu.device, async () => {
       const C = 20;

@@ -25,7 +25,7 @@ import { describeProgram, type LossProgram } from '../../src/program/program.js'
 
 const lavapipe: DeviceProfile = {
   workgroupSize: 256, maxBindingBytes: 128 * 2 ** 20, targetWorkgroups: 8, minRowsPerLane: 64,
-  elementwiseWorkgroups: 512, minUnitsPerThread: 4, maxWorkgroupsPerDimension: 65535, subgroupSize: 8, software: true,
+  elementwiseWorkgroups: 32, minUnitsPerThread: 4, maxWorkgroupsPerDimension: 65535, subgroupSize: 8, software: true,
 };
 const gpu: DeviceProfile = { ...lavapipe, maxBindingBytes: 2 ** 31 - 4, targetWorkgroups: 1024, minRowsPerLane: 4, elementwiseWorkgroups: 4096, subgroupSize: 32, software: false };
 const tinyWindows: GridProfile = { ...lavapipe, maxBindingBytes: 64 * 1024 };

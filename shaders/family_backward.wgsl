@@ -48,12 +48,16 @@ fn focal_softmax_slope(log_q: f32) -> f32 {
 
 fn dl_dp(w: f32, c: vec4<f32>, p: f32, g: f32) -> f32 {
   var dp = select(1.0, 2.0 * p, SQUARED);
-  var dt = 0.5 * (1.0 - sign(p - g));
   if (SOFT_ABS) {
     dp = sign(p);
-    dt = 0.5 * (sign(p) - sign(p - g));
   }
-  return w * (c.x * g + c.y * dp + c.z * dt);
+  // The finalize writes cI = 0 in the soft-label L1 form and cT = 0 otherwise: each form
+  // computes only its own intersection term.
+  if (SOFT_L1) {
+    let dt = select(0.5 * (1.0 - sign(p - g)), 0.5 * (sign(p) - sign(p - g)), SOFT_ABS);
+    return w * (c.y * dp + c.z * dt);
+  }
+  return w * (c.x * g + c.y * dp);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -23,6 +23,7 @@ override MASK_PER_SAMPLE: bool = false;
 override HAS_IGNORE: bool = false;  // a label, or for a dense target an element, equal to ignore_index drops out
 override SQUARED: bool = false;     // P and G sum p^2 and g^2
 override SOFT_ABS: bool = false;    // P, G, T from absolute values (MONAI soft_label), see family_forward.wgsl
+override SOFT_L1: bool = false;     // the intersection is T = sum min(p, g) (family_finalize's soft-label L1 form)
 override AUX_KIND: u32 = 0u;        // AUX_* (on the logits, whatever the activation)
 override FOCAL_KIND: u32 = 0u;      // FOCAL_*
 override CHANNELS_FIRST: bool = false;

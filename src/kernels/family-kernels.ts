@@ -76,6 +76,7 @@ export function voxelConstants(o: NormalizedLossOptions): PipelineConstants {
     HAS_IGNORE: +(o.ignoreIndex !== undefined),
     SQUARED: +o.squared,
     SOFT_ABS: +o.softAbs,
+    SOFT_L1: +o.softLabel,
     AUX_KIND: auxKind(o),
     FOCAL_KIND: focalKind(o),
     CHANNELS_FIRST: +o.channelsFirst,

@@ -118,3 +118,49 @@ describe('encode: records only, allocates nothing in steady state', () => {
     });
   });
 });
+
+// wgsl-dice/tfjs's custom gradient records the forward, and later only the backward passes
+// from the coefficients the forward left (ProgramLoss._encodeBackward).
+describe('backward-only recording', () => {
+  it.each([
+    ['seed per-class loss', { kind: 'dice' as const }],
+    ['softmax + u8 label map', { kind: 'loss' as const }],
+  ])('%s: forward, then the backward alone, gives the gradient of a whole encode bit for bit', async (_name, c) => {
+    const shape = [2, 12, 8, 4];
+    const n = 2 * 12 * 8 * 4;
+    const random = mulberry32(21);
+    await withValidation(gpu.device, async () => {
+      const loss = c.kind === 'dice'
+        ? await gpu.engine.dice({ shape, reduce: 'per-class' })
+        : await gpu.engine.loss({ shape, activation: 'softmax', target: 'u8' });
+      const pred = createBufferFrom(gpu.device, Float32Array.from({ length: n }, () => random() * 4 - 2));
+      const targetData = c.kind === 'dice'
+        ? Float32Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0))
+        : Uint8Array.from({ length: 2 * 12 * 8 + 3 }, () => Math.floor(random() * 4));
+      const target = createBufferFrom(gpu.device, targetData);
+      const lossOut = createEmptyBuffer(gpu.device, 4);
+      const whole = createEmptyBuffer(gpu.device, n * 4);
+      const split = createEmptyBuffer(gpu.device, n * 4);
+      const encoder = gpu.device.createCommandEncoder();
+      loss.encode(encoder, { pred, target, loss: lossOut, grad: whole });
+      loss.encode(encoder, { pred, target, loss: lossOut });
+      loss._encodeBackward(encoder, { pred, target, grad: split });
+      gpu.device.queue.submit([encoder.finish()]);
+      const [a, b] = [await readBuffer(gpu.device, whole), await readBuffer(gpu.device, split)];
+      expect(new Uint32Array(b)).toEqual(new Uint32Array(a));
+      expect(new Float32Array(a).some((g) => g !== 0)).toBe(true);
+      loss.destroy();
+      for (const buffer of [pred, target, lossOut, whole, split]) buffer.destroy();
+    });
+  });
+
+  it('a metric has no backward pass: recording its gradient is INVALID_INPUT, not an unwritten buffer', async () => {
+    const metric = await gpu.engine.metric({ shape: [1, 8, 3], target: 'u8' });
+    const grad = createEmptyBuffer(gpu.device, 24 * 4);
+    const pred = createEmptyBuffer(gpu.device, 24 * 4);
+    const target = createEmptyBuffer(gpu.device, 16);
+    expect(() => metric._encodeBackward(gpu.device.createCommandEncoder(), { pred, target, grad })).toThrow(/has no gradient/);
+    metric.destroy();
+    for (const buffer of [grad, pred, target]) buffer.destroy();
+  });
+});

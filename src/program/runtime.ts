@@ -114,6 +114,9 @@ export abstract class ProgramLoss extends LossBase {
    */
   _encodeBackward(encoder: GPUCommandEncoder, buffers: Readonly<Partial<Record<TensorName, GPUBuffer>>>): void {
     if (!buffers.grad) throw new WgslDiceError('INVALID_INPUT', '_encodeBackward records the gradient: pass the grad buffer.');
+    if (!this.program.passes.some((pass) => pass.backward)) {
+      throw new WgslDiceError('INVALID_INPUT', `${this.program.label} has no gradient (a metric on binarised predictions); use it without differentiating it.`);
+    }
     this.record(encoder, buffers, {}, 'backward');
   }
 

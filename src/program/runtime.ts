@@ -52,6 +52,9 @@ export abstract class ProgramLoss extends LossBase {
   readonly #uniforms: readonly GPUBuffer[];
   readonly #scratch = new Map<string, GPUBuffer>();
   readonly #tensors: ReadonlyMap<TensorName, TensorSpec>;
+  /** Derived from the program once, not at every encode: what the buffer checks compare against. */
+  readonly #sameDispatch: readonly [TensorName, TensorName][];
+  readonly #backwardTensors: ReadonlySet<TensorName>;
   /** compute()'s upload, output and readback buffers, each made when a call first needs it. */
   readonly #host = new Map<string, GPUBuffer>();
 
@@ -66,11 +69,13 @@ export abstract class ProgramLoss extends LossBase {
     this.program = program;
     this.#passes = passes;
     this.#tensors = new Map(program.tensors.map((t) => [t.name, t]));
+    this.#sameDispatch = sameDispatchPairs(program);
+    this.#backwardTensors = backwardTensors(program);
     const u = GPUBufferUsage;
     for (const s of program.scratch) {
-      const copied = s.readable || s.name === program.gradientCoefficients;
-      const usage = u.STORAGE | (copied ? u.COPY_SRC : 0);
-      this.#scratch.set(s.name, s.contents ? this.resources.storage(s.name, s.contents, s.readable ? u.COPY_SRC : 0) : this.resources.buffer(s.name, s.bytes, usage));
+      // compute() reads some scratch back; wgsl-dice/tfjs copies the gradient coefficients out.
+      const copySource = s.readable || s.name === program.gradientCoefficients ? u.COPY_SRC : 0;
+      this.#scratch.set(s.name, s.contents ? this.resources.storage(s.name, s.contents, copySource) : this.resources.buffer(s.name, s.bytes, u.STORAGE | copySource));
     }
     this.#uniforms = program.passes.map((p) => this.resources.uniform(`${p.name} params`, p.uniforms));
   }
@@ -142,7 +147,7 @@ export abstract class ProgramLoss extends LossBase {
     if (intoPass && options.timestampWrites !== undefined) {
       throw new WgslDiceError('INVALID_OPTION', 'timestampWrites belong to the pass you began; pass them to beginComputePass() yourself.');
     }
-    const bound = this.#bindTensors(buffers, passes === 'backward' ? backwardTensors(this.program) : undefined);
+    const bound = this.#bindTensors(buffers, passes === 'backward' ? this.#backwardTensors : undefined);
     const withGrad = bound.has('grad');
     this.checkedRecording(() => {
       const pass = intoPass
@@ -185,7 +190,7 @@ export abstract class ProgramLoss extends LossBase {
     const reads: Record<string, Binding | undefined> = {};
     const writes: Record<string, Binding | undefined> = {};
     for (const [name, binding] of bound) (this.#tensors.get(name)!.access === 'read' ? reads : writes)[name] = binding;
-    rejectOverlaps(reads, writes, { inPlace: this.program.inPlace, sameDispatch: sameDispatchPairs(this.program) });
+    rejectOverlaps(reads, writes, { inPlace: this.program.inPlace, sameDispatch: this.#sameDispatch });
     return bound;
   }
 

@@ -13,7 +13,7 @@ import type { LossProgram } from './program/program.js';
 import type { CompiledPass } from './program/runtime.js';
 import { describeValue, deviceLossGuard, deviceLostError, optionalLabel, ownOptions, WgslDiceError, type DeviceLossGuard } from './errors.js';
 import { normalizeDiceOptions, type DiceLossOptions } from './options.js';
-import { gridProfileFor, type DicePlan, type GridProfile } from './plan.js';
+import { gridProfileFor, type DeviceClass, type DicePlan, type GridProfile } from './plan.js';
 import type { FamilyPlan } from './program/planner.js';
 import { createPresets, type Presets } from './presets/index.js';
 
@@ -41,6 +41,12 @@ export interface DiceEngineOptions {
   subgroups?: boolean;
   /** Prefix for the labels of the GPU objects the engine creates. */
   label?: string;
+  /**
+   * Plan as for this kind of device whatever the adapter is (default: what the adapter is).
+   * 'gpu' on a software adapter gives the plans a GPU would run, for analysis
+   * (`npm run kernel-stats`) and tests; they compute the same results, only slower there.
+   */
+  deviceClass?: DeviceClass;
 }
 
 /**
@@ -89,7 +95,10 @@ export class DiceEngine {
     if (typeof device !== 'object' || device === null || typeof device.createComputePipelineAsync !== 'function') {
       throw new WgslDiceError('INVALID_INPUT', 'DiceEngine.create needs a GPUDevice.');
     }
-    const options = ownOptions<DiceEngineOptions>('engine option', given, ['workgroupSize', 'targetWorkgroups', 'maxBindingBytes', 'subgroups', 'label']);
+    const options = ownOptions<DiceEngineOptions>('engine option', given, ['workgroupSize', 'targetWorkgroups', 'maxBindingBytes', 'subgroups', 'label', 'deviceClass']);
+    if (options.deviceClass !== undefined && options.deviceClass !== 'gpu' && options.deviceClass !== 'software') {
+      throw new WgslDiceError('INVALID_OPTION', `deviceClass must be 'gpu' or 'software', got ${describeValue(options.deviceClass)}.`);
+    }
     optionalLabel(options.label, 'wgsl-dice');
     if (options.subgroups !== undefined && typeof options.subgroups !== 'boolean') {
       throw new WgslDiceError('INVALID_OPTION', `subgroups must be true or false, got ${String(options.subgroups)}.`);

@@ -4,6 +4,7 @@
  * no runtime dependency; it runs in browsers and in Node (with `wgsl-dice/node`).
  */
 export { DiceEngine, type DiceEngineOptions } from './engine.js';
+export type { DeviceClass } from './plan.js';
 export {
   DiceLoss,
   type DiceEncodeBuffers,

@@ -27,11 +27,17 @@ export interface GridProfile {
   readonly software?: boolean;
 }
 
+/**
+ * Which plans the engine makes: for a GPU (many workgroups, unrolled class loops) or for a
+ * software adapter (few fat workgroups, fast compiles). Both run correctly anywhere.
+ */
+export type DeviceClass = 'gpu' | 'software';
+
 export function gridProfileFor(
   device: GPUDevice,
-  overrides: { workgroupSize?: number; targetWorkgroups?: number; maxBindingBytes?: number } = {},
+  overrides: { workgroupSize?: number; targetWorkgroups?: number; maxBindingBytes?: number; deviceClass?: DeviceClass } = {},
 ): GridProfile {
-  const software = isSoftwareDevice(device);
+  const software = overrides.deviceClass === undefined ? isSoftwareDevice(device) : overrides.deviceClass === 'software';
   const workgroupSize =
     overrides.workgroupSize ?? Math.min(256, device.limits.maxComputeInvocationsPerWorkgroup);
   return {

@@ -235,6 +235,15 @@ describe('gridProfileFor', () => {
     expect(hardware.maxBindingBytes).toBe(2 ** 30);
   });
 
+  it('plans for the device class asked for, whatever the adapter is', () => {
+    const lavapipe = device('', 'llvmpipe (LLVM 15.0.6, 256 bits)');
+    const asGpu = gridProfileFor(lavapipe, { deviceClass: 'gpu' });
+    expect(asGpu.software).toBe(false);
+    expect(asGpu).toEqual(gridProfileFor(device('ampere', 'NVIDIA H100')));
+    const asSoftware = gridProfileFor(device('ampere', 'NVIDIA H100'), { deviceClass: 'software' });
+    expect(asSoftware).toEqual(gridProfileFor(lavapipe));
+  });
+
   it('takes the overrides tests use', () => {
     const p = gridProfileFor(device('ampere', ''), { workgroupSize: 64, targetWorkgroups: 3, maxBindingBytes: 4096 });
     expect([p.workgroupSize, p.targetWorkgroups, p.maxBindingBytes]).toEqual([64, 3, 4096]);

@@ -54,6 +54,7 @@ const nodePrograms = {
   cli: 'src/cli/main.ts',
   bench: 'bench/main.ts',
   'bench-cldice': 'bench/cldice.ts',
+  'bench-kernel-stats': 'bench/kernel-stats.ts',
   demo: 'demo/main.ts',
   'demo-tubes': 'demo/tubes.ts',
   'demo-web': 'demo/web-server.ts',

@@ -37,9 +37,22 @@ export interface EngineBuffers {
   grad?: GPUBuffer;
 }
 
+/** One pass of a loss's program (`loss.program.passes`): the unit `npm run kernel-stats` reports. */
+export interface ProgramPass {
+  /** 'reduce', 'forward', 'finalize', 'backward', ... */
+  readonly name: string;
+  readonly kernel: string;
+  /** The pipeline's `override` constants, as the planner chose them. */
+  readonly constants: Readonly<Record<string, number>>;
+  /** Runs only when a gradient is asked for. */
+  readonly backward: boolean;
+}
+
 /** What the benchmark needs of a wgsl-dice loss object, whichever engine method made it. */
 export interface EngineLoss {
   encode(encoder: GPUCommandEncoder, buffers: EngineBuffers): void;
+  /** The passes it records, in order (bench/kernel-stats/ maps each to its compiled pipeline). */
+  readonly passes: readonly ProgramPass[];
   /** Per group, `statsStride` bytes whose first f32 is the group's score (Dice). */
   readonly statsBuffer: GPUBuffer;
   readonly groupCount: number;
@@ -174,6 +187,7 @@ async function seedLoss(engine: DiceEngine, options: DiceLossOptions): Promise<E
   const { plan, kernels } = dice;
   return {
     encode: (encoder, buffers) => dice.encode(encoder, buffers),
+    passes: dice.program.passes,
     statsBuffer: dice.statsBuffer,
     groupCount: dice.groupCount,
     statsStride: 16,
@@ -195,6 +209,7 @@ async function familyLoss(engine: DiceEngine, options: LossOptions): Promise<Eng
   const backwardWorkgroups = plan.backward.windows.reduce((n, w) => n + w.count, 0);
   return {
     encode: (encoder, buffers) => loss.encode(encoder, buffers),
+    passes: loss.program.passes,
     statsBuffer: loss.statsBuffer,
     groupCount: loss.groupCount,
     statsStride: 32,
@@ -390,6 +405,15 @@ export const LOSS_CASES: readonly LossCase[] = [
     [2, 96, 96, 96, 4],
   ),
 ];
+
+/**
+ * clDice (`npm run bench:cldice`, bench/cldice.ts): MONAI's iter_ and the channels-last
+ * [B, H, W, C] / [B, D, H, W, C] shapes it is measured at.
+ */
+export const CLDICE_BENCH = {
+  iterations: 3,
+  shapes: [[2, 512, 512, 2], [1, 128, 128, 128, 2]],
+} as const satisfies { iterations: number; shapes: readonly (readonly number[])[] };
 
 export interface BenchShape {
   readonly dims: readonly number[];

@@ -11,15 +11,16 @@ import { parseArgs } from 'node:util';
 import { DiceEngine } from '../src/index.js';
 import { describeAdapter, requestNodeDevice } from '../src/node/index.js';
 import { clDiceReference, mulberry32 } from '../src/reference/index.js';
+import { CLDICE_BENCH } from './cases.js';
 import { clDiceTfjsLoss } from './cldice-tfjs.js';
 import { COPY_VARIANTS, copyBytes, CopyKernels, workgroupCandidates } from './copy.js';
 import { formatTable, jsonLine, withRates, type Row } from './report.js';
 import { loadTfjsWebgpu, type TfjsBaseline } from './tfjs-baseline.js';
 import { GpuTimer, summarize, timeHost } from './timing.js';
 
-const ITERATIONS = 3;
+const ITERATIONS = CLDICE_BENCH.iterations;
 const SEED = 20261127;
-const DEFAULT_SHAPES = [[2, 512, 512, 2], [1, 128, 128, 128, 2]];
+const DEFAULT_SHAPES = CLDICE_BENCH.shapes.map((shape) => [...shape]);
 
 /** Channels-last probabilities of two classes and a one-hot target of random thin curves. */
 function tubes(shape: number[], seed: number): { pred: Float32Array<ArrayBuffer>; target: Float32Array<ArrayBuffer> } {

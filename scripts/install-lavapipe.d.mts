@@ -31,5 +31,6 @@ export function backportsStanzaFromDeb822(sourcesText: string, codename?: string
 export function classicBackportsList(codename?: string): string;
 export function planLavapipeInstall(facts: SystemFacts): InstallPlan;
 export function readSystemFacts(): SystemFacts;
-export function runInstallPlan(plan: Extract<InstallPlan, { install: true }>): void;
+export function onPath(command: string): boolean;
+export function runInstallPlan(plan: Extract<InstallPlan, { install: true }>, options?: { toStderr?: boolean }): void;
 export function installLavapipe(): Extract<InstallPlan, { install: true }>;

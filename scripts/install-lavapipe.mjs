@@ -163,18 +163,20 @@ export function readSystemFacts() {
 }
 
 /**
- * Carries out an `install: true` plan, streaming apt's output to this process's stdout/stderr.
+ * Carries out an `install: true` plan, streaming apt's output to this process's stdout/stderr
+ * (all of it to stderr with `{ toStderr: true }`, for programs whose stdout is data).
  * Throws, with the manual commands, when a step fails.
  */
-export function runInstallPlan(plan) {
+export function runInstallPlan(plan, { toStderr = false } = {}) {
+  const log = toStderr ? console.error : console.log;
   if (plan.sourcesFile) {
     writeFileSync(plan.sourcesFile.path, plan.sourcesFile.contents);
-    console.log(`[wgsl-dice] wrote ${plan.sourcesFile.path}:\n${plan.sourcesFile.contents.trimEnd()}`);
+    log(`[wgsl-dice] wrote ${plan.sourcesFile.path}:\n${plan.sourcesFile.contents.trimEnd()}`);
   }
   for (const [command, ...args] of plan.commands) {
-    console.log(`[wgsl-dice] $ ${[command, ...args].join(' ')}`);
+    log(`[wgsl-dice] $ ${[command, ...args].join(' ')}`);
     const result = spawnSync(command, args, {
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', toStderr ? 2 : 'inherit', 'inherit'],
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
     if (result.error || result.status !== 0) {
@@ -195,7 +197,8 @@ export function installLavapipe() {
   return plan;
 }
 
-function onPath(command) {
+/** True when `command` is an executable name found in a PATH directory. */
+export function onPath(command) {
   return (process.env.PATH ?? '')
     .split(delimiter)
     .some((dir) => dir !== '' && existsSync(join(dir, command)));
@@ -219,8 +222,13 @@ function deb822Fields(lines) {
   return fields;
 }
 
+// Only `node scripts/install-lavapipe.mjs` installs. Bundled into another program (esbuild
+// builds `npm run kernel-stats`, which imports the helpers above), import.meta.url is that
+// program's own file, which is the one being run: hence the name check too.
 const runDirectly =
-  process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  process.argv[1] !== undefined &&
+  import.meta.url.endsWith('/install-lavapipe.mjs') &&
+  import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
 if (runDirectly) {
   try {
     installLavapipe();

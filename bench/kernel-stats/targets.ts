@@ -1,0 +1,87 @@
+/**
+ * The losses `npm run kernel-stats` compiles: every bench case at every shape the bench runs it
+ * at (bench/cases.ts), clDice at the shapes of `npm run bench:cldice`, and MONAI's Generalized
+ * Wasserstein Dice loss, which has no bench row yet, at the bench's shapes.
+ */
+import type { DiceEngine } from '../../src/index.js';
+import { CLDICE_BENCH, LOSS_CASES, SHAPES, type ProgramPass } from '../cases.js';
+
+/** A created loss as kernel-stats reads it: its program's passes where it has a program. */
+export interface CreatedLoss {
+  readonly passes?: readonly ProgramPass[];
+  destroy(): void;
+}
+
+export interface KernelStatsTarget {
+  /** The bench's case name ('seed-global', 'softmax-u8', 'cl-dice', ...). */
+  readonly case: string;
+  /** The loss's shape, in its own layout (channels-first cases: [B, C, ...]). */
+  readonly shape: readonly number[];
+  readonly classes: number;
+  create(engine: DiceEngine): Promise<CreatedLoss>;
+}
+
+const WASSERSTEIN_CASE = 'wasserstein-u8-cf';
+
+/**
+ * The passes of a loss that runs on the program runtime (`loss.program`); undefined for one
+ * that records its own passes (clDice, until it moves onto the runtime).
+ */
+function programPasses(loss: object): readonly ProgramPass[] | undefined {
+  return (loss as { program?: { passes?: readonly ProgramPass[] } }).program?.passes;
+}
+
+/** [B, ...spatial, C] -> [B, C, ...spatial]. */
+const channelsFirst = (shape: readonly number[]) => [shape[0], shape[shape.length - 1], ...shape.slice(1, -1)];
+
+/** Class c is |i - j| / (C - 1) away from class j: ordered labels, as MONAI's examples use. */
+function orderedDistances(classes: number): number[][] {
+  return Array.from({ length: classes }, (_, i) => Array.from({ length: classes }, (_, j) => Math.abs(i - j) / (classes - 1)));
+}
+
+/** Every target, in the bench's order; `only` keeps those whose case name contains it. */
+export function kernelStatsTargets(only?: string): KernelStatsTarget[] {
+  const targets: KernelStatsTarget[] = [];
+  for (const lossCase of LOSS_CASES) {
+    const shapes = lossCase.fixedDims ? [[...lossCase.fixedDims]] : SHAPES.map((s) => lossCase.dims(s.dims));
+    for (const shape of shapes) {
+      targets.push({
+        case: lossCase.name,
+        shape,
+        classes: lossCase.layout === 'channels-first' ? shape[1] : shape[shape.length - 1],
+        create: (engine) => lossCase.create(engine, shape),
+      });
+    }
+  }
+  for (const shape of CLDICE_BENCH.shapes) {
+    targets.push({
+      case: 'cl-dice',
+      shape,
+      classes: shape[shape.length - 1],
+      create: async (engine) => {
+        const loss = await engine.loss({ formula: 'cl-dice', shape, skeletonIterations: CLDICE_BENCH.iterations, label: 'kernel-stats cl-dice' });
+        return { passes: programPasses(loss), destroy: () => loss.destroy() };
+      },
+    });
+  }
+  // A distance needs two classes; MONAI's layout (channels-first) and the bench's u8 label maps.
+  for (const { dims } of SHAPES.filter((s) => s.dims[s.dims.length - 1] >= 2)) {
+    const shape = channelsFirst(dims);
+    targets.push({
+      case: WASSERSTEIN_CASE,
+      shape,
+      classes: shape[1],
+      create: async (engine) => {
+        const loss = await engine.wassersteinDice({
+          shape,
+          layout: 'channels-first',
+          target: 'u8',
+          distanceMatrix: orderedDistances(shape[1]),
+          label: `kernel-stats ${WASSERSTEIN_CASE}`,
+        });
+        return { passes: programPasses(loss), destroy: () => loss.destroy() };
+      },
+    });
+  }
+  return only === undefined ? targets : targets.filter((t) => t.case.includes(only));
+}

@@ -103,6 +103,12 @@ export function parseCapture(text: string): Capture {
         open = { marker, dumps: [] };
       } else if (marker.event === 'pipeline-end') {
         if (!open || open.marker.id !== marker.id) throw new Error(`kernel-stats capture: end marker of pipeline ${marker.id} without its begin marker`);
+        if (!sawAnyDump) {
+          throw new Error(
+            "kernel-stats capture: no SPIR-V in the output; Dawn prints it only on a device made with the 'dump_shaders' toggle " +
+              "(requestNodeDevice({ dawnFlags: ['enable-dawn-features=dump_shaders,disable_symbol_renaming'] })).",
+          );
+        }
         pipelines.set(marker.id, resolvePipeline(open.marker, open.dumps, pipelines));
         open = undefined;
       } else {
@@ -117,12 +123,6 @@ export function parseCapture(text: string): Capture {
     if (open) open.dumps.push(`${assembly.join('\n')}\n`);
   }
   if (open) throw new Error(`kernel-stats capture: pipeline ${open.marker.id} (${open.marker.label}) has no end marker (did the capture process stop early?)`);
-  if (pipelines.size > 0 && !sawAnyDump) {
-    throw new Error(
-      "kernel-stats capture: no SPIR-V in the output; Dawn prints it only on a device made with the 'dump_shaders' toggle " +
-        "(requestNodeDevice({ dawnFlags: ['enable-dawn-features=dump_shaders,disable_symbol_renaming'] })).",
-    );
-  }
   for (const pass of passes) {
     if (!pipelines.has(pass.pipeline)) throw new Error(`kernel-stats capture: ${pass.case} ${pass.pass} names pipeline ${pass.pipeline}, which was not captured`);
   }

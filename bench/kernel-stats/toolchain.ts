@@ -105,7 +105,8 @@ export function run(command: string, args: readonly string[], env?: NodeJS.Proce
   const result = spawnSync(command, args, { encoding: 'utf8', env: env ?? process.env, maxBuffer: 1 << 28 });
   if (result.error) throw new Error(`${command} did not run: ${result.error.message}`);
   if (result.status !== 0) {
-    throw new Error(`\`${[command, ...args].join(' ')}\` failed (exit status ${result.status ?? result.signal}):\n${result.stderr.trim()}`);
+    const shown = args.length > 4 ? [...args.slice(0, 3), `... (${args.length} arguments)`] : args;
+    throw new Error(`\`${[command, ...shown].join(' ')}\` failed (exit status ${result.status ?? result.signal}):\n${result.stderr.trim()}`);
   }
   return result.stdout;
 }
@@ -130,13 +131,18 @@ export function assemble(assemblyPath: string, assembly: string, output: string)
 export function compileForFamily(kstats: string, family: string, files: readonly string[]): string {
   const icd = findRadvIcd();
   if (!icd) throw new Error("Mesa's RADV driver (radeon_icd.json) is not installed: apt-get install mesa-vulkan-drivers");
-  return run(kstats, files, {
-    ...process.env,
-    RADV_FORCE_FAMILY: family,
-    // The loader's old and new names for "only this driver".
-    VK_ICD_FILENAMES: icd,
-    VK_DRIVER_FILES: icd,
-    // Statistics come from a compile; a cache hit from an earlier run must not stand in for one.
-    MESA_SHADER_CACHE_DISABLE: 'true',
-  });
+  try {
+    return run(kstats, files, {
+      ...process.env,
+      RADV_FORCE_FAMILY: family,
+      // The loader's old and new names for "only this driver".
+      VK_ICD_FILENAMES: icd,
+      VK_DRIVER_FILES: icd,
+      // Statistics come from a compile; a cache hit from an earlier run must not stand in for one.
+      MESA_SHADER_CACHE_DISABLE: 'true',
+    });
+  } catch (error) {
+    // RADV aborts on a family it does not know.
+    throw new Error(`${(error as Error).message}\nIs '${family}' a GPU family RADV knows (navi31, navi21, navi10, ...; not gfx1100)?`);
+  }
 }

@@ -15,7 +15,7 @@ import type { KernelStatsTarget } from './targets.js';
  * `dump_shaders` prints each pipeline's SPIR-V as created, overrides applied;
  * `disable_symbol_renaming` keeps the WGSL names in it, so a reader can tell the kernels apart.
  */
-export const DUMP_FLAGS = ['enable-dawn-features=dump_shaders,disable_symbol_renaming'];
+const DUMP_FLAGS = ['enable-dawn-features=dump_shaders,disable_symbol_renaming'];
 
 /** The engine's label: pipeline and module labels begin with it (`kernel-stats family_forward`). */
 const ENGINE_LABEL = 'kernel-stats';

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DeviceClass } from '../../src/index.js';
-import { assemblerInput, parseCapture, type PassMarker, type PipelineConstants } from './capture-format.js';
+import { assemblerInput, parseCapture, type CapturedPipeline, type PassMarker, type PipelineConstants } from './capture-format.js';
 import { parseKstatsOutput, type KernelStats, type KstatsOutput } from './radv-stats.js';
 import { assemble, buildKstats, compileForFamily, ensureTools } from './toolchain.js';
 
@@ -87,8 +87,8 @@ const KSTATS_SOURCE = fileURLToPath(new URL('../scripts/kernel-stats/kstats.c', 
 /** Runs the capture process with its stdout in `outputPath`; rejects with its stderr when it fails. */
 async function runCapture(outputPath: string, deviceClass: DeviceClass, only: string | undefined): Promise<void> {
   const args = [CAPTURE_PROGRAM, '--capture', '--device-class', deviceClass, ...(only === undefined ? [] : ['--case', only])];
-  // A file, not a pipe: the dumps run to tens of megabytes, and a file keeps the order in which
-  // Dawn and the markers wrote without this process reading as fast as they write.
+  // A file, not a pipe: the dumps run to tens of megabytes, which a file takes as fast as Dawn
+  // writes them, with nothing for this process to drain meanwhile.
   const out = openSync(outputPath, 'w');
   try {
     const child = spawn(process.execPath, args, { stdio: ['ignore', out, 'pipe'] });
@@ -104,6 +104,38 @@ async function runCapture(outputPath: string, deviceClass: DeviceClass, only: st
   }
 }
 
+/**
+ * Assembles each distinct module once (many cases share pipelines) into `work`. A module that
+ * does not assemble gets an error in its rows instead of stopping the run.
+ */
+function assembleDistinct(pipelines: ReadonlyMap<number, CapturedPipeline>, work: string) {
+  const binaryOf = new Map<number, string>();
+  const byText = new Map<string, string>();
+  const assemblyErrors = new Map<number, string>();
+  for (const pipeline of pipelines.values()) {
+    const text = assemblerInput(pipeline.spirv);
+    let binary = byText.get(text);
+    if (!binary) {
+      binary = join(work, `pipeline-${pipeline.id}.spv`);
+      const source = join(work, `pipeline-${pipeline.id}.spvasm`);
+      writeFileSync(source, text);
+      try {
+        assemble(source, text, binary);
+      } catch (error) {
+        assemblyErrors.set(pipeline.id, (error as Error).message.split('\n').slice(0, 2).join(' '));
+        continue;
+      }
+      byText.set(text, binary);
+    }
+    binaryOf.set(pipeline.id, binary);
+  }
+  return { binaryOf, binaries: [...byText.values()], assemblyErrors };
+}
+
+/**
+ * Every pass of every target (or of the cases whose name contains `only`), compiled for each
+ * family: the rows, in the bench's case order. Installs the tools it needs first (ensureTools).
+ */
 export async function kernelStats(options: KernelStatsOptions = {}): Promise<KernelStatsRow[]> {
   const families = options.families ?? DEFAULT_FAMILIES;
   const deviceClass = options.deviceClass ?? 'gpu';
@@ -117,30 +149,11 @@ export async function kernelStats(options: KernelStatsOptions = {}): Promise<Ker
     const { adapter, pipelines, passes } = parseCapture(readFileSync(capturePath, 'utf8'));
     if (passes.length === 0) throw new Error(`kernel-stats: no case matches ${JSON.stringify(options.only)}`);
 
-    // One binary per distinct module: many cases share pipelines.
-    const binaryOf = new Map<number, string>();
-    const byText = new Map<string, string>();
-    const assemblyErrors = new Map<number, string>();
-    for (const pipeline of pipelines.values()) {
-      const text = assemblerInput(pipeline.spirv);
-      let binary = byText.get(text);
-      if (!binary) {
-        binary = join(work, `pipeline-${pipeline.id}.spv`);
-        const source = join(work, `pipeline-${pipeline.id}.spvasm`);
-        writeFileSync(source, text);
-        try {
-          assemble(source, text, binary);
-        } catch (error) {
-          assemblyErrors.set(pipeline.id, (error as Error).message.split('\n').slice(0, 2).join(' '));
-          continue;
-        }
-        byText.set(text, binary);
-      }
-      binaryOf.set(pipeline.id, binary);
-    }
+    const { binaryOf, binaries, assemblyErrors } = assembleDistinct(pipelines, work);
+    if (binaries.length === 0) throw new Error(`kernel-stats: no pipeline assembled; the first error: ${[...assemblyErrors.values()][0]}`);
     const kstats = join(work, 'kstats');
     buildKstats(KSTATS_SOURCE, kstats);
-    log(`kernel-stats: ${passes.length} passes, ${byText.size} distinct pipelines; compiling for ${families.join(', ')} with RADV`);
+    log(`kernel-stats: ${passes.length} passes, ${binaries.length} distinct pipelines; compiling for ${families.join(', ')} with RADV`);
 
     const date = new Date().toISOString().slice(0, 10);
     const captureAdapter = adapter
@@ -148,7 +161,7 @@ export async function kernelStats(options: KernelStatsOptions = {}): Promise<Ker
       : 'unknown adapter';
     const rows: KernelStatsRow[] = [];
     for (const family of families) {
-      const output = parseKstatsOutput(compileForFamily(kstats, family, [...byText.values()]));
+      const output = parseKstatsOutput(compileForFamily(kstats, family, binaries));
       for (const pass of passes) rows.push(rowOf(pass, { date, family, captureAdapter, output }, binaryOf, assemblyErrors, pipelines.get(pass.pipeline)!.constants));
     }
     return rows;

@@ -62,6 +62,10 @@ async function main(): Promise<void> {
   const maxClasses = values['max-classes'] === undefined ? Infinity : Number(values['max-classes']);
   if (!(maxClasses >= 1)) throw new Error(`--max-classes takes a positive number, got ${values['max-classes']}`);
   if (values.json && values.markdown) throw new Error('--json and --markdown: choose one output');
+  if (values.case !== undefined && kernelStatsTargets(values.case).length === 0) {
+    const names = [...new Set(kernelStatsTargets().map((t) => t.case))];
+    throw new Error(`no case name contains '${values.case}'; the cases: ${names.join(', ')}`);
+  }
   const families = values.family?.split(',').map((f) => f.trim()).filter(Boolean) ?? DEFAULT_FAMILIES;
 
   const started = performance.now();

@@ -147,7 +147,7 @@ export async function kernelStats(options: KernelStatsOptions = {}): Promise<Ker
     const capturePath = join(work, 'capture.txt');
     await runCapture(capturePath, deviceClass, options.only);
     const { adapter, pipelines, passes } = parseCapture(readFileSync(capturePath, 'utf8'));
-    if (passes.length === 0) throw new Error(`kernel-stats: no case matches ${JSON.stringify(options.only)}`);
+    if (passes.length === 0) throw new Error(`no case name contains ${JSON.stringify(options.only)}`);
 
     const { binaryOf, binaries, assemblyErrors } = assembleDistinct(pipelines, work);
     if (binaries.length === 0) throw new Error(`kernel-stats: no pipeline assembled; the first error: ${[...assemblyErrors.values()][0]}`);

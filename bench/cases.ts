@@ -235,7 +235,7 @@ const f32Seed = {
 } as const;
 
 /** [B, H, W, C] -> [B, C, H, W] (any number of spatial axes). */
-const toChannelsFirst = (shape: readonly number[]) => [shape[0], shape[shape.length - 1], ...shape.slice(1, -1)];
+export const toChannelsFirst = (shape: readonly number[]) => [shape[0], shape[shape.length - 1], ...shape.slice(1, -1)];
 
 interface FamilyCaseSpec {
   layout: 'channels-last' | 'channels-first';

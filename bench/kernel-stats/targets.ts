@@ -4,7 +4,7 @@
  * Wasserstein Dice loss, which has no bench row yet, at the bench's shapes.
  */
 import type { DiceEngine } from '../../src/index.js';
-import { CLDICE_BENCH, LOSS_CASES, SHAPES, type ProgramPass } from '../cases.js';
+import { CLDICE_BENCH, LOSS_CASES, SHAPES, toChannelsFirst, type ProgramPass } from '../cases.js';
 
 /** A created loss as kernel-stats reads it: its program's passes where it has a program. */
 export interface CreatedLoss {
@@ -31,10 +31,7 @@ function programPasses(loss: object): readonly ProgramPass[] | undefined {
   return (loss as { program?: { passes?: readonly ProgramPass[] } }).program?.passes;
 }
 
-/** [B, ...spatial, C] -> [B, C, ...spatial]. */
-const channelsFirst = (shape: readonly number[]) => [shape[0], shape[shape.length - 1], ...shape.slice(1, -1)];
-
-/** Class c is |i - j| / (C - 1) away from class j: ordered labels, as MONAI's examples use. */
+/** Class i is |i - j| / (C - 1) away from class j: ordered labels (any matrix makes the same pipeline). */
 function orderedDistances(classes: number): number[][] {
   return Array.from({ length: classes }, (_, i) => Array.from({ length: classes }, (_, j) => Math.abs(i - j) / (classes - 1)));
 }
@@ -66,7 +63,7 @@ export function kernelStatsTargets(only?: string): KernelStatsTarget[] {
   }
   // A distance needs two classes; MONAI's layout (channels-first) and the bench's u8 label maps.
   for (const { dims } of SHAPES.filter((s) => s.dims[s.dims.length - 1] >= 2)) {
-    const shape = channelsFirst(dims);
+    const shape = toChannelsFirst(dims);
     targets.push({
       case: WASSERSTEIN_CASE,
       shape,

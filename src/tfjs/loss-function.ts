@@ -141,6 +141,7 @@ export function lossFunction<L extends EncodableLoss & Destroyable>(kind: LossKi
     const key = JSON.stringify(yPred.shape);
     checkShape(key, yPred.shape);
     takeFault();
+    const dropped = cache.wasEvicted(backend.device, key); // before get() starts compiling it again
     const loss = cache.get(backend.device, key);
     const index = ++callCount;
     if (loss) {
@@ -159,7 +160,7 @@ export function lossFunction<L extends EncodableLoss & Destroyable>(kind: LossKi
     const shape = `[${yPred.shape.join(', ')}]`;
     throw new WgslDiceError(
       'LOSS_NOT_READY',
-      cache.wasEvicted(backend.device, key)
+      dropped
         ? `${kind.name} compiled predictions of shape ${shape} before, but dropped them: it keeps the ` +
             `${MAX_SHAPES_PER_DEVICE} most recently used shapes it was not prepared for. It is compiling them again; ` +
             `await loss.prepare(${shape}) once to keep that shape compiled (prepared shapes are never dropped).`
@@ -169,7 +170,9 @@ export function lossFunction<L extends EncodableLoss & Destroyable>(kind: LossKi
   };
 
   const run = (yTrue: Tensor, yPred: Tensor, mask?: Tensor): Scalar => call(yTrue, yPred, mask, true);
-  return Object.assign(run, {
+  // A getter of its own (Object.assign would copy one value).
+  Object.defineProperty(run, 'cache', { get: () => cache.stats, enumerable: true });
+  return Object.assign(run as typeof run & { readonly cache: CacheStats }, {
     prepare: async (predShape: readonly number[]) => {
       const shape = shapeArgument(kind.name, predShape);
       const key = JSON.stringify(shape);
@@ -209,9 +212,6 @@ export function lossFunction<L extends EncodableLoss & Destroyable>(kind: LossKi
       takeFault();
     },
     calls,
-    get cache() {
-      return cache.stats;
-    },
     dispose: () => cache.clear(),
   });
 }

@@ -456,6 +456,13 @@ describe('useTfjsWebGPU', () => {
     expect(Array.from(await kept.data())).toEqual([2, 4, 6, 8]);
     kept.dispose();
   });
+
+  it('something that is not the TensorFlow.js module is a typed error saying what to pass and install', async () => {
+    await expect(useTfjsWebGPU(undefined as never)).rejects.toMatchObject({
+      code: 'WEBGPU_UNAVAILABLE',
+      message: expect.stringMatching(/import \* as tf from '@tensorflow\/tfjs'.*npm install @tensorflow\/tfjs @tensorflow\/tfjs-backend-webgpu/s),
+    });
+  });
 });
 
 describe('typed errors', () => {

@@ -50,6 +50,19 @@ const SEED_CASES = [
   { name: 'multiclassDiceLoss', make: () => multiclassDiceLoss(), reference: { reduce: 'per-class' as const }, tfjs: seedTfjsLosses.multiclass },
 ];
 
+/** Runs `fn` and checks that it threw a WgslDiceError with `code` and a message matching `text`. */
+function expectCode(fn: () => unknown, code: string, text: RegExp): void {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, String(text)).toBeInstanceOf(WgslDiceError);
+  expect((thrown as WgslDiceError).code).toBe(code);
+  expect((thrown as WgslDiceError).message).toMatch(text);
+}
+
 /** Softmax probabilities computed by tfjs on the GPU (still pending in tfjs's encoder) and one-hot targets. */
 function seedInputs(seed: number) {
   const logits = tf.tensor(seeded(seed, VOXELS * C, -3, 3), SHAPE);
@@ -279,27 +292,15 @@ describe('the compiled-loss cache', () => {
 });
 
 describe('options are checked at creation and at each new shape, before any tfjs op', () => {
-  const expectThrows = (fn: () => unknown, code: string, text: RegExp) => {
-    let thrown: unknown;
-    try {
-      fn();
-    } catch (error) {
-      thrown = error;
-    }
-    expect(thrown, String(text)).toBeInstanceOf(WgslDiceError);
-    expect((thrown as WgslDiceError).code).toBe(code);
-    expect((thrown as WgslDiceError).message).toMatch(text);
-  };
-
   it('at creation: bad epsilon, NaN weights, misspelt options (did you mean), an unknown formula, clDice, a core target kind', () => {
-    expectThrows(() => diceLoss({ epsilon: -1 }), 'INVALID_OPTION', /epsilon must be a finite number >= 0, got -1/);
-    expectThrows(() => diceLoss({ epsilon: 'abc' as unknown as number }), 'INVALID_OPTION', /epsilon.*"abc"/);
-    expectThrows(() => multiclassDiceLoss({ epsilom: 1e-5 } as SeedLossOptions), 'UNKNOWN_OPTION', /"epsilom".*Did you mean "epsilon"/);
-    expectThrows(() => weightedDiceLoss([0.5, Number.NaN, 1]), 'INVALID_WEIGHTS', /weights\[1\].*NaN/);
-    expectThrows(() => weightedDiceLoss([]), 'INVALID_WEIGHTS', /no weights/);
-    expectThrows(() => tfjsLoss({ activaton: 'softmax' } as TfjsLossOptions), 'UNKNOWN_OPTION', /"activaton".*Did you mean "activation"/);
-    expectThrows(() => tfjsLoss({ formula: 'dicee' as 'dice' }), 'INVALID_OPTION', /formula/);
-    expectThrows(() => tfjsLoss({ weights: [1, -2] }), 'INVALID_WEIGHTS', /weights\[1\]/);
+    expectCode(() => diceLoss({ epsilon: -1 }), 'INVALID_OPTION', /epsilon must be a finite number >= 0, got -1/);
+    expectCode(() => diceLoss({ epsilon: 'abc' as unknown as number }), 'INVALID_OPTION', /epsilon.*"abc"/);
+    expectCode(() => multiclassDiceLoss({ epsilom: 1e-5 } as SeedLossOptions), 'UNKNOWN_OPTION', /"epsilom".*Did you mean "epsilon"/);
+    expectCode(() => weightedDiceLoss([0.5, Number.NaN, 1]), 'INVALID_WEIGHTS', /weights\[1\].*NaN/);
+    expectCode(() => weightedDiceLoss([]), 'INVALID_WEIGHTS', /no weights/);
+    expectCode(() => tfjsLoss({ activaton: 'softmax' } as TfjsLossOptions), 'UNKNOWN_OPTION', /"activaton".*Did you mean "activation"/);
+    expectCode(() => tfjsLoss({ formula: 'dicee' as 'dice' }), 'INVALID_OPTION', /formula/);
+    expectCode(() => tfjsLoss({ weights: [1, -2] }), 'INVALID_WEIGHTS', /weights\[1\]/);
     // clDice: what the user passed, not an option they never gave ("target").
     let clDice: unknown;
     try {
@@ -309,27 +310,27 @@ describe('options are checked at creation and at each new shape, before any tfjs
     }
     expect(clDice).toMatchObject({ code: 'NOT_SUPPORTED', message: expect.stringContaining("formula: 'cl-dice'") });
     expect((clDice as Error).message).not.toMatch(/target/);
-    expectThrows(() => tfjsLoss({ target: 'u8' as 'label-map' }), 'INVALID_OPTION', /"u8".*target: 'label-map'/);
+    expectCode(() => tfjsLoss({ target: 'u8' as 'label-map' }), 'INVALID_OPTION', /"u8".*target: 'label-map'/);
   });
 
   it('at a call: rank-1 and empty predictions, weights for another C, a mask of the right size but the wrong shape, disposed tensors', async () => {
     await withValidation(device, () => {
       const seed = multiclassDiceLoss();
       const flat = tf.zeros([6]);
-      expectThrows(() => seed(flat, flat), 'INVALID_SHAPE', /yPred has shape \[6\] \(rank 1\)/);
+      expectCode(() => seed(flat, flat), 'INVALID_SHAPE', /yPred has shape \[6\] \(rank 1\)/);
       const empty = tf.zeros([0, 4, 4, 3]);
-      expectThrows(() => seed(empty, empty), 'INVALID_SHAPE', /\[0, 4, 4, 3\], with no elements.*empty batch/);
+      expectCode(() => seed(empty, empty), 'INVALID_SHAPE', /\[0, 4, 4, 3\], with no elements.*empty batch/);
       expect(seed.calls).toEqual({ gpu: 0, tfjsOps: 0 }); // no tfjs-ops fallback ran
       const yPred = tf.zeros(FAMILY_SHAPE);
       const weighted = tfjsLoss({ weights: [1, 2] });
-      expectThrows(() => weighted(yPred, yPred), 'INVALID_WEIGHTS', /2 entries but there are C = 3 classes/);
+      expectCode(() => weighted(yPred, yPred), 'INVALID_WEIGHTS', /2 entries but there are C = 3 classes/);
       const masked = tfjsLoss({ mask: 'weight' });
       const transposed = tf.ones([2, 5, 6]); // [B, W, H]: 60 values like [B, H, W]
-      expectThrows(() => masked(yPred, yPred, transposed), 'SHAPE_MISMATCH', /the mask has shape \[2, 5, 6\].*\[2, 6, 5\]/);
+      expectCode(() => masked(yPred, yPred, transposed), 'SHAPE_MISMATCH', /the mask has shape \[2, 5, 6\].*\[2, 6, 5\]/);
       const gone = tf.zeros(FAMILY_SHAPE);
       gone.dispose();
-      expectThrows(() => seed(yPred, gone), 'INVALID_INPUT', /yPred \(shape \[2, 6, 5, 3\]\) was disposed/);
-      expectThrows(() => seed(gone, yPred), 'INVALID_INPUT', /yTrue .*was disposed/);
+      expectCode(() => seed(yPred, gone), 'INVALID_INPUT', /yPred \(shape \[2, 6, 5, 3\]\) was disposed/);
+      expectCode(() => seed(gone, yPred), 'INVALID_INPUT', /yTrue .*was disposed/);
       expect(seed.calls).toEqual({ gpu: 0, tfjsOps: 0 });
       tf.dispose([flat, empty, yPred, transposed]);
     });
@@ -466,18 +467,6 @@ describe('useTfjsWebGPU', () => {
 });
 
 describe('typed errors', () => {
-  const expectCode = (fn: () => unknown, code: string, text: RegExp) => {
-    let thrown: unknown;
-    try {
-      fn();
-    } catch (error) {
-      thrown = error;
-    }
-    expect(thrown).toBeInstanceOf(WgslDiceError);
-    expect((thrown as WgslDiceError).code).toBe(code);
-    expect((thrown as WgslDiceError).message).toMatch(text);
-  };
-
   it('WRONG_BACKEND when tfjs runs on another backend, saying how to select webgpu', async () => {
     const loss = diceLoss();
     await tf.setBackend('cpu');

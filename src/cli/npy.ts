@@ -19,7 +19,6 @@ const HEADER_ALIGNMENT = 64;
 const F32_MAX = 3.4028234663852886e38;
 
 const FLOAT_DTYPES = new Set(['f2', 'f4', 'f8']);
-const INTEGER_DTYPES = new Set(['b1', 'i1', 'u1', 'i2', 'u2', 'i4', 'u4', 'i8', 'u8']);
 
 export interface NpyTensor {
   path: string;
@@ -92,7 +91,7 @@ export function parseNpy(bytes: Uint8Array): ParsedNpy {
   const { descr, fortranOrder, shape } = parseHeader(header);
   const order = descr[0];
   const dtype = descr.slice(1);
-  if (!'<>|='.includes(order) || !(FLOAT_DTYPES.has(dtype) || INTEGER_DTYPES.has(dtype))) {
+  if (!'<>|='.includes(order) || !(FLOAT_DTYPES.has(dtype) || Object.hasOwn(INTEGER_VIEWS, dtype))) {
     throw new NpyFormatError(unsupportedDtype(descr));
   }
   if (fortranOrder && shape.filter((dim) => dim > 1).length > 1) {
@@ -114,40 +113,28 @@ export function parseNpy(bytes: Uint8Array): ParsedNpy {
   const raw = new Uint8Array(bytes.subarray(dataOffset));
   if (order === '>' && width > 1) swapBytes(raw, width);
   const buffer = raw.buffer;
-  switch (dtype) {
-    case 'f2':
-      return floats(Float32Array.from(fromFloat16Bits(new Uint16Array(buffer))));
-    case 'f4':
-      return floats(new Float32Array(buffer));
-    case 'f8':
-      return { dtype, shape, isInteger: false, ...toFloat32(new Float64Array(buffer)) };
-    case 'b1':
-    case 'u1':
-      return integers(dtype, shape, new Uint8Array(buffer));
-    case 'i1':
-      return integers(dtype, shape, new Int8Array(buffer));
-    case 'u2':
-      return integers(dtype, shape, new Uint16Array(buffer));
-    case 'i2':
-      return integers(dtype, shape, new Int16Array(buffer));
-    case 'u4':
-      return integers(dtype, shape, new Uint32Array(buffer));
-    case 'i4':
-      return integers(dtype, shape, new Int32Array(buffer));
-    case 'u8':
-      return integers(dtype, shape, Float64Array.from(new BigUint64Array(buffer), Number));
-    default: // 'i8'
-      return integers(dtype, shape, Float64Array.from(new BigInt64Array(buffer), Number));
-  }
+  if (dtype === 'f2') return floats(Float32Array.from(fromFloat16Bits(new Uint16Array(buffer))));
+  if (dtype === 'f4') return floats(new Float32Array(buffer));
+  if (dtype === 'f8') return { dtype, shape, isInteger: false, ...toFloat32(new Float64Array(buffer)) };
+  return { dtype, shape, data: INTEGER_VIEWS[dtype](buffer), isInteger: true };
 
   function floats(data: Float32Array): ParsedNpy {
     return { dtype, shape, data, isInteger: false };
   }
 }
 
-function integers(dtype: string, shape: number[], data: ArrayLike<number>): ParsedNpy {
-  return { dtype, shape, data, isInteger: true };
-}
+/** Integer and bool data as numbers (64-bit integers through BigInt: exact up to 2^53). */
+const INTEGER_VIEWS: Record<string, (buffer: ArrayBuffer) => ArrayLike<number>> = {
+  b1: (buffer) => new Uint8Array(buffer),
+  u1: (buffer) => new Uint8Array(buffer),
+  i1: (buffer) => new Int8Array(buffer),
+  u2: (buffer) => new Uint16Array(buffer),
+  i2: (buffer) => new Int16Array(buffer),
+  u4: (buffer) => new Uint32Array(buffer),
+  i4: (buffer) => new Int32Array(buffer),
+  u8: (buffer) => Float64Array.from(new BigUint64Array(buffer), Number),
+  i8: (buffer) => Float64Array.from(new BigInt64Array(buffer), Number),
+};
 
 /** float64 to float32: rounding is counted, a finite value beyond float32's range is an error. */
 function toFloat32(values: Float64Array): Pick<ParsedNpy, 'data' | 'float64'> {

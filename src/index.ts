@@ -60,6 +60,9 @@ export type { BufferArg } from './buffers.js';
 // @internal For wgsl-dice/tfjs (not public API; may change in any release): the pure option checks
 // of engine.dice() and engine.loss(), so that a tfjs loss validates its options at creation and
 // at each new shape before any tfjs op runs.
+/** @internal */
 export { normalizeDiceOptions as _normalizeDiceOptions } from './options.js';
+/** @internal */
 export { normalizeLossOptions as _normalizeLossOptions } from './family/options.js';
+/** @internal */
 export { rejectUnknownKeys as _rejectUnknownKeys } from './errors.js';

@@ -121,9 +121,13 @@ export function lossFunction<L extends EncodableLoss & Destroyable>(kind: LossKi
   const watchFaults = (words: Tensor, context: FaultContext) => {
     const read = words
       .data()
-      .then((values) => {
-        fault ??= faultError(kind.name, Uint32Array.from(values), context);
-      })
+      .then(
+        (values) => {
+          fault ??= faultError(kind.name, Uint32Array.from(values), context);
+        },
+        // A failed read (the device lost, the backend disposed) is tfjs's own error to report.
+        () => undefined,
+      )
       .finally(() => {
         words.dispose();
         pendingReads.delete(read);

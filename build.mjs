@@ -12,11 +12,15 @@ const require = createRequire(import.meta.url);
 const outdir = 'dist';
 rmSync(outdir, { recursive: true, force: true });
 
+// No source maps by default: the bundles are readable ESM (not minified), and maps were more than
+// half of the published package. `node build.mjs --sourcemap` writes linked ones for debugging.
+const sourcemap = process.argv.includes('--sourcemap');
+
 const shared = {
   bundle: true,
   format: 'esm',
   target: 'es2022',
-  sourcemap: true,
+  sourcemap,
   loader: { '.wgsl': 'text' },
   logLevel: 'warning',
 };

@@ -57,3 +57,12 @@ export { fromFloat16Bits, toFloat16Bits } from './half.js';
 export { WGSL_DICE_ERROR_CODES, WgslDiceError, type WgslDiceErrorCode } from './errors.js';
 export type { NhwcShape } from './shape.js';
 export type { BufferArg } from './buffers.js';
+// @internal For wgsl-dice/tfjs (not public API; may change in any release): the pure option checks
+// of engine.dice() and engine.loss(), so that a tfjs loss validates its options at creation and
+// at each new shape before any tfjs op runs.
+/** @internal */
+export { normalizeDiceOptions as _normalizeDiceOptions } from './options.js';
+/** @internal */
+export { normalizeLossOptions as _normalizeLossOptions } from './family/options.js';
+/** @internal */
+export { rejectUnknownKeys as _rejectUnknownKeys } from './errors.js';

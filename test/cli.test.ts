@@ -1,12 +1,12 @@
 // The built `wgsl-dice` CLI (node dist/cli.js) as a user runs it: help texts, `doctor` on this
 // machine's adapter, `eval` on .npy files written here (checked against the float64 reference),
 // the gradient file, and clear errors with non-zero exit codes for bad input.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { dump, parse } from 'npyjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseNpy } from '../src/cli/npy.js';
 import { diceReference, peerReference, type DiceReferenceOptions } from '../src/reference/index.js';
 import { ensureBuilt, REPO_ROOT } from './browser/dist.js';
 import { expectClose, mulberry32 } from './helpers/gpu.js';
@@ -28,7 +28,7 @@ function run(...args: string[]) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** An .npy file with any header, for what npyjs cannot write (float16, Fortran order). */
+/** An .npy file with any header (float16, float64, Fortran order...), written by the test itself. */
 function writeRawNpy(name: string, descr: string, shape: number[], data: ArrayBufferView, fortran = false): string {
   const dims = `${shape.join(', ')}${shape.length === 1 ? ',' : ''}`;
   const dict = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': (${dims}), }`;
@@ -45,11 +45,12 @@ function writeRawNpy(name: string, descr: string, shape: number[], data: ArrayBu
   return path;
 }
 
-function writeNpy(name: string, data: Float32Array | Uint8Array | Int32Array, shape: number[]): string {
-  const path = join(dir, name);
-  writeFileSync(path, new Uint8Array(dump(data, shape)));
-  return path;
+function writeNpy(name: string, data: Float32Array | Uint8Array, shape: number[]): string {
+  return writeRawNpy(name, data instanceof Float32Array ? '<f4' : '|u1', shape, data);
 }
+
+/** A .npy file read back by the CLI's reader (itself checked against NumPy's files in test/unit/npy.test.ts). */
+const readNpyFile = (path: string) => parseNpy(readFileSync(path));
 
 // [B, H, W, C] = [2, 9, 7, 3]: an odd spatial size; labels as a uint8 map and as one-hot f32.
 const shape = [2, 9, 7, 3];
@@ -83,7 +84,7 @@ describe('help', () => {
 });
 
 describe('bench', () => {
-  it('without dist/bench.js next to the CLI: a clear error (exit 1), and --help still works', () => {
+  it('without dist/bench.js next to the CLI: a clear error (exit 1), bench --help still works, the help does not list it', () => {
     // A copy of the CLI and the library bundles it imports, without bench.js, in a folder under
     // node_modules so that its packages still resolve.
     const alone = join(REPO_ROOT, 'node_modules/.cache/wgsl-dice-cli-alone');
@@ -98,6 +99,12 @@ describe('bench', () => {
       const help = spawnSync(process.execPath, [join(alone, 'cli.js'), 'bench', '--help'], { encoding: 'utf8' });
       expect(help.status).toBe(0);
       expect(help.stdout).toContain('Usage: wgsl-dice bench');
+      // What the published package has: the main help lists no bench (issue 21).
+      const main = spawnSync(process.execPath, [join(alone, 'cli.js'), '--help'], { encoding: 'utf8' });
+      expect(main.status).toBe(0);
+      expect(main.stdout).toMatch(/^ {2}doctor /m);
+      expect(main.stdout).not.toMatch(/^ {2}bench /m);
+      expect(main.stdout).toContain('LP_NATIVE_VECTOR_WIDTH=128');
     } finally {
       rmSync(alone, { recursive: true, force: true });
     }
@@ -123,11 +130,23 @@ describe('doctor', () => {
     expect(report.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
   });
 
-  it('prints a table in text mode', () => {
-    const { status, stdout } = run('doctor');
+  it('prints a table in text mode, line by line as the checks finish, with a note on a software adapter', async () => {
+    // Each chunk of stdout as it arrives: the adapter comes first, long before the summary
+    // (before issue 21 the whole report came in one write at the end, after ~2 minutes cold).
+    const child = spawn(process.execPath, [cli, 'doctor'], { cwd: dir });
+    const chunks: string[] = [];
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => chunks.push(chunk));
+    const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    const stdout = chunks.join('');
     expect(status).toBe(0);
     expect(stdout).toMatch(/worst err\/tol/);
-    expect(stdout).toMatch(/All \d+ checks agree with the float64 reference/);
+    const summary = /All (\d+) checks agree with the float64 reference/.exec(stdout);
+    expect(summary).not.toBeNull();
+    expect(chunks[0]).toMatch(/^adapter /);
+    expect(chunks[0]).not.toContain('checks agree');
+    // One write per check at least: the header, then every row and the summary as they come.
+    expect(chunks.length).toBeGreaterThan(Number(summary![1]));
+    if (/software/.test(chunks[0])) expect(stdout).toMatch(/note {6}This is a software adapter.*compiles/);
   });
 });
 
@@ -154,11 +173,10 @@ describe('eval', () => {
     expect(report.target.conversion).toBe('none');
     expect(report.gradOut).toBe(gradPath);
 
-    const grad = parse(new Uint8Array(readFileSync(gradPath)).buffer);
+    const grad = readNpyFile(gradPath);
     expect(grad.dtype).toBe('f4');
     expect(grad.shape).toEqual(shape);
-    expect(grad.fortranOrder).toBe(false);
-    expectClose(grad.data as Float32Array, want.grad, gradTolerance(want.grad), 'gradient file');
+        expectClose(grad.data as Float32Array, want.grad, gradTolerance(want.grad), 'gradient file');
   });
 
   it('a uint8 label map gives the same result as its one-hot float32 target', () => {
@@ -186,6 +204,26 @@ describe('eval', () => {
     const report = JSON.parse(stdout);
     expect(report.pred.dtype).toBe('f2');
     expectClose([report.loss], [diceReference(widened, oneHot, { shape }).loss], LOSS_TOL, 'loss');
+  });
+
+  it('converts float64 pred and target to float32 with a note on stderr, and refuses values beyond float32', () => {
+    const pred64 = Float64Array.from(pred, (p, i) => p + (i % 3) * 1e-12); // not all float32 numbers
+    const predPath = writeRawNpy('pred64.npy', '<f8', shape, pred64);
+    const targetPath = writeRawNpy('target64.npy', '<f8', shape, Float64Array.from(oneHot));
+    const { status, stdout, stderr } = run('eval', '--pred', predPath, '--target', targetPath, '--json');
+    expect(status, stderr).toBe(0);
+    expect(stderr).toMatch(/note: pred file .*pred64\.npy holds float64; .*converted \(\d+ of 378 values rounded/);
+    expect(stderr).toMatch(/note: target file .*target64\.npy holds float64; .*every value is exact in float32/);
+    const report = JSON.parse(stdout);
+    expect(report.pred.dtype).toBe('f8');
+    expectClose([report.loss], [diceReference(Float32Array.from(pred64), oneHot, { shape }).loss], LOSS_TOL, 'loss');
+
+    const huge = Float64Array.from(pred);
+    huge[7] = 1e39;
+    const hugePath = writeRawNpy('huge64.npy', '<f8', shape, huge);
+    const overflow = run('eval', '--pred', hugePath, '--target', targetPath);
+    expect(overflow.status).toBe(1);
+    expect(overflow.stderr).toMatch(/pred file .*huge64\.npy holds float64 1e\+39 at flat index 7, beyond float32's range/);
   });
 
   it('prints a readable report without --json', () => {
@@ -260,7 +298,7 @@ describe('eval errors exit non-zero with a clear message', () => {
     const reference = (x: ArrayLike<number>) =>
       peerReference['monai.losses.DiceLoss'](options, Array.from(x), Array.from(labelMap), extras) as number;
     expectClose([report.value], [reference(logits)], LOSS_TOL, 'preset value');
-    const grad = parse(new Uint8Array(readFileSync(gradFile)).buffer).data as Float32Array;
+    const grad = readNpyFile(gradFile).data as Float32Array;
     const fd = Array.from(logits, (_, i) => {
       const up = Float64Array.from(logits);
       const down = Float64Array.from(logits);

@@ -48,16 +48,19 @@ describe('npm pack contents', () => {
   });
 });
 
-// What a user gets from `npm install wgsl-dice`: the packed tarball installed into a scratch
-// project, first without the optional peer `webgpu` (the CLI's --help, the core and the
-// reference must still load; wgsl-dice/node and the GPU commands must say `npm install webgpu`),
-// then with it (a loss computed through the installed package, checked against the float64
-// reference of the same package). Dependencies come from this checkout's node_modules as file:
-// links with --offline, so the test needs no network.
+// What a user gets from `npm install wgsl-dice`: the packed tarball installed into an empty app
+// with a plain `npm install <tarball>` (install scripts allowed, as a user runs it), first without
+// the optional peers (the CLI's --help, the core and the reference must load; wgsl-dice/node and
+// the GPU commands must say `npm install webgpu`, wgsl-dice/tfjs what installs TensorFlow.js),
+// then with them (a loss computed through the installed package, checked against the float64
+// reference of the same package). Peers come from this checkout's node_modules as file: links
+// with --offline, so the test needs no network (the package itself has no dependency).
 describe('installed from the packed tarball', () => {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   let scratch: string;
   let tarball: string;
+  let packed: { filename: string; size: number; unpackedSize: number; files: { path: string }[] };
+  let install: { status: number | null; output: string };
 
   const localPackage = (name: string) => `file:${realpathSync(join(REPO_ROOT, 'node_modules', name))}`;
   const npmInstall = (...specs: string[]) =>
@@ -71,30 +74,52 @@ describe('installed from the packed tarball', () => {
   const cli = (args: string[]) => runNode([join(scratch, 'node_modules/wgsl-dice/dist/cli.js'), ...args]);
 
   beforeAll(async () => {
-    await ensureBuilt(['dist/index.js', 'dist/node.js', 'dist/reference.js', 'dist/cli.js']);
+    await ensureBuilt(['dist/index.js', 'dist/node.js', 'dist/reference.js', 'dist/cli.js', 'dist/tfjs.js']);
     scratch = mkdtempSync(join(tmpdir(), 'wgsl-dice-install-'));
-    const [packed] = JSON.parse(
+    // --ignore-scripts: dist/ is built already (npm pack would run prepack, the build, again).
+    [packed] = JSON.parse(
       execFileSync(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', scratch], {
         cwd: REPO_ROOT,
         encoding: 'utf8',
       }),
-    ) as [{ filename: string }];
+    ) as [typeof packed];
     tarball = join(scratch, packed.filename);
     writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
-    // npyjs is wgsl-dice's one runtime dependency; offline it has to come from a local copy.
-    npmInstall(tarball, localPackage('npyjs'));
+    // As a user installs it: no --ignore-scripts, so npm says so if the package has install scripts.
+    const run = spawnSync(npm, ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: scratch, encoding: 'utf8' });
+    install = { status: run.status, output: `${run.stdout}${run.stderr}` };
   }, 120_000);
 
   afterAll(() => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('without webgpu: --help works and the GPU commands say to install webgpu', () => {
+  it('installs without any npm warning, with no dependency, no install script and no source maps, within its size budget', () => {
+    expect(install.status, install.output).toBe(0);
+    expect(install.output).not.toMatch(/npm warn/i);
+    expect(install.output).toMatch(/added 1 package/);
+    const manifest = JSON.parse(readFileSync(join(scratch, 'node_modules/wgsl-dice/package.json'), 'utf8'));
+    expect(manifest.dependencies ?? {}).toEqual({});
+    for (const script of ['preinstall', 'install', 'postinstall', 'prepare']) expect(manifest.scripts?.[script], script).toBeUndefined();
+    expect(packed.files.filter((f) => f.path.endsWith('.map'))).toEqual([]);
+    // Budget (0.1.0 without maps: about 270 kB packed, 870 kB unpacked; it was 532 kB with maps).
+    expect(packed.size).toBeLessThan(320_000);
+    expect(packed.unpackedSize).toBeLessThan(1_100_000);
+  });
+
+  it('without webgpu: --help lists only the commands the package has, each with its help; GPU commands say to install webgpu', () => {
     expect(existsSync(join(scratch, 'node_modules/webgpu'))).toBe(false);
     const help = cli(['--help']);
     expect(help.stderr).toBe('');
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^Usage: wgsl-dice <command>/);
+    const commands = [...help.stdout.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]);
+    expect(commands).toEqual(['doctor', 'eval', 'help']);
+    for (const command of commands.slice(0, -1)) {
+      const own = cli([command, '--help']);
+      expect(own.status, command).toBe(0);
+      expect(own.stdout, command).toContain(`Usage: wgsl-dice ${command}`);
+    }
 
     const doctor = cli(['doctor']);
     expect(doctor.status).not.toBe(0);
@@ -121,6 +146,21 @@ describe('installed from the packed tarball', () => {
     const result = JSON.parse(run.stdout);
     expect(result).toMatchObject({ core: 'function', reference: 'function', threw: true, isTyped: true, code: 'WEBGPU_UNAVAILABLE' });
     expect(result.message).toContain('npm install webgpu');
+  });
+
+  it('without TensorFlow.js: importing wgsl-dice/tfjs throws TfjsUnavailableError with the npm command', () => {
+    const script = `
+      try {
+        await import('wgsl-dice/tfjs');
+        console.log(JSON.stringify({ threw: false }));
+      } catch (error) {
+        console.log(JSON.stringify({ threw: true, name: error.name, code: error.code, message: error.message }));
+      }`;
+    const run = runNode(['--input-type=module', '-e', script]);
+    expect(run.stderr).toBe('');
+    const result = JSON.parse(run.stdout);
+    expect(result).toMatchObject({ threw: true, name: 'TfjsUnavailableError', code: 'TFJS_UNAVAILABLE' });
+    expect(result.message).toContain('npm install @tensorflow/tfjs @tensorflow/tfjs-backend-webgpu');
   });
 
   it('with webgpu: a loss computed through the installed package matches its float64 reference', () => {
@@ -175,4 +215,26 @@ describe('installed from the packed tarball', () => {
     expect(Math.abs(Number(printed![1]) - want)).toBeLessThanOrEqual(1e-6 + 1e-5 * Math.abs(want));
     expect(Math.abs(Number(printed![2]) - wantGradNorm)).toBeLessThanOrEqual(1e-4 * wantGradNorm);
   }, 120_000);
+
+  it('with tfjs-core and webgpu but without tfjs-backend-webgpu: wgsl-dice/tfjs imports, useTfjsWebGPU names the npm command', () => {
+    npmInstall(localPackage('@tensorflow/tfjs-core'));
+    if (!existsSync(join(scratch, 'node_modules/webgpu'))) npmInstall(localPackage('webgpu'));
+    const script = `
+      import * as tf from '@tensorflow/tfjs-core';
+      import { useTfjsWebGPU, WebGpuUnavailableError } from 'wgsl-dice/node';
+      const tfjs = await import('wgsl-dice/tfjs');
+      try {
+        await useTfjsWebGPU(tf);
+        console.log(JSON.stringify({ threw: false }));
+      } catch (error) {
+        console.log(JSON.stringify({
+          losses: typeof tfjs.diceLoss, threw: true, isTyped: error instanceof WebGpuUnavailableError, code: error.code, message: error.message,
+        }));
+      }
+      process.exit(0);`;
+    const run = runNode(['--input-type=module', '-e', script]);
+    const result = JSON.parse(run.stdout.trim().split('\n').pop()!);
+    expect(result).toMatchObject({ losses: 'function', threw: true, isTyped: true, code: 'WEBGPU_UNAVAILABLE' });
+    expect(result.message).toContain('npm install @tensorflow/tfjs-backend-webgpu');
+  });
 });

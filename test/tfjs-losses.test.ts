@@ -7,7 +7,8 @@
 // atol 1e-6 rtol 1e-5; gradient atol 1e-5 max|e|, rtol 1e-5), and for family losses the central
 // differences' 1e-4 as in test/family.test.ts. Against plain tfjs (f32 too, other summation
 // order): loss atol 1e-6 rtol 1e-5, gradient atol 1e-5 max|e| rtol 1e-4.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { seedTfjsLosses } from '../bench/tfjs-baseline.js';
 import { WgslDiceError, type LossOptions } from '../src/index.js';
 import { diceReference, familyReference, familyReferenceGradient } from '../src/reference/index.js';
@@ -17,8 +18,12 @@ import {
   multiclassDiceLoss,
   tfjsLoss,
   weightedDiceLoss,
+  type SeedLossOptions,
   type TfjsLossOptions,
+  type WarmUpProgress,
 } from '../src/tfjs/index.js';
+import { useTfjsWebGPU } from '../src/node/index.js';
+import { ensureBuilt } from './browser/dist.js';
 import { expectClose, withValidation } from './helpers/gpu.js';
 import { oneHot, seeded, seededLabels, tf, tfjsOnWebGPU } from './helpers/tfjs.js';
 import { gradTolerance, LOSS_TOL } from './tolerance.js';
@@ -44,6 +49,19 @@ const SEED_CASES = [
   },
   { name: 'multiclassDiceLoss', make: () => multiclassDiceLoss(), reference: { reduce: 'per-class' as const }, tfjs: seedTfjsLosses.multiclass },
 ];
+
+/** Runs `fn` and checks that it threw a WgslDiceError with `code` and a message matching `text`. */
+function expectCode(fn: () => unknown, code: string, text: RegExp): void {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, String(text)).toBeInstanceOf(WgslDiceError);
+  expect((thrown as WgslDiceError).code).toBe(code);
+  expect((thrown as WgslDiceError).message).toMatch(text);
+}
 
 /** Softmax probabilities computed by tfjs on the GPU (still pending in tfjs's encoder) and one-hot targets. */
 function seedInputs(seed: number) {
@@ -233,38 +251,222 @@ describe('tfjsLoss: two calls in one tape', () => {
 });
 
 describe('the compiled-loss cache', () => {
-  it(`keeps ${MAX_SHAPES_PER_DEVICE} shapes per loss and device: the least recently used is destroyed and recompiled on demand`, async () => {
+  const shapeOf = (k: number) => [1, 4, 4 + k, 2];
+
+  it(`prepared shapes are never evicted: ${MAX_SHAPES_PER_DEVICE + 2} prepared, 27 calls in rotation over 9 all run on the GPU`, async () => {
     await withValidation(device, async () => {
       const loss = tfjsLoss({ activation: 'sigmoid' });
-      const shapeOf = (k: number) => [1, 4, 4 + k, 2];
-      for (let k = 0; k <= MAX_SHAPES_PER_DEVICE; k++) await loss.prepare(shapeOf(k));
-      const evicted = tf.zeros(shapeOf(0));
-      expect(() => loss(evicted, evicted)).toThrow(expect.objectContaining({ code: 'LOSS_NOT_READY' }));
-      const kept = tf.zeros(shapeOf(MAX_SHAPES_PER_DEVICE));
-      const value = loss(kept, kept);
+      const count = MAX_SHAPES_PER_DEVICE + 2;
+      for (let k = 0; k < count; k++) await loss.prepare(shapeOf(k));
+      expect(loss.cache).toEqual({ shapes: count, prepared: count, evictions: 0 });
+      const inputs = Array.from({ length: 9 }, (_, k) => tf.zeros(shapeOf(k)));
+      for (let round = 0; round < 3; round++) {
+        for (const y of inputs) {
+          const value = loss(y, y);
+          expect(Number.isFinite((await value.data())[0])).toBe(true);
+          value.dispose();
+        }
+      }
+      expect(loss.calls).toEqual({ gpu: 27, tfjsOps: 0 });
+      expect(loss.cache.evictions).toBe(0);
+      tf.dispose(inputs);
+      loss.dispose();
+    });
+  });
+
+  it(`keeps ${MAX_SHAPES_PER_DEVICE} unprepared shapes: the least recently used is dropped, counted, and named as dropped when met again`, async () => {
+    await withValidation(device, async () => {
+      const loss = tfjsLoss({ activation: 'sigmoid' });
+      const inputs = Array.from({ length: MAX_SHAPES_PER_DEVICE + 2 }, (_, k) => tf.zeros(shapeOf(k)));
+      for (const y of inputs) expect(() => loss(y, y)).toThrow(expect.objectContaining({ code: 'LOSS_NOT_READY' }));
+      expect(loss.cache).toEqual({ shapes: MAX_SHAPES_PER_DEVICE, prepared: 0, evictions: 2 });
+      // Shape 0 was dropped: the message says so and how to keep it.
+      expect(() => loss(inputs[0], inputs[0])).toThrow(/compiled predictions of shape \[1, 4, 4, 2\] before, but dropped them.*await loss\.prepare/);
+      await loss.prepare(shapeOf(0));
+      const value = loss(inputs[0], inputs[0]);
       expect(Number.isFinite((await value.data())[0])).toBe(true);
-      await loss.prepare(shapeOf(0)); // the evicted shape compiles again
-      const again = loss(evicted, evicted);
-      expect(Number.isFinite((await again.data())[0])).toBe(true);
-      tf.dispose([evicted, kept, value, again]);
+      tf.dispose([...inputs, value]);
       loss.dispose();
     });
   });
 });
 
-describe('typed errors', () => {
-  const expectCode = (fn: () => unknown, code: string, text: RegExp) => {
-    let thrown: unknown;
+describe('options are checked at creation and at each new shape, before any tfjs op', () => {
+  it('at creation: bad epsilon, NaN weights, misspelt options (did you mean), an unknown formula, clDice, a core target kind', () => {
+    expectCode(() => diceLoss({ epsilon: -1 }), 'INVALID_OPTION', /epsilon must be a finite number >= 0, got -1/);
+    expectCode(() => diceLoss({ epsilon: 'abc' as unknown as number }), 'INVALID_OPTION', /epsilon.*"abc"/);
+    expectCode(() => multiclassDiceLoss({ epsilom: 1e-5 } as SeedLossOptions), 'UNKNOWN_OPTION', /"epsilom".*Did you mean "epsilon"/);
+    expectCode(() => weightedDiceLoss([0.5, Number.NaN, 1]), 'INVALID_WEIGHTS', /weights\[1\].*NaN/);
+    expectCode(() => weightedDiceLoss([]), 'INVALID_WEIGHTS', /no weights/);
+    expectCode(() => tfjsLoss({ activaton: 'softmax' } as TfjsLossOptions), 'UNKNOWN_OPTION', /"activaton".*Did you mean "activation"/);
+    expectCode(() => tfjsLoss({ formula: 'dicee' as 'dice' }), 'INVALID_OPTION', /formula/);
+    expectCode(() => tfjsLoss({ weights: [1, -2] }), 'INVALID_WEIGHTS', /weights\[1\]/);
+    // clDice: what the user passed, not an option they never gave ("target").
+    let clDice: unknown;
     try {
-      fn();
+      tfjsLoss({ formula: 'cl-dice' } as unknown as TfjsLossOptions);
     } catch (error) {
-      thrown = error;
+      clDice = error;
     }
-    expect(thrown).toBeInstanceOf(WgslDiceError);
-    expect((thrown as WgslDiceError).code).toBe(code);
-    expect((thrown as WgslDiceError).message).toMatch(text);
-  };
+    expect(clDice).toMatchObject({ code: 'NOT_SUPPORTED', message: expect.stringContaining("formula: 'cl-dice'") });
+    expect((clDice as Error).message).not.toMatch(/target/);
+    expectCode(() => tfjsLoss({ target: 'u8' as 'label-map' }), 'INVALID_OPTION', /"u8".*target: 'label-map'/);
+  });
 
+  it('at a call: rank-1 and empty predictions, weights for another C, a mask of the right size but the wrong shape, disposed tensors', async () => {
+    await withValidation(device, () => {
+      const seed = multiclassDiceLoss();
+      const flat = tf.zeros([6]);
+      expectCode(() => seed(flat, flat), 'INVALID_SHAPE', /yPred has shape \[6\] \(rank 1\)/);
+      const empty = tf.zeros([0, 4, 4, 3]);
+      expectCode(() => seed(empty, empty), 'INVALID_SHAPE', /\[0, 4, 4, 3\], with no elements.*empty batch/);
+      expect(seed.calls).toEqual({ gpu: 0, tfjsOps: 0 }); // no tfjs-ops fallback ran
+      const yPred = tf.zeros(FAMILY_SHAPE);
+      const weighted = tfjsLoss({ weights: [1, 2] });
+      expectCode(() => weighted(yPred, yPred), 'INVALID_WEIGHTS', /2 entries but there are C = 3 classes/);
+      const masked = tfjsLoss({ mask: 'weight' });
+      const transposed = tf.ones([2, 5, 6]); // [B, W, H]: 60 values like [B, H, W]
+      expectCode(() => masked(yPred, yPred, transposed), 'SHAPE_MISMATCH', /the mask has shape \[2, 5, 6\].*\[2, 6, 5\]/);
+      const gone = tf.zeros(FAMILY_SHAPE);
+      gone.dispose();
+      expectCode(() => seed(yPred, gone), 'INVALID_INPUT', /yPred \(shape \[2, 6, 5, 3\]\) was disposed/);
+      expectCode(() => seed(gone, yPred), 'INVALID_INPUT', /yTrue .*was disposed/);
+      expect(seed.calls).toEqual({ gpu: 0, tfjsOps: 0 });
+      tf.dispose([flat, empty, yPred, transposed]);
+    });
+  });
+
+  it('prepare() and prepare(null) reject with INVALID_SHAPE saying what to pass', async () => {
+    const loss = diceLoss();
+    for (const bad of [undefined, null, [2, 0, 3], 'x']) {
+      await expect(loss.prepare(bad as unknown as number[])).rejects.toMatchObject({
+        code: 'INVALID_SHAPE',
+        message: expect.stringMatching(/prepare\(predShape\)|no elements/),
+      });
+    }
+  });
+});
+
+describe('input faults only the GPU sees', () => {
+  const labelLoss = tfjsLoss({ activation: 'softmax', target: 'label-map' });
+  const logits = () => tf.tensor(seeded(30, FAMILY_VOXELS * 3, -3, 3), FAMILY_SHAPE);
+
+  it.each([
+    ['float32', Number.NaN],
+    ['float32', 2.7],
+    ['float32', -1],
+    ['float32', 3],
+    ['int32', -1],
+    ['int32', 3],
+  ] as const)('a %s label map holding %s: the value is NaN and checkInputs() rejects with LABEL_OUT_OF_RANGE at that voxel', async (dtype, bad) => {
+    await withValidation(device, async () => {
+      await labelLoss.prepare(FAMILY_SHAPE);
+      const labels = Float32Array.from(seededLabels(31, FAMILY_VOXELS, 3));
+      labels[7] = bad;
+      const yTrue = dtype === 'int32' ? tf.tensor(Int32Array.from(labels), [2, 6, 5], 'int32') : tf.tensor(labels, [2, 6, 5, 1]);
+      const z = logits();
+      const value = labelLoss(yTrue, z);
+      expect((await value.data())[0]).toBeNaN();
+      await expect(labelLoss.checkInputs()).rejects.toMatchObject({
+        code: 'LABEL_OUT_OF_RANGE',
+        message: expect.stringMatching(/1 label-map voxel\(s\).*\[0, 3\).*first at voxel 7/),
+      });
+      tf.dispose([yTrue, z, value]);
+    });
+  });
+
+  it('an unchecked fault is thrown by the next call once it is known; good calls stay finite', async () => {
+    await withValidation(device, async () => {
+      await labelLoss.prepare(FAMILY_SHAPE);
+      const good = tf.tensor(seededLabels(32, FAMILY_VOXELS, 3), [2, 6, 5], 'int32');
+      const bad = tf.tensor(Int32Array.from(seededLabels(32, FAMILY_VOXELS, 3), (l, v) => (v === 3 ? 9 : l)), [2, 6, 5], 'int32');
+      const z = logits();
+      const fine = labelLoss(good, z);
+      expect(Number.isFinite((await fine.data())[0])).toBe(true);
+      await labelLoss.checkInputs();
+      tf.dispose([fine, labelLoss(bad, z)]);
+      let thrown: unknown;
+      await vi.waitFor(
+        () => {
+          try {
+            tf.dispose(labelLoss(good, z));
+          } catch (error) {
+            thrown = error;
+            return;
+          }
+          throw new Error('the fault has not come back yet');
+        },
+        { timeout: 10_000, interval: 10 },
+      );
+      expect(thrown).toMatchObject({ code: 'LABEL_OUT_OF_RANGE', message: expect.stringMatching(/first at voxel 3/) });
+      await labelLoss.checkInputs();
+      tf.dispose([good, bad, z]);
+    });
+  });
+
+  it('NaN logits with a sigmoid loss: NaN (not -Infinity), and NON_FINITE_INPUT naming the element', async () => {
+    await withValidation(device, async () => {
+      const loss = tfjsLoss({ activation: 'sigmoid' });
+      await loss.prepare(FAMILY_SHAPE);
+      const values = seeded(33, FAMILY_VOXELS * 3, -3, 3);
+      values[11] = Number.NaN;
+      const z = tf.tensor(values, FAMILY_SHAPE);
+      const y = tf.tensor(oneHot(seededLabels(34, FAMILY_VOXELS, 3), 3), FAMILY_SHAPE);
+      const value = loss(y, z);
+      expect((await value.data())[0]).toBeNaN();
+      await expect(loss.checkInputs()).rejects.toMatchObject({
+        code: 'NON_FINITE_INPUT',
+        message: expect.stringMatching(/1 yPred element\(s\) \(first at element 11\)/),
+      });
+      tf.dispose([z, y, value]);
+      loss.dispose();
+    });
+  });
+});
+
+describe('warmUp', () => {
+  it('runs every prepared shape once, forward and backward, reporting progress, without counting calls', async () => {
+    await withValidation(device, async () => {
+      const loss = tfjsLoss({ activation: 'softmax', target: 'label-map', mask: 'weight' });
+      await expect(loss.warmUp()).rejects.toMatchObject({ code: 'LOSS_NOT_READY', message: expect.stringMatching(/prepare\(predShape\) first/) });
+      await loss.prepare([1, 4, 4, 3]);
+      await loss.prepare([2, 3, 5, 3]);
+      const events: WarmUpProgress[] = [];
+      await loss.warmUp((event) => events.push(event));
+      expect(events.map(({ done, total, shape }) => ({ done, total, shape }))).toEqual([
+        { done: 1, total: 2, shape: [1, 4, 4, 3] },
+        { done: 2, total: 2, shape: [2, 3, 5, 3] },
+      ]);
+      expect(events.every((e) => e.ms >= 0)).toBe(true);
+      expect(loss.calls).toEqual({ gpu: 0, tfjsOps: 0 });
+      await loss.checkInputs(); // zero inputs are valid input
+      loss.dispose();
+    });
+  });
+});
+
+describe('useTfjsWebGPU', () => {
+  it('a second call with @tensorflow/tfjs-core (and from a second copy of wgsl-dice/node) reuses the device; GPU tensors survive', async () => {
+    const kept = tf.tidy(() => tf.mul(tf.tensor([1, 2, 3, 4]), 2));
+    const tfjsCore = await import('@tensorflow/tfjs-core');
+    expect(await useTfjsWebGPU(tfjsCore)).toBe(device);
+    const [distNode] = await ensureBuilt(['dist/node.js']);
+    const copy = (await import(pathToFileURL(distNode).href)) as typeof import('../src/node/index.js');
+    expect(await copy.useTfjsWebGPU(tf)).toBe(device);
+    expect(tf.getBackend()).toBe('webgpu');
+    expect(Array.from(await kept.data())).toEqual([2, 4, 6, 8]);
+    kept.dispose();
+  });
+
+  it('something that is not the TensorFlow.js module is a typed error saying what to pass and install', async () => {
+    await expect(useTfjsWebGPU(undefined as never)).rejects.toMatchObject({
+      code: 'WEBGPU_UNAVAILABLE',
+      message: expect.stringMatching(/import \* as tf from '@tensorflow\/tfjs'.*npm install @tensorflow\/tfjs @tensorflow\/tfjs-backend-webgpu/s),
+    });
+  });
+});
+
+describe('typed errors', () => {
   it('WRONG_BACKEND when tfjs runs on another backend, saying how to select webgpu', async () => {
     const loss = diceLoss();
     await tf.setBackend('cpu');
@@ -301,14 +503,6 @@ describe('typed errors', () => {
       tf.dispose([y, value]);
       loss.dispose();
     });
-  });
-
-  it('an invalid option is reported by prepare() and by every later call', async () => {
-    const loss = tfjsLoss({ formula: 'dicee' as 'dice' });
-    await expect(loss.prepare([1, 4, 4, 2])).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    const y = tf.ones([1, 4, 4, 2]);
-    expectCode(() => loss(y, y), 'INVALID_OPTION', /formula/);
-    y.dispose();
   });
 
   it('the targets get no gradient: asking tfjs for one fails loudly instead of returning zeros', async () => {

@@ -12,8 +12,13 @@ passes every argument on to it; \`wgsl-dice bench --help\` shows its own options
 /** dist/bench.js next to this file (dist/cli.js) once built. */
 const BENCH_SCRIPT = fileURLToPath(new URL('./bench.js', import.meta.url));
 
+/** True where dist/bench.js exists (a source checkout that built it; the published package has none). */
+export function benchIsBuilt(): boolean {
+  return existsSync(BENCH_SCRIPT);
+}
+
 export async function runBench(argv: string[]): Promise<number> {
-  if (!existsSync(BENCH_SCRIPT)) {
+  if (!benchIsBuilt()) {
     if (argv.includes('--help') || argv.includes('-h')) {
       process.stdout.write(`${BENCH_HELP}\n(${BENCH_SCRIPT} is not built here.)\n`);
       return 0;

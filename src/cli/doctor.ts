@@ -5,7 +5,7 @@ import { diceReference, familyReference, familyReferenceGradient, mulberry32 } f
 import { HELP_OPTION, parseOrUsage } from './args.js';
 import { withEngine } from './device.js';
 import { EXIT_FAILURE } from './errors.js';
-import { formatShape, formatTable } from './format.js';
+import { formatRow, formatShape, tableHead } from './format.js';
 
 export const DOCTOR_HELP = `Usage: wgsl-dice doctor [--json]
 
@@ -21,8 +21,12 @@ is 1e-6 for the loss and the Dice values and 1e-5 * max|gradient| for the gradie
 loss passes within 1e-5 + 1e-4 |reference|, its gradient (against central differences of
 the reference) within 1e-4 max|gradient| + 1e-6 + 1e-3 |reference|.
 
+The report is printed line by line as each check finishes. On a software adapter (Mesa's
+lavapipe, SwiftShader) every pipeline compiles on the CPU at its first dispatch, so the run
+takes a minute or two; on lavapipe LP_NATIVE_VECTOR_WIDTH=128 makes compiling 2-4x faster.
+
 Options:
-  --json       Print one JSON object instead of the report.
+  --json       Print one JSON object (at the end) instead of the report.
   -h, --help   Show this help.
 
 Exit status: 0 when every check agrees, 1 when one does not or there is no usable adapter.
@@ -89,56 +93,102 @@ export async function runDoctor(argv: string[]): Promise<number> {
     process.stdout.write(DOCTOR_HELP);
     return 0;
   }
+  // Text mode prints each line as soon as it is known: on a software adapter the checks take a
+  // minute or two (every pipeline compiles on the CPU at its first dispatch), which should not
+  // look like a hang. --json prints one object at the end.
+  const print = values.json ? () => undefined : (line: string) => process.stdout.write(`${line}\n`);
+  const planned = [
+    ...SHAPES.flatMap((shape) => LOSSES.map((loss) => ({ name: loss.name, shape, run: (e: DiceEngine) => check(e, loss.name, loss.options(shape)) }))),
+    ...FAMILY_LOSSES.map(([name, options]) => ({ name, shape: options.shape, run: (e: DiceEngine) => checkFamily(e, name, options) })),
+  ];
+  const header = ['loss', 'shape', 'gpu loss', 'reference loss', 'worst err/tol', 'result'];
+  const widths = [
+    Math.max(...planned.map((c) => c.name.length)),
+    Math.max(...planned.map((c) => formatShape(c.shape).length)),
+    14,
+    14,
+    header[4].length,
+    'FAIL (sum of target)'.length,
+  ];
   const report = await withEngine(async (engine, device) => {
-    const checks: CheckResult[] = [];
-    for (const shape of SHAPES) {
-      for (const loss of LOSSES) checks.push(await check(engine, loss.name, loss.options(shape)));
-    }
-    for (const [name, options] of FAMILY_LOSSES) checks.push(await checkFamily(engine, name, options));
-    return {
-      adapter: { ...describeAdapter(device), software: isSoftwareAdapter(device) },
+    const adapter = { ...describeAdapter(device), software: isSoftwareAdapter(device) };
+    const context = {
+      adapter,
       features: [...device.features].sort(),
       limits: Object.fromEntries(REPORTED_LIMITS.map((name) => [name, device.limits[name]])),
       grid: { workgroupSize: engine.gridProfile.workgroupSize, targetWorkgroups: engine.gridProfile.targetWorkgroups },
       tolerance: { rtol: RTOL, valueAtol: VALUE_ATOL, gradAtol: `${GRAD_ATOL_SCALE} * max|gradient|` },
-      checks,
-      ok: checks.every((c) => c.ok),
     };
+    for (const line of describeContext(context, planned.length)) print(line);
+    print('');
+    for (const line of tableHead(header, widths)) print(line);
+    const checks: CheckResult[] = [];
+    for (const plannedCheck of planned) {
+      const c = await plannedCheck.run(engine);
+      checks.push(c);
+      print(
+        formatRow(
+          [c.loss, formatShape(c.shape), c.gpuLoss.toPrecision(7), c.referenceLoss.toPrecision(7), c.worstRatio.toFixed(3), c.ok ? 'ok' : `FAIL (${c.worst})`],
+          widths,
+        ),
+      );
+    }
+    return { ...context, checks, ok: checks.every((c) => c.ok) };
   });
 
   if (values.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
-    const { adapter } = report;
     const failed = report.checks.filter((c) => !c.ok).length;
-    const lines = [
-      `adapter   ${adapter.description || `${adapter.vendor} ${adapter.device}`.trim()}` +
-        ` (vendor ${adapter.vendor || '?'}, architecture ${adapter.architecture || '?'}` +
-        `${adapter.software ? ', software: timings mean little' : ''})`,
-      `features  ${report.features.join(', ') || '(none)'}`,
-      'limits',
-      ...Object.entries(report.limits).map(([name, value]) => `  ${name.padEnd(34)} ${value}`),
-      `engine    ${report.grid.workgroupSize} threads per workgroup, aiming at ${report.grid.targetWorkgroups} workgroups`,
-      '',
-      formatTable(
-        ['loss', 'shape', 'gpu loss', 'reference loss', 'worst err/tol', 'result'],
-        report.checks.map((c) => [
-          c.loss,
-          formatShape(c.shape),
-          c.gpuLoss.toPrecision(7),
-          c.referenceLoss.toPrecision(7),
-          c.worstRatio.toFixed(3),
-          c.ok ? 'ok' : `FAIL (${c.worst})`,
-        ]),
-      ),
-      '',
+    print('');
+    print(
       failed === 0
         ? `All ${report.checks.length} checks agree with the float64 reference.`
         : `${failed} of ${report.checks.length} checks disagree with the float64 reference.`,
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
+    );
   }
   return report.ok ? 0 : EXIT_FAILURE;
+}
+
+/** The lines before the checks: adapter, features, limits, grid, and what to expect on a software adapter. */
+function describeContext(
+  context: {
+    adapter: ReturnType<typeof describeAdapter> & { software: boolean };
+    features: string[];
+    limits: Record<string, number>;
+    grid: { workgroupSize: number; targetWorkgroups: number };
+  },
+  checkCount: number,
+): string[] {
+  const { adapter } = context;
+  const lines = [
+    `adapter   ${adapter.description || `${adapter.vendor} ${adapter.device}`.trim()}` +
+      ` (vendor ${adapter.vendor || '?'}, architecture ${adapter.architecture || '?'}` +
+      `${adapter.software ? ', software: timings mean little' : ''})`,
+    `features  ${context.features.join(', ') || '(none)'}`,
+    'limits',
+    ...Object.entries(context.limits).map(([name, value]) => `  ${name.padEnd(34)} ${value}`),
+    `engine    ${context.grid.workgroupSize} threads per workgroup, aiming at ${context.grid.targetWorkgroups} workgroups`,
+  ];
+  if (adapter.software) lines.push(...softwareAdapterNote(checkCount));
+  return lines;
+}
+
+/** What to expect on lavapipe / SwiftShader, and the one setting that helps. */
+function softwareAdapterNote(checkCount: number): string[] {
+  const lines = [
+    '',
+    `note      This is a software adapter (the GPU is emulated on the CPU). Each GPU pipeline compiles`,
+    `          on the CPU at its first dispatch, for a second or more, so the ${checkCount} checks below take`,
+    '          a minute or two; each line is printed as its check finishes.',
+  ];
+  if (process.env.LP_NATIVE_VECTOR_WIDTH === undefined) {
+    lines.push(
+      '          On lavapipe, LP_NATIVE_VECTOR_WIDTH=128 in the environment compiles 2-4x faster:',
+      '            LP_NATIVE_VECTOR_WIDTH=128 wgsl-dice doctor',
+    );
+  }
+  return lines;
 }
 
 async function check(engine: DiceEngine, name: string, options: DiceLossOptions): Promise<CheckResult> {

@@ -14,8 +14,9 @@ Computes a Dice loss, the Dice of every group and (with --grad-out) dL/dpred on 
 NumPy .npy files. The shape comes from the pred file, channels-last [B, ...spatial, C].
 
 Inputs:
-  --pred FILE         Probabilities, float32 or float16 (widened to float32), C-ordered.
-  --target FILE       Either float32/float16 of pred's shape (one-hot or soft targets), or an
+  --pred FILE         Probabilities, float32, float16 (widened) or float64 (converted to
+                      float32 with a note on stderr; beyond float32's range: an error), C order.
+  --target FILE       Either float (32, 16 or 64 bits) of pred's shape (one-hot or soft targets), or an
                       integer/bool label map [B, ...spatial] of class indices in [0, C) (with
                       C = 1: a 0/1 mask). The engine takes dense targets for now, so label maps
                       are expanded to one-hot on the CPU first; it will take them directly later.

@@ -14,7 +14,7 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
 /**
  * The target as the engine takes it today: dense f32 of pred's shape `[B, ...spatial, C]`.
  *
- * - float32/float16 of pred's shape: used as is (one-hot or soft targets).
+ * - float (float16/32/64, read as float32) of pred's shape: used as is (one-hot or soft targets).
  * - integer/bool of pred's shape: cast to float32.
  * - integer/bool label map `[B, ...spatial]` (or `[B, ...spatial, 1]` when C > 1): class indices
  *   in [0, C), expanded to one-hot here on the CPU; with C = 1 the values must be 0 or 1 (a

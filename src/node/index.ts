@@ -261,31 +261,95 @@ export interface TfjsBackendRegistry {
   removeBackend(name: string): void;
   registerBackend(name: string, factory: () => object, priority?: number): boolean;
   setBackend(name: string): Promise<boolean>;
+  /**
+   * tfjs's engine. One per process: `@tensorflow/tfjs` and `@tensorflow/tfjs-core` (even two
+   * copies of it) share it, and with it their backends and tensors.
+   */
+  engine?(): object;
 }
 
-const tfjsSetUps = new WeakMap<TfjsBackendRegistry, Promise<GPUDevice>>();
+// Set-ups by tfjs engine, under a registry symbol so that a second copy of this module (src and
+// dist loaded together) finds them too: a second device would destroy tfjs's tensors.
+const TFJS_SET_UPS = Symbol.for('wgsl-dice.node.tfjsSetUps');
+const setUpHolder = globalThis as typeof globalThis & { [TFJS_SET_UPS]?: WeakMap<object, Promise<GPUDevice>> };
+const tfjsSetUps: WeakMap<object, Promise<GPUDevice>> = (setUpHolder[TFJS_SET_UPS] ??= new WeakMap());
+
+const TFJS_INSTALL = 'npm install @tensorflow/tfjs @tensorflow/tfjs-backend-webgpu';
 
 /**
  * Makes TensorFlow.js's `webgpu` backend run on this process's pinned dawn.node device and
  * selects it, so `wgsl-dice/tfjs` losses and tfjs share one GPUDevice. Needs
- * `@tensorflow/tfjs-backend-webgpu` installed; resolves to the device (the same on every call).
+ * `@tensorflow/tfjs-backend-webgpu` installed; resolves to the device.
+ *
+ * Call it as often as you like, with `@tensorflow/tfjs` or `@tensorflow/tfjs-core`: tfjs has one
+ * engine per process, and every later call reuses the device and backend of the first (and
+ * selects 'webgpu' again), so tensors already on the GPU stay valid. A webgpu backend that tfjs
+ * started itself (on a `navigator.gpu` of your own) is reused as it is. `options` only apply
+ * to the first call.
+ *
  * Browsers need none of this: `await tf.setBackend('webgpu')`.
  *
+ * @throws {WebGpuUnavailableError} when `webgpu` or `@tensorflow/tfjs-backend-webgpu` is not
+ *   installed (the message gives the npm command), or dawn.node finds no adapter.
  * @example
  * import * as tf from '@tensorflow/tfjs';
  * import { useTfjsWebGPU } from 'wgsl-dice/node';
  * await useTfjsWebGPU(tf);
  */
 export function useTfjsWebGPU(tf: TfjsBackendRegistry, options: NodeDeviceOptions = {}): Promise<GPUDevice> {
-  let setUp = tfjsSetUps.get(tf);
-  if (!setUp) {
-    setUp = registerTfjsWebGPU(tf, options);
-    tfjsSetUps.set(tf, setUp);
+  if (!isTfjsModule(tf)) {
+    return Promise.reject(
+      new WebGpuUnavailableError(
+        'useTfjsWebGPU(tf) takes the TensorFlow.js module: `import * as tf from \'@tensorflow/tfjs\'` ' +
+          `(or '@tensorflow/tfjs-core'), then \`await useTfjsWebGPU(tf)\`; got ${tf === null ? 'null' : typeof tf}. ` +
+          `Without TensorFlow.js installed: ${TFJS_INSTALL}`,
+      ),
+    );
   }
+  const key = typeof tf.engine === 'function' ? tf.engine() : tf;
+  const known = tfjsSetUps.get(key);
+  if (known) return known.then(async (device) => (await selectWebGPU(tf), device));
+  const setUp = registerTfjsWebGPU(tf, options);
+  tfjsSetUps.set(key, setUp);
+  // A failed set-up (a package to install) may be retried in the same process.
+  setUp.catch(() => tfjsSetUps.get(key) === setUp && tfjsSetUps.delete(key));
   return setUp;
 }
 
+function isTfjsModule(tf: unknown): tf is TfjsBackendRegistry {
+  const t = tf as Partial<Record<keyof TfjsBackendRegistry, unknown>> | null;
+  return (
+    (typeof t === 'object' || typeof t === 'function') && t !== null &&
+    ['findBackendFactory', 'removeBackend', 'registerBackend', 'setBackend'].every((name) => typeof t[name as keyof TfjsBackendRegistry] === 'function')
+  );
+}
+
+/**
+ * The device of tfjs's 'webgpu' backend when it is already initialised. Read from the engine's
+ * registry of initialised backends: tf.findBackend() would initialise a registered factory.
+ */
+function initialisedWebGPU(tf: TfjsBackendRegistry): GPUDevice | undefined {
+  const engine = typeof tf.engine === 'function' ? (tf.engine() as { registry?: Record<string, unknown> }) : undefined;
+  const backend = engine?.registry?.webgpu as { device?: Partial<GPUDevice> } | undefined;
+  const device = backend?.device;
+  return device && typeof device.createBuffer === 'function' ? (device as GPUDevice) : undefined;
+}
+
+async function selectWebGPU(tf: TfjsBackendRegistry): Promise<void> {
+  if (!(await tf.setBackend('webgpu'))) {
+    throw new WebGpuUnavailableError('TensorFlow.js could not start its webgpu backend on the dawn.node device.');
+  }
+}
+
 async function registerTfjsWebGPU(tf: TfjsBackendRegistry, options: NodeDeviceOptions): Promise<GPUDevice> {
+  // A webgpu backend tfjs already runs (its own device, tensors on it): use it, never replace it.
+  const running = initialisedWebGPU(tf);
+  if (running) {
+    await selectWebGPU(tf);
+    return running;
+  }
+  // The package first: without it, no device is made for nothing.
+  const { WebGPUBackend } = await loadTfjsBackendWebGPU();
   const device = await requestNodeDevice({ label: 'wgsl-dice tfjs device', ...options });
   // tfjs-backend-webgpu only checks that navigator.gpu exists. Node >= 21 has a read-only
   // navigator getter, which defineProperty replaces; the GPU object is the pinned one.
@@ -297,14 +361,32 @@ async function registerTfjsWebGPU(tf: TfjsBackendRegistry, options: NodeDeviceOp
       writable: true,
     });
   }
-  const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
   const backend = new WebGPUBackend(device, device.adapterInfo);
   // The package registers a 'webgpu' factory of its own (a device of its own) when it sees
-  // navigator.gpu at import: replace it. Its kernels stay registered under 'webgpu'.
+  // navigator.gpu at import: replace it (not initialised, checked above, so no tensor is lost).
+  // Its kernels stay registered under 'webgpu'.
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => backend);
-  if (!(await tf.setBackend('webgpu'))) {
-    throw new WebGpuUnavailableError('TensorFlow.js could not start its webgpu backend on the dawn.node device.');
-  }
+  await selectWebGPU(tf);
   return device;
+}
+
+type TfjsBackendWebGPUModule = typeof import('@tensorflow/tfjs-backend-webgpu');
+
+/** `@tensorflow/tfjs-backend-webgpu`, or WebGpuUnavailableError naming the command that installs it. */
+async function loadTfjsBackendWebGPU(): Promise<TfjsBackendWebGPUModule> {
+  try {
+    return await import('@tensorflow/tfjs-backend-webgpu');
+  } catch (error) {
+    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    if (code === 'ERR_MODULE_NOT_FOUND' && typeof message === 'string' && message.includes('@tensorflow/tfjs-backend-webgpu')) {
+      throw new WebGpuUnavailableError(
+        "useTfjsWebGPU needs TensorFlow.js's WebGPU backend, @tensorflow/tfjs-backend-webgpu (an optional peer " +
+          'dependency of wgsl-dice), which is not installed. Install it next to TensorFlow.js:\n' +
+          '  npm install @tensorflow/tfjs-backend-webgpu',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }

@@ -15,9 +15,10 @@
  * - A tensor made from `backend.makeTensorInfo` + `uploadToGPU` owns a pooled buffer with
  *   STORAGE | COPY_SRC | COPY_DST usage, released back to tfjs's pool when it is disposed.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type { DataType, Tensor } from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { WgslDiceError } from '../index.js';
+import { tf } from './tfjs-core.js';
 
 export type { WebGPUBackend };
 
@@ -37,12 +38,12 @@ export function activeWebGPUBackend(): WebGPUBackend {
 }
 
 /** The dtype of the bytes in the tensor's buffer (int32 for a float32 cast of an int32 tensor). */
-export function storedDtype(backend: WebGPUBackend, tensor: tf.Tensor): tf.DataType {
+export function storedDtype(backend: WebGPUBackend, tensor: Tensor): DataType {
   return backend.tensorMap.get(tensor.dataId).dtype;
 }
 
 /** The tensor's own GPUBuffer (uploaded first when its values are still on the CPU). */
-export function bufferOf(backend: WebGPUBackend, tensor: tf.Tensor): GPUBuffer {
+export function bufferOf(backend: WebGPUBackend, tensor: Tensor): GPUBuffer {
   backend.uploadToGPU(tensor.dataId);
   const resource = backend.tensorMap.get(tensor.dataId).resource;
   if (!(resource instanceof GPUBuffer)) {
@@ -55,9 +56,13 @@ export function bufferOf(backend: WebGPUBackend, tensor: tf.Tensor): GPUBuffer {
   return resource;
 }
 
-/** A new float32 tensor whose GPUBuffer comes from tfjs's pool (contents undefined until written). */
-export function pooledTensor(backend: WebGPUBackend, shape: readonly number[]): { tensor: tf.Tensor; buffer: GPUBuffer } {
-  const info = backend.makeTensorInfo([...shape], 'float32');
+/** A new tensor whose GPUBuffer comes from tfjs's pool (contents undefined until written). */
+export function pooledTensor(
+  backend: WebGPUBackend,
+  shape: readonly number[],
+  dtype: 'float32' | 'int32' = 'float32',
+): { tensor: Tensor; buffer: GPUBuffer } {
+  const info = backend.makeTensorInfo([...shape], dtype);
   const tensor = tf.engine().makeTensorFromTensorInfo(info, backend);
   return { tensor, buffer: bufferOf(backend, tensor) };
 }

@@ -4,7 +4,8 @@
  * compile asynchronously). Same formulas and epsilon as the GPU loss, so a model.fit that
  * starts before `prepare()` gets the same values, a little slower, on its first step.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
+import { tf } from './tfjs-core.js';
 
 export interface SeedFormula {
   reduce: 'global' | 'per-class';
@@ -17,7 +18,7 @@ export interface SeedFormula {
  * dice = (2·Σ y·p + ε_nr) / (Σ y + Σ p + ε_dr) per sample (global) or per sample and class;
  * global: mean_b(1 − dice); weighted: Σ_c w_c mean_b(1 − dice_bc); else mean over b and c.
  */
-export function seedLossInTfjsOps(formula: SeedFormula, yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
+export function seedLossInTfjsOps(formula: SeedFormula, yTrue: Tensor, yPred: Tensor): Scalar {
   return tf.tidy(() => {
     const rank = yPred.rank;
     const axes = Array.from({ length: formula.reduce === 'global' ? rank - 1 : rank - 2 }, (_, k) => k + 1);

@@ -1,6 +1,6 @@
 // The built package for tests that run what users run (dist/*.js in a browser, `node dist/cli.js`,
-// `node dist/demo.js`). `npm ci` builds dist through `prepare`; when a source is newer than an
-// output (an edit since the last build) the tests rebuild it, once: test files run in parallel
+// `node dist/demo.js`). `npm test` builds dist first (`pretest`); when an output is missing or a
+// source is newer than it (an edit since the last build) the tests build it, once: test files run in parallel
 // processes and build.mjs starts by deleting dist, so builds take a lock and re-check after it.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';

@@ -24,4 +24,4 @@ export {
   type ClDiceReferenceOptions,
   type ClDiceReferenceResult,
 } from './cldice.js';
-export * as monaiSurface from './surface/monai.js';
+export * from './surface/index.js';

@@ -12,7 +12,7 @@
 // computes the same cells on the bounding box instead of the whole image: distances between
 // cells do not depend on where the grid starts.
 
-import { checkGridShape, numel, stridesOf } from './grid.js';
+import { advance, checkGridShape, numel, stridesOf } from './grid.js';
 import { contourLengthTable, cornerBit, surfaceAreaTable } from './marching.js';
 
 /** MONAI's edge voxels of a binary mask (1 = edge). */
@@ -33,10 +33,7 @@ export function maskEdges(mask: ArrayLike<number>, shape: readonly number[]): Ui
       }
       out[i] = edge ? 1 : 0;
     }
-    for (let a = dims - 1; a >= 0; a--) {
-      if (++coord[a] < shape[a]) break;
-      coord[a] = 0;
-    }
+    advance(coord, shape);
   }
   return out;
 }
@@ -81,10 +78,7 @@ export function subvoxelBoundary(mask: ArrayLike<number>, shape: readonly number
       boundary[i] = 1;
       measure[i] = table[code];
     }
-    for (let a = dims - 1; a >= 0; a--) {
-      if (++cell[a] < cellShape[a]) break;
-      cell[a] = 0;
-    }
+    advance(cell, cellShape);
   }
   return { cellShape, boundary, measure };
 }

@@ -47,3 +47,11 @@ export function spacingPerAxis(spacing: number | readonly number[] | undefined, 
   }
   return s;
 }
+
+/** Steps `coord` to the next voxel in row-major order (the last axis fastest); wraps to 0 at the end. */
+export function advance(coord: number[], shape: readonly number[]): void {
+  for (let a = shape.length - 1; a >= 0; a--) {
+    if (++coord[a] < shape[a]) return;
+    coord[a] = 0;
+  }
+}

@@ -182,3 +182,30 @@ function matchedMeasure(measures: Float64Array, distances: Float64Array, toleran
   for (let i = 0; i < measures.length; i++) if (Math.fround(distances[i]) <= limit) s += measures[i];
   return s;
 }
+
+export interface SurfaceMetricsOptions extends SurfaceMetricOptions {
+  /** Hausdorff percentile, 0 to 100; null or 0 for the maximum. Default 95. */
+  percentile?: number | null;
+  /** Average surface distance over both directions. Default false (MONAI's default). */
+  symmetric?: boolean;
+  /** Surface Dice tolerance. */
+  tolerance: number;
+}
+
+export interface SurfaceMetrics {
+  /** Symmetric Hausdorff distance at `percentile`. */
+  hausdorff: number;
+  averageSurfaceDistance: number;
+  surfaceDice: number;
+}
+
+/** The three metrics of one pair from one computation of both directions' edge distances. */
+export function surfaceMetrics(pred: ArrayLike<number>, target: ArrayLike<number>, shape: readonly number[], options: SurfaceMetricsOptions): SurfaceMetrics {
+  const [forward, backward] = edgeDistances(pred, target, shape, options);
+  const percentile = options.percentile === undefined ? 95 : options.percentile;
+  return {
+    hausdorff: hausdorffFromDistances([forward, backward], percentile),
+    averageSurfaceDistance: meanOfAll(options.symmetric ? [forward, backward] : [forward]),
+    surfaceDice: surfaceDiceFromDistances(forward, backward, options.tolerance),
+  };
+}

@@ -44,9 +44,10 @@ export function labelMapSurfaceMetrics(pred: ArrayLike<number>, target: ArrayLik
   if (!Number.isInteger(options.labels) || reported < 1) throw new RangeError(`labelMapSurfaceMetrics: labels must be an integer >= ${first + 1}, got ${options.labels}`);
   const tolerances = typeof options.tolerance === 'number' ? new Array<number>(reported).fill(options.tolerance) : [...options.tolerance];
   if (tolerances.length !== reported) throw new RangeError(`labelMapSurfaceMetrics: ${tolerances.length} tolerances for ${reported} labels`);
+  const boxes = boundingBoxes(pred, target, shape, options.labels);
   const rows: LabelSurfaceMetrics[] = [];
   for (let label = first; label < options.labels; label++) {
-    const crop = cropToLabel(pred, target, shape, label);
+    const crop = cropToLabel(pred, target, shape, label, boxes[label]);
     const m = surfaceMetrics(crop.pred, crop.target, crop.shape, {
       metric: options.metric,
       spacing: options.spacing,
@@ -59,21 +60,34 @@ export function labelMapSurfaceMetrics(pred: ArrayLike<number>, target: ArrayLik
   return rows;
 }
 
-/** Binary masks of `label` on the bounding box of both, grown by one voxel (clipped to the image). */
-function cropToLabel(pred: ArrayLike<number>, target: ArrayLike<number>, shape: readonly number[], label: number): { pred: Uint8Array; target: Uint8Array; shape: number[] } {
-  const dims = shape.length;
-  const lo = shape.map((d) => d);
-  const hi = shape.map(() => -1);
-  const coord = new Array<number>(dims).fill(0);
-  for (let i = 0; i < pred.length; i++) {
-    if (pred[i] === label || target[i] === label) {
-      for (let a = 0; a < dims; a++) {
-        if (coord[a] < lo[a]) lo[a] = coord[a];
-        if (coord[a] > hi[a]) hi[a] = coord[a];
-      }
+interface Box {
+  lo: number[];
+  hi: number[];
+}
+
+/** The bounding box of each label over both maps, in one pass (hi < lo where a label is absent). */
+function boundingBoxes(pred: ArrayLike<number>, target: ArrayLike<number>, shape: readonly number[], labels: number): Box[] {
+  const boxes = Array.from({ length: labels }, () => ({ lo: [...shape], hi: shape.map(() => -1) }));
+  const coord = new Array<number>(shape.length).fill(0);
+  const grow = (label: number): void => {
+    const box = boxes[label];
+    if (box === undefined) return; // a label >= labels is not reported
+    for (let a = 0; a < coord.length; a++) {
+      if (coord[a] < box.lo[a]) box.lo[a] = coord[a];
+      if (coord[a] > box.hi[a]) box.hi[a] = coord[a];
     }
+  };
+  for (let i = 0; i < pred.length; i++) {
+    grow(pred[i]);
+    if (target[i] !== pred[i]) grow(target[i]);
     advance(coord, shape);
   }
+  return boxes;
+}
+
+/** Binary masks of `label` on its bounding box grown by one voxel (clipped to the image). */
+function cropToLabel(pred: ArrayLike<number>, target: ArrayLike<number>, shape: readonly number[], label: number, { lo, hi }: Box): { pred: Uint8Array; target: Uint8Array; shape: number[] } {
+  const dims = shape.length;
   if (hi[0] < 0) return { pred: new Uint8Array(1), target: new Uint8Array(1), shape: shape.map(() => 1) }; // both empty
   const start = lo.map((v) => Math.max(0, v - 1));
   const cropShape = hi.map((v, a) => Math.min(shape[a] - 1, v + 1) - start[a] + 1);

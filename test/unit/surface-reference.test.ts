@@ -46,8 +46,9 @@ function expectMetricClose(actual: ArrayLike<number>, expected: ArrayLike<number
   }
 }
 
-function expectLossClose(actual: { value: number; grad: ArrayLike<number>; valueData: ArrayLike<number> | null }, c: SurfaceCase): void {
+function expectLossClose(actual: { value: number; grad: ArrayLike<number>; valueShape: number[] | null; valueData: ArrayLike<number> | null }, c: SurfaceCase): void {
   const e = c.expected;
+  expect(actual.valueShape).toEqual(e.valueShape ?? null);
   const limit = 1e-6 + 1e-4 * Math.abs(e.value!);
   expect(Math.abs(actual.value - e.value!) <= limit, `value ${actual.value}, MONAI ${e.value} (limit ${limit})`).toBe(true);
   if (e.valueData) {

@@ -1,21 +1,8 @@
 // Row-major N-d grids: sizes, strides, and walking every line along one axis.
 
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
+import { numel, stridesOf } from '../peers/tensor.js';
 
-/** Row-major strides in elements. */
-export function stridesOf(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let acc = 1;
-  for (let a = shape.length - 1; a >= 0; a--) {
-    strides[a] = acc;
-    acc *= shape[a];
-  }
-  return strides;
-}
+export { numel, stridesOf };
 
 /** Throws unless `shape` is a non-empty list of positive integers (what `what` names). */
 export function checkGridShape(shape: readonly number[], what: string): void {

@@ -140,6 +140,8 @@ function describe(value: unknown): string {
   }
 }
 
+// The project's option validators have the same did-you-mean; this module imports nothing (see the
+// header), so it keeps a copy until it lives beside them.
 function closest(word: string, candidates: readonly string[]): string | null {
   let best: string | null = null;
   let bestDistance = Infinity;

@@ -8,6 +8,8 @@ import { edgeDistances, hausdorffFromDistances, meanOfAll, surfaceDice } from '.
 import { type LossResult, hausdorffDTLoss } from './losses.js';
 import {
   MonaiOptionError,
+  type MonaiSpacing,
+  type SurfaceDistanceMetric,
   firstKeptChannel,
   parseAverageSurfaceDistanceOptions,
   parseHausdorffDTLossOptions,
@@ -104,26 +106,32 @@ function perClass(pair: MetricPair, yPred: FlatTensor, y: FlatTensor, perVolume:
   return { shape: [batch, kept], data, values };
 }
 
-/** `monai.metrics.compute_hausdorff_distance(y_pred, y, **options)`: [B, C']. */
-export function compute_hausdorff_distance(options: Options, yPred: FlatTensor, y: FlatTensor): MetricResult {
-  const api = 'compute_hausdorff_distance';
-  const spec = parseHausdorffDistanceOptions(options);
+/** A metric over both masks' edge distances, for every (b, kept c). */
+function edgeDistanceMetric(
+  api: string,
+  spec: { includeBackground: boolean; distanceMetric: SurfaceDistanceMetric; spacing: MonaiSpacing },
+  yPred: FlatTensor,
+  y: FlatTensor,
+  directed: boolean,
+  reduce: (directions: Float64Array[]) => number,
+): MetricResult {
   const pair = metricPair(api, yPred, y, spec.includeBackground);
   const spacing = resolveSpacing(spec.spacing, pair.batch, pair.spatial.length, api);
   return perClass(pair, yPred, y, (pred, target, b) =>
-    hausdorffFromDistances(edgeDistances(pred, target, pair.spatial, { metric: spec.distanceMetric, spacing: spacing[b] }, spec.directed), spec.percentile),
+    reduce(edgeDistances(pred, target, pair.spatial, { metric: spec.distanceMetric, spacing: spacing[b] }, directed)),
   );
+}
+
+/** `monai.metrics.compute_hausdorff_distance(y_pred, y, **options)`: [B, C']. */
+export function compute_hausdorff_distance(options: Options, yPred: FlatTensor, y: FlatTensor): MetricResult {
+  const spec = parseHausdorffDistanceOptions(options);
+  return edgeDistanceMetric('compute_hausdorff_distance', spec, yPred, y, spec.directed, (d) => hausdorffFromDistances(d, spec.percentile));
 }
 
 /** `monai.metrics.compute_average_surface_distance(y_pred, y, **options)`: [B, C']. */
 export function compute_average_surface_distance(options: Options, yPred: FlatTensor, y: FlatTensor): MetricResult {
-  const api = 'compute_average_surface_distance';
   const spec = parseAverageSurfaceDistanceOptions(options);
-  const pair = metricPair(api, yPred, y, spec.includeBackground);
-  const spacing = resolveSpacing(spec.spacing, pair.batch, pair.spatial.length, api);
-  return perClass(pair, yPred, y, (pred, target, b) =>
-    meanOfAll(edgeDistances(pred, target, pair.spatial, { metric: spec.distanceMetric, spacing: spacing[b] }, !spec.symmetric)),
-  );
+  return edgeDistanceMetric('compute_average_surface_distance', spec, yPred, y, !spec.symmetric, meanOfAll);
 }
 
 /** `monai.metrics.compute_surface_dice(y_pred, y, class_thresholds, **options)`: [B, C']. */

@@ -377,3 +377,29 @@ describe('labelMapSurfaceMetrics (the CPU baseline of the bench)', () => {
     });
   });
 });
+
+describe('surface metrics: empty surfaces and bad arguments', () => {
+  const shape = [4, 4];
+  const some = Uint8Array.from({ length: 16 }, (_, i) => (i === 5 || i === 6 ? 1 : 0));
+  const none = new Uint8Array(16);
+  it('one side empty: Hausdorff +Infinity (NaN with a percentile, even directed), ASD +Infinity, NSD 0; both empty: NaN', () => {
+    for (const [p, t] of [[some, none], [none, some]]) {
+      expect(hausdorffDistance(p, t, shape)).toBe(Infinity);
+      expect(hausdorffDistance(p, t, shape, { directed: true })).toBe(Infinity);
+      expect(hausdorffDistance(p, t, shape, { percentile: 100 })).toBeNaN();
+      expect(hausdorffDistance(p, t, shape, { percentile: 95, directed: true })).toBeNaN();
+      expect(averageSurfaceDistance(p, t, shape)).toBe(Infinity);
+      expect(surfaceDice(p, t, shape, { tolerance: 100 })).toBe(0);
+      expect(surfaceDice(p, t, shape, { tolerance: 100, subvoxels: true })).toBe(0);
+    }
+    expect(hausdorffDistance(none, none, shape)).toBeNaN();
+    expect(averageSurfaceDistance(none, none, shape, { symmetric: true })).toBeNaN();
+    expect(surfaceDice(none, none, shape, { tolerance: 1, subvoxels: true })).toBeNaN();
+  });
+  it('rejects percentiles, tolerances and spacings out of range', () => {
+    expect(() => hausdorffDistance(some, some, shape, { percentile: 100.5 })).toThrow(/percentile/);
+    expect(() => surfaceDice(some, some, shape, { tolerance: -1 })).toThrow(/tolerance/);
+    expect(() => hausdorffDistance(some, some, shape, { metric: 'chessboard', spacing: [1, -1] })).toThrow(/spacing/);
+    expect(() => surfaceDice(some, some, [16], { tolerance: 1, subvoxels: true })).toThrow(/2D and 3D/);
+  });
+});

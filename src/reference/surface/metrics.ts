@@ -47,12 +47,13 @@ export interface SurfaceDiceOptions extends SurfaceMetricOptions {
 
 /** Distances from each element of `from` to the nearest element of `to`, MONAI's way. */
 export function surfaceDistances(from: Uint8Array, to: Uint8Array, shape: readonly number[], options: SurfaceMetricOptions = {}): Float64Array {
+  const spacing = spacingPerAxis(options.spacing, shape.length, 'surfaceDistances');
   const fromCount = count(from);
   const toCount = count(to);
   if (toCount === 0) return new Float64Array(fromCount).fill(Infinity);
   if (fromCount === 0) return new Float64Array(toCount).fill(Infinity);
   const metric = options.metric ?? 'euclidean';
-  const field = distanceTransform(to, shape, metric === 'euclidean' ? { metric, spacing: options.spacing } : { metric });
+  const field = distanceTransform(to, shape, metric === 'euclidean' ? { metric, spacing } : { metric });
   const out = new Float64Array(fromCount);
   for (let i = 0, k = 0; i < from.length; i++) if (from[i]) out[k++] = field[i];
   return out;
@@ -78,6 +79,7 @@ export function hausdorffDistance(pred: ArrayLike<number>, target: ArrayLike<num
 }
 
 export function hausdorffFromDistances(directions: readonly Float64Array[], percentile: number | null): number {
+  if (percentile !== null && !(percentile >= 0 && percentile <= 100)) throw new RangeError(`percentile must be null or from 0 to 100, got ${percentile}`);
   let result = -Infinity;
   for (const d of directions) {
     const v = d.length === 0 ? NaN : percentile ? percentileFloat32(d, percentile) : maxOf(d);

@@ -108,8 +108,6 @@ export const MONAI_SURFACE_DEFAULTS = {
   },
 } as const;
 
-export type MonaiSurfaceApi = keyof typeof MONAI_SURFACE_DEFAULTS | 'LogHausdorffDTLoss';
-
 type Given = Readonly<Record<string, unknown>> | null | undefined;
 
 /** The given options over the defaults; unknown names rejected (undefined counts as absent). */

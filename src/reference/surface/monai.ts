@@ -73,9 +73,9 @@ interface MetricPair {
   channels: number;
 }
 
-function metricPair(api: string, yPred: FlatTensor, y: FlatTensor, includeBackground: boolean, maxRank?: number): MetricPair {
-  checkTensor(api, 'y_pred', yPred, 3, maxRank);
-  checkTensor(api, 'y', y, 3, maxRank);
+function metricPair(api: string, yPred: FlatTensor, y: FlatTensor, includeBackground: boolean, ranks: [number, number] = [3, Infinity]): MetricPair {
+  checkTensor(api, 'y_pred', yPred, ...ranks);
+  checkTensor(api, 'y', y, ...ranks);
   if (yPred.shape.length !== y.shape.length || yPred.shape.some((d, i) => d !== y.shape[i])) {
     throw new MonaiOptionError('INVALID_SHAPE', `${api}: y_pred and y should have same shapes, got [${yPred.shape.join(', ')}] and [${y.shape.join(', ')}]`);
   }
@@ -138,10 +138,8 @@ export function compute_average_surface_distance(options: Options, yPred: FlatTe
 export function compute_surface_dice(options: Options, yPred: FlatTensor, y: FlatTensor): MetricResult {
   const api = 'compute_surface_dice';
   const spec = parseSurfaceDiceOptions(options);
-  const pair = metricPair(api, yPred, y, spec.includeBackground, 5);
-  if (pair.spatial.length < 2) {
-    throw new MonaiOptionError('INVALID_SHAPE', `${api}: y_pred and y should be one-hot encoded [B, C, H, W] or [B, C, H, W, D], got [${yPred.shape.join(', ')}]`);
-  }
+  // MONAI: "y_pred and y should be one-hot encoded: [B,C,H,W] or [B,C,H,W,D]"
+  const pair = metricPair(api, yPred, y, spec.includeBackground, [4, 5]);
   const thresholds = resolveClassThresholds(spec, pair.kept);
   const spacing = resolveSpacing(spec.spacing, pair.batch, pair.spatial.length, api);
   return perClass(pair, yPred, y, (pred, target, b, c) =>

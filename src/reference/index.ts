@@ -24,3 +24,4 @@ export {
   type ClDiceReferenceOptions,
   type ClDiceReferenceResult,
 } from './cldice.js';
+export * from './surface/index.js';

@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DiceEngine } from '../src/index.js';
-import type { ClDiceLoss } from '../src/family/cldice.js';
+import type { ClDiceLoss } from '../src/losses/cldice.js';
 import { describeAdapter, requestNodeDevice } from '../src/node/index.js';
 import { mulberry32 } from '../src/reference/index.js';
 import { writeGrayMosaic, writeGrayPng, writeLineChart } from './png.js';

@@ -4,27 +4,27 @@
  * no runtime dependency; it runs in browsers and in Node (with `wgsl-dice/node`).
  */
 export { DiceEngine, type DiceEngineOptions } from './engine.js';
-export type { DeviceClass } from './plan.js';
+export type { DeviceClass } from './program/grids.js';
 export {
   DiceLoss,
   type DiceEncodeBuffers,
   type DiceInput,
   type DiceResult,
-} from './dice-loss.js';
+} from './losses/seed-dice.js';
 export {
   DEFAULT_EPSILON,
   type DiceLossOptions,
   type DiceReduce,
   type Epsilon,
   type NormalizedDiceOptions,
-} from './options.js';
+} from './spec/seed.js';
 export {
   FamilyLoss,
   type InputStatus,
   type LossEncodeBuffers,
   type LossResult,
   type TargetInput,
-} from './family/loss.js';
+} from './losses/family.js';
 export type {
   Activation,
   FocalOptions,
@@ -33,8 +33,8 @@ export type {
   NormalizedFocal,
   NormalizedLossOptions,
   TargetKind,
-} from './family/options.js';
-export { MAX_CLASSES } from './family/options.js';
+} from './spec/family.js';
+export { MAX_CLASSES } from './spec/family.js';
 export { PRESET_CACHE_SIZE } from './presets/common.js';
 export {
   WassersteinDiceLoss,
@@ -42,18 +42,18 @@ export {
   type WassersteinDiceOptions,
   type WassersteinEncodeBuffers,
   type WassersteinResult,
-} from './family/wasserstein.js';
+} from './losses/wasserstein.js';
 export {
   ClDiceLoss,
   type ClDiceEncodeBuffers,
   type ClDiceOptions,
   type ClDiceResult,
   type NormalizedClDiceOptions,
-} from './family/cldice.js';
+} from './losses/cldice.js';
 export type { Presets } from './presets/index.js';
 export type { CreateExtras, HostInput, Preset, PresetExtras, PresetValue } from './presets/common.js';
 export type { ClDicePreset, WassersteinPreset } from './presets/monai.js';
-export { fromFloat16Bits, toFloat16Bits } from './half.js';
-export { WGSL_DICE_ERROR_CODES, WgslDiceError, type WgslDiceErrorCode } from './errors.js';
-export type { NhwcShape } from './shape.js';
-export type { BufferArg } from './buffers.js';
+export { fromFloat16Bits, toFloat16Bits } from './core/half.js';
+export { WGSL_DICE_ERROR_CODES, WgslDiceError, type WgslDiceErrorCode } from './core/errors.js';
+export type { NhwcShape } from './core/shape.js';
+export type { BufferArg } from './runtime/caller-buffers.js';

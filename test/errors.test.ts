@@ -8,7 +8,7 @@
 //   - the engine still works: a valid compute right after matches the float64 reference.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DiceEngine, WgslDiceError, type DiceLoss, type WgslDiceErrorCode } from '../src/index.js';
-import { WGSL_DICE_ERROR_CODES } from '../src/errors.js';
+import { WGSL_DICE_ERROR_CODES } from '../src/core/errors.js';
 import { takeUncapturedErrors } from '../src/node/index.js';
 import { diceReference } from '../src/reference/index.js';
 import {

@@ -10,7 +10,7 @@
 // windowed plan would need smaller chunks, a different summation order.
 import { describe, expect, it } from 'vitest';
 import { DiceEngine, WgslDiceError, type LossOptions } from '../src/index.js';
-import type { FamilyLoss, LossResult } from '../src/family/loss.js';
+import type { FamilyLoss, LossResult } from '../src/losses/family.js';
 import { familyReference } from '../src/reference/index.js';
 import { createBufferFrom, createEmptyBuffer, expectClose, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
 import { useTestEngine } from './helpers/test-engine.js';

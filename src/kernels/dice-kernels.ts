@@ -4,7 +4,7 @@ import finalizeSource from '../../shaders/dice_finalize.wgsl';
 import reduceScalarSource from '../../shaders/dice_reduce_scalar.wgsl';
 import reduceVec4Source from '../../shaders/dice_reduce_vec4.wgsl';
 import reduceVec4SubgroupsSource from '../../shaders/dice_reduce_vec4_subgroups.wgsl';
-import { foldLanes, type BindingWindow, type DicePlan } from '../plan.js';
+import { foldLanes, type BindingWindow, type DicePlan } from '../program/grids.js';
 import { packPerWindow, packUniform, type UniformField } from './uniforms.js';
 
 /**

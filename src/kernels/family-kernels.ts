@@ -4,9 +4,9 @@ import forwardSource from '../../shaders/family_forward.wgsl';
 import wassersteinBackwardSource from '../../shaders/wasserstein_backward.wgsl';
 import wassersteinFinalizeSource from '../../shaders/wasserstein_finalize.wgsl';
 import wassersteinForwardSource from '../../shaders/wasserstein_forward.wgsl';
-import type { NormalizedLossOptions } from '../family/options.js';
-import type { NormalizedWassersteinOptions } from '../family/wasserstein.js';
-import { foldLanes, type BindingWindow } from '../plan.js';
+import type { NormalizedLossOptions } from '../spec/family.js';
+import type { NormalizedWassersteinOptions } from '../losses/wasserstein.js';
+import { foldLanes, type BindingWindow } from '../program/grids.js';
 import { packPerWindow, packUniform, type UniformField } from './uniforms.js';
 
 /**

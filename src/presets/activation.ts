@@ -2,7 +2,7 @@
 // ones run inside the GPU passes; any other (a JavaScript function, or a name the kernels have no
 // mode for) runs on the host in evaluate() only, and create() rejects it with NOT_SUPPORTED.
 
-import { WgslDiceError } from '../errors.js';
+import { WgslDiceError } from '../core/errors.js';
 import { parseActivation } from '../reference/peers/common.js';
 import { type Tensor, tensor } from '../reference/peers/tensor.js';
 import { optionGuard } from './common.js';

@@ -8,9 +8,9 @@
 // combining the GPU's per-group results into what the library returns.
 
 import type { DiceEngine } from '../engine.js';
-import { describeValue, WgslDiceError } from '../errors.js';
-import type { FamilyLoss, LossResult } from '../family/loss.js';
-import type { LossOptions, MetricOptions } from '../family/options.js';
+import { describeValue, WgslDiceError } from '../core/errors.js';
+import type { FamilyLoss, LossResult } from '../losses/family.js';
+import type { LossOptions, MetricOptions } from '../spec/family.js';
 import { type Options, Opts, toChannelFirst } from '../reference/peers/common.js';
 import { type Nested, type NestedArray, type Tensor, fromNested, tensor, toNested, transpose } from '../reference/peers/tensor.js';
 

@@ -2,10 +2,10 @@
 // y_true), unlike Keras' loss(y_true, y_pred). Sums over `axis` (None = everything pooled).
 
 import type { DiceEngine } from '../engine.js';
-import type { LossOptions } from '../family/options.js';
+import type { LossOptions } from '../spec/family.js';
 import type { Opts } from '../reference/peers/common.js';
 import { KERAS_DICE_DEFAULTS, KERAS_EPSILON, KERAS_TVERSKY_DEFAULTS } from '../reference/peers/keras.js';
-import { WgslDiceError } from '../errors.js';
+import { WgslDiceError } from '../core/errors.js';
 import { LossCache, type Options, type Preset, nested, optionGuard, parseOptions, splitAxes, splitShape, toTensor } from './common.js';
 
 type Reduction = 'sum_over_batch_size' | 'sum' | 'mean' | 'mean_with_sample_weight' | 'none' | null;

@@ -2,10 +2,10 @@
 // defaults (peer-semantics.md b.1). Inputs are channel-first (NCHW…); a layout in extras moves C to axis 1.
 
 import type { DiceEngine } from '../engine.js';
-import { WgslDiceError } from '../errors.js';
-import type { ClDiceLoss, ClDiceOptions } from '../family/cldice.js';
-import type { FocalOptions, LossOptions } from '../family/options.js';
-import type { WassersteinDiceLoss, WassersteinDiceOptions } from '../family/wasserstein.js';
+import { WgslDiceError } from '../core/errors.js';
+import type { ClDiceLoss, ClDiceOptions } from '../losses/cldice.js';
+import type { FocalOptions, LossOptions } from '../spec/family.js';
+import type { WassersteinDiceLoss, WassersteinDiceOptions } from '../losses/wasserstein.js';
 import type { Opts } from '../reference/peers/common.js';
 import {
   COMPUTE_DICE_DEFAULTS,

@@ -2,8 +2,8 @@
 // −mean(dc), denominator clipped at 1e-8) and DC_and_CE_loss (softmax Dice + CE in the same passes).
 
 import type { DiceEngine } from '../engine.js';
-import { WgslDiceError } from '../errors.js';
-import type { LossOptions } from '../family/options.js';
+import { WgslDiceError } from '../core/errors.js';
+import type { LossOptions } from '../spec/family.js';
 import type { Opts } from '../reference/peers/common.js';
 import { DC_AND_CE_DEFAULTS, MEM_EFF_DICE_DEFAULTS, SOFT_DICE_DEFAULTS } from '../reference/peers/nnunet.js';
 import { type Tensor, moveAxis, reshape } from '../reference/peers/tensor.js';

@@ -2,9 +2,9 @@
 // Channels-last (Keras default image_data_format) unless extras.layout puts C at axis 1.
 
 import type { DiceEngine } from '../engine.js';
-import { WgslDiceError } from '../errors.js';
-import type { LossResult } from '../family/loss.js';
-import type { LossOptions } from '../family/options.js';
+import { WgslDiceError } from '../core/errors.js';
+import type { LossResult } from '../losses/family.js';
+import type { LossOptions } from '../spec/family.js';
 import { isChannelsLast } from '../reference/peers/common.js';
 import { QSM_DICE_LOSS_DEFAULTS, QSM_FSCORE_DEFAULTS, QSM_JACCARD_LOSS_DEFAULTS } from '../reference/peers/qsm.js';
 import { LossCache, type Options, type Preset, type PresetExtras, f32, optionGuard, parseOptions, toTensor } from './common.js';

@@ -2,8 +2,8 @@
 // L1 soft-label form, eps clamp of the denominator, empty classes zeroed, log_loss → −log.
 
 import type { DiceEngine } from '../engine.js';
-import { WgslDiceError } from '../errors.js';
-import type { LossOptions } from '../family/options.js';
+import { WgslDiceError } from '../core/errors.js';
+import type { LossOptions } from '../spec/family.js';
 import type { Opts } from '../reference/peers/common.js';
 import { SMP_FOCAL_DEFAULTS, SMP_LOSS_DEFAULTS, SMP_TVERSKY_DEFAULTS } from '../reference/peers/smp.js';
 import {

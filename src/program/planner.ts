@@ -1,8 +1,8 @@
-import { WgslDiceError } from '../errors.js';
-import type { NormalizedLossOptions } from '../family/options.js';
-import { groupCount } from '../family/options.js';
-import type { NormalizedWassersteinOptions } from '../family/wasserstein.js';
-import { STATUS_BYTES } from '../host-io.js';
+import { WgslDiceError } from '../core/errors.js';
+import type { NormalizedLossOptions } from '../spec/family.js';
+import { groupCount } from '../spec/family.js';
+import type { NormalizedWassersteinOptions } from '../losses/wasserstein.js';
+import { STATUS_BYTES } from '../runtime/submit.js';
 import {
   backwardShaderFor,
   packBackwardParams,
@@ -23,8 +23,8 @@ import {
   type VoxelGrid,
 } from '../kernels/family-kernels.js';
 import { UNIFORM_STRIDE } from '../kernels/uniforms.js';
-import { groupWeights, type NormalizedDiceOptions } from '../options.js';
-import { MAX_SEQUENTIAL_ADDS, planDice, planRangeWindows, type BindingWindow, type DicePlan, type GridProfile } from '../plan.js';
+import { groupWeights, type NormalizedDiceOptions } from '../spec/seed.js';
+import { MAX_SEQUENTIAL_ADDS, planDice, planRangeWindows, type BindingWindow, type DicePlan, type GridProfile } from './grids.js';
 import type { BindingRef, DispatchPlan, LossProgram, PassPlan, TensorName, TensorSpec } from './program.js';
 
 /**

@@ -1,6 +1,6 @@
-import type { BindingWindow } from '../plan.js';
+import type { BindingWindow } from './grids.js';
 import type { PipelineConstants } from '../kernels/family-kernels.js';
-import type { KernelName } from '../kernels/registry.js';
+import type { KernelName } from '../kernels/sources.js';
 
 /**
  * A loss as pure data: what the planner (src/program/planner.ts) makes of a {@link LossSpec}

@@ -4,7 +4,7 @@
  * gradient is the central difference of this function in float64, so it checks the GPU's
  * closed-form chain rules against nothing but the definition.
  */
-import type { LossOptions } from '../family/options.js';
+import type { LossOptions } from '../spec/family.js';
 
 export interface FamilyReferenceResult {
   loss: number;

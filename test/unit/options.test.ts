@@ -2,9 +2,9 @@
 // option rejected with its stable WgslDiceError code (the GPU tier checks the same through the
 // engine's entry points).
 import { describe, expect, it } from 'vitest';
-import { WgslDiceError, type WgslDiceErrorCode } from '../../src/errors.js';
-import { normalizeLossOptions } from '../../src/family/options.js';
-import { DEFAULT_EPSILON, groupWeights, normalizeDiceOptions } from '../../src/options.js';
+import { WgslDiceError, type WgslDiceErrorCode } from '../../src/core/errors.js';
+import { normalizeLossOptions } from '../../src/spec/family.js';
+import { DEFAULT_EPSILON, groupWeights, normalizeDiceOptions } from '../../src/spec/seed.js';
 
 /** The code of the WgslDiceError `call` throws; fails if it returns or throws anything else. */
 function errorCode(call: () => unknown): WgslDiceErrorCode {

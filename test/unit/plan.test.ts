@@ -1,7 +1,7 @@
 // The planner (src/plan.ts) as pure data: column and elementwise grids, binding windows, and the
 // 2^16-per-lane accumulation cap, checked as properties over seeded random shapes and profiles.
 import { describe, expect, it } from 'vitest';
-import { WgslDiceError } from '../../src/errors.js';
+import { WgslDiceError } from '../../src/core/errors.js';
 import {
   type BindingWindow,
   type GridProfile,
@@ -11,7 +11,7 @@ import {
   planDice,
   planElementwise,
   planRangeWindows,
-} from '../../src/plan.js';
+} from '../../src/program/grids.js';
 import { mulberry32 } from '../../src/reference/random.js';
 
 /** A hardware-like profile; tests shrink maxBindingBytes to force many windows. */

@@ -3,7 +3,7 @@
 // here a stand-in engine records the options create() would compile, and no GPU is needed.
 import { describe, expect, it } from 'vitest';
 import type { DiceEngine } from '../../src/engine.js';
-import type { LossOptions } from '../../src/family/options.js';
+import type { LossOptions } from '../../src/spec/family.js';
 import { createPresets } from '../../src/presets/index.js';
 
 /** Returns the options instead of compiling them. */

@@ -14,12 +14,12 @@ import {
   finalizeParamsFields,
   wassersteinFinalizeFields,
 } from '../../src/kernels/family-kernels.js';
-import { kernelSource, type KernelName } from '../../src/kernels/registry.js';
-import { checkUniformTable, reflectWgsl, type UniformField as TableField, type WgslReflection } from '../../src/kernels/wgsl-reflect.js';
-import { normalizeLossOptions, type LossOptions } from '../../src/family/options.js';
-import { normalizeWassersteinOptions, type WassersteinDiceOptions } from '../../src/family/wasserstein.js';
-import { normalizeDiceOptions, type DiceLossOptions } from '../../src/options.js';
-import type { GridProfile } from '../../src/plan.js';
+import { kernelSource, type KernelName } from '../../src/kernels/sources.js';
+import { checkUniformTable, reflectWgsl, type UniformField as TableField, type WgslReflection } from '../../src/kernels/reflect.js';
+import { normalizeLossOptions, type LossOptions } from '../../src/spec/family.js';
+import { normalizeWassersteinOptions, type WassersteinDiceOptions } from '../../src/losses/wasserstein.js';
+import { normalizeDiceOptions, type DiceLossOptions } from '../../src/spec/seed.js';
+import type { GridProfile } from '../../src/program/grids.js';
 import { planProgram, type DeviceProfile, type FamilyPlan, type LossSpec } from '../../src/program/planner.js';
 import { describeProgram, type LossProgram } from '../../src/program/program.js';
 
@@ -106,7 +106,7 @@ describe('programs against their WGSL', () => {
 });
 
 describe('uniform field tables against the WGSL structs', () => {
-  const dice = planProgram(specs[0][1], lavapipe) as LossProgram<import('../../src/plan.js').DicePlan>;
+  const dice = planProgram(specs[0][1], lavapipe) as LossProgram<import('../../src/program/grids.js').DicePlan>;
   const diceWindow = dice.layout.reduce.windows[0];
   const familySpec = specs[10][1];
   const familyProgram = planProgram(familySpec, lavapipe) as LossProgram<FamilyPlan>;

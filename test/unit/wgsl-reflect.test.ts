@@ -4,8 +4,8 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CLASS_BLOCK } from '../../src/kernels/family-kernels.js';
-import { kernelNames, kernelSource } from '../../src/kernels/registry.js';
-import { checkUniformTable, reflectWgsl, stripWgslComments, type UniformField } from '../../src/kernels/wgsl-reflect.js';
+import { kernelNames, kernelSource } from '../../src/kernels/sources.js';
+import { checkUniformTable, reflectWgsl, stripWgslComments, type UniformField } from '../../src/kernels/reflect.js';
 
 describe('stripWgslComments', () => {
   it('removes line comments and nested block comments, keeping the code and the line count', () => {

@@ -1,4 +1,4 @@
-import { WgslDiceError } from './errors.js';
+import { WgslDiceError } from '../core/errors.js';
 
 /** Turns the WebGPU error of one checked recording step into the error the caller sees. */
 export type ExplainError = (error: GPUError) => WgslDiceError;

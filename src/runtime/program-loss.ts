@@ -1,11 +1,11 @@
-import { bindStorage, describe, hostInputError, isBufferArg, rejectOverlaps, type Binding } from '../buffers.js';
+import { bindStorage, describe, hostInputError, isBufferArg, rejectOverlaps, type Binding } from './caller-buffers.js';
 import type { DiceEngine } from '../engine.js';
-import { WgslDiceError } from '../errors.js';
-import { decodeStatus, rejectBadInput, STATUS_BYTES, submitAndRead, type InputStatus } from '../host-io.js';
+import { WgslDiceError } from '../core/errors.js';
+import { decodeStatus, rejectBadInput, STATUS_BYTES, submitAndRead, type InputStatus } from './submit.js';
 import { UNIFORM_STRIDE } from '../kernels/uniforms.js';
-import { LossBase } from '../loss-base.js';
-import { whole } from '../resources.js';
-import { describeProgram, type HostType, type LossProgram, type PassPlan, type TensorName, type TensorSpec } from './program.js';
+import { LossBase } from './loss-base.js';
+import { whole } from './owned-resources.js';
+import { describeProgram, type HostType, type LossProgram, type PassPlan, type TensorName, type TensorSpec } from '../program/program.js';
 
 /** A pass's compiled pipeline and the `@binding` slot of each of its variables. */
 export interface CompiledPass {

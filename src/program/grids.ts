@@ -1,4 +1,4 @@
-import { WgslDiceError } from './errors.js';
+import { WgslDiceError } from '../core/errors.js';
 
 /**
  * What the planner needs to know about the adapter. Software rasterisers (lavapipe,

@@ -1,11 +1,11 @@
-import { encodeBuffers, type BufferArg } from '../buffers.js';
+import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
 import type { DiceEngine } from '../engine.js';
-import { WgslDiceError } from '../errors.js';
-import { rejectOverflow, snapshotCompute } from '../host-io.js';
+import { WgslDiceError } from '../core/errors.js';
+import { rejectOverflow, snapshotCompute } from '../runtime/submit.js';
 import type { FamilyPlan } from '../program/planner.js';
 import type { LossProgram } from '../program/program.js';
-import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../program/runtime.js';
-import { groupCount, type NormalizedLossOptions } from './options.js';
+import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
+import { groupCount, type NormalizedLossOptions } from '../spec/family.js';
 
 export interface LossEncodeBuffers {
   /** f32 probabilities or logits (see `activation`), in the declared shape and layout. */
@@ -47,7 +47,7 @@ export interface LossResult {
   grad?: Float32Array;
 }
 
-export type { InputStatus } from '../host-io.js';
+export type { InputStatus } from '../runtime/submit.js';
 
 export type { FamilyPlan, VoxelPassPlan } from '../program/planner.js';
 

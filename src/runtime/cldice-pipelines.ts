@@ -1,8 +1,8 @@
-import { WgslDiceError } from '../errors.js';
-import type { BindingWindow } from '../plan.js';
-import { kernelSource, type KernelName } from './registry.js';
-import { sourceLocation } from './wgsl-source.js';
-import { UNIFORM_STRIDE } from './uniforms.js';
+import { WgslDiceError } from '../core/errors.js';
+import type { BindingWindow } from '../program/grids.js';
+import { kernelSource, type KernelName } from '../kernels/sources.js';
+import { sourceLocation } from '../kernels/compose.js';
+import { UNIFORM_STRIDE } from '../kernels/uniforms.js';
 
 /**
  * The clDice kernels (shaders/cldice_*.wgsl, which include lib/cldice_common.wgsl, _pool and

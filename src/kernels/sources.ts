@@ -20,7 +20,7 @@ import { diceShaders, type DiceShaderName } from './dice-kernels.js';
 import { clDiceShaders, type ClDiceShaderName } from './cldice-shaders.js';
 import { familyLibraryVariants, familyShaders, type FamilyShaderName } from './family-kernels.js';
 import type { PipelineConstants } from './family-kernels.js';
-import { composeShader, type ComposedShader } from './wgsl-source.js';
+import { composeShader, type ComposedShader } from './compose.js';
 import scaleBySource from '../../shaders/scale_by.wgsl';
 
 /** Kernels that are not passes of a loss: wgsl-dice/tfjs's dy · coefficients (src/tfjs/scale-by.ts). */

@@ -1,8 +1,8 @@
-import type { DiceEngine } from './engine.js';
-import { WgslDiceError } from './errors.js';
-import { readStatusBuffer, STATUS_BYTES, type InputStatus } from './host-io.js';
+import type { DiceEngine } from '../engine.js';
+import { WgslDiceError } from '../core/errors.js';
+import { readStatusBuffer, STATUS_BYTES, type InputStatus } from './submit.js';
 import { bindError, recordingError, RecordingChecks } from './recording-checks.js';
-import { OwnedResources } from './resources.js';
+import { OwnedResources } from './owned-resources.js';
 
 /**
  * What every loss shares: the engine and device it runs on, the GPU objects it owns (freed in

@@ -1,7 +1,7 @@
-import { bindStorage, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from '../buffers.js';
+import { bindStorage, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from '../runtime/caller-buffers.js';
 import type { DiceEngine } from '../engine.js';
-import { rejectUnknownKeys, WgslDiceError } from '../errors.js';
-import { stageInput, submitAndRead } from '../host-io.js';
+import { rejectUnknownKeys, WgslDiceError } from '../core/errors.js';
+import { stageInput, submitAndRead } from '../runtime/submit.js';
 import {
   clDicePipelines,
   packClDiceFinalizeParams,
@@ -9,12 +9,12 @@ import {
   type ClDiceGeometry,
   type ClDiceKernel,
   type ClDicePipelines,
-} from '../kernels/cldice-kernels.js';
+} from '../runtime/cldice-pipelines.js';
 import { UNIFORM_STRIDE } from '../kernels/uniforms.js';
-import { LossBase } from '../loss-base.js';
-import { planElementwise, planRangeWindows, type BindingWindow } from '../plan.js';
-import { whole } from '../resources.js';
-import { parseLayoutShape } from './options.js';
+import { LossBase } from '../runtime/loss-base.js';
+import { planElementwise, planRangeWindows, type BindingWindow } from '../program/grids.js';
+import { whole } from '../runtime/owned-resources.js';
+import { parseLayoutShape } from '../spec/family.js';
 
 /**
  * Options of `engine.loss({ formula: 'cl-dice', ... })`: clDice (Shit et al., CVPR 2021) as

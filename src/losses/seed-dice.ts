@@ -1,13 +1,13 @@
-import { encodeBuffers, type BufferArg } from './buffers.js';
-import type { DiceEngine } from './engine.js';
-import { WgslDiceError } from './errors.js';
-import { rejectOverflow, snapshotCompute } from './host-io.js';
-import type { DiceShaderName } from './kernels/dice-kernels.js';
-import type { NormalizedDiceOptions } from './options.js';
-import { toFloat16Bits } from './half.js';
-import type { DicePlan } from './plan.js';
-import type { LossProgram } from './program/program.js';
-import { ProgramLoss, type CompiledPass, type EncodeOptions } from './program/runtime.js';
+import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
+import type { DiceEngine } from '../engine.js';
+import { WgslDiceError } from '../core/errors.js';
+import { rejectOverflow, snapshotCompute } from '../runtime/submit.js';
+import type { DiceShaderName } from '../kernels/dice-kernels.js';
+import type { NormalizedDiceOptions } from '../spec/seed.js';
+import { toFloat16Bits } from '../core/half.js';
+import type { DicePlan } from '../program/grids.js';
+import type { LossProgram } from '../program/program.js';
+import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
 
 /** Buffers for one {@link DiceLoss.encode}: all caller-owned, all with STORAGE usage. */
 export interface DiceEncodeBuffers {

@@ -1,4 +1,4 @@
-import { ownOptions, WgslDiceError } from './errors.js';
+import { ownOptions, WgslDiceError } from '../core/errors.js';
 
 /** A caller's buffer, whole or from an offset. */
 export type BufferArg = GPUBuffer | { buffer: GPUBuffer; offset?: number };

@@ -1,6 +1,6 @@
-import { describe, hostInputError, isBufferArg, submitError, type BufferArg } from './buffers.js';
-import type { DiceEngine } from './engine.js';
-import { describeValue, ownOptions, WgslDiceError } from './errors.js';
+import { describe, hostInputError, isBufferArg, submitError, type BufferArg } from './caller-buffers.js';
+import type { DiceEngine } from '../engine.js';
+import { describeValue, ownOptions, WgslDiceError } from '../core/errors.js';
 
 /**
  * The host side of `compute()` and `readStatus()`, shared by every loss: one submit inside an

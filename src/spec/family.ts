@@ -1,4 +1,4 @@
-import { describeValue, isF32Representable, optionalLabel, ownOptions, requireF32, requireNonNegative, WgslDiceError } from '../errors.js';
+import { describeValue, isF32Representable, optionalLabel, ownOptions, requireF32, requireNonNegative, WgslDiceError } from '../core/errors.js';
 import { MAX_CLASSES } from '../kernels/family-kernels.js';
 
 /**

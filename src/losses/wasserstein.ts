@@ -1,11 +1,11 @@
-import { encodeBuffers, type BufferArg } from '../buffers.js';
+import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
 import type { DiceEngine } from '../engine.js';
-import { optionalLabel, ownOptions, requireNonNegative, WgslDiceError } from '../errors.js';
-import { snapshotCompute } from '../host-io.js';
+import { optionalLabel, ownOptions, requireNonNegative, WgslDiceError } from '../core/errors.js';
+import { snapshotCompute } from '../runtime/submit.js';
 import type { FamilyPlan } from '../program/planner.js';
 import type { LossProgram } from '../program/program.js';
-import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../program/runtime.js';
-import { parseLayoutShape } from './options.js';
+import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
+import { parseLayoutShape } from '../spec/family.js';
 
 /**
  * Options of {@link DiceEngine.wassersteinDice}: MONAI's GeneralizedWassersteinDiceLoss

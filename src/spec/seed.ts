@@ -1,5 +1,5 @@
-import { describeValue, isF32Representable, optionalLabel, ownOptions, requireNonNegative, WgslDiceError } from './errors.js';
-import { parseNhwcShape, type NhwcShape } from './shape.js';
+import { describeValue, isF32Representable, optionalLabel, ownOptions, requireNonNegative, WgslDiceError } from '../core/errors.js';
+import { parseNhwcShape, type NhwcShape } from '../core/shape.js';
 
 /** How Dice groups are formed, as in the seed's three TensorFlow losses. */
 export type DiceReduce = 'global' | 'per-class';

@@ -1,25 +1,27 @@
-import { DiceLoss } from './losses/seed-dice.js';
-import type { LossBase } from './runtime/loss-base.js';
-import { FamilyLoss } from './losses/family.js';
-import { createClDiceLoss, isClDiceOptions, type ClDiceLoss, type ClDiceOptions } from './losses/cldice.js';
-import { normalizeLossOptions, normalizeMetricOptions, type LossOptions, type MetricOptions } from './spec/family.js';
-import { normalizeWassersteinOptions, WassersteinDiceLoss, type WassersteinDiceOptions } from './losses/wasserstein.js';
-import type { PipelineConstants } from './kernels/family-kernels.js';
-import { kernelSource, pipelineKey, type KernelName } from './kernels/sources.js';
+import { WgslDiceError } from './core/errors.js';
+import { WORKGROUP_BYTES_PER_THREAD } from './core/limits.js';
+import { describeValue, optionalLabel, ownOptions } from './core/validate.js';
 import { sourceLocation } from './kernels/compose.js';
 import { reflectWgsl } from './kernels/reflect.js';
-import { planProgram, type DeviceProfile, type LossSpec } from './program/planner.js';
-import type { LossProgram } from './program/program.js';
-import type { CompiledPass } from './runtime/program-loss.js';
-import { describeValue, deviceLossGuard, deviceLostError, optionalLabel, ownOptions, WgslDiceError, type DeviceLossGuard } from './core/errors.js';
-import { normalizeDiceOptions, type DiceLossOptions } from './spec/seed.js';
-import { gridProfileFor, type DeviceClass, type DicePlan, type GridProfile } from './program/grids.js';
-import type { FamilyPlan } from './program/planner.js';
+import { kernelSource, type KernelName } from './kernels/sources.js';
+import { createClDiceLoss, type ClDiceLoss } from './losses/cldice.js';
+import { FamilyLoss } from './losses/family.js';
+import { DiceLoss } from './losses/seed-dice.js';
+import { WassersteinDiceLoss } from './losses/wasserstein.js';
 import { createPresets, type Presets } from './presets/index.js';
-
-// Workgroup memory per thread of the hungriest kernel (dice_reduce_vec4.wgsl: three vec4<f32>;
-// family_forward.wgsl needs two, plus a few fixed words for the fault counters).
-const WORKGROUP_BYTES_PER_THREAD = 48;
+import { planProgram } from './program/planner.js';
+import { gridProfileFor, type DeviceClass, type DeviceProfile, type GridProfile } from './program/profile.js';
+import { pipelineKey, type LossProgram, type PipelineConstants } from './program/program.js';
+import type { DicePlan } from './program/seed.js';
+import type { FamilyPlan } from './program/voxel.js';
+import { deviceLossGuard, deviceLostError, type DeviceLossGuard } from './runtime/device-loss.js';
+import type { LossBase } from './runtime/loss-base.js';
+import type { CompiledPass } from './runtime/program-loss.js';
+import { isClDiceOptions, type ClDiceOptions } from './spec/cldice.js';
+import { normalizeLossOptions, normalizeMetricOptions, type LossOptions, type MetricOptions } from './spec/family.js';
+import type { LossSpec } from './spec/index.js';
+import { normalizeDiceOptions, type DiceLossOptions } from './spec/seed.js';
+import { normalizeWassersteinOptions, type WassersteinDiceOptions } from './spec/wasserstein.js';
 // Below this, binding windows hold so few rows that ordinary shapes fail with BINDING_TOO_LARGE.
 const MIN_BINDING_BYTES = 4096;
 

@@ -4,7 +4,7 @@
  * no runtime dependency; it runs in browsers and in Node (with `wgsl-dice/node`).
  */
 export { DiceEngine, type DiceEngineOptions } from './engine.js';
-export type { DeviceClass } from './program/grids.js';
+export type { DeviceClass } from './program/profile.js';
 export {
   DiceLoss,
   type DiceEncodeBuffers,
@@ -20,11 +20,11 @@ export {
 } from './spec/seed.js';
 export {
   FamilyLoss,
-  type InputStatus,
   type LossEncodeBuffers,
   type LossResult,
   type TargetInput,
 } from './losses/family.js';
+export type { InputStatus } from './runtime/status.js';
 export type {
   Activation,
   FocalOptions,
@@ -34,22 +34,20 @@ export type {
   NormalizedLossOptions,
   TargetKind,
 } from './spec/family.js';
-export { MAX_CLASSES } from './spec/family.js';
+export { MAX_CLASSES } from './core/limits.js';
 export { PRESET_CACHE_SIZE } from './presets/common.js';
 export {
   WassersteinDiceLoss,
-  type NormalizedWassersteinOptions,
-  type WassersteinDiceOptions,
   type WassersteinEncodeBuffers,
   type WassersteinResult,
 } from './losses/wasserstein.js';
+export type { NormalizedWassersteinOptions, WassersteinDiceOptions } from './spec/wasserstein.js';
 export {
   ClDiceLoss,
   type ClDiceEncodeBuffers,
-  type ClDiceOptions,
   type ClDiceResult,
-  type NormalizedClDiceOptions,
 } from './losses/cldice.js';
+export type { ClDiceOptions, NormalizedClDiceOptions } from './spec/cldice.js';
 export type { Presets } from './presets/index.js';
 export type { CreateExtras, HostInput, Preset, PresetExtras, PresetValue } from './presets/common.js';
 export type { ClDicePreset, WassersteinPreset } from './presets/monai.js';

@@ -7,7 +7,7 @@
 // (those of the MONAI data set; f32 passes of a few thousand elements stay well inside).
 import { describe, expect, it } from 'vitest';
 import { DiceEngine, WgslDiceError } from '../src/index.js';
-import type { ClDiceOptions } from '../src/losses/cldice.js';
+import type { ClDiceOptions } from '../src/spec/cldice.js';
 import { clDiceReference, softSkeleton } from '../src/reference/index.js';
 import { expectGradClose, expectValueClose } from './helpers/cldice-cases.js';
 import { createBufferFrom, createEmptyBuffer, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';

@@ -19,7 +19,8 @@
 // MiB per tensor) therefore go through two windows per tensor here.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DiceEngine, type DiceLoss, type DiceLossOptions } from '../src/index.js';
-import { planDice, type GridProfile } from '../src/program/grids.js';
+import type { GridProfile } from '../src/program/profile.js';
+import { planDice } from '../src/program/seed.js';
 import { diceReference } from '../src/reference/index.js';
 import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
 import { useTestEngine } from './helpers/test-engine.js';

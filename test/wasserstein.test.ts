@@ -4,7 +4,7 @@
 // Tolerances as in test/tolerance.ts; gradients rtol 1e-4 (finite differences carry ~1e-8).
 import { describe, expect, it } from 'vitest';
 import { WgslDiceError } from '../src/index.js';
-import type { WassersteinDiceOptions } from '../src/losses/wasserstein.js';
+import type { WassersteinDiceOptions } from '../src/spec/wasserstein.js';
 import { generalizedWassersteinDiceLoss } from '../src/reference/peers/monai.js';
 import { tensor } from '../src/reference/peers/tensor.js';
 import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';

@@ -1,4 +1,5 @@
 import { WgslDiceError } from './errors.js';
+import { describeValue } from './validate.js';
 
 /**
  * A channels-last tensor shape `[B, ...spatial, C]` split into the three numbers the kernels
@@ -47,6 +48,45 @@ export function parseNhwcShape(shape: unknown): NhwcShape {
     );
   }
   return { batch, spatial, classes, elements, dims: [...dims] };
+}
+
+/**
+ * A tensor shape in either layout, `[B, ...spatial, C]` (channels-last) or `[B, C, ...spatial]`
+ * (channels-first), as the family, Wasserstein and clDice losses take it.
+ */
+export interface LayoutShape {
+  readonly dims: readonly number[];
+  readonly batch: number;
+  readonly classes: number;
+  /** Voxels per sample: the product of the spatial sizes (1 with no spatial axis). */
+  readonly spatial: number;
+  readonly elements: number;
+  readonly channelsFirst: boolean;
+}
+
+export function parseLayoutShape(shape: unknown, channelsFirst: boolean): LayoutShape {
+  if (!Array.isArray(shape) || shape.length < 2) {
+    throw new WgslDiceError(
+      'INVALID_SHAPE',
+      `shape must be [B, ...spatial, C] or [B, C, ...spatial] with at least 2 entries, got ${JSON.stringify(shape)}.`,
+    );
+  }
+  // An index loop, not forEach: forEach skips the holes of a sparse array such as [2, , 3].
+  for (let axis = 0; axis < shape.length; axis++) {
+    const d: unknown = shape[axis];
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) {
+      throw new WgslDiceError('INVALID_SHAPE', `shape[${axis}] must be a positive integer, got ${describeValue(d)}.`);
+    }
+  }
+  const dims = shape as number[];
+  const classes = channelsFirst ? dims[1] : dims[dims.length - 1];
+  const spatialDims = channelsFirst ? dims.slice(2) : dims.slice(1, -1);
+  const spatial = spatialDims.reduce((a, b) => a * b, 1);
+  const elements = dims[0] * classes * spatial;
+  if (elements > MAX_ELEMENTS) {
+    throw new WgslDiceError('INVALID_SHAPE', `shape ${JSON.stringify(dims)} has more than 2^32 - 1 elements.`);
+  }
+  return { dims: [...dims], batch: dims[0], classes, spatial, elements, channelsFirst };
 }
 
 // JSON.stringify would print NaN and Infinity as null.

@@ -1,3 +1,5 @@
+import { UNIFORM_STRIDE } from '../core/limits.js';
+
 /**
  * Uniform blocks from field tables. A table names each field as the WGSL `struct` does, in the
  * same order, so a unit test can hold the two side by side (test/unit/uniforms.test.ts); the
@@ -6,9 +8,6 @@
 
 export type UniformKind = 'u32' | 'f32';
 export type UniformField = readonly [name: string, kind: UniformKind, value: number];
-
-/** Uniform blocks of successive binding windows sit this far apart (minUniformBufferOffsetAlignment). */
-export const UNIFORM_STRIDE = 256;
 
 /** One block, padded to 16 bytes. */
 export function packUniform(fields: readonly UniformField[]): ArrayBuffer {

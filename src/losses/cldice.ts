@@ -1,110 +1,14 @@
-import { bindStorage, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from '../runtime/caller-buffers.js';
+import { WgslDiceError } from '../core/errors.js';
+import { UNIFORM_STRIDE } from '../core/limits.js';
+import { rejectUnknownKeys } from '../core/validate.js';
 import type { DiceEngine } from '../engine.js';
-import { rejectUnknownKeys, WgslDiceError } from '../core/errors.js';
-import { stageInput, submitAndRead } from '../runtime/submit.js';
-import {
-  clDicePipelines,
-  packClDiceFinalizeParams,
-  packClDiceParams,
-  type ClDiceGeometry,
-  type ClDiceKernel,
-  type ClDicePipelines,
-} from '../runtime/cldice-pipelines.js';
-import { UNIFORM_STRIDE } from '../kernels/uniforms.js';
+import { packClDiceFinalizeParams, packClDiceParams, planClDice, type ClDiceKernel, type ClDicePlan } from '../program/cldice.js';
+import { bindStorage, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from '../runtime/caller-buffers.js';
+import { clDicePipelines, type ClDicePipelines } from '../runtime/cldice-pipelines.js';
 import { LossBase } from '../runtime/loss-base.js';
-import { planElementwise, planRangeWindows, type BindingWindow } from '../program/grids.js';
 import { whole } from '../runtime/owned-resources.js';
-import { parseLayoutShape } from '../spec/family.js';
-
-/**
- * Options of `engine.loss({ formula: 'cl-dice', ... })`: clDice (Shit et al., CVPR 2021) as
- * MONAI 1.5.0 computes it (SoftclDiceLoss, and SoftDiceclDiceLoss with `alpha` < 1), on
- * probabilities and a dense target (one-hot or soft), 2D or 3D, forward and backward.
- */
-export interface ClDiceOptions {
-  formula: 'cl-dice';
-  /**
-   * Shape of pred (and target): `[B, H, W, C]` / `[B, D, H, W, C]` channels-last, or
-   * `[B, C, H, W]` / `[B, C, D, H, W]` channels-first.
-   */
-  shape: readonly number[];
-  /** Default 'channels-last'. */
-  layout?: 'channels-last' | 'channels-first';
-  /** MONAI's iter_: soft-skeleton iterations, an integer >= 0 (default 3). */
-  skeletonIterations?: number;
-  /**
-   * Weight of clDice against soft Dice: loss = (1 - alpha) soft_dice + alpha cl_dice, in [0, 1].
-   * Default 1 (clDice alone, MONAI's SoftclDiceLoss); SoftDiceclDiceLoss uses 0.5.
-   */
-  alpha?: number;
-  /** MONAI's smooth, added to every numerator and denominator; > 0 (default 1). */
-  smooth?: number;
-  label?: string;
-}
-
-export interface NormalizedClDiceOptions {
-  readonly dims: readonly number[];
-  readonly batch: number;
-  readonly classes: number;
-  /** (D, H, W); D = 1 in 2D. */
-  readonly size: readonly [number, number, number];
-  readonly rank: 2 | 3;
-  readonly channelsFirst: boolean;
-  readonly elements: number;
-  readonly skeletonIterations: number;
-  readonly alpha: number;
-  readonly smooth: number;
-  readonly label: string;
-}
-
-const knownOptions = ['formula', 'shape', 'layout', 'skeletonIterations', 'alpha', 'smooth', 'label'] as const;
-
-/** True when loss() options ask for clDice (the branch point in DiceEngine.loss). */
-export function isClDiceOptions(options: unknown): options is ClDiceOptions {
-  return typeof options === 'object' && options !== null && (options as { formula?: unknown }).formula === 'cl-dice';
-}
-
-export function normalizeClDiceOptions(options: ClDiceOptions): NormalizedClDiceOptions {
-  rejectUnknownKeys('cl-dice loss option', options, knownOptions);
-  const layout = options.layout ?? 'channels-last';
-  if (layout !== 'channels-last' && layout !== 'channels-first') {
-    throw new WgslDiceError('INVALID_OPTION', `layout must be 'channels-last' or 'channels-first', got ${JSON.stringify(layout)}.`);
-  }
-  const channelsFirst = layout === 'channels-first';
-  const shape = parseLayoutShape(options.shape, channelsFirst);
-  const spatial = channelsFirst ? shape.dims.slice(2) : shape.dims.slice(1, -1);
-  if (spatial.length !== 2 && spatial.length !== 3) {
-    throw new WgslDiceError(
-      'INVALID_SHAPE',
-      `clDice needs 2D or 3D inputs ([B, C, H, W] / [B, C, D, H, W] channels-first, [B, H, W, C] / [B, D, H, W, C] channels-last), got ${JSON.stringify(shape.dims)}.`,
-    );
-  }
-  const iterations = options.skeletonIterations ?? 3;
-  if (!Number.isInteger(iterations) || iterations < 0 || iterations > 64) {
-    throw new WgslDiceError('INVALID_OPTION', `skeletonIterations must be an integer in [0, 64], got ${String(iterations)}.`);
-  }
-  const alpha = options.alpha ?? 1;
-  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) {
-    throw new WgslDiceError('INVALID_OPTION', `alpha (the weight of clDice against soft Dice) must be in [0, 1], got ${String(alpha)}.`);
-  }
-  const smooth = options.smooth ?? 1;
-  if (typeof smooth !== 'number' || !Number.isFinite(smooth) || !(smooth > 0)) {
-    throw new WgslDiceError('INVALID_OPTION', `smooth must be a finite number > 0 (it keeps empty skeletons from dividing 0 by 0), got ${String(smooth)}.`);
-  }
-  return {
-    dims: shape.dims,
-    batch: shape.batch,
-    classes: shape.classes,
-    size: (spatial.length === 2 ? [1, ...spatial] : spatial) as [number, number, number],
-    rank: spatial.length as 2 | 3,
-    channelsFirst,
-    elements: shape.elements,
-    skeletonIterations: iterations,
-    alpha,
-    smooth,
-    label: options.label ?? 'wgsl-dice cl-dice',
-  };
-}
+import { stageInput, submitAndRead } from '../runtime/submit.js';
+import { normalizeClDiceOptions, type ClDiceOptions, type NormalizedClDiceOptions } from '../spec/cldice.js';
 
 export interface ClDiceEncodeBuffers {
   /** f32 probabilities in the declared shape and layout. */
@@ -131,63 +35,6 @@ export interface ClDiceResult {
   /** Topology sensitivity: how much of the target's skeleton pred covers. */
   tsens: number;
   grad?: Float32Array;
-}
-
-/**
- * The slab of the grid and the granule of the binding windows: a (sample, class) volume
- * channels-first, a sample channels-last (its classes interleave).
- */
-function windowUnit(o: NormalizedClDiceOptions): number {
-  const volume = o.size[0] * o.size[1] * o.size[2];
-  return o.channelsFirst ? volume : volume * o.classes;
-}
-
-/** Window starts are multiples of 64 elements: 256-byte binding offsets. */
-const WINDOW_ALIGN = 64;
-
-interface ClDicePlan {
-  geometry: ClDiceGeometry;
-  workgroups: number;
-  windows: readonly BindingWindow[];
-}
-
-function planClDice(o: NormalizedClDiceOptions, engine: DiceEngine): ClDicePlan {
-  const profile = engine.gridProfile;
-  const slab = windowUnit(o);
-  const slabs = o.elements / slab;
-  // Workgroups never straddle two slabs, so a window needs no more than one slab.
-  const grid = planElementwise(slabs, slab, profile);
-  const range = (k: number): [number, number] => {
-    const first = Math.floor(k / grid.chunks) * slab;
-    return [first, first + slab];
-  };
-  let windows: BindingWindow[];
-  try {
-    windows = planRangeWindows(slabs * grid.chunks, range, 4, profile, WINDOW_ALIGN);
-  } catch (error) {
-    if (!(error instanceof WgslDiceError) || error.code !== 'BINDING_TOO_LARGE') throw error;
-    throw new WgslDiceError(
-      'BINDING_TOO_LARGE',
-      `clDice binds whole ${o.channelsFirst ? '(sample, class) volumes' : 'samples'} (${slab * 4} bytes here) in one binding, ` +
-        `but bindings are limited to ${profile.maxBindingBytes} bytes; ` +
-        (o.channelsFirst ? 'use smaller volumes or raise maxStorageBufferBindingSize.' : "use layout 'channels-first' (windows per class volume) or smaller samples."),
-    );
-  }
-  const [D, H, W] = o.size;
-  const C = o.classes;
-  return {
-    geometry: {
-      size: o.size,
-      strides: o.channelsFirst ? [H * W, W, 1] : [H * W * C, W * C, C],
-      classes: C,
-      channelStride: o.channelsFirst ? D * H * W : 1,
-      slabElements: slab,
-      chunksPerSlab: grid.chunks,
-      elementsPerWorkgroup: grid.unitsPerChunk,
-    },
-    workgroups: slabs * grid.chunks,
-    windows,
-  };
 }
 
 interface Scratch {
@@ -466,7 +313,7 @@ export class ClDiceLoss extends LossBase {
 /** Builds a clDice loss: options checked, grid and windows planned, pipelines compiled. */
 export async function createClDiceLoss(engine: DiceEngine, options: ClDiceOptions): Promise<ClDiceLoss> {
   const normalized = normalizeClDiceOptions(options);
-  const plan = planClDice(normalized, engine);
+  const plan = planClDice(normalized, engine.gridProfile);
   const pipelines = await clDicePipelines(engine.device, engine.label, engine.gridProfile.workgroupSize, normalized.rank);
   engine._assertUsable();
   return new ClDiceLoss(engine, normalized, pipelines, plan);

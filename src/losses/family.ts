@@ -1,10 +1,11 @@
-import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
-import type { DiceEngine } from '../engine.js';
 import { WgslDiceError } from '../core/errors.js';
-import { rejectOverflow, snapshotCompute } from '../runtime/submit.js';
-import type { FamilyPlan } from '../program/planner.js';
+import type { DiceEngine } from '../engine.js';
 import type { LossProgram } from '../program/program.js';
+import type { FamilyPlan } from '../program/voxel.js';
+import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
+import { rejectOverflow } from '../runtime/status.js';
+import { snapshotCompute } from '../runtime/submit.js';
 import { groupCount, type NormalizedLossOptions } from '../spec/family.js';
 
 export interface LossEncodeBuffers {
@@ -46,10 +47,6 @@ export interface LossResult {
   };
   grad?: Float32Array;
 }
-
-export type { InputStatus } from '../runtime/submit.js';
-
-export type { FamilyPlan, VoxelPassPlan } from '../program/planner.js';
 
 /**
  * What else makes a pred value non-finite in mask-the-logits mode: the kernels compute

@@ -1,13 +1,14 @@
-import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
-import type { DiceEngine } from '../engine.js';
 import { WgslDiceError } from '../core/errors.js';
-import { rejectOverflow, snapshotCompute } from '../runtime/submit.js';
-import type { DiceShaderName } from '../kernels/dice-kernels.js';
-import type { NormalizedDiceOptions } from '../spec/seed.js';
 import { toFloat16Bits } from '../core/half.js';
-import type { DicePlan } from '../program/grids.js';
+import type { DiceEngine } from '../engine.js';
+import type { DiceShaderName } from '../kernels/sources.js';
 import type { LossProgram } from '../program/program.js';
+import type { DicePlan } from '../program/seed.js';
+import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
+import { rejectOverflow } from '../runtime/status.js';
+import { snapshotCompute } from '../runtime/submit.js';
+import type { NormalizedDiceOptions } from '../spec/seed.js';
 
 /** Buffers for one {@link DiceLoss.encode}: all caller-owned, all with STORAGE usage. */
 export interface DiceEncodeBuffers {

@@ -8,7 +8,8 @@
 // combining the GPU's per-group results into what the library returns.
 
 import type { DiceEngine } from '../engine.js';
-import { describeValue, WgslDiceError } from '../core/errors.js';
+import { WgslDiceError } from '../core/errors.js';
+import { describeValue } from '../core/validate.js';
 import type { FamilyLoss, LossResult } from '../losses/family.js';
 import type { LossOptions, MetricOptions } from '../spec/family.js';
 import { type Options, Opts, toChannelFirst } from '../reference/peers/common.js';

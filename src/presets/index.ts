@@ -6,7 +6,8 @@
 // a silently default layout; a valid layout string of the input's rank) and create()'s shape.
 
 import type { DiceEngine } from '../engine.js';
-import { describeValue, rejectUnknownKeys, WgslDiceError } from '../core/errors.js';
+import { WgslDiceError } from '../core/errors.js';
+import { describeValue, rejectUnknownKeys } from '../core/validate.js';
 import { checkLayout, checkShape, type CreateExtras, type HostInput, type Options, type Preset, type PresetExtras } from './common.js';
 import { createKerasPresets } from './keras.js';
 import { createMonaiPresets } from './monai.js';

@@ -3,9 +3,11 @@
 
 import type { DiceEngine } from '../engine.js';
 import { WgslDiceError } from '../core/errors.js';
-import type { ClDiceLoss, ClDiceOptions } from '../losses/cldice.js';
+import type { ClDiceLoss } from '../losses/cldice.js';
 import type { FocalOptions, LossOptions } from '../spec/family.js';
-import type { WassersteinDiceLoss, WassersteinDiceOptions } from '../losses/wasserstein.js';
+import type { WassersteinDiceLoss } from '../losses/wasserstein.js';
+import type { ClDiceOptions } from '../spec/cldice.js';
+import type { WassersteinDiceOptions } from '../spec/wasserstein.js';
 import type { Opts } from '../reference/peers/common.js';
 import {
   COMPUTE_DICE_DEFAULTS,

@@ -1,6 +1,6 @@
-import type { BindingWindow } from './grids.js';
-import type { PipelineConstants } from '../kernels/family-kernels.js';
+import { UNIFORM_STRIDE } from '../core/limits.js';
 import type { KernelName } from '../kernels/sources.js';
+import type { BindingWindow } from './grids.js';
 
 /**
  * A loss as pure data: what the planner (src/program/planner.ts) makes of a {@link LossSpec}
@@ -88,9 +88,39 @@ export interface PassPlan {
   readonly backward: boolean;
 }
 
-/** The tensor binding of a whole tensor. */
-export function wholeTensor(tensor: TensorName, bytes: number): BindingRef {
-  return { tensor, offset: 0, size: bytes };
+/** A pass's `override` constants by name: its modes, never a shape. */
+export type PipelineConstants = Readonly<Record<string, number>>;
+
+/**
+ * A pipeline's identity: the kernel and its `override` constants. Never a shape: shapes and
+ * scalars live in uniforms, so one pipeline serves every shape of a mode.
+ */
+export function pipelineKey(name: KernelName, constants: PipelineConstants): string {
+  const entries = Object.entries(constants).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${name}${entries.map(([k, v]) => ` ${k}=${v}`).join('')}`;
+}
+
+/** A binding of `size` bytes of a caller's tensor from byte `offset`. */
+export function tensorRef(name: TensorName, offset: number, size: number): BindingRef {
+  return { tensor: name, offset, size };
+}
+
+/** A binding of a whole scratch buffer of the loss's own. */
+export function scratchRef(name: string): BindingRef {
+  return { scratch: name };
+}
+
+/** A pass whose uniform blocks (one per dispatch block, UNIFORM_STRIDE apart) are `uniforms`. */
+export function uniformPass(
+  name: string,
+  kernel: KernelName,
+  constants: PipelineConstants,
+  uniforms: ArrayBuffer,
+  dispatches: DispatchPlan[],
+  backward = false,
+): PassPlan {
+  // Per-window blocks sit UNIFORM_STRIDE apart; a lone block is bound as packed.
+  return { name, kernel, constants, uniforms, uniformBytes: Math.min(UNIFORM_STRIDE, uniforms.byteLength), dispatches, backward };
 }
 
 /** A plain-text table of a program's passes: kernel, constants, dispatches, bindings. */

@@ -1,4 +1,5 @@
-import { ownOptions, WgslDiceError } from '../core/errors.js';
+import { WgslDiceError } from '../core/errors.js';
+import { ownOptions } from '../core/validate.js';
 
 /** A caller's buffer, whole or from an offset. */
 export type BufferArg = GPUBuffer | { buffer: GPUBuffer; offset?: number };

@@ -1,8 +1,9 @@
-import type { DiceEngine } from '../engine.js';
 import { WgslDiceError } from '../core/errors.js';
-import { readStatusBuffer, STATUS_BYTES, type InputStatus } from './submit.js';
-import { bindError, recordingError, RecordingChecks } from './recording-checks.js';
+import { STATUS_BYTES } from '../core/limits.js';
+import type { DiceEngine } from '../engine.js';
 import { OwnedResources } from './owned-resources.js';
+import { bindError, recordingError, RecordingChecks } from './recording-checks.js';
+import { readStatusBuffer, type InputStatus } from './status.js';
 
 /**
  * What every loss shares: the engine and device it runs on, the GPU objects it owns (freed in

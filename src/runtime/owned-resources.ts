@@ -1,5 +1,5 @@
-import { bindingKey, type Binding } from './caller-buffers.js';
 import { WgslDiceError } from '../core/errors.js';
+import { bindingKey, type Binding } from './caller-buffers.js';
 import type { ExplainError, RecordingChecks } from './recording-checks.js';
 
 /** Bind groups kept per loss when its passes use one window each: a few sets of buffers. */

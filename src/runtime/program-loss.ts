@@ -1,11 +1,12 @@
-import { bindStorage, describe, hostInputError, isBufferArg, rejectOverlaps, type Binding } from './caller-buffers.js';
-import type { DiceEngine } from '../engine.js';
 import { WgslDiceError } from '../core/errors.js';
-import { decodeStatus, rejectBadInput, STATUS_BYTES, submitAndRead, type InputStatus } from './submit.js';
-import { UNIFORM_STRIDE } from '../kernels/uniforms.js';
+import { STATUS_BYTES, UNIFORM_STRIDE } from '../core/limits.js';
+import type { DiceEngine } from '../engine.js';
+import { describeProgram, type HostType, type LossProgram, type PassPlan, type TensorName, type TensorSpec } from '../program/program.js';
+import { bindStorage, describe, hostInputError, isBufferArg, rejectOverlaps, type Binding } from './caller-buffers.js';
 import { LossBase } from './loss-base.js';
 import { whole } from './owned-resources.js';
-import { describeProgram, type HostType, type LossProgram, type PassPlan, type TensorName, type TensorSpec } from '../program/program.js';
+import { decodeStatus, rejectBadInput, type InputStatus } from './status.js';
+import { submitAndRead } from './submit.js';
 
 /** A pass's compiled pipeline and the `@binding` slot of each of its variables. */
 export interface CompiledPass {
@@ -80,7 +81,7 @@ export abstract class ProgramLoss extends LossBase {
     this.#uniforms = program.passes.map((p) => this.resources.uniform(`${p.name} params`, p.uniforms));
   }
 
-  /** The input faults and loss of the last submitted run: see {@link STATUS_BYTES} in src/host-io.ts. */
+  /** The input faults and loss of the last submitted run: see {@link STATUS_BYTES} in src/core/limits.ts. */
   get statusBuffer(): GPUBuffer {
     return this.scratchBuffer('status');
   }

@@ -1,5 +1,17 @@
-import { describeValue, isF32Representable, optionalLabel, ownOptions, requireF32, requireNonNegative, WgslDiceError } from '../core/errors.js';
-import { MAX_CLASSES } from '../kernels/family-kernels.js';
+import { WgslDiceError } from '../core/errors.js';
+import { MAX_CLASSES } from '../core/limits.js';
+import { parseLayoutShape, type LayoutShape } from '../core/shape.js';
+import {
+  classWeights,
+  describeValue,
+  oneOf,
+  optionalBoolean,
+  optionalF32,
+  optionalLabel,
+  optionalNonNegative,
+  ownOptions,
+  requireF32,
+} from '../core/validate.js';
 
 /**
  * Options of {@link DiceEngine.loss}: one engine for the whole Dice family. Every knob that
@@ -134,13 +146,6 @@ export interface FocalOptions {
   reduction?: 'mean' | 'sum-of-means' | 'sum';
 }
 
-/**
- * The most classes `weights: 'inverse-frequency'` supports: the finalize kernel keeps one weight
- * per class in workgroup memory (MAX_CLASSES in shaders/family_finalize.wgsl). Larger C throws
- * `LIMIT_EXCEEDED`.
- */
-export { MAX_CLASSES };
-
 const knownOptions = [
   'shape', 'layout', 'activation', 'target', 'ignoreIndex', 'mask', 'maskShape', 'groups', 'batch',
   'classes', 'includeBackground', 'formula', 'score', 'alpha', 'beta', 'fBeta', 'gdlWeight',
@@ -158,13 +163,7 @@ export interface MetricOptions extends Omit<LossOptions, 'activation' | 'crossEn
 export type Activation = NonNullable<LossOptions['activation']> | 'argmax' | 'threshold';
 export type TargetKind = NonNullable<LossOptions['target']>;
 
-export interface NormalizedLossOptions {
-  readonly dims: readonly number[];
-  readonly batch: number;
-  readonly classes: number;
-  readonly spatial: number;
-  readonly elements: number;
-  readonly channelsFirst: boolean;
+export interface NormalizedLossOptions extends LayoutShape {
   readonly activation: Activation;
   readonly threshold: number;
   readonly target: TargetKind;
@@ -223,77 +222,6 @@ export interface NormalizedFocal {
   readonly normaliser: number;
 }
 
-function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) {
-    throw new WgslDiceError(
-      'INVALID_OPTION',
-      `${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(value)}.`,
-    );
-  }
-  return value as T;
-}
-
-function finite(name: string, value: unknown, fallback: number): number {
-  return value === undefined ? fallback : requireF32(name, value);
-}
-
-function nonNegative(name: string, value: unknown, fallback: number): number {
-  return value === undefined ? fallback : requireNonNegative(name, value);
-}
-
-function boolean(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') {
-    throw new WgslDiceError('INVALID_OPTION', `${name} must be true or false, got ${describeValue(value)}.`);
-  }
-  return value;
-}
-
-function classWeights(name: string, value: unknown, classes: number): Float64Array {
-  if (!Array.isArray(value) && !(ArrayBuffer.isView(value) && !(value instanceof DataView))) {
-    throw new WgslDiceError('INVALID_WEIGHTS', `${name} must be an array of ${classes} numbers.`);
-  }
-  const list = Array.from(value as ArrayLike<number>);
-  if (list.length !== classes) {
-    throw new WgslDiceError(
-      'INVALID_WEIGHTS',
-      `${name} has ${list.length} entries but there are C = ${classes} classes; pass one weight per class.`,
-    );
-  }
-  list.forEach((w: unknown, c) => {
-    if (typeof w !== 'number' || w < 0 || !isF32Representable(w)) {
-      throw new WgslDiceError('INVALID_WEIGHTS', `${name}[${c}] must be a finite number >= 0, got ${describeValue(w)} (the kernels read f32: 0, or 1.2e-38 to 3.4e38).`);
-    }
-  });
-  return Float64Array.from(list);
-}
-
-export function parseLayoutShape(shape: unknown, channelsFirst: boolean) {
-  if (!Array.isArray(shape) || shape.length < 2) {
-    throw new WgslDiceError(
-      'INVALID_SHAPE',
-      `shape must be [B, ...spatial, C] or [B, C, ...spatial] with at least 2 entries, got ${JSON.stringify(shape)}.`,
-    );
-  }
-  // An index loop, not forEach: forEach skips the holes of a sparse array such as [2, , 3].
-  for (let axis = 0; axis < shape.length; axis++) {
-    const d: unknown = shape[axis];
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) {
-      throw new WgslDiceError('INVALID_SHAPE', `shape[${axis}] must be a positive integer, got ${describeValue(d)}.`);
-    }
-  }
-  const dims = shape as number[];
-  const classes = channelsFirst ? dims[1] : dims[dims.length - 1];
-  const spatialDims = channelsFirst ? dims.slice(2) : dims.slice(1, -1);
-  const spatial = spatialDims.reduce((a, b) => a * b, 1);
-  const elements = dims[0] * classes * spatial;
-  if (elements > 2 ** 32 - 1) {
-    throw new WgslDiceError('INVALID_SHAPE', `shape ${JSON.stringify(dims)} has more than 2^32 - 1 elements.`);
-  }
-  return { dims: [...dims], batch: dims[0], classes, spatial, elements };
-}
-
 export function scoreCoefficients(formula: string, alpha: number, beta: number, fBeta: number) {
   switch (formula) {
     case 'jaccard':
@@ -325,7 +253,7 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
   let ignoreIndex: number | undefined;
   if (o.ignoreIndex !== undefined && target === 'dense') {
     // Compared bit for bit with the f32 target in the kernels.
-    ignoreIndex = new Uint32Array(Float32Array.of(finite('ignoreIndex', o.ignoreIndex, 0)).buffer)[0];
+    ignoreIndex = new Uint32Array(Float32Array.of(optionalF32('ignoreIndex', o.ignoreIndex, 0)).buffer)[0];
   } else if (o.ignoreIndex !== undefined) {
     const max = target === 'u8' ? 255 : target === 'u16' ? 65535 : 2 ** 32 - 1;
     if (!Number.isInteger(o.ignoreIndex) || o.ignoreIndex < 0 || o.ignoreIndex > max) {
@@ -338,9 +266,9 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
   const groups = oneOf('groups', o.groups, ['per-class', 'global'] as const, 'per-class');
   const formula = oneOf('formula', o.formula, ['dice', 'jaccard', 'tversky', 'f-beta', 'generalized-dice'] as const, 'dice');
   rejectInapplicable(o, formula);
-  const alpha = nonNegative('alpha', o.alpha, 0.5);
-  const beta = nonNegative('beta', o.beta, 0.5);
-  const fBeta = nonNegative('fBeta', o.fBeta, 1);
+  const alpha = optionalNonNegative('alpha', o.alpha, 0.5);
+  const beta = optionalNonNegative('beta', o.beta, 0.5);
+  const fBeta = optionalNonNegative('fBeta', o.fBeta, 1);
   let score = scoreCoefficients(formula, alpha, beta, fBeta);
   if (o.score !== undefined) {
     if (typeof o.score !== 'object' || o.score === null) {
@@ -368,7 +296,7 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
       included[c] = true;
     }
   }
-  const includeBackground = boolean('includeBackground', o.includeBackground, true);
+  const includeBackground = optionalBoolean('includeBackground', o.includeBackground, true);
   if (!includeBackground) {
     if (classes === 1) {
       throw new WgslDiceError('INVALID_OPTION', 'includeBackground: false needs C > 1 (it drops class 0).');
@@ -378,7 +306,7 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
   const includedCount = included.filter(Boolean).length;
   if (includedCount === 0) throw new WgslDiceError('INVALID_OPTION', 'No class is left in the Dice term.');
 
-  const poolBatch = boolean('batch', o.batch, false);
+  const poolBatch = optionalBoolean('batch', o.batch, false);
   const poolClasses = groups === 'global' || formula === 'generalized-dice';
   const reduction = oneOf('reduction', o.reduction, ['mean', 'sum', 'weighted-mean', 'batch-mean', 'none'] as const, 'mean');
   let fixedWeights: Float64Array | undefined;
@@ -414,9 +342,9 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     : 1;
   for (let c = 0; c < groupWeights.length; c++) groupWeights[c] /= normalisation;
 
-  const squared = boolean('squared', o.squared, false);
+  const squared = optionalBoolean('squared', o.squared, false);
   const softAbs = o.softLabel === 'absolute';
-  const softLabel = softAbs || boolean('softLabel', o.softLabel, false);
+  const softLabel = softAbs || optionalBoolean('softLabel', o.softLabel, false);
   if (squared && softLabel) {
     throw new WgslDiceError('INVALID_OPTION', 'squared and softLabel cannot be combined (MONAI uses one or the other).');
   }
@@ -439,7 +367,7 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     if (ce.posWeight !== undefined && form !== 'binary') {
       throw new WgslDiceError('INVALID_OPTION', "crossEntropy.posWeight weighs binary cross-entropy: it needs crossEntropy.form 'binary'.");
     }
-    const labelSmoothing = nonNegative('crossEntropy.labelSmoothing', ce.labelSmoothing, 0);
+    const labelSmoothing = optionalNonNegative('crossEntropy.labelSmoothing', ce.labelSmoothing, 0);
     if (labelSmoothing > 1 || (labelSmoothing > 0 && form !== 'softmax')) {
       throw new WgslDiceError(
         'INVALID_OPTION',
@@ -456,21 +384,20 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
       form,
       divisor,
       labelSmoothing,
-      lambda: nonNegative('crossEntropy.lambda', ce.lambda, 1),
+      lambda: optionalNonNegative('crossEntropy.lambda', ce.lambda, 1),
       weights: ce.weights === undefined
         ? new Float64Array(classes).fill(1)
         : classWeights('crossEntropy.weights', ce.weights, classes),
-      posWeight: nonNegative('crossEntropy.posWeight', ce.posWeight, 1),
+      posWeight: optionalNonNegative('crossEntropy.posWeight', ce.posWeight, 1),
     };
   }
   const focal = o.focal === undefined ? undefined : normalizeFocal(o.focal, shape, includeBackground ? 0 : 1);
   const value = oneOf('value', o.value, ['one-minus', 'negative-log', 'negative'] as const, 'one-minus');
-  const gamma = finite('gamma', o.gamma, 1);
+  const gamma = optionalF32('gamma', o.gamma, 1);
   if (gamma <= 0) throw new WgslDiceError('INVALID_OPTION', `gamma must be > 0, got ${gamma}.`);
 
   return {
     ...shape,
-    channelsFirst,
     activation,
     threshold: extra.threshold ?? 0.5,
     target,
@@ -485,20 +412,20 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     squared,
     softLabel,
     softAbs,
-    tpMin: o.tpMin === undefined ? -Infinity : finite('tpMin', o.tpMin, 0),
-    smoothNumerator: nonNegative('smoothNumerator', o.smoothNumerator, 1e-5),
-    smoothDenominator: nonNegative('smoothDenominator', o.smoothDenominator, 1e-5),
+    tpMin: o.tpMin === undefined ? -Infinity : optionalF32('tpMin', o.tpMin, 0),
+    smoothNumerator: optionalNonNegative('smoothNumerator', o.smoothNumerator, 1e-5),
+    smoothDenominator: optionalNonNegative('smoothDenominator', o.smoothDenominator, 1e-5),
     // No clamp unless asked: raw (unactivated) inputs can make a denominator negative, and
     // MONAI, Keras and qsm divide by it as it is.
-    denominatorMin: o.denominatorMin === undefined ? -Infinity : nonNegative('denominatorMin', o.denominatorMin, 0),
+    denominatorMin: o.denominatorMin === undefined ? -Infinity : optionalNonNegative('denominatorMin', o.denominatorMin, 0),
     value,
-    logEps: nonNegative('logEps', o.logEps, 1e-7),
+    logEps: optionalNonNegative('logEps', o.logEps, 1e-7),
     gamma,
     inverseFrequency,
     groupWeights,
     reduction,
     emptyZero: oneOf('emptyClass', o.emptyClass, ['keep', 'zero'] as const, 'keep') === 'zero',
-    lambdaDice: nonNegative('lambdaDice', o.lambdaDice, 1),
+    lambdaDice: optionalNonNegative('lambdaDice', o.lambdaDice, 1),
     crossEntropy,
     focal,
     label: optionalLabel(o.label, 'wgsl-dice loss'),
@@ -560,7 +487,7 @@ function normalizeFocal(
   }
   const f = ownOptions<FocalOptions>('focal field', given, ['lambda', 'gamma', 'alpha', 'weights', 'useSoftmax', 'reduction']);
   const { classes } = shape;
-  const useSoftmax = boolean('focal.useSoftmax', f.useSoftmax, false);
+  const useSoftmax = optionalBoolean('focal.useSoftmax', f.useSoftmax, false);
   const weights = f.weights === undefined ? new Float64Array(classes).fill(1) : classWeights('focal.weights', f.weights, classes);
   const focalClasses = classes - firstClass;
   // Per focal class: the factor on g-terms and on (1 - g)-terms; no alpha means 1 and 1.
@@ -568,7 +495,7 @@ function normalizeFocal(
   const negative = new Float64Array(classes);
   let alpha: number[] | undefined;
   if (typeof f.alpha === 'number') {
-    const a = finite('focal.alpha', f.alpha, 0);
+    const a = optionalF32('focal.alpha', f.alpha, 0);
     if (!useSoftmax) alpha = new Array<number>(focalClasses).fill(a);
     else if (firstClass !== 0) {
       throw new WgslDiceError(
@@ -580,7 +507,7 @@ function normalizeFocal(
     if (!Array.isArray(f.alpha) || f.alpha.length !== focalClasses) {
       throw new WgslDiceError('INVALID_OPTION', `focal.alpha must be a number or ${focalClasses} numbers (one per focal class).`);
     }
-    alpha = f.alpha.map((a, i) => finite(`focal.alpha[${i}]`, a, 0));
+    alpha = f.alpha.map((a, i) => optionalF32(`focal.alpha[${i}]`, a, 0));
   }
   for (let c = firstClass; c < classes; c++) {
     const a = alpha?.[c - firstClass];
@@ -593,8 +520,8 @@ function normalizeFocal(
     : reduction === 'sum-of-means' ? shape.spatial
     : 1;
   return {
-    lambda: nonNegative('focal.lambda', f.lambda, 1),
-    gamma: nonNegative('focal.gamma', f.gamma, 2),
+    lambda: optionalNonNegative('focal.lambda', f.lambda, 1),
+    gamma: optionalNonNegative('focal.gamma', f.gamma, 2),
     useSoftmax,
     firstClass,
     positive,

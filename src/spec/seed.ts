@@ -1,4 +1,5 @@
-import { describeValue, isF32Representable, optionalLabel, ownOptions, requireNonNegative, WgslDiceError } from '../core/errors.js';
+import { WgslDiceError } from '../core/errors.js';
+import { describeValue, isF32Representable, optionalLabel, ownOptions, requireNonNegative } from '../core/validate.js';
 import { parseNhwcShape, type NhwcShape } from '../core/shape.js';
 
 /** How Dice groups are formed, as in the seed's three TensorFlow losses. */

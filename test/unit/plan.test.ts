@@ -1,17 +1,11 @@
-// The planner (src/plan.ts) as pure data: column and elementwise grids, binding windows, and the
+// The grid planning (src/program/grids.ts, the seed's grids in src/program/seed.ts, the device
+// profile in src/program/profile.ts) as pure data: column and elementwise grids, binding windows, and the
 // 2^16-per-lane accumulation cap, checked as properties over seeded random shapes and profiles.
 import { describe, expect, it } from 'vitest';
 import { WgslDiceError } from '../../src/core/errors.js';
-import {
-  type BindingWindow,
-  type GridProfile,
-  MAX_SEQUENTIAL_ADDS,
-  gridProfileFor,
-  planColumns,
-  planDice,
-  planElementwise,
-  planRangeWindows,
-} from '../../src/program/grids.js';
+import { type BindingWindow, MAX_SEQUENTIAL_ADDS, planColumns, planElementwise, planRangeWindows } from '../../src/program/grids.js';
+import { type GridProfile, gridProfileFor } from '../../src/program/profile.js';
+import { planDice } from '../../src/program/seed.js';
 import { mulberry32 } from '../../src/reference/random.js';
 
 /** A hardware-like profile; tests shrink maxBindingBytes to force many windows. */

@@ -4,24 +4,24 @@
 // tensor) and kept as snapshots of `describe()`, so a change in passes, grids or windows is seen
 // in review rather than at a submit.
 import { describe, expect, it } from 'vitest';
+import { kernelSource, type KernelName } from '../../src/kernels/sources.js';
+import { checkUniformTable, reflectWgsl, type UniformField as TableField, type WgslReflection } from '../../src/kernels/reflect.js';
+import { finalizeParamsFields } from '../../src/program/family.js';
+import { planProgram } from '../../src/program/planner.js';
+import type { DeviceProfile, GridProfile } from '../../src/program/profile.js';
+import { describeProgram, type LossProgram } from '../../src/program/program.js';
 import {
   backwardParamsFields,
   finalizeParamsFields as diceFinalizeFields,
   reduceParamsFields,
-} from '../../src/kernels/dice-kernels.js';
-import {
-  familyParamsFields,
-  finalizeParamsFields,
-  wassersteinFinalizeFields,
-} from '../../src/kernels/family-kernels.js';
-import { kernelSource, type KernelName } from '../../src/kernels/sources.js';
-import { checkUniformTable, reflectWgsl, type UniformField as TableField, type WgslReflection } from '../../src/kernels/reflect.js';
+  type DicePlan,
+} from '../../src/program/seed.js';
+import { familyParamsFields, type FamilyPlan } from '../../src/program/voxel.js';
+import { wassersteinFinalizeFields } from '../../src/program/wasserstein.js';
 import { normalizeLossOptions, type LossOptions } from '../../src/spec/family.js';
-import { normalizeWassersteinOptions, type WassersteinDiceOptions } from '../../src/losses/wasserstein.js';
+import type { LossSpec } from '../../src/spec/index.js';
 import { normalizeDiceOptions, type DiceLossOptions } from '../../src/spec/seed.js';
-import type { GridProfile } from '../../src/program/grids.js';
-import { planProgram, type DeviceProfile, type FamilyPlan, type LossSpec } from '../../src/program/planner.js';
-import { describeProgram, type LossProgram } from '../../src/program/program.js';
+import { normalizeWassersteinOptions, type WassersteinDiceOptions } from '../../src/spec/wasserstein.js';
 
 const lavapipe: DeviceProfile = {
   workgroupSize: 256, maxBindingBytes: 128 * 2 ** 20, targetWorkgroups: 8, minRowsPerLane: 64,
@@ -106,7 +106,7 @@ describe('programs against their WGSL', () => {
 });
 
 describe('uniform field tables against the WGSL structs', () => {
-  const dice = planProgram(specs[0][1], lavapipe) as LossProgram<import('../../src/program/grids.js').DicePlan>;
+  const dice = planProgram(specs[0][1], lavapipe) as LossProgram<DicePlan>;
   const diceWindow = dice.layout.reduce.windows[0];
   const familySpec = specs[10][1];
   const familyProgram = planProgram(familySpec, lavapipe) as LossProgram<FamilyPlan>;

@@ -3,7 +3,7 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CLASS_BLOCK } from '../../src/kernels/family-kernels.js';
+import { CLASS_BLOCK } from '../../src/core/limits.js';
 import { kernelNames, kernelSource } from '../../src/kernels/sources.js';
 import { checkUniformTable, reflectWgsl, stripWgslComments, type UniformField } from '../../src/kernels/reflect.js';
 

@@ -5,6 +5,7 @@ import { sourceLocation } from './kernels/compose.js';
 import { reflectWgsl } from './kernels/reflect.js';
 import { kernelSource, type KernelName } from './kernels/sources.js';
 import { createClDiceLoss, type ClDiceLoss } from './losses/cldice.js';
+import type { LossFactory } from './losses/factory.js';
 import { FamilyLoss } from './losses/family.js';
 import { DiceLoss } from './losses/seed-dice.js';
 import { WassersteinDiceLoss } from './losses/wasserstein.js';
@@ -15,7 +16,7 @@ import { pipelineKey, type LossProgram, type PipelineConstants } from './program
 import type { DicePlan } from './program/seed.js';
 import type { FamilyPlan } from './program/voxel.js';
 import { deviceLossGuard, deviceLostError, type DeviceLossGuard } from './runtime/device-loss.js';
-import type { LossBase } from './runtime/loss-base.js';
+import type { HostedLoss, LossHost } from './runtime/host.js';
 import type { CompiledPass } from './runtime/program-loss.js';
 import { isClDiceOptions, type ClDiceOptions } from './spec/cldice.js';
 import { normalizeLossOptions, normalizeMetricOptions, type LossOptions, type MetricOptions } from './spec/family.js';
@@ -61,14 +62,14 @@ export interface DiceEngineOptions {
  * const dice = await engine.dice({ shape: [2, 128, 128, 4], reduce: 'per-class' });
  * const { loss, grad } = await dice.compute(pred, target, { grad: true });
  */
-export class DiceEngine {
+export class DiceEngine implements LossHost, LossFactory {
   readonly device: GPUDevice;
   /** @internal What the planner knows of the adapter (not public API; may change in any release). */
   readonly gridProfile: GridProfile;
   readonly label: string;
   readonly #pipelines = new Map<string, Promise<GPUComputePipeline>>();
   readonly #kernels = new Map<KernelName, { layout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> }>();
-  readonly #losses = new Set<LossBase>();
+  readonly #losses = new Set<HostedLoss>();
   readonly #lossGuard: DeviceLossGuard;
   /** What the planner knows of this device: grid sizes, limits, the subgroup size if usable. */
   readonly #profile: DeviceProfile;
@@ -169,7 +170,7 @@ export class DiceEngine {
     // --- cl-dice branch (issue 12): a self-contained loss class, tracked for destroy() ---
     if (isClDiceOptions(options)) {
       this._assertUsable();
-      const loss = await createClDiceLoss(this, options);
+      const loss = await createClDiceLoss(this, options, this.gridProfile, this.label);
       this.#losses.add(loss);
       return loss;
     }
@@ -256,7 +257,7 @@ export class DiceEngine {
   }
 
   /** @internal */
-  _forget(loss: LossBase): void {
+  _forget(loss: HostedLoss): void {
     this.#losses.delete(loss);
   }
 

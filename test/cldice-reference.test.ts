@@ -3,7 +3,7 @@
 // is smooth.
 import { describe, expect, it } from 'vitest';
 import { clDiceReference, mulberry32, peerReference, softSkeleton } from '../src/reference/index.js';
-import { toNested, tensor } from '../src/reference/peers/tensor.js';
+import { toNested, tensor } from '../src/peers/tensor.js';
 import { expectGradClose, expectValueClose, loadClDiceCases } from './helpers/cldice-cases.js';
 
 describe('clDice float64 reference vs MONAI 1.5.0', () => {

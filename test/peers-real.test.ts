@@ -17,7 +17,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { labels } from '../src/presets/common.js';
 import type { Preset, PresetValue } from '../src/presets/index.js';
-import { tensor } from '../src/reference/peers/tensor.js';
+import { tensor } from '../src/peers/tensor.js';
 import { expectClose, withValidation } from './helpers/gpu.js';
 import { useTestEngine } from './helpers/test-engine.js';
 

@@ -8,7 +8,7 @@ import { describe, it } from 'vitest';
 import { labels } from '../src/presets/common.js';
 import type { Preset } from '../src/presets/index.js';
 import { peerReference } from '../src/reference/peers/index.js';
-import { tensor } from '../src/reference/peers/tensor.js';
+import { tensor } from '../src/peers/tensor.js';
 import { centralDifferences, totalOf } from './helpers/finite-differences.js';
 import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
 import { useTestEngine } from './helpers/test-engine.js';

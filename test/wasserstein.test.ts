@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { WgslDiceError } from '../src/index.js';
 import type { WassersteinDiceOptions } from '../src/spec/wasserstein.js';
 import { generalizedWassersteinDiceLoss } from '../src/reference/peers/monai.js';
-import { tensor } from '../src/reference/peers/tensor.js';
+import { tensor } from '../src/peers/tensor.js';
 import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
 import { LOSS_TOL } from './tolerance.js';
 import { useTestEngine } from './helpers/test-engine.js';

@@ -1,10 +1,11 @@
 import { WgslDiceError } from '../core/errors.js';
 import { UNIFORM_STRIDE } from '../core/limits.js';
 import { rejectUnknownKeys } from '../core/validate.js';
-import type { DiceEngine } from '../engine.js';
+import type { GridProfile } from '../program/profile.js';
 import { packClDiceFinalizeParams, packClDiceParams, planClDice, type ClDiceKernel, type ClDicePlan } from '../program/cldice.js';
 import { bindStorage, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from '../runtime/caller-buffers.js';
 import { clDicePipelines, type ClDicePipelines } from '../runtime/cldice-pipelines.js';
+import type { LossHost } from '../runtime/host.js';
 import { LossBase } from '../runtime/loss-base.js';
 import { whole } from '../runtime/owned-resources.js';
 import { stageInput, submitAndRead } from '../runtime/submit.js';
@@ -73,10 +74,10 @@ export class ClDiceLoss extends LossBase {
   #host: Record<'pred' | 'target' | 'skeleton' | 'loss' | 'grad' | 'readback', GPUBuffer> | undefined;
 
   /** @internal Use {@link createClDiceLoss} (engine.loss). */
-  constructor(engine: DiceEngine, options: NormalizedClDiceOptions, pipelines: ClDicePipelines, plan: ClDicePlan) {
+  constructor(host: LossHost, options: NormalizedClDiceOptions, pipelines: ClDicePipelines, plan: ClDicePlan) {
     const K = options.skeletonIterations;
     const passesPerCall = 8 * (K + 1) + 1;
-    super(engine, options.label, { what: 'loss', createdBy: "engine.loss({ formula: 'cl-dice' })" }, passesPerCall * plan.windows.length + 1);
+    super(host, options.label, { what: 'loss', createdBy: "engine.loss({ formula: 'cl-dice' })" }, passesPerCall * plan.windows.length + 1);
     this.options = options;
     this.#pipelines = pipelines;
     this.#plan = plan;
@@ -234,7 +235,7 @@ export class ClDiceLoss extends LossBase {
       const host = (this.#host ??= this.#createHostBuffers());
       const targetArg = stageInput(this.device, 'target', target, host.target, [Float32Array], o.elements, o.dims);
       const bytes = await this.explainingRecording(submitAndRead({
-        engine: this.engine,
+        host: this.host,
         label: `${o.label} target skeleton`,
         record: (encoder) => {
           this.encodeTargetSkeleton(encoder, { target: targetArg, skeleton: host.skeleton });
@@ -270,7 +271,7 @@ export class ClDiceLoss extends LossBase {
         : stageInput(device, 'targetSkeleton', options.targetSkeleton, host.skeleton, [Float32Array], o.elements, o.dims);
     const gradBytes = o.elements * 4;
     const bytes = await this.explainingRecording(submitAndRead({
-      engine: this.engine,
+      host: this.host,
       label: `${o.label} compute`,
       record: (encoder) => {
         this.encode(encoder, {
@@ -311,10 +312,15 @@ export class ClDiceLoss extends LossBase {
 }
 
 /** Builds a clDice loss: options checked, grid and windows planned, pipelines compiled. */
-export async function createClDiceLoss(engine: DiceEngine, options: ClDiceOptions): Promise<ClDiceLoss> {
+export async function createClDiceLoss(
+  host: LossHost,
+  options: ClDiceOptions,
+  profile: GridProfile,
+  label: string,
+): Promise<ClDiceLoss> {
   const normalized = normalizeClDiceOptions(options);
-  const plan = planClDice(normalized, engine.gridProfile);
-  const pipelines = await clDicePipelines(engine.device, engine.label, engine.gridProfile.workgroupSize, normalized.rank);
-  engine._assertUsable();
-  return new ClDiceLoss(engine, normalized, pipelines, plan);
+  const plan = planClDice(normalized, profile);
+  const pipelines = await clDicePipelines(host.device, label, profile.workgroupSize, normalized.rank);
+  host._assertUsable();
+  return new ClDiceLoss(host, normalized, pipelines, plan);
 }

@@ -1,8 +1,8 @@
 import { WgslDiceError } from '../core/errors.js';
-import type { DiceEngine } from '../engine.js';
 import type { LossProgram } from '../program/program.js';
 import type { FamilyPlan } from '../program/voxel.js';
 import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
+import type { LossHost } from '../runtime/host.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
 import { rejectOverflow } from '../runtime/status.js';
 import { snapshotCompute } from '../runtime/submit.js';
@@ -69,8 +69,8 @@ export class FamilyLoss extends ProgramLoss {
   readonly plan: FamilyPlan;
 
   /** @internal Use {@link DiceEngine.loss}. */
-  constructor(engine: DiceEngine, options: NormalizedLossOptions, program: LossProgram<FamilyPlan>, passes: readonly CompiledPass[]) {
-    super(engine, program, passes, { what: 'loss', createdBy: 'engine.loss()' });
+  constructor(host: LossHost, options: NormalizedLossOptions, program: LossProgram<FamilyPlan>, passes: readonly CompiledPass[]) {
+    super(host, program, passes, { what: 'loss', createdBy: 'engine.loss()' });
     this.options = options;
     this.plan = program.layout;
     this.groupCount = groupCount(options);

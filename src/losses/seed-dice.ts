@@ -1,10 +1,10 @@
 import { WgslDiceError } from '../core/errors.js';
 import { toFloat16Bits } from '../core/half.js';
-import type { DiceEngine } from '../engine.js';
 import type { DiceShaderName } from '../kernels/sources.js';
 import type { LossProgram } from '../program/program.js';
 import type { DicePlan } from '../program/seed.js';
 import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
+import type { LossHost } from '../runtime/host.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
 import { rejectOverflow } from '../runtime/status.js';
 import { snapshotCompute } from '../runtime/submit.js';
@@ -66,8 +66,8 @@ export class DiceLoss extends ProgramLoss {
   readonly groupCount: number;
 
   /** @internal Use {@link DiceEngine.dice}. */
-  constructor(engine: DiceEngine, options: NormalizedDiceOptions, program: LossProgram<DicePlan>, passes: readonly CompiledPass[]) {
-    super(engine, program, passes, { what: 'Dice loss', createdBy: 'engine.dice()' });
+  constructor(host: LossHost, options: NormalizedDiceOptions, program: LossProgram<DicePlan>, passes: readonly CompiledPass[]) {
+    super(host, program, passes, { what: 'Dice loss', createdBy: 'engine.dice()' });
     this.options = options;
     this.plan = program.layout;
     const [reduce, finalize, backward] = program.passes.map((p) => p.kernel as DiceShaderName);

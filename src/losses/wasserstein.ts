@@ -1,7 +1,7 @@
-import type { DiceEngine } from '../engine.js';
 import type { LossProgram } from '../program/program.js';
 import type { FamilyPlan } from '../program/voxel.js';
 import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
+import type { LossHost } from '../runtime/host.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
 import { snapshotCompute } from '../runtime/submit.js';
 import type { NormalizedWassersteinOptions } from '../spec/wasserstein.js';
@@ -37,8 +37,8 @@ export class WassersteinDiceLoss extends ProgramLoss {
   readonly plan: FamilyPlan;
 
   /** @internal Use {@link DiceEngine.wassersteinDice}. */
-  constructor(engine: DiceEngine, options: NormalizedWassersteinOptions, program: LossProgram<FamilyPlan>, passes: readonly CompiledPass[]) {
-    super(engine, program, passes, { what: 'loss', createdBy: 'engine.wassersteinDice()' });
+  constructor(host: LossHost, options: NormalizedWassersteinOptions, program: LossProgram<FamilyPlan>, passes: readonly CompiledPass[]) {
+    super(host, program, passes, { what: 'loss', createdBy: 'engine.wassersteinDice()' });
     this.options = options;
     this.plan = program.layout;
   }

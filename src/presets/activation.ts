@@ -3,8 +3,8 @@
 // mode for) runs on the host in evaluate() only, and create() rejects it with NOT_SUPPORTED.
 
 import { WgslDiceError } from '../core/errors.js';
-import { parseActivation } from '../reference/peers/common.js';
-import { type Tensor, tensor } from '../reference/peers/tensor.js';
+import { parseActivation } from '../peers/activation.js';
+import { type Tensor, tensor } from '../peers/tensor.js';
 import { optionGuard } from './common.js';
 
 export type KernelActivation = 'none' | 'sigmoid' | 'softmax' | 'tanh';

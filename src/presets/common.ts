@@ -7,16 +7,17 @@
 // elementwise pre-processing the engine has no switch for (documented where it happens), plus
 // combining the GPU's per-group results into what the library returns.
 
-import type { DiceEngine } from '../engine.js';
+import type { LossFactory } from '../losses/factory.js';
 import { WgslDiceError } from '../core/errors.js';
 import { describeValue } from '../core/validate.js';
 import type { FamilyLoss, LossResult } from '../losses/family.js';
 import type { LossOptions, MetricOptions } from '../spec/family.js';
-import { type Options, Opts, toChannelFirst } from '../reference/peers/common.js';
-import { type Nested, type NestedArray, type Tensor, fromNested, tensor, toNested, transpose } from '../reference/peers/tensor.js';
+import { type Options, Opts } from '../peers/options.js';
+import { toChannelFirst } from '../peers/layout.js';
+import { type Nested, type NestedArray, type Tensor, fromNested, tensor, toNested, transpose } from '../peers/tensor.js';
 
-export type { Options } from '../reference/peers/common.js';
-export type { Tensor } from '../reference/peers/tensor.js';
+export type { Options } from '../peers/options.js';
+export type { Tensor } from '../peers/tensor.js';
 
 /** Host input of a preset: nested arrays, or a typed array with `inputShape`/`targetShape` in extras. */
 export type HostInput = Nested | ArrayLike<number>;
@@ -119,7 +120,7 @@ function copyOption<V>(value: V): V {
   return (Array.isArray(value) ? value.map(copyOption) : value) as V;
 }
 
-/** Wraps the reference's plain Errors (bad option values) as INVALID_OPTION. */
+/** Wraps the peer option parser's plain Errors (src/peers/options.ts: bad option values) as INVALID_OPTION. */
 export function optionGuard<T>(fn: () => T): T {
   try {
     return fn();
@@ -266,17 +267,17 @@ interface CachedLoss {
  * evicts.
  */
 export class LossCache {
-  readonly #engine: DiceEngine;
+  readonly #factory: LossFactory;
   /** In least- to most-recently-used order (a Map keeps insertion order). */
   readonly #losses = new Map<string, Promise<CachedLoss>>();
-  constructor(engine: DiceEngine) {
-    this.#engine = engine;
+  constructor(factory: LossFactory) {
+    this.#factory = factory;
   }
   loss(options: LossOptions): Promise<FamilyLoss> {
-    return this.get('loss', options, () => this.#engine.loss(options));
+    return this.get('loss', options, () => this.#factory.loss(options));
   }
   metric(options: MetricOptions): Promise<FamilyLoss> {
-    return this.get('metric', options, () => this.#engine.metric(options));
+    return this.get('metric', options, () => this.#factory.metric(options));
   }
   /** The loss of `kind` made by `make` for `options` (clDice, Wasserstein Dice: other loss classes). */
   get<L extends CachedLoss>(kind: string, options: object, make: () => Promise<L>): Promise<L> {

@@ -5,7 +5,7 @@
 // `extras` of evaluate() and create() (own, known keys only, so a misspelt key is an error and not
 // a silently default layout; a valid layout string of the input's rank) and create()'s shape.
 
-import type { DiceEngine } from '../engine.js';
+import type { LossFactory } from '../losses/factory.js';
 import { WgslDiceError } from '../core/errors.js';
 import { describeValue, rejectUnknownKeys } from '../core/validate.js';
 import { checkLayout, checkShape, type CreateExtras, type HostInput, type Options, type Preset, type PresetExtras } from './common.js';
@@ -20,13 +20,13 @@ export type { CreateExtras, HostInput, Preset, PresetExtras, PresetValue } from 
 const EVALUATE_EXTRAS = ['mask', 'layout', 'inputShape', 'targetShape', 'maskShape', 'targetDtype'];
 const CREATE_EXTRAS = ['targetShape', 'maskShape', 'layout'];
 
-export function createPresets(engine: DiceEngine) {
+export function createPresets(factory: LossFactory) {
   return {
-    monai: checked(createMonaiPresets(engine)),
-    smp: checked(createSmpPresets(engine)),
-    keras: checked(createKerasPresets(engine)),
-    qsm: checked(createQsmPresets(engine)),
-    nnunet: checked(createNnunetPresets(engine)),
+    monai: checked(createMonaiPresets(factory)),
+    smp: checked(createSmpPresets(factory)),
+    keras: checked(createKerasPresets(factory)),
+    qsm: checked(createQsmPresets(factory)),
+    nnunet: checked(createNnunetPresets(factory)),
   };
 }
 

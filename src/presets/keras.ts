@@ -1,17 +1,17 @@
 // Keras 3 presets (docs/peer-semantics.md b.3): keras.losses.Dice / Tversky. pred first (y_pred, then
 // y_true), unlike Keras' loss(y_true, y_pred). Sums over `axis` (None = everything pooled).
 
-import type { DiceEngine } from '../engine.js';
+import type { LossFactory } from '../losses/factory.js';
 import type { LossOptions } from '../spec/family.js';
-import type { Opts } from '../reference/peers/common.js';
-import { KERAS_DICE_DEFAULTS, KERAS_EPSILON, KERAS_TVERSKY_DEFAULTS } from '../reference/peers/keras.js';
+import type { Opts } from '../peers/options.js';
+import { KERAS_DICE_DEFAULTS, KERAS_EPSILON, KERAS_TVERSKY_DEFAULTS } from '../peers/keras.js';
 import { WgslDiceError } from '../core/errors.js';
 import { LossCache, type Options, type Preset, nested, optionGuard, parseOptions, splitAxes, splitShape, toTensor } from './common.js';
 
 type Reduction = 'sum_over_batch_size' | 'sum' | 'mean' | 'mean_with_sample_weight' | 'none' | null;
 
-export function createKerasPresets(engine: DiceEngine) {
-  const cache = new LossCache(engine);
+export function createKerasPresets(factory: LossFactory) {
+  const cache = new LossCache(factory);
   const preset = (api: string, defaults: Options, score: (o: Opts) => LossOptions['score']) => (options: Options = {}): Preset => {
     const o = parseOptions(api, options, defaults);
     const reduction: Reduction = o.isNone('reduction')
@@ -35,7 +35,7 @@ export function createKerasPresets(engine: DiceEngine) {
       options: o.values,
       async create(shape) {
         const { K, N } = splitShape(shape, axis());
-        return engine.loss(optionsFor(K, N));
+        return factory.loss(optionsFor(K, N));
       },
       async evaluate(pred, target, extras) {
         const yPred = toTensor(pred, extras?.inputShape, 'y_pred');

@@ -1,34 +1,16 @@
 // MONAI presets: engine.presets.monai.<Api>(options) with MONAI's constructor option names and
 // defaults (peer-semantics.md b.1). Inputs are channel-first (NCHW…); a layout in extras moves C to axis 1.
 
-import type { DiceEngine } from '../engine.js';
+import type { LossFactory } from '../losses/factory.js';
 import { WgslDiceError } from '../core/errors.js';
 import type { ClDiceLoss } from '../losses/cldice.js';
 import type { FocalOptions, LossOptions } from '../spec/family.js';
 import type { WassersteinDiceLoss } from '../losses/wasserstein.js';
 import type { ClDiceOptions } from '../spec/cldice.js';
 import type { WassersteinDiceOptions } from '../spec/wasserstein.js';
-import type { Opts } from '../reference/peers/common.js';
-import {
-  COMPUTE_DICE_DEFAULTS,
-  COMPUTE_GDICE_DEFAULTS,
-  DICE_CE_DEFAULTS,
-  DICE_FOCAL_DEFAULTS,
-  DICE_LOSS_DEFAULTS,
-  DICE_METRIC_DEFAULTS,
-  FOCAL_DEFAULTS,
-  GDICE_SCORE_DEFAULTS,
-  GDL_DEFAULTS,
-  GDL_FOCAL_DEFAULTS,
-  GWDL_DEFAULTS,
-  SOFT_CLDICE_DEFAULTS,
-  SOFT_DICE_CLDICE_DEFAULTS,
-  TVERSKY_DEFAULTS,
-  type MetricReduction,
-  doMetricReduction,
-  skeletonIterationsOf,
-} from '../reference/peers/monai.js';
-import { type Tensor, moveAxis, numel, reshape, tensor, toNested, zip } from '../reference/peers/tensor.js';
+import type { Opts } from '../peers/options.js';
+import { COMPUTE_DICE_DEFAULTS, COMPUTE_GDICE_DEFAULTS, DICE_CE_DEFAULTS, DICE_FOCAL_DEFAULTS, DICE_LOSS_DEFAULTS, DICE_METRIC_DEFAULTS, FOCAL_DEFAULTS, GDICE_SCORE_DEFAULTS, GDL_DEFAULTS, GDL_FOCAL_DEFAULTS, GWDL_DEFAULTS, SOFT_CLDICE_DEFAULTS, SOFT_DICE_CLDICE_DEFAULTS, TVERSKY_DEFAULTS, type MetricReduction, doMetricReduction, skeletonIterationsOf } from '../peers/monai.js';
+import { type Tensor, moveAxis, numel, reshape, tensor, toNested, zip } from '../peers/tensor.js';
 import { type KernelActivation, hostActivation, hostOnlyActivation, kernelActivation } from './activation.js';
 import {
   type CreateExtras,
@@ -232,8 +214,8 @@ function shapeFor(C: number, kept: number[]): number[] {
   return C === 1 ? [0] : kept;
 }
 
-export function createMonaiPresets(engine: DiceEngine) {
-  const cache = new LossCache(engine);
+export function createMonaiPresets(factory: LossFactory) {
+  const cache = new LossCache(factory);
 
   const lossPreset = (api: string, kind: Kind, defaults: Options) => (options: Options = {}): Preset => {
     const o = parseOptions(api, options, defaults);
@@ -261,7 +243,7 @@ export function createMonaiPresets(engine: DiceEngine) {
           p.lossOptions.mask = 'logits';
           p.lossOptions.maskShape = extras.maskShape[0] === 1 && shape[0] !== 1 ? 'shared' : 'per-sample';
         }
-        return engine.loss(fusedOptions(p));
+        return factory.loss(fusedOptions(p));
       },
       async evaluate(pred, target, extras) {
         let { x, y, m } = hostTensors(pred, target, extras);
@@ -378,7 +360,7 @@ export function createMonaiPresets(engine: DiceEngine) {
   }
 
   /** monai.losses.GeneralizedWassersteinDiceLoss on engine.wassersteinDice (its own kernels). */
-  const wassersteinLosses = new LossCache(engine);
+  const wassersteinLosses = new LossCache(factory);
   const wassersteinPreset = (api: string) => (options: Options = {}): WassersteinPreset => {
     const o = parseOptions(api, options, GWDL_DEFAULTS);
     if (o.isNone('dist_matrix')) throw new WgslDiceError('INVALID_OPTION', `${api}: dist_matrix is required.`);
@@ -403,12 +385,12 @@ export function createMonaiPresets(engine: DiceEngine) {
     };
     const lossFor = (shape: readonly number[]) => {
       const lossOptions = optionsFor(shape);
-      return wassersteinLosses.get('wasserstein', lossOptions, () => engine.wassersteinDice(lossOptions));
+      return wassersteinLosses.get('wasserstein', lossOptions, () => factory.wassersteinDice(lossOptions));
     };
     return {
       api,
       options: o.values,
-      create: async (shape) => engine.wassersteinDice(optionsFor(shape)),
+      create: async (shape) => factory.wassersteinDice(optionsFor(shape)),
       async evaluate(pred, target, extras) {
         const { x, y } = hostTensors(pred, target, extras);
         const B = x.shape[0];
@@ -484,7 +466,7 @@ export function createMonaiPresets(engine: DiceEngine) {
     return {
       api,
       options: o.values,
-      create: async (shape, extras: CreateExtras = {}) => engine.loss(focalOptions(shape, extras.targetShape ?? shape).lossOptions),
+      create: async (shape, extras: CreateExtras = {}) => factory.loss(focalOptions(shape, extras.targetShape ?? shape).lossOptions),
       async evaluate(pred, target, extras) {
         const { x, y } = hostTensors(pred, target, extras);
         const { lossOptions, labelMap, kept } = focalOptions(x.shape, y.shape);
@@ -539,7 +521,7 @@ export function createMonaiPresets(engine: DiceEngine) {
         const labelMap = isDice && (extras.targetShape?.[1] ?? shape[1]) === 1 && shape[1] > 1;
         const lo = optionsFor([...shape], labelMap);
         // Dice metrics binarise pred (`.bool()`: pred > 0 for the 0/1 or probability inputs MONAI expects).
-        return isDice ? engine.metric({ ...lo, binarize: 'threshold', threshold: 0 }) : engine.loss(lo);
+        return isDice ? factory.metric({ ...lo, binarize: 'threshold', threshold: 0 }) : factory.loss(lo);
       },
       async evaluate(pred, target, extras) {
         const { x, y } = hostTensors(pred, target, extras);
@@ -633,7 +615,7 @@ export function createMonaiPresets(engine: DiceEngine) {
    * monai.losses.SoftclDiceLoss / SoftDiceclDiceLoss: y_true and y_pred of one shape, NC...
    * (2D or 3D); evaluate(pred, target) takes y_pred first (MONAI's call is loss(y_true, y_pred)).
    */
-  const clDiceLosses = new LossCache(engine);
+  const clDiceLosses = new LossCache(factory);
   const clDicePreset = (api: string, defaults: Options, withSoftDice: boolean) => (options: Options = {}): ClDicePreset => {
     const o = parseOptions(api, options, defaults);
     const skeletonIterations = optionGuard(() => skeletonIterationsOf(o));
@@ -644,12 +626,12 @@ export function createMonaiPresets(engine: DiceEngine) {
     });
     const lossFor = (shape: readonly number[]) => {
       const lossOptions = optionsFor(shape);
-      return clDiceLosses.get('cl-dice', lossOptions, () => engine.loss(lossOptions));
+      return clDiceLosses.get('cl-dice', lossOptions, () => factory.loss(lossOptions));
     };
     return {
       api,
       options: o.values,
-      create: async (shape) => engine.loss(optionsFor(shape)),
+      create: async (shape) => factory.loss(optionsFor(shape)),
       async evaluate(pred, target, extras) {
         const { x, y } = hostTensors(pred, target, extras);
         if (y.shape.length !== x.shape.length || y.shape.some((d, i) => d !== x.shape[i])) {

@@ -1,12 +1,12 @@
 // nnU-Net v2 presets (peer-semantics.md b.4): SoftDiceLoss, MemoryEfficientSoftDiceLoss (same value:
 // −mean(dc), denominator clipped at 1e-8) and DC_and_CE_loss (softmax Dice + CE in the same passes).
 
-import type { DiceEngine } from '../engine.js';
+import type { LossFactory } from '../losses/factory.js';
 import { WgslDiceError } from '../core/errors.js';
 import type { LossOptions } from '../spec/family.js';
-import type { Opts } from '../reference/peers/common.js';
-import { DC_AND_CE_DEFAULTS, MEM_EFF_DICE_DEFAULTS, SOFT_DICE_DEFAULTS } from '../reference/peers/nnunet.js';
-import { type Tensor, moveAxis, reshape } from '../reference/peers/tensor.js';
+import type { Opts } from '../peers/options.js';
+import { DC_AND_CE_DEFAULTS, MEM_EFF_DICE_DEFAULTS, SOFT_DICE_DEFAULTS } from '../peers/nnunet.js';
+import { type Tensor, moveAxis, reshape } from '../peers/tensor.js';
 import { type KernelActivation, hostActivation, hostOnlyActivation, kernelActivation } from './activation.js';
 import {
   type CreateExtras,
@@ -92,8 +92,8 @@ function tensors(pred: HostInput, target: HostInput, extras?: PresetExtras): { x
 
 const CE_KWARGS_DEFAULTS: Options = { weight: null, ignore_index: -100, reduction: 'mean', label_smoothing: 0.0 };
 
-export function createNnunetPresets(engine: DiceEngine) {
-  const cache = new LossCache(engine);
+export function createNnunetPresets(factory: LossFactory) {
+  const cache = new LossCache(factory);
 
   const dicePreset = (api: string, defaults: Options) => (options: Options = {}): Preset => {
     const o = parseOptions(api, options, defaults);
@@ -101,7 +101,7 @@ export function createNnunetPresets(engine: DiceEngine) {
       api,
       options: o.values,
       async create(shape, extras: CreateExtras = {}) {
-        return engine.loss(nnunetDiceOptions(o, shape, extras.targetShape ?? defaultTargetShape(shape), extras.maskShape ?? null, true));
+        return factory.loss(nnunetDiceOptions(o, shape, extras.targetShape ?? defaultTargetShape(shape), extras.maskShape ?? null, true));
       },
       async evaluate(pred, target, extras) {
         const { x, y, m } = tensors(pred, target, extras);
@@ -181,7 +181,7 @@ export function createNnunetPresets(engine: DiceEngine) {
       api,
       options: o.values,
       async create(shape, extras: CreateExtras = {}) {
-        return engine.loss(optionsFor(shape, extras.targetShape ?? defaultTargetShape(shape), true));
+        return factory.loss(optionsFor(shape, extras.targetShape ?? defaultTargetShape(shape), true));
       },
       async evaluate(pred, target, extras) {
         const { x, y } = tensors(pred, target, extras);

@@ -1,18 +1,18 @@
 // qubvel segmentation_models presets (docs/peer-semantics.md b.3): DiceLoss (F-beta), JaccardLoss, FScore.
 // Channels-last (Keras default image_data_format) unless extras.layout puts C at axis 1.
 
-import type { DiceEngine } from '../engine.js';
+import type { LossFactory } from '../losses/factory.js';
 import { WgslDiceError } from '../core/errors.js';
 import type { LossResult } from '../losses/family.js';
 import type { LossOptions } from '../spec/family.js';
-import { isChannelsLast } from '../reference/peers/common.js';
-import { QSM_DICE_LOSS_DEFAULTS, QSM_FSCORE_DEFAULTS, QSM_JACCARD_LOSS_DEFAULTS } from '../reference/peers/qsm.js';
+import { isChannelsLast } from '../peers/layout.js';
+import { QSM_DICE_LOSS_DEFAULTS, QSM_FSCORE_DEFAULTS, QSM_JACCARD_LOSS_DEFAULTS } from '../peers/qsm.js';
 import { LossCache, type Options, type Preset, type PresetExtras, f32, optionGuard, parseOptions, toTensor } from './common.js';
 
 type Kind = 'dice-loss' | 'jaccard-loss' | 'f-score';
 
-export function createQsmPresets(engine: DiceEngine) {
-  const cache = new LossCache(engine);
+export function createQsmPresets(factory: LossFactory) {
+  const cache = new LossCache(factory);
   const preset = (api: string, kind: Kind, defaults: Options) => (options: Options = {}): Preset => {
     const o = parseOptions(api, options, defaults);
     const smooth = o.num('smooth');
@@ -63,9 +63,9 @@ export function createQsmPresets(engine: DiceEngine) {
       options: o.values,
       async create(shape, extras?: { layout?: string }) {
         const lo = optionsFor([...shape], channelsLastOf(extras));
-        if (threshold !== null) return engine.metric({ ...lo, binarize: 'threshold', threshold });
+        if (threshold !== null) return factory.metric({ ...lo, binarize: 'threshold', threshold });
         // The GPU loss's own scalar is mean(1 − score) = 1 − mean(score) without class_weights.
-        return engine.loss({ ...lo, reduction: 'mean' });
+        return factory.loss({ ...lo, reduction: 'mean' });
       },
       async evaluate(pred, target, extras) {
         const pr = toTensor(pred, extras?.inputShape, 'pr');

@@ -1,11 +1,11 @@
 // segmentation_models.pytorch presets (peer-semantics.md b.2): batch-pooled per-class scores in the
 // L1 soft-label form, eps clamp of the denominator, empty classes zeroed, log_loss → −log.
 
-import type { DiceEngine } from '../engine.js';
+import type { LossFactory } from '../losses/factory.js';
 import { WgslDiceError } from '../core/errors.js';
 import type { LossOptions } from '../spec/family.js';
-import type { Opts } from '../reference/peers/common.js';
-import { SMP_FOCAL_DEFAULTS, SMP_LOSS_DEFAULTS, SMP_TVERSKY_DEFAULTS } from '../reference/peers/smp.js';
+import type { Opts } from '../peers/options.js';
+import { SMP_FOCAL_DEFAULTS, SMP_LOSS_DEFAULTS, SMP_TVERSKY_DEFAULTS } from '../peers/smp.js';
 import {
   type CreateExtras,
   engineIgnore,
@@ -95,8 +95,8 @@ export function smpLossOptions(o: Opts, alpha: number, beta: number, gamma: numb
 const FUNCTIONAL_DEFAULTS: Options = { smooth: 0.0, eps: 1e-7, dims: null };
 const FUNCTIONAL_TVERSKY_DEFAULTS: Options = { alpha: null, beta: null, smooth: 0.0, eps: 1e-7, dims: null };
 
-export function createSmpPresets(engine: DiceEngine) {
-  const cache = new LossCache(engine);
+export function createSmpPresets(factory: LossFactory) {
+  const cache = new LossCache(factory);
 
   const lossPreset = (api: string, defaults: Options, coef: (o: Opts) => [number, number, number]) => (options: Options = {}): Preset => {
     const o = parseOptions(api, options, defaults);
@@ -105,7 +105,7 @@ export function createSmpPresets(engine: DiceEngine) {
       api,
       options: o.values,
       async create(shape, extras: CreateExtras = {}) {
-        return engine.loss(smpLossOptions(o, alpha, beta, gamma, shape, extras.targetShape ?? shape));
+        return factory.loss(smpLossOptions(o, alpha, beta, gamma, shape, extras.targetShape ?? shape));
       },
       async evaluate(pred, target, extras) {
         const x = channelFirst(toTensor(pred, extras?.inputShape, 'y_pred'), extras?.layout);
@@ -140,7 +140,7 @@ export function createSmpPresets(engine: DiceEngine) {
       async create(shape) {
         const dims = optionGuard(() => o.intsOrNull('dims'));
         const { K, N } = splitShape(shape, dims);
-        return engine.loss(optionsFor(K, N));
+        return factory.loss(optionsFor(K, N));
       },
       async evaluate(pred, target, extras) {
         const x = toTensor(pred, extras?.inputShape, 'output');

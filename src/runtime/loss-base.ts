@@ -1,6 +1,6 @@
 import { WgslDiceError } from '../core/errors.js';
 import { STATUS_BYTES } from '../core/limits.js';
-import type { DiceEngine } from '../engine.js';
+import type { LossHost } from './host.js';
 import { OwnedResources } from './owned-resources.js';
 import { bindError, recordingError, RecordingChecks } from './recording-checks.js';
 import { readStatusBuffer, type InputStatus } from './status.js';
@@ -11,7 +11,7 @@ import { readStatusBuffer, type InputStatus } from './status.js';
  * share its upload and readback buffers.
  */
 export abstract class LossBase {
-  protected readonly engine: DiceEngine;
+  protected readonly host: LossHost;
   protected readonly device: GPUDevice;
   protected readonly resources: OwnedResources;
   readonly #what: string;
@@ -28,18 +28,18 @@ export abstract class LossBase {
    * @param bindGroupsPerCall bind groups one encode() uses (see OwnedResources).
    */
   protected constructor(
-    engine: DiceEngine,
+    host: LossHost,
     label: string,
     naming: { what: string; createdBy: string },
     bindGroupsPerCall: number,
   ) {
-    this.engine = engine;
-    this.device = engine.device;
+    this.host = host;
+    this.device = host.device;
     this.#what = naming.what;
     this.#createdBy = naming.createdBy;
-    this.#checks = new RecordingChecks(engine.device);
+    this.#checks = new RecordingChecks(host.device);
     this.#explainRecordingError = recordingError(label);
-    this.resources = new OwnedResources(engine.device, label, bindGroupsPerCall, this.#checks, bindError(label));
+    this.resources = new OwnedResources(host.device, label, bindGroupsPerCall, this.#checks, bindError(label));
   }
 
   /**
@@ -86,7 +86,7 @@ export abstract class LossBase {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.resources.destroy();
-    this.engine._forget(this);
+    this.host._forget(this);
   }
 
   /**
@@ -106,7 +106,7 @@ export abstract class LossBase {
       // A recording WebGPU rejected never ran: the status is not that of the last encode().
       await this.checkEncodes();
       this.#statusReadback ??= this.resources.buffer('status readback', STATUS_BYTES, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
-      return readStatusBuffer(this.engine, `${label} status`, statusBuffer, this.#statusReadback, () => this.assertUsable());
+      return readStatusBuffer(this.host, `${label} status`, statusBuffer, this.#statusReadback, () => this.assertUsable());
     });
   }
 
@@ -121,6 +121,6 @@ export abstract class LossBase {
     if (this.#destroyed) {
       throw new WgslDiceError('ENGINE_DESTROYED', `This ${this.#what} was destroyed; create a new one with ${this.#createdBy}.`);
     }
-    this.engine._assertUsable();
+    this.host._assertUsable();
   }
 }

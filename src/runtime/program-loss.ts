@@ -1,8 +1,8 @@
 import { WgslDiceError } from '../core/errors.js';
 import { STATUS_BYTES, UNIFORM_STRIDE } from '../core/limits.js';
-import type { DiceEngine } from '../engine.js';
 import { describeProgram, type HostType, type LossProgram, type PassPlan, type TensorName, type TensorSpec } from '../program/program.js';
 import { bindStorage, describe, hostInputError, isBufferArg, rejectOverlaps, type Binding } from './caller-buffers.js';
+import type { LossHost } from './host.js';
 import { LossBase } from './loss-base.js';
 import { whole } from './owned-resources.js';
 import { decodeStatus, rejectBadInput, type InputStatus } from './status.js';
@@ -60,13 +60,13 @@ export abstract class ProgramLoss extends LossBase {
   readonly #host = new Map<string, GPUBuffer>();
 
   protected constructor(
-    engine: DiceEngine,
+    host: LossHost,
     program: LossProgram,
     passes: readonly CompiledPass[],
     naming: { what: string; createdBy: string },
   ) {
     const bindGroups = program.passes.reduce((n, p) => n + p.dispatches.length, 0);
-    super(engine, program.label, naming, bindGroups);
+    super(host, program.label, naming, bindGroups);
     this.program = program;
     this.#passes = passes;
     this.#tensors = new Map(program.tensors.map((t) => [t.name, t]));
@@ -270,7 +270,7 @@ export abstract class ProgramLoss extends LossBase {
     const sections = this.program.readback.map((name) => this.scratchBuffer(name));
     const gradBytes = this.#tensors.get('grad')?.bytes ?? 0;
     const bytes = await this.explainingRecording(submitAndRead({
-      engine: this.engine,
+      host: this.host,
       label: `${this.program.label} compute`,
       record: (encoder) => {
         this.record(encoder, buffers);

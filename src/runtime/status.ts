@@ -1,6 +1,6 @@
 import { WgslDiceError } from '../core/errors.js';
 import { F32_MAX, STATUS_BYTES } from '../core/limits.js';
-import type { DiceEngine } from '../engine.js';
+import type { LossHost } from './host.js';
 import { submitAndRead } from './submit.js';
 
 /**
@@ -91,14 +91,14 @@ export function rejectOverflow(loss: number, sums: readonly ArrayLike<number>[])
 
 /** Copies a status buffer back (for the encode path, after the caller's submit). */
 export async function readStatusBuffer(
-  engine: DiceEngine,
+  host: LossHost,
   label: string,
   statusBuffer: GPUBuffer,
   readback: GPUBuffer,
   assertUsable: () => void,
 ): Promise<InputStatus> {
   const bytes = await submitAndRead({
-    engine,
+    host,
     label,
     record: (encoder) => encoder.copyBufferToBuffer(statusBuffer, 0, readback, 0, STATUS_BYTES),
     readback,

@@ -1,7 +1,7 @@
 import { WgslDiceError } from '../core/errors.js';
 import { describeValue, ownOptions } from '../core/validate.js';
-import type { DiceEngine } from '../engine.js';
 import { describe, hostInputError, isBufferArg, submitError, type BufferArg } from './caller-buffers.js';
+import type { LossHost } from './host.js';
 
 /**
  * The host side of `compute()`, shared by every loss: the call's arguments copied when it is
@@ -88,15 +88,15 @@ function snapshotArray<V>(value: V): V {
  * ENGINE_DESTROYED or DEVICE_LOST rather than a bare WebGPU error.
  */
 export async function submitAndRead(options: {
-  engine: DiceEngine;
+  host: LossHost;
   label: string;
   record: (encoder: GPUCommandEncoder) => void;
   readback: GPUBuffer;
   callerBuffers: Readonly<Record<string, unknown>>;
   assertUsable: () => void;
 }): Promise<ArrayBuffer> {
-  const { engine, readback, assertUsable } = options;
-  const device = engine.device;
+  const { host, readback, assertUsable } = options;
+  const device = host.device;
   device.pushErrorScope('validation');
   try {
     const encoder = device.createCommandEncoder({ label: options.label });
@@ -111,7 +111,7 @@ export async function submitAndRead(options: {
   if (error) throw await submitError(device, error, options.callerBuffers);
   assertUsable(); // destroy() may have come while the error scope was settling
   try {
-    await engine._whileDeviceAlive(readback.mapAsync(GPUMapMode.READ));
+    await host._whileDeviceAlive(readback.mapAsync(GPUMapMode.READ));
   } catch (mapError) {
     // destroy() during the wait aborts the mapping: report that, not the bare DOMException.
     assertUsable();

@@ -2,13 +2,13 @@
 // full shape just to read its dimensions (+269 MB for [2, 4, 512, 512, 16]). Planning is pure, so
 // here a stand-in engine records the options create() would compile, and no GPU is needed.
 import { describe, expect, it } from 'vitest';
-import type { DiceEngine } from '../../src/engine.js';
+import type { LossFactory } from '../../src/losses/factory.js';
 import type { LossOptions } from '../../src/spec/family.js';
 import { createPresets } from '../../src/presets/index.js';
 
 /** Returns the options instead of compiling them. */
 const planOnly = async (options: unknown) => options;
-const presets = createPresets({ loss: planOnly, metric: planOnly, wassersteinDice: planOnly } as unknown as DiceEngine);
+const presets = createPresets({ loss: planOnly, metric: planOnly, wassersteinDice: planOnly } as unknown as LossFactory);
 
 // 2^42 elements: no host tensor of this shape can exist (a Float64Array holds at most 2^32 or so
 // elements), so a create() that builds one throws a RangeError instead of planning.

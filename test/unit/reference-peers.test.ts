@@ -3,7 +3,8 @@
 // Pure CPU: nothing here touches WebGPU.
 
 import { describe, expect, it } from 'vitest';
-import { type Nested, type PeerValue, evaluatePeerCase, fromNested, monai, peerReference } from '../../src/reference/peers/index.js';
+import { type MetricReduction, doMetricReduction } from '../../src/peers/monai.js';
+import { type Nested, type PeerValue, evaluatePeerCase, fromNested, peerReference } from '../../src/reference/peers/index.js';
 import { expectVectorResult, flat, loadVectors } from '../helpers/peer-vectors.js';
 
 const cases = loadVectors();
@@ -166,14 +167,14 @@ describe('other hand-worked semantics', () => {
       [1, Number.NaN],
       [0.5, Number.NaN],
     ]);
-    const r = (red: monai.MetricReduction): number[] => Array.from(monai.doMetricReduction(f, red).value.data);
+    const r = (red: MetricReduction): number[] => Array.from(doMetricReduction(f, red).value.data);
     expect(r('mean')).toEqual([0.75]);
     expect(r('sum')).toEqual([1.5]);
     expect(r('mean_batch')).toEqual([0.75, 0]);
     expect(r('sum_batch')).toEqual([1.5, 0]);
     expect(r('mean_channel')).toEqual([1, 0.5]);
     expect(r('sum_channel')).toEqual([1, 0.5]);
-    expect(Array.from(monai.doMetricReduction(f, 'mean_batch').notNans.data)).toEqual([2, 0]);
+    expect(Array.from(doMetricReduction(f, 'mean_batch').notNans.data)).toEqual([2, 0]);
   });
 
   it('MONAI MaskedDiceLoss masks logits before the sigmoid (masked voxels count as p = 0.5)', () => {

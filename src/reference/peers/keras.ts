@@ -2,11 +2,9 @@
 // Keras calls loss(y_true, y_pred); here (as in the vectors) input = y_pred, target = y_true.
 // Tensors are used exactly as stored (no layout conversion, no activation, no label maps).
 
-import { type Options, Opts } from './common.js';
-import { type Tensor, normAxis, scalar, shapesEqual, sumAll, sumAxes, tensor, zip } from './tensor.js';
-
-/** keras.backend.epsilon() */
-export const KERAS_EPSILON = 1e-7;
+import { type Options, Opts } from '../../peers/options.js';
+import { type Tensor, normAxis, scalar, shapesEqual, sumAll, sumAxes, tensor, zip } from '../../peers/tensor.js';
+import { KERAS_DICE_DEFAULTS, KERAS_EPSILON, KERAS_TVERSKY_DEFAULTS } from '../../peers/keras.js';
 
 type KerasReduction = 'sum_over_batch_size' | 'sum' | 'mean' | 'mean_with_sample_weight' | 'none' | null;
 
@@ -41,8 +39,6 @@ function checkShapes(api: string, yPred: Tensor, yTrue: Tensor): void {
   }
 }
 
-export const KERAS_DICE_DEFAULTS: Options = { reduction: 'sum_over_batch_size', name: 'dice', axis: null, dtype: null };
-
 /**
  * loss = 1 − 2·Σ(y_true·y_pred) / (Σy_true + Σy_pred + 1e-7), sums over `axis`
  * (None = all axes: batch and classes pooled into one Dice).
@@ -60,15 +56,6 @@ export function dice(options: Options, yPred: Tensor, yTrue: Tensor): Tensor {
   }
   return kerasReduce(loss, readReduction(o));
 }
-
-export const KERAS_TVERSKY_DEFAULTS: Options = {
-  alpha: 0.5,
-  beta: 0.5,
-  reduction: 'sum_over_batch_size',
-  name: 'tversky',
-  axis: null,
-  dtype: null,
-};
 
 /**
  * loss = 1 − I / (I + α·Σ(1−t)·p + β·Σt·(1−p) + 1e-7), α weighting false positives

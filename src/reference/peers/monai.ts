@@ -2,23 +2,9 @@
 // monai/losses/{dice,tversky,focal_loss,utils}.py, monai/metrics/{meandice,generalized_dice,utils}.py.
 // Inputs are channel-first (B, C, spatial...) tensors; targets (B, C, ...) or label maps (B, 1, ...).
 
-import {
-  type Options,
-  type Reduction,
-  Opts,
-  bceWithLogits,
-  computeTpFpFn,
-  crossEntropy,
-  labelOf,
-  logSigmoid,
-  logSoftmax,
-  oneHot,
-  parseActivation,
-  reduce,
-  sigmoidT,
-  softmax,
-  spatialAxes,
-} from './common.js';
+import { type Reduction, bceWithLogits, computeTpFpFn, crossEntropy, labelOf, oneHot, reduce, spatialAxes } from './common.js';
+import { type Options, Opts } from '../../peers/options.js';
+import { logSigmoid, logSoftmax, parseActivation, sigmoidT, softmax } from '../../peers/activation.js';
 import {
   type Tensor,
   add,
@@ -32,8 +18,9 @@ import {
   sumAxes,
   tensor,
   zip,
-} from './tensor.js';
+} from '../../peers/tensor.js';
 import { clDiceReference } from '../cldice.js';
+import { COMPUTE_DICE_DEFAULTS, COMPUTE_GDICE_DEFAULTS, DICE_CE_DEFAULTS, DICE_FOCAL_DEFAULTS, DICE_LOSS_DEFAULTS, DICE_METRIC_DEFAULTS, FOCAL_DEFAULTS, GDICE_SCORE_DEFAULTS, GDL_DEFAULTS, GDL_FOCAL_DEFAULTS, GWDL_DEFAULTS, METRIC_REDUCTIONS, SOFT_CLDICE_DEFAULTS, SOFT_DICE_CLDICE_DEFAULTS, TVERSKY_DEFAULTS, doMetricReduction, skeletonIterationsOf } from '../../peers/monai.js';
 
 /** Non-fatal notes MONAI would print as `warnings.warn` (kept for callers who want to see them). */
 
@@ -69,14 +56,6 @@ function warn(msg: string): void {
 // ---------------------------------------------------------------------------------------------
 // Shared preamble of DiceLoss / GeneralizedDiceLoss / TverskyLoss
 // ---------------------------------------------------------------------------------------------
-
-const ACTIVATION_DEFAULTS = {
-  include_background: true,
-  to_onehot_y: false,
-  sigmoid: false,
-  softmax: false,
-  other_act: null,
-} as const;
 
 function checkActivationFlags(o: Opts): void {
   const n = Number(o.bool('sigmoid')) + Number(o.bool('softmax')) + Number(!o.isNone('other_act'));
@@ -140,18 +119,6 @@ function lossReduction(o: Opts, key = 'reduction'): Reduction {
 // DiceLoss / MaskedDiceLoss
 // ---------------------------------------------------------------------------------------------
 
-export const DICE_LOSS_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  squared_pred: false,
-  jaccard: false,
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
-  weight: null,
-  soft_label: false,
-};
-
 function diceLossWith(o: Opts, input: Tensor, target: Tensor, toOnehot: boolean): Tensor {
   const reduction = lossReduction(o);
   const { p, g } = monaiPreamble(o, input, target, toOnehot);
@@ -210,16 +177,6 @@ export function maskedDiceLoss(options: Options, input: Tensor, target: Tensor, 
 // ---------------------------------------------------------------------------------------------
 // GeneralizedDiceLoss
 // ---------------------------------------------------------------------------------------------
-
-export const GDL_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  w_type: 'square',
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
-  soft_label: false,
-};
 
 type WeightType = 'square' | 'simple' | 'uniform';
 
@@ -295,17 +252,6 @@ export function generalizedDiceLoss(options: Options, input: Tensor, target: Ten
 // TverskyLoss
 // ---------------------------------------------------------------------------------------------
 
-export const TVERSKY_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  alpha: 0.5,
-  beta: 0.5,
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
-  soft_label: false,
-};
-
 /**
  * f = 1 − (tp + s_nr) / (tp + α·fp + β·fn + s_dr), fp = Σ p(1−g), fn = Σ (1−p)g (not decoupled).
  * reduction 'none' returns f as computed: [B, C] (or [C] with batch=True) — unlike DiceLoss, no
@@ -331,16 +277,6 @@ export function tverskyLoss(options: Options, input: Tensor, target: Tensor): Te
 // ---------------------------------------------------------------------------------------------
 // FocalLoss
 // ---------------------------------------------------------------------------------------------
-
-export const FOCAL_DEFAULTS: Options = {
-  include_background: true,
-  to_onehot_y: false,
-  gamma: 2.0,
-  alpha: null,
-  weight: null,
-  reduction: 'mean',
-  use_softmax: false,
-};
 
 /**
  * Element-wise focal loss on RAW logits (B, C, ...):
@@ -411,20 +347,6 @@ export function focalLoss(options: Options, input: Tensor, target: Tensor): Tens
 // DiceCELoss / DiceFocalLoss / GeneralizedDiceFocalLoss
 // ---------------------------------------------------------------------------------------------
 
-export const DICE_CE_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  squared_pred: false,
-  jaccard: false,
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
-  weight: null,
-  lambda_dice: 1.0,
-  lambda_ce: 1.0,
-  label_smoothing: 0.0,
-};
-
 /**
  * lambda_dice·DiceLoss(…, weight = weight[1:] if not include_background else weight) + lambda_ce·CE,
  * CE = nn.CrossEntropyLoss(weight, reduction, label_smoothing) on the RAW logits (a B1… target is
@@ -466,21 +388,6 @@ export function diceCELoss(options: Options, input: Tensor, target: Tensor): Ten
   return add(scaleT(dice, lambdaDice), scaleT(ce, lambdaCe));
 }
 
-export const DICE_FOCAL_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  squared_pred: false,
-  jaccard: false,
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
-  gamma: 2.0,
-  weight: null,
-  lambda_dice: 1.0,
-  lambda_focal: 1.0,
-  alpha: null,
-};
-
 /**
  * lambda_dice·DiceLoss + lambda_focal·FocalLoss; to_onehot_y applied once up front; weight,
  * include_background, reduction shared; gamma / alpha focal only. The focal part is MONAI's default
@@ -508,19 +415,6 @@ export function diceFocalLoss(options: Options, input: Tensor, target: Tensor): 
   const focal = focalReduce(focalElementwise(focalOpts, input, t, false), reduction);
   return add(scaleT(dice, lambdaDice), scaleT(focal, lambdaFocal));
 }
-
-export const GDL_FOCAL_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  w_type: 'square',
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
-  gamma: 2.0,
-  weight: null,
-  lambda_gdl: 1.0,
-  lambda_focal: 1.0,
-};
 
 /** lambda_gdl·GeneralizedDiceLoss + lambda_focal·FocalLoss (weight goes to the focal part only). */
 export function generalizedDiceFocalLoss(options: Options, input: Tensor, target: Tensor): Tensor {
@@ -553,14 +447,6 @@ function scaleT(t: Tensor, k: number): Tensor {
 // ---------------------------------------------------------------------------------------------
 // GeneralizedWassersteinDiceLoss (fixed batch > 1 behaviour: per-sample alpha, PR #8744)
 // ---------------------------------------------------------------------------------------------
-
-export const GWDL_DEFAULTS: Options = {
-  dist_matrix: null,
-  weighting_mode: 'default',
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-};
 
 /**
  * Always softmax over dim 1; M normalised to max 1; per voxel n of sample b: wass_n = Σ_c M[t_n, c]·p_{c,n}.
@@ -628,98 +514,6 @@ export function generalizedWassersteinDiceLoss(options: Options, input: Tensor, 
 // Metrics: compute_dice / DiceMetric / compute_generalized_dice / GeneralizedDiceScore
 // ---------------------------------------------------------------------------------------------
 
-export type MetricReduction = 'none' | 'mean' | 'sum' | 'mean_batch' | 'sum_batch' | 'mean_channel' | 'sum_channel';
-const METRIC_REDUCTIONS: readonly MetricReduction[] = [
-  'none',
-  'mean',
-  'sum',
-  'mean_batch',
-  'sum_batch',
-  'mean_channel',
-  'sum_channel',
-];
-
-/**
- * monai.metrics.utils.do_metric_reduction on a [B, C] tensor that may hold NaNs: NaNs are skipped.
- * mean: channel mean over non-NaN (0 if none), then batch mean over samples with ≥ 1 non-NaN.
- * Returns the reduced value and the not-NaN counts MONAI returns with it.
- */
-export function doMetricReduction(f: Tensor, reduction: MetricReduction): { value: Tensor; notNans: Tensor } {
-  if (f.shape.length !== 2) throw new Error('do_metric_reduction: expected a [B, C] tensor');
-  const [B, C] = f.shape;
-  const nan = (b: number, c: number): boolean => Number.isNaN(f.data[b * C + c]);
-  const val = (b: number, c: number): number => (nan(b, c) ? 0 : f.data[b * C + c]);
-  if (reduction === 'none') {
-    return { value: f, notNans: map(f, (x) => (Number.isNaN(x) ? 0 : 1)) };
-  }
-  const perRow = (b: number): { sum: number; count: number } => {
-    let sum = 0;
-    let count = 0;
-    for (let c = 0; c < C; c++) {
-      sum += val(b, c);
-      count += nan(b, c) ? 0 : 1;
-    }
-    return { sum, count };
-  };
-  const perCol = (c: number): { sum: number; count: number } => {
-    let sum = 0;
-    let count = 0;
-    for (let b = 0; b < B; b++) {
-      sum += val(b, c);
-      count += nan(b, c) ? 0 : 1;
-    }
-    return { sum, count };
-  };
-  switch (reduction) {
-    case 'mean': {
-      let sum = 0;
-      let rowsWithValues = 0;
-      for (let b = 0; b < B; b++) {
-        const r = perRow(b);
-        if (r.count > 0) {
-          sum += r.sum / r.count;
-          rowsWithValues += 1;
-        }
-      }
-      return { value: scalar(rowsWithValues > 0 ? sum / rowsWithValues : 0), notNans: scalar(rowsWithValues) };
-    }
-    case 'sum': {
-      let sum = 0;
-      let count = 0;
-      for (let b = 0; b < B; b++) {
-        const r = perRow(b);
-        sum += r.sum;
-        count += r.count;
-      }
-      return { value: scalar(sum), notNans: scalar(count) };
-    }
-    case 'mean_batch':
-    case 'sum_batch': {
-      const value = tensor([C]);
-      const notNans = tensor([C]);
-      for (let c = 0; c < C; c++) {
-        const r = perCol(c);
-        value.data[c] = reduction === 'sum_batch' ? r.sum : r.count > 0 ? r.sum / r.count : 0;
-        notNans.data[c] = r.count;
-      }
-      return { value, notNans };
-    }
-    case 'mean_channel':
-    case 'sum_channel': {
-      const value = tensor([B]);
-      const notNans = tensor([B]);
-      for (let b = 0; b < B; b++) {
-        const r = perRow(b);
-        value.data[b] = reduction === 'sum_channel' ? r.sum : r.count > 0 ? r.sum / r.count : 0;
-        notNans.data[b] = r.count;
-      }
-      return { value, notNans };
-    }
-    default:
-      throw new Error(`do_metric_reduction: unknown reduction ${String(reduction)}`);
-  }
-}
-
 /**
  * DiceHelper per-(b, c) scores, [B, C'] (NaN for ignored empty ground truth).
  * Prediction channel c is `y_pred[b, c].bool()` (nonzero), or `y_pred[b, 0] == c` for a single-channel
@@ -768,22 +562,11 @@ function diceHelperScores(
   return out;
 }
 
-export const COMPUTE_DICE_DEFAULTS: Options = { include_background: true, ignore_empty: true, num_classes: null };
-
 /** monai.metrics.compute_dice: [B, C] Dice of binarised predictions (NaN where GT empty and ignore_empty). */
 export function computeDice(options: Options, yPred: Tensor, y: Tensor): Tensor {
   const o = new Opts('monai.metrics.compute_dice', options, COMPUTE_DICE_DEFAULTS);
   return diceHelperScores(o.api, yPred, y, o.bool('include_background'), o.bool('ignore_empty'), o.numOrNull('num_classes'));
 }
-
-export const DICE_METRIC_DEFAULTS: Options = {
-  include_background: true,
-  reduction: 'mean',
-  get_not_nans: false,
-  ignore_empty: true,
-  num_classes: null,
-  return_with_label: false,
-};
 
 export interface DiceMetricResult {
   value: Tensor;
@@ -823,8 +606,6 @@ export function diceMetricAggregate(options: Options, yPred: Tensor, y: Tensor):
   }
   return { value, notNans, labelled };
 }
-
-export const COMPUTE_GDICE_DEFAULTS: Options = { include_background: true, weight_type: 'square', sum_over_classes: false };
 
 function generalizedDiceScores(
   api: string,
@@ -889,8 +670,6 @@ export function computeGeneralizedDice(options: Options, yPred: Tensor, y: Tenso
   );
 }
 
-export const GDICE_SCORE_DEFAULTS: Options = { include_background: true, reduction: 'mean', weight_type: 'square' };
-
 /**
  * GeneralizedDiceScore(**options)(y_pred, y).aggregate(): sums over classes when reduction ∈
  * {sum, mean, mean_channel, sum_channel}, then do_metric_reduction. 'mean' gives a 0-d value
@@ -915,16 +694,6 @@ export function generalizedDiceScore(options: Options, yPred: Tensor, y: Tensor)
 // SoftclDiceLoss, SoftDiceclDiceLoss (monai/losses/cldice.py); MONAI calls loss(y_true, y_pred),
 // these take (input = y_pred, target = y_true) like every reference here.
 // ---------------------------------------------------------------------------------------------
-
-export const SOFT_CLDICE_DEFAULTS: Options = { iter_: 3, smooth: 1.0 };
-export const SOFT_DICE_CLDICE_DEFAULTS: Options = { iter_: 3, alpha: 0.5, smooth: 1.0 };
-
-/** iter_ as MONAI's range(iter_) takes it: an integer >= 0. */
-export function skeletonIterationsOf(o: Opts): number {
-  const iterations = o.num('iter_');
-  if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`${o.api}: iter_ must be an integer >= 0, got ${iterations}`);
-  return iterations;
-}
 
 function clDiceOf(o: Opts, input: Tensor, target: Tensor, alpha: number): Tensor {
   if (!shapesEqual(input.shape, target.shape)) {

@@ -3,8 +3,11 @@
 // Single process: `ddp` is accepted and has no effect (the all-gather of one rank is the identity).
 // Inputs are (B, C, spatial...) network outputs; targets are label maps (B, 1, ...) / (B, ...) or one-hot.
 
-import { type Options, Opts, bceWithLogits, crossEntropy, labelOf, oneHot, parseActivation } from './common.js';
-import { type Tensor, map, reshape, scalar, shapesEqual, sliceAxis, sumAll, sumAxes, tensor, zip } from './tensor.js';
+import { bceWithLogits, crossEntropy, labelOf, oneHot } from './common.js';
+import { type Options, Opts } from '../../peers/options.js';
+import { parseActivation } from '../../peers/activation.js';
+import { type Tensor, map, reshape, scalar, shapesEqual, sliceAxis, sumAll, sumAxes, tensor, zip } from '../../peers/tensor.js';
+import { BCE_KWARGS_DEFAULTS, CE_KWARGS_DEFAULTS, DC_AND_BCE_DEFAULTS, DC_AND_CE_DEFAULTS, MEM_EFF_DICE_DEFAULTS, SOFT_DICE_DEFAULTS } from '../../peers/nnunet.js';
 
 type Nonlin = ((t: Tensor) => Tensor) | null;
 
@@ -32,15 +35,6 @@ function maskOf(x: Tensor, mask: Tensor | null | undefined): Tensor | null {
   if (!mask) return null;
   return mask.shape.length === x.shape.length ? mask : reshape(mask, [mask.shape[0], 1, ...mask.shape.slice(1)]);
 }
-
-export const SOFT_DICE_DEFAULTS: Options = {
-  apply_nonlin: null,
-  batch_dice: false,
-  do_bg: true,
-  smooth: 1.0,
-  ddp: true,
-  clip_tp: null,
-};
 
 /**
  * SoftDiceLoss: axes = spatial (+0 if batch_dice); tp = Σ p·g·m, fp = Σ p(1−g)·m, fn = Σ (1−p)g·m;
@@ -74,14 +68,6 @@ export function softDiceLoss(options: Options, input: Tensor, target: Tensor, lo
   const o = new Opts('nnunetv2.training.loss.dice.SoftDiceLoss', options, SOFT_DICE_DEFAULTS);
   return softDiceWith(o, input, target, lossMask ?? null);
 }
-
-export const MEM_EFF_DICE_DEFAULTS: Options = {
-  apply_nonlin: null,
-  batch_dice: false,
-  do_bg: true,
-  smooth: 1.0,
-  ddp: true,
-};
 
 /**
  * MemoryEfficientSoftDiceLoss: background dropped first; per-sample sums I = Σ p·g·m, P = Σ p·m,
@@ -145,17 +131,6 @@ function diceWithClass(api: string, cls: DiceClass, kwargs: Options, nonlin: str
   return cls === 'SoftDiceLoss' ? softDiceWith(o, x, y, mask) : memEffDiceWith(o, x, y, mask);
 }
 
-const CE_KWARGS_DEFAULTS: Options = { weight: null, ignore_index: -100, reduction: 'mean', label_smoothing: 0.0 };
-
-export const DC_AND_CE_DEFAULTS: Options = {
-  soft_dice_kwargs: {},
-  ce_kwargs: {},
-  weight_ce: 1,
-  weight_dice: 1,
-  ignore_label: null,
-  dice_class: 'SoftDiceLoss',
-};
-
 /**
  * DC_and_CE_loss: dice with softmax nonlinearity + RobustCrossEntropyLoss on the raw logits.
  * ignore_label: Dice gets loss_mask = (t ≠ ignore) and t := 0 there; CE gets ignore_index = ignore_label;
@@ -197,17 +172,6 @@ export function dcAndCeLoss(options: Options, input: Tensor, target: Tensor): Te
   }
   return zip(map(ce, (v) => weightCe * v), map(dc, (v) => weightDice * v), (a, b) => a + b);
 }
-
-const BCE_KWARGS_DEFAULTS: Options = { weight: null, reduction: 'mean', pos_weight: null };
-
-export const DC_AND_BCE_DEFAULTS: Options = {
-  bce_kwargs: {},
-  soft_dice_kwargs: {},
-  weight_ce: 1,
-  weight_dice: 1,
-  use_ignore_label: false,
-  dice_class: 'MemoryEfficientSoftDiceLoss',
-};
 
 /**
  * DC_and_BCE_loss (region-based training): dice with sigmoid + BCEWithLogits. use_ignore_label: the

@@ -1,8 +1,11 @@
 // segmentation_models.pytorch (smp) Dice / Jaccard / Tversky / Focal losses and the functional scores,
 // float64, from docs/peer-semantics.md (b.2): current formulas (after PR #927, L1 form of the intersection).
 
-import { type Options, Opts, bceWithLogits, labelOf, oneHot, sigmoid, softmax } from './common.js';
-import { type Tensor, map, numel, reshape, scalar, shapesEqual, sumAll, sumAxes, tensor, zip } from './tensor.js';
+import { bceWithLogits, labelOf, oneHot } from './common.js';
+import { type Options, Opts } from '../../peers/options.js';
+import { sigmoid, softmax } from '../../peers/activation.js';
+import { type Tensor, map, numel, reshape, scalar, shapesEqual, sumAll, sumAxes, tensor, zip } from '../../peers/tensor.js';
+import { SCORE_DEFAULTS, SMP_FOCAL_DEFAULTS, SMP_LOSS_DEFAULTS, SMP_TVERSKY_DEFAULTS, TVERSKY_SCORE_DEFAULTS } from '../../peers/smp.js';
 
 type Mode = 'binary' | 'multiclass' | 'multilabel';
 const MODES: readonly Mode[] = ['binary', 'multiclass', 'multilabel'];
@@ -43,9 +46,6 @@ export function softTverskyScoreT(
   return score;
 }
 
-const SCORE_DEFAULTS: Options = { smooth: 0.0, eps: 1e-7, dims: null };
-const TVERSKY_SCORE_DEFAULTS: Options = { alpha: null, beta: null, smooth: 0.0, eps: 1e-7, dims: null };
-
 export function softDiceScore(options: Options, output: Tensor, target: Tensor): Tensor {
   const o = new Opts('segmentation_models_pytorch.losses._functional.soft_dice_score', options, SCORE_DEFAULTS);
   return softTverskyScoreT(output, target, 0.5, 0.5, o.num('smooth'), o.num('eps'), o.intsOrNull('dims'));
@@ -65,19 +65,6 @@ export function softTverskyScore(options: Options, output: Tensor, target: Tenso
 // ---------------------------------------------------------------------------------------------
 // Shared reshaping of DiceLoss / JaccardLoss / TverskyLoss
 // ---------------------------------------------------------------------------------------------
-
-export const SMP_LOSS_DEFAULTS: Options = {
-  mode: null,
-  classes: null,
-  log_loss: false,
-  from_logits: true,
-  smooth: 0.0,
-  ignore_index: null,
-  eps: 1e-7,
-  class_weights: null,
-};
-
-export const SMP_TVERSKY_DEFAULTS: Options = { ...SMP_LOSS_DEFAULTS, alpha: 0.5, beta: 0.5, gamma: 1.0 };
 
 function modeOf(o: Opts): Mode {
   if (o.isNone('mode')) throw new Error(`${o.api}: 'mode' is required (one of ${MODES.join(', ')})`);
@@ -174,19 +161,6 @@ export function tverskyLoss(options: Options, yPred: Tensor, yTrue: Tensor): Ten
 // ---------------------------------------------------------------------------------------------
 // FocalLoss (best effort: no public vectors exercise it)
 // ---------------------------------------------------------------------------------------------
-
-export const SMP_FOCAL_DEFAULTS: Options = {
-  mode: null,
-  alpha: null,
-  gamma: 2.0,
-  ignore_index: null,
-  from_logits: true,
-  eps: 1e-7,
-  reduction: 'mean',
-  normalized: false,
-  reduced_threshold: null,
-  class_weights: null,
-};
 
 type FocalReduction = 'mean' | 'sum' | 'batchwise_mean' | 'none';
 

@@ -13,8 +13,8 @@ import { createPresets, type Presets } from './presets/index.js';
 import { planProgram } from './program/planner.js';
 import { gridProfileFor, type DeviceClass, type DeviceProfile, type GridProfile } from './program/profile.js';
 import { pipelineKey, type LossProgram, type PipelineConstants } from './program/program.js';
-import type { DicePlan } from './program/seed.js';
-import type { FamilyPlan } from './program/voxel.js';
+import type { SeedGrids } from './program/seed.js';
+import type { VoxelGrids } from './program/voxel.js';
 import { deviceLossGuard, deviceLostError, type DeviceLossGuard } from './runtime/device-loss.js';
 import type { HostedLoss, LossHost } from './runtime/host.js';
 import type { CompiledPass } from './runtime/program-loss.js';
@@ -68,7 +68,7 @@ export class DiceEngine implements LossHost, LossFactory {
   readonly gridProfile: GridProfile;
   readonly label: string;
   readonly #pipelines = new Map<string, Promise<GPUComputePipeline>>();
-  readonly #kernels = new Map<KernelName, { layout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> }>();
+  readonly #kernels = new Map<KernelName, { bindGroupLayout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> }>();
   readonly #losses = new Set<HostedLoss>();
   readonly #lossGuard: DeviceLossGuard;
   /** What the planner knows of this device: grid sizes, limits, the subgroup size if usable. */
@@ -154,7 +154,7 @@ export class DiceEngine implements LossHost, LossFactory {
       );
     }
     const { program, passes } = await this.#compile({ kind: 'seed', options: normalized });
-    const loss = new DiceLoss(this, normalized, program as LossProgram<DicePlan>, passes);
+    const loss = new DiceLoss(this, normalized, program as LossProgram<SeedGrids>, passes);
     this.#losses.add(loss);
     return loss;
   }
@@ -198,7 +198,7 @@ export class DiceEngine implements LossHost, LossFactory {
     this._assertUsable();
     const normalized = normalizeWassersteinOptions(options);
     const { program, passes } = await this.#compile({ kind: 'wasserstein', options: normalized });
-    const loss = new WassersteinDiceLoss(this, normalized, program as LossProgram<FamilyPlan>, passes);
+    const loss = new WassersteinDiceLoss(this, normalized, program as LossProgram<VoxelGrids>, passes);
     this.#losses.add(loss);
     return loss;
   }
@@ -206,7 +206,7 @@ export class DiceEngine implements LossHost, LossFactory {
   async #family(normalized: ReturnType<typeof normalizeLossOptions>): Promise<FamilyLoss> {
     this._assertUsable();
     const { program, passes } = await this.#compile({ kind: 'family', options: normalized });
-    const loss = new FamilyLoss(this, normalized, program as LossProgram<FamilyPlan>, passes);
+    const loss = new FamilyLoss(this, normalized, program as LossProgram<VoxelGrids>, passes);
     this.#losses.add(loss);
     return loss;
   }
@@ -217,7 +217,7 @@ export class DiceEngine implements LossHost, LossFactory {
     const passes = await Promise.all(
       program.passes.map(async (p) => {
         const kernel = this.#kernel(p.kernel);
-        return { pipeline: await this.#pipeline(p.kernel, p.constants), layout: kernel.layout, slots: kernel.slots };
+        return { pipeline: await this.#pipeline(p.kernel, p.constants), bindGroupLayout: kernel.bindGroupLayout, slots: kernel.slots };
       }),
     );
     this._assertUsable();
@@ -229,11 +229,11 @@ export class DiceEngine implements LossHost, LossFactory {
    * Explicit layouts, not 'auto': every declared binding is part of the layout, whether or not
    * the pipeline's modes use it, so one program shape binds every mode of a kernel.
    */
-  #kernel(name: KernelName): { layout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> } {
+  #kernel(name: KernelName): { bindGroupLayout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> } {
     let kernel = this.#kernels.get(name);
     if (!kernel) {
       const bindings = reflectWgsl(kernelSource(name).code).bindings;
-      const layout = this.device.createBindGroupLayout({
+      const bindGroupLayout = this.device.createBindGroupLayout({
         label: `${this.label} ${name}`,
         entries: bindings.map((b) => ({
           binding: b.binding,
@@ -241,7 +241,7 @@ export class DiceEngine implements LossHost, LossFactory {
           buffer: { type: b.addressSpace === 'uniform' ? 'uniform' : b.access === 'read_write' ? 'storage' : 'read-only-storage' },
         })),
       });
-      kernel = { layout, slots: new Map(bindings.map((b) => [b.name, b.binding])) };
+      kernel = { bindGroupLayout, slots: new Map(bindings.map((b) => [b.name, b.binding])) };
       this.#kernels.set(name, kernel);
     }
     return kernel;
@@ -277,7 +277,7 @@ export class DiceEngine implements LossHost, LossFactory {
   async _standaloneKernel(name: KernelName): Promise<{ pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; workgroupSize: number }> {
     const pipeline = await this.#pipeline(name);
     this._assertUsable();
-    return { pipeline, layout: this.#kernel(name).layout, workgroupSize: this.gridProfile.workgroupSize };
+    return { pipeline, layout: this.#kernel(name).bindGroupLayout, workgroupSize: this.gridProfile.workgroupSize };
   }
 
   /** @internal Rejects with DEVICE_LOST instead of waiting forever on a lost device. */
@@ -294,7 +294,7 @@ export class DiceEngine implements LossHost, LossFactory {
       pipeline = this.device
         .createComputePipelineAsync({
           label: `${this.label} ${key}`,
-          layout: this.device.createPipelineLayout({ label: `${this.label} ${name}`, bindGroupLayouts: [this.#kernel(name).layout] }),
+          layout: this.device.createPipelineLayout({ label: `${this.label} ${name}`, bindGroupLayouts: [this.#kernel(name).bindGroupLayout] }),
           // No prototype: dawn.node reads inherited keys of `constants` too, so a polluted
           // Object.prototype would otherwise name constants that do not exist.
           compute: {

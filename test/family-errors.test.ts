@@ -1,5 +1,5 @@
 // The loss family and the Wasserstein loss share the host path of the seed losses
-// (src/host-io.ts): these check that its guarantees hold for them too. Every rejected call
+// (src/runtime/submit.ts, status.ts): these check that its guarantees hold for them too. Every rejected call
 // leaves the caller's error-scope stack balanced and the engine working.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WgslDiceError, type FamilyLoss, type WassersteinDiceLoss } from '../src/index.js';

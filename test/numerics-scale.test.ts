@@ -13,14 +13,14 @@
 //
 // The device limits what one binding can hold: maxStorageBufferBindingSize is 128 MiB on
 // lavapipe even at the adapter's maximum (requestNodeDevice asks for it), i.e. 2^25 f32. The
-// seed losses bind larger tensors in windows (src/plan.ts), and a window also caps a chunk at
+// seed losses bind larger tensors in windows (src/program/grids.ts), and a window also caps a chunk at
 // half a window, which caps every accumulator: on a 128 MiB binding at most 2^24 rows per
 // chunk, so at most 2^24 additions even with one lane. The 64M-element runs below (2^26, 256
 // MiB per tensor) therefore go through two windows per tensor here.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DiceEngine, type DiceLoss, type DiceLossOptions } from '../src/index.js';
 import type { GridProfile } from '../src/program/profile.js';
-import { planDice } from '../src/program/seed.js';
+import { seedGrids } from '../src/program/seed.js';
 import { diceReference } from '../src/reference/index.js';
 import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
 import { useTestEngine } from './helpers/test-engine.js';
@@ -94,7 +94,7 @@ describe('planner: no accumulator adds more than 2^24 elements', () => {
           // Whole vec4 rows and, one pixel less, the scalar fallback.
           for (const spatial of [pixels, Math.max(1, pixels - 1)]) {
             for (const groups of [1, classes]) {
-              const plan = planDice(batch, spatial * classes, groups, profile);
+              const plan = seedGrids(batch, spatial * classes, groups, profile);
               const additions = perThreadAdditions({ plan });
               if (additions > worst.additions) {
                 worst = { additions, what: `B ${batch}, spatial ${spatial}, C ${classes}, groups ${groups}, vec${plan.reduce.vecWidth}` };

@@ -2,7 +2,7 @@ import { WgslDiceError } from '../core/errors.js';
 import { UNIFORM_STRIDE } from '../core/limits.js';
 import { rejectUnknownKeys } from '../core/validate.js';
 import type { GridProfile } from '../program/profile.js';
-import { packClDiceFinalizeParams, packClDiceParams, planClDice, type ClDiceKernel, type ClDicePlan } from '../program/cldice.js';
+import { packClDiceFinalizeParams, packClDiceParams, clDiceGrids, type ClDiceKernel, type ClDiceGrids } from '../program/cldice.js';
 import { bindStorage, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from '../runtime/caller-buffers.js';
 import { clDicePipelines, type ClDicePipelines } from '../runtime/cldice-pipelines.js';
 import type { LossHost } from '../runtime/host.js';
@@ -68,26 +68,26 @@ export class ClDiceLoss extends LossBase {
   /** Two vec4<f32>: (loss, clDice, softDice, tprec), (tsens, 0, 0, 0). */
   readonly statsBuffer: GPUBuffer;
   readonly #pipelines: ClDicePipelines;
-  readonly #plan: ClDicePlan;
+  readonly #grids: ClDiceGrids;
   readonly #params: { windows: GPUBuffer; finalize: GPUBuffer };
   readonly #scratch: Scratch;
   #host: Record<'pred' | 'target' | 'skeleton' | 'loss' | 'grad' | 'readback', GPUBuffer> | undefined;
 
   /** @internal Use {@link createClDiceLoss} (engine.loss). */
-  constructor(host: LossHost, options: NormalizedClDiceOptions, pipelines: ClDicePipelines, plan: ClDicePlan) {
+  constructor(host: LossHost, options: NormalizedClDiceOptions, pipelines: ClDicePipelines, grids: ClDiceGrids) {
     const K = options.skeletonIterations;
     const passesPerCall = 8 * (K + 1) + 1;
-    super(host, options.label, { what: 'loss', createdBy: "engine.loss({ formula: 'cl-dice' })" }, passesPerCall * plan.windows.length + 1);
+    super(host, options.label, { what: 'loss', createdBy: "engine.loss({ formula: 'cl-dice' })" }, passesPerCall * grids.windows.length + 1);
     this.options = options;
     this.#pipelines = pipelines;
-    this.#plan = plan;
+    this.#grids = grids;
     const r = this.resources;
     const u = GPUBufferUsage;
     const volume = () => r.buffer('volume', options.elements * 4, u.STORAGE | u.COPY_SRC);
     const levels = (n: number) => Array.from({ length: n }, volume);
     this.#params = {
-      windows: r.uniform('params', packClDiceParams(plan.geometry, plan.windows)),
-      finalize: r.uniform('finalize params', packClDiceFinalizeParams(plan.workgroups, options.smooth, options.alpha)),
+      windows: r.uniform('params', packClDiceParams(grids.geometry, grids.windows)),
+      finalize: r.uniform('finalize params', packClDiceFinalizeParams(grids.workgroups, options.smooth, options.alpha)),
     };
     this.#scratch = {
       eroded: levels(K + 1),
@@ -98,7 +98,7 @@ export class ClDiceLoss extends LossBase {
       gradSkeleton: volume(),
       gradLevels: [volume(), volume()],
       choice: volume(),
-      partials: r.buffer('partials', plan.workgroups * 32, u.STORAGE),
+      partials: r.buffer('partials', grids.workgroups * 32, u.STORAGE),
       coefficients: r.buffer('coefficients', 32, u.STORAGE),
     };
     this.statsBuffer = r.buffer('stats', 32, u.STORAGE | u.COPY_SRC);
@@ -159,7 +159,7 @@ export class ClDiceLoss extends LossBase {
   #run(pass: GPUComputePassEncoder, kernel: ClDiceKernel, bindings: (view: (b: Binding) => Binding) => Binding[]): void {
     const pipeline = this.#pipelines[kernel];
     pass.setPipeline(pipeline);
-    this.#plan.windows.forEach((w, i) => {
+    this.#grids.windows.forEach((w, i) => {
       const view = (b: Binding): Binding => ({ buffer: b.buffer, offset: b.offset + w.elementBase * 4, size: w.elementCount * 4 });
       const params: Binding = { buffer: this.#params.windows, offset: i * UNIFORM_STRIDE, size: UNIFORM_STRIDE };
       pass.setBindGroup(0, this.resources.bindGroup(kernel, pipeline.getBindGroupLayout(0), params, bindings(view)));
@@ -319,8 +319,8 @@ export async function createClDiceLoss(
   label: string,
 ): Promise<ClDiceLoss> {
   const normalized = normalizeClDiceOptions(options);
-  const plan = planClDice(normalized, profile);
+  const grids = clDiceGrids(normalized, profile);
   const pipelines = await clDicePipelines(host.device, label, profile.workgroupSize, normalized.rank);
   host._assertUsable();
-  return new ClDiceLoss(host, normalized, pipelines, plan);
+  return new ClDiceLoss(host, normalized, pipelines, grids);
 }

@@ -1,6 +1,6 @@
 import { WgslDiceError } from '../core/errors.js';
 import type { LossProgram } from '../program/program.js';
-import type { FamilyPlan } from '../program/voxel.js';
+import type { VoxelGrids } from '../program/voxel.js';
 import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
 import type { LossHost } from '../runtime/host.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
@@ -66,13 +66,13 @@ export class FamilyLoss extends ProgramLoss {
   readonly options: NormalizedLossOptions;
   readonly groupCount: number;
   /** The grids and binding windows of the passes. */
-  readonly plan: FamilyPlan;
+  readonly plan: VoxelGrids;
 
   /** @internal Use {@link DiceEngine.loss}. */
-  constructor(host: LossHost, options: NormalizedLossOptions, program: LossProgram<FamilyPlan>, passes: readonly CompiledPass[]) {
+  constructor(host: LossHost, options: NormalizedLossOptions, program: LossProgram<VoxelGrids>, passes: readonly CompiledPass[]) {
     super(host, program, passes, { what: 'loss', createdBy: 'engine.loss()' });
     this.options = options;
-    this.plan = program.layout;
+    this.plan = program.grids;
     this.groupCount = groupCount(options);
   }
 

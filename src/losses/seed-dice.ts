@@ -2,7 +2,7 @@ import { WgslDiceError } from '../core/errors.js';
 import { toFloat16Bits } from '../core/half.js';
 import type { DiceShaderName } from '../kernels/sources.js';
 import type { LossProgram } from '../program/program.js';
-import type { DicePlan } from '../program/seed.js';
+import type { SeedGrids } from '../program/seed.js';
 import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
 import type { LossHost } from '../runtime/host.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
@@ -59,17 +59,17 @@ export interface DiceResult {
 export class DiceLoss extends ProgramLoss {
   readonly options: NormalizedDiceOptions;
   /** @internal The planner's grid and windows for this loss (not public API; may change in any release). */
-  readonly plan: DicePlan;
+  readonly plan: SeedGrids;
   /** The WGSL kernels this loss runs (shaders/NAME.wgsl, or a generated f16 variant of one). */
   readonly kernels: { reduce: DiceShaderName; finalize: DiceShaderName; backward: DiceShaderName };
   /** Number of Dice groups: B * C for per-class, B for global. */
   readonly groupCount: number;
 
   /** @internal Use {@link DiceEngine.dice}. */
-  constructor(host: LossHost, options: NormalizedDiceOptions, program: LossProgram<DicePlan>, passes: readonly CompiledPass[]) {
+  constructor(host: LossHost, options: NormalizedDiceOptions, program: LossProgram<SeedGrids>, passes: readonly CompiledPass[]) {
     super(host, program, passes, { what: 'Dice loss', createdBy: 'engine.dice()' });
     this.options = options;
-    this.plan = program.layout;
+    this.plan = program.grids;
     const [reduce, finalize, backward] = program.passes.map((p) => p.kernel as DiceShaderName);
     this.kernels = { reduce, finalize, backward };
     this.groupCount = options.shape.batch * this.plan.groupsPerSlab;

@@ -1,5 +1,5 @@
 import type { LossProgram } from '../program/program.js';
-import type { FamilyPlan } from '../program/voxel.js';
+import type { VoxelGrids } from '../program/voxel.js';
 import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
 import type { LossHost } from '../runtime/host.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
@@ -34,13 +34,13 @@ export interface WassersteinResult {
 export class WassersteinDiceLoss extends ProgramLoss {
   readonly options: NormalizedWassersteinOptions;
   /** The grids and binding windows of the passes. */
-  readonly plan: FamilyPlan;
+  readonly plan: VoxelGrids;
 
   /** @internal Use {@link DiceEngine.wassersteinDice}. */
-  constructor(host: LossHost, options: NormalizedWassersteinOptions, program: LossProgram<FamilyPlan>, passes: readonly CompiledPass[]) {
+  constructor(host: LossHost, options: NormalizedWassersteinOptions, program: LossProgram<VoxelGrids>, passes: readonly CompiledPass[]) {
     super(host, program, passes, { what: 'loss', createdBy: 'engine.wassersteinDice()' });
     this.options = options;
-    this.plan = program.layout;
+    this.plan = program.grids;
   }
 
   /** Per sample, one vec4<f32>: (loss, TP, denominator, sum of Wasserstein distances). */

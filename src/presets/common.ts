@@ -266,7 +266,7 @@ interface CachedLoss {
  * buffers: a least-recently-used cache of {@link PRESET_CACHE_SIZE} entries that destroys what it
  * evicts.
  */
-export class LossCache {
+export class PresetLossCache {
   readonly #factory: LossFactory;
   /** In least- to most-recently-used order (a Map keeps insertion order). */
   readonly #losses = new Map<string, Promise<CachedLoss>>();
@@ -302,7 +302,7 @@ export class LossCache {
 }
 
 export async function run(
-  cache: LossCache,
+  cache: PresetLossCache,
   options: LossOptions,
   pred: Float32Array,
   target: Float32Array | Uint32Array,

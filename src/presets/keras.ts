@@ -6,12 +6,12 @@ import type { LossOptions } from '../spec/family.js';
 import type { Opts } from '../peers/options.js';
 import { KERAS_DICE_DEFAULTS, KERAS_EPSILON, KERAS_TVERSKY_DEFAULTS } from '../peers/keras.js';
 import { WgslDiceError } from '../core/errors.js';
-import { LossCache, type Options, type Preset, nested, optionGuard, parseOptions, splitAxes, splitShape, toTensor } from './common.js';
+import { PresetLossCache, type Options, type Preset, nested, optionGuard, parseOptions, splitAxes, splitShape, toTensor } from './common.js';
 
 type Reduction = 'sum_over_batch_size' | 'sum' | 'mean' | 'mean_with_sample_weight' | 'none' | null;
 
 export function createKerasPresets(factory: LossFactory) {
-  const cache = new LossCache(factory);
+  const cache = new PresetLossCache(factory);
   const preset = (api: string, defaults: Options, score: (o: Opts) => LossOptions['score']) => (options: Options = {}): Preset => {
     const o = parseOptions(api, options, defaults);
     const reduction: Reduction = o.isNone('reduction')

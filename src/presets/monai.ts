@@ -15,7 +15,7 @@ import { type KernelActivation, hostActivation, hostOnlyActivation, kernelActiva
 import {
   type CreateExtras,
   type HostInput,
-  LossCache,
+  PresetLossCache,
   type Options,
   type Preset,
   type PresetExtras,
@@ -43,7 +43,7 @@ export interface WassersteinPreset extends Omit<Preset, 'create'> {
 type Kind = 'dice' | 'masked' | 'tversky' | 'gdl' | 'dice-ce' | 'dice-focal' | 'gdl-focal';
 
 /** MONAI's preamble from the shapes alone: what create() needs. */
-interface Planned {
+interface MonaiPreamble {
   lossOptions: LossOptions;
   B: number;
   C: number;
@@ -54,8 +54,8 @@ interface Planned {
   hostActivated: boolean;
 }
 
-/** {@link Planned} with the host data evaluate() uploads. */
-interface Prepared extends Planned {
+/** {@link MonaiPreamble} with the host data evaluate() uploads. */
+interface Prepared extends MonaiPreamble {
   pred: Float32Array;
   target: Float32Array | Uint32Array;
 }
@@ -76,10 +76,10 @@ function activationOf(o: Opts, C: number): { activation: KernelActivation; host:
 }
 
 /**
- * MONAI's preamble mapped to engine options, from the shapes alone (pure: create() plans a
+ * MONAI's preamble mapped to engine options, from the shapes alone (pure: create() maps a
  * [2, 4, 512, 512, 16] loss without a host tensor of that size). `x`, `y`: channel-first shapes.
  */
-export function planMonai(o: Opts, kind: Kind, x: readonly number[], y: readonly number[], forCreate: boolean): Planned {
+export function monaiLossOptions(o: Opts, kind: Kind, x: readonly number[], y: readonly number[], forCreate: boolean): MonaiPreamble {
   const rank = x.length;
   if (rank < 2) throw new WgslDiceError('INVALID_SHAPE', `${o.api}: input must be [B, C, ...spatial], got [${x}].`);
   const [B, C] = x;
@@ -130,12 +130,12 @@ export function planMonai(o: Opts, kind: Kind, x: readonly number[], y: readonly
   return { lossOptions: base, B, C, kept, rank, hostActivated: host !== null };
 }
 
-/** {@link planMonai} for host tensors, with pred (other_act applied on the host when it runs there) and target packed. */
+/** {@link monaiLossOptions} for host tensors, with pred (other_act applied on the host when it runs there) and target packed. */
 function prepare(o: Opts, kind: Kind, x: Tensor, y: Tensor): Prepared {
-  const planned = planMonai(o, kind, x.shape, y.shape, false);
-  const { host } = activationOf(o, planned.C);
-  const target = planned.lossOptions.target === 'u32' ? labels(y) : f32(y);
-  return { ...planned, pred: f32(host ? host(x) : x), target };
+  const mapped = monaiLossOptions(o, kind, x.shape, y.shape, false);
+  const { host } = activationOf(o, mapped.C);
+  const target = mapped.lossOptions.target === 'u32' ? labels(y) : f32(y);
+  return { ...mapped, pred: f32(host ? host(x) : x), target };
 }
 
 /** MONAI FocalLoss's reduction as the engine's focal reduction ('none' keeps the sum: the gradient path). */
@@ -215,7 +215,7 @@ function shapeFor(C: number, kept: number[]): number[] {
 }
 
 export function createMonaiPresets(factory: LossFactory) {
-  const cache = new LossCache(factory);
+  const cache = new PresetLossCache(factory);
 
   const lossPreset = (api: string, kind: Kind, defaults: Options) => (options: Options = {}): Preset => {
     const o = parseOptions(api, options, defaults);
@@ -228,7 +228,7 @@ export function createMonaiPresets(factory: LossFactory) {
       }
     }
     /** The whole loss as one engine loss: the scalar MONAI returns (for 'none', its tensor's sum). */
-    const fusedOptions = (p: Planned): LossOptions => {
+    const fusedOptions = (p: MonaiPreamble): LossOptions => {
       if (kind === 'dice-ce') return diceCeFused(o, p);
       if (kind === 'dice-focal' || kind === 'gdl-focal') return diceFocalFused(o, kind, p);
       return p.lossOptions;
@@ -237,7 +237,7 @@ export function createMonaiPresets(factory: LossFactory) {
       api,
       options: o.values,
       async create(shape, extras: CreateExtras = {}) {
-        const p = planMonai(o, kind, shape, extras.targetShape ?? shape, true);
+        const p = monaiLossOptions(o, kind, shape, extras.targetShape ?? shape, true);
         if (kind === 'masked' && extras.maskShape) {
           // MaskedDiceLoss = DiceLoss(input * mask, target * mask), in the kernels' mask-the-logits mode.
           p.lossOptions.mask = 'logits';
@@ -293,14 +293,14 @@ export function createMonaiPresets(factory: LossFactory) {
    * For reduction 'none' the scalar is the sum of MONAI's tensor: the Dice values broadcast over
    * [B, C', ...spatial] (each repeated `diceRepeats` times) plus every focal element.
    */
-  function diceFocalFused(o: Opts, kind: 'dice-focal' | 'gdl-focal', p: Planned): LossOptions {
+  function diceFocalFused(o: Opts, kind: 'dice-focal' | 'gdl-focal', p: MonaiPreamble): LossOptions {
     const none = p.lossOptions.reduction === 'none';
     const lambdaDice = o.num(kind === 'dice-focal' ? 'lambda_dice' : 'lambda_gdl') * (none ? diceRepeats(kind, p) : 1);
     return { ...p.lossOptions, lambdaDice, focal: focalTerm(o, p.C, p.kept, false, o.num('lambda_focal')) };
   }
 
   /** How often each Dice value of a 'none' reduction appears once broadcast against [B, C', ...spatial]. */
-  function diceRepeats(kind: 'dice-focal' | 'gdl-focal', p: Planned): number {
+  function diceRepeats(kind: 'dice-focal' | 'gdl-focal', p: MonaiPreamble): number {
     const S = p.lossOptions.shape.slice(2).reduce((a, b) => a * b, 1);
     const perValue = kind === 'gdl-focal' ? p.kept.length * S : S;
     return p.lossOptions.batch ? p.B * perValue : perValue;
@@ -345,7 +345,7 @@ export function createMonaiPresets(factory: LossFactory) {
    * (class indices for a label map, probabilities for a dense target) when C > 1, else
    * BCEWithLogitsLoss(pos_weight=weight); the reduction applies to both.
    */
-  function diceCeFused(o: Opts, p: Planned): LossOptions {
+  function diceCeFused(o: Opts, p: MonaiPreamble): LossOptions {
     const weight = o.numOrList('weight');
     if (typeof weight === 'number') throw new WgslDiceError('INVALID_WEIGHTS', `${o.api}: weight must be a sequence (one entry per class)`);
     const reduction = p.lossOptions.reduction as 'mean' | 'sum';
@@ -360,7 +360,7 @@ export function createMonaiPresets(factory: LossFactory) {
   }
 
   /** monai.losses.GeneralizedWassersteinDiceLoss on engine.wassersteinDice (its own kernels). */
-  const wassersteinLosses = new LossCache(factory);
+  const wassersteinLosses = new PresetLossCache(factory);
   const wassersteinPreset = (api: string) => (options: Options = {}): WassersteinPreset => {
     const o = parseOptions(api, options, GWDL_DEFAULTS);
     if (o.isNone('dist_matrix')) throw new WgslDiceError('INVALID_OPTION', `${api}: dist_matrix is required.`);
@@ -615,7 +615,7 @@ export function createMonaiPresets(factory: LossFactory) {
    * monai.losses.SoftclDiceLoss / SoftDiceclDiceLoss: y_true and y_pred of one shape, NC...
    * (2D or 3D); evaluate(pred, target) takes y_pred first (MONAI's call is loss(y_true, y_pred)).
    */
-  const clDiceLosses = new LossCache(factory);
+  const clDiceLosses = new PresetLossCache(factory);
   const clDicePreset = (api: string, defaults: Options, withSoftDice: boolean) => (options: Options = {}): ClDicePreset => {
     const o = parseOptions(api, options, defaults);
     const skeletonIterations = optionGuard(() => skeletonIterationsOf(o));

@@ -12,7 +12,7 @@ import {
   type CreateExtras,
   type HostInput,
   engineIgnore,
-  LossCache,
+  PresetLossCache,
   type Options,
   type Preset,
   type PresetExtras,
@@ -93,7 +93,7 @@ function tensors(pred: HostInput, target: HostInput, extras?: PresetExtras): { x
 const CE_KWARGS_DEFAULTS: Options = { weight: null, ignore_index: -100, reduction: 'mean', label_smoothing: 0.0 };
 
 export function createNnunetPresets(factory: LossFactory) {
-  const cache = new LossCache(factory);
+  const cache = new PresetLossCache(factory);
 
   const dicePreset = (api: string, defaults: Options) => (options: Options = {}): Preset => {
     const o = parseOptions(api, options, defaults);

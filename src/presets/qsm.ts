@@ -7,12 +7,12 @@ import type { LossResult } from '../losses/family.js';
 import type { LossOptions } from '../spec/family.js';
 import { isChannelsLast } from '../peers/layout.js';
 import { QSM_DICE_LOSS_DEFAULTS, QSM_FSCORE_DEFAULTS, QSM_JACCARD_LOSS_DEFAULTS } from '../peers/qsm.js';
-import { LossCache, type Options, type Preset, type PresetExtras, f32, optionGuard, parseOptions, toTensor } from './common.js';
+import { PresetLossCache, type Options, type Preset, type PresetExtras, f32, optionGuard, parseOptions, toTensor } from './common.js';
 
 type Kind = 'dice-loss' | 'jaccard-loss' | 'f-score';
 
 export function createQsmPresets(factory: LossFactory) {
-  const cache = new LossCache(factory);
+  const cache = new PresetLossCache(factory);
   const preset = (api: string, kind: Kind, defaults: Options) => (options: Options = {}): Preset => {
     const o = parseOptions(api, options, defaults);
     const smooth = o.num('smooth');

@@ -9,7 +9,7 @@ import { SMP_FOCAL_DEFAULTS, SMP_LOSS_DEFAULTS, SMP_TVERSKY_DEFAULTS } from '../
 import {
   type CreateExtras,
   engineIgnore,
-  LossCache,
+  PresetLossCache,
   type Options,
   type Preset,
   channelFirst,
@@ -96,7 +96,7 @@ const FUNCTIONAL_DEFAULTS: Options = { smooth: 0.0, eps: 1e-7, dims: null };
 const FUNCTIONAL_TVERSKY_DEFAULTS: Options = { alpha: null, beta: null, smooth: 0.0, eps: 1e-7, dims: null };
 
 export function createSmpPresets(factory: LossFactory) {
-  const cache = new LossCache(factory);
+  const cache = new PresetLossCache(factory);
 
   const lossPreset = (api: string, defaults: Options, coef: (o: Opts) => [number, number, number]) => (options: Options = {}): Preset => {
     const o = parseOptions(api, options, defaults);

@@ -2,7 +2,7 @@ import { WgslDiceError } from '../core/errors.js';
 import { UNIFORM_STRIDE } from '../core/limits.js';
 import type { KernelName } from '../kernels/sources.js';
 import type { NormalizedClDiceOptions } from '../spec/cldice.js';
-import { planElementwise, planRangeWindows, type BindingWindow } from './grids.js';
+import { elementwiseGrid, rangeWindows, type BindingWindow } from './grids.js';
 import type { GridProfile } from './profile.js';
 
 /**
@@ -46,25 +46,25 @@ function windowUnit(o: NormalizedClDiceOptions): number {
 /** Window starts are multiples of 64 elements: 256-byte binding offsets. */
 const WINDOW_ALIGN = 64;
 
-export interface ClDicePlan {
+export interface ClDiceGrids {
   geometry: ClDiceGeometry;
   workgroups: number;
   windows: readonly BindingWindow[];
 }
 
 /** The grid, binding windows and kernel geometry of a clDice loss on a device of `profile`. */
-export function planClDice(o: NormalizedClDiceOptions, profile: GridProfile): ClDicePlan {
+export function clDiceGrids(o: NormalizedClDiceOptions, profile: GridProfile): ClDiceGrids {
   const slab = windowUnit(o);
   const slabs = o.elements / slab;
   // Workgroups never straddle two slabs, so a window needs no more than one slab.
-  const grid = planElementwise(slabs, slab, profile);
+  const grid = elementwiseGrid(slabs, slab, profile);
   const range = (k: number): [number, number] => {
     const first = Math.floor(k / grid.chunks) * slab;
     return [first, first + slab];
   };
   let windows: BindingWindow[];
   try {
-    windows = planRangeWindows(slabs * grid.chunks, range, 4, profile, WINDOW_ALIGN);
+    windows = rangeWindows(slabs * grid.chunks, range, 4, profile, WINDOW_ALIGN);
   } catch (error) {
     if (!(error instanceof WgslDiceError) || error.code !== 'BINDING_TOO_LARGE') throw error;
     throw new WgslDiceError(

@@ -1,10 +1,10 @@
 import { F32_MAX, CLASS_BLOCK, STATUS_BYTES } from '../core/limits.js';
-import { packUniform, type UniformField } from '../kernels/uniforms.js';
+import { packUniform, type UniformValue } from '../kernels/uniforms.js';
 import { groupCount, type NormalizedLossOptions } from '../spec/family.js';
 import { foldLanes, type BindingWindow } from './grids.js';
 import type { DeviceProfile } from './profile.js';
 import { scratchRef, tensorRef, uniformPass, type BindingRef, type LossProgram, type PipelineConstants, type TensorSpec } from './program.js';
-import { packFamilyParams, planFamily, targetBytes, TARGET, voxelWindow, type FamilyPlan } from './voxel.js';
+import { packFamilyParams, voxelGrids, targetBytes, TARGET, voxelWindow, type VoxelGrids } from './voxel.js';
 
 // The loss family (engine.loss, engine.metric): a voxel-major forward reduction with the
 // activation, targets, masks and auxiliary terms fused in, a one-workgroup finalize and an
@@ -59,7 +59,7 @@ export function finalizeConstants(o: NormalizedLossOptions): PipelineConstants {
 }
 
 /** Mirrors `FinalizeParams` in family_finalize.wgsl. */
-export function finalizeParamsFields(o: NormalizedLossOptions, chunks: number, groups: number, faultRecords: number, workgroupSize: number): UniformField[] {
+export function familyFinalizeFields(o: NormalizedLossOptions, chunks: number, groups: number, faultRecords: number, workgroupSize: number): UniformValue[] {
   return [
     ['batch', 'u32', o.batch],
     ['classes', 'u32', o.classes],
@@ -85,8 +85,8 @@ export function finalizeParamsFields(o: NormalizedLossOptions, chunks: number, g
   ];
 }
 
-export function packFinalizeParams(o: NormalizedLossOptions, chunks: number, groups: number, faultRecords: number, workgroupSize: number): ArrayBuffer {
-  return packUniform(finalizeParamsFields(o, chunks, groups, faultRecords, workgroupSize));
+export function packFamilyFinalizeParams(o: NormalizedLossOptions, chunks: number, groups: number, faultRecords: number, workgroupSize: number): ArrayBuffer {
+  return packUniform(familyFinalizeFields(o, chunks, groups, faultRecords, workgroupSize));
 }
 
 /** Per class, two vec4: (included, fixed group weight, cross-entropy weight, 0) and (focal F+ factor, focal F- factor, 0, 0). */
@@ -102,12 +102,12 @@ export function packClassInfo(o: NormalizedLossOptions): Float32Array<ArrayBuffe
   return info;
 }
 
-export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfile): LossProgram<FamilyPlan> {
-  const plan = planFamily(o, profile);
+export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfile): LossProgram<VoxelGrids> {
+  const grids = voxelGrids(o, profile);
   const groups = groupCount(o);
   const pairs = o.batch * o.classes;
   const voxels = o.batch * o.spatial;
-  const { forward, backward } = plan;
+  const { forward, backward } = grids;
   const faultRecords = o.batch * forward.chunks * forward.classBlocks;
   const hasMask = o.mask !== 'none';
   // Metrics on binarised predictions have no gradient, so no grad tensor and no backward pass.
@@ -144,7 +144,7 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
   return {
     label: o.label,
     dims: o.dims,
-    layout: plan,
+    grids,
     tensors,
     scratch: [
       { name: 'partials', bytes: pairs * forward.chunks * 32 },
@@ -166,7 +166,7 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
           workgroups: [w.count, forward.classBlocks, 1],
           bindings: { ...inputs(w), partials: scratchRef('partials'), faults: scratchRef('faults') },
         }))),
-      uniformPass('finalize', 'family_finalize', finalizeConstants(o), packFinalizeParams(o, forward.chunks, groups, faultRecords, profile.workgroupSize), [
+      uniformPass('finalize', 'family_finalize', finalizeConstants(o), packFamilyFinalizeParams(o, forward.chunks, groups, faultRecords, profile.workgroupSize), [
         {
           block: 0,
           workgroups: [1, 1, 1],

@@ -31,7 +31,7 @@ export interface ColumnGrid {
   readonly chunks: number;
 }
 
-export function planColumns(
+export function columnGrid(
   slabs: number,
   rows: number,
   cols: number,
@@ -62,7 +62,7 @@ export function planColumns(
 }
 
 /** An elementwise grid: `slabs` runs of `units` items, each cut into chunks of whole workgroups. */
-export function planElementwise(
+export function elementwiseGrid(
   slabs: number,
   units: number,
   profile: GridProfile,
@@ -99,7 +99,7 @@ export interface BindingWindow {
  * (one dispatch); `elementBase` / `elementCount` of the result are in units. Throws
  * BINDING_TOO_LARGE when one workgroup's range does not fit.
  */
-export function planRangeWindows(
+export function rangeWindows(
   total: number,
   range: (linear: number) => readonly [number, number],
   unitBytes: number,

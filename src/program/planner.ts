@@ -2,18 +2,18 @@ import type { FamilySpec, LossSpec, SeedSpec, WassersteinSpec } from '../spec/in
 import { planFamilyProgram } from './family.js';
 import type { DeviceProfile } from './profile.js';
 import type { LossProgram } from './program.js';
-import { planSeedProgram, type DicePlan } from './seed.js';
-import type { FamilyPlan } from './voxel.js';
+import { planSeedProgram, type SeedGrids } from './seed.js';
+import type { VoxelGrids } from './voxel.js';
 import { planWassersteinProgram } from './wasserstein.js';
 
 /**
  * The one planner, pure data in, pure data out: a spec for one device profile becomes the
  * program the runtime records. Each loss kind's mapping lives in its own module.
  */
-export function planProgram(spec: SeedSpec, profile: DeviceProfile): LossProgram<DicePlan>;
-export function planProgram(spec: FamilySpec | WassersteinSpec, profile: DeviceProfile): LossProgram<FamilyPlan>;
-export function planProgram(spec: LossSpec, profile: DeviceProfile): LossProgram<DicePlan | FamilyPlan>;
-export function planProgram(spec: LossSpec, profile: DeviceProfile): LossProgram<DicePlan> | LossProgram<FamilyPlan> {
+export function planProgram(spec: SeedSpec, profile: DeviceProfile): LossProgram<SeedGrids>;
+export function planProgram(spec: FamilySpec | WassersteinSpec, profile: DeviceProfile): LossProgram<VoxelGrids>;
+export function planProgram(spec: LossSpec, profile: DeviceProfile): LossProgram<SeedGrids | VoxelGrids>;
+export function planProgram(spec: LossSpec, profile: DeviceProfile): LossProgram<SeedGrids> | LossProgram<VoxelGrids> {
   switch (spec.kind) {
     case 'seed': return planSeedProgram(spec.options, profile);
     case 'family': return planFamilyProgram(spec.options, profile);

@@ -4,22 +4,22 @@ import type { BindingWindow } from './grids.js';
 
 /**
  * A loss as pure data: what the planner (src/program/planner.ts) makes of a {@link LossSpec}
- * for one device profile, and all the runtime (src/program/runtime.ts) needs to record it.
+ * for one device profile, and all the runtime (src/runtime/program-loss.ts) needs to record it.
  * Nothing here touches a GPU, so programs are tested, and printed by `loss.describe()`,
  * without one.
  */
-export interface LossProgram<Layout = unknown> {
+export interface LossProgram<Grids = unknown> {
   readonly label: string;
   /** The shape the loss was made for, as the caller gave it (for messages). */
   readonly dims: readonly number[];
-  /** The grids and binding windows the passes were cut from (DicePlan, FamilyPlan). */
-  readonly layout: Layout;
+  /** The grids and binding windows the passes were cut from (SeedGrids, VoxelGrids). */
+  readonly grids: Grids;
   /** The caller's tensors the passes bind, with the bytes each must hold. */
   readonly tensors: readonly TensorSpec[];
   /** Buffers the loss owns: uniforms aside, allocated once when the loss is created. */
   readonly scratch: readonly ScratchSpec[];
   /** In order; the backward passes run only when a gradient is asked for. */
-  readonly passes: readonly PassPlan[];
+  readonly passes: readonly ProgramPass[];
   /** Scratch that compute() reads back after the status buffer, in this order. */
   readonly readback: readonly string[];
   /** Pairs of tensors that may share memory (grad over pred when pred is read by an earlier dispatch only). */
@@ -65,7 +65,7 @@ export type BindingRef =
   | { readonly tensor: TensorName; readonly offset: number; readonly size: number }
   | { readonly scratch: string };
 
-export interface DispatchPlan {
+export interface ProgramDispatch {
   /** Index of this dispatch's block in the pass's uniform buffer. */
   readonly block: number;
   readonly workgroups: readonly [number, number, number];
@@ -75,7 +75,7 @@ export interface DispatchPlan {
   readonly window?: BindingWindow;
 }
 
-export interface PassPlan {
+export interface ProgramPass {
   readonly name: string;
   readonly kernel: KernelName;
   /** The pipeline's `override` constants: its modes, never a shape. */
@@ -84,7 +84,7 @@ export interface PassPlan {
   readonly uniforms: ArrayBuffer;
   /** Bytes of one block the kernel binds. */
   readonly uniformBytes: number;
-  readonly dispatches: readonly DispatchPlan[];
+  readonly dispatches: readonly ProgramDispatch[];
   readonly backward: boolean;
 }
 
@@ -116,9 +116,9 @@ export function uniformPass(
   kernel: KernelName,
   constants: PipelineConstants,
   uniforms: ArrayBuffer,
-  dispatches: DispatchPlan[],
+  dispatches: ProgramDispatch[],
   backward = false,
-): PassPlan {
+): ProgramPass {
   // Per-window blocks sit UNIFORM_STRIDE apart; a lone block is bound as packed.
   return { name, kernel, constants, uniforms, uniformBytes: Math.min(UNIFORM_STRIDE, uniforms.byteLength), dispatches, backward };
 }

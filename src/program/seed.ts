@@ -1,26 +1,26 @@
 import { STATUS_BYTES } from '../core/limits.js';
 import type { DiceShaderName } from '../kernels/sources.js';
-import { packPerWindow, packUniform, type UniformField } from '../kernels/uniforms.js';
+import { packPerWindow, packUniform, type UniformValue } from '../kernels/uniforms.js';
 import { groupWeights, type NormalizedDiceOptions } from '../spec/seed.js';
-import { foldLanes, planColumns, planElementwise, planRangeWindows, type BindingWindow, type ColumnGrid } from './grids.js';
+import { foldLanes, columnGrid, elementwiseGrid, rangeWindows, type BindingWindow, type ColumnGrid } from './grids.js';
 import type { DeviceProfile, GridProfile } from './profile.js';
-import { scratchRef, tensorRef, uniformPass, type LossProgram, type PassPlan, type TensorName, type TensorSpec } from './program.js';
+import { scratchRef, tensorRef, uniformPass, type LossProgram, type ProgramPass, type TensorName, type TensorSpec } from './program.js';
 
 // The seed's losses (engine.dice): a column reduction over channels-last f32 (or f16)
 // probabilities, a one-workgroup finalize and an elementwise backward pass.
 
 /** How one forward reduction and one backward pass are laid over the tensor. */
-export interface DicePlan {
+export interface SeedGrids {
   /** Independent runs of elements (samples); each workgroup reads inside one slab. */
   readonly slabs: number;
   readonly slabElements: number;
   /** Dice groups per slab: the class count for per-class Dice, 1 for global Dice. */
   readonly groupsPerSlab: number;
-  readonly reduce: ReducePlan;
-  readonly backward: BackwardPlan;
+  readonly reduce: ReduceGrid;
+  readonly backward: BackwardGrid;
 }
 
-export interface ReducePlan extends ColumnGrid {
+export interface ReduceGrid extends ColumnGrid {
   readonly vecWidth: 1 | 4;
   readonly windows: readonly BindingWindow[];
   /** Copies of the class cycle in one row: the finalize pass folds them together. */
@@ -29,7 +29,7 @@ export interface ReducePlan extends ColumnGrid {
   readonly partialVec4s: number;
 }
 
-export interface BackwardPlan {
+export interface BackwardGrid {
   readonly vecWidth: 1 | 4;
   readonly windows: readonly BindingWindow[];
   readonly unitsPerSlab: number;
@@ -37,31 +37,31 @@ export interface BackwardPlan {
   readonly chunks: number;
 }
 
-export function planDice(
+export function seedGrids(
   slabs: number,
   slabElements: number,
   groupsPerSlab: number,
   profile: GridProfile,
   predType: 'f32' | 'f16' = 'f32',
-): DicePlan {
+): SeedGrids {
   // Window starts must be 256-byte offsets in every bound tensor: 64 f32s, or 128 f16s.
   const align = predType === 'f16' ? 128 : 64;
   return {
     slabs,
     slabElements,
     groupsPerSlab,
-    reduce: planReduce(slabs, slabElements, groupsPerSlab, profile, align),
-    backward: planBackward(slabs, slabElements, profile, align),
+    reduce: reduceGrid(slabs, slabElements, groupsPerSlab, profile, align),
+    backward: backwardGrid(slabs, slabElements, profile, align),
   };
 }
 
-function planReduce(
+function reduceGrid(
   slabs: number,
   slabElements: number,
   groupsPerSlab: number,
   profile: GridProfile,
   align: number,
-): ReducePlan {
+): ReduceGrid {
   // A row of lcm(groupsPerSlab, 4) elements keeps every vec4 column on fixed classes.
   const periods = 4 / gcd(groupsPerSlab, 4);
   const rowWidth = periods * groupsPerSlab;
@@ -72,28 +72,28 @@ function planReduce(
 
   // A chunk must fit in half a binding window, so every window holds at least one.
   const rowBytes = (slabElements / rows) * 4;
-  const grid = planColumns(slabs, rows, cols, profile, Math.floor(profile.maxBindingBytes / 2 / rowBytes));
+  const grid = columnGrid(slabs, rows, cols, profile, Math.floor(profile.maxBindingBytes / 2 / rowBytes));
   return {
     vecWidth,
     ...grid,
-    windows: planWindows(slabs, grid.chunks, slabElements, grid.rowsPerChunk * (slabElements / rows), profile, align),
+    windows: slabWindows(slabs, grid.chunks, slabElements, grid.rowsPerChunk * (slabElements / rows), profile, align),
     periods: vectorised ? periods : 1,
     partialVec4s: slabs * grid.chunks * cols * 3,
   };
 }
 
-function planBackward(slabs: number, slabElements: number, profile: GridProfile, align: number): BackwardPlan {
+function backwardGrid(slabs: number, slabElements: number, profile: GridProfile, align: number): BackwardGrid {
   const vecWidth = slabElements % 4 === 0 ? 4 : 1;
   const unitsPerSlab = slabElements / vecWidth;
-  const grid = planElementwise(slabs, unitsPerSlab, profile, Math.floor(profile.maxBindingBytes / 2 / (vecWidth * 4)));
+  const grid = elementwiseGrid(slabs, unitsPerSlab, profile, Math.floor(profile.maxBindingBytes / 2 / (vecWidth * 4)));
   return {
     vecWidth,
     ...grid,
-    windows: planWindows(slabs, grid.chunks, slabElements, grid.unitsPerChunk * vecWidth, profile, align),
+    windows: slabWindows(slabs, grid.chunks, slabElements, grid.unitsPerChunk * vecWidth, profile, align),
   };
 }
 
-function planWindows(
+function slabWindows(
   slabs: number,
   chunks: number,
   slabElements: number,
@@ -107,7 +107,7 @@ function planWindows(
     const lo = slab * slabElements + (linear % chunks) * chunkElements;
     return [lo, Math.min(lo + chunkElements, (slab + 1) * slabElements)];
   };
-  return planRangeWindows(slabs * chunks, range, 4, profile, align);
+  return rangeWindows(slabs * chunks, range, 4, profile, align);
 }
 
 function gcd(a: number, b: number): number {
@@ -115,30 +115,30 @@ function gcd(a: number, b: number): number {
 }
 
 /**
- * The reduce kernel for a plan. `subgroupSize` is the device's smallest subgroup when the
+ * The reduce kernel for the seed grids. `subgroupSize` is the device's smallest subgroup when the
  * subgroup variant may be used: it needs vec4 rows whose columns per workgroup are a power
  * of two that fits in one subgroup.
  */
-export function reduceShaderFor(plan: DicePlan, predType: 'f32' | 'f16', subgroupSize?: number): DiceShaderName {
-  const { vecWidth, colsPerGroup } = plan.reduce;
+export function reduceShaderFor(grids: SeedGrids, predType: 'f32' | 'f16', subgroupSize?: number): DiceShaderName {
+  const { vecWidth, colsPerGroup } = grids.reduce;
   const subgroups =
     vecWidth === 4 && subgroupSize !== undefined && (colsPerGroup & (colsPerGroup - 1)) === 0 && colsPerGroup <= subgroupSize;
   const base = vecWidth === 4 ? (subgroups ? 'dice_reduce_vec4_subgroups' : 'dice_reduce_vec4') : 'dice_reduce_scalar';
   return predType === 'f16' ? `${base}_f16` : base;
 }
 
-export function backwardShaderFor(plan: DicePlan): DiceShaderName {
-  return plan.backward.vecWidth === 4 ? 'dice_backward_vec4' : 'dice_backward_scalar';
+export function backwardShaderFor(grids: SeedGrids): DiceShaderName {
+  return grids.backward.vecWidth === 4 ? 'dice_backward_vec4' : 'dice_backward_scalar';
 }
 
 /** Workgroup fault records the reduce pass writes: one per (slab, chunk, column block). */
-export function reduceFaultRecords(plan: DicePlan): number {
-  return plan.slabs * plan.reduce.chunks * plan.reduce.colBlocks;
+export function reduceFaultRecords(grids: SeedGrids): number {
+  return grids.slabs * grids.reduce.chunks * grids.reduce.colBlocks;
 }
 
 /** Mirrors `ReduceParams` in lib/dice_reduce.wgsl, one block per window. */
-export function reduceParamsFields(plan: DicePlan, w: BindingWindow): UniformField[] {
-  const r = plan.reduce;
+export function reduceParamsFields(grids: SeedGrids, w: BindingWindow): UniformValue[] {
+  const r = grids.reduce;
   return [
     ['rows', 'u32', r.rows],
     ['cols', 'u32', r.cols],
@@ -153,36 +153,36 @@ export function reduceParamsFields(plan: DicePlan, w: BindingWindow): UniformFie
   ];
 }
 
-export function packReduceParams(plan: DicePlan): ArrayBuffer {
-  return packPerWindow(plan.reduce.windows, (w) => reduceParamsFields(plan, w));
+export function packReduceParams(grids: SeedGrids): ArrayBuffer {
+  return packPerWindow(grids.reduce.windows, (w) => reduceParamsFields(grids, w));
 }
 
 /** Mirrors `FinalizeParams` in dice_finalize.wgsl. */
-export function finalizeParamsFields(plan: DicePlan, smoothNumerator: number, smoothDenominator: number, workgroupSize: number): UniformField[] {
+export function seedFinalizeFields(grids: SeedGrids, smoothNumerator: number, smoothDenominator: number, workgroupSize: number): UniformValue[] {
   return [
-    ['groups', 'u32', plan.slabs * plan.groupsPerSlab],
-    ['classes', 'u32', plan.groupsPerSlab],
-    ['chunks', 'u32', plan.reduce.chunks],
-    ['cols', 'u32', plan.reduce.cols],
-    ['vec_width', 'u32', plan.reduce.vecWidth],
-    ['periods', 'u32', plan.reduce.periods],
+    ['groups', 'u32', grids.slabs * grids.groupsPerSlab],
+    ['classes', 'u32', grids.groupsPerSlab],
+    ['chunks', 'u32', grids.reduce.chunks],
+    ['cols', 'u32', grids.reduce.cols],
+    ['vec_width', 'u32', grids.reduce.vecWidth],
+    ['periods', 'u32', grids.reduce.periods],
     ['smooth_nr', 'f32', smoothNumerator],
     ['smooth_dr', 'f32', smoothDenominator],
-    ['fault_records', 'u32', reduceFaultRecords(plan)],
-    ['fold_lanes', 'u32', foldLanes(plan.reduce.chunks, workgroupSize)],
+    ['fault_records', 'u32', reduceFaultRecords(grids)],
+    ['fold_lanes', 'u32', foldLanes(grids.reduce.chunks, workgroupSize)],
   ];
 }
 
-export function packFinalizeParams(plan: DicePlan, smoothNumerator: number, smoothDenominator: number, workgroupSize: number): ArrayBuffer {
-  return packUniform(finalizeParamsFields(plan, smoothNumerator, smoothDenominator, workgroupSize));
+export function packSeedFinalizeParams(grids: SeedGrids, smoothNumerator: number, smoothDenominator: number, workgroupSize: number): ArrayBuffer {
+  return packUniform(seedFinalizeFields(grids, smoothNumerator, smoothDenominator, workgroupSize));
 }
 
 /** Mirrors `BackwardParams` in lib/dice_backward.wgsl, one block per window. */
-export function backwardParamsFields(plan: DicePlan, w: BindingWindow): UniformField[] {
-  const b = plan.backward;
+export function backwardParamsFields(grids: SeedGrids, w: BindingWindow): UniformValue[] {
+  const b = grids.backward;
   return [
     ['units_per_slab', 'u32', b.unitsPerSlab],
-    ['classes', 'u32', plan.groupsPerSlab],
+    ['classes', 'u32', grids.groupsPerSlab],
     ['units_per_chunk', 'u32', b.unitsPerChunk],
     ['chunks', 'u32', b.chunks],
     ['linear_base', 'u32', w.linearBase],
@@ -190,14 +190,14 @@ export function backwardParamsFields(plan: DicePlan, w: BindingWindow): UniformF
   ];
 }
 
-export function packBackwardParams(plan: DicePlan): ArrayBuffer {
-  return packPerWindow(plan.backward.windows, (w) => backwardParamsFields(plan, w));
+export function packBackwardParams(grids: SeedGrids): ArrayBuffer {
+  return packPerWindow(grids.backward.windows, (w) => backwardParamsFields(grids, w));
 }
 
-export function planSeedProgram(o: NormalizedDiceOptions, profile: DeviceProfile): LossProgram<DicePlan> {
+export function planSeedProgram(o: NormalizedDiceOptions, profile: DeviceProfile): LossProgram<SeedGrids> {
   const { batch, spatial, classes, elements } = o.shape;
-  const plan = planDice(batch, spatial * classes, o.reduce === 'global' ? 1 : classes, profile, o.predType);
-  const groups = batch * plan.groupsPerSlab;
+  const grids = seedGrids(batch, spatial * classes, o.reduce === 'global' ? 1 : classes, profile, o.predType);
+  const groups = batch * grids.groupsPerSlab;
   const predBytesPerElement = o.predType === 'f16' ? 2 : 4;
   const words = (bytes: number) => Math.ceil(bytes / 4) * 4;
   // Binding sizes are whole words: an f16 window of odd length reads one element of slack,
@@ -211,15 +211,15 @@ export function planSeedProgram(o: NormalizedDiceOptions, profile: DeviceProfile
     { name: 'grad', bytes: elements * 4, windowed: true, access: 'write', optional: true },
     { name: 'stats', bytes: groups * 16, windowed: false, access: 'write', optional: true },
   ];
-  const passes: PassPlan[] = [
-    uniformPass('reduce', reduceShaderFor(plan, o.predType, profile.subgroupSize), {}, packReduceParams(plan),
-      plan.reduce.windows.map((w, block) => ({
+  const passes: ProgramPass[] = [
+    uniformPass('reduce', reduceShaderFor(grids, o.predType, profile.subgroupSize), {}, packReduceParams(grids),
+      grids.reduce.windows.map((w, block) => ({
         block,
         window: w,
-        workgroups: [w.count, plan.reduce.colBlocks, 1],
+        workgroups: [w.count, grids.reduce.colBlocks, 1],
         bindings: { pred: window('pred', w, predBytesPerElement), truth: window('target', w), partials: scratchRef('partials'), faults: scratchRef('faults') },
       }))),
-    uniformPass('finalize', 'dice_finalize', {}, packFinalizeParams(plan, o.smoothNumerator, o.smoothDenominator, profile.workgroupSize), [
+    uniformPass('finalize', 'dice_finalize', {}, packSeedFinalizeParams(grids, o.smoothNumerator, o.smoothDenominator, profile.workgroupSize), [
       {
         block: 0,
         workgroups: [1, 1, 1],
@@ -229,8 +229,8 @@ export function planSeedProgram(o: NormalizedDiceOptions, profile: DeviceProfile
         },
       },
     ]),
-    uniformPass('backward', backwardShaderFor(plan), {}, packBackwardParams(plan),
-      plan.backward.windows.map((w, block) => ({
+    uniformPass('backward', backwardShaderFor(grids), {}, packBackwardParams(grids),
+      grids.backward.windows.map((w, block) => ({
         block,
         window: w,
         workgroups: [w.count, 1, 1],
@@ -240,13 +240,13 @@ export function planSeedProgram(o: NormalizedDiceOptions, profile: DeviceProfile
   return {
     label: o.label,
     dims: o.shape.dims,
-    layout: plan,
+    grids,
     tensors,
     scratch: [
-      { name: 'partials', bytes: plan.reduce.partialVec4s * 16 },
+      { name: 'partials', bytes: grids.reduce.partialVec4s * 16 },
       { name: 'group weights', bytes: 0, contents: groupWeights(o) },
       { name: 'coefs', bytes: groups * 16 },
-      { name: 'faults', bytes: reduceFaultRecords(plan) * 32 },
+      { name: 'faults', bytes: reduceFaultRecords(grids) * 32 },
       { name: 'status', bytes: STATUS_BYTES, readable: true },
       { name: 'stats', bytes: groups * 16, readable: true },
     ],

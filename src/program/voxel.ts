@@ -1,8 +1,8 @@
 import { WgslDiceError } from '../core/errors.js';
 import { CLASS_BLOCK } from '../core/limits.js';
-import { packPerWindow, type UniformField } from '../kernels/uniforms.js';
+import { packPerWindow, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedLossOptions } from '../spec/family.js';
-import { MAX_SEQUENTIAL_ADDS, planRangeWindows, type BindingWindow } from './grids.js';
+import { MAX_SEQUENTIAL_ADDS, rangeWindows, type BindingWindow } from './grids.js';
 import type { GridProfile } from './profile.js';
 import { tensorRef, type BindingRef, type TensorName } from './program.js';
 
@@ -13,25 +13,25 @@ import { tensorRef, type BindingRef, type TensorName } from './program.js';
 export const TARGET = { dense: 0, u8: 1, u16: 2, u32: 3 } as const;
 
 /** A voxel-major pass and the binding windows its dispatches run in. */
-export interface VoxelPassPlan extends VoxelGrid {
+export interface VoxelPassGrid extends VoxelGrid {
   readonly windows: readonly BindingWindow[];
 }
 
 /**
  * How a family loss's passes are laid over the tensors, and cut in binding windows (see
- * src/plan.ts) when a tensor is larger than one storage binding. Both passes run voxel-major
+ * src/program/grids.ts) when a tensor is larger than one storage binding. Both passes run voxel-major
  * over (sample, chunk) workgroups; window ranges (`elementBase`, `elementCount`) are in voxels:
  * a window binds voxels [v0, v0 + n) of the label map and a per-sample mask, and elements
  * [v0 * C, (v0 + n) * C) of pred, a dense target and grad (channels-first windows hold whole
  * samples, whose elements are contiguous).
  */
-export interface FamilyPlan {
+export interface VoxelGrids {
   /** Bytes per voxel of the widest windowed tensor: what a window's size is measured in. */
   readonly bytesPerVoxel: number;
   /** The forward reduction; wg.y runs the blocks of CLASS_BLOCK classes. */
-  readonly forward: VoxelPassPlan & { readonly classBlocks: number };
+  readonly forward: VoxelPassGrid & { readonly classBlocks: number };
   /** The elementwise backward pass: many more, smaller chunks (no barriers). */
-  readonly backward: VoxelPassPlan;
+  readonly backward: VoxelPassGrid;
 }
 
 /** The shape facts the voxel passes are planned from (family and Wasserstein options both have them). */
@@ -50,19 +50,19 @@ const WINDOW_ALIGN_VOXELS = 256;
  * most MAX_SEQUENTIAL_ADDS voxels) and an elementwise grid of many, and the binding windows of
  * both. Throws BINDING_TOO_LARGE when a channels-first sample does not fit in one window.
  */
-export function planFamily(o: VoxelShape, profile: GridProfile): FamilyPlan {
+export function voxelGrids(o: VoxelShape, profile: GridProfile): VoxelGrids {
   const bytesPerVoxel = 4 * o.classes;
   // Channels-last chunks fit in half a window, so every window holds at least one.
   const maxChunk = o.channelsFirst ? Infinity : Math.floor(profile.maxBindingBytes / 2 / bytesPerVoxel);
   const classBlocks = Math.ceil(o.classes / CLASS_BLOCK);
-  const reduceGrid = planVoxelGrid(o.spatial, {
+  const reduceGrid = voxelChunks(o.spatial, {
     wanted: Math.ceil(profile.targetWorkgroups / (o.batch * classBlocks)),
     // A thread reads C values a voxel: the work worth a workgroup is counted in elements.
     minVoxels: Math.ceil((profile.workgroupSize * profile.minRowsPerLane) / o.classes),
     maxVoxels: Math.min(maxChunk, profile.workgroupSize * MAX_SEQUENTIAL_ADDS),
     maxChunks: profile.maxWorkgroupsPerDimension,
   });
-  const elementwiseGrid = planVoxelGrid(o.spatial, {
+  const elementwiseGrid = voxelChunks(o.spatial, {
     wanted: Math.ceil(profile.elementwiseWorkgroups / o.batch),
     minVoxels: profile.workgroupSize * profile.minUnitsPerThread,
     maxVoxels: maxChunk,
@@ -76,7 +76,7 @@ export function planFamily(o: VoxelShape, profile: GridProfile): FamilyPlan {
 }
 
 /** Chunks of one sample's `spatial` voxels: about `wanted`, none shorter than `minVoxels` unless the sample is. */
-function planVoxelGrid(
+function voxelChunks(
   spatial: number,
   limits: { wanted: number; minVoxels: number; maxVoxels: number; maxChunks: number },
 ): VoxelGrid {
@@ -89,7 +89,7 @@ function planVoxelGrid(
 function voxelWindows(o: VoxelShape, grid: VoxelGrid, bytesPerVoxel: number, profile: GridProfile): BindingWindow[] {
   const align = WINDOW_ALIGN_VOXELS;
   if (!o.channelsFirst) {
-    return planRangeWindows(
+    return rangeWindows(
       o.batch * grid.chunks,
       (linear) => {
         const sample = Math.floor(linear / grid.chunks);
@@ -104,7 +104,7 @@ function voxelWindows(o: VoxelShape, grid: VoxelGrid, bytesPerVoxel: number, pro
   // Channels-first: a voxel's classes lie S apart, so a window holds whole samples.
   let samples: BindingWindow[];
   try {
-    samples = planRangeWindows(o.batch, (s) => [s * o.spatial, (s + 1) * o.spatial], bytesPerVoxel, profile, align, Infinity);
+    samples = rangeWindows(o.batch, (s) => [s * o.spatial, (s + 1) * o.spatial], bytesPerVoxel, profile, align, Infinity);
   } catch (error) {
     if (!(error instanceof WgslDiceError) || error.code !== 'BINDING_TOO_LARGE') throw error;
     throw new WgslDiceError(
@@ -167,10 +167,10 @@ export type VoxelScalars = Pick<NormalizedLossOptions, 'classes' | 'spatial'> &
 
 /**
  * Mirrors `FamilyParams` in lib/family_voxel.wgsl (forward and backward), one block per
- * window. A window's `elementBase` is in voxels here (see src/family/loss.ts); the kernels get
+ * window. A window's `elementBase` is in voxels here (see voxelWindow); the kernels get
  * it as voxel_base and, times C, as element_base.
  */
-export function familyParamsFields(o: VoxelScalars, grid: VoxelGrid, w: BindingWindow): UniformField[] {
+export function familyParamsFields(o: VoxelScalars, grid: VoxelGrid, w: BindingWindow): UniformValue[] {
   return [
     ['classes', 'u32', o.classes],
     ['spatial', 'u32', o.spatial],

@@ -1,10 +1,10 @@
 import { STATUS_BYTES } from '../core/limits.js';
-import { packUniform, type UniformField } from '../kernels/uniforms.js';
+import { packUniform, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedWassersteinOptions } from '../spec/wasserstein.js';
 import type { BindingWindow } from './grids.js';
 import type { DeviceProfile } from './profile.js';
 import { scratchRef, tensorRef, uniformPass, type BindingRef, type LossProgram, type PipelineConstants } from './program.js';
-import { packFamilyParams, planFamily, targetBytes, TARGET, voxelWindow, type FamilyPlan, type VoxelPassPlan } from './voxel.js';
+import { packFamilyParams, voxelGrids, targetBytes, TARGET, voxelWindow, type VoxelGrids, type VoxelPassGrid } from './voxel.js';
 
 // MONAI's Generalized Wasserstein Dice (engine.wassersteinDice): a voxel-major forward with the
 // softmax fused in, on lib/family_voxel.wgsl's grid and uniform block, a one-workgroup finalize
@@ -16,7 +16,7 @@ export function wassersteinConstants(o: NormalizedWassersteinOptions): PipelineC
 }
 
 /** Mirrors `FinalizeParams` in wasserstein_finalize.wgsl. */
-export function wassersteinFinalizeFields(o: NormalizedWassersteinOptions, chunks: number, faultRecords: number): UniformField[] {
+export function wassersteinFinalizeFields(o: NormalizedWassersteinOptions, chunks: number, faultRecords: number): UniformValue[] {
   return [
     ['batch', 'u32', o.batch],
     ['classes', 'u32', o.classes],
@@ -33,11 +33,11 @@ export function packWassersteinFinalizeParams(o: NormalizedWassersteinOptions, c
   return packUniform(wassersteinFinalizeFields(o, chunks, faultRecords));
 }
 
-export function planWassersteinProgram(o: NormalizedWassersteinOptions, profile: DeviceProfile): LossProgram<FamilyPlan> {
-  const plan = planFamily(o, profile);
+export function planWassersteinProgram(o: NormalizedWassersteinOptions, profile: DeviceProfile): LossProgram<VoxelGrids> {
+  const grids = voxelGrids(o, profile);
   const pairs = o.batch * o.classes;
   const voxels = o.batch * o.spatial;
-  const { forward, backward } = plan;
+  const { forward, backward } = grids;
   const faultRecords = o.batch * forward.chunks * forward.classBlocks;
   const inputs = (w: BindingWindow): Record<string, BindingRef> => ({
     pred: voxelWindow('pred', w, 'elements', o.classes),
@@ -47,11 +47,11 @@ export function planWassersteinProgram(o: NormalizedWassersteinOptions, profile:
   });
   const constants = wassersteinConstants(o);
   // The voxel passes share lib/family_voxel.wgsl's uniform block; the family's scalars stay 0.
-  const voxelParams = (grid: VoxelPassPlan) => packFamilyParams(o, grid, grid.windows);
+  const voxelParams = (grid: VoxelPassGrid) => packFamilyParams(o, grid, grid.windows);
   return {
     label: o.label,
     dims: o.dims,
-    layout: plan,
+    grids,
     tensors: [
       { name: 'pred', bytes: o.elements * 4, windowed: true, access: 'read', optional: false, host: { type: 'f32', elements: o.elements } },
       { name: 'target', bytes: targetBytes(o.target, voxels, o.classes), windowed: true, access: 'read', optional: false, host: { type: o.target, elements: voxels } },

@@ -51,7 +51,7 @@ export function bindStorage(
   name: string,
   arg: unknown,
   byteLength: number,
-  /** The caller binds this tensor in binding windows (see src/plan.ts), so any size fits. */
+  /** The caller binds this tensor in binding windows (see src/program/grids.ts), so any size fits. */
   windowed = false,
 ): Binding {
   if (!isBufferArg(arg)) {

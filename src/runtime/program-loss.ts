@@ -1,6 +1,6 @@
 import { WgslDiceError } from '../core/errors.js';
 import { STATUS_BYTES, UNIFORM_STRIDE } from '../core/limits.js';
-import { describeProgram, type HostType, type LossProgram, type PassPlan, type TensorName, type TensorSpec } from '../program/program.js';
+import { describeProgram, type HostType, type LossProgram, type ProgramPass, type TensorName, type TensorSpec } from '../program/program.js';
 import { bindStorage, describe, hostInputError, isBufferArg, rejectOverlaps, type Binding } from './caller-buffers.js';
 import type { LossHost } from './host.js';
 import { LossBase } from './loss-base.js';
@@ -11,7 +11,7 @@ import { submitAndRead } from './submit.js';
 /** A pass's compiled pipeline and the `@binding` slot of each of its variables. */
 export interface CompiledPass {
   readonly pipeline: GPUComputePipeline;
-  readonly layout: GPUBindGroupLayout;
+  readonly bindGroupLayout: GPUBindGroupLayout;
   readonly slots: ReadonlyMap<string, number>;
 }
 
@@ -172,7 +172,7 @@ export abstract class ProgramLoss extends LossBase {
           entries[slot - 1] = this.#resolve(ref, bound);
         }
         const params = { buffer: this.#uniforms[p], offset: dispatch.block * UNIFORM_STRIDE, size: plan.uniformBytes };
-        pass.setBindGroup(0, this.resources.bindGroup(plan.name, compiled.layout, params, entries));
+        pass.setBindGroup(0, this.resources.bindGroup(plan.name, compiled.bindGroupLayout, params, entries));
         pass.dispatchWorkgroups(...dispatch.workgroups);
       }
     });
@@ -195,7 +195,7 @@ export abstract class ProgramLoss extends LossBase {
     return bound;
   }
 
-  #resolve(ref: PassPlan['dispatches'][number]['bindings'][string], bound: ReadonlyMap<TensorName, Binding>): Binding {
+  #resolve(ref: ProgramPass['dispatches'][number]['bindings'][string], bound: ReadonlyMap<TensorName, Binding>): Binding {
     if ('scratch' in ref) return whole(this.scratchBuffer(ref.scratch));
     const tensor = bound.get(ref.tensor);
     // An optional tensor the caller left out binds the loss's own buffer of that name.

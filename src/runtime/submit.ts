@@ -9,7 +9,7 @@ import type { LossHost } from './host.js';
  * here. What the passes report back is read in ./status.ts.
  */
 
-/** Used by clDice, which has its own runtime (the other losses stage through src/program/runtime.ts). */
+/** Used by clDice, which has its own runtime (the other losses stage through src/runtime/program-loss.ts). */
 type TypedArrayConstructor =
   | Float32ArrayConstructor
   | Uint8ArrayConstructor

@@ -6,17 +6,17 @@
 import { describe, expect, it } from 'vitest';
 import { kernelSource, type KernelName } from '../../src/kernels/sources.js';
 import { checkUniformTable, reflectWgsl, type UniformField as TableField, type WgslReflection } from '../../src/kernels/reflect.js';
-import { finalizeParamsFields } from '../../src/program/family.js';
+import { familyFinalizeFields } from '../../src/program/family.js';
 import { planProgram } from '../../src/program/planner.js';
 import type { DeviceProfile, GridProfile } from '../../src/program/profile.js';
 import { describeProgram, type LossProgram } from '../../src/program/program.js';
 import {
   backwardParamsFields,
-  finalizeParamsFields as diceFinalizeFields,
   reduceParamsFields,
-  type DicePlan,
+  seedFinalizeFields,
+  type SeedGrids,
 } from '../../src/program/seed.js';
-import { familyParamsFields, type FamilyPlan } from '../../src/program/voxel.js';
+import { familyParamsFields, type VoxelGrids } from '../../src/program/voxel.js';
 import { wassersteinFinalizeFields } from '../../src/program/wasserstein.js';
 import { normalizeLossOptions, type LossOptions } from '../../src/spec/family.js';
 import type { LossSpec } from '../../src/spec/index.js';
@@ -106,18 +106,18 @@ describe('programs against their WGSL', () => {
 });
 
 describe('uniform field tables against the WGSL structs', () => {
-  const dice = planProgram(specs[0][1], lavapipe) as LossProgram<DicePlan>;
-  const diceWindow = dice.layout.reduce.windows[0];
+  const dice = planProgram(specs[0][1], lavapipe) as LossProgram<SeedGrids>;
+  const diceWindow = dice.grids.reduce.windows[0];
   const familySpec = specs[10][1];
-  const familyProgram = planProgram(familySpec, lavapipe) as LossProgram<FamilyPlan>;
+  const familyProgram = planProgram(familySpec, lavapipe) as LossProgram<VoxelGrids>;
   const familyOptions = normalizeLossOptions({ shape: [2, 16, 16, 3], activation: 'softmax', target: 'u8' });
-  const w = familyProgram.layout.forward.windows[0];
+  const w = familyProgram.grids.forward.windows[0];
   const cases: [string, KernelName[], TableField[]][] = [
-    ['dice reduce', ['dice_reduce_vec4', 'dice_reduce_scalar', 'dice_reduce_vec4_subgroups', 'dice_reduce_vec4_f16'], table(reduceParamsFields(dice.layout, diceWindow))],
-    ['dice finalize', ['dice_finalize'], table(diceFinalizeFields(dice.layout, 1, 1, 256))],
-    ['dice backward', ['dice_backward_vec4', 'dice_backward_scalar'], table(backwardParamsFields(dice.layout, dice.layout.backward.windows[0]))],
-    ['family voxel passes', ['family_forward', 'family_backward', 'wasserstein_forward', 'wasserstein_backward'], table(familyParamsFields(familyOptions, familyProgram.layout.forward, w))],
-    ['family finalize', ['family_finalize'], table(finalizeParamsFields(familyOptions, 1, 6, 1, 256))],
+    ['dice reduce', ['dice_reduce_vec4', 'dice_reduce_scalar', 'dice_reduce_vec4_subgroups', 'dice_reduce_vec4_f16'], table(reduceParamsFields(dice.grids, diceWindow))],
+    ['dice finalize', ['dice_finalize'], table(seedFinalizeFields(dice.grids, 1, 1, 256))],
+    ['dice backward', ['dice_backward_vec4', 'dice_backward_scalar'], table(backwardParamsFields(dice.grids, dice.grids.backward.windows[0]))],
+    ['family voxel passes', ['family_forward', 'family_backward', 'wasserstein_forward', 'wasserstein_backward'], table(familyParamsFields(familyOptions, familyProgram.grids.forward, w))],
+    ['family finalize', ['family_finalize'], table(familyFinalizeFields(familyOptions, 1, 6, 1, 256))],
     ['wasserstein finalize', ['wasserstein_finalize'], table(wassersteinFinalizeFields(normalizeWassersteinOptions({ shape: [1, 4, 3], distanceMatrix: M3 }), 1, 1))],
   ];
   it.each(cases)('%s', (_name, kernels, fields) => {

@@ -1,4 +1,4 @@
-// The WGSL declaration reader (src/kernels/wgsl-reflect.ts): small inline modules for each
+// The WGSL declaration reader (src/kernels/reflect.ts): small inline modules for each
 // grammar case, then every real shader in shaders/ (read from disk, as the loader ships them).
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

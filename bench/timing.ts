@@ -3,8 +3,9 @@
  *
  * GPU work is timed with timestamp queries when the device has `timestamp-query`. WebGPU only
  * writes timestamps at the beginning and end of a pass (`timestampWrites`); there is no
- * `encoder.writeTimestamp`, and wgsl-dice records its own pass, which the caller cannot
- * annotate. So each measured run is bracketed inside one command encoder:
+ * `encoder.writeTimestamp`. wgsl-dice's encode() takes `timestampWrites` for its own pass, but
+ * the bench times every implementation (tfjs's many passes, the copy baseline) alike, so each
+ * measured run is bracketed inside one command encoder:
  *
  *   [empty pass: beginning-of-pass timestamp]  <the measured passes>  [empty pass: end-of-pass timestamp]
  *

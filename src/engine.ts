@@ -13,14 +13,11 @@ import { createPresets, type Presets } from './presets/index.js';
 import { planProgram } from './program/planner.js';
 import { gridProfileFor, type DeviceClass, type DeviceProfile, type GridProfile } from './program/profile.js';
 import { pipelineKey, type LossProgram, type PipelineConstants } from './program/program.js';
-import type { SeedGrids } from './program/seed.js';
-import type { VoxelGrids } from './program/voxel.js';
 import { deviceLossGuard, deviceLostError, type DeviceLossGuard } from './runtime/device-loss.js';
 import type { HostedLoss, LossHost } from './runtime/host.js';
 import type { CompiledPass } from './runtime/program-loss.js';
 import { isClDiceOptions, type ClDiceOptions } from './spec/cldice.js';
 import { normalizeLossOptions, normalizeMetricOptions, type LossOptions, type MetricOptions } from './spec/family.js';
-import type { LossSpec } from './spec/index.js';
 import { normalizeDiceOptions, type DiceLossOptions } from './spec/seed.js';
 import { normalizeWassersteinOptions, type WassersteinDiceOptions } from './spec/wasserstein.js';
 // Below this, binding windows hold so few rows that ordinary shapes fail with BINDING_TOO_LARGE.
@@ -153,8 +150,8 @@ export class DiceEngine implements LossHost, LossFactory {
           "request it in requestDevice({ requiredFeatures: ['shader-f16'] }) where the adapter offers it, or use f32.",
       );
     }
-    const { program, passes } = await this.#compile({ kind: 'seed', options: normalized });
-    const loss = new DiceLoss(this, normalized, program as LossProgram<SeedGrids>, passes);
+    const program = planProgram({ kind: 'seed', options: normalized }, this.#profile);
+    const loss = new DiceLoss(this, normalized, program, await this.#compile(program));
     this.#losses.add(loss);
     return loss;
   }
@@ -167,14 +164,13 @@ export class DiceEngine implements LossHost, LossFactory {
   /** clDice (MONAI's SoftclDiceLoss / SoftDiceclDiceLoss), its own pipeline: see {@link ClDiceOptions}. */
   async loss(options: ClDiceOptions): Promise<ClDiceLoss>;
   async loss(options: LossOptions | ClDiceOptions): Promise<FamilyLoss | ClDiceLoss> {
-    // --- cl-dice branch (issue 12): a self-contained loss class, tracked for destroy() ---
+    // clDice has its own loss class (not yet a program), tracked for destroy() like the others.
     if (isClDiceOptions(options)) {
       this._assertUsable();
       const loss = await createClDiceLoss(this, options, this.gridProfile, this.label);
       this.#losses.add(loss);
       return loss;
     }
-    // --- end cl-dice branch ---
     return this.#family(normalizeLossOptions(options));
   }
 
@@ -197,23 +193,22 @@ export class DiceEngine implements LossHost, LossFactory {
   async wassersteinDice(options: WassersteinDiceOptions): Promise<WassersteinDiceLoss> {
     this._assertUsable();
     const normalized = normalizeWassersteinOptions(options);
-    const { program, passes } = await this.#compile({ kind: 'wasserstein', options: normalized });
-    const loss = new WassersteinDiceLoss(this, normalized, program as LossProgram<VoxelGrids>, passes);
+    const program = planProgram({ kind: 'wasserstein', options: normalized }, this.#profile);
+    const loss = new WassersteinDiceLoss(this, normalized, program, await this.#compile(program));
     this.#losses.add(loss);
     return loss;
   }
 
   async #family(normalized: ReturnType<typeof normalizeLossOptions>): Promise<FamilyLoss> {
     this._assertUsable();
-    const { program, passes } = await this.#compile({ kind: 'family', options: normalized });
-    const loss = new FamilyLoss(this, normalized, program as LossProgram<VoxelGrids>, passes);
+    const program = planProgram({ kind: 'family', options: normalized }, this.#profile);
+    const loss = new FamilyLoss(this, normalized, program, await this.#compile(program));
     this.#losses.add(loss);
     return loss;
   }
 
-  /** Plans a spec for this device and compiles (or finds) the pipeline of each of its passes. */
-  async #compile(spec: LossSpec): Promise<{ program: LossProgram; passes: CompiledPass[] }> {
-    const program = planProgram(spec, this.#profile);
+  /** Compiles (or finds) the pipeline of each pass of a program planned for this device. */
+  async #compile(program: LossProgram): Promise<CompiledPass[]> {
     const passes = await Promise.all(
       program.passes.map(async (p) => {
         const kernel = this.#kernel(p.kernel);
@@ -221,7 +216,7 @@ export class DiceEngine implements LossHost, LossFactory {
       }),
     );
     this._assertUsable();
-    return { program, passes };
+    return passes;
   }
 
   /**

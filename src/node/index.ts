@@ -69,9 +69,12 @@ function isMissingWebGpuPackage(error: unknown): boolean {
 // Without it, timestamps are rounded to 65,536 ns, too coarse to time one kernel.
 const TIMESTAMP_FLAG = 'disable-dawn-features=timestamp_quantization';
 
-// Large losses need bindings and buffers beyond WebGPU's defaults (128 MiB, 256 MiB); take what
-// the adapter offers so the planner sizes work from the real maxima.
-const ADAPTER_LIMITS = [
+/**
+ * The limits requestNodeDevice raises to the adapter's maximum. Large losses need bindings and
+ * buffers beyond WebGPU's defaults (128 MiB, 256 MiB); taking what the adapter offers lets the
+ * planner size work from the real maxima.
+ */
+export const ADAPTER_LIMITS = [
   'maxStorageBufferBindingSize',
   'maxBufferSize',
   'maxComputeWorkgroupStorageSize',

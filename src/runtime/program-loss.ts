@@ -1,5 +1,5 @@
 import { WgslDiceError } from '../core/errors.js';
-import { STATUS_BYTES, UNIFORM_STRIDE } from '../core/limits.js';
+import { STATUS_BYTES, STATUS_PARTS_OFFSET, UNIFORM_STRIDE } from '../core/limits.js';
 import { describeProgram, type HostType, type LossProgram, type ProgramPass, type TensorName, type TensorSpec } from '../program/program.js';
 import { bindStorage, describe, hostInputError, isBufferArg, rejectOverlaps, type Binding } from './caller-buffers.js';
 import type { LossHost } from './host.js';
@@ -296,7 +296,7 @@ export abstract class ProgramLoss extends LossBase {
     });
     return {
       status,
-      parts: new Float32Array(bytes.slice(32, STATUS_BYTES)),
+      parts: new Float32Array(bytes.slice(STATUS_PARTS_OFFSET, STATUS_BYTES)),
       sections: out,
       grad: wantGrad ? new Float32Array(bytes.slice(at, at + gradBytes)) : undefined,
     };

@@ -12,38 +12,18 @@ export const ACTIVATION_DEFAULTS = {
   other_act: null,
 } as const;
 
-export const DICE_LOSS_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  squared_pred: false,
-  jaccard: false,
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
-  weight: null,
-  soft_label: false,
-};
+/** Reduction, smoothing and batch pooling: the same names and defaults in every Dice loss of MONAI. */
+const SMOOTHED_REDUCTION = { reduction: 'mean', smooth_nr: 1e-5, smooth_dr: 1e-5, batch: false } as const;
 
-export const GDL_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  w_type: 'square',
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
-  soft_label: false,
-};
+/** The Dice part DiceLoss, DiceCELoss and DiceFocalLoss share. */
+const DICE_PART = { squared_pred: false, jaccard: false, ...SMOOTHED_REDUCTION } as const;
 
-export const TVERSKY_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  alpha: 0.5,
-  beta: 0.5,
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
-  soft_label: false,
-};
+// Each table lists its API's parameters in the constructor's order (messages name them so).
+export const DICE_LOSS_DEFAULTS: Options = { ...ACTIVATION_DEFAULTS, ...DICE_PART, weight: null, soft_label: false };
+
+export const GDL_DEFAULTS: Options = { ...ACTIVATION_DEFAULTS, w_type: 'square', ...SMOOTHED_REDUCTION, soft_label: false };
+
+export const TVERSKY_DEFAULTS: Options = { ...ACTIVATION_DEFAULTS, alpha: 0.5, beta: 0.5, ...SMOOTHED_REDUCTION, soft_label: false };
 
 export const FOCAL_DEFAULTS: Options = {
   include_background: true,
@@ -57,12 +37,7 @@ export const FOCAL_DEFAULTS: Options = {
 
 export const DICE_CE_DEFAULTS: Options = {
   ...ACTIVATION_DEFAULTS,
-  squared_pred: false,
-  jaccard: false,
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
+  ...DICE_PART,
   weight: null,
   lambda_dice: 1.0,
   lambda_ce: 1.0,
@@ -71,12 +46,7 @@ export const DICE_CE_DEFAULTS: Options = {
 
 export const DICE_FOCAL_DEFAULTS: Options = {
   ...ACTIVATION_DEFAULTS,
-  squared_pred: false,
-  jaccard: false,
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
+  ...DICE_PART,
   gamma: 2.0,
   weight: null,
   lambda_dice: 1.0,
@@ -87,10 +57,7 @@ export const DICE_FOCAL_DEFAULTS: Options = {
 export const GDL_FOCAL_DEFAULTS: Options = {
   ...ACTIVATION_DEFAULTS,
   w_type: 'square',
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
+  ...SMOOTHED_REDUCTION,
   gamma: 2.0,
   weight: null,
   lambda_gdl: 1.0,
@@ -125,26 +92,18 @@ export const METRIC_REDUCTIONS: readonly MetricReduction[] = [
 export function doMetricReduction(f: Tensor, reduction: MetricReduction): { value: Tensor; notNans: Tensor } {
   if (f.shape.length !== 2) throw new Error('do_metric_reduction: expected a [B, C] tensor');
   const [B, C] = f.shape;
-  const nan = (b: number, c: number): boolean => Number.isNaN(f.data[b * C + c]);
-  const val = (b: number, c: number): number => (nan(b, c) ? 0 : f.data[b * C + c]);
   if (reduction === 'none') {
     return { value: f, notNans: map(f, (x) => (Number.isNaN(x) ? 0 : 1)) };
   }
-  const perRow = (b: number): { sum: number; count: number } => {
+  /** Sum and count of the non-NaN values of row b (over classes) or, with `column`, of column c (over samples). */
+  const fold = (k: number, column = false): { sum: number; count: number } => {
     let sum = 0;
     let count = 0;
-    for (let c = 0; c < C; c++) {
-      sum += val(b, c);
-      count += nan(b, c) ? 0 : 1;
-    }
-    return { sum, count };
-  };
-  const perCol = (c: number): { sum: number; count: number } => {
-    let sum = 0;
-    let count = 0;
-    for (let b = 0; b < B; b++) {
-      sum += val(b, c);
-      count += nan(b, c) ? 0 : 1;
+    for (let i = 0; i < (column ? B : C); i++) {
+      const x = f.data[column ? i * C + k : k * C + i];
+      if (Number.isNaN(x)) continue;
+      sum += x;
+      count += 1;
     }
     return { sum, count };
   };
@@ -153,7 +112,7 @@ export function doMetricReduction(f: Tensor, reduction: MetricReduction): { valu
       let sum = 0;
       let rowsWithValues = 0;
       for (let b = 0; b < B; b++) {
-        const r = perRow(b);
+        const r = fold(b);
         if (r.count > 0) {
           sum += r.sum / r.count;
           rowsWithValues += 1;
@@ -165,31 +124,25 @@ export function doMetricReduction(f: Tensor, reduction: MetricReduction): { valu
       let sum = 0;
       let count = 0;
       for (let b = 0; b < B; b++) {
-        const r = perRow(b);
+        const r = fold(b);
         sum += r.sum;
         count += r.count;
       }
       return { value: scalar(sum), notNans: scalar(count) };
     }
     case 'mean_batch':
-    case 'sum_batch': {
-      const value = tensor([C]);
-      const notNans = tensor([C]);
-      for (let c = 0; c < C; c++) {
-        const r = perCol(c);
-        value.data[c] = reduction === 'sum_batch' ? r.sum : r.count > 0 ? r.sum / r.count : 0;
-        notNans.data[c] = r.count;
-      }
-      return { value, notNans };
-    }
+    case 'sum_batch':
     case 'mean_channel':
     case 'sum_channel': {
-      const value = tensor([B]);
-      const notNans = tensor([B]);
-      for (let b = 0; b < B; b++) {
-        const r = perRow(b);
-        value.data[b] = reduction === 'sum_channel' ? r.sum : r.count > 0 ? r.sum / r.count : 0;
-        notNans.data[b] = r.count;
+      // _batch reduces over the samples (one value per class), _channel over the classes.
+      const overBatch = reduction.endsWith('_batch');
+      const n = overBatch ? C : B;
+      const value = tensor([n]);
+      const notNans = tensor([n]);
+      for (let k = 0; k < n; k++) {
+        const r = fold(k, overBatch);
+        value.data[k] = reduction.startsWith('sum') ? r.sum : r.count > 0 ? r.sum / r.count : 0;
+        notNans.data[k] = r.count;
       }
       return { value, notNans };
     }

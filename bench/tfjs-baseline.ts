@@ -6,6 +6,7 @@
  * event loop dawn.node needs).
  */
 import type * as Tf from '@tensorflow/tfjs';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { useTfjsWebGPU } from '../src/node/index.js';
 
 export type TfModule = typeof Tf;
@@ -135,9 +136,9 @@ export interface TfjsBaseline {
 export async function loadTfjsWebgpu(dawnFlags: readonly string[]): Promise<TfjsBaseline> {
   const tf = await import('@tensorflow/tfjs');
   await useTfjsWebGPU(tf, { dawnFlags: [...dawnFlags] });
-  const webgpu = await import('@tensorflow/tfjs-backend-webgpu');
+  await import('@tensorflow/tfjs-backend-webgpu'); // registers the 'webgpu' backend
   await tf.ready();
-  const backend = tf.backend() as InstanceType<typeof webgpu.WebGPUBackend>;
+  const backend = tf.backend() as WebGPUBackend;
   const device = backend.device;
   const errors: string[] = [];
   device.addEventListener('uncapturederror', (event) => {

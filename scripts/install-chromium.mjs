@@ -48,7 +48,7 @@ export function ensureChromium() {
 function whyNotInstall() {
   if (process.platform !== 'linux') return `platform ${process.platform}`;
   if (process.getuid?.() !== 0) return 'not running as root';
-  let osRelease = '';
+  let osRelease;
   try {
     osRelease = readFileSync('/etc/os-release', 'utf8');
   } catch {

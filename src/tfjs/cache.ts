@@ -75,7 +75,7 @@ export class LossCache<L extends Destroyable> {
       this.#byDevice.set(device, entries);
       this.#devices.add(new WeakRef(device));
     }
-    let entry = entries.get(key);
+    const entry = entries.get(key);
     if (entry) {
       // Map order is insertion order: re-inserting marks the entry most recently used.
       entries.delete(key);

@@ -97,7 +97,8 @@ export function familyTfjsLoss(spec: {
       // tfjs-webgpu 4.22 then emits invalid WGSL for the transpose that tf.sum over non-last
       // axes does (an i32 read into an f32 output). Channels-first builds [B, C, ...spatial]
       // directly (labels == class index, broadcast), with no transpose of the one-hot.
-      if (!channelsFirst) t = tf.oneHot(yTrue as Tf.Tensor, classes, 1, 0, 'float32'); // [B, ...spatial, C]
+      if (!channelsFirst)
+        t = tf.oneHot(yTrue as Tf.Tensor, classes, 1, 0, 'float32'); // [B, ...spatial, C]
       else {
         const classIds = tf.reshape(tf.range(0, classes, 1, 'int32'), [1, classes, ...Array(rank - 2).fill(1)]);
         t = tf.cast(tf.equal(tf.expandDims(yTrue, 1), classIds), 'float32');

@@ -74,7 +74,12 @@ export class GpuTimer {
    * Runs `record` `warmup` times untimed (first use of pipelines and buffers is slower), then
    * `reps` times timed, each in its own command buffer and submission.
    */
-  async time(record: (encoder: GPUCommandEncoder) => void, reps: number, warmup: number, label: string): Promise<Samples> {
+  async time(
+    record: (encoder: GPUCommandEncoder) => void,
+    reps: number,
+    warmup: number,
+    label: string,
+  ): Promise<Samples> {
     const device = this.device;
     for (let i = 0; i < warmup; i++) {
       const encoder = device.createCommandEncoder({ label: `${label} warm-up` });
@@ -102,7 +107,10 @@ export class GpuTimer {
       for (let r = 0; r < reps; r++) {
         const encoder = device.createCommandEncoder({ label: `${label} timed run ${r}` });
         encoder
-          .beginComputePass({ label: `${label} start`, timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * r } })
+          .beginComputePass({
+            label: `${label} start`,
+            timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * r },
+          })
           .end();
         record(encoder);
         encoder

@@ -10,8 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
-export const INSTALL_COMMAND =
-  'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium';
+export const INSTALL_COMMAND = 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium';
 
 /**
  * Returns CHROMIUM_PATH, installing Debian's `chromium` package first when it is missing and

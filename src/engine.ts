@@ -65,7 +65,10 @@ export class DiceEngine implements LossHost, LossFactory {
   readonly gridProfile: GridProfile;
   readonly label: string;
   readonly #pipelines = new Map<string, Promise<GPUComputePipeline>>();
-  readonly #kernels = new Map<KernelName, { bindGroupLayout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> }>();
+  readonly #kernels = new Map<
+    KernelName,
+    { bindGroupLayout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> }
+  >();
   readonly #losses = new Set<HostedLoss>();
   readonly #lossGuard: DeviceLossGuard;
   /** What the planner knows of this device: grid sizes, limits, the subgroup size if usable. */
@@ -95,9 +98,19 @@ export class DiceEngine implements LossHost, LossFactory {
     if (typeof device !== 'object' || device === null || typeof device.createComputePipelineAsync !== 'function') {
       throw new WgslDiceError('INVALID_INPUT', 'DiceEngine.create needs a GPUDevice.');
     }
-    const options = ownOptions<DiceEngineOptions>('engine option', given, ['workgroupSize', 'targetWorkgroups', 'maxBindingBytes', 'subgroups', 'label', 'deviceClass']);
+    const options = ownOptions<DiceEngineOptions>('engine option', given, [
+      'workgroupSize',
+      'targetWorkgroups',
+      'maxBindingBytes',
+      'subgroups',
+      'label',
+      'deviceClass',
+    ]);
     if (options.deviceClass !== undefined && options.deviceClass !== 'gpu' && options.deviceClass !== 'software') {
-      throw new WgslDiceError('INVALID_OPTION', `deviceClass must be 'gpu' or 'software', got ${describeValue(options.deviceClass)}.`);
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        `deviceClass must be 'gpu' or 'software', got ${describeValue(options.deviceClass)}.`,
+      );
     }
     optionalLabel(options.label, 'wgsl-dice');
     if (options.subgroups !== undefined && typeof options.subgroups !== 'boolean') {
@@ -106,7 +119,9 @@ export class DiceEngine implements LossHost, LossFactory {
     const size = options.workgroupSize;
     if (
       size !== undefined &&
-      (!Number.isInteger(size) || size < 1 || (size & (size - 1)) !== 0 ||
+      (!Number.isInteger(size) ||
+        size < 1 ||
+        (size & (size - 1)) !== 0 ||
         size > device.limits.maxComputeInvocationsPerWorkgroup ||
         size * WORKGROUP_BYTES_PER_THREAD > device.limits.maxComputeWorkgroupStorageSize)
     ) {
@@ -125,7 +140,10 @@ export class DiceEngine implements LossHost, LossFactory {
     }
     const window = options.maxBindingBytes;
     const limit = device.limits.maxStorageBufferBindingSize;
-    if (window !== undefined && (!Number.isInteger(window) || window < MIN_BINDING_BYTES || window % 256 !== 0 || window > limit)) {
+    if (
+      window !== undefined &&
+      (!Number.isInteger(window) || window < MIN_BINDING_BYTES || window % 256 !== 0 || window > limit)
+    ) {
       throw new WgslDiceError(
         'INVALID_OPTION',
         `maxBindingBytes must be a multiple of 256 in [${MIN_BINDING_BYTES}, ${limit}] (this device's ` +
@@ -212,7 +230,11 @@ export class DiceEngine implements LossHost, LossFactory {
     const passes = await Promise.all(
       program.passes.map(async (p) => {
         const kernel = this.#kernel(p.kernel);
-        return { pipeline: await this.#pipeline(p.kernel, p.constants), bindGroupLayout: kernel.bindGroupLayout, slots: kernel.slots };
+        return {
+          pipeline: await this.#pipeline(p.kernel, p.constants),
+          bindGroupLayout: kernel.bindGroupLayout,
+          slots: kernel.slots,
+        };
       }),
     );
     this._assertUsable();
@@ -233,7 +255,10 @@ export class DiceEngine implements LossHost, LossFactory {
         entries: bindings.map((b) => ({
           binding: b.binding,
           visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: b.addressSpace === 'uniform' ? 'uniform' : b.access === 'read_write' ? 'storage' : 'read-only-storage' },
+          buffer: {
+            type:
+              b.addressSpace === 'uniform' ? 'uniform' : b.access === 'read_write' ? 'storage' : 'read-only-storage',
+          },
         })),
       });
       kernel = { bindGroupLayout, slots: new Map(bindings.map((b) => [b.name, b.binding])) };
@@ -269,7 +294,9 @@ export class DiceEngine implements LossHost, LossFactory {
    * @internal A kernel recorded outside a loss program (wgsl-dice/tfjs's scale_by): its pipeline
    * from this engine's cache, its reflected bind-group layout and its workgroup size.
    */
-  async _standaloneKernel(name: KernelName): Promise<{ pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; workgroupSize: number }> {
+  async _standaloneKernel(
+    name: KernelName,
+  ): Promise<{ pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; workgroupSize: number }> {
     const pipeline = await this.#pipeline(name);
     this._assertUsable();
     return { pipeline, layout: this.#kernel(name).bindGroupLayout, workgroupSize: this.gridProfile.workgroupSize };
@@ -289,20 +316,29 @@ export class DiceEngine implements LossHost, LossFactory {
       pipeline = this.device
         .createComputePipelineAsync({
           label: `${this.label} ${key}`,
-          layout: this.device.createPipelineLayout({ label: `${this.label} ${name}`, bindGroupLayouts: [this.#kernel(name).bindGroupLayout] }),
+          layout: this.device.createPipelineLayout({
+            label: `${this.label} ${name}`,
+            bindGroupLayouts: [this.#kernel(name).bindGroupLayout],
+          }),
           // No prototype: dawn.node reads inherited keys of `constants` too, so a polluted
           // Object.prototype would otherwise name constants that do not exist.
           compute: {
             module,
             entryPoint: 'main',
-            constants: Object.assign(Object.create(null), { WORKGROUP_SIZE: this.gridProfile.workgroupSize }, constants),
+            constants: Object.assign(
+              Object.create(null),
+              { WORKGROUP_SIZE: this.gridProfile.workgroupSize },
+              constants,
+            ),
           },
         })
         .catch(async (error: unknown) => {
           this.#pipelines.delete(key); // a later call tries again instead of reusing the failure
           // The pipeline error only says "invalid module"; the compiler's messages say why.
           const info = await module.getCompilationInfo();
-          const messages = info.messages.map((m) => `${sourceLocation(shader, m.lineNum)}:${m.linePos} ${m.type}: ${m.message}`);
+          const messages = info.messages.map(
+            (m) => `${sourceLocation(shader, m.lineNum)}:${m.linePos} ${m.type}: ${m.message}`,
+          );
           throw new WgslDiceError(
             'GPU_ERROR',
             `Could not build the ${key} pipeline on this device: ${String((error as Error)?.message ?? error)}` +

@@ -5,12 +5,7 @@
  */
 export { DiceEngine, type DiceEngineOptions } from './engine.js';
 export type { DeviceClass } from './program/profile.js';
-export {
-  DiceLoss,
-  type DiceEncodeBuffers,
-  type DiceInput,
-  type DiceResult,
-} from './losses/seed-dice.js';
+export { DiceLoss, type DiceEncodeBuffers, type DiceInput, type DiceResult } from './losses/seed-dice.js';
 export {
   DEFAULT_EPSILON,
   type DiceLossOptions,
@@ -18,12 +13,7 @@ export {
   type Epsilon,
   type NormalizedDiceOptions,
 } from './spec/seed.js';
-export {
-  FamilyLoss,
-  type LossEncodeBuffers,
-  type LossResult,
-  type TargetInput,
-} from './losses/family.js';
+export { FamilyLoss, type LossEncodeBuffers, type LossResult, type TargetInput } from './losses/family.js';
 export type { InputStatus } from './runtime/status.js';
 export type {
   Activation,
@@ -36,17 +26,9 @@ export type {
 } from './spec/family.js';
 export { MAX_CLASSES } from './core/limits.js';
 export { PRESET_CACHE_SIZE } from './presets/common.js';
-export {
-  WassersteinDiceLoss,
-  type WassersteinEncodeBuffers,
-  type WassersteinResult,
-} from './losses/wasserstein.js';
+export { WassersteinDiceLoss, type WassersteinEncodeBuffers, type WassersteinResult } from './losses/wasserstein.js';
 export type { NormalizedWassersteinOptions, WassersteinDiceOptions } from './spec/wasserstein.js';
-export {
-  ClDiceLoss,
-  type ClDiceEncodeBuffers,
-  type ClDiceResult,
-} from './losses/cldice.js';
+export { ClDiceLoss, type ClDiceEncodeBuffers, type ClDiceResult } from './losses/cldice.js';
 export type { ClDiceOptions, NormalizedClDiceOptions } from './spec/cldice.js';
 export type { Presets } from './presets/index.js';
 export type { CreateExtras, HostInput, Preset, PresetExtras, PresetValue } from './presets/common.js';

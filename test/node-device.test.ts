@@ -64,9 +64,7 @@ describe('requestNodeDevice', () => {
     for (const name of ADAPTER_LIMITS) {
       expect(device.limits[name], name).toBe(adapter.limits[name]);
     }
-    expect(device.limits.maxStorageBufferBindingSize).toBe(
-      adapter.limits.maxStorageBufferBindingSize,
-    );
+    expect(device.limits.maxStorageBufferBindingSize).toBe(adapter.limits.maxStorageBufferBindingSize);
   });
 
   it('defines the WebGPU globals library code needs', () => {

@@ -67,14 +67,33 @@ function perThreadAdditions(loss: Pick<DiceLoss, 'plan'>): number {
 }
 
 describe('planner: no accumulator adds more than 2^24 elements', () => {
-  const software = { workgroupSize: 256, targetWorkgroups: 8, minRowsPerLane: 64, elementwiseWorkgroups: 32, minUnitsPerThread: 4, maxWorkgroupsPerDimension: 65535 };
-  const gpu = { workgroupSize: 256, targetWorkgroups: 1024, minRowsPerLane: 4, elementwiseWorkgroups: 4096, minUnitsPerThread: 4, maxWorkgroupsPerDimension: 65535 };
+  const software = {
+    workgroupSize: 256,
+    targetWorkgroups: 8,
+    minRowsPerLane: 64,
+    elementwiseWorkgroups: 32,
+    minUnitsPerThread: 4,
+    maxWorkgroupsPerDimension: 65535,
+  };
+  const gpu = {
+    workgroupSize: 256,
+    targetWorkgroups: 1024,
+    minRowsPerLane: 4,
+    elementwiseWorkgroups: 4096,
+    minUnitsPerThread: 4,
+    maxWorkgroupsPerDimension: 65535,
+  };
   // lavapipe binds 128 MiB, an NVIDIA GPU 2 GiB - 4 bytes.
   const LAVAPIPE = 2 ** 27;
   const NVIDIA = 2 ** 31 - 4;
   const profiles: Record<string, GridProfile> = {
     'lavapipe default': { ...software, maxBindingBytes: LAVAPIPE },
-    'lavapipe, 1 thread, 1 workgroup': { ...software, workgroupSize: 1, targetWorkgroups: 1, maxBindingBytes: LAVAPIPE },
+    'lavapipe, 1 thread, 1 workgroup': {
+      ...software,
+      workgroupSize: 1,
+      targetWorkgroups: 1,
+      maxBindingBytes: LAVAPIPE,
+    },
     'GPU default': { ...gpu, maxBindingBytes: NVIDIA },
     'GPU, 64 threads, 300 workgroups': { ...gpu, workgroupSize: 64, targetWorkgroups: 300, maxBindingBytes: NVIDIA },
     'GPU, 32 threads, 1 workgroup': { ...gpu, workgroupSize: 32, targetWorkgroups: 1, maxBindingBytes: NVIDIA },
@@ -97,14 +116,18 @@ describe('planner: no accumulator adds more than 2^24 elements', () => {
               const plan = seedGrids(batch, spatial * classes, groups, profile);
               const additions = perThreadAdditions({ plan });
               if (additions > worst.additions) {
-                worst = { additions, what: `B ${batch}, spatial ${spatial}, C ${classes}, groups ${groups}, vec${plan.reduce.vecWidth}` };
+                worst = {
+                  additions,
+                  what: `B ${batch}, spatial ${spatial}, C ${classes}, groups ${groups}, vec${plan.reduce.vecWidth}`,
+                };
               }
             }
           }
         }
       }
     }
-    if (process.env.WGSL_DICE_VERBOSE) console.info(`at most ${worst.additions} additions per accumulator (${worst.what})`);
+    if (process.env.WGSL_DICE_VERBOSE)
+      console.info(`at most ${worst.additions} additions per accumulator (${worst.what})`);
     return worst;
   }
 

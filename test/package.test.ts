@@ -43,7 +43,9 @@ describe('npm pack contents', () => {
       expect(image.startsWith(prefix), `${image} should start with ${prefix}`).toBe(true);
       expect(files, image).toContain(image.slice(prefix.length));
     }
-    const unwanted = files.filter((f) => /^(test|bench|demo|scripts|node_modules)\//.test(f) || /^dist\/(bench|demo)/.test(f));
+    const unwanted = files.filter(
+      (f) => /^(test|bench|demo|scripts|node_modules)\//.test(f) || /^dist\/(bench|demo)/.test(f),
+    );
     expect(unwanted).toEqual([]);
   });
 });
@@ -119,7 +121,13 @@ describe('installed from the packed tarball', () => {
     const run = runNode(['--input-type=module', '-e', script]);
     expect(run.stderr).toBe('');
     const result = JSON.parse(run.stdout);
-    expect(result).toMatchObject({ core: 'function', reference: 'function', threw: true, isTyped: true, code: 'WEBGPU_UNAVAILABLE' });
+    expect(result).toMatchObject({
+      core: 'function',
+      reference: 'function',
+      threw: true,
+      isTyped: true,
+      code: 'WEBGPU_UNAVAILABLE',
+    });
     expect(result.message).toContain('npm install webgpu');
   });
 

@@ -21,9 +21,13 @@ export function fromFloat16Bits(bits: ArrayLike<number>): Float64Array {
     const exponent = (h >> 10) & 0x1f;
     const fraction = h & 0x3ff;
     out[i] =
-      exponent === 0 ? sign * fraction * 2 ** -24
-      : exponent === 31 ? (fraction ? NaN : sign * Infinity)
-      : sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+      exponent === 0
+        ? sign * fraction * 2 ** -24
+        : exponent === 31
+          ? fraction
+            ? NaN
+            : sign * Infinity
+          : sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
   }
   return out;
 }

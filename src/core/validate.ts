@@ -166,7 +166,10 @@ export function classWeights(name: string, value: unknown, classes: number): Flo
   }
   list.forEach((w: unknown, c) => {
     if (typeof w !== 'number' || w < 0 || !isF32Representable(w)) {
-      throw new WgslDiceError('INVALID_WEIGHTS', `${name}[${c}] must be a finite number >= 0, got ${describeValue(w)} (the kernels read f32: 0, or 1.2e-38 to 3.4e38).`);
+      throw new WgslDiceError(
+        'INVALID_WEIGHTS',
+        `${name}[${c}] must be a finite number >= 0, got ${describeValue(w)} (the kernels read f32: 0, or 1.2e-38 to 3.4e38).`,
+      );
     }
   });
   return Float64Array.from(list);

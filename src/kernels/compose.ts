@@ -24,7 +24,11 @@ export interface ComposedShader {
  * Expands the include lines of `source` (named `file` in messages) from `libraries`, keyed by
  * the path written in the directive. Throws on an unknown library.
  */
-export function composeShader(file: string, source: string, libraries: Readonly<Record<string, string>>): ComposedShader {
+export function composeShader(
+  file: string,
+  source: string,
+  libraries: Readonly<Record<string, string>>,
+): ComposedShader {
   const out: string[] = [];
   const lines: SourceLine[] = [];
   const seen = new Set<string>();

@@ -108,10 +108,7 @@ export function reflectWgsl(source: string): WgslReflection {
  * Every difference between a uniform struct's WGSL fields and the TypeScript table that packs
  * it (names, order, scalar types), as sentences; empty when they agree.
  */
-export function checkUniformTable(
-  structFields: readonly WgslStructField[],
-  table: readonly UniformField[],
-): string[] {
+export function checkUniformTable(structFields: readonly WgslStructField[], table: readonly UniformField[]): string[] {
   const mismatches: string[] = [];
   const count = Math.max(structFields.length, table.length);
   for (let i = 0; i < count; i++) {
@@ -120,7 +117,9 @@ export function checkUniformTable(
     if (!ts) {
       mismatches.push(`field ${i}: WGSL has "${wgsl.name}: ${wgsl.type}", the table has nothing (add it to the table)`);
     } else if (!wgsl) {
-      mismatches.push(`field ${i}: the table has "${ts.name}: ${ts.kind}", the WGSL struct has nothing (remove it or add it to the struct)`);
+      mismatches.push(
+        `field ${i}: the table has "${ts.name}: ${ts.kind}", the WGSL struct has nothing (remove it or add it to the struct)`,
+      );
     } else if (wgsl.name !== ts.name || wgsl.type !== ts.kind) {
       mismatches.push(`field ${i}: WGSL has "${wgsl.name}: ${wgsl.type}", the table has "${ts.name}: ${ts.kind}"`);
     }
@@ -243,10 +242,14 @@ function parseVar(text: string, attributes: Map<string, string>): WgslBinding | 
     return undefined; // var<private>, var<workgroup>
   }
   if (group === undefined || binding === undefined) {
-    throw new Error(`wgsl-reflect: ${name} has ${group === undefined ? '@binding but no @group' : '@group but no @binding'}`);
+    throw new Error(
+      `wgsl-reflect: ${name} has ${group === undefined ? '@binding but no @group' : '@group but no @binding'}`,
+    );
   }
   if (space !== 'uniform' && space !== 'storage') {
-    throw new Error(`wgsl-reflect: binding ${name} is not a uniform or storage buffer (textures and samplers are not read)`);
+    throw new Error(
+      `wgsl-reflect: binding ${name} is not a uniform or storage buffer (textures and samplers are not read)`,
+    );
   }
   if (access !== undefined && access !== 'read' && access !== 'read_write') {
     throw new Error(`wgsl-reflect: binding ${name} has access "${access}" (expected read or read_write)`);

@@ -89,7 +89,10 @@ export type FamilyShaderName = keyof typeof familyShaders;
  * Kernels composed with other libraries in place of some includes: the `_quads` voxel passes
  * read pred and write grad as vec4s (shaders/lib/family_pred.wgsl says where they apply).
  */
-const QUADS = { 'lib/family_pred.wgsl': 'lib/family_pred_quads.wgsl', 'lib/family_grad.wgsl': 'lib/family_grad_quads.wgsl' };
+const QUADS = {
+  'lib/family_pred.wgsl': 'lib/family_pred_quads.wgsl',
+  'lib/family_grad.wgsl': 'lib/family_grad_quads.wgsl',
+};
 const libraryVariants: Partial<Record<FamilyShaderName, Readonly<Record<string, string>>>> = {
   family_forward_quads: QUADS,
   family_backward_quads: QUADS,

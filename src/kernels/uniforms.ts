@@ -22,11 +22,15 @@ export function packUniform(fields: readonly UniformValue[]): ArrayBuffer {
 }
 
 /** One block per binding window, UNIFORM_STRIDE apart (a dispatch binds its window's block). */
-export function packPerWindow<W>(windows: readonly W[], fieldsFor: (window: W) => readonly UniformValue[]): ArrayBuffer {
+export function packPerWindow<W>(
+  windows: readonly W[],
+  fieldsFor: (window: W) => readonly UniformValue[],
+): ArrayBuffer {
   const bytes = new ArrayBuffer(Math.max(1, windows.length) * UNIFORM_STRIDE);
   windows.forEach((w, i) => {
     const block = packUniform(fieldsFor(w));
-    if (block.byteLength > UNIFORM_STRIDE) throw new Error(`uniform block of ${block.byteLength} bytes exceeds UNIFORM_STRIDE`);
+    if (block.byteLength > UNIFORM_STRIDE)
+      throw new Error(`uniform block of ${block.byteLength} bytes exceeds UNIFORM_STRIDE`);
     new Uint8Array(bytes, i * UNIFORM_STRIDE, block.byteLength).set(new Uint8Array(block));
   });
   return bytes;

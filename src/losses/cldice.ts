@@ -2,8 +2,20 @@ import { WgslDiceError } from '../core/errors.js';
 import { UNIFORM_STRIDE } from '../core/limits.js';
 import { rejectUnknownKeys } from '../core/validate.js';
 import type { GridProfile } from '../program/profile.js';
-import { packClDiceFinalizeParams, packClDiceParams, clDiceGrids, type ClDiceKernel, type ClDiceGrids } from '../program/cldice.js';
-import { bindStorage, rejectOverlaps, requireEncoder, type Binding, type BufferArg } from '../runtime/caller-buffers.js';
+import {
+  packClDiceFinalizeParams,
+  packClDiceParams,
+  clDiceGrids,
+  type ClDiceKernel,
+  type ClDiceGrids,
+} from '../program/cldice.js';
+import {
+  bindStorage,
+  rejectOverlaps,
+  requireEncoder,
+  type Binding,
+  type BufferArg,
+} from '../runtime/caller-buffers.js';
 import { clDicePipelines, type ClDicePipelines } from '../runtime/cldice-pipelines.js';
 import type { LossHost } from '../runtime/host.js';
 import { LossBase } from '../runtime/loss-base.js';
@@ -77,7 +89,12 @@ export class ClDiceLoss extends LossBase {
   constructor(host: LossHost, options: NormalizedClDiceOptions, pipelines: ClDicePipelines, grids: ClDiceGrids) {
     const K = options.skeletonIterations;
     const passesPerCall = 8 * (K + 1) + 1;
-    super(host, options.label, { what: 'loss', createdBy: "engine.loss({ formula: 'cl-dice' })" }, passesPerCall * grids.windows.length + 1);
+    super(
+      host,
+      options.label,
+      { what: 'loss', createdBy: "engine.loss({ formula: 'cl-dice' })" },
+      passesPerCall * grids.windows.length + 1,
+    );
     this.options = options;
     this.#pipelines = pipelines;
     this.#grids = grids;
@@ -119,10 +136,21 @@ export class ClDiceLoss extends LossBase {
     const target = bindStorage(device, 'target', buffers.target, bytes, true);
     const loss = bindStorage(device, 'loss', buffers.loss, 4);
     const grad = buffers.grad === undefined ? undefined : bindStorage(device, 'grad', buffers.grad, bytes, true);
-    const given = buffers.targetSkeleton === undefined ? undefined : bindStorage(device, 'targetSkeleton', buffers.targetSkeleton, bytes, true);
-    rejectOverlaps({ pred, target, targetSkeleton: given }, { loss, grad }, {
-      sameDispatch: [['pred', 'grad'], ['target', 'grad'], ['targetSkeleton', 'grad']],
-    });
+    const given =
+      buffers.targetSkeleton === undefined
+        ? undefined
+        : bindStorage(device, 'targetSkeleton', buffers.targetSkeleton, bytes, true);
+    rejectOverlaps(
+      { pred, target, targetSkeleton: given },
+      { loss, grad },
+      {
+        sameDispatch: [
+          ['pred', 'grad'],
+          ['target', 'grad'],
+          ['targetSkeleton', 'grad'],
+        ],
+      },
+    );
 
     this.checkedRecording(() => {
       const pass = encoder.beginComputePass({ label: `${this.options.label} passes` });
@@ -156,11 +184,19 @@ export class ClDiceLoss extends LossBase {
   }
 
   /** One kernel over every binding window; `bindings(view)` lists its storage bindings. */
-  #run(pass: GPUComputePassEncoder, kernel: ClDiceKernel, bindings: (view: (b: Binding) => Binding) => Binding[]): void {
+  #run(
+    pass: GPUComputePassEncoder,
+    kernel: ClDiceKernel,
+    bindings: (view: (b: Binding) => Binding) => Binding[],
+  ): void {
     const pipeline = this.#pipelines[kernel];
     pass.setPipeline(pipeline);
     this.#grids.windows.forEach((w, i) => {
-      const view = (b: Binding): Binding => ({ buffer: b.buffer, offset: b.offset + w.elementBase * 4, size: w.elementCount * 4 });
+      const view = (b: Binding): Binding => ({
+        buffer: b.buffer,
+        offset: b.offset + w.elementBase * 4,
+        size: w.elementCount * 4,
+      });
       const params: Binding = { buffer: this.#params.windows, offset: i * UNIFORM_STRIDE, size: UNIFORM_STRIDE };
       pass.setBindGroup(0, this.resources.bindGroup(kernel, pipeline.getBindGroupLayout(0), params, bindings(view)));
       pass.dispatchWorkgroups(w.count);
@@ -177,24 +213,51 @@ export class ClDiceLoss extends LossBase {
       const next = whole(s.eroded[k]);
       this.#run(pass, 'erode', (v) => [v(level(k)), v(next)]);
       this.#run(pass, k === 0 ? 'skeleton_first' : 'skeleton', (v) => [
-        v(next), v(level(k)), v(k === 0 ? next : skeleton(k - 1)), v(whole(s.delta[k])), v(skeleton(k)),
+        v(next),
+        v(level(k)),
+        v(k === 0 ? next : skeleton(k - 1)),
+        v(whole(s.delta[k])),
+        v(skeleton(k)),
       ]);
     }
   }
 
-  #encodeLoss(pass: GPUComputePassEncoder, pred: Binding, target: Binding, targetSkeleton: Binding, loss: Binding): void {
+  #encodeLoss(
+    pass: GPUComputePassEncoder,
+    pred: Binding,
+    target: Binding,
+    targetSkeleton: Binding,
+    loss: Binding,
+  ): void {
     const s = this.#scratch;
-    this.#run(pass, 'sums', (v) => [v(pred), v(target), v(whole(s.predSkeleton)), v(targetSkeleton), whole(s.partials)]);
+    this.#run(pass, 'sums', (v) => [
+      v(pred),
+      v(target),
+      v(whole(s.predSkeleton)),
+      v(targetSkeleton),
+      whole(s.partials),
+    ]);
     const finalize = this.#pipelines.finalize;
     pass.setPipeline(finalize);
     pass.setBindGroup(
       0,
-      this.resources.bindGroup('finalize', finalize.getBindGroupLayout(0), this.#params.finalize, [whole(s.partials), loss, whole(this.statsBuffer), whole(s.coefficients)]),
+      this.resources.bindGroup('finalize', finalize.getBindGroupLayout(0), this.#params.finalize, [
+        whole(s.partials),
+        loss,
+        whole(this.statsBuffer),
+        whole(s.coefficients),
+      ]),
     );
     pass.dispatchWorkgroups(1);
   }
 
-  #encodeBackward(pass: GPUComputePassEncoder, pred: Binding, target: Binding, targetSkeleton: Binding, grad: Binding): void {
+  #encodeBackward(
+    pass: GPUComputePassEncoder,
+    pred: Binding,
+    target: Binding,
+    targetSkeleton: Binding,
+    grad: Binding,
+  ): void {
     const K = this.options.skeletonIterations;
     const s = this.#scratch;
     const coefficients = whole(s.coefficients);
@@ -202,15 +265,35 @@ export class ClDiceLoss extends LossBase {
     const gradLevel = (k: number) => whole(s.gradLevels[k % 2]);
     for (let k = K; k >= 0; k--) {
       const skeletonKernel: ClDiceKernel =
-        k === K ? (k === 0 ? 'skeleton_backward_only' : 'skeleton_backward_top') : k === 0 ? 'skeleton_backward_first' : 'skeleton_backward';
+        k === K
+          ? k === 0
+            ? 'skeleton_backward_only'
+            : 'skeleton_backward_top'
+          : k === 0
+            ? 'skeleton_backward_first'
+            : 'skeleton_backward';
       const delta = whole(s.delta[k]);
       this.#run(pass, skeletonKernel, (v) => [
-        coefficients, v(target), v(k === 0 ? target : whole(s.skeleton[k - 1])), v(delta), v(whole(s.gradSkeleton)),
+        coefficients,
+        v(target),
+        v(k === 0 ? target : whole(s.skeleton[k - 1])),
+        v(delta),
+        v(whole(s.gradSkeleton)),
       ]);
       this.#run(pass, 'dilate_choice', (v) => [v(whole(s.eroded[k])), v(whole(s.choice))]);
-      this.#run(pass, k === K ? 'dilate_backward_first' : 'dilate_backward', (v) => [v(whole(s.choice)), v(delta), v(gradLevel(k + 1))]);
+      this.#run(pass, k === K ? 'dilate_backward_first' : 'dilate_backward', (v) => [
+        v(whole(s.choice)),
+        v(delta),
+        v(gradLevel(k + 1)),
+      ]);
       this.#run(pass, k === 0 ? 'erode_backward_final' : 'erode_backward', (v) => [
-        v(level(k)), v(gradLevel(k + 1)), v(delta), v(k === 0 ? grad : gradLevel(k)), coefficients, v(target), v(targetSkeleton),
+        v(level(k)),
+        v(gradLevel(k + 1)),
+        v(delta),
+        v(k === 0 ? grad : gradLevel(k)),
+        coefficients,
+        v(target),
+        v(targetSkeleton),
       ]);
     }
   }
@@ -234,17 +317,19 @@ export class ClDiceLoss extends LossBase {
       const o = this.options;
       const host = (this.#host ??= this.#createHostBuffers());
       const targetArg = stageInput(this.device, 'target', target, host.target, [Float32Array], o.elements, o.dims);
-      const bytes = await this.explainingRecording(submitAndRead({
-        host: this.host,
-        label: `${o.label} target skeleton`,
-        record: (encoder) => {
-          this.encodeTargetSkeleton(encoder, { target: targetArg, skeleton: host.skeleton });
-          encoder.copyBufferToBuffer(host.skeleton, 0, host.readback, 32, o.elements * 4);
-        },
-        readback: host.readback,
-        callerBuffers: { target },
-        assertUsable: () => this.assertUsable(),
-      }));
+      const bytes = await this.explainingRecording(
+        submitAndRead({
+          host: this.host,
+          label: `${o.label} target skeleton`,
+          record: (encoder) => {
+            this.encodeTargetSkeleton(encoder, { target: targetArg, skeleton: host.skeleton });
+            encoder.copyBufferToBuffer(host.skeleton, 0, host.readback, 32, o.elements * 4);
+          },
+          readback: host.readback,
+          callerBuffers: { target },
+          assertUsable: () => this.assertUsable(),
+        }),
+      );
       return new Float32Array(bytes.slice(32, 32 + o.elements * 4));
     });
   }
@@ -268,22 +353,36 @@ export class ClDiceLoss extends LossBase {
     const skeletonArg =
       options.targetSkeleton === undefined
         ? undefined
-        : stageInput(device, 'targetSkeleton', options.targetSkeleton, host.skeleton, [Float32Array], o.elements, o.dims);
+        : stageInput(
+            device,
+            'targetSkeleton',
+            options.targetSkeleton,
+            host.skeleton,
+            [Float32Array],
+            o.elements,
+            o.dims,
+          );
     const gradBytes = o.elements * 4;
-    const bytes = await this.explainingRecording(submitAndRead({
-      host: this.host,
-      label: `${o.label} compute`,
-      record: (encoder) => {
-        this.encode(encoder, {
-          pred: predArg, target: targetArg, loss: host.loss, grad: wantGrad ? host.grad : undefined, targetSkeleton: skeletonArg,
-        });
-        encoder.copyBufferToBuffer(this.statsBuffer, 0, host.readback, 0, 32);
-        if (wantGrad) encoder.copyBufferToBuffer(host.grad, 0, host.readback, 32, gradBytes);
-      },
-      readback: host.readback,
-      callerBuffers: { pred, target, targetSkeleton: options.targetSkeleton },
-      assertUsable: () => this.assertUsable(),
-    }));
+    const bytes = await this.explainingRecording(
+      submitAndRead({
+        host: this.host,
+        label: `${o.label} compute`,
+        record: (encoder) => {
+          this.encode(encoder, {
+            pred: predArg,
+            target: targetArg,
+            loss: host.loss,
+            grad: wantGrad ? host.grad : undefined,
+            targetSkeleton: skeletonArg,
+          });
+          encoder.copyBufferToBuffer(this.statsBuffer, 0, host.readback, 0, 32);
+          if (wantGrad) encoder.copyBufferToBuffer(host.grad, 0, host.readback, 32, gradBytes);
+        },
+        readback: host.readback,
+        callerBuffers: { pred, target, targetSkeleton: options.targetSkeleton },
+        assertUsable: () => this.assertUsable(),
+      }),
+    );
     const [loss, clDice, softDice, tprec, tsens] = new Float32Array(bytes, 0, 5);
     if (!Number.isFinite(loss)) {
       throw new WgslDiceError(

@@ -69,7 +69,12 @@ export class FamilyLoss extends ProgramLoss {
   readonly plan: VoxelGrids;
 
   /** @internal Use {@link DiceEngine.loss}. */
-  constructor(host: LossHost, options: NormalizedLossOptions, program: LossProgram<VoxelGrids>, passes: readonly CompiledPass[]) {
+  constructor(
+    host: LossHost,
+    options: NormalizedLossOptions,
+    program: LossProgram<VoxelGrids>,
+    passes: readonly CompiledPass[],
+  ) {
     super(host, program, passes, { what: 'loss', createdBy: 'engine.loss()' });
     this.options = options;
     this.plan = program.grids;
@@ -113,7 +118,10 @@ export class FamilyLoss extends ProgramLoss {
       throw new WgslDiceError('INVALID_INPUT', `This loss was created with mask: '${o.mask}'; pass the mask buffer.`);
     }
     if (o.mask === 'none' && mask) {
-      throw new WgslDiceError('INVALID_INPUT', "A mask was passed but this loss was created without one; create it with mask: 'weight' or 'logits'.");
+      throw new WgslDiceError(
+        'INVALID_INPUT',
+        "A mask was passed but this loss was created without one; create it with mask: 'weight' or 'logits'.",
+      );
     }
     if (grad && (o.activation === 'argmax' || o.activation === 'threshold')) {
       throw new WgslDiceError('INVALID_INPUT', 'Metrics on binarised predictions have no gradient; omit grad.');
@@ -149,7 +157,14 @@ export class FamilyLoss extends ProgramLoss {
       diceLoss: out.parts[1],
       crossEntropy: out.parts[2],
       focal: out.parts[3],
-      groups: { score: column(0), tp: column(1), predSum: column(2), targetSum: column(3), value: column(4), weight: column(7) },
+      groups: {
+        score: column(0),
+        tp: column(1),
+        predSum: column(2),
+        targetSum: column(3),
+        value: column(4),
+        weight: column(7),
+      },
     };
     if (out.grad) result.grad = out.grad;
     // Per pair, the second vec4 of pair_sums ends with the weighted focal sum.

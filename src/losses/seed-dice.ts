@@ -66,7 +66,12 @@ export class DiceLoss extends ProgramLoss {
   readonly groupCount: number;
 
   /** @internal Use {@link DiceEngine.dice}. */
-  constructor(host: LossHost, options: NormalizedDiceOptions, program: LossProgram<SeedGrids>, passes: readonly CompiledPass[]) {
+  constructor(
+    host: LossHost,
+    options: NormalizedDiceOptions,
+    program: LossProgram<SeedGrids>,
+    passes: readonly CompiledPass[],
+  ) {
     super(host, program, passes, { what: 'Dice loss', createdBy: 'engine.dice()' });
     this.options = options;
     this.plan = program.grids;
@@ -106,7 +111,9 @@ export class DiceLoss extends ProgramLoss {
   encode(encoder: GPUCommandEncoder | GPUComputePassEncoder, given: DiceEncodeBuffers, options?: EncodeOptions): void {
     this.assertUsable();
     const owned = { statusBuffer: this.statusBuffer, statsBuffer: this.statsBuffer };
-    const buffers = encodeBuffers<DiceEncodeBuffers>(given, ['pred', 'target', 'loss', 'grad', 'stats'], owned, ['stats']);
+    const buffers = encodeBuffers<DiceEncodeBuffers>(given, ['pred', 'target', 'loss', 'grad', 'stats'], owned, [
+      'stats',
+    ]);
     this.record(encoder, buffers, options);
   }
 

@@ -37,7 +37,12 @@ export class WassersteinDiceLoss extends ProgramLoss {
   readonly plan: VoxelGrids;
 
   /** @internal Use {@link DiceEngine.wassersteinDice}. */
-  constructor(host: LossHost, options: NormalizedWassersteinOptions, program: LossProgram<VoxelGrids>, passes: readonly CompiledPass[]) {
+  constructor(
+    host: LossHost,
+    options: NormalizedWassersteinOptions,
+    program: LossProgram<VoxelGrids>,
+    passes: readonly CompiledPass[],
+  ) {
     super(host, program, passes, { what: 'loss', createdBy: 'engine.wassersteinDice()' });
     this.options = options;
     this.plan = program.grids;
@@ -58,10 +63,18 @@ export class WassersteinDiceLoss extends ProgramLoss {
   }
 
   /** Records the passes into the caller's encoder or an open compute pass (no submit, no readback). */
-  encode(encoder: GPUCommandEncoder | GPUComputePassEncoder, given: WassersteinEncodeBuffers, options?: EncodeOptions): void {
+  encode(
+    encoder: GPUCommandEncoder | GPUComputePassEncoder,
+    given: WassersteinEncodeBuffers,
+    options?: EncodeOptions,
+  ): void {
     this.assertUsable();
     const owned = { statusBuffer: this.statusBuffer, statsBuffer: this.statsBuffer };
-    this.record(encoder, encodeBuffers<WassersteinEncodeBuffers>(given, ['pred', 'target', 'loss', 'grad'], owned), options);
+    this.record(
+      encoder,
+      encodeBuffers<WassersteinEncodeBuffers>(given, ['pred', 'target', 'loss', 'grad'], owned),
+      options,
+    );
   }
 
   /**

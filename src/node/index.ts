@@ -39,7 +39,7 @@ export class WebGpuUnavailableError extends Error {
 type WebGpuModule = typeof import('webgpu');
 
 const MISSING_PACKAGE_HINT = [
-  'wgsl-dice/node needs the `webgpu` package (Dawn\'s dawn.node), an optional peer dependency that is not installed.',
+  "wgsl-dice/node needs the `webgpu` package (Dawn's dawn.node), an optional peer dependency that is not installed.",
   'Install it next to wgsl-dice:',
   '  npm install webgpu',
 ].join('\n');

@@ -21,9 +21,20 @@ const DICE_PART = { squared_pred: false, jaccard: false, ...SMOOTHED_REDUCTION }
 // Each table lists its API's parameters in the constructor's order (messages name them so).
 export const DICE_LOSS_DEFAULTS: Options = { ...ACTIVATION_DEFAULTS, ...DICE_PART, weight: null, soft_label: false };
 
-export const GDL_DEFAULTS: Options = { ...ACTIVATION_DEFAULTS, w_type: 'square', ...SMOOTHED_REDUCTION, soft_label: false };
+export const GDL_DEFAULTS: Options = {
+  ...ACTIVATION_DEFAULTS,
+  w_type: 'square',
+  ...SMOOTHED_REDUCTION,
+  soft_label: false,
+};
 
-export const TVERSKY_DEFAULTS: Options = { ...ACTIVATION_DEFAULTS, alpha: 0.5, beta: 0.5, ...SMOOTHED_REDUCTION, soft_label: false };
+export const TVERSKY_DEFAULTS: Options = {
+  ...ACTIVATION_DEFAULTS,
+  alpha: 0.5,
+  beta: 0.5,
+  ...SMOOTHED_REDUCTION,
+  soft_label: false,
+};
 
 export const FOCAL_DEFAULTS: Options = {
   include_background: true,
@@ -162,7 +173,11 @@ export const DICE_METRIC_DEFAULTS: Options = {
   return_with_label: false,
 };
 
-export const COMPUTE_GDICE_DEFAULTS: Options = { include_background: true, weight_type: 'square', sum_over_classes: false };
+export const COMPUTE_GDICE_DEFAULTS: Options = {
+  include_background: true,
+  weight_type: 'square',
+  sum_over_classes: false,
+};
 
 export const GDICE_SCORE_DEFAULTS: Options = { include_background: true, reduction: 'mean', weight_type: 'square' };
 
@@ -173,6 +188,7 @@ export const SOFT_DICE_CLDICE_DEFAULTS: Options = { iter_: 3, alpha: 0.5, smooth
 /** iter_ as MONAI's range(iter_) takes it: an integer >= 0. */
 export function skeletonIterationsOf(o: Opts): number {
   const iterations = o.num('iter_');
-  if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`${o.api}: iter_ must be an integer >= 0, got ${iterations}`);
+  if (!Number.isInteger(iterations) || iterations < 0)
+    throw new Error(`${o.api}: iter_ must be an integer >= 0, got ${iterations}`);
   return iterations;
 }

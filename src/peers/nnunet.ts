@@ -19,7 +19,12 @@ export const MEM_EFF_DICE_DEFAULTS: Options = {
   ddp: true,
 };
 
-export const CE_KWARGS_DEFAULTS: Options = { weight: null, ignore_index: -100, reduction: 'mean', label_smoothing: 0.0 };
+export const CE_KWARGS_DEFAULTS: Options = {
+  weight: null,
+  ignore_index: -100,
+  reduction: 'mean',
+  label_smoothing: 0.0,
+};
 
 export const DC_AND_CE_DEFAULTS: Options = {
   soft_dice_kwargs: {},

@@ -1,8 +1,6 @@
 // The peer libraries' options as their own APIs take them: snake_case names checked against each
 // constructor's signature and defaults, with Python's None kept as null.
 
-
-
 export type OptionValue = unknown;
 
 export type Options = Record<string, OptionValue>;
@@ -21,9 +19,7 @@ export class Opts {
     const values: Options = { ...defaults };
     for (const [key, value] of Object.entries(given ?? {})) {
       if (!Object.prototype.hasOwnProperty.call(defaults, key)) {
-        throw new Error(
-          `${api}: unknown option '${key}'. Valid options are: ${Object.keys(defaults).join(', ')}`,
-        );
+        throw new Error(`${api}: unknown option '${key}'. Valid options are: ${Object.keys(defaults).join(', ')}`);
       }
       if (value !== undefined) values[key] = value;
     }

@@ -81,7 +81,9 @@ export function fromNested(nested: Nested, shape?: readonly number[]): Tensor {
   const t = tensor(inferred, values);
   if (shape !== undefined) {
     if (numel(shape) !== t.data.length) {
-      throw new Error(`fromNested: declared shape [${shape.join(', ')}] does not match inferred [${inferred.join(', ')}]`);
+      throw new Error(
+        `fromNested: declared shape [${shape.join(', ')}] does not match inferred [${inferred.join(', ')}]`,
+      );
     }
     t.shape = [...shape];
   }
@@ -106,7 +108,8 @@ export function toNested(t: Tensor): number | NestedArray {
 export function offsetOf(shape: readonly number[], idx: readonly number[]): number {
   let off = 0;
   for (let i = 0; i < shape.length; i++) {
-    if (idx[i] < 0 || idx[i] >= shape[i]) throw new Error(`index ${idx[i]} out of range for axis ${i} of size ${shape[i]}`);
+    if (idx[i] < 0 || idx[i] >= shape[i])
+      throw new Error(`index ${idx[i]} out of range for axis ${i} of size ${shape[i]}`);
     off = off * shape[i] + idx[i];
   }
   return off;
@@ -212,7 +215,10 @@ export function sumAxes(t: Tensor, axes: readonly number[], keepdim = false): Te
     out.data[offsetOf(keptShape, idx)] += t.data[i];
   }
   if (keepdim) return out;
-  return reshape(out, t.shape.filter((_, i) => !reduce.has(i)));
+  return reshape(
+    out,
+    t.shape.filter((_, i) => !reduce.has(i)),
+  );
 }
 
 export function meanAxes(t: Tensor, axes: readonly number[], keepdim = false): Tensor {

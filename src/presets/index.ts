@@ -8,7 +8,15 @@
 import type { LossFactory } from '../losses/factory.js';
 import { WgslDiceError } from '../core/errors.js';
 import { describeValue, rejectUnknownKeys } from '../core/validate.js';
-import { checkLayout, checkShape, type CreateExtras, type HostInput, type Options, type Preset, type PresetExtras } from './common.js';
+import {
+  checkLayout,
+  checkShape,
+  type CreateExtras,
+  type HostInput,
+  type Options,
+  type Preset,
+  type PresetExtras,
+} from './common.js';
 import { createKerasPresets } from './keras.js';
 import { createMonaiPresets } from './monai.js';
 import { createNnunetPresets } from './nnunet.js';
@@ -68,7 +76,10 @@ function withChecks<P extends CheckedPreset>(preset: P): P {
       checkShape(shape, `${api} create() shape`, 2);
       if (extras !== undefined) {
         if (typeof extras !== 'object' || extras === null) {
-          throw new WgslDiceError('INVALID_OPTION', `${api}: create() extras must be an object, got ${describeValue(extras)}.`);
+          throw new WgslDiceError(
+            'INVALID_OPTION',
+            `${api}: create() extras must be an object, got ${describeValue(extras)}.`,
+          );
         }
         rejectUnknownKeys(`${api} create() extras field`, extras, CREATE_EXTRAS);
         if (extras.targetShape !== undefined) checkShape(extras.targetShape, `${api} extras.targetShape`);

@@ -71,7 +71,9 @@ export function clDiceGrids(o: NormalizedClDiceOptions, profile: GridProfile): C
       'BINDING_TOO_LARGE',
       `clDice binds whole ${o.channelsFirst ? '(sample, class) volumes' : 'samples'} (${slab * 4} bytes here) in one binding, ` +
         `but bindings are limited to ${profile.maxBindingBytes} bytes; ` +
-        (o.channelsFirst ? 'use smaller volumes or raise maxStorageBufferBindingSize.' : "use layout 'channels-first' (windows per class volume) or smaller samples."),
+        (o.channelsFirst
+          ? 'use smaller volumes or raise maxStorageBufferBindingSize.'
+          : "use layout 'channels-first' (windows per class volume) or smaller samples."),
     );
   }
   const [D, H, W] = o.size;
@@ -110,8 +112,15 @@ export function packClDiceParams(g: ClDiceGeometry, windows: readonly BindingWin
   const bytes = new ArrayBuffer(windows.length * UNIFORM_STRIDE);
   windows.forEach((w, i) => {
     new Uint32Array(bytes, i * UNIFORM_STRIDE, 13).set([
-      ...g.size, g.classes, ...g.strides, g.channelStride, g.slabElements, g.chunksPerSlab, g.elementsPerWorkgroup,
-      w.linearBase, w.elementBase,
+      ...g.size,
+      g.classes,
+      ...g.strides,
+      g.channelStride,
+      g.slabElements,
+      g.chunksPerSlab,
+      g.elementsPerWorkgroup,
+      w.linearBase,
+      w.elementBase,
     ]);
   });
   return bytes;

@@ -3,7 +3,15 @@ import { packUniform, type UniformValue } from '../kernels/uniforms.js';
 import { groupCount, type NormalizedLossOptions } from '../spec/family.js';
 import { foldLanes, type BindingWindow } from './grids.js';
 import type { DeviceProfile } from './profile.js';
-import { scratchRef, tensorRef, uniformPass, type BindingRef, type LossProgram, type PipelineConstants, type TensorSpec } from './program.js';
+import {
+  scratchRef,
+  tensorRef,
+  uniformPass,
+  type BindingRef,
+  type LossProgram,
+  type PipelineConstants,
+  type TensorSpec,
+} from './program.js';
 import { packFamilyParams, voxelGrids, targetBytes, TARGET, voxelWindow, type VoxelGrids } from './voxel.js';
 
 // The loss family (engine.loss, engine.metric): a voxel-major forward reduction with the
@@ -59,7 +67,13 @@ export function finalizeConstants(o: NormalizedLossOptions): PipelineConstants {
 }
 
 /** Mirrors `FinalizeParams` in family_finalize.wgsl. */
-export function familyFinalizeFields(o: NormalizedLossOptions, chunks: number, groups: number, faultRecords: number, workgroupSize: number): UniformValue[] {
+export function familyFinalizeFields(
+  o: NormalizedLossOptions,
+  chunks: number,
+  groups: number,
+  faultRecords: number,
+  workgroupSize: number,
+): UniformValue[] {
   return [
     ['batch', 'u32', o.batch],
     ['classes', 'u32', o.classes],
@@ -85,7 +99,13 @@ export function familyFinalizeFields(o: NormalizedLossOptions, chunks: number, g
   ];
 }
 
-export function packFamilyFinalizeParams(o: NormalizedLossOptions, chunks: number, groups: number, faultRecords: number, workgroupSize: number): ArrayBuffer {
+export function packFamilyFinalizeParams(
+  o: NormalizedLossOptions,
+  chunks: number,
+  groups: number,
+  faultRecords: number,
+  workgroupSize: number,
+): ArrayBuffer {
   return packUniform(familyFinalizeFields(o, chunks, groups, faultRecords, workgroupSize));
 }
 
@@ -114,13 +134,33 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
   const differentiable = o.activation !== 'argmax' && o.activation !== 'threshold';
   const maskBytes = (o.maskPerSample ? o.batch : 1) * o.spatial * 4;
   const tensors: TensorSpec[] = [
-    { name: 'pred', bytes: o.elements * 4, windowed: true, access: 'read', optional: false, host: { type: 'f32', elements: o.elements } },
     {
-      name: 'target', bytes: targetBytes(o.target, voxels, o.classes), windowed: true, access: 'read', optional: false,
+      name: 'pred',
+      bytes: o.elements * 4,
+      windowed: true,
+      access: 'read',
+      optional: false,
+      host: { type: 'f32', elements: o.elements },
+    },
+    {
+      name: 'target',
+      bytes: targetBytes(o.target, voxels, o.classes),
+      windowed: true,
+      access: 'read',
+      optional: false,
       host: o.target === 'dense' ? { type: 'f32', elements: o.elements } : { type: o.target, elements: voxels },
     },
     ...(hasMask
-      ? [{ name: 'mask', bytes: maskBytes, windowed: o.maskPerSample, access: 'read', optional: false, host: { type: 'f32', elements: maskBytes / 4 } } as const]
+      ? [
+          {
+            name: 'mask',
+            bytes: maskBytes,
+            windowed: o.maskPerSample,
+            access: 'read',
+            optional: false,
+            host: { type: 'f32', elements: maskBytes / 4 },
+          } as const,
+        ]
       : []),
     { name: 'loss', bytes: 4, windowed: false, access: 'write', optional: false },
     ...(!differentiable
@@ -132,7 +172,11 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
     pred: voxelWindow('pred', w, 'elements', o.classes),
     truth: voxelWindow('target', w, o.target, o.classes),
     // A shared mask ([...spatial]) is bound whole; without a mask a dummy scratch stands in.
-    mask: !hasMask ? scratchRef('no mask') : o.maskPerSample ? voxelWindow('mask', w, 'voxel-f32', o.classes) : tensorRef('mask', 0, maskBytes),
+    mask: !hasMask
+      ? scratchRef('no mask')
+      : o.maskPerSample
+        ? voxelWindow('mask', w, 'voxel-f32', o.classes)
+        : tensorRef('mask', 0, maskBytes),
   });
   const voxel = voxelConstants(o);
   // Up to CLASS_BLOCK classes a voxel's per-class values stay in registers: loops run to C, a
@@ -159,31 +203,60 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
     passes: [
       // Wider class axes: GPUs get the class-block loops unrolled (registers); software adapters
       // compile far faster without.
-      uniformPass('forward', quads ? 'family_forward_quads' : 'family_forward', { ...voxel, ...inRegisters, UNROLL_CLASS_BLOCK: +!profile.software }, packFamilyParams(o, forward, forward.windows),
+      uniformPass(
+        'forward',
+        quads ? 'family_forward_quads' : 'family_forward',
+        { ...voxel, ...inRegisters, UNROLL_CLASS_BLOCK: +!profile.software },
+        packFamilyParams(o, forward, forward.windows),
         forward.windows.map((w, block) => ({
           block,
           window: w,
           workgroups: [w.count, forward.classBlocks, 1],
           bindings: { ...inputs(w), partials: scratchRef('partials'), faults: scratchRef('faults') },
-        }))),
-      uniformPass('finalize', 'family_finalize', finalizeConstants(o), packFamilyFinalizeParams(o, forward.chunks, groups, faultRecords, profile.workgroupSize), [
-        {
-          block: 0,
-          workgroups: [1, 1, 1],
-          bindings: {
-            partials: scratchRef('partials'), class_info: scratchRef('class info'), pair_sums: scratchRef('pair sums'), stats: scratchRef('stats'),
-            coefs: scratchRef('coefs'), loss: tensorRef('loss', 0, 4), status: scratchRef('status'), faults: scratchRef('faults'),
+        })),
+      ),
+      uniformPass(
+        'finalize',
+        'family_finalize',
+        finalizeConstants(o),
+        packFamilyFinalizeParams(o, forward.chunks, groups, faultRecords, profile.workgroupSize),
+        [
+          {
+            block: 0,
+            workgroups: [1, 1, 1],
+            bindings: {
+              partials: scratchRef('partials'),
+              class_info: scratchRef('class info'),
+              pair_sums: scratchRef('pair sums'),
+              stats: scratchRef('stats'),
+              coefs: scratchRef('coefs'),
+              loss: tensorRef('loss', 0, 4),
+              status: scratchRef('status'),
+              faults: scratchRef('faults'),
+            },
           },
-        },
-      ]),
+        ],
+      ),
       ...(differentiable
-        ? [uniformPass('backward', quads ? 'family_backward_quads' : 'family_backward', { ...voxel, ...inRegisters }, packFamilyParams(o, backward, backward.windows),
-          backward.windows.map((w, block) => ({
-            block,
-            window: w,
-            workgroups: [w.count, 1, 1] as const,
-            bindings: { ...inputs(w), coefs: scratchRef('coefs'), grad: voxelWindow('grad', w, 'elements', o.classes) },
-          })), true)]
+        ? [
+            uniformPass(
+              'backward',
+              quads ? 'family_backward_quads' : 'family_backward',
+              { ...voxel, ...inRegisters },
+              packFamilyParams(o, backward, backward.windows),
+              backward.windows.map((w, block) => ({
+                block,
+                window: w,
+                workgroups: [w.count, 1, 1] as const,
+                bindings: {
+                  ...inputs(w),
+                  coefs: scratchRef('coefs'),
+                  grad: voxelWindow('grad', w, 'elements', o.classes),
+                },
+              })),
+              true,
+            ),
+          ]
         : []),
     ],
     readback: o.focal ? ['stats', 'pair sums'] : ['stats'],

@@ -72,7 +72,10 @@ export function elementwiseGrid(
   const wanted = Math.ceil(profile.elementwiseWorkgroups / slabs);
   const unitsPerChunk = Math.max(
     1,
-    Math.min(maxUnitsPerChunk, Math.ceil(units / clamp(wanted, 1, Math.min(worthwhile, profile.maxWorkgroupsPerDimension)))),
+    Math.min(
+      maxUnitsPerChunk,
+      Math.ceil(units / clamp(wanted, 1, Math.min(worthwhile, profile.maxWorkgroupsPerDimension))),
+    ),
   );
   return { unitsPerSlab: units, unitsPerChunk, chunks: Math.ceil(units / unitsPerChunk) };
 }
@@ -131,7 +134,6 @@ export function rangeWindows(
   }
   return windows;
 }
-
 
 function clamp(value: number, low: number, high: number): number {
   return Math.max(low, Math.min(high, value));

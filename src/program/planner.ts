@@ -15,8 +15,11 @@ export function planProgram(spec: FamilySpec | WassersteinSpec, profile: DeviceP
 export function planProgram(spec: LossSpec, profile: DeviceProfile): LossProgram<SeedGrids | VoxelGrids>;
 export function planProgram(spec: LossSpec, profile: DeviceProfile): LossProgram<SeedGrids> | LossProgram<VoxelGrids> {
   switch (spec.kind) {
-    case 'seed': return planSeedProgram(spec.options, profile);
-    case 'family': return planFamilyProgram(spec.options, profile);
-    case 'wasserstein': return planWassersteinProgram(spec.options, profile);
+    case 'seed':
+      return planSeedProgram(spec.options, profile);
+    case 'family':
+      return planFamilyProgram(spec.options, profile);
+    case 'wasserstein':
+      return planWassersteinProgram(spec.options, profile);
   }
 }

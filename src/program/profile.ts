@@ -33,11 +33,16 @@ export type DeviceClass = 'gpu' | 'software';
 
 export function gridProfileFor(
   device: GPUDevice,
-  overrides: { workgroupSize?: number; targetWorkgroups?: number; maxBindingBytes?: number; deviceClass?: DeviceClass } = {},
+  overrides: {
+    workgroupSize?: number;
+    targetWorkgroups?: number;
+    maxBindingBytes?: number;
+    deviceClass?: DeviceClass;
+  } = {},
 ): GridProfile {
-  const software = overrides.deviceClass === undefined ? isSoftwareDevice(device) : overrides.deviceClass === 'software';
-  const workgroupSize =
-    overrides.workgroupSize ?? Math.min(256, device.limits.maxComputeInvocationsPerWorkgroup);
+  const software =
+    overrides.deviceClass === undefined ? isSoftwareDevice(device) : overrides.deviceClass === 'software';
+  const workgroupSize = overrides.workgroupSize ?? Math.min(256, device.limits.maxComputeInvocationsPerWorkgroup);
   return {
     workgroupSize,
     maxBindingBytes: overrides.maxBindingBytes ?? device.limits.maxStorageBufferBindingSize,

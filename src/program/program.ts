@@ -62,8 +62,7 @@ export interface ScratchSpec {
 
 /** A binding of one dispatch: part of a caller's tensor (bytes from its start), or a scratch buffer. */
 export type BindingRef =
-  | { readonly tensor: TensorName; readonly offset: number; readonly size: number }
-  | { readonly scratch: string };
+  { readonly tensor: TensorName; readonly offset: number; readonly size: number } | { readonly scratch: string };
 
 export interface ProgramDispatch {
   /** Index of this dispatch's block in the pass's uniform buffer. */
@@ -120,20 +119,39 @@ export function uniformPass(
   backward = false,
 ): ProgramPass {
   // Per-window blocks sit UNIFORM_STRIDE apart; a lone block is bound as packed.
-  return { name, kernel, constants, uniforms, uniformBytes: Math.min(UNIFORM_STRIDE, uniforms.byteLength), dispatches, backward };
+  return {
+    name,
+    kernel,
+    constants,
+    uniforms,
+    uniformBytes: Math.min(UNIFORM_STRIDE, uniforms.byteLength),
+    dispatches,
+    backward,
+  };
 }
 
 /** A plain-text table of a program's passes: kernel, constants, dispatches, bindings. */
 export function describeProgram(program: LossProgram): string {
   const lines = [`${program.label}`];
-  const bytes = (n: number) => (n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
-  lines.push(`  tensors: ${program.tensors.map((t) => `${t.name} ${bytes(t.bytes)}${t.windowed ? ' (windowed)' : ''}`).join(', ')}`);
-  lines.push(`  scratch: ${program.scratch.map((s) => `${s.name} ${bytes(s.contents?.byteLength ?? s.bytes)}`).join(', ')}`);
+  const bytes = (n: number) =>
+    n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
+  lines.push(
+    `  tensors: ${program.tensors.map((t) => `${t.name} ${bytes(t.bytes)}${t.windowed ? ' (windowed)' : ''}`).join(', ')}`,
+  );
+  lines.push(
+    `  scratch: ${program.scratch.map((s) => `${s.name} ${bytes(s.contents?.byteLength ?? s.bytes)}`).join(', ')}`,
+  );
   program.passes.forEach((pass, i) => {
-    const constants = Object.entries(pass.constants).map(([k, v]) => `${k}=${v}`).join(' ');
+    const constants = Object.entries(pass.constants)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     const workgroups = pass.dispatches.reduce((n, d) => n + d.workgroups[0] * d.workgroups[1] * d.workgroups[2], 0);
     const first = pass.dispatches[0];
-    const binds = first ? Object.entries(first.bindings).map(([name, ref]) => `${name}<-${'scratch' in ref ? ref.scratch : ref.tensor}`).join(' ') : '';
+    const binds = first
+      ? Object.entries(first.bindings)
+          .map(([name, ref]) => `${name}<-${'scratch' in ref ? ref.scratch : ref.tensor}`)
+          .join(' ')
+      : '';
     lines.push(
       `  ${i + 1}. ${pass.name}${pass.backward ? ' (with grad)' : ''}: ${pass.kernel}` +
         `${constants ? ` [${constants}]` : ''}, ${pass.dispatches.length} dispatch(es), ${workgroups} workgroups; ${binds}`,

@@ -4,7 +4,15 @@ import { packPerWindow, packUniform, type UniformValue } from '../kernels/unifor
 import { groupWeights, type NormalizedDiceOptions } from '../spec/seed.js';
 import { foldLanes, columnGrid, elementwiseGrid, rangeWindows, type BindingWindow, type ColumnGrid } from './grids.js';
 import type { DeviceProfile, GridProfile } from './profile.js';
-import { scratchRef, tensorRef, uniformPass, type LossProgram, type ProgramPass, type TensorName, type TensorSpec } from './program.js';
+import {
+  scratchRef,
+  tensorRef,
+  uniformPass,
+  type LossProgram,
+  type ProgramPass,
+  type TensorName,
+  type TensorSpec,
+} from './program.js';
 
 // The seed's losses (engine.dice): a column reduction over channels-last f32 (or f16)
 // probabilities, a one-workgroup finalize and an elementwise backward pass.
@@ -122,7 +130,10 @@ function gcd(a: number, b: number): number {
 export function reduceShaderFor(grids: SeedGrids, predType: 'f32' | 'f16', subgroupSize?: number): DiceShaderName {
   const { vecWidth, colsPerGroup } = grids.reduce;
   const subgroups =
-    vecWidth === 4 && subgroupSize !== undefined && (colsPerGroup & (colsPerGroup - 1)) === 0 && colsPerGroup <= subgroupSize;
+    vecWidth === 4 &&
+    subgroupSize !== undefined &&
+    (colsPerGroup & (colsPerGroup - 1)) === 0 &&
+    colsPerGroup <= subgroupSize;
   const base = vecWidth === 4 ? (subgroups ? 'dice_reduce_vec4_subgroups' : 'dice_reduce_vec4') : 'dice_reduce_scalar';
   return predType === 'f16' ? `${base}_f16` : base;
 }
@@ -158,7 +169,12 @@ export function packReduceParams(grids: SeedGrids): ArrayBuffer {
 }
 
 /** Mirrors `FinalizeParams` in dice_finalize.wgsl. */
-export function seedFinalizeFields(grids: SeedGrids, smoothNumerator: number, smoothDenominator: number, workgroupSize: number): UniformValue[] {
+export function seedFinalizeFields(
+  grids: SeedGrids,
+  smoothNumerator: number,
+  smoothDenominator: number,
+  workgroupSize: number,
+): UniformValue[] {
   return [
     ['groups', 'u32', grids.slabs * grids.groupsPerSlab],
     ['classes', 'u32', grids.groupsPerSlab],
@@ -173,7 +189,12 @@ export function seedFinalizeFields(grids: SeedGrids, smoothNumerator: number, sm
   ];
 }
 
-export function packSeedFinalizeParams(grids: SeedGrids, smoothNumerator: number, smoothDenominator: number, workgroupSize: number): ArrayBuffer {
+export function packSeedFinalizeParams(
+  grids: SeedGrids,
+  smoothNumerator: number,
+  smoothDenominator: number,
+  workgroupSize: number,
+): ArrayBuffer {
   return packUniform(seedFinalizeFields(grids, smoothNumerator, smoothDenominator, workgroupSize));
 }
 
@@ -205,37 +226,78 @@ export function planSeedProgram(o: NormalizedDiceOptions, profile: DeviceProfile
   const window = (name: TensorName, w: BindingWindow, elementBytes = 4) =>
     tensorRef(name, w.elementBase * elementBytes, words(w.elementCount * elementBytes));
   const tensors: TensorSpec[] = [
-    { name: 'pred', bytes: words(elements * predBytesPerElement), windowed: true, access: 'read', optional: false, host: { type: o.predType === 'f16' ? 'f16-bits' : 'f32', elements } },
-    { name: 'target', bytes: elements * 4, windowed: true, access: 'read', optional: false, host: { type: 'f32', elements } },
+    {
+      name: 'pred',
+      bytes: words(elements * predBytesPerElement),
+      windowed: true,
+      access: 'read',
+      optional: false,
+      host: { type: o.predType === 'f16' ? 'f16-bits' : 'f32', elements },
+    },
+    {
+      name: 'target',
+      bytes: elements * 4,
+      windowed: true,
+      access: 'read',
+      optional: false,
+      host: { type: 'f32', elements },
+    },
     { name: 'loss', bytes: 4, windowed: false, access: 'write', optional: false },
     { name: 'grad', bytes: elements * 4, windowed: true, access: 'write', optional: true },
     { name: 'stats', bytes: groups * 16, windowed: false, access: 'write', optional: true },
   ];
   const passes: ProgramPass[] = [
-    uniformPass('reduce', reduceShaderFor(grids, o.predType, profile.subgroupSize), {}, packReduceParams(grids),
+    uniformPass(
+      'reduce',
+      reduceShaderFor(grids, o.predType, profile.subgroupSize),
+      {},
+      packReduceParams(grids),
       grids.reduce.windows.map((w, block) => ({
         block,
         window: w,
         workgroups: [w.count, grids.reduce.colBlocks, 1],
-        bindings: { pred: window('pred', w, predBytesPerElement), truth: window('target', w), partials: scratchRef('partials'), faults: scratchRef('faults') },
-      }))),
-    uniformPass('finalize', 'dice_finalize', {}, packSeedFinalizeParams(grids, o.smoothNumerator, o.smoothDenominator, profile.workgroupSize), [
-      {
-        block: 0,
-        workgroups: [1, 1, 1],
         bindings: {
-          partials: scratchRef('partials'), class_weights: scratchRef('group weights'), stats: tensorRef('stats', 0, groups * 16),
-          coefs: scratchRef('coefs'), loss: tensorRef('loss', 0, 4), status: scratchRef('status'), faults: scratchRef('faults'),
+          pred: window('pred', w, predBytesPerElement),
+          truth: window('target', w),
+          partials: scratchRef('partials'),
+          faults: scratchRef('faults'),
         },
-      },
-    ]),
-    uniformPass('backward', backwardShaderFor(grids), {}, packBackwardParams(grids),
+      })),
+    ),
+    uniformPass(
+      'finalize',
+      'dice_finalize',
+      {},
+      packSeedFinalizeParams(grids, o.smoothNumerator, o.smoothDenominator, profile.workgroupSize),
+      [
+        {
+          block: 0,
+          workgroups: [1, 1, 1],
+          bindings: {
+            partials: scratchRef('partials'),
+            class_weights: scratchRef('group weights'),
+            stats: tensorRef('stats', 0, groups * 16),
+            coefs: scratchRef('coefs'),
+            loss: tensorRef('loss', 0, 4),
+            status: scratchRef('status'),
+            faults: scratchRef('faults'),
+          },
+        },
+      ],
+    ),
+    uniformPass(
+      'backward',
+      backwardShaderFor(grids),
+      {},
+      packBackwardParams(grids),
       grids.backward.windows.map((w, block) => ({
         block,
         window: w,
         workgroups: [w.count, 1, 1],
         bindings: { truth: window('target', w), coefs: scratchRef('coefs'), grad: window('grad', w) },
-      })), true),
+      })),
+      true,
+    ),
   ];
   return {
     label: o.label,

@@ -104,7 +104,14 @@ function voxelWindows(o: VoxelShape, grid: VoxelGrid, bytesPerVoxel: number, pro
   // Channels-first: a voxel's classes lie S apart, so a window holds whole samples.
   let samples: BindingWindow[];
   try {
-    samples = rangeWindows(o.batch, (s) => [s * o.spatial, (s + 1) * o.spatial], bytesPerVoxel, profile, align, Infinity);
+    samples = rangeWindows(
+      o.batch,
+      (s) => [s * o.spatial, (s + 1) * o.spatial],
+      bytesPerVoxel,
+      profile,
+      align,
+      Infinity,
+    );
   } catch (error) {
     if (!(error instanceof WgslDiceError) || error.code !== 'BINDING_TOO_LARGE') throw error;
     throw new WgslDiceError(
@@ -132,23 +139,36 @@ type TargetKind = 'dense' | 'u8' | 'u16' | 'u32';
 /** Bytes a target must hold: f32 per element, or the label map packed in whole words. */
 export function targetBytes(kind: TargetKind, voxels: number, classes: number): number {
   switch (kind) {
-    case 'u8': return Math.ceil(voxels / 4) * 4;
-    case 'u16': return Math.ceil(voxels / 2) * 4;
-    case 'u32': return voxels * 4;
-    default: return voxels * classes * 4;
+    case 'u8':
+      return Math.ceil(voxels / 4) * 4;
+    case 'u16':
+      return Math.ceil(voxels / 2) * 4;
+    case 'u32':
+      return voxels * 4;
+    default:
+      return voxels * classes * 4;
   }
 }
 
 /** The part of a windowed tensor a window (voxels [v0, v0 + n)) covers. */
-export function voxelWindow(name: TensorName, w: BindingWindow, kind: TargetKind | 'elements' | 'voxel-f32', classes: number): BindingRef {
+export function voxelWindow(
+  name: TensorName,
+  w: BindingWindow,
+  kind: TargetKind | 'elements' | 'voxel-f32',
+  classes: number,
+): BindingRef {
   const { elementBase: v0, elementCount: n } = w;
   switch (kind) {
     case 'elements':
-    case 'dense': return tensorRef(name, v0 * classes * 4, n * classes * 4);
+    case 'dense':
+      return tensorRef(name, v0 * classes * 4, n * classes * 4);
     case 'u32':
-    case 'voxel-f32': return tensorRef(name, v0 * 4, n * 4);
-    case 'u16': return tensorRef(name, v0 * 2, Math.ceil(n / 2) * 4);
-    case 'u8': return tensorRef(name, v0, Math.ceil(n / 4) * 4);
+    case 'voxel-f32':
+      return tensorRef(name, v0 * 4, n * 4);
+    case 'u16':
+      return tensorRef(name, v0 * 2, Math.ceil(n / 2) * 4);
+    case 'u8':
+      return tensorRef(name, v0, Math.ceil(n / 4) * 4);
   }
 }
 

@@ -3,8 +3,23 @@ import { packUniform, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedWassersteinOptions } from '../spec/wasserstein.js';
 import type { BindingWindow } from './grids.js';
 import type { DeviceProfile } from './profile.js';
-import { scratchRef, tensorRef, uniformPass, type BindingRef, type LossProgram, type PipelineConstants } from './program.js';
-import { packFamilyParams, voxelGrids, targetBytes, TARGET, voxelWindow, type VoxelGrids, type VoxelPassGrid } from './voxel.js';
+import {
+  scratchRef,
+  tensorRef,
+  uniformPass,
+  type BindingRef,
+  type LossProgram,
+  type PipelineConstants,
+} from './program.js';
+import {
+  packFamilyParams,
+  voxelGrids,
+  targetBytes,
+  TARGET,
+  voxelWindow,
+  type VoxelGrids,
+  type VoxelPassGrid,
+} from './voxel.js';
 
 // MONAI's Generalized Wasserstein Dice (engine.wassersteinDice): a voxel-major forward with the
 // softmax fused in, on lib/family_voxel.wgsl's grid and uniform block, a one-workgroup finalize
@@ -16,7 +31,11 @@ export function wassersteinConstants(o: NormalizedWassersteinOptions): PipelineC
 }
 
 /** Mirrors `FinalizeParams` in wasserstein_finalize.wgsl. */
-export function wassersteinFinalizeFields(o: NormalizedWassersteinOptions, chunks: number, faultRecords: number): UniformValue[] {
+export function wassersteinFinalizeFields(
+  o: NormalizedWassersteinOptions,
+  chunks: number,
+  faultRecords: number,
+): UniformValue[] {
   return [
     ['batch', 'u32', o.batch],
     ['classes', 'u32', o.classes],
@@ -29,11 +48,18 @@ export function wassersteinFinalizeFields(o: NormalizedWassersteinOptions, chunk
   ];
 }
 
-export function packWassersteinFinalizeParams(o: NormalizedWassersteinOptions, chunks: number, faultRecords: number): ArrayBuffer {
+export function packWassersteinFinalizeParams(
+  o: NormalizedWassersteinOptions,
+  chunks: number,
+  faultRecords: number,
+): ArrayBuffer {
   return packUniform(wassersteinFinalizeFields(o, chunks, faultRecords));
 }
 
-export function planWassersteinProgram(o: NormalizedWassersteinOptions, profile: DeviceProfile): LossProgram<VoxelGrids> {
+export function planWassersteinProgram(
+  o: NormalizedWassersteinOptions,
+  profile: DeviceProfile,
+): LossProgram<VoxelGrids> {
   const grids = voxelGrids(o, profile);
   const pairs = o.batch * o.classes;
   const voxels = o.batch * o.spatial;
@@ -53,8 +79,22 @@ export function planWassersteinProgram(o: NormalizedWassersteinOptions, profile:
     dims: o.dims,
     grids,
     tensors: [
-      { name: 'pred', bytes: o.elements * 4, windowed: true, access: 'read', optional: false, host: { type: 'f32', elements: o.elements } },
-      { name: 'target', bytes: targetBytes(o.target, voxels, o.classes), windowed: true, access: 'read', optional: false, host: { type: o.target, elements: voxels } },
+      {
+        name: 'pred',
+        bytes: o.elements * 4,
+        windowed: true,
+        access: 'read',
+        optional: false,
+        host: { type: 'f32', elements: o.elements },
+      },
+      {
+        name: 'target',
+        bytes: targetBytes(o.target, voxels, o.classes),
+        windowed: true,
+        access: 'read',
+        optional: false,
+        host: { type: o.target, elements: voxels },
+      },
       { name: 'loss', bytes: 4, windowed: false, access: 'write', optional: false },
       { name: 'grad', bytes: o.elements * 4, windowed: true, access: 'write', optional: true },
     ],
@@ -68,30 +108,55 @@ export function planWassersteinProgram(o: NormalizedWassersteinOptions, profile:
       { name: 'stats', bytes: o.batch * 16, readable: true },
     ],
     passes: [
-      uniformPass('forward', 'wasserstein_forward', constants, voxelParams(forward),
+      uniformPass(
+        'forward',
+        'wasserstein_forward',
+        constants,
+        voxelParams(forward),
         forward.windows.map((w, block) => ({
           block,
           window: w,
           workgroups: [w.count, forward.classBlocks, 1],
           bindings: { ...inputs(w), partials: scratchRef('partials'), faults: scratchRef('faults') },
-        }))),
-      uniformPass('finalize', 'wasserstein_finalize', {}, packWassersteinFinalizeParams(o, forward.chunks, faultRecords), [
-        {
-          block: 0,
-          workgroups: [1, 1, 1],
-          bindings: {
-            partials: scratchRef('partials'), class_sums: scratchRef('class sums'), stats: scratchRef('stats'), loss: tensorRef('loss', 0, 4),
-            status: scratchRef('status'), faults: scratchRef('faults'),
+        })),
+      ),
+      uniformPass(
+        'finalize',
+        'wasserstein_finalize',
+        {},
+        packWassersteinFinalizeParams(o, forward.chunks, faultRecords),
+        [
+          {
+            block: 0,
+            workgroups: [1, 1, 1],
+            bindings: {
+              partials: scratchRef('partials'),
+              class_sums: scratchRef('class sums'),
+              stats: scratchRef('stats'),
+              loss: tensorRef('loss', 0, 4),
+              status: scratchRef('status'),
+              faults: scratchRef('faults'),
+            },
           },
-        },
-      ]),
-      uniformPass('backward', 'wasserstein_backward', constants, voxelParams(backward),
+        ],
+      ),
+      uniformPass(
+        'backward',
+        'wasserstein_backward',
+        constants,
+        voxelParams(backward),
         backward.windows.map((w, block) => ({
           block,
           window: w,
           workgroups: [w.count, 1, 1],
-          bindings: { ...inputs(w), class_sums: scratchRef('class sums'), grad: voxelWindow('grad', w, 'elements', o.classes) },
-        })), true),
+          bindings: {
+            ...inputs(w),
+            class_sums: scratchRef('class sums'),
+            grad: voxelWindow('grad', w, 'elements', o.classes),
+          },
+        })),
+        true,
+      ),
     ],
     readback: ['stats'],
     inPlace: [],

@@ -18,9 +18,4 @@ export {
   type PeerValue,
   type Tensor,
 } from './peers/index.js';
-export {
-  clDiceReference,
-  softSkeleton,
-  type ClDiceReferenceOptions,
-  type ClDiceReferenceResult,
-} from './cldice.js';
+export { clDiceReference, softSkeleton, type ClDiceReferenceOptions, type ClDiceReferenceResult } from './cldice.js';

@@ -60,7 +60,9 @@ export function bindStorage(
       `${name} must be a GPUBuffer or { buffer: GPUBuffer, offset? }, got ${describe(arg)}.`,
     );
   }
-  const fields = isGpuBuffer(arg) ? { buffer: arg } : ownOptions<{ buffer: GPUBuffer; offset: number }>(`${name} binding field`, arg, ['buffer', 'offset']);
+  const fields = isGpuBuffer(arg)
+    ? { buffer: arg }
+    : ownOptions<{ buffer: GPUBuffer; offset: number }>(`${name} binding field`, arg, ['buffer', 'offset']);
   const buffer = fields.buffer!;
   const offset = fields.offset ?? 0;
   if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) {
@@ -112,8 +114,11 @@ export function requireEncoder(encoder: unknown): asserts encoder is GPUCommandE
   const e = encoder as Partial<GPUCommandEncoder> | null;
   const EncoderClass = (globalThis as { GPUCommandEncoder?: unknown }).GPUCommandEncoder;
   const isEncoder =
-    typeof e === 'object' && e !== null &&
-    (typeof EncoderClass === 'function' ? e instanceof EncoderClass : typeof e.beginComputePass === 'function' && typeof e.finish === 'function');
+    typeof e === 'object' &&
+    e !== null &&
+    (typeof EncoderClass === 'function'
+      ? e instanceof EncoderClass
+      : typeof e.beginComputePass === 'function' && typeof e.finish === 'function');
   if (!isEncoder) {
     throw new WgslDiceError(
       'INVALID_INPUT',
@@ -155,7 +160,10 @@ export function encodeBuffers<T extends object>(
 ): Partial<T> {
   if (typeof buffers !== 'object' || buffers === null) {
     const fields = known.map((k) => (['pred', 'target', 'loss'].includes(k) ? k : `${k}?`));
-    throw new WgslDiceError('INVALID_INPUT', `encode() needs { ${fields.join(', ')} } (GPU buffers), got ${String(buffers)}.`);
+    throw new WgslDiceError(
+      'INVALID_INPUT',
+      `encode() needs { ${fields.join(', ')} } (GPU buffers), got ${String(buffers)}.`,
+    );
   }
   const copy = ownOptions<T>('encode() buffer', buffers, known);
   for (const [name, arg] of Object.entries(copy)) {
@@ -313,7 +321,8 @@ export function describe(value: unknown): string {
   }
   if (value instanceof ArrayBuffer) return `an ArrayBuffer of ${value.byteLength} bytes`;
   if (typeof value === 'function') return 'a function';
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+  if (typeof value === 'string')
+    return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
   if (typeof value === 'object') {
     const kind = (value as object).constructor?.name;
     if (kind && kind !== 'Object') return article(kind);

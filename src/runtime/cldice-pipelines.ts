@@ -26,10 +26,16 @@ function pipelineFor(device: GPUDevice, label: string, kernel: ClDiceKernel, wor
     if (/override\s+SPATIAL_DIMS/.test(shader.code)) constants.SPATIAL_DIMS = rank;
     const module = device.createShaderModule({ label: `${label} cldice ${kernel}`, code: shader.code });
     pipeline = device
-      .createComputePipelineAsync({ label: `${label} cldice ${kernel}`, layout: 'auto', compute: { module, entryPoint: 'main', constants } })
+      .createComputePipelineAsync({
+        label: `${label} cldice ${kernel}`,
+        layout: 'auto',
+        compute: { module, entryPoint: 'main', constants },
+      })
       .catch(async (error: unknown) => {
         const info = await module.getCompilationInfo();
-        const messages = info.messages.map((m) => `${sourceLocation(shader, m.lineNum)}:${m.linePos} ${m.type}: ${m.message}`);
+        const messages = info.messages.map(
+          (m) => `${sourceLocation(shader, m.lineNum)}:${m.linePos} ${m.type}: ${m.message}`,
+        );
         throw new WgslDiceError(
           'GPU_ERROR',
           `Could not build the clDice ${kernel} pipeline on this device: ${String((error as Error)?.message ?? error)}` +
@@ -43,7 +49,12 @@ function pipelineFor(device: GPUDevice, label: string, kernel: ClDiceKernel, wor
 }
 
 /** Every clDice pipeline for one rank (2D or 3D), compiled concurrently. */
-export async function clDicePipelines(device: GPUDevice, label: string, workgroupSize: number, rank: 2 | 3): Promise<ClDicePipelines> {
+export async function clDicePipelines(
+  device: GPUDevice,
+  label: string,
+  workgroupSize: number,
+  rank: 2 | 3,
+): Promise<ClDicePipelines> {
   const names = Object.keys(CLDICE_KERNELS) as ClDiceKernel[];
   const built = await Promise.all(names.map((name) => pipelineFor(device, label, name, workgroupSize, rank)));
   return Object.fromEntries(names.map((name, i) => [name, built[i]])) as ClDicePipelines;

@@ -43,8 +43,7 @@ export class DeviceLossGuard {
   whileAlive<T>(work: Promise<T>): Promise<T> {
     if (this.#info) return Promise.reject(deviceLostError(this.#info, ' before wgsl-dice could wait on it'));
     return new Promise<T>((resolve, reject) => {
-      const onLost = (info: GPUDeviceLostInfo) =>
-        reject(deviceLostError(info, ' while wgsl-dice was waiting on it'));
+      const onLost = (info: GPUDeviceLostInfo) => reject(deviceLostError(info, ' while wgsl-dice was waiting on it'));
       this.#waiting.add(onLost);
       work.then(
         (value) => {

@@ -105,8 +105,14 @@ export abstract class LossBase {
       this.assertUsable();
       // A recording WebGPU rejected never ran: the status is not that of the last encode().
       await this.checkEncodes();
-      this.#statusReadback ??= this.resources.buffer('status readback', STATUS_BYTES, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
-      return readStatusBuffer(this.host, `${label} status`, statusBuffer, this.#statusReadback, () => this.assertUsable());
+      this.#statusReadback ??= this.resources.buffer(
+        'status readback',
+        STATUS_BYTES,
+        GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      );
+      return readStatusBuffer(this.host, `${label} status`, statusBuffer, this.#statusReadback, () =>
+        this.assertUsable(),
+      );
     });
   }
 
@@ -119,7 +125,10 @@ export abstract class LossBase {
 
   protected assertUsable(): void {
     if (this.#destroyed) {
-      throw new WgslDiceError('ENGINE_DESTROYED', `This ${this.#what} was destroyed; create a new one with ${this.#createdBy}.`);
+      throw new WgslDiceError(
+        'ENGINE_DESTROYED',
+        `This ${this.#what} was destroyed; create a new one with ${this.#createdBy}.`,
+      );
     }
     this.host._assertUsable();
   }

@@ -25,7 +25,13 @@ export class OwnedResources {
    * creates none in a steady loop. Each new bind group is made under `checks` (a buffer of
    * another device fails there), and one WebGPU rejected leaves the cache again.
    */
-  constructor(device: GPUDevice, label: string, bindGroupsPerCall: number, checks: RecordingChecks, explainBindError: ExplainError) {
+  constructor(
+    device: GPUDevice,
+    label: string,
+    bindGroupsPerCall: number,
+    checks: RecordingChecks,
+    explainBindError: ExplainError,
+  ) {
     this.#device = device;
     this.#label = label;
     this.#cacheSize = Math.max(DEFAULT_BIND_GROUP_CACHE, 2 * bindGroupsPerCall);
@@ -68,7 +74,12 @@ export class OwnedResources {
   }
 
   /** Binding 0 is the pass's uniform block, then `bindings` in order from binding 1. */
-  bindGroup(pass: string, layout: GPUBindGroupLayout, params: GPUBuffer | Binding, bindings: readonly Binding[]): GPUBindGroup {
+  bindGroup(
+    pass: string,
+    layout: GPUBindGroupLayout,
+    params: GPUBuffer | Binding,
+    bindings: readonly Binding[],
+  ): GPUBindGroup {
     const uniform = 'buffer' in params ? params : whole(params);
     const key = `${pass}|${uniform.offset}|${bindingKey(bindings)}`;
     let group = this.#bindGroups.get(key);
@@ -85,7 +96,10 @@ export class OwnedResources {
           layout,
           entries: [
             { binding: 0, resource: { buffer: uniform.buffer, offset: uniform.offset, size: uniform.size } },
-            ...bindings.map((b, i) => ({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset, size: b.size } })),
+            ...bindings.map((b, i) => ({
+              binding: i + 1,
+              resource: { buffer: b.buffer, offset: b.offset, size: b.size },
+            })),
           ],
         }),
       this.#explainBindError,

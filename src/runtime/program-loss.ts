@@ -1,6 +1,13 @@
 import { WgslDiceError } from '../core/errors.js';
 import { STATUS_BYTES, STATUS_PARTS_OFFSET, UNIFORM_STRIDE } from '../core/limits.js';
-import { describeProgram, type HostType, type LossProgram, type ProgramPass, type TensorName, type TensorSpec } from '../program/program.js';
+import {
+  describeProgram,
+  type HostType,
+  type LossProgram,
+  type ProgramPass,
+  type TensorName,
+  type TensorSpec,
+} from '../program/program.js';
 import { bindStorage, describe, hostInputError, isBufferArg, rejectOverlaps, type Binding } from './caller-buffers.js';
 import type { LossHost } from './host.js';
 import { LossBase } from './loss-base.js';
@@ -76,7 +83,12 @@ export abstract class ProgramLoss extends LossBase {
     for (const s of program.scratch) {
       // compute() reads some scratch back; wgsl-dice/tfjs copies the gradient coefficients out.
       const copySource = s.readable || s.name === program.gradientCoefficients ? u.COPY_SRC : 0;
-      this.#scratch.set(s.name, s.contents ? this.resources.storage(s.name, s.contents, copySource) : this.resources.buffer(s.name, s.bytes, u.STORAGE | copySource));
+      this.#scratch.set(
+        s.name,
+        s.contents
+          ? this.resources.storage(s.name, s.contents, copySource)
+          : this.resources.buffer(s.name, s.bytes, u.STORAGE | copySource),
+      );
     }
     this.#uniforms = program.passes.map((p) => this.resources.uniform(`${p.name} params`, p.uniforms));
   }
@@ -119,9 +131,13 @@ export abstract class ProgramLoss extends LossBase {
    * binds (loss, and pred for the seed losses) may be left out.
    */
   _encodeBackward(encoder: GPUCommandEncoder, buffers: Readonly<Partial<Record<TensorName, GPUBuffer>>>): void {
-    if (!buffers.grad) throw new WgslDiceError('INVALID_INPUT', '_encodeBackward records the gradient: pass the grad buffer.');
+    if (!buffers.grad)
+      throw new WgslDiceError('INVALID_INPUT', '_encodeBackward records the gradient: pass the grad buffer.');
     if (!this.program.passes.some((pass) => pass.backward)) {
-      throw new WgslDiceError('INVALID_INPUT', `${this.program.label} has no gradient (a metric on binarised predictions); use it without differentiating it.`);
+      throw new WgslDiceError(
+        'INVALID_INPUT',
+        `${this.program.label} has no gradient (a metric on binarised predictions); use it without differentiating it.`,
+      );
     }
     this.record(encoder, buffers, {}, 'backward');
   }
@@ -146,7 +162,10 @@ export abstract class ProgramLoss extends LossBase {
       );
     }
     if (intoPass && options.timestampWrites !== undefined) {
-      throw new WgslDiceError('INVALID_OPTION', 'timestampWrites belong to the pass you began; pass them to beginComputePass() yourself.');
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        'timestampWrites belong to the pass you began; pass them to beginComputePass() yourself.',
+      );
     }
     const bound = this.#bindTensors(buffers, passes === 'backward' ? this.#backwardTensors : undefined);
     const withGrad = bound.has('grad');
@@ -159,7 +178,12 @@ export abstract class ProgramLoss extends LossBase {
     });
   }
 
-  #recordPasses(pass: GPUComputePassEncoder, bound: ReadonlyMap<TensorName, Binding>, withGrad: boolean, backwardOnly: boolean): void {
+  #recordPasses(
+    pass: GPUComputePassEncoder,
+    bound: ReadonlyMap<TensorName, Binding>,
+    withGrad: boolean,
+    backwardOnly: boolean,
+  ): void {
     this.program.passes.forEach((plan, p) => {
       if (plan.backward ? !withGrad : backwardOnly) return;
       const compiled = this.#passes[p];
@@ -195,7 +219,10 @@ export abstract class ProgramLoss extends LossBase {
     return bound;
   }
 
-  #resolve(ref: ProgramPass['dispatches'][number]['bindings'][string], bound: ReadonlyMap<TensorName, Binding>): Binding {
+  #resolve(
+    ref: ProgramPass['dispatches'][number]['bindings'][string],
+    bound: ReadonlyMap<TensorName, Binding>,
+  ): Binding {
     if ('scratch' in ref) return whole(this.scratchBuffer(ref.scratch));
     const tensor = bound.get(ref.tensor);
     // An optional tensor the caller left out binds the loss's own buffer of that name.
@@ -230,7 +257,10 @@ export abstract class ProgramLoss extends LossBase {
       if (ArrayBuffer.isView(input) && !(input instanceof DataView)) {
         if (!(input instanceof type)) {
           if (spec.host.type === 'f32') throw hostInputError(name, input);
-          throw new WgslDiceError('INVALID_DTYPE', `${name} must be a ${type.name} for this loss, got ${describe(input)}.`);
+          throw new WgslDiceError(
+            'INVALID_DTYPE',
+            `${name} must be a ${type.name} for this loss, got ${describe(input)}.`,
+          );
         }
         const array = input as unknown as Uint8Array;
         if (array.length !== spec.host.elements) {
@@ -252,7 +282,12 @@ export abstract class ProgramLoss extends LossBase {
     return staged;
   }
 
-  async #run(staged: Map<TensorName, unknown>, wantGrad: boolean, labelHint: string, predHint: string): Promise<ProgramOutput> {
+  async #run(
+    staged: Map<TensorName, unknown>,
+    wantGrad: boolean,
+    labelHint: string,
+    predHint: string,
+  ): Promise<ProgramOutput> {
     this.assertUsable();
     const buffers: Record<string, unknown> = {};
     for (const [name, value] of staged) {
@@ -269,23 +304,25 @@ export abstract class ProgramLoss extends LossBase {
     const readback = this.#hostBuffer(wantGrad ? 'readback with grad' : 'readback');
     const sections = this.program.readback.map((name) => this.scratchBuffer(name));
     const gradBytes = this.#tensors.get('grad')?.bytes ?? 0;
-    const bytes = await this.explainingRecording(submitAndRead({
-      host: this.host,
-      label: `${this.program.label} compute`,
-      record: (encoder) => {
-        this.record(encoder, buffers);
-        encoder.copyBufferToBuffer(this.statusBuffer, 0, readback, 0, STATUS_BYTES);
-        let at = STATUS_BYTES;
-        for (const buffer of sections) {
-          encoder.copyBufferToBuffer(buffer, 0, readback, at, buffer.size);
-          at += buffer.size;
-        }
-        if (wantGrad) encoder.copyBufferToBuffer(buffers.grad as GPUBuffer, 0, readback, at, gradBytes);
-      },
-      readback,
-      callerBuffers: Object.fromEntries(staged),
-      assertUsable: () => this.assertUsable(),
-    }));
+    const bytes = await this.explainingRecording(
+      submitAndRead({
+        host: this.host,
+        label: `${this.program.label} compute`,
+        record: (encoder) => {
+          this.record(encoder, buffers);
+          encoder.copyBufferToBuffer(this.statusBuffer, 0, readback, 0, STATUS_BYTES);
+          let at = STATUS_BYTES;
+          for (const buffer of sections) {
+            encoder.copyBufferToBuffer(buffer, 0, readback, at, buffer.size);
+            at += buffer.size;
+          }
+          if (wantGrad) encoder.copyBufferToBuffer(buffers.grad as GPUBuffer, 0, readback, at, gradBytes);
+        },
+        readback,
+        callerBuffers: Object.fromEntries(staged),
+        assertUsable: () => this.assertUsable(),
+      }),
+    );
     const status = decodeStatus(new Uint32Array(bytes, 0, STATUS_BYTES / 4));
     rejectBadInput(status, this.classCount, labelHint, predHint);
     const out = new Map<string, Float32Array>();
@@ -311,13 +348,22 @@ export abstract class ProgramLoss extends LossBase {
     if (buffer) return buffer;
     const u = GPUBufferUsage;
     const gradBytes = this.#tensors.get('grad')?.bytes ?? 0;
-    const readbackBytes = STATUS_BYTES + this.program.readback.reduce((n, section) => n + this.scratchBuffer(section).size, 0);
+    const readbackBytes =
+      STATUS_BYTES + this.program.readback.reduce((n, section) => n + this.scratchBuffer(section).size, 0);
     if (name === 'readback' || name === 'readback with grad') {
-      buffer = this.resources.buffer(name, readbackBytes + (name === 'readback' ? 0 : gradBytes), u.MAP_READ | u.COPY_DST);
+      buffer = this.resources.buffer(
+        name,
+        readbackBytes + (name === 'readback' ? 0 : gradBytes),
+        u.MAP_READ | u.COPY_DST,
+      );
     } else if (name === 'loss' || name === 'grad') {
       buffer = this.resources.buffer(`host ${name}`, name === 'loss' ? 16 : gradBytes, u.STORAGE | u.COPY_SRC);
     } else {
-      buffer = this.resources.buffer(`host ${name}`, this.#tensors.get(name as TensorName)!.bytes, u.STORAGE | u.COPY_DST);
+      buffer = this.resources.buffer(
+        `host ${name}`,
+        this.#tensors.get(name as TensorName)!.bytes,
+        u.STORAGE | u.COPY_DST,
+      );
     }
     this.#host.set(name, buffer);
     return buffer;
@@ -332,7 +378,8 @@ function backwardTensors(program: LossProgram): Set<TensorName> {
   const names = new Set<TensorName>();
   for (const pass of program.passes) {
     if (!pass.backward) continue;
-    for (const d of pass.dispatches) for (const ref of Object.values(d.bindings)) if ('tensor' in ref) names.add(ref.tensor);
+    for (const d of pass.dispatches)
+      for (const ref of Object.values(d.bindings)) if ('tensor' in ref) names.add(ref.tensor);
   }
   return names;
 }
@@ -344,7 +391,8 @@ function sameDispatchPairs(program: LossProgram): [TensorName, TensorName][] {
   for (const pass of program.passes) {
     for (const d of pass.dispatches) {
       const tensors = Object.values(d.bindings).flatMap((ref) => ('tensor' in ref ? [ref.tensor] : []));
-      for (const r of tensors) for (const w of tensors) if (access.get(r) === 'read' && access.get(w) === 'write') pairs.add(`${r}|${w}`);
+      for (const r of tensors)
+        for (const w of tensors) if (access.get(r) === 'read' && access.get(w) === 'write') pairs.add(`${r}|${w}`);
     }
   }
   return [...pairs].map((p) => p.split('|') as [TensorName, TensorName]);

@@ -80,7 +80,9 @@ const NEAR_F32_LIMIT = F32_MAX / 4;
  */
 export function rejectOverflow(loss: number, sums: readonly ArrayLike<number>[]): void {
   if (Number.isFinite(loss)) return;
-  const overflowing = sums.some((column) => Array.prototype.some.call(column, (v: number) => !(Math.abs(v) <= NEAR_F32_LIMIT)));
+  const overflowing = sums.some((column) =>
+    Array.prototype.some.call(column, (v: number) => !(Math.abs(v) <= NEAR_F32_LIMIT)),
+  );
   if (!overflowing) return;
   throw new WgslDiceError(
     'NON_FINITE_INPUT',

@@ -11,10 +11,7 @@ import type { LossHost } from './host.js';
 
 /** Used by clDice, which has its own runtime (the other losses stage through src/runtime/program-loss.ts). */
 type TypedArrayConstructor =
-  | Float32ArrayConstructor
-  | Uint8ArrayConstructor
-  | Uint16ArrayConstructor
-  | Uint32ArrayConstructor;
+  Float32ArrayConstructor | Uint8ArrayConstructor | Uint16ArrayConstructor | Uint32ArrayConstructor;
 
 /**
  * A host array written into `staging` (padded to whole words, as writeBuffer needs), or a
@@ -67,7 +64,10 @@ export function snapshotCompute<P, T, O extends object>(
   known: readonly string[],
 ): { pred: P; target: T; options: Partial<O> } {
   if (typeof options !== 'object' || options === null) {
-    throw new WgslDiceError('INVALID_OPTION', `compute() options must be an object like { grad: true }, got ${describeValue(options)}.`);
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `compute() options must be an object like { grad: true }, got ${describeValue(options)}.`,
+    );
   }
   const copy = ownOptions<O>('compute() option', options, known) as Partial<O> & { grad?: unknown; mask?: unknown };
   if (copy.grad !== undefined && typeof copy.grad !== 'boolean') {
@@ -78,7 +78,9 @@ export function snapshotCompute<P, T, O extends object>(
 }
 
 function snapshotArray<V>(value: V): V {
-  return ArrayBuffer.isView(value) && !(value instanceof DataView) ? ((value as unknown as Uint8Array).slice() as V) : value;
+  return ArrayBuffer.isView(value) && !(value instanceof DataView)
+    ? ((value as unknown as Uint8Array).slice() as V)
+    : value;
 }
 
 /**

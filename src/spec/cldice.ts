@@ -54,7 +54,10 @@ export function normalizeClDiceOptions(options: ClDiceOptions): NormalizedClDice
   rejectUnknownKeys('cl-dice loss option', options, knownOptions);
   const layout = options.layout ?? 'channels-last';
   if (layout !== 'channels-last' && layout !== 'channels-first') {
-    throw new WgslDiceError('INVALID_OPTION', `layout must be 'channels-last' or 'channels-first', got ${JSON.stringify(layout)}.`);
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `layout must be 'channels-last' or 'channels-first', got ${JSON.stringify(layout)}.`,
+    );
   }
   const channelsFirst = layout === 'channels-first';
   const shape = parseLayoutShape(options.shape, channelsFirst);
@@ -67,15 +70,24 @@ export function normalizeClDiceOptions(options: ClDiceOptions): NormalizedClDice
   }
   const iterations = options.skeletonIterations ?? 3;
   if (!Number.isInteger(iterations) || iterations < 0 || iterations > 64) {
-    throw new WgslDiceError('INVALID_OPTION', `skeletonIterations must be an integer in [0, 64], got ${String(iterations)}.`);
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `skeletonIterations must be an integer in [0, 64], got ${String(iterations)}.`,
+    );
   }
   const alpha = options.alpha ?? 1;
   if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) {
-    throw new WgslDiceError('INVALID_OPTION', `alpha (the weight of clDice against soft Dice) must be in [0, 1], got ${String(alpha)}.`);
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `alpha (the weight of clDice against soft Dice) must be in [0, 1], got ${String(alpha)}.`,
+    );
   }
   const smooth = options.smooth ?? 1;
   if (typeof smooth !== 'number' || !Number.isFinite(smooth) || !(smooth > 0)) {
-    throw new WgslDiceError('INVALID_OPTION', `smooth must be a finite number > 0 (it keeps empty skeletons from dividing 0 by 0), got ${String(smooth)}.`);
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `smooth must be a finite number > 0 (it keeps empty skeletons from dividing 0 by 0), got ${String(smooth)}.`,
+    );
   }
   return {
     dims: shape.dims,

@@ -147,10 +147,39 @@ export interface FocalOptions {
 }
 
 const knownOptions = [
-  'shape', 'layout', 'activation', 'target', 'ignoreIndex', 'mask', 'maskShape', 'groups', 'batch',
-  'classes', 'includeBackground', 'formula', 'score', 'alpha', 'beta', 'fBeta', 'gdlWeight',
-  'squared', 'softLabel', 'tpMin', 'smoothNumerator', 'smoothDenominator', 'denominatorMin', 'value',
-  'logEps', 'gamma', 'weights', 'reduction', 'emptyClass', 'lambdaDice', 'crossEntropy', 'focal', 'label',
+  'shape',
+  'layout',
+  'activation',
+  'target',
+  'ignoreIndex',
+  'mask',
+  'maskShape',
+  'groups',
+  'batch',
+  'classes',
+  'includeBackground',
+  'formula',
+  'score',
+  'alpha',
+  'beta',
+  'fBeta',
+  'gdlWeight',
+  'squared',
+  'softLabel',
+  'tpMin',
+  'smoothNumerator',
+  'smoothDenominator',
+  'denominatorMin',
+  'value',
+  'logEps',
+  'gamma',
+  'weights',
+  'reduction',
+  'emptyClass',
+  'lambdaDice',
+  'crossEntropy',
+  'focal',
+  'label',
 ] as const;
 
 /** Options of {@link DiceEngine.metric}: a loss's options plus how predictions are binarised. */
@@ -238,7 +267,10 @@ export function scoreCoefficients(formula: string, alpha: number, beta: number, 
   }
 }
 
-export function normalizeLossOptions(options: unknown, extra: { activation?: Activation; threshold?: number } = {}): NormalizedLossOptions {
+export function normalizeLossOptions(
+  options: unknown,
+  extra: { activation?: Activation; threshold?: number } = {},
+): NormalizedLossOptions {
   if (typeof options !== 'object' || options === null) {
     throw new WgslDiceError('INVALID_OPTION', 'loss() needs an options object with at least { shape }.');
   }
@@ -248,7 +280,8 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
   const shape = parseLayoutShape(o.shape, channelsFirst);
   const { classes, batch } = shape;
 
-  const activation = extra.activation ?? oneOf('activation', o.activation, ['none', 'sigmoid', 'softmax', 'tanh'] as const, 'none');
+  const activation =
+    extra.activation ?? oneOf('activation', o.activation, ['none', 'sigmoid', 'softmax', 'tanh'] as const, 'none');
   const target = oneOf('target', o.target, ['dense', 'u8', 'u16', 'u32'] as const, 'dense');
   let ignoreIndex: number | undefined;
   if (o.ignoreIndex !== undefined && target === 'dense') {
@@ -257,14 +290,22 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
   } else if (o.ignoreIndex !== undefined) {
     const max = target === 'u8' ? 255 : target === 'u16' ? 65535 : 2 ** 32 - 1;
     if (!Number.isInteger(o.ignoreIndex) || o.ignoreIndex < 0 || o.ignoreIndex > max) {
-      throw new WgslDiceError('INVALID_OPTION', `ignoreIndex must be an integer in [0, ${max}] for ${target} labels, got ${o.ignoreIndex}.`);
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        `ignoreIndex must be an integer in [0, ${max}] for ${target} labels, got ${o.ignoreIndex}.`,
+      );
     }
     ignoreIndex = o.ignoreIndex;
   }
   const mask = oneOf('mask', o.mask, ['none', 'weight', 'logits'] as const, 'none');
   const maskShape = oneOf('maskShape', o.maskShape, ['per-sample', 'shared'] as const, 'per-sample');
   const groups = oneOf('groups', o.groups, ['per-class', 'global'] as const, 'per-class');
-  const formula = oneOf('formula', o.formula, ['dice', 'jaccard', 'tversky', 'f-beta', 'generalized-dice'] as const, 'dice');
+  const formula = oneOf(
+    'formula',
+    o.formula,
+    ['dice', 'jaccard', 'tversky', 'f-beta', 'generalized-dice'] as const,
+    'dice',
+  );
   rejectInapplicable(o, formula);
   const alpha = optionalNonNegative('alpha', o.alpha, 0.5);
   const beta = optionalNonNegative('beta', o.beta, 0.5);
@@ -278,7 +319,10 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     // All four or none: a missing one has no sensible default (it would be NaN in every group).
     const field = (name: keyof typeof score) => {
       if (s[name] === undefined) {
-        throw new WgslDiceError('INVALID_OPTION', `score.${name} is missing; score needs all of numTp, denTp, denFp and denFn.`);
+        throw new WgslDiceError(
+          'INVALID_OPTION',
+          `score.${name} is missing; score needs all of numTp, denTp, denFp and denFn.`,
+        );
       }
       return requireF32(`score.${name}`, s[name]);
     };
@@ -287,11 +331,15 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
 
   const included = Array.from({ length: classes }, () => true);
   if (o.classes !== undefined) {
-    if (!Array.isArray(o.classes)) throw new WgslDiceError('INVALID_OPTION', 'classes must be an array of class indices.');
+    if (!Array.isArray(o.classes))
+      throw new WgslDiceError('INVALID_OPTION', 'classes must be an array of class indices.');
     included.fill(false);
     for (const c of o.classes) {
       if (!Number.isInteger(c) || c < 0 || c >= classes) {
-        throw new WgslDiceError('INVALID_OPTION', `classes contains ${String(c)}, not a class index in [0, ${classes - 1}].`);
+        throw new WgslDiceError(
+          'INVALID_OPTION',
+          `classes contains ${String(c)}, not a class index in [0, ${classes - 1}].`,
+        );
       }
       included[c] = true;
     }
@@ -308,7 +356,12 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
 
   const poolBatch = optionalBoolean('batch', o.batch, false);
   const poolClasses = groups === 'global' || formula === 'generalized-dice';
-  const reduction = oneOf('reduction', o.reduction, ['mean', 'sum', 'weighted-mean', 'batch-mean', 'none'] as const, 'mean');
+  const reduction = oneOf(
+    'reduction',
+    o.reduction,
+    ['mean', 'sum', 'weighted-mean', 'batch-mean', 'none'] as const,
+    'mean',
+  );
   let fixedWeights: Float64Array | undefined;
   let inverseFrequency = false;
   if (o.weights === 'inverse-frequency') {
@@ -324,7 +377,10 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     fixedWeights = classWeights('weights', o.weights, classes);
   }
   if ((fixedWeights || inverseFrequency) && poolClasses) {
-    throw new WgslDiceError('INVALID_WEIGHTS', "class weights need per-class groups; drop weights or use groups: 'per-class'.");
+    throw new WgslDiceError(
+      'INVALID_WEIGHTS',
+      "class weights need per-class groups; drop weights or use groups: 'per-class'.",
+    );
   }
   const groupBatches = poolBatch ? 1 : batch;
   const groupClasses = poolClasses ? 1 : includedCount;
@@ -336,17 +392,23 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     weightSum += groupWeights[c];
   }
   const normalisation =
-    reduction === 'mean' ? groupBatches * groupClasses
-    : reduction === 'weighted-mean' ? groupBatches * (weightSum || 1)
-    : reduction === 'batch-mean' ? groupBatches
-    : 1;
+    reduction === 'mean'
+      ? groupBatches * groupClasses
+      : reduction === 'weighted-mean'
+        ? groupBatches * (weightSum || 1)
+        : reduction === 'batch-mean'
+          ? groupBatches
+          : 1;
   for (let c = 0; c < groupWeights.length; c++) groupWeights[c] /= normalisation;
 
   const squared = optionalBoolean('squared', o.squared, false);
   const softAbs = o.softLabel === 'absolute';
   const softLabel = softAbs || optionalBoolean('softLabel', o.softLabel, false);
   if (squared && softLabel) {
-    throw new WgslDiceError('INVALID_OPTION', 'squared and softLabel cannot be combined (MONAI uses one or the other).');
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      'squared and softLabel cannot be combined (MONAI uses one or the other).',
+    );
   }
   let crossEntropy: NormalizedLossOptions['crossEntropy'];
   if (o.crossEntropy !== undefined) {
@@ -354,7 +416,12 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
       throw new WgslDiceError('INVALID_OPTION', 'crossEntropy must be an object like { lambda: 1 }.');
     }
     const ce = ownOptions<NonNullable<LossOptions['crossEntropy']>>('crossEntropy field', o.crossEntropy, [
-      'lambda', 'weights', 'posWeight', 'labelSmoothing', 'form', 'reduction',
+      'lambda',
+      'weights',
+      'posWeight',
+      'labelSmoothing',
+      'form',
+      'reduction',
     ]);
     const defaultForm = activation === 'softmax' ? 'softmax' : activation === 'sigmoid' ? 'binary' : undefined;
     const form = oneOf('crossEntropy.form', ce.form ?? defaultForm, ['softmax', 'binary'] as const, 'softmax');
@@ -365,7 +432,10 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
       );
     }
     if (ce.posWeight !== undefined && form !== 'binary') {
-      throw new WgslDiceError('INVALID_OPTION', "crossEntropy.posWeight weighs binary cross-entropy: it needs crossEntropy.form 'binary'.");
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        "crossEntropy.posWeight weighs binary cross-entropy: it needs crossEntropy.form 'binary'.",
+      );
     }
     const labelSmoothing = optionalNonNegative('crossEntropy.labelSmoothing', ce.labelSmoothing, 0);
     if (labelSmoothing > 1 || (labelSmoothing > 0 && form !== 'softmax')) {
@@ -376,18 +446,16 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     }
     const ceReduction = oneOf('crossEntropy.reduction', ce.reduction, ['mean', 'sum'] as const, 'mean');
     const divisor =
-      ceReduction === 'sum' ? 1
-      : form === 'binary' ? shape.elements
-      : target === 'dense' ? batch * shape.spatial
-      : 0;
+      ceReduction === 'sum' ? 1 : form === 'binary' ? shape.elements : target === 'dense' ? batch * shape.spatial : 0;
     crossEntropy = {
       form,
       divisor,
       labelSmoothing,
       lambda: optionalNonNegative('crossEntropy.lambda', ce.lambda, 1),
-      weights: ce.weights === undefined
-        ? new Float64Array(classes).fill(1)
-        : classWeights('crossEntropy.weights', ce.weights, classes),
+      weights:
+        ce.weights === undefined
+          ? new Float64Array(classes).fill(1)
+          : classWeights('crossEntropy.weights', ce.weights, classes),
       posWeight: optionalNonNegative('crossEntropy.posWeight', ce.posWeight, 1),
     };
   }
@@ -408,7 +476,10 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     poolClasses,
     included,
     score,
-    gdlWeight: formula === 'generalized-dice' ? oneOf('gdlWeight', o.gdlWeight, ['square', 'simple', 'uniform'] as const, 'square') : undefined,
+    gdlWeight:
+      formula === 'generalized-dice'
+        ? oneOf('gdlWeight', o.gdlWeight, ['square', 'simple', 'uniform'] as const, 'square')
+        : undefined,
     squared,
     softLabel,
     softAbs,
@@ -417,7 +488,8 @@ export function normalizeLossOptions(options: unknown, extra: { activation?: Act
     smoothDenominator: optionalNonNegative('smoothDenominator', o.smoothDenominator, 1e-5),
     // No clamp unless asked: raw (unactivated) inputs can make a denominator negative, and
     // MONAI, Keras and qsm divide by it as it is.
-    denominatorMin: o.denominatorMin === undefined ? -Infinity : optionalNonNegative('denominatorMin', o.denominatorMin, 0),
+    denominatorMin:
+      o.denominatorMin === undefined ? -Infinity : optionalNonNegative('denominatorMin', o.denominatorMin, 0),
     value,
     logEps: optionalNonNegative('logEps', o.logEps, 1e-7),
     gamma,
@@ -443,14 +515,20 @@ function rejectInapplicable(o: Partial<LossOptions>, formula: string): void {
   if (o.score !== undefined) {
     for (const key of ['formula', 'alpha', 'beta', 'fBeta'] as const) {
       if (o[key] !== undefined) {
-        throw new WgslDiceError('INVALID_OPTION', `score replaces the coefficients that ${key} selects; pass one or the other.`);
+        throw new WgslDiceError(
+          'INVALID_OPTION',
+          `score replaces the coefficients that ${key} selects; pass one or the other.`,
+        );
       }
     }
   }
-  if ((o.alpha !== undefined || o.beta !== undefined) && formula !== 'tversky') doesNotApply('alpha / beta', "formula: 'tversky'");
+  if ((o.alpha !== undefined || o.beta !== undefined) && formula !== 'tversky')
+    doesNotApply('alpha / beta', "formula: 'tversky'");
   if (o.fBeta !== undefined && formula !== 'f-beta') doesNotApply('fBeta', "formula: 'f-beta'");
-  if (o.gdlWeight !== undefined && formula !== 'generalized-dice') doesNotApply('gdlWeight', "formula: 'generalized-dice'");
-  if (o.maskShape !== undefined && (o.mask === undefined || o.mask === 'none')) doesNotApply('maskShape', "mask: 'weight' or 'logits'");
+  if (o.gdlWeight !== undefined && formula !== 'generalized-dice')
+    doesNotApply('gdlWeight', "formula: 'generalized-dice'");
+  if (o.maskShape !== undefined && (o.mask === undefined || o.mask === 'none'))
+    doesNotApply('maskShape', "mask: 'weight' or 'logits'");
   if (o.logEps !== undefined && o.value !== 'negative-log') doesNotApply('logEps', "value: 'negative-log'");
 }
 
@@ -460,16 +538,28 @@ function rejectInapplicable(o: Partial<LossOptions>, formula: string): void {
  */
 export function normalizeMetricOptions(options: unknown): NormalizedLossOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new WgslDiceError('INVALID_OPTION', `metric() needs an options object with at least { shape }, got ${describeValue(options)}.`);
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `metric() needs an options object with at least { shape }, got ${describeValue(options)}.`,
+    );
   }
   const metricOnly = ['binarize', 'threshold'];
-  const known = [...knownOptions.filter((k) => k !== 'activation' && k !== 'crossEntropy' && k !== 'focal'), ...metricOnly];
+  const known = [
+    ...knownOptions.filter((k) => k !== 'activation' && k !== 'crossEntropy' && k !== 'focal'),
+    ...metricOnly,
+  ];
   const { binarize = 'argmax', threshold, ...rest } = ownOptions<MetricOptions>('metric option', options, known);
   if (binarize !== 'argmax' && binarize !== 'threshold') {
-    throw new WgslDiceError('INVALID_OPTION', `binarize must be 'argmax' or 'threshold', got ${describeValue(binarize)}.`);
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `binarize must be 'argmax' or 'threshold', got ${describeValue(binarize)}.`,
+    );
   }
   if (threshold !== undefined && binarize !== 'threshold') {
-    throw new WgslDiceError('INVALID_OPTION', "threshold applies to binarize: 'threshold' only; drop it or set binarize.");
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      "threshold applies to binarize: 'threshold' only; drop it or set binarize.",
+    );
   }
   return normalizeLossOptions(
     { smoothNumerator: 0, smoothDenominator: 0, ...rest },
@@ -485,10 +575,18 @@ function normalizeFocal(
   if (typeof given !== 'object' || given === null) {
     throw new WgslDiceError('INVALID_OPTION', 'focal must be an object like { gamma: 2 }.');
   }
-  const f = ownOptions<FocalOptions>('focal field', given, ['lambda', 'gamma', 'alpha', 'weights', 'useSoftmax', 'reduction']);
+  const f = ownOptions<FocalOptions>('focal field', given, [
+    'lambda',
+    'gamma',
+    'alpha',
+    'weights',
+    'useSoftmax',
+    'reduction',
+  ]);
   const { classes } = shape;
   const useSoftmax = optionalBoolean('focal.useSoftmax', f.useSoftmax, false);
-  const weights = f.weights === undefined ? new Float64Array(classes).fill(1) : classWeights('focal.weights', f.weights, classes);
+  const weights =
+    f.weights === undefined ? new Float64Array(classes).fill(1) : classWeights('focal.weights', f.weights, classes);
   const focalClasses = classes - firstClass;
   // Per focal class: the factor on g-terms and on (1 - g)-terms; no alpha means 1 and 1.
   const positive = new Float64Array(classes);
@@ -505,7 +603,10 @@ function normalizeFocal(
     } else alpha = Array.from({ length: focalClasses }, (_, i) => (i === 0 ? 1 - a : a));
   } else if (f.alpha !== undefined) {
     if (!Array.isArray(f.alpha) || f.alpha.length !== focalClasses) {
-      throw new WgslDiceError('INVALID_OPTION', `focal.alpha must be a number or ${focalClasses} numbers (one per focal class).`);
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        `focal.alpha must be a number or ${focalClasses} numbers (one per focal class).`,
+      );
     }
     alpha = f.alpha.map((a, i) => optionalF32(`focal.alpha[${i}]`, a, 0));
   }
@@ -516,9 +617,11 @@ function normalizeFocal(
   }
   const reduction = oneOf('focal.reduction', f.reduction, ['mean', 'sum-of-means', 'sum'] as const, 'mean');
   const normaliser =
-    reduction === 'mean' ? shape.batch * focalClasses * shape.spatial
-    : reduction === 'sum-of-means' ? shape.spatial
-    : 1;
+    reduction === 'mean'
+      ? shape.batch * focalClasses * shape.spatial
+      : reduction === 'sum-of-means'
+        ? shape.spatial
+        : 1;
   return {
     lambda: optionalNonNegative('focal.lambda', f.lambda, 1),
     gamma: optionalNonNegative('focal.gamma', f.gamma, 2),

@@ -56,10 +56,7 @@ export function normalizeDiceOptions(options: unknown): NormalizedDiceOptions {
   const shape = parseNhwcShape(o.shape);
   const reduce = o.reduce ?? 'global';
   if (reduce !== 'global' && reduce !== 'per-class') {
-    throw new WgslDiceError(
-      'INVALID_OPTION',
-      `reduce must be 'global' or 'per-class', got ${JSON.stringify(reduce)}.`,
-    );
+    throw new WgslDiceError('INVALID_OPTION', `reduce must be 'global' or 'per-class', got ${JSON.stringify(reduce)}.`);
   }
   const { numerator, denominator } = normalizeEpsilon(o.epsilon);
   const predType = o.predType ?? 'f32';
@@ -89,13 +86,15 @@ function normalizeEpsilon(epsilon: Epsilon | undefined): { numerator: number; de
       `epsilon must be a number or { numerator, denominator }, got ${describeValue(epsilon)}.`,
     );
   }
-  const e = ownOptions<{ numerator: number; denominator: number }>('epsilon field', epsilon, ['numerator', 'denominator']);
+  const e = ownOptions<{ numerator: number; denominator: number }>('epsilon field', epsilon, [
+    'numerator',
+    'denominator',
+  ]);
   return {
     numerator: requireNonNegative('epsilon.numerator', e.numerator),
     denominator: requireNonNegative('epsilon.denominator', e.denominator),
   };
 }
-
 
 function normalizeWeights(weights: ArrayLike<number>, classes: number, reduce: DiceReduce): Float64Array {
   if (reduce !== 'per-class') {
@@ -105,7 +104,10 @@ function normalizeWeights(weights: ArrayLike<number>, classes: number, reduce: D
     );
   }
   if (!Array.isArray(weights) && !(ArrayBuffer.isView(weights) && !(weights instanceof DataView))) {
-    throw new WgslDiceError('INVALID_WEIGHTS', `weights must be an array of ${classes} numbers, got ${describeValue(weights)}.`);
+    throw new WgslDiceError(
+      'INVALID_WEIGHTS',
+      `weights must be an array of ${classes} numbers, got ${describeValue(weights)}.`,
+    );
   }
   if (weights.length !== classes) {
     throw new WgslDiceError(

@@ -37,29 +37,51 @@ export interface NormalizedWassersteinOptions extends LayoutShape {
 }
 
 const knownOptions = [
-  'shape', 'layout', 'target', 'distanceMatrix', 'weighting', 'reduction', 'smoothNumerator', 'smoothDenominator', 'label',
+  'shape',
+  'layout',
+  'target',
+  'distanceMatrix',
+  'weighting',
+  'reduction',
+  'smoothNumerator',
+  'smoothDenominator',
+  'label',
 ] as const;
 
 export function normalizeWassersteinOptions(options: unknown): NormalizedWassersteinOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new WgslDiceError('INVALID_OPTION', 'wassersteinDice() needs an options object with { shape, distanceMatrix }.');
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      'wassersteinDice() needs an options object with { shape, distanceMatrix }.',
+    );
   }
   const o = ownOptions<WassersteinDiceOptions>('wassersteinDice option', options, knownOptions);
-  const channelsFirst = oneOf('layout', o.layout, ['channels-last', 'channels-first'] as const, 'channels-last') === 'channels-first';
+  const channelsFirst =
+    oneOf('layout', o.layout, ['channels-last', 'channels-first'] as const, 'channels-last') === 'channels-first';
   const shape = parseLayoutShape(o.shape, channelsFirst);
   const C = shape.classes;
   const matrix = o.distanceMatrix;
   if (!Array.isArray(matrix) || matrix.length !== C || matrix.some((row) => !Array.isArray(row) || row.length !== C)) {
-    throw new WgslDiceError('INVALID_OPTION', `distanceMatrix must be a ${C} x ${C} array of arrays (C = ${C} classes).`);
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `distanceMatrix must be a ${C} x ${C} array of arrays (C = ${C} classes).`,
+    );
   }
   const flat = (matrix as number[][]).flat();
   flat.forEach((d, i) => {
     if (typeof d !== 'number' || !Number.isFinite(d) || d < 0) {
-      throw new WgslDiceError('INVALID_OPTION', `distanceMatrix[${Math.floor(i / C)}][${i % C}] must be a finite number >= 0, got ${String(d)}.`);
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        `distanceMatrix[${Math.floor(i / C)}][${i % C}] must be a finite number >= 0, got ${String(d)}.`,
+      );
     }
   });
   const max = Math.max(...flat);
-  if (!(max > 0)) throw new WgslDiceError('INVALID_OPTION', 'distanceMatrix is all zeros; it needs a positive distance to normalise by.');
+  if (!(max > 0))
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      'distanceMatrix is all zeros; it needs a positive distance to normalise by.',
+    );
   return {
     ...shape,
     target: oneOf('target', o.target, ['u8', 'u16', 'u32'] as const, 'u32'),

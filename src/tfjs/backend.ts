@@ -56,7 +56,10 @@ export function bufferOf(backend: WebGPUBackend, tensor: tf.Tensor): GPUBuffer {
 }
 
 /** A new float32 tensor whose GPUBuffer comes from tfjs's pool (contents undefined until written). */
-export function pooledTensor(backend: WebGPUBackend, shape: readonly number[]): { tensor: tf.Tensor; buffer: GPUBuffer } {
+export function pooledTensor(
+  backend: WebGPUBackend,
+  shape: readonly number[],
+): { tensor: tf.Tensor; buffer: GPUBuffer } {
   const info = backend.makeTensorInfo([...shape], 'float32');
   const tensor = tf.engine().makeTensorFromTensorInfo(info, backend);
   return { tensor, buffer: bufferOf(backend, tensor) };

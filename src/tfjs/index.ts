@@ -37,9 +37,16 @@ export function diceLoss(options: SeedLossOptions = {}): TfjsLossFunction {
 /** Seed example 2, `weighted_dice_loss`: Σ_c weights[c] · mean_b(1 − dice_bc), not divided by Σ weights. */
 export function weightedDiceLoss(weights: readonly number[], options: SeedLossOptions = {}): TfjsLossFunction {
   if (!Array.isArray(weights) && !ArrayBuffer.isView(weights)) {
-    throw new WgslDiceError('INVALID_WEIGHTS', 'weightedDiceLoss(weights) needs one weight per class, as an array of numbers.');
+    throw new WgslDiceError(
+      'INVALID_WEIGHTS',
+      'weightedDiceLoss(weights) needs one weight per class, as an array of numbers.',
+    );
   }
-  return seedLoss('weightedDiceLoss', { reduce: 'per-class', weights: Array.from(weights), ...epsilonOf(options) }, options);
+  return seedLoss(
+    'weightedDiceLoss',
+    { reduce: 'per-class', weights: Array.from(weights), ...epsilonOf(options) },
+    options,
+  );
 }
 
 /** Seed example 3, `multiclass_dice_loss`: mean over classes and batch of (1 − dice_bc). */
@@ -72,7 +79,11 @@ function seedLoss(name: string, formula: SeedFormula, options: SeedLossOptions):
           `${name} was made with ${formula.weights.length} weights but yPred has C = ${classes} classes (last axis); pass one weight per class.`,
         );
       }
-      if (mask) throw new WgslDiceError('INVALID_INPUT', `${name} takes no mask; use tfjsLoss({ mask: 'weight' }) for masked Dice.`);
+      if (mask)
+        throw new WgslDiceError(
+          'INVALID_INPUT',
+          `${name} takes no mask; use tfjsLoss({ mask: 'weight' }) for masked Dice.`,
+        );
     },
     create: (engine, shape) =>
       engine.dice({ shape, reduce: formula.reduce, weights: formula.weights, epsilon: options.epsilon, label: name }),
@@ -119,7 +130,12 @@ export function tfjsLoss(options: TfjsLossOptions = {}): TfjsLossFunction {
       const spatial = yPred.shape.filter((_, axis) => axis !== 0 && axis !== classAxis);
       const labelShape = [yPred.shape[0], ...spatial];
       if (target === 'dense') {
-        requireShape(sameShape(yTrue.shape, yPred.shape), `${name}: yTrue`, yTrue.shape, `yPred's shape [${yPred.shape.join(', ')}]`);
+        requireShape(
+          sameShape(yTrue.shape, yPred.shape),
+          `${name}: yTrue`,
+          yTrue.shape,
+          `yPred's shape [${yPred.shape.join(', ')}]`,
+        );
       } else {
         const withClassAxis = [...yPred.shape.slice(0, classAxis), 1, ...yPred.shape.slice(classAxis + 1)];
         requireShape(
@@ -132,16 +148,23 @@ export function tfjsLoss(options: TfjsLossOptions = {}): TfjsLossFunction {
       if (masked !== (mask !== undefined)) {
         throw new WgslDiceError(
           'INVALID_INPUT',
-          masked ? `${name} was made with mask: '${rest.mask}'; pass the mask as the third argument.` :
-            `${name} got a mask but was made without one; create it with mask: 'weight' (or 'logits').`,
+          masked
+            ? `${name} was made with mask: '${rest.mask}'; pass the mask as the third argument.`
+            : `${name} got a mask but was made without one; create it with mask: 'weight' (or 'logits').`,
         );
       }
       if (mask) {
         const want = sharedMask ? spatial : labelShape;
-        requireShape(mask.size === want.reduce((a, b) => a * b, 1), `${name}: the mask`, mask.shape, `[${want.join(', ')}] (f32 voxel weights)`);
+        requireShape(
+          mask.size === want.reduce((a, b) => a * b, 1),
+          `${name}: the mask`,
+          mask.shape,
+          `[${want.join(', ')}] (f32 voxel weights)`,
+        );
       }
     },
-    create: (engine, shape) => engine.loss({ ...rest, shape, target: target === 'dense' ? 'dense' : 'u32', label: name }),
+    create: (engine, shape) =>
+      engine.loss({ ...rest, shape, target: target === 'dense' ? 'dense' : 'u32', label: name }),
     targetFor: target === 'dense' ? float32Bytes : labelMapTarget,
   });
 }

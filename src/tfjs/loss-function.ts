@@ -79,6 +79,9 @@ export function requireShape(ok: boolean, what: string, got: readonly number[], 
 /** Throws INVALID_DTYPE unless yPred is float32. */
 export function requireFloatPred(name: string, yPred: tf.Tensor): void {
   if (yPred.dtype !== 'float32') {
-    throw new WgslDiceError('INVALID_DTYPE', `${name} takes float32 predictions, got ${yPred.dtype}; cast them with tf.cast(yPred, 'float32') (wgsl-dice/tfjs converts the bytes of such a cast).`);
+    throw new WgslDiceError(
+      'INVALID_DTYPE',
+      `${name} takes float32 predictions, got ${yPred.dtype}; cast them with tf.cast(yPred, 'float32') (wgsl-dice/tfjs converts the bytes of such a cast).`,
+    );
   }
 }

@@ -60,12 +60,20 @@ function specifiers(file: string): string[] {
   const source = ts.createSourceFile(file, readFileSync(path.join(SRC, file), 'utf8'), ts.ScriptTarget.Latest, true);
   const found: string[] = [];
   const visit = (node: ts.Node): void => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    ) {
       found.push(node.moduleSpecifier.text);
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
       const [argument] = node.arguments;
       if (argument && ts.isStringLiteralLike(argument)) found.push(argument.text);
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+    } else if (
+      ts.isImportTypeNode(node) &&
+      ts.isLiteralTypeNode(node.argument) &&
+      ts.isStringLiteral(node.argument.literal)
+    ) {
       found.push(node.argument.literal.text);
     }
     ts.forEachChild(node, visit);
@@ -135,7 +143,10 @@ function cycles(nodes: readonly string[], graph: readonly Edge[]): string[][] {
 
 describe('the layers of src/', () => {
   it('every file belongs to a layer', () => {
-    expect(files.filter((f) => layerOf(f) === undefined), 'files outside every layer').toEqual([]);
+    expect(
+      files.filter((f) => layerOf(f) === undefined),
+      'files outside every layer',
+    ).toEqual([]);
   });
 
   it('every import goes down the layer order (type imports included)', () => {
@@ -173,6 +184,15 @@ describe('the layers of src/', () => {
     expect(has('presets/common.ts', 'losses/factory.ts')).toBe(true); // import type
     expect(has('index.ts', 'core/errors.ts')).toBe(true); // export ... from
     expect(external.some((e) => e.from === 'node/index.ts' && e.to === 'webgpu')).toBe(true); // import('webgpu')
-    expect(cycles(['a', 'b', 'c'], [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }, { from: 'c', to: 'a' }])).toEqual([['a', 'b', 'c']]);
+    expect(
+      cycles(
+        ['a', 'b', 'c'],
+        [
+          { from: 'a', to: 'b' },
+          { from: 'b', to: 'c' },
+          { from: 'c', to: 'a' },
+        ],
+      ),
+    ).toEqual([['a', 'b', 'c']]);
   });
 });

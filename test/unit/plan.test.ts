@@ -3,7 +3,13 @@
 // 2^16-per-lane accumulation cap, checked as properties over seeded random shapes and profiles.
 import { describe, expect, it } from 'vitest';
 import { WgslDiceError } from '../../src/core/errors.js';
-import { type BindingWindow, MAX_SEQUENTIAL_ADDS, columnGrid, elementwiseGrid, rangeWindows } from '../../src/program/grids.js';
+import {
+  type BindingWindow,
+  MAX_SEQUENTIAL_ADDS,
+  columnGrid,
+  elementwiseGrid,
+  rangeWindows,
+} from '../../src/program/grids.js';
 import { type GridProfile, gridProfileFor } from '../../src/program/profile.js';
 import { seedGrids } from '../../src/program/seed.js';
 import { mulberry32 } from '../../src/reference/random.js';
@@ -48,7 +54,8 @@ function expectValidWindows(
     if (w.elementCount > maxUnits) problems.push(`${at} spans more than ${maxUnits} units`);
     for (let k = w.linearBase; k < w.linearBase + w.count; k++) {
       const [lo, hi] = range(k);
-      if (lo < w.elementBase || hi > w.elementBase + w.elementCount) problems.push(`${at} misses workgroup ${k}'s units [${lo}, ${hi})`);
+      if (lo < w.elementBase || hi > w.elementBase + w.elementCount)
+        problems.push(`${at} misses workgroup ${k}'s units [${lo}, ${hi})`);
     }
     next += w.count;
   });
@@ -182,7 +189,14 @@ describe('seedGrids', () => {
         const lo = slab * slabElements + (k % reduce.chunks) * reduce.rowsPerChunk * rowElements;
         return [lo, Math.min(lo + reduce.rowsPerChunk * rowElements, (slab + 1) * slabElements)] as const;
       };
-      expectValidWindows(reduce.windows, slabs * reduce.chunks, reduceRange, maxBindingBytes / 4, align, p.maxWorkgroupsPerDimension);
+      expectValidWindows(
+        reduce.windows,
+        slabs * reduce.chunks,
+        reduceRange,
+        maxBindingBytes / 4,
+        align,
+        p.maxWorkgroupsPerDimension,
+      );
       expect(reduce.windows.length).toBeGreaterThan(1);
 
       const chunkElements = backward.unitsPerChunk * backward.vecWidth;
@@ -191,7 +205,14 @@ describe('seedGrids', () => {
         const lo = slab * slabElements + (k % backward.chunks) * chunkElements;
         return [lo, Math.min(lo + chunkElements, (slab + 1) * slabElements)] as const;
       };
-      expectValidWindows(backward.windows, slabs * backward.chunks, backwardRange, maxBindingBytes / 4, align, p.maxWorkgroupsPerDimension);
+      expectValidWindows(
+        backward.windows,
+        slabs * backward.chunks,
+        backwardRange,
+        maxBindingBytes / 4,
+        align,
+        p.maxWorkgroupsPerDimension,
+      );
     }
   });
 

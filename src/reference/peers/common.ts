@@ -3,7 +3,18 @@
 // options, activations and layouts are src/peers/'s (the presets use them too).
 
 import { logSigmoid, logSoftmax } from '../../peers/activation.js';
-import { type Tensor, map, numel, offsetOf, scalar, sumAll, sumAxes, tensor, unravel, zip } from '../../peers/tensor.js';
+import {
+  type Tensor,
+  map,
+  numel,
+  offsetOf,
+  scalar,
+  sumAll,
+  sumAxes,
+  tensor,
+  unravel,
+  zip,
+} from '../../peers/tensor.js';
 
 // ---------------------------------------------------------------------------------------------
 // One-hot from label maps
@@ -91,7 +102,10 @@ export function computeTpFpFn(
   decoupled = true,
 ): TpFpFn {
   if (ord === 1 && !softLabel) {
-    const tp = sumAxes(zip(p, g, (x, y) => x * y), axes);
+    const tp = sumAxes(
+      zip(p, g, (x, y) => x * y),
+      axes,
+    );
     if (decoupled) {
       const sp = sumAxes(p, axes);
       const sg = sumAxes(g, axes);
@@ -103,13 +117,28 @@ export function computeTpFpFn(
     }
     return {
       tp,
-      fp: sumAxes(zip(p, g, (x, y) => x * (1 - y)), axes),
-      fn: sumAxes(zip(p, g, (x, y) => (1 - x) * y), axes),
+      fp: sumAxes(
+        zip(p, g, (x, y) => x * (1 - y)),
+        axes,
+      ),
+      fn: sumAxes(
+        zip(p, g, (x, y) => (1 - x) * y),
+        axes,
+      ),
     };
   }
-  const P = sumAxes(map(p, (x) => Math.abs(x) ** ord), axes);
-  const G = sumAxes(map(g, (x) => Math.abs(x) ** ord), axes);
-  const D = sumAxes(zip(p, g, (x, y) => Math.abs(x - y) ** ord), axes);
+  const P = sumAxes(
+    map(p, (x) => Math.abs(x) ** ord),
+    axes,
+  );
+  const G = sumAxes(
+    map(g, (x) => Math.abs(x) ** ord),
+    axes,
+  );
+  const D = sumAxes(
+    zip(p, g, (x, y) => Math.abs(x - y) ** ord),
+    axes,
+  );
   const tp = tensor(P.shape);
   const fp = tensor(P.shape);
   const fn = tensor(P.shape);
@@ -217,7 +246,11 @@ export function bceWithLogits(
   let loss = zip(x, t, (xv, tv) => -(tv * logSigmoid(xv) + (1 - tv) * logSigmoid(-xv)));
   if (pw !== null) {
     const pwT = tensor([pw.length], pw);
-    const posPart = zip(zip(x, t, (xv, tv) => -tv * logSigmoid(xv)), pwT, (a, w) => a * w);
+    const posPart = zip(
+      zip(x, t, (xv, tv) => -tv * logSigmoid(xv)),
+      pwT,
+      (a, w) => a * w,
+    );
     const negPart = zip(x, t, (xv, tv) => -(1 - tv) * logSigmoid(-xv));
     loss = zip(posPart, negPart, (a, b) => a + b);
   }

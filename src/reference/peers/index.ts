@@ -13,7 +13,15 @@ import * as monai from './monai.js';
 import * as nnunet from './nnunet.js';
 import * as qsm from './qsm.js';
 import * as smp from './smp.js';
-import { type Nested, type NestedArray, type Tensor, fromNested, scalar, sumAll, toNested } from '../../peers/tensor.js';
+import {
+  type Nested,
+  type NestedArray,
+  type Tensor,
+  fromNested,
+  scalar,
+  sumAll,
+  toNested,
+} from '../../peers/tensor.js';
 
 export type { Nested, NestedArray, Tensor } from '../../peers/tensor.js';
 export type { Options, OptionValue } from '../../peers/options.js';

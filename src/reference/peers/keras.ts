@@ -30,7 +30,10 @@ function readReduction(o: Opts): KerasReduction {
 function sumOver(t: Tensor, axis: number[] | null): Tensor {
   if (axis === null) return scalar(sumAll(t));
   const rank = t.shape.length;
-  return sumAxes(t, axis.map((a) => normAxis(a, rank)));
+  return sumAxes(
+    t,
+    axis.map((a) => normAxis(a, rank)),
+  );
 }
 
 function checkShapes(api: string, yPred: Tensor, yTrue: Tensor): void {
@@ -47,7 +50,10 @@ export function dice(options: Options, yPred: Tensor, yTrue: Tensor): Tensor {
   const o = new Opts('keras.losses.Dice', options, KERAS_DICE_DEFAULTS);
   checkShapes(o.api, yPred, yTrue);
   const axis = o.intsOrNull('axis');
-  const inter = sumOver(zip(yTrue, yPred, (t, p) => t * p), axis);
+  const inter = sumOver(
+    zip(yTrue, yPred, (t, p) => t * p),
+    axis,
+  );
   const st = sumOver(yTrue, axis);
   const sp = sumOver(yPred, axis);
   const loss = tensor(inter.shape);
@@ -68,9 +74,18 @@ export function tversky(options: Options, yPred: Tensor, yTrue: Tensor): Tensor 
   const axis = o.intsOrNull('axis');
   const alpha = o.num('alpha');
   const beta = o.num('beta');
-  const tp = sumOver(zip(yTrue, yPred, (t, p) => t * p), axis);
-  const fp = sumOver(zip(yTrue, yPred, (t, p) => (1 - t) * p), axis);
-  const fn = sumOver(zip(yTrue, yPred, (t, p) => t * (1 - p)), axis);
+  const tp = sumOver(
+    zip(yTrue, yPred, (t, p) => t * p),
+    axis,
+  );
+  const fp = sumOver(
+    zip(yTrue, yPred, (t, p) => (1 - t) * p),
+    axis,
+  );
+  const fn = sumOver(
+    zip(yTrue, yPred, (t, p) => t * (1 - p)),
+    axis,
+  );
   const loss = tensor(tp.shape);
   for (let i = 0; i < loss.data.length; i++) {
     loss.data[i] = 1 - tp.data[i] / (tp.data[i] + alpha * fp.data[i] + beta * fn.data[i] + KERAS_EPSILON);

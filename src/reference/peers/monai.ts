@@ -2,7 +2,16 @@
 // monai/losses/{dice,tversky,focal_loss,utils}.py, monai/metrics/{meandice,generalized_dice,utils}.py.
 // Inputs are channel-first (B, C, spatial...) tensors; targets (B, C, ...) or label maps (B, 1, ...).
 
-import { type Reduction, bceWithLogits, computeTpFpFn, crossEntropy, labelOf, oneHot, reduce, spatialAxes } from './common.js';
+import {
+  type Reduction,
+  bceWithLogits,
+  computeTpFpFn,
+  crossEntropy,
+  labelOf,
+  oneHot,
+  reduce,
+  spatialAxes,
+} from './common.js';
 import { type Options, Opts } from '../../peers/options.js';
 import { logSigmoid, logSoftmax, parseActivation, sigmoidT, softmax } from '../../peers/activation.js';
 import {
@@ -20,7 +29,25 @@ import {
   zip,
 } from '../../peers/tensor.js';
 import { clDiceReference } from '../cldice.js';
-import { COMPUTE_DICE_DEFAULTS, COMPUTE_GDICE_DEFAULTS, DICE_CE_DEFAULTS, DICE_FOCAL_DEFAULTS, DICE_LOSS_DEFAULTS, DICE_METRIC_DEFAULTS, FOCAL_DEFAULTS, GDICE_SCORE_DEFAULTS, GDL_DEFAULTS, GDL_FOCAL_DEFAULTS, GWDL_DEFAULTS, METRIC_REDUCTIONS, SOFT_CLDICE_DEFAULTS, SOFT_DICE_CLDICE_DEFAULTS, TVERSKY_DEFAULTS, doMetricReduction, skeletonIterationsOf } from '../../peers/monai.js';
+import {
+  COMPUTE_DICE_DEFAULTS,
+  COMPUTE_GDICE_DEFAULTS,
+  DICE_CE_DEFAULTS,
+  DICE_FOCAL_DEFAULTS,
+  DICE_LOSS_DEFAULTS,
+  DICE_METRIC_DEFAULTS,
+  FOCAL_DEFAULTS,
+  GDICE_SCORE_DEFAULTS,
+  GDL_DEFAULTS,
+  GDL_FOCAL_DEFAULTS,
+  GWDL_DEFAULTS,
+  METRIC_REDUCTIONS,
+  SOFT_CLDICE_DEFAULTS,
+  SOFT_DICE_CLDICE_DEFAULTS,
+  TVERSKY_DEFAULTS,
+  doMetricReduction,
+  skeletonIterationsOf,
+} from '../../peers/monai.js';
 
 /** Non-fatal notes MONAI would print as `warnings.warn` (kept for callers who want to see them). */
 
@@ -29,7 +56,12 @@ import { COMPUTE_DICE_DEFAULTS, COMPUTE_GDICE_DEFAULTS, DICE_CE_DEFAULTS, DICE_F
  * predicted class) then `include_background=False` (channel 0 of both dropped); both are
  * ignored, with MONAI's warning, for a single-channel prediction.
  */
-function oneHotAndDropBackground(o: Opts, pred: Tensor, target: Tensor, toOnehot: boolean): { pred: Tensor; target: Tensor } {
+function oneHotAndDropBackground(
+  o: Opts,
+  pred: Tensor,
+  target: Tensor,
+  toOnehot: boolean,
+): { pred: Tensor; target: Tensor } {
   const channels = pred.shape[1];
   let p = pred;
   let g = target;
@@ -316,7 +348,8 @@ function focalElementwise(o: Opts, input: Tensor, target: Tensor, toOnehot: bool
     });
     if (alpha !== null) {
       const a = alpha;
-      const alphaT = typeof a === 'number' ? tensor([1], [a]) : tensor([C, ...new Array<number>(x.shape.length - 2).fill(1)], a);
+      const alphaT =
+        typeof a === 'number' ? tensor([1], [a]) : tensor([C, ...new Array<number>(x.shape.length - 2).fill(1)], a);
       const factor = zip(t, alphaT, (tv, av) => tv * av + (1 - tv) * (1 - av));
       loss = zip(loss, factor, (l, f) => l * f);
     }
@@ -364,13 +397,19 @@ export function diceCELoss(options: Options, input: Tensor, target: Tensor): Ten
     throw new Error(`${o.api}: the number of dimensions for input and target should be the same`);
   }
   if (target.shape[1] !== 1 && target.shape[1] !== input.shape[1]) {
-    throw new Error(`${o.api}: number of channels for target is neither 1 (without one-hot encoding) nor the same as input`);
+    throw new Error(
+      `${o.api}: number of channels for target is neither 1 (without one-hot encoding) nor the same as input`,
+    );
   }
   const wRaw = o.numOrList('weight');
   if (typeof wRaw === 'number') throw new Error(`${o.api}: weight must be a sequence (one entry per class)`);
   const weight = wRaw;
   const diceWeight = weight !== null && !o.bool('include_background') ? weight.slice(1) : weight;
-  const diceOpts = new Opts(o.api, { ...pick(o.values, Object.keys(DICE_LOSS_DEFAULTS)), weight: diceWeight, soft_label: false }, DICE_LOSS_DEFAULTS);
+  const diceOpts = new Opts(
+    o.api,
+    { ...pick(o.values, Object.keys(DICE_LOSS_DEFAULTS)), weight: diceWeight, soft_label: false },
+    DICE_LOSS_DEFAULTS,
+  );
   const dice = diceLossWith(diceOpts, input, target, o.bool('to_onehot_y'));
 
   let ce: Tensor;
@@ -409,9 +448,17 @@ export function diceFocalLoss(options: Options, input: Tensor, target: Tensor): 
     if (input.shape[1] === 1) warn('single channel prediction, `to_onehot_y=True` ignored.');
     else t = oneHot(t, input.shape[1]);
   }
-  const diceOpts = new Opts(o.api, { ...pick(o.values, Object.keys(DICE_LOSS_DEFAULTS)), to_onehot_y: false }, DICE_LOSS_DEFAULTS);
+  const diceOpts = new Opts(
+    o.api,
+    { ...pick(o.values, Object.keys(DICE_LOSS_DEFAULTS)), to_onehot_y: false },
+    DICE_LOSS_DEFAULTS,
+  );
   const dice = diceLossWith(diceOpts, input, t, false);
-  const focalOpts = new Opts(o.api, { ...pick(o.values, Object.keys(FOCAL_DEFAULTS)), to_onehot_y: false, use_softmax: false }, FOCAL_DEFAULTS);
+  const focalOpts = new Opts(
+    o.api,
+    { ...pick(o.values, Object.keys(FOCAL_DEFAULTS)), to_onehot_y: false, use_softmax: false },
+    FOCAL_DEFAULTS,
+  );
   const focal = focalReduce(focalElementwise(focalOpts, input, t, false), reduction);
   return add(scaleT(dice, lambdaDice), scaleT(focal, lambdaFocal));
 }
@@ -429,7 +476,11 @@ export function generalizedDiceFocalLoss(options: Options, input: Tensor, target
   }
   const gdlOpts = new Opts(o.api, pick(o.values, Object.keys(GDL_DEFAULTS)), GDL_DEFAULTS);
   const gdl = generalizedDiceWith(gdlOpts, input, target, o.bool('to_onehot_y'));
-  const focalOpts = new Opts(o.api, { ...pick(o.values, Object.keys(FOCAL_DEFAULTS)), use_softmax: false }, FOCAL_DEFAULTS);
+  const focalOpts = new Opts(
+    o.api,
+    { ...pick(o.values, Object.keys(FOCAL_DEFAULTS)), use_softmax: false },
+    FOCAL_DEFAULTS,
+  );
   const focal = focalReduce(focalElementwise(focalOpts, input, target, o.bool('to_onehot_y')), reduction);
   return add(scaleT(gdl, lambdaGdl), scaleT(focal, lambdaFocal));
 }
@@ -471,7 +522,9 @@ export function generalizedWassersteinDiceLoss(options: Options, input: Tensor, 
   if (C !== K) throw new Error(`${o.api}: input has ${C} channels but dist_matrix is ${K} x ${K}`);
   const N = numel(input.shape.slice(2));
   if (target.data.length !== B * N) {
-    throw new Error(`${o.api}: target ([${target.shape}]) does not hold one label per voxel of input ([${input.shape}])`);
+    throw new Error(
+      `${o.api}: target ([${target.shape}]) does not hold one label per voxel of input ([${input.shape}])`,
+    );
   }
   const probs = softmax(reshape(input, [B, C, N]), 1);
   const snr = o.num('smooth_nr');
@@ -528,7 +581,8 @@ function diceHelperScores(
   ignoreEmpty: boolean,
   numClasses: number | null,
 ): Tensor {
-  if (yPred.shape.length < 3) throw new Error(`${api}: y_pred should have at least 3 dimensions (batch, channel, spatial)`);
+  if (yPred.shape.length < 3)
+    throw new Error(`${api}: y_pred should have at least 3 dimensions (batch, channel, spatial)`);
   const B = yPred.shape[0];
   const nPredCh = numClasses ?? yPred.shape[1];
   const N = numel(yPred.shape.slice(2));
@@ -546,7 +600,8 @@ function diceHelperScores(
       let po = 0; // Σ pred
       let inter = 0; // Σ_{pred} g
       for (let n = 0; n < N; n++) {
-        const pv = predCh === 1 ? (yPred.data[b * N + n] === c ? 1 : 0) : yPred.data[(b * predCh + c) * N + n] !== 0 ? 1 : 0;
+        const pv =
+          predCh === 1 ? (yPred.data[b * N + n] === c ? 1 : 0) : yPred.data[(b * predCh + c) * N + n] !== 0 ? 1 : 0;
         const gv = yCh === 1 ? (y.data[b * N + n] === c ? 1 : 0) : y.data[(b * yCh + c) * N + n];
         yo += gv;
         po += pv;
@@ -565,7 +620,14 @@ function diceHelperScores(
 /** monai.metrics.compute_dice: [B, C] Dice of binarised predictions (NaN where GT empty and ignore_empty). */
 export function computeDice(options: Options, yPred: Tensor, y: Tensor): Tensor {
   const o = new Opts('monai.metrics.compute_dice', options, COMPUTE_DICE_DEFAULTS);
-  return diceHelperScores(o.api, yPred, y, o.bool('include_background'), o.bool('ignore_empty'), o.numOrNull('num_classes'));
+  return diceHelperScores(
+    o.api,
+    yPred,
+    y,
+    o.bool('include_background'),
+    o.bool('ignore_empty'),
+    o.numOrNull('num_classes'),
+  );
 }
 
 export interface DiceMetricResult {
@@ -626,7 +688,10 @@ function generalizedDiceScores(
     g = sliceAxis(g, 1, 1);
   }
   const axes = spatialAxes(p.shape.length, false);
-  const inter = sumAxes(zip(g, p, (a, b) => a * b), axes); // [B, C]
+  const inter = sumAxes(
+    zip(g, p, (a, b) => a * b),
+    axes,
+  ); // [B, C]
   const yo = sumAxes(g, axes);
   const po = sumAxes(p, axes);
   const [B, C] = inter.shape;

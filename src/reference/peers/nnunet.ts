@@ -6,8 +6,26 @@
 import { bceWithLogits, crossEntropy, labelOf, oneHot } from './common.js';
 import { type Options, Opts } from '../../peers/options.js';
 import { parseActivation } from '../../peers/activation.js';
-import { type Tensor, map, reshape, scalar, shapesEqual, sliceAxis, sumAll, sumAxes, tensor, zip } from '../../peers/tensor.js';
-import { BCE_KWARGS_DEFAULTS, CE_KWARGS_DEFAULTS, DC_AND_BCE_DEFAULTS, DC_AND_CE_DEFAULTS, MEM_EFF_DICE_DEFAULTS, SOFT_DICE_DEFAULTS } from '../../peers/nnunet.js';
+import {
+  type Tensor,
+  map,
+  reshape,
+  scalar,
+  shapesEqual,
+  sliceAxis,
+  sumAll,
+  sumAxes,
+  tensor,
+  zip,
+} from '../../peers/tensor.js';
+import {
+  BCE_KWARGS_DEFAULTS,
+  CE_KWARGS_DEFAULTS,
+  DC_AND_BCE_DEFAULTS,
+  DC_AND_CE_DEFAULTS,
+  MEM_EFF_DICE_DEFAULTS,
+  SOFT_DICE_DEFAULTS,
+} from '../../peers/nnunet.js';
 
 type Nonlin = ((t: Tensor) => Tensor) | null;
 
@@ -102,7 +120,12 @@ function memEffDiceWith(o: Opts, input: Tensor, target: Tensor, lossMask: Tensor
   return scalar(-(sumAll(dc) / dc.data.length));
 }
 
-export function memoryEfficientSoftDiceLoss(options: Options, input: Tensor, target: Tensor, lossMask?: Tensor | null): Tensor {
+export function memoryEfficientSoftDiceLoss(
+  options: Options,
+  input: Tensor,
+  target: Tensor,
+  lossMask?: Tensor | null,
+): Tensor {
   const o = new Opts('nnunetv2.training.loss.dice.MemoryEfficientSoftDiceLoss', options, MEM_EFF_DICE_DEFAULTS);
   return memEffDiceWith(o, input, target, lossMask ?? null);
 }
@@ -122,7 +145,15 @@ function diceClassOf(o: Opts): DiceClass {
   return raw as DiceClass;
 }
 
-function diceWithClass(api: string, cls: DiceClass, kwargs: Options, nonlin: string, x: Tensor, y: Tensor, mask: Tensor | null): Tensor {
+function diceWithClass(
+  api: string,
+  cls: DiceClass,
+  kwargs: Options,
+  nonlin: string,
+  x: Tensor,
+  y: Tensor,
+  mask: Tensor | null,
+): Tensor {
   const defaults = cls === 'SoftDiceLoss' ? SOFT_DICE_DEFAULTS : MEM_EFF_DICE_DEFAULTS;
   if ('apply_nonlin' in kwargs) {
     throw new Error(`${api}: soft_dice_kwargs must not set 'apply_nonlin' (the compound loss sets it)`);
@@ -157,12 +188,18 @@ export function dcAndCeLoss(options: Options, input: Tensor, target: Tensor): Te
     targetDice = map(t, (v) => (v !== ignore ? v : 0));
     numFg = sumAll(mask);
   }
-  const dc = weightDice !== 0 ? diceWithClass(o.api, cls, o.dict('soft_dice_kwargs'), 'softmax(dim=1)', input, targetDice, mask) : scalar(0);
+  const dc =
+    weightDice !== 0
+      ? diceWithClass(o.api, cls, o.dict('soft_dice_kwargs'), 'softmax(dim=1)', input, targetDice, mask)
+      : scalar(0);
   let ce = scalar(0);
   if (weightCe !== 0 && (ignore === null || numFg > 0)) {
     const w = ceO.numOrList('weight');
     if (typeof w === 'number') throw new Error(`${o.api}: ce_kwargs.weight must be a list (one entry per class)`);
-    const idx = reshape(map(t, (v) => (ignore !== null && v === ignore ? v : labelOf(v))), [t.shape[0], ...t.shape.slice(2)]);
+    const idx = reshape(
+      map(t, (v) => (ignore !== null && v === ignore ? v : labelOf(v))),
+      [t.shape[0], ...t.shape.slice(2)],
+    );
     ce = crossEntropy(input, idx, {
       weight: w,
       reduction: ceO.oneOf('reduction', ['mean', 'sum', 'none'] as const),
@@ -170,7 +207,11 @@ export function dcAndCeLoss(options: Options, input: Tensor, target: Tensor): Te
       ignoreIndex: ignore ?? ceO.num('ignore_index'),
     });
   }
-  return zip(map(ce, (v) => weightCe * v), map(dc, (v) => weightDice * v), (a, b) => a + b);
+  return zip(
+    map(ce, (v) => weightCe * v),
+    map(dc, (v) => weightDice * v),
+    (a, b) => a + b,
+  );
 }
 
 /**
@@ -207,5 +248,9 @@ export function dcAndBceLoss(options: Options, input: Tensor, target: Tensor): T
   }
   const wce = o.num('weight_ce');
   const wdc = o.num('weight_dice');
-  return zip(map(ce, (v) => wce * v), map(dc, (v) => wdc * v), (a, b) => a + b);
+  return zip(
+    map(ce, (v) => wce * v),
+    map(dc, (v) => wdc * v),
+    (a, b) => a + b,
+  );
 }

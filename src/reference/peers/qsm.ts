@@ -4,8 +4,24 @@
 // channels_first [2, 3] (+0). Inputs are used exactly as stored.
 
 import { type Options, Opts } from '../../peers/options.js';
-import { type Tensor, meanAxes, normAxis, scalar, shapesEqual, sumAll, sumAxes, take, tensor, zip } from '../../peers/tensor.js';
-import { QSM_DICE_LOSS_DEFAULTS, QSM_FSCORE_DEFAULTS, QSM_IOU_DEFAULTS, QSM_JACCARD_LOSS_DEFAULTS } from '../../peers/qsm.js';
+import {
+  type Tensor,
+  meanAxes,
+  normAxis,
+  scalar,
+  shapesEqual,
+  sumAll,
+  sumAxes,
+  take,
+  tensor,
+  zip,
+} from '../../peers/tensor.js';
+import {
+  QSM_DICE_LOSS_DEFAULTS,
+  QSM_FSCORE_DEFAULTS,
+  QSM_IOU_DEFAULTS,
+  QSM_JACCARD_LOSS_DEFAULTS,
+} from '../../peers/qsm.js';
 
 interface Common {
   classWeights: number | number[];
@@ -40,7 +56,8 @@ function qsmScore(
   c: Common,
   score: (tp: number, sp: number, sg: number) => number,
 ): number {
-  if (!shapesEqual(gt.shape, pr.shape)) throw new Error(`${api}: gt [${gt.shape}] and pr [${pr.shape}] must have the same shape`);
+  if (!shapesEqual(gt.shape, pr.shape))
+    throw new Error(`${api}: gt [${gt.shape}] and pr [${pr.shape}] must have the same shape`);
   const rank = gt.shape.length;
   let g = gt;
   let p = pr;
@@ -55,7 +72,10 @@ function qsmScore(
   }
   const axes = (c.channelsLast ? [1, 2] : [2, 3]).map((a) => normAxis(a, rank));
   if (!c.perImage) axes.unshift(0);
-  const tp = sumAxes(zip(g, p, (a, b) => a * b), axes);
+  const tp = sumAxes(
+    zip(g, p, (a, b) => a * b),
+    axes,
+  );
   const sp = sumAxes(p, axes);
   const sg = sumAxes(g, axes);
   let s = tensor(tp.shape);

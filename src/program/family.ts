@@ -12,7 +12,15 @@ import {
   type PipelineConstants,
   type TensorSpec,
 } from './program.js';
-import { packFamilyParams, voxelGrids, targetBytes, TARGET, voxelWindow, type VoxelGrids } from './voxel.js';
+import {
+  packFamilyParams,
+  TARGET,
+  voxelGrids,
+  voxelPass,
+  voxelTensors,
+  voxelWindow,
+  type VoxelGrids,
+} from './voxel.js';
 
 // The loss family (engine.loss, engine.metric): a voxel-major forward reduction with the
 // activation, targets, masks and auxiliary terms fused in, a one-workgroup finalize and an
@@ -126,47 +134,22 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
   const grids = voxelGrids(o, profile);
   const groups = groupCount(o);
   const pairs = o.batch * o.classes;
-  const voxels = o.batch * o.spatial;
   const { forward, backward } = grids;
   const faultRecords = o.batch * forward.chunks * forward.classBlocks;
   const hasMask = o.mask !== 'none';
   // Metrics on binarised predictions have no gradient, so no grad tensor and no backward pass.
   const differentiable = o.activation !== 'argmax' && o.activation !== 'threshold';
   const maskBytes = (o.maskPerSample ? o.batch : 1) * o.spatial * 4;
-  const tensors: TensorSpec[] = [
-    {
-      name: 'pred',
-      bytes: o.elements * 4,
-      windowed: true,
-      access: 'read',
-      optional: false,
-      host: { type: 'f32', elements: o.elements },
-    },
-    {
-      name: 'target',
-      bytes: targetBytes(o.target, voxels, o.classes),
-      windowed: true,
-      access: 'read',
-      optional: false,
-      host: o.target === 'dense' ? { type: 'f32', elements: o.elements } : { type: o.target, elements: voxels },
-    },
-    ...(hasMask
-      ? [
-          {
-            name: 'mask',
-            bytes: maskBytes,
-            windowed: o.maskPerSample,
-            access: 'read',
-            optional: false,
-            host: { type: 'f32', elements: maskBytes / 4 },
-          } as const,
-        ]
-      : []),
-    { name: 'loss', bytes: 4, windowed: false, access: 'write', optional: false },
-    ...(!differentiable
-      ? []
-      : [{ name: 'grad', bytes: o.elements * 4, windowed: true, access: 'write', optional: true } as const]),
-  ];
+  const { pred, target, loss, grad } = voxelTensors(o, differentiable);
+  const mask: TensorSpec = {
+    name: 'mask',
+    bytes: maskBytes,
+    windowed: o.maskPerSample,
+    access: 'read',
+    optional: false,
+    host: { type: 'f32', elements: maskBytes / 4 },
+  };
+  const tensors = [pred, target, ...(hasMask ? [mask] : []), loss, ...(grad ? [grad] : [])];
   // The bindings every voxel pass shares, for one window.
   const inputs = (w: BindingWindow): Record<string, BindingRef> => ({
     pred: voxelWindow('pred', w, 'elements', o.classes),
@@ -203,17 +186,13 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
     passes: [
       // Wider class axes: GPUs get the class-block loops unrolled (registers); software adapters
       // compile far faster without.
-      uniformPass(
+      voxelPass(
         'forward',
         quads ? 'family_forward_quads' : 'family_forward',
         { ...voxel, ...inRegisters, UNROLL_CLASS_BLOCK: +!profile.software },
         packFamilyParams(o, forward, forward.windows),
-        forward.windows.map((w, block) => ({
-          block,
-          window: w,
-          workgroups: [w.count, forward.classBlocks, 1],
-          bindings: { ...inputs(w), partials: scratchRef('partials'), faults: scratchRef('faults') },
-        })),
+        forward,
+        (w) => ({ ...inputs(w), partials: scratchRef('partials'), faults: scratchRef('faults') }),
       ),
       uniformPass(
         'finalize',
@@ -239,21 +218,17 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
       ),
       ...(differentiable
         ? [
-            uniformPass(
+            voxelPass(
               'backward',
               quads ? 'family_backward_quads' : 'family_backward',
               { ...voxel, ...inRegisters },
               packFamilyParams(o, backward, backward.windows),
-              backward.windows.map((w, block) => ({
-                block,
-                window: w,
-                workgroups: [w.count, 1, 1] as const,
-                bindings: {
-                  ...inputs(w),
-                  coefs: scratchRef('coefs'),
-                  grad: voxelWindow('grad', w, 'elements', o.classes),
-                },
-              })),
+              backward,
+              (w) => ({
+                ...inputs(w),
+                coefs: scratchRef('coefs'),
+                grad: voxelWindow('grad', w, 'elements', o.classes),
+              }),
               true,
             ),
           ]

@@ -4,7 +4,16 @@ import { packPerWindow, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedLossOptions } from '../spec/family.js';
 import { MAX_SEQUENTIAL_ADDS, rangeWindows, type BindingWindow } from './grids.js';
 import type { GridProfile } from './profile.js';
-import { tensorRef, type BindingRef, type TensorName } from './program.js';
+import {
+  tensorRef,
+  uniformPass,
+  type BindingRef,
+  type PipelineConstants,
+  type ProgramPass,
+  type TensorName,
+  type TensorSpec,
+} from './program.js';
+import type { KernelName } from '../kernels/sources.js';
 
 // The voxel-major passes the loss family and Wasserstein Dice share (shaders/lib/family_voxel.wgsl):
 // their grids and binding windows, the target encodings, and their uniform block.
@@ -210,4 +219,56 @@ export function familyParamsFields(o: VoxelScalars, grid: VoxelGrid, w: BindingW
 
 export function packFamilyParams(o: VoxelScalars, grid: VoxelGrid, windows: readonly BindingWindow[]): ArrayBuffer {
   return packPerWindow(windows, (w) => familyParamsFields(o, grid, w));
+}
+
+/** The tensors every voxel-major loss binds: pred and its target (windowed), the loss, and the optional grad. */
+export function voxelTensors(
+  o: VoxelShape & { readonly elements: number; readonly target: TargetKind },
+  withGrad = true,
+): { pred: TensorSpec; target: TensorSpec; loss: TensorSpec; grad?: TensorSpec } {
+  const voxels = o.batch * o.spatial;
+  return {
+    pred: {
+      name: 'pred',
+      bytes: o.elements * 4,
+      windowed: true,
+      access: 'read',
+      optional: false,
+      host: { type: 'f32', elements: o.elements },
+    },
+    target: {
+      name: 'target',
+      bytes: targetBytes(o.target, voxels, o.classes),
+      windowed: true,
+      access: 'read',
+      optional: false,
+      host: o.target === 'dense' ? { type: 'f32', elements: o.elements } : { type: o.target, elements: voxels },
+    },
+    loss: { name: 'loss', bytes: 4, windowed: false, access: 'write', optional: false },
+    grad: withGrad
+      ? { name: 'grad', bytes: o.elements * 4, windowed: true, access: 'write', optional: true }
+      : undefined,
+  };
+}
+
+/**
+ * A voxel-major pass over every binding window of its grid, each window one dispatch with the
+ * bindings `bind` gives it; a forward grid's class blocks run along wg.y.
+ */
+export function voxelPass(
+  name: string,
+  kernel: KernelName,
+  constants: PipelineConstants,
+  uniforms: ArrayBuffer,
+  grid: VoxelPassGrid & { readonly classBlocks?: number },
+  bind: (window: BindingWindow) => Record<string, BindingRef>,
+  backward = false,
+): ProgramPass {
+  const dispatches = grid.windows.map((w, block) => ({
+    block,
+    window: w,
+    workgroups: [w.count, grid.classBlocks ?? 1, 1] as const,
+    bindings: bind(w),
+  }));
+  return uniformPass(name, kernel, constants, uniforms, dispatches, backward);
 }

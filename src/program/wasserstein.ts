@@ -13,9 +13,10 @@ import {
 } from './program.js';
 import {
   packFamilyParams,
-  voxelGrids,
-  targetBytes,
   TARGET,
+  voxelGrids,
+  voxelPass,
+  voxelTensors,
   voxelWindow,
   type VoxelGrids,
   type VoxelPassGrid,
@@ -62,7 +63,7 @@ export function planWassersteinProgram(
 ): LossProgram<VoxelGrids> {
   const grids = voxelGrids(o, profile);
   const pairs = o.batch * o.classes;
-  const voxels = o.batch * o.spatial;
+  const tensors = voxelTensors(o);
   const { forward, backward } = grids;
   const faultRecords = o.batch * forward.chunks * forward.classBlocks;
   const inputs = (w: BindingWindow): Record<string, BindingRef> => ({
@@ -78,26 +79,7 @@ export function planWassersteinProgram(
     label: o.label,
     dims: o.dims,
     grids,
-    tensors: [
-      {
-        name: 'pred',
-        bytes: o.elements * 4,
-        windowed: true,
-        access: 'read',
-        optional: false,
-        host: { type: 'f32', elements: o.elements },
-      },
-      {
-        name: 'target',
-        bytes: targetBytes(o.target, voxels, o.classes),
-        windowed: true,
-        access: 'read',
-        optional: false,
-        host: { type: o.target, elements: voxels },
-      },
-      { name: 'loss', bytes: 4, windowed: false, access: 'write', optional: false },
-      { name: 'grad', bytes: o.elements * 4, windowed: true, access: 'write', optional: true },
-    ],
+    tensors: [tensors.pred, tensors.target, tensors.loss, tensors.grad!],
     scratch: [
       { name: 'distances', bytes: 0, contents: o.distances },
       { name: 'partials', bytes: pairs * forward.chunks * 32 },
@@ -108,18 +90,11 @@ export function planWassersteinProgram(
       { name: 'stats', bytes: o.batch * 16, readable: true },
     ],
     passes: [
-      uniformPass(
-        'forward',
-        'wasserstein_forward',
-        constants,
-        voxelParams(forward),
-        forward.windows.map((w, block) => ({
-          block,
-          window: w,
-          workgroups: [w.count, forward.classBlocks, 1],
-          bindings: { ...inputs(w), partials: scratchRef('partials'), faults: scratchRef('faults') },
-        })),
-      ),
+      voxelPass('forward', 'wasserstein_forward', constants, voxelParams(forward), forward, (w) => ({
+        ...inputs(w),
+        partials: scratchRef('partials'),
+        faults: scratchRef('faults'),
+      })),
       uniformPass(
         'finalize',
         'wasserstein_finalize',
@@ -140,21 +115,17 @@ export function planWassersteinProgram(
           },
         ],
       ),
-      uniformPass(
+      voxelPass(
         'backward',
         'wasserstein_backward',
         constants,
         voxelParams(backward),
-        backward.windows.map((w, block) => ({
-          block,
-          window: w,
-          workgroups: [w.count, 1, 1],
-          bindings: {
-            ...inputs(w),
-            class_sums: scratchRef('class sums'),
-            grad: voxelWindow('grad', w, 'elements', o.classes),
-          },
-        })),
+        backward,
+        (w) => ({
+          ...inputs(w),
+          class_sums: scratchRef('class sums'),
+          grad: voxelWindow('grad', w, 'elements', o.classes),
+        }),
         true,
       ),
     ],

@@ -31,7 +31,9 @@ export default defineConfig({
       {
         extends: true,
         resolve: {
-          alias: [{ find: /^webgpu$/, replacement: fileURLToPath(new URL('./test/setup/no-webgpu.ts', import.meta.url)) }],
+          alias: [
+            { find: /^webgpu$/, replacement: fileURLToPath(new URL('./test/setup/no-webgpu.ts', import.meta.url)) },
+          ],
         },
         test: {
           name: 'unit',

@@ -125,7 +125,6 @@ export function elementsOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-
 /**
  * Segmentation-like f32 inputs with unequal classes, so that the three losses give clearly
  * different values (a check cannot pass with the wrong reduction): each pixel's label is drawn
@@ -296,7 +295,13 @@ function familyInputs(spec: FamilyCaseSpec, shape: readonly number[], seed: numb
 }
 
 /** A loss-family case: engine.loss() with per-class Dice, mean reduction, smoothing 1e-5. */
-function familyCase(name: string, summary: string, spec: FamilyCaseSpec, quick = false, fixedDims?: readonly number[]): LossCase {
+function familyCase(
+  name: string,
+  summary: string,
+  spec: FamilyCaseSpec,
+  quick = false,
+  fixedDims?: readonly number[],
+): LossCase {
   const labels = spec.target === 'u8';
   return {
     name,
@@ -354,16 +359,16 @@ export const LOSS_CASES: readonly LossCase[] = [
     name: 'seed-weighted',
     summary: "seed example 2: per-class Dice, sum_c w_c * mean_b(1 - dice) (reduce 'per-class' + weights)",
     quick: true,
-    create: (engine, shape) => seedLoss(engine, {
-      shape,
-      reduce: 'per-class',
-      weights: seedClassWeights(classesOf(shape)),
-      label: 'bench seed-weighted',
-    }),
+    create: (engine, shape) =>
+      seedLoss(engine, {
+        shape,
+        reduce: 'per-class',
+        weights: seedClassWeights(classesOf(shape)),
+        label: 'bench seed-weighted',
+      }),
     reference: (inputs, shape) =>
       seedReference(inputs, shape, { reduce: 'per-class', weights: seedClassWeights(classesOf(shape)) }),
-    tfjs: (tf, yTrue, yPred) =>
-      seedTfjsLosses.weighted(tf, yTrue, yPred, seedClassWeights(classesOf(yTrue.shape))),
+    tfjs: (tf, yTrue, yPred) => seedTfjsLosses.weighted(tf, yTrue, yPred, seedClassWeights(classesOf(yTrue.shape))),
     tfjsLibrary: (shape) => weightedDiceLoss(seedClassWeights(classesOf(shape))),
   },
   {
@@ -386,11 +391,11 @@ export const LOSS_CASES: readonly LossCase[] = [
     // In tfjs the label map is an int32 tensor, read by the passes as u32 labels.
     tfjsLibrary: () => tfjsLoss({ activation: 'softmax', target: 'label-map' }),
   },
-  familyCase(
-    'softmax-u8-cf',
-    'loss family: softmax Dice from logits, u8 label map, channels-first [B, C, H, W]',
-    { layout: 'channels-first', activation: 'softmax', target: 'u8' },
-  ),
+  familyCase('softmax-u8-cf', 'loss family: softmax Dice from logits, u8 label map, channels-first [B, C, H, W]', {
+    layout: 'channels-first',
+    activation: 'softmax',
+    target: 'u8',
+  }),
   familyCase(
     'sigmoid-dense-cf',
     'loss family: sigmoid Dice from logits, dense f32 multi-label target, channels-first',
@@ -412,7 +417,10 @@ export const LOSS_CASES: readonly LossCase[] = [
  */
 export const CLDICE_BENCH = {
   iterations: 3,
-  shapes: [[2, 512, 512, 2], [1, 128, 128, 128, 2]],
+  shapes: [
+    [2, 512, 512, 2],
+    [1, 128, 128, 128, 2],
+  ],
 } as const satisfies { iterations: number; shapes: readonly (readonly number[])[] };
 
 export interface BenchShape {

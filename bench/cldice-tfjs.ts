@@ -23,7 +23,9 @@ function pool(tf: TfModule, x: Tf.Tensor, window: number[]): Tf.Tensor {
 
 function softErode(tf: TfModule, x: Tf.Tensor): Tf.Tensor {
   const axes = x.rank - 2;
-  const windows = Array.from({ length: axes }, (_, axis) => Array.from({ length: axes }, (_, k) => (k === axis ? 3 : 1)));
+  const windows = Array.from({ length: axes }, (_, axis) =>
+    Array.from({ length: axes }, (_, k) => (k === axis ? 3 : 1)),
+  );
   const minima = windows.map((window) => tf.neg(pool(tf, tf.neg(x), window)));
   return minima.reduce((a, b) => tf.minimum(a, b));
 }
@@ -49,8 +51,14 @@ export function clDiceTfjsLoss(iterations: number, smooth: number): TfjsLoss {
     const foreground = (t: Tf.Tensor) => tf.slice(tf.reshape(t, [-1, classes]), [0, 1], [-1, -1]);
     const skelPred = softSkel(tf, yPred, iterations);
     const skelTrue = softSkel(tf, yTrue, iterations);
-    const tprec = tf.div(tf.add(tf.sum(foreground(tf.mul(skelPred, yTrue))), smooth), tf.add(tf.sum(foreground(skelPred)), smooth));
-    const tsens = tf.div(tf.add(tf.sum(foreground(tf.mul(skelTrue, yPred))), smooth), tf.add(tf.sum(foreground(skelTrue)), smooth));
+    const tprec = tf.div(
+      tf.add(tf.sum(foreground(tf.mul(skelPred, yTrue))), smooth),
+      tf.add(tf.sum(foreground(skelPred)), smooth),
+    );
+    const tsens = tf.div(
+      tf.add(tf.sum(foreground(tf.mul(skelTrue, yPred))), smooth),
+      tf.add(tf.sum(foreground(skelTrue)), smooth),
+    );
     return tf.sub(1, tf.div(tf.mul(2, tf.mul(tprec, tsens)), tf.add(tprec, tsens))) as Tf.Scalar;
   };
 }

@@ -54,21 +54,28 @@ function channelsFirst(data: Float32Array, B: number, C: number): Float64Array {
   const voxels = data.length / (B * C);
   const out = new Float64Array(data.length);
   for (let b = 0; b < B; b++) {
-    for (let v = 0; v < voxels; v++) for (let c = 0; c < C; c++) out[(b * C + c) * voxels + v] = data[(b * voxels + v) * C + c];
+    for (let v = 0; v < voxels; v++)
+      for (let c = 0; c < C; c++) out[(b * C + c) * voxels + v] = data[(b * voxels + v) * C + c];
   }
   return out;
 }
 
 function worstError(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number): string {
   for (let i = 0; i < expected.length; i++) {
-    if (!(Math.abs(actual[i] - expected[i]) <= atol + rtol * Math.abs(expected[i]))) return `element ${i}: ${actual[i]} vs ${expected[i]}`;
+    if (!(Math.abs(actual[i] - expected[i]) <= atol + rtol * Math.abs(expected[i])))
+      return `element ${i}: ${actual[i]} vs ${expected[i]}`;
   }
   return '';
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { json: { type: 'boolean' }, reps: { type: 'string' }, shapes: { type: 'string' }, 'skip-tfjs': { type: 'boolean' } },
+    options: {
+      json: { type: 'boolean' },
+      reps: { type: 'string' },
+      shapes: { type: 'string' },
+      'skip-tfjs': { type: 'boolean' },
+    },
   });
   const reps = Number(values.reps ?? 5);
   const shapes = values.shapes ? values.shapes.split(',').map((s) => s.split('x').map(Number)) : DEFAULT_SHAPES;
@@ -85,17 +92,34 @@ async function main(): Promise<void> {
   const emit = (row: Row) => {
     rows.push(row);
     if (values.json) process.stdout.write(`${jsonLine(row)}\n`);
-    else process.stderr.write(`${row.impl} ${row.shape.join('x')}: ${row.ms_median?.toFixed(3) ?? '-'} ms (${row.check})\n`);
+    else
+      process.stderr.write(
+        `${row.impl} ${row.shape.join('x')}: ${row.ms_median?.toFixed(3) ?? '-'} ms (${row.check})\n`,
+      );
   };
 
   for (const shape of shapes) {
     const elements = shape.reduce((a, b) => a * b, 1);
     const C = shape[shape.length - 1];
     const { pred, target } = tubes(shape, SEED);
-    const base = { device: deviceName, shape, layout: 'channels-last', dtype: 'f32', elements, date, ms_median: null, ms_min: null, gbps: null, pct_of_copy: null };
+    const base = {
+      device: deviceName,
+      shape,
+      layout: 'channels-last',
+      dtype: 'f32',
+      elements,
+      date,
+      ms_median: null,
+      ms_min: null,
+      gbps: null,
+      pct_of_copy: null,
+    };
     const buffer = (data: Float32Array<ArrayBuffer> | number) => {
       const size = typeof data === 'number' ? data : data.byteLength;
-      const b = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+      const b = device.createBuffer({
+        size,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      });
       if (typeof data !== 'number') device.queue.writeBuffer(b, 0, data);
       return b;
     };
@@ -111,7 +135,18 @@ async function main(): Promise<void> {
     }
     const copySamples = await timer.time((e) => run.encode(e, best.workgroups), reps, 1, 'copy');
     const copyRow = withRates(
-      { ...base, case: variant.name, impl: 'copy', mode: 'copy', bytes: copyBytes(variant, elements), ...summaryOf(copySamples.ms), timing: timer.method, reps, check: 'pass', workgroups: best.workgroups },
+      {
+        ...base,
+        case: variant.name,
+        impl: 'copy',
+        mode: 'copy',
+        bytes: copyBytes(variant, elements),
+        ...summaryOf(copySamples.ms),
+        timing: timer.method,
+        reps,
+        check: 'pass',
+        workgroups: best.workgroups,
+      },
       undefined,
     );
     emit(copyRow);
@@ -121,17 +156,33 @@ async function main(): Promise<void> {
     const loss = await engine.loss({ formula: 'cl-dice', shape, skeletonIterations: ITERATIONS });
     const got = await loss.compute(buffers.pred, buffers.target, { grad: true });
     const cfShape = [shape[0], C, ...shape.slice(1, -1)];
-    const expected = clDiceReference(channelsFirst(pred, shape[0], C), channelsFirst(target, shape[0], C), { shape: cfShape, iterations: ITERATIONS });
+    const expected = clDiceReference(channelsFirst(pred, shape[0], C), channelsFirst(target, shape[0], C), {
+      shape: cfShape,
+      iterations: ITERATIONS,
+    });
     const gradCf = channelsFirst(got.grad!, shape[0], C);
     const maxGrad = expected.grad.reduce((m, g) => Math.max(m, Math.abs(g)), 0);
-    const problem = worstError([got.loss], [expected.loss], 1e-6, 1e-4) || worstError(gradCf, expected.grad, 1e-4 * maxGrad, 1e-4);
+    const problem =
+      worstError([got.loss], [expected.loss], 1e-6, 1e-4) || worstError(gradCf, expected.grad, 1e-4 * maxGrad, 1e-4);
     const wgslSamples = await timer.time((e) => loss.encode(e, buffers), reps, 1, 'cl-dice');
-    emit(withRates({
-      ...base, case: 'cl-dice', impl: 'wgsl-dice', mode: 'fwd+bwd', bytes: 3 * elements * 4, ...summaryOf(wgslSamples.ms),
-      wall_ms_median: summarize(wgslSamples.wallMs).median, timing: timer.method, reps,
-      check: problem ? `FAIL: ${problem}` : 'pass',
-      note: `iter_ ${ITERATIONS}; loss ${got.loss.toFixed(6)} (reference ${expected.loss.toFixed(6)})`,
-    }, copyRow.gbps ?? undefined));
+    emit(
+      withRates(
+        {
+          ...base,
+          case: 'cl-dice',
+          impl: 'wgsl-dice',
+          mode: 'fwd+bwd',
+          bytes: 3 * elements * 4,
+          ...summaryOf(wgslSamples.ms),
+          wall_ms_median: summarize(wgslSamples.wallMs).median,
+          timing: timer.method,
+          reps,
+          check: problem ? `FAIL: ${problem}` : 'pass',
+          note: `iter_ ${ITERATIONS}; loss ${got.loss.toFixed(6)} (reference ${expected.loss.toFixed(6)})`,
+        },
+        copyRow.gbps ?? undefined,
+      ),
+    );
     loss.destroy();
 
     if (tfjs) emit(await timeTfjs(tfjs, shape, pred, target, got.loss, { ...base, reps }, copyRow.gbps ?? undefined));
@@ -142,10 +193,14 @@ async function main(): Promise<void> {
     `wgsl-dice clDice bench  ${date.slice(0, 10)}`,
     `device: ${deviceName} (vendor ${adapter.vendor || '?'}, architecture ${adapter.architecture || '?'})`,
     `GPU timing: ${timer.method}; tfjs: wall clock incl. await data() of loss and grad; iter_ ${ITERATIONS}; channels-last; reps ${reps}`,
-    `host load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other processes share the CPU)`,
+    `host load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (other processes share the CPU)`,
   ];
-  (values.json ? process.stderr : process.stdout).write(`${formatTable(header, rows)}\n` +
-    'cl-dice GB/s counts pred + target read once and grad written once; the ~8(iter_ + 1) stencil passes move far more.\n');
+  (values.json ? process.stderr : process.stdout).write(
+    `${formatTable(header, rows)}\n` +
+      'cl-dice GB/s counts pred + target read once and grad written once; the ~8(iter_ + 1) stencil passes move far more.\n',
+  );
   engine.destroy();
   device.destroy();
 }
@@ -169,7 +224,13 @@ async function timeTfjs(
   const yPred = tf.tensor(pred, shape);
   const yTrue = tf.tensor(target, shape);
   const row: Row = {
-    ...base, case: 'cl-dice', impl: 'tfjs-webgpu', mode: 'fwd+bwd', bytes: 3 * pred.length * 4, timing: 'wall-clock(op+await data())', check: 'pass',
+    ...base,
+    case: 'cl-dice',
+    impl: 'tfjs-webgpu',
+    mode: 'fwd+bwd',
+    bytes: 3 * pred.length * 4,
+    timing: 'wall-clock(op+await data())',
+    check: 'pass',
   };
   try {
     const run = async () => {
@@ -181,9 +242,18 @@ async function timeTfjs(
     };
     const first = await run();
     const errors = baseline.takeErrors();
-    const problem = errors.length ? `tfjs GPU error(s): ${errors.join('; ')}` : worstError([first], [wgslLoss], 1e-6, 1e-4);
+    const problem = errors.length
+      ? `tfjs GPU error(s): ${errors.join('; ')}`
+      : worstError([first], [wgslLoss], 1e-6, 1e-4);
     if (problem) return { ...row, check: `FAIL: ${problem}` };
-    return withRates({ ...row, ...summaryOf(await timeHost(run, base.reps, 1)), note: 'gradient by tfjs autograd (its own max-pool tie routing)' }, copyGbps);
+    return withRates(
+      {
+        ...row,
+        ...summaryOf(await timeHost(run, base.reps, 1)),
+        note: 'gradient by tfjs autograd (its own max-pool tie routing)',
+      },
+      copyGbps,
+    );
   } catch (error) {
     return { ...row, check: `FAIL: ${(error as Error).message.split('\n')[0]}` };
   } finally {

@@ -80,10 +80,7 @@ export class CopyKernels {
         { binding: 3, resource: { buffer: buffers.out, size: vec4s * 16 } },
       ],
     });
-    const maxGroups = Math.min(
-      Math.ceil(vec4s / WORKGROUP_SIZE),
-      this.#device.limits.maxComputeWorkgroupsPerDimension,
-    );
+    const maxGroups = Math.min(Math.ceil(vec4s / WORKGROUP_SIZE), this.#device.limits.maxComputeWorkgroupsPerDimension);
     return {
       variant,
       maxWorkgroups: maxGroups,

@@ -40,7 +40,9 @@ export function familyBenchReference(
   const base = (b: number, s: number) => (channelsFirst ? b * C * S + s : (b * S + s) * C);
 
   const p = new Float64Array(B * C * S); // activated pred, in pred's layout
-  const I = new Float64Array(B * C), P = new Float64Array(B * C), G = new Float64Array(B * C);
+  const I = new Float64Array(B * C),
+    P = new Float64Array(B * C),
+    G = new Float64Array(B * C);
   for (let b = 0; b < B; b++) {
     for (let s = 0; s < S; s++) {
       const o = base(b, s);
@@ -48,7 +50,7 @@ export function familyBenchReference(
         let top = -Infinity;
         for (let c = 0; c < C; c++) top = Math.max(top, pred[o + c * stride]);
         let sum = 0;
-        for (let c = 0; c < C; c++) sum += (p[o + c * stride] = Math.exp(pred[o + c * stride] - top));
+        for (let c = 0; c < C; c++) sum += p[o + c * stride] = Math.exp(pred[o + c * stride] - top);
         for (let c = 0; c < C; c++) p[o + c * stride] /= sum;
       } else {
         for (let c = 0; c < C; c++) p[o + c * stride] = 1 / (1 + Math.exp(-pred[o + c * stride]));
@@ -66,7 +68,9 @@ export function familyBenchReference(
 
   // Per (b, c): dice, and dL/dp = a g + k with a = -2 / (den B C), k = num / (den^2 B C).
   const groups = B * C;
-  const dice = new Float64Array(groups), a = new Float64Array(groups), k = new Float64Array(groups);
+  const dice = new Float64Array(groups),
+    a = new Float64Array(groups),
+    k = new Float64Array(groups);
   let loss = 0;
   for (let g = 0; g < groups; g++) {
     const num = 2 * I[g] + SMOOTH;

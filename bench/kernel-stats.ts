@@ -66,7 +66,11 @@ async function main(): Promise<void> {
     const names = [...new Set(kernelStatsTargets().map((t) => t.case))];
     throw new Error(`no case name contains '${values.case}'; the cases: ${names.join(', ')}`);
   }
-  const families = values.family?.split(',').map((f) => f.trim()).filter(Boolean) ?? DEFAULT_FAMILIES;
+  const families =
+    values.family
+      ?.split(',')
+      .map((f) => f.trim())
+      .filter(Boolean) ?? DEFAULT_FAMILIES;
 
   const started = performance.now();
   const rows = (

@@ -113,7 +113,11 @@ function parseOptions(argv: string[]): Options | undefined {
     process.stdout.write(HELP);
     return undefined;
   }
-  const list = (text: string | undefined) => text?.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (text: string | undefined) =>
+    text
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const pick = <T extends string>(what: string, text: string | undefined, known: readonly T[]): T[] => {
     const names = list(text);
     if (!names) return [...known];
@@ -127,7 +131,11 @@ function parseOptions(argv: string[]): Options | undefined {
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${text}.`);
     return n;
   };
-  const caseNames = pick('case', values.cases, LOSS_CASES.map((c) => c.name));
+  const caseNames = pick(
+    'case',
+    values.cases,
+    LOSS_CASES.map((c) => c.name),
+  );
   const shapes = list(values.shapes)?.map((text) => {
     const dims = text.split('x').map(Number);
     if (dims.length < 2 || dims.some((d) => !Number.isInteger(d) || d < 1)) {
@@ -138,7 +146,9 @@ function parseOptions(argv: string[]): Options | undefined {
   return {
     quick: values.quick,
     json: values.json,
-    cases: LOSS_CASES.filter((c) => caseNames.includes(c.name) && (values.cases !== undefined || !values.quick || c.quick)),
+    cases: LOSS_CASES.filter(
+      (c) => caseNames.includes(c.name) && (values.cases !== undefined || !values.quick || c.quick),
+    ),
     impls: new Set(pick('impl', values.impls, IMPLS)),
     modes: pick('mode', values.modes, MODES),
     shapes,
@@ -169,7 +179,8 @@ function chooseShapes(options: Options, device: GPUDevice, software: boolean): {
   for (const dims of candidates) {
     const bytes = elementsOf(dims) * 4;
     if (bytes > limit) skipped.push(`${shapeName(dims)}: ${bytes} bytes per tensor > device limit ${limit}`);
-    else if (dims[0] > device.limits.maxComputeWorkgroupsPerDimension) skipped.push(`${shapeName(dims)}: batch too large`);
+    else if (dims[0] > device.limits.maxComputeWorkgroupsPerDimension)
+      skipped.push(`${shapeName(dims)}: batch too large`);
     else run.push(dims);
   }
   return { run, skipped };
@@ -229,7 +240,13 @@ function uploadBytes(device: GPUDevice, data: ArrayBufferView, label: string): G
 }
 
 /** '' when every |a - e| <= atol + rtol |e|, else a description of the worst element. */
-function mismatch(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number, what: string): string {
+function mismatch(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  atol: number,
+  rtol: number,
+  what: string,
+): string {
   if (actual.length !== expected.length) return `${what}: length ${actual.length}, expected ${expected.length}`;
   let bad = 0;
   let worst = -1;
@@ -247,8 +264,10 @@ function mismatch(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: 
     }
   }
   if (bad === 0) return '';
-  return `${what}: ${bad} of ${actual.length} out of tolerance (atol ${atol.toExponential(1)}, rtol ${rtol}); ` +
-    `worst [${worst}] got ${actual[worst]}, expected ${expected[worst]}`;
+  return (
+    `${what}: ${bad} of ${actual.length} out of tolerance (atol ${atol.toExponential(1)}, rtol ${rtol}); ` +
+    `worst [${worst}] got ${actual[worst]}, expected ${expected[worst]}`
+  );
 }
 
 function maxAbs(values: ArrayLike<number>): number {
@@ -354,7 +373,13 @@ class Bench {
   }
 
   /** Both copy variants at this shape; the best GB/s becomes the ceiling for pct_of_copy. */
-  async copy(kernels: CopyKernels, shape: number[], inputs: CaseInputs, pred: GPUBuffer, target: GPUBuffer): Promise<void> {
+  async copy(
+    kernels: CopyKernels,
+    shape: number[],
+    inputs: CaseInputs,
+    pred: GPUBuffer,
+    target: GPUBuffer,
+  ): Promise<void> {
     const device = this.#device;
     const elements = elementsOf(shape);
     const out = device.createBuffer({
@@ -374,34 +399,46 @@ class Bench {
         const run = kernels.bind(variant, { first: pred, second, out }, elements);
         const row = this.base('copy', variant.name, 'copy', shape, { bytes: copyBytes(variant, elements) });
         results.push(
-          await this.measure(row, () =>
-            withGpuErrors(device, async () => {
-              // Check once (at the largest grid), then keep the fastest grid for the ceiling.
-              const check = device.createCommandEncoder({ label: 'bench copy check' });
-              run.encode(check, run.maxWorkgroups);
-              device.queue.submit([check.finish()]);
-              const got = new Float32Array(await readBack(device, out, elements * 4));
-              const problem = mismatch(got, expectedCopy(variant, inputs.pred, secondData), 0, 1e-6, 'copy output');
-              if (problem) throw new Error(problem);
+          await this.measure(
+            row,
+            () =>
+              withGpuErrors(device, async () => {
+                // Check once (at the largest grid), then keep the fastest grid for the ceiling.
+                const check = device.createCommandEncoder({ label: 'bench copy check' });
+                run.encode(check, run.maxWorkgroups);
+                device.queue.submit([check.finish()]);
+                const got = new Float32Array(await readBack(device, out, elements * 4));
+                const problem = mismatch(got, expectedCopy(variant, inputs.pred, secondData), 0, 1e-6, 'copy output');
+                if (problem) throw new Error(problem);
 
-              let best = { workgroups: run.maxWorkgroups, median: Infinity };
-              for (const workgroups of workgroupCandidates(run.maxWorkgroups)) {
-                const trial = await this.#timer.time((e) => run.encode(e, workgroups), 3, 1, `copy trial ${workgroups}`);
-                const median = summarize(trial.ms).median;
-                if (median < best.median) best = { workgroups, median };
-              }
-              const { reps, warmup } = this.#options;
-              const samples = await this.#timer.time((e) => run.encode(e, best.workgroups), reps, warmup, variant.name);
-              const { median, min } = summarize(samples.ms);
-              return {
-                ms_median: median,
-                ms_min: min,
-                wall_ms_median: summarize(samples.wallMs).median,
-                timing: samples.method,
-                reps,
-                workgroups: best.workgroups,
-              };
-            }),
+                let best = { workgroups: run.maxWorkgroups, median: Infinity };
+                for (const workgroups of workgroupCandidates(run.maxWorkgroups)) {
+                  const trial = await this.#timer.time(
+                    (e) => run.encode(e, workgroups),
+                    3,
+                    1,
+                    `copy trial ${workgroups}`,
+                  );
+                  const median = summarize(trial.ms).median;
+                  if (median < best.median) best = { workgroups, median };
+                }
+                const { reps, warmup } = this.#options;
+                const samples = await this.#timer.time(
+                  (e) => run.encode(e, best.workgroups),
+                  reps,
+                  warmup,
+                  variant.name,
+                );
+                const { median, min } = summarize(samples.ms);
+                return {
+                  ms_median: median,
+                  ms_min: min,
+                  wall_ms_median: summarize(samples.wallMs).median,
+                  timing: samples.method,
+                  reps,
+                  workgroups: best.workgroups,
+                };
+              }),
             false,
           ),
         );
@@ -457,7 +494,9 @@ class Bench {
             // Stats hold (dice, intersection, sum p, sum t) per group (the family a second vec4
             // after it): the per-group Dice catches a wrong reduction even where the scalar
             // loss happens to agree.
-            const stats = new Float32Array(await readBack(device, loss.statsBuffer, loss.groupCount * loss.statsStride));
+            const stats = new Float32Array(
+              await readBack(device, loss.statsBuffer, loss.groupCount * loss.statsStride),
+            );
             const floats = loss.statsStride / 4;
             const groupDice = Float32Array.from({ length: loss.groupCount }, (_, g) => stats[floats * g]);
             const problems = [
@@ -473,7 +512,12 @@ class Bench {
             losses.set(mode, got);
 
             const { reps, warmup } = this.#options;
-            const samples = await this.#timer.time((e) => loss.encode(e, encodeBuffers), reps, warmup, `wgsl-dice ${mode}`);
+            const samples = await this.#timer.time(
+              (e) => loss.encode(e, encodeBuffers),
+              reps,
+              warmup,
+              `wgsl-dice ${mode}`,
+            );
             const { median, min } = summarize(samples.ms);
             return {
               ms_median: median,
@@ -617,7 +661,10 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   if (!options) return;
 
-  const dawnFlags = ['disable-dawn-features=timestamp_quantization', ...(options.adapter ? [`adapter=${options.adapter}`] : [])];
+  const dawnFlags = [
+    'disable-dawn-features=timestamp_quantization',
+    ...(options.adapter ? [`adapter=${options.adapter}`] : []),
+  ];
   const device = await requestNodeDevice({ label: 'wgsl-dice bench', dawnFlags });
   const adapter = describeAdapter(device);
   const deviceName = adapter.description || adapter.device || adapter.vendor || 'unknown adapter';
@@ -642,7 +689,9 @@ async function main(): Promise<void> {
     `GPU timing: ${timer.method}; tfjs: wall clock incl. await data(); engine grid: ` +
       `${engine.gridProfile.targetWorkgroups} target workgroups of ${engine.gridProfile.workgroupSize}`,
     `command: npm run bench -- ${process.argv.slice(2).join(' ')}`.trimEnd(),
-    `host load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other processes share the CPU a software adapter runs on)`,
+    `host load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (other processes share the CPU a software adapter runs on)`,
     ...skipped.map((s) => `skipped ${s}`),
   ];
   if (!options.json) process.stderr.write(`${header[1]}\n`);
@@ -658,8 +707,10 @@ async function main(): Promise<void> {
   const inTfjs = tfjs && impls.has('wgsl-dice/tfjs') ? options.cases.filter((c) => c.tfjsLibrary) : [];
   const heads = new Set(inTfjs.map((c) => c.passes)).size;
   const total =
-    shapes.length * ((copyKernels ? COPY_VARIANTS.length : 0) + options.cases.length * stepsPerCase + 2 * inTfjs.length) +
-    2 * inTfjs.length + heads;
+    shapes.length *
+      ((copyKernels ? COPY_VARIANTS.length : 0) + options.cases.length * stepsPerCase + 2 * inTfjs.length) +
+    2 * inTfjs.length +
+    heads;
   const bar = new cliProgress.SingleBar(
     { format: 'bench [{bar}] {value}/{total} {step}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
     cliProgress.Presets.legacy,
@@ -693,10 +744,16 @@ async function main(): Promise<void> {
         if (index === 0 && copyKernels) await bench.copy(copyKernels, benchShape, inputs, pred, target);
         let wgslLosses = new Map<Mode, number>();
         if (impls.has('wgsl-dice') || impls.has('wgsl-dice-encode-cpu')) {
-          wgslLosses = await bench.wgslDice(engine, lossCase, shape, reference, { pred, target, loss: lossBuffer, grad });
+          wgslLosses = await bench.wgslDice(engine, lossCase, shape, reference, {
+            pred,
+            target,
+            loss: lossBuffer,
+            grad,
+          });
         }
         if (tfjs && impls.has('tfjs-webgpu')) await bench.tfjs(tfjs, lossCase, shape, inputs, reference, wgslLosses);
-        if (tfjs && inTfjs.includes(lossCase)) await lossInTfjs(bench.tfjsHost(), tfjs, lossCase, shape, inputs, reference);
+        if (tfjs && inTfjs.includes(lossCase))
+          await lossInTfjs(bench.tfjsHost(), tfjs, lossCase, shape, inputs, reference);
         if (impls.has('reference-cpu')) await bench.referenceCpu(lossCase, shape, inputs);
       } finally {
         pred.destroy();

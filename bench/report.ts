@@ -4,7 +4,14 @@
  */
 
 export type Impl = 'wgsl-dice' | 'copy' | 'tfjs-webgpu' | 'reference-cpu' | 'wgsl-dice-encode-cpu' | 'wgsl-dice/tfjs';
-export const IMPLS: readonly Impl[] = ['wgsl-dice', 'copy', 'tfjs-webgpu', 'reference-cpu', 'wgsl-dice-encode-cpu', 'wgsl-dice/tfjs'];
+export const IMPLS: readonly Impl[] = [
+  'wgsl-dice',
+  'copy',
+  'tfjs-webgpu',
+  'reference-cpu',
+  'wgsl-dice-encode-cpu',
+  'wgsl-dice/tfjs',
+];
 
 export interface Row {
   /** Adapter description from describeAdapter (e.g. "llvmpipe (LLVM 19.1.7, 256 bits)"). */
@@ -143,10 +150,21 @@ export function formatSpeedups(list: readonly Speedup[]): string {
 
 /** The whole report as text: header, one table, the tfjs ratios, a legend. */
 export function formatTable(header: string[], rows: readonly Row[]): string {
-  const ratioOf = new Map(
-    speedups(rows).map((s) => [`${s.impl}|${s.case}|${s.shape}|${s.mode}`, s.ratio] as const),
-  );
-  const columns = ['shape', 'case', 'mode', 'impl', 'ms median', 'ms min', 'wall ms', 'GB/s', '% copy', 'tfjs/this', 'timing', 'check'];
+  const ratioOf = new Map(speedups(rows).map((s) => [`${s.impl}|${s.case}|${s.shape}|${s.mode}`, s.ratio] as const));
+  const columns = [
+    'shape',
+    'case',
+    'mode',
+    'impl',
+    'ms median',
+    'ms min',
+    'wall ms',
+    'GB/s',
+    '% copy',
+    'tfjs/this',
+    'timing',
+    'check',
+  ];
   const body = rows.map((row) => {
     const ratio = ratioOf.get(`${row.impl}|${row.case}|${shapeKey(row)}|${row.mode}`);
     return [
@@ -167,7 +185,10 @@ export function formatTable(header: string[], rows: readonly Row[]): string {
   const numeric = new Set([4, 5, 6, 7, 8, 9]);
   const widths = columns.map((title, c) => Math.max(title.length, ...body.map((cells) => cells[c].length)));
   const line = (cells: string[]) =>
-    cells.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
+    cells
+      .map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join('  ')
+      .trimEnd();
   const lines = [...header, '', line(columns), line(widths.map((w) => '-'.repeat(w)))];
   let previousShape = '';
   for (let i = 0; i < body.length; i++) {

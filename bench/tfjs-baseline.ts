@@ -6,6 +6,7 @@
  * event loop dawn.node needs).
  */
 import type * as Tf from '@tensorflow/tfjs';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { useTfjsWebGPU } from '../src/node/index.js';
 
 export type TfModule = typeof Tf;
@@ -96,7 +97,8 @@ export function familyTfjsLoss(spec: {
       // tfjs-webgpu 4.22 then emits invalid WGSL for the transpose that tf.sum over non-last
       // axes does (an i32 read into an f32 output). Channels-first builds [B, C, ...spatial]
       // directly (labels == class index, broadcast), with no transpose of the one-hot.
-      if (!channelsFirst) t = tf.oneHot(yTrue as Tf.Tensor, classes, 1, 0, 'float32'); // [B, ...spatial, C]
+      if (!channelsFirst)
+        t = tf.oneHot(yTrue as Tf.Tensor, classes, 1, 0, 'float32'); // [B, ...spatial, C]
       else {
         const classIds = tf.reshape(tf.range(0, classes, 1, 'int32'), [1, classes, ...Array(rank - 2).fill(1)]);
         t = tf.cast(tf.equal(tf.expandDims(yTrue, 1), classIds), 'float32');
@@ -135,9 +137,9 @@ export interface TfjsBaseline {
 export async function loadTfjsWebgpu(dawnFlags: readonly string[]): Promise<TfjsBaseline> {
   const tf = await import('@tensorflow/tfjs');
   await useTfjsWebGPU(tf, { dawnFlags: [...dawnFlags] });
-  const webgpu = await import('@tensorflow/tfjs-backend-webgpu');
+  await import('@tensorflow/tfjs-backend-webgpu'); // registers the 'webgpu' backend
   await tf.ready();
-  const backend = tf.backend() as InstanceType<typeof webgpu.WebGPUBackend>;
+  const backend = tf.backend() as WebGPUBackend;
   const device = backend.device;
   const errors: string[] = [];
   device.addEventListener('uncapturederror', (event) => {

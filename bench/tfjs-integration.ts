@@ -99,7 +99,9 @@ export async function lossInTfjs(
         return [
           host.checkLoss(got[0], reference.loss, 'loss vs reference'),
           host.checkGrad(gotGrad, reference.grad, 'grad vs reference'),
-        ].filter(Boolean).join('; ');
+        ]
+          .filter(Boolean)
+          .join('; ');
       };
       await checkedTiming(host, baseline, row, run, check);
     }
@@ -127,7 +129,13 @@ const UNET_REPS = 3;
 function unetLike(tf: TfModule, head: 'softmax' | 'linear') {
   let seed = 1;
   const conv = (filters: number, kernelSize: number, activation: 'relu' | 'softmax' | 'linear' = 'relu') =>
-    tf.layers.conv2d({ filters, kernelSize, padding: 'same', activation, kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }) });
+    tf.layers.conv2d({
+      filters,
+      kernelSize,
+      padding: 'same',
+      activation,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }),
+    });
   const input = tf.input({ shape: UNET_INPUT.slice(1) });
   const level1 = conv(8, 3).apply(conv(8, 3).apply(input)) as Tensor;
   const pooled = tf.layers.maxPooling2d({ poolSize: 2 }).apply(level1);
@@ -142,10 +150,17 @@ function unetLike(tf: TfModule, head: 'softmax' | 'linear') {
  * `unet-step` rows for every case with a wgsl-dice/tfjs loss: a training step (SGD) with
  * wgsl-dice/tfjs, with the tfjs-ops loss and with tf.mean as a stand-in of negligible cost.
  */
-export async function unetSteps(host: TfjsIntegrationHost, baseline: TfjsBaseline, cases: readonly LossCase[]): Promise<void> {
+export async function unetSteps(
+  host: TfjsIntegrationHost,
+  baseline: TfjsBaseline,
+  cases: readonly LossCase[],
+): Promise<void> {
   const { tf } = baseline;
   const random = mulberry32(20261127);
-  const x = tf.tensor(Float32Array.from({ length: elementsOf(UNET_INPUT) }, () => random()), UNET_INPUT);
+  const x = tf.tensor(
+    Float32Array.from({ length: elementsOf(UNET_INPUT) }, () => random()),
+    UNET_INPUT,
+  );
   const models = new Map<string, ReturnType<typeof unetLike>>();
   const optimizer = tf.train.sgd(1e-3);
   const standIns = new Map<string, number>();
@@ -179,7 +194,15 @@ export async function unetSteps(host: TfjsIntegrationHost, baseline: TfjsBaselin
           timing: STEP_TIMING,
           note: 'training step with loss = tf.mean(yPred): the model alone',
         });
-        const measured = await checkedTiming(host, baseline, row, step((_, p) => tf.mean(p)), async () => '', undefined, UNET_REPS);
+        const measured = await checkedTiming(
+          host,
+          baseline,
+          row,
+          step((_, p) => tf.mean(p)),
+          async () => '',
+          undefined,
+          UNET_REPS,
+        );
         if (measured.ms_median !== null) standIns.set(head, measured.ms_median);
       }
       for (const [impl, loss] of [
@@ -193,11 +216,19 @@ export async function unetSteps(host: TfjsIntegrationHost, baseline: TfjsBaselin
           note: `SGD step of a U-Net-like model ${UNET_INPUT.join('x')} -> ${UNET_OUTPUT.join('x')}, loss data() awaited`,
         });
         const standIn = standIns.get(head);
-        await checkedTiming(host, baseline, row, step(loss), agree, (median) => {
-          if (standIn === undefined) return {};
-          const share = Number((100 * Math.max(0, (median - standIn) / median)).toFixed(1));
-          return { loss_share_pct: share, note: `${row.note}; loss ≈ ${share}% of the step` };
-        }, UNET_REPS);
+        await checkedTiming(
+          host,
+          baseline,
+          row,
+          step(loss),
+          agree,
+          (median) => {
+            if (standIn === undefined) return {};
+            const share = Number((100 * Math.max(0, (median - standIn) / median)).toFixed(1));
+            return { loss_share_pct: share, note: `${row.note}; loss ≈ ${share}% of the step` };
+          },
+          UNET_REPS,
+        );
       }
       library.dispose();
       yTrue.dispose();

@@ -3,8 +3,9 @@
  *
  * GPU work is timed with timestamp queries when the device has `timestamp-query`. WebGPU only
  * writes timestamps at the beginning and end of a pass (`timestampWrites`); there is no
- * `encoder.writeTimestamp`, and wgsl-dice records its own pass, which the caller cannot
- * annotate. So each measured run is bracketed inside one command encoder:
+ * `encoder.writeTimestamp`. wgsl-dice's encode() takes `timestampWrites` for its own pass, but
+ * the bench times every implementation (tfjs's many passes, the copy baseline) alike, so each
+ * measured run is bracketed inside one command encoder:
  *
  *   [empty pass: beginning-of-pass timestamp]  <the measured passes>  [empty pass: end-of-pass timestamp]
  *
@@ -73,7 +74,12 @@ export class GpuTimer {
    * Runs `record` `warmup` times untimed (first use of pipelines and buffers is slower), then
    * `reps` times timed, each in its own command buffer and submission.
    */
-  async time(record: (encoder: GPUCommandEncoder) => void, reps: number, warmup: number, label: string): Promise<Samples> {
+  async time(
+    record: (encoder: GPUCommandEncoder) => void,
+    reps: number,
+    warmup: number,
+    label: string,
+  ): Promise<Samples> {
     const device = this.device;
     for (let i = 0; i < warmup; i++) {
       const encoder = device.createCommandEncoder({ label: `${label} warm-up` });
@@ -101,7 +107,10 @@ export class GpuTimer {
       for (let r = 0; r < reps; r++) {
         const encoder = device.createCommandEncoder({ label: `${label} timed run ${r}` });
         encoder
-          .beginComputePass({ label: `${label} start`, timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * r } })
+          .beginComputePass({
+            label: `${label} start`,
+            timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * r },
+          })
           .end();
         record(encoder);
         encoder

@@ -97,7 +97,7 @@ function drawImage(random: () => number, size: number, rgb: Float32Array, mask: 
         const blend = smoothstep(1.15, 0.85, rho);
         if (blend <= 0) continue;
         const dome = Math.sqrt(Math.max(0, 1 - rho * rho));
-        const facing = 0.75 + 0.25 * dome + 0.1 * ((light.x - polyp.cx) * u + (light.y - polyp.cy) * v) / size;
+        const facing = 0.75 + 0.25 * dome + (0.1 * ((light.x - polyp.cx) * u + (light.y - polyp.cy) * v)) / size;
         const rim = 1 - 0.25 * smoothstep(0.7, 1, rho);
         let polypColor = [0.9 * polyp.tint, 0.34, 0.3].map((ch) => ch * facing * rim);
         const highlight = Math.exp(-((u + 0.35) ** 2 + (v + 0.35) ** 2) / 0.02);

@@ -62,7 +62,8 @@ function parseOptions(argv: string[]): Options | undefined {
   if (values.help) return undefined;
   const integer = (name: keyof typeof values, min: number) => {
     const value = Number(values[name]);
-    if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer >= ${min}, got ${values[name]}`);
+    if (!Number.isInteger(value) || value < min)
+      throw new Error(`--${name} must be an integer >= ${min}, got ${values[name]}`);
     return value;
   };
   const lr = Number(values.lr);
@@ -70,7 +71,8 @@ function parseOptions(argv: string[]): Options | undefined {
   const ids = values.losses?.split(',') ?? VARIANTS.map((v) => v.id);
   const variants = ids.map((id) => {
     const variant = VARIANTS.find((v) => v.id === id);
-    if (!variant) throw new Error(`unknown loss "${id}" in --losses; choose from ${VARIANTS.map((v) => v.id).join(', ')}`);
+    if (!variant)
+      throw new Error(`unknown loss "${id}" in --losses; choose from ${VARIANTS.map((v) => v.id).join(', ')}`);
     return variant;
   });
   const options = {
@@ -85,7 +87,9 @@ function parseOptions(argv: string[]): Options | undefined {
   };
   const training = options.images - validationCount(options.images);
   if (options.batch > training) {
-    throw new Error(`--batch ${options.batch} is more than the ${training} training images; lower --batch or raise --images`);
+    throw new Error(
+      `--batch ${options.batch} is more than the ${training} training images; lower --batch or raise --images`,
+    );
   }
   return options;
 }
@@ -132,6 +136,7 @@ async function main(argv: string[]): Promise<void> {
     await device.queue.onSubmittedWorkDone();
     const errors = takeUncapturedErrors(device);
     device.destroy();
+    // eslint-disable-next-line no-unsafe-finally -- the device's validation errors say more than the failure they caused
     if (errors.length > 0) throw gpuErrors(errors);
   }
 
@@ -220,10 +225,18 @@ function writeImages(
   const shown = Math.min(3, evaluation.polyp.length / pixels);
   for (let i = 0; i < shown; i++) {
     const image = firstValidation + i;
-    writeRgbPng(join(dir, `val-${i}-input.png`), dataset.images.subarray(image * pixels * 3, (image + 1) * pixels * 3), size);
+    writeRgbPng(
+      join(dir, `val-${i}-input.png`),
+      dataset.images.subarray(image * pixels * 3, (image + 1) * pixels * 3),
+      size,
+    );
     writeGrayPng(join(dir, `val-${i}-target.png`), dataset.masks.subarray(image * pixels, (image + 1) * pixels), size);
     writeGrayPng(join(dir, `val-${i}-prediction.png`), evaluation.polyp.subarray(i * pixels, (i + 1) * pixels), size);
-    writeHeatmapPng(join(dir, `val-${i}-gradient.png`), evaluation.gradient.subarray(i * pixels, (i + 1) * pixels), size);
+    writeHeatmapPng(
+      join(dir, `val-${i}-gradient.png`),
+      evaluation.gradient.subarray(i * pixels, (i + 1) * pixels),
+      size,
+    );
     writeHeatmapPng(
       join(dir, `val-${i}-gradient-logits.png`),
       evaluation.logitGradient.subarray(i * pixels, (i + 1) * pixels),

@@ -30,7 +30,13 @@ export interface Variant {
 
 /** The seed's three losses, and softmax Dice from logits. */
 export const VARIANTS: readonly Variant[] = [
-  { id: 'global', title: 'global Dice (seed example 1)', activation: 'sigmoid', classes: 1, loss: { reduce: 'global' } },
+  {
+    id: 'global',
+    title: 'global Dice (seed example 1)',
+    activation: 'sigmoid',
+    classes: 1,
+    loss: { reduce: 'global' },
+  },
   {
     id: 'weighted',
     title: 'weighted per-class Dice, weights 0.25/0.75 (seed example 2)',
@@ -168,7 +174,8 @@ export class PolypTrainer {
     this.#losses.push(trainLoss, validationLoss);
     const profile = engine.gridProfile;
     // Few fat workgroups on CPU adapters, enough to fill a GPU elsewhere (the engine's profile).
-    this.#workgroups = (pixels) => Math.max(1, Math.min(Math.ceil(pixels / ELEMENTWISE_WORKGROUP), profile.targetWorkgroups));
+    this.#workgroups = (pixels) =>
+      Math.max(1, Math.min(Math.ceil(pixels / ELEMENTWISE_WORKGROUP), profile.targetWorkgroups));
 
     const pixelsPerImage = dataset.size * dataset.size;
     const capacity = Math.max(options.batchSize, options.validationCount) * pixelsPerImage;
@@ -386,12 +393,20 @@ export class PolypTrainer {
   }
 
   #buffer(label: string, size: number, usage: GPUBufferUsageFlags): GPUBuffer {
-    const buffer = this.#device.createBuffer({ label: `demo ${label}`, size: Math.max(16, Math.ceil(size / 4) * 4), usage });
+    const buffer = this.#device.createBuffer({
+      label: `demo ${label}`,
+      size: Math.max(16, Math.ceil(size / 4) * 4),
+      usage,
+    });
     this.#owned.push(buffer);
     return buffer;
   }
 
-  #upload(label: string, data: Float32Array | Uint32Array, usage: GPUBufferUsageFlags = GPUBufferUsage.STORAGE): GPUBuffer {
+  #upload(
+    label: string,
+    data: Float32Array | Uint32Array,
+    usage: GPUBufferUsageFlags = GPUBufferUsage.STORAGE,
+  ): GPUBuffer {
     const buffer = this.#buffer(label, data.byteLength, usage | GPUBufferUsage.COPY_DST);
     this.#device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
     return buffer;

@@ -8,7 +8,11 @@ type Rgb = readonly [number, number, number];
 /** An RGBA raster; `set` ignores pixels outside it. */
 class Raster {
   readonly png: PNG;
-  constructor(readonly width: number, readonly height: number, background: Rgb = [255, 255, 255]) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    background: Rgb = [255, 255, 255],
+  ) {
     this.png = new PNG({ width, height });
     for (let i = 0; i < width * height; i++) this.png.data.set([...background, 255], i * 4);
   }
@@ -27,7 +31,8 @@ class Raster {
 function writePixels(path: string, size: number, scale: number, color: (pixel: number) => Rgb): void {
   const raster = new Raster(size * scale, size * scale);
   for (let y = 0; y < size * scale; y++) {
-    for (let x = 0; x < size * scale; x++) raster.set(x, y, color(Math.floor(y / scale) * size + Math.floor(x / scale)));
+    for (let x = 0; x < size * scale; x++)
+      raster.set(x, y, color(Math.floor(y / scale) * size + Math.floor(x / scale)));
   }
   raster.save(path);
 }
@@ -48,7 +53,12 @@ export function writeGrayPng(path: string, values: Float32Array, size: number, s
 }
 
 /** Grey tiles of `size` x `size` values in [0, 1], `rows[r][c]` at row r, column c, white gutters. */
-export function writeGrayMosaic(path: string, rows: readonly (readonly Float32Array[])[], size: number, scale = 3): void {
+export function writeGrayMosaic(
+  path: string,
+  rows: readonly (readonly Float32Array[])[],
+  size: number,
+  scale = 3,
+): void {
   const gutter = 4;
   const tile = size * scale + gutter;
   const columns = Math.max(...rows.map((row) => row.length));
@@ -125,7 +135,12 @@ export interface Series {
 }
 
 /** A line chart of series in [0, 1] against the epoch, with axes, ticks, axis labels and a legend. */
-export function writeLineChart(path: string, series: readonly Series[], xLabel = 'EPOCH', yLabel = 'LOSS AND DICE'): void {
+export function writeLineChart(
+  path: string,
+  series: readonly Series[],
+  xLabel = 'EPOCH',
+  yLabel = 'LOSS AND DICE',
+): void {
   const width = 560;
   const height = 340;
   const left = 44;

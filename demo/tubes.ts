@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DiceEngine } from '../src/index.js';
-import type { ClDiceLoss } from '../src/family/cldice.js';
+import type { ClDiceLoss } from '../src/losses/cldice.js';
 import { describeAdapter, requestNodeDevice } from '../src/node/index.js';
 import { mulberry32 } from '../src/reference/index.js';
 import { writeGrayMosaic, writeGrayPng, writeLineChart } from './png.js';
@@ -54,7 +54,8 @@ function makeTubeDataset(count: number, size: number, seed: number): TubeDataset
         if (faint > 0) faint--;
       }
     }
-    for (let p = 0; p < pixels; p++) images[n * pixels + p] = Math.min(1, Math.max(0, 0.2 + 0.6 * contrast[p] + 0.12 * gauss()));
+    for (let p = 0; p < pixels; p++)
+      images[n * pixels + p] = Math.min(1, Math.max(0, 0.2 + 0.6 * contrast[p] + 0.12 * gauss()));
   }
   return { count, size, images, masks };
 }
@@ -171,7 +172,9 @@ function twoClasses(maps: readonly Float32Array[]): Float32Array {
 
 /** The curve channel of a [B, H, W, 2] tensor, per image. */
 function curveChannel(tensor: Float32Array, images: number, pixels: number): Float32Array[] {
-  return Array.from({ length: images }, (_, b) => Float32Array.from({ length: pixels }, (_, p) => tensor[2 * (b * pixels + p) + 1]));
+  return Array.from({ length: images }, (_, b) =>
+    Float32Array.from({ length: pixels }, (_, p) => tensor[2 * (b * pixels + p) + 1]),
+  );
 }
 
 interface Variant {
@@ -188,7 +191,12 @@ interface Variant {
 
 const VARIANTS: readonly Variant[] = [
   { id: 'dice', title: 'soft Dice (MONAI soft_dice)', alpha: 0, warmup: false },
-  { id: 'cldice', title: 'soft Dice + clDice (SoftDiceclDiceLoss, alpha 0.5) after the soft-Dice warm-up', alpha: 0.5, warmup: true },
+  {
+    id: 'cldice',
+    title: 'soft Dice + clDice (SoftDiceclDiceLoss, alpha 0.5) after the soft-Dice warm-up',
+    alpha: 0.5,
+    warmup: true,
+  },
 ];
 
 interface EpochMetrics {
@@ -216,12 +224,26 @@ async function main(): Promise<void> {
     },
   });
   const out = resolve(values.out!);
-  const [epochs, count, batchSize, size, seed, learningRate] = [values.epochs, values.images, values.batch, values.size, values.seed, values.lr].map(Number);
-  if (![epochs, count, batchSize, size].every((v) => Number.isInteger(v) && v >= 1) || !(learningRate > 0) || count < 2 * batchSize) {
-    throw new Error('--epochs, --images, --batch, --size must be positive integers (images >= 2 x batch) and --lr > 0.');
+  const [epochs, count, batchSize, size, seed, learningRate] = [
+    values.epochs,
+    values.images,
+    values.batch,
+    values.size,
+    values.seed,
+    values.lr,
+  ].map(Number);
+  if (
+    ![epochs, count, batchSize, size].every((v) => Number.isInteger(v) && v >= 1) ||
+    !(learningRate > 0) ||
+    count < 2 * batchSize
+  ) {
+    throw new Error(
+      '--epochs, --images, --batch, --size must be positive integers (images >= 2 x batch) and --lr > 0.',
+    );
   }
   const warmupEpochs = values.warmup === undefined ? Math.floor(epochs / 2) : Number(values.warmup);
-  if (!Number.isInteger(warmupEpochs) || warmupEpochs < 0 || warmupEpochs >= epochs) throw new Error('--warmup must be an integer in [0, epochs).');
+  if (!Number.isInteger(warmupEpochs) || warmupEpochs < 0 || warmupEpochs >= epochs)
+    throw new Error('--warmup must be an integer in [0, epochs).');
   const data = makeTubeDataset(count, size, seed);
   const validation = Array.from({ length: Math.max(1, Math.floor(count / 4)) }, (_, i) => count - 1 - i).reverse();
   const training = Array.from({ length: count - validation.length }, (_, i) => i);
@@ -231,7 +253,9 @@ async function main(): Promise<void> {
   const device = await requestNodeDevice({ label: 'wgsl-dice tubes demo' });
   const engine = await DiceEngine.create(device, { label: 'tubes demo' });
   const adapter = describeAdapter(device);
-  console.log(`device: ${adapter.description || adapter.device}; ${training.length} training and ${validation.length} held-out ${size}x${size} images`);
+  console.log(
+    `device: ${adapter.description || adapter.device}; ${training.length} training and ${validation.length} held-out ${size}x${size} images`,
+  );
   mkdirSync(out, { recursive: true });
   const shape = (images: number) => [images, size, size, 2];
   const metric = await engine.loss({ formula: 'cl-dice', shape: shape(validation.length), skeletonIterations: 3 });
@@ -245,7 +269,8 @@ async function main(): Promise<void> {
   for (const variant of VARIANTS) {
     console.log(`\n${variant.id}: ${variant.title}`);
     const model = new TubeModel(seed);
-    const lossOf = (alpha: number): Promise<ClDiceLoss> => engine.loss({ formula: 'cl-dice', shape: shape(batchSize), skeletonIterations: 3, alpha });
+    const lossOf = (alpha: number): Promise<ClDiceLoss> =>
+      engine.loss({ formula: 'cl-dice', shape: shape(batchSize), skeletonIterations: 3, alpha });
     const loss = await lossOf(variant.alpha);
     const warmLoss = variant.warmup && warmupEpochs > 0 ? await lossOf(0) : loss;
     const shuffle = mulberry32(seed + 17);
@@ -253,7 +278,9 @@ async function main(): Promise<void> {
     const evaluate = async (epoch: number, trainLoss: number) => {
       const probability = validation.map((n) => model.predict(data, n));
       const r = await metric.compute(twoClasses(probability), validationTarget);
-      let tp = 0, predicted = 0, actual = 0;
+      let tp = 0,
+        predicted = 0,
+        actual = 0;
       validation.forEach((n, i) => {
         const mask = maskOf(n);
         probability[i].forEach((p, j) => {
@@ -263,7 +290,14 @@ async function main(): Promise<void> {
           actual += mask[j];
         });
       });
-      const metrics = { epoch, trainLoss, dice: (2 * tp) / Math.max(1, predicted + actual), clDice: r.clDice, tprec: r.tprec, tsens: r.tsens };
+      const metrics = {
+        epoch,
+        trainLoss,
+        dice: (2 * tp) / Math.max(1, predicted + actual),
+        clDice: r.clDice,
+        tprec: r.tprec,
+        tsens: r.tsens,
+      };
       epochsOut.push(metrics);
       console.log(
         `epoch ${String(epoch).padStart(3)}/${epochs}  train loss ${trainLoss.toFixed(4)}  val Dice ${metrics.dice.toFixed(4)}  ` +
@@ -324,16 +358,25 @@ async function main(): Promise<void> {
     size,
   );
   const colors = { dice: [31, 119, 180], cldice: [214, 39, 40] } as const;
-  writeLineChart(join(out, 'validation-curves.png'), VARIANTS.flatMap((v) => {
-    const epochsOf = summary.variants.find((s) => s.id === v.id)!.epochs;
-    const color = colors[v.id as keyof typeof colors];
-    return [
-      { label: `${v.id} DICE`, color, values: epochsOf.map((e) => e.dice) },
-      { label: `${v.id} TSENS`, color: color.map((c) => Math.round(c * 0.6)) as unknown as readonly [number, number, number], values: epochsOf.map((e) => e.tsens) },
-    ];
-  }));
+  writeLineChart(
+    join(out, 'validation-curves.png'),
+    VARIANTS.flatMap((v) => {
+      const epochsOf = summary.variants.find((s) => s.id === v.id)!.epochs;
+      const color = colors[v.id as keyof typeof colors];
+      return [
+        { label: `${v.id} DICE`, color, values: epochsOf.map((e) => e.dice) },
+        {
+          label: `${v.id} TSENS`,
+          color: color.map((c) => Math.round(c * 0.6)) as unknown as readonly [number, number, number],
+          values: epochsOf.map((e) => e.tsens),
+        },
+      ];
+    }),
+  );
   writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  console.log(`\nwrote ${out}: comparison.png (rows: held-out images; columns: input, target, Dice prediction, Dice skeleton, clDice prediction, clDice skeleton), validation-curves.png, summary.json`);
+  console.log(
+    `\nwrote ${out}: comparison.png (rows: held-out images; columns: input, target, Dice prediction, Dice skeleton, clDice prediction, clDice skeleton), validation-curves.png, summary.json`,
+  );
   metric.destroy();
   engine.destroy();
   device.destroy();

@@ -10,8 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
-export const INSTALL_COMMAND =
-  'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium';
+export const INSTALL_COMMAND = 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium';
 
 /**
  * Returns CHROMIUM_PATH, installing Debian's `chromium` package first when it is missing and
@@ -48,7 +47,7 @@ export function ensureChromium() {
 function whyNotInstall() {
   if (process.platform !== 'linux') return `platform ${process.platform}`;
   if (process.getuid?.() !== 0) return 'not running as root';
-  let osRelease = '';
+  let osRelease;
   try {
     osRelease = readFileSync('/etc/os-release', 'utf8');
   } catch {

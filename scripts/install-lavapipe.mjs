@@ -47,10 +47,7 @@ export function isDebianLike(osRelease) {
 
 /** True for Debian 12 itself, whose Mesa must come from bookworm-backports. */
 export function isDebianBookworm(osRelease) {
-  return (
-    osRelease.ID === 'debian' &&
-    (osRelease.VERSION_CODENAME === 'bookworm' || osRelease.VERSION_ID === '12')
-  );
+  return osRelease.ID === 'debian' && (osRelease.VERSION_CODENAME === 'bookworm' || osRelease.VERSION_ID === '12');
 }
 
 /**
@@ -121,13 +118,13 @@ export function planLavapipeInstall({ osRelease, isRoot, hasAptGet, debianSource
   const manualLines = bookworm
     ? [
         '# as root, on Debian 12 (bookworm): Mesa 22 is too old, take Mesa 25 from bookworm-backports',
-        debianSources === null
-          ? `echo '${classicBackportsList().trim()}' > ${BACKPORTS_LIST_PATH}`
-          : BACKPORTS_AWK,
+        debianSources === null ? `echo '${classicBackportsList().trim()}' > ${BACKPORTS_LIST_PATH}` : BACKPORTS_AWK,
         `apt-get update && ${installArgs.join(' ')}`,
       ]
     : ['# as root', `apt-get update && ${installArgs.join(' ')}`];
-  const manual = [...manualLines, '# or, as root, from a wgsl-dice checkout: node scripts/install-lavapipe.mjs'].join('\n');
+  const manual = [...manualLines, '# or, as root, from a wgsl-dice checkout: node scripts/install-lavapipe.mjs'].join(
+    '\n',
+  );
 
   if (!isRoot) {
     return { install: false, reason: 'installing Mesa needs root (this process is not root).', manual };
@@ -142,9 +139,7 @@ export function planLavapipeInstall({ osRelease, isRoot, hasAptGet, debianSource
   }
   return {
     install: true,
-    summary: bookworm
-      ? `${name}: mesa-vulkan-drivers from bookworm-backports`
-      : `${name}: mesa-vulkan-drivers`,
+    summary: bookworm ? `${name}: mesa-vulkan-drivers from bookworm-backports` : `${name}: mesa-vulkan-drivers`,
     sourcesFile,
     commands: [['apt-get', 'update'], installArgs],
     manual,
@@ -199,9 +194,7 @@ export function installLavapipe() {
 
 /** True when `command` is an executable name found in a PATH directory. */
 export function onPath(command) {
-  return (process.env.PATH ?? '')
-    .split(delimiter)
-    .some((dir) => dir !== '' && existsSync(join(dir, command)));
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, command)));
 }
 
 // Fields of one deb822 stanza, names lower-cased, continuation lines joined; comments dropped.

@@ -35,7 +35,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     skeleton_sum += partials[2u * pair];
     dice_sum += partials[2u * pair + 1u];
   }
-  let total = workgroup_sum(tid, SumPair(skeleton_sum, dice_sum));
+  let total = workgroup_sum_pair(tid, SumPair(skeleton_sum, dice_sum));
   if (tid != 0u) { return; }
   let s = total.skeleton;
   let d = total.dice;

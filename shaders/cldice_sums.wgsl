@@ -28,7 +28,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     skeleton_sum += vec4<f32>(sp * t, sp, st * p, st);
     dice_sum += vec4<f32>(t * p, t, p, 0.0);
   }
-  let total = workgroup_sum(tid, SumPair(skeleton_sum, dice_sum));
+  let total = workgroup_sum_pair(tid, SumPair(skeleton_sum, dice_sum));
   if (tid == 0u) {
     let linear = params.linear_base + wg.x;
     partials[2u * linear] = total.skeleton;

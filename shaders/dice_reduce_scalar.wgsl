@@ -22,7 +22,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   if (c.in_range) {
     for (var row = c.row_begin + c.lane; row < c.row_end; row += params.lanes) {
       let i = c.base + row * params.cols;
-      // A no-op for f32; the f16-prediction variant (src/kernels/dice-kernels.ts) widens here.
+      // A no-op for f32; the f16-prediction variant (src/kernels/sources.ts) widens here.
       let p = f32(pred[i]);
       let t = truth[i];
       sums += vec3<f32>(p * t, p, t);

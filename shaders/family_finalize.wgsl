@@ -19,7 +19,7 @@
 // #include "lib/fault_fold.wgsl"
 
 override WORKGROUP_SIZE: u32 = 256u;
-// Modes, fixed when the pipeline is created (src/kernels/family-kernels.ts).
+// Modes, fixed when the pipeline is created (src/program/family.ts).
 override POOL_BATCH: bool = false;
 override POOL_CLASSES: bool = false;
 override SOFT_L1: bool = false;        // tp = T = sum min(p, g), the soft-label L1 form
@@ -28,7 +28,7 @@ override EMPTY_ZERO: bool = false;     // value 0 for groups whose target mass i
 override CLASS_WEIGHTING: u32 = 0u;    // 0 fixed, 1 GDL square, 2 GDL simple, 3 GDL uniform, 4 inverse frequency
 override AUX_KIND: u32 = 0u;           // 0 none, 1 softmax cross-entropy, 2 binary cross-entropy
 override FOCAL: bool = false;          // the focal sums F+, F- are in the partials
-// Sized by the engine's class limit (MAX_CLASSES in src/kernels/family-kernels.ts).
+// Sized by the engine's class limit (MAX_CLASSES in src/core/limits.ts).
 const MAX_CLASSES: u32 = 256u;
 
 struct FinalizeParams {

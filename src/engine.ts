@@ -1,25 +1,25 @@
-import { DiceLoss } from './dice-loss.js';
-import type { LossBase } from './loss-base.js';
-import { FamilyLoss } from './family/loss.js';
-import { createClDiceLoss, isClDiceOptions, type ClDiceLoss, type ClDiceOptions } from './family/cldice.js';
-import { normalizeLossOptions, normalizeMetricOptions, type LossOptions, type MetricOptions } from './family/options.js';
-import { normalizeWassersteinOptions, WassersteinDiceLoss, type WassersteinDiceOptions } from './family/wasserstein.js';
-import type { PipelineConstants } from './kernels/family-kernels.js';
-import { kernelSource, pipelineKey, type KernelName } from './kernels/registry.js';
-import { sourceLocation } from './kernels/wgsl-source.js';
-import { reflectWgsl } from './kernels/wgsl-reflect.js';
-import { planProgram, type DeviceProfile, type LossSpec } from './program/planner.js';
-import type { LossProgram } from './program/program.js';
-import type { CompiledPass } from './program/runtime.js';
-import { describeValue, deviceLossGuard, deviceLostError, optionalLabel, ownOptions, WgslDiceError, type DeviceLossGuard } from './errors.js';
-import { normalizeDiceOptions, type DiceLossOptions } from './options.js';
-import { gridProfileFor, type DeviceClass, type DicePlan, type GridProfile } from './plan.js';
-import type { FamilyPlan } from './program/planner.js';
+import { WgslDiceError } from './core/errors.js';
+import { WORKGROUP_BYTES_PER_THREAD } from './core/limits.js';
+import { describeValue, optionalLabel, ownOptions } from './core/validate.js';
+import { sourceLocation } from './kernels/compose.js';
+import { reflectWgsl } from './kernels/reflect.js';
+import { kernelSource, type KernelName } from './kernels/sources.js';
+import { createClDiceLoss, type ClDiceLoss } from './losses/cldice.js';
+import type { LossFactory } from './losses/factory.js';
+import { FamilyLoss } from './losses/family.js';
+import { DiceLoss } from './losses/seed-dice.js';
+import { WassersteinDiceLoss } from './losses/wasserstein.js';
 import { createPresets, type Presets } from './presets/index.js';
-
-// Workgroup memory per thread of the hungriest kernel (dice_reduce_vec4.wgsl: three vec4<f32>;
-// family_forward.wgsl needs two, plus a few fixed words for the fault counters).
-const WORKGROUP_BYTES_PER_THREAD = 48;
+import { planProgram } from './program/planner.js';
+import { gridProfileFor, type DeviceClass, type DeviceProfile, type GridProfile } from './program/profile.js';
+import { pipelineKey, type LossProgram, type PipelineConstants } from './program/program.js';
+import { deviceLossGuard, deviceLostError, type DeviceLossGuard } from './runtime/device-loss.js';
+import type { HostedLoss, LossHost } from './runtime/host.js';
+import type { CompiledPass } from './runtime/program-loss.js';
+import { isClDiceOptions, type ClDiceOptions } from './spec/cldice.js';
+import { normalizeLossOptions, normalizeMetricOptions, type LossOptions, type MetricOptions } from './spec/family.js';
+import { normalizeDiceOptions, type DiceLossOptions } from './spec/seed.js';
+import { normalizeWassersteinOptions, type WassersteinDiceOptions } from './spec/wasserstein.js';
 // Below this, binding windows hold so few rows that ordinary shapes fail with BINDING_TOO_LARGE.
 const MIN_BINDING_BYTES = 4096;
 
@@ -59,14 +59,17 @@ export interface DiceEngineOptions {
  * const dice = await engine.dice({ shape: [2, 128, 128, 4], reduce: 'per-class' });
  * const { loss, grad } = await dice.compute(pred, target, { grad: true });
  */
-export class DiceEngine {
+export class DiceEngine implements LossHost, LossFactory {
   readonly device: GPUDevice;
   /** @internal What the planner knows of the adapter (not public API; may change in any release). */
   readonly gridProfile: GridProfile;
   readonly label: string;
   readonly #pipelines = new Map<string, Promise<GPUComputePipeline>>();
-  readonly #kernels = new Map<KernelName, { layout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> }>();
-  readonly #losses = new Set<LossBase>();
+  readonly #kernels = new Map<
+    KernelName,
+    { bindGroupLayout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> }
+  >();
+  readonly #losses = new Set<HostedLoss>();
   readonly #lossGuard: DeviceLossGuard;
   /** What the planner knows of this device: grid sizes, limits, the subgroup size if usable. */
   readonly #profile: DeviceProfile;
@@ -95,9 +98,19 @@ export class DiceEngine {
     if (typeof device !== 'object' || device === null || typeof device.createComputePipelineAsync !== 'function') {
       throw new WgslDiceError('INVALID_INPUT', 'DiceEngine.create needs a GPUDevice.');
     }
-    const options = ownOptions<DiceEngineOptions>('engine option', given, ['workgroupSize', 'targetWorkgroups', 'maxBindingBytes', 'subgroups', 'label', 'deviceClass']);
+    const options = ownOptions<DiceEngineOptions>('engine option', given, [
+      'workgroupSize',
+      'targetWorkgroups',
+      'maxBindingBytes',
+      'subgroups',
+      'label',
+      'deviceClass',
+    ]);
     if (options.deviceClass !== undefined && options.deviceClass !== 'gpu' && options.deviceClass !== 'software') {
-      throw new WgslDiceError('INVALID_OPTION', `deviceClass must be 'gpu' or 'software', got ${describeValue(options.deviceClass)}.`);
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        `deviceClass must be 'gpu' or 'software', got ${describeValue(options.deviceClass)}.`,
+      );
     }
     optionalLabel(options.label, 'wgsl-dice');
     if (options.subgroups !== undefined && typeof options.subgroups !== 'boolean') {
@@ -106,7 +119,9 @@ export class DiceEngine {
     const size = options.workgroupSize;
     if (
       size !== undefined &&
-      (!Number.isInteger(size) || size < 1 || (size & (size - 1)) !== 0 ||
+      (!Number.isInteger(size) ||
+        size < 1 ||
+        (size & (size - 1)) !== 0 ||
         size > device.limits.maxComputeInvocationsPerWorkgroup ||
         size * WORKGROUP_BYTES_PER_THREAD > device.limits.maxComputeWorkgroupStorageSize)
     ) {
@@ -125,7 +140,10 @@ export class DiceEngine {
     }
     const window = options.maxBindingBytes;
     const limit = device.limits.maxStorageBufferBindingSize;
-    if (window !== undefined && (!Number.isInteger(window) || window < MIN_BINDING_BYTES || window % 256 !== 0 || window > limit)) {
+    if (
+      window !== undefined &&
+      (!Number.isInteger(window) || window < MIN_BINDING_BYTES || window % 256 !== 0 || window > limit)
+    ) {
       throw new WgslDiceError(
         'INVALID_OPTION',
         `maxBindingBytes must be a multiple of 256 in [${MIN_BINDING_BYTES}, ${limit}] (this device's ` +
@@ -150,8 +168,8 @@ export class DiceEngine {
           "request it in requestDevice({ requiredFeatures: ['shader-f16'] }) where the adapter offers it, or use f32.",
       );
     }
-    const { program, passes } = await this.#compile({ kind: 'seed', options: normalized });
-    const loss = new DiceLoss(this, normalized, program as LossProgram<DicePlan>, passes);
+    const program = planProgram({ kind: 'seed', options: normalized }, this.#profile);
+    const loss = new DiceLoss(this, normalized, program, await this.#compile(program));
     this.#losses.add(loss);
     return loss;
   }
@@ -164,14 +182,13 @@ export class DiceEngine {
   /** clDice (MONAI's SoftclDiceLoss / SoftDiceclDiceLoss), its own pipeline: see {@link ClDiceOptions}. */
   async loss(options: ClDiceOptions): Promise<ClDiceLoss>;
   async loss(options: LossOptions | ClDiceOptions): Promise<FamilyLoss | ClDiceLoss> {
-    // --- cl-dice branch (issue 12): a self-contained loss class, tracked for destroy() ---
+    // clDice has its own loss class (not yet a program), tracked for destroy() like the others.
     if (isClDiceOptions(options)) {
       this._assertUsable();
-      const loss = await createClDiceLoss(this, options);
+      const loss = await createClDiceLoss(this, options, this.gridProfile, this.label);
       this.#losses.add(loss);
       return loss;
     }
-    // --- end cl-dice branch ---
     return this.#family(normalizeLossOptions(options));
   }
 
@@ -194,31 +211,34 @@ export class DiceEngine {
   async wassersteinDice(options: WassersteinDiceOptions): Promise<WassersteinDiceLoss> {
     this._assertUsable();
     const normalized = normalizeWassersteinOptions(options);
-    const { program, passes } = await this.#compile({ kind: 'wasserstein', options: normalized });
-    const loss = new WassersteinDiceLoss(this, normalized, program as LossProgram<FamilyPlan>, passes);
+    const program = planProgram({ kind: 'wasserstein', options: normalized }, this.#profile);
+    const loss = new WassersteinDiceLoss(this, normalized, program, await this.#compile(program));
     this.#losses.add(loss);
     return loss;
   }
 
   async #family(normalized: ReturnType<typeof normalizeLossOptions>): Promise<FamilyLoss> {
     this._assertUsable();
-    const { program, passes } = await this.#compile({ kind: 'family', options: normalized });
-    const loss = new FamilyLoss(this, normalized, program as LossProgram<FamilyPlan>, passes);
+    const program = planProgram({ kind: 'family', options: normalized }, this.#profile);
+    const loss = new FamilyLoss(this, normalized, program, await this.#compile(program));
     this.#losses.add(loss);
     return loss;
   }
 
-  /** Plans a spec for this device and compiles (or finds) the pipeline of each of its passes. */
-  async #compile(spec: LossSpec): Promise<{ program: LossProgram; passes: CompiledPass[] }> {
-    const program = planProgram(spec, this.#profile);
+  /** Compiles (or finds) the pipeline of each pass of a program planned for this device. */
+  async #compile(program: LossProgram): Promise<CompiledPass[]> {
     const passes = await Promise.all(
       program.passes.map(async (p) => {
         const kernel = this.#kernel(p.kernel);
-        return { pipeline: await this.#pipeline(p.kernel, p.constants), layout: kernel.layout, slots: kernel.slots };
+        return {
+          pipeline: await this.#pipeline(p.kernel, p.constants),
+          bindGroupLayout: kernel.bindGroupLayout,
+          slots: kernel.slots,
+        };
       }),
     );
     this._assertUsable();
-    return { program, passes };
+    return passes;
   }
 
   /**
@@ -226,19 +246,22 @@ export class DiceEngine {
    * Explicit layouts, not 'auto': every declared binding is part of the layout, whether or not
    * the pipeline's modes use it, so one program shape binds every mode of a kernel.
    */
-  #kernel(name: KernelName): { layout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> } {
+  #kernel(name: KernelName): { bindGroupLayout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> } {
     let kernel = this.#kernels.get(name);
     if (!kernel) {
       const bindings = reflectWgsl(kernelSource(name).code).bindings;
-      const layout = this.device.createBindGroupLayout({
+      const bindGroupLayout = this.device.createBindGroupLayout({
         label: `${this.label} ${name}`,
         entries: bindings.map((b) => ({
           binding: b.binding,
           visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: b.addressSpace === 'uniform' ? 'uniform' : b.access === 'read_write' ? 'storage' : 'read-only-storage' },
+          buffer: {
+            type:
+              b.addressSpace === 'uniform' ? 'uniform' : b.access === 'read_write' ? 'storage' : 'read-only-storage',
+          },
         })),
       });
-      kernel = { layout, slots: new Map(bindings.map((b) => [b.name, b.binding])) };
+      kernel = { bindGroupLayout, slots: new Map(bindings.map((b) => [b.name, b.binding])) };
       this.#kernels.set(name, kernel);
     }
     return kernel;
@@ -254,7 +277,7 @@ export class DiceEngine {
   }
 
   /** @internal */
-  _forget(loss: LossBase): void {
+  _forget(loss: HostedLoss): void {
     this.#losses.delete(loss);
   }
 
@@ -271,10 +294,12 @@ export class DiceEngine {
    * @internal A kernel recorded outside a loss program (wgsl-dice/tfjs's scale_by): its pipeline
    * from this engine's cache, its reflected bind-group layout and its workgroup size.
    */
-  async _standaloneKernel(name: KernelName): Promise<{ pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; workgroupSize: number }> {
+  async _standaloneKernel(
+    name: KernelName,
+  ): Promise<{ pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; workgroupSize: number }> {
     const pipeline = await this.#pipeline(name);
     this._assertUsable();
-    return { pipeline, layout: this.#kernel(name).layout, workgroupSize: this.gridProfile.workgroupSize };
+    return { pipeline, layout: this.#kernel(name).bindGroupLayout, workgroupSize: this.gridProfile.workgroupSize };
   }
 
   /** @internal Rejects with DEVICE_LOST instead of waiting forever on a lost device. */
@@ -291,20 +316,29 @@ export class DiceEngine {
       pipeline = this.device
         .createComputePipelineAsync({
           label: `${this.label} ${key}`,
-          layout: this.device.createPipelineLayout({ label: `${this.label} ${name}`, bindGroupLayouts: [this.#kernel(name).layout] }),
+          layout: this.device.createPipelineLayout({
+            label: `${this.label} ${name}`,
+            bindGroupLayouts: [this.#kernel(name).bindGroupLayout],
+          }),
           // No prototype: dawn.node reads inherited keys of `constants` too, so a polluted
           // Object.prototype would otherwise name constants that do not exist.
           compute: {
             module,
             entryPoint: 'main',
-            constants: Object.assign(Object.create(null), { WORKGROUP_SIZE: this.gridProfile.workgroupSize }, constants),
+            constants: Object.assign(
+              Object.create(null),
+              { WORKGROUP_SIZE: this.gridProfile.workgroupSize },
+              constants,
+            ),
           },
         })
         .catch(async (error: unknown) => {
           this.#pipelines.delete(key); // a later call tries again instead of reusing the failure
           // The pipeline error only says "invalid module"; the compiler's messages say why.
           const info = await module.getCompilationInfo();
-          const messages = info.messages.map((m) => `${sourceLocation(shader, m.lineNum)}:${m.linePos} ${m.type}: ${m.message}`);
+          const messages = info.messages.map(
+            (m) => `${sourceLocation(shader, m.lineNum)}:${m.linePos} ${m.type}: ${m.message}`,
+          );
           throw new WgslDiceError(
             'GPU_ERROR',
             `Could not build the ${key} pipeline on this device: ${String((error as Error)?.message ?? error)}` +

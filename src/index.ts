@@ -4,27 +4,17 @@
  * no runtime dependency; it runs in browsers and in Node (with `wgsl-dice/node`).
  */
 export { DiceEngine, type DiceEngineOptions } from './engine.js';
-export type { DeviceClass } from './plan.js';
-export {
-  DiceLoss,
-  type DiceEncodeBuffers,
-  type DiceInput,
-  type DiceResult,
-} from './dice-loss.js';
+export type { DeviceClass } from './program/profile.js';
+export { DiceLoss, type DiceEncodeBuffers, type DiceInput, type DiceResult } from './losses/seed-dice.js';
 export {
   DEFAULT_EPSILON,
   type DiceLossOptions,
   type DiceReduce,
   type Epsilon,
   type NormalizedDiceOptions,
-} from './options.js';
-export {
-  FamilyLoss,
-  type InputStatus,
-  type LossEncodeBuffers,
-  type LossResult,
-  type TargetInput,
-} from './family/loss.js';
+} from './spec/seed.js';
+export { FamilyLoss, type LossEncodeBuffers, type LossResult, type TargetInput } from './losses/family.js';
+export type { InputStatus } from './runtime/status.js';
 export type {
   Activation,
   FocalOptions,
@@ -33,36 +23,26 @@ export type {
   NormalizedFocal,
   NormalizedLossOptions,
   TargetKind,
-} from './family/options.js';
-export { MAX_CLASSES } from './family/options.js';
+} from './spec/family.js';
+export { MAX_CLASSES } from './core/limits.js';
 export { PRESET_CACHE_SIZE } from './presets/common.js';
-export {
-  WassersteinDiceLoss,
-  type NormalizedWassersteinOptions,
-  type WassersteinDiceOptions,
-  type WassersteinEncodeBuffers,
-  type WassersteinResult,
-} from './family/wasserstein.js';
-export {
-  ClDiceLoss,
-  type ClDiceEncodeBuffers,
-  type ClDiceOptions,
-  type ClDiceResult,
-  type NormalizedClDiceOptions,
-} from './family/cldice.js';
+export { WassersteinDiceLoss, type WassersteinEncodeBuffers, type WassersteinResult } from './losses/wasserstein.js';
+export type { NormalizedWassersteinOptions, WassersteinDiceOptions } from './spec/wasserstein.js';
+export { ClDiceLoss, type ClDiceEncodeBuffers, type ClDiceResult } from './losses/cldice.js';
+export type { ClDiceOptions, NormalizedClDiceOptions } from './spec/cldice.js';
 export type { Presets } from './presets/index.js';
 export type { CreateExtras, HostInput, Preset, PresetExtras, PresetValue } from './presets/common.js';
 export type { ClDicePreset, WassersteinPreset } from './presets/monai.js';
-export { fromFloat16Bits, toFloat16Bits } from './half.js';
-export { WGSL_DICE_ERROR_CODES, WgslDiceError, type WgslDiceErrorCode } from './errors.js';
-export type { NhwcShape } from './shape.js';
-export type { BufferArg } from './buffers.js';
+export { fromFloat16Bits, toFloat16Bits } from './core/half.js';
+export { WGSL_DICE_ERROR_CODES, WgslDiceError, type WgslDiceErrorCode } from './core/errors.js';
+export type { NhwcShape } from './core/shape.js';
+export type { BufferArg } from './runtime/caller-buffers.js';
 // @internal For wgsl-dice/tfjs (not public API; may change in any release): the pure option checks
 // of engine.dice() and engine.loss(), so that a tfjs loss validates its options at creation and
 // at each new shape before any tfjs op runs.
 /** @internal */
-export { normalizeDiceOptions as _normalizeDiceOptions } from './options.js';
+export { normalizeDiceOptions as _normalizeDiceOptions } from './spec/seed.js';
 /** @internal */
-export { normalizeLossOptions as _normalizeLossOptions } from './family/options.js';
+export { normalizeLossOptions as _normalizeLossOptions } from './spec/family.js';
 /** @internal */
-export { rejectUnknownKeys as _rejectUnknownKeys } from './errors.js';
+export { rejectUnknownKeys as _rejectUnknownKeys } from './core/validate.js';

@@ -5,7 +5,16 @@
 // |a - e| <= 1e-6 + 1e-5·|e|). No case may leave a WebGPU error behind (useTestEngine checks after each).
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ClDiceLoss, DiceEngine, FamilyLoss, MAX_CLASSES, PRESET_CACHE_SIZE, WassersteinDiceLoss, type LossOptions, type WgslDiceErrorCode } from '../src/index.js';
+import {
+  ClDiceLoss,
+  DiceEngine,
+  FamilyLoss,
+  MAX_CLASSES,
+  PRESET_CACHE_SIZE,
+  WassersteinDiceLoss,
+  type LossOptions,
+  type WgslDiceErrorCode,
+} from '../src/index.js';
 import { requestNodeDevice, takeUncapturedErrors } from '../src/node/index.js';
 import { diceReference, familyReference } from '../src/reference/index.js';
 import { peerReference } from '../src/reference/peers/index.js';
@@ -62,7 +71,12 @@ describe('options are read as own properties only', () => {
     const dice = await gpu.engine.dice(Object.assign(Object.create({ epsilon: 1000 }), options));
     try {
       const got = await dice.compute(pred, target);
-      expectClose([got.loss], [diceReference(pred, target, options).loss], LOSS_TOL, 'seed loss with the default epsilon');
+      expectClose(
+        [got.loss],
+        [diceReference(pred, target, options).loss],
+        LOSS_TOL,
+        'seed loss with the default epsilon',
+      );
     } finally {
       dice.destroy();
     }
@@ -71,14 +85,44 @@ describe('options are read as own properties only', () => {
 
 describe('option values the kernels cannot hold in f32 are rejected up front', () => {
   const f32Cases: [string, () => unknown, WgslDiceErrorCode, RegExp][] = [
-    ['smoothNumerator 1e-46 (f32 subnormal, flushed to 0)', () => gpu.engine.loss({ shape: SHAPE, smoothNumerator: 1e-46 }), 'INVALID_OPTION', /smoothNumerator.*f32.*1e-46/],
-    ['smoothDenominator 1e39 (above f32 max)', () => gpu.engine.loss({ shape: SHAPE, smoothDenominator: 1e39 }), 'INVALID_OPTION', /smoothDenominator.*f32.*1e\+39/],
-    ['logEps 1e-50', () => gpu.engine.loss({ shape: SHAPE, value: 'negative-log', logEps: 1e-50 }), 'INVALID_OPTION', /logEps/],
+    [
+      'smoothNumerator 1e-46 (f32 subnormal, flushed to 0)',
+      () => gpu.engine.loss({ shape: SHAPE, smoothNumerator: 1e-46 }),
+      'INVALID_OPTION',
+      /smoothNumerator.*f32.*1e-46/,
+    ],
+    [
+      'smoothDenominator 1e39 (above f32 max)',
+      () => gpu.engine.loss({ shape: SHAPE, smoothDenominator: 1e39 }),
+      'INVALID_OPTION',
+      /smoothDenominator.*f32.*1e\+39/,
+    ],
+    [
+      'logEps 1e-50',
+      () => gpu.engine.loss({ shape: SHAPE, value: 'negative-log', logEps: 1e-50 }),
+      'INVALID_OPTION',
+      /logEps/,
+    ],
     ['alpha 1e39', () => gpu.engine.loss({ shape: SHAPE, formula: 'tversky', alpha: 1e39 }), 'INVALID_OPTION', /alpha/],
-    ['score field 1e39', () => gpu.engine.loss({ shape: SHAPE, score: { numTp: 1e39, denTp: 1, denFp: 1, denFn: 1 } }), 'INVALID_OPTION', /score\.numTp/],
-    ['class weight 1e39', () => gpu.engine.loss({ shape: SHAPE, weights: [1, 1e39, 1] }), 'INVALID_WEIGHTS', /weights\[1\].*f32/],
+    [
+      'score field 1e39',
+      () => gpu.engine.loss({ shape: SHAPE, score: { numTp: 1e39, denTp: 1, denFp: 1, denFn: 1 } }),
+      'INVALID_OPTION',
+      /score\.numTp/,
+    ],
+    [
+      'class weight 1e39',
+      () => gpu.engine.loss({ shape: SHAPE, weights: [1, 1e39, 1] }),
+      'INVALID_WEIGHTS',
+      /weights\[1\].*f32/,
+    ],
     ['seed epsilon 1e-46', () => gpu.engine.dice({ shape: SHAPE, epsilon: 1e-46 }), 'INVALID_OPTION', /epsilon/],
-    ['seed weight 1e39', () => gpu.engine.dice({ shape: SHAPE, reduce: 'per-class', weights: [1, 1e39, 1] }), 'INVALID_WEIGHTS', /weights\[1\]/],
+    [
+      'seed weight 1e39',
+      () => gpu.engine.dice({ shape: SHAPE, reduce: 'per-class', weights: [1, 1e39, 1] }),
+      'INVALID_WEIGHTS',
+      /weights\[1\]/,
+    ],
   ];
   it.each(f32Cases)('%s', (_, call, code, message) => expectCode(call, code, message));
 
@@ -87,11 +131,20 @@ describe('option values the kernels cannot hold in f32 are rejected up front', (
     try {
       const pred = Float32Array.from([0.5, 0.2, 0.9, 0.1, 0, 0, 0, 0]); // sample 1 is empty
       const target = Float32Array.from([1, 0, 1, 0, 0, 0, 0, 0]);
-      await expectCode(() => dice.compute(pred, target), 'INVALID_OPTION', /Dice group 1 has an empty prediction and target and epsilon's denominator is 0/);
+      await expectCode(
+        () => dice.compute(pred, target),
+        'INVALID_OPTION',
+        /Dice group 1 has an empty prediction and target and epsilon's denominator is 0/,
+      );
       // Non-empty groups with epsilon 0 stay valid: exact Dice.
       const full = Float32Array.from([0.5, 0.2, 0.9, 0.1, 0.3, 0.3, 0.3, 0.3]);
       const t = Float32Array.from([1, 0, 1, 0, 0, 1, 0, 0]);
-      expectClose([(await dice.compute(full, t)).loss], [diceReference(full, t, { shape: [2, 2, 2, 1], epsilon: 0 }).loss], LOSS_TOL, 'epsilon 0 loss');
+      expectClose(
+        [(await dice.compute(full, t)).loss],
+        [diceReference(full, t, { shape: [2, 2, 2, 1], epsilon: 0 }).loss],
+        LOSS_TOL,
+        'epsilon 0 loss',
+      );
     } finally {
       dice.destroy();
     }
@@ -113,27 +166,127 @@ describe('option values the kernels cannot hold in f32 are rejected up front', (
 
 describe('incomplete or ill-typed options', () => {
   const cases: [string, () => unknown, WgslDiceErrorCode, RegExp][] = [
-    ['score missing a field', () => gpu.engine.loss({ shape: SHAPE, score: { numTp: 2, denTp: 2, denFp: 1 } as never }), 'INVALID_OPTION', /score\.denFn is missing/],
-    ['metric threshold NaN', () => gpu.engine.metric({ shape: SHAPE, binarize: 'threshold', threshold: NaN }), 'INVALID_OPTION', /threshold/],
-    ['metric threshold "abc"', () => gpu.engine.metric({ shape: SHAPE, binarize: 'threshold', threshold: 'abc' as never }), 'INVALID_OPTION', /threshold.*"abc"/],
-    ['metric threshold {}', () => gpu.engine.metric({ shape: SHAPE, binarize: 'threshold', threshold: {} as never }), 'INVALID_OPTION', /threshold/],
-    ['metric threshold with argmax (does not apply)', () => gpu.engine.metric({ shape: SHAPE, threshold: 0.3 }), 'INVALID_OPTION', /threshold applies to binarize: 'threshold'/],
+    [
+      'score missing a field',
+      () => gpu.engine.loss({ shape: SHAPE, score: { numTp: 2, denTp: 2, denFp: 1 } as never }),
+      'INVALID_OPTION',
+      /score\.denFn is missing/,
+    ],
+    [
+      'metric threshold NaN',
+      () => gpu.engine.metric({ shape: SHAPE, binarize: 'threshold', threshold: NaN }),
+      'INVALID_OPTION',
+      /threshold/,
+    ],
+    [
+      'metric threshold "abc"',
+      () => gpu.engine.metric({ shape: SHAPE, binarize: 'threshold', threshold: 'abc' as never }),
+      'INVALID_OPTION',
+      /threshold.*"abc"/,
+    ],
+    [
+      'metric threshold {}',
+      () => gpu.engine.metric({ shape: SHAPE, binarize: 'threshold', threshold: {} as never }),
+      'INVALID_OPTION',
+      /threshold/,
+    ],
+    [
+      'metric threshold with argmax (does not apply)',
+      () => gpu.engine.metric({ shape: SHAPE, threshold: 0.3 }),
+      'INVALID_OPTION',
+      /threshold applies to binarize: 'threshold'/,
+    ],
     ['metric(null)', () => gpu.engine.metric(null as never), 'INVALID_OPTION', /metric\(\) needs an options object/],
-    ['BigInt seed weights', () => gpu.engine.dice({ shape: SHAPE, reduce: 'per-class', weights: [1n, 2n, 3n] as never }), 'INVALID_WEIGHTS', /BigInt/],
-    ['seed weights [null, "2", true]', () => gpu.engine.dice({ shape: SHAPE, reduce: 'per-class', weights: [null, '2', true] as never }), 'INVALID_WEIGHTS', /weights\[0\].*null/],
-    ['family weights [1, "2", 3]', () => gpu.engine.loss({ shape: SHAPE, weights: [1, '2', 3] as never }), 'INVALID_WEIGHTS', /weights\[1\].*"2"/],
-    ['label: Symbol() (dice)', () => gpu.engine.dice({ shape: SHAPE, label: Symbol('x') as never }), 'INVALID_OPTION', /label must be a string/],
-    ['label: Symbol() (loss)', () => gpu.engine.loss({ shape: SHAPE, label: Symbol('x') as never }), 'INVALID_OPTION', /label must be a string/],
-    ['label: Symbol() (engine)', () => DiceEngine.create(gpu.device, { label: Symbol('x') as never }), 'INVALID_OPTION', /label must be a string/],
-    ['sparse shape [2, , 3] (dice)', () => gpu.engine.dice({ shape: [2, , 3] as number[] }), 'INVALID_SHAPE', /shape\[1\].*hole/],
-    ['sparse shape [2, , 3] (loss)', () => gpu.engine.loss({ shape: [2, , 3] as number[] }), 'INVALID_SHAPE', /shape\[1\]/],
-    ['maxBindingBytes 1024 (below what the planner needs)', () => DiceEngine.create(gpu.device, { maxBindingBytes: 1024 }), 'INVALID_OPTION', /maxBindingBytes must be a multiple of 256 in \[4096,/],
-    ['alpha with the Dice formula (does not apply)', () => gpu.engine.loss({ shape: SHAPE, alpha: 0.3 }), 'INVALID_OPTION', /alpha \/ beta has no effect unless formula: 'tversky'/],
-    ['fBeta with Jaccard (does not apply)', () => gpu.engine.loss({ shape: SHAPE, formula: 'jaccard', fBeta: 2 }), 'INVALID_OPTION', /fBeta has no effect/],
-    ['gdlWeight with Dice (does not apply)', () => gpu.engine.loss({ shape: SHAPE, gdlWeight: 'simple' }), 'INVALID_OPTION', /gdlWeight has no effect/],
-    ['maskShape without a mask (does not apply)', () => gpu.engine.loss({ shape: SHAPE, maskShape: 'shared' }), 'INVALID_OPTION', /maskShape has no effect/],
-    ['logEps without the log value (does not apply)', () => gpu.engine.loss({ shape: SHAPE, logEps: 1e-5 }), 'INVALID_OPTION', /logEps has no effect unless value: 'negative-log'/],
-    ['score together with a formula', () => gpu.engine.loss({ shape: SHAPE, formula: 'tversky', score: { numTp: 1, denTp: 1, denFp: 1, denFn: 1 } }), 'INVALID_OPTION', /score replaces/],
+    [
+      'BigInt seed weights',
+      () => gpu.engine.dice({ shape: SHAPE, reduce: 'per-class', weights: [1n, 2n, 3n] as never }),
+      'INVALID_WEIGHTS',
+      /BigInt/,
+    ],
+    [
+      'seed weights [null, "2", true]',
+      () => gpu.engine.dice({ shape: SHAPE, reduce: 'per-class', weights: [null, '2', true] as never }),
+      'INVALID_WEIGHTS',
+      /weights\[0\].*null/,
+    ],
+    [
+      'family weights [1, "2", 3]',
+      () => gpu.engine.loss({ shape: SHAPE, weights: [1, '2', 3] as never }),
+      'INVALID_WEIGHTS',
+      /weights\[1\].*"2"/,
+    ],
+    [
+      'label: Symbol() (dice)',
+      () => gpu.engine.dice({ shape: SHAPE, label: Symbol('x') as never }),
+      'INVALID_OPTION',
+      /label must be a string/,
+    ],
+    [
+      'label: Symbol() (loss)',
+      () => gpu.engine.loss({ shape: SHAPE, label: Symbol('x') as never }),
+      'INVALID_OPTION',
+      /label must be a string/,
+    ],
+    [
+      'label: Symbol() (engine)',
+      () => DiceEngine.create(gpu.device, { label: Symbol('x') as never }),
+      'INVALID_OPTION',
+      /label must be a string/,
+    ],
+    [
+      'sparse shape [2, , 3] (dice)',
+      () => gpu.engine.dice({ shape: [2, , 3] as number[] }),
+      'INVALID_SHAPE',
+      /shape\[1\].*hole/,
+    ],
+    [
+      'sparse shape [2, , 3] (loss)',
+      () => gpu.engine.loss({ shape: [2, , 3] as number[] }),
+      'INVALID_SHAPE',
+      /shape\[1\]/,
+    ],
+    [
+      'maxBindingBytes 1024 (below what the planner needs)',
+      () => DiceEngine.create(gpu.device, { maxBindingBytes: 1024 }),
+      'INVALID_OPTION',
+      /maxBindingBytes must be a multiple of 256 in \[4096,/,
+    ],
+    [
+      'alpha with the Dice formula (does not apply)',
+      () => gpu.engine.loss({ shape: SHAPE, alpha: 0.3 }),
+      'INVALID_OPTION',
+      /alpha \/ beta has no effect unless formula: 'tversky'/,
+    ],
+    [
+      'fBeta with Jaccard (does not apply)',
+      () => gpu.engine.loss({ shape: SHAPE, formula: 'jaccard', fBeta: 2 }),
+      'INVALID_OPTION',
+      /fBeta has no effect/,
+    ],
+    [
+      'gdlWeight with Dice (does not apply)',
+      () => gpu.engine.loss({ shape: SHAPE, gdlWeight: 'simple' }),
+      'INVALID_OPTION',
+      /gdlWeight has no effect/,
+    ],
+    [
+      'maskShape without a mask (does not apply)',
+      () => gpu.engine.loss({ shape: SHAPE, maskShape: 'shared' }),
+      'INVALID_OPTION',
+      /maskShape has no effect/,
+    ],
+    [
+      'logEps without the log value (does not apply)',
+      () => gpu.engine.loss({ shape: SHAPE, logEps: 1e-5 }),
+      'INVALID_OPTION',
+      /logEps has no effect unless value: 'negative-log'/,
+    ],
+    [
+      'score together with a formula',
+      () => gpu.engine.loss({ shape: SHAPE, formula: 'tversky', score: { numTp: 1, denTp: 1, denFp: 1, denFn: 1 } }),
+      'INVALID_OPTION',
+      /score replaces/,
+    ],
     [
       `weights: 'inverse-frequency' with C = ${MAX_CLASSES + 1}`,
       () => gpu.engine.loss({ shape: [1, 2, MAX_CLASSES + 1], weights: 'inverse-frequency' }),
@@ -155,7 +308,12 @@ describe('incomplete or ill-typed options', () => {
     const t = Float32Array.from({ length: 3 * MAX_CLASSES }, () => (r() < 0.3 ? 1 : 0));
     const loss = await gpu.engine.loss(options);
     try {
-      expectClose([(await loss.compute(p, t)).loss], [familyReference(p, t, options).loss], LOSS_TOL, 'inverse-frequency loss');
+      expectClose(
+        [(await loss.compute(p, t)).loss],
+        [familyReference(p, t, options).loss],
+        LOSS_TOL,
+        'inverse-frequency loss',
+      );
     } finally {
       loss.destroy();
     }
@@ -172,7 +330,12 @@ describe('compute()', () => {
       const pending = loss.compute(p, t, { grad: true });
       p.fill(0);
       t.fill(2);
-      expectClose([(await pending).loss], [familyReference(pred, labels, options).loss], LOSS_TOL, 'loss of the inputs at call time');
+      expectClose(
+        [(await pending).loss],
+        [familyReference(pred, labels, options).loss],
+        LOSS_TOL,
+        'loss of the inputs at call time',
+      );
     } finally {
       loss.destroy();
     }
@@ -196,7 +359,11 @@ describe('compute()', () => {
   it('a mask given to a loss made without one is INVALID_INPUT, with no WebGPU error before it', async () => {
     const loss = await gpu.engine.loss({ shape: SHAPE });
     try {
-      await expectCode(() => loss.compute(pred, target, { mask: new Float32Array(N / 3).fill(1) }), 'INVALID_INPUT', /created without one/);
+      await expectCode(
+        () => loss.compute(pred, target, { mask: new Float32Array(N / 3).fill(1) }),
+        'INVALID_INPUT',
+        /created without one/,
+      );
     } finally {
       loss.destroy();
     }
@@ -212,9 +379,23 @@ describe('compute()', () => {
     const mask = new Float32Array(N / 3).fill(1);
     mask[1] = 1e10; // voxel 1 holds elements 3..5 (channels-last, 3 classes)
     try {
-      expectClose([(await loss.compute(huge, target, { mask: new Float32Array(N / 3).fill(1) })).loss], [familyReference(huge, target, options, new Float32Array(N / 3).fill(1)).loss], LOSS_TOL, 'finite product');
-      await expectCode(() => loss.compute(huge, target, { mask }), 'NON_FINITE_INPUT', /1 pred element\(s\) \(first at element 5\).*mask: 'logits'.*3\.4e38/);
-      const buffers = { pred: createBufferFrom(gpu.device, huge), target: createBufferFrom(gpu.device, target), mask: createBufferFrom(gpu.device, mask), loss: createEmptyBuffer(gpu.device, 4) };
+      expectClose(
+        [(await loss.compute(huge, target, { mask: new Float32Array(N / 3).fill(1) })).loss],
+        [familyReference(huge, target, options, new Float32Array(N / 3).fill(1)).loss],
+        LOSS_TOL,
+        'finite product',
+      );
+      await expectCode(
+        () => loss.compute(huge, target, { mask }),
+        'NON_FINITE_INPUT',
+        /1 pred element\(s\) \(first at element 5\).*mask: 'logits'.*3\.4e38/,
+      );
+      const buffers = {
+        pred: createBufferFrom(gpu.device, huge),
+        target: createBufferFrom(gpu.device, target),
+        mask: createBufferFrom(gpu.device, mask),
+        loss: createEmptyBuffer(gpu.device, 4),
+      };
       const encoder = gpu.device.createCommandEncoder();
       loss.encode(encoder, buffers);
       gpu.device.queue.submit([encoder.finish()]);
@@ -256,21 +437,32 @@ describe('compute()', () => {
     ['engine.dice', () => gpu.engine.dice({ shape: SHAPE, reduce: 'global' })],
     ['engine.loss', () => gpu.engine.loss({ shape: SHAPE })],
     ['engine.loss (squared)', () => gpu.engine.loss({ shape: SHAPE, squared: true })],
-  ] as const)('%s: finite pred values near f32’s limit (3e38) that overflow the sums are NON_FINITE_INPUT, not a NaN loss', async (_, make) => {
-    const loss = await make();
-    const huge = pred.slice();
-    huge[target.indexOf(1)] = 3e38; // 2·Σp·t = 6e38 overflows f32 (float64 holds it)
-    try {
-      await expectCode(() => loss.compute(huge, target), 'NON_FINITE_INPUT', /although every input value is finite.*3\.4e38/);
-    } finally {
-      loss.destroy();
-    }
-  });
+  ] as const)(
+    '%s: finite pred values near f32’s limit (3e38) that overflow the sums are NON_FINITE_INPUT, not a NaN loss',
+    async (_, make) => {
+      const loss = await make();
+      const huge = pred.slice();
+      huge[target.indexOf(1)] = 3e38; // 2·Σp·t = 6e38 overflows f32 (float64 holds it)
+      try {
+        await expectCode(
+          () => loss.compute(huge, target),
+          'NON_FINITE_INPUT',
+          /although every input value is finite.*3\.4e38/,
+        );
+      } finally {
+        loss.destroy();
+      }
+    },
+  );
 
   it("rejects { grad: 'yes' } instead of returning no gradient", async () => {
     const loss = await gpu.engine.loss({ shape: SHAPE });
     try {
-      await expectCode(() => loss.compute(pred, target, { grad: 'yes' as never }), 'INVALID_OPTION', /grad must be true or false, got "yes"/);
+      await expectCode(
+        () => loss.compute(pred, target, { grad: 'yes' as never }),
+        'INVALID_OPTION',
+        /grad must be true or false, got "yes"/,
+      );
     } finally {
       loss.destroy();
     }
@@ -303,18 +495,41 @@ describe('readStatus() and encode()', () => {
     gpu.device.queue.submit([encoder.finish()]);
     const [a, b] = await Promise.all([loss.readStatus(), loss.readStatus()]);
     expect(a).toEqual({
-      badLabels: 0, firstBadLabelVoxel: null, nonFinite: 0, firstNonFiniteElement: null,
-      nonFiniteTarget: 0, firstNonFiniteTargetElement: null, nonFiniteMask: 0, firstNonFiniteMaskIndex: null,
+      badLabels: 0,
+      firstBadLabelVoxel: null,
+      nonFinite: 0,
+      firstNonFiniteElement: null,
+      nonFiniteTarget: 0,
+      firstNonFiniteTargetElement: null,
+      nonFiniteMask: 0,
+      firstNonFiniteMaskIndex: null,
     });
     expect(b).toEqual(a);
-    expectClose(new Float32Array(await readBuffer(gpu.device, buffers.loss, 4)), [familyReference(pred, labels, { shape: SHAPE, activation: 'softmax', target: 'u8' }).loss], LOSS_TOL, 'encoded loss');
+    expectClose(
+      new Float32Array(await readBuffer(gpu.device, buffers.loss, 4)),
+      [familyReference(pred, labels, { shape: SHAPE, activation: 'softmax', target: 'u8' }).loss],
+      LOSS_TOL,
+      'encoded loss',
+    );
   });
 
   it("the loss's own statusBuffer or statsBuffer as an output is BUFFER_OVERLAP", async () => {
     const encoder = gpu.device.createCommandEncoder();
-    await expectCode(() => loss.encode(encoder, { ...buffers, loss: loss.statusBuffer }), 'BUFFER_OVERLAP', /loss is this loss's own statusBuffer/);
-    await expectCode(() => loss.encode(encoder, { ...buffers, grad: loss.statsBuffer }), 'BUFFER_OVERLAP', /grad is this loss's own statsBuffer/);
-    await expectCode(() => loss.encode(encoder, { ...buffers, pred: { buffer: loss.statsBuffer } }), 'BUFFER_OVERLAP', /pred is this loss's own statsBuffer/);
+    await expectCode(
+      () => loss.encode(encoder, { ...buffers, loss: loss.statusBuffer }),
+      'BUFFER_OVERLAP',
+      /loss is this loss's own statusBuffer/,
+    );
+    await expectCode(
+      () => loss.encode(encoder, { ...buffers, grad: loss.statsBuffer }),
+      'BUFFER_OVERLAP',
+      /grad is this loss's own statsBuffer/,
+    );
+    await expectCode(
+      () => loss.encode(encoder, { ...buffers, pred: { buffer: loss.statsBuffer } }),
+      'BUFFER_OVERLAP',
+      /pred is this loss's own statsBuffer/,
+    );
     encoder.finish(); // nothing was recorded: the encoder is still valid
   });
 
@@ -323,7 +538,12 @@ describe('readStatus() and encode()', () => {
     try {
       const encoder = gpu.device.createCommandEncoder();
       await expectCode(
-        () => dice.encode(encoder, { pred: buffers.pred, target: createBufferFrom(gpu.device, target), loss: dice.statsBuffer }),
+        () =>
+          dice.encode(encoder, {
+            pred: buffers.pred,
+            target: createBufferFrom(gpu.device, target),
+            loss: dice.statsBuffer,
+          }),
         'BUFFER_OVERLAP',
         /loss is this loss's own statsBuffer/,
       );
@@ -337,7 +557,11 @@ describe('readStatus() and encode()', () => {
     const encoder = gpu.device.createCommandEncoder();
     encoder.finish();
     loss.encode(encoder, buffers); // WebGPU judges it later: encode() cannot see an encoder's state
-    await expectCode(() => loss.checkEncodes(), 'INVALID_INPUT', /command encoder .*was already finished.*device\.createCommandEncoder\(\)/);
+    await expectCode(
+      () => loss.checkEncodes(),
+      'INVALID_INPUT',
+      /command encoder .*was already finished.*device\.createCommandEncoder\(\)/,
+    );
     await loss.checkEncodes(); // reported once
     loss.encode(encoder, buffers);
     await expectCode(() => loss.readStatus(), 'INVALID_INPUT', /already finished/);
@@ -365,7 +589,12 @@ describe('readStatus() and encode()', () => {
       }
       await expectCode(() => loss.compute(foreign, labels), 'INVALID_INPUT', /another GPUDevice/);
       // Nothing is left pending for the next call.
-      expectClose([(await loss.compute(pred, labels)).loss], [familyReference(pred, labels, { shape: SHAPE, activation: 'softmax', target: 'u8' }).loss], LOSS_TOL, 'next compute');
+      expectClose(
+        [(await loss.compute(pred, labels)).loss],
+        [familyReference(pred, labels, { shape: SHAPE, activation: 'softmax', target: 'u8' }).loss],
+        LOSS_TOL,
+        'next compute',
+      );
     } finally {
       foreign.destroy();
       other.destroy();
@@ -375,8 +604,16 @@ describe('readStatus() and encode()', () => {
   it('duck-typed fake buffers and encoders are INVALID_INPUT, not a TypeError inside WebGPU', async () => {
     const fakeBuffer = { usage: GPUBufferUsage.STORAGE, size: 1 << 20, mapState: 'unmapped', mapAsync: async () => {} };
     const encoder = gpu.device.createCommandEncoder();
-    await expectCode(() => loss.encode(encoder, { ...buffers, pred: fakeBuffer as never }), 'INVALID_INPUT', /pred must be a GPUBuffer/);
-    await expectCode(() => loss.compute(fakeBuffer as never, labels), 'INVALID_INPUT', /pred must be a Float32Array or a GPUBuffer/);
+    await expectCode(
+      () => loss.encode(encoder, { ...buffers, pred: fakeBuffer as never }),
+      'INVALID_INPUT',
+      /pred must be a GPUBuffer/,
+    );
+    await expectCode(
+      () => loss.compute(fakeBuffer as never, labels),
+      'INVALID_INPUT',
+      /pred must be a Float32Array or a GPUBuffer/,
+    );
     const fakeEncoder = { beginComputePass: () => ({}), finish: () => ({}) };
     await expectCode(() => loss.encode(fakeEncoder as never, buffers), 'INVALID_INPUT', /GPUCommandEncoder/);
     encoder.finish();
@@ -410,8 +647,27 @@ describe('device limits', () => {
 
 describe('presets', () => {
   // [1, 2, 2, 2] logits and a [1, 1, 2, 2] label map, MONAI's layout.
-  const logits = [[[[0.2, -1], [1.5, 0.3]], [[-0.4, 0.8], [0.1, -2]]]];
-  const labelMap = (bad: unknown) => [[[[0, 1], [bad, 1]]]] as never;
+  const logits = [
+    [
+      [
+        [0.2, -1],
+        [1.5, 0.3],
+      ],
+      [
+        [-0.4, 0.8],
+        [0.1, -2],
+      ],
+    ],
+  ];
+  const labelMap = (bad: unknown) =>
+    [
+      [
+        [
+          [0, 1],
+          [bad, 1],
+        ],
+      ],
+    ] as never;
 
   it.each([
     ['NaN', NaN],
@@ -426,7 +682,17 @@ describe('presets', () => {
 
   it('smp ignore_index: a real label 4294967295 is out of range, not ignored', async () => {
     const dice = gpu.engine.presets.smp.DiceLoss({ mode: 'multiclass', ignore_index: -100 });
-    await expectCode(() => dice.evaluate(logits, [[[0, 1], [4294967295, 1]]]), 'LABEL_OUT_OF_RANGE', /4294967295/);
+    await expectCode(
+      () =>
+        dice.evaluate(logits, [
+          [
+            [0, 1],
+            [4294967295, 1],
+          ],
+        ]),
+      'LABEL_OUT_OF_RANGE',
+      /4294967295/,
+    );
   });
 
   it.each([
@@ -439,9 +705,21 @@ describe('presets', () => {
   });
 
   it.each([
-    ["softmax: 'yes'", () => gpu.engine.presets.monai.DiceLoss({ softmax: 'yes' }), /option 'softmax' must be true or false, got "yes"/],
-    ["weight: [1, 'a']", () => gpu.engine.presets.monai.DiceLoss({ weight: [1, 'a'] }), /option 'weight' must be a list of numbers/],
-    ['smooth_nr: NaN', () => gpu.engine.presets.monai.DiceLoss({ smooth_nr: NaN }), /option 'smooth_nr' must be a finite number/],
+    [
+      "softmax: 'yes'",
+      () => gpu.engine.presets.monai.DiceLoss({ softmax: 'yes' }),
+      /option 'softmax' must be true or false, got "yes"/,
+    ],
+    [
+      "weight: [1, 'a']",
+      () => gpu.engine.presets.monai.DiceLoss({ weight: [1, 'a'] }),
+      /option 'weight' must be a list of numbers/,
+    ],
+    [
+      'smooth_nr: NaN',
+      () => gpu.engine.presets.monai.DiceLoss({ smooth_nr: NaN }),
+      /option 'smooth_nr' must be a finite number/,
+    ],
   ])('option types are checked when the preset is made: %s', async (_, make, message) => {
     await expectCode(make, 'INVALID_OPTION', message);
   });
@@ -461,30 +739,50 @@ describe('presets', () => {
     ['a hole', [2, , 4]],
     ['not an array', 'abc'],
   ])('create() with %s is INVALID_SHAPE (smp and keras used to plan another shape)', async (_, shape) => {
-    await expectCode(() => gpu.engine.presets.smp.DiceLoss({ mode: 'multiclass' }).create(shape as never), 'INVALID_SHAPE', /shape/);
+    await expectCode(
+      () => gpu.engine.presets.smp.DiceLoss({ mode: 'multiclass' }).create(shape as never),
+      'INVALID_SHAPE',
+      /shape/,
+    );
     await expectCode(() => gpu.engine.presets.keras.Dice().create(shape as never), 'INVALID_SHAPE', /shape/);
   });
 
   it.each([
-    ['GeneralizedWassersteinDiceLoss', WassersteinDiceLoss, () => gpu.engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1], [1, 0]] })],
+    [
+      'GeneralizedWassersteinDiceLoss',
+      WassersteinDiceLoss,
+      () =>
+        gpu.engine.presets.monai.GeneralizedWassersteinDiceLoss({
+          dist_matrix: [
+            [0, 1],
+            [1, 0],
+          ],
+        }),
+    ],
     ['SoftclDiceLoss', ClDiceLoss, () => gpu.engine.presets.monai.SoftclDiceLoss({ iter_: 1 })],
-  ] as const)(`monai %s keeps at most ${PRESET_CACHE_SIZE} compiled losses too (its cache used to grow without bound)`, async (_, LossClass, make) => {
-    const destroy = vi.spyOn(LossClass.prototype, 'destroy');
-    try {
-      const preset = make();
-      const extra = 2;
-      for (let n = 1; n <= PRESET_CACHE_SIZE + extra; n++) {
-        // [1, 2, n, 1] logits and an n-voxel label map (clDice: a dense target of the same shape).
-        const x = [[Array.from({ length: n }, (_, i) => [i % 3]), Array.from({ length: n }, () => [0.5])]];
-        const y = LossClass === ClDiceLoss ? [[Array.from({ length: n }, () => [0]), Array.from({ length: n }, () => [1])]] : [Array.from({ length: n }, (_, i) => [i % 2])];
-        expect(Number.isFinite(await preset.evaluate(x, y as never))).toBe(true);
+  ] as const)(
+    `monai %s keeps at most ${PRESET_CACHE_SIZE} compiled losses too (its cache used to grow without bound)`,
+    async (_, LossClass, make) => {
+      const destroy = vi.spyOn(LossClass.prototype, 'destroy');
+      try {
+        const preset = make();
+        const extra = 2;
+        for (let n = 1; n <= PRESET_CACHE_SIZE + extra; n++) {
+          // [1, 2, n, 1] logits and an n-voxel label map (clDice: a dense target of the same shape).
+          const x = [[Array.from({ length: n }, (_, i) => [i % 3]), Array.from({ length: n }, () => [0.5])]];
+          const y =
+            LossClass === ClDiceLoss
+              ? [[Array.from({ length: n }, () => [0]), Array.from({ length: n }, () => [1])]]
+              : [Array.from({ length: n }, (_, i) => [i % 2])];
+          expect(Number.isFinite(await preset.evaluate(x, y as never))).toBe(true);
+        }
+        await gpu.device.queue.onSubmittedWorkDone();
+        expect(destroy).toHaveBeenCalledTimes(extra);
+      } finally {
+        destroy.mockRestore();
       }
-      await gpu.device.queue.onSubmittedWorkDone();
-      expect(destroy).toHaveBeenCalledTimes(extra);
-    } finally {
-      destroy.mockRestore();
-    }
-  });
+    },
+  );
 
   it(`evaluate() keeps at most ${PRESET_CACHE_SIZE} compiled losses per preset and destroys the ones it evicts`, async () => {
     const destroy = vi.spyOn(FamilyLoss.prototype, 'destroy');
@@ -493,7 +791,12 @@ describe('presets', () => {
       const values: number[] = [];
       const extra = 4;
       for (let n = 1; n <= PRESET_CACHE_SIZE + extra; n++) {
-        values.push((await dice.evaluate(Array.from({ length: n }, (_, i) => [i % 2]), Array.from({ length: n }, () => [1]))) as number);
+        values.push(
+          (await dice.evaluate(
+            Array.from({ length: n }, (_, i) => [i % 2]),
+            Array.from({ length: n }, () => [1]),
+          )) as number,
+        );
       }
       await gpu.device.queue.onSubmittedWorkDone();
       expect(destroy).toHaveBeenCalledTimes(extra);
@@ -515,6 +818,11 @@ describe('presets', () => {
       return { yPred, yTrue, want: peerReference['keras.losses.Dice']({}, yPred, yTrue, {}) as number };
     });
     const got = await Promise.all(cases.map((c) => dice.evaluate(c.yPred, c.yTrue)));
-    expectClose(Float32Array.from(got as number[]), cases.map((c) => c.want), LOSS_TOL, 'keras Dice, evicted in flight');
+    expectClose(
+      Float32Array.from(got as number[]),
+      cases.map((c) => c.want),
+      LOSS_TOL,
+      'keras Dice, evicted in flight',
+    );
   });
 });

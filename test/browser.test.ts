@@ -66,9 +66,11 @@ describe('wgsl-dice in Chromium', () => {
   let run: BrowserRun;
 
   beforeAll(async () => {
-    run = await testPage.page.evaluate((cases) => window.wgslDiceBrowserTest!.run(cases), CASES).catch((error: Error) => {
-      throw new Error(`the page failed: ${error.message}\n${testPage.log.join('\n')}`);
-    });
+    run = await testPage.page
+      .evaluate((cases) => window.wgslDiceBrowserTest!.run(cases), CASES)
+      .catch((error: Error) => {
+        throw new Error(`the page failed: ${error.message}\n${testPage.log.join('\n')}`);
+      });
     console.log(`[browser] WebGPU adapter in Chromium: ${JSON.stringify(run.adapter)}`);
   });
 

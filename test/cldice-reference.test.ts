@@ -3,7 +3,7 @@
 // is smooth.
 import { describe, expect, it } from 'vitest';
 import { clDiceReference, mulberry32, peerReference, softSkeleton } from '../src/reference/index.js';
-import { toNested, tensor } from '../src/reference/peers/tensor.js';
+import { toNested, tensor } from '../src/peers/tensor.js';
 import { expectGradClose, expectValueClose, loadClDiceCases } from './helpers/cldice-cases.js';
 
 describe('clDice float64 reference vs MONAI 1.5.0', () => {
@@ -15,7 +15,7 @@ describe('clDice float64 reference vs MONAI 1.5.0', () => {
         shape: c.x.shape,
         iterations: c.options.iter_,
         smooth: c.options.smooth,
-        alpha: c.api === 'SoftclDiceLoss' ? 1 : c.options.alpha ?? 0.5,
+        alpha: c.api === 'SoftclDiceLoss' ? 1 : (c.options.alpha ?? 0.5),
       });
       expectValueClose(r.loss, c.expected.value, 'value');
       expectGradClose(r.grad, c.expected.grad, 'gradient');
@@ -32,7 +32,13 @@ describe('peer registry: monai.losses.SoftclDiceLoss / SoftDiceclDiceLoss with M
       expectValueClose(fn(c.options, nested(c.x), nested(c.y)) as number, c.expected.value, c.id);
     }
     const c = cases[0];
-    expect(() => peerReference['monai.losses.SoftclDiceLoss']({ iter_: 1.5 }, toNested(tensor(c.x.shape, c.x.data)), toNested(tensor(c.y.shape, c.y.data)))).toThrow(/iter_/);
+    expect(() =>
+      peerReference['monai.losses.SoftclDiceLoss'](
+        { iter_: 1.5 },
+        toNested(tensor(c.x.shape, c.x.data)),
+        toNested(tensor(c.y.shape, c.y.data)),
+      ),
+    ).toThrow(/iter_/);
   });
 });
 
@@ -40,7 +46,11 @@ describe('clDice float64 reference: gradient by central differences', () => {
   // Inputs drawn from a coarse grid of distinct values keep every min/max choice and relu sign
   // away from ties, so the loss is smooth in a neighbourhood of h = 1e-6 and the difference
   // quotient is accurate to ~1e-8.
-  const shapes = [[1, 2, 7, 6], [2, 3, 5, 4], [1, 2, 4, 5, 3]];
+  const shapes = [
+    [1, 2, 7, 6],
+    [2, 3, 5, 4],
+    [1, 2, 4, 5, 3],
+  ];
   for (const shape of shapes) {
     it(`[${shape}] iterations 2, alpha 0.4`, () => {
       const random = mulberry32(shape.reduce((a, b) => a * 31 + b, 7));
@@ -61,7 +71,8 @@ describe('clDice float64 reference: gradient by central differences', () => {
         const minus = Float64Array.from(pred);
         plus[i] += h;
         minus[i] -= h;
-        numeric[i] = (clDiceReference(plus, target, options).loss - clDiceReference(minus, target, options).loss) / (2 * h);
+        numeric[i] =
+          (clDiceReference(plus, target, options).loss - clDiceReference(minus, target, options).loss) / (2 * h);
       }
       let max = 0;
       for (const g of numeric) max = Math.max(max, Math.abs(g));

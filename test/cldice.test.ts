@@ -7,7 +7,7 @@
 // (those of the MONAI data set; f32 passes of a few thousand elements stay well inside).
 import { describe, expect, it } from 'vitest';
 import { DiceEngine, WgslDiceError } from '../src/index.js';
-import type { ClDiceOptions } from '../src/family/cldice.js';
+import type { ClDiceOptions } from '../src/spec/cldice.js';
 import { clDiceReference, softSkeleton } from '../src/reference/index.js';
 import { expectGradClose, expectValueClose } from './helpers/cldice-cases.js';
 import { createBufferFrom, createEmptyBuffer, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
@@ -47,7 +47,10 @@ function draw(seed: number): Drawn {
   const random = mulberry32(seed);
   const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)];
   const rank = pick([2, 3]);
-  const spatial = rank === 2 ? [3 + Math.floor(random() * 14), 3 + Math.floor(random() * 14)] : [2 + Math.floor(random() * 5), 3 + Math.floor(random() * 5), 3 + Math.floor(random() * 6)];
+  const spatial =
+    rank === 2
+      ? [3 + Math.floor(random() * 14), 3 + Math.floor(random() * 14)]
+      : [2 + Math.floor(random() * 5), 3 + Math.floor(random() * 5), 3 + Math.floor(random() * 6)];
   const B = 1 + Math.floor(random() * 2);
   const C = pick([1, 2, 3, 2, 3]); // C = 1 has no foreground class: loss 0, gradient 0
   const channelsFirst = random() < 0.5;
@@ -190,7 +193,9 @@ describe('cl-dice binding windows', () => {
   it('a volume larger than one binding is BINDING_TOO_LARGE, naming the fix', async () => {
     const small = await DiceEngine.create(gpu.device, { maxBindingBytes: 4096 });
     try {
-      await expect(small.loss({ formula: 'cl-dice', shape: [1, 2, 40, 40], layout: 'channels-first' })).rejects.toMatchObject({
+      await expect(
+        small.loss({ formula: 'cl-dice', shape: [1, 2, 40, 40], layout: 'channels-first' }),
+      ).rejects.toMatchObject({
         code: 'BINDING_TOO_LARGE',
         message: expect.stringContaining('(sample, class) volumes'),
       });
@@ -209,7 +214,12 @@ describe('cl-dice on thin and empty structures', () => {
   const line = new Float32Array(2 * H * W);
   for (let w = 1; w < W - 1; w++) line[H * W + 4 * W + w] = 1; // class 1, row 4
   for (let i = 0; i < H * W; i++) line[i] = 1 - line[H * W + i];
-  const options: ClDiceOptions = { formula: 'cl-dice', shape: [1, 2, H, W], layout: 'channels-first', skeletonIterations: 3 };
+  const options: ClDiceOptions = {
+    formula: 'cl-dice',
+    shape: [1, 2, H, W],
+    layout: 'channels-first',
+    skeletonIterations: 3,
+  };
 
   it('a 1-voxel-thin line predicted exactly: skeletons are the line, loss 0', async () => {
     await withValidation(gpu.device, async () => {
@@ -228,7 +238,11 @@ describe('cl-dice on thin and empty structures', () => {
     const soft = line.map((v) => 0.1 + 0.8 * v);
     await withValidation(gpu.device, async () => {
       const loss = await gpu.engine.loss({ ...options, alpha: 0.5 });
-      for (const [pred, target] of [[soft, empty], [empty, soft], [empty, empty]]) {
+      for (const [pred, target] of [
+        [soft, empty],
+        [empty, soft],
+        [empty, empty],
+      ]) {
         const r = await loss.compute(pred, target, { grad: true });
         const e = clDiceReference(pred, target, { shape: [1, 2, H, W], iterations: 3, alpha: 0.5 });
         expectValueClose(r.loss, e.loss, 'loss');
@@ -243,7 +257,10 @@ describe('cl-dice target skeleton and determinism', () => {
   it('targetSkeleton() is the reference soft skeleton; passing it gives bitwise the same result', async () => {
     await withValidation(gpu.device, async () => {
       const loss = await gpu.engine.loss({ ...d.options, layout: 'channels-first', shape: d.shape });
-      const first = d.options.layout === 'channels-first' ? d.target : moveChannels(d.target, d.shape[0], d.shape[1], d.target.length / (d.shape[0] * d.shape[1]), true);
+      const first =
+        d.options.layout === 'channels-first'
+          ? d.target
+          : moveChannels(d.target, d.shape[0], d.shape[1], d.target.length / (d.shape[0] * d.shape[1]), true);
       const target = Float32Array.from(first);
       const skeleton = await loss.targetSkeleton(target);
       const expected = softSkeleton(target, d.shape, d.options.skeletonIterations);

@@ -121,7 +121,12 @@ describe('doctor', () => {
     expect(report.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
     const names = new Set(report.checks.map((c: { loss: string }) => c.loss));
     for (const seed of ['global', 'weighted per-class', 'per-class mean']) expect(names).toContain(seed);
-    for (const family of ['softmax + u8 labels, ignore', 'generalized Dice', 'Dice + cross-entropy', 'Dice + focal (sigmoid)']) {
+    for (const family of [
+      'softmax + u8 labels, ignore',
+      'generalized Dice',
+      'Dice + cross-entropy',
+      'Dice + focal (sigmoid)',
+    ]) {
       expect(names).toContain(family);
     }
     const classes = report.checks.map((c: { shape: number[] }) => c.shape[c.shape.length - 1]);
@@ -153,8 +158,16 @@ describe('doctor', () => {
 describe('eval', () => {
   const cases: [string, DiceReferenceOptions, string[]][] = [
     ['global', { shape, reduce: 'global' }, []],
-    ['weighted per-class', { shape, reduce: 'per-class', weights: [0.5, 2, 1] }, ['--reduce', 'per-class', '--weights', '0.5,2,1']],
-    ['per-class mean, epsilon 1e-3', { shape, reduce: 'per-class', epsilon: 1e-3 }, ['--reduce', 'per-class', '--epsilon', '1e-3']],
+    [
+      'weighted per-class',
+      { shape, reduce: 'per-class', weights: [0.5, 2, 1] },
+      ['--reduce', 'per-class', '--weights', '0.5,2,1'],
+    ],
+    [
+      'per-class mean, epsilon 1e-3',
+      { shape, reduce: 'per-class', epsilon: 1e-3 },
+      ['--reduce', 'per-class', '--epsilon', '1e-3'],
+    ],
   ];
 
   it.each(cases)('%s: --json values and --grad-out match the reference', (name, options, flags) => {
@@ -162,27 +175,54 @@ describe('eval', () => {
     const targetPath = writeNpy('target.npy', oneHot, shape);
     const gradPath = join(dir, `grad-${name.replace(/\W+/g, '-')}.npy`);
     const { status, stdout, stderr } = run(
-      'eval', '--pred', predPath, '--target', targetPath, ...flags, '--grad-out', gradPath, '--json',
+      'eval',
+      '--pred',
+      predPath,
+      '--target',
+      targetPath,
+      ...flags,
+      '--grad-out',
+      gradPath,
+      '--json',
     );
     expect(status, stderr).toBe(0);
     const report = JSON.parse(stdout);
     const want = diceReference(pred, oneHot, options);
     expectClose([report.loss], [want.loss], LOSS_TOL, 'loss');
-    expectClose(report.groups.map((g: { dice: number }) => g.dice), want.dice, SUM_TOL, 'dice');
-    expectClose(report.groups.map((g: { targetSum: number }) => g.targetSum), want.targetSum, SUM_TOL, 'target sums');
+    expectClose(
+      report.groups.map((g: { dice: number }) => g.dice),
+      want.dice,
+      SUM_TOL,
+      'dice',
+    );
+    expectClose(
+      report.groups.map((g: { targetSum: number }) => g.targetSum),
+      want.targetSum,
+      SUM_TOL,
+      'target sums',
+    );
     expect(report.target.conversion).toBe('none');
     expect(report.gradOut).toBe(gradPath);
 
     const grad = readNpyFile(gradPath);
     expect(grad.dtype).toBe('f4');
     expect(grad.shape).toEqual(shape);
-        expectClose(grad.data as Float32Array, want.grad, gradTolerance(want.grad), 'gradient file');
+    expectClose(grad.data as Float32Array, want.grad, gradTolerance(want.grad), 'gradient file');
   });
 
   it('a uint8 label map gives the same result as its one-hot float32 target', () => {
     const predPath = writeNpy('pred.npy', pred, shape);
     const labelPath = writeNpy('labels.npy', labels, [2, 9, 7]);
-    const { status, stdout, stderr } = run('eval', '--pred', predPath, '--target', labelPath, '--reduce', 'per-class', '--json');
+    const { status, stdout, stderr } = run(
+      'eval',
+      '--pred',
+      predPath,
+      '--target',
+      labelPath,
+      '--reduce',
+      'per-class',
+      '--json',
+    );
     expect(status, stderr).toBe(0);
     const report = JSON.parse(stdout);
     expect(report.target.conversion).toBe('label map to one-hot (CPU)');
@@ -223,7 +263,9 @@ describe('eval', () => {
     const hugePath = writeRawNpy('huge64.npy', '<f8', shape, huge);
     const overflow = run('eval', '--pred', hugePath, '--target', targetPath);
     expect(overflow.status).toBe(1);
-    expect(overflow.stderr).toMatch(/pred file .*huge64\.npy holds float64 1e\+39 at flat index 7, beyond float32's range/);
+    expect(overflow.stderr).toMatch(
+      /pred file .*huge64\.npy holds float64 1e\+39 at flat index 7, beyond float32's range/,
+    );
   });
 
   it('prints a readable report without --json', () => {
@@ -274,7 +316,17 @@ describe('eval errors exit non-zero with a clear message', () => {
 
   it('weights of the wrong length (exit 1, the engine names the problem)', () => {
     const pred = predPath();
-    const { status, stderr } = run('eval', '--pred', pred, '--target', pred, '--reduce', 'per-class', '--weights', '1,2');
+    const { status, stderr } = run(
+      'eval',
+      '--pred',
+      pred,
+      '--target',
+      pred,
+      '--reduce',
+      'per-class',
+      '--weights',
+      '1,2',
+    );
     expect(status).toBe(1);
     expect(stderr).toContain('weights has 2 entries but the shape has C = 3 classes');
   });
@@ -289,8 +341,18 @@ describe('eval errors exit non-zero with a clear message', () => {
     const labelFile = writeNpy('labelmap.npy', labelMap, [2, 1, 4, 5]);
     const gradFile = join(dir, 'preset-grad.npy');
     const { status, stdout, stderr } = run(
-      'eval', '--pred', predFile, '--target', labelFile, '--preset', 'monai.DiceLoss',
-      '--options', JSON.stringify(options), '--grad-out', gradFile, '--json',
+      'eval',
+      '--pred',
+      predFile,
+      '--target',
+      labelFile,
+      '--preset',
+      'monai.DiceLoss',
+      '--options',
+      JSON.stringify(options),
+      '--grad-out',
+      gradFile,
+      '--json',
     );
     expect(status, stderr).toBe(0);
     const report = JSON.parse(stdout);
@@ -314,7 +376,17 @@ describe('eval errors exit non-zero with a clear message', () => {
     const unknownApi = run('eval', '--pred', pred, '--target', pred, '--preset', 'monai.DiceLos');
     expect(unknownApi.status).toBe(1);
     expect(unknownApi.stderr).toContain('monai has no "DiceLos"');
-    const unknownOption = run('eval', '--pred', pred, '--target', pred, '--preset', 'monai.DiceLoss', '--options', '{"smoth_nr": 1}');
+    const unknownOption = run(
+      'eval',
+      '--pred',
+      pred,
+      '--target',
+      pred,
+      '--preset',
+      'monai.DiceLoss',
+      '--options',
+      '{"smoth_nr": 1}',
+    );
     expect(unknownOption.status).toBe(1);
     expect(unknownOption.stderr).toContain("unknown option 'smoth_nr'");
   });

@@ -31,12 +31,36 @@ const jobs: Job[] = [];
 const owned: GPUBuffer[] = [];
 
 const SPECS: { name: string; engine: number; options: DiceLossOptions; soft: boolean; seed: number }[] = [
-  { name: 'weighted per-class, vec4', engine: 0, options: { shape: [2, 48, 48, 4], reduce: 'per-class', weights: [0.2, 1, 3, 0.5] }, soft: false, seed: 1 },
+  {
+    name: 'weighted per-class, vec4',
+    engine: 0,
+    options: { shape: [2, 48, 48, 4], reduce: 'per-class', weights: [0.2, 1, 3, 0.5] },
+    soft: false,
+    seed: 1,
+  },
   { name: 'global, scalar', engine: 0, options: { shape: [3, 77, 5], reduce: 'global' }, soft: true, seed: 2 },
-  { name: 'per-class mean, C = 7', engine: 1, options: { shape: [1, 60, 33, 7], reduce: 'per-class', epsilon: { numerator: 1e-4, denominator: 1e-3 } }, soft: true, seed: 3 },
-  { name: 'global, C = 1, several chunks', engine: 1, options: { shape: [2, 300, 200, 1], reduce: 'global' }, soft: false, seed: 4 },
+  {
+    name: 'per-class mean, C = 7',
+    engine: 1,
+    options: { shape: [1, 60, 33, 7], reduce: 'per-class', epsilon: { numerator: 1e-4, denominator: 1e-3 } },
+    soft: true,
+    seed: 3,
+  },
+  {
+    name: 'global, C = 1, several chunks',
+    engine: 1,
+    options: { shape: [2, 300, 200, 1], reduce: 'global' },
+    soft: false,
+    seed: 4,
+  },
   // The same options as the first job, on the other engine and other data.
-  { name: 'weighted per-class, vec4, engine 2', engine: 1, options: { shape: [2, 48, 48, 4], reduce: 'per-class', weights: [0.2, 1, 3, 0.5] }, soft: true, seed: 5 },
+  {
+    name: 'weighted per-class, vec4, engine 2',
+    engine: 1,
+    options: { shape: [2, 48, 48, 4], reduce: 'per-class', weights: [0.2, 1, 3, 0.5] },
+    soft: true,
+    seed: 5,
+  },
   // The same loss object as the first job, with other data (see beforeAll).
 ];
 
@@ -53,14 +77,24 @@ function bitsOf(result: DiceResult): Bits {
   const { dice, intersection, predSum, targetSum } = result.perClass;
   const stats = new Float32Array(dice.length * 4);
   dice.forEach((d, g) => stats.set([d, intersection[g], predSum[g], targetSum[g]], g * 4));
-  return { loss: result.loss, stats: new Uint32Array(stats.buffer), grad: new Uint32Array(result.grad!.buffer.slice(0)) };
+  return {
+    loss: result.loss,
+    stats: new Uint32Array(stats.buffer),
+    grad: new Uint32Array(result.grad!.buffer.slice(0)),
+  };
 }
 
 function expectSame(got: Bits, job: Job, how: string) {
   const what = `${job.name} (${how})`;
   expect(Object.is(got.loss, job.alone.loss), `${what}: loss ${got.loss} vs alone ${job.alone.loss}`).toBe(true);
-  expect(Buffer.compare(Buffer.from(got.stats.buffer), Buffer.from(job.alone.stats.buffer)), `${what}: stats differ from the run alone`).toBe(0);
-  expect(Buffer.compare(Buffer.from(got.grad.buffer), Buffer.from(job.alone.grad.buffer)), `${what}: grad differs from the run alone`).toBe(0);
+  expect(
+    Buffer.compare(Buffer.from(got.stats.buffer), Buffer.from(job.alone.stats.buffer)),
+    `${what}: stats differ from the run alone`,
+  ).toBe(0);
+  expect(
+    Buffer.compare(Buffer.from(got.grad.buffer), Buffer.from(job.alone.grad.buffer)),
+    `${what}: grad differs from the run alone`,
+  ).toBe(0);
 }
 
 beforeAll(async () => {

@@ -24,7 +24,8 @@ beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), 'wgsl-dice-tubes-'));
   const args = [demo, '--epochs', '4', '--warmup', '1', '--images', '16', '--batch', '4', '--size', '32', '--out', out];
   const result = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 180_000 });
-  if (result.status !== 0) throw new Error(`demo-tubes exited with ${result.status}:\n${result.stdout}\n${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(`demo-tubes exited with ${result.status}:\n${result.stdout}\n${result.stderr}`);
   stdout = result.stdout;
   summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
 });
@@ -53,7 +54,8 @@ describe('node dist/demo-tubes.js', () => {
     expect(pngSize(join(out, 'comparison.png'))).toEqual([6 * (32 * 3 + 4) + 4, 4 * (32 * 3 + 4) + 4]);
     expect(existsSync(join(out, 'validation-curves.png'))).toBe(true);
     for (const id of ['dice', 'cldice']) {
-      for (const kind of ['prediction', 'skeleton']) expect(pngSize(join(out, id, `val-0-${kind}.png`))).toEqual([128, 128]);
+      for (const kind of ['prediction', 'skeleton'])
+        expect(pngSize(join(out, id, `val-0-${kind}.png`))).toEqual([128, 128]);
     }
   });
 });

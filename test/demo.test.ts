@@ -76,7 +76,9 @@ describe('node dist/demo.js', () => {
 
   it('the gradient colour bar runs from blue (-max) through white to red (+max)', () => {
     const png = PNG.sync.read(readFileSync(join(out, 'softmax', 'val-0-gradient-logits.png')));
-    const pixel = (x: number, y: number) => [...png.data.subarray((y * png.width + x) * 4, (y * png.width + x) * 4 + 3)];
+    const pixel = (x: number, y: number) => [
+      ...png.data.subarray((y * png.width + x) * 4, (y * png.width + x) * 4 + 3),
+    ];
     const barY = 256 + 10;
     expect(pixel(8, barY)).toEqual([0, 0, 255]);
     expect(pixel(128, barY)).toEqual([255, 255, 255]);
@@ -126,9 +128,11 @@ describe('web demo in Chromium', () => {
   it('loads and trains three epochs with no WebGPU error; the Dice rises', async () => {
     const page = await browser.newPage();
     await page.goto(url);
-    await page.waitForFunction(() => window.wgslDiceDemo !== undefined, undefined, { timeout: 30_000 }).catch(() => {
-      throw new Error(`the web demo did not load:\n${browser.log.join('\n')}`);
-    });
+    await page
+      .waitForFunction(() => window.wgslDiceDemo !== undefined, undefined, { timeout: 30_000 })
+      .catch(() => {
+        throw new Error(`the web demo did not load:\n${browser.log.join('\n')}`);
+      });
     const run: DemoRun = await page
       .evaluate(() => window.wgslDiceDemo!.start({ loss: 'softmax', epochs: 3, images: 8, batch: 2, lr: 0.02 }))
       .catch((error: Error) => {
@@ -150,7 +154,9 @@ describe('web demo in Chromium', () => {
         throw new Error(`the demo did not finish from the URL:\n${browser.log.join('\n')}`);
       });
     expect(await page.evaluate(() => document.body.dataset.state)).toBe('done');
-    expect(await page.locator('#status').textContent()).toMatch(/^Done: softmax, 2 epochs\. Validation Dice \d\.\d{3} -> \d\.\d{3}/);
+    expect(await page.locator('#status').textContent()).toMatch(
+      /^Done: softmax, 2 epochs\. Validation Dice \d\.\d{3} -> \d\.\d{3}/,
+    );
     expect(await page.locator('select[name=loss]').inputValue()).toBe('softmax');
   });
 });

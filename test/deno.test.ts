@@ -31,15 +31,25 @@ describe('Deno (wgpu / naga)', () => {
   it('runs the conformance subset with no failure and no uncaptured WebGPU error', async () => {
     await ensureBuilt(['dist/index.js', 'dist/reference.js']);
     expect(existsSync(DENO), `no Deno at ${DENO}: run npm install (deno is a devDependency)`).toBe(true);
-    const run = spawnSync(DENO, ['run', '--unstable-webgpu', '--allow-read', '--allow-env', 'test/deno/conformance.mjs'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-      timeout: 280_000,
-      env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? tmpdir(), NO_COLOR: '1' },
-    });
-    const lines = run.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as CheckLine | { summary: Summary });
+    const run = spawnSync(
+      DENO,
+      ['run', '--unstable-webgpu', '--allow-read', '--allow-env', 'test/deno/conformance.mjs'],
+      {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        timeout: 280_000,
+        env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? tmpdir(), NO_COLOR: '1' },
+      },
+    );
+    const lines = run.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as CheckLine | { summary: Summary });
     const summary = lines.find((l): l is { summary: Summary } => 'summary' in l)?.summary;
-    expect(summary, `Deno printed no summary (exit ${run.status}, signal ${run.signal}):\n${run.stderr.slice(-4000)}`).toBeDefined();
+    expect(
+      summary,
+      `Deno printed no summary (exit ${run.status}, signal ${run.signal}):\n${run.stderr.slice(-4000)}`,
+    ).toBeDefined();
     const failures = lines.filter((l): l is CheckLine => 'check' in l && !l.ok).map((l) => `${l.check}: ${l.detail}`);
     expect(summary!.adapter, summary!.error).not.toBeNull();
     expect(failures).toEqual([]);

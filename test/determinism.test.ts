@@ -23,9 +23,24 @@ interface Bits {
 }
 
 const CASES: { name: string; options: DiceLossOptions; soft: boolean; vecWidth: 1 | 4 }[] = [
-  { name: 'per-class weighted, vec4 path', options: { shape: [2, 64, 64, 4], reduce: 'per-class', weights: [0.1, 1, 2, 0.5] }, soft: false, vecWidth: 4 },
-  { name: 'per-class mean, scalar path', options: { shape: [2, 33, 17, 5], reduce: 'per-class' }, soft: true, vecWidth: 1 },
-  { name: 'global, several chunks per sample', options: { shape: [1, 256, 256, 3], reduce: 'global', epsilon: { numerator: 0, denominator: 1e-5 } }, soft: false, vecWidth: 4 },
+  {
+    name: 'per-class weighted, vec4 path',
+    options: { shape: [2, 64, 64, 4], reduce: 'per-class', weights: [0.1, 1, 2, 0.5] },
+    soft: false,
+    vecWidth: 4,
+  },
+  {
+    name: 'per-class mean, scalar path',
+    options: { shape: [2, 33, 17, 5], reduce: 'per-class' },
+    soft: true,
+    vecWidth: 1,
+  },
+  {
+    name: 'global, several chunks per sample',
+    options: { shape: [1, 256, 256, 3], reduce: 'global', epsilon: { numerator: 0, denominator: 1e-5 } },
+    soft: false,
+    vecWidth: 4,
+  },
   { name: 'global, odd sizes', options: { shape: [3, 101, 7], reduce: 'global' }, soft: true, vecWidth: 1 },
 ];
 
@@ -37,7 +52,11 @@ function makeData(options: DiceLossOptions, soft: boolean, seed: number) {
   return { pred, target };
 }
 
-function bitsOf(result: { loss: number; perClass: { dice: Float32Array; intersection: Float32Array; predSum: Float32Array; targetSum: Float32Array }; grad?: Float32Array }): Bits {
+function bitsOf(result: {
+  loss: number;
+  perClass: { dice: Float32Array; intersection: Float32Array; predSum: Float32Array; targetSum: Float32Array };
+  grad?: Float32Array;
+}): Bits {
   const { dice, intersection, predSum, targetSum } = result.perClass;
   const stats = new Float32Array(dice.length * 4);
   dice.forEach((d, g) => stats.set([d, intersection[g], predSum[g], targetSum[g]], g * 4));
@@ -97,7 +116,11 @@ describe.each(CASES)('$name', ({ options, soft, vecWidth }) => {
         const reference = bitsOf(first);
         for (let run = 1; run < RUNS; run++) {
           const on = run % 2 === 0 ? lossA : lossB;
-          expectSameBits(bitsOf(await on.compute(pred, target, { grad: true })), reference, `run ${run} on engine ${run % 2 === 0 ? 'A' : 'B'}`);
+          expectSameBits(
+            bitsOf(await on.compute(pred, target, { grad: true })),
+            reference,
+            `run ${run} on engine ${run % 2 === 0 ? 'A' : 'B'}`,
+          );
         }
       } finally {
         lossA.destroy();
@@ -176,7 +199,11 @@ describe('binding windows', () => {
         expectClose(first.grad!, want.grad, gradTolerance(want.grad), 'grad');
         const reference = bitsOf(first);
         for (let run = 1; run < 40; run++) {
-          expectSameBits(bitsOf(await losses[run % 2].compute(pred, target, { grad: true })), reference, `windowed run ${run}`);
+          expectSameBits(
+            bitsOf(await losses[run % 2].compute(pred, target, { grad: true })),
+            reference,
+            `windowed run ${run}`,
+          );
         }
       });
     } finally {

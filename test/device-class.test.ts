@@ -35,8 +35,14 @@ describe("deviceClass: 'gpu' plans on this adapter", () => {
   });
 
   const family: { name: string; options: LossOptions }[] = [
-    { name: 'softmax + u8 labels, C = 8 (registers, vec4 loads)', options: { shape: [2, 9, 7, 8], activation: 'softmax', target: 'u8' } },
-    { name: 'softmax + u8 labels, C = 20 (two class blocks, unrolled)', options: { shape: [1, 6, 5, 20], activation: 'softmax', target: 'u8', crossEntropy: {} } },
+    {
+      name: 'softmax + u8 labels, C = 8 (registers, vec4 loads)',
+      options: { shape: [2, 9, 7, 8], activation: 'softmax', target: 'u8' },
+    },
+    {
+      name: 'softmax + u8 labels, C = 20 (two class blocks, unrolled)',
+      options: { shape: [1, 6, 5, 20], activation: 'softmax', target: 'u8', crossEntropy: {} },
+    },
   ];
   family.forEach((c, index) => {
     it(`family, ${c.name}: value and gradient as the float64 reference`, async () => {

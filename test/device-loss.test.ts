@@ -22,7 +22,10 @@ const want = diceReference(pred, target, OPTIONS);
 function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`HANG: ${what} neither settled nor rejected within ${HANG_MS} ms`)), HANG_MS);
+    timer = setTimeout(
+      () => reject(new Error(`HANG: ${what} neither settled nor rejected within ${HANG_MS} ms`)),
+      HANG_MS,
+    );
   });
   return Promise.race([work, hang]).finally(() => clearTimeout(timer));
 }

@@ -5,7 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { DiceEngine } from '../src/index.js';
 import { diceReference, familyReference } from '../src/reference/index.js';
-import { createBufferFrom, createEmptyBuffer, expectClose, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
+import {
+  createBufferFrom,
+  createEmptyBuffer,
+  expectClose,
+  mulberry32,
+  readBuffer,
+  withValidation,
+} from './helpers/gpu.js';
 import { gradTolerance, LOSS_TOL } from './tolerance.js';
 import { useTestEngine } from './helpers/test-engine.js';
 
@@ -23,7 +30,14 @@ function countGpuCalls(fn: () => void): Record<string, number> {
     };
     restore.push(() => ((target as Record<string, unknown>)[name] = original));
   };
-  for (const name of ['createBuffer', 'createBindGroup', 'createShaderModule', 'createComputePipeline', 'createComputePipelineAsync', 'createCommandEncoder']) {
+  for (const name of [
+    'createBuffer',
+    'createBindGroup',
+    'createShaderModule',
+    'createComputePipeline',
+    'createComputePipelineAsync',
+    'createCommandEncoder',
+  ]) {
     spy(gpu.device, name);
   }
   spy(gpu.device.queue, 'submit');
@@ -70,15 +84,25 @@ describe('encode: records only, allocates nothing in steady state', () => {
   });
 
   it('a loss cut into many binding windows still creates nothing in steady state', async () => {
-    const windowed = await DiceEngine.create(gpu.device, { maxBindingBytes: 16 * 1024, workgroupSize: 64, targetWorkgroups: 64 });
+    const windowed = await DiceEngine.create(gpu.device, {
+      maxBindingBytes: 16 * 1024,
+      workgroupSize: 64,
+      targetWorkgroups: 64,
+    });
     const options = { shape: [2, 64, 64, 4], reduce: 'per-class' } as const;
     const n = 2 * 64 * 64 * 4;
     const random = mulberry32(8);
     await withValidation(gpu.device, async () => {
       const loss = await windowed.dice(options);
       expect(loss.plan.reduce.windows.length + loss.plan.backward.windows.length).toBeGreaterThan(12);
-      const pred = createBufferFrom(gpu.device, Float32Array.from({ length: n }, () => random()));
-      const target = createBufferFrom(gpu.device, Float32Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0)));
+      const pred = createBufferFrom(
+        gpu.device,
+        Float32Array.from({ length: n }, () => random()),
+      );
+      const target = createBufferFrom(
+        gpu.device,
+        Float32Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0)),
+      );
       const lossOut = createEmptyBuffer(gpu.device, 4);
       const grad = createEmptyBuffer(gpu.device, n * 4);
       const first = gpu.device.createCommandEncoder();
@@ -130,13 +154,18 @@ describe('backward-only recording', () => {
     const n = 2 * 12 * 8 * 4;
     const random = mulberry32(21);
     await withValidation(gpu.device, async () => {
-      const loss = c.kind === 'dice'
-        ? await gpu.engine.dice({ shape, reduce: 'per-class' })
-        : await gpu.engine.loss({ shape, activation: 'softmax', target: 'u8' });
-      const pred = createBufferFrom(gpu.device, Float32Array.from({ length: n }, () => random() * 4 - 2));
-      const targetData = c.kind === 'dice'
-        ? Float32Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0))
-        : Uint8Array.from({ length: 2 * 12 * 8 + 3 }, () => Math.floor(random() * 4));
+      const loss =
+        c.kind === 'dice'
+          ? await gpu.engine.dice({ shape, reduce: 'per-class' })
+          : await gpu.engine.loss({ shape, activation: 'softmax', target: 'u8' });
+      const pred = createBufferFrom(
+        gpu.device,
+        Float32Array.from({ length: n }, () => random() * 4 - 2),
+      );
+      const targetData =
+        c.kind === 'dice'
+          ? Float32Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0))
+          : Uint8Array.from({ length: 2 * 12 * 8 + 3 }, () => Math.floor(random() * 4));
       const target = createBufferFrom(gpu.device, targetData);
       const lossOut = createEmptyBuffer(gpu.device, 4);
       const whole = createEmptyBuffer(gpu.device, n * 4);
@@ -159,7 +188,9 @@ describe('backward-only recording', () => {
     const grad = createEmptyBuffer(gpu.device, 24 * 4);
     const pred = createEmptyBuffer(gpu.device, 24 * 4);
     const target = createEmptyBuffer(gpu.device, 16);
-    expect(() => metric._encodeBackward(gpu.device.createCommandEncoder(), { pred, target, grad })).toThrow(/has no gradient/);
+    expect(() => metric._encodeBackward(gpu.device.createCommandEncoder(), { pred, target, grad })).toThrow(
+      /has no gradient/,
+    );
     metric.destroy();
     for (const buffer of [grad, pred, target]) buffer.destroy();
   });

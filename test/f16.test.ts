@@ -10,10 +10,36 @@ import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
 
 describe('host f16 conversion', () => {
   it('rounds to nearest even and round-trips exactly representable values', () => {
-    const values = [0, -0, 1, -2.5, 0.333251953125, 65504, 2 ** -24, 2 ** -14, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 70000, 1e-9];
+    const values = [
+      0,
+      -0,
+      1,
+      -2.5,
+      0.333251953125,
+      65504,
+      2 ** -24,
+      2 ** -14,
+      1 + 2 ** -11,
+      1 + 3 * 2 ** -11,
+      70000,
+      1e-9,
+    ];
     const back = fromFloat16Bits(toFloat16Bits(values));
     // 1 + 2^-11 is a tie: rounds to even (1); 1 + 3*2^-11 rounds up to 1 + 2^-9.
-    expect(Array.from(back)).toEqual([0, -0, 1, -2.5, 0.333251953125, 65504, 2 ** -24, 2 ** -14, 1, 1 + 2 ** -9, Infinity, 0]);
+    expect(Array.from(back)).toEqual([
+      0,
+      -0,
+      1,
+      -2.5,
+      0.333251953125,
+      65504,
+      2 ** -24,
+      2 ** -14,
+      1,
+      1 + 2 ** -9,
+      Infinity,
+      0,
+    ]);
     expect(Number.isNaN(fromFloat16Bits(toFloat16Bits([NaN]))[0])).toBe(true);
   });
 });
@@ -30,7 +56,11 @@ describe('f16 predictions on the GPU', () => {
   const cases: [string, DiceLossOptions, 'engine' | 'windowed'][] = [
     ['vec4 path, per-class', { shape: [2, 32, 32, 4], reduce: 'per-class', predType: 'f16' }, 'engine'],
     ['scalar path, odd sizes, global', { shape: [3, 17, 13, 3], reduce: 'global', predType: 'f16' }, 'engine'],
-    ['weighted, in binding windows', { shape: [2, 128, 96, 3], reduce: 'per-class', weights: [1, 2, 0.5], predType: 'f16' }, 'windowed'],
+    [
+      'weighted, in binding windows',
+      { shape: [2, 128, 96, 3], reduce: 'per-class', weights: [1, 2, 0.5], predType: 'f16' },
+      'windowed',
+    ],
   ];
   it.each(cases)('%s matches the reference on the f16-rounded values', async (_name, options, which) => {
     const n = options.shape.reduce((a, b) => a * b, 1);

@@ -1,5 +1,5 @@
 // The loss family and the Wasserstein loss share the host path of the seed losses
-// (src/host-io.ts): these check that its guarantees hold for them too. Every rejected call
+// (src/runtime/submit.ts, status.ts): these check that its guarantees hold for them too. Every rejected call
 // leaves the caller's error-scope stack balanced and the engine working.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WgslDiceError, type FamilyLoss, type WassersteinDiceLoss } from '../src/index.js';
@@ -35,7 +35,10 @@ async function rejectsBalanced(call: () => Promise<unknown>, code: string): Prom
     (e: unknown) => e,
   );
   expect(await gpu.device.popErrorScope()).toBeNull();
-  const extra = await gpu.device.popErrorScope().then(() => 'unbalanced', () => 'balanced');
+  const extra = await gpu.device.popErrorScope().then(
+    () => 'unbalanced',
+    () => 'balanced',
+  );
   expect(extra).toBe('balanced');
   expect(error).toBeInstanceOf(WgslDiceError);
   expect((error as WgslDiceError).code).toBe(code);
@@ -52,12 +55,17 @@ describe.each([
   });
 
   it('a Float64Array is a dtype error, an encoder that is not one is an input error', async () => {
-    await rejectsBalanced(() => loss().compute(Float64Array.from(logits) as unknown as Float32Array, labels), 'INVALID_DTYPE');
+    await rejectsBalanced(
+      () => loss().compute(Float64Array.from(logits) as unknown as Float32Array, labels),
+      'INVALID_DTYPE',
+    );
     expect(() => loss().encode({} as GPUCommandEncoder, {} as never)).toThrow(WgslDiceError);
   });
 
   it('the loss still works after the rejected calls', async () => {
-    const got: { loss: number } = await withValidation(gpu.device, (): Promise<{ loss: number }> => loss().compute(logits, labels));
+    const got: { loss: number } = await withValidation(gpu.device, (): Promise<{ loss: number }> =>
+      loss().compute(logits, labels),
+    );
     expect(Number.isFinite(got.loss)).toBe(true);
   });
 });
@@ -66,7 +74,10 @@ it('destroying a family loss while compute() is in flight rejects with ENGINE_DE
   const doomed = await gpu.engine.loss(options);
   const pending = doomed.compute(logits, labels);
   doomed.destroy();
-  const error = await pending.then(() => undefined, (e: unknown) => e);
+  const error = await pending.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect((error as WgslDiceError).code).toBe('ENGINE_DESTROYED');
   // The engine itself is untouched.
   const got = await withValidation(gpu.device, () => family.compute(logits, labels));

@@ -19,7 +19,11 @@ const ONLY = process.env.WGSL_DICE_FUZZ_FAMILY_SEED;
 
 const gpu = useTestEngine();
 
-type Inputs = { pred: Float32Array; target: Float32Array | Uint8Array | Uint16Array | Uint32Array; mask?: Float32Array };
+type Inputs = {
+  pred: Float32Array;
+  target: Float32Array | Uint8Array | Uint16Array | Uint32Array;
+  mask?: Float32Array;
+};
 
 function randomCase(seed: number): { options: LossOptions; inputs: Inputs } {
   const random = mulberry32(seed);
@@ -61,7 +65,8 @@ function randomCase(seed: number): { options: LossOptions; inputs: Inputs } {
   o.value = pick(['one-minus', 'one-minus', 'negative-log', 'negative'] as const);
   if (chance(0.2)) o.gamma = 0.5 + random() * 1.5;
   const perClassGroups = o.formula !== 'generalized-dice' && o.groups !== 'global';
-  if (perClassGroups && chance(0.3)) o.weights = chance(0.3) ? 'inverse-frequency' : Array.from({ length: C }, () => random() * 2);
+  if (perClassGroups && chance(0.3))
+    o.weights = chance(0.3) ? 'inverse-frequency' : Array.from({ length: C }, () => random() * 2);
   o.reduction = pick(['mean', 'mean', 'sum', 'weighted-mean', 'batch-mean', 'none'] as const);
   if (chance(0.2)) o.emptyClass = 'zero';
   if (activation !== 'none' && chance(0.25)) {
@@ -70,7 +75,8 @@ function randomCase(seed: number): { options: LossOptions; inputs: Inputs } {
     if (activation === 'sigmoid' && chance(0.5)) o.crossEntropy.posWeight = 0.5 + random() * 2;
     if (activation === 'softmax' && chance(0.4)) o.crossEntropy.labelSmoothing = random() * 0.5;
   }
-  if (activation !== 'none' && chance(0.15)) o.focal = { gamma: pick([0, 1, 2]), useSoftmax: activation === 'softmax' && chance(0.5) };
+  if (activation !== 'none' && chance(0.15))
+    o.focal = { gamma: pick([0, 1, 2]), useSoftmax: activation === 'softmax' && chance(0.5) };
   if (chance(0.1)) o.lambdaDice = random() * 2;
 
   const n = B * C * S;
@@ -80,11 +86,20 @@ function randomCase(seed: number): { options: LossOptions; inputs: Inputs } {
   if (target === 'dense') {
     targetData = Float32Array.from({ length: n }, () => (o.softLabel ? random() : random() < 0.35 ? 1 : 0));
   } else {
-    const labels = Array.from({ length: B * S }, () => (o.ignoreIndex !== undefined && random() < 0.15 ? ignore : Math.floor(random() * C)));
-    targetData = target === 'u8' ? Uint8Array.from(labels) : target === 'u16' ? Uint16Array.from(labels) : Uint32Array.from(labels);
+    const labels = Array.from({ length: B * S }, () =>
+      o.ignoreIndex !== undefined && random() < 0.15 ? ignore : Math.floor(random() * C),
+    );
+    targetData =
+      target === 'u8'
+        ? Uint8Array.from(labels)
+        : target === 'u16'
+          ? Uint16Array.from(labels)
+          : Uint32Array.from(labels);
   }
   const maskData =
-    mask === 'none' ? undefined : Float32Array.from({ length: o.maskShape === 'shared' ? S : B * S }, () => (random() < 0.3 ? 0 : random()));
+    mask === 'none'
+      ? undefined
+      : Float32Array.from({ length: o.maskShape === 'shared' ? S : B * S }, () => (random() < 0.3 ? 0 : random()));
   return { options: o, inputs: { pred, target: targetData, mask: maskData } };
 }
 
@@ -107,7 +122,9 @@ describe(`loss family fuzz: ${COUNT} seeded cases against the float64 reference`
     }
     valid++;
     try {
-      const got = await withValidation(gpu.device, () => loss.compute(inputs.pred, inputs.target, { grad: true, mask: inputs.mask }));
+      const got = await withValidation(gpu.device, () =>
+        loss.compute(inputs.pred, inputs.target, { grad: true, mask: inputs.mask }),
+      );
       const want = familyReference(inputs.pred, inputs.target, options, inputs.mask);
       expectClose([got.loss], [want.loss], { atol: 1e-5, rtol: 1e-4 }, `loss, ${context}`);
       const fd = familyReferenceGradient(inputs.pred, inputs.target, options, inputs.mask);

@@ -10,9 +10,16 @@
 // windowed plan would need smaller chunks, a different summation order.
 import { describe, expect, it } from 'vitest';
 import { DiceEngine, WgslDiceError, type LossOptions } from '../src/index.js';
-import type { FamilyLoss, LossResult } from '../src/family/loss.js';
+import type { FamilyLoss, LossResult } from '../src/losses/family.js';
 import { familyReference } from '../src/reference/index.js';
-import { createBufferFrom, createEmptyBuffer, expectClose, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
+import {
+  createBufferFrom,
+  createEmptyBuffer,
+  expectClose,
+  mulberry32,
+  readBuffer,
+  withValidation,
+} from './helpers/gpu.js';
 import { useTestEngine } from './helpers/test-engine.js';
 import { LOSS_TOL, RTOL } from './tolerance.js';
 
@@ -35,7 +42,9 @@ function makeInputs(o: LossOptions, seed: number, withMask: boolean) {
   const random = mulberry32(seed);
   const { B, C, S, channelsFirst } = dimsOf(o);
   const n = B * C * S;
-  const pred = Float32Array.from({ length: n }, () => ((o.activation ?? 'none') === 'none' ? random() : random() * 6 - 3));
+  const pred = Float32Array.from({ length: n }, () =>
+    (o.activation ?? 'none') === 'none' ? random() : random() * 6 - 3,
+  );
   const kind = o.target ?? 'dense';
   let target: Float32Array | Uint8Array | Uint16Array | Uint32Array;
   if (kind === 'dense') {
@@ -54,7 +63,9 @@ function makeInputs(o: LossOptions, seed: number, withMask: boolean) {
     }
   }
   const maskLength = o.maskShape === 'shared' ? S : B * S;
-  const mask = withMask ? Float32Array.from({ length: maskLength }, () => (random() < 0.3 ? 0 : random() < 0.5 ? 1 : random())) : undefined;
+  const mask = withMask
+    ? Float32Array.from({ length: maskLength }, () => (random() < 0.3 ? 0 : random() < 0.5 ? 1 : random()))
+    : undefined;
   return { pred, target, mask };
 }
 
@@ -81,24 +92,57 @@ function expectWindowsFit(loss: FamilyLoss): void {
 
 describe('loss family binding windows: bitwise equal to one window', () => {
   const cases: [string, LossOptions, boolean][] = [
-    ['softmax + u8 labels + ignoreIndex, channels-last', { shape: [2, 24, 32, 32, 4], activation: 'softmax', target: 'u8', ignoreIndex: 255 }, false],
-    ['sigmoid, dense, channels-first, B = 3 in whole-sample windows', { shape: [3, 6, 10, 10, 10], layout: 'channels-first', activation: 'sigmoid' }, false],
-    ["mask 'weight' per sample, sigmoid, odd class count", { shape: [2, 20, 20, 20, 3], activation: 'sigmoid', mask: 'weight' }, true],
+    [
+      'softmax + u8 labels + ignoreIndex, channels-last',
+      { shape: [2, 24, 32, 32, 4], activation: 'softmax', target: 'u8', ignoreIndex: 255 },
+      false,
+    ],
+    [
+      'sigmoid, dense, channels-first, B = 3 in whole-sample windows',
+      { shape: [3, 6, 10, 10, 10], layout: 'channels-first', activation: 'sigmoid' },
+      false,
+    ],
+    [
+      "mask 'weight' per sample, sigmoid, odd class count",
+      { shape: [2, 20, 20, 20, 3], activation: 'sigmoid', mask: 'weight' },
+      true,
+    ],
     [
       'softmax focal + weighted cross-entropy, u16 labels',
-      { shape: [2, 16, 16, 16, 5], activation: 'softmax', target: 'u16', crossEntropy: { lambda: 0.5, weights: [1, 2, 1, 0.5, 1] }, focal: { useSoftmax: true, gamma: 1.5, alpha: 0.25 } },
+      {
+        shape: [2, 16, 16, 16, 5],
+        activation: 'softmax',
+        target: 'u16',
+        crossEntropy: { lambda: 0.5, weights: [1, 2, 1, 0.5, 1] },
+        focal: { useSoftmax: true, gamma: 1.5, alpha: 0.25 },
+      },
       false,
     ],
     [
       'sigmoid focal + binary cross-entropy, channels-first, mask on logits per sample',
-      { shape: [3, 2, 15, 20, 20], layout: 'channels-first', activation: 'sigmoid', mask: 'logits', crossEntropy: { posWeight: 2 }, focal: { gamma: 2, alpha: 0.3 } },
+      {
+        shape: [3, 2, 15, 20, 20],
+        layout: 'channels-first',
+        activation: 'sigmoid',
+        mask: 'logits',
+        crossEntropy: { posWeight: 2 },
+        focal: { gamma: 2, alpha: 0.3 },
+      },
       true,
     ],
-    ['generalized dice, softmax, u32 labels', { shape: [2, 30, 30, 30, 3], activation: 'softmax', target: 'u32', formula: 'generalized-dice' }, false],
+    [
+      'generalized dice, softmax, u32 labels',
+      { shape: [2, 30, 30, 30, 3], activation: 'softmax', target: 'u32', formula: 'generalized-dice' },
+      false,
+    ],
   ];
 
   it.each(cases)('%s', async (_name, options, withMask) => {
-    const { pred, target, mask } = makeInputs(options, options.shape.reduce((a, b) => a * b, 1), withMask);
+    const { pred, target, mask } = makeInputs(
+      options,
+      options.shape.reduce((a, b) => a * b, 1),
+      withMask,
+    );
     await withValidation(whole.device, async () => {
       const split = await windowed.engine.loss(options);
       const single = await whole.engine.loss(options);
@@ -132,8 +176,26 @@ describe('loss family binding windows: bitwise equal to one window', () => {
     const errors = await withValidation(whole.device, async () => {
       const losses = [await windowed.engine.loss(options), await whole.engine.loss(options)];
       try {
-        const labelErrors = await Promise.all(losses.map((l) => l.compute(pred.map((x) => (Number.isNaN(x) ? 0 : x)), target).catch((e: unknown) => e)));
-        const nanErrors = await Promise.all(losses.map((l) => l.compute(pred, target.map((x) => (x > 3 ? 0 : x))).catch((e: unknown) => e)));
+        const labelErrors = await Promise.all(
+          losses.map((l) =>
+            l
+              .compute(
+                pred.map((x) => (Number.isNaN(x) ? 0 : x)),
+                target,
+              )
+              .catch((e: unknown) => e),
+          ),
+        );
+        const nanErrors = await Promise.all(
+          losses.map((l) =>
+            l
+              .compute(
+                pred,
+                target.map((x) => (x > 3 ? 0 : x)),
+              )
+              .catch((e: unknown) => e),
+          ),
+        );
         expect(losses[0].plan.forward.windows.length).toBeGreaterThan(1);
         return [labelErrors, nanErrors];
       } finally {
@@ -203,10 +265,14 @@ describe('loss family binding windows: bitwise equal to one window', () => {
   });
 
   it('a channels-first sample larger than a window is BINDING_TOO_LARGE, pointing to channels-last', async () => {
-    const error = await windowed.engine.loss({ shape: [1, 4, 64, 64, 4], layout: 'channels-first', activation: 'softmax' }).catch((e: unknown) => e);
+    const error = await windowed.engine
+      .loss({ shape: [1, 4, 64, 64, 4], layout: 'channels-first', activation: 'softmax' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WgslDiceError);
     expect((error as WgslDiceError).code).toBe('BINDING_TOO_LARGE');
-    expect((error as WgslDiceError).message).toMatch(/channels-first sample.*65536-byte binding window.*channels-last.*maxStorageBufferBindingSize/);
+    expect((error as WgslDiceError).message).toMatch(
+      /channels-first sample.*65536-byte binding window.*channels-last.*maxStorageBufferBindingSize/,
+    );
     // The same volume channels-last is windowed by voxel ranges.
     const loss = await windowed.engine.loss({ shape: [1, 64, 64, 4, 4], activation: 'softmax' });
     expect(loss.plan.forward.windows.length).toBeGreaterThan(1);
@@ -251,14 +317,22 @@ describe('a real tensor over the 128 MiB binding limit', () => {
       const actual: number[] = [];
       const pick = mulberry32(7);
       // Voxels in every window, near both ends of the volume and at random.
-      const sample = [0, 1, 255, 256, voxels - 1, voxels - 257, ...Array.from({ length: 250 }, () => Math.floor(pick() * voxels))];
+      const sample = [
+        0,
+        1,
+        255,
+        256,
+        voxels - 1,
+        voxels - 257,
+        ...Array.from({ length: 250 }, () => Math.floor(pick() * voxels)),
+      ];
       for (const v of sample) {
         const z = Array.from({ length: C }, (_, c) => pred[v * C + c]);
         const top = Math.max(...z);
         const e = z.map((x) => Math.exp(x - top));
         const total = e.reduce((a, b) => a + b, 0);
         const p = e.map((x) => x / total);
-        const dp = p.map((_, c) => -(2 * (labels[v] === c ? 1 : 0) / denom[c] - numer[c] / denom[c] ** 2) / C);
+        const dp = p.map((_, c) => -((2 * (labels[v] === c ? 1 : 0)) / denom[c] - numer[c] / denom[c] ** 2) / C);
         const dot = p.reduce((acc, pc, c) => acc + pc * dp[c], 0);
         for (let c = 0; c < C; c++) {
           expected.push(p[c] * (dp[c] - dot));

@@ -59,7 +59,16 @@ describe('bad input is reported, not silently folded into the loss', () => {
     const error = await loss.compute(pred, new Float32Array(16)).catch((e: unknown) => e);
     expect((error as WgslDiceError).code).toBe('NON_FINITE_INPUT');
     expect((error as WgslDiceError).message).toMatch(/2 pred element\(s\).*first at element 3/);
-    expect(await loss.readStatus()).toEqual({ badLabels: 0, firstBadLabelVoxel: null, nonFinite: 2, firstNonFiniteElement: 3, nonFiniteTarget: 0, firstNonFiniteTargetElement: null, nonFiniteMask: 0, firstNonFiniteMaskIndex: null });
+    expect(await loss.readStatus()).toEqual({
+      badLabels: 0,
+      firstBadLabelVoxel: null,
+      nonFinite: 2,
+      firstNonFiniteElement: 3,
+      nonFiniteTarget: 0,
+      firstNonFiniteTargetElement: null,
+      nonFiniteMask: 0,
+      firstNonFiniteMaskIndex: null,
+    });
     loss.destroy();
   });
 });
@@ -75,7 +84,9 @@ describe('hard metrics from the same sums', () => {
     metric.destroy();
     for (let b = 0; b < 2; b++) {
       for (let c = 0; c < 3; c++) {
-        let tp = 0, predCount = 0, targetCount = 0;
+        let tp = 0,
+          predCount = 0,
+          targetCount = 0;
         for (let s = 0; s < 30; s++) {
           const row = pred.subarray((b * 30 + s) * 3, (b * 30 + s) * 3 + 3);
           const argmax = row.indexOf(Math.max(...row));
@@ -86,7 +97,11 @@ describe('hard metrics from the same sums', () => {
           targetCount += truth ? 1 : 0;
         }
         const g = b * 3 + c;
-        expect([got.groups.tp[g], got.groups.predSum[g], got.groups.targetSum[g]]).toEqual([tp, predCount, targetCount]);
+        expect([got.groups.tp[g], got.groups.predSum[g], got.groups.targetSum[g]]).toEqual([
+          tp,
+          predCount,
+          targetCount,
+        ]);
         expect(got.groups.score[g]).toBeCloseTo((2 * tp) / (predCount + targetCount), 6);
       }
     }

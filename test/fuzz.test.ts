@@ -47,7 +47,15 @@ interface Case {
 
 const engines = ENGINE_OPTIONS.map((options) => useTestEngine(options));
 const gpu = engines[0];
-const coverage = { vec4Reduce: 0, scalarReduce: 0, vec4Backward: 0, scalarBackward: 0, severalChunks: 0, severalWindows: 0, cases: 0 };
+const coverage = {
+  vec4Reduce: 0,
+  scalarReduce: 0,
+  vec4Backward: 0,
+  scalarBackward: 0,
+  severalChunks: 0,
+  severalWindows: 0,
+  cases: 0,
+};
 const seenClasses = new Set<number>();
 const seenPaths = new Map<string, number>();
 
@@ -90,14 +98,16 @@ function makeCase(seed: number): Case {
   for (let p = 0; p < pixels; p++) {
     if (targetKind === 'one-hot') target[p * classes + int(0, classes - 1)] = 1;
     else if (targetKind === 'one-hot, class 0 absent' && classes > 1) target[p * classes + int(1, classes - 1)] = 1;
-    else if (targetKind === 'multi-label') for (let c = 0; c < classes; c++) target[p * classes + c] = random() < 0.3 ? 1 : 0;
+    else if (targetKind === 'multi-label')
+      for (let c = 0; c < classes; c++) target[p * classes + c] = random() < 0.3 ? 1 : 0;
     else if (targetKind === 'soft') for (let c = 0; c < classes; c++) target[p * classes + c] = random();
   }
 
   // Zero smoothing only where no group can have P + G = 0 (every prediction positive).
   const epsilonKind = pick(['default', 'number', 'split', 'zero'] as const);
   if (epsilonKind === 'number') options.epsilon = 10 ** -int(0, 7);
-  else if (epsilonKind === 'split') options.epsilon = { numerator: random() < 0.3 ? 0 : random(), denominator: 1e-7 + random() };
+  else if (epsilonKind === 'split')
+    options.epsilon = { numerator: random() < 0.3 ? 0 : random(), denominator: 1e-7 + random() };
   else if (epsilonKind === 'zero') options.epsilon = predKind === 'positive' ? 0 : { numerator: 0, denominator: 1e-6 };
 
   const path = pick(['compute(Float32Array)', 'compute(GPUBuffer)', 'encode(offsets)'] as const);
@@ -126,7 +136,9 @@ function check(c: Case, loss: DiceLoss, got: DiceResult) {
     expectClose(got.grad!, want.grad, gradTolerance(want.grad), 'grad');
   } catch (error) {
     const plan = `reduce vec${loss.plan.reduce.vecWidth} x ${loss.plan.reduce.chunks} chunks, backward vec${loss.plan.backward.vecWidth}`;
-    throw new Error(`fuzz case failed: ${c.describe} (${plan})\n  ${(error as Error).message}\n  replay: WGSL_DICE_FUZZ_SEED=${c.seed} WGSL_DICE_FUZZ=1 npx vitest run test/fuzz.test.ts`);
+    throw new Error(
+      `fuzz case failed: ${c.describe} (${plan})\n  ${(error as Error).message}\n  replay: WGSL_DICE_FUZZ_SEED=${c.seed} WGSL_DICE_FUZZ=1 npx vitest run test/fuzz.test.ts`,
+    );
   }
 }
 
@@ -136,11 +148,19 @@ function encodeAtOffsets(c: Case, loss: DiceLoss, encoder: GPUCommandEncoder, ow
   const bytes = c.pred.byteLength;
   const slot = Math.ceil(bytes / align) * align;
   // pred and target share one buffer (both are only read); loss and stats share another.
-  const inputs = gpu.device.createBuffer({ label: `fuzz ${c.seed} inputs`, size: align + 2 * slot, usage: STORAGE_IO() });
+  const inputs = gpu.device.createBuffer({
+    label: `fuzz ${c.seed} inputs`,
+    size: align + 2 * slot,
+    usage: STORAGE_IO(),
+  });
   gpu.device.queue.writeBuffer(inputs, align, c.pred);
   gpu.device.queue.writeBuffer(inputs, align + slot, c.target);
   const statsBytes = loss.groupCount * 16;
-  const outputs = gpu.device.createBuffer({ label: `fuzz ${c.seed} loss+stats`, size: 2 * align + Math.ceil(statsBytes / align) * align, usage: STORAGE_IO() });
+  const outputs = gpu.device.createBuffer({
+    label: `fuzz ${c.seed} loss+stats`,
+    size: 2 * align + Math.ceil(statsBytes / align) * align,
+    usage: STORAGE_IO(),
+  });
   const grad = gpu.device.createBuffer({ label: `fuzz ${c.seed} grad`, size: align + bytes, usage: STORAGE_IO() });
   owned.push(inputs, outputs, grad);
   loss.encode(encoder, {
@@ -206,7 +226,8 @@ describe(`fuzz: ${CASES} seeded cases from seed ${FIRST_SEED} against the float6
   }
 
   it('covered both kernel paths, many class counts and every way of running', () => {
-    if (process.env.WGSL_DICE_VERBOSE) console.info({ ...coverage, classes: seenClasses.size, paths: Object.fromEntries(seenPaths) });
+    if (process.env.WGSL_DICE_VERBOSE)
+      console.info({ ...coverage, classes: seenClasses.size, paths: Object.fromEntries(seenPaths) });
     expect(coverage.cases).toBe(CASES);
     if (CASES < 1000) return; // a replay of a few cases covers what it covers
     for (const key of ['vec4Reduce', 'scalarReduce', 'vec4Backward', 'scalarBackward'] as const) {

@@ -187,9 +187,7 @@ describe('planLavapipeInstall', () => {
       install: true,
       sourcesFile: { path: BACKPORTS_LIST_PATH, contents: classicBackportsList('bookworm') },
     });
-    expect(classicBackportsList('bookworm')).toBe(
-      'deb http://deb.debian.org/debian bookworm-backports main\n',
-    );
+    expect(classicBackportsList('bookworm')).toBe('deb http://deb.debian.org/debian bookworm-backports main\n');
   });
 
   it('on Debian 13 and Ubuntu 24.04: installs the distribution Mesa, no extra suite', () => {
@@ -220,9 +218,7 @@ describe('planLavapipeInstall', () => {
     });
     expect(plan.install).toBe(false);
     expect(plan.manual).toContain('/etc/apt/sources.list.d/bookworm-backports.sources');
-    expect(plan.manual).toContain(
-      'apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers',
-    );
+    expect(plan.manual).toContain('apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers');
     expect(plan.manual).toContain('node scripts/install-lavapipe.mjs');
   });
 

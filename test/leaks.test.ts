@@ -53,7 +53,10 @@ function expectHeapBounded(atSample: number, atEnd: number, calls: number, what:
   const growth = atEnd - atSample;
   const bound = gc ? HEAP_NOISE + LEAK_BYTES_PER_CALL * calls : BOUND_WITHOUT_GC;
   if (process.env.WGSL_DICE_VERBOSE) console.info(`${what}: heap grew ${growth} bytes over ${calls} calls`);
-  expect(growth, `${what}: heap grew ${growth} bytes over ${calls} calls (bound ${bound}, gc ${gc ? 'forced' : 'unavailable'})`).toBeLessThan(bound);
+  expect(
+    growth,
+    `${what}: heap grew ${growth} bytes over ${calls} calls (bound ${bound}, gc ${gc ? 'forced' : 'unavailable'})`,
+  ).toBeLessThan(bound);
 }
 
 interface Counts {
@@ -178,7 +181,12 @@ describe('no leaks over 10,000 calls', () => {
         expectHeapBounded(heapAtSample, heapAtEnd, CALLS - SAMPLE_AT, 'encode()');
         const got = new Float32Array(await readBuffer(device, buffers.loss, 4))[0];
         expectClose([got], [want.loss], LOSS_TOL, 'loss after 10,000 encodes');
-        expectClose(new Float32Array(await readBuffer(device, buffers.grad)), want.grad, gradTolerance(want.grad), 'grad');
+        expectClose(
+          new Float32Array(await readBuffer(device, buffers.grad)),
+          want.grad,
+          gradTolerance(want.grad),
+          'grad',
+        );
       } finally {
         for (const buffer of Object.values(buffers)) buffer.destroy();
         loss.destroy();

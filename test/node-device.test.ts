@@ -2,6 +2,7 @@
 // (the probe child process), plus the test helpers every GPU test relies on.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  ADAPTER_LIMITS,
   describeAdapter,
   isSoftwareAdapter,
   requestNodeDevice,
@@ -20,15 +21,6 @@ import {
 import { type AdapterSummary, probeAdapter } from './setup/ensure-webgpu.js';
 
 const OPTIONAL_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as const;
-const RAISED_LIMITS = [
-  'maxStorageBufferBindingSize',
-  'maxBufferSize',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxComputeWorkgroupsPerDimension',
-  'maxStorageBuffersPerShaderStage',
-] as const;
 
 let device: GPUDevice;
 let adapter: AdapterSummary;
@@ -69,12 +61,10 @@ describe('requestNodeDevice', () => {
   });
 
   it("raises the storage and compute limits to the adapter's", () => {
-    for (const name of RAISED_LIMITS) {
+    for (const name of ADAPTER_LIMITS) {
       expect(device.limits[name], name).toBe(adapter.limits[name]);
     }
-    expect(device.limits.maxStorageBufferBindingSize).toBe(
-      adapter.limits.maxStorageBufferBindingSize,
-    );
+    expect(device.limits.maxStorageBufferBindingSize).toBe(adapter.limits.maxStorageBufferBindingSize);
   });
 
   it('defines the WebGPU globals library code needs', () => {

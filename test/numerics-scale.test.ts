@@ -13,13 +13,14 @@
 //
 // The device limits what one binding can hold: maxStorageBufferBindingSize is 128 MiB on
 // lavapipe even at the adapter's maximum (requestNodeDevice asks for it), i.e. 2^25 f32. The
-// seed losses bind larger tensors in windows (src/plan.ts), and a window also caps a chunk at
+// seed losses bind larger tensors in windows (src/program/grids.ts), and a window also caps a chunk at
 // half a window, which caps every accumulator: on a 128 MiB binding at most 2^24 rows per
 // chunk, so at most 2^24 additions even with one lane. The 64M-element runs below (2^26, 256
 // MiB per tensor) therefore go through two windows per tensor here.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DiceEngine, type DiceLoss, type DiceLossOptions } from '../src/index.js';
-import { planDice, type GridProfile } from '../src/plan.js';
+import type { GridProfile } from '../src/program/profile.js';
+import { seedGrids } from '../src/program/seed.js';
 import { diceReference } from '../src/reference/index.js';
 import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
 import { useTestEngine } from './helpers/test-engine.js';
@@ -66,14 +67,33 @@ function perThreadAdditions(loss: Pick<DiceLoss, 'plan'>): number {
 }
 
 describe('planner: no accumulator adds more than 2^24 elements', () => {
-  const software = { workgroupSize: 256, targetWorkgroups: 8, minRowsPerLane: 64, elementwiseWorkgroups: 32, minUnitsPerThread: 4, maxWorkgroupsPerDimension: 65535 };
-  const gpu = { workgroupSize: 256, targetWorkgroups: 1024, minRowsPerLane: 4, elementwiseWorkgroups: 4096, minUnitsPerThread: 4, maxWorkgroupsPerDimension: 65535 };
+  const software = {
+    workgroupSize: 256,
+    targetWorkgroups: 8,
+    minRowsPerLane: 64,
+    elementwiseWorkgroups: 32,
+    minUnitsPerThread: 4,
+    maxWorkgroupsPerDimension: 65535,
+  };
+  const gpu = {
+    workgroupSize: 256,
+    targetWorkgroups: 1024,
+    minRowsPerLane: 4,
+    elementwiseWorkgroups: 4096,
+    minUnitsPerThread: 4,
+    maxWorkgroupsPerDimension: 65535,
+  };
   // lavapipe binds 128 MiB, an NVIDIA GPU 2 GiB - 4 bytes.
   const LAVAPIPE = 2 ** 27;
   const NVIDIA = 2 ** 31 - 4;
   const profiles: Record<string, GridProfile> = {
     'lavapipe default': { ...software, maxBindingBytes: LAVAPIPE },
-    'lavapipe, 1 thread, 1 workgroup': { ...software, workgroupSize: 1, targetWorkgroups: 1, maxBindingBytes: LAVAPIPE },
+    'lavapipe, 1 thread, 1 workgroup': {
+      ...software,
+      workgroupSize: 1,
+      targetWorkgroups: 1,
+      maxBindingBytes: LAVAPIPE,
+    },
     'GPU default': { ...gpu, maxBindingBytes: NVIDIA },
     'GPU, 64 threads, 300 workgroups': { ...gpu, workgroupSize: 64, targetWorkgroups: 300, maxBindingBytes: NVIDIA },
     'GPU, 32 threads, 1 workgroup': { ...gpu, workgroupSize: 32, targetWorkgroups: 1, maxBindingBytes: NVIDIA },
@@ -93,17 +113,21 @@ describe('planner: no accumulator adds more than 2^24 elements', () => {
           // Whole vec4 rows and, one pixel less, the scalar fallback.
           for (const spatial of [pixels, Math.max(1, pixels - 1)]) {
             for (const groups of [1, classes]) {
-              const plan = planDice(batch, spatial * classes, groups, profile);
+              const plan = seedGrids(batch, spatial * classes, groups, profile);
               const additions = perThreadAdditions({ plan });
               if (additions > worst.additions) {
-                worst = { additions, what: `B ${batch}, spatial ${spatial}, C ${classes}, groups ${groups}, vec${plan.reduce.vecWidth}` };
+                worst = {
+                  additions,
+                  what: `B ${batch}, spatial ${spatial}, C ${classes}, groups ${groups}, vec${plan.reduce.vecWidth}`,
+                };
               }
             }
           }
         }
       }
     }
-    if (process.env.WGSL_DICE_VERBOSE) console.info(`at most ${worst.additions} additions per accumulator (${worst.what})`);
+    if (process.env.WGSL_DICE_VERBOSE)
+      console.info(`at most ${worst.additions} additions per accumulator (${worst.what})`);
     return worst;
   }
 

@@ -43,7 +43,9 @@ describe('npm pack contents', () => {
       expect(image.startsWith(prefix), `${image} should start with ${prefix}`).toBe(true);
       expect(files, image).toContain(image.slice(prefix.length));
     }
-    const unwanted = files.filter((f) => /^(test|bench|demo|scripts|node_modules)\//.test(f) || /^dist\/(bench|demo)/.test(f));
+    const unwanted = files.filter(
+      (f) => /^(test|bench|demo|scripts|node_modules)\//.test(f) || /^dist\/(bench|demo)/.test(f),
+    );
     expect(unwanted).toEqual([]);
   });
 });
@@ -86,7 +88,10 @@ describe('installed from the packed tarball', () => {
     tarball = join(scratch, packed.filename);
     writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
     // As a user installs it: no --ignore-scripts, so npm says so if the package has install scripts.
-    const run = spawnSync(npm, ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: scratch, encoding: 'utf8' });
+    const run = spawnSync(npm, ['install', '--offline', '--no-audit', '--no-fund', tarball], {
+      cwd: scratch,
+      encoding: 'utf8',
+    });
     install = { status: run.status, output: `${run.stdout}${run.stderr}` };
   }, 120_000);
 
@@ -100,7 +105,8 @@ describe('installed from the packed tarball', () => {
     expect(install.output).toMatch(/added 1 package/);
     const manifest = JSON.parse(readFileSync(join(scratch, 'node_modules/wgsl-dice/package.json'), 'utf8'));
     expect(manifest.dependencies ?? {}).toEqual({});
-    for (const script of ['preinstall', 'install', 'postinstall', 'prepare']) expect(manifest.scripts?.[script], script).toBeUndefined();
+    for (const script of ['preinstall', 'install', 'postinstall', 'prepare'])
+      expect(manifest.scripts?.[script], script).toBeUndefined();
     expect(packed.files.filter((f) => f.path.endsWith('.map'))).toEqual([]);
     // Budget (0.1.0 without maps: about 270 kB packed, 870 kB unpacked; it was 532 kB with maps).
     expect(packed.size).toBeLessThan(320_000);
@@ -144,7 +150,13 @@ describe('installed from the packed tarball', () => {
     const run = runNode(['--input-type=module', '-e', script]);
     expect(run.stderr).toBe('');
     const result = JSON.parse(run.stdout);
-    expect(result).toMatchObject({ core: 'function', reference: 'function', threw: true, isTyped: true, code: 'WEBGPU_UNAVAILABLE' });
+    expect(result).toMatchObject({
+      core: 'function',
+      reference: 'function',
+      threw: true,
+      isTyped: true,
+      code: 'WEBGPU_UNAVAILABLE',
+    });
     expect(result.message).toContain('npm install webgpu');
   });
 

@@ -17,7 +17,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { labels } from '../src/presets/common.js';
 import type { Preset, PresetValue } from '../src/presets/index.js';
-import { tensor } from '../src/reference/peers/tensor.js';
+import { tensor } from '../src/peers/tensor.js';
 import { expectClose, withValidation } from './helpers/gpu.js';
 import { useTestEngine } from './helpers/test-engine.js';
 
@@ -72,7 +72,9 @@ function ignoreLabel(c: RealPeerCase): number | null {
 const gpu = useTestEngine();
 
 function presetOf(c: RealPeerCase): Preset {
-  const table = (gpu.engine.presets as unknown as Record<string, Record<string, (o: Record<string, unknown>) => Preset>>)[c.lib];
+  const table = (
+    gpu.engine.presets as unknown as Record<string, Record<string, (o: Record<string, unknown>) => Preset>>
+  )[c.lib];
   const make = table?.[c.api];
   if (typeof make !== 'function') throw new Error(`no preset engine.presets.${c.lib}.${c.api}`);
   return make(c.options);
@@ -102,11 +104,20 @@ describe('real-peer differential set (MONAI 1.5.0, smp 50066163, nnU-Net v2 0e49
       });
 
       it('create().compute: value and gradient', async () => {
-        const loss = await presetOf(c).create(c.x.shape, { targetShape: c.y.shape, ...(c.mask ? { maskShape: c.mask.shape } : {}) });
+        const loss = await presetOf(c).create(c.x.shape, {
+          targetShape: c.y.shape,
+          ...(c.mask ? { maskShape: c.mask.shape } : {}),
+        });
         try {
-          const target = loss.options.target === 'dense' ? Float32Array.from(c.y.data) : labels(tensor(c.y.shape, c.y.data), ignoreLabel(c));
+          const target =
+            loss.options.target === 'dense'
+              ? Float32Array.from(c.y.data)
+              : labels(tensor(c.y.shape, c.y.data), ignoreLabel(c));
           const result = await withValidation(gpu.device, () =>
-            loss.compute(Float32Array.from(c.x.data), target, { grad: true, ...(c.mask ? { mask: Float32Array.from(c.mask.data) } : {}) }),
+            loss.compute(Float32Array.from(c.x.data), target, {
+              grad: true,
+              ...(c.mask ? { mask: Float32Array.from(c.mask.data) } : {}),
+            }),
           );
           expectClose([result.loss], [c.expected.value], VALUE_TOL, `${c.id} GPU-path value`);
           expectClose(result.grad!, c.expected.grad, gradTolerance(c.expected.grad), `${c.id} gradient`);

@@ -19,7 +19,16 @@ async function rejection(work: Promise<unknown>): Promise<WgslDiceError> {
   return error as WgslDiceError;
 }
 
-const clean = { badLabels: 0, firstBadLabelVoxel: null, nonFinite: 0, firstNonFiniteElement: null, nonFiniteTarget: 0, firstNonFiniteTargetElement: null, nonFiniteMask: 0, firstNonFiniteMaskIndex: null };
+const clean = {
+  badLabels: 0,
+  firstBadLabelVoxel: null,
+  nonFinite: 0,
+  firstNonFiniteElement: null,
+  nonFiniteTarget: 0,
+  firstNonFiniteTargetElement: null,
+  nonFiniteMask: 0,
+  firstNonFiniteMaskIndex: null,
+};
 
 describe('non-finite inputs are reported on every path', () => {
   it.each([
@@ -36,8 +45,16 @@ describe('non-finite inputs are reported on every path', () => {
       target[3] = -Infinity;
       const error = await rejection(loss.compute(pred, target));
       expect(error.code).toBe('NON_FINITE_INPUT');
-      expect(error.message).toMatch(/2 pred element\(s\) \(first at element 7\), 1 target element\(s\) \(first at element 3\)/);
-      expect(await loss.readStatus()).toEqual({ ...clean, nonFinite: 2, firstNonFiniteElement: 7, nonFiniteTarget: 1, firstNonFiniteTargetElement: 3 });
+      expect(error.message).toMatch(
+        /2 pred element\(s\) \(first at element 7\), 1 target element\(s\) \(first at element 3\)/,
+      );
+      expect(await loss.readStatus()).toEqual({
+        ...clean,
+        nonFinite: 2,
+        firstNonFiniteElement: 7,
+        nonFiniteTarget: 1,
+        firstNonFiniteTargetElement: 3,
+      });
       // Clean input afterwards: no stale fault.
       pred[7] = 0.5;
       pred[n - 1] = 0.5;
@@ -49,7 +66,8 @@ describe('non-finite inputs are reported on every path', () => {
   });
 
   it('seed losses in f16: Inf bits and values beyond the f16 range', async () => {
-    if (!gpu.device.features.has('shader-f16')) throw new Error('this test device must offer shader-f16 (lavapipe does)');
+    if (!gpu.device.features.has('shader-f16'))
+      throw new Error('this test device must offer shader-f16 (lavapipe does)');
     await withValidation(gpu.device, async () => {
       const loss = await gpu.engine.dice({ shape: [1, 4, 4, 4], predType: 'f16' });
       const pred = new Float32Array(64).fill(0.25);
@@ -71,8 +89,16 @@ describe('non-finite inputs are reported on every path', () => {
       mask[11] = Infinity;
       const error = await rejection(loss.compute(pred, target, { mask }));
       expect(error.code).toBe('NON_FINITE_INPUT');
-      expect(error.message).toMatch(/1 target element\(s\) \(first at element 20\), 1 mask value\(s\) \(first at value 11\)/);
-      expect(await loss.readStatus()).toEqual({ ...clean, nonFiniteTarget: 1, firstNonFiniteTargetElement: 20, nonFiniteMask: 1, firstNonFiniteMaskIndex: 11 });
+      expect(error.message).toMatch(
+        /1 target element\(s\) \(first at element 20\), 1 mask value\(s\) \(first at value 11\)/,
+      );
+      expect(await loss.readStatus()).toEqual({
+        ...clean,
+        nonFiniteTarget: 1,
+        firstNonFiniteTargetElement: 20,
+        nonFiniteMask: 1,
+        firstNonFiniteMaskIndex: 11,
+      });
       loss.destroy();
     });
   });
@@ -93,7 +119,11 @@ describe('non-finite inputs are reported on every path', () => {
       const error = await rejection(loss.compute(pred, labels));
       expect(['NON_FINITE_INPUT', 'LABEL_OUT_OF_RANGE']).toContain(error.code);
       expect(await loss.readStatus()).toEqual({
-        ...clean, badLabels: 2, firstBadLabelVoxel: 333, nonFinite: 5, firstNonFiniteElement: C * 5 + 3,
+        ...clean,
+        badLabels: 2,
+        firstBadLabelVoxel: 333,
+        nonFinite: 5,
+        firstNonFiniteElement: C * 5 + 3,
       });
       pred.fill(0.25);
       labels.fill(1);
@@ -119,7 +149,9 @@ describe('non-finite inputs are reported on every path', () => {
 
 describe('limits checked in TypeScript', () => {
   it('more classes than a kernel takes: LIMIT_EXCEEDED, nothing created', async () => {
-    const error = await rejection(gpu.engine.loss({ shape: [1, 4, 257], activation: 'softmax', target: 'u16', weights: 'inverse-frequency' }));
+    const error = await rejection(
+      gpu.engine.loss({ shape: [1, 4, 257], activation: 'softmax', target: 'u16', weights: 'inverse-frequency' }),
+    );
     expect(error.code).toBe('LIMIT_EXCEEDED');
     expect(error.message).toMatch(/at most 256 classes/);
   });
@@ -133,7 +165,15 @@ describe('Wasserstein Dice in binding windows', () => {
     const large = await DiceEngine.create(gpu.device, grid);
     try {
       await withValidation(gpu.device, async () => {
-        const options = { shape: [3, 64, 64, 3], distanceMatrix: [[0, 1, 1], [1, 0, 0.5], [1, 0.5, 0]], target: 'u8' as const };
+        const options = {
+          shape: [3, 64, 64, 3],
+          distanceMatrix: [
+            [0, 1, 1],
+            [1, 0, 0.5],
+            [1, 0.5, 0],
+          ],
+          target: 'u8' as const,
+        };
         const split = await small.wassersteinDice(options);
         const single = await large.wassersteinDice(options);
         expect(split.plan.forward.windows.length).toBeGreaterThan(1);
@@ -159,8 +199,14 @@ describe('recording', () => {
     await withValidation(gpu.device, async () => {
       const loss = await gpu.engine.loss({ shape: [2, 16, 4], activation: 'softmax', target: 'u8' });
       const random = mulberry32(3);
-      const pred = createBufferFrom(gpu.device, Float32Array.from({ length: 128 }, () => random() * 2 - 1));
-      const target = createBufferFrom(gpu.device, Uint8Array.from({ length: 32 }, (_, i) => i % 4));
+      const pred = createBufferFrom(
+        gpu.device,
+        Float32Array.from({ length: 128 }, () => random() * 2 - 1),
+      );
+      const target = createBufferFrom(
+        gpu.device,
+        Uint8Array.from({ length: 32 }, (_, i) => i % 4),
+      );
       const out = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
       const read = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
       const expected = (await loss.compute(pred, target)).loss;
@@ -175,16 +221,23 @@ describe('recording', () => {
       expect(new Float32Array(read.getMappedRange().slice(0))[0]).toBe(expected);
       read.unmap();
 
-      if (!gpu.device.features.has('timestamp-query')) throw new Error('this test device must offer timestamp-query (lavapipe does)');
+      if (!gpu.device.features.has('timestamp-query'))
+        throw new Error('this test device must offer timestamp-query (lavapipe does)');
       const querySet = gpu.device.createQuerySet({ type: 'timestamp', count: 2 });
       const timed = gpu.device.createCommandEncoder();
-      loss.encode(timed, { pred, target, loss: out }, { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
+      loss.encode(
+        timed,
+        { pred, target, loss: out },
+        { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } },
+      );
       gpu.device.queue.submit([timed.finish()]);
       await gpu.device.queue.onSubmittedWorkDone();
       // A pass the caller began carries its own timestamps.
       const other = gpu.device.createCommandEncoder();
       const open = other.beginComputePass();
-      expect(() => loss.encode(open, { pred, target, loss: out }, { timestampWrites: { querySet, beginningOfPassWriteIndex: 0 } })).toThrow(/timestampWrites/);
+      expect(() =>
+        loss.encode(open, { pred, target, loss: out }, { timestampWrites: { querySet, beginningOfPassWriteIndex: 0 } }),
+      ).toThrow(/timestampWrites/);
       open.end();
       other.finish();
       for (const b of [pred, target, out, read]) b.destroy();

@@ -57,7 +57,11 @@ function monaiInputs(r: Random, options: Record<string, unknown>, B: number, C: 
   return {
     options,
     pred: raw ? logits(r, B * C * voxels) : probabilities(r, B * C * voxels),
-    target: toOnehot ? labels : C === 1 ? labels.map((l) => (l > 0 || r() < 0.3 ? 1 : 0)) : oneHotNCHW(labels, B, C, voxels),
+    target: toOnehot
+      ? labels
+      : C === 1
+        ? labels.map((l) => (l > 0 || r() < 0.3 ? 1 : 0))
+        : oneHotNCHW(labels, B, C, voxels),
     extras: { inputShape: [B, C, ...S], targetShape: toOnehot ? [B, 1, ...S] : [B, C, ...S] },
   };
 }
@@ -232,7 +236,11 @@ const fuzzers: PresetFuzz[] = [
       const M = Array.from({ length: C }, (_, i) => Array.from({ length: C }, (_, j) => (i === j ? 0 : 0.2 + r())));
       for (let i = 0; i < C; i++) for (let j = 0; j < i; j++) M[i][j] = M[j][i];
       return {
-        options: { dist_matrix: M, weighting_mode: pick(r, ['default', 'GDL']), reduction: pick(r, ['mean', 'sum', 'none']) },
+        options: {
+          dist_matrix: M,
+          weighting_mode: pick(r, ['default', 'GDL']),
+          reduction: pick(r, ['mean', 'sum', 'none']),
+        },
         pred: logits(r, B * C * 12),
         target: labelMap(r, B * 12, C),
         extras: { inputShape: [B, C, 3, 4], targetShape: [B, 3, 4] },
@@ -246,7 +254,12 @@ const fuzzers: PresetFuzz[] = [
       const B = pick(r, [1, 2]);
       const C = pick(r, [2, 3]);
       return {
-        options: { apply_nonlin: r() < 0.5 ? 'softmax(dim=1)' : null, batch_dice: r() < 0.5, do_bg: r() < 0.5, smooth: pick(r, [1e-5, 1]) },
+        options: {
+          apply_nonlin: r() < 0.5 ? 'softmax(dim=1)' : null,
+          batch_dice: r() < 0.5,
+          do_bg: r() < 0.5,
+          smooth: pick(r, [1e-5, 1]),
+        },
         pred: logits(r, B * C * 12),
         target: labelMap(r, B * 12, C),
         extras: { inputShape: [B, C, 3, 4], targetShape: [B, 1, 3, 4] },
@@ -275,7 +288,10 @@ const fuzzers: PresetFuzz[] = [
       const C = pick(r, [1, 2]);
       const n = B * 6 * C;
       return {
-        options: { axis: pick(r, [null, [1, 2], [1, 2, 3]]), reduction: pick(r, ['sum_over_batch_size', 'sum', 'none']) },
+        options: {
+          axis: pick(r, [null, [1, 2], [1, 2, 3]]),
+          reduction: pick(r, ['sum_over_batch_size', 'sum', 'none']),
+        },
         pred: probabilities(r, n),
         target: Array.from({ length: n }, () => (r() < 0.4 ? 1 : 0)),
         extras: { inputShape: [B, 2, 3, C], targetShape: [B, 2, 3, C], layout: 'NHWC' },
@@ -314,10 +330,20 @@ const fuzzers: PresetFuzz[] = [
       const B = pick(r, [1, 2]);
       const C = pick(r, [2, 3]);
       const soft: Record<string, unknown> = { batch_dice: r() < 0.5, smooth: pick(r, [1e-5, 1]), do_bg: r() < 0.3 };
-      const options: Record<string, unknown> = { soft_dice_kwargs: soft, ce_kwargs: {}, weight_ce: r() * 2, weight_dice: r() * 2 };
+      const options: Record<string, unknown> = {
+        soft_dice_kwargs: soft,
+        ce_kwargs: {},
+        weight_ce: r() * 2,
+        weight_dice: r() * 2,
+      };
       if (r() < 0.4) options.ignore_label = C;
       const labels = labelMap(r, B * 12, options.ignore_label === undefined ? C : C + 1);
-      return { options, pred: logits(r, B * C * 12), target: labels, extras: { inputShape: [B, C, 3, 4], targetShape: [B, 1, 3, 4] } };
+      return {
+        options,
+        pred: logits(r, B * C * 12),
+        target: labels,
+        extras: { inputShape: [B, C, 3, 4], targetShape: [B, 1, 3, 4] },
+      };
     },
   },
 ];
@@ -327,7 +353,13 @@ function smpInputs(r: Random, extra: Record<string, unknown>): Generated {
   const B = pick(r, [1, 2]);
   const C = mode === 'binary' ? 1 : pick(r, [2, 3]);
   const S = 12;
-  const options: Record<string, unknown> = { mode, log_loss: r() < 0.3, from_logits: r() < 0.7, smooth: pick(r, [0, 0.5]), ...extra };
+  const options: Record<string, unknown> = {
+    mode,
+    log_loss: r() < 0.3,
+    from_logits: r() < 0.7,
+    smooth: pick(r, [0, 0.5]),
+    ...extra,
+  };
   if (mode !== 'binary' && r() < 0.3) options.classes = [C - 1];
   if (mode === 'multiclass' && r() < 0.3) options.ignore_index = 255;
   const pred = options.from_logits ? logits(r, B * C * S) : probabilities(r, B * C * S);

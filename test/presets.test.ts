@@ -35,16 +35,53 @@ describe('preset options', () => {
   });
 
   it('fills in the library defaults', () => {
-    expect(gpu.engine.presets.monai.DiceLoss().options).toMatchObject({ smooth_nr: 1e-5, smooth_dr: 1e-5, include_background: true, reduction: 'mean' });
-    expect(gpu.engine.presets.smp.DiceLoss({ mode: 'multiclass' }).options).toMatchObject({ from_logits: true, smooth: 0, eps: 1e-7 });
-    expect(gpu.engine.presets.nnunet.SoftDiceLoss().options).toMatchObject({ smooth: 1, do_bg: true, batch_dice: false });
+    expect(gpu.engine.presets.monai.DiceLoss().options).toMatchObject({
+      smooth_nr: 1e-5,
+      smooth_dr: 1e-5,
+      include_background: true,
+      reduction: 'mean',
+    });
+    expect(gpu.engine.presets.smp.DiceLoss({ mode: 'multiclass' }).options).toMatchObject({
+      from_logits: true,
+      smooth: 0,
+      eps: 1e-7,
+    });
+    expect(gpu.engine.presets.nnunet.SoftDiceLoss().options).toMatchObject({
+      smooth: 1,
+      do_bg: true,
+      batch_dice: false,
+    });
   });
 
   it('GeneralizedWassersteinDiceLoss checks its distance matrix and labels', async () => {
     expect(() => gpu.engine.presets.monai.GeneralizedWassersteinDiceLoss()).toThrow(/dist_matrix is required/);
-    await expect(gpu.engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1], [1, 0]] }).create([1, 3, 4])).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
     await expect(
-      gpu.engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1], [1, 0]] }).evaluate([[[0, 1, 2], [1, 0, 2]]], [[0, 2, 1]]),
+      gpu.engine.presets.monai
+        .GeneralizedWassersteinDiceLoss({
+          dist_matrix: [
+            [0, 1],
+            [1, 0],
+          ],
+        })
+        .create([1, 3, 4]),
+    ).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
+    await expect(
+      gpu.engine.presets.monai
+        .GeneralizedWassersteinDiceLoss({
+          dist_matrix: [
+            [0, 1],
+            [1, 0],
+          ],
+        })
+        .evaluate(
+          [
+            [
+              [0, 1, 2],
+              [1, 0, 2],
+            ],
+          ],
+          [[0, 2, 1]],
+        ),
     ).rejects.toMatchObject({ code: 'LABEL_OUT_OF_RANGE' });
   });
 });
@@ -56,7 +93,11 @@ function gradTol(expected: ArrayLike<number>) {
   return { atol: 2e-5 * max, rtol: 1e-4 };
 }
 
-const nnunetNone = { ce_kwargs: { reduction: 'none', weight: [1, 2, 0.5], label_smoothing: 0.1 }, ignore_label: 255, weight_dice: 0.5 };
+const nnunetNone = {
+  ce_kwargs: { reduction: 'none', weight: [1, 2, 0.5], label_smoothing: 0.1 },
+  ignore_label: 255,
+  weight_dice: 0.5,
+};
 
 interface GradCase {
   name: string;
@@ -65,7 +106,14 @@ interface GradCase {
     create: (
       shape: readonly number[],
       extras?: { targetShape?: readonly number[] },
-    ) => Promise<{ compute(pred: Float32Array, target: Uint32Array, options: { grad: boolean }): Promise<{ loss: number; grad?: Float32Array }>; destroy(): void }>;
+    ) => Promise<{
+      compute(
+        pred: Float32Array,
+        target: Uint32Array,
+        options: { grad: boolean },
+      ): Promise<{ loss: number; grad?: Float32Array }>;
+      destroy(): void;
+    }>;
   };
   options: Record<string, unknown>;
   shape: number[];
@@ -86,7 +134,14 @@ const gradCases: GradCase[] = [
   {
     name: 'MONAI DiceLoss(softmax, to_onehot_y, include_background=False, batch, jaccard)',
     api: 'monai.losses.DiceLoss',
-    make: () => gpu.engine.presets.monai.DiceLoss({ softmax: true, to_onehot_y: true, include_background: false, batch: true, jaccard: true }),
+    make: () =>
+      gpu.engine.presets.monai.DiceLoss({
+        softmax: true,
+        to_onehot_y: true,
+        include_background: false,
+        batch: true,
+        jaccard: true,
+      }),
     options: { softmax: true, to_onehot_y: true, include_background: false, batch: true, jaccard: true },
     shape: [2, 3, 4, 5],
     targetShape: [2, 1, 4, 5],
@@ -113,8 +168,15 @@ const gradCases: GradCase[] = [
   {
     name: 'nnU-Net DC_and_CE_loss (trainer defaults)',
     api: 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss',
-    make: () => gpu.engine.presets.nnunet.DC_and_CE_loss({ soft_dice_kwargs: { batch_dice: false, smooth: 1e-5, do_bg: false }, dice_class: 'MemoryEfficientSoftDiceLoss' }),
-    options: { soft_dice_kwargs: { batch_dice: false, smooth: 1e-5, do_bg: false }, dice_class: 'MemoryEfficientSoftDiceLoss' },
+    make: () =>
+      gpu.engine.presets.nnunet.DC_and_CE_loss({
+        soft_dice_kwargs: { batch_dice: false, smooth: 1e-5, do_bg: false },
+        dice_class: 'MemoryEfficientSoftDiceLoss',
+      }),
+    options: {
+      soft_dice_kwargs: { batch_dice: false, smooth: 1e-5, do_bg: false },
+      dice_class: 'MemoryEfficientSoftDiceLoss',
+    },
     shape: [2, 3, 4, 4],
     targetShape: [2, 1, 4, 4],
     labels: (r, C) => Math.floor(r() * C),
@@ -122,7 +184,12 @@ const gradCases: GradCase[] = [
   {
     name: 'nnU-Net DC_and_CE_loss (SoftDiceLoss, batch_dice, ignore_label, CE weights)',
     api: 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss',
-    make: () => gpu.engine.presets.nnunet.DC_and_CE_loss({ soft_dice_kwargs: { batch_dice: true, smooth: 1 }, ce_kwargs: { weight: [1, 2, 0.5] }, ignore_label: 7 }),
+    make: () =>
+      gpu.engine.presets.nnunet.DC_and_CE_loss({
+        soft_dice_kwargs: { batch_dice: true, smooth: 1 },
+        ce_kwargs: { weight: [1, 2, 0.5] },
+        ignore_label: 7,
+      }),
     options: { soft_dice_kwargs: { batch_dice: true, smooth: 1 }, ce_kwargs: { weight: [1, 2, 0.5] }, ignore_label: 7 },
     shape: [2, 3, 4, 4],
     targetShape: [2, 1, 4, 4],
@@ -140,7 +207,14 @@ const gradCases: GradCase[] = [
   {
     name: 'MONAI FocalLoss(to_onehot_y, use_softmax, include_background=False, gamma=1.5, sum)',
     api: 'monai.losses.FocalLoss',
-    make: () => gpu.engine.presets.monai.FocalLoss({ to_onehot_y: true, use_softmax: true, include_background: false, gamma: 1.5, reduction: 'sum' }),
+    make: () =>
+      gpu.engine.presets.monai.FocalLoss({
+        to_onehot_y: true,
+        use_softmax: true,
+        include_background: false,
+        gamma: 1.5,
+        reduction: 'sum',
+      }),
     options: { to_onehot_y: true, use_softmax: true, include_background: false, gamma: 1.5, reduction: 'sum' },
     shape: [2, 4, 3, 3],
     targetShape: [2, 1, 3, 3],
@@ -158,7 +232,13 @@ const gradCases: GradCase[] = [
   {
     name: 'MONAI DiceCELoss(softmax, to_onehot_y, weight, label_smoothing=0.2)',
     api: 'monai.losses.DiceCELoss',
-    make: () => gpu.engine.presets.monai.DiceCELoss({ softmax: true, to_onehot_y: true, weight: [1, 2, 0.5], label_smoothing: 0.2 }),
+    make: () =>
+      gpu.engine.presets.monai.DiceCELoss({
+        softmax: true,
+        to_onehot_y: true,
+        weight: [1, 2, 0.5],
+        label_smoothing: 0.2,
+      }),
     options: { softmax: true, to_onehot_y: true, weight: [1, 2, 0.5], label_smoothing: 0.2 },
     shape: [2, 3, 4, 5],
     targetShape: [2, 1, 4, 5],
@@ -185,8 +265,21 @@ const gradCases: GradCase[] = [
   {
     name: 'MONAI GeneralizedWassersteinDiceLoss (default weighting, B=2)',
     api: 'monai.losses.GeneralizedWassersteinDiceLoss',
-    make: () => gpu.engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1, 2], [1, 0, 1.5], [2, 1.5, 0]] }),
-    options: { dist_matrix: [[0, 1, 2], [1, 0, 1.5], [2, 1.5, 0]] },
+    make: () =>
+      gpu.engine.presets.monai.GeneralizedWassersteinDiceLoss({
+        dist_matrix: [
+          [0, 1, 2],
+          [1, 0, 1.5],
+          [2, 1.5, 0],
+        ],
+      }),
+    options: {
+      dist_matrix: [
+        [0, 1, 2],
+        [1, 0, 1.5],
+        [2, 1.5, 0],
+      ],
+    },
     shape: [2, 3, 4, 5],
     targetShape: [2, 4, 5],
     labels: (r, C) => Math.floor(r() * C),
@@ -194,8 +287,27 @@ const gradCases: GradCase[] = [
   {
     name: "MONAI GeneralizedWassersteinDiceLoss ('GDL' weighting, B=3, sum)",
     api: 'monai.losses.GeneralizedWassersteinDiceLoss',
-    make: () => gpu.engine.presets.monai.GeneralizedWassersteinDiceLoss({ dist_matrix: [[0, 1, 1, 1], [1, 0, 0.5, 0.7], [1, 0.5, 0, 0.6], [1, 0.7, 0.6, 0]], weighting_mode: 'GDL', reduction: 'sum' }),
-    options: { dist_matrix: [[0, 1, 1, 1], [1, 0, 0.5, 0.7], [1, 0.5, 0, 0.6], [1, 0.7, 0.6, 0]], weighting_mode: 'GDL', reduction: 'sum' },
+    make: () =>
+      gpu.engine.presets.monai.GeneralizedWassersteinDiceLoss({
+        dist_matrix: [
+          [0, 1, 1, 1],
+          [1, 0, 0.5, 0.7],
+          [1, 0.5, 0, 0.6],
+          [1, 0.7, 0.6, 0],
+        ],
+        weighting_mode: 'GDL',
+        reduction: 'sum',
+      }),
+    options: {
+      dist_matrix: [
+        [0, 1, 1, 1],
+        [1, 0, 0.5, 0.7],
+        [1, 0.5, 0, 0.6],
+        [1, 0.7, 0.6, 0],
+      ],
+      weighting_mode: 'GDL',
+      reduction: 'sum',
+    },
     shape: [3, 4, 3, 3],
     targetShape: [3, 1, 3, 3],
     labels: (r, C) => Math.floor(r() * (C - 1)), // class C−1 empty in every sample
@@ -213,7 +325,8 @@ describe('preset gradients (GPU) vs central differences of the float64 peer refe
       const labelValues = Array.from({ length: labelCount }, () => c.labels(random, C));
       const ref = peerReference[c.api];
       // A tensor-valued loss (a 'none' reduction) trains on its sum, as the GPU path's scalar.
-      const f = (x: Float64Array) => totalOf(ref(c.options, Array.from(x), labelValues, { inputShape: c.shape, targetShape: c.targetShape }));
+      const f = (x: Float64Array) =>
+        totalOf(ref(c.options, Array.from(x), labelValues, { inputShape: c.shape, targetShape: c.targetShape }));
 
       const loss = await c.make().create(c.shape, { targetShape: c.targetShape });
       const result = await withValidation(gpu.device, () =>
@@ -231,10 +344,38 @@ describe('preset gradients (GPU) vs central differences of the float64 peer refe
 
 describe('MONAI Dice metrics decode y_pred as DiceHelper does', () => {
   // Each against the float64 peer reference on the same nested input.
-  const cases: [string, Record<string, unknown>, number[], number[], (r: () => number) => number, (r: () => number) => number][] = [
-    ['label-map prediction with num_classes', { num_classes: 3, ignore_empty: false }, [2, 1, 4, 4], [2, 1, 4, 4], (r) => Math.floor(r() * 3), (r) => Math.floor(r() * 3)],
-    ['multi-channel prediction, negative values count as "on" (!= 0)', { include_background: false }, [2, 3, 4, 4], [2, 3, 4, 4], (r) => (r() < 0.3 ? -1 : r() < 0.5 ? 0 : 1), (r) => (r() < 0.4 ? 1 : 0)],
-    ['one channel: class 1 only (y_pred == 1)', {}, [2, 1, 5, 3], [2, 1, 5, 3], (r) => (r() < 0.3 ? 0.7 : r() < 0.6 ? 1 : 0), (r) => (r() < 0.5 ? 1 : 0)],
+  const cases: [
+    string,
+    Record<string, unknown>,
+    number[],
+    number[],
+    (r: () => number) => number,
+    (r: () => number) => number,
+  ][] = [
+    [
+      'label-map prediction with num_classes',
+      { num_classes: 3, ignore_empty: false },
+      [2, 1, 4, 4],
+      [2, 1, 4, 4],
+      (r) => Math.floor(r() * 3),
+      (r) => Math.floor(r() * 3),
+    ],
+    [
+      'multi-channel prediction, negative values count as "on" (!= 0)',
+      { include_background: false },
+      [2, 3, 4, 4],
+      [2, 3, 4, 4],
+      (r) => (r() < 0.3 ? -1 : r() < 0.5 ? 0 : 1),
+      (r) => (r() < 0.4 ? 1 : 0),
+    ],
+    [
+      'one channel: class 1 only (y_pred == 1)',
+      {},
+      [2, 1, 5, 3],
+      [2, 1, 5, 3],
+      (r) => (r() < 0.3 ? 0.7 : r() < 0.6 ? 1 : 0),
+      (r) => (r() < 0.5 ? 1 : 0),
+    ],
   ];
   it.each(cases)('%s', async (_name, options, predShape, targetShape, predValue, targetValue) => {
     const random = mulberry32(99);
@@ -247,6 +388,11 @@ describe('MONAI Dice metrics decode y_pred as DiceHelper does', () => {
     const a = flat(got);
     const e = flat(want);
     expect(a.map(Number.isNaN)).toEqual(e.map(Number.isNaN));
-    expectClose(a.map((v) => (Number.isNaN(v) ? 0 : v)), e.map((v) => (Number.isNaN(v) ? 0 : v)), { atol: 1e-6, rtol: 1e-5 }, 'dice');
+    expectClose(
+      a.map((v) => (Number.isNaN(v) ? 0 : v)),
+      e.map((v) => (Number.isNaN(v) ? 0 : v)),
+      { atol: 1e-6, rtol: 1e-5 },
+      'dice',
+    );
   });
 });

@@ -69,7 +69,7 @@ describe('seed losses, hand-worked 1x1x2x2 case', () => {
 
   it('example 3 (per-class mean): mean_c (1 - dice_c)', async () => {
     const got = await runOnGpu({ shape, reduce: 'per-class' }, pred, target);
-    expectClose([got.loss], [((1 - dice0) + (1 - dice1)) / 2], LOSS_TOL, 'loss');
+    expectClose([got.loss], [(1 - dice0 + (1 - dice1)) / 2], LOSS_TOL, 'loss');
     expectClose(got.perClass.predSum, [1.2, 0.8], SUM_TOL, 'sum of pred');
   });
 });

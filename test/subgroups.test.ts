@@ -16,10 +16,26 @@ beforeAll(() => {
 
 const cases: [string, DiceLossOptions, string][] = [
   ['global (one column)', { shape: [2, 96, 80, 3], reduce: 'global' }, 'dice_reduce_vec4_subgroups'],
-  ['per-class C = 2 (one column of two classes)', { shape: [3, 64, 50, 2], reduce: 'per-class' }, 'dice_reduce_vec4_subgroups'],
-  ['per-class C = 8 (two columns)', { shape: [2, 40, 40, 8], reduce: 'per-class', weights: [1, 2, 3, 4, 5, 6, 7, 8] }, 'dice_reduce_vec4_subgroups'],
-  ['f16 predictions, global', { shape: [1, 128, 128, 4], reduce: 'global', predType: 'f16' }, 'dice_reduce_vec4_subgroups_f16'],
-  ['C = 64: 16 columns do not fit an 8-wide subgroup', { shape: [1, 16, 16, 64], reduce: 'per-class' }, 'dice_reduce_vec4'],
+  [
+    'per-class C = 2 (one column of two classes)',
+    { shape: [3, 64, 50, 2], reduce: 'per-class' },
+    'dice_reduce_vec4_subgroups',
+  ],
+  [
+    'per-class C = 8 (two columns)',
+    { shape: [2, 40, 40, 8], reduce: 'per-class', weights: [1, 2, 3, 4, 5, 6, 7, 8] },
+    'dice_reduce_vec4_subgroups',
+  ],
+  [
+    'f16 predictions, global',
+    { shape: [1, 128, 128, 4], reduce: 'global', predType: 'f16' },
+    'dice_reduce_vec4_subgroups_f16',
+  ],
+  [
+    'C = 64: 16 columns do not fit an 8-wide subgroup',
+    { shape: [1, 16, 16, 64], reduce: 'per-class' },
+    'dice_reduce_vec4',
+  ],
 ];
 
 describe('subgroup reduction', () => {

@@ -69,26 +69,31 @@ describe('wgsl-dice/tfjs in Chromium', () => {
   let run: TfjsBrowserRun;
 
   beforeAll(async () => {
-    run = await testPage.page.evaluate((cases) => window.wgslDiceTfjsBrowserTest!.run(cases), CASES).catch((error: Error) => {
-      throw new Error(`the page failed: ${error.message}\n${testPage.log.join('\n')}`);
-    });
+    run = await testPage.page
+      .evaluate((cases) => window.wgslDiceTfjsBrowserTest!.run(cases), CASES)
+      .catch((error: Error) => {
+        throw new Error(`the page failed: ${error.message}\n${testPage.log.join('\n')}`);
+      });
   });
 
-  it('runs on tfjs\'s webgpu backend with no WebGPU error', () => {
+  it("runs on tfjs's webgpu backend with no WebGPU error", () => {
     expect(run.backend).toBe('webgpu');
     expect(run.gpuErrors).toEqual([]);
     expect(run.results).toHaveLength(CASES.length);
   });
 
-  it.each(CASES.map((c, i) => [i, c.loss] as const))('case %i %s: value and dL/dpred equal the float64 reference', (i) => {
-    const c = CASES[i];
-    const got = run.results[i];
-    expect(got.calls).toEqual({ gpu: 1, tfjsOps: 0 });
-    const reduce = c.loss === 'diceLoss' ? 'global' : 'per-class';
-    const want = diceReference(c.pred, c.target, { shape: c.shape, reduce, weights: c.weights });
-    expectClose([got.loss], [want.loss], LOSS_TOL, 'loss');
-    expectClose(got.grad, want.grad, gradTolerance(want.grad), 'dL/dpred');
-  });
+  it.each(CASES.map((c, i) => [i, c.loss] as const))(
+    'case %i %s: value and dL/dpred equal the float64 reference',
+    (i) => {
+      const c = CASES[i];
+      const got = run.results[i];
+      expect(got.calls).toEqual({ gpu: 1, tfjsOps: 0 });
+      const reduce = c.loss === 'diceLoss' ? 'global' : 'per-class';
+      const want = diceReference(c.pred, c.target, { shape: c.shape, reduce, weights: c.weights });
+      expectClose([got.loss], [want.loss], LOSS_TOL, 'loss');
+      expectClose(got.grad, want.grad, gradTolerance(want.grad), 'dL/dpred');
+    },
+  );
 
   it('model.compile({ loss: diceLoss() }) + model.fit trains on the GPU loss', () => {
     const { batchLosses, calls } = run.fit;

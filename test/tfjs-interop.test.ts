@@ -39,7 +39,10 @@ beforeAll(async () => {
   // navigator for the life of the process (collecting it while devices live crashes dawn.node).
   const scope = globalThis as { navigator?: { gpu?: unknown } };
   if (!scope.navigator?.gpu) {
-    Object.defineProperty(globalThis, 'navigator', { value: { ...scope.navigator, gpu: create([]) }, configurable: true });
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { ...scope.navigator, gpu: create([]) },
+      configurable: true,
+    });
   }
   backend = new WebGPUBackend(device, device.adapterInfo);
   // The package registers a 'webgpu' factory that makes its own device when navigator.gpu
@@ -62,7 +65,11 @@ const ELEMENTS = SHAPE.reduce((a, b) => a * b, 1);
  */
 function tfjsInputs(seed: number) {
   const random = mulberry32(seed);
-  const logits = tf.tensor(Float32Array.from({ length: ELEMENTS }, () => (random() - 0.5) * 6), SHAPE, 'float32');
+  const logits = tf.tensor(
+    Float32Array.from({ length: ELEMENTS }, () => (random() - 0.5) * 6),
+    SHAPE,
+    'float32',
+  );
   const labelValues = Float32Array.from({ length: ELEMENTS / 3 }, () => Math.floor(random() * 3));
   const labels = tf.tensor(labelValues, [...SHAPE.slice(0, -1), 1], 'float32');
   const pred = tf.sigmoid(logits);
@@ -99,7 +106,7 @@ const CASES: DiceLossOptions[] = [
 ];
 
 describe('tfjs WebGPU tensors in, tfjs tensor out, one device', () => {
-  it('tfjs runs on the engine\'s device', () => {
+  it("tfjs runs on the engine's device", () => {
     expect(tf.getBackend()).toBe('webgpu');
     expect((tf.backend() as WebGPUBackend).device).toBe(device);
   });
@@ -124,7 +131,7 @@ describe('tfjs WebGPU tensors in, tfjs tensor out, one device', () => {
     });
   });
 
-  it.each(CASES)('%j on the tensors\' own buffers (no copy at all)', async (options) => {
+  it.each(CASES)("%j on the tensors' own buffers (no copy at all)", async (options) => {
     await withValidation(device, async () => {
       const { logits, labels, pred, target } = tfjsInputs(2);
       const ownBuffer = (tensor: tf.Tensor) => {
@@ -199,6 +206,11 @@ async function checkAgainstReference(
   expect(grad.shape).toEqual(SHAPE);
   expectClose(await grad.data(), want.grad, gradTolerance(want.grad), 'dL/dpred read through tfjs');
   const sum = tf.sum(grad);
-  expectClose(await sum.data(), [want.grad.reduce((a, b) => a + b, 0)], { ...SUM_TOL, atol: 1e-5 }, 'tf.sum of the gradient');
+  expectClose(
+    await sum.data(),
+    [want.grad.reduce((a, b) => a + b, 0)],
+    { ...SUM_TOL, atol: 1e-5 },
+    'tf.sum of the gradient',
+  );
   sum.dispose();
 }

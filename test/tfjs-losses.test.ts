@@ -47,7 +47,12 @@ const SEED_CASES = [
     reference: { reduce: 'per-class' as const, weights: WEIGHTS },
     tfjs: (t: typeof tf, yTrue: tf.Tensor, yPred: tf.Tensor) => seedTfjsLosses.weighted(t, yTrue, yPred, WEIGHTS),
   },
-  { name: 'multiclassDiceLoss', make: () => multiclassDiceLoss(), reference: { reduce: 'per-class' as const }, tfjs: seedTfjsLosses.multiclass },
+  {
+    name: 'multiclassDiceLoss',
+    make: () => multiclassDiceLoss(),
+    reference: { reduce: 'per-class' as const },
+    tfjs: seedTfjsLosses.multiclass,
+  },
 ];
 
 /** Runs `fn` and checks that it threw a WgslDiceError with `code` and a message matching `text`. */
@@ -71,7 +76,11 @@ function seedInputs(seed: number) {
   return { logits, yPred, yTrue: tf.tensor(target, SHAPE), target };
 }
 
-async function valueAndGrad(loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar, yTrue: tf.Tensor, yPred: tf.Tensor) {
+async function valueAndGrad(
+  loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar,
+  yTrue: tf.Tensor,
+  yPred: tf.Tensor,
+) {
   const { value, grad } = tf.valueAndGrad((p: tf.Tensor) => loss(yTrue, p))(yPred);
   const result = { value: (await value.data())[0], grad: await grad.data() };
   tf.dispose([value, grad]);
@@ -99,44 +108,58 @@ describe('the seed losses through tf.valueAndGrad', () => {
     });
   });
 
-  it.each(SEED_CASES)('$name: tfjs carries the chain rule on (dy scaling, softmax backward) as with the tfjs-ops loss', async (c) => {
-    await withValidation(device, async () => {
-      const loss = c.make();
-      await loss.prepare(SHAPE);
-      const { logits, yPred, yTrue } = seedInputs(2);
-      // 3·loss(softmax(logits)): dy = 3 reaches the wgsl-dice gradient, then tfjs's softmax backward.
-      const chained = (fn: (t: tf.Tensor, p: tf.Tensor) => tf.Scalar) => (z: tf.Tensor) => tf.mul(3, fn(yTrue, tf.softmax(z))) as tf.Scalar;
-      const got = await valueAndGrad((_, z) => chained(loss)(z), yTrue, logits);
-      const plain = await valueAndGrad((_, z) => chained((t, p) => c.tfjs(tf, t, p))(z), yTrue, logits);
-      expectClose([got.value], [plain.value], LOSS_TOL, '3·loss vs tfjs ops');
-      expectClose(got.grad, plain.grad, VS_TFJS_GRAD(plain.grad), 'dL/dlogits vs tfjs ops');
-      tf.dispose([logits, yPred, yTrue]);
-      loss.dispose();
-    });
-  });
+  it.each(SEED_CASES)(
+    '$name: tfjs carries the chain rule on (dy scaling, softmax backward) as with the tfjs-ops loss',
+    async (c) => {
+      await withValidation(device, async () => {
+        const loss = c.make();
+        await loss.prepare(SHAPE);
+        const { logits, yPred, yTrue } = seedInputs(2);
+        // 3·loss(softmax(logits)): dy = 3 reaches the wgsl-dice gradient, then tfjs's softmax backward.
+        const chained = (fn: (t: tf.Tensor, p: tf.Tensor) => tf.Scalar) => (z: tf.Tensor) =>
+          tf.mul(3, fn(yTrue, tf.softmax(z))) as tf.Scalar;
+        const got = await valueAndGrad((_, z) => chained(loss)(z), yTrue, logits);
+        const plain = await valueAndGrad((_, z) => chained((t, p) => c.tfjs(tf, t, p))(z), yTrue, logits);
+        expectClose([got.value], [plain.value], LOSS_TOL, '3·loss vs tfjs ops');
+        expectClose(got.grad, plain.grad, VS_TFJS_GRAD(plain.grad), 'dL/dlogits vs tfjs ops');
+        tf.dispose([logits, yPred, yTrue]);
+        loss.dispose();
+      });
+    },
+  );
 
   // The gradient function scales the call's saved coefficients by dy. Two calls of one loss in
   // one tape, each with its own target, dy and prediction, show that each backward pass reads
   // its own call's coefficients (the loss's scratch holds only the last forward's).
-  it.each([[[1, 5, 5, 3]], [[2, 4, 4, 3]]])('dy scales the gradient, and two calls in one tape keep their own coefficients, at shape %j', async (shape) => {
-    await withValidation(device, async () => {
-      const c = SEED_CASES[0];
-      const loss = c.make();
-      await loss.prepare(shape);
-      const logits = tf.randomUniform(shape, -3, 3, 'float32', 11);
-      const first = tf.tidy(() => tf.randomUniform(shape, 0, 1, 'float32', 12).greater(0.5).toFloat());
-      const second = tf.tidy(() => tf.randomUniform(shape, 0, 1, 'float32', 13).greater(0.3).toFloat());
-      const twice = (fn: (t: tf.Tensor, p: tf.Tensor) => tf.Scalar) => (_: tf.Tensor, z: tf.Tensor) =>
-        tf.add(tf.mul(-2.5, fn(first, tf.sigmoid(z))), tf.mul(0.75, fn(second, tf.sigmoid(tf.mul(2, z))))) as tf.Scalar;
-      const got = await valueAndGrad(twice(loss), first, logits);
-      const plain = await valueAndGrad(twice((t, p) => c.tfjs(tf, t, p)), first, logits);
-      expect(loss.calls).toEqual({ gpu: 2, tfjsOps: 0 });
-      expectClose([got.value], [plain.value], LOSS_TOL, '-2.5·L(t1, σ(z)) + 0.75·L(t2, σ(2z)) vs tfjs ops');
-      expectClose(got.grad, plain.grad, VS_TFJS_GRAD(plain.grad), 'its dL/dlogits vs tfjs ops');
-      tf.dispose([logits, first, second]);
-      loss.dispose();
-    });
-  });
+  it.each([[[1, 5, 5, 3]], [[2, 4, 4, 3]]])(
+    'dy scales the gradient, and two calls in one tape keep their own coefficients, at shape %j',
+    async (shape) => {
+      await withValidation(device, async () => {
+        const c = SEED_CASES[0];
+        const loss = c.make();
+        await loss.prepare(shape);
+        const logits = tf.randomUniform(shape, -3, 3, 'float32', 11);
+        const first = tf.tidy(() => tf.randomUniform(shape, 0, 1, 'float32', 12).greater(0.5).toFloat());
+        const second = tf.tidy(() => tf.randomUniform(shape, 0, 1, 'float32', 13).greater(0.3).toFloat());
+        const twice = (fn: (t: tf.Tensor, p: tf.Tensor) => tf.Scalar) => (_: tf.Tensor, z: tf.Tensor) =>
+          tf.add(
+            tf.mul(-2.5, fn(first, tf.sigmoid(z))),
+            tf.mul(0.75, fn(second, tf.sigmoid(tf.mul(2, z)))),
+          ) as tf.Scalar;
+        const got = await valueAndGrad(twice(loss), first, logits);
+        const plain = await valueAndGrad(
+          twice((t, p) => c.tfjs(tf, t, p)),
+          first,
+          logits,
+        );
+        expect(loss.calls).toEqual({ gpu: 2, tfjsOps: 0 });
+        expectClose([got.value], [plain.value], LOSS_TOL, '-2.5·L(t1, σ(z)) + 0.75·L(t2, σ(2z)) vs tfjs ops');
+        expectClose(got.grad, plain.grad, VS_TFJS_GRAD(plain.grad), 'its dL/dlogits vs tfjs ops');
+        tf.dispose([logits, first, second]);
+        loss.dispose();
+      });
+    },
+  );
 
   it('a shape not prepared yet is computed once with the same formula in tfjs ops while it compiles', async () => {
     await withValidation(device, async () => {
@@ -157,7 +180,7 @@ describe('the seed losses through tf.valueAndGrad', () => {
 });
 
 describe('targets given as int32', () => {
-  it('int32 one-hot targets and tf.cast(int32 -> float32) targets (and predictions) give the float tensors\' loss and gradient', async () => {
+  it("int32 one-hot targets and tf.cast(int32 -> float32) targets (and predictions) give the float tensors' loss and gradient", async () => {
     await withValidation(device, async () => {
       const loss = weightedDiceLoss(WEIGHTS);
       await loss.prepare(SHAPE);
@@ -166,7 +189,10 @@ describe('targets given as int32', () => {
       // The cast trap: on the webgpu backend this "float32" tensor's buffer holds int32 bits.
       const castInts = tf.cast(ints, 'float32');
       const want = diceReference(await yPred.data(), target, { shape: SHAPE, reduce: 'per-class', weights: WEIGHTS });
-      for (const [what, y] of [['int32', ints], ['tf.cast of int32', castInts]] as const) {
+      for (const [what, y] of [
+        ['int32', ints],
+        ['tf.cast of int32', castInts],
+      ] as const) {
         const got = await valueAndGrad(loss, y, yPred);
         expectClose([got.value], [want.loss], LOSS_TOL, `loss with ${what} targets`);
         expectClose(got.grad, want.grad, gradTolerance(want.grad), `dL/dpred with ${what} targets`);
@@ -187,11 +213,29 @@ describe('targets given as int32', () => {
 /** tfjsLoss cases: logits in, label maps as int32 or float, ignoreIndex, a mask. */
 const FAMILY_SHAPE = [2, 6, 5, 3];
 const FAMILY_VOXELS = 2 * 6 * 5;
-const FAMILY_CASES: { name: string; options: TfjsLossOptions; labels: 'int32' | 'float32' | 'dense'; mask?: boolean }[] = [
+const FAMILY_CASES: {
+  name: string;
+  options: TfjsLossOptions;
+  labels: 'int32' | 'float32' | 'dense';
+  mask?: boolean;
+}[] = [
   { name: 'softmax, int32 label map', options: { activation: 'softmax', target: 'label-map' }, labels: 'int32' },
-  { name: 'softmax, float label map [B, H, W, 1], ignoreIndex 2', options: { activation: 'softmax', target: 'label-map', ignoreIndex: 2 }, labels: 'float32' },
-  { name: 'sigmoid, dense targets, weight mask', options: { activation: 'sigmoid', mask: 'weight' }, labels: 'dense', mask: true },
-  { name: 'softmax, int32 labels, Dice + cross-entropy, batch Dice', options: { activation: 'softmax', target: 'label-map', batch: true, crossEntropy: {} }, labels: 'int32' },
+  {
+    name: 'softmax, float label map [B, H, W, 1], ignoreIndex 2',
+    options: { activation: 'softmax', target: 'label-map', ignoreIndex: 2 },
+    labels: 'float32',
+  },
+  {
+    name: 'sigmoid, dense targets, weight mask',
+    options: { activation: 'sigmoid', mask: 'weight' },
+    labels: 'dense',
+    mask: true,
+  },
+  {
+    name: 'softmax, int32 labels, Dice + cross-entropy, batch Dice',
+    options: { activation: 'softmax', target: 'label-map', batch: true, crossEntropy: {} },
+    labels: 'int32',
+  },
 ];
 
 describe('tfjsLoss: engine.loss configurations as tfjs losses', () => {
@@ -204,11 +248,18 @@ describe('tfjsLoss: engine.loss configurations as tfjs losses', () => {
       const maskValues = c.mask ? seeded(12, FAMILY_VOXELS) : undefined;
       const logits = tf.tensor(logitValues, FAMILY_SHAPE);
       const yTrue =
-        c.labels === 'int32' ? tf.tensor(labels, [2, 6, 5], 'int32') :
-          c.labels === 'float32' ? tf.tensor(Float32Array.from(labels), [2, 6, 5, 1]) : tf.tensor(oneHot(labels, 3), FAMILY_SHAPE);
+        c.labels === 'int32'
+          ? tf.tensor(labels, [2, 6, 5], 'int32')
+          : c.labels === 'float32'
+            ? tf.tensor(Float32Array.from(labels), [2, 6, 5, 1])
+            : tf.tensor(oneHot(labels, 3), FAMILY_SHAPE);
       const mask = maskValues ? tf.tensor(maskValues, [2, 6, 5]) : undefined;
       const { value, grad } = tf.valueAndGrad((z: tf.Tensor) => loss(yTrue, z, mask))(logits);
-      const options: LossOptions = { ...c.options, shape: FAMILY_SHAPE, target: c.labels === 'dense' ? 'dense' : 'u32' };
+      const options: LossOptions = {
+        ...c.options,
+        shape: FAMILY_SHAPE,
+        target: c.labels === 'dense' ? 'dense' : 'u32',
+      };
       const target = c.labels === 'dense' ? oneHot(labels, 3) : labels;
       const want = familyReference(logitValues, target, options, maskValues);
       expectClose([(await value.data())[0]], [want.loss], LOSS_TOL, 'loss vs float64');
@@ -222,7 +273,7 @@ describe('tfjsLoss: engine.loss configurations as tfjs losses', () => {
 });
 
 describe('tfjsLoss: two calls in one tape', () => {
-  it('softmax + int32 label map: each backward pass uses its own call\'s coefficients and dy', async () => {
+  it("softmax + int32 label map: each backward pass uses its own call's coefficients and dy", async () => {
     await withValidation(device, async () => {
       const options: TfjsLossOptions = { activation: 'softmax', target: 'label-map', crossEntropy: {} };
       const loss = tfjsLoss(options);
@@ -232,18 +283,25 @@ describe('tfjsLoss: two calls in one tape', () => {
       const logits = tf.tensor(logitValues, FAMILY_SHAPE);
       const [first, second] = labels.map((l) => tf.tensor(l, [2, 6, 5], 'int32'));
       // L(t1, z) · 1.5 − L(t2, 0.5 z): the second call's logits are a function of z too.
-      const { value, grad } = tf.valueAndGrad((z: tf.Tensor) =>
-        tf.sub(tf.mul(1.5, loss(first, z)), loss(second, tf.mul(0.5, z))) as tf.Scalar)(logits);
+      const { value, grad } = tf.valueAndGrad(
+        (z: tf.Tensor) => tf.sub(tf.mul(1.5, loss(first, z)), loss(second, tf.mul(0.5, z))) as tf.Scalar,
+      )(logits);
       const full: LossOptions = { ...options, shape: FAMILY_SHAPE, target: 'u32' };
       const halved = logitValues.map((z) => 0.5 * z);
-      const want = 1.5 * familyReference(logitValues, labels[0], full).loss - familyReference(halved, labels[1], full).loss;
+      const want =
+        1.5 * familyReference(logitValues, labels[0], full).loss - familyReference(halved, labels[1], full).loss;
       const g1 = familyReferenceGradient(logitValues, labels[0], full);
       const g2 = familyReferenceGradient(halved, labels[1], full);
       const wantGrad = g1.map((g, i) => 1.5 * g - 0.5 * g2[i]);
       const max = wantGrad.reduce((m, g) => Math.max(m, Math.abs(g)), 0);
       expect(loss.calls).toEqual({ gpu: 2, tfjsOps: 0 });
       expectClose([(await value.data())[0]], [want], LOSS_TOL, 'loss vs float64');
-      expectClose(await grad.data(), wantGrad, { atol: 1e-4 * max + 1e-7, rtol: 1e-4 }, 'dL/dlogits vs central differences');
+      expectClose(
+        await grad.data(),
+        wantGrad,
+        { atol: 1e-4 * max + 1e-7, rtol: 1e-4 },
+        'dL/dlogits vs central differences',
+      );
       tf.dispose([logits, first, second, value, grad]);
       loss.dispose();
     });
@@ -281,7 +339,9 @@ describe('the compiled-loss cache', () => {
       for (const y of inputs) expect(() => loss(y, y)).toThrow(expect.objectContaining({ code: 'LOSS_NOT_READY' }));
       expect(loss.cache).toEqual({ shapes: MAX_SHAPES_PER_DEVICE, prepared: 0, evictions: 2 });
       // Shape 0 was dropped: the message says so and how to keep it.
-      expect(() => loss(inputs[0], inputs[0])).toThrow(/compiled predictions of shape \[1, 4, 4, 2\] before, but dropped them.*await loss\.prepare/);
+      expect(() => loss(inputs[0], inputs[0])).toThrow(
+        /compiled predictions of shape \[1, 4, 4, 2\] before, but dropped them.*await loss\.prepare/,
+      );
       await loss.prepare(shapeOf(0));
       const value = loss(inputs[0], inputs[0]);
       expect(Number.isFinite((await value.data())[0])).toBe(true);
@@ -295,10 +355,18 @@ describe('options are checked at creation and at each new shape, before any tfjs
   it('at creation: bad epsilon, NaN weights, misspelt options (did you mean), an unknown formula, clDice, a core target kind', () => {
     expectCode(() => diceLoss({ epsilon: -1 }), 'INVALID_OPTION', /epsilon must be a finite number >= 0, got -1/);
     expectCode(() => diceLoss({ epsilon: 'abc' as unknown as number }), 'INVALID_OPTION', /epsilon.*"abc"/);
-    expectCode(() => multiclassDiceLoss({ epsilom: 1e-5 } as SeedLossOptions), 'UNKNOWN_OPTION', /"epsilom".*Did you mean "epsilon"/);
+    expectCode(
+      () => multiclassDiceLoss({ epsilom: 1e-5 } as SeedLossOptions),
+      'UNKNOWN_OPTION',
+      /"epsilom".*Did you mean "epsilon"/,
+    );
     expectCode(() => weightedDiceLoss([0.5, Number.NaN, 1]), 'INVALID_WEIGHTS', /weights\[1\].*NaN/);
     expectCode(() => weightedDiceLoss([]), 'INVALID_WEIGHTS', /no weights/);
-    expectCode(() => tfjsLoss({ activaton: 'softmax' } as TfjsLossOptions), 'UNKNOWN_OPTION', /"activaton".*Did you mean "activation"/);
+    expectCode(
+      () => tfjsLoss({ activaton: 'softmax' } as TfjsLossOptions),
+      'UNKNOWN_OPTION',
+      /"activaton".*Did you mean "activation"/,
+    );
     expectCode(() => tfjsLoss({ formula: 'dicee' as 'dice' }), 'INVALID_OPTION', /formula/);
     expectCode(() => tfjsLoss({ weights: [1, -2] }), 'INVALID_WEIGHTS', /weights\[1\]/);
     // clDice: what the user passed, not an option they never gave ("target").
@@ -326,7 +394,11 @@ describe('options are checked at creation and at each new shape, before any tfjs
       expectCode(() => weighted(yPred, yPred), 'INVALID_WEIGHTS', /2 entries but there are C = 3 classes/);
       const masked = tfjsLoss({ mask: 'weight' });
       const transposed = tf.ones([2, 5, 6]); // [B, W, H]: 60 values like [B, H, W]
-      expectCode(() => masked(yPred, yPred, transposed), 'SHAPE_MISMATCH', /the mask has shape \[2, 5, 6\].*\[2, 6, 5\]/);
+      expectCode(
+        () => masked(yPred, yPred, transposed),
+        'SHAPE_MISMATCH',
+        /the mask has shape \[2, 5, 6\].*\[2, 6, 5\]/,
+      );
       const gone = tf.zeros(FAMILY_SHAPE);
       gone.dispose();
       expectCode(() => seed(yPred, gone), 'INVALID_INPUT', /yPred \(shape \[2, 6, 5, 3\]\) was disposed/);
@@ -358,28 +430,36 @@ describe('input faults only the GPU sees', () => {
     ['float32', 3],
     ['int32', -1],
     ['int32', 3],
-  ] as const)('a %s label map holding %s: the value is NaN and checkInputs() rejects with LABEL_OUT_OF_RANGE at that voxel', async (dtype, bad) => {
-    await withValidation(device, async () => {
-      await labelLoss.prepare(FAMILY_SHAPE);
-      const labels = Float32Array.from(seededLabels(31, FAMILY_VOXELS, 3));
-      labels[7] = bad;
-      const yTrue = dtype === 'int32' ? tf.tensor(Int32Array.from(labels), [2, 6, 5], 'int32') : tf.tensor(labels, [2, 6, 5, 1]);
-      const z = logits();
-      const value = labelLoss(yTrue, z);
-      expect((await value.data())[0]).toBeNaN();
-      await expect(labelLoss.checkInputs()).rejects.toMatchObject({
-        code: 'LABEL_OUT_OF_RANGE',
-        message: expect.stringMatching(/1 label-map voxel\(s\).*\[0, 3\).*first at voxel 7/),
+  ] as const)(
+    'a %s label map holding %s: the value is NaN and checkInputs() rejects with LABEL_OUT_OF_RANGE at that voxel',
+    async (dtype, bad) => {
+      await withValidation(device, async () => {
+        await labelLoss.prepare(FAMILY_SHAPE);
+        const labels = Float32Array.from(seededLabels(31, FAMILY_VOXELS, 3));
+        labels[7] = bad;
+        const yTrue =
+          dtype === 'int32' ? tf.tensor(Int32Array.from(labels), [2, 6, 5], 'int32') : tf.tensor(labels, [2, 6, 5, 1]);
+        const z = logits();
+        const value = labelLoss(yTrue, z);
+        expect((await value.data())[0]).toBeNaN();
+        await expect(labelLoss.checkInputs()).rejects.toMatchObject({
+          code: 'LABEL_OUT_OF_RANGE',
+          message: expect.stringMatching(/1 label-map voxel\(s\).*\[0, 3\).*first at voxel 7/),
+        });
+        tf.dispose([yTrue, z, value]);
       });
-      tf.dispose([yTrue, z, value]);
-    });
-  });
+    },
+  );
 
   it('an unchecked fault is thrown by the next call once it is known; good calls stay finite', async () => {
     await withValidation(device, async () => {
       await labelLoss.prepare(FAMILY_SHAPE);
       const good = tf.tensor(seededLabels(32, FAMILY_VOXELS, 3), [2, 6, 5], 'int32');
-      const bad = tf.tensor(Int32Array.from(seededLabels(32, FAMILY_VOXELS, 3), (l, v) => (v === 3 ? 9 : l)), [2, 6, 5], 'int32');
+      const bad = tf.tensor(
+        Int32Array.from(seededLabels(32, FAMILY_VOXELS, 3), (l, v) => (v === 3 ? 9 : l)),
+        [2, 6, 5],
+        'int32',
+      );
       const z = logits();
       const fine = labelLoss(good, z);
       expect(Number.isFinite((await fine.data())[0])).toBe(true);
@@ -428,7 +508,10 @@ describe('warmUp', () => {
   it('runs every prepared shape once, forward and backward, reporting progress, without counting calls', async () => {
     await withValidation(device, async () => {
       const loss = tfjsLoss({ activation: 'softmax', target: 'label-map', mask: 'weight' });
-      await expect(loss.warmUp()).rejects.toMatchObject({ code: 'LOSS_NOT_READY', message: expect.stringMatching(/prepare\(predShape\) first/) });
+      await expect(loss.warmUp()).rejects.toMatchObject({
+        code: 'LOSS_NOT_READY',
+        message: expect.stringMatching(/prepare\(predShape\) first/),
+      });
       await loss.prepare([1, 4, 4, 3]);
       await loss.prepare([2, 3, 5, 3]);
       const events: WarmUpProgress[] = [];
@@ -461,7 +544,9 @@ describe('useTfjsWebGPU', () => {
   it('something that is not the TensorFlow.js module is a typed error saying what to pass and install', async () => {
     await expect(useTfjsWebGPU(undefined as never)).rejects.toMatchObject({
       code: 'WEBGPU_UNAVAILABLE',
-      message: expect.stringMatching(/import \* as tf from '@tensorflow\/tfjs'.*npm install @tensorflow\/tfjs @tensorflow\/tfjs-backend-webgpu/s),
+      message: expect.stringMatching(
+        /import \* as tf from '@tensorflow\/tfjs'.*npm install @tensorflow\/tfjs @tensorflow\/tfjs-backend-webgpu/s,
+      ),
     });
   });
 });
@@ -486,7 +571,11 @@ describe('typed errors', () => {
       const other = tf.ones([2, 16, 12, 4]);
       expectCode(() => diceLoss()(other, yPred), 'SHAPE_MISMATCH', /\[2, 16, 12, 4\].*\[2, 16, 12, 3\]/);
       expectCode(() => weightedDiceLoss([1, 2])(yPred, yPred), 'INVALID_WEIGHTS', /2 weights.*C = 3/);
-      expectCode(() => tfjsLoss({ target: 'label-map' })(tf.ones([2, 16, 11], 'int32'), yPred), 'SHAPE_MISMATCH', /\[2, 16, 12\]/);
+      expectCode(
+        () => tfjsLoss({ target: 'label-map' })(tf.ones([2, 16, 11], 'int32'), yPred),
+        'SHAPE_MISMATCH',
+        /\[2, 16, 12\]/,
+      );
       expectCode(() => tfjsLoss({ mask: 'weight' })(yPred, yPred), 'INVALID_INPUT', /third argument/);
       tf.dispose([yPred, other]);
     });

@@ -20,8 +20,10 @@ describe('the wgsl-dice/tfjs entry', () => {
       expect(pkg.peerDependenciesMeta[name], name).toEqual({ optional: true });
       expect(pkg.dependencies?.[name], name).toBeUndefined();
     }
-    const imports = (file: string) => [...readFileSync(file, 'utf8').matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]);
-    const dynamicImports = (file: string) => [...readFileSync(file, 'utf8').matchAll(/\bimport\("([^"]+)"\)/g)].map((m) => m[1]);
+    const imports = (file: string) =>
+      [...readFileSync(file, 'utf8').matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]);
+    const dynamicImports = (file: string) =>
+      [...readFileSync(file, 'utf8').matchAll(/\bimport\("([^"]+)"\)/g)].map((m) => m[1]);
     // The core entry imports nothing; the tfjs entry only the core (one WgslDiceError class) and,
     // dynamically (a missing TensorFlow.js is a TfjsUnavailableError), tfjs-core.
     expect(imports(core)).toEqual([]);
@@ -50,7 +52,11 @@ describe('the wgsl-dice/tfjs entry', () => {
       encoding: 'utf8',
       timeout: 240_000,
     });
-    const result = JSON.parse(output.trim().split('\n').at(-1)!) as { backend: string; losses: number[]; calls: { gpu: number; tfjsOps: number } };
+    const result = JSON.parse(output.trim().split('\n').at(-1)!) as {
+      backend: string;
+      losses: number[];
+      calls: { gpu: number; tfjsOps: number };
+    };
     expect(result.backend).toBe('webgpu');
     expect(result.losses).toHaveLength(8);
     expect(result.losses.at(-1)!).toBeLessThan(result.losses[0]);

@@ -66,8 +66,19 @@ function discs(seed: number): { x: tf.Tensor4D; y: tf.Tensor4D } {
 function segmentationModel(): tf.Sequential {
   const init = (seed: number) => tf.initializers.glorotUniform({ seed });
   const model = tf.sequential();
-  model.add(tf.layers.conv2d({ inputShape: [SIZE, SIZE, 1], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1) }));
-  model.add(tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(2) }));
+  model.add(
+    tf.layers.conv2d({
+      inputShape: [SIZE, SIZE, 1],
+      filters: 8,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: init(1),
+    }),
+  );
+  model.add(
+    tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(2) }),
+  );
   model.add(tf.layers.conv2d({ filters: 1, kernelSize: 1, activation: 'sigmoid', kernelInitializer: init(3) }));
   return model;
 }
@@ -102,7 +113,12 @@ describe('model.compile({ loss: diceLoss() }) + model.fit', () => {
       const steps = epochs * (IMAGES / BATCH);
       expect(loss.calls).toEqual({ gpu: steps, tfjsOps: 0 });
       expect(gpu.batchLosses).toHaveLength(steps);
-      expectClose(gpu.batchLosses, plain.batchLosses, { atol: 1e-5, rtol: 1e-4 }, 'batch losses, wgsl-dice vs tfjs ops');
+      expectClose(
+        gpu.batchLosses,
+        plain.batchLosses,
+        { atol: 1e-5, rtol: 1e-4 },
+        'batch losses, wgsl-dice vs tfjs ops',
+      );
       expectClose(gpu.weights, plain.weights, { atol: 1e-5, rtol: 1e-4 }, 'final weights');
       const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
       const perEpoch = IMAGES / BATCH;
@@ -136,9 +152,16 @@ const STEPS = Number(process.env.WGSL_DICE_TFJS_STEPS ?? 200);
 async function memory() {
   await device.queue.onSubmittedWorkDone();
   const { numTensors, numBytes } = tf.memory();
-  const pool = (tf.backend() as unknown as { bufferManager: { getNumUsedBuffers(): number; getNumFreeBuffers(): number } }).bufferManager;
+  const pool = (
+    tf.backend() as unknown as { bufferManager: { getNumUsedBuffers(): number; getNumFreeBuffers(): number } }
+  ).bufferManager;
   const tfjsBuffersInUse = pool.getNumUsedBuffers();
-  return { numTensors, numBytes, tfjsBuffersInUse, otherGpuBuffers: liveGpuBuffers() - tfjsBuffersInUse - pool.getNumFreeBuffers() };
+  return {
+    numTensors,
+    numBytes,
+    tfjsBuffersInUse,
+    otherGpuBuffers: liveGpuBuffers() - tfjsBuffersInUse - pool.getNumFreeBuffers(),
+  };
 }
 
 describe(`memory over ${STEPS} training steps`, () => {

@@ -3,7 +3,7 @@
  * test: a result passes when |a - e| <= atol + rtol * |e|.
  *
  * - rtol 1e-5 everywhere: f32 has 24 bits (6e-8). A reduction lane adds at most 2^16 terms in
- *   sequence (src/plan.ts MAX_SEQUENTIAL_ADDS; tens to thousands in the tested shapes) before
+ *   sequence (src/program/grids.ts MAX_SEQUENTIAL_ADDS; tens to thousands in the tested shapes) before
  *   pairwise trees and a compensated finalize take over; the terms are non-negative, so the
  *   relative error stays far below 1e-5 at every size the tests use.
  * - Sums and Dice values are sums of non-negative terms (well conditioned): atol 1e-6.

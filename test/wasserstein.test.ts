@@ -4,16 +4,20 @@
 // Tolerances as in test/tolerance.ts; gradients rtol 1e-4 (finite differences carry ~1e-8).
 import { describe, expect, it } from 'vitest';
 import { WgslDiceError } from '../src/index.js';
-import type { WassersteinDiceOptions } from '../src/family/wasserstein.js';
+import type { WassersteinDiceOptions } from '../src/spec/wasserstein.js';
 import { generalizedWassersteinDiceLoss } from '../src/reference/peers/monai.js';
-import { tensor } from '../src/reference/peers/tensor.js';
+import { tensor } from '../src/peers/tensor.js';
 import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
 import { LOSS_TOL } from './tolerance.js';
 import { useTestEngine } from './helpers/test-engine.js';
 
 const gpu = useTestEngine();
 
-const M3 = [[0, 1, 2], [1, 0, 1.5], [2, 1.5, 0]];
+const M3 = [
+  [0, 1, 2],
+  [1, 0, 1.5],
+  [2, 1.5, 0],
+];
 
 /** The float64 reference on channels-first logits; per-sample values with reduction 'none'. */
 function reference(o: WassersteinDiceOptions, logits: Float64Array, labels: ArrayLike<number>): number[] {
@@ -25,7 +29,8 @@ function reference(o: WassersteinDiceOptions, logits: Float64Array, labels: Arra
   const x = new Float64Array(logits.length);
   for (let b = 0; b < B; b++) {
     for (let s = 0; s < S; s++) {
-      for (let c = 0; c < C; c++) x[(b * C + c) * S + s] = logits[channelsFirst ? (b * C + c) * S + s : (b * S + s) * C + c];
+      for (let c = 0; c < C; c++)
+        x[(b * C + c) * S + s] = logits[channelsFirst ? (b * C + c) * S + s : (b * S + s) * C + c];
     }
   }
   const options = {
@@ -42,9 +47,37 @@ function reference(o: WassersteinDiceOptions, logits: Float64Array, labels: Arra
 const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
 
 const cases: { name: string; options: WassersteinDiceOptions; emptyClass?: number }[] = [
-  { name: 'default weighting, channels-first, B=2', options: { shape: [2, 3, 4, 5], layout: 'channels-first', distanceMatrix: M3 } },
-  { name: "'GDL' weighting, channels-last, u8 labels, sum, empty class", options: { shape: [3, 5, 4, 3], target: 'u8', distanceMatrix: M3.map((r) => r.map((v) => 3 * v)), weighting: 'GDL', reduction: 'sum' }, emptyClass: 1 },
-  { name: 'default weighting, u16 labels, reduction none, no smoothing', options: { shape: [2, 7, 4], target: 'u16', distanceMatrix: [[0, 1, 1, 1], [1, 0, 0.5, 0.7], [1, 0.5, 0, 0.6], [1, 0.7, 0.6, 0]], reduction: 'none', smoothNumerator: 0, smoothDenominator: 0 } },
+  {
+    name: 'default weighting, channels-first, B=2',
+    options: { shape: [2, 3, 4, 5], layout: 'channels-first', distanceMatrix: M3 },
+  },
+  {
+    name: "'GDL' weighting, channels-last, u8 labels, sum, empty class",
+    options: {
+      shape: [3, 5, 4, 3],
+      target: 'u8',
+      distanceMatrix: M3.map((r) => r.map((v) => 3 * v)),
+      weighting: 'GDL',
+      reduction: 'sum',
+    },
+    emptyClass: 1,
+  },
+  {
+    name: 'default weighting, u16 labels, reduction none, no smoothing',
+    options: {
+      shape: [2, 7, 4],
+      target: 'u16',
+      distanceMatrix: [
+        [0, 1, 1, 1],
+        [1, 0, 0.5, 0.7],
+        [1, 0.5, 0, 0.6],
+        [1, 0.7, 0.6, 0],
+      ],
+      reduction: 'none',
+      smoothNumerator: 0,
+      smoothDenominator: 0,
+    },
+  },
 ];
 
 describe('Generalized Wasserstein Dice against the float64 reference and its finite differences', () => {
@@ -96,13 +129,44 @@ describe('Generalized Wasserstein Dice against the float64 reference and its fin
 
 describe('Generalized Wasserstein Dice input checks', () => {
   it('rejects unknown options and a bad distance matrix', async () => {
-    await expect(gpu.engine.wassersteinDice({ shape: [1, 4, 2], distanceMatrix: [[0, 1], [1, 0]], weigthing: 'GDL' } as WassersteinDiceOptions)).rejects.toMatchObject({ code: 'UNKNOWN_OPTION' });
-    await expect(gpu.engine.wassersteinDice({ shape: [1, 4, 3], distanceMatrix: [[0, 1], [1, 0]] })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    await expect(gpu.engine.wassersteinDice({ shape: [1, 4, 2], distanceMatrix: [[0, 0], [0, 0]] })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(
+      gpu.engine.wassersteinDice({
+        shape: [1, 4, 2],
+        distanceMatrix: [
+          [0, 1],
+          [1, 0],
+        ],
+        weigthing: 'GDL',
+      } as WassersteinDiceOptions),
+    ).rejects.toMatchObject({ code: 'UNKNOWN_OPTION' });
+    await expect(
+      gpu.engine.wassersteinDice({
+        shape: [1, 4, 3],
+        distanceMatrix: [
+          [0, 1],
+          [1, 0],
+        ],
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(
+      gpu.engine.wassersteinDice({
+        shape: [1, 4, 2],
+        distanceMatrix: [
+          [0, 0],
+          [0, 0],
+        ],
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTION' });
   });
 
   it('reports labels >= C and non-finite logits with counts and first indices', async () => {
-    const loss = await gpu.engine.wassersteinDice({ shape: [1, 4, 2], distanceMatrix: [[0, 1], [1, 0]] });
+    const loss = await gpu.engine.wassersteinDice({
+      shape: [1, 4, 2],
+      distanceMatrix: [
+        [0, 1],
+        [1, 0],
+      ],
+    });
     const labels = Uint32Array.from([0, 5, 1, 9]);
     const error = await loss.compute(new Float32Array(8), labels).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WgslDiceError);
@@ -112,7 +176,16 @@ describe('Generalized Wasserstein Dice input checks', () => {
     pred[5] = NaN;
     const nan = await loss.compute(pred, Uint32Array.from([0, 1, 1, 0])).catch((e: unknown) => e);
     expect((nan as WgslDiceError).code).toBe('NON_FINITE_INPUT');
-    expect(await loss.readStatus()).toEqual({ badLabels: 0, firstBadLabelVoxel: null, nonFinite: 1, firstNonFiniteElement: 5, nonFiniteTarget: 0, firstNonFiniteTargetElement: null, nonFiniteMask: 0, firstNonFiniteMaskIndex: null });
+    expect(await loss.readStatus()).toEqual({
+      badLabels: 0,
+      firstBadLabelVoxel: null,
+      nonFinite: 1,
+      firstNonFiniteElement: 5,
+      nonFiniteTarget: 0,
+      firstNonFiniteTargetElement: null,
+      nonFiniteMask: 0,
+      firstNonFiniteMaskIndex: null,
+    });
     loss.destroy();
   });
 });

@@ -56,7 +56,8 @@ export interface AdapterMarker {
   readonly subgroupMinSize?: number;
 }
 
-export type Marker = AdapterMarker | PipelineMarker | { readonly event: 'pipeline-end'; readonly id: number } | PassMarker;
+export type Marker =
+  AdapterMarker | PipelineMarker | { readonly event: 'pipeline-end'; readonly id: number } | PassMarker;
 
 export function markerLine(marker: Marker): string {
   return `${MARKER}${JSON.stringify(marker)}\n`;
@@ -99,10 +100,12 @@ export function parseCapture(text: string): Capture {
         const { event: _event, ...described } = marker;
         adapter = described;
       } else if (marker.event === 'pipeline-begin') {
-        if (open) throw new Error(`kernel-stats capture: pipeline ${open.marker.id} (${open.marker.label}) has no end marker`);
+        if (open)
+          throw new Error(`kernel-stats capture: pipeline ${open.marker.id} (${open.marker.label}) has no end marker`);
         open = { marker, dumps: [] };
       } else if (marker.event === 'pipeline-end') {
-        if (!open || open.marker.id !== marker.id) throw new Error(`kernel-stats capture: end marker of pipeline ${marker.id} without its begin marker`);
+        if (!open || open.marker.id !== marker.id)
+          throw new Error(`kernel-stats capture: end marker of pipeline ${marker.id} without its begin marker`);
         if (!sawAnyDump) {
           throw new Error(
             "kernel-stats capture: no SPIR-V in the output; Dawn prints it only on a device made with the 'dump_shaders' toggle " +
@@ -122,22 +125,39 @@ export function parseCapture(text: string): Capture {
     while (i + 1 < lines.length && isSpirvAssemblyLine(lines[i + 1])) assembly.push(lines[++i]);
     if (open) open.dumps.push(`${assembly.join('\n')}\n`);
   }
-  if (open) throw new Error(`kernel-stats capture: pipeline ${open.marker.id} (${open.marker.label}) has no end marker (did the capture process stop early?)`);
+  if (open)
+    throw new Error(
+      `kernel-stats capture: pipeline ${open.marker.id} (${open.marker.label}) has no end marker (did the capture process stop early?)`,
+    );
   for (const pass of passes) {
-    if (!pipelines.has(pass.pipeline)) throw new Error(`kernel-stats capture: ${pass.case} ${pass.pass} names pipeline ${pass.pipeline}, which was not captured`);
+    if (!pipelines.has(pass.pipeline))
+      throw new Error(
+        `kernel-stats capture: ${pass.case} ${pass.pass} names pipeline ${pass.pipeline}, which was not captured`,
+      );
   }
   return { adapter, pipelines, passes };
 }
 
-function resolvePipeline(marker: PipelineMarker, dumps: string[], earlier: ReadonlyMap<number, CapturedPipeline>): CapturedPipeline {
+function resolvePipeline(
+  marker: PipelineMarker,
+  dumps: string[],
+  earlier: ReadonlyMap<number, CapturedPipeline>,
+): CapturedPipeline {
   const { event: _event, ...pipeline } = marker;
   if (dumps.length === 1) return { ...pipeline, spirv: dumps[0] };
   if (dumps.length > 1) {
-    throw new Error(`kernel-stats capture: ${dumps.length} SPIR-V dumps while pipeline ${marker.id} (${marker.label}) was created; pipelines must be created one at a time`);
+    throw new Error(
+      `kernel-stats capture: ${dumps.length} SPIR-V dumps while pipeline ${marker.id} (${marker.label}) was created; pipelines must be created one at a time`,
+    );
   }
   const key = constantsKey(marker.constants);
-  const twin = [...earlier.values()].find((p) => p.sameAs === undefined && p.moduleLabel === marker.moduleLabel && constantsKey(p.constants) === key);
-  if (!twin) throw new Error(`kernel-stats capture: Dawn printed no SPIR-V for pipeline ${marker.id} (${marker.label}) and no earlier pipeline is the same`);
+  const twin = [...earlier.values()].find(
+    (p) => p.sameAs === undefined && p.moduleLabel === marker.moduleLabel && constantsKey(p.constants) === key,
+  );
+  if (!twin)
+    throw new Error(
+      `kernel-stats capture: Dawn printed no SPIR-V for pipeline ${marker.id} (${marker.label}) and no earlier pipeline is the same`,
+    );
   return { ...pipeline, spirv: twin.spirv, sameAs: twin.id };
 }
 

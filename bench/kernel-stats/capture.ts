@@ -63,7 +63,9 @@ function createOneAtATime(device: GPUDevice): CreatedPipeline[] {
     return next;
   };
   device.createComputePipeline = () => {
-    throw new Error('kernel-stats: a synchronous createComputePipeline would bypass the markers; the engine creates pipelines asynchronously');
+    throw new Error(
+      'kernel-stats: a synchronous createComputePipeline would bypass the markers; the engine creates pipelines asynchronously',
+    );
   };
   return created;
 }
@@ -93,19 +95,27 @@ function passesOf(
   const where = `${target.case} ${JSON.stringify(target.shape)}`;
   if (planned) {
     return planned.map((pass) => {
-      const matches = all.filter((p) => p.moduleLabel === `${ENGINE_LABEL} ${pass.kernel}` && sameConstants(p.constants, pass.constants));
+      const matches = all.filter(
+        (p) => p.moduleLabel === `${ENGINE_LABEL} ${pass.kernel}` && sameConstants(p.constants, pass.constants),
+      );
       if (matches.length !== 1) {
         throw new Error(
           `kernel-stats: ${matches.length} pipelines match ${where} pass ${pass.name} (${pass.kernel} ${JSON.stringify(pass.constants)}); ` +
             `modules of the pipelines created: ${[...new Set(all.map((p) => p.moduleLabel))].join(', ')}`,
         );
       }
-      return { pass: pass.name, direction: pass.backward ? 'backward' : 'forward', kernel: pass.kernel, pipeline: matches[0].id };
+      return {
+        pass: pass.name,
+        direction: pass.backward ? 'backward' : 'forward',
+        kernel: pass.kernel,
+        pipeline: matches[0].id,
+      };
     });
   }
   const prefix = `${ENGINE_LABEL} cldice `;
   const steps = fresh.filter((p) => p.moduleLabel.startsWith(prefix));
-  if (steps.length === 0) throw new Error(`kernel-stats: ${where} has no program and created no pipeline to describe it by`);
+  if (steps.length === 0)
+    throw new Error(`kernel-stats: ${where} has no program and created no pipeline to describe it by`);
   return steps.map((p) => {
     const step = p.moduleLabel.slice(prefix.length);
     const backward = /backward|dilate_choice/.test(step);
@@ -139,7 +149,14 @@ export async function capture(targets: readonly KernelStatsTarget[], deviceClass
       const before = created.length;
       const loss = await target.create(engine);
       for (const pass of passesOf(target, loss.passes, created, created.slice(before))) {
-        emit({ event: 'pass', case: target.case, shape: [...target.shape], classes: target.classes, deviceClass, ...pass });
+        emit({
+          event: 'pass',
+          case: target.case,
+          shape: [...target.shape],
+          classes: target.classes,
+          deviceClass,
+          ...pass,
+        });
       }
       loss.destroy();
     }

@@ -17,7 +17,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DeviceClass } from '../../src/index.js';
-import { assemblerInput, parseCapture, type CapturedPipeline, type PassMarker, type PipelineConstants } from './capture-format.js';
+import {
+  assemblerInput,
+  parseCapture,
+  type CapturedPipeline,
+  type PassMarker,
+  type PipelineConstants,
+} from './capture-format.js';
 import { parseKstatsOutput, type KernelStats, type KstatsOutput } from './radv-stats.js';
 import { assemble, buildKstats, compileForFamily, ensureTools } from './toolchain.js';
 
@@ -86,7 +92,13 @@ const KSTATS_SOURCE = fileURLToPath(new URL('../scripts/kernel-stats/kstats.c', 
 
 /** Runs the capture process with its stdout in `outputPath`; rejects with its stderr when it fails. */
 async function runCapture(outputPath: string, deviceClass: DeviceClass, only: string | undefined): Promise<void> {
-  const args = [CAPTURE_PROGRAM, '--capture', '--device-class', deviceClass, ...(only === undefined ? [] : ['--case', only])];
+  const args = [
+    CAPTURE_PROGRAM,
+    '--capture',
+    '--device-class',
+    deviceClass,
+    ...(only === undefined ? [] : ['--case', only]),
+  ];
   // A file, not a pipe: the dumps run to tens of megabytes, which a file takes as fast as Dawn
   // writes them, with nothing for this process to drain meanwhile.
   const out = openSync(outputPath, 'w');
@@ -98,7 +110,8 @@ async function runCapture(outputPath: string, deviceClass: DeviceClass, only: st
       child.on('error', reject);
       child.on('close', resolve);
     });
-    if (status !== 0) throw new Error(`the kernel-stats capture process failed (exit status ${status}):\n${stderr.trim()}`);
+    if (status !== 0)
+      throw new Error(`the kernel-stats capture process failed (exit status ${status}):\n${stderr.trim()}`);
   } finally {
     closeSync(out);
   }
@@ -150,10 +163,13 @@ export async function kernelStats(options: KernelStatsOptions = {}): Promise<Ker
     if (passes.length === 0) throw new Error(`no case name contains ${JSON.stringify(options.only)}`);
 
     const { binaryOf, binaries, assemblyErrors } = assembleDistinct(pipelines, work);
-    if (binaries.length === 0) throw new Error(`kernel-stats: no pipeline assembled; the first error: ${[...assemblyErrors.values()][0]}`);
+    if (binaries.length === 0)
+      throw new Error(`kernel-stats: no pipeline assembled; the first error: ${[...assemblyErrors.values()][0]}`);
     const kstats = join(work, 'kstats');
     buildKstats(KSTATS_SOURCE, kstats);
-    log(`kernel-stats: ${passes.length} passes, ${binaries.length} distinct pipelines; compiling for ${families.join(', ')} with RADV`);
+    log(
+      `kernel-stats: ${passes.length} passes, ${binaries.length} distinct pipelines; compiling for ${families.join(', ')} with RADV`,
+    );
 
     const date = new Date().toISOString().slice(0, 10);
     const captureAdapter = adapter
@@ -162,7 +178,16 @@ export async function kernelStats(options: KernelStatsOptions = {}): Promise<Ker
     const rows: KernelStatsRow[] = [];
     for (const family of families) {
       const output = parseKstatsOutput(compileForFamily(kstats, family, binaries));
-      for (const pass of passes) rows.push(rowOf(pass, { date, family, captureAdapter, output }, binaryOf, assemblyErrors, pipelines.get(pass.pipeline)!.constants));
+      for (const pass of passes)
+        rows.push(
+          rowOf(
+            pass,
+            { date, family, captureAdapter, output },
+            binaryOf,
+            assemblyErrors,
+            pipelines.get(pass.pipeline)!.constants,
+          ),
+        );
     }
     return rows;
   } finally {
@@ -180,8 +205,15 @@ function rowOf(
   const { event: _event, pipeline, deviceClass, shape, ...where } = pass;
   const { date, family, captureAdapter, output } = run;
   const base = {
-    date, family, gpu: output.device, driver: output.driver, device_class: deviceClass, capture_adapter: captureAdapter,
-    ...where, shape: [...shape], constants,
+    date,
+    family,
+    gpu: output.device,
+    driver: output.driver,
+    device_class: deviceClass,
+    capture_adapter: captureAdapter,
+    ...where,
+    shape: [...shape],
+    constants,
   };
   const binary = binaryOf.get(pipeline);
   const stats = binary === undefined ? undefined : output.files.get(binary);

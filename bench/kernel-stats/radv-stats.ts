@@ -68,7 +68,9 @@ export function kernelStatsOf(fields: Readonly<Record<string, number | string>>,
     Object.entries(FIELDS).map(([key, name]) => {
       const value = fields[name];
       if (typeof value !== 'number') {
-        throw new Error(`kstats output: no numeric '${name}' statistic for ${file} (is the driver RADV? it reported: ${Object.keys(fields).join(', ')})`);
+        throw new Error(
+          `kstats output: no numeric '${name}' statistic for ${file} (is the driver RADV? it reported: ${Object.keys(fields).join(', ')})`,
+        );
       }
       return [key, value];
     }),

@@ -4,7 +4,20 @@
  */
 import { MIN_SUBGROUPS_PER_SIMD, type KernelStatsRow } from './index.js';
 
-const COLUMNS = ['case', 'pass', 'kernel', 'VGPRs', 'SGPRs', 'spilled V/S', 'scratch B', 'LDS B', 'waves/SIMD', 'instrs', 'flags', 'shapes'];
+const COLUMNS = [
+  'case',
+  'pass',
+  'kernel',
+  'VGPRs',
+  'SGPRs',
+  'spilled V/S',
+  'scratch B',
+  'LDS B',
+  'waves/SIMD',
+  'instrs',
+  'flags',
+  'shapes',
+];
 const NUMERIC = new Set(['VGPRs', 'SGPRs', 'spilled V/S', 'scratch B', 'LDS B', 'waves/SIMD', 'instrs']);
 
 interface Line {
@@ -65,7 +78,11 @@ export function formatText(rows: readonly KernelStatsRow[]): string {
   for (const [family, familyRows] of byFamily(rows)) {
     const body = mergeShapes(familyRows).map(cells);
     const widths = COLUMNS.map((title, c) => Math.max(title.length, ...body.map((r) => r[c].length)));
-    const line = (r: string[]) => r.map((cell, c) => (NUMERIC.has(COLUMNS[c]) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
+    const line = (r: string[]) =>
+      r
+        .map((cell, c) => (NUMERIC.has(COLUMNS[c]) ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+        .join('  ')
+        .trimEnd();
     out.push(`${family}: ${heading(familyRows)}`, '', line(COLUMNS), line(widths.map((w) => '-'.repeat(w))));
     let previous = '';
     for (const r of body) {

@@ -33,7 +33,9 @@ function programPasses(loss: object): readonly ProgramPass[] | undefined {
 
 /** Class i is |i - j| / (C - 1) away from class j: ordered labels (any matrix makes the same pipeline). */
 function orderedDistances(classes: number): number[][] {
-  return Array.from({ length: classes }, (_, i) => Array.from({ length: classes }, (_, j) => Math.abs(i - j) / (classes - 1)));
+  return Array.from({ length: classes }, (_, i) =>
+    Array.from({ length: classes }, (_, j) => Math.abs(i - j) / (classes - 1)),
+  );
 }
 
 /** Every target, in the bench's order; `only` keeps those whose case name contains it. */
@@ -56,7 +58,12 @@ export function kernelStatsTargets(only?: string): KernelStatsTarget[] {
       shape,
       classes: shape[shape.length - 1],
       create: async (engine) => {
-        const loss = await engine.loss({ formula: 'cl-dice', shape, skeletonIterations: CLDICE_BENCH.iterations, label: 'kernel-stats cl-dice' });
+        const loss = await engine.loss({
+          formula: 'cl-dice',
+          shape,
+          skeletonIterations: CLDICE_BENCH.iterations,
+          label: 'kernel-stats cl-dice',
+        });
         return { passes: programPasses(loss), destroy: () => loss.destroy() };
       },
     });

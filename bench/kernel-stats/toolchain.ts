@@ -33,7 +33,9 @@ const HEADER_DIRECTORIES = ['/usr/include', '/usr/local/include'];
 export function findRadvIcd(): string | undefined {
   for (const dir of ICD_DIRECTORIES) {
     if (!existsSync(dir)) continue;
-    const manifest = readdirSync(dir).filter((name) => /^radeon_icd(\.[\w]+)?\.json$/.test(name)).sort()[0];
+    const manifest = readdirSync(dir)
+      .filter((name) => /^radeon_icd(\.[\w]+)?\.json$/.test(name))
+      .sort()[0];
     if (manifest) return join(dir, manifest);
   }
   return undefined;
@@ -43,15 +45,18 @@ export function findRadvIcd(): string | undefined {
 export function readToolFacts(): ToolFacts {
   const missing: string[] = [];
   if (!onPath('gcc')) missing.push('gcc');
-  const linkable = onPath('gcc') && execFileSync('gcc', ['-print-file-name=libvulkan.so'], { encoding: 'utf8' }).trim().startsWith('/');
-  if (!HEADER_DIRECTORIES.some((dir) => existsSync(join(dir, 'vulkan/vulkan.h'))) || !linkable) missing.push('libvulkan-dev');
+  const linkable =
+    onPath('gcc') &&
+    execFileSync('gcc', ['-print-file-name=libvulkan.so'], { encoding: 'utf8' }).trim().startsWith('/');
+  if (!HEADER_DIRECTORIES.some((dir) => existsSync(join(dir, 'vulkan/vulkan.h'))) || !linkable)
+    missing.push('libvulkan-dev');
   if (!onPath('spirv-as')) missing.push('spirv-tools');
   if (!findRadvIcd()) missing.push('mesa-vulkan-drivers');
   return { ...readSystemFacts(), missing };
 }
 
 const OTHER_SYSTEMS = [
-  'Install a C compiler, the Vulkan headers and loader, SPIRV-Tools (spirv-as) and Mesa\'s RADV driver, e.g.',
+  "Install a C compiler, the Vulkan headers and loader, SPIRV-Tools (spirv-as) and Mesa's RADV driver, e.g.",
   '  Fedora: dnf install -y gcc vulkan-headers vulkan-loader-devel spirv-tools mesa-vulkan-drivers',
   '  Arch: pacman -S gcc vulkan-headers vulkan-icd-loader spirv-tools vulkan-radeon',
 ].join('\n');
@@ -79,14 +84,17 @@ export function planToolInstall(facts: ToolFacts): InstallPlan | null {
     ...(installPlain ? [`apt-get update && ${installPlain.join(' ')}`] : []),
     ...(mesa ? [mesa.manual] : []),
   ].join('\n');
-  if (!facts.isRoot) return { install: false, reason: 'installing packages needs root (this process is not root).', manual };
+  if (!facts.isRoot)
+    return { install: false, reason: 'installing packages needs root (this process is not root).', manual };
   if (mesa && !mesa.install) return { install: false, reason: mesa.reason, manual };
   return {
     install: true,
     summary: `${name}: ${facts.missing.join(' ')}${mesa && mesa.sourcesFile ? ' (Mesa from bookworm-backports)' : ''}`,
     sourcesFile: mesa?.sourcesFile ?? null,
     // The lavapipe plan begins with its own `apt-get update` (after writing its sources file).
-    commands: mesa ? [...mesa.commands.slice(0, 1), ...(installPlain ? [installPlain] : []), ...mesa.commands.slice(1)] : [['apt-get', 'update'], installPlain!],
+    commands: mesa
+      ? [...mesa.commands.slice(0, 1), ...(installPlain ? [installPlain] : []), ...mesa.commands.slice(1)]
+      : [['apt-get', 'update'], installPlain!],
     manual,
   };
 }
@@ -95,7 +103,8 @@ export function planToolInstall(facts: ToolFacts): InstallPlan | null {
 export function ensureTools(): void {
   const plan = planToolInstall(readToolFacts());
   if (!plan) return;
-  if (!plan.install) throw new Error(`Cannot install the kernel-stats tools automatically: ${plan.reason}\n${plan.manual}`);
+  if (!plan.install)
+    throw new Error(`Cannot install the kernel-stats tools automatically: ${plan.reason}\n${plan.manual}`);
   console.error(`[wgsl-dice] installing the kernel-stats tools (${plan.summary})`);
   runInstallPlan(plan, { toStderr: true });
 }
@@ -106,7 +115,9 @@ export function run(command: string, args: readonly string[], env?: NodeJS.Proce
   if (result.error) throw new Error(`${command} did not run: ${result.error.message}`);
   if (result.status !== 0) {
     const shown = args.length > 4 ? [...args.slice(0, 3), `... (${args.length} arguments)`] : args;
-    throw new Error(`\`${[command, ...shown].join(' ')}\` failed (exit status ${result.status ?? result.signal}):\n${result.stderr.trim()}`);
+    throw new Error(
+      `\`${[command, ...shown].join(' ')}\` failed (exit status ${result.status ?? result.signal}):\n${result.stderr.trim()}`,
+    );
   }
   return result.stdout;
 }
@@ -130,7 +141,8 @@ export function assemble(assemblyPath: string, assembly: string, output: string)
 /** kstats' output for the given SPIR-V files, compiled by RADV for `family` (navi31, navi21, ...) on its null device. */
 export function compileForFamily(kstats: string, family: string, files: readonly string[]): string {
   const icd = findRadvIcd();
-  if (!icd) throw new Error("Mesa's RADV driver (radeon_icd.json) is not installed: apt-get install mesa-vulkan-drivers");
+  if (!icd)
+    throw new Error("Mesa's RADV driver (radeon_icd.json) is not installed: apt-get install mesa-vulkan-drivers");
   try {
     return run(kstats, files, {
       ...process.env,
@@ -143,6 +155,9 @@ export function compileForFamily(kstats: string, family: string, files: readonly
     });
   } catch (error) {
     // RADV aborts on a family it does not know.
-    throw new Error(`${(error as Error).message}\nIs '${family}' a GPU family RADV knows (navi31, navi21, navi10, ...; not gfx1100)?`);
+    throw new Error(
+      `${(error as Error).message}\nIs '${family}' a GPU family RADV knows (navi31, navi21, navi10, ...; not gfx1100)?`,
+      { cause: error },
+    );
   }
 }

@@ -97,7 +97,14 @@ async function train(settings: DemoSettings): Promise<DemoRun> {
   return run;
 }
 
-function draw(dataset: PolypDataset, image: number, result: Evaluation, run: DemoRun, epoch: number, epochs: number): void {
+function draw(
+  dataset: PolypDataset,
+  image: number,
+  result: Evaluation,
+  run: DemoRun,
+  epoch: number,
+  epochs: number,
+): void {
   run.epochs.push({ epoch, loss: result.loss, dice: result.dice });
   const pixels = SIZE * SIZE;
   paint('input', (p) => [0, 1, 2].map((c) => dataset.images[(image * pixels + p) * 3 + c] * 255));
@@ -189,7 +196,9 @@ function chart(run: DemoRun): void {
     context.strokeStyle = color;
     context.lineWidth = 2;
     context.beginPath();
-    run.epochs.forEach((e, j) => (j === 0 ? context.moveTo(x(e.epoch), y(value(e))) : context.lineTo(x(e.epoch), y(value(e)))));
+    run.epochs.forEach((e, j) =>
+      j === 0 ? context.moveTo(x(e.epoch), y(value(e))) : context.lineTo(x(e.epoch), y(value(e))),
+    );
     context.stroke();
     context.fillStyle = color;
     context.fillText(label, width - right + 8, top + 14 + i * 16);

@@ -5,7 +5,7 @@
 // declares `partials: array<vec4<f32>>` (read_write) and includes lib/family_voxel.wgsl.
 
 // Unroll loops over a block to CLASS_BLOCK (GPUs); off on software adapters, whose compiler
-// then spends far longer (src/program/planner.ts decides).
+// then spends far longer (src/program/family.ts decides).
 override UNROLL_CLASS_BLOCK: bool = false;
 
 var<workgroup> block_a: array<vec4<f32>, WORKGROUP_SIZE>;

@@ -3,7 +3,7 @@
 // Tensors are B x C volumes of D x H x W (D = 1 in 2D), channels-first or channels-last; the
 // layout is only a set of strides, so one kernel serves both. An element's spatial neighbours
 // lie in its own (sample, class) volume, so a pass's binding window holds whole volumes
-// (channels-first) or whole samples (channels-last): see "binding windows" in src/plan.ts.
+// (channels-first) or whole samples (channels-last): see "binding windows" in src/program/grids.ts.
 // The flat tensor is cut in slabs (the same volumes or samples), each in chunks of whole
 // workgroups: workgroup `linear_base + wg.x` takes chunk `linear % chunks_per_slab` of slab
 // `linear / chunks_per_slab`, the same split whatever the windows, so sums come out bitwise the same.

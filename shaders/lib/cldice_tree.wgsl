@@ -11,7 +11,7 @@ struct SumPair {
 }
 
 // Every thread calls this (it holds barriers); the workgroup's totals come back to all.
-fn workgroup_sum(tid: u32, mine: SumPair) -> SumPair {
+fn workgroup_sum_pair(tid: u32, mine: SumPair) -> SumPair {
   skeleton_sums[tid] = mine.skeleton;
   dice_sums[tid] = mine.dice;
   workgroupBarrier();

@@ -11,7 +11,7 @@ struct BackwardParams {
   units_per_chunk: u32,
   chunks: u32,
   // This dispatch covers workgroups linear_base + wg.x of the (slab, chunk) grid, and its
-  // bindings start unit_base units into the tensor (see "binding windows" in src/plan.ts).
+  // bindings start unit_base units into the tensor (see "binding windows" in src/program/grids.ts).
   linear_base: u32,
   unit_base: u32,
 }

@@ -21,7 +21,7 @@ struct ReduceParams {
   chunks: u32,
   tree_start: u32,
   // This dispatch covers workgroups linear_base + wg.x of the (slab, chunk) grid, and its
-  // bindings start unit_base units into the tensor (see "binding windows" in src/plan.ts).
+  // bindings start unit_base units into the tensor (see "binding windows" in src/program/grids.ts).
   linear_base: u32,
   unit_base: u32,
   // Elements per unit: 4 for the vec4 kernels, 1 for the scalar one (for fault indices).

@@ -1,5 +1,5 @@
 // How the voxel passes read pred: as f32 elements. lib/family_pred_quads.wgsl offers the same
-// two functions over array<vec4<f32>>; src/kernels/family-kernels.ts builds the `_quads`
+// two functions over array<vec4<f32>>; src/kernels/sources.ts builds the `_quads`
 // kernels with it, which the planner picks for channels-last class axes of 4, 8, 12 or 16
 // classes. There a voxel's logits are whole vec4s: one vector load for four classes, where a
 // software rasteriser otherwise pays a per-thread loop for every scalar load.

@@ -8,7 +8,7 @@
 // [chunk * voxels_per_chunk, +voxels_per_chunk) of that sample. A dispatch runs workgroups
 // linear_base + wg.x with pred, a dense target, a label map and a per-sample mask bound from
 // voxel `voxel_base` (element `element_base`); a shared mask is bound whole (see "binding
-// windows" in src/plan.ts). Channels-last puts a voxel's C values side by side, channels-first
+// windows" in src/program/grids.ts). Channels-last puts a voxel's C values side by side, channels-first
 // S apart.
 
 // #include "lib/numeric.wgsl"
@@ -31,7 +31,7 @@ override CHANNELS_FIRST: bool = false;
 // The most classes a thread keeps in per-class arrays: a forward class block, the backward's
 // cached logits.
 const CLASS_BLOCK: u32 = 16u;
-// C itself where C <= CLASS_BLOCK, else 0 (src/program/planner.ts). Loops over a voxel's
+// C itself where C <= CLASS_BLOCK, else 0 (src/program/family.ts). Loops over a voxel's
 // classes then have a constant trip count, so the compiler unrolls them and keeps the
 // per-class arrays in registers; indexed by a loop variable they would live in per-thread
 // memory, slow on GPUs and slower still on a software rasteriser.

@@ -5,7 +5,7 @@
 // #include "lib/faults.wgsl"
 
 // In a one-workgroup finalize: folds `records` workgroup records into the first 8 words of
-// `status` (counts, then first indices; see decodeStatus in src/host-io.ts). Every thread
+// `status` (counts, then first indices; see decodeStatus in src/runtime/status.ts). Every thread
 // of the workgroup must call it.
 fn fold_faults(tid: u32, records: u32) {
   clear_faults(tid);

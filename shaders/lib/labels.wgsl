@@ -1,7 +1,7 @@
 // Integer label maps, read in place (included with `// #include "lib/labels.wgsl"`). The
 // including kernel declares the binding `truth: array<u32>` and the override TARGET_KIND.
 // u8 labels are packed 4 to a word, u16 labels 2, u32 labels 1; `voxel` counts from the
-// start of the bound window, which starts on a whole word (src/plan.ts aligns windows).
+// start of the bound window, which starts on a whole word (src/program/grids.ts aligns windows).
 
 const TARGET_DENSE: u32 = 0u;
 const TARGET_U8: u32 = 1u;

@@ -98,8 +98,18 @@ export async function runDoctor(argv: string[]): Promise<number> {
   // look like a hang. --json prints one object at the end.
   const print = values.json ? () => undefined : (line: string) => process.stdout.write(`${line}\n`);
   const planned = [
-    ...SHAPES.flatMap((shape) => LOSSES.map((loss) => ({ name: loss.name, shape, run: (e: DiceEngine) => check(e, loss.name, loss.options(shape)) }))),
-    ...FAMILY_LOSSES.map(([name, options]) => ({ name, shape: options.shape, run: (e: DiceEngine) => checkFamily(e, name, options) })),
+    ...SHAPES.flatMap((shape) =>
+      LOSSES.map((loss) => ({
+        name: loss.name,
+        shape,
+        run: (e: DiceEngine) => check(e, loss.name, loss.options(shape)),
+      })),
+    ),
+    ...FAMILY_LOSSES.map(([name, options]) => ({
+      name,
+      shape: options.shape,
+      run: (e: DiceEngine) => checkFamily(e, name, options),
+    })),
   ];
   const header = ['loss', 'shape', 'gpu loss', 'reference loss', 'worst err/tol', 'result'];
   const widths = [
@@ -128,7 +138,14 @@ export async function runDoctor(argv: string[]): Promise<number> {
       checks.push(c);
       print(
         formatRow(
-          [c.loss, formatShape(c.shape), c.gpuLoss.toPrecision(7), c.referenceLoss.toPrecision(7), c.worstRatio.toFixed(3), c.ok ? 'ok' : `FAIL (${c.worst})`],
+          [
+            c.loss,
+            formatShape(c.shape),
+            c.gpuLoss.toPrecision(7),
+            c.referenceLoss.toPrecision(7),
+            c.worstRatio.toFixed(3),
+            c.ok ? 'ok' : `FAIL (${c.worst})`,
+          ],
           widths,
         ),
       );
@@ -192,7 +209,10 @@ function softwareAdapterNote(checkCount: number): string[] {
 }
 
 async function check(engine: DiceEngine, name: string, options: DiceLossOptions): Promise<CheckResult> {
-  const { pred, target } = seededInputs(options.shape, options.shape.reduce((a, b) => a * 31 + b, 17));
+  const { pred, target } = seededInputs(
+    options.shape,
+    options.shape.reduce((a, b) => a * 31 + b, 17),
+  );
   const loss = await engine.dice(options);
   let got;
   try {
@@ -237,7 +257,10 @@ const FAMILY_LOSSES: [string, LossOptions][] = [
   ['soft-label L1 form', { shape: [2, 6, 5, 3], softLabel: true }],
   ['squared denominators', { shape: [2, 6, 5, 3], squared: true }],
   ['Dice + cross-entropy', { shape: [2, 6, 5, 4], activation: 'softmax', target: 'u8', crossEntropy: {} }],
-  ['Dice + focal (sigmoid)', { shape: [2, 3, 5, 6], layout: 'channels-first', activation: 'sigmoid', focal: { gamma: 2 } }],
+  [
+    'Dice + focal (sigmoid)',
+    { shape: [2, 3, 5, 6], layout: 'channels-first', activation: 'sigmoid', focal: { gamma: 2 } },
+  ],
   ['mask on logits', { shape: [2, 6, 5, 3], activation: 'softmax', mask: 'logits' }],
 ];
 
@@ -252,9 +275,13 @@ async function checkFamily(engine: DiceEngine, name: string, options: LossOption
   const labels = Array.from({ length: voxels }, () => Math.floor(random() * classes));
   let target: Float32Array | Uint8Array | Uint16Array;
   const ignore = options.ignoreIndex;
-  if (options.target === 'u8') target = Uint8Array.from(labels, (l, v) => (ignore !== undefined && v % 11 === 0 ? ignore : l));
+  if (options.target === 'u8')
+    target = Uint8Array.from(labels, (l, v) => (ignore !== undefined && v % 11 === 0 ? ignore : l));
   else if (options.target === 'u16') target = Uint16Array.from(labels);
-  else target = Float32Array.from({ length: voxels * classes }, () => (options.softLabel ? random() : random() < 0.35 ? 1 : 0));
+  else
+    target = Float32Array.from({ length: voxels * classes }, () =>
+      options.softLabel ? random() : random() < 0.35 ? 1 : 0,
+    );
   const mask = options.mask ? Float32Array.from({ length: voxels }, () => (random() < 0.2 ? 0 : random())) : undefined;
   const loss = await engine.loss(options);
   let got;
@@ -271,7 +298,15 @@ async function checkFamily(engine: DiceEngine, name: string, options: LossOption
     ['gradient', worstRatio(got.grad!, fd, gradAtol, 1e-3)],
   ];
   const [worst, ratio] = ratios.reduce((a, b) => (b[1] > a[1] ? b : a));
-  return { loss: name, shape: [...dims], ok: ratio <= 1, gpuLoss: got.loss, referenceLoss: want.loss, worstRatio: ratio, worst };
+  return {
+    loss: name,
+    shape: [...dims],
+    ok: ratio <= 1,
+    gpuLoss: got.loss,
+    referenceLoss: want.loss,
+    worstRatio: ratio,
+    worst,
+  };
 }
 
 /** max_i |a_i - e_i| / (atol + rtol |e_i|); NaN anywhere counts as Infinity. */

@@ -81,10 +81,19 @@ export async function runEval(argv: string[]): Promise<number> {
     const pred = readNpy(values.pred, 'pred');
     const target = readNpy(values.target, 'target');
     const gradOut = values['grad-out'];
-    const { value, grad } = await withEngine((engine) => runPreset(engine, request, pred, target, gradOut !== undefined));
+    const { value, grad } = await withEngine((engine) =>
+      runPreset(engine, request, pred, target, gradOut !== undefined),
+    );
     if (gradOut !== undefined) writeNpyFloat32(gradOut, grad!, pred.shape);
-    const report = { preset: `${request.library}.${request.api}`, options: request.options, value, gradOut: gradOut ?? null };
-    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${report.preset}  ${JSON.stringify(value)}\n`);
+    const report = {
+      preset: `${request.library}.${request.api}`,
+      options: request.options,
+      value,
+      gradOut: gradOut ?? null,
+    };
+    process.stdout.write(
+      values.json ? `${JSON.stringify(report, null, 2)}\n` : `${report.preset}  ${JSON.stringify(value)}\n`,
+    );
     return 0;
   }
   if (values.reduce !== undefined && values.reduce !== 'global' && values.reduce !== 'per-class') {

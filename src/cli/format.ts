@@ -6,12 +6,20 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
 
 /** The header line and its underline, for a table printed row by row with {@link formatRow}. */
 export function tableHead(header: readonly string[], widths: readonly number[]): string[] {
-  return [formatRow(header, widths), formatRow(widths.map((width) => '-'.repeat(width)), widths)];
+  return [
+    formatRow(header, widths),
+    formatRow(
+      widths.map((width) => '-'.repeat(width)),
+      widths,
+    ),
+  ];
 }
 
 /** One line of a table: the first column left-aligned, the others right-aligned. */
 export function formatRow(cells: readonly string[], widths: readonly number[]): string {
-  return cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ');
+  return cells
+    .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column])))
+    .join('  ');
 }
 
 /** Seven significant digits: what an f32 result carries. */

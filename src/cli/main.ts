@@ -30,7 +30,6 @@ const COMMANDS: Record<string, Command> = {
 /** The commands this install has, in help order. */
 const availableCommands = () => Object.keys(COMMANDS).filter((name) => COMMANDS[name].available?.() ?? true);
 
-
 const help = () => `Usage: wgsl-dice <command> [options]
 
 Dice losses (forward and backward) in WGSL on WebGPU, from the command line (Node, dawn.node).

@@ -161,11 +161,15 @@ function toFloat32(values: Float64Array): Pick<ParsedNpy, 'data' | 'float64'> {
 function unsupportedDtype(descr: string): string {
   const kind = descr.replace(/^[<>|=]/, '')[0];
   const what =
-    kind === 'O' ? 'Python objects (an object array)'
-    : kind === 'c' ? 'complex numbers'
-    : kind === 'U' || kind === 'S' ? 'strings'
-    : kind === 'M' || kind === 'm' ? 'dates or time deltas'
-    : `dtype ${descr}`;
+    kind === 'O'
+      ? 'Python objects (an object array)'
+      : kind === 'c'
+        ? 'complex numbers'
+        : kind === 'U' || kind === 'S'
+          ? 'strings'
+          : kind === 'M' || kind === 'm'
+            ? 'dates or time deltas'
+            : `dtype ${descr}`;
   return (
     `holds ${what}; wgsl-dice reads bool, integer and float16/32/64 arrays: save ` +
     'a.astype(np.float32) (predictions, dense targets) or a.astype(np.uint8) (label maps) instead.'
@@ -173,7 +177,8 @@ function unsupportedDtype(descr: string): string {
 }
 
 function splitHeader(bytes: Uint8Array): { header: string; dataOffset: number } {
-  const latin1 = (from: number, to: number) => Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('latin1');
+  const latin1 = (from: number, to: number) =>
+    Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('latin1');
   if (bytes.byteLength < 10 || latin1(0, 6) !== MAGIC) {
     throw new NpyFormatError('is not a readable .npy file: it does not start with the NumPy magic string.');
   }
@@ -188,7 +193,9 @@ function splitHeader(bytes: Uint8Array): { header: string; dataOffset: number } 
     start = 12;
     length = view.getUint32(8, true);
   } else {
-    throw new NpyFormatError(`is not a readable .npy file: format version ${major}.${bytes[7]} (wgsl-dice reads 1.0 to 3.0).`);
+    throw new NpyFormatError(
+      `is not a readable .npy file: format version ${major}.${bytes[7]} (wgsl-dice reads 1.0 to 3.0).`,
+    );
   }
   if (start + length > bytes.byteLength) {
     throw new NpyFormatError('is not a readable .npy file: its header runs past the end of the file.');
@@ -213,7 +220,10 @@ function parseHeader(header: string): { descr: string; fortranOrder: boolean; sh
   if (descr === undefined) throw unreadable("has no 'descr'");
   if (fortran === undefined) throw unreadable("has no 'fortran_order'");
   if (shapeText === undefined) throw unreadable("has no 'shape'");
-  const parts = shapeText.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  const parts = shapeText
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
   const shape = parts.map((part) => (/^\d+L?$/.test(part) ? Number.parseInt(part, 10) : Number.NaN));
   if (shape.some((dim) => !Number.isSafeInteger(dim))) throw unreadable('has a shape that is not a tuple of sizes');
   return { descr, fortranOrder: fortran === 'True', shape };

@@ -43,7 +43,9 @@ export async function runPreset(
   const libraries = engine.presets as unknown as Record<string, Record<string, (options: object) => Preset>>;
   const library = libraries[request.library];
   if (!library) {
-    throw new CliError(`--preset: no library "${request.library}"; choose one of ${Object.keys(libraries).join(', ')}.`);
+    throw new CliError(
+      `--preset: no library "${request.library}"; choose one of ${Object.keys(libraries).join(', ')}.`,
+    );
   }
   const factory = library[request.api];
   if (typeof factory !== 'function') {
@@ -59,10 +61,13 @@ export async function runPreset(
   try {
     const kind = loss.options.target;
     const targetData =
-      kind === 'dense' ? Float32Array.from(target.data)
-      : kind === 'u8' ? Uint8Array.from(target.data)
-      : kind === 'u16' ? Uint16Array.from(target.data)
-      : Uint32Array.from(target.data);
+      kind === 'dense'
+        ? Float32Array.from(target.data)
+        : kind === 'u8'
+          ? Uint8Array.from(target.data)
+          : kind === 'u16'
+            ? Uint16Array.from(target.data)
+            : Uint32Array.from(target.data);
     const result = await loss.compute(Float32Array.from(pred.data), targetData, { grad: true });
     return { value, grad: result.grad };
   } finally {

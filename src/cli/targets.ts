@@ -33,8 +33,7 @@ export function toDenseTarget(target: NpyTensor, predShape: readonly number[]): 
     if (classes === 1) return { data: binaryMask(target), conversion: 'binary mask (CPU)' };
     return { data: Float32Array.from(target.data), conversion: 'cast to float32' };
   }
-  const isLabelMapShape =
-    sameShape(target.shape, voxelShape) || sameShape(target.shape, [...voxelShape, 1]);
+  const isLabelMapShape = sameShape(target.shape, voxelShape) || sameShape(target.shape, [...voxelShape, 1]);
   if (target.isInteger && isLabelMapShape) {
     if (classes === 1) return { data: binaryMask(target), conversion: 'binary mask (CPU)' };
     const data = new Float32Array(elements);

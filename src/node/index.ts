@@ -39,7 +39,7 @@ export class WebGpuUnavailableError extends Error {
 type WebGpuModule = typeof import('webgpu');
 
 const MISSING_PACKAGE_HINT = [
-  'wgsl-dice/node needs the `webgpu` package (Dawn\'s dawn.node), an optional peer dependency that is not installed.',
+  "wgsl-dice/node needs the `webgpu` package (Dawn's dawn.node), an optional peer dependency that is not installed.",
   'Install it next to wgsl-dice:',
   '  npm install webgpu',
 ].join('\n');
@@ -69,9 +69,12 @@ function isMissingWebGpuPackage(error: unknown): boolean {
 // Without it, timestamps are rounded to 65,536 ns, too coarse to time one kernel.
 const TIMESTAMP_FLAG = 'disable-dawn-features=timestamp_quantization';
 
-// Large losses need bindings and buffers beyond WebGPU's defaults (128 MiB, 256 MiB); take what
-// the adapter offers so the planner sizes work from the real maxima.
-const ADAPTER_LIMITS = [
+/**
+ * The limits requestNodeDevice raises to the adapter's maximum. Large losses need bindings and
+ * buffers beyond WebGPU's defaults (128 MiB, 256 MiB); taking what the adapter offers lets the
+ * planner size work from the real maxima.
+ */
+export const ADAPTER_LIMITS = [
   'maxStorageBufferBindingSize',
   'maxBufferSize',
   'maxComputeWorkgroupStorageSize',
@@ -300,7 +303,7 @@ export function useTfjsWebGPU(tf: TfjsBackendRegistry, options: NodeDeviceOption
   if (!isTfjsModule(tf)) {
     return Promise.reject(
       new WebGpuUnavailableError(
-        'useTfjsWebGPU(tf) takes the TensorFlow.js module: `import * as tf from \'@tensorflow/tfjs\'` ' +
+        "useTfjsWebGPU(tf) takes the TensorFlow.js module: `import * as tf from '@tensorflow/tfjs'` " +
           `(or '@tensorflow/tfjs-core'), then \`await useTfjsWebGPU(tf)\`; got ${tf === null ? 'null' : typeof tf}. ` +
           `Without TensorFlow.js installed: ${TFJS_INSTALL}`,
       ),
@@ -319,8 +322,11 @@ export function useTfjsWebGPU(tf: TfjsBackendRegistry, options: NodeDeviceOption
 function isTfjsModule(tf: unknown): tf is TfjsBackendRegistry {
   const t = tf as Partial<Record<keyof TfjsBackendRegistry, unknown>> | null;
   return (
-    (typeof t === 'object' || typeof t === 'function') && t !== null &&
-    ['findBackendFactory', 'removeBackend', 'registerBackend', 'setBackend'].every((name) => typeof t[name as keyof TfjsBackendRegistry] === 'function')
+    (typeof t === 'object' || typeof t === 'function') &&
+    t !== null &&
+    ['findBackendFactory', 'removeBackend', 'registerBackend', 'setBackend'].every(
+      (name) => typeof t[name as keyof TfjsBackendRegistry] === 'function',
+    )
   );
 }
 
@@ -379,7 +385,11 @@ async function loadTfjsBackendWebGPU(): Promise<TfjsBackendWebGPUModule> {
     return await import('@tensorflow/tfjs-backend-webgpu');
   } catch (error) {
     const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-    if (code === 'ERR_MODULE_NOT_FOUND' && typeof message === 'string' && message.includes('@tensorflow/tfjs-backend-webgpu')) {
+    if (
+      code === 'ERR_MODULE_NOT_FOUND' &&
+      typeof message === 'string' &&
+      message.includes('@tensorflow/tfjs-backend-webgpu')
+    ) {
       throw new WebGpuUnavailableError(
         "useTfjsWebGPU needs TensorFlow.js's WebGPU backend, @tensorflow/tfjs-backend-webgpu (an optional peer " +
           'dependency of wgsl-dice), which is not installed. Install it next to TensorFlow.js:\n' +

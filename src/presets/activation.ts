@@ -2,9 +2,9 @@
 // ones run inside the GPU passes; any other (a JavaScript function, or a name the kernels have no
 // mode for) runs on the host in evaluate() only, and create() rejects it with NOT_SUPPORTED.
 
-import { WgslDiceError } from '../errors.js';
-import { parseActivation } from '../reference/peers/common.js';
-import { type Tensor, tensor } from '../reference/peers/tensor.js';
+import { WgslDiceError } from '../core/errors.js';
+import { parseActivation } from '../peers/activation.js';
+import { type Tensor, tensor } from '../peers/tensor.js';
 import { optionGuard } from './common.js';
 
 export type KernelActivation = 'none' | 'sigmoid' | 'softmax' | 'tanh';
@@ -32,13 +32,19 @@ const KERNEL_NAMES: Record<string, KernelActivation> = {
 export function kernelActivation(spec: unknown): KernelActivation | null {
   if (typeof spec !== 'string') return null;
   const s = spec.replace(/\s+/g, '').replace(/^lambda[a-z_]*:/, '');
-  const m = /^(?:torch\.nn\.functional\.|torch\.nn\.|torch\.|nn\.functional\.|F\.|nn\.)?([A-Za-z_0-9]+)(?:\(([^()]*)\))?$/.exec(s);
+  const m =
+    /^(?:torch\.nn\.functional\.|torch\.nn\.|torch\.|nn\.functional\.|F\.|nn\.)?([A-Za-z_0-9]+)(?:\(([^()]*)\))?$/.exec(
+      s,
+    );
   if (m === null) return null;
   const name = m[1].toLowerCase();
   const kind = KERNEL_NAMES[name];
   if (kind !== 'softmax') return kind ?? null;
   // softmax(x, dim=1), softmax(dim=1), softmax(x, 1) or plain softmax: over the channels.
-  const dims = (m[2] ?? '').split(',').map((a) => a.replace(/^dim=/, '')).filter((a) => /^-?\d+$/.test(a));
+  const dims = (m[2] ?? '')
+    .split(',')
+    .map((a) => a.replace(/^dim=/, ''))
+    .filter((a) => /^-?\d+$/.test(a));
   return dims.length === 0 || (dims.length === 1 && dims[0] === '1') ? 'softmax' : null;
 }
 
@@ -49,13 +55,19 @@ export function hostActivation(api: string, spec: unknown): (t: Tensor) => Tenso
     return (t) => {
       const out = fn(Float64Array.from(t.data), [...t.shape]);
       if (out == null || out.length !== t.data.length) {
-        throw new WgslDiceError('INVALID_OPTION', `${api}: the activation function must return ${t.data.length} values, one per input element.`);
+        throw new WgslDiceError(
+          'INVALID_OPTION',
+          `${api}: the activation function must return ${t.data.length} values, one per input element.`,
+        );
       }
       return tensor([...t.shape], Float64Array.from(out));
     };
   }
   if (typeof spec !== 'string') {
-    throw new WgslDiceError('INVALID_OPTION', `${api}: an activation must be a name (e.g. "torch.tanh") or a function, got ${JSON.stringify(spec)}.`);
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `${api}: an activation must be a name (e.g. "torch.tanh") or a function, got ${JSON.stringify(spec)}.`,
+    );
   }
   return optionGuard(() => parseActivation(spec));
 }

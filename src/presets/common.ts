@@ -7,15 +7,25 @@
 // elementwise pre-processing the engine has no switch for (documented where it happens), plus
 // combining the GPU's per-group results into what the library returns.
 
-import type { DiceEngine } from '../engine.js';
-import { describeValue, WgslDiceError } from '../errors.js';
-import type { FamilyLoss, LossResult } from '../family/loss.js';
-import type { LossOptions, MetricOptions } from '../family/options.js';
-import { type Options, Opts, toChannelFirst } from '../reference/peers/common.js';
-import { type Nested, type NestedArray, type Tensor, fromNested, tensor, toNested, transpose } from '../reference/peers/tensor.js';
+import type { LossFactory } from '../losses/factory.js';
+import { WgslDiceError } from '../core/errors.js';
+import { describeValue } from '../core/validate.js';
+import type { FamilyLoss, LossResult } from '../losses/family.js';
+import type { LossOptions, MetricOptions } from '../spec/family.js';
+import { type Options, Opts } from '../peers/options.js';
+import { toChannelFirst } from '../peers/layout.js';
+import {
+  type Nested,
+  type NestedArray,
+  type Tensor,
+  fromNested,
+  tensor,
+  toNested,
+  transpose,
+} from '../peers/tensor.js';
 
-export type { Options } from '../reference/peers/common.js';
-export type { Tensor } from '../reference/peers/tensor.js';
+export type { Options } from '../peers/options.js';
+export type { Tensor } from '../peers/tensor.js';
 
 /** Host input of a preset: nested arrays, or a typed array with `inputShape`/`targetShape` in extras. */
 export type HostInput = Nested | ArrayLike<number>;
@@ -101,24 +111,44 @@ function checkOptionValue(api: string, key: string, value: unknown, fallback: un
     throw new WgslDiceError('INVALID_OPTION', `${api}: option '${key}' must be ${what}, got ${describeValue(value)}.`);
   };
   if (value === undefined || value === null) return;
-  if (typeof fallback === 'boolean' && typeof value !== 'boolean' && value !== 0 && value !== 1 && !Array.isArray(value)) bad('true or false');
+  if (
+    typeof fallback === 'boolean' &&
+    typeof value !== 'boolean' &&
+    value !== 0 &&
+    value !== 1 &&
+    !Array.isArray(value)
+  )
+    bad('true or false');
   if (typeof fallback === 'number' && typeof value !== 'number' && typeof value !== 'boolean') bad('a number');
   if (typeof value === 'number' && !Number.isFinite(value)) bad('a finite number');
   const objectDefault = typeof fallback === 'object' && fallback !== null && !Array.isArray(fallback);
-  if (typeof value === 'object' && !Array.isArray(value) && !objectDefault) bad('a number, a string, a boolean or a list');
+  if (typeof value === 'object' && !Array.isArray(value) && !objectDefault)
+    bad('a number, a string, a boolean or a list');
   if (Array.isArray(value) && !isUniformList(value)) bad('a list of numbers (or of strings, or of such lists)');
 }
 
 function isUniformList(list: readonly unknown[]): boolean {
-  const kinds = new Set(Array.from(list, (v) => (Array.isArray(v) ? (isUniformList(v) ? 'list' : 'bad') : typeof v === 'number' && Number.isFinite(v) ? 'number' : typeof v)));
-  return !kinds.has('bad') && kinds.size <= 1 && [...kinds].every((k) => k === 'number' || k === 'string' || k === 'list');
+  const kinds = new Set(
+    Array.from(list, (v) =>
+      Array.isArray(v)
+        ? isUniformList(v)
+          ? 'list'
+          : 'bad'
+        : typeof v === 'number' && Number.isFinite(v)
+          ? 'number'
+          : typeof v,
+    ),
+  );
+  return (
+    !kinds.has('bad') && kinds.size <= 1 && [...kinds].every((k) => k === 'number' || k === 'string' || k === 'list')
+  );
 }
 
 function copyOption<V>(value: V): V {
   return (Array.isArray(value) ? value.map(copyOption) : value) as V;
 }
 
-/** Wraps the reference's plain Errors (bad option values) as INVALID_OPTION. */
+/** Wraps the peer option parser's plain Errors (src/peers/options.ts: bad option values) as INVALID_OPTION. */
 export function optionGuard<T>(fn: () => T): T {
   try {
     return fn();
@@ -131,12 +161,18 @@ export function optionGuard<T>(fn: () => T): T {
 /** Throws INVALID_SHAPE unless `shape` is a dense array of positive integers (`what` names it). */
 export function checkShape(shape: unknown, what: string, minRank = 1): asserts shape is readonly number[] {
   if (!Array.isArray(shape) || shape.length < minRank) {
-    throw new WgslDiceError('INVALID_SHAPE', `${what} must be an array of at least ${minRank} positive integers, got ${describeValue(shape)}.`);
+    throw new WgslDiceError(
+      'INVALID_SHAPE',
+      `${what} must be an array of at least ${minRank} positive integers, got ${describeValue(shape)}.`,
+    );
   }
   for (let axis = 0; axis < shape.length; axis++) {
     const d: unknown = shape[axis];
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) {
-      throw new WgslDiceError('INVALID_SHAPE', `${what}[${axis}] must be a positive integer, got ${d === undefined ? 'a hole' : describeValue(d)}.`);
+      throw new WgslDiceError(
+        'INVALID_SHAPE',
+        `${what}[${axis}] must be a positive integer, got ${d === undefined ? 'a hole' : describeValue(d)}.`,
+      );
     }
   }
 }
@@ -145,7 +181,10 @@ export function toTensor(x: HostInput, shape: readonly number[] | null | undefin
   if (ArrayBuffer.isView(x) || (typeof x === 'object' && x !== null && !Array.isArray(x) && 'length' in x)) {
     if (shape !== null && shape !== undefined) checkShape(shape, `${name} shape`);
     if (x instanceof BigInt64Array || x instanceof BigUint64Array || x instanceof DataView) {
-      throw new WgslDiceError('INVALID_DTYPE', `${name} is a ${x.constructor.name}; pass numbers (a Float32Array, an integer typed array or nested arrays).`);
+      throw new WgslDiceError(
+        'INVALID_DTYPE',
+        `${name} is a ${x.constructor.name}; pass numbers (a Float32Array, an integer typed array or nested arrays).`,
+      );
     }
     const data = Float64Array.from(x as ArrayLike<number>, (v: unknown, i) => {
       // Float64Array.from would turn null into 0 and '2' into 2: a silently different tensor.
@@ -156,7 +195,10 @@ export function toTensor(x: HostInput, shape: readonly number[] | null | undefin
     });
     const s = shape ? [...shape] : [data.length];
     if (s.reduce((a, b) => a * b, 1) !== data.length) {
-      throw new WgslDiceError('SHAPE_MISMATCH', `${name} has ${data.length} elements but its shape [${s}] needs more or fewer.`);
+      throw new WgslDiceError(
+        'SHAPE_MISMATCH',
+        `${name} has ${data.length} elements but its shape [${s}] needs more or fewer.`,
+      );
     }
     return tensor(s, data);
   }
@@ -185,7 +227,10 @@ export function checkLayout(layout: unknown, rank: number | undefined, what: str
   }
   // A layout with channels must name every axis: otherwise the channel axis is guessed wrong.
   if (layout.includes('C') && rank !== undefined && layout.length !== rank) {
-    throw new WgslDiceError('INVALID_OPTION', `${what}: layout "${layout}" has ${layout.length} axes but the input has ${rank}.`);
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `${what}: layout "${layout}" has ${layout.length} axes but the input has ${rank}.`,
+    );
   }
 }
 
@@ -226,7 +271,10 @@ export function labels(t: Tensor, ignore: number | null = null): Uint32Array {
 export const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 /** The `reduce` axes of `shape` moved last: [kept shape, K kept elements, N reduced elements] and the axis order. */
-export function splitShape(shape: readonly number[], reduce: readonly number[] | null): { kept: number[]; K: number; N: number; perm: number[] } {
+export function splitShape(
+  shape: readonly number[],
+  reduce: readonly number[] | null,
+): { kept: number[]; K: number; N: number; perm: number[] } {
   const rank = shape.length;
   const red = reduce === null ? [...shape.keys()] : [...new Set(reduce.map((a) => (a < 0 ? a + rank : a)))];
   for (const a of red) {
@@ -238,7 +286,10 @@ export function splitShape(shape: readonly number[], reduce: readonly number[] |
 }
 
 /** {@link splitShape} plus the data permuted accordingly. */
-export function splitAxes(t: Tensor, reduce: readonly number[] | null): { kept: number[]; K: number; N: number; data: Float32Array } {
+export function splitAxes(
+  t: Tensor,
+  reduce: readonly number[] | null,
+): { kept: number[]; K: number; N: number; data: Float32Array } {
   const { kept, K, N, perm } = splitShape(t.shape, reduce);
   return { kept, K, N, data: f32(transpose(t, perm)) };
 }
@@ -264,18 +315,18 @@ interface CachedLoss {
  * buffers: a least-recently-used cache of {@link PRESET_CACHE_SIZE} entries that destroys what it
  * evicts.
  */
-export class LossCache {
-  readonly #engine: DiceEngine;
+export class PresetLossCache {
+  readonly #factory: LossFactory;
   /** In least- to most-recently-used order (a Map keeps insertion order). */
   readonly #losses = new Map<string, Promise<CachedLoss>>();
-  constructor(engine: DiceEngine) {
-    this.#engine = engine;
+  constructor(factory: LossFactory) {
+    this.#factory = factory;
   }
   loss(options: LossOptions): Promise<FamilyLoss> {
-    return this.get('loss', options, () => this.#engine.loss(options));
+    return this.get('loss', options, () => this.#factory.loss(options));
   }
   metric(options: MetricOptions): Promise<FamilyLoss> {
-    return this.get('metric', options, () => this.#engine.metric(options));
+    return this.get('metric', options, () => this.#factory.metric(options));
   }
   /** The loss of `kind` made by `make` for `options` (clDice, Wasserstein Dice: other loss classes). */
   get<L extends CachedLoss>(kind: string, options: object, make: () => Promise<L>): Promise<L> {
@@ -293,14 +344,17 @@ export class LossCache {
     for (const [oldest, evicted] of this.#losses) {
       if (this.#losses.size <= PRESET_CACHE_SIZE) break;
       this.#losses.delete(oldest);
-      evicted.then((l) => l.destroyWhenIdle(), () => undefined);
+      evicted.then(
+        (l) => l.destroyWhenIdle(),
+        () => undefined,
+      );
     }
     return loss;
   }
 }
 
 export async function run(
-  cache: LossCache,
+  cache: PresetLossCache,
   options: LossOptions,
   pred: Float32Array,
   target: Float32Array | Uint32Array,

@@ -5,9 +5,18 @@
 // `extras` of evaluate() and create() (own, known keys only, so a misspelt key is an error and not
 // a silently default layout; a valid layout string of the input's rank) and create()'s shape.
 
-import type { DiceEngine } from '../engine.js';
-import { describeValue, rejectUnknownKeys, WgslDiceError } from '../errors.js';
-import { checkLayout, checkShape, type CreateExtras, type HostInput, type Options, type Preset, type PresetExtras } from './common.js';
+import type { LossFactory } from '../losses/factory.js';
+import { WgslDiceError } from '../core/errors.js';
+import { describeValue, rejectUnknownKeys } from '../core/validate.js';
+import {
+  checkLayout,
+  checkShape,
+  type CreateExtras,
+  type HostInput,
+  type Options,
+  type Preset,
+  type PresetExtras,
+} from './common.js';
 import { createKerasPresets } from './keras.js';
 import { createMonaiPresets } from './monai.js';
 import { createNnunetPresets } from './nnunet.js';
@@ -19,13 +28,13 @@ export type { CreateExtras, HostInput, Preset, PresetExtras, PresetValue } from 
 const EVALUATE_EXTRAS = ['mask', 'layout', 'inputShape', 'targetShape', 'maskShape', 'targetDtype'];
 const CREATE_EXTRAS = ['targetShape', 'maskShape', 'layout'];
 
-export function createPresets(engine: DiceEngine) {
+export function createPresets(factory: LossFactory) {
   return {
-    monai: checked(createMonaiPresets(engine)),
-    smp: checked(createSmpPresets(engine)),
-    keras: checked(createKerasPresets(engine)),
-    qsm: checked(createQsmPresets(engine)),
-    nnunet: checked(createNnunetPresets(engine)),
+    monai: checked(createMonaiPresets(factory)),
+    smp: checked(createSmpPresets(factory)),
+    keras: checked(createKerasPresets(factory)),
+    qsm: checked(createQsmPresets(factory)),
+    nnunet: checked(createNnunetPresets(factory)),
   };
 }
 
@@ -67,7 +76,10 @@ function withChecks<P extends CheckedPreset>(preset: P): P {
       checkShape(shape, `${api} create() shape`, 2);
       if (extras !== undefined) {
         if (typeof extras !== 'object' || extras === null) {
-          throw new WgslDiceError('INVALID_OPTION', `${api}: create() extras must be an object, got ${describeValue(extras)}.`);
+          throw new WgslDiceError(
+            'INVALID_OPTION',
+            `${api}: create() extras must be an object, got ${describeValue(extras)}.`,
+          );
         }
         rejectUnknownKeys(`${api} create() extras field`, extras, CREATE_EXTRAS);
         if (extras.targetShape !== undefined) checkShape(extras.targetShape, `${api} extras.targetShape`);

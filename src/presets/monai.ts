@@ -1,12 +1,14 @@
 // MONAI presets: engine.presets.monai.<Api>(options) with MONAI's constructor option names and
 // defaults (peer-semantics.md b.1). Inputs are channel-first (NCHW…); a layout in extras moves C to axis 1.
 
-import type { DiceEngine } from '../engine.js';
-import { WgslDiceError } from '../errors.js';
-import type { ClDiceLoss, ClDiceOptions } from '../family/cldice.js';
-import type { FocalOptions, LossOptions } from '../family/options.js';
-import type { WassersteinDiceLoss, WassersteinDiceOptions } from '../family/wasserstein.js';
-import type { Opts } from '../reference/peers/common.js';
+import type { LossFactory } from '../losses/factory.js';
+import { WgslDiceError } from '../core/errors.js';
+import type { ClDiceLoss } from '../losses/cldice.js';
+import type { FocalOptions, LossOptions } from '../spec/family.js';
+import type { WassersteinDiceLoss } from '../losses/wasserstein.js';
+import type { ClDiceOptions } from '../spec/cldice.js';
+import type { WassersteinDiceOptions } from '../spec/wasserstein.js';
+import type { Opts } from '../peers/options.js';
 import {
   COMPUTE_DICE_DEFAULTS,
   COMPUTE_GDICE_DEFAULTS,
@@ -25,13 +27,13 @@ import {
   type MetricReduction,
   doMetricReduction,
   skeletonIterationsOf,
-} from '../reference/peers/monai.js';
-import { type Tensor, moveAxis, numel, reshape, tensor, toNested, zip } from '../reference/peers/tensor.js';
+} from '../peers/monai.js';
+import { type Tensor, moveAxis, numel, reshape, tensor, toNested, zip } from '../peers/tensor.js';
 import { type KernelActivation, hostActivation, hostOnlyActivation, kernelActivation } from './activation.js';
 import {
   type CreateExtras,
   type HostInput,
-  LossCache,
+  PresetLossCache,
   type Options,
   type Preset,
   type PresetExtras,
@@ -59,7 +61,7 @@ export interface WassersteinPreset extends Omit<Preset, 'create'> {
 type Kind = 'dice' | 'masked' | 'tversky' | 'gdl' | 'dice-ce' | 'dice-focal' | 'gdl-focal';
 
 /** MONAI's preamble from the shapes alone: what create() needs. */
-interface Planned {
+interface MonaiPreamble {
   lossOptions: LossOptions;
   B: number;
   C: number;
@@ -70,8 +72,8 @@ interface Planned {
   hostActivated: boolean;
 }
 
-/** {@link Planned} with the host data evaluate() uploads. */
-interface Prepared extends Planned {
+/** {@link MonaiPreamble} with the host data evaluate() uploads. */
+interface Prepared extends MonaiPreamble {
   pred: Float32Array;
   target: Float32Array | Uint32Array;
 }
@@ -79,7 +81,10 @@ interface Prepared extends Planned {
 function activationOf(o: Opts, C: number): { activation: KernelActivation; host: ((t: Tensor) => Tensor) | null } {
   const n = Number(o.bool('sigmoid')) + Number(o.bool('softmax')) + Number(!o.isNone('other_act'));
   if (n > 1) {
-    throw new WgslDiceError('INVALID_OPTION', `${o.api}: Incompatible values: more than 1 of [sigmoid=True, softmax=True, other_act is not None].`);
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `${o.api}: Incompatible values: more than 1 of [sigmoid=True, softmax=True, other_act is not None].`,
+    );
   }
   if (o.bool('sigmoid')) return { activation: 'sigmoid', host: null };
   if (o.bool('softmax')) return { activation: C === 1 ? 'none' : 'softmax', host: null }; // MONAI ignores softmax when C = 1
@@ -88,14 +93,22 @@ function activationOf(o: Opts, C: number): { activation: KernelActivation; host:
   // Named activations run in the kernels (other_act's softmax is not skipped when C = 1);
   // any other callable runs on the host, in evaluate() only.
   const kernel = kernelActivation(act);
-  return kernel !== null ? { activation: kernel, host: null } : { activation: 'none', host: hostActivation(o.api, act) };
+  return kernel !== null
+    ? { activation: kernel, host: null }
+    : { activation: 'none', host: hostActivation(o.api, act) };
 }
 
 /**
- * MONAI's preamble mapped to engine options, from the shapes alone (pure: create() plans a
+ * MONAI's preamble mapped to engine options, from the shapes alone (pure: create() maps a
  * [2, 4, 512, 512, 16] loss without a host tensor of that size). `x`, `y`: channel-first shapes.
  */
-export function planMonai(o: Opts, kind: Kind, x: readonly number[], y: readonly number[], forCreate: boolean): Planned {
+export function monaiLossOptions(
+  o: Opts,
+  kind: Kind,
+  x: readonly number[],
+  y: readonly number[],
+  forCreate: boolean,
+): MonaiPreamble {
   const rank = x.length;
   if (rank < 2) throw new WgslDiceError('INVALID_SHAPE', `${o.api}: input must be [B, C, ...spatial], got [${x}].`);
   const [B, C] = x;
@@ -104,10 +117,16 @@ export function planMonai(o: Opts, kind: Kind, x: readonly number[], y: readonly
   const onehot = o.bool('to_onehot_y') && C > 1;
   if (onehot) {
     if (y[0] !== B || y[1] !== 1 || y.length !== rank) {
-      throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: to_onehot_y needs a label map of shape [B, 1, ...], got [${y}].`);
+      throw new WgslDiceError(
+        'SHAPE_MISMATCH',
+        `${o.api}: to_onehot_y needs a label map of shape [B, 1, ...], got [${y}].`,
+      );
     }
   } else if (y.length !== rank || y.some((d, i) => d !== x[i])) {
-    throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: ground truth has different shape ([${y}]) from input ([${x}]).`);
+    throw new WgslDiceError(
+      'SHAPE_MISMATCH',
+      `${o.api}: ground truth has different shape ([${y}]) from input ([${x}]).`,
+    );
   }
   const includeBackground = o.bool('include_background') || C === 1;
   const kept = [...Array(C).keys()].slice(includeBackground ? 0 : 1);
@@ -122,7 +141,10 @@ export function planMonai(o: Opts, kind: Kind, x: readonly number[], y: readonly
     label: o.api,
   };
   if (!includeBackground) base.includeBackground = false;
-  const reduction = o.oneOf('reduction', kind === 'dice-ce' ? (['mean', 'sum'] as const) : (['none', 'mean', 'sum'] as const));
+  const reduction = o.oneOf(
+    'reduction',
+    kind === 'dice-ce' ? (['mean', 'sum'] as const) : (['none', 'mean', 'sum'] as const),
+  );
   base.reduction = reduction;
   // DiceCELoss, DiceFocalLoss and GeneralizedDiceFocalLoss have no soft_label.
   const softLabel = 'soft_label' in o.values && o.bool('soft_label');
@@ -130,7 +152,8 @@ export function planMonai(o: Opts, kind: Kind, x: readonly number[], y: readonly
     const k = o.bool('jaccard') ? 1 : 0.5;
     // f = 1 − (2·tp + smooth_nr) / (2·(tp + k·fp + k·fn) + smooth_dr)
     base.score = { numTp: 2, denTp: 2, denFp: 2 * k, denFn: 2 * k };
-    if (o.bool('squared_pred')) base.squared = true; // ord 2 wins over soft_label (same tp = Σpg)
+    if (o.bool('squared_pred'))
+      base.squared = true; // ord 2 wins over soft_label (same tp = Σpg)
     else if (softLabel) base.softLabel = 'absolute';
     const weight = kind === 'dice-ce' ? null : o.numOrList('weight');
     // MONAI applies `weight` only while more than one channel is left (after include_background).
@@ -146,12 +169,12 @@ export function planMonai(o: Opts, kind: Kind, x: readonly number[], y: readonly
   return { lossOptions: base, B, C, kept, rank, hostActivated: host !== null };
 }
 
-/** {@link planMonai} for host tensors, with pred (other_act applied on the host when it runs there) and target packed. */
+/** {@link monaiLossOptions} for host tensors, with pred (other_act applied on the host when it runs there) and target packed. */
 function prepare(o: Opts, kind: Kind, x: Tensor, y: Tensor): Prepared {
-  const planned = planMonai(o, kind, x.shape, y.shape, false);
-  const { host } = activationOf(o, planned.C);
-  const target = planned.lossOptions.target === 'u32' ? labels(y) : f32(y);
-  return { ...planned, pred: f32(host ? host(x) : x), target };
+  const mapped = monaiLossOptions(o, kind, x.shape, y.shape, false);
+  const { host } = activationOf(o, mapped.C);
+  const target = mapped.lossOptions.target === 'u32' ? labels(y) : f32(y);
+  return { ...mapped, pred: f32(host ? host(x) : x), target };
 }
 
 /** MONAI FocalLoss's reduction as the engine's focal reduction ('none' keeps the sum: the gradient path). */
@@ -168,10 +191,14 @@ function focalTerm(o: Opts, C: number, kept: number[], useSoftmax: boolean, lamb
   let alpha = 'alpha' in o.values ? o.numOrList('alpha') : null;
   if (useSoftmax && kept.length !== C && typeof alpha === 'number') alpha = null;
   if (Array.isArray(alpha) && alpha.length !== kept.length) {
-    throw new WgslDiceError('INVALID_OPTION', `${o.api}: alpha has ${alpha.length} entries for ${kept.length} classes.`);
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `${o.api}: alpha has ${alpha.length} entries for ${kept.length} classes.`,
+    );
   }
   const gamma = o.num('gamma');
-  if (!(gamma >= 0)) throw new WgslDiceError('INVALID_OPTION', `${o.api}: gamma must be >= 0 on the GPU, got ${gamma}.`);
+  if (!(gamma >= 0))
+    throw new WgslDiceError('INVALID_OPTION', `${o.api}: gamma must be >= 0 on the GPU, got ${gamma}.`);
   const focal: FocalOptions = { lambda, gamma, useSoftmax, reduction: FOCAL_REDUCTION[reduction] };
   if (alpha !== null) focal.alpha = alpha;
   const weight = o.numOrList('weight');
@@ -189,7 +216,8 @@ function engineWeights(api: string, weight: number | number[], kept: number[], C
         'If `include_background=False`, the weight should not include the background category class 0.',
     );
   }
-  if (w.some((v) => v < 0)) throw new WgslDiceError('INVALID_WEIGHTS', `${api}: the value/values of the \`weight\` should be no less than 0.`);
+  if (w.some((v) => v < 0))
+    throw new WgslDiceError('INVALID_WEIGHTS', `${api}: the value/values of the \`weight\` should be no less than 0.`);
   const out = new Array<number>(C).fill(1);
   kept.forEach((c, i) => (out[c] = w[i]));
   return out;
@@ -199,13 +227,21 @@ function engineWeights(api: string, weight: number | number[], kept: number[], C
 function bcePosWeight(api: string, weight: number[] | null): { posWeight?: number } {
   if (weight === null) return {};
   if (weight.length !== 1) {
-    throw new WgslDiceError('INVALID_WEIGHTS', `${api}: with one channel, weight is BCEWithLogitsLoss's pos_weight and needs 1 entry, got ${weight.length}.`);
+    throw new WgslDiceError(
+      'INVALID_WEIGHTS',
+      `${api}: with one channel, weight is BCEWithLogitsLoss's pos_weight and needs 1 entry, got ${weight.length}.`,
+    );
   }
-  if (!(weight[0] >= 0)) throw new WgslDiceError('INVALID_WEIGHTS', `${api}: pos_weight must be >= 0, got ${weight[0]}.`);
+  if (!(weight[0] >= 0))
+    throw new WgslDiceError('INVALID_WEIGHTS', `${api}: pos_weight must be >= 0, got ${weight[0]}.`);
   return { posWeight: weight[0] };
 }
 
-function hostTensors(pred: HostInput, target: HostInput, extras: PresetExtras | undefined): { x: Tensor; y: Tensor; m: Tensor | null } {
+function hostTensors(
+  pred: HostInput,
+  target: HostInput,
+  extras: PresetExtras | undefined,
+): { x: Tensor; y: Tensor; m: Tensor | null } {
   const layout = extras?.layout ?? null;
   const x = toTensor(pred, extras?.inputShape, 'pred');
   const yRaw = toTensor(target, extras?.targetShape, 'target');
@@ -230,70 +266,85 @@ function shapeFor(C: number, kept: number[]): number[] {
   return C === 1 ? [0] : kept;
 }
 
-export function createMonaiPresets(engine: DiceEngine) {
-  const cache = new LossCache(engine);
+export function createMonaiPresets(factory: LossFactory) {
+  const cache = new PresetLossCache(factory);
 
-  const lossPreset = (api: string, kind: Kind, defaults: Options) => (options: Options = {}): Preset => {
-    const o = parseOptions(api, options, defaults);
-    // Validate eagerly what does not depend on the input.
-    optionGuard(() => o.oneOf('reduction', kind === 'dice-ce' ? (['mean', 'sum'] as const) : (['none', 'mean', 'sum'] as const)));
-    const lambdaNames = { 'dice-focal': ['lambda_dice', 'lambda_focal'], 'gdl-focal': ['lambda_gdl', 'lambda_focal'], 'dice-ce': ['lambda_dice', 'lambda_ce'] } as const;
-    if (kind === 'dice-focal' || kind === 'gdl-focal' || kind === 'dice-ce') {
-      for (const name of lambdaNames[kind]) {
-        if (optionGuard(() => o.num(name)) < 0) throw new WgslDiceError('INVALID_OPTION', `${api}: ${name} should be no less than 0.0.`);
+  const lossPreset =
+    (api: string, kind: Kind, defaults: Options) =>
+    (options: Options = {}): Preset => {
+      const o = parseOptions(api, options, defaults);
+      // Validate eagerly what does not depend on the input.
+      optionGuard(() =>
+        o.oneOf('reduction', kind === 'dice-ce' ? (['mean', 'sum'] as const) : (['none', 'mean', 'sum'] as const)),
+      );
+      const lambdaNames = {
+        'dice-focal': ['lambda_dice', 'lambda_focal'],
+        'gdl-focal': ['lambda_gdl', 'lambda_focal'],
+        'dice-ce': ['lambda_dice', 'lambda_ce'],
+      } as const;
+      if (kind === 'dice-focal' || kind === 'gdl-focal' || kind === 'dice-ce') {
+        for (const name of lambdaNames[kind]) {
+          if (optionGuard(() => o.num(name)) < 0)
+            throw new WgslDiceError('INVALID_OPTION', `${api}: ${name} should be no less than 0.0.`);
+        }
       }
-    }
-    /** The whole loss as one engine loss: the scalar MONAI returns (for 'none', its tensor's sum). */
-    const fusedOptions = (p: Planned): LossOptions => {
-      if (kind === 'dice-ce') return diceCeFused(o, p);
-      if (kind === 'dice-focal' || kind === 'gdl-focal') return diceFocalFused(o, kind, p);
-      return p.lossOptions;
-    };
-    return {
-      api,
-      options: o.values,
-      async create(shape, extras: CreateExtras = {}) {
-        const p = planMonai(o, kind, shape, extras.targetShape ?? shape, true);
-        if (kind === 'masked' && extras.maskShape) {
-          // MaskedDiceLoss = DiceLoss(input * mask, target * mask), in the kernels' mask-the-logits mode.
-          p.lossOptions.mask = 'logits';
-          p.lossOptions.maskShape = extras.maskShape[0] === 1 && shape[0] !== 1 ? 'shared' : 'per-sample';
-        }
-        return engine.loss(fusedOptions(p));
-      },
-      async evaluate(pred, target, extras) {
-        let { x, y, m } = hostTensors(pred, target, extras);
-        if (kind === 'masked') {
-          if (m) {
-            if (x.shape[0] !== m.shape[0] && m.shape[0] !== 1) {
-              throw new WgslDiceError('SHAPE_MISMATCH', `${api}: batch size of mask ([${m.shape}]) must be 1 or equal to input ([${x.shape}])`);
-            }
-            // MaskedDiceLoss = DiceLoss(input·mask, target·mask): applied on the host (exact for
-            // any mask, activation and label map; the GPU path uses mask: 'logits').
-            const mm = m;
-            x = zip(x, mm, (a, b) => a * b);
-            y = zip(y, mm, (a, b) => a * b);
+      /** The whole loss as one engine loss: the scalar MONAI returns (for 'none', its tensor's sum). */
+      const fusedOptions = (p: MonaiPreamble): LossOptions => {
+        if (kind === 'dice-ce') return diceCeFused(o, p);
+        if (kind === 'dice-focal' || kind === 'gdl-focal') return diceFocalFused(o, kind, p);
+        return p.lossOptions;
+      };
+      return {
+        api,
+        options: o.values,
+        async create(shape, extras: CreateExtras = {}) {
+          const p = monaiLossOptions(o, kind, shape, extras.targetShape ?? shape, true);
+          if (kind === 'masked' && extras.maskShape) {
+            // MaskedDiceLoss = DiceLoss(input * mask, target * mask), in the kernels' mask-the-logits mode.
+            p.lossOptions.mask = 'logits';
+            p.lossOptions.maskShape = extras.maskShape[0] === 1 && shape[0] !== 1 ? 'shared' : 'per-sample';
           }
-        }
-        const p = prepare(o, kind, x, y);
-        const reduction = p.lossOptions.reduction;
-        if ((kind === 'dice-focal' || kind === 'gdl-focal') && reduction === 'none') return diceFocalTensor(o, kind, p, x);
-        if (kind === 'dice-ce' || kind === 'dice-focal' || kind === 'gdl-focal') {
-          const fused = fusedOptions(p);
-          return p.hostActivated ? splitAtLogits(fused, p, x) : (await (await cache.loss(fused)).compute(p.pred, p.target)).loss;
-        }
-        const r = await (await cache.loss(p.lossOptions)).compute(p.pred, p.target);
-        if (reduction !== 'none') return r.loss;
-        const batch = o.bool('batch');
-        const extraOnes = new Array<number>(p.rank - 2).fill(1);
-        const vals = diceGroupValues(kind, p, r.groups.value);
-        if (kind === 'gdl') return nested(batch ? [1, ...extraOnes] : [p.B, 1, ...extraOnes], vals);
-        const Ck = shapeFor(p.C, p.kept).length;
-        if (kind === 'tversky') return nested(batch ? [Ck] : [p.B, Ck], vals);
-        return nested(batch ? [Ck, ...extraOnes] : [p.B, Ck, ...extraOnes], vals);
-      },
+          return factory.loss(fusedOptions(p));
+        },
+        async evaluate(pred, target, extras) {
+          let { x, y, m } = hostTensors(pred, target, extras);
+          if (kind === 'masked') {
+            if (m) {
+              if (x.shape[0] !== m.shape[0] && m.shape[0] !== 1) {
+                throw new WgslDiceError(
+                  'SHAPE_MISMATCH',
+                  `${api}: batch size of mask ([${m.shape}]) must be 1 or equal to input ([${x.shape}])`,
+                );
+              }
+              // MaskedDiceLoss = DiceLoss(input·mask, target·mask): applied on the host (exact for
+              // any mask, activation and label map; the GPU path uses mask: 'logits').
+              const mm = m;
+              x = zip(x, mm, (a, b) => a * b);
+              y = zip(y, mm, (a, b) => a * b);
+            }
+          }
+          const p = prepare(o, kind, x, y);
+          const reduction = p.lossOptions.reduction;
+          if ((kind === 'dice-focal' || kind === 'gdl-focal') && reduction === 'none')
+            return diceFocalTensor(o, kind, p, x);
+          if (kind === 'dice-ce' || kind === 'dice-focal' || kind === 'gdl-focal') {
+            const fused = fusedOptions(p);
+            return p.hostActivated
+              ? splitAtLogits(fused, p, x)
+              : (await (await cache.loss(fused)).compute(p.pred, p.target)).loss;
+          }
+          const r = await (await cache.loss(p.lossOptions)).compute(p.pred, p.target);
+          if (reduction !== 'none') return r.loss;
+          const batch = o.bool('batch');
+          const extraOnes = new Array<number>(p.rank - 2).fill(1);
+          const vals = diceGroupValues(kind, p, r.groups.value);
+          if (kind === 'gdl') return nested(batch ? [1, ...extraOnes] : [p.B, 1, ...extraOnes], vals);
+          const Ck = shapeFor(p.C, p.kept).length;
+          if (kind === 'tversky') return nested(batch ? [Ck] : [p.B, Ck], vals);
+          return nested(batch ? [Ck, ...extraOnes] : [p.B, Ck, ...extraOnes], vals);
+        },
+      };
     };
-  };
 
   /** MONAI's 'none' values of the Dice part: per row (sample, or one with batch), the kept classes' weighted values, or one GDL value. */
   function diceGroupValues(kind: Kind, p: Prepared, value: Float32Array): number[] {
@@ -309,14 +360,14 @@ export function createMonaiPresets(engine: DiceEngine) {
    * For reduction 'none' the scalar is the sum of MONAI's tensor: the Dice values broadcast over
    * [B, C', ...spatial] (each repeated `diceRepeats` times) plus every focal element.
    */
-  function diceFocalFused(o: Opts, kind: 'dice-focal' | 'gdl-focal', p: Planned): LossOptions {
+  function diceFocalFused(o: Opts, kind: 'dice-focal' | 'gdl-focal', p: MonaiPreamble): LossOptions {
     const none = p.lossOptions.reduction === 'none';
     const lambdaDice = o.num(kind === 'dice-focal' ? 'lambda_dice' : 'lambda_gdl') * (none ? diceRepeats(kind, p) : 1);
     return { ...p.lossOptions, lambdaDice, focal: focalTerm(o, p.C, p.kept, false, o.num('lambda_focal')) };
   }
 
   /** How often each Dice value of a 'none' reduction appears once broadcast against [B, C', ...spatial]. */
-  function diceRepeats(kind: 'dice-focal' | 'gdl-focal', p: Planned): number {
+  function diceRepeats(kind: 'dice-focal' | 'gdl-focal', p: MonaiPreamble): number {
     const S = p.lossOptions.shape.slice(2).reduce((a, b) => a * b, 1);
     const perValue = kind === 'gdl-focal' ? p.kept.length * S : S;
     return p.lossOptions.batch ? p.B * perValue : perValue;
@@ -336,9 +387,25 @@ export function createMonaiPresets(engine: DiceEngine) {
   }
 
   /** DiceFocalLoss / GeneralizedDiceFocalLoss reduction 'none': MONAI's [B, C', ...spatial] tensor. */
-  async function diceFocalTensor(o: Opts, kind: 'dice-focal' | 'gdl-focal', p: Prepared, x: Tensor): Promise<PresetValue> {
-    const diceValues = diceGroupValues(kind, p, (await (await cache.loss(p.lossOptions)).compute(p.pred, p.target)).groups.value);
-    const focalValues = await focalElements(o.api, x, p.target, p.lossOptions.target === 'dense', focalTerm(o, p.C, p.kept, false, 1), p.kept.length !== p.C);
+  async function diceFocalTensor(
+    o: Opts,
+    kind: 'dice-focal' | 'gdl-focal',
+    p: Prepared,
+    x: Tensor,
+  ): Promise<PresetValue> {
+    const diceValues = diceGroupValues(
+      kind,
+      p,
+      (await (await cache.loss(p.lossOptions)).compute(p.pred, p.target)).groups.value,
+    );
+    const focalValues = await focalElements(
+      o.api,
+      x,
+      p.target,
+      p.lossOptions.target === 'dense',
+      focalTerm(o, p.C, p.kept, false, 1),
+      p.kept.length !== p.C,
+    );
     const lambdaDiceValue = o.num(kind === 'dice-focal' ? 'lambda_dice' : 'lambda_gdl');
     const lambdaFocal = o.num('lambda_focal');
     const [B] = x.shape;
@@ -361,64 +428,80 @@ export function createMonaiPresets(engine: DiceEngine) {
    * (class indices for a label map, probabilities for a dense target) when C > 1, else
    * BCEWithLogitsLoss(pos_weight=weight); the reduction applies to both.
    */
-  function diceCeFused(o: Opts, p: Planned): LossOptions {
+  function diceCeFused(o: Opts, p: MonaiPreamble): LossOptions {
     const weight = o.numOrList('weight');
-    if (typeof weight === 'number') throw new WgslDiceError('INVALID_WEIGHTS', `${o.api}: weight must be a sequence (one entry per class)`);
+    if (typeof weight === 'number')
+      throw new WgslDiceError('INVALID_WEIGHTS', `${o.api}: weight must be a sequence (one entry per class)`);
     const reduction = p.lossOptions.reduction as 'mean' | 'sum';
     // MONAI hands label_smoothing to CrossEntropyLoss only: BCEWithLogitsLoss (C = 1) has none.
     const crossEntropy: NonNullable<LossOptions['crossEntropy']> =
       p.C === 1
         ? { lambda: o.num('lambda_ce'), form: 'binary', reduction, ...bcePosWeight(o.api, weight) }
-        : { lambda: o.num('lambda_ce'), form: 'softmax', reduction, labelSmoothing: o.num('label_smoothing'), ...(weight ? { weights: weight } : {}) };
+        : {
+            lambda: o.num('lambda_ce'),
+            form: 'softmax',
+            reduction,
+            labelSmoothing: o.num('label_smoothing'),
+            ...(weight ? { weights: weight } : {}),
+          };
     const opts: LossOptions = { ...p.lossOptions, lambdaDice: o.num('lambda_dice'), crossEntropy };
-    if (weight && p.kept.length !== 1) opts.weights = engineWeights(o.api, p.kept.length === p.C ? weight : weight.slice(1), p.kept, p.C);
+    if (weight && p.kept.length !== 1)
+      opts.weights = engineWeights(o.api, p.kept.length === p.C ? weight : weight.slice(1), p.kept, p.C);
     return opts;
   }
 
   /** monai.losses.GeneralizedWassersteinDiceLoss on engine.wassersteinDice (its own kernels). */
-  const wassersteinLosses = new LossCache(engine);
-  const wassersteinPreset = (api: string) => (options: Options = {}): WassersteinPreset => {
-    const o = parseOptions(api, options, GWDL_DEFAULTS);
-    if (o.isNone('dist_matrix')) throw new WgslDiceError('INVALID_OPTION', `${api}: dist_matrix is required.`);
-    const distanceMatrix = optionGuard(() => o.matrix('dist_matrix'));
-    const weighting = optionGuard(() => o.oneOf('weighting_mode', ['default', 'GDL'] as const));
-    const reduction = optionGuard(() => o.oneOf('reduction', ['none', 'mean', 'sum'] as const));
-    const optionsFor = (shape: readonly number[]): WassersteinDiceOptions => {
-      if (shape.length < 2 || shape[1] !== distanceMatrix.length) {
-        throw new WgslDiceError('SHAPE_MISMATCH', `${api}: input [${shape}] must be [B, C, ...spatial] with C = ${distanceMatrix.length} (the size of dist_matrix).`);
-      }
+  const wassersteinLosses = new PresetLossCache(factory);
+  const wassersteinPreset =
+    (api: string) =>
+    (options: Options = {}): WassersteinPreset => {
+      const o = parseOptions(api, options, GWDL_DEFAULTS);
+      if (o.isNone('dist_matrix')) throw new WgslDiceError('INVALID_OPTION', `${api}: dist_matrix is required.`);
+      const distanceMatrix = optionGuard(() => o.matrix('dist_matrix'));
+      const weighting = optionGuard(() => o.oneOf('weighting_mode', ['default', 'GDL'] as const));
+      const reduction = optionGuard(() => o.oneOf('reduction', ['none', 'mean', 'sum'] as const));
+      const optionsFor = (shape: readonly number[]): WassersteinDiceOptions => {
+        if (shape.length < 2 || shape[1] !== distanceMatrix.length) {
+          throw new WgslDiceError(
+            'SHAPE_MISMATCH',
+            `${api}: input [${shape}] must be [B, C, ...spatial] with C = ${distanceMatrix.length} (the size of dist_matrix).`,
+          );
+        }
+        return {
+          shape: [...shape],
+          layout: 'channels-first',
+          target: 'u32',
+          distanceMatrix,
+          weighting,
+          reduction,
+          smoothNumerator: o.num('smooth_nr'),
+          smoothDenominator: o.num('smooth_dr'),
+          label: api,
+        };
+      };
+      const lossFor = (shape: readonly number[]) => {
+        const lossOptions = optionsFor(shape);
+        return wassersteinLosses.get('wasserstein', lossOptions, () => factory.wassersteinDice(lossOptions));
+      };
       return {
-        shape: [...shape],
-        layout: 'channels-first',
-        target: 'u32',
-        distanceMatrix,
-        weighting,
-        reduction,
-        smoothNumerator: o.num('smooth_nr'),
-        smoothDenominator: o.num('smooth_dr'),
-        label: api,
+        api,
+        options: o.values,
+        create: async (shape) => factory.wassersteinDice(optionsFor(shape)),
+        async evaluate(pred, target, extras) {
+          const { x, y } = hostTensors(pred, target, extras);
+          const B = x.shape[0];
+          // The label map may come as [B, ...spatial] or [B, 1, ...spatial]: one label per voxel.
+          if (y.shape[0] !== B || y.data.length !== B * numel(x.shape.slice(2))) {
+            throw new WgslDiceError(
+              'SHAPE_MISMATCH',
+              `${api}: target ([${y.shape}]) does not hold one label per voxel of input ([${x.shape}]).`,
+            );
+          }
+          const r = await (await lossFor(x.shape)).compute(f32(x), labels(y));
+          return reduction === 'none' ? nested([B], r.perSample) : r.loss;
+        },
       };
     };
-    const lossFor = (shape: readonly number[]) => {
-      const lossOptions = optionsFor(shape);
-      return wassersteinLosses.get('wasserstein', lossOptions, () => engine.wassersteinDice(lossOptions));
-    };
-    return {
-      api,
-      options: o.values,
-      create: async (shape) => engine.wassersteinDice(optionsFor(shape)),
-      async evaluate(pred, target, extras) {
-        const { x, y } = hostTensors(pred, target, extras);
-        const B = x.shape[0];
-        // The label map may come as [B, ...spatial] or [B, 1, ...spatial]: one label per voxel.
-        if (y.shape[0] !== B || y.data.length !== B * numel(x.shape.slice(2))) {
-          throw new WgslDiceError('SHAPE_MISMATCH', `${api}: target ([${y.shape}]) does not hold one label per voxel of input ([${x.shape}]).`);
-        }
-        const r = await (await lossFor(x.shape)).compute(f32(x), labels(y));
-        return reduction === 'none' ? nested([B], r.perSample) : r.loss;
-      },
-    };
-  };
 
   /**
    * MONAI's focal tensor ('none'): [B, kept classes, S] flat. Every voxel becomes a sample of one
@@ -435,7 +518,8 @@ export function createMonaiPresets(engine: DiceEngine) {
   ): Promise<number[]> {
     const [B, C] = x.shape;
     const S = numel(x.shape.slice(2));
-    const voxelsFirst = (data: ArrayLike<number>) => f32(moveAxis(reshape(tensor([...x.shape], Float64Array.from(data)), [B, C, S]), 1, 2));
+    const voxelsFirst = (data: ArrayLike<number>) =>
+      f32(moveAxis(reshape(tensor([...x.shape], Float64Array.from(data)), [B, C, S]), 1, 2));
     const perVoxel: LossOptions = {
       shape: [B * S, C],
       layout: 'channels-last',
@@ -448,51 +532,73 @@ export function createMonaiPresets(engine: DiceEngine) {
     if (dropBackground) perVoxel.includeBackground = false;
     const r = await (await cache.loss(perVoxel)).compute(voxelsFirst(x.data), dense ? voxelsFirst(target) : target);
     const out: number[] = [];
-    for (let b = 0; b < B; b++) for (let c = dropBackground ? 1 : 0; c < C; c++) for (let s = 0; s < S; s++) out.push(r.pairFocal![(b * S + s) * C + c]);
+    for (let b = 0; b < B; b++)
+      for (let c = dropBackground ? 1 : 0; c < C; c++)
+        for (let s = 0; s < S; s++) out.push(r.pairFocal![(b * S + s) * C + c]);
     return out;
   }
 
   /** monai.losses.FocalLoss: the engine's focal term alone (lambdaDice 0). */
-  const focalPreset = (api: string) => (options: Options = {}): Preset => {
-    const o = parseOptions(api, options, FOCAL_DEFAULTS);
-    optionGuard(() => o.oneOf('reduction', ['none', 'mean', 'sum'] as const));
-    /** Options for pred of `shape` (channel-first); `labelMap` when the target is a label map. */
-    const focalOptions = (shape: readonly number[], targetShape: readonly number[]) => {
-      if (shape.length < 2) throw new WgslDiceError('INVALID_SHAPE', `${api}: input must be [B, C, ...spatial], got [${shape}].`);
-      const C = shape[1];
-      const labelMap = o.bool('to_onehot_y') && C > 1;
-      if (labelMap ? targetShape[1] !== 1 || targetShape[0] !== shape[0] : targetShape.some((d, i) => d !== shape[i]) || targetShape.length !== shape.length) {
-        throw new WgslDiceError('SHAPE_MISMATCH', `${api}: ground truth has different shape ([${targetShape}]) from input ([${shape}]).`);
-      }
-      const includeBackground = o.bool('include_background') || C === 1;
-      const kept = [...Array(C).keys()].slice(includeBackground ? 0 : 1);
-      const useSoftmax = o.bool('use_softmax');
-      const lossOptions: LossOptions = {
-        shape: [...shape],
-        layout: 'channels-first',
-        activation: useSoftmax ? 'softmax' : 'sigmoid',
-        target: labelMap ? 'u32' : 'dense',
-        lambdaDice: 0,
-        focal: optionGuard(() => focalTerm(o, C, kept, useSoftmax, 1)),
-        label: api,
+  const focalPreset =
+    (api: string) =>
+    (options: Options = {}): Preset => {
+      const o = parseOptions(api, options, FOCAL_DEFAULTS);
+      optionGuard(() => o.oneOf('reduction', ['none', 'mean', 'sum'] as const));
+      /** Options for pred of `shape` (channel-first); `labelMap` when the target is a label map. */
+      const focalOptions = (shape: readonly number[], targetShape: readonly number[]) => {
+        if (shape.length < 2)
+          throw new WgslDiceError('INVALID_SHAPE', `${api}: input must be [B, C, ...spatial], got [${shape}].`);
+        const C = shape[1];
+        const labelMap = o.bool('to_onehot_y') && C > 1;
+        if (
+          labelMap
+            ? targetShape[1] !== 1 || targetShape[0] !== shape[0]
+            : targetShape.some((d, i) => d !== shape[i]) || targetShape.length !== shape.length
+        ) {
+          throw new WgslDiceError(
+            'SHAPE_MISMATCH',
+            `${api}: ground truth has different shape ([${targetShape}]) from input ([${shape}]).`,
+          );
+        }
+        const includeBackground = o.bool('include_background') || C === 1;
+        const kept = [...Array(C).keys()].slice(includeBackground ? 0 : 1);
+        const useSoftmax = o.bool('use_softmax');
+        const lossOptions: LossOptions = {
+          shape: [...shape],
+          layout: 'channels-first',
+          activation: useSoftmax ? 'softmax' : 'sigmoid',
+          target: labelMap ? 'u32' : 'dense',
+          lambdaDice: 0,
+          focal: optionGuard(() => focalTerm(o, C, kept, useSoftmax, 1)),
+          label: api,
+        };
+        if (!includeBackground) lossOptions.includeBackground = false;
+        return { lossOptions, labelMap, kept };
       };
-      if (!includeBackground) lossOptions.includeBackground = false;
-      return { lossOptions, labelMap, kept };
+      return {
+        api,
+        options: o.values,
+        create: async (shape, extras: CreateExtras = {}) =>
+          factory.loss(focalOptions(shape, extras.targetShape ?? shape).lossOptions),
+        async evaluate(pred, target, extras) {
+          const { x, y } = hostTensors(pred, target, extras);
+          const { lossOptions, labelMap, kept } = focalOptions(x.shape, y.shape);
+          const targetData = labelMap ? labels(y) : f32(y);
+          if (o.raw('reduction') !== 'none')
+            return (await (await cache.loss(lossOptions)).compute(f32(x), targetData)).loss;
+          const values = await focalElements(
+            api,
+            x,
+            targetData,
+            !labelMap,
+            lossOptions.focal!,
+            kept.length !== x.shape[1],
+            lossOptions.activation,
+          );
+          return nested([x.shape[0], kept.length, ...x.shape.slice(2)], values);
+        },
+      };
     };
-    return {
-      api,
-      options: o.values,
-      create: async (shape, extras: CreateExtras = {}) => engine.loss(focalOptions(shape, extras.targetShape ?? shape).lossOptions),
-      async evaluate(pred, target, extras) {
-        const { x, y } = hostTensors(pred, target, extras);
-        const { lossOptions, labelMap, kept } = focalOptions(x.shape, y.shape);
-        const targetData = labelMap ? labels(y) : f32(y);
-        if (o.raw('reduction') !== 'none') return (await (await cache.loss(lossOptions)).compute(f32(x), targetData)).loss;
-        const values = await focalElements(api, x, targetData, !labelMap, lossOptions.focal!, kept.length !== x.shape[1], lossOptions.activation);
-        return nested([x.shape[0], kept.length, ...x.shape.slice(2)], values);
-      },
-    };
-  };
 
   type MetricKind = 'compute_dice' | 'DiceMetric' | 'compute_generalized_dice' | 'GeneralizedDiceScore';
 
@@ -505,8 +611,16 @@ export function createMonaiPresets(engine: DiceEngine) {
     const [B, predCh] = x.shape;
     const N = numel(x.shape.slice(2));
     const classes = numClasses ?? predCh;
-    if (predCh > 1) return tensor([...x.shape], Float64Array.from(x.data, (v) => (v !== 0 ? 1 : 0)));
-    if (classes <= 1) return tensor([...x.shape], Float64Array.from(x.data, (v) => (v === 1 ? 1 : 0)));
+    if (predCh > 1)
+      return tensor(
+        [...x.shape],
+        Float64Array.from(x.data, (v) => (v !== 0 ? 1 : 0)),
+      );
+    if (classes <= 1)
+      return tensor(
+        [...x.shape],
+        Float64Array.from(x.data, (v) => (v === 1 ? 1 : 0)),
+      );
     const out = tensor([B, classes, ...x.shape.slice(2)]);
     for (let b = 0; b < B; b++) {
       for (let n = 0; n < N; n++) {
@@ -518,145 +632,172 @@ export function createMonaiPresets(engine: DiceEngine) {
   }
   const METRIC_REDUCTIONS = ['none', 'mean', 'sum', 'mean_batch', 'sum_batch', 'mean_channel', 'sum_channel'] as const;
 
-  const metricPreset = (api: string, kind: MetricKind, defaults: Options) => (options: Options = {}): Preset => {
-    const o = parseOptions(api, options, defaults);
-    const isDice = kind === 'compute_dice' || kind === 'DiceMetric';
-    const optionsFor = (shape: number[], labelMap: boolean): LossOptions => ({
-      shape,
-      layout: 'channels-first',
-      target: labelMap ? 'u32' : 'dense',
-      smoothNumerator: 0,
-      smoothDenominator: 0,
-      reduction: 'none',
-      label: api,
-    });
-    return {
-      api,
-      options: o.values,
-      async create(shape, extras: CreateExtras = {}) {
-        const labelMap = isDice && (extras.targetShape?.[1] ?? shape[1]) === 1 && shape[1] > 1;
-        const lo = optionsFor([...shape], labelMap);
-        // Dice metrics binarise pred (`.bool()`: pred > 0 for the 0/1 or probability inputs MONAI expects).
-        return isDice ? engine.metric({ ...lo, binarize: 'threshold', threshold: 0 }) : engine.loss(lo);
-      },
-      async evaluate(pred, target, extras) {
-        const { x, y } = hostTensors(pred, target, extras);
-        if (x.shape.length < 3) throw new WgslDiceError('INVALID_SHAPE', `${api}: y_pred should have at least 3 dimensions (batch, channel, spatial)`);
-        const includeBackground = o.bool('include_background');
-        if (isDice) {
-          const ignoreEmpty = o.bool('ignore_empty');
-          // MONAI's DiceHelper reads a one-channel y_pred as a label map (y_pred == c, over
-          // num_classes classes, or class 1 alone) and any other y_pred as y_pred != 0. That
-          // decoding happens here, on the host, into a 0/1 prediction the GPU metric
-          // thresholds at 0.5.
-          const xb = binarisedPrediction(x, o.numOrNull('num_classes'));
-          const [B, C] = xb.shape;
-          const labelMap = y.shape[1] === 1 && C > 1;
-          const lo = optionsFor([...xb.shape], labelMap);
-          const metric = await cache.metric({ ...lo, binarize: 'threshold', threshold: 0.5 });
-          const r = await metric.compute(f32(xb), labelMap ? labels(y) : f32(y));
-          const channels = C > 1 ? [...Array(C).keys()].slice(includeBackground ? 0 : 1) : [0];
-          const scores: number[] = [];
-          for (let b = 0; b < B; b++) {
-            for (const c of channels) {
-              const g = b * C + c;
-              const yo = r.groups.targetSum[g];
-              const po = r.groups.predSum[g];
-              const inter = r.groups.tp[g];
-              scores.push(yo > 0 ? (2 * inter) / (yo + po) : ignoreEmpty ? Number.NaN : yo + po <= 0 ? 1 : 0);
+  const metricPreset =
+    (api: string, kind: MetricKind, defaults: Options) =>
+    (options: Options = {}): Preset => {
+      const o = parseOptions(api, options, defaults);
+      const isDice = kind === 'compute_dice' || kind === 'DiceMetric';
+      const optionsFor = (shape: number[], labelMap: boolean): LossOptions => ({
+        shape,
+        layout: 'channels-first',
+        target: labelMap ? 'u32' : 'dense',
+        smoothNumerator: 0,
+        smoothDenominator: 0,
+        reduction: 'none',
+        label: api,
+      });
+      return {
+        api,
+        options: o.values,
+        async create(shape, extras: CreateExtras = {}) {
+          const labelMap = isDice && (extras.targetShape?.[1] ?? shape[1]) === 1 && shape[1] > 1;
+          const lo = optionsFor([...shape], labelMap);
+          // Dice metrics binarise pred (`.bool()`: pred > 0 for the 0/1 or probability inputs MONAI expects).
+          return isDice ? factory.metric({ ...lo, binarize: 'threshold', threshold: 0 }) : factory.loss(lo);
+        },
+        async evaluate(pred, target, extras) {
+          const { x, y } = hostTensors(pred, target, extras);
+          if (x.shape.length < 3)
+            throw new WgslDiceError(
+              'INVALID_SHAPE',
+              `${api}: y_pred should have at least 3 dimensions (batch, channel, spatial)`,
+            );
+          const includeBackground = o.bool('include_background');
+          if (isDice) {
+            const ignoreEmpty = o.bool('ignore_empty');
+            // MONAI's DiceHelper reads a one-channel y_pred as a label map (y_pred == c, over
+            // num_classes classes, or class 1 alone) and any other y_pred as y_pred != 0. That
+            // decoding happens here, on the host, into a 0/1 prediction the GPU metric
+            // thresholds at 0.5.
+            const xb = binarisedPrediction(x, o.numOrNull('num_classes'));
+            const [B, C] = xb.shape;
+            const labelMap = y.shape[1] === 1 && C > 1;
+            const lo = optionsFor([...xb.shape], labelMap);
+            const metric = await cache.metric({ ...lo, binarize: 'threshold', threshold: 0.5 });
+            const r = await metric.compute(f32(xb), labelMap ? labels(y) : f32(y));
+            const channels = C > 1 ? [...Array(C).keys()].slice(includeBackground ? 0 : 1) : [0];
+            const scores: number[] = [];
+            for (let b = 0; b < B; b++) {
+              for (const c of channels) {
+                const g = b * C + c;
+                const yo = r.groups.targetSum[g];
+                const po = r.groups.predSum[g];
+                const inter = r.groups.tp[g];
+                scores.push(yo > 0 ? (2 * inter) / (yo + po) : ignoreEmpty ? Number.NaN : yo + po <= 0 ? 1 : 0);
+              }
             }
+            const f = tensor([B, channels.length], scores);
+            if (kind === 'compute_dice') return toNested(f) as PresetValue;
+            const reduction = optionGuard(() => o.oneOf('reduction', METRIC_REDUCTIONS)) as MetricReduction;
+            const { value } = doMetricReduction(f, reduction);
+            const rwl = o.raw('return_with_label');
+            if (rwl === true || Array.isArray(rwl)) {
+              const vals = Array.from(value.data).map((v) => Math.round(v * 1e4) / 1e4);
+              return Array.isArray(rwl) ? vals.slice(0, rwl.length) : vals;
+            }
+            return toNested(value) as PresetValue;
           }
-          const f = tensor([B, channels.length], scores);
-          if (kind === 'compute_dice') return toNested(f) as PresetValue;
-          const reduction = optionGuard(() => o.oneOf('reduction', METRIC_REDUCTIONS)) as MetricReduction;
-          const { value } = doMetricReduction(f, reduction);
-          const rwl = o.raw('return_with_label');
-          if (rwl === true || Array.isArray(rwl)) {
-            const vals = Array.from(value.data).map((v) => Math.round(v * 1e4) / 1e4);
-            return Array.isArray(rwl) ? vals.slice(0, rwl.length) : vals;
-          }
-          return toNested(value) as PresetValue;
-        }
-        // Generalized Dice score on the raw predictions: per-(b, c) sums from the GPU.
-        const [B, C] = x.shape;
-        if (y.shape.length !== x.shape.length || y.shape.some((d, i) => d !== x.shape[i])) {
-          throw new WgslDiceError('SHAPE_MISMATCH', `${api}: y_pred ([${x.shape}]) and y ([${y.shape}]) must have the same shape`);
-        }
-        const weightType = optionGuard(() => o.oneOf('weight_type', ['square', 'simple', 'uniform'] as const));
-        let sumOverClasses: boolean;
-        let reduction: MetricReduction | null = null;
-        if (kind === 'GeneralizedDiceScore') {
-          reduction = optionGuard(() => o.oneOf('reduction', METRIC_REDUCTIONS)) as MetricReduction;
-          sumOverClasses = ['sum', 'mean', 'mean_channel', 'sum_channel'].includes(reduction);
-        } else {
-          sumOverClasses = o.bool('sum_over_classes');
-        }
-        const loss = await cache.loss(optionsFor([...x.shape], false));
-        const r = await loss.compute(f32(x), f32(y));
-        const channels = [...Array(C).keys()].slice(includeBackground ? 0 : 1);
-        const Ck = channels.length;
-        const vw = (v: number) => (weightType === 'simple' ? 1 / v : weightType === 'square' ? 1 / (v * v) : 1);
-        const out: number[] = [];
-        const score = (numer: number, denom: number, predVol: number) => (denom === 0 ? (predVol === 0 ? 1 : 0) : numer / denom);
-        for (let b = 0; b < B; b++) {
-          const gi = channels.map((c) => b * C + c);
-          const w = gi.map((g) => vw(r.groups.targetSum[g]));
-          const inf = w.map((v) => !Number.isFinite(v));
-          const finiteMax = Math.max(...w.map((v, i) => (inf[i] ? 0 : v)));
-          const ww = w.map((v, i) => (inf[i] ? finiteMax : v));
-          if (sumOverClasses) {
-            let numer = 0;
-            let denom = 0;
-            let predVol = 0;
-            gi.forEach((g, i) => {
-              numer += 2 * r.groups.tp[g] * ww[i];
-              denom += (r.groups.targetSum[g] + r.groups.predSum[g]) * ww[i];
-              predVol += r.groups.predSum[g];
-            });
-            out.push(score(numer, denom, predVol));
-          } else {
-            gi.forEach((g, i) =>
-              out.push(score(2 * r.groups.tp[g] * ww[i], (r.groups.targetSum[g] + r.groups.predSum[g]) * ww[i], r.groups.predSum[g])),
+          // Generalized Dice score on the raw predictions: per-(b, c) sums from the GPU.
+          const [B, C] = x.shape;
+          if (y.shape.length !== x.shape.length || y.shape.some((d, i) => d !== x.shape[i])) {
+            throw new WgslDiceError(
+              'SHAPE_MISMATCH',
+              `${api}: y_pred ([${x.shape}]) and y ([${y.shape}]) must have the same shape`,
             );
           }
-        }
-        const f = tensor(sumOverClasses ? [B, 1] : [B, Ck], out);
-        if (reduction === null) return toNested(f) as PresetValue;
-        return toNested(doMetricReduction(f, reduction).value) as PresetValue;
-      },
+          const weightType = optionGuard(() => o.oneOf('weight_type', ['square', 'simple', 'uniform'] as const));
+          let sumOverClasses: boolean;
+          let reduction: MetricReduction | null = null;
+          if (kind === 'GeneralizedDiceScore') {
+            reduction = optionGuard(() => o.oneOf('reduction', METRIC_REDUCTIONS)) as MetricReduction;
+            sumOverClasses = ['sum', 'mean', 'mean_channel', 'sum_channel'].includes(reduction);
+          } else {
+            sumOverClasses = o.bool('sum_over_classes');
+          }
+          const loss = await cache.loss(optionsFor([...x.shape], false));
+          const r = await loss.compute(f32(x), f32(y));
+          const channels = [...Array(C).keys()].slice(includeBackground ? 0 : 1);
+          const Ck = channels.length;
+          const vw = (v: number) => (weightType === 'simple' ? 1 / v : weightType === 'square' ? 1 / (v * v) : 1);
+          const out: number[] = [];
+          const score = (numer: number, denom: number, predVol: number) =>
+            denom === 0 ? (predVol === 0 ? 1 : 0) : numer / denom;
+          for (let b = 0; b < B; b++) {
+            const gi = channels.map((c) => b * C + c);
+            const w = gi.map((g) => vw(r.groups.targetSum[g]));
+            const inf = w.map((v) => !Number.isFinite(v));
+            const finiteMax = Math.max(...w.map((v, i) => (inf[i] ? 0 : v)));
+            const ww = w.map((v, i) => (inf[i] ? finiteMax : v));
+            if (sumOverClasses) {
+              let numer = 0;
+              let denom = 0;
+              let predVol = 0;
+              gi.forEach((g, i) => {
+                numer += 2 * r.groups.tp[g] * ww[i];
+                denom += (r.groups.targetSum[g] + r.groups.predSum[g]) * ww[i];
+                predVol += r.groups.predSum[g];
+              });
+              out.push(score(numer, denom, predVol));
+            } else {
+              gi.forEach((g, i) =>
+                out.push(
+                  score(
+                    2 * r.groups.tp[g] * ww[i],
+                    (r.groups.targetSum[g] + r.groups.predSum[g]) * ww[i],
+                    r.groups.predSum[g],
+                  ),
+                ),
+              );
+            }
+          }
+          const f = tensor(sumOverClasses ? [B, 1] : [B, Ck], out);
+          if (reduction === null) return toNested(f) as PresetValue;
+          return toNested(doMetricReduction(f, reduction).value) as PresetValue;
+        },
+      };
     };
-  };
 
   /**
    * monai.losses.SoftclDiceLoss / SoftDiceclDiceLoss: y_true and y_pred of one shape, NC...
    * (2D or 3D); evaluate(pred, target) takes y_pred first (MONAI's call is loss(y_true, y_pred)).
    */
-  const clDiceLosses = new LossCache(engine);
-  const clDicePreset = (api: string, defaults: Options, withSoftDice: boolean) => (options: Options = {}): ClDicePreset => {
-    const o = parseOptions(api, options, defaults);
-    const skeletonIterations = optionGuard(() => skeletonIterationsOf(o));
-    const smooth = optionGuard(() => o.num('smooth'));
-    const alpha = withSoftDice ? optionGuard(() => o.num('alpha')) : 1;
-    const optionsFor = (shape: readonly number[]): ClDiceOptions => ({
-      formula: 'cl-dice', shape: [...shape], layout: 'channels-first', skeletonIterations, alpha, smooth, label: api,
-    });
-    const lossFor = (shape: readonly number[]) => {
-      const lossOptions = optionsFor(shape);
-      return clDiceLosses.get('cl-dice', lossOptions, () => engine.loss(lossOptions));
+  const clDiceLosses = new PresetLossCache(factory);
+  const clDicePreset =
+    (api: string, defaults: Options, withSoftDice: boolean) =>
+    (options: Options = {}): ClDicePreset => {
+      const o = parseOptions(api, options, defaults);
+      const skeletonIterations = optionGuard(() => skeletonIterationsOf(o));
+      const smooth = optionGuard(() => o.num('smooth'));
+      const alpha = withSoftDice ? optionGuard(() => o.num('alpha')) : 1;
+      const optionsFor = (shape: readonly number[]): ClDiceOptions => ({
+        formula: 'cl-dice',
+        shape: [...shape],
+        layout: 'channels-first',
+        skeletonIterations,
+        alpha,
+        smooth,
+        label: api,
+      });
+      const lossFor = (shape: readonly number[]) => {
+        const lossOptions = optionsFor(shape);
+        return clDiceLosses.get('cl-dice', lossOptions, () => factory.loss(lossOptions));
+      };
+      return {
+        api,
+        options: o.values,
+        create: async (shape) => factory.loss(optionsFor(shape)),
+        async evaluate(pred, target, extras) {
+          const { x, y } = hostTensors(pred, target, extras);
+          if (y.shape.length !== x.shape.length || y.shape.some((d, i) => d !== x.shape[i])) {
+            throw new WgslDiceError(
+              'SHAPE_MISMATCH',
+              `${api}: y_true ([${y.shape}]) and y_pred ([${x.shape}]) must have the same shape.`,
+            );
+          }
+          return (await (await lossFor(x.shape)).compute(f32(x), f32(y))).loss;
+        },
+      };
     };
-    return {
-      api,
-      options: o.values,
-      create: async (shape) => engine.loss(optionsFor(shape)),
-      async evaluate(pred, target, extras) {
-        const { x, y } = hostTensors(pred, target, extras);
-        if (y.shape.length !== x.shape.length || y.shape.some((d, i) => d !== x.shape[i])) {
-          throw new WgslDiceError('SHAPE_MISMATCH', `${api}: y_true ([${y.shape}]) and y_pred ([${x.shape}]) must have the same shape.`);
-        }
-        return (await (await lossFor(x.shape)).compute(f32(x), f32(y))).loss;
-      },
-    };
-  };
 
   return {
     SoftclDiceLoss: clDicePreset('monai.losses.SoftclDiceLoss', SOFT_CLDICE_DEFAULTS, false),
@@ -672,7 +813,15 @@ export function createMonaiPresets(engine: DiceEngine) {
     GeneralizedWassersteinDiceLoss: wassersteinPreset('monai.losses.GeneralizedWassersteinDiceLoss'),
     compute_dice: metricPreset('monai.metrics.compute_dice', 'compute_dice', COMPUTE_DICE_DEFAULTS),
     DiceMetric: metricPreset('monai.metrics.DiceMetric', 'DiceMetric', DICE_METRIC_DEFAULTS),
-    compute_generalized_dice: metricPreset('monai.metrics.compute_generalized_dice', 'compute_generalized_dice', COMPUTE_GDICE_DEFAULTS),
-    GeneralizedDiceScore: metricPreset('monai.metrics.GeneralizedDiceScore', 'GeneralizedDiceScore', GDICE_SCORE_DEFAULTS),
+    compute_generalized_dice: metricPreset(
+      'monai.metrics.compute_generalized_dice',
+      'compute_generalized_dice',
+      COMPUTE_GDICE_DEFAULTS,
+    ),
+    GeneralizedDiceScore: metricPreset(
+      'monai.metrics.GeneralizedDiceScore',
+      'GeneralizedDiceScore',
+      GDICE_SCORE_DEFAULTS,
+    ),
   };
 }

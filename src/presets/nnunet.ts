@@ -1,18 +1,18 @@
 // nnU-Net v2 presets (peer-semantics.md b.4): SoftDiceLoss, MemoryEfficientSoftDiceLoss (same value:
 // −mean(dc), denominator clipped at 1e-8) and DC_and_CE_loss (softmax Dice + CE in the same passes).
 
-import type { DiceEngine } from '../engine.js';
-import { WgslDiceError } from '../errors.js';
-import type { LossOptions } from '../family/options.js';
-import type { Opts } from '../reference/peers/common.js';
-import { DC_AND_CE_DEFAULTS, MEM_EFF_DICE_DEFAULTS, SOFT_DICE_DEFAULTS } from '../reference/peers/nnunet.js';
-import { type Tensor, moveAxis, reshape } from '../reference/peers/tensor.js';
+import type { LossFactory } from '../losses/factory.js';
+import { WgslDiceError } from '../core/errors.js';
+import type { LossOptions } from '../spec/family.js';
+import type { Opts } from '../peers/options.js';
+import { DC_AND_CE_DEFAULTS, MEM_EFF_DICE_DEFAULTS, SOFT_DICE_DEFAULTS } from '../peers/nnunet.js';
+import { type Tensor, moveAxis, reshape } from '../peers/tensor.js';
 import { type KernelActivation, hostActivation, hostOnlyActivation, kernelActivation } from './activation.js';
 import {
   type CreateExtras,
   type HostInput,
   engineIgnore,
-  LossCache,
+  PresetLossCache,
   type Options,
   type Preset,
   type PresetExtras,
@@ -39,7 +39,13 @@ function nonlinOf(o: Opts): { activation: KernelActivation; host: ((t: Tensor) =
  * loss without a host tensor of that size). `x`: the channel-first input; `y`: the target, a label
  * map (B, 1, ...) or (B, ...), or dense like x.
  */
-export function nnunetDiceOptions(o: Opts, x: readonly number[], y: readonly number[], maskShape: readonly number[] | null, forCreate: boolean): LossOptions {
+export function nnunetDiceOptions(
+  o: Opts,
+  x: readonly number[],
+  y: readonly number[],
+  maskShape: readonly number[] | null,
+  forCreate: boolean,
+): LossOptions {
   const { activation, host } = nonlinOf(o);
   if (host && forCreate) hostOnlyActivation(o.api, 'apply_nonlin', o.raw('apply_nonlin'));
   const rank = x.length;
@@ -47,7 +53,10 @@ export function nnunetDiceOptions(o: Opts, x: readonly number[], y: readonly num
   const gt = y.length === rank - 1 ? [y[0], 1, ...y.slice(1)] : y;
   const dense = gt.length === rank && gt.every((d, i) => d === x[i]);
   if (!dense && (gt[1] !== 1 || prod(gt) !== prod(x) / C)) {
-    throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: target [${y}] is neither a label map (B, 1, ...) nor of x's shape [${x}].`);
+    throw new WgslDiceError(
+      'SHAPE_MISMATCH',
+      `${o.api}: target [${y}] is neither a label map (B, 1, ...) nor of x's shape [${x}].`,
+    );
   }
   const s = o.num('smooth');
   const lo: LossOptions = {
@@ -82,7 +91,11 @@ function hostPred(o: Opts, x: Tensor): Float32Array {
 /** The label map of a (B, 1, ...) or (B, ...) target (label order is the same). */
 const defaultTargetShape = (shape: readonly number[]): number[] => [shape[0], 1, ...shape.slice(2)];
 
-function tensors(pred: HostInput, target: HostInput, extras?: PresetExtras): { x: Tensor; y: Tensor; m: Tensor | null } {
+function tensors(
+  pred: HostInput,
+  target: HostInput,
+  extras?: PresetExtras,
+): { x: Tensor; y: Tensor; m: Tensor | null } {
   const x = channelFirst(toTensor(pred, extras?.inputShape, 'x'), extras?.layout);
   const yRaw = toTensor(target, extras?.targetShape, 'y');
   const y = yRaw.shape.length === x.shape.length ? channelFirst(yRaw, extras?.layout) : yRaw;
@@ -92,44 +105,70 @@ function tensors(pred: HostInput, target: HostInput, extras?: PresetExtras): { x
 
 const CE_KWARGS_DEFAULTS: Options = { weight: null, ignore_index: -100, reduction: 'mean', label_smoothing: 0.0 };
 
-export function createNnunetPresets(engine: DiceEngine) {
-  const cache = new LossCache(engine);
+export function createNnunetPresets(factory: LossFactory) {
+  const cache = new PresetLossCache(factory);
 
-  const dicePreset = (api: string, defaults: Options) => (options: Options = {}): Preset => {
-    const o = parseOptions(api, options, defaults);
-    return {
-      api,
-      options: o.values,
-      async create(shape, extras: CreateExtras = {}) {
-        return engine.loss(nnunetDiceOptions(o, shape, extras.targetShape ?? defaultTargetShape(shape), extras.maskShape ?? null, true));
-      },
-      async evaluate(pred, target, extras) {
-        const { x, y, m } = tensors(pred, target, extras);
-        const lossOptions = nnunetDiceOptions(o, x.shape, y.shape, m ? m.shape : null, false);
-        const loss = await cache.loss(lossOptions);
-        const packed = lossOptions.target === 'dense' ? f32(y) : labels(y);
-        return (await loss.compute(hostPred(o, x), packed, m ? { mask: f32(m) } : {})).loss;
-      },
+  const dicePreset =
+    (api: string, defaults: Options) =>
+    (options: Options = {}): Preset => {
+      const o = parseOptions(api, options, defaults);
+      return {
+        api,
+        options: o.values,
+        async create(shape, extras: CreateExtras = {}) {
+          return factory.loss(
+            nnunetDiceOptions(
+              o,
+              shape,
+              extras.targetShape ?? defaultTargetShape(shape),
+              extras.maskShape ?? null,
+              true,
+            ),
+          );
+        },
+        async evaluate(pred, target, extras) {
+          const { x, y, m } = tensors(pred, target, extras);
+          const lossOptions = nnunetDiceOptions(o, x.shape, y.shape, m ? m.shape : null, false);
+          const loss = await cache.loss(lossOptions);
+          const packed = lossOptions.target === 'dense' ? f32(y) : labels(y);
+          return (await loss.compute(hostPred(o, x), packed, m ? { mask: f32(m) } : {})).loss;
+        },
+      };
     };
-  };
 
   const dcAndCe = (options: Options = {}): Preset => {
     const api = 'nnunetv2.training.loss.compound_losses.DC_and_CE_loss';
     const o = parseOptions(api, options, DC_AND_CE_DEFAULTS);
     const cls = String(o.raw('dice_class')).replace(/^.*\./, '');
     if (cls !== 'SoftDiceLoss' && cls !== 'MemoryEfficientSoftDiceLoss') {
-      throw new WgslDiceError('INVALID_OPTION', `${api}: dice_class must be SoftDiceLoss or MemoryEfficientSoftDiceLoss, got '${cls}'`);
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        `${api}: dice_class must be SoftDiceLoss or MemoryEfficientSoftDiceLoss, got '${cls}'`,
+      );
     }
     const kwargs = optionGuard(() => o.dict('soft_dice_kwargs'));
-    if ('apply_nonlin' in kwargs) throw new WgslDiceError('INVALID_OPTION', `${api}: soft_dice_kwargs must not set 'apply_nonlin' (the compound loss sets it)`);
-    const diceO = parseOptions(`${api} soft_dice_kwargs (${cls})`, { ...kwargs, apply_nonlin: 'softmax(dim=1)' }, cls === 'SoftDiceLoss' ? SOFT_DICE_DEFAULTS : MEM_EFF_DICE_DEFAULTS);
-    const ceO = parseOptions(`${api} ce_kwargs`, optionGuard(() => o.dict('ce_kwargs')), CE_KWARGS_DEFAULTS);
+    if ('apply_nonlin' in kwargs)
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        `${api}: soft_dice_kwargs must not set 'apply_nonlin' (the compound loss sets it)`,
+      );
+    const diceO = parseOptions(
+      `${api} soft_dice_kwargs (${cls})`,
+      { ...kwargs, apply_nonlin: 'softmax(dim=1)' },
+      cls === 'SoftDiceLoss' ? SOFT_DICE_DEFAULTS : MEM_EFF_DICE_DEFAULTS,
+    );
+    const ceO = parseOptions(
+      `${api} ce_kwargs`,
+      optionGuard(() => o.dict('ce_kwargs')),
+      CE_KWARGS_DEFAULTS,
+    );
     const ceReduction = optionGuard(() => ceO.oneOf('reduction', ['mean', 'sum', 'none'] as const));
     // 'none': DC_and_CE_loss returns weight_ce * (the per-voxel CE, [B, ...spatial]) + weight_dice * dc,
     // whose sum (the GPU path's scalar) is weight_ce * (CE sum) + weight_dice * dc * B * S.
     const ceNone = ceReduction === 'none';
     const ceWeight = ceO.numOrList('weight');
-    if (typeof ceWeight === 'number') throw new WgslDiceError('INVALID_WEIGHTS', `${api}: ce_kwargs.weight must be a list (one entry per class)`);
+    if (typeof ceWeight === 'number')
+      throw new WgslDiceError('INVALID_WEIGHTS', `${api}: ce_kwargs.weight must be a list (one entry per class)`);
     const ignore = optionGuard(() => o.numOrNull('ignore_label'));
     const smoothing = ceO.num('label_smoothing');
     /**
@@ -155,7 +194,10 @@ export function createNnunetPresets(engine: DiceEngine) {
     const optionsFor = (x: readonly number[], y: readonly number[], forCreate: boolean): LossOptions => {
       const t = y.length === x.length - 1 ? [y[0], 1, ...y.slice(1)] : y;
       if (t.length !== x.length || t[1] !== 1) {
-        throw new WgslDiceError('SHAPE_MISMATCH', `${api}: target must be a label map of shape (B, 1, ...), got [${y}]`);
+        throw new WgslDiceError(
+          'SHAPE_MISMATCH',
+          `${api}: target must be a label map of shape (B, 1, ...), got [${y}]`,
+        );
       }
       // With weight_ce = 0 the CE is the scalar 0 and the result stays a scalar.
       const broadcast = ceNone && weightCe !== 0 ? prod(x) / x[1] : 1;
@@ -181,7 +223,7 @@ export function createNnunetPresets(engine: DiceEngine) {
       api,
       options: o.values,
       async create(shape, extras: CreateExtras = {}) {
-        return engine.loss(optionsFor(shape, extras.targetShape ?? defaultTargetShape(shape), true));
+        return factory.loss(optionsFor(shape, extras.targetShape ?? defaultTargetShape(shape), true));
       },
       async evaluate(pred, target, extras) {
         const { x, y } = tensors(pred, target, extras);
@@ -193,7 +235,10 @@ export function createNnunetPresets(engine: DiceEngine) {
         // nnU-Net skips the CE (a scalar 0) when every voxel is ignored.
         if (ignored !== null && (p.target as Uint32Array).every((l) => l === ignored)) return dice;
         const ce = await voxelCrossEntropy(x, p.target as Uint32Array, ignored, smoothing, ceWeightsFor(x.shape[1]));
-        return nested([x.shape[0], ...x.shape.slice(2)], ce.map((v) => weightCe * v + dice));
+        return nested(
+          [x.shape[0], ...x.shape.slice(2)],
+          ce.map((v) => weightCe * v + dice),
+        );
       },
     };
   };
@@ -203,7 +248,13 @@ export function createNnunetPresets(engine: DiceEngine) {
    * ignored), as the softmax-form focal term with gamma 0 on the smoothed target: every voxel a
    * sample of one voxel (channels-last [B*S, C]), its per-class terms read back.
    */
-  async function voxelCrossEntropy(x: Tensor, labelMap: Uint32Array, ignored: number | null, smoothing: number, weights: number[] | null): Promise<number[]> {
+  async function voxelCrossEntropy(
+    x: Tensor,
+    labelMap: Uint32Array,
+    ignored: number | null,
+    smoothing: number,
+    weights: number[] | null,
+  ): Promise<number[]> {
     const [B, C] = x.shape;
     const N = labelMap.length;
     const pred = f32(moveAxis(reshape(x, [B, C, N / B]), 1, 2));
@@ -225,7 +276,10 @@ export function createNnunetPresets(engine: DiceEngine) {
 
   return {
     SoftDiceLoss: dicePreset('nnunetv2.training.loss.dice.SoftDiceLoss', SOFT_DICE_DEFAULTS),
-    MemoryEfficientSoftDiceLoss: dicePreset('nnunetv2.training.loss.dice.MemoryEfficientSoftDiceLoss', MEM_EFF_DICE_DEFAULTS),
+    MemoryEfficientSoftDiceLoss: dicePreset(
+      'nnunetv2.training.loss.dice.MemoryEfficientSoftDiceLoss',
+      MEM_EFF_DICE_DEFAULTS,
+    ),
     DC_and_CE_loss: dcAndCe,
   };
 }

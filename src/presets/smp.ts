@@ -1,15 +1,15 @@
 // segmentation_models.pytorch presets (peer-semantics.md b.2): batch-pooled per-class scores in the
 // L1 soft-label form, eps clamp of the denominator, empty classes zeroed, log_loss → −log.
 
-import type { DiceEngine } from '../engine.js';
-import { WgslDiceError } from '../errors.js';
-import type { LossOptions } from '../family/options.js';
-import type { Opts } from '../reference/peers/common.js';
-import { SMP_FOCAL_DEFAULTS, SMP_LOSS_DEFAULTS, SMP_TVERSKY_DEFAULTS } from '../reference/peers/smp.js';
+import type { LossFactory } from '../losses/factory.js';
+import { WgslDiceError } from '../core/errors.js';
+import type { LossOptions } from '../spec/family.js';
+import type { Opts } from '../peers/options.js';
+import { SMP_FOCAL_DEFAULTS, SMP_LOSS_DEFAULTS, SMP_TVERSKY_DEFAULTS } from '../peers/smp.js';
 import {
   type CreateExtras,
   engineIgnore,
-  LossCache,
+  PresetLossCache,
   type Options,
   type Preset,
   channelFirst,
@@ -31,11 +31,20 @@ type Mode = 'binary' | 'multiclass' | 'multilabel';
  * smp's loss as engine options, from the shapes alone (pure: create() plans a [2, 4, 512, 512, 16]
  * loss without a host tensor of that size). `x`: y_pred, channel-first; `y`: y_true.
  */
-export function smpLossOptions(o: Opts, alpha: number, beta: number, gamma: number, x: readonly number[], y: readonly number[]): LossOptions {
-  if (o.isNone('mode')) throw new WgslDiceError('INVALID_OPTION', `${o.api}: 'mode' is required (binary, multiclass or multilabel).`);
+export function smpLossOptions(
+  o: Opts,
+  alpha: number,
+  beta: number,
+  gamma: number,
+  x: readonly number[],
+  y: readonly number[],
+): LossOptions {
+  if (o.isNone('mode'))
+    throw new WgslDiceError('INVALID_OPTION', `${o.api}: 'mode' is required (binary, multiclass or multilabel).`);
   const mode = optionGuard(() => o.oneOf('mode', ['binary', 'multiclass', 'multilabel'] as const)) as Mode;
   const classes = optionGuard(() => o.intsOrNull('classes'));
-  if (classes !== null && mode === 'binary') throw new WgslDiceError('INVALID_OPTION', `${o.api}: Masking classes is not supported with mode=binary`);
+  if (classes !== null && mode === 'binary')
+    throw new WgslDiceError('INVALID_OPTION', `${o.api}: Masking classes is not supported with mode=binary`);
   const B = x[0];
   if (y[0] !== B) throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: batch sizes of y_pred and y_true differ`);
   const ignore = optionGuard(() => o.numOrNull('ignore_index'));
@@ -60,12 +69,17 @@ export function smpLossOptions(o: Opts, alpha: number, beta: number, gamma: numb
   if (o.bool('log_loss')) base.logEps = eps;
   if (gamma !== 1) base.gamma = gamma;
   if (mode === 'multiclass') {
-    if (prod(y) !== B * N) throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: multiclass y_true must be a label map of B·N = ${B * N} labels, got [${y}].`);
+    if (prod(y) !== B * N)
+      throw new WgslDiceError(
+        'SHAPE_MISMATCH',
+        `${o.api}: multiclass y_true must be a label map of B·N = ${B * N} labels, got [${y}].`,
+      );
     base.target = 'u32';
     // Ignored labels (any integer, also negative) are packed as a sentinel that is the engine's ignoreIndex.
     if (ignore !== null) base.ignoreIndex = engineIgnore(ignore);
   } else {
-    if (prod(y) !== B * C * N) throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: y_true [${y}] and y_pred [${x}] differ in size.`);
+    if (prod(y) !== B * C * N)
+      throw new WgslDiceError('SHAPE_MISMATCH', `${o.api}: y_true [${y}] and y_pred [${x}] differ in size.`);
     base.target = 'dense';
     // binary / multilabel: smp masks y_pred and y_true element-wise where y_true == ignore_index,
     // which the kernels do for a dense target equal to ignoreIndex.
@@ -82,7 +96,11 @@ export function smpLossOptions(o: Opts, alpha: number, beta: number, gamma: numb
     else if (typeof cw === 'number') entryWeights = selected.map(() => cw);
     else if (cw.length === C && cw.length !== selected.length) entryWeights = selected.map((c) => cw[c]);
     else if (cw.length === selected.length) entryWeights = cw;
-    else throw new WgslDiceError('INVALID_WEIGHTS', `${o.api}: class_weights has ${cw.length} entries for ${selected.length} classes`);
+    else
+      throw new WgslDiceError(
+        'INVALID_WEIGHTS',
+        `${o.api}: class_weights has ${cw.length} entries for ${selected.length} classes`,
+      );
     const w = new Array<number>(C).fill(0);
     selected.forEach((c, i) => (w[c] += entryWeights[i]));
     base.classes = [...new Set(selected)];
@@ -95,85 +113,120 @@ export function smpLossOptions(o: Opts, alpha: number, beta: number, gamma: numb
 const FUNCTIONAL_DEFAULTS: Options = { smooth: 0.0, eps: 1e-7, dims: null };
 const FUNCTIONAL_TVERSKY_DEFAULTS: Options = { alpha: null, beta: null, smooth: 0.0, eps: 1e-7, dims: null };
 
-export function createSmpPresets(engine: DiceEngine) {
-  const cache = new LossCache(engine);
+export function createSmpPresets(factory: LossFactory) {
+  const cache = new PresetLossCache(factory);
 
-  const lossPreset = (api: string, defaults: Options, coef: (o: Opts) => [number, number, number]) => (options: Options = {}): Preset => {
-    const o = parseOptions(api, options, defaults);
-    const [alpha, beta, gamma] = coef(o);
-    return {
-      api,
-      options: o.values,
-      async create(shape, extras: CreateExtras = {}) {
-        return engine.loss(smpLossOptions(o, alpha, beta, gamma, shape, extras.targetShape ?? shape));
-      },
-      async evaluate(pred, target, extras) {
-        const x = channelFirst(toTensor(pred, extras?.inputShape, 'y_pred'), extras?.layout);
-        const yRaw = toTensor(target, extras?.targetShape, 'y_true');
-        const y = yRaw.shape.length === x.shape.length ? channelFirst(yRaw, extras?.layout) : yRaw;
-        const lossOptions = smpLossOptions(o, alpha, beta, gamma, x.shape, y.shape);
-        const packed = lossOptions.target === 'u32' ? labels(y, optionGuard(() => o.numOrNull('ignore_index'))) : f32(y);
-        const loss = await cache.loss(lossOptions);
-        return (await loss.compute(f32(x), packed)).loss;
-      },
+  const lossPreset =
+    (api: string, defaults: Options, coef: (o: Opts) => [number, number, number]) =>
+    (options: Options = {}): Preset => {
+      const o = parseOptions(api, options, defaults);
+      const [alpha, beta, gamma] = coef(o);
+      return {
+        api,
+        options: o.values,
+        async create(shape, extras: CreateExtras = {}) {
+          return factory.loss(smpLossOptions(o, alpha, beta, gamma, shape, extras.targetShape ?? shape));
+        },
+        async evaluate(pred, target, extras) {
+          const x = channelFirst(toTensor(pred, extras?.inputShape, 'y_pred'), extras?.layout);
+          const yRaw = toTensor(target, extras?.targetShape, 'y_true');
+          const y = yRaw.shape.length === x.shape.length ? channelFirst(yRaw, extras?.layout) : yRaw;
+          const lossOptions = smpLossOptions(o, alpha, beta, gamma, x.shape, y.shape);
+          const packed =
+            lossOptions.target === 'u32'
+              ? labels(
+                  y,
+                  optionGuard(() => o.numOrNull('ignore_index')),
+                )
+              : f32(y);
+          const loss = await cache.loss(lossOptions);
+          return (await loss.compute(f32(x), packed)).loss;
+        },
+      };
     };
-  };
 
   /** soft_*_score(output, target, smooth, eps, dims): one score per kept index (dims reduced). */
-  const scorePreset = (api: string, defaults: Options, coef: (o: Opts) => [number, number]) => (options: Options = {}): Preset => {
-    const o = parseOptions(api, options, defaults);
-    const [alpha, beta] = coef(o);
-    const optionsFor = (K: number, N: number): LossOptions => ({
-      shape: [K, N, 1],
-      layout: 'channels-last',
-      softLabel: true,
-      score: { numTp: 1, denTp: 1, denFp: alpha, denFn: beta },
-      smoothNumerator: o.num('smooth'),
-      smoothDenominator: o.num('smooth'),
-      denominatorMin: o.num('eps'),
-      reduction: 'none',
-      label: api,
-    });
-    return {
-      api,
-      options: o.values,
-      async create(shape) {
-        const dims = optionGuard(() => o.intsOrNull('dims'));
-        const { K, N } = splitShape(shape, dims);
-        return engine.loss(optionsFor(K, N));
-      },
-      async evaluate(pred, target, extras) {
-        const x = toTensor(pred, extras?.inputShape, 'output');
-        const y = toTensor(target, extras?.targetShape, 'target');
-        if (x.shape.length !== y.shape.length || x.shape.some((d, i) => d !== y.shape[i])) {
-          throw new WgslDiceError('SHAPE_MISMATCH', `${api}: output [${x.shape}] and target [${y.shape}] differ in size`);
-        }
-        const dims = optionGuard(() => o.intsOrNull('dims'));
-        // The reduced axes are moved last on the host so that each kept index is one engine group.
-        const sx = splitAxes(x, dims);
-        const sy = splitAxes(y, dims);
-        const loss = await cache.loss(optionsFor(sx.K, sx.N));
-        const r = await loss.compute(sx.data, sy.data);
-        const scores = Array.from(r.groups.score.slice(0, sx.K));
-        return sx.kept.length === 0 ? scores[0] : nested(sx.kept, scores);
-      },
+  const scorePreset =
+    (api: string, defaults: Options, coef: (o: Opts) => [number, number]) =>
+    (options: Options = {}): Preset => {
+      const o = parseOptions(api, options, defaults);
+      const [alpha, beta] = coef(o);
+      const optionsFor = (K: number, N: number): LossOptions => ({
+        shape: [K, N, 1],
+        layout: 'channels-last',
+        softLabel: true,
+        score: { numTp: 1, denTp: 1, denFp: alpha, denFn: beta },
+        smoothNumerator: o.num('smooth'),
+        smoothDenominator: o.num('smooth'),
+        denominatorMin: o.num('eps'),
+        reduction: 'none',
+        label: api,
+      });
+      return {
+        api,
+        options: o.values,
+        async create(shape) {
+          const dims = optionGuard(() => o.intsOrNull('dims'));
+          const { K, N } = splitShape(shape, dims);
+          return factory.loss(optionsFor(K, N));
+        },
+        async evaluate(pred, target, extras) {
+          const x = toTensor(pred, extras?.inputShape, 'output');
+          const y = toTensor(target, extras?.targetShape, 'target');
+          if (x.shape.length !== y.shape.length || x.shape.some((d, i) => d !== y.shape[i])) {
+            throw new WgslDiceError(
+              'SHAPE_MISMATCH',
+              `${api}: output [${x.shape}] and target [${y.shape}] differ in size`,
+            );
+          }
+          const dims = optionGuard(() => o.intsOrNull('dims'));
+          // The reduced axes are moved last on the host so that each kept index is one engine group.
+          const sx = splitAxes(x, dims);
+          const sy = splitAxes(y, dims);
+          const loss = await cache.loss(optionsFor(sx.K, sx.N));
+          const r = await loss.compute(sx.data, sy.data);
+          const scores = Array.from(r.groups.score.slice(0, sx.K));
+          return sx.kept.length === 0 ? scores[0] : nested(sx.kept, scores);
+        },
+      };
     };
-  };
 
   return {
     DiceLoss: lossPreset('segmentation_models_pytorch.losses.DiceLoss', SMP_LOSS_DEFAULTS, () => [0.5, 0.5, 1]),
     JaccardLoss: lossPreset('segmentation_models_pytorch.losses.JaccardLoss', SMP_LOSS_DEFAULTS, () => [1, 1, 1]),
-    TverskyLoss: lossPreset('segmentation_models_pytorch.losses.TverskyLoss', SMP_TVERSKY_DEFAULTS, (o) => [o.num('alpha'), o.num('beta'), o.num('gamma')]),
+    TverskyLoss: lossPreset('segmentation_models_pytorch.losses.TverskyLoss', SMP_TVERSKY_DEFAULTS, (o) => [
+      o.num('alpha'),
+      o.num('beta'),
+      o.num('gamma'),
+    ]),
     FocalLoss: (options: Options = {}): Preset => {
       const api = 'segmentation_models_pytorch.losses.FocalLoss';
       const o = parseOptions(api, options, SMP_FOCAL_DEFAULTS);
-      return { api, options: o.values, create: async () => notImplemented(api), evaluate: async () => notImplemented(api) };
+      return {
+        api,
+        options: o.values,
+        create: async () => notImplemented(api),
+        evaluate: async () => notImplemented(api),
+      };
     },
-    soft_dice_score: scorePreset('segmentation_models_pytorch.losses._functional.soft_dice_score', FUNCTIONAL_DEFAULTS, () => [0.5, 0.5]),
-    soft_jaccard_score: scorePreset('segmentation_models_pytorch.losses._functional.soft_jaccard_score', FUNCTIONAL_DEFAULTS, () => [1, 1]),
-    soft_tversky_score: scorePreset('segmentation_models_pytorch.losses._functional.soft_tversky_score', FUNCTIONAL_TVERSKY_DEFAULTS, (o) => {
-      if (o.isNone('alpha') || o.isNone('beta')) throw new WgslDiceError('INVALID_OPTION', `${o.api}: alpha and beta are required`);
-      return [o.num('alpha'), o.num('beta')];
-    }),
+    soft_dice_score: scorePreset(
+      'segmentation_models_pytorch.losses._functional.soft_dice_score',
+      FUNCTIONAL_DEFAULTS,
+      () => [0.5, 0.5],
+    ),
+    soft_jaccard_score: scorePreset(
+      'segmentation_models_pytorch.losses._functional.soft_jaccard_score',
+      FUNCTIONAL_DEFAULTS,
+      () => [1, 1],
+    ),
+    soft_tversky_score: scorePreset(
+      'segmentation_models_pytorch.losses._functional.soft_tversky_score',
+      FUNCTIONAL_TVERSKY_DEFAULTS,
+      (o) => {
+        if (o.isNone('alpha') || o.isNone('beta'))
+          throw new WgslDiceError('INVALID_OPTION', `${o.api}: alpha and beta are required`);
+        return [o.num('alpha'), o.num('beta')];
+      },
+    ),
   };
 }

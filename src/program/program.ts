@@ -1,25 +1,25 @@
-import type { BindingWindow } from '../plan.js';
-import type { PipelineConstants } from '../kernels/family-kernels.js';
-import type { KernelName } from '../kernels/registry.js';
+import { UNIFORM_STRIDE } from '../core/limits.js';
+import type { KernelName } from '../kernels/sources.js';
+import type { BindingWindow } from './grids.js';
 
 /**
  * A loss as pure data: what the planner (src/program/planner.ts) makes of a {@link LossSpec}
- * for one device profile, and all the runtime (src/program/runtime.ts) needs to record it.
+ * for one device profile, and all the runtime (src/runtime/program-loss.ts) needs to record it.
  * Nothing here touches a GPU, so programs are tested, and printed by `loss.describe()`,
  * without one.
  */
-export interface LossProgram<Layout = unknown> {
+export interface LossProgram<Grids = unknown> {
   readonly label: string;
   /** The shape the loss was made for, as the caller gave it (for messages). */
   readonly dims: readonly number[];
-  /** The grids and binding windows the passes were cut from (DicePlan, FamilyPlan). */
-  readonly layout: Layout;
+  /** The grids and binding windows the passes were cut from (SeedGrids, VoxelGrids). */
+  readonly grids: Grids;
   /** The caller's tensors the passes bind, with the bytes each must hold. */
   readonly tensors: readonly TensorSpec[];
   /** Buffers the loss owns: uniforms aside, allocated once when the loss is created. */
   readonly scratch: readonly ScratchSpec[];
   /** In order; the backward passes run only when a gradient is asked for. */
-  readonly passes: readonly PassPlan[];
+  readonly passes: readonly ProgramPass[];
   /** Scratch that compute() reads back after the status buffer, in this order. */
   readonly readback: readonly string[];
   /** Pairs of tensors that may share memory (grad over pred when pred is read by an earlier dispatch only). */
@@ -62,10 +62,9 @@ export interface ScratchSpec {
 
 /** A binding of one dispatch: part of a caller's tensor (bytes from its start), or a scratch buffer. */
 export type BindingRef =
-  | { readonly tensor: TensorName; readonly offset: number; readonly size: number }
-  | { readonly scratch: string };
+  { readonly tensor: TensorName; readonly offset: number; readonly size: number } | { readonly scratch: string };
 
-export interface DispatchPlan {
+export interface ProgramDispatch {
   /** Index of this dispatch's block in the pass's uniform buffer. */
   readonly block: number;
   readonly workgroups: readonly [number, number, number];
@@ -75,7 +74,7 @@ export interface DispatchPlan {
   readonly window?: BindingWindow;
 }
 
-export interface PassPlan {
+export interface ProgramPass {
   readonly name: string;
   readonly kernel: KernelName;
   /** The pipeline's `override` constants: its modes, never a shape. */
@@ -84,26 +83,75 @@ export interface PassPlan {
   readonly uniforms: ArrayBuffer;
   /** Bytes of one block the kernel binds. */
   readonly uniformBytes: number;
-  readonly dispatches: readonly DispatchPlan[];
+  readonly dispatches: readonly ProgramDispatch[];
   readonly backward: boolean;
 }
 
-/** The tensor binding of a whole tensor. */
-export function wholeTensor(tensor: TensorName, bytes: number): BindingRef {
-  return { tensor, offset: 0, size: bytes };
+/** A pass's `override` constants by name: its modes, never a shape. */
+export type PipelineConstants = Readonly<Record<string, number>>;
+
+/**
+ * A pipeline's identity: the kernel and its `override` constants. Never a shape: shapes and
+ * scalars live in uniforms, so one pipeline serves every shape of a mode.
+ */
+export function pipelineKey(name: KernelName, constants: PipelineConstants): string {
+  const entries = Object.entries(constants).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${name}${entries.map(([k, v]) => ` ${k}=${v}`).join('')}`;
+}
+
+/** A binding of `size` bytes of a caller's tensor from byte `offset`. */
+export function tensorRef(name: TensorName, offset: number, size: number): BindingRef {
+  return { tensor: name, offset, size };
+}
+
+/** A binding of a whole scratch buffer of the loss's own. */
+export function scratchRef(name: string): BindingRef {
+  return { scratch: name };
+}
+
+/** A pass whose uniform blocks (one per dispatch block, UNIFORM_STRIDE apart) are `uniforms`. */
+export function uniformPass(
+  name: string,
+  kernel: KernelName,
+  constants: PipelineConstants,
+  uniforms: ArrayBuffer,
+  dispatches: ProgramDispatch[],
+  backward = false,
+): ProgramPass {
+  // Per-window blocks sit UNIFORM_STRIDE apart; a lone block is bound as packed.
+  return {
+    name,
+    kernel,
+    constants,
+    uniforms,
+    uniformBytes: Math.min(UNIFORM_STRIDE, uniforms.byteLength),
+    dispatches,
+    backward,
+  };
 }
 
 /** A plain-text table of a program's passes: kernel, constants, dispatches, bindings. */
 export function describeProgram(program: LossProgram): string {
   const lines = [`${program.label}`];
-  const bytes = (n: number) => (n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
-  lines.push(`  tensors: ${program.tensors.map((t) => `${t.name} ${bytes(t.bytes)}${t.windowed ? ' (windowed)' : ''}`).join(', ')}`);
-  lines.push(`  scratch: ${program.scratch.map((s) => `${s.name} ${bytes(s.contents?.byteLength ?? s.bytes)}`).join(', ')}`);
+  const bytes = (n: number) =>
+    n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
+  lines.push(
+    `  tensors: ${program.tensors.map((t) => `${t.name} ${bytes(t.bytes)}${t.windowed ? ' (windowed)' : ''}`).join(', ')}`,
+  );
+  lines.push(
+    `  scratch: ${program.scratch.map((s) => `${s.name} ${bytes(s.contents?.byteLength ?? s.bytes)}`).join(', ')}`,
+  );
   program.passes.forEach((pass, i) => {
-    const constants = Object.entries(pass.constants).map(([k, v]) => `${k}=${v}`).join(' ');
+    const constants = Object.entries(pass.constants)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     const workgroups = pass.dispatches.reduce((n, d) => n + d.workgroups[0] * d.workgroups[1] * d.workgroups[2], 0);
     const first = pass.dispatches[0];
-    const binds = first ? Object.entries(first.bindings).map(([name, ref]) => `${name}<-${'scratch' in ref ? ref.scratch : ref.tensor}`).join(' ') : '';
+    const binds = first
+      ? Object.entries(first.bindings)
+          .map(([name, ref]) => `${name}<-${'scratch' in ref ? ref.scratch : ref.tensor}`)
+          .join(' ')
+      : '';
     lines.push(
       `  ${i + 1}. ${pass.name}${pass.backward ? ' (with grad)' : ''}: ${pass.kernel}` +
         `${constants ? ` [${constants}]` : ''}, ${pass.dispatches.length} dispatch(es), ${workgroups} workgroups; ${binds}`,

@@ -206,7 +206,12 @@ function skeletonBackward(trace: SkeletonTrace, v: Volumes, gradSkeleton: ArrayL
   // plus what x_{k+2} sent back through the erosion.
   let gradNext = new Float64Array(n);
   for (let k = K; k >= 0; k--) {
-    dilate(eroded[k + 1], v, gradDelta[k].map((g) => -g), gradNext);
+    dilate(
+      eroded[k + 1],
+      v,
+      gradDelta[k].map((g) => -g),
+      gradNext,
+    );
     const gradHere = Float64Array.from(gradDelta[k]);
     erode(eroded[k], v, gradNext, gradHere);
     gradNext = gradHere;
@@ -234,10 +239,17 @@ export function clDiceReference(
 
   const trace = traceSkeleton(pred, v, iterations);
   const predSkeleton = trace.skeletons[iterations];
-  const targetSkeleton = options.targetSkeleton ? Float64Array.from(options.targetSkeleton) : softSkeleton(target, options.shape, iterations);
+  const targetSkeleton = options.targetSkeleton
+    ? Float64Array.from(options.targetSkeleton)
+    : softSkeleton(target, options.shape, iterations);
 
-  let skelPredTarget = 0, skelPred = 0, skelTargetPred = 0, skelTarget = 0;
-  let intersection = 0, targetSum = 0, predSum = 0;
+  let skelPredTarget = 0,
+    skelPred = 0,
+    skelTargetPred = 0,
+    skelTarget = 0;
+  let intersection = 0,
+    targetSum = 0,
+    predSum = 0;
   for (let i = 0; i < n; i++) {
     if (!foreground(i)) continue;
     skelPredTarget += predSkeleton[i] * target[i];
@@ -262,10 +274,11 @@ export function clDiceReference(
   const grad = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     if (!foreground(i)) continue;
-    gradPredSkeleton[i] = alpha * dPrec * (target[i] / (skelPred + smooth) - (skelPredTarget + smooth) / (skelPred + smooth) ** 2);
+    gradPredSkeleton[i] =
+      alpha * dPrec * (target[i] / (skelPred + smooth) - (skelPredTarget + smooth) / (skelPred + smooth) ** 2);
     grad[i] =
       alpha * dSens * (targetSkeleton[i] / (skelTarget + smooth)) +
-      (1 - alpha) * (-2 * target[i] / diceDenominator + (2 * intersection + smooth) / diceDenominator ** 2);
+      (1 - alpha) * ((-2 * target[i]) / diceDenominator + (2 * intersection + smooth) / diceDenominator ** 2);
   }
   const throughSkeleton = skeletonBackward(trace, v, gradPredSkeleton);
   for (let i = 0; i < n; i++) grad[i] += throughSkeleton[i];

@@ -4,7 +4,7 @@
  * gradient is the central difference of this function in float64, so it checks the GPU's
  * closed-form chain rules against nothing but the definition.
  */
-import type { LossOptions } from '../family/options.js';
+import type { LossOptions } from '../spec/family.js';
 
 export interface FamilyReferenceResult {
   loss: number;
@@ -44,8 +44,11 @@ export function familyReference(
 
   // Per (b, c): I, P, G, D, target mass M, and cross-entropy numerator / weight mass.
   const pairs = B * C;
-  const I = new Float64Array(pairs), P = new Float64Array(pairs), G = new Float64Array(pairs);
-  const D = new Float64Array(pairs), M = new Float64Array(pairs);
+  const I = new Float64Array(pairs),
+    P = new Float64Array(pairs),
+    G = new Float64Array(pairs);
+  const D = new Float64Array(pairs),
+    M = new Float64Array(pairs);
   let ceNum = 0;
   let ceDen = 0;
   const ceWeights = options.crossEntropy?.weights;
@@ -59,7 +62,8 @@ export function familyReference(
   const focalAlpha = (c: number, g: number): number => {
     const a = focal?.alpha;
     if (a === undefined) return 1;
-    if (typeof a !== 'number') return focal!.useSoftmax ? a[c - focalFirst] : g * a[c - focalFirst] + (1 - g) * (1 - a[c - focalFirst]);
+    if (typeof a !== 'number')
+      return focal!.useSoftmax ? a[c - focalFirst] : g * a[c - focalFirst] + (1 - g) * (1 - a[c - focalFirst]);
     if (focal!.useSoftmax) return c === 0 ? 1 - a : a;
     return g * a + (1 - g) * (1 - a);
   };
@@ -80,7 +84,8 @@ export function familyReference(
         g = Array.from({ length: C }, (_, c) => (label === c && w !== 0 ? 1 : 0));
         we = g.map(() => w);
       } else {
-        const ignored = (c: number) => options.ignoreIndex !== undefined && Math.fround(target[at(b, s, c)]) === Math.fround(options.ignoreIndex);
+        const ignored = (c: number) =>
+          options.ignoreIndex !== undefined && Math.fround(target[at(b, s, c)]) === Math.fround(options.ignoreIndex);
         g = Array.from({ length: C }, (_, c) => (ignored(c) ? 0 : target[at(b, s, c)] * logitScale));
         we = g.map((_, c) => (ignored(c) ? 0 : w));
       }
@@ -153,10 +158,13 @@ export function familyReference(
   const fb2 = (options.fBeta ?? 1) ** 2;
   const coef =
     options.score ??
-    (formula === 'jaccard' ? { numTp: 1, denTp: 1, denFp: 1, denFn: 1 }
-      : formula === 'tversky' ? { numTp: 1, denTp: 1, denFp: alpha, denFn: beta }
-      : formula === 'f-beta' ? { numTp: 1 + fb2, denTp: 1 + fb2, denFp: 1, denFn: fb2 }
-      : { numTp: 2, denTp: 2, denFp: 1, denFn: 1 });
+    (formula === 'jaccard'
+      ? { numTp: 1, denTp: 1, denFp: 1, denFn: 1 }
+      : formula === 'tversky'
+        ? { numTp: 1, denTp: 1, denFp: alpha, denFn: beta }
+        : formula === 'f-beta'
+          ? { numTp: 1 + fb2, denTp: 1 + fb2, denFp: 1, denFn: fb2 }
+          : { numTp: 2, denTp: 2, denFp: 1, denFn: 1 });
   const snr = options.smoothNumerator ?? 1e-5;
   const sdr = options.smoothDenominator ?? 1e-5;
   const denMin = options.denominatorMin ?? -Infinity;
@@ -188,14 +196,20 @@ export function familyReference(
   let weightSum = poolClasses ? 1 : 0;
   if (!poolClasses) for (let c = 0; c < C; c++) if (included[c]) weightSum += fixed ? fixed[c] : 1;
   const norm =
-    reduction === 'mean' ? GB * (poolClasses ? 1 : includedCount)
-    : reduction === 'weighted-mean' ? GB * (weightSum || 1)
-    : reduction === 'batch-mean' ? GB
-    : 1;
+    reduction === 'mean'
+      ? GB * (poolClasses ? 1 : includedCount)
+      : reduction === 'weighted-mean'
+        ? GB * (weightSum || 1)
+        : reduction === 'batch-mean'
+          ? GB
+          : 1;
 
   const groups = GB * GC;
-  const score = new Float64Array(groups), value = new Float64Array(groups);
-  const tpOut = new Float64Array(groups), pOut = new Float64Array(groups), gOut = new Float64Array(groups);
+  const score = new Float64Array(groups),
+    value = new Float64Array(groups);
+  const tpOut = new Float64Array(groups),
+    pOut = new Float64Array(groups),
+    gOut = new Float64Array(groups);
   let total = 0;
   for (let gb = 0; gb < GB; gb++) {
     for (let gc = 0; gc < GC; gc++) {
@@ -206,15 +220,24 @@ export function familyReference(
         const kind = options.gdlWeight ?? 'square';
         return kind === 'square' ? 1 / (mass * mass) : kind === 'simple' ? 1 / mass : 1;
       };
-      if (gdl) for (const c of members) if (included[c] && Number.isFinite(gdlWeight(c))) gdlMax = Math.max(gdlMax, gdlWeight(c));
-      let sI = 0, sP = 0, sG = 0, sD = 0, mass = 0;
+      if (gdl)
+        for (const c of members)
+          if (included[c] && Number.isFinite(gdlWeight(c))) gdlMax = Math.max(gdlMax, gdlWeight(c));
+      let sI = 0,
+        sP = 0,
+        sG = 0,
+        sD = 0,
+        mass = 0;
       for (const c of members) {
         if (!included[c]) continue;
         const mw = gdl ? (Number.isFinite(gdlWeight(c)) ? gdlWeight(c) : gdlMax) : 1;
         for (let b = 0; b < B; b++) {
           if (!poolBatch && b !== gb) continue;
           const k = b * C + c;
-          sI += mw * I[k]; sP += mw * P[k]; sG += mw * G[k]; sD += mw * D[k];
+          sI += mw * I[k];
+          sP += mw * P[k];
+          sG += mw * G[k];
+          sD += mw * D[k];
           mass += M[k];
         }
       }
@@ -225,13 +248,22 @@ export function familyReference(
       const tpc = Math.max(tp, options.tpMin ?? -Infinity);
       const den = Math.max(coef.denTp * tpc + coef.denFp * fp + coef.denFn * fn + sdr, denMin);
       const sc = (coef.numTp * tpc + snr) / den;
-      let v = options.value === 'negative-log' ? -Math.log(Math.max(sc, logEps)) : options.value === 'negative' ? -sc : 1 - sc;
+      let v =
+        options.value === 'negative-log'
+          ? -Math.log(Math.max(sc, logEps))
+          : options.value === 'negative'
+            ? -sc
+            : 1 - sc;
       if (options.emptyClass === 'zero' && mass === 0) v = 0;
       let weight = poolClasses ? 1 : included[gc] ? (fixed ? fixed[gc] : 1) : 0;
       weight /= norm;
       if (options.weights === 'inverse-frequency') weight *= inverse[gc];
       const g = gb * GC + gc;
-      score[g] = sc; value[g] = v; tpOut[g] = tp; pOut[g] = sP; gOut[g] = sG;
+      score[g] = sc;
+      value[g] = v;
+      tpOut[g] = tp;
+      pOut[g] = sP;
+      gOut[g] = sG;
       if (weight !== 0) total += weight * v;
     }
   }
@@ -240,10 +272,7 @@ export function familyReference(
   let crossEntropy = 0;
   if (options.crossEntropy) {
     const divisor =
-      options.crossEntropy.reduction === 'sum' ? 1
-      : ceForm === 'binary' ? B * C * S
-      : labels ? ceDen
-      : B * S;
+      options.crossEntropy.reduction === 'sum' ? 1 : ceForm === 'binary' ? B * C * S : labels ? ceDen : B * S;
     crossEntropy = divisor > 0 ? ceNum / divisor : 0;
   }
   let focalLoss = 0;
@@ -255,9 +284,20 @@ export function familyReference(
   const lambdaDice = options.lambdaDice ?? 1;
   const loss =
     (lambdaDice === 0 ? 0 : lambdaDice * diceLoss) +
-    (options.crossEntropy ? options.crossEntropy.lambda ?? 1 : 0) * crossEntropy +
-    (focal ? focal.lambda ?? 1 : 0) * focalLoss;
-  return { loss, diceLoss, crossEntropy, focal: focalLoss, pairFocal, score, value, tp: tpOut, predSum: pOut, targetSum: gOut };
+    (options.crossEntropy ? (options.crossEntropy.lambda ?? 1) : 0) * crossEntropy +
+    (focal ? (focal.lambda ?? 1) : 0) * focalLoss;
+  return {
+    loss,
+    diceLoss,
+    crossEntropy,
+    focal: focalLoss,
+    pairFocal,
+    score,
+    value,
+    tp: tpOut,
+    predSum: pOut,
+    targetSum: gOut,
+  };
 }
 
 /** Central-difference gradient of {@link familyReference}'s loss w.r.t. pred, in float64. */

@@ -18,10 +18,5 @@ export {
   type PeerValue,
   type Tensor,
 } from './peers/index.js';
-export {
-  clDiceReference,
-  softSkeleton,
-  type ClDiceReferenceOptions,
-  type ClDiceReferenceResult,
-} from './cldice.js';
+export { clDiceReference, softSkeleton, type ClDiceReferenceOptions, type ClDiceReferenceResult } from './cldice.js';
 export * from './surface/index.js';

@@ -87,7 +87,9 @@ export class LossCache<L extends Destroyable> {
 
   /** The prepared shape keys on `device`, least recently used first. */
   preparedKeys(device: GPUDevice): string[] {
-    return [...(this.#byDevice.get(device) ?? new Map<string, Entry<L>>())].filter(([, e]) => e.prepared).map(([key]) => key);
+    return [...(this.#byDevice.get(device) ?? new Map<string, Entry<L>>())]
+      .filter(([, e]) => e.prepared)
+      .map(([key]) => key);
   }
 
   get stats(): CacheStats {
@@ -125,15 +127,15 @@ export class LossCache<L extends Destroyable> {
       this.#evicted.set(device, new Set());
       this.#devices.add(new WeakRef(device));
     }
-    let entry = entries.get(key);
-    if (entry) {
+    const found = entries.get(key);
+    if (found) {
       // Map order is insertion order: re-inserting marks the entry most recently used.
       entries.delete(key);
-      entries.set(key, entry);
-      entry.prepared ||= prepare;
-      return entry;
+      entries.set(key, found);
+      found.prepared ||= prepare;
+      return found;
     }
-    entry = { ready: engineFor(device).then((engine) => this.#create(engine, key)), prepared: prepare };
+    const entry: Entry<L> = { ready: engineFor(device).then((engine) => this.#create(engine, key)), prepared: prepare };
     const created = entry;
     created.ready.then(
       (loss) => (created.loss = loss),

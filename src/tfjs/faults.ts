@@ -17,13 +17,14 @@ const NONE = 0xffffffff;
 /** LABEL_OUT_OF_RANGE or NON_FINITE_INPUT for the first fault counted, or undefined for none. */
 export function faultError(name: string, words: Uint32Array, context: FaultContext): WgslDiceError | undefined {
   const [badLabels, badPred, badTarget, badMask] = words;
-  const first = (k: number) => (words[k + 4] === NONE ? '' : ` (first at ${['voxel', 'element', 'element', 'index'][k]} ${words[k + 4]})`);
+  const first = (k: number) =>
+    words[k + 4] === NONE ? '' : ` (first at ${['voxel', 'element', 'element', 'index'][k]} ${words[k + 4]})`;
   const which = `${name}'s call ${context.call} (yPred of shape [${context.shape.join(', ')}])`;
   if (badLabels > 0) {
     return new WgslDiceError(
       'LABEL_OUT_OF_RANGE',
       `${which} had ${badLabels} label-map voxel(s) whose label is not a class in [0, ${context.classes}) nor ignoreIndex${first(0)}: ` +
-        'a label >= C, a negative one, or in a float label map NaN or a fraction. That call\'s loss was NaN. ' +
+        "a label >= C, a negative one, or in a float label map NaN or a fraction. That call's loss was NaN. " +
         'Fix the labels, or set ignoreIndex for a void label.',
     );
   }

@@ -54,10 +54,16 @@ export function diceLoss(options: SeedLossOptions = {}): TfjsLossFunction {
 /** Seed example 2, `weighted_dice_loss`: Σ_c weights[c] · mean_b(1 − dice_bc), not divided by Σ weights. */
 export function weightedDiceLoss(weights: readonly number[], options: SeedLossOptions = {}): TfjsLossFunction {
   if (!Array.isArray(weights) && !(ArrayBuffer.isView(weights) && !(weights instanceof DataView))) {
-    throw new WgslDiceError('INVALID_WEIGHTS', 'weightedDiceLoss(weights) needs one weight per class, as an array of numbers.');
+    throw new WgslDiceError(
+      'INVALID_WEIGHTS',
+      'weightedDiceLoss(weights) needs one weight per class, as an array of numbers.',
+    );
   }
   if (weights.length === 0) {
-    throw new WgslDiceError('INVALID_WEIGHTS', 'weightedDiceLoss(weights) got no weights; pass one per class (the last axis of yPred).');
+    throw new WgslDiceError(
+      'INVALID_WEIGHTS',
+      'weightedDiceLoss(weights) got no weights; pass one per class (the last axis of yPred).',
+    );
   }
   // Read once: later changes to the caller's array do not reach the loss.
   return seedLoss('weightedDiceLoss', 'per-class', Array.from(weights as ArrayLike<number>), options);
@@ -72,15 +78,28 @@ export function multiclassDiceLoss(options: SeedLossOptions = {}): TfjsLossFunct
  * Checks the seed options now (at creation, with C = the number of weights, or 1), reading each
  * option once: a bad epsilon or weight fails here, not at the first call.
  */
-function seedLoss(name: string, reduce: SeedFormula['reduce'], weights: number[] | undefined, options: unknown): TfjsLossFunction {
+function seedLoss(
+  name: string,
+  reduce: SeedFormula['reduce'],
+  weights: number[] | undefined,
+  options: unknown,
+): TfjsLossFunction {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new WgslDiceError('INVALID_OPTION', `${name}(options) takes an object such as { epsilon: 1e-6 }, got ${options === null ? 'null' : typeof options}.`);
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `${name}(options) takes an object such as { epsilon: 1e-6 }, got ${options === null ? 'null' : typeof options}.`,
+    );
   }
   _rejectUnknownKeys(`${name} option`, options, ['epsilon']);
   const epsilon = (options as SeedLossOptions).epsilon;
   const checked = _normalizeDiceOptions({ shape: [1, 1, weights?.length ?? 1], reduce, weights, epsilon });
   const smoothing = { numerator: checked.smoothNumerator, denominator: checked.smoothDenominator };
-  const formula: SeedFormula = { reduce, weights, epsilonNumerator: smoothing.numerator, epsilonDenominator: smoothing.denominator };
+  const formula: SeedFormula = {
+    reduce,
+    weights,
+    epsilonNumerator: smoothing.numerator,
+    epsilonDenominator: smoothing.denominator,
+  };
   const diceOptions = (shape: readonly number[]) => ({ shape, reduce, weights, epsilon: smoothing, label: name });
   return lossFunction({
     name,
@@ -99,7 +118,11 @@ function seedLoss(name: string, reduce: SeedFormula['reduce'], weights: number[]
           `${name} was made with ${weights.length} weights but yPred has C = ${classes} classes (last axis); pass one weight per class.`,
         );
       }
-      if (mask) throw new WgslDiceError('INVALID_INPUT', `${name} takes no mask; use tfjsLoss({ mask: 'weight' }) for masked Dice.`);
+      if (mask)
+        throw new WgslDiceError(
+          'INVALID_INPUT',
+          `${name} takes no mask; use tfjsLoss({ mask: 'weight' }) for masked Dice.`,
+        );
     },
     checkShape: (shape) => void _normalizeDiceOptions(diceOptions(shape)),
     create: (engine, shape) => engine.dice(diceOptions(shape)),
@@ -152,7 +175,9 @@ export function tfjsLoss(options: TfjsLossOptions = {}): TfjsLossFunction {
     throw new WgslDiceError(
       'INVALID_OPTION',
       `tfjsLoss: target must be 'dense' or 'label-map', got ${JSON.stringify(target)}` +
-        (coreKind ? "; a tfjs label map's element type comes from the tensor (int32, or float32 holding whole numbers): pass target: 'label-map'." : '.'),
+        (coreKind
+          ? "; a tfjs label map's element type comes from the tensor (int32, or float32 holding whole numbers): pass target: 'label-map'."
+          : '.'),
     );
   }
   const labelMap = target === 'label-map';
@@ -175,7 +200,12 @@ export function tfjsLoss(options: TfjsLossOptions = {}): TfjsLossFunction {
       requireFloatPred(name, yPred);
       const { spatial, labelShape, withClassAxis } = axes(yPred.shape);
       if (!labelMap) {
-        requireShape(sameShape(yTrue.shape, yPred.shape), `${name}: yTrue`, yTrue.shape, `yPred's shape [${yPred.shape.join(', ')}]`);
+        requireShape(
+          sameShape(yTrue.shape, yPred.shape),
+          `${name}: yTrue`,
+          yTrue.shape,
+          `yPred's shape [${yPred.shape.join(', ')}]`,
+        );
       } else {
         requireShape(
           sameShape(yTrue.shape, labelShape) || sameShape(yTrue.shape, withClassAxis),
@@ -187,8 +217,9 @@ export function tfjsLoss(options: TfjsLossOptions = {}): TfjsLossFunction {
       if (masked !== (mask !== undefined)) {
         throw new WgslDiceError(
           'INVALID_INPUT',
-          masked ? `${name} was made with mask: '${checked.mask}'; pass the mask as the third argument.` :
-            `${name} got a mask but was made without one; create it with mask: 'weight' (or 'logits').`,
+          masked
+            ? `${name} was made with mask: '${checked.mask}'; pass the mask as the third argument.`
+            : `${name} got a mask but was made without one; create it with mask: 'weight' (or 'logits').`,
         );
       }
       if (mask) {
@@ -224,7 +255,10 @@ function placeholderShape(options: Record<string, unknown>): number[] {
   if (Array.isArray(weights) || (ArrayBuffer.isView(weights) && !(weights instanceof DataView))) {
     count = (weights as ArrayLike<number>).length;
   } else if (Array.isArray(classes)) {
-    count = Math.max(count, ...classes.filter((c): c is number => Number.isInteger(c) && c >= 0 && c < 2 ** 16).map((c) => c + 1));
+    count = Math.max(
+      count,
+      ...classes.filter((c): c is number => Number.isInteger(c) && c >= 0 && c < 2 ** 16).map((c) => c + 1),
+    );
   }
   return layout === 'channels-first' ? [1, count, 1] : [1, 1, count];
 }

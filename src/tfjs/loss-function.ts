@@ -152,7 +152,14 @@ export function lossFunction<L extends EncodableLoss & Destroyable>(kind: LossKi
       if (counted) calls.gpu++;
       let words: Tensor | undefined;
       const value = gpuLoss({
-        backend, loss, yTrue, yPred, mask, targetFor: kind.targetFor(backend), label: kind.name, onFaults: (w) => (words = w),
+        backend,
+        loss,
+        yTrue,
+        yPred,
+        mask,
+        targetFor: kind.targetFor(backend),
+        label: kind.name,
+        onFaults: (w) => (words = w),
       });
       if (words) watchFaults(words, { call: index, shape: yPred.shape, classes: kind.classCount(yPred.shape) });
       return value;
@@ -185,7 +192,10 @@ export function lossFunction<L extends EncodableLoss & Destroyable>(kind: LossKi
     },
     warmUp: async (progress?: (event: WarmUpProgress) => void) => {
       if (progress !== undefined && typeof progress !== 'function') {
-        throw new WgslDiceError('INVALID_OPTION', `${kind.name}.warmUp(progress) takes a function (or nothing), got ${typeof progress}.`);
+        throw new WgslDiceError(
+          'INVALID_OPTION',
+          `${kind.name}.warmUp(progress) takes a function (or nothing), got ${typeof progress}.`,
+        );
       }
       const device = activeWebGPUBackend().device;
       const keys = cache.preparedKeys(device);
@@ -224,7 +234,10 @@ export function lossFunction<L extends EncodableLoss & Destroyable>(kind: LossKi
 function requireTensor(name: string, what: string, value: unknown): asserts value is Tensor {
   if (!(value instanceof tf.Tensor)) {
     const got = Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value;
-    throw new WgslDiceError('INVALID_INPUT', `${name}: ${what} must be a tf.Tensor, got ${got}; wrap host data with tf.tensor(data, shape).`);
+    throw new WgslDiceError(
+      'INVALID_INPUT',
+      `${name}: ${what} must be a tf.Tensor, got ${got}; wrap host data with tf.tensor(data, shape).`,
+    );
   }
   if (value.isDisposed) {
     throw new WgslDiceError(
@@ -280,6 +293,9 @@ export function requireShape(ok: boolean, what: string, got: readonly number[], 
 /** Throws INVALID_DTYPE unless yPred is float32. */
 export function requireFloatPred(name: string, yPred: Tensor): void {
   if (yPred.dtype !== 'float32') {
-    throw new WgslDiceError('INVALID_DTYPE', `${name} takes float32 predictions, got ${yPred.dtype}; cast them with tf.cast(yPred, 'float32') (wgsl-dice/tfjs converts the bytes of such a cast).`);
+    throw new WgslDiceError(
+      'INVALID_DTYPE',
+      `${name} takes float32 predictions, got ${yPred.dtype}; cast them with tf.cast(yPred, 'float32') (wgsl-dice/tfjs converts the bytes of such a cast).`,
+    );
   }
 }

@@ -25,7 +25,10 @@ export function seedLossInTfjsOps(formula: SeedFormula, yTrue: Tensor, yPred: Te
     const target = tf.cast(yTrue, 'float32');
     const intersection = tf.sum(tf.mul(target, yPred), axes);
     const union = tf.add(tf.sum(target, axes), tf.sum(yPred, axes));
-    const dice = tf.div(tf.add(tf.mul(2, intersection), formula.epsilonNumerator), tf.add(union, formula.epsilonDenominator));
+    const dice = tf.div(
+      tf.add(tf.mul(2, intersection), formula.epsilonNumerator),
+      tf.add(union, formula.epsilonDenominator),
+    );
     const perGroup = tf.sub(1, dice); // [B] or [B, C]
     if (!formula.weights) return tf.mean(perGroup);
     return tf.sum(tf.mul(tf.mean(perGroup, 0), tf.tensor1d([...formula.weights], 'float32')));

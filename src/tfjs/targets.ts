@@ -27,7 +27,10 @@ export function float32Bytes(backend: WebGPUBackend): (yTrue: Tensor) => Tensor 
 export function labelMapTarget(backend: WebGPUBackend): (yTrue: Tensor) => Tensor {
   return (yTrue) => {
     if (storedDtype(backend, yTrue) !== 'float32') return yTrue;
-    const whole = tf.logicalAnd(tf.equal(yTrue, tf.floor(yTrue)), tf.logicalAnd(tf.greaterEqual(yTrue, 0), tf.less(yTrue, 2 ** 31)));
+    const whole = tf.logicalAnd(
+      tf.equal(yTrue, tf.floor(yTrue)),
+      tf.logicalAnd(tf.greaterEqual(yTrue, 0), tf.less(yTrue, 2 ** 31)),
+    );
     return tf.where(whole, tf.cast(yTrue, 'int32'), tf.scalar(-1, 'int32'));
   };
 }

@@ -27,7 +27,9 @@ export async function ensureBuilt(outputs: readonly string[]): Promise<string[]>
         // build.mjs bundles first and emits type declarations last: a type error elsewhere in
         // src fails the build after the bundles these tests run are already written.
         if (!isFresh(paths)) throw error;
-        console.warn(`[wgsl-dice] npm run build failed after writing ${outputs.join(', ')}:\n${(error as Error).message}`);
+        console.warn(
+          `[wgsl-dice] npm run build failed after writing ${outputs.join(', ')}:\n${(error as Error).message}`,
+        );
       }
     });
   }

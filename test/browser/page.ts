@@ -42,7 +42,7 @@ async function run(cases: BrowserCase[]): Promise<BrowserRun> {
   if (!adapter) {
     throw new Error(
       'navigator.gpu.requestAdapter() returned null: Chromium found no WebGPU adapter. On Linux it needs ' +
-        '--enable-unsafe-webgpu; without a GPU it runs on SwiftShader, which Debian\'s chromium package ships.',
+        "--enable-unsafe-webgpu; without a GPU it runs on SwiftShader, which Debian's chromium package ships.",
     );
   }
   const device = await adapter.requestDevice({ label: 'wgsl-dice browser test' });
@@ -85,7 +85,12 @@ async function run(cases: BrowserCase[]): Promise<BrowserRun> {
   const info = adapter.info;
   device.destroy();
   return {
-    adapter: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description },
+    adapter: {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+    },
     results,
     gpuErrors,
   };

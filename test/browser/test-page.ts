@@ -12,7 +12,11 @@ export interface TestPage {
 }
 
 /** Serves `routes`, opens '/' and waits until `window[readyGlobal]` is defined. */
-export async function openTestPage(routes: Record<string, StaticRoute>, readyGlobal: string, timeoutMs = 30_000): Promise<TestPage> {
+export async function openTestPage(
+  routes: Record<string, StaticRoute>,
+  readyGlobal: string,
+  timeoutMs = 30_000,
+): Promise<TestPage> {
   const server = await serveStatic(routes);
   let browser: ChromiumSession | undefined;
   try {
@@ -21,7 +25,9 @@ export async function openTestPage(routes: Record<string, StaticRoute>, readyGlo
     await page.goto(`${server.origin}/`);
     const session = browser;
     await page
-      .waitForFunction((name) => (window as unknown as Record<string, unknown>)[name] !== undefined, readyGlobal, { timeout: timeoutMs })
+      .waitForFunction((name) => (window as unknown as Record<string, unknown>)[name] !== undefined, readyGlobal, {
+        timeout: timeoutMs,
+      })
       .catch((error: Error) => {
         throw new Error(`the test page did not load: ${error.message}\n${session.log.join('\n')}`);
       });

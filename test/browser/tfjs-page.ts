@@ -39,7 +39,12 @@ async function run(cases: TfjsBrowserCase[]): Promise<TfjsBrowserRun> {
   try {
     const results = [];
     for (const c of cases) {
-      const loss = c.loss === 'diceLoss' ? diceLoss() : c.loss === 'multiclassDiceLoss' ? multiclassDiceLoss() : weightedDiceLoss(c.weights!);
+      const loss =
+        c.loss === 'diceLoss'
+          ? diceLoss()
+          : c.loss === 'multiclassDiceLoss'
+            ? multiclassDiceLoss()
+            : weightedDiceLoss(c.weights!);
       await loss.prepare(c.shape);
       const yPred = tf.tensor(c.pred, c.shape);
       const yTrue = tf.tensor(c.target, c.shape);
@@ -62,13 +67,31 @@ async function run(cases: TfjsBrowserCase[]): Promise<TfjsBrowserRun> {
 async function fitTinyModel(): Promise<TfjsBrowserRun['fit']> {
   const random = mulberry32(42);
   const [n, size] = [8, 12];
-  const masks = Float32Array.from({ length: n * size * size }, (_, i) => (((i % size) + Math.floor(i / size)) % 5 < 2 ? 1 : 0));
+  const masks = Float32Array.from({ length: n * size * size }, (_, i) =>
+    ((i % size) + Math.floor(i / size)) % 5 < 2 ? 1 : 0,
+  );
   const images = masks.map((m) => 0.6 * m + 0.4 * random());
   const x = tf.tensor4d(images, [n, size, size, 1]);
   const y = tf.tensor4d(masks, [n, size, size, 1]);
   const model = tfl.sequential();
-  model.add(tfl.layers.conv2d({ inputShape: [size, size, 1], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
-  model.add(tfl.layers.conv2d({ filters: 1, kernelSize: 1, activation: 'sigmoid', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
+  model.add(
+    tfl.layers.conv2d({
+      inputShape: [size, size, 1],
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }),
+    }),
+  );
+  model.add(
+    tfl.layers.conv2d({
+      filters: 1,
+      kernelSize: 1,
+      activation: 'sigmoid',
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }),
+    }),
+  );
   const loss = diceLoss();
   model.compile({ optimizer: tf.train.adam(0.05), loss });
   const batchLosses: number[] = [];

@@ -45,7 +45,11 @@ async function check(name, fn) {
 }
 
 async function seedLosses(engine) {
-  const shapes = [[2, 8, 8, 3], [3, 5, 7, 4], [1, 9, 2]];
+  const shapes = [
+    [2, 8, 8, 3],
+    [3, 5, 7, 4],
+    [1, 9, 2],
+  ];
   for (const [i, shape] of shapes.entries()) {
     for (const [reduce, weights] of [['global'], ['per-class'], ['per-class', true]]) {
       const options = { shape, reduce };
@@ -125,7 +129,11 @@ async function determinism(engine) {
 
 const adapter = await navigator.gpu?.requestAdapter();
 if (!adapter) {
-  console.log(JSON.stringify({ summary: { adapter: null, passed: 0, failed: 1, uncaptured: [], error: 'no WebGPU adapter in Deno' } }));
+  console.log(
+    JSON.stringify({
+      summary: { adapter: null, passed: 0, failed: 1, uncaptured: [], error: 'no WebGPU adapter in Deno' },
+    }),
+  );
   Deno.exit(1);
 }
 // The optional features the engine uses where offered (subgroup reductions, f16 predictions), so
@@ -133,7 +141,10 @@ if (!adapter) {
 const features = ['subgroups', 'shader-f16'].filter((f) => adapter.features.has(f));
 const device = await adapter.requestDevice({
   requiredFeatures: features,
-  requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
+  requiredLimits: {
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+    maxBufferSize: adapter.limits.maxBufferSize,
+  },
 });
 device.addEventListener('uncapturederror', (event) => {
   event.preventDefault?.();
@@ -151,7 +162,15 @@ const failed = results.filter((r) => !r.ok).length;
 const info = adapter.info ?? {};
 console.log(
   JSON.stringify({
-    summary: { adapter: `${info.description || info.device || 'unknown'} (${info.vendor ?? ''})`, features, subgroupSize: device.adapterInfo?.subgroupMinSize ?? null, passed: results.length - failed, failed, vectors, uncaptured },
+    summary: {
+      adapter: `${info.description || info.device || 'unknown'} (${info.vendor ?? ''})`,
+      features,
+      subgroupSize: device.adapterInfo?.subgroupMinSize ?? null,
+      passed: results.length - failed,
+      failed,
+      vectors,
+      uncaptured,
+    },
   }),
 );
 device.destroy();

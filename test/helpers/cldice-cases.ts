@@ -23,7 +23,10 @@ export interface ClDiceCase {
 
 export function loadClDiceCases(): ClDiceCase[] {
   const text = gunzipSync(readFileSync(CASES_PATH)).toString('utf8');
-  return text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as ClDiceCase);
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as ClDiceCase);
 }
 
 export function expectValueClose(actual: number, expected: number, what: string): void {
@@ -45,5 +48,8 @@ export function expectGradClose(actual: ArrayLike<number>, expected: ArrayLike<n
       worstAt = i;
     }
   }
-  expect(worst <= limit, `${what}: gradient element ${worstAt} is ${actual[worstAt]}, expected ${expected[worstAt]} (limit ${limit})`).toBe(true);
+  expect(
+    worst <= limit,
+    `${what}: gradient element ${worstAt} is ${actual[worstAt]}, expected ${expected[worstAt]} (limit ${limit})`,
+  ).toBe(true);
 }

@@ -38,4 +38,3 @@ export function expectClose(
       `|diff| ${Math.abs(a - e)} > bound ${tol.atol + tol.rtol * Math.abs(e)}`,
   );
 }
-

@@ -15,4 +15,5 @@ export function centralDifferences(f: (x: Float64Array) => number, x0: Float64Ar
 }
 
 /** The sum of a loss value, a number or a nested tensor (a 'none' reduction trains on its sum). */
-export const totalOf = (v: unknown): number => (Array.isArray(v) ? v.reduce((a: number, e) => a + totalOf(e), 0) : (v as number));
+export const totalOf = (v: unknown): number =>
+  Array.isArray(v) ? v.reduce((a: number, e) => a + totalOf(e), 0) : (v as number);

@@ -53,8 +53,7 @@ export function uncapturedErrorMessages(device: GPUDevice): string[] {
   return takeUncapturedErrors(device).map((error) => `uncaptured ${error.constructor.name}: ${error.message}`);
 }
 
-const DEFAULT_USAGE = () =>
-  GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+const DEFAULT_USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
 const alignTo4 = (byteLength: number) => Math.ceil(byteLength / 4) * 4;
 
@@ -71,9 +70,7 @@ export function createBufferFrom(
     usage,
     mappedAtCreation: true,
   });
-  new Uint8Array(buffer.getMappedRange()).set(
-    new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-  );
+  new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   buffer.unmap();
   return buffer;
 }

@@ -77,7 +77,8 @@ export function judgeVectorResult(c: VectorCase, actual: unknown): string | null
     const nanPattern = flat(c.expected_isnan).map(Boolean);
     const e = flat(c.expected);
     for (let i = 0; i < a.length; i++) {
-      if (Number.isNaN(a[i]) !== nanPattern[i]) return `element ${i}: got ${a[i]}, expected ${nanPattern[i] ? 'NaN' : 'a number'}`;
+      if (Number.isNaN(a[i]) !== nanPattern[i])
+        return `element ${i}: got ${a[i]}, expected ${nanPattern[i] ? 'NaN' : 'a number'}`;
       const ei = e[i];
       if (!nanPattern[i] && ei !== undefined && ei !== null && !Number.isNaN(ei) && !within(a[i], ei, tol)) {
         return `element ${i}: got ${a[i]}, expected ${ei}`;

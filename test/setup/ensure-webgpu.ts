@@ -3,11 +3,7 @@
 // (root on Debian/Ubuntu, as in CI) and otherwise fail the whole run with the commands to type.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import {
-  planLavapipeInstall,
-  readSystemFacts,
-  runInstallPlan,
-} from '../../scripts/install-lavapipe.mjs';
+import { planLavapipeInstall, readSystemFacts, runInstallPlan } from '../../scripts/install-lavapipe.mjs';
 
 export interface AdapterSummary {
   vendor: string;

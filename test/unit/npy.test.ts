@@ -50,7 +50,7 @@ describe('reading what NumPy writes', () => {
     expect(le.float64!.largestRelativeChange).toBeCloseTo(change, 12);
   });
 
-  it('float64 beyond float32\'s range is an error naming the value and its index, never an infinity', () => {
+  it("float64 beyond float32's range is an error naming the value and its index, never an infinity", () => {
     expect(() => parse('f8-be-3')).toThrow(NpyFormatError);
     expect(() => parse('f8-be-3')).toThrow(/1e\+300 at flat index 2, beyond float32's range/);
   });
@@ -81,7 +81,9 @@ describe('files the CLI cannot use are clear errors', () => {
   it('not .npy at all, a truncated file, an unknown version', () => {
     expect(() => parseNpy(new TextEncoder().encode('not numpy'))).toThrow(/not a readable \.npy file/);
     const whole = readFileSync(fixture('f4-le-2x3'));
-    expect(() => parseNpy(whole.subarray(0, whole.length - 4))).toThrow(/has 20 bytes of data .* \(24 bytes\): the file is truncated/);
+    expect(() => parseNpy(whole.subarray(0, whole.length - 4))).toThrow(
+      /has 20 bytes of data .* \(24 bytes\): the file is truncated/,
+    );
     const future = Uint8Array.from(whole);
     future[6] = 9;
     expect(() => parseNpy(future)).toThrow(/format version 9\.0/);

@@ -2,9 +2,9 @@
 // option rejected with its stable WgslDiceError code (the GPU tier checks the same through the
 // engine's entry points).
 import { describe, expect, it } from 'vitest';
-import { WgslDiceError, type WgslDiceErrorCode } from '../../src/errors.js';
-import { normalizeLossOptions } from '../../src/family/options.js';
-import { DEFAULT_EPSILON, groupWeights, normalizeDiceOptions } from '../../src/options.js';
+import { WgslDiceError, type WgslDiceErrorCode } from '../../src/core/errors.js';
+import { normalizeLossOptions } from '../../src/spec/family.js';
+import { DEFAULT_EPSILON, groupWeights, normalizeDiceOptions } from '../../src/spec/seed.js';
 
 /** The code of the WgslDiceError `call` throws; fails if it returns or throws anything else. */
 function errorCode(call: () => unknown): WgslDiceErrorCode {
@@ -39,7 +39,9 @@ describe('normalizeDiceOptions', () => {
     expect(Array.from(groupWeights(normalizeDiceOptions({ shape: [4, 3, 2] })))).toEqual([0.25]);
     const weighted = normalizeDiceOptions({ shape: [4, 3, 2], reduce: 'per-class', weights: [1, 3] });
     expect(Array.from(groupWeights(weighted))).toEqual([0.25, 0.75]);
-    expect(Array.from(groupWeights(normalizeDiceOptions({ shape: [4, 3, 2], reduce: 'per-class' })))).toEqual([0.125, 0.125]);
+    expect(Array.from(groupWeights(normalizeDiceOptions({ shape: [4, 3, 2], reduce: 'per-class' })))).toEqual([
+      0.125, 0.125,
+    ]);
   });
 
   it.each<[string, unknown, WgslDiceErrorCode]>([
@@ -72,10 +74,21 @@ describe('normalizeLossOptions', () => {
   it('fills the defaults: channels-last probabilities, dense target, per-class mean Dice', () => {
     const o = normalizeLossOptions({ shape: [2, 8, 8, 4] });
     expect([o.batch, o.spatial, o.classes, o.elements, o.channelsFirst]).toEqual([2, 64, 4, 512, false]);
-    expect([o.activation, o.target, o.mask, o.value, o.reduction]).toEqual(['none', 'dense', 'none', 'one-minus', 'mean']);
+    expect([o.activation, o.target, o.mask, o.value, o.reduction]).toEqual([
+      'none',
+      'dense',
+      'none',
+      'one-minus',
+      'mean',
+    ]);
     expect(o.ignoreIndex).toBeUndefined();
     expect([o.poolBatch, o.poolClasses, o.squared, o.softLabel, o.emptyZero, o.inverseFrequency]).toEqual([
-      false, false, false, false, false, false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
     ]);
     expect(o.included).toEqual([true, true, true, true]);
     expect(o.score).toEqual({ numTp: 2, denTp: 2, denFp: 1, denFn: 1 });
@@ -94,7 +107,12 @@ describe('normalizeLossOptions', () => {
   it('maps formulas onto score coefficients', () => {
     const score = (options: object) => normalizeLossOptions({ shape: [1, 2], ...options }).score;
     expect(score({ formula: 'jaccard' })).toEqual({ numTp: 1, denTp: 1, denFp: 1, denFn: 1 });
-    expect(score({ formula: 'tversky', alpha: 0.3, beta: 0.7 })).toEqual({ numTp: 1, denTp: 1, denFp: 0.3, denFn: 0.7 });
+    expect(score({ formula: 'tversky', alpha: 0.3, beta: 0.7 })).toEqual({
+      numTp: 1,
+      denTp: 1,
+      denFp: 0.3,
+      denFn: 0.7,
+    });
     expect(score({ formula: 'f-beta', fBeta: 2 })).toEqual({ numTp: 5, denTp: 5, denFp: 1, denFn: 4 });
   });
 
@@ -104,10 +122,16 @@ describe('normalizeLossOptions', () => {
     expect([dense.softLabel, dense.softAbs, dense.tpMin]).toEqual([true, true, 1e-8]);
     // torch's CE divisors: true-class weights (0) for labels, voxels for probabilities, elements for binary, 1 for 'sum'.
     const ce = (options: object) => normalizeLossOptions({ shape: [2, 4, 4], ...options }).crossEntropy;
-    expect(ce({ activation: 'softmax', target: 'u8', crossEntropy: {} })).toMatchObject({ form: 'softmax', divisor: 0 });
+    expect(ce({ activation: 'softmax', target: 'u8', crossEntropy: {} })).toMatchObject({
+      form: 'softmax',
+      divisor: 0,
+    });
     expect(ce({ activation: 'softmax', crossEntropy: {} })).toMatchObject({ form: 'softmax', divisor: 8 });
     expect(ce({ activation: 'tanh', crossEntropy: { form: 'binary' } })).toMatchObject({ form: 'binary', divisor: 32 });
-    expect(ce({ activation: 'sigmoid', crossEntropy: { reduction: 'sum' } })).toMatchObject({ form: 'binary', divisor: 1 });
+    expect(ce({ activation: 'sigmoid', crossEntropy: { reduction: 'sum' } })).toMatchObject({
+      form: 'binary',
+      divisor: 1,
+    });
     // MONAI's MaskedDiceLoss masks the input whatever the activation.
     expect(normalizeLossOptions({ shape: [2, 4, 4], mask: 'logits' }).mask).toBe('logits');
   });
@@ -130,14 +154,22 @@ describe('normalizeLossOptions', () => {
     ['squared with softLabel', { squared: true, softLabel: true }, 'INVALID_OPTION'],
     ['crossEntropy without a form or a logit activation', { crossEntropy: {} }, 'INVALID_OPTION'],
     ['an unknown crossEntropy form', { activation: 'tanh', crossEntropy: { form: 'focal' } }, 'INVALID_OPTION'],
-    ['posWeight with the softmax form', { activation: 'sigmoid', crossEntropy: { form: 'softmax', posWeight: 2 } }, 'INVALID_OPTION'],
+    [
+      'posWeight with the softmax form',
+      { activation: 'sigmoid', crossEntropy: { form: 'softmax', posWeight: 2 } },
+      'INVALID_OPTION',
+    ],
     ['a non-finite tpMin', { tpMin: Infinity }, 'INVALID_OPTION'],
     ['posWeight with softmax', { activation: 'softmax', crossEntropy: { posWeight: 2 } }, 'INVALID_OPTION'],
     ['labelSmoothing with sigmoid', { activation: 'sigmoid', crossEntropy: { labelSmoothing: 0.1 } }, 'INVALID_OPTION'],
     ['labelSmoothing above 1', { activation: 'softmax', crossEntropy: { labelSmoothing: 1.5 } }, 'INVALID_OPTION'],
     ['gamma 0', { gamma: 0 }, 'INVALID_OPTION'],
     ['a non-boolean batch', { batch: 'yes' }, 'INVALID_OPTION'],
-    ['a scalar softmax focal alpha without background', { includeBackground: false, focal: { useSoftmax: true, alpha: 0.25 } }, 'INVALID_OPTION'],
+    [
+      'a scalar softmax focal alpha without background',
+      { includeBackground: false, focal: { useSoftmax: true, alpha: 0.25 } },
+      'INVALID_OPTION',
+    ],
     ['a score with a missing coefficient', { score: { numTp: 2, denTp: 2, denFp: 1 } }, 'INVALID_OPTION'],
     ['a NaN score coefficient', { score: { numTp: NaN, denTp: 2, denFp: 1, denFn: 1 } }, 'INVALID_OPTION'],
   ])('rejects %s', (_, options, code) => {

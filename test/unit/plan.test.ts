@@ -1,17 +1,17 @@
-// The planner (src/plan.ts) as pure data: column and elementwise grids, binding windows, and the
+// The grid planning (src/program/grids.ts, the seed's grids in src/program/seed.ts, the device
+// profile in src/program/profile.ts) as pure data: column and elementwise grids, binding windows, and the
 // 2^16-per-lane accumulation cap, checked as properties over seeded random shapes and profiles.
 import { describe, expect, it } from 'vitest';
-import { WgslDiceError } from '../../src/errors.js';
+import { WgslDiceError } from '../../src/core/errors.js';
 import {
   type BindingWindow,
-  type GridProfile,
   MAX_SEQUENTIAL_ADDS,
-  gridProfileFor,
-  planColumns,
-  planDice,
-  planElementwise,
-  planRangeWindows,
-} from '../../src/plan.js';
+  columnGrid,
+  elementwiseGrid,
+  rangeWindows,
+} from '../../src/program/grids.js';
+import { type GridProfile, gridProfileFor } from '../../src/program/profile.js';
+import { seedGrids } from '../../src/program/seed.js';
 import { mulberry32 } from '../../src/reference/random.js';
 
 /** A hardware-like profile; tests shrink maxBindingBytes to force many windows. */
@@ -54,7 +54,8 @@ function expectValidWindows(
     if (w.elementCount > maxUnits) problems.push(`${at} spans more than ${maxUnits} units`);
     for (let k = w.linearBase; k < w.linearBase + w.count; k++) {
       const [lo, hi] = range(k);
-      if (lo < w.elementBase || hi > w.elementBase + w.elementCount) problems.push(`${at} misses workgroup ${k}'s units [${lo}, ${hi})`);
+      if (lo < w.elementBase || hi > w.elementBase + w.elementCount)
+        problems.push(`${at} misses workgroup ${k}'s units [${lo}, ${hi})`);
     }
     next += w.count;
   });
@@ -62,7 +63,7 @@ function expectValidWindows(
   expect(problems).toEqual([]);
 }
 
-describe('planRangeWindows', () => {
+describe('rangeWindows', () => {
   it('covers every workgroup once, in order, aligned and within the binding limit (random cases)', () => {
     for (let trial = 0; trial < 200; trial++) {
       const total = randomInt(1, 400);
@@ -74,7 +75,7 @@ describe('planRangeWindows', () => {
       const maxUnits = randomInt(width + align, width * 40 + align);
       const maxCount = randomInt(1, 300);
       const p = profile({ maxBindingBytes: maxUnits * unitBytes });
-      const windows = planRangeWindows(total, range, unitBytes, p, align, maxCount);
+      const windows = rangeWindows(total, range, unitBytes, p, align, maxCount);
       expectValidWindows(windows, total, range, maxUnits, align, maxCount);
     }
   });
@@ -88,24 +89,24 @@ describe('planRangeWindows', () => {
       const lo = slab * slabElements + (k % chunks) * chunkElements;
       return [lo, Math.min(lo + chunkElements, (slab + 1) * slabElements)] as const;
     };
-    const windows = planRangeWindows(3 * chunks, range, 4, profile({ maxBindingBytes: 4 * 700 }), 64);
+    const windows = rangeWindows(3 * chunks, range, 4, profile({ maxBindingBytes: 4 * 700 }), 64);
     expectValidWindows(windows, 3 * chunks, range, 700, 64, 65535);
     expect(windows.length).toBeGreaterThan(1);
   });
 
   it('puts everything in one window when it fits', () => {
-    const windows = planRangeWindows(10, (k) => [k * 8, k * 8 + 8], 4, profile(), 64);
+    const windows = rangeWindows(10, (k) => [k * 8, k * 8 + 8], 4, profile(), 64);
     expect(windows).toEqual([{ linearBase: 0, count: 10, elementBase: 0, elementCount: 80 }]);
   });
 
   it('throws BINDING_TOO_LARGE when one workgroup alone exceeds the binding limit', () => {
-    const call = () => planRangeWindows(2, (k) => [k * 100, k * 100 + 100], 4, profile({ maxBindingBytes: 396 }), 1);
+    const call = () => rangeWindows(2, (k) => [k * 100, k * 100 + 100], 4, profile({ maxBindingBytes: 396 }), 1);
     expect(call).toThrow(WgslDiceError);
     expect(call).toThrow(expect.objectContaining({ code: 'BINDING_TOO_LARGE' }));
   });
 });
 
-describe('planColumns', () => {
+describe('columnGrid', () => {
   it('tiles rows into chunks, columns into workgroups, and keeps each lane within 2^16 sequential adds (random cases)', () => {
     for (let trial = 0; trial < 300; trial++) {
       const p = profile({
@@ -117,7 +118,7 @@ describe('planColumns', () => {
       const rows = randomInt(1, 2 ** randomInt(0, 26));
       const cols = randomInt(1, 600);
       const maxRowsPerChunk = random() < 0.5 ? Infinity : randomInt(1, 5000);
-      const g = planColumns(slabs, rows, cols, p, maxRowsPerChunk);
+      const g = columnGrid(slabs, rows, cols, p, maxRowsPerChunk);
       expect(g.colsPerGroup * g.lanes).toBeLessThanOrEqual(p.workgroupSize);
       expect(g.colBlocks * g.colsPerGroup).toBeGreaterThanOrEqual(cols);
       expect((g.colBlocks - 1) * g.colsPerGroup).toBeLessThan(cols);
@@ -137,27 +138,27 @@ describe('planColumns', () => {
 
   it('cuts a long column into more chunks than the target asks for once a lane would add more than 2^16 values', () => {
     const p = profile({ targetWorkgroups: 1, minRowsPerLane: 1 });
-    const g = planColumns(1, 2 ** 30, 1, p);
+    const g = columnGrid(1, 2 ** 30, 1, p);
     expect(g.lanes).toBe(256);
     expect(g.rowsPerChunk).toBe(256 * MAX_SEQUENTIAL_ADDS);
     expect(g.chunks).toBe(2 ** 30 / (256 * MAX_SEQUENTIAL_ADDS));
   });
 
   it('gives small inputs one chunk', () => {
-    const g = planColumns(2, 10, 4, profile());
+    const g = columnGrid(2, 10, 4, profile());
     expect(g.chunks).toBe(1);
     expect(g.rowsPerChunk).toBe(10);
   });
 });
 
-describe('planElementwise', () => {
+describe('elementwiseGrid', () => {
   it('tiles every unit into chunks within the cap (random cases)', () => {
     for (let trial = 0; trial < 300; trial++) {
       const p = profile({ elementwiseWorkgroups: randomInt(1, 8192), workgroupSize: [64, 256][randomInt(0, 1)] });
       const slabs = randomInt(1, 16);
       const units = randomInt(1, 2 ** randomInt(0, 28));
       const cap = random() < 0.5 ? Infinity : randomInt(1, 100_000);
-      const g = planElementwise(slabs, units, p, cap);
+      const g = elementwiseGrid(slabs, units, p, cap);
       expect(g.unitsPerSlab).toBe(units);
       expect(g.unitsPerChunk).toBeLessThanOrEqual(cap);
       expect(g.chunks * g.unitsPerChunk).toBeGreaterThanOrEqual(units);
@@ -166,12 +167,12 @@ describe('planElementwise', () => {
   });
 
   it('spreads a large input over about the target number of workgroups', () => {
-    const g = planElementwise(2, 2 ** 24, profile({ elementwiseWorkgroups: 512 }));
+    const g = elementwiseGrid(2, 2 ** 24, profile({ elementwiseWorkgroups: 512 }));
     expect(2 * g.chunks).toBe(512);
   });
 });
 
-describe('planDice', () => {
+describe('seedGrids', () => {
   it('windows both passes over the whole tensor, 256-byte aligned, within a small binding limit', () => {
     for (const predType of ['f32', 'f16'] as const) {
       const align = predType === 'f16' ? 128 : 64;
@@ -179,7 +180,7 @@ describe('planDice', () => {
       const p = profile({ maxBindingBytes, targetWorkgroups: 64 });
       const slabs = 3;
       const slabElements = 40_000;
-      const plan = planDice(slabs, slabElements, 5, p, predType);
+      const plan = seedGrids(slabs, slabElements, 5, p, predType);
       const { reduce, backward } = plan;
 
       const rowElements = slabElements / reduce.rows;
@@ -188,7 +189,14 @@ describe('planDice', () => {
         const lo = slab * slabElements + (k % reduce.chunks) * reduce.rowsPerChunk * rowElements;
         return [lo, Math.min(lo + reduce.rowsPerChunk * rowElements, (slab + 1) * slabElements)] as const;
       };
-      expectValidWindows(reduce.windows, slabs * reduce.chunks, reduceRange, maxBindingBytes / 4, align, p.maxWorkgroupsPerDimension);
+      expectValidWindows(
+        reduce.windows,
+        slabs * reduce.chunks,
+        reduceRange,
+        maxBindingBytes / 4,
+        align,
+        p.maxWorkgroupsPerDimension,
+      );
       expect(reduce.windows.length).toBeGreaterThan(1);
 
       const chunkElements = backward.unitsPerChunk * backward.vecWidth;
@@ -197,19 +205,26 @@ describe('planDice', () => {
         const lo = slab * slabElements + (k % backward.chunks) * chunkElements;
         return [lo, Math.min(lo + chunkElements, (slab + 1) * slabElements)] as const;
       };
-      expectValidWindows(backward.windows, slabs * backward.chunks, backwardRange, maxBindingBytes / 4, align, p.maxWorkgroupsPerDimension);
+      expectValidWindows(
+        backward.windows,
+        slabs * backward.chunks,
+        backwardRange,
+        maxBindingBytes / 4,
+        align,
+        p.maxWorkgroupsPerDimension,
+      );
     }
   });
 
   it('reads vec4 rows of lcm(groups, 4) elements when the slab divides into them, scalars otherwise', () => {
-    const vec = planDice(2, 6 * 100, 6, profile());
+    const vec = seedGrids(2, 6 * 100, 6, profile());
     expect(vec.reduce.vecWidth).toBe(4);
     expect(vec.reduce.periods).toBe(2); // lcm(6, 4) = 12 elements: two class cycles per row
     expect(vec.reduce.cols).toBe(3);
     expect(vec.reduce.rows).toBe(50);
     expect(vec.reduce.partialVec4s).toBe(2 * vec.reduce.chunks * vec.reduce.cols * 3);
 
-    const scalar = planDice(2, 3 * 7, 3, profile());
+    const scalar = seedGrids(2, 3 * 7, 3, profile());
     expect(scalar.reduce.vecWidth).toBe(1);
     expect(scalar.reduce.periods).toBe(1);
     expect(scalar.reduce.cols).toBe(3);

@@ -4,60 +4,160 @@
 // tensor) and kept as snapshots of `describe()`, so a change in passes, grids or windows is seen
 // in review rather than at a submit.
 import { describe, expect, it } from 'vitest';
+import { kernelSource, type KernelName } from '../../src/kernels/sources.js';
+import {
+  checkUniformTable,
+  reflectWgsl,
+  type UniformField as TableField,
+  type WgslReflection,
+} from '../../src/kernels/reflect.js';
+import { familyFinalizeFields } from '../../src/program/family.js';
+import { planProgram } from '../../src/program/planner.js';
+import type { DeviceProfile, GridProfile } from '../../src/program/profile.js';
+import { describeProgram, type LossProgram } from '../../src/program/program.js';
 import {
   backwardParamsFields,
-  finalizeParamsFields as diceFinalizeFields,
   reduceParamsFields,
-} from '../../src/kernels/dice-kernels.js';
-import {
-  familyParamsFields,
-  finalizeParamsFields,
-  wassersteinFinalizeFields,
-} from '../../src/kernels/family-kernels.js';
-import { kernelSource, type KernelName } from '../../src/kernels/registry.js';
-import { checkUniformTable, reflectWgsl, type UniformField as TableField, type WgslReflection } from '../../src/kernels/wgsl-reflect.js';
-import { normalizeLossOptions, type LossOptions } from '../../src/family/options.js';
-import { normalizeWassersteinOptions, type WassersteinDiceOptions } from '../../src/family/wasserstein.js';
-import { normalizeDiceOptions, type DiceLossOptions } from '../../src/options.js';
-import type { GridProfile } from '../../src/plan.js';
-import { planProgram, type DeviceProfile, type FamilyPlan, type LossSpec } from '../../src/program/planner.js';
-import { describeProgram, type LossProgram } from '../../src/program/program.js';
+  seedFinalizeFields,
+  type SeedGrids,
+} from '../../src/program/seed.js';
+import { familyParamsFields, type VoxelGrids } from '../../src/program/voxel.js';
+import { wassersteinFinalizeFields } from '../../src/program/wasserstein.js';
+import { normalizeLossOptions, type LossOptions } from '../../src/spec/family.js';
+import type { LossSpec } from '../../src/spec/index.js';
+import { normalizeDiceOptions, type DiceLossOptions } from '../../src/spec/seed.js';
+import { normalizeWassersteinOptions, type WassersteinDiceOptions } from '../../src/spec/wasserstein.js';
 
 const lavapipe: DeviceProfile = {
-  workgroupSize: 256, maxBindingBytes: 128 * 2 ** 20, targetWorkgroups: 8, minRowsPerLane: 64,
-  elementwiseWorkgroups: 32, minUnitsPerThread: 4, maxWorkgroupsPerDimension: 65535, subgroupSize: 8, software: true,
+  workgroupSize: 256,
+  maxBindingBytes: 128 * 2 ** 20,
+  targetWorkgroups: 8,
+  minRowsPerLane: 64,
+  elementwiseWorkgroups: 32,
+  minUnitsPerThread: 4,
+  maxWorkgroupsPerDimension: 65535,
+  subgroupSize: 8,
+  software: true,
 };
-const gpu: DeviceProfile = { ...lavapipe, maxBindingBytes: 2 ** 31 - 4, targetWorkgroups: 1024, minRowsPerLane: 4, elementwiseWorkgroups: 4096, subgroupSize: 32, software: false };
+const gpu: DeviceProfile = {
+  ...lavapipe,
+  maxBindingBytes: 2 ** 31 - 4,
+  targetWorkgroups: 1024,
+  minRowsPerLane: 4,
+  elementwiseWorkgroups: 4096,
+  subgroupSize: 32,
+  software: false,
+};
 const tinyWindows: GridProfile = { ...lavapipe, maxBindingBytes: 64 * 1024 };
 
 const seed = (o: DiceLossOptions): LossSpec => ({ kind: 'seed', options: normalizeDiceOptions(o) });
 const family = (o: LossOptions): LossSpec => ({ kind: 'family', options: normalizeLossOptions(o) });
-const wasserstein = (o: WassersteinDiceOptions): LossSpec => ({ kind: 'wasserstein', options: normalizeWassersteinOptions(o) });
-const M3 = [[0, 1, 1], [1, 0, 0.5], [1, 0.5, 0]];
+const wasserstein = (o: WassersteinDiceOptions): LossSpec => ({
+  kind: 'wasserstein',
+  options: normalizeWassersteinOptions(o),
+});
+const M3 = [
+  [0, 1, 1],
+  [1, 0, 0.5],
+  [1, 0.5, 0],
+];
 
 const specs: [string, LossSpec, DeviceProfile][] = [
   ['seed global', seed({ shape: [2, 64, 64, 4], reduce: 'global' }), lavapipe],
   ['seed per-class, GPU', seed({ shape: [2, 512, 512, 8], reduce: 'per-class' }), gpu],
-  ['seed weighted, odd pixels (scalar kernels)', seed({ shape: [3, 7, 9, 3], reduce: 'per-class', weights: [1, 2, 3] }), lavapipe],
+  [
+    'seed weighted, odd pixels (scalar kernels)',
+    seed({ shape: [3, 7, 9, 3], reduce: 'per-class', weights: [1, 2, 3] }),
+    lavapipe,
+  ],
   ['seed f16', seed({ shape: [2, 32, 32, 4], predType: 'f16' }), lavapipe],
   ['seed in binding windows', seed({ shape: [2, 128, 128, 4] }), tinyWindows as DeviceProfile],
   ['softmax + u8 labels', family({ shape: [2, 512, 512, 8], activation: 'softmax', target: 'u8' }), lavapipe],
   ['softmax + u8 labels, GPU', family({ shape: [2, 512, 512, 8], activation: 'softmax', target: 'u8' }), gpu],
-  ['softmax 3D channels-first u8', family({ shape: [2, 4, 96, 96, 96], layout: 'channels-first', activation: 'softmax', target: 'u8' }), lavapipe],
-  ['sigmoid dense channels-first', family({ shape: [2, 8, 512, 512], layout: 'channels-first', activation: 'sigmoid' }), lavapipe],
+  [
+    'softmax 3D channels-first u8',
+    family({ shape: [2, 4, 96, 96, 96], layout: 'channels-first', activation: 'softmax', target: 'u8' }),
+    lavapipe,
+  ],
+  [
+    'sigmoid dense channels-first',
+    family({ shape: [2, 8, 512, 512], layout: 'channels-first', activation: 'sigmoid' }),
+    lavapipe,
+  ],
   ['24 classes (two class blocks)', family({ shape: [2, 32, 32, 24], activation: 'softmax', target: 'u16' }), lavapipe],
-  ['ignoreIndex + weighted CE', family({ shape: [2, 16, 16, 3], activation: 'softmax', target: 'u8', ignoreIndex: 255, crossEntropy: { weights: [1, 2, 3] } }), lavapipe],
+  [
+    'ignoreIndex + weighted CE',
+    family({
+      shape: [2, 16, 16, 3],
+      activation: 'softmax',
+      target: 'u8',
+      ignoreIndex: 255,
+      crossEntropy: { weights: [1, 2, 3] },
+    }),
+    lavapipe,
+  ],
   ['mask on logits per sample', family({ shape: [2, 16, 16, 2], activation: 'sigmoid', mask: 'logits' }), lavapipe],
-  ['shared weight mask', family({ shape: [2, 16, 16, 2], activation: 'sigmoid', mask: 'weight', maskShape: 'shared' } as LossOptions), lavapipe],
-  ['generalized dice', family({ shape: [2, 16, 16, 4], activation: 'softmax', target: 'u32', formula: 'generalized-dice' }), lavapipe],
+  [
+    'shared weight mask',
+    family({ shape: [2, 16, 16, 2], activation: 'sigmoid', mask: 'weight', maskShape: 'shared' } as LossOptions),
+    lavapipe,
+  ],
+  [
+    'generalized dice',
+    family({ shape: [2, 16, 16, 4], activation: 'softmax', target: 'u32', formula: 'generalized-dice' }),
+    lavapipe,
+  ],
   ['tversky, squared', family({ shape: [2, 16, 16, 4], formula: 'tversky', squared: true }), lavapipe],
-  ['softmax focal + CE', family({ shape: [2, 16, 16, 5], activation: 'softmax', target: 'u8', crossEntropy: {}, focal: { useSoftmax: true, gamma: 2 } }), lavapipe],
-  ['sigmoid focal', family({ shape: [2, 16, 16, 3], activation: 'sigmoid', focal: { gamma: 2, alpha: 0.25 } }), lavapipe],
-  ['peer parity: tanh, absolute soft label, CE on the logits, dense ignore, tpMin', family({ shape: [2, 16, 16, 3], activation: 'tanh', softLabel: 'absolute', crossEntropy: { form: 'softmax' }, ignoreIndex: -1, tpMin: 1e-8 }), lavapipe],
-  ['family in binding windows', family({ shape: [2, 64, 64, 4], activation: 'softmax', target: 'u8' }), tinyWindows as DeviceProfile],
-  ['argmax metric', { kind: 'family', options: normalizeLossOptions({ shape: [2, 16, 16, 3], target: 'u8', smoothNumerator: 0, smoothDenominator: 0 }, { activation: 'argmax', threshold: 0.5 }) }, lavapipe],
+  [
+    'softmax focal + CE',
+    family({
+      shape: [2, 16, 16, 5],
+      activation: 'softmax',
+      target: 'u8',
+      crossEntropy: {},
+      focal: { useSoftmax: true, gamma: 2 },
+    }),
+    lavapipe,
+  ],
+  [
+    'sigmoid focal',
+    family({ shape: [2, 16, 16, 3], activation: 'sigmoid', focal: { gamma: 2, alpha: 0.25 } }),
+    lavapipe,
+  ],
+  [
+    'peer parity: tanh, absolute soft label, CE on the logits, dense ignore, tpMin',
+    family({
+      shape: [2, 16, 16, 3],
+      activation: 'tanh',
+      softLabel: 'absolute',
+      crossEntropy: { form: 'softmax' },
+      ignoreIndex: -1,
+      tpMin: 1e-8,
+    }),
+    lavapipe,
+  ],
+  [
+    'family in binding windows',
+    family({ shape: [2, 64, 64, 4], activation: 'softmax', target: 'u8' }),
+    tinyWindows as DeviceProfile,
+  ],
+  [
+    'argmax metric',
+    {
+      kind: 'family',
+      options: normalizeLossOptions(
+        { shape: [2, 16, 16, 3], target: 'u8', smoothNumerator: 0, smoothDenominator: 0 },
+        { activation: 'argmax', threshold: 0.5 },
+      ),
+    },
+    lavapipe,
+  ],
   ['wasserstein', wasserstein({ shape: [2, 16, 16, 3], distanceMatrix: M3, target: 'u8' }), lavapipe],
-  ['wasserstein in binding windows', wasserstein({ shape: [2, 3, 64, 64], layout: 'channels-first', distanceMatrix: M3 }), tinyWindows as DeviceProfile],
+  [
+    'wasserstein in binding windows',
+    wasserstein({ shape: [2, 3, 64, 64], layout: 'channels-first', distanceMatrix: M3 }),
+    tinyWindows as DeviceProfile,
+  ],
 ];
 
 const reflections = new Map<KernelName, WgslReflection>();
@@ -84,12 +184,14 @@ describe('programs against their WGSL', () => {
       const r = reflect(pass.kernel);
       const declared = new Set(r.bindings.map((b) => b.name));
       const overrides = new Set(r.overrides.map((o) => o.name));
-      for (const name of Object.keys(pass.constants)) expect(overrides, `${pass.kernel} declares override ${name}`).toContain(name);
+      for (const name of Object.keys(pass.constants))
+        expect(overrides, `${pass.kernel} declares override ${name}`).toContain(name);
       expect(pass.uniformBytes).toBeGreaterThanOrEqual(uniformStruct(pass.kernel).length * 4);
       for (const d of pass.dispatches) {
         const bound = Object.keys(d.bindings);
         for (const name of bound) expect(declared, `${pass.kernel} declares binding ${name}`).toContain(name);
-        for (const b of r.bindings) if (b.addressSpace !== 'uniform') expect(bound, `${pass.kernel}: ${b.name} is bound`).toContain(b.name);
+        for (const b of r.bindings)
+          if (b.addressSpace !== 'uniform') expect(bound, `${pass.kernel}: ${b.name} is bound`).toContain(b.name);
         for (const ref of Object.values(d.bindings)) {
           if ('scratch' in ref) {
             expect(scratch.has(ref.scratch) || tensorBytes.has(ref.scratch as never), ref.scratch).toBe(true);
@@ -106,19 +208,35 @@ describe('programs against their WGSL', () => {
 });
 
 describe('uniform field tables against the WGSL structs', () => {
-  const dice = planProgram(specs[0][1], lavapipe) as LossProgram<import('../../src/plan.js').DicePlan>;
-  const diceWindow = dice.layout.reduce.windows[0];
+  const dice = planProgram(specs[0][1], lavapipe) as LossProgram<SeedGrids>;
+  const diceWindow = dice.grids.reduce.windows[0];
   const familySpec = specs[10][1];
-  const familyProgram = planProgram(familySpec, lavapipe) as LossProgram<FamilyPlan>;
+  const familyProgram = planProgram(familySpec, lavapipe) as LossProgram<VoxelGrids>;
   const familyOptions = normalizeLossOptions({ shape: [2, 16, 16, 3], activation: 'softmax', target: 'u8' });
-  const w = familyProgram.layout.forward.windows[0];
+  const w = familyProgram.grids.forward.windows[0];
   const cases: [string, KernelName[], TableField[]][] = [
-    ['dice reduce', ['dice_reduce_vec4', 'dice_reduce_scalar', 'dice_reduce_vec4_subgroups', 'dice_reduce_vec4_f16'], table(reduceParamsFields(dice.layout, diceWindow))],
-    ['dice finalize', ['dice_finalize'], table(diceFinalizeFields(dice.layout, 1, 1, 256))],
-    ['dice backward', ['dice_backward_vec4', 'dice_backward_scalar'], table(backwardParamsFields(dice.layout, dice.layout.backward.windows[0]))],
-    ['family voxel passes', ['family_forward', 'family_backward', 'wasserstein_forward', 'wasserstein_backward'], table(familyParamsFields(familyOptions, familyProgram.layout.forward, w))],
-    ['family finalize', ['family_finalize'], table(finalizeParamsFields(familyOptions, 1, 6, 1, 256))],
-    ['wasserstein finalize', ['wasserstein_finalize'], table(wassersteinFinalizeFields(normalizeWassersteinOptions({ shape: [1, 4, 3], distanceMatrix: M3 }), 1, 1))],
+    [
+      'dice reduce',
+      ['dice_reduce_vec4', 'dice_reduce_scalar', 'dice_reduce_vec4_subgroups', 'dice_reduce_vec4_f16'],
+      table(reduceParamsFields(dice.grids, diceWindow)),
+    ],
+    ['dice finalize', ['dice_finalize'], table(seedFinalizeFields(dice.grids, 1, 1, 256))],
+    [
+      'dice backward',
+      ['dice_backward_vec4', 'dice_backward_scalar'],
+      table(backwardParamsFields(dice.grids, dice.grids.backward.windows[0])),
+    ],
+    [
+      'family voxel passes',
+      ['family_forward', 'family_backward', 'wasserstein_forward', 'wasserstein_backward'],
+      table(familyParamsFields(familyOptions, familyProgram.grids.forward, w)),
+    ],
+    ['family finalize', ['family_finalize'], table(familyFinalizeFields(familyOptions, 1, 6, 1, 256))],
+    [
+      'wasserstein finalize',
+      ['wasserstein_finalize'],
+      table(wassersteinFinalizeFields(normalizeWassersteinOptions({ shape: [1, 4, 3], distanceMatrix: M3 }), 1, 1)),
+    ],
   ];
   it.each(cases)('%s', (_name, kernels, fields) => {
     for (const kernel of kernels) expect(checkUniformTable(uniformStruct(kernel), fields), kernel).toEqual([]);

@@ -81,9 +81,22 @@ function makeMask(kind: MaskKind, shape: readonly number[], random: () => number
 
 const KINDS: MaskKind[] = ['empty', 'full', 'single', 'corner', 'sparse', 'dense', 'line', 'diagonal', 'border'];
 const SHAPES: number[][] = [
-  [1], [2], [7], [31],
-  [1, 1], [1, 9], [9, 1], [13, 11], [5, 17], [2, 2],
-  [1, 1, 1], [1, 4, 5], [6, 1, 7], [5, 6, 7], [3, 3, 9], [8, 2, 1],
+  [1],
+  [2],
+  [7],
+  [31],
+  [1, 1],
+  [1, 9],
+  [9, 1],
+  [13, 11],
+  [5, 17],
+  [2, 2],
+  [1, 1, 1],
+  [1, 4, 5],
+  [6, 1, 7],
+  [5, 6, 7],
+  [3, 3, 9],
+  [8, 2, 1],
 ];
 
 function expectRelClose(actual: Float64Array, expected: Float64Array, rel: number, what: string): void {
@@ -112,7 +125,12 @@ describe('distanceTransform (linear time) vs distanceTransformBruteForce', () =>
             );
           }
           const spacing = shape.map(() => 0.3 + 2.7 * random());
-          expectRelClose(distanceTransform(mask, shape, { spacing }), distanceTransformBruteForce(mask, shape, { spacing }), 1e-12, `${what} spacing`);
+          expectRelClose(
+            distanceTransform(mask, shape, { spacing }),
+            distanceTransformBruteForce(mask, shape, { spacing }),
+            1e-12,
+            `${what} spacing`,
+          );
           expectRelClose(
             distanceTransform(mask, shape, { spacing, squared: true }),
             distanceTransformBruteForce(mask, shape, { spacing, squared: true }),
@@ -138,12 +156,24 @@ describe('distanceTransform (linear time) vs distanceTransformBruteForce', () =>
     expect(Array.from(distanceTransform(point, [3, 3], { squared: true }))).toEqual([2, 1, 2, 1, 0, 1, 2, 1, 2]);
     expect(Array.from(distanceTransform(point, [3, 3], { metric: 'chessboard' }))).toEqual([1, 1, 1, 1, 0, 1, 1, 1, 1]);
     expect(Array.from(distanceTransform(point, [3, 3], { metric: 'taxicab' }))).toEqual([2, 1, 2, 1, 0, 1, 2, 1, 2]);
-    expect(Array.from(distanceTransform(point, [3, 3], { spacing: [2, 0.5] }))).toEqual([Math.hypot(2, 0.5), 2, Math.hypot(2, 0.5), 0.5, 0, 0.5, Math.hypot(2, 0.5), 2, Math.hypot(2, 0.5)]);
+    expect(Array.from(distanceTransform(point, [3, 3], { spacing: [2, 0.5] }))).toEqual([
+      Math.hypot(2, 0.5),
+      2,
+      Math.hypot(2, 0.5),
+      0.5,
+      0,
+      0.5,
+      Math.hypot(2, 0.5),
+      2,
+      Math.hypot(2, 0.5),
+    ]);
   });
 
   it('a mask without a feature voxel gives +Infinity everywhere, for every metric', () => {
     for (const metric of ['euclidean', 'chessboard', 'taxicab'] as const) {
-      expect(Array.from(distanceTransform(new Uint8Array(12), [3, 4], { metric }))).toEqual(new Array(12).fill(Infinity));
+      expect(Array.from(distanceTransform(new Uint8Array(12), [3, 4], { metric }))).toEqual(
+        new Array(12).fill(Infinity),
+      );
     }
   });
 
@@ -163,7 +193,9 @@ describe('distanceTransform (linear time) vs distanceTransformBruteForce', () =>
     const out = distanceTransformBatch(data, shape, { metric: 'taxicab' });
     for (let v = 0; v < 6; v++) {
       const volume = data.slice(v * 20, (v + 1) * 20);
-      expect(Array.from(out.subarray(v * 20, (v + 1) * 20))).toEqual(Array.from(distanceTransformBruteForce(volume, [4, 5], { metric: 'taxicab' })));
+      expect(Array.from(out.subarray(v * 20, (v + 1) * 20))).toEqual(
+        Array.from(distanceTransformBruteForce(volume, [4, 5], { metric: 'taxicab' })),
+      );
     }
   });
 });
@@ -176,7 +208,11 @@ describe('signedDistanceTransform and the Hausdorff-DT field', () => {
       const spacing = shape.map(() => 0.5 + random());
       const signed = signedDistanceTransform(mask, shape, { spacing });
       const toInside = distanceTransformBruteForce(mask, shape, { spacing });
-      const toOutside = distanceTransformBruteForce(mask.map((v) => 1 - v), shape, { spacing });
+      const toOutside = distanceTransformBruteForce(
+        mask.map((v) => 1 - v),
+        shape,
+        { spacing },
+      );
       for (let i = 0; i < mask.length; i++) {
         const expected = mask[i] ? -toOutside[i] : toInside[i];
         expect(Math.abs(signed[i] - expected) <= 1e-12 * Math.abs(expected), `[${shape}] ${i}`).toBe(true);
@@ -202,7 +238,12 @@ describe('signedDistanceTransform and the Hausdorff-DT field', () => {
 // ---------------------------------------------------------------------------------------------
 
 /** Edge voxels by their definition, and every pairwise distance between two edge sets. */
-function allPairs(pred: Uint8Array, target: Uint8Array, shape: number[], spacing: number[]): { forward: number[]; backward: number[] } {
+function allPairs(
+  pred: Uint8Array,
+  target: Uint8Array,
+  shape: number[],
+  spacing: number[],
+): { forward: number[]; backward: number[] } {
   const coordsOf = (i: number): number[] => {
     const c: number[] = [];
     for (let a = shape.length - 1; a >= 0; a--) {
@@ -250,9 +291,14 @@ describe('surface metrics vs all-pairs edge distances', () => {
         const spacing = shape.map(() => 0.5 + random());
         const { forward, backward } = allPairs(pred, target, shape, spacing);
         if (forward.length === 0 || backward.length === 0) continue;
-        const close = (a: number, e: number, what: string) => expect(Math.abs(a - e) <= 1e-6 * Math.max(1, Math.abs(e)), `[${shape}] ${what}: ${a} vs ${e}`).toBe(true);
+        const close = (a: number, e: number, what: string) =>
+          expect(Math.abs(a - e) <= 1e-6 * Math.max(1, Math.abs(e)), `[${shape}] ${what}: ${a} vs ${e}`).toBe(true);
         close(hausdorffDistance(pred, target, shape, { spacing }), Math.max(...forward, ...backward), 'max');
-        close(hausdorffDistance(pred, target, shape, { spacing, directed: true }), Math.max(...forward), 'directed max');
+        close(
+          hausdorffDistance(pred, target, shape, { spacing, directed: true }),
+          Math.max(...forward),
+          'directed max',
+        );
         // torch.quantile's linear interpolation (in float32 there; 1e-6 covers it)
         const quantile = (values: number[], q: number) => {
           const s = [...values].sort((a, b) => a - b);
@@ -262,11 +308,19 @@ describe('surface metrics vs all-pairs edge distances', () => {
         };
         const hd95 = Math.max(quantile(forward, 0.95), quantile(backward, 0.95));
         close(hausdorffDistance(pred, target, shape, { spacing, percentile: 95 }), hd95, 'hd95');
-        close(hausdorffDistance(pred, target, shape, { spacing, percentile: 30, directed: true }), quantile(forward, 0.3), 'directed hd30');
+        close(
+          hausdorffDistance(pred, target, shape, { spacing, percentile: 30, directed: true }),
+          quantile(forward, 0.3),
+          'directed hd30',
+        );
         const asd = forward.reduce((a, b) => a + b, 0) / forward.length;
         close(averageSurfaceDistance(pred, target, shape, { spacing }), asd, 'asd');
         const pooled = [...forward, ...backward];
-        close(averageSurfaceDistance(pred, target, shape, { spacing, symmetric: true }), pooled.reduce((a, b) => a + b, 0) / pooled.length, 'symmetric asd');
+        close(
+          averageSurfaceDistance(pred, target, shape, { spacing, symmetric: true }),
+          pooled.reduce((a, b) => a + b, 0) / pooled.length,
+          'symmetric asd',
+        );
         const nsd = pooled.filter((d) => Math.fround(d) <= 1.5).length / pooled.length;
         close(surfaceDice(pred, target, shape, { spacing, tolerance: 1.5 }), nsd, 'nsd');
         const m = surfaceMetrics(pred, target, shape, { spacing, tolerance: 1.5 });
@@ -279,7 +333,7 @@ describe('surface metrics vs all-pairs edge distances', () => {
 });
 
 describe('subvoxel measures (marching squares / marching cubes)', () => {
-  it('2D: MONAI\'s contour lengths (diagonal half-cells, straight crossings, saddles)', () => {
+  it("2D: MONAI's contour lengths (diagonal half-cells, straight crossings, saddles)", () => {
     const [s0, s1] = [0.7, 1.9];
     const diag = 0.5 * Math.hypot(s0, s1);
     const t = contourLengthTable([s0, s1]);
@@ -321,7 +375,9 @@ describe('losses: gradients', () => {
     const shape = [2, 2, 5, 4];
     const n = numel(shape);
     // probabilities at least 0.05 away from 0.5, so h never moves a voxel across the threshold
-    const probs = Float64Array.from({ length: n }, () => (random() < 0.5 ? 0.05 + 0.4 * random() : 0.55 + 0.4 * random()));
+    const probs = Float64Array.from({ length: n }, () =>
+      random() < 0.5 ? 0.05 + 0.4 * random() : 0.55 + 0.4 * random(),
+    );
     const target = Float64Array.from({ length: n }, () => (random() < 0.4 ? 1 : 0));
     for (const options of [
       { alpha: 2, reduction: 'mean' as const },
@@ -335,8 +391,13 @@ describe('losses: gradients', () => {
         const minus = Float64Array.from(probs);
         plus[i] += h;
         minus[i] -= h;
-        const numeric = (hausdorffDTLoss(plus, target, shape, options).value - hausdorffDTLoss(minus, target, shape, options).value) / (2 * h);
-        expect(Math.abs(grad[i] - numeric) <= 1e-6 * Math.max(1, Math.abs(numeric)), `${JSON.stringify(options)} element ${i}`).toBe(true);
+        const numeric =
+          (hausdorffDTLoss(plus, target, shape, options).value - hausdorffDTLoss(minus, target, shape, options).value) /
+          (2 * h);
+        expect(
+          Math.abs(grad[i] - numeric) <= 1e-6 * Math.max(1, Math.abs(numeric)),
+          `${JSON.stringify(options)} element ${i}`,
+        ).toBe(true);
       }
     }
   });
@@ -383,7 +444,10 @@ describe('surface metrics: empty surfaces and bad arguments', () => {
   const some = Uint8Array.from({ length: 16 }, (_, i) => (i === 5 || i === 6 ? 1 : 0));
   const none = new Uint8Array(16);
   it('one side empty: Hausdorff +Infinity (NaN with a percentile, even directed), ASD +Infinity, NSD 0; both empty: NaN', () => {
-    for (const [p, t] of [[some, none], [none, some]]) {
+    for (const [p, t] of [
+      [some, none],
+      [none, some],
+    ]) {
       expect(hausdorffDistance(p, t, shape)).toBe(Infinity);
       expect(hausdorffDistance(p, t, shape, { directed: true })).toBe(Infinity);
       expect(hausdorffDistance(p, t, shape, { percentile: 100 })).toBeNaN();

@@ -1,11 +1,11 @@
-// The WGSL declaration reader (src/kernels/wgsl-reflect.ts): small inline modules for each
+// The WGSL declaration reader (src/kernels/reflect.ts): small inline modules for each
 // grammar case, then every real shader in shaders/ (read from disk, as the loader ships them).
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CLASS_BLOCK } from '../../src/kernels/family-kernels.js';
-import { kernelNames, kernelSource } from '../../src/kernels/registry.js';
-import { checkUniformTable, reflectWgsl, stripWgslComments, type UniformField } from '../../src/kernels/wgsl-reflect.js';
+import { CLASS_BLOCK } from '../../src/core/limits.js';
+import { kernelNames, kernelSource } from '../../src/kernels/sources.js';
+import { checkUniformTable, reflectWgsl, stripWgslComments, type UniformField } from '../../src/kernels/reflect.js';
 
 describe('stripWgslComments', () => {
   it('removes line comments and nested block comments, keeping the code and the line count', () => {
@@ -125,7 +125,9 @@ describe('overrides and entry points', () => {
   });
 
   it('throws on an untyped override whose initialiser is an expression', () => {
-    expect(() => reflectWgsl('override A: u32 = 1u; override B = A * 2u;')).toThrow(/override B needs an explicit type/);
+    expect(() => reflectWgsl('override A: u32 = 1u; override B = A * 2u;')).toThrow(
+      /override B needs an explicit type/,
+    );
   });
 
   it('lists @compute functions only, attributes on other lines included', () => {
@@ -225,22 +227,28 @@ describe('every kernel, composed with its includes', () => {
 
     // A loss pass takes its shapes and scalars from one uniform block; scale_by (dy * grad for
     // wgsl-dice/tfjs) has no shape but its bindings' length and no scalar but dy's buffer.
-    it(kernel === 'scale_by' ? 'binds no uniform block' : 'binds one uniform block at binding 0 and declares its struct', () => {
-      const uniforms = reflection.bindings.filter((b) => b.addressSpace === 'uniform');
-      expect(uniforms.map((u) => u.binding)).toEqual(kernel === 'scale_by' ? [] : [0]);
-      for (const u of uniforms) expect(reflection.structs.has(u.type), `struct ${u.type} of ${u.name}`).toBe(true);
-    });
+    it(
+      kernel === 'scale_by' ? 'binds no uniform block' : 'binds one uniform block at binding 0 and declares its struct',
+      () => {
+        const uniforms = reflection.bindings.filter((b) => b.addressSpace === 'uniform');
+        expect(uniforms.map((u) => u.binding)).toEqual(kernel === 'scale_by' ? [] : [0]);
+        for (const u of uniforms) expect(reflection.structs.has(u.type), `struct ${u.type} of ${u.name}`).toBe(true);
+      },
+    );
   });
 
   // The planner keeps up to CLASS_BLOCK classes in registers (REGISTER_CLASSES); the kernels size
   // their per-class arrays by the WGSL constant: the two must agree, or a loop overruns its array.
-  it.each(['family_forward', 'family_forward_quads', 'family_backward', 'family_backward_quads', 'wasserstein_forward'] as const)(
-    '%s sizes its per-class arrays by the planner\'s CLASS_BLOCK',
-    (kernel) => {
-      const declared = /const CLASS_BLOCK: u32 = (\d+)u;/.exec(stripWgslComments(kernelSource(kernel).code));
-      expect(Number(declared?.[1])).toBe(CLASS_BLOCK);
-    },
-  );
+  it.each([
+    'family_forward',
+    'family_forward_quads',
+    'family_backward',
+    'family_backward_quads',
+    'wasserstein_forward',
+  ] as const)("%s sizes its per-class arrays by the planner's CLASS_BLOCK", (kernel) => {
+    const declared = /const CLASS_BLOCK: u32 = (\d+)u;/.exec(stripWgslComments(kernelSource(kernel).code));
+    expect(Number(declared?.[1])).toBe(CLASS_BLOCK);
+  });
 
   it('reads dice_reduce_vec4.wgsl with its library', () => {
     const reflection = reflectWgsl(kernelSource('dice_reduce_vec4').code);
@@ -253,8 +261,16 @@ describe('every kernel, composed with its includes', () => {
     ]);
     expect(reflection.overrides).toEqual([{ name: 'WORKGROUP_SIZE', type: 'u32', defaultValue: '256u' }]);
     expect(reflection.structs.get('ReduceParams')!.map((f) => f.name)).toEqual([
-      'rows', 'cols', 'cols_per_group', 'lanes', 'rows_per_chunk', 'chunks', 'tree_start',
-      'linear_base', 'unit_base', 'unit_width',
+      'rows',
+      'cols',
+      'cols_per_group',
+      'lanes',
+      'rows_per_chunk',
+      'chunks',
+      'tree_start',
+      'linear_base',
+      'unit_base',
+      'unit_width',
     ]);
   });
 });

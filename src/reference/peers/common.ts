@@ -1,237 +1,20 @@
-// Shared pieces of the float64 peer references: option checking, activations, one-hot, layouts,
-// reductions, MONAI's compute_tp_fp_fn, and torch's cross-entropy / BCE-with-logits.
-// Formulas follow docs/peer-semantics.md.
+// Shared pieces of the float64 peer references: one-hot, reductions, MONAI's compute_tp_fp_fn,
+// and torch's cross-entropy / BCE-with-logits. Formulas follow docs/peer-semantics.md. The peers'
+// options, activations and layouts are src/peers/'s (the presets use them too).
 
+import { logSigmoid, logSoftmax } from '../../peers/activation.js';
 import {
   type Tensor,
   map,
-  moveAxis,
-  normAxis,
   numel,
   offsetOf,
   scalar,
-  stridesOf,
   sumAll,
   sumAxes,
   tensor,
   unravel,
   zip,
-} from './tensor.js';
-
-// ---------------------------------------------------------------------------------------------
-// Options: each library's own (snake_case) names, checked against the constructor's signature.
-// ---------------------------------------------------------------------------------------------
-
-export type OptionValue = unknown;
-export type Options = Record<string, OptionValue>;
-
-/**
- * Merged options of one API call. `null` is kept as Python's `None` (it is *not* replaced by the
- * default: e.g. Keras `reduction=None` means "no reduction", not "sum_over_batch_size").
- */
-export class Opts {
-  readonly values: Options;
-  constructor(
-    readonly api: string,
-    given: Options | null | undefined,
-    defaults: Options,
-  ) {
-    const values: Options = { ...defaults };
-    for (const [key, value] of Object.entries(given ?? {})) {
-      if (!Object.prototype.hasOwnProperty.call(defaults, key)) {
-        throw new Error(
-          `${api}: unknown option '${key}'. Valid options are: ${Object.keys(defaults).join(', ')}`,
-        );
-      }
-      if (value !== undefined) values[key] = value;
-    }
-    this.values = values;
-  }
-
-  private bad(key: string, what: string): never {
-    throw new Error(`${this.api}: option '${key}' must be ${what}, got ${JSON.stringify(this.values[key])}`);
-  }
-
-  raw(key: string): OptionValue {
-    if (!(key in this.values)) throw new Error(`${this.api}: internal error, no option '${key}'`);
-    return this.values[key];
-  }
-
-  isNone(key: string): boolean {
-    return this.raw(key) === null;
-  }
-
-  bool(key: string): boolean {
-    const v = this.raw(key);
-    if (typeof v === 'boolean') return v;
-    if (v === 0 || v === 1) return v === 1;
-    return this.bad(key, 'a boolean');
-  }
-
-  num(key: string): number {
-    const v = this.raw(key);
-    if (typeof v === 'number') return v;
-    if (typeof v === 'boolean') return v ? 1 : 0;
-    return this.bad(key, 'a number');
-  }
-
-  numOrNull(key: string): number | null {
-    return this.raw(key) === null ? null : this.num(key);
-  }
-
-  str(key: string): string {
-    const v = this.raw(key);
-    if (typeof v === 'string') return v;
-    return this.bad(key, 'a string');
-  }
-
-  strOrNull(key: string): string | null {
-    return this.raw(key) === null ? null : this.str(key);
-  }
-
-  /** A number or a (flat) list of numbers, or null. */
-  numOrList(key: string): number | number[] | null {
-    const v = this.raw(key);
-    if (v === null) return null;
-    if (typeof v === 'number') return v;
-    if (Array.isArray(v) && v.every((x) => typeof x === 'number')) return v as number[];
-    return this.bad(key, 'a number, a list of numbers or null');
-  }
-
-  /** An int, a list of ints, or null (axis / dims / classes style). */
-  intsOrNull(key: string): number[] | null {
-    const v = this.raw(key);
-    if (v === null) return null;
-    if (typeof v === 'number' && Number.isInteger(v)) return [v];
-    if (Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isInteger(x))) return v as number[];
-    return this.bad(key, 'an integer, a list of integers or null');
-  }
-
-  /** A nested numeric matrix (list of lists). */
-  matrix(key: string): number[][] {
-    const v = this.raw(key);
-    if (Array.isArray(v) && v.every((row) => Array.isArray(row) && row.every((x) => typeof x === 'number'))) {
-      return v as number[][];
-    }
-    return this.bad(key, 'a matrix (list of lists of numbers)');
-  }
-
-  dict(key: string): Options {
-    const v = this.raw(key);
-    if (v === null) return {};
-    if (typeof v === 'object' && !Array.isArray(v)) return v as Options;
-    return this.bad(key, 'an object of keyword arguments');
-  }
-
-  oneOf<T extends string>(key: string, allowed: readonly T[]): T {
-    const v = this.raw(key);
-    if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
-    return this.bad(key, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Scalar activations (numerically stable float64 forms)
-// ---------------------------------------------------------------------------------------------
-
-export function sigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
-
-/** log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)). */
-export function logSigmoid(x: number): number {
-  return Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x)));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tensor activations along an axis
-// ---------------------------------------------------------------------------------------------
-
-/** Calls `f` on each 1-D fibre of `t` along `axis`; `f` returns the replacement fibre. */
-function mapFibres(t: Tensor, axis: number, f: (fibre: number[]) => number[]): Tensor {
-  const a = normAxis(axis, t.shape.length);
-  const stride = stridesOf(t.shape)[a];
-  const n = t.shape[a];
-  const out = tensor(t.shape);
-  const outer = numel(t.shape.slice(0, a));
-  const inner = stride;
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
-      const base = o * n * inner + i;
-      const fibre: number[] = [];
-      for (let k = 0; k < n; k++) fibre.push(t.data[base + k * stride]);
-      const res = f(fibre);
-      for (let k = 0; k < n; k++) out.data[base + k * stride] = res[k];
-    }
-  }
-  return out;
-}
-
-export function logSoftmax(t: Tensor, axis = 1): Tensor {
-  return mapFibres(t, axis, (v) => {
-    const m = Math.max(...v);
-    let s = 0;
-    for (const x of v) s += Math.exp(x - m);
-    const lse = m + Math.log(s);
-    return v.map((x) => x - lse);
-  });
-}
-
-export function softmax(t: Tensor, axis = 1): Tensor {
-  return mapFibres(t, axis, (v) => {
-    const m = Math.max(...v);
-    const e = v.map((x) => Math.exp(x - m));
-    let s = 0;
-    for (const x of e) s += x;
-    return e.map((x) => x / s);
-  });
-}
-
-export const sigmoidT = (t: Tensor): Tensor => map(t, sigmoid);
-
-/**
- * Activation given by name, as the vectors encode Python callables: "tanh", "sigmoid", "torch.tanh",
- * "softmax(dim=1)", "log_softmax(dim=1)", "F.logsigmoid", "relu", "exp", "identity", also written as
- * "lambda x: torch.log_softmax(x, dim=1)" or "torch.softmax(x, 1)".
- * softmax / log_softmax default to dim=1 (the class axis) when no dim is written.
- */
-export function parseActivation(spec: string): (t: Tensor) => Tensor {
-  const s = spec.replace(/\s+/g, '').replace(/^lambda[a-z_]*:/, '');
-  const m = /^(?:torch\.nn\.functional\.|torch\.|nn\.functional\.|F\.|nn\.)?([A-Za-z_0-9]+)(?:\(([^()]*)\))?$/.exec(s);
-  if (m === null) throw new Error(`unknown activation '${spec}'`);
-  const args = (m[2] ?? '').split(',').filter((a) => a !== '' && !/^[a-z_]+$/.test(a)); // drop the tensor argument
-  const dimArg = args.map((a) => a.replace(/^dim=/, '')).find((a) => /^-?\d+$/.test(a));
-  const dim = dimArg === undefined ? 1 : Number(dimArg);
-  const name = m[1].toLowerCase();
-  switch (name) {
-    case 'tanh':
-      return (t) => map(t, Math.tanh);
-    case 'sigmoid':
-      return sigmoidT;
-    case 'logsigmoid':
-      return (t) => map(t, logSigmoid);
-    case 'softmax':
-    case 'softmax_helper_dim1':
-      return (t) => softmax(t, dim);
-    case 'log_softmax':
-    case 'logsoftmax':
-      return (t) => logSoftmax(t, dim);
-    case 'relu':
-      return (t) => map(t, (x) => Math.max(x, 0));
-    case 'exp':
-      return (t) => map(t, Math.exp);
-    case 'abs':
-      return (t) => map(t, Math.abs);
-    case 'identity':
-      return (t) => t;
-    default:
-      throw new Error(
-        `unknown activation '${spec}' (known: tanh, sigmoid, logsigmoid, softmax(dim=k), log_softmax(dim=k), relu, exp, abs, identity)`,
-      );
-  }
-}
+} from '../../peers/tensor.js';
 
 // ---------------------------------------------------------------------------------------------
 // One-hot from label maps
@@ -277,35 +60,6 @@ export function oneHot(labels: Tensor, numClasses: number, dim = 1, ignoreIndex:
 }
 
 // ---------------------------------------------------------------------------------------------
-// Layouts
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Channel-first view of a tensor stored in `layout` ("NHWC", "NDHWC", "NCHW", ...): moves the 'C'
- * axis to position 1. Layouts without a 'C' axis ("flat", "NL") or already channel-first are
- * returned unchanged.
- */
-export function toChannelFirst(t: Tensor, layout: string | undefined | null): Tensor {
-  if (!layout) return t;
-  const c = layout.indexOf('C');
-  if (c < 0 || c === 1) return t;
-  if (layout.length !== t.shape.length) {
-    throw new Error(`layout '${layout}' does not match a tensor of rank ${t.shape.length}`);
-  }
-  return moveAxis(t, c, 1);
-}
-
-/** Channel-last view of a channel-first (N, C, ...) tensor. */
-export function toChannelLast(t: Tensor): Tensor {
-  return moveAxis(t, 1, -1);
-}
-
-/** True when the layout string puts channels last (NHWC, NDHWC, NWC). */
-export function isChannelsLast(layout: string | undefined | null): boolean {
-  return !!layout && layout.length > 2 && layout.endsWith('C') && layout.indexOf('C') === layout.length - 1;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Reductions
 // ---------------------------------------------------------------------------------------------
 
@@ -348,7 +102,10 @@ export function computeTpFpFn(
   decoupled = true,
 ): TpFpFn {
   if (ord === 1 && !softLabel) {
-    const tp = sumAxes(zip(p, g, (x, y) => x * y), axes);
+    const tp = sumAxes(
+      zip(p, g, (x, y) => x * y),
+      axes,
+    );
     if (decoupled) {
       const sp = sumAxes(p, axes);
       const sg = sumAxes(g, axes);
@@ -360,13 +117,28 @@ export function computeTpFpFn(
     }
     return {
       tp,
-      fp: sumAxes(zip(p, g, (x, y) => x * (1 - y)), axes),
-      fn: sumAxes(zip(p, g, (x, y) => (1 - x) * y), axes),
+      fp: sumAxes(
+        zip(p, g, (x, y) => x * (1 - y)),
+        axes,
+      ),
+      fn: sumAxes(
+        zip(p, g, (x, y) => (1 - x) * y),
+        axes,
+      ),
     };
   }
-  const P = sumAxes(map(p, (x) => Math.abs(x) ** ord), axes);
-  const G = sumAxes(map(g, (x) => Math.abs(x) ** ord), axes);
-  const D = sumAxes(zip(p, g, (x, y) => Math.abs(x - y) ** ord), axes);
+  const P = sumAxes(
+    map(p, (x) => Math.abs(x) ** ord),
+    axes,
+  );
+  const G = sumAxes(
+    map(g, (x) => Math.abs(x) ** ord),
+    axes,
+  );
+  const D = sumAxes(
+    zip(p, g, (x, y) => Math.abs(x - y) ** ord),
+    axes,
+  );
   const tp = tensor(P.shape);
   const fp = tensor(P.shape);
   const fn = tensor(P.shape);
@@ -474,7 +246,11 @@ export function bceWithLogits(
   let loss = zip(x, t, (xv, tv) => -(tv * logSigmoid(xv) + (1 - tv) * logSigmoid(-xv)));
   if (pw !== null) {
     const pwT = tensor([pw.length], pw);
-    const posPart = zip(zip(x, t, (xv, tv) => -tv * logSigmoid(xv)), pwT, (a, w) => a * w);
+    const posPart = zip(
+      zip(x, t, (xv, tv) => -tv * logSigmoid(xv)),
+      pwT,
+      (a, w) => a * w,
+    );
     const negPart = zip(x, t, (xv, tv) => -(1 - tv) * logSigmoid(-xv));
     loss = zip(posPart, negPart, (a, b) => a + b);
   }

@@ -6,17 +6,26 @@
 // (for Keras, input = y_pred and target = y_true although Keras calls loss(y_true, y_pred)).
 // Unknown option names throw an Error that names the option and lists the valid ones.
 
-import { type Options, isChannelsLast, toChannelFirst } from './common.js';
+import { type Options } from '../../peers/options.js';
+import { isChannelsLast, toChannelFirst } from '../../peers/layout.js';
 import * as keras from './keras.js';
 import * as monai from './monai.js';
 import * as nnunet from './nnunet.js';
 import * as qsm from './qsm.js';
 import * as smp from './smp.js';
-import { type Nested, type NestedArray, type Tensor, fromNested, scalar, sumAll, toNested } from './tensor.js';
+import {
+  type Nested,
+  type NestedArray,
+  type Tensor,
+  fromNested,
+  scalar,
+  sumAll,
+  toNested,
+} from '../../peers/tensor.js';
 
-export type { Nested, NestedArray, Tensor } from './tensor.js';
-export type { Options, OptionValue } from './common.js';
-export { fromNested, toNested } from './tensor.js';
+export type { Nested, NestedArray, Tensor } from '../../peers/tensor.js';
+export type { Options, OptionValue } from '../../peers/options.js';
+export { fromNested, toNested } from '../../peers/tensor.js';
 export { keras, monai, nnunet, qsm, smp };
 
 export interface PeerExtras {

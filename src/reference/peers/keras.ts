@@ -2,11 +2,9 @@
 // Keras calls loss(y_true, y_pred); here (as in the vectors) input = y_pred, target = y_true.
 // Tensors are used exactly as stored (no layout conversion, no activation, no label maps).
 
-import { type Options, Opts } from './common.js';
-import { type Tensor, normAxis, scalar, shapesEqual, sumAll, sumAxes, tensor, zip } from './tensor.js';
-
-/** keras.backend.epsilon() */
-export const KERAS_EPSILON = 1e-7;
+import { type Options, Opts } from '../../peers/options.js';
+import { type Tensor, normAxis, scalar, shapesEqual, sumAll, sumAxes, tensor, zip } from '../../peers/tensor.js';
+import { KERAS_DICE_DEFAULTS, KERAS_EPSILON, KERAS_TVERSKY_DEFAULTS } from '../../peers/keras.js';
 
 type KerasReduction = 'sum_over_batch_size' | 'sum' | 'mean' | 'mean_with_sample_weight' | 'none' | null;
 
@@ -32,7 +30,10 @@ function readReduction(o: Opts): KerasReduction {
 function sumOver(t: Tensor, axis: number[] | null): Tensor {
   if (axis === null) return scalar(sumAll(t));
   const rank = t.shape.length;
-  return sumAxes(t, axis.map((a) => normAxis(a, rank)));
+  return sumAxes(
+    t,
+    axis.map((a) => normAxis(a, rank)),
+  );
 }
 
 function checkShapes(api: string, yPred: Tensor, yTrue: Tensor): void {
@@ -40,8 +41,6 @@ function checkShapes(api: string, yPred: Tensor, yTrue: Tensor): void {
     throw new Error(`${api}: y_true [${yTrue.shape}] and y_pred [${yPred.shape}] must have the same shape`);
   }
 }
-
-export const KERAS_DICE_DEFAULTS: Options = { reduction: 'sum_over_batch_size', name: 'dice', axis: null, dtype: null };
 
 /**
  * loss = 1 − 2·Σ(y_true·y_pred) / (Σy_true + Σy_pred + 1e-7), sums over `axis`
@@ -51,7 +50,10 @@ export function dice(options: Options, yPred: Tensor, yTrue: Tensor): Tensor {
   const o = new Opts('keras.losses.Dice', options, KERAS_DICE_DEFAULTS);
   checkShapes(o.api, yPred, yTrue);
   const axis = o.intsOrNull('axis');
-  const inter = sumOver(zip(yTrue, yPred, (t, p) => t * p), axis);
+  const inter = sumOver(
+    zip(yTrue, yPred, (t, p) => t * p),
+    axis,
+  );
   const st = sumOver(yTrue, axis);
   const sp = sumOver(yPred, axis);
   const loss = tensor(inter.shape);
@@ -60,15 +62,6 @@ export function dice(options: Options, yPred: Tensor, yTrue: Tensor): Tensor {
   }
   return kerasReduce(loss, readReduction(o));
 }
-
-export const KERAS_TVERSKY_DEFAULTS: Options = {
-  alpha: 0.5,
-  beta: 0.5,
-  reduction: 'sum_over_batch_size',
-  name: 'tversky',
-  axis: null,
-  dtype: null,
-};
 
 /**
  * loss = 1 − I / (I + α·Σ(1−t)·p + β·Σt·(1−p) + 1e-7), α weighting false positives
@@ -81,9 +74,18 @@ export function tversky(options: Options, yPred: Tensor, yTrue: Tensor): Tensor 
   const axis = o.intsOrNull('axis');
   const alpha = o.num('alpha');
   const beta = o.num('beta');
-  const tp = sumOver(zip(yTrue, yPred, (t, p) => t * p), axis);
-  const fp = sumOver(zip(yTrue, yPred, (t, p) => (1 - t) * p), axis);
-  const fn = sumOver(zip(yTrue, yPred, (t, p) => t * (1 - p)), axis);
+  const tp = sumOver(
+    zip(yTrue, yPred, (t, p) => t * p),
+    axis,
+  );
+  const fp = sumOver(
+    zip(yTrue, yPred, (t, p) => (1 - t) * p),
+    axis,
+  );
+  const fn = sumOver(
+    zip(yTrue, yPred, (t, p) => t * (1 - p)),
+    axis,
+  );
   const loss = tensor(tp.shape);
   for (let i = 0; i < loss.data.length; i++) {
     loss.data[i] = 1 - tp.data[i] / (tp.data[i] + alpha * fp.data[i] + beta * fn.data[i] + KERAS_EPSILON);

@@ -3,22 +3,17 @@
 // Inputs are channel-first (B, C, spatial...) tensors; targets (B, C, ...) or label maps (B, 1, ...).
 
 import {
-  type Options,
   type Reduction,
-  Opts,
   bceWithLogits,
   computeTpFpFn,
   crossEntropy,
   labelOf,
-  logSigmoid,
-  logSoftmax,
   oneHot,
-  parseActivation,
   reduce,
-  sigmoidT,
-  softmax,
   spatialAxes,
 } from './common.js';
+import { type Options, Opts } from '../../peers/options.js';
+import { logSigmoid, logSoftmax, parseActivation, sigmoidT, softmax } from '../../peers/activation.js';
 import {
   type Tensor,
   add,
@@ -32,8 +27,27 @@ import {
   sumAxes,
   tensor,
   zip,
-} from './tensor.js';
+} from '../../peers/tensor.js';
 import { clDiceReference } from '../cldice.js';
+import {
+  COMPUTE_DICE_DEFAULTS,
+  COMPUTE_GDICE_DEFAULTS,
+  DICE_CE_DEFAULTS,
+  DICE_FOCAL_DEFAULTS,
+  DICE_LOSS_DEFAULTS,
+  DICE_METRIC_DEFAULTS,
+  FOCAL_DEFAULTS,
+  GDICE_SCORE_DEFAULTS,
+  GDL_DEFAULTS,
+  GDL_FOCAL_DEFAULTS,
+  GWDL_DEFAULTS,
+  METRIC_REDUCTIONS,
+  SOFT_CLDICE_DEFAULTS,
+  SOFT_DICE_CLDICE_DEFAULTS,
+  TVERSKY_DEFAULTS,
+  doMetricReduction,
+  skeletonIterationsOf,
+} from '../../peers/monai.js';
 
 /** Non-fatal notes MONAI would print as `warnings.warn` (kept for callers who want to see them). */
 
@@ -42,7 +56,12 @@ import { clDiceReference } from '../cldice.js';
  * predicted class) then `include_background=False` (channel 0 of both dropped); both are
  * ignored, with MONAI's warning, for a single-channel prediction.
  */
-function oneHotAndDropBackground(o: Opts, pred: Tensor, target: Tensor, toOnehot: boolean): { pred: Tensor; target: Tensor } {
+function oneHotAndDropBackground(
+  o: Opts,
+  pred: Tensor,
+  target: Tensor,
+  toOnehot: boolean,
+): { pred: Tensor; target: Tensor } {
   const channels = pred.shape[1];
   let p = pred;
   let g = target;
@@ -69,14 +88,6 @@ function warn(msg: string): void {
 // ---------------------------------------------------------------------------------------------
 // Shared preamble of DiceLoss / GeneralizedDiceLoss / TverskyLoss
 // ---------------------------------------------------------------------------------------------
-
-const ACTIVATION_DEFAULTS = {
-  include_background: true,
-  to_onehot_y: false,
-  sigmoid: false,
-  softmax: false,
-  other_act: null,
-} as const;
 
 function checkActivationFlags(o: Opts): void {
   const n = Number(o.bool('sigmoid')) + Number(o.bool('softmax')) + Number(!o.isNone('other_act'));
@@ -140,18 +151,6 @@ function lossReduction(o: Opts, key = 'reduction'): Reduction {
 // DiceLoss / MaskedDiceLoss
 // ---------------------------------------------------------------------------------------------
 
-export const DICE_LOSS_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  squared_pred: false,
-  jaccard: false,
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
-  weight: null,
-  soft_label: false,
-};
-
 function diceLossWith(o: Opts, input: Tensor, target: Tensor, toOnehot: boolean): Tensor {
   const reduction = lossReduction(o);
   const { p, g } = monaiPreamble(o, input, target, toOnehot);
@@ -210,16 +209,6 @@ export function maskedDiceLoss(options: Options, input: Tensor, target: Tensor, 
 // ---------------------------------------------------------------------------------------------
 // GeneralizedDiceLoss
 // ---------------------------------------------------------------------------------------------
-
-export const GDL_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  w_type: 'square',
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
-  soft_label: false,
-};
 
 type WeightType = 'square' | 'simple' | 'uniform';
 
@@ -295,17 +284,6 @@ export function generalizedDiceLoss(options: Options, input: Tensor, target: Ten
 // TverskyLoss
 // ---------------------------------------------------------------------------------------------
 
-export const TVERSKY_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  alpha: 0.5,
-  beta: 0.5,
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
-  soft_label: false,
-};
-
 /**
  * f = 1 − (tp + s_nr) / (tp + α·fp + β·fn + s_dr), fp = Σ p(1−g), fn = Σ (1−p)g (not decoupled).
  * reduction 'none' returns f as computed: [B, C] (or [C] with batch=True) — unlike DiceLoss, no
@@ -331,16 +309,6 @@ export function tverskyLoss(options: Options, input: Tensor, target: Tensor): Te
 // ---------------------------------------------------------------------------------------------
 // FocalLoss
 // ---------------------------------------------------------------------------------------------
-
-export const FOCAL_DEFAULTS: Options = {
-  include_background: true,
-  to_onehot_y: false,
-  gamma: 2.0,
-  alpha: null,
-  weight: null,
-  reduction: 'mean',
-  use_softmax: false,
-};
 
 /**
  * Element-wise focal loss on RAW logits (B, C, ...):
@@ -380,7 +348,8 @@ function focalElementwise(o: Opts, input: Tensor, target: Tensor, toOnehot: bool
     });
     if (alpha !== null) {
       const a = alpha;
-      const alphaT = typeof a === 'number' ? tensor([1], [a]) : tensor([C, ...new Array<number>(x.shape.length - 2).fill(1)], a);
+      const alphaT =
+        typeof a === 'number' ? tensor([1], [a]) : tensor([C, ...new Array<number>(x.shape.length - 2).fill(1)], a);
       const factor = zip(t, alphaT, (tv, av) => tv * av + (1 - tv) * (1 - av));
       loss = zip(loss, factor, (l, f) => l * f);
     }
@@ -411,20 +380,6 @@ export function focalLoss(options: Options, input: Tensor, target: Tensor): Tens
 // DiceCELoss / DiceFocalLoss / GeneralizedDiceFocalLoss
 // ---------------------------------------------------------------------------------------------
 
-export const DICE_CE_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  squared_pred: false,
-  jaccard: false,
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
-  weight: null,
-  lambda_dice: 1.0,
-  lambda_ce: 1.0,
-  label_smoothing: 0.0,
-};
-
 /**
  * lambda_dice·DiceLoss(…, weight = weight[1:] if not include_background else weight) + lambda_ce·CE,
  * CE = nn.CrossEntropyLoss(weight, reduction, label_smoothing) on the RAW logits (a B1… target is
@@ -442,13 +397,19 @@ export function diceCELoss(options: Options, input: Tensor, target: Tensor): Ten
     throw new Error(`${o.api}: the number of dimensions for input and target should be the same`);
   }
   if (target.shape[1] !== 1 && target.shape[1] !== input.shape[1]) {
-    throw new Error(`${o.api}: number of channels for target is neither 1 (without one-hot encoding) nor the same as input`);
+    throw new Error(
+      `${o.api}: number of channels for target is neither 1 (without one-hot encoding) nor the same as input`,
+    );
   }
   const wRaw = o.numOrList('weight');
   if (typeof wRaw === 'number') throw new Error(`${o.api}: weight must be a sequence (one entry per class)`);
   const weight = wRaw;
   const diceWeight = weight !== null && !o.bool('include_background') ? weight.slice(1) : weight;
-  const diceOpts = new Opts(o.api, { ...pick(o.values, Object.keys(DICE_LOSS_DEFAULTS)), weight: diceWeight, soft_label: false }, DICE_LOSS_DEFAULTS);
+  const diceOpts = new Opts(
+    o.api,
+    { ...pick(o.values, Object.keys(DICE_LOSS_DEFAULTS)), weight: diceWeight, soft_label: false },
+    DICE_LOSS_DEFAULTS,
+  );
   const dice = diceLossWith(diceOpts, input, target, o.bool('to_onehot_y'));
 
   let ce: Tensor;
@@ -465,21 +426,6 @@ export function diceCELoss(options: Options, input: Tensor, target: Tensor): Ten
   }
   return add(scaleT(dice, lambdaDice), scaleT(ce, lambdaCe));
 }
-
-export const DICE_FOCAL_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  squared_pred: false,
-  jaccard: false,
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
-  gamma: 2.0,
-  weight: null,
-  lambda_dice: 1.0,
-  lambda_focal: 1.0,
-  alpha: null,
-};
 
 /**
  * lambda_dice·DiceLoss + lambda_focal·FocalLoss; to_onehot_y applied once up front; weight,
@@ -502,25 +448,20 @@ export function diceFocalLoss(options: Options, input: Tensor, target: Tensor): 
     if (input.shape[1] === 1) warn('single channel prediction, `to_onehot_y=True` ignored.');
     else t = oneHot(t, input.shape[1]);
   }
-  const diceOpts = new Opts(o.api, { ...pick(o.values, Object.keys(DICE_LOSS_DEFAULTS)), to_onehot_y: false }, DICE_LOSS_DEFAULTS);
+  const diceOpts = new Opts(
+    o.api,
+    { ...pick(o.values, Object.keys(DICE_LOSS_DEFAULTS)), to_onehot_y: false },
+    DICE_LOSS_DEFAULTS,
+  );
   const dice = diceLossWith(diceOpts, input, t, false);
-  const focalOpts = new Opts(o.api, { ...pick(o.values, Object.keys(FOCAL_DEFAULTS)), to_onehot_y: false, use_softmax: false }, FOCAL_DEFAULTS);
+  const focalOpts = new Opts(
+    o.api,
+    { ...pick(o.values, Object.keys(FOCAL_DEFAULTS)), to_onehot_y: false, use_softmax: false },
+    FOCAL_DEFAULTS,
+  );
   const focal = focalReduce(focalElementwise(focalOpts, input, t, false), reduction);
   return add(scaleT(dice, lambdaDice), scaleT(focal, lambdaFocal));
 }
-
-export const GDL_FOCAL_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  w_type: 'square',
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-  batch: false,
-  gamma: 2.0,
-  weight: null,
-  lambda_gdl: 1.0,
-  lambda_focal: 1.0,
-};
 
 /** lambda_gdl·GeneralizedDiceLoss + lambda_focal·FocalLoss (weight goes to the focal part only). */
 export function generalizedDiceFocalLoss(options: Options, input: Tensor, target: Tensor): Tensor {
@@ -535,7 +476,11 @@ export function generalizedDiceFocalLoss(options: Options, input: Tensor, target
   }
   const gdlOpts = new Opts(o.api, pick(o.values, Object.keys(GDL_DEFAULTS)), GDL_DEFAULTS);
   const gdl = generalizedDiceWith(gdlOpts, input, target, o.bool('to_onehot_y'));
-  const focalOpts = new Opts(o.api, { ...pick(o.values, Object.keys(FOCAL_DEFAULTS)), use_softmax: false }, FOCAL_DEFAULTS);
+  const focalOpts = new Opts(
+    o.api,
+    { ...pick(o.values, Object.keys(FOCAL_DEFAULTS)), use_softmax: false },
+    FOCAL_DEFAULTS,
+  );
   const focal = focalReduce(focalElementwise(focalOpts, input, target, o.bool('to_onehot_y')), reduction);
   return add(scaleT(gdl, lambdaGdl), scaleT(focal, lambdaFocal));
 }
@@ -553,14 +498,6 @@ function scaleT(t: Tensor, k: number): Tensor {
 // ---------------------------------------------------------------------------------------------
 // GeneralizedWassersteinDiceLoss (fixed batch > 1 behaviour: per-sample alpha, PR #8744)
 // ---------------------------------------------------------------------------------------------
-
-export const GWDL_DEFAULTS: Options = {
-  dist_matrix: null,
-  weighting_mode: 'default',
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-};
 
 /**
  * Always softmax over dim 1; M normalised to max 1; per voxel n of sample b: wass_n = Σ_c M[t_n, c]·p_{c,n}.
@@ -585,7 +522,9 @@ export function generalizedWassersteinDiceLoss(options: Options, input: Tensor, 
   if (C !== K) throw new Error(`${o.api}: input has ${C} channels but dist_matrix is ${K} x ${K}`);
   const N = numel(input.shape.slice(2));
   if (target.data.length !== B * N) {
-    throw new Error(`${o.api}: target ([${target.shape}]) does not hold one label per voxel of input ([${input.shape}])`);
+    throw new Error(
+      `${o.api}: target ([${target.shape}]) does not hold one label per voxel of input ([${input.shape}])`,
+    );
   }
   const probs = softmax(reshape(input, [B, C, N]), 1);
   const snr = o.num('smooth_nr');
@@ -628,98 +567,6 @@ export function generalizedWassersteinDiceLoss(options: Options, input: Tensor, 
 // Metrics: compute_dice / DiceMetric / compute_generalized_dice / GeneralizedDiceScore
 // ---------------------------------------------------------------------------------------------
 
-export type MetricReduction = 'none' | 'mean' | 'sum' | 'mean_batch' | 'sum_batch' | 'mean_channel' | 'sum_channel';
-const METRIC_REDUCTIONS: readonly MetricReduction[] = [
-  'none',
-  'mean',
-  'sum',
-  'mean_batch',
-  'sum_batch',
-  'mean_channel',
-  'sum_channel',
-];
-
-/**
- * monai.metrics.utils.do_metric_reduction on a [B, C] tensor that may hold NaNs: NaNs are skipped.
- * mean: channel mean over non-NaN (0 if none), then batch mean over samples with ≥ 1 non-NaN.
- * Returns the reduced value and the not-NaN counts MONAI returns with it.
- */
-export function doMetricReduction(f: Tensor, reduction: MetricReduction): { value: Tensor; notNans: Tensor } {
-  if (f.shape.length !== 2) throw new Error('do_metric_reduction: expected a [B, C] tensor');
-  const [B, C] = f.shape;
-  const nan = (b: number, c: number): boolean => Number.isNaN(f.data[b * C + c]);
-  const val = (b: number, c: number): number => (nan(b, c) ? 0 : f.data[b * C + c]);
-  if (reduction === 'none') {
-    return { value: f, notNans: map(f, (x) => (Number.isNaN(x) ? 0 : 1)) };
-  }
-  const perRow = (b: number): { sum: number; count: number } => {
-    let sum = 0;
-    let count = 0;
-    for (let c = 0; c < C; c++) {
-      sum += val(b, c);
-      count += nan(b, c) ? 0 : 1;
-    }
-    return { sum, count };
-  };
-  const perCol = (c: number): { sum: number; count: number } => {
-    let sum = 0;
-    let count = 0;
-    for (let b = 0; b < B; b++) {
-      sum += val(b, c);
-      count += nan(b, c) ? 0 : 1;
-    }
-    return { sum, count };
-  };
-  switch (reduction) {
-    case 'mean': {
-      let sum = 0;
-      let rowsWithValues = 0;
-      for (let b = 0; b < B; b++) {
-        const r = perRow(b);
-        if (r.count > 0) {
-          sum += r.sum / r.count;
-          rowsWithValues += 1;
-        }
-      }
-      return { value: scalar(rowsWithValues > 0 ? sum / rowsWithValues : 0), notNans: scalar(rowsWithValues) };
-    }
-    case 'sum': {
-      let sum = 0;
-      let count = 0;
-      for (let b = 0; b < B; b++) {
-        const r = perRow(b);
-        sum += r.sum;
-        count += r.count;
-      }
-      return { value: scalar(sum), notNans: scalar(count) };
-    }
-    case 'mean_batch':
-    case 'sum_batch': {
-      const value = tensor([C]);
-      const notNans = tensor([C]);
-      for (let c = 0; c < C; c++) {
-        const r = perCol(c);
-        value.data[c] = reduction === 'sum_batch' ? r.sum : r.count > 0 ? r.sum / r.count : 0;
-        notNans.data[c] = r.count;
-      }
-      return { value, notNans };
-    }
-    case 'mean_channel':
-    case 'sum_channel': {
-      const value = tensor([B]);
-      const notNans = tensor([B]);
-      for (let b = 0; b < B; b++) {
-        const r = perRow(b);
-        value.data[b] = reduction === 'sum_channel' ? r.sum : r.count > 0 ? r.sum / r.count : 0;
-        notNans.data[b] = r.count;
-      }
-      return { value, notNans };
-    }
-    default:
-      throw new Error(`do_metric_reduction: unknown reduction ${String(reduction)}`);
-  }
-}
-
 /**
  * DiceHelper per-(b, c) scores, [B, C'] (NaN for ignored empty ground truth).
  * Prediction channel c is `y_pred[b, c].bool()` (nonzero), or `y_pred[b, 0] == c` for a single-channel
@@ -734,7 +581,8 @@ function diceHelperScores(
   ignoreEmpty: boolean,
   numClasses: number | null,
 ): Tensor {
-  if (yPred.shape.length < 3) throw new Error(`${api}: y_pred should have at least 3 dimensions (batch, channel, spatial)`);
+  if (yPred.shape.length < 3)
+    throw new Error(`${api}: y_pred should have at least 3 dimensions (batch, channel, spatial)`);
   const B = yPred.shape[0];
   const nPredCh = numClasses ?? yPred.shape[1];
   const N = numel(yPred.shape.slice(2));
@@ -752,7 +600,8 @@ function diceHelperScores(
       let po = 0; // Σ pred
       let inter = 0; // Σ_{pred} g
       for (let n = 0; n < N; n++) {
-        const pv = predCh === 1 ? (yPred.data[b * N + n] === c ? 1 : 0) : yPred.data[(b * predCh + c) * N + n] !== 0 ? 1 : 0;
+        const pv =
+          predCh === 1 ? (yPred.data[b * N + n] === c ? 1 : 0) : yPred.data[(b * predCh + c) * N + n] !== 0 ? 1 : 0;
         const gv = yCh === 1 ? (y.data[b * N + n] === c ? 1 : 0) : y.data[(b * yCh + c) * N + n];
         yo += gv;
         po += pv;
@@ -768,22 +617,18 @@ function diceHelperScores(
   return out;
 }
 
-export const COMPUTE_DICE_DEFAULTS: Options = { include_background: true, ignore_empty: true, num_classes: null };
-
 /** monai.metrics.compute_dice: [B, C] Dice of binarised predictions (NaN where GT empty and ignore_empty). */
 export function computeDice(options: Options, yPred: Tensor, y: Tensor): Tensor {
   const o = new Opts('monai.metrics.compute_dice', options, COMPUTE_DICE_DEFAULTS);
-  return diceHelperScores(o.api, yPred, y, o.bool('include_background'), o.bool('ignore_empty'), o.numOrNull('num_classes'));
+  return diceHelperScores(
+    o.api,
+    yPred,
+    y,
+    o.bool('include_background'),
+    o.bool('ignore_empty'),
+    o.numOrNull('num_classes'),
+  );
 }
-
-export const DICE_METRIC_DEFAULTS: Options = {
-  include_background: true,
-  reduction: 'mean',
-  get_not_nans: false,
-  ignore_empty: true,
-  num_classes: null,
-  return_with_label: false,
-};
 
 export interface DiceMetricResult {
   value: Tensor;
@@ -824,8 +669,6 @@ export function diceMetricAggregate(options: Options, yPred: Tensor, y: Tensor):
   return { value, notNans, labelled };
 }
 
-export const COMPUTE_GDICE_DEFAULTS: Options = { include_background: true, weight_type: 'square', sum_over_classes: false };
-
 function generalizedDiceScores(
   api: string,
   yPred: Tensor,
@@ -845,7 +688,10 @@ function generalizedDiceScores(
     g = sliceAxis(g, 1, 1);
   }
   const axes = spatialAxes(p.shape.length, false);
-  const inter = sumAxes(zip(g, p, (a, b) => a * b), axes); // [B, C]
+  const inter = sumAxes(
+    zip(g, p, (a, b) => a * b),
+    axes,
+  ); // [B, C]
   const yo = sumAxes(g, axes);
   const po = sumAxes(p, axes);
   const [B, C] = inter.shape;
@@ -889,8 +735,6 @@ export function computeGeneralizedDice(options: Options, yPred: Tensor, y: Tenso
   );
 }
 
-export const GDICE_SCORE_DEFAULTS: Options = { include_background: true, reduction: 'mean', weight_type: 'square' };
-
 /**
  * GeneralizedDiceScore(**options)(y_pred, y).aggregate(): sums over classes when reduction ∈
  * {sum, mean, mean_channel, sum_channel}, then do_metric_reduction. 'mean' gives a 0-d value
@@ -915,16 +759,6 @@ export function generalizedDiceScore(options: Options, yPred: Tensor, y: Tensor)
 // SoftclDiceLoss, SoftDiceclDiceLoss (monai/losses/cldice.py); MONAI calls loss(y_true, y_pred),
 // these take (input = y_pred, target = y_true) like every reference here.
 // ---------------------------------------------------------------------------------------------
-
-export const SOFT_CLDICE_DEFAULTS: Options = { iter_: 3, smooth: 1.0 };
-export const SOFT_DICE_CLDICE_DEFAULTS: Options = { iter_: 3, alpha: 0.5, smooth: 1.0 };
-
-/** iter_ as MONAI's range(iter_) takes it: an integer >= 0. */
-export function skeletonIterationsOf(o: Opts): number {
-  const iterations = o.num('iter_');
-  if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`${o.api}: iter_ must be an integer >= 0, got ${iterations}`);
-  return iterations;
-}
 
 function clDiceOf(o: Opts, input: Tensor, target: Tensor, alpha: number): Tensor {
   if (!shapesEqual(input.shape, target.shape)) {

@@ -3,8 +3,29 @@
 // Single process: `ddp` is accepted and has no effect (the all-gather of one rank is the identity).
 // Inputs are (B, C, spatial...) network outputs; targets are label maps (B, 1, ...) / (B, ...) or one-hot.
 
-import { type Options, Opts, bceWithLogits, crossEntropy, labelOf, oneHot, parseActivation } from './common.js';
-import { type Tensor, map, reshape, scalar, shapesEqual, sliceAxis, sumAll, sumAxes, tensor, zip } from './tensor.js';
+import { bceWithLogits, crossEntropy, labelOf, oneHot } from './common.js';
+import { type Options, Opts } from '../../peers/options.js';
+import { parseActivation } from '../../peers/activation.js';
+import {
+  type Tensor,
+  map,
+  reshape,
+  scalar,
+  shapesEqual,
+  sliceAxis,
+  sumAll,
+  sumAxes,
+  tensor,
+  zip,
+} from '../../peers/tensor.js';
+import {
+  BCE_KWARGS_DEFAULTS,
+  CE_KWARGS_DEFAULTS,
+  DC_AND_BCE_DEFAULTS,
+  DC_AND_CE_DEFAULTS,
+  MEM_EFF_DICE_DEFAULTS,
+  SOFT_DICE_DEFAULTS,
+} from '../../peers/nnunet.js';
 
 type Nonlin = ((t: Tensor) => Tensor) | null;
 
@@ -32,15 +53,6 @@ function maskOf(x: Tensor, mask: Tensor | null | undefined): Tensor | null {
   if (!mask) return null;
   return mask.shape.length === x.shape.length ? mask : reshape(mask, [mask.shape[0], 1, ...mask.shape.slice(1)]);
 }
-
-export const SOFT_DICE_DEFAULTS: Options = {
-  apply_nonlin: null,
-  batch_dice: false,
-  do_bg: true,
-  smooth: 1.0,
-  ddp: true,
-  clip_tp: null,
-};
 
 /**
  * SoftDiceLoss: axes = spatial (+0 if batch_dice); tp = Σ p·g·m, fp = Σ p(1−g)·m, fn = Σ (1−p)g·m;
@@ -75,14 +87,6 @@ export function softDiceLoss(options: Options, input: Tensor, target: Tensor, lo
   return softDiceWith(o, input, target, lossMask ?? null);
 }
 
-export const MEM_EFF_DICE_DEFAULTS: Options = {
-  apply_nonlin: null,
-  batch_dice: false,
-  do_bg: true,
-  smooth: 1.0,
-  ddp: true,
-};
-
 /**
  * MemoryEfficientSoftDiceLoss: background dropped first; per-sample sums I = Σ p·g·m, P = Σ p·m,
  * G = Σ g·m over spatial axes, then summed over the batch if batch_dice;
@@ -116,7 +120,12 @@ function memEffDiceWith(o: Opts, input: Tensor, target: Tensor, lossMask: Tensor
   return scalar(-(sumAll(dc) / dc.data.length));
 }
 
-export function memoryEfficientSoftDiceLoss(options: Options, input: Tensor, target: Tensor, lossMask?: Tensor | null): Tensor {
+export function memoryEfficientSoftDiceLoss(
+  options: Options,
+  input: Tensor,
+  target: Tensor,
+  lossMask?: Tensor | null,
+): Tensor {
   const o = new Opts('nnunetv2.training.loss.dice.MemoryEfficientSoftDiceLoss', options, MEM_EFF_DICE_DEFAULTS);
   return memEffDiceWith(o, input, target, lossMask ?? null);
 }
@@ -136,7 +145,15 @@ function diceClassOf(o: Opts): DiceClass {
   return raw as DiceClass;
 }
 
-function diceWithClass(api: string, cls: DiceClass, kwargs: Options, nonlin: string, x: Tensor, y: Tensor, mask: Tensor | null): Tensor {
+function diceWithClass(
+  api: string,
+  cls: DiceClass,
+  kwargs: Options,
+  nonlin: string,
+  x: Tensor,
+  y: Tensor,
+  mask: Tensor | null,
+): Tensor {
   const defaults = cls === 'SoftDiceLoss' ? SOFT_DICE_DEFAULTS : MEM_EFF_DICE_DEFAULTS;
   if ('apply_nonlin' in kwargs) {
     throw new Error(`${api}: soft_dice_kwargs must not set 'apply_nonlin' (the compound loss sets it)`);
@@ -144,17 +161,6 @@ function diceWithClass(api: string, cls: DiceClass, kwargs: Options, nonlin: str
   const o = new Opts(`${api} soft_dice_kwargs (${cls})`, { ...kwargs, apply_nonlin: nonlin }, defaults);
   return cls === 'SoftDiceLoss' ? softDiceWith(o, x, y, mask) : memEffDiceWith(o, x, y, mask);
 }
-
-const CE_KWARGS_DEFAULTS: Options = { weight: null, ignore_index: -100, reduction: 'mean', label_smoothing: 0.0 };
-
-export const DC_AND_CE_DEFAULTS: Options = {
-  soft_dice_kwargs: {},
-  ce_kwargs: {},
-  weight_ce: 1,
-  weight_dice: 1,
-  ignore_label: null,
-  dice_class: 'SoftDiceLoss',
-};
 
 /**
  * DC_and_CE_loss: dice with softmax nonlinearity + RobustCrossEntropyLoss on the raw logits.
@@ -182,12 +188,18 @@ export function dcAndCeLoss(options: Options, input: Tensor, target: Tensor): Te
     targetDice = map(t, (v) => (v !== ignore ? v : 0));
     numFg = sumAll(mask);
   }
-  const dc = weightDice !== 0 ? diceWithClass(o.api, cls, o.dict('soft_dice_kwargs'), 'softmax(dim=1)', input, targetDice, mask) : scalar(0);
+  const dc =
+    weightDice !== 0
+      ? diceWithClass(o.api, cls, o.dict('soft_dice_kwargs'), 'softmax(dim=1)', input, targetDice, mask)
+      : scalar(0);
   let ce = scalar(0);
   if (weightCe !== 0 && (ignore === null || numFg > 0)) {
     const w = ceO.numOrList('weight');
     if (typeof w === 'number') throw new Error(`${o.api}: ce_kwargs.weight must be a list (one entry per class)`);
-    const idx = reshape(map(t, (v) => (ignore !== null && v === ignore ? v : labelOf(v))), [t.shape[0], ...t.shape.slice(2)]);
+    const idx = reshape(
+      map(t, (v) => (ignore !== null && v === ignore ? v : labelOf(v))),
+      [t.shape[0], ...t.shape.slice(2)],
+    );
     ce = crossEntropy(input, idx, {
       weight: w,
       reduction: ceO.oneOf('reduction', ['mean', 'sum', 'none'] as const),
@@ -195,19 +207,12 @@ export function dcAndCeLoss(options: Options, input: Tensor, target: Tensor): Te
       ignoreIndex: ignore ?? ceO.num('ignore_index'),
     });
   }
-  return zip(map(ce, (v) => weightCe * v), map(dc, (v) => weightDice * v), (a, b) => a + b);
+  return zip(
+    map(ce, (v) => weightCe * v),
+    map(dc, (v) => weightDice * v),
+    (a, b) => a + b,
+  );
 }
-
-const BCE_KWARGS_DEFAULTS: Options = { weight: null, reduction: 'mean', pos_weight: null };
-
-export const DC_AND_BCE_DEFAULTS: Options = {
-  bce_kwargs: {},
-  soft_dice_kwargs: {},
-  weight_ce: 1,
-  weight_dice: 1,
-  use_ignore_label: false,
-  dice_class: 'MemoryEfficientSoftDiceLoss',
-};
 
 /**
  * DC_and_BCE_loss (region-based training): dice with sigmoid + BCEWithLogits. use_ignore_label: the
@@ -243,5 +248,9 @@ export function dcAndBceLoss(options: Options, input: Tensor, target: Tensor): T
   }
   const wce = o.num('weight_ce');
   const wdc = o.num('weight_dice');
-  return zip(map(ce, (v) => wce * v), map(dc, (v) => wdc * v), (a, b) => a + b);
+  return zip(
+    map(ce, (v) => wce * v),
+    map(dc, (v) => wdc * v),
+    (a, b) => a + b,
+  );
 }

@@ -3,11 +3,25 @@
 // Keras image_data_format decides the axes: channels_last (default) reduces [1, 2] (+0),
 // channels_first [2, 3] (+0). Inputs are used exactly as stored.
 
-import { type Options, Opts } from './common.js';
-import { type Tensor, meanAxes, normAxis, scalar, shapesEqual, sumAll, sumAxes, take, tensor, zip } from './tensor.js';
-
-/** segmentation_models.base.functional.SMOOTH */
-export const QSM_SMOOTH = 1e-5;
+import { type Options, Opts } from '../../peers/options.js';
+import {
+  type Tensor,
+  meanAxes,
+  normAxis,
+  scalar,
+  shapesEqual,
+  sumAll,
+  sumAxes,
+  take,
+  tensor,
+  zip,
+} from '../../peers/tensor.js';
+import {
+  QSM_DICE_LOSS_DEFAULTS,
+  QSM_FSCORE_DEFAULTS,
+  QSM_IOU_DEFAULTS,
+  QSM_JACCARD_LOSS_DEFAULTS,
+} from '../../peers/qsm.js';
 
 interface Common {
   classWeights: number | number[];
@@ -42,7 +56,8 @@ function qsmScore(
   c: Common,
   score: (tp: number, sp: number, sg: number) => number,
 ): number {
-  if (!shapesEqual(gt.shape, pr.shape)) throw new Error(`${api}: gt [${gt.shape}] and pr [${pr.shape}] must have the same shape`);
+  if (!shapesEqual(gt.shape, pr.shape))
+    throw new Error(`${api}: gt [${gt.shape}] and pr [${pr.shape}] must have the same shape`);
   const rank = gt.shape.length;
   let g = gt;
   let p = pr;
@@ -57,7 +72,10 @@ function qsmScore(
   }
   const axes = (c.channelsLast ? [1, 2] : [2, 3]).map((a) => normAxis(a, rank));
   if (!c.perImage) axes.unshift(0);
-  const tp = sumAxes(zip(g, p, (a, b) => a * b), axes);
+  const tp = sumAxes(
+    zip(g, p, (a, b) => a * b),
+    axes,
+  );
   const sp = sumAxes(p, axes);
   const sg = sumAxes(g, axes);
   let s = tensor(tp.shape);
@@ -84,40 +102,6 @@ const iouOf =
   (smooth: number) =>
   (tp: number, sp: number, sg: number): number =>
     (tp + smooth) / (sg + sp - tp + smooth);
-
-export const QSM_DICE_LOSS_DEFAULTS: Options = {
-  beta: 1,
-  class_weights: null,
-  class_indexes: null,
-  per_image: false,
-  smooth: QSM_SMOOTH,
-};
-
-export const QSM_JACCARD_LOSS_DEFAULTS: Options = {
-  class_weights: null,
-  class_indexes: null,
-  per_image: false,
-  smooth: QSM_SMOOTH,
-};
-
-export const QSM_FSCORE_DEFAULTS: Options = {
-  beta: 1,
-  class_weights: null,
-  class_indexes: null,
-  threshold: null,
-  per_image: false,
-  smooth: QSM_SMOOTH,
-  name: null,
-};
-
-export const QSM_IOU_DEFAULTS: Options = {
-  class_weights: null,
-  class_indexes: null,
-  threshold: null,
-  per_image: false,
-  smooth: QSM_SMOOTH,
-  name: null,
-};
 
 /** segmentation_models.losses.DiceLoss: 1 − f_score(beta) (no threshold). */
 export function diceLoss(options: Options, pr: Tensor, gt: Tensor, channelsLast = true): Tensor {

@@ -1,8 +1,28 @@
 // segmentation_models.pytorch (smp) Dice / Jaccard / Tversky / Focal losses and the functional scores,
 // float64, from docs/peer-semantics.md (b.2): current formulas (after PR #927, L1 form of the intersection).
 
-import { type Options, Opts, bceWithLogits, labelOf, oneHot, sigmoid, softmax } from './common.js';
-import { type Tensor, map, numel, reshape, scalar, shapesEqual, sumAll, sumAxes, tensor, zip } from './tensor.js';
+import { bceWithLogits, labelOf, oneHot } from './common.js';
+import { type Options, Opts } from '../../peers/options.js';
+import { sigmoid, softmax } from '../../peers/activation.js';
+import {
+  type Tensor,
+  map,
+  numel,
+  reshape,
+  scalar,
+  shapesEqual,
+  sumAll,
+  sumAxes,
+  tensor,
+  zip,
+} from '../../peers/tensor.js';
+import {
+  SCORE_DEFAULTS,
+  SMP_FOCAL_DEFAULTS,
+  SMP_LOSS_DEFAULTS,
+  SMP_TVERSKY_DEFAULTS,
+  TVERSKY_SCORE_DEFAULTS,
+} from '../../peers/smp.js';
 
 type Mode = 'binary' | 'multiclass' | 'multilabel';
 const MODES: readonly Mode[] = ['binary', 'multiclass', 'multilabel'];
@@ -32,7 +52,10 @@ export function softTverskyScoreT(
   const axes = dims ?? [...output.shape.keys()];
   const sp = sumAxes(output, axes);
   const sg = sumAxes(target, axes);
-  const d = sumAxes(zip(output, target, (a, b) => Math.abs(a - b)), axes);
+  const d = sumAxes(
+    zip(output, target, (a, b) => Math.abs(a - b)),
+    axes,
+  );
   const score = tensor(sp.shape);
   for (let i = 0; i < score.data.length; i++) {
     const tp = (sp.data[i] + sg.data[i] - d.data[i]) / 2;
@@ -42,9 +65,6 @@ export function softTverskyScoreT(
   }
   return score;
 }
-
-const SCORE_DEFAULTS: Options = { smooth: 0.0, eps: 1e-7, dims: null };
-const TVERSKY_SCORE_DEFAULTS: Options = { alpha: null, beta: null, smooth: 0.0, eps: 1e-7, dims: null };
 
 export function softDiceScore(options: Options, output: Tensor, target: Tensor): Tensor {
   const o = new Opts('segmentation_models_pytorch.losses._functional.soft_dice_score', options, SCORE_DEFAULTS);
@@ -57,27 +77,26 @@ export function softJaccardScore(options: Options, output: Tensor, target: Tenso
 }
 
 export function softTverskyScore(options: Options, output: Tensor, target: Tensor): Tensor {
-  const o = new Opts('segmentation_models_pytorch.losses._functional.soft_tversky_score', options, TVERSKY_SCORE_DEFAULTS);
+  const o = new Opts(
+    'segmentation_models_pytorch.losses._functional.soft_tversky_score',
+    options,
+    TVERSKY_SCORE_DEFAULTS,
+  );
   if (o.isNone('alpha') || o.isNone('beta')) throw new Error(`${o.api}: alpha and beta are required`);
-  return softTverskyScoreT(output, target, o.num('alpha'), o.num('beta'), o.num('smooth'), o.num('eps'), o.intsOrNull('dims'));
+  return softTverskyScoreT(
+    output,
+    target,
+    o.num('alpha'),
+    o.num('beta'),
+    o.num('smooth'),
+    o.num('eps'),
+    o.intsOrNull('dims'),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
 // Shared reshaping of DiceLoss / JaccardLoss / TverskyLoss
 // ---------------------------------------------------------------------------------------------
-
-export const SMP_LOSS_DEFAULTS: Options = {
-  mode: null,
-  classes: null,
-  log_loss: false,
-  from_logits: true,
-  smooth: 0.0,
-  ignore_index: null,
-  eps: 1e-7,
-  class_weights: null,
-};
-
-export const SMP_TVERSKY_DEFAULTS: Options = { ...SMP_LOSS_DEFAULTS, alpha: 0.5, beta: 0.5, gamma: 1.0 };
 
 function modeOf(o: Opts): Mode {
   if (o.isNone('mode')) throw new Error(`${o.api}: 'mode' is required (one of ${MODES.join(', ')})`);
@@ -103,7 +122,14 @@ function smpPrepare(o: Opts, mode: Mode, yPred: Tensor, yTrue: Tensor): { p: Ten
     if (ignore === null) return { p, g: oneHot(labels, C) };
     const mask = map(labels, (v) => (v !== ignore ? 1 : 0)); // (B, 1, N)
     p = zip(p, mask, (a, m) => a * m);
-    const g = zip(oneHot(zip(labels, mask, (v, m) => v * m), C), mask, (a, m) => a * m);
+    const g = zip(
+      oneHot(
+        zip(labels, mask, (v, m) => v * m),
+        C,
+      ),
+      mask,
+      (a, m) => a * m,
+    );
     return { p, g };
   }
   const channels = mode === 'binary' ? 1 : C;
@@ -123,7 +149,8 @@ function aggregate(o: Opts, loss: number[], classes: number[] | null, numClasses
   if (w === null) return loss.reduce((a, b) => a + b, 0) / loss.length;
   let weights: number[];
   if (typeof w === 'number') weights = new Array<number>(loss.length).fill(w);
-  else if (classes !== null && w.length === numClasses && w.length !== loss.length) weights = classes.map((c) => w[c < 0 ? c + numClasses : c]);
+  else if (classes !== null && w.length === numClasses && w.length !== loss.length)
+    weights = classes.map((c) => w[c < 0 ? c + numClasses : c]);
   else if (w.length === loss.length) weights = w;
   else throw new Error(`${o.api}: class_weights has ${w.length} entries for ${loss.length} classes`);
   let num = 0;
@@ -138,7 +165,8 @@ function aggregate(o: Opts, loss: number[], classes: number[] | null, numClasses
 function smpOverlapLoss(o: Opts, yPred: Tensor, yTrue: Tensor, alpha: number, beta: number, gamma: number): Tensor {
   const mode = modeOf(o);
   const classes = o.intsOrNull('classes');
-  if (classes !== null && mode === 'binary') throw new Error(`${o.api}: Masking classes is not supported with mode=binary`);
+  if (classes !== null && mode === 'binary')
+    throw new Error(`${o.api}: Masking classes is not supported with mode=binary`);
   const { p, g } = smpPrepare(o, mode, yPred, yTrue);
   const eps = o.num('eps');
   // 3. per-class score with dims = (0, 2): always one batch Dice per class.
@@ -174,19 +202,6 @@ export function tverskyLoss(options: Options, yPred: Tensor, yTrue: Tensor): Ten
 // ---------------------------------------------------------------------------------------------
 // FocalLoss (best effort: no public vectors exercise it)
 // ---------------------------------------------------------------------------------------------
-
-export const SMP_FOCAL_DEFAULTS: Options = {
-  mode: null,
-  alpha: null,
-  gamma: 2.0,
-  ignore_index: null,
-  from_logits: true,
-  eps: 1e-7,
-  reduction: 'mean',
-  normalized: false,
-  reduced_threshold: null,
-  class_weights: null,
-};
 
 type FocalReduction = 'mean' | 'sum' | 'batchwise_mean' | 'none';
 
@@ -286,10 +301,10 @@ export function focalLoss(options: Options, yPred: Tensor, yTrue: Tensor): Tenso
   if (perClass.length === 1) return perClass[0];
   const w = o.numOrList('class_weights');
   const weights = w === null ? perClass.map(() => 1) : typeof w === 'number' ? perClass.map(() => w) : w;
-  if (weights.length !== perClass.length) throw new Error(`${o.api}: class_weights has ${weights.length} entries for ${perClass.length} classes`);
+  if (weights.length !== perClass.length)
+    throw new Error(`${o.api}: class_weights has ${weights.length} entries for ${perClass.length} classes`);
   const wSum = weights.reduce((a, b) => a + b, 0);
   let acc = map(perClass[0], (v) => (v * weights[0]) / wSum);
   for (let c = 1; c < perClass.length; c++) acc = zip(acc, perClass[c], (a, v) => a + (v * weights[c]) / wSum);
   return acc;
 }
-

@@ -33,17 +33,29 @@ export interface LabelSurfaceMetrics {
 }
 
 /** Per-label surface metrics of two label maps of shape `shape` (spatial axes only). */
-export function labelMapSurfaceMetrics(pred: ArrayLike<number>, target: ArrayLike<number>, shape: readonly number[], options: LabelMapSurfaceOptions): LabelSurfaceMetrics[] {
+export function labelMapSurfaceMetrics(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  shape: readonly number[],
+  options: LabelMapSurfaceOptions,
+): LabelSurfaceMetrics[] {
   checkGridShape(shape, 'labelMapSurfaceMetrics');
   const n = numel(shape);
   if (pred.length !== n || target.length !== n) {
-    throw new RangeError(`labelMapSurfaceMetrics: both label maps must hold ${n} values for shape [${shape.join(', ')}], got ${pred.length} and ${target.length}`);
+    throw new RangeError(
+      `labelMapSurfaceMetrics: both label maps must hold ${n} values for shape [${shape.join(', ')}], got ${pred.length} and ${target.length}`,
+    );
   }
   const first = options.includeBackground ? 0 : 1;
   const reported = options.labels - first;
-  if (!Number.isInteger(options.labels) || reported < 1) throw new RangeError(`labelMapSurfaceMetrics: labels must be an integer >= ${first + 1}, got ${options.labels}`);
-  const tolerances = typeof options.tolerance === 'number' ? new Array<number>(reported).fill(options.tolerance) : [...options.tolerance];
-  if (tolerances.length !== reported) throw new RangeError(`labelMapSurfaceMetrics: ${tolerances.length} tolerances for ${reported} labels`);
+  if (!Number.isInteger(options.labels) || reported < 1)
+    throw new RangeError(`labelMapSurfaceMetrics: labels must be an integer >= ${first + 1}, got ${options.labels}`);
+  const tolerances =
+    typeof options.tolerance === 'number'
+      ? new Array<number>(reported).fill(options.tolerance)
+      : [...options.tolerance];
+  if (tolerances.length !== reported)
+    throw new RangeError(`labelMapSurfaceMetrics: ${tolerances.length} tolerances for ${reported} labels`);
   const boxes = boundingBoxes(pred, target, shape, options.labels);
   const rows: LabelSurfaceMetrics[] = [];
   for (let label = first; label < options.labels; label++) {
@@ -66,7 +78,12 @@ interface Box {
 }
 
 /** The bounding box of each label over both maps, in one pass (hi < lo where a label is absent). */
-function boundingBoxes(pred: ArrayLike<number>, target: ArrayLike<number>, shape: readonly number[], labels: number): Box[] {
+function boundingBoxes(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  shape: readonly number[],
+  labels: number,
+): Box[] {
   const boxes = Array.from({ length: labels }, () => ({ lo: [...shape], hi: shape.map(() => -1) }));
   const coord = new Array<number>(shape.length).fill(0);
   const grow = (label: number): void => {
@@ -86,7 +103,13 @@ function boundingBoxes(pred: ArrayLike<number>, target: ArrayLike<number>, shape
 }
 
 /** Binary masks of `label` on its bounding box grown by one voxel (clipped to the image). */
-function cropToLabel(pred: ArrayLike<number>, target: ArrayLike<number>, shape: readonly number[], label: number, { lo, hi }: Box): { pred: Uint8Array; target: Uint8Array; shape: number[] } {
+function cropToLabel(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  shape: readonly number[],
+  label: number,
+  { lo, hi }: Box,
+): { pred: Uint8Array; target: Uint8Array; shape: number[] } {
   const dims = shape.length;
   if (hi[0] < 0) return { pred: new Uint8Array(1), target: new Uint8Array(1), shape: shape.map(() => 1) }; // both empty
   const start = lo.map((v) => Math.max(0, v - 1));

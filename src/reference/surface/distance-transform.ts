@@ -35,17 +35,28 @@ interface Resolved {
   squared: boolean;
 }
 
-function resolve(what: string, mask: ArrayLike<number>, shape: readonly number[], options: DistanceTransformOptions): Resolved {
+function resolve(
+  what: string,
+  mask: ArrayLike<number>,
+  shape: readonly number[],
+  options: DistanceTransformOptions,
+): Resolved {
   checkGridShape(shape, what);
   if (mask.length !== numel(shape)) {
-    throw new RangeError(`${what}: the mask holds ${mask.length} values but the shape [${shape.join(', ')}] needs ${numel(shape)}`);
+    throw new RangeError(
+      `${what}: the mask holds ${mask.length} values but the shape [${shape.join(', ')}] needs ${numel(shape)}`,
+    );
   }
   const metric = options.metric ?? 'euclidean';
   if (metric !== 'euclidean' && metric !== 'chessboard' && metric !== 'taxicab') {
-    throw new RangeError(`${what}: metric must be 'euclidean', 'chessboard' or 'taxicab', got ${JSON.stringify(metric)}`);
+    throw new RangeError(
+      `${what}: metric must be 'euclidean', 'chessboard' or 'taxicab', got ${JSON.stringify(metric)}`,
+    );
   }
   if (metric !== 'euclidean' && options.spacing !== undefined) {
-    throw new RangeError(`${what}: the ${metric} distance counts voxel steps and takes no spacing (as MONAI and scipy's distance_transform_cdt)`);
+    throw new RangeError(
+      `${what}: the ${metric} distance counts voxel steps and takes no spacing (as MONAI and scipy's distance_transform_cdt)`,
+    );
   }
   return { metric, spacing: spacingPerAxis(options.spacing, shape.length, what), squared: options.squared ?? false };
 }
@@ -57,7 +68,11 @@ function finish(values: Float64Array, r: Resolved, valuesAreSquared: boolean): F
 }
 
 /** Distance from every voxel to the nearest voxel with `mask != 0`, by comparing every pair. */
-export function distanceTransformBruteForce(mask: ArrayLike<number>, shape: readonly number[], options: DistanceTransformOptions = {}): Float64Array {
+export function distanceTransformBruteForce(
+  mask: ArrayLike<number>,
+  shape: readonly number[],
+  options: DistanceTransformOptions = {},
+): Float64Array {
   const r = resolve('distanceTransformBruteForce', mask, shape, options);
   const dims = shape.length;
   const n = mask.length;
@@ -91,7 +106,11 @@ export function distanceTransformBruteForce(mask: ArrayLike<number>, shape: read
 }
 
 /** Distance from every voxel to the nearest voxel with `mask != 0`: exact, linear time. */
-export function distanceTransform(mask: ArrayLike<number>, shape: readonly number[], options: DistanceTransformOptions = {}): Float64Array {
+export function distanceTransform(
+  mask: ArrayLike<number>,
+  shape: readonly number[],
+  options: DistanceTransformOptions = {},
+): Float64Array {
   const r = resolve('distanceTransform', mask, shape, options);
   const n = mask.length;
   const values = new Float64Array(n);
@@ -120,7 +139,11 @@ export function distanceTransform(mask: ArrayLike<number>, shape: readonly numbe
  * Signed Euclidean distance: outside the mask +(distance to the nearest voxel inside), inside
  * -(distance to the nearest voxel outside). Empty mask: +Infinity everywhere; full: -Infinity.
  */
-export function signedDistanceTransform(mask: ArrayLike<number>, shape: readonly number[], options: { spacing?: number | readonly number[] } = {}): Float64Array {
+export function signedDistanceTransform(
+  mask: ArrayLike<number>,
+  shape: readonly number[],
+  options: { spacing?: number | readonly number[] } = {},
+): Float64Array {
   const toInside = distanceTransform(mask, shape, { spacing: options.spacing });
   const outside = new Uint8Array(mask.length);
   for (let i = 0; i < mask.length; i++) outside[i] = mask[i] !== 0 ? 0 : 1;
@@ -134,12 +157,18 @@ export function signedDistanceTransform(mask: ArrayLike<number>, shape: readonly
  * `distanceTransform` of every (sample, class) volume of an NC... tensor (flat, row-major):
  * `shape` is [B, C, ...spatial].
  */
-export function distanceTransformBatch(data: ArrayLike<number>, shape: readonly number[], options: DistanceTransformOptions = {}): Float64Array {
+export function distanceTransformBatch(
+  data: ArrayLike<number>,
+  shape: readonly number[],
+  options: DistanceTransformOptions = {},
+): Float64Array {
   checkGridShape(shape, 'distanceTransformBatch');
-  if (shape.length < 3) throw new RangeError(`distanceTransformBatch: the shape must be [B, C, ...spatial], got [${shape.join(', ')}]`);
+  if (shape.length < 3)
+    throw new RangeError(`distanceTransformBatch: the shape must be [B, C, ...spatial], got [${shape.join(', ')}]`);
   const spatial = shape.slice(2);
   const size = numel(spatial);
-  if (data.length !== numel(shape)) throw new RangeError(`distanceTransformBatch: ${data.length} values for shape [${shape.join(', ')}]`);
+  if (data.length !== numel(shape))
+    throw new RangeError(`distanceTransformBatch: ${data.length} values for shape [${shape.join(', ')}]`);
   const out = new Float64Array(data.length);
   const volume = new Float64Array(size);
   for (let v = 0; v < shape[0] * shape[1]; v++) {
@@ -192,13 +221,22 @@ function split(kind: number, w: number, i: number, gi: number, u: number, gu: nu
   return Math.min(u - gi, Math.ceil((i + u) / 2));
 }
 
-function lowerEnvelope(kind: number, w: number, g: Float64Array, m: number, out: Float64Array, sites: Int32Array, starts: Int32Array): void {
+function lowerEnvelope(
+  kind: number,
+  w: number,
+  g: Float64Array,
+  m: number,
+  out: Float64Array,
+  sites: Int32Array,
+  starts: Int32Array,
+): void {
   let top = -1;
   for (let u = 0; u < m; u++) {
     const gu = g[u];
     if (gu === Infinity) continue;
     // drop the sites that u matches or beats from where they start winning
-    while (top >= 0 && cost(kind, w, starts[top], sites[top], g[sites[top]]) >= cost(kind, w, starts[top], u, gu)) top--;
+    while (top >= 0 && cost(kind, w, starts[top], sites[top], g[sites[top]]) >= cost(kind, w, starts[top], u, gu))
+      top--;
     if (top < 0) {
       top = 0;
       sites[0] = u;

@@ -28,8 +28,7 @@ export function maskEdges(mask: ArrayLike<number>, shape: readonly number[]): Ui
     if (mask[i] !== 0) {
       let edge = false;
       for (let a = 0; a < dims && !edge; a++) {
-        edge =
-          coord[a] === 0 || coord[a] === shape[a] - 1 || mask[i - strides[a]] === 0 || mask[i + strides[a]] === 0;
+        edge = coord[a] === 0 || coord[a] === shape[a] - 1 || mask[i - strides[a]] === 0 || mask[i + strides[a]] === 0;
       }
       out[i] = edge ? 1 : 0;
     }
@@ -48,11 +47,19 @@ export interface SubvoxelBoundary {
 }
 
 /** The boundary cells of a 2D or 3D mask and their lengths or areas, for voxels of size `spacing`. */
-export function subvoxelBoundary(mask: ArrayLike<number>, shape: readonly number[], spacing: readonly number[]): SubvoxelBoundary {
+export function subvoxelBoundary(
+  mask: ArrayLike<number>,
+  shape: readonly number[],
+  spacing: readonly number[],
+): SubvoxelBoundary {
   checkGridShape(shape, 'subvoxelBoundary');
   const dims = shape.length;
-  if (dims !== 2 && dims !== 3) throw new RangeError(`subvoxelBoundary: subvoxel boundaries are defined in 2D and 3D, got shape [${shape.join(', ')}]`);
-  if (spacing.length !== dims) throw new RangeError(`subvoxelBoundary: one spacing per axis (${dims}), got ${JSON.stringify(spacing)}`);
+  if (dims !== 2 && dims !== 3)
+    throw new RangeError(
+      `subvoxelBoundary: subvoxel boundaries are defined in 2D and 3D, got shape [${shape.join(', ')}]`,
+    );
+  if (spacing.length !== dims)
+    throw new RangeError(`subvoxelBoundary: one spacing per axis (${dims}), got ${JSON.stringify(spacing)}`);
   const table = dims === 2 ? contourLengthTable(spacing) : surfaceAreaTable(spacing);
   const full = (1 << (1 << dims)) - 1;
   const cellShape = shape.map((d) => d + 1);

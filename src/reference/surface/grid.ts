@@ -1,13 +1,15 @@
 // Row-major N-d grids: sizes, strides, and walking every line along one axis.
 
-import { numel, stridesOf } from '../peers/tensor.js';
+import { numel, stridesOf } from '../../peers/tensor.js';
 
 export { numel, stridesOf };
 
 /** Throws unless `shape` is a non-empty list of positive integers (what `what` names). */
 export function checkGridShape(shape: readonly number[], what: string): void {
   if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new RangeError(`${what}: the shape must be a non-empty list of positive integers, got ${JSON.stringify(shape)}`);
+    throw new RangeError(
+      `${what}: the shape must be a non-empty list of positive integers, got ${JSON.stringify(shape)}`,
+    );
   }
 }
 
@@ -28,9 +30,16 @@ export function forEachLine(shape: readonly number[], axis: number, visit: (star
 
 /** Per-axis spacing from a number (every axis) or a list (one per axis), all finite and positive. */
 export function spacingPerAxis(spacing: number | readonly number[] | undefined, dims: number, what: string): number[] {
-  const s = spacing === undefined ? new Array<number>(dims).fill(1) : typeof spacing === 'number' ? new Array<number>(dims).fill(spacing) : [...spacing];
+  const s =
+    spacing === undefined
+      ? new Array<number>(dims).fill(1)
+      : typeof spacing === 'number'
+        ? new Array<number>(dims).fill(spacing)
+        : [...spacing];
   if (s.length !== dims || !s.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0)) {
-    throw new RangeError(`${what}: spacing must be a finite positive number or one per axis (${dims}), got ${JSON.stringify(spacing)}`);
+    throw new RangeError(
+      `${what}: spacing must be a finite positive number or one per axis (${dims}), got ${JSON.stringify(spacing)}`,
+    );
   }
   return s;
 }

@@ -34,6 +34,5 @@ export {
   type LossResult,
 } from './losses.js';
 export { labelMapSurfaceMetrics, type LabelMapSurfaceOptions, type LabelSurfaceMetrics } from './baseline.js';
-export { MonaiOptionError, type MonaiOptionErrorCode } from './monai-options.js';
 export type { FlatTensor, MetricResult } from './monai.js';
 export * as monaiSurface from './monai.js';

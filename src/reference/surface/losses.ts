@@ -28,9 +28,14 @@ export interface LossResult {
   grad: Float64Array;
 }
 
-function splitShape(shape: readonly number[], what: string): { batch: number; channels: number; spatial: number[]; size: number } {
+function splitShape(
+  shape: readonly number[],
+  what: string,
+): { batch: number; channels: number; spatial: number[]; size: number } {
   if (shape.length < 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new RangeError(`${what}: the shape must be [B, C, ...spatial] of positive integers, got ${JSON.stringify(shape)}`);
+    throw new RangeError(
+      `${what}: the shape must be [B, C, ...spatial] of positive integers, got ${JSON.stringify(shape)}`,
+    );
   }
   const spatial = shape.slice(2);
   return { batch: shape[0], channels: shape[1], spatial, size: numel(spatial) };
@@ -76,10 +81,17 @@ export interface HausdorffDTOptions {
  * MONAI's Hausdorff-DT loss on probabilities and a target of the same [B, C, ...spatial] shape
  * (activation, one-hot and background already applied), with d(value)/d(probabilities).
  */
-export function hausdorffDTLoss(probs: ArrayLike<number>, target: ArrayLike<number>, shape: readonly number[], options: HausdorffDTOptions = {}): LossResult {
+export function hausdorffDTLoss(
+  probs: ArrayLike<number>,
+  target: ArrayLike<number>,
+  shape: readonly number[],
+  options: HausdorffDTOptions = {},
+): LossResult {
   const { batch, channels, spatial, size } = splitShape(shape, 'hausdorffDTLoss');
   if (probs.length !== batch * channels * size || target.length !== probs.length) {
-    throw new RangeError(`hausdorffDTLoss: probabilities (${probs.length}) and target (${target.length}) must both hold ${batch * channels * size} values`);
+    throw new RangeError(
+      `hausdorffDTLoss: probabilities (${probs.length}) and target (${target.length}) must both hold ${batch * channels * size} values`,
+    );
   }
   const alpha = options.alpha ?? 2;
   const overBatch = options.batch ?? false;
@@ -101,7 +113,9 @@ export function hausdorffDTLoss(probs: ArrayLike<number>, target: ArrayLike<numb
       const targetField = hausdorffDistanceField(volume(target, offset), spatial);
       const cell = overBatch ? c : b * channels + c;
       for (let i = 0; i < size; i++) {
-        const distance = Math.fround(powFloat32(Math.fround(predField[i]), alpha) + powFloat32(Math.fround(targetField[i]), alpha));
+        const distance = Math.fround(
+          powFloat32(Math.fround(predField[i]), alpha) + powFloat32(Math.fround(targetField[i]), alpha),
+        );
         const error = probs[offset + i] - target[offset + i];
         f[cell] += (error * error * distance) / perCell;
         weight[offset + i] = distance / perCell;
@@ -131,7 +145,8 @@ export function hausdorffDTLoss(probs: ArrayLike<number>, target: ArrayLike<numb
     for (let c = 0; c < channels; c++) {
       const offset = (b * channels + c) * size;
       const d = dValue[overBatch ? c : b * channels + c];
-      for (let i = 0; i < size; i++) grad[offset + i] = d * 2 * (probs[offset + i] - target[offset + i]) * weight[offset + i];
+      for (let i = 0; i < size; i++)
+        grad[offset + i] = d * 2 * (probs[offset + i] - target[offset + i]) * weight[offset + i];
     }
   }
   return { value, valueShape, valueData, grad };
@@ -153,10 +168,17 @@ export interface BoundaryLossResult {
 }
 
 /** Kervadec's boundary loss: mean of p * phi(target > 0.5) over batch, kept channels and voxels. */
-export function boundaryLoss(probs: ArrayLike<number>, target: ArrayLike<number>, shape: readonly number[], options: BoundaryLossOptions = {}): BoundaryLossResult {
+export function boundaryLoss(
+  probs: ArrayLike<number>,
+  target: ArrayLike<number>,
+  shape: readonly number[],
+  options: BoundaryLossOptions = {},
+): BoundaryLossResult {
   const { batch, channels, spatial, size } = splitShape(shape, 'boundaryLoss');
   if (probs.length !== batch * channels * size || target.length !== probs.length) {
-    throw new RangeError(`boundaryLoss: probabilities (${probs.length}) and target (${target.length}) must both hold ${batch * channels * size} values`);
+    throw new RangeError(
+      `boundaryLoss: probabilities (${probs.length}) and target (${target.length}) must both hold ${batch * channels * size} values`,
+    );
   }
   const spacing = spacingPerAxis(options.spacing, spatial.length, 'boundaryLoss');
   const first = !(options.includeBackground ?? false) && channels > 1 ? 1 : 0;
@@ -170,7 +192,8 @@ export function boundaryLoss(probs: ArrayLike<number>, target: ArrayLike<number>
       const inside = new Uint8Array(size);
       let insideCount = 0;
       for (let i = 0; i < size; i++) insideCount += inside[i] = target[offset + i] > 0.5 ? 1 : 0;
-      if (insideCount > 0 && insideCount < size) distance.set(signedDistanceTransform(inside, spatial, { spacing }), offset);
+      if (insideCount > 0 && insideCount < size)
+        distance.set(signedDistanceTransform(inside, spatial, { spacing }), offset);
       if (c < first) continue;
       for (let i = 0; i < size; i++) {
         value += (probs[offset + i] * distance[offset + i]) / count;

@@ -38,11 +38,22 @@ const edgeKey = (a: number, b: number): string => (a < b ? `${a}-${b}` : `${b}-$
 /** The corners of each square face of the 2^dims cell, in cyclic order (dims 2: the one face). */
 function faces(dims: number): number[][] {
   const out: number[][] = [];
-  const fixed = dims === 2 ? [[]] : [0, 1, 2].flatMap((axis) => [[axis, 0], [axis, 1]]);
+  const fixed =
+    dims === 2
+      ? [[]]
+      : [0, 1, 2].flatMap((axis) => [
+          [axis, 0],
+          [axis, 1],
+        ]);
   for (const f of fixed) {
     const free = Array.from({ length: dims }, (_, a) => a).filter((a) => a !== f[0]);
     const cycle: number[] = [];
-    for (const [u, v] of [[0, 0], [1, 0], [1, 1], [0, 1]]) {
+    for (const [u, v] of [
+      [0, 0],
+      [1, 0],
+      [1, 1],
+      [0, 1],
+    ]) {
       const offset = new Array<number>(dims).fill(0);
       if (f.length === 2) offset[f[0]] = f[1];
       offset[free[0]] = u;
@@ -150,7 +161,8 @@ export function surfaceAreaTable(spacing: Vec): Float64Array {
   const table = new Float64Array(256);
   trianglesOfCubeCodes().forEach((triangles, code) => {
     let area = 0;
-    for (const [a, b, c] of triangles) area += triangleArea(midpoint(3, a, spacing), midpoint(3, b, spacing), midpoint(3, c, spacing));
+    for (const [a, b, c] of triangles)
+      area += triangleArea(midpoint(3, a, spacing), midpoint(3, b, spacing), midpoint(3, c, spacing));
     table[code] = area;
   });
   return table;

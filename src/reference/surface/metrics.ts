@@ -46,7 +46,12 @@ export interface SurfaceDiceOptions extends SurfaceMetricOptions {
 }
 
 /** Distances from each element of `from` to the nearest element of `to`, MONAI's way. */
-export function surfaceDistances(from: Uint8Array, to: Uint8Array, shape: readonly number[], options: SurfaceMetricOptions = {}): Float64Array {
+export function surfaceDistances(
+  from: Uint8Array,
+  to: Uint8Array,
+  shape: readonly number[],
+  options: SurfaceMetricOptions = {},
+): Float64Array {
   const spacing = spacingPerAxis(options.spacing, shape.length, 'surfaceDistances');
   const fromCount = count(from);
   const toCount = count(to);
@@ -66,7 +71,13 @@ function count(mask: Uint8Array): number {
 }
 
 /** Both directions' distances between the edge voxels of two masks (MONAI's default surfaces). */
-export function edgeDistances(pred: ArrayLike<number>, target: ArrayLike<number>, shape: readonly number[], options: SurfaceMetricOptions = {}, directed = false): Float64Array[] {
+export function edgeDistances(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  shape: readonly number[],
+  options: SurfaceMetricOptions = {},
+  directed = false,
+): Float64Array[] {
   const predEdges = maskEdges(pred, shape);
   const targetEdges = maskEdges(target, shape);
   const forward = surfaceDistances(predEdges, targetEdges, shape, options);
@@ -74,12 +85,21 @@ export function edgeDistances(pred: ArrayLike<number>, target: ArrayLike<number>
 }
 
 /** MONAI's Hausdorff distance of one pair: the largest of the directions' maxima or percentiles. */
-export function hausdorffDistance(pred: ArrayLike<number>, target: ArrayLike<number>, shape: readonly number[], options: HausdorffOptions = {}): number {
-  return hausdorffFromDistances(edgeDistances(pred, target, shape, options, options.directed ?? false), options.percentile ?? null);
+export function hausdorffDistance(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  shape: readonly number[],
+  options: HausdorffOptions = {},
+): number {
+  return hausdorffFromDistances(
+    edgeDistances(pred, target, shape, options, options.directed ?? false),
+    options.percentile ?? null,
+  );
 }
 
 export function hausdorffFromDistances(directions: readonly Float64Array[], percentile: number | null): number {
-  if (percentile !== null && !(percentile >= 0 && percentile <= 100)) throw new RangeError(`percentile must be null or from 0 to 100, got ${percentile}`);
+  if (percentile !== null && !(percentile >= 0 && percentile <= 100))
+    throw new RangeError(`percentile must be null or from 0 to 100, got ${percentile}`);
   let result = -Infinity;
   for (const d of directions) {
     const v = d.length === 0 ? NaN : percentile ? percentileFloat32(d, percentile) : maxOf(d);
@@ -100,7 +120,8 @@ function maxOf(values: Float64Array): number {
  * it: q, the rank q * (n - 1) and the interpolation are float32 operations.
  */
 export function percentileFloat32(values: Float64Array, percentile: number): number {
-  if (!(percentile >= 0 && percentile <= 100)) throw new RangeError(`percentile must be from 0 to 100, got ${percentile}`);
+  if (!(percentile >= 0 && percentile <= 100))
+    throw new RangeError(`percentile must be from 0 to 100, got ${percentile}`);
   const sorted = Float32Array.from(values).sort();
   const n = sorted.length;
   if (n === 0) return NaN;
@@ -116,7 +137,12 @@ export function percentileFloat32(values: Float64Array, percentile: number): num
 }
 
 /** MONAI's average surface distance of one pair (NaN when both surfaces are empty). */
-export function averageSurfaceDistance(pred: ArrayLike<number>, target: ArrayLike<number>, shape: readonly number[], options: AverageSurfaceDistanceOptions = {}): number {
+export function averageSurfaceDistance(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  shape: readonly number[],
+  options: AverageSurfaceDistanceOptions = {},
+): number {
   return meanOfAll(edgeDistances(pred, target, shape, options, !(options.symmetric ?? false)));
 }
 
@@ -134,9 +160,15 @@ export function meanOfAll(directions: readonly Float64Array[]): number {
  * MONAI's normalised surface Dice of one pair: the share of both surfaces (counted in elements,
  * or in length / area with `subvoxels`) within `tolerance` of the other. NaN when both are empty.
  */
-export function surfaceDice(pred: ArrayLike<number>, target: ArrayLike<number>, shape: readonly number[], options: SurfaceDiceOptions): number {
+export function surfaceDice(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  shape: readonly number[],
+  options: SurfaceDiceOptions,
+): number {
   const { tolerance } = options;
-  if (!(Number.isFinite(tolerance) && tolerance >= 0)) throw new RangeError(`surfaceDice: tolerance must be finite and >= 0, got ${tolerance}`);
+  if (!(Number.isFinite(tolerance) && tolerance >= 0))
+    throw new RangeError(`surfaceDice: tolerance must be finite and >= 0, got ${tolerance}`);
   if (!options.subvoxels) {
     const [forward, backward] = edgeDistances(pred, target, shape, options);
     return surfaceDiceFromDistances(forward, backward, tolerance);
@@ -202,7 +234,12 @@ export interface SurfaceMetrics {
 }
 
 /** The three metrics of one pair from one computation of both directions' edge distances. */
-export function surfaceMetrics(pred: ArrayLike<number>, target: ArrayLike<number>, shape: readonly number[], options: SurfaceMetricsOptions): SurfaceMetrics {
+export function surfaceMetrics(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  shape: readonly number[],
+  options: SurfaceMetricsOptions,
+): SurfaceMetrics {
   const [forward, backward] = edgeDistances(pred, target, shape, options);
   const percentile = options.percentile === undefined ? 95 : options.percentile;
   return {

@@ -1,0 +1,176 @@
+import { WgslDiceError } from '../core/errors.js';
+import type { LossProgram } from '../program/program.js';
+import type { VoxelGrids } from '../program/voxel.js';
+import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
+import type { LossHost } from '../runtime/host.js';
+import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
+import { rejectOverflow } from '../runtime/status.js';
+import { snapshotCompute } from '../runtime/submit.js';
+import { groupCount, type NormalizedLossOptions } from '../spec/family.js';
+
+export interface LossEncodeBuffers {
+  /** f32 probabilities or logits (see `activation`), in the declared shape and layout. */
+  pred: BufferArg;
+  /** Dense f32 targets of pred's shape, or the packed integer label map `[B, ...spatial]`. */
+  target: BufferArg;
+  /** Receives the scalar loss (one f32). */
+  loss: BufferArg;
+  /** Receives dL/d(pred input): w.r.t. logits when an activation is fused. */
+  grad?: BufferArg;
+  /** f32 voxel mask when the loss was created with `mask`. */
+  mask?: BufferArg;
+}
+
+export type TargetInput = Float32Array | Uint8Array | Uint16Array | Uint32Array | BufferArg;
+
+export interface LossResult {
+  loss: number;
+  /** The Dice-family term before lambdaDice (after gamma). */
+  diceLoss: number;
+  /** The cross-entropy term before its lambda (0 without crossEntropy). */
+  crossEntropy: number;
+  /** The focal term before its lambda (0 without focal). */
+  focal: number;
+  /**
+   * With focal: per (sample, class) pair, sample-major, the focal terms' sum times the class's
+   * alpha and weight, before the reduction's division (0 for classes outside the focal term).
+   */
+  pairFocal?: Float32Array;
+  /** Per group (sample-major, then class): score, tp, sum of pred, sum of target, value, weight. */
+  groups: {
+    score: Float32Array;
+    tp: Float32Array;
+    predSum: Float32Array;
+    targetSum: Float32Array;
+    value: Float32Array;
+    weight: Float32Array;
+  };
+  grad?: Float32Array;
+}
+
+/**
+ * What else makes a pred value non-finite in mask-the-logits mode: the kernels compute
+ * pred x mask in f32, so finite values whose product passes 3.4e38 (1e30 x 1e10) overflow.
+ */
+const OVERFLOWING_SCALED_LOGITS =
+  " (with mask: 'logits' also a finite logit times its mask beyond f32's range, |pred x mask| > 3.4e38: " +
+  'rescale the logits or the mask)';
+
+/**
+ * A Dice-family loss of fixed shape and options (see {@link LossOptions}), created by
+ * {@link DiceEngine.loss}: a spec of the one pipeline (src/program), with activation, label
+ * maps, masks and cross-entropy fused into one voxel-major reduction, a one-workgroup finalize
+ * and one elementwise backward pass.
+ */
+export class FamilyLoss extends ProgramLoss {
+  readonly options: NormalizedLossOptions;
+  readonly groupCount: number;
+  /** The grids and binding windows of the passes. */
+  readonly plan: VoxelGrids;
+
+  /** @internal Use {@link DiceEngine.loss}. */
+  constructor(
+    host: LossHost,
+    options: NormalizedLossOptions,
+    program: LossProgram<VoxelGrids>,
+    passes: readonly CompiledPass[],
+  ) {
+    super(host, program, passes, { what: 'loss', createdBy: 'engine.loss()' });
+    this.options = options;
+    this.plan = program.grids;
+    this.groupCount = groupCount(options);
+  }
+
+  /** Per group, two vec4<f32>: (score, tp, P, G) and (value, sum of min(p, g), target mass, weight). */
+  get statsBuffer(): GPUBuffer {
+    return this.scratchBuffer('stats');
+  }
+
+  /** Bytes the target buffer must hold: f32 per element, or the packed label map. */
+  get targetBytes(): number {
+    return this.program.tensors.find((t) => t.name === 'target')!.bytes;
+  }
+
+  get maskBytes(): number {
+    return (this.options.maskPerSample ? this.options.batch : 1) * this.options.spatial * 4;
+  }
+
+  protected get classCount(): number {
+    return this.options.classes;
+  }
+
+  /**
+   * Records the passes into the caller's encoder, or into a compute pass the caller has begun
+   * (no submit, no readback; no GPU allocation once the buffers have been seen). Input faults
+   * land in {@link statusBuffer}: see {@link readStatus}.
+   */
+  encode(encoder: GPUCommandEncoder | GPUComputePassEncoder, given: LossEncodeBuffers, options?: EncodeOptions): void {
+    this.assertUsable();
+    const owned = { statusBuffer: this.statusBuffer, statsBuffer: this.statsBuffer };
+    const buffers = encodeBuffers<LossEncodeBuffers>(given, ['pred', 'target', 'loss', 'grad', 'mask'], owned);
+    this.#checkOptional(buffers.mask !== undefined, buffers.grad !== undefined);
+    this.record(encoder, buffers, options);
+  }
+
+  #checkOptional(mask: boolean, grad: boolean): void {
+    const o = this.options;
+    if (o.mask !== 'none' && !mask) {
+      throw new WgslDiceError('INVALID_INPUT', `This loss was created with mask: '${o.mask}'; pass the mask buffer.`);
+    }
+    if (o.mask === 'none' && mask) {
+      throw new WgslDiceError(
+        'INVALID_INPUT',
+        "A mask was passed but this loss was created without one; create it with mask: 'weight' or 'logits'.",
+      );
+    }
+    if (grad && (o.activation === 'argmax' || o.activation === 'threshold')) {
+      throw new WgslDiceError('INVALID_INPUT', 'Metrics on binarised predictions have no gradient; omit grad.');
+    }
+  }
+
+  /**
+   * Runs the loss once on host arrays (copied at the call) or GPU buffers and reads everything
+   * back. Throws LABEL_OUT_OF_RANGE or NON_FINITE_INPUT (with the count and first index) when
+   * the input was bad, rather than returning a silently wrong number.
+   */
+  async compute(
+    pred: Float32Array | BufferArg,
+    target: TargetInput,
+    given: { grad?: boolean; mask?: Float32Array | BufferArg } = {},
+  ): Promise<LossResult> {
+    this.assertUsable();
+    // The caller's arrays are copied by the runtime at this call; only the options are read here.
+    const { options } = snapshotCompute(null, null, given, ['grad', 'mask']);
+    const wantGrad = options.grad === true;
+    this.#checkOptional(options.mask !== undefined, wantGrad);
+    const o = this.options;
+    const out = await this.runOnce(
+      { pred, target, mask: options.mask },
+      wantGrad,
+      'fix the labels, or set ignoreIndex for a void label.',
+      o.mask === 'logits' ? OVERFLOWING_SCALED_LOGITS : '',
+    );
+    const stats = out.sections.get('stats')!;
+    const column = (k: number) => Float32Array.from({ length: this.groupCount }, (_, g) => stats[g * 8 + k]);
+    const result: LossResult = {
+      loss: out.parts[0],
+      diceLoss: out.parts[1],
+      crossEntropy: out.parts[2],
+      focal: out.parts[3],
+      groups: {
+        score: column(0),
+        tp: column(1),
+        predSum: column(2),
+        targetSum: column(3),
+        value: column(4),
+        weight: column(7),
+      },
+    };
+    if (out.grad) result.grad = out.grad;
+    // Per pair, the second vec4 of pair_sums ends with the weighted focal sum.
+    const pairSums = out.sections.get('pair sums');
+    if (pairSums) result.pairFocal = Float32Array.from({ length: o.batch * o.classes }, (_, k) => pairSums[k * 8 + 7]);
+    rejectOverflow(result.loss, [result.groups.tp, result.groups.predSum, result.groups.targetSum]);
+    return result;
+  }
+}

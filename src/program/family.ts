@@ -1,0 +1,242 @@
+import { F32_MAX, CLASS_BLOCK, STATUS_BYTES } from '../core/limits.js';
+import { packUniform, type UniformValue } from '../kernels/uniforms.js';
+import { groupCount, type NormalizedLossOptions } from '../spec/family.js';
+import { foldLanes, type BindingWindow } from './grids.js';
+import type { DeviceProfile } from './profile.js';
+import {
+  scratchRef,
+  tensorRef,
+  uniformPass,
+  type BindingRef,
+  type LossProgram,
+  type PipelineConstants,
+  type TensorSpec,
+} from './program.js';
+import {
+  packFamilyParams,
+  TARGET,
+  voxelGrids,
+  voxelPass,
+  voxelTensors,
+  voxelWindow,
+  type VoxelGrids,
+} from './voxel.js';
+
+// The loss family (engine.loss, engine.metric): a voxel-major forward reduction with the
+// activation, targets, masks and auxiliary terms fused in, a one-workgroup finalize and an
+// elementwise backward pass. Its modes are `override` constants of the kernels.
+
+const ACTIVATION = { none: 0, sigmoid: 1, softmax: 2, argmax: 3, threshold: 4, tanh: 5 } as const;
+const MASK = { none: 0, weight: 1, logits: 2 } as const;
+const VALUE = { 'one-minus': 0, 'negative-log': 1, negative: 2 } as const;
+const GDL = { square: 1, simple: 2, uniform: 3 } as const;
+
+/** 0 none, 1 softmax cross-entropy, 2 binary cross-entropy (on the logits, whatever the activation). */
+function auxKind(o: NormalizedLossOptions): number {
+  if (!o.crossEntropy) return 0;
+  return o.crossEntropy.form === 'softmax' ? 1 : 2;
+}
+
+/** 0 none, 1 sigmoid form, 2 softmax form. */
+function focalKind(o: NormalizedLossOptions): number {
+  if (!o.focal) return 0;
+  return o.focal.useSoftmax ? 2 : 1;
+}
+
+/** The modes of the voxel passes (lib/family_voxel.wgsl), as pipeline-creation constants. */
+export function voxelConstants(o: NormalizedLossOptions): PipelineConstants {
+  return {
+    ACTIVATION: ACTIVATION[o.activation],
+    TARGET_KIND: TARGET[o.target],
+    MASK_MODE: MASK[o.mask],
+    MASK_PER_SAMPLE: +o.maskPerSample,
+    HAS_IGNORE: +(o.ignoreIndex !== undefined),
+    SQUARED: +o.squared,
+    SOFT_ABS: +o.softAbs,
+    SOFT_L1: +o.softLabel,
+    AUX_KIND: auxKind(o),
+    FOCAL_KIND: focalKind(o),
+    CHANNELS_FIRST: +o.channelsFirst,
+  };
+}
+
+/** The modes of family_finalize.wgsl. */
+export function finalizeConstants(o: NormalizedLossOptions): PipelineConstants {
+  return {
+    POOL_BATCH: +o.poolBatch,
+    POOL_CLASSES: +o.poolClasses,
+    SOFT_L1: +o.softLabel,
+    TRANSFORM: VALUE[o.value],
+    EMPTY_ZERO: +o.emptyZero,
+    CLASS_WEIGHTING: o.gdlWeight ? GDL[o.gdlWeight] : o.inverseFrequency ? 4 : 0,
+    AUX_KIND: auxKind(o),
+    FOCAL: +(o.focal !== undefined),
+  };
+}
+
+/** Mirrors `FinalizeParams` in family_finalize.wgsl. */
+export function familyFinalizeFields(
+  o: NormalizedLossOptions,
+  chunks: number,
+  groups: number,
+  faultRecords: number,
+  workgroupSize: number,
+): UniformValue[] {
+  return [
+    ['batch', 'u32', o.batch],
+    ['classes', 'u32', o.classes],
+    ['chunks', 'u32', chunks],
+    ['group_count', 'u32', groups],
+    ['num_tp', 'f32', o.score.numTp],
+    ['den_tp', 'f32', o.score.denTp],
+    ['den_fp', 'f32', o.score.denFp],
+    ['den_fn', 'f32', o.score.denFn],
+    ['smooth_nr', 'f32', o.smoothNumerator],
+    ['smooth_dr', 'f32', o.smoothDenominator],
+    ['den_min', 'f32', Math.max(o.denominatorMin, -F32_MAX)],
+    ['tp_min', 'f32', Math.max(o.tpMin, -F32_MAX)],
+    ['log_eps', 'f32', o.logEps],
+    ['gamma', 'f32', o.gamma],
+    ['lambda_dice', 'f32', o.lambdaDice],
+    ['lambda_aux', 'f32', o.crossEntropy?.lambda ?? 0],
+    ['ce_divisor', 'f32', o.crossEntropy?.divisor ?? 0],
+    ['lambda_focal', 'f32', o.focal?.lambda ?? 0],
+    ['focal_norm', 'f32', o.focal ? 1 / o.focal.normaliser : 0],
+    ['fault_records', 'u32', faultRecords],
+    ['fold_lanes', 'u32', foldLanes(chunks, workgroupSize)],
+  ];
+}
+
+export function packFamilyFinalizeParams(
+  o: NormalizedLossOptions,
+  chunks: number,
+  groups: number,
+  faultRecords: number,
+  workgroupSize: number,
+): ArrayBuffer {
+  return packUniform(familyFinalizeFields(o, chunks, groups, faultRecords, workgroupSize));
+}
+
+/** Per class, two vec4: (included, fixed group weight, cross-entropy weight, 0) and (focal F+ factor, focal F- factor, 0, 0). */
+export function packClassInfo(o: NormalizedLossOptions): Float32Array<ArrayBuffer> {
+  const info = new Float32Array(o.classes * 8);
+  for (let c = 0; c < o.classes; c++) {
+    info[c * 8] = o.included[c] ? 1 : 0;
+    info[c * 8 + 1] = c < o.groupWeights.length ? o.groupWeights[c] : 0;
+    info[c * 8 + 2] = o.crossEntropy ? o.crossEntropy.weights[c] : 0;
+    info[c * 8 + 4] = o.focal ? o.focal.positive[c] : 0;
+    info[c * 8 + 5] = o.focal ? o.focal.negative[c] : 0;
+  }
+  return info;
+}
+
+export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfile): LossProgram<VoxelGrids> {
+  const grids = voxelGrids(o, profile);
+  const groups = groupCount(o);
+  const pairs = o.batch * o.classes;
+  const { forward, backward } = grids;
+  const faultRecords = o.batch * forward.chunks * forward.classBlocks;
+  const hasMask = o.mask !== 'none';
+  // Metrics on binarised predictions have no gradient, so no grad tensor and no backward pass.
+  const differentiable = o.activation !== 'argmax' && o.activation !== 'threshold';
+  const maskBytes = (o.maskPerSample ? o.batch : 1) * o.spatial * 4;
+  const { pred, target, loss, grad } = voxelTensors(o, differentiable);
+  const mask: TensorSpec = {
+    name: 'mask',
+    bytes: maskBytes,
+    windowed: o.maskPerSample,
+    access: 'read',
+    optional: false,
+    host: { type: 'f32', elements: maskBytes / 4 },
+  };
+  const tensors = [pred, target, ...(hasMask ? [mask] : []), loss, ...(grad ? [grad] : [])];
+  // The bindings every voxel pass shares, for one window.
+  const inputs = (w: BindingWindow): Record<string, BindingRef> => ({
+    pred: voxelWindow('pred', w, 'elements', o.classes),
+    truth: voxelWindow('target', w, o.target, o.classes),
+    // A shared mask ([...spatial]) is bound whole; without a mask a dummy scratch stands in.
+    mask: !hasMask
+      ? scratchRef('no mask')
+      : o.maskPerSample
+        ? voxelWindow('mask', w, 'voxel-f32', o.classes)
+        : tensorRef('mask', 0, maskBytes),
+  });
+  const voxel = voxelConstants(o);
+  // Up to CLASS_BLOCK classes a voxel's per-class values stay in registers: loops run to C, a
+  // constant of the pipeline (one pipeline per class count; wider axes share one).
+  const inRegisters = { REGISTER_CLASSES: o.classes <= CLASS_BLOCK ? o.classes : 0 };
+  // There, channels-last with whole vec4s of classes, pred and grad are read and written as
+  // vec4s (shaders/lib/family_pred.wgsl); every window starts and ends on a voxel, so on a vec4.
+  const quads = inRegisters.REGISTER_CLASSES % 4 === 0 && inRegisters.REGISTER_CLASSES !== 0 && !o.channelsFirst;
+  return {
+    label: o.label,
+    dims: o.dims,
+    grids,
+    tensors,
+    scratch: [
+      { name: 'partials', bytes: pairs * forward.chunks * 32 },
+      { name: 'faults', bytes: faultRecords * 32 },
+      { name: 'class info', bytes: 0, contents: packClassInfo(o) },
+      { name: 'pair sums', bytes: pairs * 32, readable: true },
+      { name: 'coefs', bytes: (2 * pairs + groups) * 16 },
+      { name: 'no mask', bytes: 16 },
+      { name: 'status', bytes: STATUS_BYTES, readable: true },
+      { name: 'stats', bytes: groups * 32, readable: true },
+    ],
+    passes: [
+      // Wider class axes: GPUs get the class-block loops unrolled (registers); software adapters
+      // compile far faster without.
+      voxelPass(
+        'forward',
+        quads ? 'family_forward_quads' : 'family_forward',
+        { ...voxel, ...inRegisters, UNROLL_CLASS_BLOCK: +!profile.software },
+        packFamilyParams(o, forward, forward.windows),
+        forward,
+        (w) => ({ ...inputs(w), partials: scratchRef('partials'), faults: scratchRef('faults') }),
+      ),
+      uniformPass(
+        'finalize',
+        'family_finalize',
+        finalizeConstants(o),
+        packFamilyFinalizeParams(o, forward.chunks, groups, faultRecords, profile.workgroupSize),
+        [
+          {
+            block: 0,
+            workgroups: [1, 1, 1],
+            bindings: {
+              partials: scratchRef('partials'),
+              class_info: scratchRef('class info'),
+              pair_sums: scratchRef('pair sums'),
+              stats: scratchRef('stats'),
+              coefs: scratchRef('coefs'),
+              loss: tensorRef('loss', 0, 4),
+              status: scratchRef('status'),
+              faults: scratchRef('faults'),
+            },
+          },
+        ],
+      ),
+      ...(differentiable
+        ? [
+            voxelPass(
+              'backward',
+              quads ? 'family_backward_quads' : 'family_backward',
+              { ...voxel, ...inRegisters },
+              packFamilyParams(o, backward, backward.windows),
+              backward,
+              (w) => ({
+                ...inputs(w),
+                coefs: scratchRef('coefs'),
+                grad: voxelWindow('grad', w, 'elements', o.classes),
+              }),
+              true,
+            ),
+          ]
+        : []),
+    ],
+    readback: o.focal ? ['stats', 'pair sums'] : ['stats'],
+    inPlace: [],
+    // family_backward: every term of dL/dlogit is a coefficient times a function of the inputs.
+    gradientCoefficients: 'coefs',
+  };
+}

@@ -1,0 +1,78 @@
+import { WgslDiceError } from '../core/errors.js';
+
+/** Turns the WebGPU error of one checked recording step into the error the caller sees. */
+export type ExplainError = (error: GPUError) => WgslDiceError;
+
+/**
+ * What WebGPU says about a loss's recording, as typed errors. Some mistakes in an encode() call
+ * are invisible to JavaScript: WebGPU objects expose no device, and an encoder no state. The
+ * device does judge them, though: a command recorded into a finished encoder, or a bind group
+ * over a buffer of another device, is a validation error raised on the spot. Each such step runs in a
+ * validation error scope of its own (so the error is attributed to it and to nothing else), and
+ * the first error is kept until {@link take} hands it to the next call of the loss. A scope costs
+ * one pushErrorScope and one popErrorScope promise: no GPU object.
+ */
+export class RecordingChecks {
+  readonly #device: GPUDevice;
+  #first: WgslDiceError | undefined;
+  #settled: Promise<void> = Promise.resolve();
+
+  constructor(device: GPUDevice) {
+    this.#device = device;
+  }
+
+  /** Runs `step` in a validation error scope: an error raised by it becomes `explain(error)`. */
+  check<T>(step: () => T, explain: ExplainError, onError?: () => void): T {
+    this.#device.pushErrorScope('validation');
+    try {
+      return step();
+    } finally {
+      // A device's scopes settle in the order they were popped, so awaiting the last one
+      // awaits them all.
+      this.#settled = this.#device.popErrorScope().then(
+        (error) => {
+          if (!error) return;
+          onError?.();
+          this.#first ??= explain(error);
+        },
+        // A lost device rejects the pop on some implementations: DEVICE_LOST is reported elsewhere.
+        () => undefined,
+      );
+    }
+  }
+
+  /** Settles once WebGPU has judged every step checked so far. */
+  get settled(): Promise<void> {
+    return this.#settled;
+  }
+
+  /** The first error found and not yet reported, now cleared (each error is thrown once). */
+  take(): WgslDiceError | undefined {
+    const error = this.#first;
+    this.#first = undefined;
+    return error;
+  }
+}
+
+/** Commands recorded on the caller's encoder (or pass) failed validation. */
+export function recordingError(label: string): ExplainError {
+  return (error) =>
+    new WgslDiceError(
+      'INVALID_INPUT',
+      `WebGPU rejected the commands ${label}'s encode() recorded into your encoder, so its passes did not run ` +
+        'and its loss buffer kept its old value. Most likely the command encoder (or the one of the compute pass ' +
+        'you passed) was already finished: create a new encoder with device.createCommandEncoder() for each ' +
+        `step; or timestampWrites names a query set WebGPU refused. WebGPU said: ${error.message}`,
+    );
+}
+
+/** createBindGroup over the caller's buffers failed validation. */
+export function bindError(label: string): ExplainError {
+  return (error) =>
+    new WgslDiceError(
+      'INVALID_INPUT',
+      `WebGPU rejected the buffers given to ${label}: most likely one was created on another GPUDevice than ` +
+        "the loss's engine (a loss binds only buffers of engine.device: create them there, or make the loss " +
+        `with an engine on the buffers' device). Nothing that used them ran. WebGPU said: ${error.message}`,
+    );
+}

@@ -1,0 +1,125 @@
+import { WgslDiceError } from '../core/errors.js';
+import { describeValue, ownOptions } from '../core/validate.js';
+import { describe, hostInputError, isBufferArg, submitError, type BufferArg } from './caller-buffers.js';
+import type { LossHost } from './host.js';
+
+/**
+ * The host side of `compute()`, shared by every loss: the call's arguments copied when it is
+ * made, and one submit inside an error scope with one readback. The encode path never comes
+ * here. What the passes report back is read in ./status.ts.
+ */
+
+/** Used by clDice, which has its own runtime (the other losses stage through src/runtime/program-loss.ts). */
+type TypedArrayConstructor =
+  Float32ArrayConstructor | Uint8ArrayConstructor | Uint16ArrayConstructor | Uint32ArrayConstructor;
+
+/**
+ * A host array written into `staging` (padded to whole words, as writeBuffer needs), or a
+ * caller's buffer passed through; anything else is a typed error that names what was wrong.
+ */
+export function stageInput(
+  device: GPUDevice,
+  name: string,
+  input: unknown,
+  staging: GPUBuffer,
+  types: readonly TypedArrayConstructor[],
+  length: number,
+  dims: readonly number[],
+): BufferArg {
+  if (ArrayBuffer.isView(input) && !(input instanceof DataView)) {
+    if (!types.some((type) => input instanceof type)) {
+      if (types.length === 1 && types[0] === Float32Array) throw hostInputError(name, input);
+      throw new WgslDiceError(
+        'INVALID_DTYPE',
+        `${name} must be a ${types.map((t) => t.name).join(' or ')} for this loss, got ${describe(input)}.`,
+      );
+    }
+    const array = input as Float32Array;
+    if (array.length !== length) {
+      throw new WgslDiceError(
+        'SHAPE_MISMATCH',
+        `${name} has ${array.length} elements but shape ${JSON.stringify(dims)} needs ${length}.`,
+      );
+    }
+    const bytes = new Uint8Array(Math.ceil(array.byteLength / 4) * 4);
+    bytes.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+    device.queue.writeBuffer(staging, 0, bytes);
+    return staging;
+  }
+  if (isBufferArg(input)) return input;
+  throw hostInputError(name, input);
+}
+
+/**
+ * The arguments of a compute() call, checked and copied when the call is made, before any await:
+ * the options object (own known keys only; `grad` must be a boolean) and every host typed array
+ * (pred, target, options.mask). compute() calls of one loss queue behind each other, so without
+ * the copy a caller that refills its arrays after calling compute() would change what a queued
+ * call computes.
+ */
+export function snapshotCompute<P, T, O extends object>(
+  pred: P,
+  target: T,
+  options: O,
+  known: readonly string[],
+): { pred: P; target: T; options: Partial<O> } {
+  if (typeof options !== 'object' || options === null) {
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `compute() options must be an object like { grad: true }, got ${describeValue(options)}.`,
+    );
+  }
+  const copy = ownOptions<O>('compute() option', options, known) as Partial<O> & { grad?: unknown; mask?: unknown };
+  if (copy.grad !== undefined && typeof copy.grad !== 'boolean') {
+    throw new WgslDiceError('INVALID_OPTION', `grad must be true or false, got ${describeValue(copy.grad)}.`);
+  }
+  if (copy.mask !== undefined) copy.mask = snapshotArray(copy.mask);
+  return { pred: snapshotArray(pred), target: snapshotArray(target), options: copy };
+}
+
+function snapshotArray<V>(value: V): V {
+  return ArrayBuffer.isView(value) && !(value instanceof DataView)
+    ? ((value as unknown as Uint8Array).slice() as V)
+    : value;
+}
+
+/**
+ * Records `record` into a fresh encoder, submits it inside a validation error scope and maps
+ * `readback`: a copy of its bytes comes back. A rejected submit names a destroyed caller
+ * buffer when that was the cause; a loss destroyed or a device lost meanwhile rejects with
+ * ENGINE_DESTROYED or DEVICE_LOST rather than a bare WebGPU error.
+ */
+export async function submitAndRead(options: {
+  host: LossHost;
+  label: string;
+  record: (encoder: GPUCommandEncoder) => void;
+  readback: GPUBuffer;
+  callerBuffers: Readonly<Record<string, unknown>>;
+  assertUsable: () => void;
+}): Promise<ArrayBuffer> {
+  const { host, readback, assertUsable } = options;
+  const device = host.device;
+  device.pushErrorScope('validation');
+  try {
+    const encoder = device.createCommandEncoder({ label: options.label });
+    options.record(encoder);
+    device.queue.submit([encoder.finish()]);
+  } catch (error) {
+    // Leave the caller's error-scope stack as it was, even when recording rejects the call.
+    void device.popErrorScope();
+    throw error;
+  }
+  const error = await device.popErrorScope();
+  if (error) throw await submitError(device, error, options.callerBuffers);
+  assertUsable(); // destroy() may have come while the error scope was settling
+  try {
+    await host._whileDeviceAlive(readback.mapAsync(GPUMapMode.READ));
+  } catch (mapError) {
+    // destroy() during the wait aborts the mapping: report that, not the bare DOMException.
+    assertUsable();
+    throw mapError;
+  }
+  const bytes = readback.getMappedRange().slice(0);
+  readback.unmap();
+  return bytes;
+}

@@ -1,0 +1,95 @@
+import { WgslDiceError } from '../core/errors.js';
+import { parseLayoutShape, type LayoutShape } from '../core/shape.js';
+import { oneOf, optionalLabel, optionalNonNegative, ownOptions } from '../core/validate.js';
+
+/**
+ * Options of {@link DiceEngine.wassersteinDice}: MONAI's GeneralizedWassersteinDiceLoss
+ * (Fidon et al. 2017) on logits (always softmax over classes) and an integer label map, with
+ * the per-sample class weights of the fixed batch > 1 behaviour (MONAI PR #8744).
+ */
+export interface WassersteinDiceOptions {
+  /** Shape of pred: `[B, ...spatial, C]` (channels-last) or `[B, C, ...spatial]` (channels-first). */
+  shape: readonly number[];
+  /** Default 'channels-last'. */
+  layout?: 'channels-last' | 'channels-first';
+  /** The label map `[B, ...spatial]`: u8, u16 or u32 (default). */
+  target?: 'u8' | 'u16' | 'u32';
+  /** C x C distances between classes (row: the label), >= 0; normalised to a maximum of 1 as MONAI does. */
+  distanceMatrix: readonly (readonly number[])[];
+  /** 'default' (alpha 0 for class 0, 1 else) or 'GDL' (alpha_c = 1 / (volume_c + 1) per sample). */
+  weighting?: 'default' | 'GDL';
+  /** Over the per-sample losses: 'mean' (default), 'sum', or 'none' (scalar and gradient are the sum). */
+  reduction?: 'mean' | 'sum' | 'none';
+  smoothNumerator?: number;
+  smoothDenominator?: number;
+  label?: string;
+}
+
+export interface NormalizedWassersteinOptions extends LayoutShape {
+  readonly target: 'u8' | 'u16' | 'u32';
+  /** Row-major C x C, normalised to a maximum of 1. */
+  readonly distances: Float32Array<ArrayBuffer>;
+  readonly weighting: 'default' | 'GDL';
+  readonly reduction: 'mean' | 'sum' | 'none';
+  readonly smoothNumerator: number;
+  readonly smoothDenominator: number;
+  readonly label: string;
+}
+
+const knownOptions = [
+  'shape',
+  'layout',
+  'target',
+  'distanceMatrix',
+  'weighting',
+  'reduction',
+  'smoothNumerator',
+  'smoothDenominator',
+  'label',
+] as const;
+
+export function normalizeWassersteinOptions(options: unknown): NormalizedWassersteinOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      'wassersteinDice() needs an options object with { shape, distanceMatrix }.',
+    );
+  }
+  const o = ownOptions<WassersteinDiceOptions>('wassersteinDice option', options, knownOptions);
+  const channelsFirst =
+    oneOf('layout', o.layout, ['channels-last', 'channels-first'] as const, 'channels-last') === 'channels-first';
+  const shape = parseLayoutShape(o.shape, channelsFirst);
+  const C = shape.classes;
+  const matrix = o.distanceMatrix;
+  if (!Array.isArray(matrix) || matrix.length !== C || matrix.some((row) => !Array.isArray(row) || row.length !== C)) {
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `distanceMatrix must be a ${C} x ${C} array of arrays (C = ${C} classes).`,
+    );
+  }
+  const flat = (matrix as number[][]).flat();
+  flat.forEach((d, i) => {
+    if (typeof d !== 'number' || !Number.isFinite(d) || d < 0) {
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        `distanceMatrix[${Math.floor(i / C)}][${i % C}] must be a finite number >= 0, got ${String(d)}.`,
+      );
+    }
+  });
+  const max = Math.max(...flat);
+  if (!(max > 0))
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      'distanceMatrix is all zeros; it needs a positive distance to normalise by.',
+    );
+  return {
+    ...shape,
+    target: oneOf('target', o.target, ['u8', 'u16', 'u32'] as const, 'u32'),
+    distances: Float32Array.from(flat, (d) => d / max),
+    weighting: oneOf('weighting', o.weighting, ['default', 'GDL'] as const, 'default'),
+    reduction: oneOf('reduction', o.reduction, ['mean', 'sum', 'none'] as const, 'mean'),
+    smoothNumerator: optionalNonNegative('smoothNumerator', o.smoothNumerator, 1e-5),
+    smoothDenominator: optionalNonNegative('smoothDenominator', o.smoothDenominator, 1e-5),
+    label: optionalLabel(o.label, 'wgsl-dice wasserstein dice'),
+  };
+}

@@ -11,6 +11,7 @@ import {
   optionalNonNegative,
   ownOptions,
   requireF32,
+  snapshotOptions,
 } from '../core/validate.js';
 
 /**
@@ -268,9 +269,11 @@ export function scoreCoefficients(formula: string, alpha: number, beta: number, 
 }
 
 export function normalizeLossOptions(
-  options: unknown,
+  given: unknown,
   extra: { activation?: Activation; threshold?: number } = {},
 ): NormalizedLossOptions {
+  // Read once (see snapshotOptions): validated and used from this copy only.
+  const options = snapshotOptions(given);
   if (typeof options !== 'object' || options === null) {
     throw new WgslDiceError('INVALID_OPTION', 'loss() needs an options object with at least { shape }.');
   }
@@ -536,7 +539,8 @@ function rejectInapplicable(o: Partial<LossOptions>, formula: string): void {
  * The options of {@link DiceEngine.metric}: a loss's options without activation, cross-entropy
  * or focal terms, no smoothing unless given, and predictions binarised by argmax or a threshold.
  */
-export function normalizeMetricOptions(options: unknown): NormalizedLossOptions {
+export function normalizeMetricOptions(given: unknown): NormalizedLossOptions {
+  const options = snapshotOptions(given);
   if (typeof options !== 'object' || options === null) {
     throw new WgslDiceError(
       'INVALID_OPTION',

@@ -1,5 +1,12 @@
 import { WgslDiceError } from '../core/errors.js';
-import { describeValue, isF32Representable, optionalLabel, ownOptions, requireNonNegative } from '../core/validate.js';
+import {
+  describeValue,
+  isF32Representable,
+  optionalLabel,
+  ownOptions,
+  requireNonNegative,
+  snapshotOptions,
+} from '../core/validate.js';
 import { parseNhwcShape, type NhwcShape } from '../core/shape.js';
 
 /** How Dice groups are formed, as in the seed's three TensorFlow losses. */
@@ -48,7 +55,9 @@ export interface NormalizedDiceOptions {
 
 export const DEFAULT_EPSILON = 1e-6;
 
-export function normalizeDiceOptions(options: unknown): NormalizedDiceOptions {
+export function normalizeDiceOptions(given: unknown): NormalizedDiceOptions {
+  // Read once (see snapshotOptions): validated and used from this copy only.
+  const options = snapshotOptions(given);
   if (typeof options !== 'object' || options === null) {
     throw new WgslDiceError('INVALID_OPTION', 'dice() needs an options object with at least { shape }.');
   }

@@ -1,6 +1,6 @@
 import { WgslDiceError } from '../core/errors.js';
 import { parseLayoutShape, type LayoutShape } from '../core/shape.js';
-import { oneOf, optionalLabel, optionalNonNegative, ownOptions } from '../core/validate.js';
+import { oneOf, optionalLabel, optionalNonNegative, ownOptions, snapshotOptions } from '../core/validate.js';
 
 /**
  * Options of {@link DiceEngine.wassersteinDice}: MONAI's GeneralizedWassersteinDiceLoss
@@ -48,7 +48,9 @@ const knownOptions = [
   'label',
 ] as const;
 
-export function normalizeWassersteinOptions(options: unknown): NormalizedWassersteinOptions {
+export function normalizeWassersteinOptions(given: unknown): NormalizedWassersteinOptions {
+  // Read once (see snapshotOptions): validated and used from this copy only.
+  const options = snapshotOptions(given);
   if (typeof options !== 'object' || options === null) {
     throw new WgslDiceError(
       'INVALID_OPTION',

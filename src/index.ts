@@ -37,6 +37,7 @@ export { fromFloat16Bits, toFloat16Bits } from './core/half.js';
 export { WGSL_DICE_ERROR_CODES, WgslDiceError, type WgslDiceErrorCode } from './core/errors.js';
 export type { NhwcShape } from './core/shape.js';
 export type { BufferArg } from './runtime/caller-buffers.js';
+export type { NestedNumbers } from './runtime/nested-input.js';
 // @internal For wgsl-dice/tfjs (not public API; may change in any release): the pure option checks
 // of engine.dice() and engine.loss(), so that a tfjs loss validates its options at creation and
 // at each new shape before any tfjs op runs.

@@ -5,6 +5,7 @@ import type { LossProgram } from '../program/program.js';
 import type { SeedGrids } from '../program/seed.js';
 import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
 import type { LossHost } from '../runtime/host.js';
+import type { NestedNumbers } from '../runtime/nested-input.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
 import { rejectOverflow } from '../runtime/status.js';
 import { snapshotCompute } from '../runtime/submit.js';
@@ -29,9 +30,10 @@ export interface DiceEncodeBuffers {
 
 /**
  * Host input for {@link DiceLoss.compute}: a Float32Array, the raw bits of f16 values in a
- * Uint16Array (predType f16; a Float32Array is rounded to f16 for you), or a GPU buffer.
+ * Uint16Array (predType f16; a Float32Array is rounded to f16 for you), nested arrays of numbers
+ * (row-major, the shape's element count), or a GPU buffer.
  */
-export type DiceInput = Float32Array | Uint16Array | BufferArg;
+export type DiceInput = Float32Array | Uint16Array | NestedNumbers | BufferArg;
 
 export interface DiceResult {
   loss: number;

@@ -11,6 +11,7 @@ import {
 import { bindStorage, describe, hostInputError, isBufferArg, rejectOverlaps, type Binding } from './caller-buffers.js';
 import type { LossHost } from './host.js';
 import { LossBase } from './loss-base.js';
+import { flattenNested } from './nested-input.js';
 import { whole } from './owned-resources.js';
 import { decodeStatus, rejectBadInput, type InputStatus } from './status.js';
 import { submitAndRead } from './submit.js';
@@ -65,6 +66,8 @@ export abstract class ProgramLoss extends LossBase {
   readonly #backwardTensors: ReadonlySet<TensorName>;
   /** compute()'s upload, output and readback buffers, each made when a call first needs it. */
   readonly #host = new Map<string, GPUBuffer>();
+  /** Set by {@link _freeComputeBuffersAfterEachCall}. */
+  #freeComputeBuffers = false;
 
   protected constructor(
     host: LossHost,
@@ -106,6 +109,16 @@ export abstract class ProgramLoss extends LossBase {
   /** Reads the status written by the last submitted passes (for the encode path). */
   readStatus(): Promise<InputStatus> {
     return this.readStatusFrom(this.statusBuffer, this.program.label);
+  }
+
+  /**
+   * @internal For caches of losses that only compute() now and then (the presets' evaluate()):
+   * from now on each compute() destroys its tensor-sized upload, gradient and readback buffers
+   * when it returns, so a cached loss holds only its scratch and uniforms (a few bytes per group)
+   * between calls. A training loop should not: it would allocate those buffers on every call.
+   */
+  _freeComputeBuffersAfterEachCall(): void {
+    this.#freeComputeBuffers = true;
   }
 
   protected scratchBuffer(name: string): GPUBuffer {
@@ -231,7 +244,8 @@ export abstract class ProgramLoss extends LossBase {
   }
 
   /**
-   * compute(): copies host arrays at call time (the caller may reuse them at once), then, in
+   * compute(): copies host arrays at call time (the caller may reuse them at once; nested arrays
+   * are flattened and checked, see flattenNested), then, in
    * turn with earlier calls, uploads, runs, reads the status, the readback scratch and the
    * gradient back, and throws LABEL_OUT_OF_RANGE or NON_FINITE_INPUT on bad input.
    */
@@ -244,16 +258,26 @@ export abstract class ProgramLoss extends LossBase {
     this.assertUsable();
     this.throwRecordingError();
     const staged = this.#snapshot(inputs);
-    return this.serialized(() => this.#run(staged, wantGrad, labelHint, predHint));
+    return this.serialized(async () => {
+      try {
+        return await this.#run(staged, wantGrad, labelHint, predHint);
+      } finally {
+        if (this.#freeComputeBuffers) {
+          for (const buffer of this.#host.values()) this.resources.release(buffer);
+          this.#host.clear();
+        }
+      }
+    });
   }
 
   #snapshot(inputs: Readonly<Partial<Record<TensorName, unknown>>>): Map<TensorName, unknown> {
     const staged = new Map<TensorName, unknown>();
-    for (const [name, input] of Object.entries(inputs) as [TensorName, unknown][]) {
-      if (input === undefined) continue;
+    for (const [name, given] of Object.entries(inputs) as [TensorName, unknown][]) {
+      if (given === undefined) continue;
       const spec = this.#tensors.get(name);
       if (!spec?.host) throw new WgslDiceError('INVALID_INPUT', `This loss takes no ${name}.`);
       const type = HOST_ARRAYS[spec.host.type];
+      const input = Array.isArray(given) ? flattenNested(name, given, spec.host.type, spec.host.elements) : given;
       if (ArrayBuffer.isView(input) && !(input instanceof DataView)) {
         if (!(input instanceof type)) {
           if (spec.host.type === 'f32') throw hostInputError(name, input);

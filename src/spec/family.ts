@@ -1,6 +1,7 @@
 import { WgslDiceError } from '../core/errors.js';
 import { MAX_CLASSES } from '../core/limits.js';
 import { parseLayoutShape, type LayoutShape } from '../core/shape.js';
+import { rejectUndeclaredChannelsFirst } from './layout-hint.js';
 import {
   classWeights,
   describeValue,
@@ -277,6 +278,7 @@ export function normalizeLossOptions(
   if (typeof options !== 'object' || options === null) {
     throw new WgslDiceError('INVALID_OPTION', 'loss() needs an options object with at least { shape }.');
   }
+  rejectUndeclaredChannelsFirst(options, "If the data is [B, C, ...spatial], pass layout: 'channels-first'.");
   const o = ownOptions<LossOptions>('loss option', options, knownOptions);
   const layout = oneOf('layout', o.layout, ['channels-last', 'channels-first'] as const, 'channels-last');
   const channelsFirst = layout === 'channels-first';

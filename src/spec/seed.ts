@@ -8,6 +8,7 @@ import {
   snapshotOptions,
 } from '../core/validate.js';
 import { parseNhwcShape, type NhwcShape } from '../core/shape.js';
+import { rejectUndeclaredChannelsFirst } from './layout-hint.js';
 
 /** How Dice groups are formed, as in the seed's three TensorFlow losses. */
 export type DiceReduce = 'global' | 'per-class';
@@ -61,6 +62,10 @@ export function normalizeDiceOptions(given: unknown): NormalizedDiceOptions {
   if (typeof options !== 'object' || options === null) {
     throw new WgslDiceError('INVALID_OPTION', 'dice() needs an options object with at least { shape }.');
   }
+  rejectUndeclaredChannelsFirst(
+    options,
+    "engine.dice() reads channels-last data only: for [B, C, ...spatial] data transpose it, or use engine.loss with layout: 'channels-first' (README, Migrating).",
+  );
   const o = ownOptions<DiceLossOptions>('Dice option', options, knownOptions);
   const shape = parseNhwcShape(o.shape);
   const reduce = o.reduce ?? 'global';

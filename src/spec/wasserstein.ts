@@ -1,5 +1,6 @@
 import { WgslDiceError } from '../core/errors.js';
 import { parseLayoutShape, type LayoutShape } from '../core/shape.js';
+import { rejectUndeclaredChannelsFirst } from './layout-hint.js';
 import { oneOf, optionalLabel, optionalNonNegative, ownOptions, snapshotOptions } from '../core/validate.js';
 
 /**
@@ -57,6 +58,7 @@ export function normalizeWassersteinOptions(given: unknown): NormalizedWasserste
       'wassersteinDice() needs an options object with { shape, distanceMatrix }.',
     );
   }
+  rejectUndeclaredChannelsFirst(options, "If the data is [B, C, ...spatial], pass layout: 'channels-first'.");
   const o = ownOptions<WassersteinDiceOptions>('wassersteinDice option', options, knownOptions);
   const channelsFirst =
     oneOf('layout', o.layout, ['channels-last', 'channels-first'] as const, 'channels-last') === 'channels-first';

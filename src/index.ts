@@ -46,4 +46,4 @@ export { normalizeDiceOptions as _normalizeDiceOptions } from './spec/seed.js';
 /** @internal */
 export { normalizeLossOptions as _normalizeLossOptions } from './spec/family.js';
 /** @internal */
-export { rejectUnknownKeys as _rejectUnknownKeys } from './core/validate.js';
+export { rejectUnknownKeys as _rejectUnknownKeys, snapshotOptions as _snapshotOptions } from './core/validate.js';

@@ -39,8 +39,16 @@ export interface DiceResult {
   loss: number;
   /**
    * One entry per group, sample-major: (sample, class) for per-class Dice, one per sample for
-   * global Dice.
+   * global Dice. The same arrays as {@link perClass}, under the names engine.loss() results use
+   * (score = dice, tp = intersection): read either.
    */
+  groups: {
+    score: Float32Array;
+    tp: Float32Array;
+    predSum: Float32Array;
+    targetSum: Float32Array;
+  };
+  /** {@link groups} under the seed's names (dice, intersection); kept for existing code. */
   perClass: {
     dice: Float32Array;
     intersection: Float32Array;
@@ -134,9 +142,11 @@ export class DiceLoss extends ProgramLoss {
     const out = await this.runOnce({ pred: input, target }, options.grad === true, '');
     const stats = out.sections.get('stats')!;
     const column = (k: number) => Float32Array.from({ length: this.groupCount }, (_, g) => stats[g * 4 + k]);
+    const [score, tp, predSum, targetSum] = [0, 1, 2, 3].map(column);
     const result: DiceResult = {
       loss: out.parts[0],
-      perClass: { dice: column(0), intersection: column(1), predSum: column(2), targetSum: column(3) },
+      groups: { score, tp, predSum, targetSum },
+      perClass: { dice: score, intersection: tp, predSum, targetSum },
     };
     if (out.grad) result.grad = out.grad;
     rejectEmptyGroupWithoutSmoothing(this.options, result.perClass);

@@ -30,8 +30,12 @@ export interface LossOptions {
    * 'sigmoid', 'softmax' over classes, or 'tanh' (MONAI other_act=torch.tanh).
    */
   activation?: 'none' | 'sigmoid' | 'softmax' | 'tanh';
-  /** Dense f32 targets of pred's shape, or an integer label map `[B, ...spatial]` of u8/u16/u32. */
-  target?: 'dense' | 'u8' | 'u16' | 'u32';
+  /**
+   * Dense f32 targets of pred's shape, or an integer label map `[B, ...spatial]` of u8/u16/u32
+   * (packed 4 / 2 / 1 to a u32 word). `'label-map'` is `'u32'`, one label per 32-bit word: the
+   * name wgsl-dice/tfjs uses for its int32 label maps.
+   */
+  target?: 'dense' | 'label-map' | 'u8' | 'u16' | 'u32';
   /**
    * Label-map voxels with this label leave every sum (and the cross-entropy). With a dense
    * target, any finite value: elements whose target equals it leave every sum (smp's
@@ -192,7 +196,8 @@ export interface MetricOptions extends Omit<LossOptions, 'activation' | 'crossEn
 }
 
 export type Activation = NonNullable<LossOptions['activation']> | 'argmax' | 'threshold';
-export type TargetKind = NonNullable<LossOptions['target']>;
+/** A target kind after normalisation ('label-map' is read as 'u32'). */
+export type TargetKind = Exclude<NonNullable<LossOptions['target']>, 'label-map'>;
 
 export interface NormalizedLossOptions extends LayoutShape {
   readonly activation: Activation;
@@ -280,6 +285,7 @@ export function normalizeLossOptions(
   }
   rejectUndeclaredChannelsFirst(options, "If the data is [B, C, ...spatial], pass layout: 'channels-first'.");
   const o = ownOptions<LossOptions>('loss option', options, knownOptions);
+  if (o.target === 'label-map') o.target = 'u32'; // one vocabulary with wgsl-dice/tfjs
   const layout = oneOf('layout', o.layout, ['channels-last', 'channels-first'] as const, 'channels-last');
   const channelsFirst = layout === 'channels-first';
   const shape = parseLayoutShape(o.shape, channelsFirst);

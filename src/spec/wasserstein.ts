@@ -13,8 +13,8 @@ export interface WassersteinDiceOptions {
   shape: readonly number[];
   /** Default 'channels-last'. */
   layout?: 'channels-last' | 'channels-first';
-  /** The label map `[B, ...spatial]`: u8, u16 or u32 (default). */
-  target?: 'u8' | 'u16' | 'u32';
+  /** The label map `[B, ...spatial]`: u8, u16 or u32 (default; also called 'label-map'). */
+  target?: 'label-map' | 'u8' | 'u16' | 'u32';
   /** C x C distances between classes (row: the label), >= 0; normalised to a maximum of 1 as MONAI does. */
   distanceMatrix: readonly (readonly number[])[];
   /** 'default' (alpha 0 for class 0, 1 else) or 'GDL' (alpha_c = 1 / (volume_c + 1) per sample). */
@@ -60,6 +60,7 @@ export function normalizeWassersteinOptions(given: unknown): NormalizedWasserste
   }
   rejectUndeclaredChannelsFirst(options, "If the data is [B, C, ...spatial], pass layout: 'channels-first'.");
   const o = ownOptions<WassersteinDiceOptions>('wassersteinDice option', options, knownOptions);
+  if (o.target === 'label-map') o.target = 'u32'; // one vocabulary with engine.loss and wgsl-dice/tfjs
   const channelsFirst =
     oneOf('layout', o.layout, ['channels-last', 'channels-first'] as const, 'channels-last') === 'channels-first';
   const shape = parseLayoutShape(o.shape, channelsFirst);

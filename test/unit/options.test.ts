@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { WgslDiceError, type WgslDiceErrorCode } from '../../src/core/errors.js';
 import { normalizeLossOptions } from '../../src/spec/family.js';
 import { DEFAULT_EPSILON, groupWeights, normalizeDiceOptions } from '../../src/spec/seed.js';
+import { normalizeWassersteinOptions } from '../../src/spec/wasserstein.js';
 
 /** The code of the WgslDiceError `call` throws; fails if it returns or throws anything else. */
 function errorCode(call: () => unknown): WgslDiceErrorCode {
@@ -134,6 +135,17 @@ describe('normalizeLossOptions', () => {
     });
     // MONAI's MaskedDiceLoss masks the input whatever the activation.
     expect(normalizeLossOptions({ shape: [2, 4, 4], mask: 'logits' }).mask).toBe('logits');
+  });
+
+  it("reads target 'label-map' (wgsl-dice/tfjs's name) as 'u32', for engine.loss and engine.wassersteinDice", () => {
+    expect(normalizeLossOptions({ shape: [2, 4, 3], target: 'label-map', ignoreIndex: 2 ** 32 - 1 }).target).toBe(
+      'u32',
+    );
+    const distanceMatrix = [
+      [0, 1],
+      [1, 0],
+    ];
+    expect(normalizeWassersteinOptions({ shape: [2, 4, 2], target: 'label-map', distanceMatrix }).target).toBe('u32');
   });
 
   it('leaves excluded classes out of the group weights', () => {

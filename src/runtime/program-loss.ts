@@ -188,7 +188,7 @@ export abstract class ProgramLoss extends LossBase {
         : target.beginComputePass({ label: `${this.program.label} passes`, timestampWrites: options.timestampWrites });
       this.#recordPasses(pass, bound, withGrad, passes === 'backward');
       if (!intoPass) pass.end();
-    });
+    }, target);
   }
 
   #recordPasses(

@@ -16,9 +16,49 @@ export class RecordingChecks {
   readonly #device: GPUDevice;
   #first: WgslDiceError | undefined;
   #settled: Promise<void> = Promise.resolve();
+  #stopWatching: (() => void) | undefined;
 
   constructor(device: GPUDevice) {
     this.#device = device;
+  }
+
+  /**
+   * Mistakes WebGPU reports only at the caller's `encoder.finish()`: commands recorded into an
+   * encoder locked by a compute pass the caller still has open, or into a pass already ended.
+   * The encoder keeps them until finish(), so no error scope of encode() sees them; WebGPU
+   * then raises them on the encoder's device, naming the command that failed. The loss records
+   * its commands inside a debug group called `marker` (unique to the loss), which that message
+   * quotes: an uncaptured error that names it becomes `explain(error)` here. It is not
+   * prevented: the caller's own handlers see WebGPU's error as before. Errors the caller
+   * captures in an error scope around finish() are theirs, and an encoder of another device
+   * reports to that device.
+   */
+  watchFinishErrors(marker: string, explain: ExplainError): void {
+    const device = this.#device as GPUDevice & Partial<EventTarget>;
+    if (typeof device.addEventListener !== 'function' || typeof device.removeEventListener !== 'function') return;
+    const listener = (event: Event) => {
+      const error = (event as GPUUncapturedErrorEvent).error;
+      if (error?.message?.includes(marker)) this.#first ??= explain(error);
+    };
+    device.addEventListener('uncapturederror', listener);
+    this.#stopWatching = () => device.removeEventListener!('uncapturederror', listener);
+  }
+
+  /** Stops {@link watchFinishErrors} (the loss is destroyed). */
+  dispose(): void {
+    this.#stopWatching?.();
+    this.#stopWatching = undefined;
+  }
+
+  /**
+   * Settles once WebGPU has judged every step checked so far and delivered the errors raised
+   * before now (an empty error scope's round trip: browsers deliver uncaptured errors as events,
+   * after the call that raised them).
+   */
+  async settle(): Promise<void> {
+    await this.#settled;
+    this.#device.pushErrorScope('validation');
+    await this.#device.popErrorScope().catch(() => undefined);
   }
 
   /** Runs `step` in a validation error scope: an error raised by it becomes `explain(error)`. */
@@ -64,6 +104,27 @@ export function recordingError(label: string): ExplainError {
         'you passed) was already finished: create a new encoder with device.createCommandEncoder() for each ' +
         `step; or timestampWrites names a query set WebGPU refused. WebGPU said: ${error.message}`,
     );
+}
+
+/**
+ * The loss's commands failed at the caller's encoder.finish() (see
+ * {@link RecordingChecks.watchFinishErrors}): a pass still open on the encoder, or a pass ended.
+ */
+export function finishError(label: string): ExplainError {
+  return (error) => {
+    const ended = /already been ended|has ended|ended pass/i.test(error.message);
+    const cause = ended
+      ? 'the compute pass passed to encode() had already been ended (pass.end()): pass an open pass, or the ' +
+        'command encoder itself'
+      : 'a compute pass (or render pass) you began on that encoder was still open when encode() recorded: an ' +
+        'encoder is locked while a pass is open. End your pass first (pass.end()) and then call encode(encoder, ...), ' +
+        'or record into your open pass: loss.encode(pass, buffers)';
+    return new WgslDiceError(
+      'INVALID_INPUT',
+      `WebGPU rejected the commands ${label}'s encode() recorded, at your encoder.finish(): ${cause}. ` +
+        `Nothing the loss recorded there ran, and its loss buffer kept its old value. WebGPU said: ${error.message}`,
+    );
+  };
 }
 
 /** createBindGroup over the caller's buffers failed validation. */

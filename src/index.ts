@@ -15,6 +15,7 @@ export {
 } from './spec/seed.js';
 export { FamilyLoss, type LossEncodeBuffers, type LossResult, type TargetInput } from './losses/family.js';
 export type { InputStatus } from './runtime/status.js';
+export type { LossWarmUpProgress } from './runtime/program-loss.js';
 export type {
   Activation,
   FocalOptions,

@@ -29,6 +29,17 @@ export interface EncodeOptions {
   timestampWrites?: GPUComputePassTimestampWrites;
 }
 
+/** What {@link ProgramLoss.warmUp} reports after each pass it has run. */
+export interface LossWarmUpProgress {
+  /** Passes run so far, of `total`. */
+  done: number;
+  total: number;
+  /** The pass just run (see {@link ProgramLoss.describe}). */
+  pass: string;
+  /** Milliseconds that pass took, compiling included. */
+  ms: number;
+}
+
 /** What one compute() brought back. */
 export interface ProgramOutput {
   readonly status: InputStatus;
@@ -196,9 +207,11 @@ export abstract class ProgramLoss extends LossBase {
     bound: ReadonlyMap<TensorName, Binding>,
     withGrad: boolean,
     backwardOnly: boolean,
+    only?: number,
   ): void {
     this.program.passes.forEach((plan, p) => {
       if (plan.backward ? !withGrad : backwardOnly) return;
+      if (only !== undefined && p !== only) return;
       const compiled = this.#passes[p];
       pass.setPipeline(compiled.pipeline);
       for (const dispatch of plan.dispatches) {
@@ -211,6 +224,60 @@ export abstract class ProgramLoss extends LossBase {
         const params = { buffer: this.#uniforms[p], offset: dispatch.block * UNIFORM_STRIDE, size: plan.uniformBytes };
         pass.setBindGroup(0, this.resources.bindGroup(plan.name, compiled.bindGroupLayout, params, entries));
         pass.dispatchWorkgroups(...dispatch.workgroups);
+      }
+    });
+  }
+
+  /**
+   * Runs every pass of this loss once, forward and backward, on zero inputs of its shape, and
+   * waits for the GPU after each. Some adapters compile a pipeline only at its first dispatch
+   * (Mesa's lavapipe and other software ones take seconds per pipeline there), so without this
+   * the first training step, not engine.loss(), takes that time; `progress` hears after each
+   * pass. The inputs are buffers of the loss's own, made for the call and destroyed after it;
+   * the loss's statusBuffer and statsBuffer then hold the zero run's values. Calls of the loss
+   * made meanwhile wait for it. On a GPU that compiled at creation it costs one small submit per
+   * pass.
+   */
+  async warmUp(progress?: (event: LossWarmUpProgress) => void): Promise<void> {
+    this.assertUsable();
+    if (progress !== undefined && typeof progress !== 'function') {
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        `warmUp(progress) takes a function (or nothing), got ${describe(progress)}.`,
+      );
+    }
+    return this.serialized(async () => {
+      this.assertUsable();
+      const u = GPUBufferUsage;
+      const zeros = new Map<TensorName, GPUBuffer>();
+      try {
+        for (const spec of this.program.tensors) {
+          if (spec.optional && spec.name !== 'grad') continue; // a scratch of the loss stands in
+          zeros.set(spec.name, this.resources.buffer(`warm-up ${spec.name}`, spec.bytes, u.STORAGE));
+        }
+        const bound = this.#bindTensors(Object.fromEntries(zeros));
+        const total = this.program.passes.length;
+        for (const [p, plan] of this.program.passes.entries()) {
+          const start = performance.now();
+          this.device.pushErrorScope('validation');
+          let checked: Promise<GPUError | null>;
+          try {
+            const encoder = this.device.createCommandEncoder({ label: `${this.program.label} warm-up` });
+            const pass = encoder.beginComputePass({ label: `${this.program.label} warm-up ${plan.name}` });
+            this.#recordPasses(pass, bound, true, false, p);
+            pass.end();
+            this.device.queue.submit([encoder.finish()]);
+          } finally {
+            checked = this.device.popErrorScope();
+          }
+          const error = await checked;
+          if (error) throw new WgslDiceError('GPU_ERROR', `The warm-up of ${plan.name} failed: ${error.message}`);
+          await this.host._whileDeviceAlive(this.device.queue.onSubmittedWorkDone());
+          this.assertUsable();
+          progress?.({ done: p + 1, total, pass: plan.name, ms: performance.now() - start });
+        }
+      } finally {
+        for (const buffer of zeros.values()) this.resources.release(buffer);
       }
     });
   }

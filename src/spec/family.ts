@@ -605,7 +605,7 @@ function normalizeFocal(
   const negative = new Float64Array(classes);
   let alpha: number[] | undefined;
   if (typeof f.alpha === 'number') {
-    const a = optionalF32('focal.alpha', f.alpha, 0);
+    const a = focalAlpha('focal.alpha', f.alpha);
     if (!useSoftmax) alpha = new Array<number>(focalClasses).fill(a);
     else if (firstClass !== 0) {
       throw new WgslDiceError(
@@ -620,7 +620,7 @@ function normalizeFocal(
         `focal.alpha must be a number or ${focalClasses} numbers (one per focal class).`,
       );
     }
-    alpha = f.alpha.map((a, i) => optionalF32(`focal.alpha[${i}]`, a, 0));
+    alpha = f.alpha.map((a, i) => focalAlpha(`focal.alpha[${i}]`, a));
   }
   for (let c = firstClass; c < classes; c++) {
     const a = alpha?.[c - firstClass];
@@ -643,6 +643,21 @@ function normalizeFocal(
     negative,
     normaliser,
   };
+}
+
+/**
+ * A focal alpha: the weight of the terms with g, 1 - alpha that of the terms with 1 - g, so in
+ * [0, 1]; outside, a term's weight is negative and so can the loss be.
+ */
+function focalAlpha(name: string, value: unknown): number {
+  const a = requireF32(name, value);
+  if (a < 0 || a > 1) {
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `${name} must be in [0, 1] (the weight of the positive terms; 1 - alpha weighs the negative ones), got ${a}.`,
+    );
+  }
+  return a;
 }
 
 export function groupCount(o: NormalizedLossOptions): number {

@@ -182,6 +182,9 @@ describe('normalizeLossOptions', () => {
       { includeBackground: false, focal: { useSoftmax: true, alpha: 0.25 } },
       'INVALID_OPTION',
     ],
+    ['a focal alpha above 1', { focal: { alpha: 5 } }, 'INVALID_OPTION'],
+    ['a negative focal alpha', { focal: { alpha: -1 } }, 'INVALID_OPTION'],
+    ['a per-class focal alpha outside [0, 1]', { focal: { alpha: [0.5, 0.5, 1.5, 0.5] } }, 'INVALID_OPTION'],
     ['a score with a missing coefficient', { score: { numTp: 2, denTp: 2, denFp: 1 } }, 'INVALID_OPTION'],
     ['a NaN score coefficient', { score: { numTp: NaN, denTp: 2, denFp: 1, denFn: 1 } }, 'INVALID_OPTION'],
   ])('rejects %s', (_, options, code) => {

@@ -95,7 +95,7 @@ export abstract class LossBase {
     try {
       return await work;
     } catch (error) {
-      await this.#checks.settle();
+      await this.#checks.settled;
       throw this.#checks.take() ?? error;
     }
   }

@@ -34,14 +34,9 @@ export class RecordingChecks {
    * reports to that device.
    */
   watchFinishErrors(marker: string, explain: ExplainError): void {
-    const device = this.#device as GPUDevice & Partial<EventTarget>;
-    if (typeof device.addEventListener !== 'function' || typeof device.removeEventListener !== 'function') return;
-    const listener = (event: Event) => {
-      const error = (event as GPUUncapturedErrorEvent).error;
-      if (error?.message?.includes(marker)) this.#first ??= explain(error);
-    };
-    device.addEventListener('uncapturederror', listener);
-    this.#stopWatching = () => device.removeEventListener!('uncapturederror', listener);
+    this.#stopWatching = watchUncaptured(this.#device, (error) => {
+      if (error.message?.includes(marker)) this.#first ??= explain(error);
+    });
   }
 
   /** Stops {@link watchFinishErrors} (the loss is destroyed). */
@@ -92,6 +87,41 @@ export class RecordingChecks {
     this.#first = undefined;
     return error;
   }
+}
+
+/** Per device, the losses' handlers of uncaptured errors and the one listener that calls them. */
+const uncapturedWatchers = new WeakMap<
+  GPUDevice,
+  { handlers: Set<(error: GPUError) => void>; listener: EventListener }
+>();
+
+/**
+ * Calls `handler` with each uncaptured error of `device` until the returned function is called.
+ * One listener per device serves every loss on it: an EventTarget warns past 10 listeners of one
+ * event (dawn.node's does), and a training script may hold more losses than that.
+ */
+function watchUncaptured(device: GPUDevice, handler: (error: GPUError) => void): (() => void) | undefined {
+  const target = device as GPUDevice & Partial<EventTarget>;
+  if (typeof target.addEventListener !== 'function' || typeof target.removeEventListener !== 'function') return;
+  let watcher = uncapturedWatchers.get(device);
+  if (!watcher) {
+    const handlers = new Set<(error: GPUError) => void>();
+    const listener = (event: Event) => {
+      const error = (event as GPUUncapturedErrorEvent).error;
+      if (error) for (const h of handlers) h(error);
+    };
+    target.addEventListener('uncapturederror', listener);
+    watcher = { handlers, listener };
+    uncapturedWatchers.set(device, watcher);
+  }
+  const { handlers, listener } = watcher;
+  handlers.add(handler);
+  return () => {
+    handlers.delete(handler);
+    if (handlers.size > 0 || uncapturedWatchers.get(device)?.listener !== listener) return;
+    uncapturedWatchers.delete(device);
+    target.removeEventListener!('uncapturederror', listener);
+  };
 }
 
 /** Commands recorded on the caller's encoder (or pass) failed validation. */

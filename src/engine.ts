@@ -1,6 +1,6 @@
 import { WgslDiceError } from './core/errors.js';
 import { WORKGROUP_BYTES_PER_THREAD } from './core/limits.js';
-import { describeValue, optionalLabel, ownOptions } from './core/validate.js';
+import { describeValue, optionalLabel, ownOptions, snapshotOptions } from './core/validate.js';
 import { sourceLocation } from './kernels/compose.js';
 import { reflectWgsl } from './kernels/reflect.js';
 import { kernelSource, type KernelName } from './kernels/sources.js';
@@ -181,7 +181,9 @@ export class DiceEngine implements LossHost, LossFactory {
   async loss(options: LossOptions): Promise<FamilyLoss>;
   /** clDice (MONAI's SoftclDiceLoss / SoftDiceclDiceLoss), its own pipeline: see {@link ClDiceOptions}. */
   async loss(options: ClDiceOptions): Promise<ClDiceLoss>;
-  async loss(options: LossOptions | ClDiceOptions): Promise<FamilyLoss | ClDiceLoss> {
+  async loss(given: LossOptions | ClDiceOptions): Promise<FamilyLoss | ClDiceLoss> {
+    // One snapshot for both branches: the branch is chosen and the options checked on one read.
+    const options = snapshotOptions(given);
     // clDice has its own loss class (not yet a program), tracked for destroy() like the others.
     if (isClDiceOptions(options)) {
       this._assertUsable();

@@ -15,6 +15,7 @@ export {
 } from './spec/seed.js';
 export { FamilyLoss, type LossEncodeBuffers, type LossResult, type TargetInput } from './losses/family.js';
 export type { InputStatus } from './runtime/status.js';
+export type { LossWarmUpProgress } from './runtime/program-loss.js';
 export type {
   Activation,
   FocalOptions,
@@ -37,6 +38,7 @@ export { fromFloat16Bits, toFloat16Bits } from './core/half.js';
 export { WGSL_DICE_ERROR_CODES, WgslDiceError, type WgslDiceErrorCode } from './core/errors.js';
 export type { NhwcShape } from './core/shape.js';
 export type { BufferArg } from './runtime/caller-buffers.js';
+export type { NestedNumbers } from './runtime/nested-input.js';
 // @internal For wgsl-dice/tfjs (not public API; may change in any release): the pure option checks
 // of engine.dice() and engine.loss(), so that a tfjs loss validates its options at creation and
 // at each new shape before any tfjs op runs.
@@ -45,4 +47,4 @@ export { normalizeDiceOptions as _normalizeDiceOptions } from './spec/seed.js';
 /** @internal */
 export { normalizeLossOptions as _normalizeLossOptions } from './spec/family.js';
 /** @internal */
-export { rejectUnknownKeys as _rejectUnknownKeys } from './core/validate.js';
+export { rejectUnknownKeys as _rejectUnknownKeys, snapshotOptions as _snapshotOptions } from './core/validate.js';

@@ -573,6 +573,47 @@ describe('readStatus() and encode()', () => {
     expect((await loss.readStatus()).nonFinite).toBe(0);
   });
 
+  // WebGPU keeps these errors in the encoder until finish(), where they are raised on the device:
+  // the loss's commands run in a debug group of its own that the message quotes, so checkEncodes()
+  // (and the next call) can name the cause; the caller still gets WebGPU's error as before.
+  it.each([
+    [
+      'with a compute pass of the caller still open',
+      (encoder: GPUCommandEncoder) => {
+        const pass = encoder.beginComputePass({ label: 'caller pass' });
+        loss.encode(encoder, buffers);
+        pass.end();
+      },
+      /compute pass .*still open when encode\(\) recorded.*loss\.encode\(pass, buffers\)/,
+    ],
+    [
+      'through a pass already ended',
+      (encoder: GPUCommandEncoder) => {
+        const pass = encoder.beginComputePass({ label: 'caller pass' });
+        pass.end();
+        loss.encode(pass, buffers);
+      },
+      /compute pass passed to encode\(\) had already been ended/,
+    ],
+  ])(
+    'encode() into an encoder %s: INVALID_INPUT from checkEncodes() after finish(), once',
+    async (_, record, message) => {
+      const encoder = gpu.device.createCommandEncoder({ label: 'caller encoder' });
+      record(encoder);
+      await loss.checkEncodes(); // nothing to see before finish(): the encoder keeps the error
+      encoder.finish();
+      const raised = takeUncapturedErrors(gpu.device).map((e) => e.message);
+      expect(raised.length, raised.join('\n')).toBe(1); // WebGPU's own error still reaches the caller
+      await expectCode(() => loss.checkEncodes(), 'INVALID_INPUT', message);
+      await loss.checkEncodes(); // reported once
+      // The loss keeps working with a fresh encoder.
+      const fresh = gpu.device.createCommandEncoder();
+      loss.encode(fresh, buffers);
+      gpu.device.queue.submit([fresh.finish()]);
+      await loss.checkEncodes();
+    },
+  );
+
   it('a buffer of another GPUDevice is INVALID_INPUT naming the device mix-up, for encode() and compute()', async () => {
     const other = await requestNodeDevice({ label: 'another device' });
     const foreign = createBufferFrom(other, pred, undefined, 'buffer of another device');

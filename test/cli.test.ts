@@ -201,6 +201,8 @@ describe('eval', () => {
       SUM_TOL,
       'target sums',
     );
+    // One vocabulary with engine.loss() and engine.dice()'s groups: score and tp, as dice and intersection.
+    for (const g of report.groups) expect([g.score, g.tp]).toEqual([g.dice, g.intersection]);
     expect(report.target.conversion).toBe('none');
     expect(report.gradOut).toBe(gradPath);
 

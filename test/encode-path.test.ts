@@ -3,7 +3,7 @@
 // every submit or map the library could make (counting spies that call through to the real
 // device: the numerics stay real) and check the result of the recorded passes.
 import { describe, expect, it } from 'vitest';
-import { DiceEngine } from '../src/index.js';
+import { DiceEngine, type LossWarmUpProgress } from '../src/index.js';
 import { diceReference, familyReference } from '../src/reference/index.js';
 import {
   createBufferFrom,
@@ -13,6 +13,7 @@ import {
   readBuffer,
   withValidation,
 } from './helpers/gpu.js';
+import { spyOnBuffers } from './helpers/buffer-spy.js';
 import { gradTolerance, LOSS_TOL } from './tolerance.js';
 import { useTestEngine } from './helpers/test-engine.js';
 
@@ -193,5 +194,50 @@ describe('backward-only recording', () => {
     );
     metric.destroy();
     for (const buffer of [grad, pred, target]) buffer.destroy();
+  });
+});
+
+// Software adapters compile a pipeline at its first dispatch: warmUp() runs each pass once so that
+// the first training step does not pay for it, reporting after each pass (issue 21).
+describe('warmUp', () => {
+  it.each([
+    ['seed per-class loss', () => gpu.engine.dice({ shape: [2, 12, 8, 4], reduce: 'per-class' })],
+    ['softmax + u8 label map', () => gpu.engine.loss({ shape: [2, 12, 8, 4], activation: 'softmax', target: 'u8' })],
+    ['metric (forward passes only)', () => gpu.engine.metric({ shape: [1, 8, 3], target: 'u8' })],
+  ])('%s: runs every pass once, reports each, leaves no buffer and the loss as it was', async (_name, make) => {
+    await withValidation(gpu.device, async () => {
+      const loss = await make();
+      const spy = spyOnBuffers(gpu.device);
+      const events: LossWarmUpProgress[] = [];
+      try {
+        await loss.warmUp((event) => events.push(event));
+        expect(spy.live()).toEqual([]); // the zero inputs it made are destroyed
+      } finally {
+        spy.restore();
+      }
+      expect(events.map((e) => [e.done, e.total, e.pass])).toEqual(
+        loss.program.passes.map((p, i) => [i + 1, loss.program.passes.length, p.name]),
+      );
+      expect(events.every((e) => e.ms >= 0)).toBe(true);
+      await expect(loss.warmUp('quiet' as never)).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+      await expect(loss.warmUp({} as never)).rejects.toThrow(/warmUp\(progress\) takes a function/);
+      await loss.warmUp(); // no progress callback
+      loss.destroy();
+      await expect(loss.warmUp()).rejects.toMatchObject({ code: 'ENGINE_DESTROYED' });
+    });
+  });
+
+  it('a loss computes the same after a warm-up', async () => {
+    const options = { shape: [2, 8, 8, 3], activation: 'softmax', target: 'u8' } as const;
+    const random = mulberry32(8);
+    const logits = Float32Array.from({ length: 384 }, () => random() * 4 - 2);
+    const labels = Uint8Array.from({ length: 128 }, () => Math.floor(random() * 3));
+    await withValidation(gpu.device, async () => {
+      const loss = await gpu.engine.loss(options);
+      await loss.warmUp();
+      const got = await loss.compute(logits, labels, { grad: true });
+      expectClose([got.loss], [familyReference(logits, labels, options).loss], LOSS_TOL, 'loss after warm-up');
+      loss.destroy();
+    });
   });
 });

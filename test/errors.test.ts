@@ -411,10 +411,16 @@ const cases: Record<string, RejectCase> = {
     message: /target is an Int32Array of length 384.*f32/,
     call: () => loss.compute(predData, Int32Array.from(targetData) as never),
   },
-  'compute: plain-array pred': {
-    code: 'INVALID_DTYPE',
-    message: /pred is an array of length 384.*Float32Array\.from\(pred\)/,
-    call: () => loss.compute(Array.from(predData) as never, targetData),
+  // Plain (nested) arrays of the right element count are taken (flattened row-major); others are not.
+  'compute: plain-array pred of another length': {
+    code: 'SHAPE_MISMATCH',
+    message: /pred is a nested array of shape \[383\] \(383 elements\), but this loss needs 384/,
+    call: () => loss.compute(Array.from(predData.subarray(1)), targetData),
+  },
+  'compute: plain-array pred holding a string': {
+    code: 'INVALID_INPUT',
+    message: /pred\[3\] is "0\.5"; a tensor holds numbers only/,
+    call: () => loss.compute(Array.from(predData, (v, i) => (i === 3 ? '0.5' : v)) as never, targetData),
   },
   'compute: ArrayBuffer pred': {
     code: 'INVALID_DTYPE',

@@ -174,9 +174,11 @@ function encodeAtOffsets(c: Case, loss: DiceLoss, encoder: GPUCommandEncoder, ow
     const out = new Float32Array(await readBuffer(gpu.device, outputs));
     const stats = out.subarray((2 * align) / 4, (2 * align + statsBytes) / 4);
     const column = (k: number) => Float32Array.from({ length: loss.groupCount }, (_, g) => stats[g * 4 + k]);
+    const [score, tp, predSum, targetSum] = [0, 1, 2, 3].map(column);
     return {
       loss: out[align / 4],
-      perClass: { dice: column(0), intersection: column(1), predSum: column(2), targetSum: column(3) },
+      groups: { score, tp, predSum, targetSum },
+      perClass: { dice: score, intersection: tp, predSum, targetSum },
       grad: new Float32Array((await readBuffer(gpu.device, grad)).slice(align, align + bytes)),
     };
   };

@@ -1,7 +1,7 @@
 // A training loop calls a loss millions of times: it must not grow GPU memory or the JS heap.
 //
-// GPU side: a counting spy wraps the device's createBuffer / createBindGroup (it calls through,
-// so the numerics stay real) and each created buffer's destroy(), and the test checks that
+// GPU side: a counting spy (helpers/buffer-spy.ts) wraps the device's createBuffer / createBindGroup
+// and each created buffer's destroy(), and the test checks that
 // 10,000 compute() calls and 10,000 encode() calls create no buffer and no bind group after
 // the first call, and that destroying a loss gives back every buffer it made.
 //
@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiceEngine, type DiceLoss } from '../src/index.js';
 import { diceReference } from '../src/reference/index.js';
 import { createBufferFrom, expectClose, getTestDevice, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
+import { spyOnBuffers, type BufferSpy } from './helpers/buffer-spy.js';
 import { gradTolerance, LOSS_TOL } from './tolerance.js';
 
 const CALLS = 10_000;
@@ -59,52 +60,19 @@ function expectHeapBounded(atSample: number, atEnd: number, calls: number, what:
   ).toBeLessThan(bound);
 }
 
-interface Counts {
-  buffersCreated: number;
-  buffersDestroyed: number;
-  bindGroupsCreated: number;
-}
-
 let device: GPUDevice;
 let engine: DiceEngine;
-const counts: Counts = { buffersCreated: 0, buffersDestroyed: 0, bindGroupsCreated: 0 };
-const liveBuffers = () => counts.buffersCreated - counts.buffersDestroyed;
-let restoreSpy: () => void = () => undefined;
-
-function spyOnDevice(target: GPUDevice): () => void {
-  const createBuffer = target.createBuffer;
-  const createBindGroup = target.createBindGroup;
-  target.createBuffer = function (descriptor: GPUBufferDescriptor): GPUBuffer {
-    const buffer = createBuffer.call(target, descriptor);
-    counts.buffersCreated++;
-    const destroy = buffer.destroy;
-    let destroyed = false;
-    buffer.destroy = function (): undefined {
-      if (!destroyed) counts.buffersDestroyed++;
-      destroyed = true;
-      return destroy.call(buffer);
-    };
-    return buffer;
-  };
-  target.createBindGroup = function (descriptor: GPUBindGroupDescriptor): GPUBindGroup {
-    counts.bindGroupsCreated++;
-    return createBindGroup.call(target, descriptor);
-  };
-  return () => {
-    // Drop the own properties: the prototype's methods show through again.
-    delete (target as Partial<GPUDevice>).createBuffer;
-    delete (target as Partial<GPUDevice>).createBindGroup;
-  };
-}
+let spy: BufferSpy;
+const liveBuffers = () => spy.live().length;
 
 beforeAll(async () => {
   device = await getTestDevice();
-  restoreSpy = spyOnDevice(device);
+  spy = spyOnBuffers(device);
   engine = await DiceEngine.create(device);
 });
 afterAll(() => {
   engine?.destroy();
-  restoreSpy();
+  spy?.restore();
 });
 
 const SHAPE = [2, 8, 8, 3];
@@ -117,11 +85,11 @@ const want = diceReference(pred, target, OPTIONS);
 
 describe('no leaks over 10,000 calls', () => {
   it('the spy counts what a loss creates and destroys', async () => {
-    const before = { ...counts };
+    const before = spy.counts();
     const loss = await engine.dice(OPTIONS);
     await loss.compute(pred, target, { grad: true });
-    expect(counts.buffersCreated).toBeGreaterThan(before.buffersCreated);
-    expect(counts.bindGroupsCreated).toBeGreaterThan(before.bindGroupsCreated);
+    expect(spy.buffersCreated).toBeGreaterThan(before.buffersCreated);
+    expect(spy.bindGroupsCreated).toBeGreaterThan(before.bindGroupsCreated);
     loss.destroy();
     expect(liveBuffers()).toBe(before.buffersCreated - before.buffersDestroyed);
   });
@@ -133,7 +101,7 @@ describe('no leaks over 10,000 calls', () => {
         // Each path makes its own buffers on first use (a forward-only call has no gradient to read back).
         await loss.compute(pred, target);
         let result = await loss.compute(pred, target, { grad: true });
-        const warm = { ...counts };
+        const warm = spy.counts();
         let heapAtSample = 0;
         for (let call = 1; call < CALLS; call++) {
           // Alternate forward-only and forward+backward: both paths stay allocation-free.
@@ -141,7 +109,7 @@ describe('no leaks over 10,000 calls', () => {
           if (call === SAMPLE_AT) heapAtSample = await heapUsed();
         }
         const heapAtEnd = await heapUsed();
-        expect(counts).toEqual(warm);
+        expect(spy.counts()).toEqual(warm);
         expectHeapBounded(heapAtSample, heapAtEnd, CALLS - SAMPLE_AT, 'compute()');
         expectClose([result.loss], [want.loss], LOSS_TOL, 'loss after 10,000 calls');
         expectClose(result.grad!, want.grad, gradTolerance(want.grad), 'grad after 10,000 calls');
@@ -164,19 +132,19 @@ describe('no leaks over 10,000 calls', () => {
       const liveBefore = liveBuffers();
       try {
         let heapAtSample = 0;
-        let warm: Counts | undefined;
+        let warm: ReturnType<BufferSpy['counts']> | undefined;
         for (let call = 0; call < CALLS; call += ENCODES_PER_SUBMIT) {
           const encoder = device.createCommandEncoder({ label: 'batch' });
           for (let k = 0; k < ENCODES_PER_SUBMIT; k++) {
             loss.encode(encoder, buffers);
-            warm ??= { ...counts };
+            warm ??= spy.counts();
           }
           device.queue.submit([encoder.finish()]);
           await device.queue.onSubmittedWorkDone();
           if (call + ENCODES_PER_SUBMIT === SAMPLE_AT) heapAtSample = await heapUsed();
         }
         const heapAtEnd = await heapUsed();
-        expect(counts).toEqual(warm);
+        expect(spy.counts()).toEqual(warm);
         expect(liveBuffers()).toBe(liveBefore);
         expectHeapBounded(heapAtSample, heapAtEnd, CALLS - SAMPLE_AT, 'encode()');
         const got = new Float32Array(await readBuffer(device, buffers.loss, 4))[0];

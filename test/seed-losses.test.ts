@@ -72,6 +72,20 @@ describe('seed losses, hand-worked 1x1x2x2 case', () => {
     expectClose([got.loss], [(1 - dice0 + (1 - dice1)) / 2], LOSS_TOL, 'loss');
     expectClose(got.perClass.predSum, [1.2, 0.8], SUM_TOL, 'sum of pred');
   });
+
+  it("groups: the per-group sums under engine.loss()'s names (score, tp, predSum, targetSum), perClass kept", async () => {
+    const got = await runOnGpu({ shape, reduce: 'per-class' }, pred, target);
+    expectClose(got.groups.score, [dice0, dice1], SUM_TOL, 'score');
+    expectClose(got.groups.tp, [0.8, 0.6], SUM_TOL, 'tp');
+    expectClose(got.groups.predSum, [1.2, 0.8], SUM_TOL, 'sum of pred');
+    expectClose(got.groups.targetSum, [1, 1], SUM_TOL, 'sum of target');
+    expect(got.perClass).toEqual({
+      dice: got.groups.score,
+      intersection: got.groups.tp,
+      predSum: got.groups.predSum,
+      targetSum: got.groups.targetSum,
+    });
+  });
 });
 
 describe('empty masks', () => {

@@ -220,6 +220,12 @@ const FAMILY_CASES: {
   mask?: boolean;
 }[] = [
   { name: 'softmax, int32 label map', options: { activation: 'softmax', target: 'label-map' }, labels: 'int32' },
+  // 'u32' is the core's name of the same thing (one label per 32-bit word).
+  {
+    name: "softmax, int32 label map as target 'u32'",
+    options: { activation: 'softmax', target: 'u32' },
+    labels: 'int32',
+  },
   {
     name: 'softmax, float label map [B, H, W, 1], ignoreIndex 2',
     options: { activation: 'softmax', target: 'label-map', ignoreIndex: 2 },

@@ -173,12 +173,16 @@ function parseEpsilon(text: string): Epsilon {
 function groupRows(result: DiceResult, options: DiceLossOptions) {
   const classes = options.shape[options.shape.length - 1];
   const perClass = options.reduce === 'per-class';
-  const { dice, intersection, predSum, targetSum } = result.perClass;
-  return Array.from(dice, (_, g) => ({
+  const { score, tp, predSum, targetSum } = result.groups;
+  // score and tp are the names of engine.loss() and engine.dice() results; dice and intersection
+  // the names this report had first (kept).
+  return Array.from(score, (_, g) => ({
     sample: perClass ? Math.floor(g / classes) : g,
     class: perClass ? g % classes : null,
-    dice: dice[g],
-    intersection: intersection[g],
+    score: score[g],
+    tp: tp[g],
+    dice: score[g],
+    intersection: tp[g],
     predSum: predSum[g],
     targetSum: targetSum[g],
   }));

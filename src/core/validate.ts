@@ -55,6 +55,46 @@ export function describeValue(value: unknown): string {
 }
 
 /**
+ * A deep copy of an options value in which every property and element was read exactly once:
+ * plain objects (own enumerable keys), arrays (holes kept) and typed arrays are copied, at any
+ * depth; anything else (numbers, strings, functions, class instances) is kept as it is. Every
+ * entry point snapshots its options first and then validates and uses only the copy, so a getter
+ * (or a Proxy) that answers differently on each read cannot pass validation with one value and
+ * reach the kernels with another, and a caller's later edits never reach a loss.
+ */
+export function snapshotOptions<T>(value: T): T {
+  return snapshot(value, new Map()) as T;
+}
+
+function snapshot(value: unknown, copies: Map<object, unknown>): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  // A cycle (or a shared sub-object) maps to its one copy.
+  if (copies.has(value)) return copies.get(value);
+  if (Array.isArray(value)) {
+    const length = value.length;
+    const copy = new Array<unknown>(length);
+    copies.set(value, copy);
+    for (let i = 0; i < length; i++) if (i in value) copy[i] = snapshot(value[i], copies);
+    return copy;
+  }
+  if (ArrayBuffer.isView(value)) {
+    const copy = value instanceof DataView ? value : (value as unknown as Float64Array).slice();
+    copies.set(value, copy);
+    return copy;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return value;
+  const copy = Object.create(proto as object | null) as Record<string, unknown>;
+  copies.set(value, copy);
+  for (const key of Object.keys(value)) {
+    // defineProperty, not assignment: an own "__proto__" key (from JSON.parse) stays a key.
+    const entry = snapshot((value as Record<string, unknown>)[key], copies);
+    Object.defineProperty(copy, key, { value: entry, enumerable: true, writable: true, configurable: true });
+  }
+  return copy;
+}
+
+/**
  * Validates an options object like {@link rejectUnknownKeys} and returns a copy of its own known
  * properties on an object without a prototype. Options are read from the copy only: keys
  * inherited from a prototype (a polluted `Object.prototype`, a class's getters) never reach a

@@ -3,6 +3,7 @@ import type { LossProgram } from '../program/program.js';
 import type { VoxelGrids } from '../program/voxel.js';
 import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
 import type { LossHost } from '../runtime/host.js';
+import type { NestedNumbers } from '../runtime/nested-input.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
 import { rejectOverflow } from '../runtime/status.js';
 import { snapshotCompute } from '../runtime/submit.js';
@@ -21,7 +22,7 @@ export interface LossEncodeBuffers {
   mask?: BufferArg;
 }
 
-export type TargetInput = Float32Array | Uint8Array | Uint16Array | Uint32Array | BufferArg;
+export type TargetInput = Float32Array | Uint8Array | Uint16Array | Uint32Array | NestedNumbers | BufferArg;
 
 export interface LossResult {
   loss: number;
@@ -129,14 +130,14 @@ export class FamilyLoss extends ProgramLoss {
   }
 
   /**
-   * Runs the loss once on host arrays (copied at the call) or GPU buffers and reads everything
-   * back. Throws LABEL_OUT_OF_RANGE or NON_FINITE_INPUT (with the count and first index) when
+   * Runs the loss once on host arrays (copied at the call; nested arrays are flattened row-major,
+   * holding exactly the elements the shape needs) or GPU buffers and reads everything back. Throws LABEL_OUT_OF_RANGE or NON_FINITE_INPUT (with the count and first index) when
    * the input was bad, rather than returning a silently wrong number.
    */
   async compute(
-    pred: Float32Array | BufferArg,
+    pred: Float32Array | NestedNumbers | BufferArg,
     target: TargetInput,
-    given: { grad?: boolean; mask?: Float32Array | BufferArg } = {},
+    given: { grad?: boolean; mask?: Float32Array | NestedNumbers | BufferArg } = {},
   ): Promise<LossResult> {
     this.assertUsable();
     // The caller's arrays are copied by the runtime at this call; only the options are read here.

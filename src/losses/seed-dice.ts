@@ -5,6 +5,7 @@ import type { LossProgram } from '../program/program.js';
 import type { SeedGrids } from '../program/seed.js';
 import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
 import type { LossHost } from '../runtime/host.js';
+import type { NestedNumbers } from '../runtime/nested-input.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
 import { rejectOverflow } from '../runtime/status.js';
 import { snapshotCompute } from '../runtime/submit.js';
@@ -29,16 +30,25 @@ export interface DiceEncodeBuffers {
 
 /**
  * Host input for {@link DiceLoss.compute}: a Float32Array, the raw bits of f16 values in a
- * Uint16Array (predType f16; a Float32Array is rounded to f16 for you), or a GPU buffer.
+ * Uint16Array (predType f16; a Float32Array is rounded to f16 for you), nested arrays of numbers
+ * (row-major, the shape's element count), or a GPU buffer.
  */
-export type DiceInput = Float32Array | Uint16Array | BufferArg;
+export type DiceInput = Float32Array | Uint16Array | NestedNumbers | BufferArg;
 
 export interface DiceResult {
   loss: number;
   /**
    * One entry per group, sample-major: (sample, class) for per-class Dice, one per sample for
-   * global Dice.
+   * global Dice. The same arrays as {@link perClass}, under the names engine.loss() results use
+   * (score = dice, tp = intersection): read either.
    */
+  groups: {
+    score: Float32Array;
+    tp: Float32Array;
+    predSum: Float32Array;
+    targetSum: Float32Array;
+  };
+  /** {@link groups} under the seed's names (dice, intersection); kept for existing code. */
   perClass: {
     dice: Float32Array;
     intersection: Float32Array;
@@ -132,9 +142,11 @@ export class DiceLoss extends ProgramLoss {
     const out = await this.runOnce({ pred: input, target }, options.grad === true, '');
     const stats = out.sections.get('stats')!;
     const column = (k: number) => Float32Array.from({ length: this.groupCount }, (_, g) => stats[g * 4 + k]);
+    const [score, tp, predSum, targetSum] = [0, 1, 2, 3].map(column);
     const result: DiceResult = {
       loss: out.parts[0],
-      perClass: { dice: column(0), intersection: column(1), predSum: column(2), targetSum: column(3) },
+      groups: { score, tp, predSum, targetSum },
+      perClass: { dice: score, intersection: tp, predSum, targetSum },
     };
     if (out.grad) result.grad = out.grad;
     rejectEmptyGroupWithoutSmoothing(this.options, result.perClass);

@@ -2,6 +2,7 @@ import type { LossProgram } from '../program/program.js';
 import type { VoxelGrids } from '../program/voxel.js';
 import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
 import type { LossHost } from '../runtime/host.js';
+import type { NestedNumbers } from '../runtime/nested-input.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
 import { snapshotCompute } from '../runtime/submit.js';
 import type { NormalizedWassersteinOptions } from '../spec/wasserstein.js';
@@ -83,8 +84,8 @@ export class WassersteinDiceLoss extends ProgramLoss {
    * number.
    */
   async compute(
-    pred: Float32Array | BufferArg,
-    target: Uint8Array | Uint16Array | Uint32Array | BufferArg,
+    pred: Float32Array | NestedNumbers | BufferArg,
+    target: Uint8Array | Uint16Array | Uint32Array | NestedNumbers | BufferArg,
     given: { grad?: boolean } = {},
   ): Promise<WassersteinResult> {
     this.assertUsable();

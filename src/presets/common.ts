@@ -9,8 +9,9 @@
 
 import type { LossFactory } from '../losses/factory.js';
 import { WgslDiceError } from '../core/errors.js';
-import { describeValue } from '../core/validate.js';
+import { closestName, describeValue, snapshotOptions } from '../core/validate.js';
 import type { FamilyLoss, LossResult } from '../losses/family.js';
+import type { ClDiceOptions } from '../spec/cldice.js';
 import type { LossOptions, MetricOptions } from '../spec/family.js';
 import { type Options, Opts } from '../peers/options.js';
 import { toChannelFirst } from '../peers/layout.js';
@@ -72,25 +73,29 @@ export function notImplemented(api: string, what = 'not implemented on the GPU y
 }
 
 /**
- * Library options with the library's defaults; unknown names throw UNKNOWN_OPTION. Only own
- * properties are read, arrays are copied (a caller's later edits do not reach the preset), and
- * value types are checked now rather than at the first evaluate(): see {@link checkOptionValue}.
+ * Library options with the library's defaults; unknown names throw UNKNOWN_OPTION with the name
+ * the caller probably meant. The options are snapshotted first (own properties only, each read
+ * once, arrays and objects copied: a caller's later edits do not reach the preset), and value
+ * types are checked now rather than at the first evaluate(): see {@link checkOptionValue}.
  */
-export function parseOptions(api: string, given: unknown, defaults: Options): Opts {
-  if (given !== undefined && given !== null && (typeof given !== 'object' || Array.isArray(given))) {
+export function parseOptions(api: string, options: unknown, defaults: Options): Opts {
+  if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
     throw new WgslDiceError('INVALID_OPTION', `${api}: options must be an object of keyword arguments.`);
   }
+  const given = snapshotOptions(options);
   const own: Options = {};
+  const known = Object.keys(defaults);
   for (const key of Object.keys((given ?? {}) as object)) {
     if (!Object.prototype.hasOwnProperty.call(defaults, key)) {
+      const guess = closestName(key, known);
       throw new WgslDiceError(
         'UNKNOWN_OPTION',
-        `${api}: unknown option '${key}'. Valid options are: ${Object.keys(defaults).join(', ')}.`,
+        `${api}: unknown option '${key}'.${guess ? ` Did you mean '${guess}'?` : ''} Valid options are: ${known.join(', ')}.`,
       );
     }
     const value = (given as Options)[key];
     checkOptionValue(api, key, value, defaults[key]);
-    own[key] = copyOption(value);
+    own[key] = value;
   }
   try {
     return new Opts(api, own, defaults);
@@ -102,9 +107,11 @@ export function parseOptions(api: string, given: unknown, defaults: Options): Op
 /**
  * The types a peer option can take, judged from its default: a boolean option takes a boolean
  * (or torch's 0 / 1; MONAI's return_with_label also a list of names); a number option a finite
- * number; any number must be finite; an array holds only numbers, only strings, or only such
- * arrays (a distance matrix); an object only where the default is one (nnU-Net's *_kwargs, checked
- * by the preset). Anything else is INVALID_OPTION naming the option.
+ * number; any number must be finite; an array holds only finite numbers, only strings (a list of
+ * names), or only arrays of finite numbers (a distance matrix): a string inside a nested array
+ * would be read as a number later, and a NaN distance would reach the kernels. An object only
+ * where the default is one (nnU-Net's *_kwargs, checked by the preset). Anything else is
+ * INVALID_OPTION naming the option (and the offending element).
  */
 function checkOptionValue(api: string, key: string, value: unknown, fallback: unknown): void {
   const bad = (what: string): never => {
@@ -124,28 +131,36 @@ function checkOptionValue(api: string, key: string, value: unknown, fallback: un
   const objectDefault = typeof fallback === 'object' && fallback !== null && !Array.isArray(fallback);
   if (typeof value === 'object' && !Array.isArray(value) && !objectDefault)
     bad('a number, a string, a boolean or a list');
-  if (Array.isArray(value) && !isUniformList(value)) bad('a list of numbers (or of strings, or of such lists)');
+  if (Array.isArray(value)) {
+    const problem = listProblem(value, key, true);
+    if (problem) bad(`a list of numbers, of strings, or of lists of numbers, every number finite (${problem})`);
+  }
 }
 
-function isUniformList(list: readonly unknown[]): boolean {
-  const kinds = new Set(
-    Array.from(list, (v) =>
-      Array.isArray(v)
-        ? isUniformList(v)
-          ? 'list'
-          : 'bad'
-        : typeof v === 'number' && Number.isFinite(v)
-          ? 'number'
-          : typeof v,
-    ),
-  );
-  return (
-    !kinds.has('bad') && kinds.size <= 1 && [...kinds].every((k) => k === 'number' || k === 'string' || k === 'list')
-  );
-}
-
-function copyOption<V>(value: V): V {
-  return (Array.isArray(value) ? value.map(copyOption) : value) as V;
+/** What is wrong with an option list (`name[i][j] is ...`), or undefined: see {@link checkOptionValue}. */
+function listProblem(list: readonly unknown[], name: string, outer: boolean): string | undefined {
+  let kind: string | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const v: unknown = list[i];
+    const at = `${name}[${i}]`;
+    let k: string;
+    if (Array.isArray(v)) {
+      if (!outer) return `${at} is a list nested too deep`;
+      const inner = listProblem(v, at, false);
+      if (inner) return inner;
+      k = 'list';
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return `${at} is ${v}`;
+      k = 'number';
+    } else if (typeof v === 'string' && outer) {
+      k = 'string';
+    } else {
+      return `${at} is ${i in list ? describeValue(v) : 'a hole'}`;
+    }
+    if (kind !== undefined && k !== kind) return `${at} is a ${k} among ${kind}s`;
+    kind = k;
+  }
+  return undefined;
 }
 
 /** Wraps the peer option parser's plain Errors (src/peers/options.ts: bad option values) as INVALID_OPTION. */
@@ -202,6 +217,11 @@ export function toTensor(x: HostInput, shape: readonly number[] | null | undefin
     }
     return tensor(s, data);
   }
+  const leaf = nonNumericLeaf(x, name);
+  if (leaf) {
+    // fromNested would store '0.5' as 0.5 and an object as NaN: a silently different tensor.
+    throw new WgslDiceError('INVALID_INPUT', `${leaf}; tensors hold numbers only (null stands for NaN).`);
+  }
   try {
     return fromNested(x as Nested, shape ?? undefined);
   } catch (error) {
@@ -209,13 +229,27 @@ export function toTensor(x: HostInput, shape: readonly number[] | null | undefin
   }
 }
 
+/** The first leaf of nested arrays that is not a number, a boolean or null (`name[i][j] is ...`), if any. */
+function nonNumericLeaf(x: unknown, name: string): string | undefined {
+  if (!Array.isArray(x)) {
+    const ok = typeof x === 'number' || typeof x === 'boolean' || x === null;
+    return ok ? undefined : `${name} is ${describeValue(x)}`;
+  }
+  for (let i = 0; i < x.length; i++) {
+    const found = nonNumericLeaf(x[i], `${name}[${i}]`);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /**
  * Throws INVALID_OPTION unless `layout` is null/undefined, "flat", or an upper-case string of
- * distinct axis letters ("NCHW", "NHWC", "NDHWC", ...) that, when it names a channel axis C, has
- * one letter per axis of `rank`: a lower-case or wrong-rank layout would otherwise be ignored and
- * NHWC data read as NCHW.
+ * distinct axis letters ("NCHW", "NHWC", "NDHWC", "NL", ...) with one letter per axis of `rank`
+ * (when known), naming the channel axis C where the preset reads one (`needsChannel`): a
+ * lower-case, wrong-rank or channel-less layout would otherwise be ignored and NHWC data read as
+ * NCHW.
  */
-export function checkLayout(layout: unknown, rank: number | undefined, what: string): void {
+export function checkLayout(layout: unknown, rank: number | undefined, what: string, needsChannel = false): void {
   if (layout === null || layout === undefined || layout === 'flat') return;
   if (typeof layout !== 'string' || !/^[A-Z]+$/.test(layout) || new Set(layout).size !== layout.length) {
     const upper = typeof layout === 'string' ? layout.toUpperCase() : '';
@@ -225,11 +259,19 @@ export function checkLayout(layout: unknown, rank: number | undefined, what: str
         `"flat" for flat data), got ${describeValue(layout)}${/^[A-Z]+$/.test(upper) ? `: did you mean "${upper}"?` : '.'}`,
     );
   }
-  // A layout with channels must name every axis: otherwise the channel axis is guessed wrong.
-  if (layout.includes('C') && rank !== undefined && layout.length !== rank) {
+  // A layout names every axis: otherwise the channel axis is guessed wrong.
+  if (rank !== undefined && layout.length !== rank) {
     throw new WgslDiceError(
       'INVALID_OPTION',
-      `${what}: layout "${layout}" has ${layout.length} axes but the input has ${rank}.`,
+      `${what}: layout "${layout}" has ${layout.length} axes but the input has ${rank}; name each axis once ` +
+        `(e.g. "${rank === 5 ? 'NCDHW' : rank === 3 ? 'NCW' : 'NCHW'}" or "${rank === 5 ? 'NDHWC' : rank === 3 ? 'NWC' : 'NHWC'}").`,
+    );
+  }
+  if (needsChannel && !layout.includes('C')) {
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `${what}: layout "${layout}" names no channel axis C, and this API reads one; put C where the channels are ` +
+        '(e.g. "NCHW" or "NHWC").',
     );
   }
 }
@@ -238,6 +280,28 @@ export function channelFirst(t: Tensor, layout: string | null | undefined): Tens
   if (!layout) return t;
   checkLayout(layout, t.shape.length, 'extras');
   return toChannelFirst(t, layout);
+}
+
+/**
+ * The factory a torch preset's create() plans with, for data stored in `layout`: the presets
+ * plan channel-first (`[B, C, ...spatial]`, engine layout 'channels-first'); the same data stored
+ * channels-last (a layout ending in C, such as "NHWC": create() was given the channel-first shape
+ * by src/presets/index.ts) is the same loss under the engine's 'channels-last' layout, every
+ * group and every per-voxel term unchanged (label maps and masks hold no channel axis).
+ */
+export function storedIn(factory: LossFactory, layout: string | null | undefined): LossFactory {
+  if (!layout || layout.indexOf('C') < 0 || layout.indexOf('C') === 1) return factory;
+  const channelsLast = <O extends { shape: readonly number[]; layout?: string }>(o: O): O => {
+    if (o.layout !== 'channels-first')
+      throw new Error(`internal error: ${String(o.layout)} options for "${layout}" data`);
+    const [B, C, ...spatial] = o.shape;
+    return { ...o, shape: [B, ...spatial, C], layout: 'channels-last' };
+  };
+  return {
+    loss: ((o: LossOptions | ClDiceOptions) => factory.loss(channelsLast(o) as LossOptions)) as LossFactory['loss'],
+    metric: (o) => factory.metric(channelsLast(o)),
+    wassersteinDice: (o) => factory.wassersteinDice(channelsLast(o)),
+  };
 }
 
 export const f32 = (t: Tensor): Float32Array => Float32Array.from(t.data);
@@ -285,6 +349,83 @@ export function splitShape(
   return { kept, K: prod(kept), N: prod(red.map((a) => shape[a])), perm: [...keptAxes, ...red.sort((a, b) => a - b)] };
 }
 
+/**
+ * The engine groups for summing the `reduce` axes of a tensor of `shape` where it lies, without
+ * moving memory: one group per index of the kept axes, in their row-major order. Two
+ * arrangements exist: kept axes that lead and/or trail one reduced block, `[K, N, M]`
+ * channels-last (a group per (k, m)); or one kept block between reduced ones, `[P, M, S]`
+ * channels-first with the batch pooled (a group per m). Null for any other choice of axes (the
+ * data would have to be transposed first).
+ */
+export function groupsInPlace(
+  shape: readonly number[],
+  reduce: readonly number[] | null,
+): { shape: [number, number, number]; layout: 'channels-last' | 'channels-first'; batch: boolean } | null {
+  const { kept, perm } = splitShape(shape, reduce);
+  const rank = shape.length;
+  const keep = new Set(perm.slice(0, kept.length));
+  const size = (from: number, to: number) => prod(shape.slice(from, to));
+  let lead = 0;
+  while (lead < rank && keep.has(lead)) lead++;
+  let trail = rank;
+  while (trail > lead && keep.has(trail - 1)) trail--;
+  const middleKept = [...keep].filter((a) => a >= lead && a < trail);
+  if (middleKept.length === 0) {
+    return { shape: [size(0, lead), size(lead, trail), size(trail, rank)], layout: 'channels-last', batch: false };
+  }
+  // One kept block [a, b) with reduced axes on both sides (lead = 0 and trail = rank here).
+  const a = Math.min(...middleKept);
+  const b = Math.max(...middleKept) + 1;
+  if (lead !== 0 || trail !== rank || middleKept.length !== b - a) return null;
+  return { shape: [size(0, a), size(a, b), size(b, rank)], layout: 'channels-first', batch: true };
+}
+
+/** The engine groups of {@link groupsInPlace}. */
+export type InPlaceGroups = NonNullable<ReturnType<typeof groupsInPlace>>;
+
+/**
+ * evaluate() of a loss with one group per kept index of `pred` (the `reduce` axes summed): where
+ * {@link groupsInPlace} allows it, on the data as it lies (what create() runs), else with the
+ * kept axes moved first on the host (`[K, N, 1]` channels-last). `kept`: the kept axes' sizes,
+ * K groups in all, in their row-major order.
+ */
+export async function computeGroups(
+  cache: PresetLossCache,
+  optionsFor: (groups: InPlaceGroups) => LossOptions,
+  pred: Tensor,
+  target: Tensor,
+  reduce: readonly number[] | null,
+): Promise<{ result: LossResult; kept: number[]; K: number }> {
+  const { kept, K, N } = splitShape(pred.shape, reduce);
+  const inPlace = groupsInPlace(pred.shape, reduce);
+  const result = inPlace
+    ? await (await cache.loss(optionsFor(inPlace))).compute(f32(pred), f32(target))
+    : await (
+        await cache.loss(optionsFor({ shape: [K, N, 1], layout: 'channels-last', batch: false }))
+      ).compute(splitAxes(pred, reduce).data, splitAxes(target, reduce).data);
+  return { result, kept, K };
+}
+
+/**
+ * NOT_SUPPORTED for create() of a reduction whose kept axes {@link groupsInPlace} cannot group
+ * where the data lies (`option` names the peer's argument: axis, dims).
+ */
+export function reductionNotInPlace(
+  api: string,
+  option: string,
+  shape: readonly number[],
+  reduce: readonly number[] | null,
+): WgslDiceError {
+  const { perm, kept } = splitShape(shape, reduce);
+  return new WgslDiceError(
+    'NOT_SUPPORTED',
+    `${api}: create() with ${option}=[${reduce}] on [${shape}] keeps axes [${perm.slice(0, kept.length)}], which the ` +
+      'GPU cannot group where the data lies: it groups kept axes that lead and/or trail the summed ones, or one ' +
+      `block of kept axes between summed ones. Transpose the data so that the kept axes come first (and set ${option} ` +
+      'to the trailing axes), or use evaluate(), which transposes on the host.',
+  );
+}
+
 /** {@link splitShape} plus the data permuted accordingly. */
 export function splitAxes(
   t: Tensor,
@@ -299,15 +440,20 @@ export function nested(shape: readonly number[], values: ArrayLike<number>): Pre
 }
 
 /**
- * How many compiled losses one preset keeps for its evaluate() calls (one per distinct shape and
- * option set). Each holds GPU scratch buffers, so the least recently used one beyond this bound is
- * destroyed (after the calls already queued on it).
+ * How many compiled losses each preset library keeps for its evaluate() calls (one per distinct
+ * shape and option set; MONAI's Wasserstein and clDice presets have a cache of their own each).
+ * Between calls a cached loss holds only its uniforms and scratch (group-sized: no buffer of the
+ * input's size: compute() frees its uploads and readback when it returns); the least recently
+ * used one beyond this bound is destroyed, every buffer it made included, once the calls already
+ * queued on it have finished. create() losses are the caller's, never cached.
  */
 export const PRESET_CACHE_SIZE = 8;
 
 /** What the cache holds: any loss, destroyed once the calls queued on it have settled. */
 interface CachedLoss {
   destroyWhenIdle(): void;
+  /** Where the loss has it (every loss of the one runtime): compute() frees its tensor-sized buffers. */
+  _freeComputeBuffersAfterEachCall?(): void;
 }
 
 /**
@@ -335,7 +481,10 @@ export class PresetLossCache {
     if (loss) {
       this.#losses.delete(key); // re-inserted below as the most recently used
     } else {
-      loss = make();
+      loss = make().then((made) => {
+        made._freeComputeBuffersAfterEachCall?.();
+        return made;
+      });
       loss.catch(() => {
         if (this.#losses.get(key) === loss) this.#losses.delete(key);
       });

@@ -7,14 +7,16 @@ import type { Opts } from '../peers/options.js';
 import { KERAS_DICE_DEFAULTS, KERAS_EPSILON, KERAS_TVERSKY_DEFAULTS } from '../peers/keras.js';
 import { WgslDiceError } from '../core/errors.js';
 import {
-  PresetLossCache,
-  type Options,
-  type Preset,
+  computeGroups,
+  groupsInPlace,
+  type InPlaceGroups,
   nested,
   optionGuard,
+  type Options,
   parseOptions,
-  splitAxes,
-  splitShape,
+  type Preset,
+  PresetLossCache,
+  reductionNotInPlace,
   toTensor,
 } from './common.js';
 
@@ -32,11 +34,14 @@ export function createKerasPresets(factory: LossFactory) {
             o.oneOf('reduction', ['sum_over_batch_size', 'sum', 'mean', 'mean_with_sample_weight', 'none'] as const),
           );
       const coef = score(o);
-      // The axes not summed over are moved first on the host: each kept index is one engine group
-      // ([K, N, 1] channels-last, no batch pooling); axis=None is one group over everything.
-      const optionsFor = (K: number, N: number): LossOptions => ({
-        shape: [K, N, 1],
-        layout: 'channels-last',
+      // Each kept index (of the axes not summed over) is one engine group; axis=None is one group
+      // over everything. Where the kept axes allow it the data is read where it lies (see
+      // groupsInPlace), as create() must; otherwise evaluate() moves the kept axes first on the
+      // host ([K, N, 1] channels-last).
+      const optionsFor = (groups: InPlaceGroups): LossOptions => ({
+        shape: groups.shape,
+        layout: groups.layout,
+        batch: groups.batch,
         score: coef,
         smoothNumerator: 0,
         smoothDenominator: KERAS_EPSILON,
@@ -48,8 +53,9 @@ export function createKerasPresets(factory: LossFactory) {
         api,
         options: o.values,
         async create(shape) {
-          const { K, N } = splitShape(shape, axis());
-          return factory.loss(optionsFor(K, N));
+          const groups = groupsInPlace(shape, axis());
+          if (!groups) throw reductionNotInPlace(api, 'axis', shape, axis());
+          return factory.loss(optionsFor(groups));
         },
         async evaluate(pred, target, extras) {
           const yPred = toTensor(pred, extras?.inputShape, 'y_pred');
@@ -60,11 +66,9 @@ export function createKerasPresets(factory: LossFactory) {
               `${api}: y_true [${yTrue.shape}] and y_pred [${yPred.shape}] must have the same shape`,
             );
           }
-          const sp = splitAxes(yPred, axis());
-          const st = splitAxes(yTrue, axis());
-          const r = await (await cache.loss(optionsFor(sp.K, sp.N))).compute(sp.data, st.data);
-          if (sp.kept.length === 0) return r.groups.value[0];
-          if (reduction === null || reduction === 'none') return nested(sp.kept, r.groups.value.slice(0, sp.K));
+          const { result: r, kept, K } = await computeGroups(cache, optionsFor, yPred, yTrue, axis());
+          if (kept.length === 0) return r.groups.value[0];
+          if (reduction === null || reduction === 'none') return nested(kept, r.groups.value.slice(0, K));
           return r.loss;
         },
       };

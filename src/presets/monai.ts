@@ -44,13 +44,14 @@ import {
   nested,
   optionGuard,
   parseOptions,
+  storedIn,
   toTensor,
 } from './common.js';
 
 /** A preset whose GPU path is the clDice loss (engine.loss({ formula: 'cl-dice' })). */
 export interface ClDicePreset extends Omit<Preset, 'create'> {
   /** For y_pred of `shape` `[B, C, H, W]` or `[B, C, D, H, W]`; compute(pred, target, { grad: true }). */
-  create(shape: readonly number[]): Promise<ClDiceLoss>;
+  create(shape: readonly number[], extras?: CreateExtras): Promise<ClDiceLoss>;
 }
 
 /** A preset whose GPU path is engine.wassersteinDice rather than a FamilyLoss. */
@@ -188,7 +189,7 @@ const FOCAL_REDUCTION = { mean: 'mean', sum: 'sum-of-means', none: 'sum' } as co
 function focalTerm(o: Opts, C: number, kept: number[], useSoftmax: boolean, lambda: number): FocalOptions {
   const reduction = o.oneOf('reduction', ['none', 'mean', 'sum'] as const);
   // GeneralizedDiceFocalLoss has no alpha (its FocalLoss gets alpha=None).
-  let alpha = 'alpha' in o.values ? o.numOrList('alpha') : null;
+  let alpha = focalAlpha(o);
   if (useSoftmax && kept.length !== C && typeof alpha === 'number') alpha = null;
   if (Array.isArray(alpha) && alpha.length !== kept.length) {
     throw new WgslDiceError(
@@ -204,6 +205,25 @@ function focalTerm(o: Opts, C: number, kept: number[], useSoftmax: boolean, lamb
   const weight = o.numOrList('weight');
   if (weight !== null && kept.length !== 1) focal.weights = engineWeights(o.api, weight, kept, C);
   return focal;
+}
+
+/**
+ * The focal alpha (GeneralizedDiceFocalLoss has none: null). MONAI documents it in [0, 1] (the
+ * weight of the positive terms; 1 - alpha weighs the negative ones) without checking it; outside,
+ * a term's weight is negative and so can the loss be: INVALID_OPTION.
+ */
+function focalAlpha(o: Opts): number | number[] | null {
+  const alpha = 'alpha' in o.values ? optionGuard(() => o.numOrList('alpha')) : null;
+  for (const [i, a] of (typeof alpha === 'number' ? [alpha] : (alpha ?? [])).entries()) {
+    if (!(a >= 0 && a <= 1)) {
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        `${o.api}: alpha${typeof alpha === 'number' ? '' : `[${i}]`} must be in [0, 1] (the weight of the positive ` +
+          `terms; 1 - alpha weighs the negative ones), got ${a}.`,
+      );
+    }
+  }
+  return alpha;
 }
 
 /** MONAI weight (scalar or one per kept class) → the engine's one weight per class. */
@@ -274,6 +294,7 @@ export function createMonaiPresets(factory: LossFactory) {
     (options: Options = {}): Preset => {
       const o = parseOptions(api, options, defaults);
       // Validate eagerly what does not depend on the input.
+      focalAlpha(o);
       optionGuard(() =>
         o.oneOf('reduction', kind === 'dice-ce' ? (['mean', 'sum'] as const) : (['none', 'mean', 'sum'] as const)),
       );
@@ -304,7 +325,7 @@ export function createMonaiPresets(factory: LossFactory) {
             p.lossOptions.mask = 'logits';
             p.lossOptions.maskShape = extras.maskShape[0] === 1 && shape[0] !== 1 ? 'shared' : 'per-sample';
           }
-          return factory.loss(fusedOptions(p));
+          return storedIn(factory, extras.layout).loss(fusedOptions(p));
         },
         async evaluate(pred, target, extras) {
           let { x, y, m } = hostTensors(pred, target, extras);
@@ -486,7 +507,8 @@ export function createMonaiPresets(factory: LossFactory) {
       return {
         api,
         options: o.values,
-        create: async (shape) => factory.wassersteinDice(optionsFor(shape)),
+        create: async (shape, extras: CreateExtras = {}) =>
+          storedIn(factory, extras.layout).wassersteinDice(optionsFor(shape)),
         async evaluate(pred, target, extras) {
           const { x, y } = hostTensors(pred, target, extras);
           const B = x.shape[0];
@@ -544,6 +566,7 @@ export function createMonaiPresets(factory: LossFactory) {
     (options: Options = {}): Preset => {
       const o = parseOptions(api, options, FOCAL_DEFAULTS);
       optionGuard(() => o.oneOf('reduction', ['none', 'mean', 'sum'] as const));
+      focalAlpha(o);
       /** Options for pred of `shape` (channel-first); `labelMap` when the target is a label map. */
       const focalOptions = (shape: readonly number[], targetShape: readonly number[]) => {
         if (shape.length < 2)
@@ -579,7 +602,7 @@ export function createMonaiPresets(factory: LossFactory) {
         api,
         options: o.values,
         create: async (shape, extras: CreateExtras = {}) =>
-          factory.loss(focalOptions(shape, extras.targetShape ?? shape).lossOptions),
+          storedIn(factory, extras.layout).loss(focalOptions(shape, extras.targetShape ?? shape).lossOptions),
         async evaluate(pred, target, extras) {
           const { x, y } = hostTensors(pred, target, extras);
           const { lossOptions, labelMap, kept } = focalOptions(x.shape, y.shape);
@@ -653,7 +676,8 @@ export function createMonaiPresets(factory: LossFactory) {
           const labelMap = isDice && (extras.targetShape?.[1] ?? shape[1]) === 1 && shape[1] > 1;
           const lo = optionsFor([...shape], labelMap);
           // Dice metrics binarise pred (`.bool()`: pred > 0 for the 0/1 or probability inputs MONAI expects).
-          return isDice ? factory.metric({ ...lo, binarize: 'threshold', threshold: 0 }) : factory.loss(lo);
+          const stored = storedIn(factory, extras.layout);
+          return isDice ? stored.metric({ ...lo, binarize: 'threshold', threshold: 0 }) : stored.loss(lo);
         },
         async evaluate(pred, target, extras) {
           const { x, y } = hostTensors(pred, target, extras);
@@ -785,7 +809,7 @@ export function createMonaiPresets(factory: LossFactory) {
       return {
         api,
         options: o.values,
-        create: async (shape) => factory.loss(optionsFor(shape)),
+        create: async (shape, extras: CreateExtras = {}) => storedIn(factory, extras.layout).loss(optionsFor(shape)),
         async evaluate(pred, target, extras) {
           const { x, y } = hostTensors(pred, target, extras);
           if (y.shape.length !== x.shape.length || y.shape.some((d, i) => d !== x.shape[i])) {

@@ -23,6 +23,7 @@ import {
   optionGuard,
   parseOptions,
   prod,
+  storedIn,
   toTensor,
 } from './common.js';
 
@@ -116,7 +117,7 @@ export function createNnunetPresets(factory: LossFactory) {
         api,
         options: o.values,
         async create(shape, extras: CreateExtras = {}) {
-          return factory.loss(
+          return storedIn(factory, extras.layout).loss(
             nnunetDiceOptions(
               o,
               shape,
@@ -223,7 +224,9 @@ export function createNnunetPresets(factory: LossFactory) {
       api,
       options: o.values,
       async create(shape, extras: CreateExtras = {}) {
-        return factory.loss(optionsFor(shape, extras.targetShape ?? defaultTargetShape(shape), true));
+        return storedIn(factory, extras.layout).loss(
+          optionsFor(shape, extras.targetShape ?? defaultTargetShape(shape), true),
+        );
       },
       async evaluate(pred, target, extras) {
         const { x, y } = tensors(pred, target, extras);

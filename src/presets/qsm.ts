@@ -51,38 +51,74 @@ export function createQsmPresets(factory: LossFactory) {
         if (classIndexes !== null) lo.classes = [...new Set(classIndexes.map((c) => (c < 0 ? c + C : c)))];
         return lo;
       };
+      // qsm reads channels last (Keras's image_data_format) unless the layout puts C at axis 1.
       const channelsLastOf = (extras?: PresetExtras | { layout?: string | null }) => {
         const layout = extras?.layout ?? null;
-        return layout === null || layout.indexOf('C') < 0 || isChannelsLast(layout);
+        if (layout === null || isChannelsLast(layout)) return true;
+        if (layout.indexOf('C') === 1) return false;
+        throw new WgslDiceError(
+          'INVALID_OPTION',
+          `${api}: layout "${layout}" puts the channels at axis ${layout.indexOf('C')}; qsm reads them last ` +
+            '(channels_last, e.g. "NHWC") or at axis 1 (channels_first, e.g. "NCHW").',
+        );
       };
-      const combine = (r: LossResult, lo: LossOptions, B: number, C: number): number => {
-        const selected = classIndexes ?? [...Array(C).keys()];
-        const rows = perImage ? B : 1;
-        // per class: batch score (or mean over images when per_image), times class_weights, then mean.
-        const s = selected.map((c) => {
-          let v = 0;
-          for (let b = 0; b < rows; b++) v += r.groups.score[b * C + (c < 0 ? c + C : c)];
-          return v / rows;
-        });
+      /** The selected classes (class_indexes, negatives counted from the end; repeats kept) and each entry's weight. */
+      const entries = (C: number): { classes: number[]; weights: number[] } => {
+        const classes = (classIndexes ?? [...Array(C).keys()]).map((c) => (c < 0 ? c + C : c));
         const cw = o.numOrList('class_weights') ?? 1;
-        const w = typeof cw === 'number' ? s.map(() => cw) : cw;
-        if (w.length !== s.length && w.length !== 1) {
+        const w = typeof cw === 'number' ? [cw] : cw;
+        if (w.length !== classes.length && w.length !== 1) {
           throw new WgslDiceError(
             'INVALID_WEIGHTS',
-            `${api}: class_weights has ${w.length} entries for ${s.length} classes`,
+            `${api}: class_weights has ${w.length} entries for ${classes.length} classes`,
           );
         }
-        void lo;
-        return s.reduce((a, v, i) => a + v * (w.length === 1 ? w[0] : w[i]), 0) / s.length;
+        return { classes, weights: classes.map((_, i) => (w.length === 1 ? w[0] : w[i])) };
+      };
+      // The score: per selected entry its class's batch score (or the mean over images with
+      // per_image) times its class weight, then the mean over the entries.
+      const combine = (r: LossResult, B: number, C: number): number => {
+        const { classes, weights } = entries(C);
+        const rows = perImage ? B : 1;
+        const s = classes.map((c) => {
+          let v = 0;
+          for (let b = 0; b < rows; b++) v += r.groups.score[b * C + c];
+          return v / rows;
+        });
+        return s.reduce((a, v, i) => a + v * weights[i], 0) / s.length;
+      };
+      /**
+       * create(): one engine loss of value Σ_g W_c (1 − s_g) with W_c = (the weights of class c's
+       * entries) / (entries × rows): that is 1 − score when the entries' weights sum to their
+       * number (no class_weights, weights of mean 1). Other weights make the GPU value qsm's plus a
+       * constant, which no engine option expresses: NOT_SUPPORTED.
+       */
+      const weighted = (lo: LossOptions, B: number, C: number): LossOptions => {
+        const { classes, weights } = entries(C);
+        const n = classes.length;
+        const total = weights.reduce((a, w) => a + w, 0);
+        if (Math.abs(total - n) > 1e-9 * n) {
+          throw new WgslDiceError(
+            'NOT_SUPPORTED',
+            `${api}: create() with class_weights summing to ${total} over ${n} classes: the GPU loss would be ` +
+              `Σ w·(1 − score) / ${n}, qsm's value plus the constant ${(total - n) / n} (the same gradient). Scale ` +
+              `class_weights to sum to ${n}, or use evaluate().`,
+          );
+        }
+        const rows = perImage ? B : 1;
+        const W = new Array<number>(C).fill(0);
+        classes.forEach((c, i) => (W[c] += weights[i] / (n * rows)));
+        return { ...lo, classes: [...new Set(classes)], weights: W, reduction: 'sum' };
       };
       return {
         api,
         options: o.values,
         async create(shape, extras?: { layout?: string }) {
-          const lo = optionsFor([...shape], channelsLastOf(extras));
-          if (threshold !== null) return factory.metric({ ...lo, binarize: 'threshold', threshold });
-          // The GPU loss's own scalar is mean(1 − score) = 1 − mean(score) without class_weights.
-          return factory.loss({ ...lo, reduction: 'mean' });
+          const channelsLast = channelsLastOf(extras);
+          const C = channelsLast ? shape[shape.length - 1] : shape[1];
+          const lo = weighted(optionsFor([...shape], channelsLast), shape[0], C);
+          // The GPU value is 1 − the weighted score (for FScore: 1 − what evaluate() returns).
+          return threshold !== null ? factory.metric({ ...lo, binarize: 'threshold', threshold }) : factory.loss(lo);
         },
         async evaluate(pred, target, extras) {
           const pr = toTensor(pred, extras?.inputShape, 'pr');
@@ -99,7 +135,7 @@ export function createQsmPresets(factory: LossFactory) {
           const loss =
             threshold !== null ? await cache.metric({ ...lo, binarize: 'threshold', threshold }) : await cache.loss(lo);
           const r = await loss.compute(f32(pr), f32(gt));
-          const s = combine(r, lo, pr.shape[0], C);
+          const s = combine(r, pr.shape[0], C);
           return kind === 'f-score' ? s : 1 - s;
         },
       };

@@ -7,21 +7,24 @@ import type { LossOptions } from '../spec/family.js';
 import type { Opts } from '../peers/options.js';
 import { SMP_FOCAL_DEFAULTS, SMP_LOSS_DEFAULTS, SMP_TVERSKY_DEFAULTS } from '../peers/smp.js';
 import {
+  channelFirst,
+  computeGroups,
   type CreateExtras,
   engineIgnore,
-  PresetLossCache,
-  type Options,
-  type Preset,
-  channelFirst,
   f32,
+  groupsInPlace,
+  type InPlaceGroups,
   labels,
   nested,
   notImplemented,
   optionGuard,
+  type Options,
   parseOptions,
+  type Preset,
+  PresetLossCache,
   prod,
-  splitAxes,
-  splitShape,
+  reductionNotInPlace,
+  storedIn,
   toTensor,
 } from './common.js';
 
@@ -125,7 +128,9 @@ export function createSmpPresets(factory: LossFactory) {
         api,
         options: o.values,
         async create(shape, extras: CreateExtras = {}) {
-          return factory.loss(smpLossOptions(o, alpha, beta, gamma, shape, extras.targetShape ?? shape));
+          return storedIn(factory, extras.layout).loss(
+            smpLossOptions(o, alpha, beta, gamma, shape, extras.targetShape ?? shape),
+          );
         },
         async evaluate(pred, target, extras) {
           const x = channelFirst(toTensor(pred, extras?.inputShape, 'y_pred'), extras?.layout);
@@ -151,9 +156,13 @@ export function createSmpPresets(factory: LossFactory) {
     (options: Options = {}): Preset => {
       const o = parseOptions(api, options, defaults);
       const [alpha, beta] = coef(o);
-      const optionsFor = (K: number, N: number): LossOptions => ({
-        shape: [K, N, 1],
-        layout: 'channels-last',
+      const dims = () => optionGuard(() => o.intsOrNull('dims'));
+      // One engine group per kept index (the axes not in dims), read where the data lies when the
+      // kept axes allow it (groupsInPlace), as create() must; else evaluate() moves them first.
+      const optionsFor = (groups: InPlaceGroups): LossOptions => ({
+        shape: groups.shape,
+        layout: groups.layout,
+        batch: groups.batch,
         softLabel: true,
         score: { numTp: 1, denTp: 1, denFp: alpha, denFn: beta },
         smoothNumerator: o.num('smooth'),
@@ -166,9 +175,9 @@ export function createSmpPresets(factory: LossFactory) {
         api,
         options: o.values,
         async create(shape) {
-          const dims = optionGuard(() => o.intsOrNull('dims'));
-          const { K, N } = splitShape(shape, dims);
-          return factory.loss(optionsFor(K, N));
+          const groups = groupsInPlace(shape, dims());
+          if (!groups) throw reductionNotInPlace(api, 'dims', shape, dims());
+          return factory.loss(optionsFor(groups));
         },
         async evaluate(pred, target, extras) {
           const x = toTensor(pred, extras?.inputShape, 'output');
@@ -179,14 +188,9 @@ export function createSmpPresets(factory: LossFactory) {
               `${api}: output [${x.shape}] and target [${y.shape}] differ in size`,
             );
           }
-          const dims = optionGuard(() => o.intsOrNull('dims'));
-          // The reduced axes are moved last on the host so that each kept index is one engine group.
-          const sx = splitAxes(x, dims);
-          const sy = splitAxes(y, dims);
-          const loss = await cache.loss(optionsFor(sx.K, sx.N));
-          const r = await loss.compute(sx.data, sy.data);
-          const scores = Array.from(r.groups.score.slice(0, sx.K));
-          return sx.kept.length === 0 ? scores[0] : nested(sx.kept, scores);
+          const { result: r, kept, K } = await computeGroups(cache, optionsFor, x, y, dims());
+          const scores = Array.from(r.groups.score.slice(0, K));
+          return kept.length === 0 ? scores[0] : nested(kept, scores);
         },
       };
     };

@@ -134,10 +134,12 @@ export function requireEncoder(encoder: unknown): asserts encoder is GPUCommandE
  */
 export function hostInputError(name: string, input: unknown): WgslDiceError {
   if (Array.isArray(input) || ArrayBuffer.isView(input) || input instanceof ArrayBuffer) {
+    // Float32Array.from of nested arrays gives NaN for every row: flatten them first.
+    const convert = Array.isArray(input) ? `Float32Array.from(${name}.flat(Infinity))` : `Float32Array.from(${name})`;
     return new WgslDiceError(
       'INVALID_DTYPE',
-      `${name} is ${describe(input)}, but the kernels read f32: pass a Float32Array ` +
-        `(Float32Array.from(${name})) or a GPUBuffer holding f32 values.`,
+      `${name} is ${describe(input)}, but the kernels read f32: pass a Float32Array (${convert}) or a GPUBuffer ` +
+        'holding f32 values.',
     );
   }
   return new WgslDiceError(

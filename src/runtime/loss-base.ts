@@ -2,8 +2,11 @@ import { WgslDiceError } from '../core/errors.js';
 import { STATUS_BYTES } from '../core/limits.js';
 import type { LossHost } from './host.js';
 import { OwnedResources } from './owned-resources.js';
-import { bindError, recordingError, RecordingChecks } from './recording-checks.js';
+import { bindError, finishError, recordingError, RecordingChecks } from './recording-checks.js';
 import { readStatusBuffer, type InputStatus } from './status.js';
+
+/** Numbers the losses of this module's lifetime: each one's recordings carry a marker of its own. */
+let lossSerial = 0;
 
 /**
  * What every loss shares: the engine and device it runs on, the GPU objects it owns (freed in
@@ -21,6 +24,8 @@ export abstract class LossBase {
   #destroyed = false;
   readonly #checks: RecordingChecks;
   readonly #explainRecordingError: ReturnType<typeof recordingError>;
+  /** The debug group its recordings run in: WebGPU's finish() errors quote it (RecordingChecks.watchFinishErrors). */
+  readonly #marker: string;
 
   /**
    * @param what and createdBy name this kind of loss and the engine method that makes it, for
@@ -39,6 +44,8 @@ export abstract class LossBase {
     this.#createdBy = naming.createdBy;
     this.#checks = new RecordingChecks(host.device);
     this.#explainRecordingError = recordingError(label);
+    this.#marker = `${label} encode #${++lossSerial}`;
+    this.#checks.watchFinishErrors(this.#marker, finishError(label));
     this.resources = new OwnedResources(host.device, label, bindGroupsPerCall, this.#checks, bindError(label));
   }
 
@@ -47,19 +54,31 @@ export abstract class LossBase {
    * rejects with the first mistake it found there that no other call of this loss has thrown
    * yet: `INVALID_INPUT` for a command encoder that was already finished, or a buffer of
    * another GPUDevice. WebGPU reports those asynchronously, so encode() cannot throw them
-   * itself; the next encode(), compute() or readStatus() of the loss throws them too.
+   * itself; the next encode(), compute() or readStatus() of the loss throws them too. After
+   * your `encoder.finish()` it also reports what WebGPU found only there, if you did not catch
+   * it in an error scope of your own: an encode() into an encoder with a compute pass of yours
+   * still open, or into a pass already ended.
    */
   async checkEncodes(): Promise<void> {
-    await this.#checks.settled;
+    await this.#checks.settle();
     this.throwRecordingError();
   }
 
   /**
    * Runs `record`, this loss's commands on the caller's encoder or pass, checked by WebGPU (see
-   * {@link checkEncodes}): into a finished encoder, each command is a validation error.
+   * {@link checkEncodes}): into a finished encoder, each command is a validation error. With
+   * `target` (the encoder or pass recorded into) the commands run in the loss's debug group, so
+   * that errors WebGPU keeps until finish() can be told apart as this loss's.
    */
-  protected checkedRecording(record: () => void): void {
-    this.#checks.check(record, this.#explainRecordingError);
+  protected checkedRecording(record: () => void, target?: GPUCommandEncoder | GPUComputePassEncoder): void {
+    this.#checks.check(() => {
+      target?.pushDebugGroup(this.#marker);
+      try {
+        record();
+      } finally {
+        target?.popDebugGroup();
+      }
+    }, this.#explainRecordingError);
   }
 
   /** Throws the mistake WebGPU found in an earlier recording of this loss, once. */
@@ -85,6 +104,7 @@ export abstract class LossBase {
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#checks.dispose();
     this.resources.destroy();
     this.host._forget(this);
   }

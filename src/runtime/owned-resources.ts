@@ -116,6 +116,18 @@ export class OwnedResources {
     return group;
   }
 
+  /**
+   * Destroys one buffer made by {@link buffer} before the owner is destroyed, and forgets it.
+   * Cached bind groups over it are never handed out again (a new buffer has a new key) and
+   * leave the cache as it turns over.
+   */
+  release(buffer: GPUBuffer): void {
+    const at = this.#buffers.indexOf(buffer);
+    if (at < 0) return;
+    this.#buffers.splice(at, 1);
+    buffer.destroy();
+  }
+
   destroy(): void {
     this.#bindGroups.clear();
     for (const buffer of this.#buffers) buffer.destroy();

@@ -11,6 +11,7 @@ import {
 import { bindStorage, describe, hostInputError, isBufferArg, rejectOverlaps, type Binding } from './caller-buffers.js';
 import type { LossHost } from './host.js';
 import { LossBase } from './loss-base.js';
+import { flattenNested } from './nested-input.js';
 import { whole } from './owned-resources.js';
 import { decodeStatus, rejectBadInput, type InputStatus } from './status.js';
 import { submitAndRead } from './submit.js';
@@ -26,6 +27,17 @@ export interface CompiledPass {
 export interface EncodeOptions {
   /** With a command encoder: timestamps written at the start and end of the loss's compute pass. */
   timestampWrites?: GPUComputePassTimestampWrites;
+}
+
+/** What {@link ProgramLoss.warmUp} reports after each pass it has run. */
+export interface LossWarmUpProgress {
+  /** Passes run so far, of `total`. */
+  done: number;
+  total: number;
+  /** The pass just run (see {@link ProgramLoss.describe}). */
+  pass: string;
+  /** Milliseconds that pass took, compiling included. */
+  ms: number;
 }
 
 /** What one compute() brought back. */
@@ -65,6 +77,8 @@ export abstract class ProgramLoss extends LossBase {
   readonly #backwardTensors: ReadonlySet<TensorName>;
   /** compute()'s upload, output and readback buffers, each made when a call first needs it. */
   readonly #host = new Map<string, GPUBuffer>();
+  /** Set by {@link _freeComputeBuffersAfterEachCall}. */
+  #freeComputeBuffers = false;
 
   protected constructor(
     host: LossHost,
@@ -106,6 +120,16 @@ export abstract class ProgramLoss extends LossBase {
   /** Reads the status written by the last submitted passes (for the encode path). */
   readStatus(): Promise<InputStatus> {
     return this.readStatusFrom(this.statusBuffer, this.program.label);
+  }
+
+  /**
+   * @internal For caches of losses that only compute() now and then (the presets' evaluate()):
+   * from now on each compute() destroys its tensor-sized upload, gradient and readback buffers
+   * when it returns, so a cached loss holds only its scratch and uniforms (a few bytes per group)
+   * between calls. A training loop should not: it would allocate those buffers on every call.
+   */
+  _freeComputeBuffersAfterEachCall(): void {
+    this.#freeComputeBuffers = true;
   }
 
   protected scratchBuffer(name: string): GPUBuffer {
@@ -175,7 +199,7 @@ export abstract class ProgramLoss extends LossBase {
         : target.beginComputePass({ label: `${this.program.label} passes`, timestampWrites: options.timestampWrites });
       this.#recordPasses(pass, bound, withGrad, passes === 'backward');
       if (!intoPass) pass.end();
-    });
+    }, target);
   }
 
   #recordPasses(
@@ -183,9 +207,11 @@ export abstract class ProgramLoss extends LossBase {
     bound: ReadonlyMap<TensorName, Binding>,
     withGrad: boolean,
     backwardOnly: boolean,
+    only?: number,
   ): void {
     this.program.passes.forEach((plan, p) => {
       if (plan.backward ? !withGrad : backwardOnly) return;
+      if (only !== undefined && p !== only) return;
       const compiled = this.#passes[p];
       pass.setPipeline(compiled.pipeline);
       for (const dispatch of plan.dispatches) {
@@ -198,6 +224,60 @@ export abstract class ProgramLoss extends LossBase {
         const params = { buffer: this.#uniforms[p], offset: dispatch.block * UNIFORM_STRIDE, size: plan.uniformBytes };
         pass.setBindGroup(0, this.resources.bindGroup(plan.name, compiled.bindGroupLayout, params, entries));
         pass.dispatchWorkgroups(...dispatch.workgroups);
+      }
+    });
+  }
+
+  /**
+   * Runs every pass of this loss once, forward and backward, on zero inputs of its shape, and
+   * waits for the GPU after each. Some adapters compile a pipeline only at its first dispatch
+   * (Mesa's lavapipe and other software ones take seconds per pipeline there), so without this
+   * the first training step, not engine.loss(), takes that time; `progress` hears after each
+   * pass. The inputs are buffers of the loss's own, made for the call and destroyed after it;
+   * the loss's statusBuffer and statsBuffer then hold the zero run's values. Calls of the loss
+   * made meanwhile wait for it. On a GPU that compiled at creation it costs one small submit per
+   * pass.
+   */
+  async warmUp(progress?: (event: LossWarmUpProgress) => void): Promise<void> {
+    this.assertUsable();
+    if (progress !== undefined && typeof progress !== 'function') {
+      throw new WgslDiceError(
+        'INVALID_OPTION',
+        `warmUp(progress) takes a function (or nothing), got ${describe(progress)}.`,
+      );
+    }
+    return this.serialized(async () => {
+      this.assertUsable();
+      const u = GPUBufferUsage;
+      const zeros = new Map<TensorName, GPUBuffer>();
+      try {
+        for (const spec of this.program.tensors) {
+          if (spec.optional && spec.name !== 'grad') continue; // a scratch of the loss stands in
+          zeros.set(spec.name, this.resources.buffer(`warm-up ${spec.name}`, spec.bytes, u.STORAGE));
+        }
+        const bound = this.#bindTensors(Object.fromEntries(zeros));
+        const total = this.program.passes.length;
+        for (const [p, plan] of this.program.passes.entries()) {
+          const start = performance.now();
+          this.device.pushErrorScope('validation');
+          let checked: Promise<GPUError | null>;
+          try {
+            const encoder = this.device.createCommandEncoder({ label: `${this.program.label} warm-up` });
+            const pass = encoder.beginComputePass({ label: `${this.program.label} warm-up ${plan.name}` });
+            this.#recordPasses(pass, bound, true, false, p);
+            pass.end();
+            this.device.queue.submit([encoder.finish()]);
+          } finally {
+            checked = this.device.popErrorScope();
+          }
+          const error = await checked;
+          if (error) throw new WgslDiceError('GPU_ERROR', `The warm-up of ${plan.name} failed: ${error.message}`);
+          await this.host._whileDeviceAlive(this.device.queue.onSubmittedWorkDone());
+          this.assertUsable();
+          progress?.({ done: p + 1, total, pass: plan.name, ms: performance.now() - start });
+        }
+      } finally {
+        for (const buffer of zeros.values()) this.resources.release(buffer);
       }
     });
   }
@@ -231,7 +311,8 @@ export abstract class ProgramLoss extends LossBase {
   }
 
   /**
-   * compute(): copies host arrays at call time (the caller may reuse them at once), then, in
+   * compute(): copies host arrays at call time (the caller may reuse them at once; nested arrays
+   * are flattened and checked, see flattenNested), then, in
    * turn with earlier calls, uploads, runs, reads the status, the readback scratch and the
    * gradient back, and throws LABEL_OUT_OF_RANGE or NON_FINITE_INPUT on bad input.
    */
@@ -244,16 +325,26 @@ export abstract class ProgramLoss extends LossBase {
     this.assertUsable();
     this.throwRecordingError();
     const staged = this.#snapshot(inputs);
-    return this.serialized(() => this.#run(staged, wantGrad, labelHint, predHint));
+    return this.serialized(async () => {
+      try {
+        return await this.#run(staged, wantGrad, labelHint, predHint);
+      } finally {
+        if (this.#freeComputeBuffers) {
+          for (const buffer of this.#host.values()) this.resources.release(buffer);
+          this.#host.clear();
+        }
+      }
+    });
   }
 
   #snapshot(inputs: Readonly<Partial<Record<TensorName, unknown>>>): Map<TensorName, unknown> {
     const staged = new Map<TensorName, unknown>();
-    for (const [name, input] of Object.entries(inputs) as [TensorName, unknown][]) {
-      if (input === undefined) continue;
+    for (const [name, given] of Object.entries(inputs) as [TensorName, unknown][]) {
+      if (given === undefined) continue;
       const spec = this.#tensors.get(name);
       if (!spec?.host) throw new WgslDiceError('INVALID_INPUT', `This loss takes no ${name}.`);
       const type = HOST_ARRAYS[spec.host.type];
+      const input = Array.isArray(given) ? flattenNested(name, given, spec.host.type, spec.host.elements) : given;
       if (ArrayBuffer.isView(input) && !(input instanceof DataView)) {
         if (!(input instanceof type)) {
           if (spec.host.type === 'f32') throw hostInputError(name, input);

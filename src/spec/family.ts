@@ -1,6 +1,7 @@
 import { WgslDiceError } from '../core/errors.js';
 import { MAX_CLASSES } from '../core/limits.js';
 import { parseLayoutShape, type LayoutShape } from '../core/shape.js';
+import { rejectUndeclaredChannelsFirst } from './layout-hint.js';
 import {
   classWeights,
   describeValue,
@@ -11,6 +12,7 @@ import {
   optionalNonNegative,
   ownOptions,
   requireF32,
+  snapshotOptions,
 } from '../core/validate.js';
 
 /**
@@ -28,8 +30,12 @@ export interface LossOptions {
    * 'sigmoid', 'softmax' over classes, or 'tanh' (MONAI other_act=torch.tanh).
    */
   activation?: 'none' | 'sigmoid' | 'softmax' | 'tanh';
-  /** Dense f32 targets of pred's shape, or an integer label map `[B, ...spatial]` of u8/u16/u32. */
-  target?: 'dense' | 'u8' | 'u16' | 'u32';
+  /**
+   * Dense f32 targets of pred's shape, or an integer label map `[B, ...spatial]` of u8/u16/u32
+   * (packed 4 / 2 / 1 to a u32 word). `'label-map'` is `'u32'`, one label per 32-bit word: the
+   * name wgsl-dice/tfjs uses for its int32 label maps.
+   */
+  target?: 'dense' | 'label-map' | 'u8' | 'u16' | 'u32';
   /**
    * Label-map voxels with this label leave every sum (and the cross-entropy). With a dense
    * target, any finite value: elements whose target equals it leave every sum (smp's
@@ -190,7 +196,8 @@ export interface MetricOptions extends Omit<LossOptions, 'activation' | 'crossEn
 }
 
 export type Activation = NonNullable<LossOptions['activation']> | 'argmax' | 'threshold';
-export type TargetKind = NonNullable<LossOptions['target']>;
+/** A target kind after normalisation ('label-map' is read as 'u32'). */
+export type TargetKind = Exclude<NonNullable<LossOptions['target']>, 'label-map'>;
 
 export interface NormalizedLossOptions extends LayoutShape {
   readonly activation: Activation;
@@ -268,13 +275,17 @@ export function scoreCoefficients(formula: string, alpha: number, beta: number, 
 }
 
 export function normalizeLossOptions(
-  options: unknown,
+  given: unknown,
   extra: { activation?: Activation; threshold?: number } = {},
 ): NormalizedLossOptions {
+  // Read once (see snapshotOptions): validated and used from this copy only.
+  const options = snapshotOptions(given);
   if (typeof options !== 'object' || options === null) {
     throw new WgslDiceError('INVALID_OPTION', 'loss() needs an options object with at least { shape }.');
   }
+  rejectUndeclaredChannelsFirst(options, "If the data is [B, C, ...spatial], pass layout: 'channels-first'.");
   const o = ownOptions<LossOptions>('loss option', options, knownOptions);
+  if (o.target === 'label-map') o.target = 'u32'; // one vocabulary with wgsl-dice/tfjs
   const layout = oneOf('layout', o.layout, ['channels-last', 'channels-first'] as const, 'channels-last');
   const channelsFirst = layout === 'channels-first';
   const shape = parseLayoutShape(o.shape, channelsFirst);
@@ -536,7 +547,8 @@ function rejectInapplicable(o: Partial<LossOptions>, formula: string): void {
  * The options of {@link DiceEngine.metric}: a loss's options without activation, cross-entropy
  * or focal terms, no smoothing unless given, and predictions binarised by argmax or a threshold.
  */
-export function normalizeMetricOptions(options: unknown): NormalizedLossOptions {
+export function normalizeMetricOptions(given: unknown): NormalizedLossOptions {
+  const options = snapshotOptions(given);
   if (typeof options !== 'object' || options === null) {
     throw new WgslDiceError(
       'INVALID_OPTION',
@@ -593,7 +605,7 @@ function normalizeFocal(
   const negative = new Float64Array(classes);
   let alpha: number[] | undefined;
   if (typeof f.alpha === 'number') {
-    const a = optionalF32('focal.alpha', f.alpha, 0);
+    const a = focalAlpha('focal.alpha', f.alpha);
     if (!useSoftmax) alpha = new Array<number>(focalClasses).fill(a);
     else if (firstClass !== 0) {
       throw new WgslDiceError(
@@ -608,7 +620,7 @@ function normalizeFocal(
         `focal.alpha must be a number or ${focalClasses} numbers (one per focal class).`,
       );
     }
-    alpha = f.alpha.map((a, i) => optionalF32(`focal.alpha[${i}]`, a, 0));
+    alpha = f.alpha.map((a, i) => focalAlpha(`focal.alpha[${i}]`, a));
   }
   for (let c = firstClass; c < classes; c++) {
     const a = alpha?.[c - firstClass];
@@ -631,6 +643,21 @@ function normalizeFocal(
     negative,
     normaliser,
   };
+}
+
+/**
+ * A focal alpha: the weight of the terms with g, 1 - alpha that of the terms with 1 - g, so in
+ * [0, 1]; outside, a term's weight is negative and so can the loss be.
+ */
+function focalAlpha(name: string, value: unknown): number {
+  const a = requireF32(name, value);
+  if (a < 0 || a > 1) {
+    throw new WgslDiceError(
+      'INVALID_OPTION',
+      `${name} must be in [0, 1] (the weight of the positive terms; 1 - alpha weighs the negative ones), got ${a}.`,
+    );
+  }
+  return a;
 }
 
 export function groupCount(o: NormalizedLossOptions): number {

@@ -1,6 +1,14 @@
 import { WgslDiceError } from '../core/errors.js';
-import { describeValue, isF32Representable, optionalLabel, ownOptions, requireNonNegative } from '../core/validate.js';
+import {
+  describeValue,
+  isF32Representable,
+  optionalLabel,
+  ownOptions,
+  requireNonNegative,
+  snapshotOptions,
+} from '../core/validate.js';
 import { parseNhwcShape, type NhwcShape } from '../core/shape.js';
+import { rejectUndeclaredChannelsFirst } from './layout-hint.js';
 
 /** How Dice groups are formed, as in the seed's three TensorFlow losses. */
 export type DiceReduce = 'global' | 'per-class';
@@ -48,10 +56,16 @@ export interface NormalizedDiceOptions {
 
 export const DEFAULT_EPSILON = 1e-6;
 
-export function normalizeDiceOptions(options: unknown): NormalizedDiceOptions {
+export function normalizeDiceOptions(given: unknown): NormalizedDiceOptions {
+  // Read once (see snapshotOptions): validated and used from this copy only.
+  const options = snapshotOptions(given);
   if (typeof options !== 'object' || options === null) {
     throw new WgslDiceError('INVALID_OPTION', 'dice() needs an options object with at least { shape }.');
   }
+  rejectUndeclaredChannelsFirst(
+    options,
+    "engine.dice() reads channels-last data only: for [B, C, ...spatial] data transpose it, or use engine.loss with layout: 'channels-first' (README, Migrating).",
+  );
   const o = ownOptions<DiceLossOptions>('Dice option', options, knownOptions);
   const shape = parseNhwcShape(o.shape);
   const reduce = o.reduce ?? 'global';

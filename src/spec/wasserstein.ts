@@ -1,6 +1,7 @@
 import { WgslDiceError } from '../core/errors.js';
 import { parseLayoutShape, type LayoutShape } from '../core/shape.js';
-import { oneOf, optionalLabel, optionalNonNegative, ownOptions } from '../core/validate.js';
+import { rejectUndeclaredChannelsFirst } from './layout-hint.js';
+import { oneOf, optionalLabel, optionalNonNegative, ownOptions, snapshotOptions } from '../core/validate.js';
 
 /**
  * Options of {@link DiceEngine.wassersteinDice}: MONAI's GeneralizedWassersteinDiceLoss
@@ -12,8 +13,8 @@ export interface WassersteinDiceOptions {
   shape: readonly number[];
   /** Default 'channels-last'. */
   layout?: 'channels-last' | 'channels-first';
-  /** The label map `[B, ...spatial]`: u8, u16 or u32 (default). */
-  target?: 'u8' | 'u16' | 'u32';
+  /** The label map `[B, ...spatial]`: u8, u16 or u32 (default; also called 'label-map'). */
+  target?: 'label-map' | 'u8' | 'u16' | 'u32';
   /** C x C distances between classes (row: the label), >= 0; normalised to a maximum of 1 as MONAI does. */
   distanceMatrix: readonly (readonly number[])[];
   /** 'default' (alpha 0 for class 0, 1 else) or 'GDL' (alpha_c = 1 / (volume_c + 1) per sample). */
@@ -48,14 +49,18 @@ const knownOptions = [
   'label',
 ] as const;
 
-export function normalizeWassersteinOptions(options: unknown): NormalizedWassersteinOptions {
+export function normalizeWassersteinOptions(given: unknown): NormalizedWassersteinOptions {
+  // Read once (see snapshotOptions): validated and used from this copy only.
+  const options = snapshotOptions(given);
   if (typeof options !== 'object' || options === null) {
     throw new WgslDiceError(
       'INVALID_OPTION',
       'wassersteinDice() needs an options object with { shape, distanceMatrix }.',
     );
   }
+  rejectUndeclaredChannelsFirst(options, "If the data is [B, C, ...spatial], pass layout: 'channels-first'.");
   const o = ownOptions<WassersteinDiceOptions>('wassersteinDice option', options, knownOptions);
+  if (o.target === 'label-map') o.target = 'u32'; // one vocabulary with engine.loss and wgsl-dice/tfjs
   const channelsFirst =
     oneOf('layout', o.layout, ['channels-last', 'channels-first'] as const, 'channels-last') === 'channels-first';
   const shape = parseLayoutShape(o.shape, channelsFirst);

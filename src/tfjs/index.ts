@@ -26,6 +26,7 @@ import {
   _normalizeDiceOptions,
   _normalizeLossOptions,
   _rejectUnknownKeys,
+  _snapshotOptions,
   WgslDiceError,
   type Epsilon,
   type LossOptions,
@@ -136,10 +137,11 @@ function seedLoss(
 /**
  * Options of {@link tfjsLoss}: those of `engine.loss` without `shape` (taken from yPred), with
  * targets given as a tensor: `'dense'` (f32 of yPred's shape) or `'label-map'` (int32, or
- * float32 holding whole numbers: `[B, ...spatial]`, or with a size-1 class axis).
+ * float32 holding whole numbers: `[B, ...spatial]`, or with a size-1 class axis). `'u32'` is
+ * `'label-map'`, as in engine.loss (one label per 32-bit word); tfjs has no u8 or u16 tensors.
  */
 export interface TfjsLossOptions extends Omit<LossOptions, 'shape' | 'target'> {
-  target?: 'dense' | 'label-map';
+  target?: 'dense' | 'label-map' | 'u32';
 }
 
 /**
@@ -156,8 +158,8 @@ export function tfjsLoss(options: TfjsLossOptions = {}): TfjsLossFunction {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new WgslDiceError('INVALID_OPTION', 'tfjsLoss(options) takes the options of engine.loss without shape.');
   }
-  // One snapshot: each option (a getter included) is read once, here.
-  const given: Record<string, unknown> = { ...options };
+  // One snapshot: each option (a getter included, nested arrays and objects too) is read once, here.
+  const given = _snapshotOptions(options) as Record<string, unknown>;
   if ('shape' in given) {
     throw new WgslDiceError('UNKNOWN_OPTION', 'tfjsLoss takes no shape: it is read from yPred at each call.');
   }
@@ -170,17 +172,17 @@ export function tfjsLoss(options: TfjsLossOptions = {}): TfjsLossFunction {
     );
   }
   const { target = 'dense', ...rest } = given;
-  if (target !== 'dense' && target !== 'label-map') {
-    const coreKind = target === 'u8' || target === 'u16' || target === 'u32';
+  if (target !== 'dense' && target !== 'label-map' && target !== 'u32') {
+    const packed = target === 'u8' || target === 'u16';
     throw new WgslDiceError(
       'INVALID_OPTION',
-      `tfjsLoss: target must be 'dense' or 'label-map', got ${JSON.stringify(target)}` +
-        (coreKind
-          ? "; a tfjs label map's element type comes from the tensor (int32, or float32 holding whole numbers): pass target: 'label-map'."
+      `tfjsLoss: target must be 'dense' or 'label-map' (also called 'u32'), got ${JSON.stringify(target)}` +
+        (packed
+          ? "; tfjs has no u8 or u16 tensors: a tfjs label map's element type comes from the tensor (int32, or float32 holding whole numbers): pass target: 'label-map'."
           : '.'),
     );
   }
-  const labelMap = target === 'label-map';
+  const labelMap = target !== 'dense';
   const coreOptions = (shape: readonly number[]) =>
     ({ ...rest, shape, target: labelMap ? 'u32' : 'dense', label: rest.label ?? 'tfjsLoss' }) as LossOptions;
   const checked = _normalizeLossOptions(coreOptions(placeholderShape(rest)));

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { WgslDiceError, type WgslDiceErrorCode } from '../../src/core/errors.js';
 import { normalizeLossOptions } from '../../src/spec/family.js';
 import { DEFAULT_EPSILON, groupWeights, normalizeDiceOptions } from '../../src/spec/seed.js';
+import { normalizeWassersteinOptions } from '../../src/spec/wasserstein.js';
 
 /** The code of the WgslDiceError `call` throws; fails if it returns or throws anything else. */
 function errorCode(call: () => unknown): WgslDiceErrorCode {
@@ -136,6 +137,17 @@ describe('normalizeLossOptions', () => {
     expect(normalizeLossOptions({ shape: [2, 4, 4], mask: 'logits' }).mask).toBe('logits');
   });
 
+  it("reads target 'label-map' (wgsl-dice/tfjs's name) as 'u32', for engine.loss and engine.wassersteinDice", () => {
+    expect(normalizeLossOptions({ shape: [2, 4, 3], target: 'label-map', ignoreIndex: 2 ** 32 - 1 }).target).toBe(
+      'u32',
+    );
+    const distanceMatrix = [
+      [0, 1],
+      [1, 0],
+    ];
+    expect(normalizeWassersteinOptions({ shape: [2, 4, 2], target: 'label-map', distanceMatrix }).target).toBe('u32');
+  });
+
   it('leaves excluded classes out of the group weights', () => {
     const o = normalizeLossOptions({ shape: [2, 4], classes: [1, 3] });
     expect(o.included).toEqual([false, true, false, true]);
@@ -170,6 +182,9 @@ describe('normalizeLossOptions', () => {
       { includeBackground: false, focal: { useSoftmax: true, alpha: 0.25 } },
       'INVALID_OPTION',
     ],
+    ['a focal alpha above 1', { focal: { alpha: 5 } }, 'INVALID_OPTION'],
+    ['a negative focal alpha', { focal: { alpha: -1 } }, 'INVALID_OPTION'],
+    ['a per-class focal alpha outside [0, 1]', { focal: { alpha: [0.5, 0.5, 1.5, 0.5] } }, 'INVALID_OPTION'],
     ['a score with a missing coefficient', { score: { numTp: 2, denTp: 2, denFp: 1 } }, 'INVALID_OPTION'],
     ['a NaN score coefficient', { score: { numTp: NaN, denTp: 2, denFp: 1, denFn: 1 } }, 'INVALID_OPTION'],
   ])('rejects %s', (_, options, code) => {

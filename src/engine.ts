@@ -8,6 +8,7 @@ import { createClDiceLoss, type ClDiceLoss } from './losses/cldice.js';
 import type { LossFactory } from './losses/factory.js';
 import { FamilyLoss } from './losses/family.js';
 import { DiceLoss } from './losses/seed-dice.js';
+import { DistanceTransform, HausdorffDTLoss, SurfaceMetrics } from './losses/surface.js';
 import { WassersteinDiceLoss } from './losses/wasserstein.js';
 import { createPresets, type Presets } from './presets/index.js';
 import { planProgram } from './program/planner.js';
@@ -19,6 +20,15 @@ import type { CompiledPass } from './runtime/program-loss.js';
 import { isClDiceOptions, type ClDiceOptions } from './spec/cldice.js';
 import { normalizeLossOptions, normalizeMetricOptions, type LossOptions, type MetricOptions } from './spec/family.js';
 import { normalizeDiceOptions, type DiceLossOptions } from './spec/seed.js';
+import {
+  isHausdorffDTOptions,
+  normalizeDistanceTransformOptions,
+  normalizeHausdorffDTOptions,
+  normalizeSurfaceMetricsOptions,
+  type DistanceTransformOptions,
+  type HausdorffDTOptions,
+  type SurfaceMetricsOptions,
+} from './spec/surface.js';
 import { normalizeWassersteinOptions, type WassersteinDiceOptions } from './spec/wasserstein.js';
 // Below this, binding windows hold so few rows that ordinary shapes fail with BINDING_TOO_LARGE.
 const MIN_BINDING_BYTES = 4096;
@@ -181,7 +191,17 @@ export class DiceEngine implements LossHost, LossFactory {
   async loss(options: LossOptions): Promise<FamilyLoss>;
   /** clDice (MONAI's SoftclDiceLoss / SoftDiceclDiceLoss), its own pipeline: see {@link ClDiceOptions}. */
   async loss(options: ClDiceOptions): Promise<ClDiceLoss>;
-  async loss(options: LossOptions | ClDiceOptions): Promise<FamilyLoss | ClDiceLoss> {
+  /** MONAI's HausdorffDTLoss / LogHausdorffDTLoss, forward and backward: see {@link HausdorffDTOptions}. */
+  async loss(options: HausdorffDTOptions): Promise<HausdorffDTLoss>;
+  async loss(
+    options: LossOptions | ClDiceOptions | HausdorffDTOptions,
+  ): Promise<FamilyLoss | ClDiceLoss | HausdorffDTLoss> {
+    if (isHausdorffDTOptions(options)) {
+      this._assertUsable();
+      const normalized = normalizeHausdorffDTOptions(options);
+      const program = planProgram({ kind: 'hausdorff-dt', options: normalized }, this.#profile);
+      return this.#track(new HausdorffDTLoss(this, normalized, program, await this.#compile(program)));
+    }
     // clDice has its own loss class (not yet a program), tracked for destroy() like the others.
     if (isClDiceOptions(options)) {
       this._assertUsable();
@@ -213,6 +233,43 @@ export class DiceEngine implements LossHost, LossFactory {
     const normalized = normalizeWassersteinOptions(options);
     const program = planProgram({ kind: 'wasserstein', options: normalized }, this.#profile);
     const loss = new WassersteinDiceLoss(this, normalized, program, await this.#compile(program));
+    this.#losses.add(loss);
+    return loss;
+  }
+
+  /**
+   * The exact distance transform of every (sample, class) mask (dense masks or label maps; 1D to
+   * 3D; euclidean with spacing, chessboard or taxicab; signed or not): see
+   * {@link DistanceTransformOptions}.
+   *
+   * @example
+   * const dt = await engine.distanceTransform({ shape: [1, 3, 64, 64], layout: 'channels-first', target: 'u8' });
+   * const distances = await dt.compute(labels); // Float32Array [1, 3, 64, 64]
+   */
+  async distanceTransform(options: DistanceTransformOptions): Promise<DistanceTransform> {
+    this._assertUsable();
+    const normalized = normalizeDistanceTransformOptions(options);
+    const program = planProgram({ kind: 'distance-transform', options: normalized }, this.#profile);
+    return this.#track(new DistanceTransform(this, normalized, program, await this.#compile(program)));
+  }
+
+  /**
+   * Hausdorff distance (any percentile, directed or not), average surface distance and
+   * normalised surface Dice of every (sample, class), from two masks or label maps, MONAI's
+   * conventions, on the GPU: see {@link SurfaceMetricsOptions}.
+   *
+   * @example
+   * const sm = await engine.surfaceMetrics({ shape: [1, 128, 128, 128, 4], target: 'u8', percentile: 95, tolerance: 1, includeBackground: false });
+   * const { hausdorff, averageSurfaceDistance, surfaceDice } = await sm.compute(predLabels, targetLabels);
+   */
+  async surfaceMetrics(options: SurfaceMetricsOptions): Promise<SurfaceMetrics> {
+    this._assertUsable();
+    const normalized = normalizeSurfaceMetricsOptions(options);
+    const program = planProgram({ kind: 'surface-metrics', options: normalized }, this.#profile);
+    return this.#track(new SurfaceMetrics(this, normalized, program, await this.#compile(program)));
+  }
+
+  #track<L extends HostedLoss>(loss: L): L {
     this.#losses.add(loss);
     return loss;
   }

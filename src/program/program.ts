@@ -33,7 +33,7 @@ export interface LossProgram<Grids = unknown> {
   readonly gradientCoefficients?: string;
 }
 
-export type TensorName = 'pred' | 'target' | 'mask' | 'loss' | 'grad' | 'stats';
+export type TensorName = 'pred' | 'target' | 'mask' | 'loss' | 'grad' | 'stats' | 'distances';
 
 /** How a host array may be given for a tensor in compute(). */
 export type HostType = 'f32' | 'f16-bits' | 'u8' | 'u16' | 'u32';

@@ -225,8 +225,9 @@ export abstract class ProgramLoss extends LossBase {
   ): Binding {
     if ('scratch' in ref) return whole(this.scratchBuffer(ref.scratch));
     const tensor = bound.get(ref.tensor);
-    // An optional tensor the caller left out binds the loss's own buffer of that name.
-    if (!tensor) return whole(this.scratchBuffer(ref.tensor));
+    // An optional tensor the caller left out binds the loss's own buffer of that name, window
+    // for window.
+    if (!tensor) return { buffer: this.scratchBuffer(ref.tensor), offset: ref.offset, size: ref.size };
     return { buffer: tensor.buffer, offset: tensor.offset + ref.offset, size: ref.size };
   }
 
@@ -324,7 +325,7 @@ export abstract class ProgramLoss extends LossBase {
       }),
     );
     const status = decodeStatus(new Uint32Array(bytes, 0, STATUS_BYTES / 4));
-    rejectBadInput(status, this.classCount, labelHint, predHint);
+    this.rejectInput(status, labelHint, predHint);
     const out = new Map<string, Float32Array>();
     let at = STATUS_BYTES;
     this.program.readback.forEach((name, i) => {
@@ -371,6 +372,11 @@ export abstract class ProgramLoss extends LossBase {
 
   /** The class count the label-range message names. */
   protected abstract get classCount(): number;
+
+  /** Throws the typed error for the faults compute() read back (programs whose faults mean other things override it). */
+  protected rejectInput(status: InputStatus, labelHint: string, predHint: string): void {
+    rejectBadInput(status, this.classCount, labelHint, predHint);
+  }
 }
 
 /** The tensors the backward passes bind. */

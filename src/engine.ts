@@ -20,6 +20,9 @@ import { isClDiceOptions, type ClDiceOptions } from './spec/cldice.js';
 import { normalizeLossOptions, normalizeMetricOptions, type LossOptions, type MetricOptions } from './spec/family.js';
 import { normalizeDiceOptions, type DiceLossOptions } from './spec/seed.js';
 import { normalizeWassersteinOptions, type WassersteinDiceOptions } from './spec/wasserstein.js';
+/** A kernel's reflected bind group layout, its bindings' slots and which it writes. */
+type KernelLayout = Omit<CompiledPass, 'pipeline'>;
+
 // Below this, binding windows hold so few rows that ordinary shapes fail with BINDING_TOO_LARGE.
 const MIN_BINDING_BYTES = 4096;
 
@@ -65,10 +68,7 @@ export class DiceEngine implements LossHost, LossFactory {
   readonly gridProfile: GridProfile;
   readonly label: string;
   readonly #pipelines = new Map<string, Promise<GPUComputePipeline>>();
-  readonly #kernels = new Map<
-    KernelName,
-    { bindGroupLayout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> }
-  >();
+  readonly #kernels = new Map<KernelName, KernelLayout>();
   readonly #losses = new Set<HostedLoss>();
   readonly #lossGuard: DeviceLossGuard;
   /** What the planner knows of this device: grid sizes, limits, the subgroup size if usable. */
@@ -230,11 +230,7 @@ export class DiceEngine implements LossHost, LossFactory {
     const passes = await Promise.all(
       program.passes.map(async (p) => {
         const kernel = this.#kernel(p.kernel);
-        return {
-          pipeline: await this.#pipeline(p.kernel, p.constants),
-          bindGroupLayout: kernel.bindGroupLayout,
-          slots: kernel.slots,
-        };
+        return { pipeline: await this.#pipeline(p.kernel, p.constants), ...kernel };
       }),
     );
     this._assertUsable();
@@ -246,7 +242,7 @@ export class DiceEngine implements LossHost, LossFactory {
    * Explicit layouts, not 'auto': every declared binding is part of the layout, whether or not
    * the pipeline's modes use it, so one program shape binds every mode of a kernel.
    */
-  #kernel(name: KernelName): { bindGroupLayout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> } {
+  #kernel(name: KernelName): KernelLayout {
     let kernel = this.#kernels.get(name);
     if (!kernel) {
       const bindings = reflectWgsl(kernelSource(name).code).bindings;
@@ -261,7 +257,11 @@ export class DiceEngine implements LossHost, LossFactory {
           },
         })),
       });
-      kernel = { bindGroupLayout, slots: new Map(bindings.map((b) => [b.name, b.binding])) };
+      kernel = {
+        bindGroupLayout,
+        slots: new Map(bindings.map((b) => [b.name, b.binding])),
+        writable: new Set(bindings.filter((b) => b.access === 'read_write').map((b) => b.name)),
+      };
       this.#kernels.set(name, kernel);
     }
     return kernel;

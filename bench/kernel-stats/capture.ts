@@ -106,7 +106,7 @@ function passesOf(
       }
       return {
         pass: pass.name,
-        direction: pass.backward ? 'backward' : 'forward',
+        direction: pass.group === 'backward' ? 'backward' : 'forward',
         kernel: pass.kernel,
         pipeline: matches[0].id,
       };

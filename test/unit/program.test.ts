@@ -4,6 +4,7 @@
 // tensor) and kept as snapshots of `describe()`, so a change in passes, grids or windows is seen
 // in review rather than at a submit.
 import { describe, expect, it } from 'vitest';
+import { STATUS_BYTES } from '../../src/core/limits.js';
 import { kernelSource, type KernelName } from '../../src/kernels/sources.js';
 import {
   checkUniformTable,
@@ -179,7 +180,19 @@ describe('programs against their WGSL', () => {
   it.each(specs)('%s', (_name, spec, profile) => {
     const program = planProgram(spec, profile);
     const tensorBytes = new Map(program.tensors.map((t) => [t.name, t.bytes]));
-    const scratch = new Set(program.scratch.map((s) => s.name));
+    const scratchBytes = new Map(program.scratch.map((s) => [s.name, s.contents?.byteLength ?? s.bytes]));
+    const scratch = new Set(scratchBytes.keys());
+    // The status protocol: every program has a status buffer, and some pass writes it.
+    expect(scratchBytes.get('status'), 'status scratch').toBe(STATUS_BYTES);
+    expect(program.passes.some((p) => p.dispatches.some((d) => 'status' in d.bindings))).toBe(true);
+    // Passes that share a uniform block share its bytes.
+    const blocks = new Map<string, ArrayBuffer>();
+    for (const pass of program.passes) {
+      if (pass.uniformBlock === undefined) continue;
+      const first = blocks.get(pass.uniformBlock) ?? pass.uniforms;
+      blocks.set(pass.uniformBlock, first);
+      expect(new Uint8Array(pass.uniforms), `${pass.name} shares ${pass.uniformBlock}`).toEqual(new Uint8Array(first));
+    }
     for (const pass of program.passes) {
       const r = reflect(pass.kernel);
       const declared = new Set(r.bindings.map((b) => b.name));
@@ -195,6 +208,12 @@ describe('programs against their WGSL', () => {
         for (const ref of Object.values(d.bindings)) {
           if ('scratch' in ref) {
             expect(scratch.has(ref.scratch) || tensorBytes.has(ref.scratch as never), ref.scratch).toBe(true);
+            if (ref.offset !== undefined) {
+              expect(ref.offset % 256, `${ref.scratch} window offset`).toBe(0);
+              expect(ref.offset + ref.size!, `${ref.scratch} window end`).toBeLessThanOrEqual(
+                scratchBytes.get(ref.scratch)!,
+              );
+            }
             continue;
           }
           expect(ref.offset % 256, `${ref.tensor} window offset`).toBe(0);

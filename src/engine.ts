@@ -4,7 +4,7 @@ import { describeValue, optionalLabel, ownOptions } from './core/validate.js';
 import { sourceLocation } from './kernels/compose.js';
 import { reflectWgsl } from './kernels/reflect.js';
 import { kernelSource, type KernelName } from './kernels/sources.js';
-import { createClDiceLoss, type ClDiceLoss } from './losses/cldice.js';
+import { ClDiceLoss } from './losses/cldice.js';
 import type { LossFactory } from './losses/factory.js';
 import { FamilyLoss } from './losses/family.js';
 import { DiceLoss } from './losses/seed-dice.js';
@@ -16,7 +16,7 @@ import { pipelineKey, type LossProgram, type PipelineConstants } from './program
 import { deviceLossGuard, deviceLostError, type DeviceLossGuard } from './runtime/device-loss.js';
 import type { HostedLoss, LossHost } from './runtime/host.js';
 import type { CompiledPass } from './runtime/program-loss.js';
-import { isClDiceOptions, type ClDiceOptions } from './spec/cldice.js';
+import { isClDiceOptions, normalizeClDiceOptions, type ClDiceOptions } from './spec/cldice.js';
 import { normalizeLossOptions, normalizeMetricOptions, type LossOptions, type MetricOptions } from './spec/family.js';
 import { normalizeDiceOptions, type DiceLossOptions } from './spec/seed.js';
 import { normalizeWassersteinOptions, type WassersteinDiceOptions } from './spec/wasserstein.js';
@@ -179,13 +179,14 @@ export class DiceEngine implements LossHost, LossFactory {
    * peer's knobs, cross-entropy in the same passes): see {@link LossOptions}.
    */
   async loss(options: LossOptions): Promise<FamilyLoss>;
-  /** clDice (MONAI's SoftclDiceLoss / SoftDiceclDiceLoss), its own pipeline: see {@link ClDiceOptions}. */
+  /** clDice (MONAI's SoftclDiceLoss / SoftDiceclDiceLoss): see {@link ClDiceOptions}. */
   async loss(options: ClDiceOptions): Promise<ClDiceLoss>;
   async loss(options: LossOptions | ClDiceOptions): Promise<FamilyLoss | ClDiceLoss> {
-    // clDice has its own loss class (not yet a program), tracked for destroy() like the others.
     if (isClDiceOptions(options)) {
       this._assertUsable();
-      const loss = await createClDiceLoss(this, options, this.gridProfile, this.label);
+      const normalized = normalizeClDiceOptions(options);
+      const program = planProgram({ kind: 'cldice', options: normalized }, this.#profile);
+      const loss = new ClDiceLoss(this, normalized, program, await this.#compile(program));
       this.#losses.add(loss);
       return loss;
     }

@@ -308,3 +308,55 @@ describe('cl-dice options and inputs', () => {
     await expect(loss.compute(pred, new Float32Array(128))).rejects.toMatchObject({ code: 'NON_FINITE_INPUT' });
   });
 });
+
+describe('cl-dice on the one runtime', () => {
+  const options: ClDiceOptions = { formula: 'cl-dice', shape: [2, 9, 11, 2], skeletonIterations: 2, alpha: 0.5 };
+  const n = 2 * 9 * 11 * 2;
+  const random = mulberry32(5);
+  const pred = Float32Array.from({ length: n }, () => Math.round(random() * 8) / 8);
+  const target = Float32Array.from({ length: n }, (_, i) => (i % 2 === 1 && random() < 0.3 ? 1 : 0));
+
+  it('describe() prints the target-skeleton group, the forward and the backward passes', async () => {
+    const loss = await gpu.engine.loss(options);
+    const text = loss.describe();
+    expect(text).toMatch(/target-skeleton, without targetSkeleton\): cldice_/);
+    expect(text).toMatch(/finalize: cldice_finalize, .*status<-status faults<-faults/);
+    expect(text).toMatch(/\(with grad\): cldice_/);
+    loss.destroy();
+  });
+
+  it('into an open compute pass, and with timestamps: what compute() returns; encodeTargetSkeleton too', async () => {
+    await withValidation(gpu.device, async () => {
+      const loss = await gpu.engine.loss(options);
+      const expected = await loss.compute(pred, target, { grad: true });
+      const skeleton = await loss.targetSkeleton(target);
+      const [p, t] = [createBufferFrom(gpu.device, pred), createBufferFrom(gpu.device, target)];
+      const [out, grad, skel] = [
+        createEmptyBuffer(gpu.device, 16),
+        createEmptyBuffer(gpu.device, n * 4),
+        createEmptyBuffer(gpu.device, n * 4),
+      ];
+      const encoder = gpu.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      loss.encodeTargetSkeleton(pass, { target: t, skeleton: skel });
+      loss.encode(pass, { pred: p, target: t, loss: out, grad, targetSkeleton: skel });
+      pass.end();
+      gpu.device.queue.submit([encoder.finish()]);
+      expect(new Float32Array(await readBuffer(gpu.device, out))[0]).toBe(expected.loss);
+      expect(Array.from(new Float32Array(await readBuffer(gpu.device, grad)))).toEqual(Array.from(expected.grad!));
+      expect(Array.from(new Float32Array(await readBuffer(gpu.device, skel)))).toEqual(Array.from(skeleton));
+
+      if (!gpu.device.features.has('timestamp-query'))
+        throw new Error('this test device must offer timestamp-query (lavapipe does)');
+      const querySet = gpu.device.createQuerySet({ type: 'timestamp', count: 2 });
+      const timed = gpu.device.createCommandEncoder();
+      const timestampWrites = { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 };
+      loss.encode(timed, { pred: p, target: t, loss: out }, { timestampWrites });
+      gpu.device.queue.submit([timed.finish()]);
+      expect(new Float32Array(await readBuffer(gpu.device, out))[0]).toBe(expected.loss);
+      for (const b of [p, t, out, grad, skel]) b.destroy();
+      querySet.destroy();
+      loss.destroy();
+    });
+  });
+});

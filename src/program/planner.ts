@@ -1,4 +1,5 @@
-import type { FamilySpec, LossSpec, SeedSpec, WassersteinSpec } from '../spec/index.js';
+import type { ClDiceSpec, FamilySpec, LossSpec, SeedSpec, WassersteinSpec } from '../spec/index.js';
+import { planClDiceProgram, type ClDiceGrids } from './cldice.js';
 import { planFamilyProgram } from './family.js';
 import type { DeviceProfile } from './profile.js';
 import type { LossProgram } from './program.js';
@@ -12,8 +13,12 @@ import { planWassersteinProgram } from './wasserstein.js';
  */
 export function planProgram(spec: SeedSpec, profile: DeviceProfile): LossProgram<SeedGrids>;
 export function planProgram(spec: FamilySpec | WassersteinSpec, profile: DeviceProfile): LossProgram<VoxelGrids>;
-export function planProgram(spec: LossSpec, profile: DeviceProfile): LossProgram<SeedGrids | VoxelGrids>;
-export function planProgram(spec: LossSpec, profile: DeviceProfile): LossProgram<SeedGrids> | LossProgram<VoxelGrids> {
+export function planProgram(spec: ClDiceSpec, profile: DeviceProfile): LossProgram<ClDiceGrids>;
+export function planProgram(spec: LossSpec, profile: DeviceProfile): LossProgram<SeedGrids | VoxelGrids | ClDiceGrids>;
+export function planProgram(
+  spec: LossSpec,
+  profile: DeviceProfile,
+): LossProgram<SeedGrids> | LossProgram<VoxelGrids> | LossProgram<ClDiceGrids> {
   switch (spec.kind) {
     case 'seed':
       return planSeedProgram(spec.options, profile);
@@ -21,5 +26,7 @@ export function planProgram(spec: LossSpec, profile: DeviceProfile): LossProgram
       return planFamilyProgram(spec.options, profile);
     case 'wasserstein':
       return planWassersteinProgram(spec.options, profile);
+    case 'cldice':
+      return planClDiceProgram(spec.options, profile);
   }
 }

@@ -480,7 +480,8 @@ export abstract class ProgramLoss {
     const whole = groups === undefined;
     if (whole) buffers.loss = this.#hostBuffer('host loss', 16, u.STORAGE | u.COPY_SRC);
     for (const name of outputs) {
-      buffers[name] = this.#hostBuffer(`host ${name}`, this.#tensors.get(name)!.bytes, u.STORAGE | u.COPY_SRC);
+      // Named apart from an upload of the same tensor (clDice's targetSkeleton is both).
+      buffers[name] = this.#hostBuffer(`host ${name} out`, this.#tensors.get(name)!.bytes, u.STORAGE | u.COPY_SRC);
     }
     const sources: { buffer: GPUBuffer; bytes: number }[] = whole
       ? [

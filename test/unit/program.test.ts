@@ -28,6 +28,8 @@ import { normalizeLossOptions, type LossOptions } from '../../src/spec/family.js
 import type { LossSpec } from '../../src/spec/index.js';
 import { normalizeDiceOptions, type DiceLossOptions } from '../../src/spec/seed.js';
 import { normalizeWassersteinOptions, type WassersteinDiceOptions } from '../../src/spec/wasserstein.js';
+import { normalizeClDiceOptions, type ClDiceOptions } from '../../src/spec/cldice.js';
+import { clDiceFinalizeFields, clDiceParamsFields, type ClDiceGrids } from '../../src/program/cldice.js';
 
 const lavapipe: DeviceProfile = {
   workgroupSize: 256,
@@ -56,6 +58,10 @@ const family = (o: LossOptions): LossSpec => ({ kind: 'family', options: normali
 const wasserstein = (o: WassersteinDiceOptions): LossSpec => ({
   kind: 'wasserstein',
   options: normalizeWassersteinOptions(o),
+});
+const clDice = (o: Omit<ClDiceOptions, 'formula'>): LossSpec => ({
+  kind: 'cldice',
+  options: normalizeClDiceOptions({ formula: 'cl-dice', ...o }),
 });
 const M3 = [
   [0, 1, 1],
@@ -159,6 +165,17 @@ const specs: [string, LossSpec, DeviceProfile][] = [
     wasserstein({ shape: [2, 3, 64, 64], layout: 'channels-first', distanceMatrix: M3 }),
     tinyWindows as DeviceProfile,
   ],
+  ['cl-dice 2D channels-last', clDice({ shape: [2, 64, 64, 2], skeletonIterations: 2 }), lavapipe],
+  [
+    'cl-dice 3D channels-first, GPU',
+    clDice({ shape: [1, 3, 16, 32, 32], layout: 'channels-first', skeletonIterations: 1, alpha: 0.5 }),
+    gpu,
+  ],
+  [
+    'cl-dice in binding windows',
+    clDice({ shape: [4, 2, 64, 64], layout: 'channels-first', skeletonIterations: 1 }),
+    tinyWindows as DeviceProfile,
+  ],
 ];
 
 const reflections = new Map<KernelName, WgslReflection>();
@@ -257,6 +274,25 @@ describe('uniform field tables against the WGSL structs', () => {
       table(wassersteinFinalizeFields(normalizeWassersteinOptions({ shape: [1, 4, 3], distanceMatrix: M3 }), 1, 1)),
     ],
   ];
+  const clDiceSpec = specs.find(([name]) => name === 'cl-dice 2D channels-last')![1];
+  const clDiceProgram = planProgram(clDiceSpec, lavapipe) as LossProgram<ClDiceGrids>;
+  const clDiceOptions = normalizeClDiceOptions({ formula: 'cl-dice', shape: [2, 64, 64, 2] });
+  cases.push(
+    [
+      'cl-dice volume passes',
+      [
+        'cldice_erode',
+        'cldice_skeleton',
+        'cldice_sums',
+        'cldice_skeleton_backward',
+        'cldice_dilate_choice',
+        'cldice_dilate_backward',
+        'cldice_erode_backward',
+      ],
+      table(clDiceParamsFields(clDiceProgram.grids.geometry, clDiceProgram.grids.windows[0])),
+    ],
+    ['cl-dice finalize', ['cldice_finalize'], table(clDiceFinalizeFields(clDiceOptions, clDiceProgram.grids))],
+  );
   it.each(cases)('%s', (_name, kernels, fields) => {
     for (const kernel of kernels) expect(checkUniformTable(uniformStruct(kernel), fields), kernel).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import { WgslDiceError } from './core/errors.js';
-import { WORKGROUP_BYTES_PER_THREAD } from './core/limits.js';
+import { MIN_BINDING_BYTES, WORKGROUP_BYTES_PER_THREAD } from './core/limits.js';
 import { describeValue, optionalLabel, ownOptions } from './core/validate.js';
 import { sourceLocation } from './kernels/compose.js';
 import { reflectWgsl } from './kernels/reflect.js';
@@ -22,9 +22,6 @@ import { normalizeDiceOptions, type DiceLossOptions } from './spec/seed.js';
 import { normalizeWassersteinOptions, type WassersteinDiceOptions } from './spec/wasserstein.js';
 /** A kernel's reflected bind group layout, its bindings' slots and which it writes. */
 type KernelLayout = Omit<CompiledPass, 'pipeline'>;
-
-// Below this, binding windows hold so few rows that ordinary shapes fail with BINDING_TOO_LARGE.
-const MIN_BINDING_BYTES = 4096;
 
 export interface DiceEngineOptions {
   /** Threads per workgroup, a power of two (default 256, or the device's limit if lower). */

@@ -1,4 +1,5 @@
 import { WgslDiceError } from '../core/errors.js';
+import { MIN_BINDING_BYTES } from '../core/limits.js';
 import { packPerWindow, packUniform, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedClDiceOptions } from '../spec/cldice.js';
 import { elementwiseGrid, rangeWindows, type BindingWindow } from './grids.js';
@@ -27,16 +28,22 @@ import type { KernelName } from '../kernels/sources.js';
 // pass runs in binding windows of whole volumes, scratch included; no atomics on values.
 
 /**
- * The slab of the grid and the granule of the binding windows: a (sample, class) volume
- * channels-first, a sample channels-last (its classes interleave).
+ * The granule of the grid and of the binding windows: a (sample, class) volume channels-first,
+ * a sample channels-last (its classes interleave). A stencil never reads across one.
  */
-function windowUnit(o: NormalizedClDiceOptions): number {
+function volumeUnit(o: NormalizedClDiceOptions): number {
   const volume = o.size[0] * o.size[1] * o.size[2];
   return o.channelsFirst ? volume : volume * o.classes;
 }
 
 /** Window starts are multiples of 64 elements: 256-byte binding offsets. */
 const WINDOW_ALIGN = 64;
+
+/**
+ * The most elements a run of small volumes takes: it fits the smallest binding window the engine
+ * allows from a 256-byte-aligned start.
+ */
+const MAX_RUN = (MIN_BINDING_BYTES - 256) / 4;
 
 /** How the elementwise grid and the tensors' layout look to the kernels. */
 export interface ClDiceGeometry {
@@ -46,10 +53,14 @@ export interface ClDiceGeometry {
   readonly strides: readonly [number, number, number];
   readonly classes: number;
   readonly channelStride: number;
-  /** Elements of a slab: one (sample, class) volume channels-first, one sample channels-last. */
+  /**
+   * Elements of a slab: a run of whole volumes (samples channels-last), one when it is worth
+   * several workgroups, else as many as make one workgroup's work. The last may be shorter.
+   */
   readonly slabElements: number;
   readonly chunksPerSlab: number;
   readonly elementsPerWorkgroup: number;
+  readonly elements: number;
 }
 
 export interface ClDiceGrids {
@@ -59,15 +70,27 @@ export interface ClDiceGrids {
   readonly windows: readonly BindingWindow[];
 }
 
-/** The grid, binding windows and kernel geometry of a clDice loss on a device of `profile`. */
+/**
+ * The grid, binding windows and kernel geometry of a clDice loss on a device of `profile`,
+ * planned by elements: a workgroup gets about the same work whether the tensor is one large
+ * volume or thousands of tiny ones (8192 volumes of 4x4 used to take 8192 workgroups of 16
+ * elements each, in every one of the 8(K + 1) passes).
+ */
 export function clDiceGrids(o: NormalizedClDiceOptions, profile: GridProfile): ClDiceGrids {
-  const slab = windowUnit(o);
-  const slabs = o.elements / slab;
+  const volume = volumeUnit(o);
+  const volumes = o.elements / volume;
+  // Small volumes run several to a slab: a workgroup's worth (enough for every thread), capped
+  // so that the grid never depends on the binding limit (sums in the same order whatever the
+  // windows).
+  const worth = Math.min(MAX_RUN, profile.workgroupSize * profile.minUnitsPerThread);
+  const perSlab = Math.max(1, Math.floor(worth / volume));
+  const slab = perSlab * volume;
+  const slabs = Math.ceil(volumes / perSlab);
   // Workgroups never straddle two slabs, so a window needs no more than one slab.
   const grid = elementwiseGrid(slabs, slab, profile);
   const range = (k: number): [number, number] => {
     const first = Math.floor(k / grid.chunks) * slab;
-    return [first, first + slab];
+    return [first, Math.min(first + slab, o.elements)];
   };
   let windows: BindingWindow[];
   try {
@@ -76,7 +99,7 @@ export function clDiceGrids(o: NormalizedClDiceOptions, profile: GridProfile): C
     if (!(error instanceof WgslDiceError) || error.code !== 'BINDING_TOO_LARGE') throw error;
     throw new WgslDiceError(
       'BINDING_TOO_LARGE',
-      `clDice binds whole ${o.channelsFirst ? '(sample, class) volumes' : 'samples'} (${slab * 4} bytes here) in one binding, ` +
+      `clDice binds whole ${o.channelsFirst ? '(sample, class) volumes' : 'samples'} (${volume * 4} bytes here) in one binding, ` +
         `but bindings are limited to ${profile.maxBindingBytes} bytes; ` +
         (o.channelsFirst
           ? 'use smaller volumes or raise maxStorageBufferBindingSize.'
@@ -94,6 +117,7 @@ export function clDiceGrids(o: NormalizedClDiceOptions, profile: GridProfile): C
       slabElements: slab,
       chunksPerSlab: grid.chunks,
       elementsPerWorkgroup: grid.unitsPerChunk,
+      elements: o.elements,
     },
     workgroups: slabs * grid.chunks,
     windows,
@@ -114,6 +138,7 @@ export function clDiceParamsFields(g: ClDiceGeometry, w: BindingWindow): Uniform
     ['slab_elements', 'u32', g.slabElements],
     ['chunks_per_slab', 'u32', g.chunksPerSlab],
     ['elements_per_workgroup', 'u32', g.elementsPerWorkgroup],
+    ['elements', 'u32', g.elements],
     ['linear_base', 'u32', w.linearBase],
     ['element_base', 'u32', w.elementBase],
   ];

@@ -297,3 +297,31 @@ describe('uniform field tables against the WGSL structs', () => {
     for (const kernel of kernels) expect(checkUniformTable(uniformStruct(kernel), fields), kernel).toEqual([]);
   });
 });
+
+describe('clDice grids follow the elements, not the number of volumes (issue 21)', () => {
+  // 8192 volumes of 4x4 took 12-16x one 2x256x256 volume, [65536, 2, 1, 1] about 21 s: a
+  // workgroup per volume, in every pass. Now small volumes run several to a workgroup.
+  it.each([
+    [[8192, 4, 4, 2], 'channels-last'],
+    [[4096, 2, 4, 4], 'channels-first'],
+    [[65536, 2, 1, 1], 'channels-last'],
+    [[512, 2, 3, 4, 4], 'channels-first'],
+  ] as const)('%j %s', (shape, layout) => {
+    for (const profile of [lavapipe, gpu]) {
+      const program = planProgram(clDice({ shape, layout }), profile) as LossProgram<ClDiceGrids>;
+      const elements = shape.reduce((a: number, b: number) => a * b, 1);
+      // At least 480 elements a workgroup (two threads' share of a run of volumes), so a
+      // pass's cost follows the elements.
+      expect(program.grids.workgroups, `${profile.software ? 'software' : 'gpu'}`).toBeLessThanOrEqual(
+        Math.ceil(elements / 480),
+      );
+      for (const pass of program.passes) expect(pass.dispatches.length, pass.name).toBe(program.grids.windows.length);
+    }
+  });
+
+  it('one large volume keeps its plan: chunks of one volume, as many as the profile wants', () => {
+    const big = planProgram(clDice({ shape: [2, 256, 256, 2] }), lavapipe) as LossProgram<ClDiceGrids>;
+    expect(big.grids.geometry.slabElements).toBe(256 * 256 * 2);
+    expect(big.grids.workgroups).toBe(lavapipe.elementwiseWorkgroups);
+  });
+});

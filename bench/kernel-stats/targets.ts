@@ -8,7 +8,7 @@ import { CLDICE_BENCH, LOSS_CASES, SHAPES, toChannelsFirst, type ProgramPass } f
 
 /** A created loss as kernel-stats reads it: its program's passes where it has a program. */
 export interface CreatedLoss {
-  readonly passes?: readonly ProgramPass[];
+  readonly passes: readonly ProgramPass[];
   destroy(): void;
 }
 
@@ -22,14 +22,6 @@ export interface KernelStatsTarget {
 }
 
 const WASSERSTEIN_CASE = 'wasserstein-u8-cf';
-
-/**
- * The passes of a loss that runs on the program runtime (`loss.program`); undefined for one
- * that records its own passes (clDice, until it moves onto the runtime).
- */
-function programPasses(loss: object): readonly ProgramPass[] | undefined {
-  return (loss as { program?: { passes?: readonly ProgramPass[] } }).program?.passes;
-}
 
 /** Class i is |i - j| / (C - 1) away from class j: ordered labels (any matrix makes the same pipeline). */
 function orderedDistances(classes: number): number[][] {
@@ -64,7 +56,7 @@ export function kernelStatsTargets(only?: string): KernelStatsTarget[] {
           skeletonIterations: CLDICE_BENCH.iterations,
           label: 'kernel-stats cl-dice',
         });
-        return { passes: programPasses(loss), destroy: () => loss.destroy() };
+        return { passes: loss.program.passes, destroy: () => loss.destroy() };
       },
     });
   }
@@ -83,7 +75,7 @@ export function kernelStatsTargets(only?: string): KernelStatsTarget[] {
           distanceMatrix: orderedDistances(shape[1]),
           label: `kernel-stats ${WASSERSTEIN_CASE}`,
         });
-        return { passes: programPasses(loss), destroy: () => loss.destroy() };
+        return { passes: loss.program.passes, destroy: () => loss.destroy() };
       },
     });
   }

@@ -230,7 +230,7 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
                 coefs: scratchRef('coefs'),
                 grad: voxelWindow('grad', w, 'elements', o.classes),
               }),
-              true,
+              'backward',
             ),
           ]
         : []),

@@ -1,4 +1,5 @@
 import type {
+  ClDiceSpec,
   DistanceTransformSpec,
   FamilySpec,
   HausdorffDTSpec,
@@ -7,6 +8,7 @@ import type {
   SurfaceMetricsSpec,
   WassersteinSpec,
 } from '../spec/index.js';
+import { planClDiceProgram, type ClDiceGrids } from './cldice.js';
 import { planFamilyProgram } from './family.js';
 import type { DeviceProfile } from './profile.js';
 import type { LossProgram } from './program.js';
@@ -24,6 +26,7 @@ import { planWassersteinProgram } from './wasserstein.js';
  */
 export function planProgram(spec: SeedSpec, profile: DeviceProfile): LossProgram<SeedGrids>;
 export function planProgram(spec: FamilySpec | WassersteinSpec, profile: DeviceProfile): LossProgram<VoxelGrids>;
+export function planProgram(spec: ClDiceSpec, profile: DeviceProfile): LossProgram<ClDiceGrids>;
 export function planProgram(
   spec: DistanceTransformSpec | SurfaceMetricsSpec | HausdorffDTSpec,
   profile: DeviceProfile,
@@ -31,11 +34,11 @@ export function planProgram(
 export function planProgram(
   spec: LossSpec,
   profile: DeviceProfile,
-): LossProgram<SeedGrids | VoxelGrids | SurfaceLayoutPlan>;
+): LossProgram<SeedGrids | VoxelGrids | ClDiceGrids | SurfaceLayoutPlan>;
 export function planProgram(
   spec: LossSpec,
   profile: DeviceProfile,
-): LossProgram<SeedGrids> | LossProgram<VoxelGrids> | LossProgram<SurfaceLayoutPlan> {
+): LossProgram<SeedGrids> | LossProgram<VoxelGrids> | LossProgram<ClDiceGrids> | LossProgram<SurfaceLayoutPlan> {
   switch (spec.kind) {
     case 'seed':
       return planSeedProgram(spec.options, profile);
@@ -43,6 +46,8 @@ export function planProgram(
       return planFamilyProgram(spec.options, profile);
     case 'wasserstein':
       return planWassersteinProgram(spec.options, profile);
+    case 'cldice':
+      return planClDiceProgram(spec.options, profile);
     case 'distance-transform':
       return planDistanceTransformProgram(spec.options, profile);
     case 'surface-metrics':

@@ -7,6 +7,7 @@ import {
   scratchRef,
   uniformPass,
   type BindingRef,
+  type PassGroup,
   type PipelineConstants,
   type ProgramDispatch,
   type ProgramPass,
@@ -229,7 +230,7 @@ export function singlePass(
   fields: UniformValue[],
   workgroups: number,
   bindings: Record<string, BindingRef>,
-  options: { constants?: PipelineConstants; backward?: boolean; window?: BindingWindow } = {},
+  options: { constants?: PipelineConstants; group?: PassGroup; window?: BindingWindow } = {},
 ): ProgramPass {
   const dispatch: ProgramDispatch = {
     block: 0,
@@ -243,7 +244,7 @@ export function singlePass(
     options.constants ?? {},
     packPerWindow([0], () => fields),
     [dispatch],
-    options.backward ?? false,
+    options.group ?? 'forward',
   );
 }
 
@@ -255,7 +256,7 @@ export function windowPass(
   fieldsFor: (w: BindingWindow) => UniformValue[],
   workgroupsFor: (w: BindingWindow) => number,
   bind: (w: BindingWindow) => Record<string, BindingRef>,
-  backward = false,
+  group: PassGroup = 'forward',
 ): ProgramPass {
   const dispatches = windows.map((w, block) => ({
     block,
@@ -263,7 +264,7 @@ export function windowPass(
     workgroups: [workgroupsFor(w), 1, 1] as const,
     bindings: bind(w),
   }));
-  return uniformPass(name, kernel, {}, packPerWindow(windows, fieldsFor), dispatches, backward);
+  return uniformPass(name, kernel, {}, packPerWindow(windows, fieldsFor), dispatches, group);
 }
 
 /**

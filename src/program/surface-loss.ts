@@ -184,7 +184,7 @@ export function fieldBackwardPass(t: FieldTerm, plan: SurfaceLayoutPlan): Progra
       coefs: scratchRef(name('coefs')),
       grad: voxelWindow('grad', w, 'elements', g.classes),
     }),
-    true,
+    'backward',
   );
 }
 

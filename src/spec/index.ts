@@ -1,3 +1,4 @@
+import type { NormalizedClDiceOptions } from './cldice.js';
 import type { NormalizedLossOptions } from './family.js';
 import type { NormalizedDiceOptions } from './seed.js';
 import type { NormalizedDistanceTransform, NormalizedHausdorffDT, NormalizedSurfaceMetrics } from './surface.js';
@@ -6,6 +7,7 @@ import type { NormalizedWassersteinOptions } from './wasserstein.js';
 export type SeedSpec = { readonly kind: 'seed'; readonly options: NormalizedDiceOptions };
 export type FamilySpec = { readonly kind: 'family'; readonly options: NormalizedLossOptions };
 export type WassersteinSpec = { readonly kind: 'wasserstein'; readonly options: NormalizedWassersteinOptions };
+export type ClDiceSpec = { readonly kind: 'cldice'; readonly options: NormalizedClDiceOptions };
 export type DistanceTransformSpec = {
   readonly kind: 'distance-transform';
   readonly options: NormalizedDistanceTransform;
@@ -19,4 +21,4 @@ export type HausdorffDTSpec = { readonly kind: 'hausdorff-dt'; readonly options:
  * into one of these, and the planner (src/program/planner.ts) turns it into a program.
  */
 export type LossSpec =
-  SeedSpec | FamilySpec | WassersteinSpec | DistanceTransformSpec | SurfaceMetricsSpec | HausdorffDTSpec;
+  SeedSpec | FamilySpec | WassersteinSpec | ClDiceSpec | DistanceTransformSpec | SurfaceMetricsSpec | HausdorffDTSpec;

@@ -35,6 +35,7 @@ export {
   HausdorffDTLoss,
   SurfaceMetrics,
   type DistanceTransformBuffers,
+  type DistanceTransformResult,
   type HausdorffDTBuffers,
   type HausdorffDTResult,
   type SurfaceInput,

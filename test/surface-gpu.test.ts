@@ -156,7 +156,12 @@ describe('boundary term of engine.loss (Kervadec et al.)', () => {
         }
       }
       const ref = boundaryLoss(probs, oneHot, shape, { spacing: [1, 2] });
-      expectClose([b.loss - a.loss], [lambda * ref.value], { atol: 1e-6, rtol: 1e-4 }, 'boundary term');
+      expectClose(
+        [b.boundary!, b.loss - a.loss],
+        [ref.value, lambda * ref.value],
+        { atol: 1e-6, rtol: 1e-4 },
+        'boundary term',
+      );
       // d/dlogits of lambda * term: through the softmax.
       const expected = new Float64Array(logits.length);
       for (let s = 0; s < batch; s++) {

@@ -39,6 +39,11 @@ function kindName(kind: SurfaceInputKind): string {
     : `a ${kind === 'u8' ? 'Uint8' : kind === 'u16' ? 'Uint16' : 'Uint32'}Array label map`;
 }
 
+export interface DistanceTransformResult {
+  /** f32 in the transform's shape and layout. */
+  distances: Float32Array;
+}
+
 export interface DistanceTransformBuffers {
   /** The mask: dense f32 of the shape, or the packed label map `[B, ...spatial]`. */
   mask: BufferArg;
@@ -109,11 +114,11 @@ export class DistanceTransform extends ProgramLoss {
    * distances back. Throws INVALID_INPUT (values other than 0 and 1) or LABEL_OUT_OF_RANGE,
    * with the count and the first index, on a bad mask.
    */
-  async compute(mask: SurfaceInput): Promise<Float32Array> {
+  async compute(mask: SurfaceInput): Promise<DistanceTransformResult> {
     this.assertUsable();
     const { pred } = snapshotCompute(mask, null, {}, []);
     const out = await this.runOnce({ mask: pred }, false, `the mask must be ${kindName(this.options.target)}.`);
-    return out.sections.get('distances')!;
+    return { distances: out.sections.get('distances')! };
   }
 }
 

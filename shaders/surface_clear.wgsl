@@ -4,7 +4,8 @@
 //               loss and its parts 0
 //   boxes       the first `mode` words: per pair (lo.xyz, pad, hi.xyz, pad), lo = u32 max, hi = 0
 //               (surface_box.wgsl shrinks them with atomicMin / atomicMax)
-//   histograms  the first `mode_2` words: 0 (surface_histogram.wgsl counts into them)
+//   histograms  the first `mode_2` words: 0 (the percentile lists' select state, whose lengths
+//               surface_gather.wgsl counts up)
 
 // #include "lib/surface_grid.wgsl"
 

@@ -11,9 +11,13 @@
 // `measures`) and the measure within the limit. Infinite distances (the other surface is empty)
 // are counted but not summed: the finalize applies MONAI's empty-surface rules.
 //
-// Each volume then keeps only its direction's values, NONE elsewhere, for the percentile passes
-// (surface_histogram.wgsl). Workgroups run over (pair, chunk), grid-stride over the box; the
-// record of (pair, chunk) is partials[(pair * chunks + chunk) * 4 ..]:
+// With a percentile (mode 1), each direction's raw values are also appended to its list for the
+// selection (surface_histogram.wgsl): list (pair, d) of the group is region pair_local * 2 + d
+// of `lists` (the distance transform's spare buffer, a volume per list, so it cannot overflow),
+// its length the atomic count in select_state (cleared by surface_clear.wgsl). The order of a
+// list depends on the order threads arrive in; the order statistics do not.
+// Workgroups run over (pair, chunk), grid-stride over the box; the record of (pair, chunk) is
+// partials[(pair * chunks + chunk) * 4 ..]:
 //   [0] u32 (count, within, max raw, 0) direction 0    [2] f32 (sum, measure, within measure, 0)
 //   [1] u32 the same, direction 1                      [3] f32 the same, direction 1
 // summed in a fixed order (per thread in sequence, then a fixed tree), so every run is bitwise
@@ -26,8 +30,10 @@
 @group(0) @binding(3) var<storage, read> pairs: array<PairInfo>;
 // Per sample, the measure of each of the 2^(2^dims) cell codes (16 in 2D, 256 in 3D).
 @group(0) @binding(4) var<storage, read> measures: array<f32>;
-@group(0) @binding(5) var<storage, read_write> field: array<u32>;
+@group(0) @binding(5) var<storage, read> field: array<u32>;
 @group(0) @binding(6) var<storage, read_write> partials: array<vec4<u32>>;
+@group(0) @binding(7) var<storage, read_write> lists: array<u32>;
+@group(0) @binding(8) var<storage, read_write> select_state: array<atomic<u32>>;
 
 var<workgroup> tree: array<vec4<u32>, WORKGROUP_SIZE>;
 
@@ -78,6 +84,12 @@ fn measure_of(cells: bool, code_index: u32) -> f32 {
   return 1.0;
 }
 
+// Appends a value to list d of the pair (its length is word 3 of the list's select state).
+fn append(pair: u32, pair_local: u32, d: u32, raw: u32) {
+  let slot = atomicAdd(&select_state[(pair * 2u + d) * 8u + 3u], 1u);
+  lists[(pair_local * 2u + d) * params.voxels + slot] = raw;
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let pair_local = wg.x / params.chunks;
@@ -95,23 +107,26 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   // Which flag bits mark the prediction's and the target's surface elements.
   let pred_bit = select(1u, 1u << 16u, cells);
   let target_bit = select(2u, 1u << 17u, cells);
+  let listing = params.mode != 0u;
   var forward = Direction(vec4<u32>(0u), vec4<f32>(0.0));
   var backward = Direction(vec4<u32>(0u), vec4<f32>(0.0));
   for (var k = chunk * WORKGROUP_SIZE + tid; k < points; k += params.chunks * WORKGROUP_SIZE) {
     let g = box_point(box, k);
     let word = flags[pair_local * params.voxels + g];
-    var to_target_raw = NONE;
-    var to_pred_raw = NONE;
     if ((word & pred_bit) != 0u) {
-      to_target_raw = field[to_target + g];
-      add(&forward, to_target_raw, measure_of(cells, table + (word & 0xffu)), limit, info.spacing);
+      let raw = field[to_target + g];
+      add(&forward, raw, measure_of(cells, table + (word & 0xffu)), limit, info.spacing);
+      if (listing) {
+        append(pair, pair_local, 0u, raw);
+      }
     }
     if ((word & target_bit) != 0u) {
-      to_pred_raw = field[to_pred + g];
-      add(&backward, to_pred_raw, measure_of(cells, table + ((word >> 8u) & 0xffu)), limit, info.spacing);
+      let raw = field[to_pred + g];
+      add(&backward, raw, measure_of(cells, table + ((word >> 8u) & 0xffu)), limit, info.spacing);
+      if (listing) {
+        append(pair, pair_local, 1u, raw);
+      }
     }
-    field[to_target + g] = to_target_raw;
-    field[to_pred + g] = to_pred_raw;
   }
   let record = (pair * params.chunks + chunk) * 4u;
   let c0 = reduce(tid, forward.counts, false);

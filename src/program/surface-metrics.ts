@@ -73,12 +73,14 @@ export function planSurfaceMetricsProgram(
     singlePass(
       'clear',
       'surface_clear',
-      surfaceParamsFields(plan, d, { mode: plan.pairs * 8, mode2: percentile ? histogramWords : 0 }),
+      // The boxes, and the select state (the percentile lists' lengths count up from 0); the
+      // histograms start at 0 and each select pass zeroes them again.
+      surfaceParamsFields(plan, d, { mode: plan.pairs * 8, mode2: percentile ? plan.pairs * 16 : 0 }),
       1,
       {
         status: scratchRef('status'),
         boxes: scratchRef('boxes'),
-        histograms: scratchRef(percentile ? 'histograms' : 'no histograms'),
+        histograms: scratchRef(percentile ? 'select state' : 'no histograms'),
       },
     ),
     windowPass(
@@ -198,16 +200,25 @@ function groupPasses(
     { prefix, flags: 'flags', fields: ['field a', 'field b'] },
   );
   passes.push(...transform.passes);
-  const field = scratchRef(transform.result);
+  // The transform's other buffer is free now: it holds the percentile lists.
+  const lists = scratchRef(transform.result === 'field a' ? 'field b' : 'field a');
   passes.push(
-    singlePass(`${prefix}gather`, 'surface_gather', surfaceParamsFields(plan, d, common), boxWorkgroups, {
-      flags: scratchRef('flags'),
-      boxes: scratchRef('boxes'),
-      pairs: scratchRef('pairs'),
-      measures: scratchRef('measures'),
-      field,
-      partials: scratchRef('partials'),
-    }),
+    singlePass(
+      `${prefix}gather`,
+      'surface_gather',
+      surfaceParamsFields(plan, d, { ...common, mode: p.percentile ? 1 : 0 }),
+      boxWorkgroups,
+      {
+        flags: scratchRef('flags'),
+        boxes: scratchRef('boxes'),
+        pairs: scratchRef('pairs'),
+        measures: scratchRef('measures'),
+        field: scratchRef(transform.result),
+        partials: scratchRef('partials'),
+        lists,
+        select_state: scratchRef(p.percentile ? 'select state' : 'no histograms'),
+      },
+    ),
   );
   if (!p.percentile) return passes;
   const q = o.percentile! / 100;
@@ -218,12 +229,7 @@ function groupPasses(
         'surface_histogram',
         surfaceParamsFields(plan, d, { ...common, mode: round, mode2: p.directions }),
         boxWorkgroups,
-        {
-          field,
-          boxes: scratchRef('boxes'),
-          select_state: scratchRef('select state'),
-          histograms: scratchRef('histograms'),
-        },
+        { lists, select_state: scratchRef('select state'), histograms: scratchRef('histograms') },
       ),
     );
     if (round === 4) break;

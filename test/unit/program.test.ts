@@ -30,6 +30,8 @@ import { normalizeDiceOptions, type DiceLossOptions } from '../../src/spec/seed.
 import { normalizeWassersteinOptions, type WassersteinDiceOptions } from '../../src/spec/wasserstein.js';
 import { normalizeClDiceOptions, type ClDiceOptions } from '../../src/spec/cldice.js';
 import { clDiceFinalizeFields, clDiceParamsFields, type ClDiceGrids } from '../../src/program/cldice.js';
+import { surfaceParamsFields } from '../../src/program/surface-grid.js';
+import { surfaceSpecs, SURFACE_KERNELS } from '../helpers/surface-programs.js';
 
 const lavapipe: DeviceProfile = {
   workgroupSize: 256,
@@ -176,6 +178,7 @@ const specs: [string, LossSpec, DeviceProfile][] = [
     clDice({ shape: [4, 2, 64, 64], layout: 'channels-first', skeletonIterations: 1 }),
     tinyWindows as DeviceProfile,
   ],
+  ...surfaceSpecs(lavapipe, gpu, tinyWindows as DeviceProfile),
 ];
 
 const reflections = new Map<KernelName, WgslReflection>();
@@ -274,6 +277,13 @@ describe('uniform field tables against the WGSL structs', () => {
       table(wassersteinFinalizeFields(normalizeWassersteinOptions({ shape: [1, 4, 3], distanceMatrix: M3 }), 1, 1)),
     ],
   ];
+  const surface = planProgram(specs.find(([name]) => name.startsWith('surface metrics'))![1], lavapipe);
+  const surfaceGrids = surface.grids as Parameters<typeof surfaceParamsFields>[0];
+  cases.push([
+    'surface passes',
+    [...SURFACE_KERNELS],
+    table(surfaceParamsFields(surfaceGrids, { metric: 'euclidean', exact: true, spacing: [] }, {})),
+  ]);
   const clDiceSpec = specs.find(([name]) => name === 'cl-dice 2D channels-last')![1];
   const clDiceProgram = planProgram(clDiceSpec, lavapipe) as LossProgram<ClDiceGrids>;
   const clDiceOptions = normalizeClDiceOptions({ formula: 'cl-dice', shape: [2, 64, 64, 2] });

@@ -88,12 +88,12 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   let begin = chunk * per_chunk;
   let end = min(begin + per_chunk, params.sample_voxels);
   let dense = params.pred_kind == KIND_DENSE;
-  for (var v = begin + tid; v < end; v += WORKGROUP_SIZE) {
-    let c = coordinates(v);
+  var walk = range_walk(begin, end, tid);
+  while (range_next(&walk)) {
     if (dense) {
-      dense_voxel(sample, v, c);
+      dense_voxel(sample, walk.v, walk.c);
     } else {
-      label_voxel(sample, v, c);
+      label_voxel(sample, walk.v, walk.c);
     }
   }
   workgroupBarrier();

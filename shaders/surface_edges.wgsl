@@ -11,7 +11,7 @@
 //   bits 0-7 the prediction's code, 8-15 the target's, bit 16 the prediction's cell is on the
 //   boundary (some corners in, some out), bit 17 the target's.
 //
-// Workgroups run over (pair, chunk), grid-stride over the box's points.
+// Workgroups run over (pair, chunk), sharing the box's points (BoxWalk, lib/surface_box.wgsl).
 
 // #include "lib/surface_box.wgsl"
 // #include "lib/surface_masks.wgsl"
@@ -102,11 +102,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   let pair = params.pair_base + pair_local;
   let sample = pair / params.kept;
   let class_index = params.first_class + pair % params.kept;
-  let box = box_of(pair);
-  let points = box_volume(box);
-  for (var k = chunk * WORKGROUP_SIZE + tid; k < points; k += params.chunks * WORKGROUP_SIZE) {
-    let g = box_point(box, k);
-    let c = coordinates(g);
+  var walk = box_walk(box_of(pair), chunk * WORKGROUP_SIZE + tid, params.chunks * WORKGROUP_SIZE);
+  while (walk_next(&walk)) {
+    let g = walk.g;
+    let c = walk.c;
     var word: u32;
     if (params.cell_grid != 0u) {
       word = cell_word(sample, class_index, c);

@@ -73,6 +73,10 @@ struct SurfaceParams {
   // Kernel-specific scalars.
   scalar_0: f32,
   scalar_1: f32,
+  // How a thread walks the points of a box or a range (software plans): 1, whole rows along the
+  // innermost axis, coordinates stepped without a division; 0 (GPU plans): one point at a time,
+  // neighbouring threads on neighbouring points.
+  row_walk: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: SurfaceParams;
@@ -144,4 +148,52 @@ fn raw_distance(raw: u32, spacing: vec4<f32>) -> f32 {
     return spacing.w * sqrt(f32(raw));
   }
   return f32(raw);
+}
+
+// The voxels of [begin, end) one thread of a workgroup visits (within a sample or a volume of
+// the grid): with row_walk a contiguous share of the range, coordinates stepped from the last;
+// otherwise begin + tid, begin + tid + WORKGROUP_SIZE, ... After range_next returns true, `v` is
+// the voxel and `c` its coordinates.
+struct RangeWalk {
+  v: u32,
+  end: u32,
+  step: u32,
+  started: bool,
+  c: vec3<u32>,
+}
+
+fn range_walk(begin: u32, end: u32, tid: u32) -> RangeWalk {
+  if (params.row_walk == 0u) {
+    return RangeWalk(begin + tid, end, WORKGROUP_SIZE, false, vec3<u32>(0u));
+  }
+  let share = (end - min(begin, end) + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
+  let first = begin + tid * share;
+  return RangeWalk(first, min(first + share, end), 1u, false, vec3<u32>(0u));
+}
+
+fn range_next(w: ptr<function, RangeWalk>) -> bool {
+  if ((*w).started) {
+    (*w).v += (*w).step;
+    if ((*w).v >= (*w).end) {
+      return false;
+    }
+    if (params.row_walk != 0u) {
+      (*w).c.z += 1u;
+      if ((*w).c.z == params.size_2) {
+        (*w).c.z = 0u;
+        (*w).c.y += 1u;
+        if ((*w).c.y == params.size_1) {
+          (*w).c.y = 0u;
+          (*w).c.x += 1u;
+        }
+      }
+      return true;
+    }
+  }
+  if ((*w).v >= (*w).end) {
+    return false;
+  }
+  (*w).started = true;
+  (*w).c = coordinates((*w).v);
+  return true;
 }

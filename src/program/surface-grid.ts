@@ -45,6 +45,11 @@ export interface SurfaceLayoutPlan {
   readonly rowChunks: number;
   readonly boxChunks: number;
   readonly sampleChunks: number;
+  /**
+   * Software plans: threads walk whole rows of a box (no division per point, which a software
+   * rasteriser's SIMD does lane by lane); GPU plans: neighbouring threads take neighbouring points.
+   */
+  readonly rowWalk: boolean;
   /** Windows of the caller's tensors, each whole samples (linearBase: first sample, count: samples). */
   readonly windows: readonly BindingWindow[];
   /** Groups of pairs run one after another with the same scratch. */
@@ -132,6 +137,7 @@ export function planSurfaceLayout(
     rowChunks,
     boxChunks,
     sampleChunks,
+    rowWalk: software,
     windows,
     groups,
     pairsPerGroup,
@@ -220,6 +226,7 @@ export function surfaceParamsFields(
     ['mode_2', 'u32', v.mode2 ?? 0],
     ['scalar_0', 'f32', v.scalar0 ?? 0],
     ['scalar_1', 'f32', v.scalar1 ?? 0],
+    ['row_walk', 'u32', plan.rowWalk ? 1 : 0],
   ];
 }
 

@@ -25,6 +25,8 @@ import { useTestEngine } from './helpers/test-engine.js';
 
 const gpu = useTestEngine();
 const small = useTestEngine({ maxBindingBytes: 4096 });
+// The GPU plans (coalesced first pass, point walks, GPU grids) run on any adapter.
+const gpuPlans = useTestEngine({ deviceClass: 'gpu' });
 
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -190,6 +192,28 @@ describe('distance transform against the float64 brute force', () => {
       }
     });
   }
+
+  it('GPU plans (a workgroup scans its rows tile by tile): bitwise the same distances', async () => {
+    const cases: DtCase[] = [
+      ...DT_CASES,
+      { name: 'rows longer than a tile', spatial: [3, 600], batch: 1, classes: 2, channelsFirst: true, labels: false },
+    ];
+    for (const c of cases) {
+      const shape = c.channelsFirst ? [c.batch, c.classes, ...c.spatial] : [c.batch, ...c.spatial, c.classes];
+      const layout = c.channelsFirst ? 'channels-first' : 'channels-last';
+      const { input } = volumesFor(c, 5);
+      for (const metric of ['euclidean', 'taxicab'] as const) {
+        const options = { shape, layout, target: c.labels ? 'u8' : 'dense', metric, squared: true } as const;
+        const results = [];
+        for (const engine of [gpu.engine, gpuPlans.engine]) {
+          const dt = await engine.distanceTransform(options);
+          results.push((await dt.compute(input)).distances);
+          dt.destroy();
+        }
+        expect(results[1], `${c.name} ${metric}`).toEqual(results[0]);
+      }
+    }
+  });
 
   it('per-sample spacing (isotropic per sample: exact integers scaled) and long rows', async () => {
     const spatial = [3, 300];
@@ -379,7 +403,7 @@ describe('binding windows, determinism, encode path', () => {
           await metrics.compute(pred, target),
           (await dt.compute(target)).distances,
           await hd.compute(logits, target, { grad: true }),
-        ];
+        ] as const;
       } finally {
         metrics.destroy();
         dt.destroy();
@@ -391,6 +415,15 @@ describe('binding windows, determinism, encode path', () => {
     expect(many).toEqual(one);
     // and again: every reduction runs in a fixed order
     expect(await run(gpu.engine)).toEqual(one);
+    // GPU plans: other grids, so other sums' orders; the same integers (distances, counts).
+    const [metrics, distances, hd] = await run(gpuPlans.engine);
+    const [metrics1, distances1, hd1] = one;
+    expect(distances).toEqual(distances1);
+    expect(metrics.hausdorff).toEqual(metrics1.hausdorff);
+    expect(metrics.surfaceDice).toEqual(metrics1.surfaceDice);
+    expectMetricClose(metrics.averageSurfaceDistance!, metrics1.averageSurfaceDistance!, 'asd, GPU plans');
+    expectClose([hd.loss], [hd1.loss], { atol: 0, rtol: 1e-6 }, 'hausdorff-dt loss');
+    expectClose(hd.grad!, hd1.grad!, { atol: 1e-9, rtol: 1e-5 }, 'hausdorff-dt gradient');
   });
 
   it('encode() writes the caller-given buffers; a fault reaches readStatus()', async () => {

@@ -40,6 +40,7 @@ import wassersteinForward from '../../shaders/wasserstein_forward.wgsl';
 import distanceEnvelope from '../../shaders/distance_envelope.wgsl';
 import distanceFinish from '../../shaders/distance_finish.wgsl';
 import distanceFirst from '../../shaders/distance_first.wgsl';
+import distanceFirstTiles from '../../shaders/distance_first_tiles.wgsl';
 import fieldBackward from '../../shaders/field_backward.wgsl';
 import fieldFinalize from '../../shaders/field_finalize.wgsl';
 import fieldForward from '../../shaders/field_forward.wgsl';
@@ -142,6 +143,7 @@ const surfaceShaders = {
   surface_bounds: surfaceBounds,
   surface_edges: surfaceEdges,
   distance_first: distanceFirst,
+  distance_first_tiles: distanceFirstTiles,
   distance_envelope: distanceEnvelope,
   distance_finish: distanceFinish,
   surface_gather: surfaceGather,

@@ -301,7 +301,8 @@ export function distancePasses(
   const passes: ProgramPass[] = [
     singlePass(
       `${names.prefix}distance axis 2`,
-      'distance_first',
+      // GPUs: a workgroup scans its rows tile by tile (coalesced); software: a thread per row.
+      plan.rowWalk ? 'distance_first' : 'distance_first_tiles',
       surfaceParamsFields(plan, distance, { ...common, axis: 2 }),
       workgroups,
       {

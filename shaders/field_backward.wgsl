@@ -23,7 +23,7 @@ fn loss_gradient(sample: u32, class_index: u32, voxel: u32, p: f32) -> f32 {
   }
   let kept_index = class_index - params.first_class;
   let pair = sample * params.kept + kept_index;
-  let w = weights[pair * params.voxels + voxel];
+  let w = weights[per_sample_index(pair, voxel)];
   if (params.mode == LOSS_BOUNDARY) {
     return coefs[0] * w;
   }

@@ -1,6 +1,7 @@
 // Distance-field losses, forward: per pair (sample, kept class) of the group and voxel, the
 // loss term from the distance fields of the passes before, summed per workgroup; the voxel's
-// weight is kept in `weights` (pair-major, all pairs) for the backward pass.
+// weight is kept in `weights` (per_sample_index, bound from the window's first sample) for the
+// backward pass.
 //
 // mode 0, MONAI's HausdorffDTLoss: volumes 0 and 1 of a pair hold the distance to the
 // prediction's inside and outside (flag bit 0), 2 and 3 to the target's (bit 1). A voxel's
@@ -88,7 +89,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       weight = select(d, -d, inside);
       sum += p * weight;
     }
-    weights[pair * params.voxels + v] = weight;
+    weights[per_sample_index(pair, v)] = weight;
   }
   let total = workgroup_sum(tid, vec4<f32>(sum, 0.0, 0.0, 0.0));
   if (tid == 0u) {

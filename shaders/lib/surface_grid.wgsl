@@ -77,6 +77,8 @@ struct SurfaceParams {
   // innermost axis, coordinates stepped without a division; 0 (GPU plans): one point at a time,
   // neighbouring threads on neighbouring points.
   row_walk: u32,
+  // The first sample of this dispatch's window of the caller's tensors.
+  sample_base: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: SurfaceParams;
@@ -133,6 +135,18 @@ fn input_element(sample: u32, class_index: u32, voxel: u32) -> u32 {
 // f32 from its bits at run time (a constant infinity or NaN is a shader-creation error).
 fn from_bits(bits: u32) -> f32 {
   return bitcast<f32>(bits);
+}
+
+// Where a pair's per-voxel values sit in a per-sample buffer bound from the window's first
+// sample (field_forward.wgsl's weights): each sample's pairs padded to whole 256-byte blocks, so
+// that a window of samples starts on a binding offset.
+fn sample_stride() -> u32 {
+  return (params.kept * params.voxels + 63u) / 64u * 64u;
+}
+
+fn per_sample_index(pair: u32, voxel: u32) -> u32 {
+  let sample = pair / params.kept;
+  return (sample - params.sample_base) * sample_stride() + (pair % params.kept) * params.voxels + voxel;
 }
 
 // The distance a raw value stands for, with its pair's spacing (PairInfo.spacing): see the

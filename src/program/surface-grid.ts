@@ -227,6 +227,7 @@ export function surfaceParamsFields(
     ['scalar_0', 'f32', v.scalar0 ?? 0],
     ['scalar_1', 'f32', v.scalar1 ?? 0],
     ['row_walk', 'u32', plan.rowWalk ? 1 : 0],
+    ['sample_base', 'u32', window?.linearBase ?? 0],
   ];
 }
 
@@ -361,6 +362,17 @@ export function packPairInfo(
     view.setFloat32(at + 28, distance.exact && distance.metric === 'euclidean' ? spacing[2] : 1, true);
   }
   return new Float32Array(bytes);
+}
+
+/** Words per sample of a per-sample buffer (`sample_stride` in lib/surface_grid.wgsl): its pairs' volumes, padded to 256 bytes. */
+export function sampleStride(plan: SurfaceLayoutPlan): number {
+  return Math.ceil((plan.kept * plan.gridVoxels) / 64) * 64;
+}
+
+/** The window of a per-sample scratch buffer (see {@link sampleStride}) that holds a window's samples. */
+export function sampleScratchRef(name: string, plan: SurfaceLayoutPlan, w: BindingWindow): BindingRef {
+  const stride = sampleStride(plan) * 4;
+  return scratchRef(name, w.linearBase * stride, w.count * stride);
 }
 
 /** Per pair, a box (lo.xyz, 0, hi.xyz, 0) covering the whole volume (programs that do not crop). */

@@ -97,12 +97,10 @@ fn cell_word(sample: u32, class_index: u32, cell: vec3<u32>) -> u32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let pair_local = wg.x / params.chunks;
-  let chunk = wg.x % params.chunks;
-  let pair = params.pair_base + pair_local;
-  let sample = pair / params.kept;
-  let class_index = params.first_class + pair % params.kept;
-  var walk = box_walk(box_of(pair), chunk * WORKGROUP_SIZE + tid, params.chunks * WORKGROUP_SIZE);
+  let at = pair_chunk(wg.x);
+  let sample = at.sample;
+  let class_index = at.class_index;
+  var walk = box_walk(box_of(at.pair), at.chunk * WORKGROUP_SIZE + tid, params.chunks * WORKGROUP_SIZE);
   while (walk_next(&walk)) {
     let g = walk.g;
     let c = walk.c;
@@ -112,6 +110,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     } else {
       word = voxel_word(sample, class_index, c);
     }
-    flags[pair_local * params.voxels + g] = word;
+    flags[at.pair_local * params.voxels + g] = word;
   }
 }

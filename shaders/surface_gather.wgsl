@@ -92,9 +92,9 @@ fn append(pair: u32, pair_local: u32, d: u32, raw: u32) {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let pair_local = wg.x / params.chunks;
-  let chunk = wg.x % params.chunks;
-  let pair = params.pair_base + pair_local;
+  let at = pair_chunk(wg.x);
+  let pair_local = at.pair_local;
+  let pair = at.pair;
   let info = pairs[pair];
   let limit = info.ints.x;
   let sample = info.ints.y;
@@ -108,7 +108,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   let listing = params.mode != 0u;
   var forward = Direction(vec4<u32>(0u), vec4<f32>(0.0));
   var backward = Direction(vec4<u32>(0u), vec4<f32>(0.0));
-  var walk = box_walk(box_of(pair), chunk * WORKGROUP_SIZE + tid, params.chunks * WORKGROUP_SIZE);
+  var walk = box_walk(box_of(pair), at.chunk * WORKGROUP_SIZE + tid, params.chunks * WORKGROUP_SIZE);
   while (walk_next(&walk)) {
     let g = walk.g;
     let word = flags[pair_local * params.voxels + g];
@@ -127,7 +127,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       }
     }
   }
-  let record = (pair * params.chunks + chunk) * 4u;
+  let record = (pair * params.chunks + at.chunk) * 4u;
   let c0 = reduce(tid, forward.counts, false);
   let c1 = reduce(tid, backward.counts, false);
   let s0 = reduce(tid, bitcast<vec4<u32>>(forward.sums), true);

@@ -117,6 +117,45 @@ fn is_feature(flags: u32, j: u32) -> bool {
   return ((flags >> (byte & 31u)) & 1u) == (byte >> 7u);
 }
 
+// A pair-grid workgroup's pair and chunk: workgroup `linear` of a dispatch takes chunk
+// linear % chunks of the group's pair linear / chunks.
+struct PairChunk {
+  pair_local: u32,
+  pair: u32,
+  sample: u32,
+  class_index: u32,
+  chunk: u32,
+}
+
+fn pair_chunk(linear: u32) -> PairChunk {
+  let pair_local = linear / params.chunks;
+  let pair = params.pair_base + pair_local;
+  return PairChunk(pair_local, pair, pair / params.kept, params.first_class + pair % params.kept, linear % params.chunks);
+}
+
+// A row pass's volume and chunk: workgroup `linear` takes chunk linear % chunks of the group's
+// volume linear / chunks, volume j of its pair.
+struct VolumeChunk {
+  volume: u32,
+  pair_local: u32,
+  pair: u32,
+  j: u32,
+  chunk: u32,
+}
+
+fn volume_chunk(linear: u32) -> VolumeChunk {
+  let volume = linear / params.chunks;
+  let pair_local = volume / params.volumes_per_pair;
+  return VolumeChunk(volume, pair_local, params.pair_base + pair_local, volume % params.volumes_per_pair, linear % params.chunks);
+}
+
+// Items [begin, end) of chunk `chunk` when `count` items are cut in `chunks` equal chunks.
+fn chunk_range(chunk: u32, count: u32) -> vec2<u32> {
+  let per_chunk = (count + params.chunks - 1u) / params.chunks;
+  let begin = min(chunk * per_chunk, count);
+  return vec2<u32>(begin, min(begin + per_chunk, count));
+}
+
 // The caller's tensors, bound from a window that holds whole samples (see
 // lib/surface_masks.wgsl). Window-relative voxel of a label map.
 fn input_voxel(sample: u32, voxel: u32) -> u32 {
@@ -147,6 +186,19 @@ fn sample_stride() -> u32 {
 fn per_sample_index(pair: u32, voxel: u32) -> u32 {
   let sample = pair / params.kept;
   return (sample - params.sample_base) * sample_stride() + (pair % params.kept) * params.voxels + voxel;
+}
+
+// The raw value of `steps` voxel steps along an axis of weight `weight` (spacing^2); NONE steps: no
+// feature, INF_RAW.
+fn raw_of_steps(steps: u32, weight: f32) -> u32 {
+  if (steps == NONE) {
+    return INF_RAW;
+  }
+  if (params.exact == 0u) {
+    let s = f32(steps);
+    return bitcast<u32>(weight * (s * s));
+  }
+  return select(steps, steps * steps, params.metric == METRIC_EUCLIDEAN);
 }
 
 // The distance a raw value stands for, with its pair's spacing (PairInfo.spacing): see the

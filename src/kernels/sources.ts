@@ -32,6 +32,7 @@ import faults from '../../shaders/lib/faults.wgsl';
 import labels from '../../shaders/lib/labels.wgsl';
 import numeric from '../../shaders/lib/numeric.wgsl';
 import wasserstein from '../../shaders/lib/wasserstein.wgsl';
+import workgroupFaults from '../../shaders/lib/workgroup_faults.wgsl';
 import workgroupSum from '../../shaders/lib/workgroup_sum.wgsl';
 import scaleBy from '../../shaders/scale_by.wgsl';
 import wassersteinBackward from '../../shaders/wasserstein_backward.wgsl';
@@ -185,6 +186,7 @@ export const shaderLibraries: Readonly<Record<string, string>> = {
   'lib/surface_masks.wgsl': surfaceMasks,
   'lib/surface_select.wgsl': surfaceSelectLib,
   'lib/wasserstein.wgsl': wasserstein,
+  'lib/workgroup_faults.wgsl': workgroupFaults,
   'lib/workgroup_sum.wgsl': workgroupSum,
 };
 

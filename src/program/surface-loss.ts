@@ -182,7 +182,6 @@ export function fieldBackwardPass(t: FieldTerm, plan: SurfaceLayoutPlan): Progra
     (w) =>
       surfaceParamsFields(plan, t.distance, {
         window: w,
-        pairBase: w.linearBase * plan.kept,
         chunks: plan.sampleChunks,
         targetKind: INPUT_KIND[t.target],
         mode: t.kind,

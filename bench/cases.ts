@@ -44,8 +44,8 @@ export interface ProgramPass {
   readonly kernel: string;
   /** The pipeline's `override` constants, as the planner chose them. */
   readonly constants: Readonly<Record<string, number>>;
-  /** Runs only when a gradient is asked for. */
-  readonly backward: boolean;
+  /** The group it runs with ('forward', 'backward' when a gradient is asked for, ...). */
+  readonly group: string;
 }
 
 /** What the benchmark needs of a wgsl-dice loss object, whichever engine method made it. */

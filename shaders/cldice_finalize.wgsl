@@ -6,9 +6,11 @@
 // and the coefficients of the gradient, on foreground elements:
 //   dL/d skel_pred = PREC_T * t + PREC_1
 //   dL/d pred (direct) = SENS_ST * st + DICE_T * t + DICE_1
-// It follows cldice_tree.wgsl only (not cldice_common.wgsl): it has its own parameters.
+// It also folds the sums pass's fault records into the status buffer (lib/fault_fold.wgsl). It
+// follows cldice_tree.wgsl, not cldice_common.wgsl: it has its own parameters.
 
 // #include "lib/cldice_tree.wgsl"
+// #include "lib/fault_fold.wgsl"
 
 override WORKGROUP_SIZE: u32 = 256u;
 
@@ -16,7 +18,7 @@ struct FinalizeParams {
   partial_pairs: u32,
   smoothing: f32,
   alpha: f32,
-  pad: u32,
+  fault_records: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: FinalizeParams;
@@ -26,9 +28,13 @@ struct FinalizeParams {
 @group(0) @binding(3) var<storage, read_write> stats: array<vec4<f32>>;
 // (PREC_T, PREC_1, SENS_ST, DICE_T), (DICE_1, 0, 0, 0)
 @group(0) @binding(4) var<storage, read_write> coefficients: array<vec4<f32>>;
+// Words 0-7: the input faults (lib/fault_fold.wgsl); 8-11: the f32 bits of loss, cl_dice, soft_dice, tprec.
+@group(0) @binding(5) var<storage, read_write> status: array<u32>;
+@group(0) @binding(6) var<storage, read_write> faults: array<vec4<u32>>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32) {
+  fold_faults(tid, params.fault_records);
   var skeleton_sum = vec4<f32>(0.0);
   var dice_sum = vec4<f32>(0.0);
   for (var pair = tid; pair < params.partial_pairs; pair += WORKGROUP_SIZE) {
@@ -54,6 +60,10 @@ fn main(@builtin(local_invocation_index) tid: u32) {
   loss[0] = value;
   stats[0] = vec4<f32>(value, cl_dice, soft_dice, tprec);
   stats[1] = vec4<f32>(tsens, 0.0, 0.0, 0.0);
+  status[8] = bitcast<u32>(value);
+  status[9] = bitcast<u32>(cl_dice);
+  status[10] = bitcast<u32>(soft_dice);
+  status[11] = bitcast<u32>(tprec);
 
   // d cl_dice / d tprec = -2 tsens^2 / (tprec + tsens)^2, and symmetrically for tsens.
   let d_prec = alpha * -2.0 * tsens * tsens / (harmonic * harmonic);

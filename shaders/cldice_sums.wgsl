@@ -2,36 +2,51 @@
 //   (sum skel_pred * target, sum skel_pred, sum skel_target * pred, sum skel_target)
 //   (sum target * pred, sum target, sum pred, 0)
 // Each thread adds its strided elements in order, then the fixed tree of cldice_tree.wgsl; no
-// atomics, so the same inputs give bitwise the same partials.
+// atomics on values, so the same inputs give bitwise the same partials. Every element of pred
+// and target, background included, is checked: NaN or infinity goes to the workgroup's fault
+// record (lib/faults.wgsl), folded into the status by cldice_finalize.
 
 // #include "lib/cldice_common.wgsl"
 // #include "lib/cldice_tree.wgsl"
+// #include "lib/faults.wgsl"
+// #include "lib/numeric.wgsl"
 
 @group(0) @binding(1) var<storage, read> pred: array<f32>;
 @group(0) @binding(2) var<storage, read> target_values: array<f32>;
 @group(0) @binding(3) var<storage, read> pred_skeleton: array<f32>;
 @group(0) @binding(4) var<storage, read> target_skeleton: array<f32>;
 @group(0) @binding(5) var<storage, read_write> partials: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> faults: array<vec4<u32>>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let range = chunk_of(wg.x);
+  clear_faults(tid);
+  workgroupBarrier();
   var skeleton_sum = vec4<f32>(0.0);
   var dice_sum = vec4<f32>(0.0);
   for (var element = range.x + tid; element < range.y; element += WORKGROUP_SIZE) {
-    if (!is_foreground(element)) { continue; }
     let i = local(element);
     let p = pred[i];
     let t = target_values[i];
+    if (!is_finite(p)) {
+      note_fault(FAULT_PRED, element);
+    }
+    if (!is_finite(t)) {
+      note_fault(FAULT_TARGET, element);
+    }
+    if (!is_foreground(element)) { continue; }
     let sp = pred_skeleton[i];
     let st = target_skeleton[i];
     skeleton_sum += vec4<f32>(sp * t, sp, st * p, st);
     dice_sum += vec4<f32>(t * p, t, p, 0.0);
   }
+  // Its barriers also order every note_fault before store_faults.
   let total = workgroup_sum_pair(tid, SumPair(skeleton_sum, dice_sum));
+  let linear = params.linear_base + wg.x;
   if (tid == 0u) {
-    let linear = params.linear_base + wg.x;
     partials[2u * linear] = total.skeleton;
     partials[2u * linear + 1u] = total.dice;
   }
+  store_faults(tid, linear);
 }

@@ -1,13 +1,14 @@
 import { WgslDiceError } from './core/errors.js';
-import { WORKGROUP_BYTES_PER_THREAD } from './core/limits.js';
+import { MIN_BINDING_BYTES, WORKGROUP_BYTES_PER_THREAD } from './core/limits.js';
 import { describeValue, optionalLabel, ownOptions, snapshotOptions } from './core/validate.js';
 import { sourceLocation } from './kernels/compose.js';
 import { reflectWgsl } from './kernels/reflect.js';
 import { kernelSource, type KernelName } from './kernels/sources.js';
-import { createClDiceLoss, type ClDiceLoss } from './losses/cldice.js';
+import { ClDiceLoss } from './losses/cldice.js';
 import type { LossFactory } from './losses/factory.js';
 import { FamilyLoss } from './losses/family.js';
 import { DiceLoss } from './losses/seed-dice.js';
+import { DistanceTransform, HausdorffDTLoss, SurfaceMetrics } from './losses/surface.js';
 import { WassersteinDiceLoss } from './losses/wasserstein.js';
 import { createPresets, type Presets } from './presets/index.js';
 import { planProgram } from './program/planner.js';
@@ -16,12 +17,21 @@ import { pipelineKey, type LossProgram, type PipelineConstants } from './program
 import { deviceLossGuard, deviceLostError, type DeviceLossGuard } from './runtime/device-loss.js';
 import type { HostedLoss, LossHost } from './runtime/host.js';
 import type { CompiledPass } from './runtime/program-loss.js';
-import { isClDiceOptions, type ClDiceOptions } from './spec/cldice.js';
+import { isClDiceOptions, normalizeClDiceOptions, type ClDiceOptions } from './spec/cldice.js';
 import { normalizeLossOptions, normalizeMetricOptions, type LossOptions, type MetricOptions } from './spec/family.js';
 import { normalizeDiceOptions, type DiceLossOptions } from './spec/seed.js';
+import {
+  isHausdorffDTOptions,
+  normalizeDistanceTransformOptions,
+  normalizeHausdorffDTOptions,
+  normalizeSurfaceMetricsOptions,
+  type DistanceTransformOptions,
+  type HausdorffDTOptions,
+  type SurfaceMetricsOptions,
+} from './spec/surface.js';
 import { normalizeWassersteinOptions, type WassersteinDiceOptions } from './spec/wasserstein.js';
-// Below this, binding windows hold so few rows that ordinary shapes fail with BINDING_TOO_LARGE.
-const MIN_BINDING_BYTES = 4096;
+/** A kernel's reflected bind group layout, its bindings' slots and which it writes. */
+type KernelLayout = Omit<CompiledPass, 'pipeline'>;
 
 export interface DiceEngineOptions {
   /** Threads per workgroup, a power of two (default 256, or the device's limit if lower). */
@@ -65,10 +75,7 @@ export class DiceEngine implements LossHost, LossFactory {
   readonly gridProfile: GridProfile;
   readonly label: string;
   readonly #pipelines = new Map<string, Promise<GPUComputePipeline>>();
-  readonly #kernels = new Map<
-    KernelName,
-    { bindGroupLayout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> }
-  >();
+  readonly #kernels = new Map<KernelName, KernelLayout>();
   readonly #losses = new Set<HostedLoss>();
   readonly #lossGuard: DeviceLossGuard;
   /** What the planner knows of this device: grid sizes, limits, the subgroup size if usable. */
@@ -179,15 +186,26 @@ export class DiceEngine implements LossHost, LossFactory {
    * peer's knobs, cross-entropy in the same passes): see {@link LossOptions}.
    */
   async loss(options: LossOptions): Promise<FamilyLoss>;
-  /** clDice (MONAI's SoftclDiceLoss / SoftDiceclDiceLoss), its own pipeline: see {@link ClDiceOptions}. */
+  /** clDice (MONAI's SoftclDiceLoss / SoftDiceclDiceLoss): see {@link ClDiceOptions}. */
   async loss(options: ClDiceOptions): Promise<ClDiceLoss>;
-  async loss(given: LossOptions | ClDiceOptions): Promise<FamilyLoss | ClDiceLoss> {
-    // One snapshot for both branches: the branch is chosen and the options checked on one read.
+  /** MONAI's HausdorffDTLoss / LogHausdorffDTLoss, forward and backward: see {@link HausdorffDTOptions}. */
+  async loss(options: HausdorffDTOptions): Promise<HausdorffDTLoss>;
+  async loss(
+    given: LossOptions | ClDiceOptions | HausdorffDTOptions,
+  ): Promise<FamilyLoss | ClDiceLoss | HausdorffDTLoss> {
+    // One snapshot for every branch: the branch is chosen and the options checked on one read.
     const options = snapshotOptions(given);
-    // clDice has its own loss class (not yet a program), tracked for destroy() like the others.
+    if (isHausdorffDTOptions(options)) {
+      this._assertUsable();
+      const normalized = normalizeHausdorffDTOptions(options);
+      const program = planProgram({ kind: 'hausdorff-dt', options: normalized }, this.#profile);
+      return this.#track(new HausdorffDTLoss(this, normalized, program, await this.#compile(program)));
+    }
     if (isClDiceOptions(options)) {
       this._assertUsable();
-      const loss = await createClDiceLoss(this, options, this.gridProfile, this.label);
+      const normalized = normalizeClDiceOptions(options);
+      const program = planProgram({ kind: 'cldice', options: normalized }, this.#profile);
+      const loss = new ClDiceLoss(this, normalized, program, await this.#compile(program));
       this.#losses.add(loss);
       return loss;
     }
@@ -219,6 +237,43 @@ export class DiceEngine implements LossHost, LossFactory {
     return loss;
   }
 
+  /**
+   * The exact distance transform of every (sample, class) mask (dense masks or label maps; 1D to
+   * 3D; euclidean with spacing, chessboard or taxicab; signed or not): see
+   * {@link DistanceTransformOptions}.
+   *
+   * @example
+   * const dt = await engine.distanceTransform({ shape: [1, 3, 64, 64], layout: 'channels-first', target: 'u8' });
+   * const distances = await dt.compute(labels); // Float32Array [1, 3, 64, 64]
+   */
+  async distanceTransform(options: DistanceTransformOptions): Promise<DistanceTransform> {
+    this._assertUsable();
+    const normalized = normalizeDistanceTransformOptions(options);
+    const program = planProgram({ kind: 'distance-transform', options: normalized }, this.#profile);
+    return this.#track(new DistanceTransform(this, normalized, program, await this.#compile(program)));
+  }
+
+  /**
+   * Hausdorff distance (any percentile, directed or not), average surface distance and
+   * normalised surface Dice of every (sample, class), from two masks or label maps, MONAI's
+   * conventions, on the GPU: see {@link SurfaceMetricsOptions}.
+   *
+   * @example
+   * const sm = await engine.surfaceMetrics({ shape: [1, 128, 128, 128, 4], target: 'u8', percentile: 95, tolerance: 1, includeBackground: false });
+   * const { hausdorff, averageSurfaceDistance, surfaceDice } = await sm.compute(predLabels, targetLabels);
+   */
+  async surfaceMetrics(options: SurfaceMetricsOptions): Promise<SurfaceMetrics> {
+    this._assertUsable();
+    const normalized = normalizeSurfaceMetricsOptions(options);
+    const program = planProgram({ kind: 'surface-metrics', options: normalized }, this.#profile);
+    return this.#track(new SurfaceMetrics(this, normalized, program, await this.#compile(program)));
+  }
+
+  #track<L extends HostedLoss>(loss: L): L {
+    this.#losses.add(loss);
+    return loss;
+  }
+
   async #family(normalized: ReturnType<typeof normalizeLossOptions>): Promise<FamilyLoss> {
     this._assertUsable();
     const program = planProgram({ kind: 'family', options: normalized }, this.#profile);
@@ -232,11 +287,7 @@ export class DiceEngine implements LossHost, LossFactory {
     const passes = await Promise.all(
       program.passes.map(async (p) => {
         const kernel = this.#kernel(p.kernel);
-        return {
-          pipeline: await this.#pipeline(p.kernel, p.constants),
-          bindGroupLayout: kernel.bindGroupLayout,
-          slots: kernel.slots,
-        };
+        return { pipeline: await this.#pipeline(p.kernel, p.constants), ...kernel };
       }),
     );
     this._assertUsable();
@@ -248,7 +299,7 @@ export class DiceEngine implements LossHost, LossFactory {
    * Explicit layouts, not 'auto': every declared binding is part of the layout, whether or not
    * the pipeline's modes use it, so one program shape binds every mode of a kernel.
    */
-  #kernel(name: KernelName): { bindGroupLayout: GPUBindGroupLayout; slots: ReadonlyMap<string, number> } {
+  #kernel(name: KernelName): KernelLayout {
     let kernel = this.#kernels.get(name);
     if (!kernel) {
       const bindings = reflectWgsl(kernelSource(name).code).bindings;
@@ -263,7 +314,11 @@ export class DiceEngine implements LossHost, LossFactory {
           },
         })),
       });
-      kernel = { bindGroupLayout, slots: new Map(bindings.map((b) => [b.name, b.binding])) };
+      kernel = {
+        bindGroupLayout,
+        slots: new Map(bindings.map((b) => [b.name, b.binding])),
+        writable: new Set(bindings.filter((b) => b.access === 'read_write').map((b) => b.name)),
+      };
       this.#kernels.set(name, kernel);
     }
     return kernel;

@@ -31,6 +31,28 @@ export { WassersteinDiceLoss, type WassersteinEncodeBuffers, type WassersteinRes
 export type { NormalizedWassersteinOptions, WassersteinDiceOptions } from './spec/wasserstein.js';
 export { ClDiceLoss, type ClDiceEncodeBuffers, type ClDiceResult } from './losses/cldice.js';
 export type { ClDiceOptions, NormalizedClDiceOptions } from './spec/cldice.js';
+export {
+  DistanceTransform,
+  HausdorffDTLoss,
+  SurfaceMetrics,
+  type DistanceTransformBuffers,
+  type DistanceTransformResult,
+  type HausdorffDTBuffers,
+  type HausdorffDTResult,
+  type SurfaceInput,
+  type SurfaceMetricsBuffers,
+  type SurfaceMetricsResult,
+} from './losses/surface.js';
+export type {
+  BoundaryOptions,
+  DistanceTransformOptions,
+  HausdorffDTOptions,
+  SurfaceDistanceMetric,
+  SurfaceInputKind,
+  SurfaceMetricName,
+  SurfaceMetricsOptions,
+  SurfaceSpacing,
+} from './spec/surface.js';
 export type { Presets } from './presets/index.js';
 export type { CreateExtras, HostInput, Preset, PresetExtras, PresetValue } from './presets/common.js';
 export type { ClDicePreset, WassersteinPreset } from './presets/monai.js';

@@ -308,3 +308,200 @@ describe('cl-dice options and inputs', () => {
     await expect(loss.compute(pred, new Float32Array(128))).rejects.toMatchObject({ code: 'NON_FINITE_INPUT' });
   });
 });
+
+describe('cl-dice on the one runtime', () => {
+  const options: ClDiceOptions = { formula: 'cl-dice', shape: [2, 9, 11, 2], skeletonIterations: 2, alpha: 0.5 };
+  const n = 2 * 9 * 11 * 2;
+  const random = mulberry32(5);
+  const pred = Float32Array.from({ length: n }, () => Math.round(random() * 8) / 8);
+  const target = Float32Array.from({ length: n }, (_, i) => (i % 2 === 1 && random() < 0.3 ? 1 : 0));
+
+  it('describe() prints the target-skeleton group, the forward and the backward passes', async () => {
+    const loss = await gpu.engine.loss(options);
+    const text = loss.describe();
+    expect(text).toMatch(/target-skeleton, without targetSkeleton\): cldice_/);
+    expect(text).toMatch(/finalize: cldice_finalize, .*status<-status faults<-faults/);
+    expect(text).toMatch(/\(with grad\): cldice_/);
+    loss.destroy();
+  });
+
+  it('into an open compute pass, and with timestamps: what compute() returns; encodeTargetSkeleton too', async () => {
+    await withValidation(gpu.device, async () => {
+      const loss = await gpu.engine.loss(options);
+      const expected = await loss.compute(pred, target, { grad: true });
+      const skeleton = await loss.targetSkeleton(target);
+      const [p, t] = [createBufferFrom(gpu.device, pred), createBufferFrom(gpu.device, target)];
+      const [out, grad, skel] = [
+        createEmptyBuffer(gpu.device, 16),
+        createEmptyBuffer(gpu.device, n * 4),
+        createEmptyBuffer(gpu.device, n * 4),
+      ];
+      const encoder = gpu.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      loss.encodeTargetSkeleton(pass, { target: t, skeleton: skel });
+      loss.encode(pass, { pred: p, target: t, loss: out, grad, targetSkeleton: skel });
+      pass.end();
+      gpu.device.queue.submit([encoder.finish()]);
+      expect(new Float32Array(await readBuffer(gpu.device, out))[0]).toBe(expected.loss);
+      expect(Array.from(new Float32Array(await readBuffer(gpu.device, grad)))).toEqual(Array.from(expected.grad!));
+      expect(Array.from(new Float32Array(await readBuffer(gpu.device, skel)))).toEqual(Array.from(skeleton));
+
+      if (!gpu.device.features.has('timestamp-query'))
+        throw new Error('this test device must offer timestamp-query (lavapipe does)');
+      const querySet = gpu.device.createQuerySet({ type: 'timestamp', count: 2 });
+      const timed = gpu.device.createCommandEncoder();
+      const timestampWrites = { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 };
+      loss.encode(timed, { pred: p, target: t, loss: out }, { timestampWrites });
+      gpu.device.queue.submit([timed.finish()]);
+      expect(new Float32Array(await readBuffer(gpu.device, out))[0]).toBe(expected.loss);
+      for (const b of [p, t, out, grad, skel]) b.destroy();
+      querySet.destroy();
+      loss.destroy();
+    });
+  });
+});
+
+describe('cl-dice bad input (issue 21)', () => {
+  // Channels-last [1, 8, 8, 2]: even elements are the background class, odd the foreground.
+  const options: ClDiceOptions = { formula: 'cl-dice', shape: [1, 8, 8, 2], skeletonIterations: 1 };
+  const n = 128;
+  const pred = () => Float32Array.from({ length: n }, (_, i) => (i % 2 ? 0.25 : 0.75));
+  const target = () => Float32Array.from({ length: n }, (_, i) => (i % 2 ? +(i % 7 === 0) : 1 - +(i % 7 === 0)));
+
+  it('NaN or infinity in the background channel of pred or target is NON_FINITE_INPUT naming the input, count and first element', async () => {
+    const loss = await gpu.engine.loss(options);
+    const p = pred();
+    p[4] = Number.NaN;
+    await expect(loss.compute(p, target(), { grad: true })).rejects.toMatchObject({
+      code: 'NON_FINITE_INPUT',
+      message: expect.stringContaining('1 pred element(s) (first at element 4)'),
+    });
+    const t = target();
+    t[10] = Number.NEGATIVE_INFINITY;
+    t[6] = Number.POSITIVE_INFINITY;
+    await expect(loss.compute(pred(), t)).rejects.toMatchObject({
+      code: 'NON_FINITE_INPUT',
+      message: expect.stringContaining('2 target element(s) (first at element 6)'),
+    });
+    // The foreground check names its input and element too.
+    const q = pred();
+    q[9] = Number.POSITIVE_INFINITY;
+    await expect(loss.compute(q, target())).rejects.toMatchObject({
+      message: expect.stringContaining('1 pred element(s) (first at element 9)'),
+    });
+    loss.destroy();
+  });
+
+  it('encode() reports them in statusBuffer, read with readStatus()', async () => {
+    await withValidation(gpu.device, async () => {
+      const loss = await gpu.engine.loss(options);
+      const p = pred();
+      p[2] = Number.NaN;
+      const t = target();
+      t[0] = Number.NaN;
+      const buffers = {
+        pred: createBufferFrom(gpu.device, p),
+        target: createBufferFrom(gpu.device, t),
+        loss: createEmptyBuffer(gpu.device, 16),
+      };
+      const encoder = gpu.device.createCommandEncoder();
+      loss.encode(encoder, buffers);
+      gpu.device.queue.submit([encoder.finish()]);
+      expect(await loss.readStatus()).toMatchObject({
+        nonFinite: 1,
+        firstNonFiniteElement: 2,
+        nonFiniteTarget: 1,
+        firstNonFiniteTargetElement: 0,
+      });
+      expect(loss.statusBuffer.size).toBeGreaterThanOrEqual(48);
+      // A clean run clears it.
+      gpu.device.queue.writeBuffer(buffers.pred, 0, pred());
+      gpu.device.queue.writeBuffer(buffers.target, 0, target());
+      const again = gpu.device.createCommandEncoder();
+      loss.encode(again, buffers);
+      gpu.device.queue.submit([again.finish()]);
+      expect(await loss.readStatus()).toMatchObject({ nonFinite: 0, nonFiniteTarget: 0 });
+      for (const b of Object.values(buffers)) b.destroy();
+      loss.destroy();
+    });
+  });
+
+  it('compute() copies host arrays at the call: refilling them afterwards changes nothing', async () => {
+    const loss = await gpu.engine.loss(options);
+    const expected = await loss.compute(pred(), target(), { grad: true });
+    const [p, t] = [pred(), target()];
+    const pending = loss.compute(p, t, { grad: true });
+    p.fill(0);
+    t.fill(Number.NaN);
+    const r = await pending;
+    expect(r.loss).toBe(expected.loss);
+    expect(Array.from(r.grad!)).toEqual(Array.from(expected.grad!));
+    loss.destroy();
+  });
+
+  it.each([[1], ['yes'], [null]])('grad: %j is INVALID_OPTION, not ignored', async (grad) => {
+    const loss = await gpu.engine.loss(options);
+    await expect(loss.compute(pred(), target(), { grad } as never)).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+      message: expect.stringMatching(/grad must be true or false/),
+    });
+    loss.destroy();
+  });
+
+  it.each([
+    [{ skeletonIterations: null }, /skeletonIterations must be an integer/],
+    [{ smooth: 1e-46 }, /smallest normal/],
+    [{ smooth: 1e39 }, /overflow/],
+  ])('%j is INVALID_OPTION with its reason', async (extra, reason) => {
+    await expect(gpu.engine.loss({ ...options, ...(extra as object) } as ClDiceOptions)).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+      message: expect.stringMatching(reason),
+    });
+  });
+
+  it("the loss's own statsBuffer or statusBuffer as an output is BUFFER_OVERLAP, before anything is recorded", async () => {
+    await withValidation(gpu.device, async () => {
+      const loss = await gpu.engine.loss(options);
+      const [p, t] = [createBufferFrom(gpu.device, pred()), createBufferFrom(gpu.device, target())];
+      const encoder = gpu.device.createCommandEncoder();
+      expect(() => loss.encode(encoder, { pred: p, target: t, loss: loss.statsBuffer })).toThrow(
+        expect.objectContaining({ code: 'BUFFER_OVERLAP' }),
+      );
+      expect(() => loss.encode(encoder, { pred: p, target: t, loss: loss.statusBuffer })).toThrow(
+        expect.objectContaining({ code: 'BUFFER_OVERLAP' }),
+      );
+      expect(() => loss.encodeTargetSkeleton(encoder, { target: t, skeleton: loss.statsBuffer })).toThrow(
+        expect.objectContaining({ code: 'BUFFER_OVERLAP' }),
+      );
+      expect(() => loss.encodeTargetSkeleton(encoder, { target: t, skeleton: t })).toThrow(
+        expect.objectContaining({ code: 'BUFFER_OVERLAP' }),
+      );
+      gpu.device.queue.submit([encoder.finish()]);
+      for (const b of [p, t]) b.destroy();
+      loss.destroy();
+    });
+  });
+
+  it('thousands of tiny volumes: the reference, and bitwise the same in binding windows', async () => {
+    // Planned by elements: runs of volumes to a workgroup (see the unit tier), not one each.
+    const tiny: ClDiceOptions = { formula: 'cl-dice', shape: [1024, 4, 4, 2], skeletonIterations: 2, alpha: 0.5 };
+    const d = { options: tiny, shape: [1024, 2, 4, 4], pred: new Float32Array(0), target: new Float32Array(0) };
+    const random = mulberry32(21);
+    d.pred = Float32Array.from({ length: 1024 * 32 }, () => Math.round(random() * 8) / 8);
+    d.target = Float32Array.from({ length: 1024 * 32 }, (_, i) => (i % 2 ? +(random() < 0.4) : 0));
+    const small = await DiceEngine.create(gpu.device, { maxBindingBytes: 4096 });
+    try {
+      await withValidation(gpu.device, async () => {
+        const one = await (await gpu.engine.loss(tiny)).compute(d.pred, d.target, { grad: true });
+        const e = referenceOf(d);
+        expectValueClose(one.loss, e.loss, 'loss');
+        expectGradClose(one.grad!, e.grad, 'gradient');
+        const windowed = await (await small.loss(tiny)).compute(d.pred, d.target, { grad: true });
+        expect(windowed.loss).toBe(one.loss);
+        expect(Buffer.from(windowed.grad!.buffer).equals(Buffer.from(one.grad!.buffer))).toBe(true);
+      });
+    } finally {
+      small.destroy();
+    }
+  });
+});

@@ -108,9 +108,11 @@ describe('installed from the packed tarball', () => {
     for (const script of ['preinstall', 'install', 'postinstall', 'prepare'])
       expect(manifest.scripts?.[script], script).toBeUndefined();
     expect(packed.files.filter((f) => f.path.endsWith('.map'))).toEqual([]);
-    // Budget (0.1.0 without maps: about 270 kB packed, 870 kB unpacked; it was 532 kB with maps).
-    expect(packed.size).toBeLessThan(320_000);
-    expect(packed.unpackedSize).toBeLessThan(1_100_000);
+    // Budget (0.1.0 without maps: about 270 kB packed, 870 kB unpacked; it was 532 kB with maps;
+    // clDice on the runtime took it to about 314 kB / 1.04 MB, the surface metrics, distance
+    // transforms and distance-field losses, 15 kernels and their reference, add about 50 kB / 185 kB).
+    expect(packed.size).toBeLessThan(400_000);
+    expect(packed.unpackedSize).toBeLessThan(1_400_000);
   });
 
   it('without webgpu: --help lists only the commands the package has, each with its help; GPU commands say to install webgpu', () => {

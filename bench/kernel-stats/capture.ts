@@ -82,50 +82,35 @@ type PassOfPipeline = Pick<PassMarker, 'pass' | 'direction' | 'kernel' | 'pipeli
 /**
  * The passes of one loss and their pipelines. A program's pass runs the pipeline of its kernel
  * and constants (made now, or by an earlier loss of this engine: the engine compiles each
- * once). A loss without a program (clDice today) is described by the pipelines its creation
- * made, named `kernel-stats cldice <step>`: the steps named *backward*, and dilate_choice (used
- * only by the gradient), are its backward passes.
+ * once). Passes that run one pipeline again (clDice's levels, named `... <level>`) are one row,
+ * named without the level.
  */
 function passesOf(
   target: KernelStatsTarget,
-  planned: readonly ProgramPass[] | undefined,
+  planned: readonly ProgramPass[],
   all: readonly CreatedPipeline[],
-  fresh: readonly CreatedPipeline[],
 ): PassOfPipeline[] {
   const where = `${target.case} ${JSON.stringify(target.shape)}`;
-  if (planned) {
-    return planned.map((pass) => {
-      const matches = all.filter(
-        (p) => p.moduleLabel === `${ENGINE_LABEL} ${pass.kernel}` && sameConstants(p.constants, pass.constants),
+  const rows = new Map<number, PassOfPipeline>();
+  for (const pass of planned) {
+    const matches = all.filter(
+      (p) => p.moduleLabel === `${ENGINE_LABEL} ${pass.kernel}` && sameConstants(p.constants, pass.constants),
+    );
+    if (matches.length !== 1) {
+      throw new Error(
+        `kernel-stats: ${matches.length} pipelines match ${where} pass ${pass.name} (${pass.kernel} ${JSON.stringify(pass.constants)}); ` +
+          `modules of the pipelines created: ${[...new Set(all.map((p) => p.moduleLabel))].join(', ')}`,
       );
-      if (matches.length !== 1) {
-        throw new Error(
-          `kernel-stats: ${matches.length} pipelines match ${where} pass ${pass.name} (${pass.kernel} ${JSON.stringify(pass.constants)}); ` +
-            `modules of the pipelines created: ${[...new Set(all.map((p) => p.moduleLabel))].join(', ')}`,
-        );
-      }
-      return {
-        pass: pass.name,
-        direction: pass.backward ? 'backward' : 'forward',
-        kernel: pass.kernel,
-        pipeline: matches[0].id,
-      };
+    }
+    if (rows.has(matches[0].id)) continue;
+    rows.set(matches[0].id, {
+      pass: pass.name.replace(/ \d+$/, ''),
+      direction: pass.group === 'backward' ? 'backward' : 'forward',
+      kernel: pass.kernel,
+      pipeline: matches[0].id,
     });
   }
-  const prefix = `${ENGINE_LABEL} cldice `;
-  const steps = fresh.filter((p) => p.moduleLabel.startsWith(prefix));
-  if (steps.length === 0)
-    throw new Error(`kernel-stats: ${where} has no program and created no pipeline to describe it by`);
-  return steps.map((p) => {
-    const step = p.moduleLabel.slice(prefix.length);
-    const backward = /backward|dilate_choice/.test(step);
-    return {
-      pass: step === 'finalize' ? 'finalize' : backward ? 'backward' : 'forward',
-      direction: backward ? 'backward' : 'forward',
-      kernel: `cldice ${step}`,
-      pipeline: p.id,
-    };
-  });
+  return [...rows.values()];
 }
 
 /** Creates every target's loss (and so its pipelines) on a dumping device; prints the markers. */
@@ -146,9 +131,8 @@ export async function capture(targets: readonly KernelStatsTarget[], deviceClass
   const engine = await DiceEngine.create(device, { deviceClass, label: ENGINE_LABEL });
   try {
     for (const target of targets) {
-      const before = created.length;
       const loss = await target.create(engine);
-      for (const pass of passesOf(target, loss.passes, created, created.slice(before))) {
+      for (const pass of passesOf(target, loss.passes, created)) {
         emit({
           event: 'pass',
           case: target.case,

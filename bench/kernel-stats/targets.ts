@@ -8,7 +8,7 @@ import { CLDICE_BENCH, LOSS_CASES, SHAPES, toChannelsFirst, type ProgramPass } f
 
 /** A created loss as kernel-stats reads it: its program's passes where it has a program. */
 export interface CreatedLoss {
-  readonly passes?: readonly ProgramPass[];
+  readonly passes: readonly ProgramPass[];
   destroy(): void;
 }
 
@@ -22,14 +22,6 @@ export interface KernelStatsTarget {
 }
 
 const WASSERSTEIN_CASE = 'wasserstein-u8-cf';
-
-/**
- * The passes of a loss that runs on the program runtime (`loss.program`); undefined for one
- * that records its own passes (clDice, until it moves onto the runtime).
- */
-function programPasses(loss: object): readonly ProgramPass[] | undefined {
-  return (loss as { program?: { passes?: readonly ProgramPass[] } }).program?.passes;
-}
 
 /** Class i is |i - j| / (C - 1) away from class j: ordered labels (any matrix makes the same pipeline). */
 function orderedDistances(classes: number): number[][] {
@@ -64,7 +56,7 @@ export function kernelStatsTargets(only?: string): KernelStatsTarget[] {
           skeletonIterations: CLDICE_BENCH.iterations,
           label: 'kernel-stats cl-dice',
         });
-        return { passes: programPasses(loss), destroy: () => loss.destroy() };
+        return { passes: loss.program.passes, destroy: () => loss.destroy() };
       },
     });
   }
@@ -83,9 +75,42 @@ export function kernelStatsTargets(only?: string): KernelStatsTarget[] {
           distanceMatrix: orderedDistances(shape[1]),
           label: `kernel-stats ${WASSERSTEIN_CASE}`,
         });
-        return { passes: programPasses(loss), destroy: () => loss.destroy() };
+        return { passes: loss.program.passes, destroy: () => loss.destroy() };
       },
     });
   }
+  targets.push(...surfaceTargets());
   return only === undefined ? targets : targets.filter((t) => t.case.includes(only));
+}
+
+/**
+ * The surface programs at the size issue 20 times them (a 128^3 label-map pair, 4 labels):
+ * the distance transform, HD95 + ASD + NSD, subvoxel NSD, and the Hausdorff-DT loss.
+ */
+function surfaceTargets(): KernelStatsTarget[] {
+  const shape = [1, 128, 128, 128, 4];
+  const target = (
+    name: string,
+    create: (engine: DiceEngine) => Promise<{ program: { passes: readonly ProgramPass[] }; destroy(): void }>,
+  ) => ({
+    case: name,
+    shape,
+    classes: 4,
+    create: async (engine: DiceEngine) => {
+      const made = await create(engine);
+      return { passes: made.program.passes, destroy: () => made.destroy() };
+    },
+  });
+  return [
+    target('distance-transform-u8', (e) => e.distanceTransform({ shape, target: 'u8', signed: true })),
+    target('surface-hd95-asd-nsd-u8', (e) =>
+      e.surfaceMetrics({ shape, target: 'u8', percentile: 95, tolerance: 1, includeBackground: false }),
+    ),
+    target('surface-nsd-subvoxels', (e) =>
+      e.surfaceMetrics({ shape, target: 'u8', metrics: ['nsd'], subvoxels: true, tolerance: 1, spacing: [1, 1, 2] }),
+    ),
+    target('hausdorff-dt-softmax', (e) =>
+      e.loss({ formula: 'hausdorff-dt', shape, activation: 'softmax', target: 'u8' }),
+    ),
+  ];
 }

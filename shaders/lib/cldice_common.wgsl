@@ -4,9 +4,11 @@
 // layout is only a set of strides, so one kernel serves both. An element's spatial neighbours
 // lie in its own (sample, class) volume, so a pass's binding window holds whole volumes
 // (channels-first) or whole samples (channels-last): see "binding windows" in src/program/grids.ts.
-// The flat tensor is cut in slabs (the same volumes or samples), each in chunks of whole
-// workgroups: workgroup `linear_base + wg.x` takes chunk `linear % chunks_per_slab` of slab
-// `linear / chunks_per_slab`, the same split whatever the windows, so sums come out bitwise the same.
+// The flat tensor is cut in slabs (runs of whole volumes or samples: one large one, or several
+// small ones, so that a workgroup's work follows the elements, not the number of volumes), each
+// in chunks of whole workgroups: workgroup `linear_base + wg.x` takes chunk
+// `linear % chunks_per_slab` of slab `linear / chunks_per_slab`, the same split whatever the
+// windows, so sums come out bitwise the same.
 
 override WORKGROUP_SIZE: u32 = 256u;
 // 2: soft_erode pools along H and W only (MONAI's 4D branch); 3: along D, H and W.
@@ -25,6 +27,8 @@ struct ClDiceParams {
   slab_elements: u32,
   chunks_per_slab: u32,
   elements_per_workgroup: u32,
+  // The whole tensor's: the last slab may hold fewer volumes.
+  elements: u32,
   // This window's first workgroup and first bound element.
   linear_base: u32,
   element_base: u32,
@@ -55,7 +59,8 @@ fn chunk_of(workgroup: u32) -> vec2<u32> {
   let linear = params.linear_base + workgroup;
   let slab_first = (linear / params.chunks_per_slab) * params.slab_elements;
   let first = slab_first + (linear % params.chunks_per_slab) * params.elements_per_workgroup;
-  return vec2<u32>(first, min(first + params.elements_per_workgroup, slab_first + params.slab_elements));
+  let slab_end = min(slab_first + params.slab_elements, params.elements);
+  return vec2<u32>(first, min(first + params.elements_per_workgroup, slab_end));
 }
 
 // 3x3x3 window offsets (od, oh, ow) in scan order are numbered 0 .. 26:

@@ -33,6 +33,13 @@ export const STATUS_PARTS_OFFSET = 32;
  */
 export const WORKGROUP_BYTES_PER_THREAD = 48;
 
+/**
+ * The smallest binding window (`maxBindingBytes`) an engine takes: below it, windows hold so few
+ * rows that ordinary shapes fail with BINDING_TOO_LARGE. Plans that must not depend on the
+ * window size (clDice's runs of small volumes) stay within it.
+ */
+export const MIN_BINDING_BYTES = 4096;
+
 /** The largest finite f32: option values and sums reach the kernels as f32. */
 export const F32_MAX = 3.4028234663852886e38;
 

@@ -32,11 +32,33 @@ import faults from '../../shaders/lib/faults.wgsl';
 import labels from '../../shaders/lib/labels.wgsl';
 import numeric from '../../shaders/lib/numeric.wgsl';
 import wasserstein from '../../shaders/lib/wasserstein.wgsl';
+import workgroupFaults from '../../shaders/lib/workgroup_faults.wgsl';
 import workgroupSum from '../../shaders/lib/workgroup_sum.wgsl';
 import scaleBy from '../../shaders/scale_by.wgsl';
 import wassersteinBackward from '../../shaders/wasserstein_backward.wgsl';
 import wassersteinFinalize from '../../shaders/wasserstein_finalize.wgsl';
 import wassersteinForward from '../../shaders/wasserstein_forward.wgsl';
+import distanceEnvelope from '../../shaders/distance_envelope.wgsl';
+import distanceFinish from '../../shaders/distance_finish.wgsl';
+import distanceFirst from '../../shaders/distance_first.wgsl';
+import distanceFirstTiles from '../../shaders/distance_first_tiles.wgsl';
+import fieldBackward from '../../shaders/field_backward.wgsl';
+import fieldFinalize from '../../shaders/field_finalize.wgsl';
+import fieldForward from '../../shaders/field_forward.wgsl';
+import surfaceBounds from '../../shaders/surface_bounds.wgsl';
+import surfaceClear from '../../shaders/surface_clear.wgsl';
+import surfaceEdges from '../../shaders/surface_edges.wgsl';
+import surfaceFeatures from '../../shaders/surface_features.wgsl';
+import surfaceFinalize from '../../shaders/surface_finalize.wgsl';
+import surfaceGather from '../../shaders/surface_gather.wgsl';
+import surfaceHistogram from '../../shaders/surface_histogram.wgsl';
+import surfaceSelect from '../../shaders/surface_select.wgsl';
+import fieldLoss from '../../shaders/lib/field_loss.wgsl';
+import surfaceBox from '../../shaders/lib/surface_box.wgsl';
+import surfaceFaults from '../../shaders/lib/surface_faults.wgsl';
+import surfaceGrid from '../../shaders/lib/surface_grid.wgsl';
+import surfaceMasks from '../../shaders/lib/surface_masks.wgsl';
+import surfaceSelectLib from '../../shaders/lib/surface_select.wgsl';
 import { composeShader, type ComposedShader } from './compose.js';
 
 /**
@@ -112,6 +134,30 @@ const clDiceShaders = {
 
 export type ClDiceShaderName = keyof typeof clDiceShaders;
 
+/**
+ * The distance transform, the surface metrics and the distance-field losses (their programs:
+ * src/program/surface-*.ts): every pass runs over pairs (sample, class), in boxes.
+ */
+const surfaceShaders = {
+  surface_clear: surfaceClear,
+  surface_features: surfaceFeatures,
+  surface_bounds: surfaceBounds,
+  surface_edges: surfaceEdges,
+  distance_first: distanceFirst,
+  distance_first_tiles: distanceFirstTiles,
+  distance_envelope: distanceEnvelope,
+  distance_finish: distanceFinish,
+  surface_gather: surfaceGather,
+  surface_histogram: surfaceHistogram,
+  surface_select: surfaceSelect,
+  surface_finalize: surfaceFinalize,
+  field_forward: fieldForward,
+  field_finalize: fieldFinalize,
+  field_backward: fieldBackward,
+} as const;
+
+export type SurfaceShaderName = keyof typeof surfaceShaders;
+
 /** Kernels that are not passes of a loss: wgsl-dice/tfjs's dy · coefficients (src/tfjs/scale-by.ts). */
 const utilityShaders = { scale_by: scaleBy } as const;
 
@@ -131,16 +177,24 @@ export const shaderLibraries: Readonly<Record<string, string>> = {
   'lib/family_pred.wgsl': familyPred,
   'lib/family_pred_quads.wgsl': familyPredQuads,
   'lib/family_voxel.wgsl': familyVoxel,
+  'lib/field_loss.wgsl': fieldLoss,
   'lib/labels.wgsl': labels,
   'lib/numeric.wgsl': numeric,
+  'lib/surface_box.wgsl': surfaceBox,
+  'lib/surface_faults.wgsl': surfaceFaults,
+  'lib/surface_grid.wgsl': surfaceGrid,
+  'lib/surface_masks.wgsl': surfaceMasks,
+  'lib/surface_select.wgsl': surfaceSelectLib,
   'lib/wasserstein.wgsl': wasserstein,
+  'lib/workgroup_faults.wgsl': workgroupFaults,
   'lib/workgroup_sum.wgsl': workgroupSum,
 };
 
-const kernelSources = { ...diceShaders, ...familyShaders, ...clDiceShaders, ...utilityShaders };
+const kernelSources = { ...diceShaders, ...familyShaders, ...clDiceShaders, ...surfaceShaders, ...utilityShaders };
 
 /** Every kernel of the library, by name (shaders/NAME.wgsl, or a generated variant of one). */
-export type KernelName = DiceShaderName | FamilyShaderName | ClDiceShaderName | keyof typeof utilityShaders;
+export type KernelName =
+  DiceShaderName | FamilyShaderName | ClDiceShaderName | SurfaceShaderName | keyof typeof utilityShaders;
 
 export const kernelNames = Object.keys(kernelSources) as KernelName[];
 

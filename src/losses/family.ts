@@ -32,6 +32,8 @@ export interface LossResult {
   crossEntropy: number;
   /** The focal term before its lambda (0 without focal). */
   focal: number;
+  /** With `boundary`: the boundary term mean(p * phi) before its lambda. */
+  boundary?: number;
   /**
    * With focal: per (sample, class) pair, sample-major, the focal terms' sum times the class's
    * alpha and weight, before the reduction's division (0 for classes outside the focal term).
@@ -168,6 +170,8 @@ export class FamilyLoss extends ProgramLoss {
       },
     };
     if (out.grad) result.grad = out.grad;
+    const boundary = out.sections.get('boundary value');
+    if (boundary) result.boundary = boundary[0];
     // Per pair, the second vec4 of pair_sums ends with the weighted focal sum.
     const pairSums = out.sections.get('pair sums');
     if (pairSums) result.pairFocal = Float32Array.from({ length: o.batch * o.classes }, (_, k) => pairSums[k * 8 + 7]);

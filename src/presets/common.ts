@@ -301,6 +301,8 @@ export function storedIn(factory: LossFactory, layout: string | null | undefined
     loss: ((o: LossOptions | ClDiceOptions) => factory.loss(channelsLast(o) as LossOptions)) as LossFactory['loss'],
     metric: (o) => factory.metric(channelsLast(o)),
     wassersteinDice: (o) => factory.wassersteinDice(channelsLast(o)),
+    distanceTransform: (o) => factory.distanceTransform(channelsLast(o)),
+    surfaceMetrics: (o) => factory.surfaceMetrics(channelsLast(o)),
   };
 }
 

@@ -1,6 +1,7 @@
 import { F32_MAX, CLASS_BLOCK, STATUS_BYTES } from '../core/limits.js';
 import { packUniform, type UniformValue } from '../kernels/uniforms.js';
 import { groupCount, type NormalizedLossOptions } from '../spec/family.js';
+import { withBoundaryTerm } from './boundary.js';
 import { foldLanes, type BindingWindow } from './grids.js';
 import type { DeviceProfile } from './profile.js';
 import {
@@ -168,7 +169,7 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
   // There, channels-last with whole vec4s of classes, pred and grad are read and written as
   // vec4s (shaders/lib/family_pred.wgsl); every window starts and ends on a voxel, so on a vec4.
   const quads = inRegisters.REGISTER_CLASSES % 4 === 0 && inRegisters.REGISTER_CLASSES !== 0 && !o.channelsFirst;
-  return {
+  const program: LossProgram<VoxelGrids> = {
     label: o.label,
     dims: o.dims,
     grids,
@@ -229,7 +230,7 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
                 coefs: scratchRef('coefs'),
                 grad: voxelWindow('grad', w, 'elements', o.classes),
               }),
-              true,
+              'backward',
             ),
           ]
         : []),
@@ -239,4 +240,5 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
     // family_backward: every term of dL/dlogit is a coefficient times a function of the inputs.
     gradientCoefficients: 'coefs',
   };
+  return withBoundaryTerm(program, o, profile);
 }

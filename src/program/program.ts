@@ -1,4 +1,4 @@
-import { UNIFORM_STRIDE } from '../core/limits.js';
+import { STATUS_BYTES, UNIFORM_STRIDE } from '../core/limits.js';
 import type { KernelName } from '../kernels/sources.js';
 import type { BindingWindow } from './grids.js';
 
@@ -18,8 +18,13 @@ export interface LossProgram<Grids = unknown> {
   readonly tensors: readonly TensorSpec[];
   /** Buffers the loss owns: uniforms aside, allocated once when the loss is created. */
   readonly scratch: readonly ScratchSpec[];
-  /** In order; the backward passes run only when a gradient is asked for. */
+  /** In order; each runs with its group (see {@link PassGroup}, {@link groupRule}). */
   readonly passes: readonly ProgramPass[];
+  /**
+   * When the groups other than the defaults run in a whole-program recording (forward: always;
+   * backward: with grad bound). A group recorded alone (`record(..., groups)`) runs regardless.
+   */
+  readonly groups?: Readonly<Partial<Record<PassGroup, GroupRule>>>;
   /** Scratch that compute() reads back after the status buffer, in this order. */
   readonly readback: readonly string[];
   /** Pairs of tensors that may share memory (grad over pred when pred is read by an earlier dispatch only). */
@@ -33,7 +38,45 @@ export interface LossProgram<Grids = unknown> {
   readonly gradientCoefficients?: string;
 }
 
-export type TensorName = 'pred' | 'target' | 'mask' | 'loss' | 'grad' | 'stats';
+export type TensorName = 'pred' | 'target' | 'mask' | 'loss' | 'grad' | 'stats' | 'targetSkeleton' | 'distances';
+
+/**
+ * Passes that run together. A whole-program recording runs each group by its {@link GroupRule};
+ * the runtime can also record a subset alone (wgsl-dice/tfjs's backward, clDice's
+ * encodeTargetSkeleton). Add a name here for a new kind of pass set (a distance transform, say).
+ */
+export type PassGroup = 'forward' | 'backward' | 'target-skeleton';
+
+/**
+ * When a group runs in a whole-program recording: always (`{}`), only with an optional tensor
+ * bound (`{ with: 'grad' }`: the backward), or only without it (`{ without: 'targetSkeleton' }`:
+ * passes that make what the caller may give precomputed).
+ */
+export interface GroupRule {
+  /** Runs only when this (optional) tensor is bound. */
+  readonly with?: TensorName;
+  /** Runs only when this (optional) tensor is not bound. */
+  readonly without?: TensorName;
+}
+
+const DEFAULT_GROUP_RULES: Readonly<Partial<Record<PassGroup, GroupRule>>> = {
+  forward: {},
+  backward: { with: 'grad' },
+};
+
+/** The rule of `group` in `program`: its own, else the default (forward always, backward with grad). */
+export function groupRule(program: Pick<LossProgram, 'groups'>, group: PassGroup): GroupRule {
+  const rule = program.groups?.[group] ?? DEFAULT_GROUP_RULES[group];
+  if (!rule) throw new Error(`internal error: the program has passes of group '${group}' but no rule for it`);
+  return rule;
+}
+
+/** Whether a group with `rule` runs when the tensors `bound` are given. */
+export function groupRuns(rule: GroupRule, bound: (name: TensorName) => boolean): boolean {
+  if (rule.with !== undefined) return bound(rule.with);
+  if (rule.without !== undefined) return !bound(rule.without);
+  return true;
+}
 
 /** How a host array may be given for a tensor in compute(). */
 export type HostType = 'f32' | 'f16-bits' | 'u8' | 'u16' | 'u32';
@@ -60,9 +103,13 @@ export interface ScratchSpec {
   readonly readable?: boolean;
 }
 
-/** A binding of one dispatch: part of a caller's tensor (bytes from its start), or a scratch buffer. */
+/**
+ * A binding of one dispatch: part of a caller's tensor (bytes from its start), or a scratch
+ * buffer, whole or (with offset and size) one binding window of it.
+ */
 export type BindingRef =
-  { readonly tensor: TensorName; readonly offset: number; readonly size: number } | { readonly scratch: string };
+  | { readonly tensor: TensorName; readonly offset: number; readonly size: number }
+  | { readonly scratch: string; readonly offset?: number; readonly size?: number };
 
 export interface ProgramDispatch {
   /** Index of this dispatch's block in the pass's uniform buffer. */
@@ -81,10 +128,15 @@ export interface ProgramPass {
   readonly constants: PipelineConstants;
   /** Uniform blocks, one per dispatch block, UNIFORM_STRIDE apart. */
   readonly uniforms: ArrayBuffer;
+  /**
+   * Passes that name the same block share one uniform buffer (clDice's level passes all read
+   * one per-window block); their `uniforms` must hold the same bytes. Unnamed: the pass's own.
+   */
+  readonly uniformBlock?: string;
   /** Bytes of one block the kernel binds. */
   readonly uniformBytes: number;
   readonly dispatches: readonly ProgramDispatch[];
-  readonly backward: boolean;
+  readonly group: PassGroup;
 }
 
 /** A pass's `override` constants by name: its modes, never a shape. */
@@ -104,9 +156,22 @@ export function tensorRef(name: TensorName, offset: number, size: number): Bindi
   return { tensor: name, offset, size };
 }
 
-/** A binding of a whole scratch buffer of the loss's own. */
-export function scratchRef(name: string): BindingRef {
-  return { scratch: name };
+/** A binding of a scratch buffer of the loss's own: whole, or `size` bytes from byte `offset` (a window). */
+export function scratchRef(name: string, offset?: number, size?: number): BindingRef {
+  return offset === undefined ? { scratch: name } : { scratch: name, offset, size };
+}
+
+/**
+ * The scratch of the status protocol every program shares with its kernels (src/runtime/status.ts):
+ * `faults`, one record (two vec4<u32>) per workgroup of the passes that check their input
+ * (lib/faults.wgsl), and `status`, where a finalize folds them (lib/fault_fold.wgsl) and which
+ * compute() and readStatus() read back.
+ */
+export function statusScratch(faultRecords: number): ScratchSpec[] {
+  return [
+    { name: 'faults', bytes: faultRecords * 32 },
+    { name: 'status', bytes: STATUS_BYTES, readable: true },
+  ];
 }
 
 /** A pass whose uniform blocks (one per dispatch block, UNIFORM_STRIDE apart) are `uniforms`. */
@@ -116,7 +181,7 @@ export function uniformPass(
   constants: PipelineConstants,
   uniforms: ArrayBuffer,
   dispatches: ProgramDispatch[],
-  backward = false,
+  group: PassGroup = 'forward',
 ): ProgramPass {
   // Per-window blocks sit UNIFORM_STRIDE apart; a lone block is bound as packed.
   return {
@@ -126,7 +191,7 @@ export function uniformPass(
     uniforms,
     uniformBytes: Math.min(UNIFORM_STRIDE, uniforms.byteLength),
     dispatches,
-    backward,
+    group,
   };
 }
 
@@ -152,9 +217,13 @@ export function describeProgram(program: LossProgram): string {
           .map(([name, ref]) => `${name}<-${'scratch' in ref ? ref.scratch : ref.tensor}`)
           .join(' ')
       : '';
+    const rule = groupRule(program, pass.group);
+    const when = rule.with ? `with ${rule.with}` : rule.without ? `without ${rule.without}` : '';
+    const group = pass.group === 'forward' || pass.group === 'backward' ? when : `${pass.group}${when && `, ${when}`}`;
+    const shared = pass.uniformBlock ? `, params<-${pass.uniformBlock}` : '';
     lines.push(
-      `  ${i + 1}. ${pass.name}${pass.backward ? ' (with grad)' : ''}: ${pass.kernel}` +
-        `${constants ? ` [${constants}]` : ''}, ${pass.dispatches.length} dispatch(es), ${workgroups} workgroups; ${binds}`,
+      `  ${i + 1}. ${pass.name}${group && ` (${group})`}: ${pass.kernel}` +
+        `${constants ? ` [${constants}]` : ''}, ${pass.dispatches.length} dispatch(es), ${workgroups} workgroups${shared}; ${binds}`,
     );
   });
   return lines.join('\n');

@@ -296,7 +296,7 @@ export function planSeedProgram(o: NormalizedDiceOptions, profile: DeviceProfile
         workgroups: [w.count, 1, 1],
         bindings: { truth: window('target', w), coefs: scratchRef('coefs'), grad: window('grad', w) },
       })),
-      true,
+      'backward',
     ),
   ];
   return {

@@ -8,6 +8,7 @@ import {
   tensorRef,
   uniformPass,
   type BindingRef,
+  type PassGroup,
   type PipelineConstants,
   type ProgramPass,
   type TensorName,
@@ -262,7 +263,7 @@ export function voxelPass(
   uniforms: ArrayBuffer,
   grid: VoxelPassGrid & { readonly classBlocks?: number },
   bind: (window: BindingWindow) => Record<string, BindingRef>,
-  backward = false,
+  group: PassGroup = 'forward',
 ): ProgramPass {
   const dispatches = grid.windows.map((w, block) => ({
     block,
@@ -270,5 +271,5 @@ export function voxelPass(
     workgroups: [w.count, grid.classBlocks ?? 1, 1] as const,
     bindings: bind(w),
   }));
-  return uniformPass(name, kernel, constants, uniforms, dispatches, backward);
+  return uniformPass(name, kernel, constants, uniforms, dispatches, group);
 }

@@ -126,7 +126,7 @@ export function planWassersteinProgram(
           class_sums: scratchRef('class sums'),
           grad: voxelWindow('grad', w, 'elements', o.classes),
         }),
-        true,
+        'backward',
       ),
     ],
     readback: ['stats'],

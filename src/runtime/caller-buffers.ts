@@ -109,24 +109,6 @@ export function bindStorage(
   return { buffer, offset, size: byteLength };
 }
 
-/** Throws `INVALID_INPUT` unless `encoder` is a GPUCommandEncoder (an instance, where the class is a global). */
-export function requireEncoder(encoder: unknown): asserts encoder is GPUCommandEncoder {
-  const e = encoder as Partial<GPUCommandEncoder> | null;
-  const EncoderClass = (globalThis as { GPUCommandEncoder?: unknown }).GPUCommandEncoder;
-  const isEncoder =
-    typeof e === 'object' &&
-    e !== null &&
-    (typeof EncoderClass === 'function'
-      ? e instanceof EncoderClass
-      : typeof e.beginComputePass === 'function' && typeof e.finish === 'function');
-  if (!isEncoder) {
-    throw new WgslDiceError(
-      'INVALID_INPUT',
-      `encode() records into a GPUCommandEncoder (device.createCommandEncoder()), got ${describe(encoder)}.`,
-    );
-  }
-}
-
 /**
  * The error for host data that is not a Float32Array or a GPU buffer: `INVALID_DTYPE` for
  * arrays of the wrong element type (the kernels read f32 and never convert), `INVALID_INPUT`

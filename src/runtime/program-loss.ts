@@ -2,25 +2,40 @@ import { WgslDiceError } from '../core/errors.js';
 import { STATUS_BYTES, STATUS_PARTS_OFFSET, UNIFORM_STRIDE } from '../core/limits.js';
 import {
   describeProgram,
+  groupRule,
+  groupRuns,
+  type BindingRef,
   type HostType,
   type LossProgram,
-  type ProgramPass,
+  type PassGroup,
   type TensorName,
   type TensorSpec,
 } from '../program/program.js';
 import { bindStorage, describe, hostInputError, isBufferArg, rejectOverlaps, type Binding } from './caller-buffers.js';
 import type { LossHost } from './host.js';
-import { LossBase } from './loss-base.js';
+import { OwnedResources } from './owned-resources.js';
 import { flattenNested } from './nested-input.js';
-import { whole } from './owned-resources.js';
-import { decodeStatus, rejectBadInput, type InputStatus } from './status.js';
+import { bindError, finishError, recordingError, RecordingChecks } from './recording-checks.js';
+import { decodeStatus, readStatusBuffer, rejectBadInput, type InputStatus } from './status.js';
 import { submitAndRead } from './submit.js';
 
-/** A pass's compiled pipeline and the `@binding` slot of each of its variables. */
+/** A pass's compiled pipeline, the `@binding` slot of each of its variables, and which it writes. */
 export interface CompiledPass {
   readonly pipeline: GPUComputePipeline;
   readonly bindGroupLayout: GPUBindGroupLayout;
   readonly slots: ReadonlyMap<string, number>;
+  /** The bindings the kernel declares `read_write`: a tensor bound to one is an output of that recording. */
+  readonly writable: ReadonlySet<string>;
+}
+
+/**
+ * The passes one recording runs (by index into the program), the tensors they bind with what
+ * they do to each, and the (read, write) pairs bound in one dispatch.
+ */
+interface Selection {
+  readonly passes: readonly number[];
+  readonly access: ReadonlyMap<TensorName, 'read' | 'write'>;
+  readonly sameDispatch: readonly [TensorName, TensorName][];
 }
 
 /** Where encode() records: a command encoder (one compute pass is begun) or a pass the caller began. */
@@ -39,6 +54,9 @@ export interface LossWarmUpProgress {
   /** Milliseconds that pass took, compiling included. */
   ms: number;
 }
+
+/** Numbers the losses of this module's lifetime: each one's recordings carry a marker of its own. */
+let lossSerial = 0;
 
 /** What one compute() brought back. */
 export interface ProgramOutput {
@@ -64,35 +82,61 @@ const HOST_ARRAYS: Record<HostType, { new (length: number): ArrayBufferView; nam
  * compute pass), and in compute() uploads, submits and reads back. It knows no loss: binding
  * names are resolved against the WGSL, sizes and windows come from the program, and the same
  * checks (buffer usage and size, aliasing, faults in the status buffer) hold for every loss.
+ * It also owns what every loss shares: the GPU objects (freed in destroy()), and the rule that
+ * compute() calls of one loss run one after another, since they share its upload and readback
+ * buffers.
  */
-export abstract class ProgramLoss extends LossBase {
+export abstract class ProgramLoss {
   /** The passes, bindings and windows this loss records (see {@link describe}). */
   readonly program: LossProgram;
+  protected readonly host: LossHost;
+  protected readonly device: GPUDevice;
+  protected readonly resources: OwnedResources;
+  readonly #what: string;
+  readonly #createdBy: string;
+  #queue: Promise<unknown> = Promise.resolve();
+  #statusReadback: GPUBuffer | undefined;
+  #destroyed = false;
+  readonly #checks: RecordingChecks;
+  readonly #explainRecordingError: ReturnType<typeof recordingError>;
+  /** The debug group its recordings run in: WebGPU's finish() errors quote it (RecordingChecks.watchFinishErrors). */
+  readonly #marker: string;
   readonly #passes: readonly CompiledPass[];
+  /** Each pass's uniform buffer (one buffer for the passes that share a named block). */
   readonly #uniforms: readonly GPUBuffer[];
   readonly #scratch = new Map<string, GPUBuffer>();
   readonly #tensors: ReadonlyMap<TensorName, TensorSpec>;
-  /** Derived from the program once, not at every encode: what the buffer checks compare against. */
-  readonly #sameDispatch: readonly [TensorName, TensorName][];
-  readonly #backwardTensors: ReadonlySet<TensorName>;
+  /** What the buffer checks compare against, per set of passes recorded: derived once, not at every encode. */
+  readonly #selections = new Map<string, Selection>();
   /** compute()'s upload, output and readback buffers, each made when a call first needs it. */
   readonly #host = new Map<string, GPUBuffer>();
   /** Set by {@link _freeComputeBuffersAfterEachCall}. */
   #freeComputeBuffers = false;
 
+  /**
+   * @param naming names this kind of loss and the engine method that makes it, for error
+   *   messages ('loss', 'engine.loss()').
+   */
   protected constructor(
     host: LossHost,
     program: LossProgram,
     passes: readonly CompiledPass[],
     naming: { what: string; createdBy: string },
   ) {
+    this.host = host;
+    this.device = host.device;
+    this.#what = naming.what;
+    this.#createdBy = naming.createdBy;
+    this.#checks = new RecordingChecks(host.device);
+    this.#explainRecordingError = recordingError(program.label);
+    this.#marker = `${program.label} encode #${++lossSerial}`;
+    this.#checks.watchFinishErrors(this.#marker, finishError(program.label));
+    // The bind groups one encode() uses (one per pass and binding window): see OwnedResources.
     const bindGroups = program.passes.reduce((n, p) => n + p.dispatches.length, 0);
-    super(host, program.label, naming, bindGroups);
+    this.resources = new OwnedResources(host.device, program.label, bindGroups, this.#checks, bindError(program.label));
     this.program = program;
     this.#passes = passes;
     this.#tensors = new Map(program.tensors.map((t) => [t.name, t]));
-    this.#sameDispatch = sameDispatchPairs(program);
-    this.#backwardTensors = backwardTensors(program);
     const u = GPUBufferUsage;
     for (const s of program.scratch) {
       // compute() reads some scratch back; wgsl-dice/tfjs copies the gradient coefficients out.
@@ -104,7 +148,50 @@ export abstract class ProgramLoss extends LossBase {
           : this.resources.buffer(s.name, s.bytes, u.STORAGE | copySource),
       );
     }
-    this.#uniforms = program.passes.map((p) => this.resources.uniform(`${p.name} params`, p.uniforms));
+    const shared = new Map<string, { buffer: GPUBuffer; bytes: ArrayBuffer }>();
+    this.#uniforms = program.passes.map((p) => {
+      if (p.uniformBlock === undefined) return this.resources.uniform(`${p.name} params`, p.uniforms);
+      let block = shared.get(p.uniformBlock);
+      if (!block) {
+        block = { buffer: this.resources.uniform(p.uniformBlock, p.uniforms), bytes: p.uniforms };
+        shared.set(p.uniformBlock, block);
+      } else if (!sameBytes(block.bytes, p.uniforms)) {
+        throw new Error(`internal error: passes share the uniform block '${p.uniformBlock}' with different contents`);
+      }
+      return block.buffer;
+    });
+  }
+
+  /**
+   * Resolves once WebGPU has validated everything this loss's encode() calls recorded so far;
+   * rejects with the first mistake it found there that no other call of this loss has thrown
+   * yet: `INVALID_INPUT` for a command encoder that was already finished, or a buffer of
+   * another GPUDevice. WebGPU reports those asynchronously, so encode() cannot throw them
+   * itself; the next encode(), compute() or readStatus() of the loss throws them too. After
+   * your `encoder.finish()` it also reports what WebGPU found only there, if you did not catch
+   * it in an error scope of your own: an encode() into an encoder with a compute pass of yours
+   * still open, or into a pass already ended.
+   */
+  async checkEncodes(): Promise<void> {
+    await this.#checks.settle();
+    this.throwRecordingError();
+  }
+
+  /** Frees this loss's uniforms and scratch buffers. The caller's buffers are untouched. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#checks.dispose();
+    this.resources.destroy();
+    this.host._forget(this);
+  }
+
+  /**
+   * @internal Destroys this loss once every call already queued on it has settled (for caches
+   * that evict a loss another caller may still be computing with).
+   */
+  destroyWhenIdle(): void {
+    void this.serialized(async () => this.destroy());
   }
 
   /** The input faults and loss of the last submitted run: see {@link STATUS_BYTES} in src/core/limits.ts. */
@@ -117,9 +204,27 @@ export abstract class ProgramLoss extends LossBase {
     return describeProgram(this.program);
   }
 
-  /** Reads the status written by the last submitted passes (for the encode path). */
+  /**
+   * Reads the status written by the last submitted recording whose passes fold it (every
+   * whole-program encode(); a group recorded alone, such as clDice's encodeTargetSkeleton,
+   * leaves it as it was).
+   */
   readStatus(): Promise<InputStatus> {
-    return this.readStatusFrom(this.statusBuffer, this.program.label);
+    // Serialized with compute() and other readStatus() calls: they share one readback buffer,
+    // and a second mapAsync on it while the first is pending is an OperationError.
+    return this.serialized(async () => {
+      this.assertUsable();
+      // A recording WebGPU rejected never ran: the status is not that of the last encode().
+      await this.checkEncodes();
+      this.#statusReadback ??= this.resources.buffer(
+        'status readback',
+        STATUS_BYTES,
+        GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      );
+      return readStatusBuffer(this.host, `${this.program.label} status`, this.statusBuffer, this.#statusReadback, () =>
+        this.assertUsable(),
+      );
+    });
   }
 
   /**
@@ -157,24 +262,25 @@ export abstract class ProgramLoss extends LossBase {
   _encodeBackward(encoder: GPUCommandEncoder, buffers: Readonly<Partial<Record<TensorName, GPUBuffer>>>): void {
     if (!buffers.grad)
       throw new WgslDiceError('INVALID_INPUT', '_encodeBackward records the gradient: pass the grad buffer.');
-    if (!this.program.passes.some((pass) => pass.backward)) {
+    if (!this.program.passes.some((pass) => pass.group === 'backward')) {
       throw new WgslDiceError(
         'INVALID_INPUT',
         `${this.program.label} has no gradient (a metric on binarised predictions); use it without differentiating it.`,
       );
     }
-    this.record(encoder, buffers, {}, 'backward');
+    this.record(encoder, buffers, {}, ['backward']);
   }
 
   /**
-   * Records the program (or only its backward passes). Every argument is checked before
+   * Records the program: every group whose rule holds for the buffers given (see
+   * {@link groupRule}), or only the passes of `groups`. Every argument is checked before
    * anything is recorded, so a rejected call leaves the encoder as it was.
    */
   protected record(
     target: GPUCommandEncoder | GPUComputePassEncoder,
     buffers: Readonly<Record<string, unknown>>,
     options: EncodeOptions = {},
-    passes: 'all' | 'backward' = 'all',
+    groups?: readonly PassGroup[],
   ): void {
     this.assertUsable();
     this.throwRecordingError();
@@ -191,27 +297,25 @@ export abstract class ProgramLoss extends LossBase {
         'timestampWrites belong to the pass you began; pass them to beginComputePass() yourself.',
       );
     }
-    const bound = this.#bindTensors(buffers, passes === 'backward' ? this.#backwardTensors : undefined);
-    const withGrad = bound.has('grad');
+    const given = (name: TensorName) => buffers[name] !== undefined;
+    const selection = this.#select(
+      this.program.passes.flatMap((pass, p) =>
+        (groups ? groups.includes(pass.group) : groupRuns(groupRule(this.program, pass.group), given)) ? [p] : [],
+      ),
+    );
+    const bound = this.#bindTensors(buffers, selection, groups !== undefined);
     this.checkedRecording(() => {
       const pass = intoPass
         ? target
         : target.beginComputePass({ label: `${this.program.label} passes`, timestampWrites: options.timestampWrites });
-      this.#recordPasses(pass, bound, withGrad, passes === 'backward');
+      this.#recordPasses(pass, selection.passes, bound);
       if (!intoPass) pass.end();
     }, target);
   }
 
-  #recordPasses(
-    pass: GPUComputePassEncoder,
-    bound: ReadonlyMap<TensorName, Binding>,
-    withGrad: boolean,
-    backwardOnly: boolean,
-    only?: number,
-  ): void {
-    this.program.passes.forEach((plan, p) => {
-      if (plan.backward ? !withGrad : backwardOnly) return;
-      if (only !== undefined && p !== only) return;
+  #recordPasses(pass: GPUComputePassEncoder, passes: readonly number[], bound: ReadonlyMap<TensorName, Binding>): void {
+    for (const p of passes) {
+      const plan = this.program.passes[p];
       const compiled = this.#passes[p];
       pass.setPipeline(compiled.pipeline);
       for (const dispatch of plan.dispatches) {
@@ -222,21 +326,22 @@ export abstract class ProgramLoss extends LossBase {
           entries[slot - 1] = this.#resolve(ref, bound);
         }
         const params = { buffer: this.#uniforms[p], offset: dispatch.block * UNIFORM_STRIDE, size: plan.uniformBytes };
-        pass.setBindGroup(0, this.resources.bindGroup(plan.name, compiled.bindGroupLayout, params, entries));
+        // Keyed by pass index too: passes may share a name and not a layout.
+        const key = `${p} ${plan.name}`;
+        pass.setBindGroup(0, this.resources.bindGroup(key, compiled.bindGroupLayout, params, entries));
         pass.dispatchWorkgroups(...dispatch.workgroups);
       }
-    });
+    }
   }
 
   /**
-   * Runs every pass of this loss once, forward and backward, on zero inputs of its shape, and
-   * waits for the GPU after each. Some adapters compile a pipeline only at its first dispatch
-   * (Mesa's lavapipe and other software ones take seconds per pipeline there), so without this
-   * the first training step, not engine.loss(), takes that time; `progress` hears after each
-   * pass. The inputs are buffers of the loss's own, made for the call and destroyed after it;
-   * the loss's statusBuffer and statsBuffer then hold the zero run's values. Calls of the loss
-   * made meanwhile wait for it. On a GPU that compiled at creation it costs one small submit per
-   * pass.
+   * Runs every pass of this loss once, every group, on zero inputs of its shape, and waits for
+   * the GPU after each. Some adapters compile a pipeline only at its first dispatch (Mesa's
+   * lavapipe and other software ones take seconds per pipeline there), so without this the first
+   * training step, not engine.loss(), takes that time; `progress` hears after each pass. The
+   * inputs are buffers of the loss's own, made for the call and destroyed after it; the loss's
+   * statusBuffer and statsBuffer then hold the zero run's values. Calls of the loss made
+   * meanwhile wait for it. On a GPU that compiled at creation it costs one small submit per pass.
    */
   async warmUp(progress?: (event: LossWarmUpProgress) => void): Promise<void> {
     this.assertUsable();
@@ -251,11 +356,13 @@ export abstract class ProgramLoss extends LossBase {
       const u = GPUBufferUsage;
       const zeros = new Map<TensorName, GPUBuffer>();
       try {
+        const every = this.#select(this.program.passes.map((_, p) => p));
         for (const spec of this.program.tensors) {
-          if (spec.optional && spec.name !== 'grad') continue; // a scratch of the loss stands in
+          // An optional tensor with a scratch of the same name is bound to that scratch.
+          if (spec.optional && this.#scratch.has(spec.name)) continue;
           zeros.set(spec.name, this.resources.buffer(`warm-up ${spec.name}`, spec.bytes, u.STORAGE));
         }
-        const bound = this.#bindTensors(Object.fromEntries(zeros));
+        const bound = this.#bindTensors(Object.fromEntries(zeros), every, false);
         const total = this.program.passes.length;
         for (const [p, plan] of this.program.passes.entries()) {
           const start = performance.now();
@@ -264,7 +371,7 @@ export abstract class ProgramLoss extends LossBase {
           try {
             const encoder = this.device.createCommandEncoder({ label: `${this.program.label} warm-up` });
             const pass = encoder.beginComputePass({ label: `${this.program.label} warm-up ${plan.name}` });
-            this.#recordPasses(pass, bound, true, false, p);
+            this.#recordPasses(pass, [p], bound);
             pass.end();
             this.device.queue.submit([encoder.finish()]);
           } finally {
@@ -282,31 +389,73 @@ export abstract class ProgramLoss extends LossBase {
     });
   }
 
-  /** Checks the caller's buffers (of `only` the tensors named there) against the program's tensors: usage, size, aliasing. */
-  #bindTensors(buffers: Readonly<Record<string, unknown>>, only?: ReadonlySet<TensorName>): Map<TensorName, Binding> {
+  /** The tensors `passes` bind, whether they read or write each, and the pairs one dispatch binds together (cached). */
+  #select(passes: readonly number[]): Selection {
+    const key = passes.join(',');
+    let selection = this.#selections.get(key);
+    if (selection) return selection;
+    const access = new Map<TensorName, 'read' | 'write'>();
+    const pairs = new Set<string>();
+    for (const p of passes) {
+      const { writable } = this.#passes[p];
+      for (const d of this.program.passes[p].dispatches) {
+        const here = new Map<TensorName, 'read' | 'write'>();
+        for (const [name, ref] of Object.entries(d.bindings)) {
+          if (!('tensor' in ref)) continue;
+          const use = writable.has(name) ? 'write' : 'read';
+          if (here.get(ref.tensor) !== 'write') here.set(ref.tensor, use);
+          if (access.get(ref.tensor) !== 'write') access.set(ref.tensor, use);
+        }
+        for (const [r, ru] of here)
+          for (const [w, wu] of here) if (ru === 'read' && wu === 'write') pairs.add(`${r}|${w}`);
+      }
+    }
+    selection = {
+      passes,
+      access,
+      sameDispatch: [...pairs].map((pair) => pair.split('|') as [TensorName, TensorName]),
+    };
+    this.#selections.set(key, selection);
+    return selection;
+  }
+
+  /**
+   * Checks the caller's buffers against the program's tensors (usage, size, aliasing): every
+   * tensor given, or with `onlySelected` only those the selected passes bind (a group recorded
+   * alone). An optional tensor left out is bound to the loss's scratch of that name.
+   */
+  #bindTensors(
+    buffers: Readonly<Record<string, unknown>>,
+    selection: Selection,
+    onlySelected: boolean,
+  ): Map<TensorName, Binding> {
     const bound = new Map<TensorName, Binding>();
     for (const spec of this.program.tensors) {
-      if (only && !only.has(spec.name)) continue;
+      const used = selection.access.has(spec.name);
+      if (onlySelected && !used) continue;
       const arg = buffers[spec.name];
       // A missing required buffer gets bindStorage's message, which says what to pass.
-      if (arg === undefined && spec.optional) continue;
+      if (arg === undefined && spec.optional && (!used || this.#scratch.has(spec.name))) continue;
       bound.set(spec.name, bindStorage(this.device, spec.name, arg, spec.bytes, spec.windowed));
     }
     const reads: Record<string, Binding | undefined> = {};
     const writes: Record<string, Binding | undefined> = {};
-    for (const [name, binding] of bound) (this.#tensors.get(name)!.access === 'read' ? reads : writes)[name] = binding;
-    rejectOverlaps(reads, writes, { inPlace: this.program.inPlace, sameDispatch: this.#sameDispatch });
+    for (const [name, binding] of bound) {
+      const use = selection.access.get(name) ?? this.#tensors.get(name)!.access;
+      (use === 'read' ? reads : writes)[name] = binding;
+    }
+    rejectOverlaps(reads, writes, { inPlace: this.program.inPlace, sameDispatch: selection.sameDispatch });
     return bound;
   }
 
-  #resolve(
-    ref: ProgramPass['dispatches'][number]['bindings'][string],
-    bound: ReadonlyMap<TensorName, Binding>,
-  ): Binding {
-    if ('scratch' in ref) return whole(this.scratchBuffer(ref.scratch));
+  #resolve(ref: BindingRef, bound: ReadonlyMap<TensorName, Binding>): Binding {
+    if ('scratch' in ref) {
+      const buffer = this.scratchBuffer(ref.scratch);
+      return { buffer, offset: ref.offset ?? 0, size: ref.size ?? buffer.size };
+    }
     const tensor = bound.get(ref.tensor);
-    // An optional tensor the caller left out binds the loss's own buffer of that name.
-    if (!tensor) return whole(this.scratchBuffer(ref.tensor));
+    // An optional tensor the caller left out binds the loss's own buffer of that name, window by window.
+    if (!tensor) return { buffer: this.scratchBuffer(ref.tensor), offset: ref.offset, size: ref.size };
     return { buffer: tensor.buffer, offset: tensor.offset + ref.offset, size: ref.size };
   }
 
@@ -325,16 +474,57 @@ export abstract class ProgramLoss extends LossBase {
     this.assertUsable();
     this.throwRecordingError();
     const staged = this.#snapshot(inputs);
-    return this.serialized(async () => {
-      try {
-        return await this.#run(staged, wantGrad, labelHint, predHint);
-      } finally {
-        if (this.#freeComputeBuffers) {
-          for (const buffer of this.#host.values()) this.resources.release(buffer);
-          this.#host.clear();
-        }
+    return this.serialized(() =>
+      this.#freeingComputeBuffers(async () => {
+        const outputs: TensorName[] = wantGrad ? ['grad'] : [];
+        const { bytes, sections } = await this.#submit(staged, undefined, outputs);
+        const status = decodeStatus(new Uint32Array(bytes, 0, STATUS_BYTES / 4));
+        this.rejectInput(status, labelHint, predHint);
+        const out = new Map<string, Float32Array>();
+        let at = STATUS_BYTES;
+        this.program.readback.forEach((name, i) => {
+          out.set(name, new Float32Array(bytes.slice(at, at + sections[i])));
+          at += sections[i];
+        });
+        const gradBytes = this.#tensors.get('grad')?.bytes ?? 0;
+        return {
+          status,
+          parts: new Float32Array(bytes.slice(STATUS_PARTS_OFFSET, STATUS_BYTES)),
+          sections: out,
+          grad: wantGrad ? new Float32Array(bytes.slice(at, at + gradBytes)) : undefined,
+        };
+      }),
+    );
+  }
+
+  /** Runs a compute() body; after it, frees compute()'s own buffers where asked to (_freeComputeBuffersAfterEachCall). */
+  async #freeingComputeBuffers<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } finally {
+      if (this.#freeComputeBuffers) {
+        for (const buffer of this.#host.values()) this.resources.release(buffer);
+        this.#host.clear();
       }
-    });
+    }
+  }
+
+  /**
+   * compute() for the passes of `groups` alone (clDice's targetSkeleton()): `inputs` copied at
+   * the call as in {@link runOnce}, and the tensor `output` those passes write read back. No
+   * status is read: a group recorded alone folds none.
+   */
+  protected runGroupsOnce(
+    inputs: Readonly<Partial<Record<TensorName, unknown>>>,
+    groups: readonly PassGroup[],
+    output: TensorName,
+  ): Promise<Float32Array> {
+    this.assertUsable();
+    this.throwRecordingError();
+    const staged = this.#snapshot(inputs);
+    return this.serialized(() =>
+      this.#freeingComputeBuffers(async () => new Float32Array((await this.#submit(staged, groups, [output])).bytes)),
+    );
   }
 
   #snapshot(inputs: Readonly<Partial<Record<TensorName, unknown>>>): Map<TensorName, unknown> {
@@ -373,60 +563,71 @@ export abstract class ProgramLoss extends LossBase {
     return staged;
   }
 
-  async #run(
-    staged: Map<TensorName, unknown>,
-    wantGrad: boolean,
-    labelHint: string,
-    predHint: string,
-  ): Promise<ProgramOutput> {
+  /**
+   * Uploads the staged host arrays, records the program (or only `groups`) with compute()'s
+   * own output buffers, and reads back: for the whole program the status and the readback
+   * scratch (whose sizes come back as `sections`), then each tensor of `outputs`.
+   */
+  async #submit(
+    staged: ReadonlyMap<TensorName, unknown>,
+    groups: readonly PassGroup[] | undefined,
+    outputs: readonly TensorName[],
+  ): Promise<{ bytes: ArrayBuffer; sections: number[] }> {
     this.assertUsable();
+    const u = GPUBufferUsage;
     const buffers: Record<string, unknown> = {};
     for (const [name, value] of staged) {
       if (value instanceof Uint8Array) {
-        const upload = this.#hostBuffer(name);
+        const upload = this.#hostBuffer(`host ${name}`, this.#tensors.get(name)!.bytes, u.STORAGE | u.COPY_DST);
         this.device.queue.writeBuffer(upload, 0, value as Uint8Array<ArrayBuffer>);
         buffers[name] = upload;
       } else {
         buffers[name] = value;
       }
     }
-    buffers.loss = this.#hostBuffer('loss');
-    if (wantGrad) buffers.grad = this.#hostBuffer('grad');
-    const readback = this.#hostBuffer(wantGrad ? 'readback with grad' : 'readback');
-    const sections = this.program.readback.map((name) => this.scratchBuffer(name));
-    const gradBytes = this.#tensors.get('grad')?.bytes ?? 0;
+    const whole = groups === undefined;
+    if (whole) buffers.loss = this.#hostBuffer('host loss', 16, u.STORAGE | u.COPY_SRC);
+    for (const name of outputs) {
+      // Named apart from an upload of the same tensor (clDice's targetSkeleton is both).
+      buffers[name] = this.#hostBuffer(`host ${name} out`, this.#tensors.get(name)!.bytes, u.STORAGE | u.COPY_SRC);
+    }
+    const sources: { buffer: GPUBuffer; bytes: number }[] = whole
+      ? [
+          { buffer: this.statusBuffer, bytes: STATUS_BYTES },
+          ...this.program.readback.map((name) => ({
+            buffer: this.scratchBuffer(name),
+            bytes: this.scratchBuffer(name).size,
+          })),
+        ]
+      : [];
+    for (const name of outputs)
+      sources.push({ buffer: buffers[name] as GPUBuffer, bytes: this.#tensors.get(name)!.bytes });
+    const total = sources.reduce((n, source) => n + source.bytes, 0);
+    const readback = this.#hostBuffer(
+      `readback ${whole ? 'all' : groups.join('+')}${outputs.map((o) => ` ${o}`).join('')}`,
+      total,
+      u.MAP_READ | u.COPY_DST,
+    );
     const bytes = await this.explainingRecording(
       submitAndRead({
         host: this.host,
         label: `${this.program.label} compute`,
         record: (encoder) => {
-          this.record(encoder, buffers);
-          encoder.copyBufferToBuffer(this.statusBuffer, 0, readback, 0, STATUS_BYTES);
-          let at = STATUS_BYTES;
-          for (const buffer of sections) {
-            encoder.copyBufferToBuffer(buffer, 0, readback, at, buffer.size);
-            at += buffer.size;
+          this.record(encoder, buffers, {}, groups);
+          let at = 0;
+          for (const source of sources) {
+            encoder.copyBufferToBuffer(source.buffer, 0, readback, at, source.bytes);
+            at += source.bytes;
           }
-          if (wantGrad) encoder.copyBufferToBuffer(buffers.grad as GPUBuffer, 0, readback, at, gradBytes);
         },
         readback,
         callerBuffers: Object.fromEntries(staged),
         assertUsable: () => this.assertUsable(),
       }),
     );
-    const status = decodeStatus(new Uint32Array(bytes, 0, STATUS_BYTES / 4));
-    rejectBadInput(status, this.classCount, labelHint, predHint);
-    const out = new Map<string, Float32Array>();
-    let at = STATUS_BYTES;
-    this.program.readback.forEach((name, i) => {
-      out.set(name, new Float32Array(bytes.slice(at, at + sections[i].size)));
-      at += sections[i].size;
-    });
     return {
-      status,
-      parts: new Float32Array(bytes.slice(STATUS_PARTS_OFFSET, STATUS_BYTES)),
-      sections: out,
-      grad: wantGrad ? new Float32Array(bytes.slice(at, at + gradBytes)) : undefined,
+      bytes: bytes.slice(0, total),
+      sections: whole ? sources.slice(1, 1 + this.program.readback.length).map((s) => s.bytes) : [],
     };
   }
 
@@ -434,59 +635,83 @@ export abstract class ProgramLoss extends LossBase {
    * One of compute()'s own buffers, made on first use: a call with GPU-buffer inputs and no
    * gradient makes none of tensor size.
    */
-  #hostBuffer(name: string): GPUBuffer {
+  #hostBuffer(name: string, bytes: number, usage: GPUBufferUsageFlags): GPUBuffer {
     let buffer = this.#host.get(name);
-    if (buffer) return buffer;
-    const u = GPUBufferUsage;
-    const gradBytes = this.#tensors.get('grad')?.bytes ?? 0;
-    const readbackBytes =
-      STATUS_BYTES + this.program.readback.reduce((n, section) => n + this.scratchBuffer(section).size, 0);
-    if (name === 'readback' || name === 'readback with grad') {
-      buffer = this.resources.buffer(
-        name,
-        readbackBytes + (name === 'readback' ? 0 : gradBytes),
-        u.MAP_READ | u.COPY_DST,
-      );
-    } else if (name === 'loss' || name === 'grad') {
-      buffer = this.resources.buffer(`host ${name}`, name === 'loss' ? 16 : gradBytes, u.STORAGE | u.COPY_SRC);
-    } else {
-      buffer = this.resources.buffer(
-        `host ${name}`,
-        this.#tensors.get(name as TensorName)!.bytes,
-        u.STORAGE | u.COPY_DST,
+    if (!buffer) {
+      buffer = this.resources.buffer(name, bytes, usage);
+      this.#host.set(name, buffer);
+    }
+    return buffer;
+  }
+
+  /**
+   * Runs `record`, this loss's commands on the caller's encoder or pass, checked by WebGPU (see
+   * {@link checkEncodes}): into a finished encoder, each command is a validation error. With
+   * `target` (the encoder or pass recorded into) the commands run in the loss's debug group, so
+   * that errors WebGPU keeps until finish() can be told apart as this loss's.
+   */
+  protected checkedRecording(record: () => void, target?: GPUCommandEncoder | GPUComputePassEncoder): void {
+    this.#checks.check(() => {
+      target?.pushDebugGroup(this.#marker);
+      try {
+        record();
+      } finally {
+        target?.popDebugGroup();
+      }
+    }, this.#explainRecordingError);
+  }
+
+  /** Throws the mistake WebGPU found in an earlier recording of this loss, once. */
+  protected throwRecordingError(): void {
+    const error = this.#checks.take();
+    if (error) throw error;
+  }
+
+  /**
+   * Runs a submit of this loss's own (compute()): when WebGPU rejects it, the precise reason
+   * found while recording (a buffer of another device) replaces WebGPU's bare error.
+   */
+  protected async explainingRecording<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (error) {
+      await this.#checks.settle();
+      throw this.#checks.take() ?? error;
+    }
+  }
+
+  /** Runs `work` after every earlier call of this loss has settled. */
+  protected serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  protected assertUsable(): void {
+    if (this.#destroyed) {
+      throw new WgslDiceError(
+        'ENGINE_DESTROYED',
+        `This ${this.#what} was destroyed; create a new one with ${this.#createdBy}.`,
       );
     }
-    this.#host.set(name, buffer);
-    return buffer;
+    this.host._assertUsable();
   }
 
   /** The class count the label-range message names. */
   protected abstract get classCount(): number;
+
+  /** Throws the typed error for the faults compute() read back (programs whose faults mean other things override it). */
+  protected rejectInput(status: InputStatus, labelHint: string, predHint: string): void {
+    rejectBadInput(status, this.classCount, labelHint, predHint);
+  }
 }
 
-/** The tensors the backward passes bind. */
-function backwardTensors(program: LossProgram): Set<TensorName> {
-  const names = new Set<TensorName>();
-  for (const pass of program.passes) {
-    if (!pass.backward) continue;
-    for (const d of pass.dispatches)
-      for (const ref of Object.values(d.bindings)) if ('tensor' in ref) names.add(ref.tensor);
-  }
-  return names;
-}
-
-/** (read, write) tensor pairs that some dispatch binds together: they may not share a buffer. */
-function sameDispatchPairs(program: LossProgram): [TensorName, TensorName][] {
-  const access = new Map(program.tensors.map((t) => [t.name, t.access]));
-  const pairs = new Set<string>();
-  for (const pass of program.passes) {
-    for (const d of pass.dispatches) {
-      const tensors = Object.values(d.bindings).flatMap((ref) => ('tensor' in ref ? [ref.tensor] : []));
-      for (const r of tensors)
-        for (const w of tensors) if (access.get(r) === 'read' && access.get(w) === 'write') pairs.add(`${r}|${w}`);
-    }
-  }
-  return [...pairs].map((p) => p.split('|') as [TensorName, TensorName]);
+function sameBytes(a: ArrayBuffer, b: ArrayBuffer): boolean {
+  if (a === b) return true;
+  if (a.byteLength !== b.byteLength) return false;
+  const x = new Uint8Array(a);
+  const y = new Uint8Array(b);
+  return x.every((v, i) => v === y[i]);
 }
 
 /** `value instanceof` the WebGPU class where the platform exposes it, else the methods we call. */

@@ -1,6 +1,6 @@
 import { WgslDiceError } from '../core/errors.js';
 import { describeValue, ownOptions } from '../core/validate.js';
-import { describe, hostInputError, isBufferArg, submitError, type BufferArg } from './caller-buffers.js';
+import { submitError } from './caller-buffers.js';
 import type { LossHost } from './host.js';
 
 /**
@@ -8,47 +8,6 @@ import type { LossHost } from './host.js';
  * made, and one submit inside an error scope with one readback. The encode path never comes
  * here. What the passes report back is read in ./status.ts.
  */
-
-/** Used by clDice, which has its own runtime (the other losses stage through src/runtime/program-loss.ts). */
-type TypedArrayConstructor =
-  Float32ArrayConstructor | Uint8ArrayConstructor | Uint16ArrayConstructor | Uint32ArrayConstructor;
-
-/**
- * A host array written into `staging` (padded to whole words, as writeBuffer needs), or a
- * caller's buffer passed through; anything else is a typed error that names what was wrong.
- */
-export function stageInput(
-  device: GPUDevice,
-  name: string,
-  input: unknown,
-  staging: GPUBuffer,
-  types: readonly TypedArrayConstructor[],
-  length: number,
-  dims: readonly number[],
-): BufferArg {
-  if (ArrayBuffer.isView(input) && !(input instanceof DataView)) {
-    if (!types.some((type) => input instanceof type)) {
-      if (types.length === 1 && types[0] === Float32Array) throw hostInputError(name, input);
-      throw new WgslDiceError(
-        'INVALID_DTYPE',
-        `${name} must be a ${types.map((t) => t.name).join(' or ')} for this loss, got ${describe(input)}.`,
-      );
-    }
-    const array = input as Float32Array;
-    if (array.length !== length) {
-      throw new WgslDiceError(
-        'SHAPE_MISMATCH',
-        `${name} has ${array.length} elements but shape ${JSON.stringify(dims)} needs ${length}.`,
-      );
-    }
-    const bytes = new Uint8Array(Math.ceil(array.byteLength / 4) * 4);
-    bytes.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
-    device.queue.writeBuffer(staging, 0, bytes);
-    return staging;
-  }
-  if (isBufferArg(input)) return input;
-  throw hostInputError(name, input);
-}
 
 /**
  * The arguments of a compute() call, checked and copied when the call is made, before any await:

@@ -1,6 +1,7 @@
 import { WgslDiceError } from '../core/errors.js';
 import { parseLayoutShape } from '../core/shape.js';
-import { rejectUnknownKeys } from '../core/validate.js';
+import { F32_MAX, F32_MIN_NORMAL } from '../core/limits.js';
+import { describeValue, isF32Representable, oneOf, optionalLabel, ownOptions } from '../core/validate.js';
 
 /**
  * Options of `engine.loss({ formula: 'cl-dice', ... })`: clDice (Shit et al., CVPR 2021) as
@@ -50,15 +51,13 @@ export function isClDiceOptions(options: unknown): options is ClDiceOptions {
   return typeof options === 'object' && options !== null && (options as { formula?: unknown }).formula === 'cl-dice';
 }
 
-export function normalizeClDiceOptions(options: ClDiceOptions): NormalizedClDiceOptions {
-  rejectUnknownKeys('cl-dice loss option', options, knownOptions);
-  const layout = options.layout ?? 'channels-last';
-  if (layout !== 'channels-last' && layout !== 'channels-first') {
-    throw new WgslDiceError(
-      'INVALID_OPTION',
-      `layout must be 'channels-last' or 'channels-first', got ${JSON.stringify(layout)}.`,
-    );
-  }
+/** The largest smooth whose sums stay inside f32: Σ + smooth and 2Σpt + smooth must not overflow. */
+const MAX_SMOOTH = F32_MAX / 4;
+
+export function normalizeClDiceOptions(given: ClDiceOptions): NormalizedClDiceOptions {
+  // One snapshot of the caller's object: every option is read once (a getter cannot change it later).
+  const options = ownOptions<ClDiceOptions>('cl-dice loss option', given, knownOptions);
+  const layout = oneOf('layout', options.layout, ['channels-last', 'channels-first'], 'channels-last');
   const channelsFirst = layout === 'channels-first';
   const shape = parseLayoutShape(options.shape, channelsFirst);
   const spatial = channelsFirst ? shape.dims.slice(2) : shape.dims.slice(1, -1);
@@ -68,25 +67,32 @@ export function normalizeClDiceOptions(options: ClDiceOptions): NormalizedClDice
       `clDice needs 2D or 3D inputs ([B, C, H, W] / [B, C, D, H, W] channels-first, [B, H, W, C] / [B, D, H, W, C] channels-last), got ${JSON.stringify(shape.dims)}.`,
     );
   }
-  const iterations = options.skeletonIterations ?? 3;
-  if (!Number.isInteger(iterations) || iterations < 0 || iterations > 64) {
+  // undefined is the default; null, like any other non-integer, is a mistake worth naming.
+  const iterations = options.skeletonIterations === undefined ? 3 : options.skeletonIterations;
+  if (typeof iterations !== 'number' || !Number.isInteger(iterations) || iterations < 0 || iterations > 64) {
     throw new WgslDiceError(
       'INVALID_OPTION',
-      `skeletonIterations must be an integer in [0, 64], got ${String(iterations)}.`,
+      `skeletonIterations must be an integer in [0, 64] (MONAI's iter_; omit it for 3), got ${describeValue(iterations)}.`,
     );
   }
-  const alpha = options.alpha ?? 1;
-  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) {
+  const alpha = options.alpha === undefined ? 1 : options.alpha;
+  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1) || !isF32Representable(alpha)) {
     throw new WgslDiceError(
       'INVALID_OPTION',
-      `alpha (the weight of clDice against soft Dice) must be in [0, 1], got ${String(alpha)}.`,
+      `alpha (the weight of clDice against soft Dice) must be in [0, 1] and 0 or at least 1.2e-38 (f32), got ${describeValue(alpha)}.`,
     );
   }
-  const smooth = options.smooth ?? 1;
-  if (typeof smooth !== 'number' || !Number.isFinite(smooth) || !(smooth > 0)) {
+  const smooth = options.smooth === undefined ? 1 : options.smooth;
+  if (typeof smooth !== 'number' || !(smooth >= F32_MIN_NORMAL && smooth <= MAX_SMOOTH)) {
+    const why =
+      typeof smooth === 'number' && smooth > 0 && smooth < F32_MIN_NORMAL
+        ? "it is below f32's smallest normal number (1.2e-38), so the GPU sees 0 and an empty skeleton divides 0 by 0"
+        : typeof smooth === 'number' && smooth > MAX_SMOOTH
+          ? 'larger values overflow f32 (3.4e38) once the sums are added to them'
+          : 'it keeps empty skeletons from dividing 0 by 0';
     throw new WgslDiceError(
       'INVALID_OPTION',
-      `smooth must be a finite number > 0 (it keeps empty skeletons from dividing 0 by 0), got ${String(smooth)}.`,
+      `smooth must be a finite number in [1.2e-38, 8.5e37], got ${describeValue(smooth)}: ${why}.`,
     );
   }
   return {
@@ -100,6 +106,6 @@ export function normalizeClDiceOptions(options: ClDiceOptions): NormalizedClDice
     skeletonIterations: iterations,
     alpha,
     smooth,
-    label: options.label ?? 'wgsl-dice cl-dice',
+    label: optionalLabel(options.label, 'wgsl-dice cl-dice'),
   };
 }

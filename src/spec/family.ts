@@ -2,6 +2,7 @@ import { WgslDiceError } from '../core/errors.js';
 import { MAX_CLASSES } from '../core/limits.js';
 import { parseLayoutShape, type LayoutShape } from '../core/shape.js';
 import { rejectUndeclaredChannelsFirst } from './layout-hint.js';
+import { familyBoundary, type BoundaryOptions, type NormalizedBoundary } from './surface.js';
 import {
   classWeights,
   describeValue,
@@ -121,6 +122,12 @@ export interface LossOptions {
   };
   /** Add MONAI's focal loss on the raw input (logits) in the same passes: see {@link FocalOptions}. */
   focal?: FocalOptions;
+  /**
+   * Add the boundary loss of Kervadec et al. (mean over samples, classes and voxels of the
+   * activated prediction times the target's signed distance), times its lambda: see
+   * {@link BoundaryOptions}. 1 to 3 spatial axes; not with a mask or ignoreIndex.
+   */
+  boundary?: BoundaryOptions;
   label?: string;
 }
 
@@ -185,11 +192,12 @@ const knownOptions = [
   'lambdaDice',
   'crossEntropy',
   'focal',
+  'boundary',
   'label',
 ] as const;
 
 /** Options of {@link DiceEngine.metric}: a loss's options plus how predictions are binarised. */
-export interface MetricOptions extends Omit<LossOptions, 'activation' | 'crossEntropy' | 'focal'> {
+export interface MetricOptions extends Omit<LossOptions, 'activation' | 'crossEntropy' | 'focal' | 'boundary'> {
   /** 'argmax' over classes (default) or pred > threshold. */
   binarize?: 'argmax' | 'threshold';
   threshold?: number;
@@ -242,6 +250,8 @@ export interface NormalizedLossOptions extends LayoutShape {
       }
     | undefined;
   readonly focal: NormalizedFocal | undefined;
+  /** The boundary term (src/program/boundary.ts), when asked for. */
+  readonly boundary?: NormalizedBoundary;
   readonly label: string;
 }
 
@@ -511,6 +521,7 @@ export function normalizeLossOptions(
     lambdaDice: optionalNonNegative('lambdaDice', o.lambdaDice, 1),
     crossEntropy,
     focal,
+    ...(o.boundary === undefined ? {} : { boundary: familyBoundary(o.boundary, { ...o, layout, activation }) }),
     label: optionalLabel(o.label, 'wgsl-dice loss'),
   };
 }
@@ -557,7 +568,7 @@ export function normalizeMetricOptions(given: unknown): NormalizedLossOptions {
   }
   const metricOnly = ['binarize', 'threshold'];
   const known = [
-    ...knownOptions.filter((k) => k !== 'activation' && k !== 'crossEntropy' && k !== 'focal'),
+    ...knownOptions.filter((k) => k !== 'activation' && k !== 'crossEntropy' && k !== 'focal' && k !== 'boundary'),
     ...metricOnly,
   ];
   const { binarize = 'argmax', threshold, ...rest } = ownOptions<MetricOptions>('metric option', options, known);

@@ -3,6 +3,7 @@
 // engine's entry points).
 import { describe, expect, it } from 'vitest';
 import { WgslDiceError, type WgslDiceErrorCode } from '../../src/core/errors.js';
+import { normalizeClDiceOptions } from '../../src/spec/cldice.js';
 import { normalizeLossOptions } from '../../src/spec/family.js';
 import { DEFAULT_EPSILON, groupWeights, normalizeDiceOptions } from '../../src/spec/seed.js';
 import { normalizeWassersteinOptions } from '../../src/spec/wasserstein.js';
@@ -197,5 +198,52 @@ describe('normalizeLossOptions', () => {
     ['includeBackground: false with one class', { shape: [2, 1], includeBackground: false }, 'INVALID_OPTION'],
   ])('rejects %s', (_, options, code) => {
     expect(errorCode(() => normalizeLossOptions(options))).toBe(code);
+  });
+});
+
+describe('normalizeClDiceOptions (issue 21 findings)', () => {
+  const base = { formula: 'cl-dice', shape: [1, 8, 8, 2] } as const;
+
+  it('fills the defaults: MONAI iter_ 3, alpha 1, smooth 1', () => {
+    const o = normalizeClDiceOptions(base);
+    expect([o.skeletonIterations, o.alpha, o.smooth, o.rank, o.channelsFirst]).toEqual([3, 1, 1, 2, false]);
+  });
+
+  it('skeletonIterations: null is an error naming the default, not the default', () => {
+    expect(() => normalizeClDiceOptions({ ...base, skeletonIterations: null as never })).toThrow(
+      /skeletonIterations must be an integer in \[0, 64\].*omit it for 3\), got null/,
+    );
+    expect(normalizeClDiceOptions({ ...base, skeletonIterations: undefined }).skeletonIterations).toBe(3);
+  });
+
+  it.each([
+    [1e-46, /below f32's smallest normal number/],
+    [1e-39, /below f32's smallest normal number/],
+    [1e39, /overflow f32/],
+    [3e38, /overflow f32/],
+    [0, /dividing 0 by 0/],
+    [-1, /dividing 0 by 0/],
+    [Number.NaN, /dividing 0 by 0/],
+  ])('smooth %s is INVALID_OPTION with its reason', (smooth, reason) => {
+    expect(errorCode(() => normalizeClDiceOptions({ ...base, smooth }))).toBe('INVALID_OPTION');
+    expect(() => normalizeClDiceOptions({ ...base, smooth })).toThrow(reason);
+  });
+
+  it('smooth at the edges of f32 is taken as given', () => {
+    expect(normalizeClDiceOptions({ ...base, smooth: 1.2e-38 }).smooth).toBe(1.2e-38);
+    expect(normalizeClDiceOptions({ ...base, smooth: 8e37 }).smooth).toBe(8e37);
+  });
+
+  it('reads each option once (a getter cannot pass validation and change afterwards)', () => {
+    let reads = 0;
+    const options = {
+      formula: 'cl-dice' as const,
+      shape: [1, 8, 8, 2],
+      get skeletonIterations() {
+        return reads++ === 0 ? 2 : -2;
+      },
+    };
+    expect(normalizeClDiceOptions(options).skeletonIterations).toBe(2);
+    expect(reads).toBe(1);
   });
 });

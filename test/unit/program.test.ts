@@ -4,6 +4,7 @@
 // tensor) and kept as snapshots of `describe()`, so a change in passes, grids or windows is seen
 // in review rather than at a submit.
 import { describe, expect, it } from 'vitest';
+import { STATUS_BYTES } from '../../src/core/limits.js';
 import { kernelSource, type KernelName } from '../../src/kernels/sources.js';
 import {
   checkUniformTable,
@@ -27,6 +28,10 @@ import { normalizeLossOptions, type LossOptions } from '../../src/spec/family.js
 import type { LossSpec } from '../../src/spec/index.js';
 import { normalizeDiceOptions, type DiceLossOptions } from '../../src/spec/seed.js';
 import { normalizeWassersteinOptions, type WassersteinDiceOptions } from '../../src/spec/wasserstein.js';
+import { normalizeClDiceOptions, type ClDiceOptions } from '../../src/spec/cldice.js';
+import { clDiceFinalizeFields, clDiceParamsFields, type ClDiceGrids } from '../../src/program/cldice.js';
+import { surfaceParamsFields } from '../../src/program/surface-grid.js';
+import { surfaceSpecs, SURFACE_KERNELS } from '../helpers/surface-programs.js';
 
 const lavapipe: DeviceProfile = {
   workgroupSize: 256,
@@ -55,6 +60,10 @@ const family = (o: LossOptions): LossSpec => ({ kind: 'family', options: normali
 const wasserstein = (o: WassersteinDiceOptions): LossSpec => ({
   kind: 'wasserstein',
   options: normalizeWassersteinOptions(o),
+});
+const clDice = (o: Omit<ClDiceOptions, 'formula'>): LossSpec => ({
+  kind: 'cldice',
+  options: normalizeClDiceOptions({ formula: 'cl-dice', ...o }),
 });
 const M3 = [
   [0, 1, 1],
@@ -158,6 +167,18 @@ const specs: [string, LossSpec, DeviceProfile][] = [
     wasserstein({ shape: [2, 3, 64, 64], layout: 'channels-first', distanceMatrix: M3 }),
     tinyWindows as DeviceProfile,
   ],
+  ['cl-dice 2D channels-last', clDice({ shape: [2, 64, 64, 2], skeletonIterations: 2 }), lavapipe],
+  [
+    'cl-dice 3D channels-first, GPU',
+    clDice({ shape: [1, 3, 16, 32, 32], layout: 'channels-first', skeletonIterations: 1, alpha: 0.5 }),
+    gpu,
+  ],
+  [
+    'cl-dice in binding windows',
+    clDice({ shape: [4, 2, 64, 64], layout: 'channels-first', skeletonIterations: 1 }),
+    tinyWindows as DeviceProfile,
+  ],
+  ...surfaceSpecs(lavapipe, gpu, tinyWindows as DeviceProfile),
 ];
 
 const reflections = new Map<KernelName, WgslReflection>();
@@ -179,7 +200,19 @@ describe('programs against their WGSL', () => {
   it.each(specs)('%s', (_name, spec, profile) => {
     const program = planProgram(spec, profile);
     const tensorBytes = new Map(program.tensors.map((t) => [t.name, t.bytes]));
-    const scratch = new Set(program.scratch.map((s) => s.name));
+    const scratchBytes = new Map(program.scratch.map((s) => [s.name, s.contents?.byteLength ?? s.bytes]));
+    const scratch = new Set(scratchBytes.keys());
+    // The status protocol: every program has a status buffer, and some pass writes it.
+    expect(scratchBytes.get('status'), 'status scratch').toBe(STATUS_BYTES);
+    expect(program.passes.some((p) => p.dispatches.some((d) => 'status' in d.bindings))).toBe(true);
+    // Passes that share a uniform block share its bytes.
+    const blocks = new Map<string, ArrayBuffer>();
+    for (const pass of program.passes) {
+      if (pass.uniformBlock === undefined) continue;
+      const first = blocks.get(pass.uniformBlock) ?? pass.uniforms;
+      blocks.set(pass.uniformBlock, first);
+      expect(new Uint8Array(pass.uniforms), `${pass.name} shares ${pass.uniformBlock}`).toEqual(new Uint8Array(first));
+    }
     for (const pass of program.passes) {
       const r = reflect(pass.kernel);
       const declared = new Set(r.bindings.map((b) => b.name));
@@ -195,6 +228,12 @@ describe('programs against their WGSL', () => {
         for (const ref of Object.values(d.bindings)) {
           if ('scratch' in ref) {
             expect(scratch.has(ref.scratch) || tensorBytes.has(ref.scratch as never), ref.scratch).toBe(true);
+            if (ref.offset !== undefined) {
+              expect(ref.offset % 256, `${ref.scratch} window offset`).toBe(0);
+              expect(ref.offset + ref.size!, `${ref.scratch} window end`).toBeLessThanOrEqual(
+                scratchBytes.get(ref.scratch)!,
+              );
+            }
             continue;
           }
           expect(ref.offset % 256, `${ref.tensor} window offset`).toBe(0);
@@ -238,7 +277,61 @@ describe('uniform field tables against the WGSL structs', () => {
       table(wassersteinFinalizeFields(normalizeWassersteinOptions({ shape: [1, 4, 3], distanceMatrix: M3 }), 1, 1)),
     ],
   ];
+  const surface = planProgram(specs.find(([name]) => name.startsWith('surface metrics'))![1], lavapipe);
+  const surfaceGrids = surface.grids as Parameters<typeof surfaceParamsFields>[0];
+  cases.push([
+    'surface passes',
+    [...SURFACE_KERNELS],
+    table(surfaceParamsFields(surfaceGrids, { metric: 'euclidean', exact: true, spacing: [] }, {})),
+  ]);
+  const clDiceSpec = specs.find(([name]) => name === 'cl-dice 2D channels-last')![1];
+  const clDiceProgram = planProgram(clDiceSpec, lavapipe) as LossProgram<ClDiceGrids>;
+  const clDiceOptions = normalizeClDiceOptions({ formula: 'cl-dice', shape: [2, 64, 64, 2] });
+  cases.push(
+    [
+      'cl-dice volume passes',
+      [
+        'cldice_erode',
+        'cldice_skeleton',
+        'cldice_sums',
+        'cldice_skeleton_backward',
+        'cldice_dilate_choice',
+        'cldice_dilate_backward',
+        'cldice_erode_backward',
+      ],
+      table(clDiceParamsFields(clDiceProgram.grids.geometry, clDiceProgram.grids.windows[0])),
+    ],
+    ['cl-dice finalize', ['cldice_finalize'], table(clDiceFinalizeFields(clDiceOptions, clDiceProgram.grids))],
+  );
   it.each(cases)('%s', (_name, kernels, fields) => {
     for (const kernel of kernels) expect(checkUniformTable(uniformStruct(kernel), fields), kernel).toEqual([]);
+  });
+});
+
+describe('clDice grids follow the elements, not the number of volumes (issue 21)', () => {
+  // 8192 volumes of 4x4 took 12-16x one 2x256x256 volume, [65536, 2, 1, 1] about 21 s: a
+  // workgroup per volume, in every pass. Now small volumes run several to a workgroup.
+  it.each([
+    [[8192, 4, 4, 2], 'channels-last'],
+    [[4096, 2, 4, 4], 'channels-first'],
+    [[65536, 2, 1, 1], 'channels-last'],
+    [[512, 2, 3, 4, 4], 'channels-first'],
+  ] as const)('%j %s', (shape, layout) => {
+    for (const profile of [lavapipe, gpu]) {
+      const program = planProgram(clDice({ shape, layout }), profile) as LossProgram<ClDiceGrids>;
+      const elements = shape.reduce((a: number, b: number) => a * b, 1);
+      // At least 480 elements a workgroup (two threads' share of a run of volumes), so a
+      // pass's cost follows the elements.
+      expect(program.grids.workgroups, `${profile.software ? 'software' : 'gpu'}`).toBeLessThanOrEqual(
+        Math.ceil(elements / 480),
+      );
+      for (const pass of program.passes) expect(pass.dispatches.length, pass.name).toBe(program.grids.windows.length);
+    }
+  });
+
+  it('one large volume keeps its plan: chunks of one volume, as many as the profile wants', () => {
+    const big = planProgram(clDice({ shape: [2, 256, 256, 2] }), lavapipe) as LossProgram<ClDiceGrids>;
+    expect(big.grids.geometry.slabElements).toBe(256 * 256 * 2);
+    expect(big.grids.workgroups).toBe(lavapipe.elementwiseWorkgroups);
   });
 });

@@ -1,0 +1,54 @@
+// Distance transform, first pass: along the innermost axis (2) of each volume's box, the
+// distance of every voxel to the nearest feature voxel of its row, as a raw value (see
+// lib/surface_grid.wgsl): steps squared (euclidean, exact), steps (taxicab, chessboard), or
+// the f32 bits of w_2 * steps^2 (spacing weights); INF_RAW where the row has no feature. The
+// envelope passes (distance_envelope.wgsl) take it from there along the other axes.
+//
+// Workgroups run over (volume, chunk) of the group; a thread takes whole rows (grid-stride),
+// sweeping each forward (steps since the last feature, stored) and backward (the nearer of that
+// and the next feature). Volume j of a pair has the features of is_feature(flags, j).
+
+// #include "lib/surface_box.wgsl"
+
+@group(0) @binding(1) var<storage, read> flags: array<u32>;
+@group(0) @binding(2) var<storage, read> boxes: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read> pairs: array<PairInfo>;
+@group(0) @binding(4) var<storage, read_write> field: array<u32>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+  let at = volume_chunk(wg.x);
+  let volume = at.volume;
+  let chunk = at.chunk;
+  let pair_local = at.pair_local;
+  let j = at.j;
+  let pair = at.pair;
+  let box = box_of(pair);
+  let rows = row_count(box, 2u);
+  let weight = pairs[pair].spacing.z;
+  let flag_base = pair_local * params.voxels;
+  let field_base = volume * params.voxels;
+  for (var r = chunk * WORKGROUP_SIZE + tid; r < rows; r += params.chunks * WORKGROUP_SIZE) {
+    let row = box_row(box, 2u, r);
+    var last = NONE;
+    for (var x = 0u; x < row.length; x++) {
+      let i = row.start + x;
+      if (is_feature(flags[flag_base + i], j)) {
+        last = x;
+      }
+      field[field_base + i] = select(NONE, x - last, last != NONE);
+    }
+    var next = NONE;
+    for (var x = row.length; x > 0u; x--) {
+      let i = row.start + x - 1u;
+      var steps = field[field_base + i];
+      if (steps == 0u) {
+        next = x - 1u;
+      }
+      if (next != NONE) {
+        steps = min(steps, next - (x - 1u));
+      }
+      field[field_base + i] = raw_of_steps(steps, weight);
+    }
+  }
+}

@@ -1,0 +1,295 @@
+import { contourLengthTable, surfaceAreaTable } from '../core/marching.js';
+import { STATUS_BYTES } from '../core/limits.js';
+import type { DistanceMode, NormalizedSurfaceMetrics } from '../spec/surface.js';
+import type { DeviceProfile } from './profile.js';
+import { scratchRef, tensorRef, type LossProgram, type ProgramPass, type TensorSpec } from './program.js';
+import {
+  bytesPerVoxel,
+  distancePasses,
+  featureTests,
+  INPUT_KIND,
+  packPairInfo,
+  planSurfaceLayout,
+  singlePass,
+  surfaceParamsFields,
+  windowPass,
+  type SurfaceGroup,
+  type SurfaceLayoutPlan,
+} from './surface-grid.js';
+import { targetBytes, voxelWindow } from './voxel.js';
+
+// engine.surfaceMetrics: Hausdorff (any percentile, directed or not), average surface distance
+// and normalised surface Dice of every (sample, kept class), MONAI's conventions, without a CPU
+// round trip:
+//   clear        resets the status, the boxes and the histograms
+//   bounds       per sample window: each pair's bounding box over both masks, the input faults
+//   per group of pairs, inside each pair's box:
+//     edges      both masks' surfaces (edge voxels, or boundary cells with subvoxels)
+//     distance   the distance to the target's surface and to the prediction's (one pass per axis)
+//     gather     each direction's count, sum, maximum and surface-Dice count, per workgroup
+//     percentile (with a percentile) four radix rounds over the distances' bits, histogram and
+//                select, and the least value above the lower order statistic
+//   finalize     the metrics per pair (stats, 8 f32 each: surface_finalize.wgsl)
+
+/** Flag bits of surface_edges.wgsl: the prediction's and the target's surface elements. */
+const EDGE_BITS = { pred: 0, target: 1 } as const;
+const CELL_BITS = { pred: 16, target: 17 } as const;
+const STATS_WORDS = 8;
+
+export function planSurfaceMetricsProgram(
+  o: NormalizedSurfaceMetrics,
+  profile: DeviceProfile,
+): LossProgram<SurfaceLayoutPlan> {
+  const g = o.geometry;
+  const what = 'engine.surfaceMetrics';
+  const plan = planSurfaceLayout(
+    g,
+    {
+      firstClass: o.firstClass,
+      volumesPerPair: 2,
+      cellGrid: o.subvoxels,
+      bytesPerVoxel: Math.max(bytesPerVoxel(o.pred, g.classes), bytesPerVoxel(o.target, g.classes)),
+    },
+    profile,
+    what,
+  );
+  const voxels = g.batch * g.spatial;
+  const elements = voxels * g.classes;
+  const input = (name: 'pred' | 'target', kind: typeof o.pred): TensorSpec => ({
+    name,
+    bytes: targetBytes(kind, voxels, g.classes),
+    windowed: true,
+    access: 'read',
+    optional: false,
+    host: { type: kind === 'dense' ? 'f32' : kind, elements: kind === 'dense' ? elements : voxels },
+  });
+  const statsBytes = plan.pairs * STATS_WORDS * 4;
+  const percentile = o.metrics.includes('hausdorff') && o.percentile !== null;
+  const directions = o.directed ? 1 : 2;
+  const histogramWords = plan.pairsPerGroup * 2 * 256;
+  const kinds = { predKind: INPUT_KIND[o.pred], targetKind: INPUT_KIND[o.target] };
+  const d = o.distance;
+  const passes: ProgramPass[] = [
+    singlePass(
+      'clear',
+      'surface_clear',
+      // The boxes, and the select state (the percentile lists' lengths count up from 0); the
+      // histograms start at 0 and each select pass zeroes them again.
+      surfaceParamsFields(plan, d, { mode: plan.pairs * 8, mode2: percentile ? plan.pairs * 16 : 0 }),
+      1,
+      {
+        status: scratchRef('status'),
+        boxes: scratchRef('boxes'),
+        histograms: scratchRef(percentile ? 'select state' : 'no histograms'),
+      },
+    ),
+    windowPass(
+      'bounds',
+      'surface_bounds',
+      plan.windows,
+      (w) =>
+        surfaceParamsFields(plan, d, {
+          ...kinds,
+          window: w,
+          chunks: plan.sampleChunks,
+          voxelGrid: true,
+        }),
+      (w) => w.count * plan.sampleChunks,
+      (w) => ({
+        pred_in: voxelWindow('pred', w, o.pred, g.classes),
+        target_in: voxelWindow('target', w, o.target, g.classes),
+        boxes: scratchRef('boxes'),
+        status: scratchRef('status'),
+      }),
+    ),
+  ];
+  const bits = o.subvoxels ? CELL_BITS : EDGE_BITS;
+  for (const [i, group] of plan.groups.entries()) {
+    const prefix = plan.groups.length > 1 ? `group ${i + 1}: ` : '';
+    passes.push(...groupPasses(o, plan, group, prefix, bits, { percentile, directions, kinds }));
+  }
+  passes.push(
+    singlePass(
+      'finalize',
+      'surface_finalize',
+      surfaceParamsFields(plan, d, {
+        pairs: plan.pairs,
+        chunks: plan.boxChunks,
+        mode: percentile ? 1 : 0,
+        mode2: (o.directed ? 1 : 0) | (o.symmetric ? 2 : 0) | (o.metrics.includes('nsd') ? 4 : 0),
+      }),
+      1,
+      {
+        partials: scratchRef('partials'),
+        pairs: scratchRef('pairs'),
+        select_state: scratchRef(percentile ? 'select state' : 'no histograms'),
+        stats: tensorRef('stats', 0, statsBytes),
+      },
+    ),
+  );
+  const groupVolumes = plan.pairsPerGroup * plan.gridVoxels * 4;
+  return {
+    label: o.label,
+    dims: g.dims,
+    grids: plan,
+    tensors: [
+      input('pred', o.pred),
+      input('target', o.target),
+      { name: 'stats', bytes: statsBytes, windowed: false, access: 'write', optional: true },
+    ],
+    scratch: [
+      { name: 'status', bytes: STATUS_BYTES, readable: true },
+      { name: 'boxes', bytes: plan.pairs * 32 },
+      { name: 'pairs', bytes: 0, contents: packPairInfo(plan, d, (s, k) => surfaceDiceLimit(o, plan, s, k)) },
+      { name: 'measures', bytes: 0, contents: measureTables(o) },
+      { name: 'flags', bytes: groupVolumes },
+      { name: 'field a', bytes: groupVolumes * 2 },
+      { name: 'field b', bytes: groupVolumes * 2 },
+      { name: 'partials', bytes: plan.pairs * plan.boxChunks * 64 },
+      ...(percentile
+        ? [
+            { name: 'select state', bytes: plan.pairs * 2 * 32 },
+            { name: 'histograms', bytes: histogramWords * 4 },
+          ]
+        : [{ name: 'no histograms', bytes: 16 }]),
+      { name: 'stats', bytes: statsBytes, readable: true },
+    ],
+    passes,
+    readback: ['stats'],
+    inPlace: [],
+  };
+}
+
+/** The passes of one group of pairs, in their boxes. */
+function groupPasses(
+  o: NormalizedSurfaceMetrics,
+  plan: SurfaceLayoutPlan,
+  group: SurfaceGroup,
+  prefix: string,
+  bits: { pred: number; target: number },
+  p: { percentile: boolean; directions: number; kinds: { predKind: number; targetKind: number } },
+): ProgramPass[] {
+  const d = o.distance;
+  const g = o.geometry;
+  const boxWorkgroups = group.pairs * plan.boxChunks;
+  const common = { pairBase: group.pairBase, pairs: group.pairs, chunks: plan.boxChunks };
+  const passes: ProgramPass[] = [
+    singlePass(
+      `${prefix}edges`,
+      'surface_edges',
+      surfaceParamsFields(plan, d, { ...common, ...p.kinds, window: group.window }),
+      boxWorkgroups,
+      {
+        pred_in: voxelWindow('pred', group.window, o.pred, g.classes),
+        target_in: voxelWindow('target', group.window, o.target, g.classes),
+        boxes: scratchRef('boxes'),
+        flags: scratchRef('flags'),
+      },
+    ),
+  ];
+  // Volume 0: the distance to the target's surface; volume 1: to the prediction's.
+  const transform = distancePasses(
+    plan,
+    d,
+    group,
+    featureTests([
+      [bits.target, 1],
+      [bits.pred, 1],
+    ]),
+    { prefix, flags: 'flags', fields: ['field a', 'field b'] },
+  );
+  passes.push(...transform.passes);
+  // The transform's other buffer is free now: it holds the percentile lists.
+  const lists = scratchRef(transform.result === 'field a' ? 'field b' : 'field a');
+  passes.push(
+    singlePass(
+      `${prefix}gather`,
+      'surface_gather',
+      surfaceParamsFields(plan, d, { ...common, mode: p.percentile ? 1 : 0 }),
+      boxWorkgroups,
+      {
+        flags: scratchRef('flags'),
+        boxes: scratchRef('boxes'),
+        pairs: scratchRef('pairs'),
+        measures: scratchRef('measures'),
+        field: scratchRef(transform.result),
+        partials: scratchRef('partials'),
+        lists,
+        select_state: scratchRef(p.percentile ? 'select state' : 'no histograms'),
+      },
+    ),
+  );
+  if (!p.percentile) return passes;
+  const q = o.percentile! / 100;
+  for (let round = 0; round <= 4; round++) {
+    passes.push(
+      singlePass(
+        `${prefix}percentile ${round < 4 ? `digit ${round + 1}` : 'upper value'}`,
+        'surface_histogram',
+        surfaceParamsFields(plan, d, { ...common, mode: round, mode2: p.directions }),
+        boxWorkgroups,
+        { lists, select_state: scratchRef('select state'), histograms: scratchRef('histograms') },
+      ),
+    );
+    if (round === 4) break;
+    passes.push(
+      singlePass(
+        `${prefix}percentile select ${round + 1}`,
+        'surface_select',
+        surfaceParamsFields(plan, d, { ...common, mode: round, mode2: p.directions, scalar0: q }),
+        1,
+        { select_state: scratchRef('select state'), histograms: scratchRef('histograms') },
+      ),
+    );
+  }
+  return passes;
+}
+
+/**
+ * The largest raw value of a pair whose distance MONAI counts as within the tolerance: float32
+ * `distance <= threshold`, with the distance as the float64 reference computes it, rounded to
+ * f32. A raw value is then compared as an integer, so the GPU's square roots cannot move an
+ * element across the threshold.
+ */
+function surfaceDiceLimit(o: NormalizedSurfaceMetrics, plan: SurfaceLayoutPlan, sample: number, kept: number): number {
+  const f = Math.fround;
+  const threshold = f(o.tolerance[kept]);
+  const d: DistanceMode = o.distance;
+  if (d.metric !== 'euclidean' || d.exact) {
+    const scale = d.metric === 'euclidean' ? d.spacing[sample][0] : 1;
+    const distanceOf = (k: number) => (d.metric === 'euclidean' ? f(Math.sqrt(scale * scale * k)) : f(k));
+    const largest = plan.size.reduce((sum, n) => sum + (n - 1) ** 2, 0);
+    return lastWhere(0, Math.max(largest, 1), (k) => distanceOf(k) <= threshold);
+  }
+  // f32 mode: raw values are f32 bits of squared distances; search the bit patterns.
+  const bits = new Uint32Array(1);
+  const asFloat = new Float32Array(bits.buffer);
+  return lastWhere(0, 0x7f7fffff, (k) => {
+    bits[0] = k;
+    return f(Math.sqrt(asFloat[0])) <= threshold;
+  });
+}
+
+/** The last integer in [lo, hi] where a monotone (true, then false) predicate holds; 0xfffffffe when it holds at hi. */
+function lastWhere(lo: number, hi: number, holds: (k: number) => boolean): number {
+  if (holds(hi)) return 0xfffffffe;
+  if (!holds(lo)) return lo; // never: 0 is within any tolerance >= 0
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (holds(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Per sample, the boundary measure of each cell code (subvoxels), else a placeholder. */
+function measureTables(o: NormalizedSurfaceMetrics): Float32Array<ArrayBuffer> {
+  if (!o.subvoxels) return new Float32Array(4);
+  const dims = o.geometry.spatialShape.length;
+  const codes = 1 << (1 << dims);
+  const out = new Float32Array(o.geometry.batch * codes);
+  o.voxelSize.forEach((spacing, sample) => {
+    out.set(dims === 2 ? contourLengthTable(spacing) : surfaceAreaTable(spacing), sample * codes);
+  });
+  return out;
+}

@@ -254,7 +254,7 @@ describe('cl-dice on thin and empty structures', () => {
 
 describe('cl-dice target skeleton and determinism', () => {
   const d = draw(4242);
-  it('targetSkeleton() is the reference soft skeleton; passing it gives bitwise the same result', async () => {
+  it('targetSkeleton() is the reference soft skeleton (the background class, in no sum, 0); passing it gives bitwise the same result', async () => {
     await withValidation(gpu.device, async () => {
       const loss = await gpu.engine.loss({ ...d.options, layout: 'channels-first', shape: d.shape });
       const first =
@@ -264,7 +264,11 @@ describe('cl-dice target skeleton and determinism', () => {
       const target = Float32Array.from(first);
       const skeleton = await loss.targetSkeleton(target);
       const expected = softSkeleton(target, d.shape, d.options.skeletonIterations);
-      expect(Array.from(skeleton)).toEqual(Array.from(expected, (v) => Math.fround(v)));
+      // Channels-first: class 0 is the first S elements of each sample.
+      const [B, C] = d.shape;
+      const S = target.length / (B * C);
+      const foreground = (i: number) => Math.floor(i / S) % C !== 0;
+      expect(Array.from(skeleton)).toEqual(Array.from(expected, (v, i) => (foreground(i) ? Math.fround(v) : 0)));
       const pred = Float32Array.from(target, (t) => 0.2 + 0.6 * t);
       const plain = await loss.compute(pred, target, { grad: true });
       const given = await loss.compute(pred, target, { grad: true, targetSkeleton: skeleton });
@@ -319,7 +323,7 @@ describe('cl-dice on the one runtime', () => {
   it('describe() prints the target-skeleton group, the forward and the backward passes', async () => {
     const loss = await gpu.engine.loss(options);
     const text = loss.describe();
-    expect(text).toMatch(/target-skeleton, without targetSkeleton\): cldice_/);
+    expect(text).toMatch(/target level 0 \(target-skeleton, without targetSkeleton\): cldice_level /);
     expect(text).toMatch(/finalize: cldice_finalize, .*status<-status faults<-faults/);
     expect(text).toMatch(/\(with grad\): cldice_/);
     loss.destroy();

@@ -1,10 +1,6 @@
-import cldiceDilateBackward from '../../shaders/cldice_dilate_backward.wgsl';
-import cldiceDilateChoice from '../../shaders/cldice_dilate_choice.wgsl';
-import cldiceErode from '../../shaders/cldice_erode.wgsl';
-import cldiceErodeBackward from '../../shaders/cldice_erode_backward.wgsl';
 import cldiceFinalize from '../../shaders/cldice_finalize.wgsl';
-import cldiceSkeleton from '../../shaders/cldice_skeleton.wgsl';
-import cldiceSkeletonBackward from '../../shaders/cldice_skeleton_backward.wgsl';
+import cldiceLevel from '../../shaders/cldice_level.wgsl';
+import cldiceLevelBackward from '../../shaders/cldice_level_backward.wgsl';
 import cldiceSums from '../../shaders/cldice_sums.wgsl';
 import diceBackwardScalar from '../../shaders/dice_backward_scalar.wgsl';
 import diceBackwardVec4 from '../../shaders/dice_backward_vec4.wgsl';
@@ -16,8 +12,7 @@ import familyBackward from '../../shaders/family_backward.wgsl';
 import familyFinalize from '../../shaders/family_finalize.wgsl';
 import familyForward from '../../shaders/family_forward.wgsl';
 import classBlock from '../../shaders/lib/class_block.wgsl';
-import cldiceCommon from '../../shaders/lib/cldice_common.wgsl';
-import cldicePool from '../../shaders/lib/cldice_pool.wgsl';
+import cldiceTile from '../../shaders/lib/cldice_tile.wgsl';
 import cldiceTree from '../../shaders/lib/cldice_tree.wgsl';
 import diceBackward from '../../shaders/lib/dice_backward.wgsl';
 import diceReduce from '../../shaders/lib/dice_reduce.wgsl';
@@ -100,14 +95,10 @@ const libraryVariants: Partial<Record<FamilyShaderName, Readonly<Record<string, 
 
 /** The clDice kernels (their modes: src/program/cldice.ts). */
 const clDiceShaders = {
-  cldice_erode: cldiceErode,
-  cldice_skeleton: cldiceSkeleton,
+  cldice_level: cldiceLevel,
   cldice_sums: cldiceSums,
   cldice_finalize: cldiceFinalize,
-  cldice_skeleton_backward: cldiceSkeletonBackward,
-  cldice_dilate_choice: cldiceDilateChoice,
-  cldice_dilate_backward: cldiceDilateBackward,
-  cldice_erode_backward: cldiceErodeBackward,
+  cldice_level_backward: cldiceLevelBackward,
 } as const;
 
 export type ClDiceShaderName = keyof typeof clDiceShaders;
@@ -118,8 +109,7 @@ const utilityShaders = { scale_by: scaleBy } as const;
 /** The shared WGSL helpers, by the path a kernel's `// #include "..."` names. */
 export const shaderLibraries: Readonly<Record<string, string>> = {
   'lib/class_block.wgsl': classBlock,
-  'lib/cldice_common.wgsl': cldiceCommon,
-  'lib/cldice_pool.wgsl': cldicePool,
+  'lib/cldice_tile.wgsl': cldiceTile,
   'lib/cldice_tree.wgsl': cldiceTree,
   'lib/dice_backward.wgsl': diceBackward,
   'lib/dice_reduce.wgsl': diceReduce,

@@ -1,8 +1,8 @@
-import { WgslDiceError } from '../core/errors.js';
 import { MIN_BINDING_BYTES } from '../core/limits.js';
 import { packPerWindow, packUniform, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedClDiceOptions } from '../spec/cldice.js';
 import { elementwiseGrid, rangeWindows, type BindingWindow } from './grids.js';
+import { tileGrid, tileParamsFields, type TileGrid } from './cldice-tiles.js';
 import type { GridProfile } from './profile.js';
 import {
   scratchRef,
@@ -19,17 +19,19 @@ import {
 } from './program.js';
 import type { KernelName } from '../kernels/sources.js';
 
-// clDice's spec -> program mapping (MONAI's SoftclDiceLoss / SoftDiceclDiceLoss): the soft
-// skeletons of target (group 'target-skeleton', skipped when the caller gives targetSkeleton)
-// and pred by stencil passes, K + 1 levels each (erode, then dilate fused with the skeleton
-// update); the foreground sums per workgroup with the input faults; one finalize; and, with a
-// gradient, levels K down to 0 of the backward: the skeleton recurrence, the dilation's
-// choices, and two gathers that route gradients through them with torch's tie rules. Every
-// pass runs in binding windows of whole volumes, scratch included; no atomics on values.
+// clDice's spec -> program mapping (MONAI's SoftclDiceLoss / SoftDiceclDiceLoss). Per level k of
+// the soft skeletons, one stencil pass (cldice_level.wgsl: erode, dilate and the skeleton update
+// fused on tiles), K + 1 for the target (group 'target-skeleton', skipped when the caller gives
+// targetSkeleton) and K + 1 for pred; the foreground sums per workgroup with the input faults
+// (cldice_sums.wgsl); one finalize; and, with a gradient, one pass per level from K + 1 down to
+// 0 (cldice_level_backward.wgsl: the skeleton recurrence and both pooling gathers fused), routing
+// gradients with torch's tie rules. Every pass runs in binding windows of whole volumes, scratch
+// included; no atomics on values.
 
 /**
- * The granule of the grid and of the binding windows: a (sample, class) volume channels-first,
- * a sample channels-last (its classes interleave). A stencil never reads across one.
+ * The granule of the sums grid and of every binding window: a (sample, class) volume
+ * channels-first, a sample channels-last (its classes interleave). A stencil never reads
+ * across one.
  */
 function volumeUnit(o: NormalizedClDiceOptions): number {
   const volume = o.size[0] * o.size[1] * o.size[2];
@@ -45,13 +47,10 @@ const WINDOW_ALIGN = 64;
  */
 const MAX_RUN = (MIN_BINDING_BYTES - 256) / 4;
 
-/** How the elementwise grid and the tensors' layout look to the kernels. */
-export interface ClDiceGeometry {
-  /** (D, H, W); D = 1 in 2D. */
-  readonly size: readonly [number, number, number];
-  /** Element strides of d, h, w. */
-  readonly strides: readonly [number, number, number];
+/** How the sums pass's elementwise grid lies over the tensors. */
+export interface SumsGrid {
   readonly classes: number;
+  /** Element offset between classes: an element's class is (index / channelStride) % classes. */
   readonly channelStride: number;
   /**
    * Elements of a slab: a run of whole volumes (samples channels-last), one when it is worth
@@ -61,79 +60,56 @@ export interface ClDiceGeometry {
   readonly chunksPerSlab: number;
   readonly elementsPerWorkgroup: number;
   readonly elements: number;
-}
-
-export interface ClDiceGrids {
-  readonly geometry: ClDiceGeometry;
-  /** Workgroups of every elementwise pass (one fault record and one partial pair each in the sums). */
+  /** One fault record and one partial pair each. */
   readonly workgroups: number;
   readonly windows: readonly BindingWindow[];
 }
 
+/** The grids of a clDice loss: the sums', and the tiles of the stencil passes (foreground, and every class). */
+export interface ClDiceGrids {
+  readonly sums: SumsGrid;
+  readonly foreground: TileGrid;
+  readonly all: TileGrid;
+}
+
 /**
- * The grid, binding windows and kernel geometry of a clDice loss on a device of `profile`,
- * planned by elements: a workgroup gets about the same work whether the tensor is one large
- * volume or thousands of tiny ones (8192 volumes of 4x4 used to take 8192 workgroups of 16
- * elements each, in every one of the 8(K + 1) passes).
+ * The sums pass's grid, planned by elements: a workgroup gets about the same work whether the
+ * tensor is one large volume or thousands of tiny ones (8192 volumes of 4x4 used to take 8192
+ * workgroups of 16 elements each, in every pass). Its chunks, and so the order of the sums,
+ * never depend on the binding limit: bitwise the same loss whatever the windows.
  */
-export function clDiceGrids(o: NormalizedClDiceOptions, profile: GridProfile): ClDiceGrids {
+export function sumsGrid(o: NormalizedClDiceOptions, profile: GridProfile): SumsGrid {
   const volume = volumeUnit(o);
   const volumes = o.elements / volume;
   // Small volumes run several to a slab: a workgroup's worth (enough for every thread), capped
-  // so that the grid never depends on the binding limit (sums in the same order whatever the
-  // windows).
+  // so that a slab fits the smallest window.
   const worth = Math.min(MAX_RUN, profile.workgroupSize * profile.minUnitsPerThread);
   const perSlab = Math.max(1, Math.floor(worth / volume));
   const slab = perSlab * volume;
   const slabs = Math.ceil(volumes / perSlab);
-  // Workgroups never straddle two slabs, so a window needs no more than one slab.
+  // Workgroups never straddle two slabs, so a window needs no more than one slab (the stencil
+  // passes' tile grids check that a volume fits one).
   const grid = elementwiseGrid(slabs, slab, profile);
   const range = (k: number): [number, number] => {
     const first = Math.floor(k / grid.chunks) * slab;
     return [first, Math.min(first + slab, o.elements)];
   };
-  let windows: BindingWindow[];
-  try {
-    windows = rangeWindows(slabs * grid.chunks, range, 4, profile, WINDOW_ALIGN);
-  } catch (error) {
-    if (!(error instanceof WgslDiceError) || error.code !== 'BINDING_TOO_LARGE') throw error;
-    throw new WgslDiceError(
-      'BINDING_TOO_LARGE',
-      `clDice binds whole ${o.channelsFirst ? '(sample, class) volumes' : 'samples'} (${volume * 4} bytes here) in one binding, ` +
-        `but bindings are limited to ${profile.maxBindingBytes} bytes; ` +
-        (o.channelsFirst
-          ? 'use smaller volumes or raise maxStorageBufferBindingSize.'
-          : "use layout 'channels-first' (windows per class volume) or smaller samples."),
-    );
-  }
-  const [D, H, W] = o.size;
-  const C = o.classes;
   return {
-    geometry: {
-      size: o.size,
-      strides: o.channelsFirst ? [H * W, W, 1] : [H * W * C, W * C, C],
-      classes: C,
-      channelStride: o.channelsFirst ? D * H * W : 1,
-      slabElements: slab,
-      chunksPerSlab: grid.chunks,
-      elementsPerWorkgroup: grid.unitsPerChunk,
-      elements: o.elements,
-    },
+    classes: o.classes,
+    channelStride: o.channelsFirst ? o.size[0] * o.size[1] * o.size[2] : 1,
+    slabElements: slab,
+    chunksPerSlab: grid.chunks,
+    elementsPerWorkgroup: grid.unitsPerChunk,
+    elements: o.elements,
     workgroups: slabs * grid.chunks,
-    windows,
+    windows: rangeWindows(slabs * grid.chunks, range, 4, profile, WINDOW_ALIGN),
   };
 }
 
-/** Mirrors `ClDiceParams` in lib/cldice_common.wgsl: one block per binding window, shared by every windowed pass. */
-export function clDiceParamsFields(g: ClDiceGeometry, w: BindingWindow): UniformValue[] {
+/** Mirrors `SumsParams` in cldice_sums.wgsl: one block per binding window. */
+export function sumsParamsFields(g: SumsGrid, w: BindingWindow): UniformValue[] {
   return [
-    ['size_d', 'u32', g.size[0]],
-    ['size_h', 'u32', g.size[1]],
-    ['size_w', 'u32', g.size[2]],
     ['classes', 'u32', g.classes],
-    ['stride_d', 'u32', g.strides[0]],
-    ['stride_h', 'u32', g.strides[1]],
-    ['stride_w', 'u32', g.strides[2]],
     ['channel_stride', 'u32', g.channelStride],
     ['slab_elements', 'u32', g.slabElements],
     ['chunks_per_slab', 'u32', g.chunksPerSlab],
@@ -145,38 +121,41 @@ export function clDiceParamsFields(g: ClDiceGeometry, w: BindingWindow): Uniform
 }
 
 /** Mirrors `FinalizeParams` in cldice_finalize.wgsl. */
-export function clDiceFinalizeFields(o: NormalizedClDiceOptions, grids: ClDiceGrids): UniformValue[] {
+export function clDiceFinalizeFields(o: NormalizedClDiceOptions, sums: SumsGrid): UniformValue[] {
   return [
-    ['partial_pairs', 'u32', grids.workgroups],
+    ['partial_pairs', 'u32', sums.workgroups],
     ['smoothing', 'f32', o.smooth],
     ['alpha', 'f32', o.alpha],
-    ['fault_records', 'u32', grids.workgroups],
+    ['fault_records', 'u32', sums.workgroups],
   ];
 }
 
 /** The planned clDice loss: its program, with the grids the passes were cut from. */
 export function planClDiceProgram(o: NormalizedClDiceOptions, profile: GridProfile): LossProgram<ClDiceGrids> {
-  const grids = clDiceGrids(o, profile);
+  // The tile grids first: they say when a volume does not fit a binding window.
+  const all = tileGrid(o, profile, 0);
+  const grids: ClDiceGrids = { foreground: tileGrid(o, profile, 1), all, sums: sumsGrid(o, profile) };
   const K = o.skeletonIterations;
   const bytes = o.elements * 4;
-  const params = packPerWindow(grids.windows, (w) => clDiceParamsFields(grids.geometry, w));
-  // The modes every kernel over the volumes takes: soft_erode pools along H, W (2D) or D, H, W.
-  const volumeModes = { SPATIAL_DIMS: o.rank };
+  // The modes every tile kernel takes: soft_erode pools along H, W (2D) or D, H, W.
+  const rank = { SPATIAL_DIMS: o.rank };
 
-  /** A pass over every binding window; `bind` names each binding's tensor or scratch volume. */
+  /** A pass over every binding window of `grid`; `bind` names each binding's volume or whole scratch. */
   const windowed = (
     name: string,
     kernel: KernelName,
-    modes: PipelineConstants,
+    constants: PipelineConstants,
     group: PassGroup,
+    grid: { readonly windows: readonly BindingWindow[] },
+    uniforms: { readonly block: string; readonly bytes: ArrayBuffer },
     bind: Record<string, Volume | BindingRef>,
   ): ProgramPass => ({
     ...uniformPass(
       name,
       kernel,
-      { ...volumeModes, ...modes },
-      params,
-      grids.windows.map((w, block) => ({
+      constants,
+      uniforms.bytes,
+      grid.windows.map((w, block) => ({
         block,
         window: w,
         workgroups: [w.count, 1, 1] as const,
@@ -186,70 +165,72 @@ export function planClDiceProgram(o: NormalizedClDiceOptions, profile: GridProfi
       })),
       group,
     ),
-    uniformBlock: 'params',
+    uniformBlock: uniforms.block,
   });
+  const tileBlock = (grid: TileGrid, block: string) => ({
+    block,
+    bytes: packPerWindow(grid.windows, (w) => tileParamsFields(o, grid, w)),
+  });
+  const foregroundTiles = tileBlock(grids.foreground, 'foreground tiles');
+  const allTiles = tileBlock(grids.all, 'all tiles');
 
-  /** soft_skel(source) into `out` (k = K), keeping every level for the backward pass. */
-  const skeletonPasses = (who: string, group: PassGroup, source: Volume, out: Volume): ProgramPass[] => {
-    const level = (k: number) => (k === 0 ? source : scratchVolume(`eroded ${k - 1}`));
-    const skeleton = (k: number) => (k === K ? out : scratchVolume(`skeleton ${k}`));
-    return Array.from({ length: K + 1 }, (_, k) => {
-      const next = scratchVolume(`eroded ${k}`);
-      return [
-        windowed(`${who} erode ${k}`, 'cldice_erode', {}, group, { pooled: level(k), eroded: next }),
-        windowed(`${who} skeleton ${k}`, 'cldice_skeleton', { FIRST_LEVEL: +(k === 0) }, group, {
-          pooled: next,
-          level: level(k),
-          previous: k === 0 ? next : skeleton(k - 1),
+  /** soft_skel(source) into `out` (level K), one pass a level, keeping every level for the backward. */
+  const skeletonPasses = (who: string, group: PassGroup, source: Volume, out: Volume): ProgramPass[] =>
+    Array.from({ length: K + 1 }, (_, k) =>
+      windowed(
+        `${who} level ${k}`,
+        'cldice_level',
+        { ...rank, FIRST_LEVEL: +(k === 0) },
+        group,
+        grids.foreground,
+        foregroundTiles,
+        {
+          level: k === 0 ? source : scratchVolume(`eroded ${k - 1}`),
+          // Level 0 reads no previous skeleton: anything readable is bound.
+          previous: k === 0 ? source : scratchVolume(`skeleton ${k - 1}`),
+          eroded: scratchVolume(`eroded ${k}`),
           delta: scratchVolume(`delta ${k}`),
-          skeleton: skeleton(k),
-        }),
-      ];
-    }).flat();
-  };
+          skeleton: k === K ? out : scratchVolume(`skeleton ${k}`),
+        },
+      ),
+    );
 
   const pred = tensorVolume('pred');
   const target = tensorVolume('target');
   const targetSkeleton = tensorVolume('targetSkeleton');
   const coefficients = scratchRef('coefficients');
-  const backward = Array.from({ length: K + 1 }, (_, i) => {
-    const k = K - i;
-    const delta = scratchVolume(`delta ${k}`);
-    const gradLevel = (j: number) => scratchVolume(`grad level ${j % 2}`);
-    return [
-      windowed(
-        `skeleton backward ${k}`,
-        'cldice_skeleton_backward',
-        { FROM_LOSS: +(k === K), FIRST_LEVEL: +(k === 0) },
-        'backward',
-        {
-          coefficients,
-          target_values: target,
-          previous: k === 0 ? target : scratchVolume(`skeleton ${k - 1}`),
-          delta,
-          grad_skeleton: scratchVolume('grad skeleton'),
-        },
-      ),
-      windowed(`dilate choice ${k}`, 'cldice_dilate_choice', {}, 'backward', {
-        pooled: scratchVolume(`eroded ${k}`),
-        choice: scratchVolume('choice'),
-      }),
-      windowed(`dilate backward ${k}`, 'cldice_dilate_backward', { ACCUMULATE: +(k !== K) }, 'backward', {
-        choice: scratchVolume('choice'),
-        grad_delta: delta,
-        grad_level: gradLevel(k + 1),
-      }),
-      windowed(`erode backward ${k}`, 'cldice_erode_backward', { FINAL: +(k === 0) }, 'backward', {
-        pooled: k === 0 ? pred : scratchVolume(`eroded ${k - 1}`),
-        grad_next: gradLevel(k + 1),
-        grad_delta: delta,
-        grad_level: k === 0 ? tensorVolume('grad') : gradLevel(k),
+  // x_j: pred, then the eroded levels.
+  const x = (j: number) => (j === 0 ? pred : scratchVolume(`eroded ${j - 1}`));
+  const gradLevel = (j: number) => scratchVolume(`grad level ${j % 2}`);
+  const g = (j: number) => scratchVolume(`g ${j % 2}`);
+  /** Level j of the backward (K + 1 down to 0); bindings a mode does not read get a scratch volume the pass does not write. */
+  const backwardPass = (j: number): ProgramPass => {
+    const [top, final] = [j === K + 1, j === 0];
+    const unused = scratchVolume(`delta ${Math.min(j, K)}`);
+    return windowed(
+      `backward level ${j}`,
+      'cldice_level_backward',
+      { ...rank, TOP: +top, FINAL: +final, LOWER_FIRST: +(j === 1) },
+      'backward',
+      final ? grids.all : grids.foreground,
+      final ? allTiles : foregroundTiles,
+      {
         coefficients,
         target_values: target,
-        target_skeleton: targetSkeleton,
-      }),
-    ];
-  }).flat();
+        target_skeleton: final ? targetSkeleton : unused,
+        level: x(j),
+        grad_next: top ? unused : gradLevel(j + 1),
+        g_in: top ? unused : g(j),
+        delta_upper: top ? unused : scratchVolume(`delta ${j}`),
+        skeleton_upper: top || final ? unused : scratchVolume(`skeleton ${j - 1}`),
+        delta_lower: final ? unused : scratchVolume(`delta ${j - 1}`),
+        skeleton_lower: final || j === 1 ? unused : scratchVolume(`skeleton ${j - 2}`),
+        grad_level: final ? tensorVolume('grad') : gradLevel(j),
+        // TOP hands down g_K, a middle level g_{j-1}; FINAL writes none (g 1 is not read there).
+        g_out: final ? g(1) : g(j - 1),
+      },
+    );
+  };
 
   const volumes = [
     ...Array.from({ length: K + 1 }, (_, k) => `eroded ${k}`),
@@ -257,11 +238,12 @@ export function planClDiceProgram(o: NormalizedClDiceOptions, profile: GridProfi
     ...Array.from({ length: K }, (_, k) => `skeleton ${k}`),
     'pred skeleton',
     'targetSkeleton',
-    'grad skeleton',
     'grad level 0',
     'grad level 1',
-    'choice',
+    'g 0',
+    'g 1',
   ];
+  const sumsBlock = { block: 'sums', bytes: packPerWindow(grids.sums.windows, (w) => sumsParamsFields(grids.sums, w)) };
   return {
     label: o.label,
     dims: o.dims,
@@ -269,15 +251,15 @@ export function planClDiceProgram(o: NormalizedClDiceOptions, profile: GridProfi
     tensors: clDiceTensors(o.elements),
     scratch: [
       ...volumes.map((name) => ({ name, bytes })),
-      { name: 'partials', bytes: grids.workgroups * 32 },
+      { name: 'partials', bytes: grids.sums.workgroups * 32 },
       { name: 'coefficients', bytes: 32 },
       { name: 'stats', bytes: 32, readable: true },
-      ...statusScratch(grids.workgroups),
+      ...statusScratch(grids.sums.workgroups),
     ],
     passes: [
       ...skeletonPasses('target', 'target-skeleton', target, targetSkeleton),
       ...skeletonPasses('pred', 'forward', pred, scratchVolume('pred skeleton')),
-      windowed('sums', 'cldice_sums', {}, 'forward', {
+      windowed('sums', 'cldice_sums', {}, 'forward', grids.sums, sumsBlock, {
         pred,
         target_values: target,
         pred_skeleton: scratchVolume('pred skeleton'),
@@ -285,7 +267,7 @@ export function planClDiceProgram(o: NormalizedClDiceOptions, profile: GridProfi
         partials: scratchRef('partials'),
         faults: scratchRef('faults'),
       }),
-      uniformPass('finalize', 'cldice_finalize', {}, packUniform(clDiceFinalizeFields(o, grids)), [
+      uniformPass('finalize', 'cldice_finalize', {}, packUniform(clDiceFinalizeFields(o, grids.sums)), [
         {
           block: 0,
           workgroups: [1, 1, 1],
@@ -299,7 +281,7 @@ export function planClDiceProgram(o: NormalizedClDiceOptions, profile: GridProfi
           },
         },
       ]),
-      ...backward,
+      ...Array.from({ length: K + 2 }, (_, i) => backwardPass(K + 1 - i)),
     ],
     groups: { 'target-skeleton': { without: 'targetSkeleton' } },
     readback: ['stats'],

@@ -1,0 +1,228 @@
+import { WgslDiceError } from '../core/errors.js';
+import type { UniformValue } from '../kernels/uniforms.js';
+import type { NormalizedClDiceOptions } from '../spec/cldice.js';
+import { rangeWindows, type BindingWindow } from './grids.js';
+import type { GridProfile } from './profile.js';
+
+// The tiles of clDice's stencil passes (shaders/lib/cldice_tile.wgsl): their shape, the grid of
+// runs of tiles the workgroups take, and its binding windows. No pass reduces across cells, so
+// a cell's value does not depend on the tiles or windows, and they may follow the device and
+// the binding limit freely.
+
+/**
+ * Workgroup-array cells per thread, as numerator and denominator, for a tile with a halo of 2
+ * and of 1 (`WIDE_CAPACITY`, `NARROW_CAPACITY` in lib/cldice_tile.wgsl): an 8 x 8 x 4 tile with
+ * its halos (12 x 12 x 8 and 10 x 10 x 6 cells) fits 256 threads. The backward pass holds one
+ * wide and two narrow arrays: 38 bytes a thread, within WORKGROUP_BYTES_PER_THREAD.
+ */
+export const TILE_CAPACITY = { wide: [9, 2], narrow: [5, 2] } as const;
+
+function capacity(threads: number, [numerator, denominator]: readonly [number, number]): number {
+  return Math.floor((threads * numerator) / denominator);
+}
+
+/** A tile: cells per axis (d, h, w), stacked volumes, and the halo of 2 or 0 along each axis. */
+export interface TileShape {
+  readonly tile: readonly [number, number, number];
+  readonly volumes: number;
+  readonly halo: readonly [number, number, number];
+}
+
+/** Sizes worth trying along an axis of `size` cells: powers of two, and the whole axis. */
+function axisCandidates(size: number, threads: number): number[] {
+  const sizes = new Set<number>();
+  for (let t = 1; t <= Math.min(size, threads); t *= 2) sizes.add(t);
+  if (size <= threads) sizes.add(size);
+  return [...sizes];
+}
+
+/**
+ * The tile with the most cells a workgroup of `threads` can own whose boxes (the tile with a
+ * halo of 2 and of 1 along the axes it cuts) fit the workgroup arrays; of those, the one that
+ * loads the fewest cells per output, then the widest along w (contiguous in memory). A tile
+ * that spans whole volumes stacks up to `maxVolumes` of them.
+ */
+export function tileShape(size: readonly [number, number, number], threads: number, maxVolumes: number): TileShape {
+  const wideCells = capacity(threads, TILE_CAPACITY.wide);
+  const narrowCells = capacity(threads, TILE_CAPACITY.narrow);
+  let best: (TileShape & { outputs: number; loads: number }) | undefined;
+  for (const td of axisCandidates(size[0], threads)) {
+    for (const th of axisCandidates(size[1], Math.floor(threads / td))) {
+      for (const tw of axisCandidates(size[2], Math.floor(threads / (td * th)))) {
+        const tile = [td, th, tw] as const;
+        const halo = tile.map((t, a) => (t < size[a] ? 2 : 0)) as [number, number, number];
+        const box = (reach: number) => tile.reduce((n, t, a) => n * (t + 2 * Math.min(halo[a], reach)), 1);
+        const cells = td * th * tw;
+        const whole = tile.every((t, a) => t === size[a]);
+        const stack = whole ? Math.max(1, Math.min(Math.floor(threads / cells), maxVolumes)) : 1;
+        const volumes = Math.min(stack, Math.floor(wideCells / box(2)), Math.floor(narrowCells / box(1)));
+        if (volumes < 1) continue;
+        const outputs = volumes * cells;
+        const loads = (volumes * box(2)) / outputs;
+        if (
+          !best ||
+          outputs > best.outputs ||
+          (outputs === best.outputs && (loads < best.loads || (loads === best.loads && tw > best.tile[2])))
+        ) {
+          best = { tile, volumes, halo, outputs, loads };
+        }
+      }
+    }
+  }
+  if (!best) throw new Error(`internal error: no clDice tile fits ${threads} threads`);
+  return { tile: best.tile, volumes: best.volumes, halo: best.halo };
+}
+
+/**
+ * The tiles of one stencil pass: over the foreground volumes (`firstClass` 1: the passes that
+ * compute something) or every volume (0: the last backward pass, which writes 0 on the
+ * background), in stacks of `shape.volumes`, each cut into tiles that workgroups take in runs.
+ */
+export interface TileGrid {
+  readonly shape: TileShape;
+  readonly firstClass: 0 | 1;
+  /** (sample, class) volumes the grid covers: B (C - firstClass), sample-major. */
+  readonly volumes: number;
+  readonly tilesPerAxis: readonly [number, number, number];
+  readonly tileCount: number;
+  /** Workgroups take runs of `tilesPerRun` tiles within a group of whole stacks (one, or several small ones). */
+  readonly tilesPerGroup: number;
+  readonly runsPerGroup: number;
+  readonly tilesPerRun: number;
+  readonly workgroups: number;
+  readonly windows: readonly BindingWindow[];
+}
+
+/** Window starts are multiples of 64 elements: 256-byte binding offsets. */
+const WINDOW_ALIGN = 64;
+
+/** The layout facts a tile grid is planned from. */
+function layout(o: NormalizedClDiceOptions) {
+  const cells = o.size[0] * o.size[1] * o.size[2];
+  const sample = cells * o.classes;
+  return { cells, sample, channelStride: o.channelsFirst ? cells : 1 };
+}
+
+/** The elements [start, end) a pass over grid volumes [first, last] touches: whole volumes, or whole samples channels-last. */
+function volumeSpan(o: NormalizedClDiceOptions, firstClass: number, first: number, last: number): [number, number] {
+  const { cells, sample } = layout(o);
+  const perSample = o.classes - firstClass;
+  const at = (v: number) => ({ b: Math.floor(v / perSample), c: firstClass + (v % perSample) });
+  const [a, z] = [at(first), at(last)];
+  if (!o.channelsFirst) return [a.b * sample, (z.b + 1) * sample];
+  return [a.b * sample + a.c * cells, z.b * sample + z.c * cells + cells];
+}
+
+export function tileGrid(o: NormalizedClDiceOptions, profile: GridProfile, firstClass: 0 | 1): TileGrid {
+  const perSample = o.classes - firstClass;
+  const volumes = o.batch * perSample;
+  const maxElements = Math.floor(profile.maxBindingBytes / 4);
+  // Windows start at a multiple of WINDOW_ALIGN elements at or before a span: exact where the
+  // samples keep that alignment (the spans then repeat from sample to sample), else the worst case.
+  const aligned = layout(o).sample % WINDOW_ALIGN === 0;
+  const fits = (count: number) => {
+    for (let first = 0; first < Math.min(perSample, volumes - count + 1); first++) {
+      const [start, end] = volumeSpan(o, firstClass, first, first + count - 1);
+      const slack = aligned ? start % WINDOW_ALIGN : WINDOW_ALIGN - 1;
+      if (end - start + slack > maxElements) return false;
+    }
+    return true;
+  };
+  // Spans grow with the count: the largest count that fits, by bisection.
+  let [maxVolumes, tooMany] = [0, volumes + 1];
+  while (tooMany - maxVolumes > 1) {
+    const count = Math.floor((maxVolumes + tooMany) / 2);
+    if (fits(count)) maxVolumes = count;
+    else tooMany = count;
+  }
+  if (volumes > 0 && maxVolumes === 0) {
+    const { cells, sample } = layout(o);
+    throw new WgslDiceError(
+      'BINDING_TOO_LARGE',
+      `clDice binds whole ${o.channelsFirst ? '(sample, class) volumes' : 'samples'} (${(o.channelsFirst ? cells : sample) * 4} bytes here) in one binding, ` +
+        `but bindings are limited to ${profile.maxBindingBytes} bytes; ` +
+        (o.channelsFirst
+          ? 'use smaller volumes or raise maxStorageBufferBindingSize.'
+          : "use layout 'channels-first' (windows per class volume) or smaller samples."),
+    );
+  }
+  const shape = tileShape(o.size, profile.workgroupSize, Math.max(1, maxVolumes));
+  const tilesPerAxis = o.size.map((s, a) => Math.ceil(s / shape.tile[a])) as [number, number, number];
+  const tilesPerStack = tilesPerAxis[0] * tilesPerAxis[1] * tilesPerAxis[2];
+  const stacks = Math.ceil(volumes / shape.volumes);
+  const tileCount = stacks * tilesPerStack;
+  // About the profile's elementwise workgroups: software adapters get runs of many tiles, within
+  // a stack, or of whole stacks (as many as one window holds) when stacks are small.
+  const wanted = Math.max(1, Math.ceil(tileCount / profile.elementwiseWorkgroups));
+  const stacksPerGroup = Math.max(
+    1,
+    Math.min(Math.floor(wanted / tilesPerStack), Math.floor(Math.max(1, maxVolumes) / shape.volumes)),
+  );
+  const tilesPerGroup = stacksPerGroup * tilesPerStack;
+  const runsPerGroup = Math.ceil(tilesPerGroup / Math.min(wanted, tilesPerGroup));
+  const tilesPerRun = Math.ceil(tilesPerGroup / runsPerGroup);
+  const workgroups = Math.ceil(stacks / stacksPerGroup) * runsPerGroup;
+  const windows =
+    workgroups === 0
+      ? []
+      : rangeWindows(
+          workgroups,
+          (linear) => {
+            const first = Math.floor(linear / runsPerGroup) * stacksPerGroup * shape.volumes;
+            return volumeSpan(o, firstClass, first, Math.min(first + stacksPerGroup * shape.volumes, volumes) - 1);
+          },
+          4,
+          profile,
+          WINDOW_ALIGN,
+        );
+  return {
+    shape,
+    firstClass,
+    volumes,
+    tilesPerAxis,
+    tileCount,
+    tilesPerGroup,
+    runsPerGroup,
+    tilesPerRun,
+    workgroups,
+    windows,
+  };
+}
+
+/** Mirrors `TileParams` in lib/cldice_tile.wgsl, one block per binding window of `grid`. */
+export function tileParamsFields(o: NormalizedClDiceOptions, grid: TileGrid, w: BindingWindow): UniformValue[] {
+  const [D, H, W] = o.size;
+  const C = o.classes;
+  const { sample, channelStride } = layout(o);
+  const strides = o.channelsFirst ? [H * W, W, 1] : [H * W * C, W * C, C];
+  const { tile, volumes, halo } = grid.shape;
+  return [
+    ['size_d', 'u32', D],
+    ['size_h', 'u32', H],
+    ['size_w', 'u32', W],
+    ['classes', 'u32', C],
+    ['stride_d', 'u32', strides[0]],
+    ['stride_h', 'u32', strides[1]],
+    ['stride_w', 'u32', strides[2]],
+    ['channel_stride', 'u32', channelStride],
+    ['sample_stride', 'u32', sample],
+    ['first_class', 'u32', grid.firstClass],
+    ['volumes', 'u32', grid.volumes],
+    ['tile_d', 'u32', tile[0]],
+    ['tile_h', 'u32', tile[1]],
+    ['tile_w', 'u32', tile[2]],
+    ['tile_volumes', 'u32', volumes],
+    ['halo_d', 'u32', halo[0]],
+    ['halo_h', 'u32', halo[1]],
+    ['halo_w', 'u32', halo[2]],
+    ['tiles_d', 'u32', grid.tilesPerAxis[0]],
+    ['tiles_h', 'u32', grid.tilesPerAxis[1]],
+    ['tiles_w', 'u32', grid.tilesPerAxis[2]],
+    ['tile_count', 'u32', grid.tileCount],
+    ['tiles_per_group', 'u32', grid.tilesPerGroup],
+    ['runs_per_group', 'u32', grid.runsPerGroup],
+    ['tiles_per_run', 'u32', grid.tilesPerRun],
+    ['linear_base', 'u32', w.linearBase],
+    ['element_base', 'u32', w.elementBase],
+  ];
+}

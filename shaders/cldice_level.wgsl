@@ -36,7 +36,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     for (var i = tid; i < box_cells(1u); i += WORKGROUP_SIZE) {
       let cell = box_cell(tile, i, 1u);
       if (cell.inside) {
-        narrow[i] = erode_value(tile, cell.volume, cell.at);
+        narrow[i] = erode_value(Site(tile, cell.volume), cell.at);
       }
     }
     workgroupBarrier();
@@ -63,7 +63,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         skeleton[i] = s + max(d - s * d, 0.0);
       }
     }
-    // The next tile of the run refills the workgroup arrays.
-    workgroupBarrier();
+    // The next tile of the run refills the workgroup arrays (the run is the workgroup's: uniform).
+    if (index + 1u < run.y) {
+      workgroupBarrier();
+    }
   }
 }

@@ -86,40 +86,16 @@ fn lower_grad_delta(i: u32) -> f32 {
   return grad_delta(g, d, skeleton_lower[i]);
 }
 
-// soft_dilate(x_j) at a cell within reach 1: the code of the first maximum in scan order.
-fn dilate_choice(tile: Tile, volume: u32, at: vec3<i32>) -> u32 {
-  let window = window_at(at);
-  var code = WINDOW;
-  var best = 0.0;
-  // Scan order: d, then h, then w, each ascending.
-  for (var od = window.low.x; od <= window.high.x; od++) {
-    for (var oh = window.low.y; oh <= window.high.y; oh++) {
-      for (var ow = window.low.z; ow <= window.high.z; ow++) {
-        let offset = vec3<i32>(od, oh, ow);
-        let value = wide_at(tile, volume, at + offset);
-        // Strictly greater: an equal value later in scan order does not replace the first.
-        if (code == WINDOW || value > best) {
-          code = window_code(offset);
-          best = value;
-        }
-      }
-    }
-  }
-  return code;
-}
-
 // `sum` plus erode^T(G_{j+1}) at q, term by term.
-fn add_erode_terms(tile: Tile, volume: u32, here: vec3<i32>, start: f32) -> f32 {
+fn add_erode_terms(site: Site, here: vec3<i32>, start: f32) -> f32 {
   var sum = start;
   for (var axis = first_erode_axis(); axis < 3u; axis++) {
     let step = axis_step(axis);
     for (var o = -1; o <= 1; o++) {
       let there = here + o * step;
       if (!in_volume(there)) { continue; }
-      if (all(argmin_along(tile, volume, there, axis) == here)) {
-        let shares = erode_shares(tile, volume, there);
-        let share = select(select(shares.x, shares.y, axis == 1u), shares.z, axis == 2u);
-        sum += share * grad_next[local_element(volume, there)];
+      if (all(argmin_along(site, there, axis) == here)) {
+        sum += axis_entry(erode_shares(site, there), axis) * grad_next[local_element(site.volume, there)];
       }
     }
   }
@@ -164,7 +140,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         let cell = box_cell(tile, i, 1u);
         if (cell.inside) {
           lower_grad[i] = lower_grad_delta(local_element(cell.volume, cell.at));
-          lower_choice[i] = dilate_choice(tile, cell.volume, cell.at);
+          lower_choice[i] = dilate_choice(Site(tile, cell.volume), cell.at).code;
         }
       }
       workgroupBarrier();
@@ -188,7 +164,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
           sum = grad_delta(g, d, s);
           g_out[i] = g_below(g, d, s);
         }
-        sum = add_erode_terms(tile, cell.volume, cell.at, sum);
+        sum = add_erode_terms(Site(tile, cell.volume), cell.at, sum);
         if (FINAL) {
           let c0 = coefficients[0];
           sum += c0.z * target_skeleton[i] + c0.w * target_values[i] + coefficients[1].x;
@@ -198,7 +174,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         grad_level[i] = sum;
       }
     }
-    // The next tile of the run refills the workgroup arrays.
-    workgroupBarrier();
+    // The next tile of the run refills the workgroup arrays (the run is the workgroup's: uniform).
+    if (index + 1u < run.y) {
+      workgroupBarrier();
+    }
   }
 }

@@ -15,6 +15,7 @@
 // #include "lib/cldice_tree.wgsl"
 // #include "lib/faults.wgsl"
 // #include "lib/numeric.wgsl"
+// #include "lib/runs.wgsl"
 
 override WORKGROUP_SIZE: u32 = 256u;
 
@@ -46,13 +47,10 @@ fn is_foreground(element: u32) -> bool {
   return (element / params.channel_stride) % params.classes != 0u;
 }
 
-// The elements [first, end) of this workgroup.
+// The elements [first, end) of this workgroup: a chunk of a slab.
 fn chunk_of(workgroup: u32) -> vec2<u32> {
   let linear = params.linear_base + workgroup;
-  let slab_first = (linear / params.chunks_per_slab) * params.slab_elements;
-  let first = slab_first + (linear % params.chunks_per_slab) * params.elements_per_workgroup;
-  let slab_end = min(slab_first + params.slab_elements, params.elements);
-  return vec2<u32>(first, min(first + params.elements_per_workgroup, slab_end));
+  return run_in_groups(linear, params.chunks_per_slab, params.slab_elements, params.elements_per_workgroup, params.elements);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

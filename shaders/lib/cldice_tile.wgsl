@@ -12,14 +12,12 @@
 // stride_h, stride_w) from the volume's base; the layout is only strides, so one kernel serves
 // channels-first and channels-last. The including kernel declares the workgroup arrays it uses
 // (sized WIDE_CAPACITY for reach 2, NARROW_CAPACITY for reach 1: the planner keeps
-// tile_volumes times a box's cells within them) and reads `wide` in the pooling helpers below.
+// tile_volumes times a box's cells within them), `wide` (reach 2) among them.
 //
-// Pooling follows torch's choices (MONAI's soft_erode / soft_dilate):
-// - soft_erode: min over axes of 3-wide min-pools along each axis; torch's min-pool is
-//   -maxpool(-x), whose gradient goes to the FIRST minimum of the window in scan order;
-// - soft_dilate: 3x3(x3) max-pool, gradient to the FIRST maximum in scan order (d, h, w);
-// - padding never wins: out-of-volume cells are skipped, never read.
-// Min and max are exact in f32, so these choices are the ones torch makes in float64.
+// Pooling follows torch's choices: lib/cldice_pooling.wgsl, reading `wide`.
+
+// #include "lib/runs.wgsl"
+// #include "lib/cldice_pooling.wgsl"
 
 override WORKGROUP_SIZE: u32 = 256u;
 // 2: soft_erode pools along H and W only (MONAI's 4D branch); 3: along D, H and W.
@@ -99,10 +97,7 @@ fn tiles_per_stack() -> u32 {
 // The tiles [x, y) of this workgroup's run.
 fn run_of(workgroup: u32) -> vec2<u32> {
   let linear = params.linear_base + workgroup;
-  let group_first = (linear / params.runs_per_group) * params.tiles_per_group;
-  let first = group_first + (linear % params.runs_per_group) * params.tiles_per_run;
-  let group_end = min(group_first + params.tiles_per_group, params.tile_count);
-  return vec2<u32>(first, min(first + params.tiles_per_run, group_end));
+  return run_in_groups(linear, params.runs_per_group, params.tiles_per_group, params.tiles_per_run, params.tile_count);
 }
 
 fn tile_of(index: u32) -> Tile {
@@ -119,10 +114,6 @@ fn class_of(volume: u32) -> u32 {
 // Background (class 0): MONAI sums from class 1 on, so it takes no part in any sum or gradient.
 fn is_background(volume: u32) -> bool {
   return class_of(volume) == 0u;
-}
-
-fn in_volume(at: vec3<i32>) -> bool {
-  return all(at >= vec3<i32>(0)) && all(at < sizes());
 }
 
 // The element index of a cell, within this window's bindings (u32 arithmetic wraps, so
@@ -177,88 +168,13 @@ fn thread_cell(tile: Tile, tid: u32) -> Cell {
   return Cell(volume, at, stacked < params.tile_volumes && volume < params.volumes && in_volume(at));
 }
 
-// 3x3x3 window offsets (od, oh, ow) in scan order are numbered 0 .. 26:
-// (od + 1) * 9 + (oh + 1) * 3 + (ow + 1). In 2D the od = -1 and +1 rows fall outside (D = 1).
-const WINDOW: u32 = 27u;
-
-fn window_code(offset: vec3<i32>) -> u32 {
-  return u32(dot(offset + vec3<i32>(1), vec3<i32>(9, 3, 1)));
+// Where the pooling of lib/cldice_pooling.wgsl reads: `wide`, the tile's reach-2 box in
+// workgroup memory, for one stacked volume.
+struct Site {
+  tile: Tile,
+  volume: u32,
 }
 
-// The unit step along `axis` (0: d, 1: h, 2: w), without indexing a vector by a variable.
-fn axis_step(axis: u32) -> vec3<i32> {
-  return vec3<i32>(vec3<u32>(axis) == vec3<u32>(0u, 1u, 2u));
-}
-
-// The axes soft_erode pools along: (h, w) in 2D, (d, h, w) in 3D.
-fn first_erode_axis() -> u32 {
-  return select(0u, 1u, SPATIAL_DIMS == 2u);
-}
-
-// `wide` (the tile's reach-2 box) at a cell of the tile's stacked volume `volume`.
-fn wide_at(tile: Tile, volume: u32, at: vec3<i32>) -> f32 {
-  return wide[box_index(tile, volume, at, 2u)];
-}
-
-// The first minimum of `wide` along `axis` at offsets -1, 0, +1 inside the volume (a cell
-// within reach 1 of the tile); the lower neighbour comes first in scan order, so it wins a tie.
-fn argmin_along(tile: Tile, volume: u32, at: vec3<i32>, axis: u32) -> vec3<i32> {
-  let step = axis_step(axis);
-  var best = at;
-  let lower = at - step;
-  if (in_volume(lower) && wide_at(tile, volume, lower) <= wide_at(tile, volume, at)) {
-    best = lower;
-  }
-  let upper = at + step;
-  if (in_volume(upper) && wide_at(tile, volume, upper) < wide_at(tile, volume, best)) {
-    best = upper;
-  }
-  return best;
-}
-
-// Each axis pool's value at a cell within reach 1 of the tile (the d entry is unused in 2D).
-fn axis_minima(tile: Tile, volume: u32, at: vec3<i32>) -> vec3<f32> {
-  var values = vec3<f32>(0.0);
-  if (SPATIAL_DIMS == 3u) {
-    values.x = wide_at(tile, volume, argmin_along(tile, volume, at, 0u));
-  }
-  values.y = wide_at(tile, volume, argmin_along(tile, volume, at, 1u));
-  values.z = wide_at(tile, volume, argmin_along(tile, volume, at, 2u));
-  return values;
-}
-
-// soft_erode at a cell within reach 1 of the tile.
-fn erode_value(tile: Tile, volume: u32, at: vec3<i32>) -> f32 {
-  let v = axis_minima(tile, volume, at);
-  let hw = min(v.y, v.z);
-  return select(min(v.x, hw), hw, SPATIAL_DIMS == 2u);
-}
-
-// torch.min(a, b) backward: the smaller takes the gradient, a tie gives each half.
-fn min_shares(a: f32, b: f32) -> vec2<f32> {
-  if (a < b) { return vec2<f32>(1.0, 0.0); }
-  if (a > b) { return vec2<f32>(0.0, 1.0); }
-  return vec2<f32>(0.5, 0.5);
-}
-
-// The share of each axis pool in soft_erode's gradient at a cell within reach 1 of the tile:
-// 2D min(p_h, p_w), 3D min(min(p_d, p_h), p_w), as MONAI nests them.
-fn erode_shares(tile: Tile, volume: u32, at: vec3<i32>) -> vec3<f32> {
-  let v = axis_minima(tile, volume, at);
-  if (SPATIAL_DIMS == 2u) {
-    return vec3<f32>(0.0, min_shares(v.y, v.z));
-  }
-  let inner = min_shares(v.x, v.y);
-  let outer = min_shares(min(v.x, v.y), v.z);
-  return vec3<f32>(inner * outer.x, outer.y);
-}
-
-// The 3x3(x3) window around `at` clipped to the volume, as offsets from `at`: x low, y high.
-struct Window {
-  low: vec3<i32>,
-  high: vec3<i32>,
-}
-
-fn window_at(at: vec3<i32>) -> Window {
-  return Window(max(at - vec3<i32>(1), vec3<i32>(0)) - at, min(at + vec3<i32>(1), sizes() - vec3<i32>(1)) - at);
+fn pooled(site: Site, at: vec3<i32>) -> f32 {
+  return wide[box_index(site.tile, site.volume, at, 2u)];
 }

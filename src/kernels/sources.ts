@@ -1,6 +1,12 @@
+import cldiceDilateBackward from '../../shaders/cldice_dilate_backward.wgsl';
+import cldiceDilateChoice from '../../shaders/cldice_dilate_choice.wgsl';
+import cldiceErode from '../../shaders/cldice_erode.wgsl';
+import cldiceErodeBackward from '../../shaders/cldice_erode_backward.wgsl';
 import cldiceFinalize from '../../shaders/cldice_finalize.wgsl';
 import cldiceLevel from '../../shaders/cldice_level.wgsl';
 import cldiceLevelBackward from '../../shaders/cldice_level_backward.wgsl';
+import cldiceSkeleton from '../../shaders/cldice_skeleton.wgsl';
+import cldiceSkeletonBackward from '../../shaders/cldice_skeleton_backward.wgsl';
 import cldiceSums from '../../shaders/cldice_sums.wgsl';
 import diceBackwardScalar from '../../shaders/dice_backward_scalar.wgsl';
 import diceBackwardVec4 from '../../shaders/dice_backward_vec4.wgsl';
@@ -12,8 +18,12 @@ import familyBackward from '../../shaders/family_backward.wgsl';
 import familyFinalize from '../../shaders/family_finalize.wgsl';
 import familyForward from '../../shaders/family_forward.wgsl';
 import classBlock from '../../shaders/lib/class_block.wgsl';
+import cldiceCommon from '../../shaders/lib/cldice_common.wgsl';
+import cldicePool from '../../shaders/lib/cldice_pool.wgsl';
+import cldicePooling from '../../shaders/lib/cldice_pooling.wgsl';
 import cldiceTile from '../../shaders/lib/cldice_tile.wgsl';
 import cldiceTree from '../../shaders/lib/cldice_tree.wgsl';
+import cldiceWindow from '../../shaders/lib/cldice_window.wgsl';
 import diceBackward from '../../shaders/lib/dice_backward.wgsl';
 import diceReduce from '../../shaders/lib/dice_reduce.wgsl';
 import diceReduceVec4 from '../../shaders/lib/dice_reduce_vec4.wgsl';
@@ -26,6 +36,7 @@ import faultFold from '../../shaders/lib/fault_fold.wgsl';
 import faults from '../../shaders/lib/faults.wgsl';
 import labels from '../../shaders/lib/labels.wgsl';
 import numeric from '../../shaders/lib/numeric.wgsl';
+import runs from '../../shaders/lib/runs.wgsl';
 import wasserstein from '../../shaders/lib/wasserstein.wgsl';
 import workgroupSum from '../../shaders/lib/workgroup_sum.wgsl';
 import scaleBy from '../../shaders/scale_by.wgsl';
@@ -93,12 +104,21 @@ const libraryVariants: Partial<Record<FamilyShaderName, Readonly<Record<string, 
   family_backward_quads: QUADS,
 };
 
-/** The clDice kernels (their modes: src/program/cldice.ts). */
+/**
+ * The clDice kernels (their modes: src/program/cldice.ts): the tiled level passes GPU plans run,
+ * the elementwise steps software plans run (no workgroup barrier), and the sums and finalize.
+ */
 const clDiceShaders = {
   cldice_level: cldiceLevel,
+  cldice_level_backward: cldiceLevelBackward,
+  cldice_erode: cldiceErode,
+  cldice_skeleton: cldiceSkeleton,
+  cldice_skeleton_backward: cldiceSkeletonBackward,
+  cldice_dilate_choice: cldiceDilateChoice,
+  cldice_dilate_backward: cldiceDilateBackward,
+  cldice_erode_backward: cldiceErodeBackward,
   cldice_sums: cldiceSums,
   cldice_finalize: cldiceFinalize,
-  cldice_level_backward: cldiceLevelBackward,
 } as const;
 
 export type ClDiceShaderName = keyof typeof clDiceShaders;
@@ -109,8 +129,12 @@ const utilityShaders = { scale_by: scaleBy } as const;
 /** The shared WGSL helpers, by the path a kernel's `// #include "..."` names. */
 export const shaderLibraries: Readonly<Record<string, string>> = {
   'lib/class_block.wgsl': classBlock,
+  'lib/cldice_common.wgsl': cldiceCommon,
+  'lib/cldice_pool.wgsl': cldicePool,
+  'lib/cldice_pooling.wgsl': cldicePooling,
   'lib/cldice_tile.wgsl': cldiceTile,
   'lib/cldice_tree.wgsl': cldiceTree,
+  'lib/cldice_window.wgsl': cldiceWindow,
   'lib/dice_backward.wgsl': diceBackward,
   'lib/dice_reduce.wgsl': diceReduce,
   'lib/dice_reduce_vec4.wgsl': diceReduceVec4,
@@ -123,6 +147,7 @@ export const shaderLibraries: Readonly<Record<string, string>> = {
   'lib/family_voxel.wgsl': familyVoxel,
   'lib/labels.wgsl': labels,
   'lib/numeric.wgsl': numeric,
+  'lib/runs.wgsl': runs,
   'lib/wasserstein.wgsl': wasserstein,
   'lib/workgroup_sum.wgsl': workgroupSum,
 };

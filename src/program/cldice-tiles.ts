@@ -1,13 +1,26 @@
-import { WgslDiceError } from '../core/errors.js';
-import type { UniformValue } from '../kernels/uniforms.js';
+import { packPerWindow, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedClDiceOptions } from '../spec/cldice.js';
+import {
+  LOSS_INPUTS,
+  scratchVolume,
+  tensorVolume,
+  volumeTooLarge,
+  WINDOW_ALIGN,
+  windowedPass,
+  type LevelPlan,
+  type UniformBlock,
+  type Volume,
+} from './cldice-common.js';
 import { rangeWindows, type BindingWindow } from './grids.js';
 import type { GridProfile } from './profile.js';
+import type { PassGroup, ProgramPass } from './program.js';
 
-// The tiles of clDice's stencil passes (shaders/lib/cldice_tile.wgsl): their shape, the grid of
-// runs of tiles the workgroups take, and its binding windows. No pass reduces across cells, so
-// a cell's value does not depend on the tiles or windows, and they may follow the device and
-// the binding limit freely.
+// clDice's level passes on GPUs (shaders/lib/cldice_tile.wgsl): one pass per skeleton level
+// (cldice_level.wgsl: erode, dilate and the skeleton update fused) and one per backward level
+// (cldice_level_backward.wgsl: the skeleton recurrence and both pooling gathers fused), on tiles
+// that read their stencils into workgroup memory; the tile shape, the grid of runs of tiles the
+// workgroups take, and its binding windows. No pass reduces across cells, so a cell's value does
+// not depend on the tiles or windows, and they may follow the device and the binding limit freely.
 
 /**
  * Workgroup-array cells per thread, as numerator and denominator, for a tile with a halo of 2
@@ -93,9 +106,6 @@ export interface TileGrid {
   readonly windows: readonly BindingWindow[];
 }
 
-/** Window starts are multiples of 64 elements: 256-byte binding offsets. */
-const WINDOW_ALIGN = 64;
-
 /** The layout facts a tile grid is planned from. */
 function layout(o: NormalizedClDiceOptions) {
   const cells = o.size[0] * o.size[1] * o.size[2];
@@ -135,17 +145,7 @@ export function tileGrid(o: NormalizedClDiceOptions, profile: GridProfile, first
     if (fits(count)) maxVolumes = count;
     else tooMany = count;
   }
-  if (volumes > 0 && maxVolumes === 0) {
-    const { cells, sample } = layout(o);
-    throw new WgslDiceError(
-      'BINDING_TOO_LARGE',
-      `clDice binds whole ${o.channelsFirst ? '(sample, class) volumes' : 'samples'} (${(o.channelsFirst ? cells : sample) * 4} bytes here) in one binding, ` +
-        `but bindings are limited to ${profile.maxBindingBytes} bytes; ` +
-        (o.channelsFirst
-          ? 'use smaller volumes or raise maxStorageBufferBindingSize.'
-          : "use layout 'channels-first' (windows per class volume) or smaller samples."),
-    );
-  }
+  if (volumes > 0 && maxVolumes === 0) throw volumeTooLarge(o, profile);
   const shape = tileShape(o.size, profile.workgroupSize, Math.max(1, maxVolumes));
   const tilesPerAxis = o.size.map((s, a) => Math.ceil(s / shape.tile[a])) as [number, number, number];
   const tilesPerStack = tilesPerAxis[0] * tilesPerAxis[1] * tilesPerAxis[2];
@@ -225,4 +225,80 @@ export function tileParamsFields(o: NormalizedClDiceOptions, grid: TileGrid, w: 
     ['linear_base', 'u32', w.linearBase],
     ['element_base', 'u32', w.elementBase],
   ];
+}
+
+/** The tile grids of a loss: the foreground classes' (every pass but one) and every class's (the last backward). */
+export interface ClDiceTiles {
+  readonly foreground: TileGrid;
+  readonly all: TileGrid;
+}
+
+export function tiledLevels(o: NormalizedClDiceOptions, tiles: ClDiceTiles): LevelPlan {
+  const K = o.skeletonIterations;
+  // soft_erode pools along H, W (2D) or D, H, W.
+  const rank = { SPATIAL_DIMS: o.rank };
+  const block = (grid: TileGrid, name: string): UniformBlock => ({
+    block: name,
+    bytes: packPerWindow(grid.windows, (w) => tileParamsFields(o, grid, w)),
+  });
+  const foreground = block(tiles.foreground, 'foreground tiles');
+  const all = block(tiles.all, 'all tiles');
+
+  /** soft_skel(source) into `out` (level K), one pass a level, keeping every level for the backward. */
+  const skeleton = (who: string, group: PassGroup, source: Volume, out: Volume): ProgramPass[] =>
+    Array.from({ length: K + 1 }, (_, k) =>
+      windowedPass(
+        `${who} level ${k}`,
+        'cldice_level',
+        { ...rank, FIRST_LEVEL: +(k === 0) },
+        group,
+        tiles.foreground.windows,
+        foreground,
+        {
+          level: k === 0 ? source : scratchVolume(`eroded ${k - 1}`),
+          // Level 0 reads no previous skeleton: anything readable is bound.
+          previous: k === 0 ? source : scratchVolume(`skeleton ${k - 1}`),
+          eroded: scratchVolume(`eroded ${k}`),
+          delta: scratchVolume(`delta ${k}`),
+          skeleton: k === K ? out : scratchVolume(`skeleton ${k}`),
+        },
+      ),
+    );
+
+  const { pred, target, targetSkeleton, coefficients } = LOSS_INPUTS;
+  // x_j: pred, then the eroded levels.
+  const x = (j: number) => (j === 0 ? pred : scratchVolume(`eroded ${j - 1}`));
+  const gradLevel = (j: number) => scratchVolume(`grad level ${j % 2}`);
+  const g = (j: number) => scratchVolume(`g ${j % 2}`);
+  /** Level j of the backward (K + 1 down to 0); bindings a mode does not read get a scratch volume the pass does not write. */
+  const backwardLevel = (j: number): ProgramPass => {
+    const [top, final] = [j === K + 1, j === 0];
+    const unused = scratchVolume(`delta ${Math.min(j, K)}`);
+    return windowedPass(
+      `backward level ${j}`,
+      'cldice_level_backward',
+      { ...rank, TOP: +top, FINAL: +final, LOWER_FIRST: +(j === 1) },
+      'backward',
+      (final ? tiles.all : tiles.foreground).windows,
+      final ? all : foreground,
+      {
+        coefficients,
+        target_values: target,
+        target_skeleton: final ? targetSkeleton : unused,
+        level: x(j),
+        grad_next: top ? unused : gradLevel(j + 1),
+        g_in: top ? unused : g(j),
+        delta_upper: top ? unused : scratchVolume(`delta ${j}`),
+        skeleton_upper: top || final ? unused : scratchVolume(`skeleton ${j - 1}`),
+        delta_lower: final ? unused : scratchVolume(`delta ${j - 1}`),
+        skeleton_lower: final || j === 1 ? unused : scratchVolume(`skeleton ${j - 2}`),
+        grad_level: final ? tensorVolume('grad') : gradLevel(j),
+        // TOP hands down g_K, a middle level g_{j-1}; FINAL writes none (g 1 is not read there).
+        g_out: final ? g(1) : g(j - 1),
+      },
+    );
+  };
+  const backward = () => Array.from({ length: K + 2 }, (_, i) => backwardLevel(K + 1 - i));
+
+  return { scratch: ['grad level 0', 'grad level 1', 'g 0', 'g 1'], skeleton, backward };
 }

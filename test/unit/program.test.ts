@@ -31,6 +31,7 @@ import { normalizeDiceOptions, type DiceLossOptions } from '../../src/spec/seed.
 import { normalizeWassersteinOptions, type WassersteinDiceOptions } from '../../src/spec/wasserstein.js';
 import { normalizeClDiceOptions, type ClDiceOptions } from '../../src/spec/cldice.js';
 import { clDiceFinalizeFields, sumsParamsFields, type ClDiceGrids } from '../../src/program/cldice.js';
+import { stepParamsFields } from '../../src/program/cldice-steps.js';
 import { TILE_CAPACITY, tileParamsFields, tileShape } from '../../src/program/cldice-tiles.js';
 
 const lavapipe: DeviceProfile = {
@@ -168,6 +169,7 @@ const specs: [string, LossSpec, DeviceProfile][] = [
     tinyWindows as DeviceProfile,
   ],
   ['cl-dice 2D channels-last', clDice({ shape: [2, 64, 64, 2], skeletonIterations: 2 }), lavapipe],
+  ['cl-dice 2D channels-last, GPU', clDice({ shape: [2, 64, 64, 2], skeletonIterations: 2 }), gpu],
   [
     'cl-dice 3D channels-first, GPU',
     clDice({ shape: [1, 3, 16, 32, 32], layout: 'channels-first', skeletonIterations: 1, alpha: 0.5 }),
@@ -277,17 +279,29 @@ describe('uniform field tables against the WGSL structs', () => {
     ],
   ];
   const clDiceSpec = specs.find(([name]) => name === 'cl-dice 2D channels-last')![1];
-  const clDiceProgram = planProgram(clDiceSpec, lavapipe) as LossProgram<ClDiceGrids>;
   const clDiceOptions = normalizeClDiceOptions({ formula: 'cl-dice', shape: [2, 64, 64, 2] });
-  const clDiceGrids = clDiceProgram.grids;
+  const software = (planProgram(clDiceSpec, lavapipe) as LossProgram<ClDiceGrids>).grids;
+  const tiles = (planProgram(clDiceSpec, gpu) as LossProgram<ClDiceGrids>).grids.tiles!;
   cases.push(
     [
-      'cl-dice tile passes',
+      'cl-dice tile passes (GPU plans)',
       ['cldice_level', 'cldice_level_backward'],
-      table(tileParamsFields(clDiceOptions, clDiceGrids.foreground, clDiceGrids.foreground.windows[0])),
+      table(tileParamsFields(clDiceOptions, tiles.foreground, tiles.foreground.windows[0])),
     ],
-    ['cl-dice sums', ['cldice_sums'], table(sumsParamsFields(clDiceGrids.sums, clDiceGrids.sums.windows[0]))],
-    ['cl-dice finalize', ['cldice_finalize'], table(clDiceFinalizeFields(clDiceOptions, clDiceGrids.sums))],
+    [
+      'cl-dice step passes (software plans)',
+      [
+        'cldice_erode',
+        'cldice_skeleton',
+        'cldice_skeleton_backward',
+        'cldice_dilate_choice',
+        'cldice_dilate_backward',
+        'cldice_erode_backward',
+      ],
+      table(stepParamsFields(clDiceOptions, software.sums, software.sums.windows[0])),
+    ],
+    ['cl-dice sums', ['cldice_sums'], table(sumsParamsFields(clDiceOptions, software.sums, software.sums.windows[0]))],
+    ['cl-dice finalize', ['cldice_finalize'], table(clDiceFinalizeFields(clDiceOptions, software.sums))],
   );
   it.each(cases)('%s', (_name, kernels, fields) => {
     for (const kernel of kernels) expect(checkUniformTable(uniformStruct(kernel), fields), kernel).toEqual([]);
@@ -321,6 +335,21 @@ describe('clDice grids follow the elements, not the number of volumes (issue 21)
     const big = planProgram(clDice({ shape: [2, 256, 256, 2] }), lavapipe) as LossProgram<ClDiceGrids>;
     expect(big.grids.sums.slabElements).toBe(256 * 256 * 2);
     expect(big.grids.sums.workgroups).toBe(lavapipe.elementwiseWorkgroups);
+  });
+});
+
+describe('clDice passes per level (issue 18)', () => {
+  // Per call at K = 3: GPU plans one pass per skeleton level and per backward level (3K + 6
+  // with the target's skeleton, sums and finalize); software plans the barrier-free steps,
+  // two per skeleton level and four per backward level (8K + 10: the 34 of every plan before).
+  it.each([
+    [gpu, 3, 15],
+    [gpu, 0, 6],
+    [lavapipe, 3, 34],
+    [lavapipe, 0, 10],
+  ] as const)('%#: K = %d, %d passes', (profile, skeletonIterations, passes) => {
+    const program = planProgram(clDice({ shape: [2, 512, 512, 2], skeletonIterations }), profile);
+    expect(program.passes.length).toBe(passes);
   });
 });
 

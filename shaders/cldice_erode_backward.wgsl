@@ -7,6 +7,7 @@
 
 // #include "lib/cldice_common.wgsl"
 // #include "lib/cldice_pool.wgsl"
+// #include "lib/cldice_erode_gather.wgsl"
 
 // Level 0: write dL/d pred, adding the direct terms (tsens numerator, soft Dice).
 override FINAL: bool = false;
@@ -18,6 +19,10 @@ override FINAL: bool = false;
 @group(0) @binding(5) var<storage, read> coefficients: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> target_values: array<f32>;
 @group(0) @binding(7) var<storage, read> target_skeleton: array<f32>;
+
+fn next_gradient(site: Site, at: vec3<i32>) -> f32 {
+  return grad_next[local(site.base + dot(vec3<u32>(at), strides()))];
+}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
@@ -33,18 +38,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     }
     var sum = grad_delta[i];
     let here = coordinates(element);
-    let site = site_of(element, here);
-    for (var axis = first_erode_axis(); axis < 3u; axis++) {
-      let step = axis_step(axis);
-      for (var o = -1; o <= 1; o++) {
-        let there = here + o * step;
-        if (!in_volume(there)) { continue; }
-        if (all(argmin_along(site, there, axis) == here)) {
-          let p = site.base + dot(vec3<u32>(there), strides());
-          sum += axis_entry(erode_shares(site, there), axis) * grad_next[local(p)];
-        }
-      }
-    }
+    sum = add_erode_terms(site_of(element, here), here, sum);
     if (FINAL) {
       let c0 = coefficients[0];
       sum += c0.z * target_skeleton[i] + c0.w * target_values[i] + coefficients[1].x;

@@ -21,6 +21,7 @@
 // dilation's choices over a halo of 1 there (lib/cldice_tile.wgsl).
 
 // #include "lib/cldice_tile.wgsl"
+// #include "lib/cldice_erode_gather.wgsl"
 
 // j = K + 1: G_{K+1} = -dilate^T(gd_K), with g_K from the loss (and handed down in g_out).
 override TOP: bool = false;
@@ -86,20 +87,9 @@ fn lower_grad_delta(i: u32) -> f32 {
   return grad_delta(g, d, skeleton_lower[i]);
 }
 
-// `sum` plus erode^T(G_{j+1}) at q, term by term.
-fn add_erode_terms(site: Site, here: vec3<i32>, start: f32) -> f32 {
-  var sum = start;
-  for (var axis = first_erode_axis(); axis < 3u; axis++) {
-    let step = axis_step(axis);
-    for (var o = -1; o <= 1; o++) {
-      let there = here + o * step;
-      if (!in_volume(there)) { continue; }
-      if (all(argmin_along(site, there, axis) == here)) {
-        sum += axis_entry(erode_shares(site, there), axis) * grad_next[local_element(site.volume, there)];
-      }
-    }
-  }
-  return sum;
+// G_{j+1} for the erode gather (lib/cldice_erode_gather.wgsl).
+fn next_gradient(site: Site, at: vec3<i32>) -> f32 {
+  return grad_next[local_element(site.volume, at)];
 }
 
 // `sum` minus dilate^T(gd_{j-1}) at q, term by term: the cells p = q - offset whose window

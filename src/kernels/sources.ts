@@ -19,6 +19,7 @@ import familyFinalize from '../../shaders/family_finalize.wgsl';
 import familyForward from '../../shaders/family_forward.wgsl';
 import classBlock from '../../shaders/lib/class_block.wgsl';
 import cldiceCommon from '../../shaders/lib/cldice_common.wgsl';
+import cldiceErodeGather from '../../shaders/lib/cldice_erode_gather.wgsl';
 import cldicePool from '../../shaders/lib/cldice_pool.wgsl';
 import cldicePooling from '../../shaders/lib/cldice_pooling.wgsl';
 import cldiceTile from '../../shaders/lib/cldice_tile.wgsl';
@@ -130,6 +131,7 @@ const utilityShaders = { scale_by: scaleBy } as const;
 export const shaderLibraries: Readonly<Record<string, string>> = {
   'lib/class_block.wgsl': classBlock,
   'lib/cldice_common.wgsl': cldiceCommon,
+  'lib/cldice_erode_gather.wgsl': cldiceErodeGather,
   'lib/cldice_pool.wgsl': cldicePool,
   'lib/cldice_pooling.wgsl': cldicePooling,
   'lib/cldice_tile.wgsl': cldiceTile,

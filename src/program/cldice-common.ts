@@ -161,6 +161,24 @@ export function elementwiseVolumes(o: NormalizedClDiceOptions, profile: GridProf
   };
 }
 
+/** The layout fields both stencil blocks (`ClDiceParams`, `TileParams`) begin with: volume sizes, classes, strides. */
+export function layoutFields(o: NormalizedClDiceOptions): UniformValue[] {
+  const [D, H, W] = o.size;
+  const C = o.classes;
+  const strides = o.channelsFirst ? [H * W, W, 1] : [H * W * C, W * C, C];
+  return [
+    ['size_d', 'u32', D],
+    ['size_h', 'u32', H],
+    ['size_w', 'u32', W],
+    ['classes', 'u32', C],
+    ['stride_d', 'u32', strides[0]],
+    ['stride_h', 'u32', strides[1]],
+    ['stride_w', 'u32', strides[2]],
+    // Element offset between the classes of a sample.
+    ['channel_stride', 'u32', o.channelsFirst ? D * H * W : 1],
+  ];
+}
+
 /** The fields of an elementwise grid's uniform block (`SumsParams`, `ClDiceParams`) after the layout's. */
 export function elementwiseFields(g: ElementwiseGrid, w: BindingWindow): UniformValue[] {
   return [

@@ -2,6 +2,7 @@ import { packPerWindow, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedClDiceOptions } from '../spec/cldice.js';
 import {
   elementwiseFields,
+  layoutFields,
   LOSS_INPUTS,
   scratchVolume,
   tensorVolume,
@@ -22,20 +23,7 @@ import type { PassGroup, ProgramPass } from './program.js';
 
 /** Mirrors `ClDiceParams` in lib/cldice_common.wgsl, one block per window of the elementwise grid. */
 export function stepParamsFields(o: NormalizedClDiceOptions, grid: ElementwiseGrid, w: BindingWindow): UniformValue[] {
-  const [D, H, W] = o.size;
-  const C = o.classes;
-  const strides = o.channelsFirst ? [H * W, W, 1] : [H * W * C, W * C, C];
-  return [
-    ['size_d', 'u32', D],
-    ['size_h', 'u32', H],
-    ['size_w', 'u32', W],
-    ['classes', 'u32', C],
-    ['stride_d', 'u32', strides[0]],
-    ['stride_h', 'u32', strides[1]],
-    ['stride_w', 'u32', strides[2]],
-    ['channel_stride', 'u32', o.channelsFirst ? D * H * W : 1],
-    ...elementwiseFields(grid, w),
-  ];
+  return [...layoutFields(o), ...elementwiseFields(grid, w)];
 }
 
 export function elementwiseLevels(o: NormalizedClDiceOptions, grid: ElementwiseGrid): LevelPlan {

@@ -1,6 +1,7 @@
 import { packPerWindow, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedClDiceOptions } from '../spec/cldice.js';
 import {
+  layoutFields,
   LOSS_INPUTS,
   scratchVolume,
   tensorVolume,
@@ -110,7 +111,7 @@ export interface TileGrid {
 function layout(o: NormalizedClDiceOptions) {
   const cells = o.size[0] * o.size[1] * o.size[2];
   const sample = cells * o.classes;
-  return { cells, sample, channelStride: o.channelsFirst ? cells : 1 };
+  return { cells, sample };
 }
 
 /** The elements [start, end) a pass over grid volumes [first, last] touches: whole volumes, or whole samples channels-last. */
@@ -191,21 +192,10 @@ export function tileGrid(o: NormalizedClDiceOptions, profile: GridProfile, first
 
 /** Mirrors `TileParams` in lib/cldice_tile.wgsl, one block per binding window of `grid`. */
 export function tileParamsFields(o: NormalizedClDiceOptions, grid: TileGrid, w: BindingWindow): UniformValue[] {
-  const [D, H, W] = o.size;
-  const C = o.classes;
-  const { sample, channelStride } = layout(o);
-  const strides = o.channelsFirst ? [H * W, W, 1] : [H * W * C, W * C, C];
   const { tile, volumes, halo } = grid.shape;
   return [
-    ['size_d', 'u32', D],
-    ['size_h', 'u32', H],
-    ['size_w', 'u32', W],
-    ['classes', 'u32', C],
-    ['stride_d', 'u32', strides[0]],
-    ['stride_h', 'u32', strides[1]],
-    ['stride_w', 'u32', strides[2]],
-    ['channel_stride', 'u32', channelStride],
-    ['sample_stride', 'u32', sample],
+    ...layoutFields(o),
+    ['sample_stride', 'u32', layout(o).sample],
     ['first_class', 'u32', grid.firstClass],
     ['volumes', 'u32', grid.volumes],
     ['tile_d', 'u32', tile[0]],

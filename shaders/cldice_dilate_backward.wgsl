@@ -4,6 +4,7 @@
 // Fixed order, no atomics.
 
 // #include "lib/cldice_common.wgsl"
+// #include "lib/cldice_window.wgsl"
 
 // Add onto what `grad_level` holds (x_{k+1}'s gradient from deeper levels) or start from 0.
 override ACCUMULATE: bool = false;
@@ -17,6 +18,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   let range = chunk_of(wg.x);
   let s = strides();
   for (var element = range.x + tid; element < range.y; element += WORKGROUP_SIZE) {
+    // The background takes no part in the loss: its levels are never computed (see lib/cldice_common.wgsl).
+    if (!is_foreground(element)) { continue; }
     let here = coordinates(element);
     // p = element - offset must lie in the volume: offset in [here - (size - 1), here] and [-1, 1].
     let low = max(here - sizes() + vec3<i32>(1), vec3<i32>(-1));

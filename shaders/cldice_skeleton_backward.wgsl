@@ -23,10 +23,12 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   let range = chunk_of(wg.x);
   let c = coefficients[0];
   for (var element = range.x + tid; element < range.y; element += WORKGROUP_SIZE) {
+    // The background takes no part in the loss: its levels are never computed (see lib/cldice_common.wgsl).
+    if (!is_foreground(element)) { continue; }
     let i = local(element);
     var g: f32;
     if (FROM_LOSS) {
-      g = select(0.0, c.x * target_values[i] + c.y, is_foreground(element));
+      g = c.x * target_values[i] + c.y;
     } else {
       g = grad_skeleton[i];
     }

@@ -5,11 +5,35 @@
 // atomics on values, so the same inputs give bitwise the same partials. Every element of pred
 // and target, background included, is checked: NaN or infinity goes to the workgroup's fault
 // record (lib/faults.wgsl), folded into the status by cldice_finalize.
+//
+// The grid is elementwise: the flat tensor is cut in slabs (runs of whole volumes or samples:
+// one large one, or several small ones, so that a workgroup's work follows the elements, not
+// the number of volumes), each in chunks of whole workgroups: workgroup `linear_base + wg.x`
+// takes chunk `linear % chunks_per_slab` of slab `linear / chunks_per_slab`, the same split
+// whatever the binding windows, so the sums come out bitwise the same.
 
-// #include "lib/cldice_common.wgsl"
 // #include "lib/cldice_tree.wgsl"
 // #include "lib/faults.wgsl"
 // #include "lib/numeric.wgsl"
+// #include "lib/runs.wgsl"
+
+override WORKGROUP_SIZE: u32 = 256u;
+
+struct SumsParams {
+  classes: u32,
+  // An element's class is (index / channel_stride) % classes.
+  channel_stride: u32,
+  slab_elements: u32,
+  chunks_per_slab: u32,
+  elements_per_workgroup: u32,
+  // The whole tensor's: the last slab may hold fewer volumes.
+  elements: u32,
+  // This window's first workgroup and first bound element.
+  linear_base: u32,
+  element_base: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: SumsParams;
 
 @group(0) @binding(1) var<storage, read> pred: array<f32>;
 @group(0) @binding(2) var<storage, read> target_values: array<f32>;
@@ -17,6 +41,17 @@
 @group(0) @binding(4) var<storage, read> target_skeleton: array<f32>;
 @group(0) @binding(5) var<storage, read_write> partials: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> faults: array<vec4<u32>>;
+
+// MONAI sums from class 1 on: class 0 (background) takes no part in any sum.
+fn is_foreground(element: u32) -> bool {
+  return (element / params.channel_stride) % params.classes != 0u;
+}
+
+// The elements [first, end) of this workgroup: a chunk of a slab.
+fn chunk_of(workgroup: u32) -> vec2<u32> {
+  let linear = params.linear_base + workgroup;
+  return run_in_groups(linear, params.chunks_per_slab, params.slab_elements, params.elements_per_workgroup, params.elements);
+}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
@@ -26,7 +61,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   var skeleton_sum = vec4<f32>(0.0);
   var dice_sum = vec4<f32>(0.0);
   for (var element = range.x + tid; element < range.y; element += WORKGROUP_SIZE) {
-    let i = local(element);
+    // Within this window's bindings (u32 arithmetic wraps, so subtracting the base is exact).
+    let i = element - params.element_base;
     let p = pred[i];
     let t = target_values[i];
     if (!is_finite(p)) {

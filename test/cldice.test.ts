@@ -254,7 +254,7 @@ describe('cl-dice on thin and empty structures', () => {
 
 describe('cl-dice target skeleton and determinism', () => {
   const d = draw(4242);
-  it('targetSkeleton() is the reference soft skeleton; passing it gives bitwise the same result', async () => {
+  it('targetSkeleton() is the reference soft skeleton (the background class, in no sum, 0); passing it gives bitwise the same result', async () => {
     await withValidation(gpu.device, async () => {
       const loss = await gpu.engine.loss({ ...d.options, layout: 'channels-first', shape: d.shape });
       const first =
@@ -264,7 +264,11 @@ describe('cl-dice target skeleton and determinism', () => {
       const target = Float32Array.from(first);
       const skeleton = await loss.targetSkeleton(target);
       const expected = softSkeleton(target, d.shape, d.options.skeletonIterations);
-      expect(Array.from(skeleton)).toEqual(Array.from(expected, (v) => Math.fround(v)));
+      // Channels-first: class 0 is the first S elements of each sample.
+      const [B, C] = d.shape;
+      const S = target.length / (B * C);
+      const foreground = (i: number) => Math.floor(i / S) % C !== 0;
+      expect(Array.from(skeleton)).toEqual(Array.from(expected, (v, i) => (foreground(i) ? Math.fround(v) : 0)));
       const pred = Float32Array.from(target, (t) => 0.2 + 0.6 * t);
       const plain = await loss.compute(pred, target, { grad: true });
       const given = await loss.compute(pred, target, { grad: true, targetSkeleton: skeleton });
@@ -319,7 +323,13 @@ describe('cl-dice on the one runtime', () => {
   it('describe() prints the target-skeleton group, the forward and the backward passes', async () => {
     const loss = await gpu.engine.loss(options);
     const text = loss.describe();
-    expect(text).toMatch(/target-skeleton, without targetSkeleton\): cldice_/);
+    // Lavapipe's software plan: barrier-free steps; a GPU plan: one tiled pass a level.
+    expect(text).toMatch(/target erode 0 \(target-skeleton, without targetSkeleton\): cldice_erode /);
+    const onGpu = await DiceEngine.create(gpu.device, { deviceClass: 'gpu' });
+    const tiled = (await onGpu.loss(options)).describe();
+    expect(tiled).toMatch(/target level 0 \(target-skeleton, without targetSkeleton\): cldice_level /);
+    expect(tiled).toMatch(/backward level 3 \(with grad\): cldice_level_backward \[.*TOP=1/);
+    onGpu.destroy();
     expect(text).toMatch(/finalize: cldice_finalize, .*status<-status faults<-faults/);
     expect(text).toMatch(/\(with grad\): cldice_/);
     loss.destroy();
@@ -499,6 +509,79 @@ describe('cl-dice bad input (issue 21)', () => {
         const windowed = await (await small.loss(tiny)).compute(d.pred, d.target, { grad: true });
         expect(windowed.loss).toBe(one.loss);
         expect(Buffer.from(windowed.grad!.buffer).equals(Buffer.from(one.grad!.buffer))).toBe(true);
+      });
+    } finally {
+      small.destroy();
+    }
+  });
+});
+
+describe('cl-dice GPU plans (tiles: one pass a level) against software plans (steps)', () => {
+  // Lavapipe runs the software plans by default; deviceClass 'gpu' plans the tiled passes a GPU
+  // runs. Both add the same terms in the same order: bitwise the same loss and gradient, so the
+  // fuzz, MONAI and window checks above carry over to the tiled passes.
+  const tiled = useTestEngine({ deviceClass: 'gpu' });
+  const cases: { name: string; d: Drawn }[] = Array.from({ length: 12 }, (_, i) => {
+    const d = draw((i + 1) * 104729);
+    return { name: `${d.options.layout} [${d.options.shape}] K=${d.options.skeletonIterations}`, d };
+  });
+  const random = mulberry32(77);
+  const tiny = (shape: number[], layout: ClDiceOptions['layout'], skeletonIterations: number) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const options: ClDiceOptions = { formula: 'cl-dice', shape, layout, skeletonIterations, alpha: 0.5 };
+    return {
+      name: `${layout} [${shape}] K=${skeletonIterations}`,
+      d: {
+        options,
+        shape,
+        pred: Float32Array.from({ length: n }, () => Math.round(random() * 8) / 8),
+        target: Float32Array.from({ length: n }, () => +(random() < 0.4)),
+      },
+    };
+  };
+  cases.push(
+    tiny([300, 3, 5, 2], 'channels-last', 2),
+    tiny([64, 3, 2, 3, 4], 'channels-first', 1),
+    tiny([2, 1, 37, 19], 'channels-first', 3),
+    tiny([1, 9, 40, 21, 2], 'channels-last', 2),
+  );
+  for (const { name, d } of cases) {
+    it(`${name}: bitwise the same`, async () => {
+      await withValidation(gpu.device, async () => {
+        const software = await (await gpu.engine.loss(d.options)).compute(d.pred, d.target, { grad: true });
+        const loss = await tiled.engine.loss(d.options);
+        expect(loss.describe()).toMatch(/cldice_level_backward/);
+        const r = await loss.compute(d.pred, d.target, { grad: true });
+        expect(r.loss).toBe(software.loss);
+        expect(Buffer.from(r.grad!.buffer).equals(Buffer.from(software.grad!.buffer))).toBe(true);
+        loss.destroy();
+      });
+    });
+  }
+
+  it('in 4 KiB binding windows, and its target skeleton, bitwise the same too', async () => {
+    const small = await DiceEngine.create(gpu.device, { maxBindingBytes: 4096, deviceClass: 'gpu' });
+    try {
+      await withValidation(gpu.device, async () => {
+        for (const options of [
+          { formula: 'cl-dice', shape: [4, 3, 12, 16], layout: 'channels-first', skeletonIterations: 3 },
+          { formula: 'cl-dice', shape: [8, 7, 9, 3], skeletonIterations: 1, alpha: 0.3 },
+        ] as ClDiceOptions[]) {
+          const n = options.shape.reduce((a, b) => a * b, 1);
+          const pred = Float32Array.from({ length: n }, () => Math.round(random() * 16) / 16);
+          const target = Float32Array.from({ length: n }, () => +(random() < 0.3));
+          const software = await gpu.engine.loss(options);
+          const windowed = await small.loss(options);
+          const [a, b] = [
+            await software.compute(pred, target, { grad: true }),
+            await windowed.compute(pred, target, { grad: true }),
+          ];
+          expect(b.loss).toBe(a.loss);
+          expect(Buffer.from(b.grad!.buffer).equals(Buffer.from(a.grad!.buffer))).toBe(true);
+          expect(Array.from(await windowed.targetSkeleton(target))).toEqual(
+            Array.from(await software.targetSkeleton(target)),
+          );
+        }
       });
     } finally {
       small.destroy();

@@ -83,7 +83,8 @@ type PassOfPipeline = Pick<PassMarker, 'pass' | 'direction' | 'kernel' | 'pipeli
  * The passes of one loss and their pipelines. A program's pass runs the pipeline of its kernel
  * and constants (made now, or by an earlier loss of this engine: the engine compiles each
  * once). Passes that run one pipeline again (clDice's levels, named `... <level>`) are one row,
- * named without the level.
+ * named without the level and, where one kernel runs in several modes, with the modes that tell
+ * its rows apart.
  */
 function passesOf(
   target: KernelStatsTarget,
@@ -91,7 +92,7 @@ function passesOf(
   all: readonly CreatedPipeline[],
 ): PassOfPipeline[] {
   const where = `${target.case} ${JSON.stringify(target.shape)}`;
-  const rows = new Map<number, PassOfPipeline>();
+  const rows = new Map<number, PassOfPipeline & { constants: PipelineConstants }>();
   for (const pass of planned) {
     const matches = all.filter(
       (p) => p.moduleLabel === `${ENGINE_LABEL} ${pass.kernel}` && sameConstants(p.constants, pass.constants),
@@ -108,9 +109,16 @@ function passesOf(
       direction: pass.group === 'backward' ? 'backward' : 'forward',
       kernel: pass.kernel,
       pipeline: matches[0].id,
+      constants: pass.constants,
     });
   }
-  return [...rows.values()];
+  return [...rows.values()].map(({ constants, ...row }, _, list) => {
+    const siblings = list.filter((other) => other.kernel === row.kernel);
+    const modes = Object.keys(constants).filter((k) => siblings.some((other) => other.constants[k] !== constants[k]));
+    return modes.length === 0
+      ? row
+      : { ...row, pass: `${row.pass} ${modes.map((k) => `${k}=${constants[k]}`).join(' ')}` };
+  });
 }
 
 /** Creates every target's loss (and so its pipelines) on a dumping device; prints the markers. */

@@ -1,4 +1,11 @@
-// clDice: what every clDice kernel shares (included with `// #include "lib/cldice_common.wgsl"`).
+// clDice's elementwise passes (software plans; included with `// #include "lib/cldice_common.wgsl"`):
+// every element of the grid runs its own stencil reading storage directly, no workgroup
+// memory and no barrier (a software adapter pays for each barrier; GPU plans run the tiled
+// passes of lib/cldice_tile.wgsl instead, with bitwise the same results).
+//
+// Only the foreground classes' volumes are computed (MONAI sums from class 1 on, so the
+// background's skeleton takes no part in the loss); the last backward step writes dL/d pred = 0
+// on the background. Scratch volumes are never written there and stay 0.
 //
 // Tensors are B x C volumes of D x H x W (D = 1 in 2D), channels-first or channels-last; the
 // layout is only a set of strides, so one kernel serves both. An element's spatial neighbours
@@ -9,6 +16,8 @@
 // in chunks of whole workgroups: workgroup `linear_base + wg.x` takes chunk
 // `linear % chunks_per_slab` of slab `linear / chunks_per_slab`, the same split whatever the
 // windows, so sums come out bitwise the same.
+
+// #include "lib/runs.wgsl"
 
 override WORKGROUP_SIZE: u32 = 256u;
 // 2: soft_erode pools along H and W only (MONAI's 4D branch); 3: along D, H and W.
@@ -54,23 +63,12 @@ fn local(element: u32) -> u32 {
   return element - params.element_base;
 }
 
-// The elements [first, end) of this workgroup.
+// The elements [first, end) of this workgroup: a chunk of a slab.
 fn chunk_of(workgroup: u32) -> vec2<u32> {
   let linear = params.linear_base + workgroup;
-  let slab_first = (linear / params.chunks_per_slab) * params.slab_elements;
-  let first = slab_first + (linear % params.chunks_per_slab) * params.elements_per_workgroup;
-  let slab_end = min(slab_first + params.slab_elements, params.elements);
-  return vec2<u32>(first, min(first + params.elements_per_workgroup, slab_end));
+  return run_in_groups(linear, params.chunks_per_slab, params.slab_elements, params.elements_per_workgroup, params.elements);
 }
-
-// 3x3x3 window offsets (od, oh, ow) in scan order are numbered 0 .. 26:
-// (od + 1) * 9 + (oh + 1) * 3 + (ow + 1). In 2D the od = -1 and +1 rows fall outside (D = 1).
-const WINDOW: u32 = 27u;
 
 fn coordinates(element: u32) -> vec3<i32> {
   return vec3<i32>((vec3<u32>(element) / strides()) % vec3<u32>(sizes()));
-}
-
-fn window_code(offset: vec3<i32>) -> u32 {
-  return u32(dot(offset + vec3<i32>(1), vec3<i32>(9, 3, 1)));
 }

@@ -3,6 +3,8 @@ import cldiceDilateChoice from '../../shaders/cldice_dilate_choice.wgsl';
 import cldiceErode from '../../shaders/cldice_erode.wgsl';
 import cldiceErodeBackward from '../../shaders/cldice_erode_backward.wgsl';
 import cldiceFinalize from '../../shaders/cldice_finalize.wgsl';
+import cldiceLevel from '../../shaders/cldice_level.wgsl';
+import cldiceLevelBackward from '../../shaders/cldice_level_backward.wgsl';
 import cldiceSkeleton from '../../shaders/cldice_skeleton.wgsl';
 import cldiceSkeletonBackward from '../../shaders/cldice_skeleton_backward.wgsl';
 import cldiceSums from '../../shaders/cldice_sums.wgsl';
@@ -17,8 +19,12 @@ import familyFinalize from '../../shaders/family_finalize.wgsl';
 import familyForward from '../../shaders/family_forward.wgsl';
 import classBlock from '../../shaders/lib/class_block.wgsl';
 import cldiceCommon from '../../shaders/lib/cldice_common.wgsl';
+import cldiceErodeGather from '../../shaders/lib/cldice_erode_gather.wgsl';
 import cldicePool from '../../shaders/lib/cldice_pool.wgsl';
+import cldicePooling from '../../shaders/lib/cldice_pooling.wgsl';
+import cldiceTile from '../../shaders/lib/cldice_tile.wgsl';
 import cldiceTree from '../../shaders/lib/cldice_tree.wgsl';
+import cldiceWindow from '../../shaders/lib/cldice_window.wgsl';
 import diceBackward from '../../shaders/lib/dice_backward.wgsl';
 import diceReduce from '../../shaders/lib/dice_reduce.wgsl';
 import diceReduceVec4 from '../../shaders/lib/dice_reduce_vec4.wgsl';
@@ -31,6 +37,7 @@ import faultFold from '../../shaders/lib/fault_fold.wgsl';
 import faults from '../../shaders/lib/faults.wgsl';
 import labels from '../../shaders/lib/labels.wgsl';
 import numeric from '../../shaders/lib/numeric.wgsl';
+import runs from '../../shaders/lib/runs.wgsl';
 import wasserstein from '../../shaders/lib/wasserstein.wgsl';
 import workgroupFaults from '../../shaders/lib/workgroup_faults.wgsl';
 import workgroupSum from '../../shaders/lib/workgroup_sum.wgsl';
@@ -120,16 +127,21 @@ const libraryVariants: Partial<Record<FamilyShaderName, Readonly<Record<string, 
   family_backward_quads: QUADS,
 };
 
-/** The clDice kernels (their modes: src/program/cldice.ts). */
+/**
+ * The clDice kernels (their modes: src/program/cldice.ts): the tiled level passes GPU plans run,
+ * the elementwise steps software plans run (no workgroup barrier), and the sums and finalize.
+ */
 const clDiceShaders = {
+  cldice_level: cldiceLevel,
+  cldice_level_backward: cldiceLevelBackward,
   cldice_erode: cldiceErode,
   cldice_skeleton: cldiceSkeleton,
-  cldice_sums: cldiceSums,
-  cldice_finalize: cldiceFinalize,
   cldice_skeleton_backward: cldiceSkeletonBackward,
   cldice_dilate_choice: cldiceDilateChoice,
   cldice_dilate_backward: cldiceDilateBackward,
   cldice_erode_backward: cldiceErodeBackward,
+  cldice_sums: cldiceSums,
+  cldice_finalize: cldiceFinalize,
 } as const;
 
 export type ClDiceShaderName = keyof typeof clDiceShaders;
@@ -165,8 +177,12 @@ const utilityShaders = { scale_by: scaleBy } as const;
 export const shaderLibraries: Readonly<Record<string, string>> = {
   'lib/class_block.wgsl': classBlock,
   'lib/cldice_common.wgsl': cldiceCommon,
+  'lib/cldice_erode_gather.wgsl': cldiceErodeGather,
   'lib/cldice_pool.wgsl': cldicePool,
+  'lib/cldice_pooling.wgsl': cldicePooling,
+  'lib/cldice_tile.wgsl': cldiceTile,
   'lib/cldice_tree.wgsl': cldiceTree,
+  'lib/cldice_window.wgsl': cldiceWindow,
   'lib/dice_backward.wgsl': diceBackward,
   'lib/dice_reduce.wgsl': diceReduce,
   'lib/dice_reduce_vec4.wgsl': diceReduceVec4,
@@ -180,6 +196,7 @@ export const shaderLibraries: Readonly<Record<string, string>> = {
   'lib/field_loss.wgsl': fieldLoss,
   'lib/labels.wgsl': labels,
   'lib/numeric.wgsl': numeric,
+  'lib/runs.wgsl': runs,
   'lib/surface_box.wgsl': surfaceBox,
   'lib/surface_faults.wgsl': surfaceFaults,
   'lib/surface_grid.wgsl': surfaceGrid,

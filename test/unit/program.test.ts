@@ -4,6 +4,7 @@
 // tensor) and kept as snapshots of `describe()`, so a change in passes, grids or windows is seen
 // in review rather than at a submit.
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../src/reference/index.js';
 import { STATUS_BYTES } from '../../src/core/limits.js';
 import { kernelSource, type KernelName } from '../../src/kernels/sources.js';
 import {
@@ -29,7 +30,9 @@ import type { LossSpec } from '../../src/spec/index.js';
 import { normalizeDiceOptions, type DiceLossOptions } from '../../src/spec/seed.js';
 import { normalizeWassersteinOptions, type WassersteinDiceOptions } from '../../src/spec/wasserstein.js';
 import { normalizeClDiceOptions, type ClDiceOptions } from '../../src/spec/cldice.js';
-import { clDiceFinalizeFields, clDiceParamsFields, type ClDiceGrids } from '../../src/program/cldice.js';
+import { clDiceFinalizeFields, sumsParamsFields, type ClDiceGrids } from '../../src/program/cldice.js';
+import { stepParamsFields } from '../../src/program/cldice-steps.js';
+import { TILE_CAPACITY, tileParamsFields, tileShape } from '../../src/program/cldice-tiles.js';
 import { surfaceParamsFields } from '../../src/program/surface-grid.js';
 import { surfaceSpecs, SURFACE_KERNELS } from '../helpers/surface-programs.js';
 
@@ -168,6 +171,7 @@ const specs: [string, LossSpec, DeviceProfile][] = [
     tinyWindows as DeviceProfile,
   ],
   ['cl-dice 2D channels-last', clDice({ shape: [2, 64, 64, 2], skeletonIterations: 2 }), lavapipe],
+  ['cl-dice 2D channels-last, GPU', clDice({ shape: [2, 64, 64, 2], skeletonIterations: 2 }), gpu],
   [
     'cl-dice 3D channels-first, GPU',
     clDice({ shape: [1, 3, 16, 32, 32], layout: 'channels-first', skeletonIterations: 1, alpha: 0.5 }),
@@ -285,23 +289,29 @@ describe('uniform field tables against the WGSL structs', () => {
     table(surfaceParamsFields(surfaceGrids, { metric: 'euclidean', exact: true, spacing: [] }, {})),
   ]);
   const clDiceSpec = specs.find(([name]) => name === 'cl-dice 2D channels-last')![1];
-  const clDiceProgram = planProgram(clDiceSpec, lavapipe) as LossProgram<ClDiceGrids>;
   const clDiceOptions = normalizeClDiceOptions({ formula: 'cl-dice', shape: [2, 64, 64, 2] });
+  const software = (planProgram(clDiceSpec, lavapipe) as LossProgram<ClDiceGrids>).grids;
+  const tiles = (planProgram(clDiceSpec, gpu) as LossProgram<ClDiceGrids>).grids.tiles!;
   cases.push(
     [
-      'cl-dice volume passes',
+      'cl-dice tile passes (GPU plans)',
+      ['cldice_level', 'cldice_level_backward'],
+      table(tileParamsFields(clDiceOptions, tiles.foreground, tiles.foreground.windows[0])),
+    ],
+    [
+      'cl-dice step passes (software plans)',
       [
         'cldice_erode',
         'cldice_skeleton',
-        'cldice_sums',
         'cldice_skeleton_backward',
         'cldice_dilate_choice',
         'cldice_dilate_backward',
         'cldice_erode_backward',
       ],
-      table(clDiceParamsFields(clDiceProgram.grids.geometry, clDiceProgram.grids.windows[0])),
+      table(stepParamsFields(clDiceOptions, software.sums, software.sums.windows[0])),
     ],
-    ['cl-dice finalize', ['cldice_finalize'], table(clDiceFinalizeFields(clDiceOptions, clDiceProgram.grids))],
+    ['cl-dice sums', ['cldice_sums'], table(sumsParamsFields(clDiceOptions, software.sums, software.sums.windows[0]))],
+    ['cl-dice finalize', ['cldice_finalize'], table(clDiceFinalizeFields(clDiceOptions, software.sums))],
   );
   it.each(cases)('%s', (_name, kernels, fields) => {
     for (const kernel of kernels) expect(checkUniformTable(uniformStruct(kernel), fields), kernel).toEqual([]);
@@ -310,7 +320,7 @@ describe('uniform field tables against the WGSL structs', () => {
 
 describe('clDice grids follow the elements, not the number of volumes (issue 21)', () => {
   // 8192 volumes of 4x4 took 12-16x one 2x256x256 volume, [65536, 2, 1, 1] about 21 s: a
-  // workgroup per volume, in every pass. Now small volumes run several to a workgroup.
+  // workgroup per volume, in every pass. Now small volumes share a workgroup.
   it.each([
     [[8192, 4, 4, 2], 'channels-last'],
     [[4096, 2, 4, 4], 'channels-first'],
@@ -320,18 +330,66 @@ describe('clDice grids follow the elements, not the number of volumes (issue 21)
     for (const profile of [lavapipe, gpu]) {
       const program = planProgram(clDice({ shape, layout }), profile) as LossProgram<ClDiceGrids>;
       const elements = shape.reduce((a: number, b: number) => a * b, 1);
-      // At least 480 elements a workgroup (two threads' share of a run of volumes), so a
-      // pass's cost follows the elements.
-      expect(program.grids.workgroups, `${profile.software ? 'software' : 'gpu'}`).toBeLessThanOrEqual(
-        Math.ceil(elements / 480),
-      );
-      for (const pass of program.passes) expect(pass.dispatches.length, pass.name).toBe(program.grids.windows.length);
+      const what = profile.software ? 'software' : 'gpu';
+      // The sums: at least 480 elements a workgroup (two threads' share of a run of volumes).
+      expect(program.grids.sums.workgroups, what).toBeLessThanOrEqual(Math.ceil(elements / 480));
+      // The stencil passes: at least half the threads of a workgroup own a cell, on average.
+      for (const pass of program.passes) {
+        const workgroups = pass.dispatches.reduce((n, d) => n + d.workgroups[0], 0);
+        expect(workgroups, `${what} ${pass.name}`).toBeLessThanOrEqual(Math.ceil(elements / 128));
+      }
     }
   });
 
-  it('one large volume keeps its plan: chunks of one volume, as many as the profile wants', () => {
+  it('one large volume keeps its sums plan: chunks of one volume, as many as the profile wants', () => {
     const big = planProgram(clDice({ shape: [2, 256, 256, 2] }), lavapipe) as LossProgram<ClDiceGrids>;
-    expect(big.grids.geometry.slabElements).toBe(256 * 256 * 2);
-    expect(big.grids.workgroups).toBe(lavapipe.elementwiseWorkgroups);
+    expect(big.grids.sums.slabElements).toBe(256 * 256 * 2);
+    expect(big.grids.sums.workgroups).toBe(lavapipe.elementwiseWorkgroups);
+  });
+});
+
+describe('clDice passes per level (issue 18)', () => {
+  // Per call at K = 3: GPU plans one pass per skeleton level and per backward level (3K + 6
+  // with the target's skeleton, sums and finalize); software plans the barrier-free steps,
+  // two per skeleton level and four per backward level (8K + 10: the 34 of every plan before).
+  it.each([
+    [gpu, 3, 15],
+    [gpu, 0, 6],
+    [lavapipe, 3, 34],
+    [lavapipe, 0, 10],
+  ] as const)('%#: K = %d, %d passes', (profile, skeletonIterations, passes) => {
+    const program = planProgram(clDice({ shape: [2, 512, 512, 2], skeletonIterations }), profile);
+    expect(program.passes.length).toBe(passes);
+  });
+});
+
+describe('clDice tiles', () => {
+  it.each([
+    [[1, 512, 512], [1, 16, 16], 1],
+    [[128, 128, 128], [4, 8, 8], 1],
+    [[1, 4, 4], [1, 4, 4], 16],
+    [[4, 5, 9], [4, 5, 9], 1],
+    [[1, 1, 1], [1, 1, 1], 256],
+  ] as const)('a %j volume takes %j tiles, %d stacked', (size, tile, volumes) => {
+    expect(tileShape(size, 256, 256)).toMatchObject({ tile, volumes });
+  });
+
+  it('every tile and its halos fit the workgroup arrays the kernels declare', () => {
+    const random = mulberry32(7);
+    const capacity = ([n, d]: readonly [number, number], threads: number) => Math.floor((threads * n) / d);
+    for (let i = 0; i < 500; i++) {
+      const threads = [64, 128, 256][Math.floor(random() * 3)];
+      const size = [
+        random() < 0.5 ? 1 : 1 + Math.floor(random() * 40),
+        1 + Math.floor(random() * 70),
+        1 + Math.floor(random() * 70),
+      ] as const;
+      const shape = tileShape(size, threads, 1 + Math.floor(random() * 300));
+      const box = (reach: number) => shape.tile.reduce((n, t, a) => n * (t + 2 * Math.min(shape.halo[a], reach)), 1);
+      expect(shape.volumes * shape.tile.reduce((a, b) => a * b, 1)).toBeLessThanOrEqual(threads);
+      expect(shape.volumes * box(2)).toBeLessThanOrEqual(capacity(TILE_CAPACITY.wide, threads));
+      expect(shape.volumes * box(1)).toBeLessThanOrEqual(capacity(TILE_CAPACITY.narrow, threads));
+      shape.tile.forEach((t, a) => expect(shape.halo[a]).toBe(t < size[a] ? 2 : 0));
+    }
   });
 });

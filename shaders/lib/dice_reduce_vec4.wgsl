@@ -14,9 +14,27 @@ fn column_sums(c: Column) -> mat3x4<f32> {
   var pred_sum = vec4<f32>(0.0);
   var target_sum = vec4<f32>(0.0);
   if (c.in_range) {
-    for (var row = c.row_begin + c.lane; row < c.row_end; row += params.lanes) {
+    // Two rows a step, both loaded before either is added: four loads in flight per thread
+    // where a compiler that does not unroll (AMD's ACO) would issue two and wait. The adds keep
+    // the order of a one-row loop.
+    let step = params.lanes * params.cols;
+    var row = c.row_begin + c.lane;
+    for (; row < c.row_end && c.row_end - row > params.lanes; row += 2u * params.lanes) {
       let i = c.base + row * params.cols;
       // A no-op for f32; the f16-prediction variant (src/kernels/sources.ts) widens here.
+      let p0 = vec4<f32>(pred[i]);
+      let t0 = truth[i];
+      let p1 = vec4<f32>(pred[i + step]);
+      let t1 = truth[i + step];
+      inter += p0 * t0;
+      pred_sum += p0;
+      target_sum += t0;
+      inter += p1 * t1;
+      pred_sum += p1;
+      target_sum += t1;
+    }
+    if (row < c.row_end) {
+      let i = c.base + row * params.cols;
       let p = vec4<f32>(pred[i]);
       let t = truth[i];
       inter += p * t;

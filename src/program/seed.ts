@@ -2,7 +2,15 @@ import { STATUS_BYTES } from '../core/limits.js';
 import type { DiceShaderName } from '../kernels/sources.js';
 import { packPerWindow, packUniform, type UniformValue } from '../kernels/uniforms.js';
 import { groupWeights, type NormalizedDiceOptions } from '../spec/seed.js';
-import { foldLanes, columnGrid, elementwiseGrid, rangeWindows, type BindingWindow, type ColumnGrid } from './grids.js';
+import {
+  foldLanes,
+  columnGrid,
+  elementwiseGrid,
+  rangeWindows,
+  spreadFoldLanes,
+  type BindingWindow,
+  type ColumnGrid,
+} from './grids.js';
 import type { DeviceProfile, GridProfile } from './profile.js';
 import {
   scratchRef,
@@ -35,14 +43,20 @@ export interface ReduceGrid extends ColumnGrid {
   readonly periods: number;
   /** Length of the partial-sum scratch buffer in vec4s. */
   readonly partialVec4s: number;
+  /** Threads of the finalize that fold one group's partials (see dice_finalize.wgsl). */
+  readonly foldLanes: number;
 }
 
+/** The backward grid: see the header of shaders/lib/dice_backward.wgsl. */
 export interface BackwardGrid {
   readonly vecWidth: 1 | 4;
   readonly windows: readonly BindingWindow[];
   readonly unitsPerSlab: number;
   readonly unitsPerChunk: number;
+  /** Chunks per slab. */
   readonly chunks: number;
+  /** Workgroups that share one chunk in a grid-stride loop (1: each walks its chunk alone). */
+  readonly team: number;
 }
 
 export function seedGrids(
@@ -59,7 +73,7 @@ export function seedGrids(
     slabElements,
     groupsPerSlab,
     reduce: reduceGrid(slabs, slabElements, groupsPerSlab, profile, align),
-    backward: backwardGrid(slabs, slabElements, profile, align),
+    backward: backwardGrid(slabs, slabElements, groupsPerSlab, profile, align),
   };
 }
 
@@ -87,18 +101,67 @@ function reduceGrid(
     windows: slabWindows(slabs, grid.chunks, slabElements, grid.rowsPerChunk * (slabElements / rows), profile, align),
     periods: vectorised ? periods : 1,
     partialVec4s: slabs * grid.chunks * cols * 3,
+    // Software adapters pay for every barrier of the lanes' tree; a GPU for every partial a lane
+    // folds in sequence.
+    foldLanes: profile.software
+      ? foldLanes(grid.chunks, profile.workgroupSize)
+      : spreadFoldLanes(slabs * groupsPerSlab, grid.chunks * (vectorised ? periods : 1), profile.workgroupSize),
   };
 }
 
-function backwardGrid(slabs: number, slabElements: number, profile: GridProfile, align: number): BackwardGrid {
+function backwardGrid(
+  slabs: number,
+  slabElements: number,
+  groupsPerSlab: number,
+  profile: GridProfile,
+  align: number,
+): BackwardGrid {
   const vecWidth = slabElements % 4 === 0 ? 4 : 1;
   const unitsPerSlab = slabElements / vecWidth;
-  const grid = elementwiseGrid(slabs, unitsPerSlab, profile, Math.floor(profile.maxBindingBytes / 2 / (vecWidth * 4)));
+  const maxUnitsPerChunk = Math.floor(profile.maxBindingBytes / 2 / (vecWidth * 4));
+  const { chunks, unitsPerChunk, team } = profile.interleave
+    ? interleavedGrid(slabs, unitsPerSlab, groupsPerSlab, vecWidth, profile, maxUnitsPerChunk)
+    : { ...elementwiseGrid(slabs, unitsPerSlab, profile, maxUnitsPerChunk), team: 1 };
+  const chunkRange = (linear: number): [number, number] => {
+    const piece = Math.floor(linear / team);
+    const slab = Math.floor(piece / chunks);
+    const lo = slab * slabElements + (piece % chunks) * unitsPerChunk * vecWidth;
+    return [lo, Math.min(lo + unitsPerChunk * vecWidth, (slab + 1) * slabElements)];
+  };
   return {
     vecWidth,
-    ...grid,
-    windows: slabWindows(slabs, grid.chunks, slabElements, grid.unitsPerChunk * vecWidth, profile, align),
+    unitsPerSlab,
+    unitsPerChunk,
+    chunks,
+    team,
+    windows: rangeWindows(slabs * chunks * team, chunkRange, 4, profile, align),
   };
+}
+
+/**
+ * A GPU's elementwise grid: chunks only where a slab exceeds half a binding window, and about
+ * `elementwiseWorkgroups` workgroups over the tensor, interleaved within each chunk. The team
+ * is rounded to a whole number of class cycles per stride (a multiple of classes /
+ * gcd(classes, workgroupSize * vecWidth) workgroups), so a thread's coefficients never change,
+ * unless a chunk is too small for one cycle's workgroups to get `minUnitsPerThread` units each.
+ */
+function interleavedGrid(
+  slabs: number,
+  unitsPerSlab: number,
+  groupsPerSlab: number,
+  vecWidth: number,
+  profile: GridProfile,
+  maxUnitsPerChunk: number,
+): { chunks: number; unitsPerChunk: number; team: number } {
+  const chunks = Math.ceil(unitsPerSlab / maxUnitsPerChunk);
+  const unitsPerChunk = Math.ceil(unitsPerSlab / chunks);
+  const worthwhile = Math.max(1, Math.floor(unitsPerChunk / (profile.workgroupSize * profile.minUnitsPerThread)));
+  const wanted = Math.ceil(profile.elementwiseWorkgroups / (slabs * chunks));
+  let team = Math.max(1, Math.min(wanted, worthwhile));
+  const cycle = groupsPerSlab / gcd(groupsPerSlab, profile.workgroupSize * vecWidth);
+  if (team >= cycle) team -= team % cycle;
+  else if (cycle <= worthwhile) team = cycle;
+  return { chunks, unitsPerChunk, team };
 }
 
 function slabWindows(
@@ -173,7 +236,6 @@ export function seedFinalizeFields(
   grids: SeedGrids,
   smoothNumerator: number,
   smoothDenominator: number,
-  workgroupSize: number,
 ): UniformValue[] {
   return [
     ['groups', 'u32', grids.slabs * grids.groupsPerSlab],
@@ -185,7 +247,7 @@ export function seedFinalizeFields(
     ['smooth_nr', 'f32', smoothNumerator],
     ['smooth_dr', 'f32', smoothDenominator],
     ['fault_records', 'u32', reduceFaultRecords(grids)],
-    ['fold_lanes', 'u32', foldLanes(grids.reduce.chunks, workgroupSize)],
+    ['fold_lanes', 'u32', grids.reduce.foldLanes],
   ];
 }
 
@@ -193,9 +255,8 @@ export function packSeedFinalizeParams(
   grids: SeedGrids,
   smoothNumerator: number,
   smoothDenominator: number,
-  workgroupSize: number,
 ): ArrayBuffer {
-  return packUniform(seedFinalizeFields(grids, smoothNumerator, smoothDenominator, workgroupSize));
+  return packUniform(seedFinalizeFields(grids, smoothNumerator, smoothDenominator));
 }
 
 /** Mirrors `BackwardParams` in lib/dice_backward.wgsl, one block per window. */
@@ -206,6 +267,7 @@ export function backwardParamsFields(grids: SeedGrids, w: BindingWindow): Unifor
     ['classes', 'u32', grids.groupsPerSlab],
     ['units_per_chunk', 'u32', b.unitsPerChunk],
     ['chunks', 'u32', b.chunks],
+    ['team', 'u32', b.team],
     ['linear_base', 'u32', w.linearBase],
     ['unit_base', 'u32', w.elementBase / b.vecWidth],
   ];
@@ -268,7 +330,7 @@ export function planSeedProgram(o: NormalizedDiceOptions, profile: DeviceProfile
       'finalize',
       'dice_finalize',
       {},
-      packSeedFinalizeParams(grids, o.smoothNumerator, o.smoothDenominator, profile.workgroupSize),
+      packSeedFinalizeParams(grids, o.smoothNumerator, o.smoothDenominator),
       [
         {
           block: 0,

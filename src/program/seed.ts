@@ -43,6 +43,8 @@ export interface ReduceGrid extends ColumnGrid {
   readonly periods: number;
   /** Length of the partial-sum scratch buffer in vec4s. */
   readonly partialVec4s: number;
+  /** The chunks of a slab interleave rows (GPUs), rather than each taking a run of rows. */
+  readonly interleaved: boolean;
   /** Threads of the finalize that fold one group's partials (see dice_finalize.wgsl). */
   readonly foldLanes: number;
 }
@@ -92,13 +94,25 @@ function reduceGrid(
   const cols = vectorised ? rowWidth / 4 : groupsPerSlab;
   const rows = slabElements / (vectorised ? rowWidth : groupsPerSlab);
 
-  // A chunk must fit in half a binding window, so every window holds at least one.
-  const rowBytes = (slabElements / rows) * 4;
-  const grid = columnGrid(slabs, rows, cols, profile, Math.floor(profile.maxBindingBytes / 2 / rowBytes));
+  // On GPUs the chunks of a slab interleave (see lib/dice_reduce.wgsl) where the whole slab fits
+  // in one binding window; otherwise a chunk is a run of rows in half a window, so every window
+  // holds at least one.
+  const interleaved = profile.interleave === true && (slabElements + align) * 4 <= profile.maxBindingBytes;
+  const rowElements = slabElements / rows;
+  const cap = interleaved ? Infinity : Math.floor(profile.maxBindingBytes / 2 / (rowElements * 4));
+  const grid = columnGrid(slabs, rows, cols, profile, cap);
   return {
     vecWidth,
     ...grid,
-    windows: slabWindows(slabs, grid.chunks, slabElements, grid.rowsPerChunk * (slabElements / rows), profile, align),
+    interleaved,
+    windows: slabWindows(
+      slabs,
+      grid.chunks,
+      slabElements,
+      interleaved ? 0 : grid.rowsPerChunk * rowElements,
+      profile,
+      align,
+    ),
     periods: vectorised ? periods : 1,
     partialVec4s: slabs * grid.chunks * cols * 3,
     // Software adapters pay for every barrier of the lanes' tree; a GPU for every partial a lane
@@ -168,6 +182,7 @@ function slabWindows(
   slabs: number,
   chunks: number,
   slabElements: number,
+  /** Elements of a chunk's run of rows; 0: the chunks interleave over the whole slab. */
   chunkElements: number,
   profile: GridProfile,
   /** Window starts are multiples of this many elements (256-byte binding offsets). */
@@ -175,6 +190,7 @@ function slabWindows(
 ): BindingWindow[] {
   const range = (linear: number): [number, number] => {
     const slab = Math.floor(linear / chunks);
+    if (chunkElements === 0) return [slab * slabElements, (slab + 1) * slabElements];
     const lo = slab * slabElements + (linear % chunks) * chunkElements;
     return [lo, Math.min(lo + chunkElements, (slab + 1) * slabElements)];
   };
@@ -218,8 +234,10 @@ export function reduceParamsFields(grids: SeedGrids, w: BindingWindow): UniformV
     ['cols', 'u32', r.cols],
     ['cols_per_group', 'u32', r.colsPerGroup],
     ['lanes', 'u32', r.lanes],
-    ['rows_per_chunk', 'u32', r.rowsPerChunk],
+    ['rows_per_chunk', 'u32', r.interleaved ? r.rows : r.rowsPerChunk],
     ['chunks', 'u32', r.chunks],
+    ['chunk_offset', 'u32', r.interleaved ? r.lanes : r.rowsPerChunk],
+    ['row_step', 'u32', r.interleaved ? r.chunks * r.lanes : r.lanes],
     ['tree_start', 'u32', r.treeStart],
     ['linear_base', 'u32', w.linearBase],
     ['unit_base', 'u32', w.elementBase / r.vecWidth],

@@ -281,6 +281,50 @@ describe('seedGrids', () => {
     }
   });
 
+  it('reduce: every row of every column read once, inside its window, interleaved or in runs (random cases)', () => {
+    for (let trial = 0; trial < 40; trial++) {
+      const workgroupSize = [64, 128, 256][randomInt(0, 2)];
+      const p = profile({
+        workgroupSize,
+        interleave: random() < 0.7,
+        targetWorkgroups: randomInt(1, 64),
+        minRowsPerLane: randomInt(1, 4),
+        maxBindingBytes: [1 << 14, 1 << 16, 1 << 20][randomInt(0, 2)],
+      });
+      const groups = [1, 2, 3, 4, 5, 8, 16][randomInt(0, 6)];
+      const slabs = randomInt(1, 3);
+      const slabElements = groups * randomInt(1, 1500) * (random() < 0.8 ? 4 : 1);
+      const plan = seedGrids(slabs, slabElements, groups, p);
+      const r = plan.reduce;
+      const span = r.interleaved ? r.rows : r.rowsPerChunk;
+      const offset = r.interleaved ? r.lanes : r.rowsPerChunk;
+      const step = r.interleaved ? r.chunks * r.lanes : r.lanes;
+      const rowElements = slabElements / r.rows;
+      const read = new Map<number, number>();
+      const problems: string[] = [];
+      for (const w of r.windows) {
+        for (let x = 0; x < w.count; x++) {
+          const linear = w.linearBase + x;
+          const slab = Math.floor(linear / r.chunks);
+          const begin = (linear % r.chunks) * offset;
+          const end = Math.min(begin + span, r.rows);
+          for (let lane = 0; lane < r.lanes; lane++) {
+            for (let row = begin + lane; row < end; row += step) {
+              const at = slab * slabElements + row * rowElements;
+              if (at < w.elementBase || at + rowElements > w.elementBase + w.elementCount)
+                problems.push(`row ${row} of slab ${slab} off its window`);
+              read.set(slab * r.rows + row, (read.get(slab * r.rows + row) ?? 0) + 1);
+            }
+          }
+        }
+      }
+      expect(problems.slice(0, 3), `trial ${trial}`).toEqual([]);
+      expect(read.size).toBe(slabs * r.rows);
+      expect([...read.values()].every((n) => n === 1)).toBe(true);
+      expect(Math.ceil(r.rows / (r.chunks * r.lanes))).toBeLessThanOrEqual(MAX_SEQUENTIAL_ADDS);
+    }
+  });
+
   it('backward on a GPU: one front over each slab, the stride a whole number of class cycles', () => {
     const p = profile({ interleave: true });
     // 8 x 1024 x 1024 x 16 (134M elements), per-class Dice: one chunk per slab, 512 workgroups on it.

@@ -99,7 +99,7 @@ export class DiceEngine implements LossHost, LossFactory {
   readonly #lossGuard: DeviceLossGuard;
   /** What the planner knows of this device: grid sizes, limits, the subgroup size if usable. */
   readonly #profile: DeviceProfile;
-  /** The device's smallest subgroup where it has the feature (what a choice of subgroups turns on). */
+  /** The device's smallest subgroup where subgroups may be used (what a choice of subgroups turns on). */
   readonly #subgroupSize: number | undefined;
   /** Which adapter tuned choices are kept for (see adapterKey). */
   readonly #adapter: string;
@@ -123,11 +123,10 @@ export class DiceEngine implements LossHost, LossFactory {
     this.label = options.label ?? 'wgsl-dice';
     this.gridProfile = gridProfileFor(device, options);
     const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { subgroupMinSize?: number } }).adapterInfo;
-    this.#subgroupSize = device.features.has('subgroups') ? info?.subgroupMinSize : undefined;
-    this.#profile = {
-      ...this.gridProfile,
-      subgroupSize: options.subgroups !== false ? this.#subgroupSize : undefined,
-    };
+    // `subgroups: false` takes subgroups off the table for tuned choices too.
+    const subgroups = options.subgroups !== false && device.features.has('subgroups');
+    this.#subgroupSize = subgroups ? info?.subgroupMinSize : undefined;
+    this.#profile = { ...this.gridProfile, subgroupSize: this.#subgroupSize };
     this.#adapter = adapterKey(info, this.gridProfile.software ? 'software' : 'gpu');
     this.#lossGuard = deviceLossGuard(device);
     if (options.tuning !== undefined) this.importTuning(options.tuning);

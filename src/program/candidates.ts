@@ -10,7 +10,7 @@ import { pipelineKey, type LossProgram } from './program.js';
 export interface DeviceCaps {
   /** maxComputeInvocationsPerWorkgroup, capped by workgroup memory (see WORKGROUP_BYTES_PER_THREAD). */
   readonly maxWorkgroupSize: number;
-  /** The device's smallest subgroup, where it has the `subgroups` feature. */
+  /** The device's smallest subgroup, where it has the `subgroups` feature and the engine may use it. */
   readonly subgroupSize?: number;
 }
 

@@ -133,7 +133,9 @@ export function checkChoice(given: unknown, where: string, caps: DeviceCaps | un
     );
   }
   if (caps && c.subgroups === true && caps.subgroupSize === undefined) {
-    throw invalid(`${where}.subgroups is true, but this device has no 'subgroups' feature.`);
+    throw invalid(
+      `${where}.subgroups is true, but this device has no 'subgroups' feature (or the engine was created with subgroups: false).`,
+    );
   }
   return canonicalChoice(c as PlanChoice);
 }

@@ -409,6 +409,20 @@ class Bench {
     return result;
   }
 
+  /** GPU time of `record`, the run's reps after its warm-up runs: the row's timing fields. */
+  async #timed(record: (encoder: GPUCommandEncoder) => void, label: string): Promise<Partial<Row>> {
+    const { reps, warmup } = this.#options;
+    const samples = await this.#timer.time(record, reps, warmup, label);
+    const { median, min } = summarize(samples.ms);
+    return {
+      ms_median: median,
+      ms_min: min,
+      wall_ms_median: summarize(samples.wallMs).median,
+      timing: samples.method,
+      reps,
+    };
+  }
+
   /** What the in-tfjs rows (tfjs-integration.ts) need of this benchmark. */
   tfjsHost(): TfjsIntegrationHost {
     return {
@@ -476,20 +490,8 @@ class Bench {
                   const median = summarize(trial.ms).median;
                   if (median < best.median) best = { workgroups, median };
                 }
-                const { reps, warmup } = this.#options;
-                const samples = await this.#timer.time(
-                  (e) => run.encode(e, best.workgroups),
-                  reps,
-                  warmup,
-                  variant.name,
-                );
-                const { median, min } = summarize(samples.ms);
                 return {
-                  ms_median: median,
-                  ms_min: min,
-                  wall_ms_median: summarize(samples.wallMs).median,
-                  timing: samples.method,
-                  reps,
+                  ...(await this.#timed((e) => run.encode(e, best.workgroups), variant.name)),
                   workgroups: best.workgroups,
                 };
               }),
@@ -571,21 +573,7 @@ class Bench {
             if (problem) throw new Error(problem);
             losses.set(mode, got);
 
-            const { reps, warmup } = this.#options;
-            const samples = await this.#timer.time(
-              (e) => loss.encode(e, encodeBuffers),
-              reps,
-              warmup,
-              `wgsl-dice ${mode}`,
-            );
-            const { median, min } = summarize(samples.ms);
-            return {
-              ms_median: median,
-              ms_min: min,
-              wall_ms_median: summarize(samples.wallMs).median,
-              timing: samples.method,
-              reps,
-            };
+            return this.#timed((e) => loss.encode(e, encodeBuffers), `wgsl-dice ${mode}`);
           }),
         );
       }
@@ -657,16 +645,7 @@ class Bench {
         const grad = new Float32Array(await readBack(device, buffers.grad, elementsOf(shape) * 4));
         const problem = checkGrad(grad, reference.grad, 'grad');
         if (problem) throw new Error(problem);
-        const { reps, warmup } = this.#options;
-        const samples = await this.#timer.time((e) => loss.encodeBackward(e, buffers), reps, warmup, 'wgsl-dice bwd');
-        const { median, min } = summarize(samples.ms);
-        return {
-          ms_median: median,
-          ms_min: min,
-          wall_ms_median: summarize(samples.wallMs).median,
-          timing: samples.method,
-          reps,
-        };
+        return this.#timed((e) => loss.encodeBackward(e, buffers), 'wgsl-dice bwd');
       }),
     );
   }

@@ -84,7 +84,7 @@ export interface TuneContext {
   create(choice: PlanChoice): Promise<TimedLoss>;
 }
 
-/** A round's winner must beat the device class's plan by this much to count as a move. */
+/** A knob moved alone counts as helping when it beats the device class's plan by 2% or more. */
 const IMPROVEMENT = 0.98;
 
 export async function tunePlans(context: TuneContext, given: TuneOptions): Promise<TuneResult> {

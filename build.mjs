@@ -40,6 +40,7 @@ const libraryEntries = new Map([
   [path.resolve('src/index.ts'), './index.js'],
   [path.resolve('src/node/index.ts'), './node.js'],
   [path.resolve('src/reference/index.ts'), './reference.js'],
+  [path.resolve('src/tfjs/index.ts'), './tfjs.js'],
 ]);
 const libraryAsExternal = {
   name: 'library-as-external',
@@ -63,14 +64,28 @@ const nodePrograms = {
   'demo-tubes': 'demo/tubes.ts',
   'demo-web': 'demo/web-server.ts',
 };
-await build({
-  ...shared,
-  platform: 'node',
-  entryPoints: Object.fromEntries(Object.entries(nodePrograms).filter(([, file]) => existsSync(file))),
-  packages: 'external',
-  plugins: [libraryAsExternal],
-  outdir,
-});
+// The benchmarks also run on a lent GPU machine that has no node_modules but the `webgpu` addon:
+// they carry their other npm dependencies (TensorFlow.js is imported only when asked for).
+const benchPrograms = new Set(['bench', 'bench-cldice']);
+const existing = Object.entries(nodePrograms).filter(([, file]) => existsSync(file));
+for (const selfContained of [false, true]) {
+  await build({
+    ...shared,
+    platform: 'node',
+    entryPoints: Object.fromEntries(existing.filter(([name]) => benchPrograms.has(name) === selfContained)),
+    ...(selfContained
+      ? {
+          external: ['webgpu', '@tensorflow/*'],
+          // The CommonJS dependencies call require() for Node's own modules.
+          banner: {
+            js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",
+          },
+        }
+      : { packages: 'external' }),
+    plugins: [libraryAsExternal],
+    outdir,
+  });
+}
 
 // wgsl-dice/tfjs: platform-neutral like the core, with TensorFlow.js left to the application
 // (optional peer dependencies, one instance shared with the user's tfjs) and the core imported

@@ -10,7 +10,13 @@ import { familyBenchReference } from './family-reference.js';
 import { familyTfjsLoss, seedTfjsLosses, type TfjsLoss, type TfModule } from './tfjs-baseline.js';
 import type { Tensor } from '@tensorflow/tfjs';
 import { mulberry32 } from '../src/reference/random.js';
-import { diceLoss, multiclassDiceLoss, tfjsLoss, weightedDiceLoss, type TfjsLossFunction } from '../src/tfjs/index.js';
+import type { TfjsLossFunction } from '../src/tfjs/index.js';
+
+/**
+ * wgsl-dice/tfjs, loaded when a row inside tfjs is measured: it needs TensorFlow.js at load,
+ * which a machine that runs only the wgsl-dice rows (the GPU suite's) does not have.
+ */
+const tfjsEntry = () => import('../src/tfjs/index.js');
 
 export type Mode = 'fwd' | 'fwd+bwd';
 export const MODES: readonly Mode[] = ['fwd', 'fwd+bwd'];
@@ -60,6 +66,12 @@ export interface EngineLoss {
   readonly statsStride: 16 | 32;
   /** The kernels recorded and the workgroups the planner chose, for the row. */
   describe(mode: Mode): { kernels: string; grid: string };
+  /** Records the backward passes alone (after a forward has run: they read its coefficients). */
+  encodeBackward(encoder: GPUCommandEncoder, buffers: EngineBuffers): void;
+  /** The wgsl-dice loss object itself: what `engine.tune()` takes. */
+  readonly loss: object;
+  /** The plan choice it was made with, where the engine's tuning chose one. */
+  readonly plan: string | undefined;
   destroy(): void;
 }
 
@@ -94,7 +106,7 @@ export interface LossCase {
   /** The same loss in TensorFlow.js ops. */
   readonly tfjs: TfjsLoss;
   /** The same loss from `wgsl-dice/tfjs` (a tfjs op running wgsl-dice), for the in-tfjs rows. */
-  readonly tfjsLibrary?: (shape: readonly number[]) => TfjsLossFunction;
+  readonly tfjsLibrary?: (shape: readonly number[]) => Promise<TfjsLossFunction>;
 }
 
 /**
@@ -194,8 +206,11 @@ async function seedLoss(engine: DiceEngine, options: DiceLossOptions): Promise<E
       kernels: [kernels.reduce, kernels.finalize, ...(mode === 'fwd+bwd' ? [kernels.backward] : [])].join('+'),
       grid:
         `reduce ${plan.slabs * plan.reduce.chunks * plan.reduce.colBlocks} workgroups` +
-        (mode === 'fwd+bwd' ? `, backward ${plan.slabs * plan.backward.chunks}` : ''),
+        (mode === 'fwd+bwd' ? `, backward ${plan.slabs * plan.backward.chunks * plan.backward.team}` : ''),
     }),
+    encodeBackward: (encoder, buffers) => dice._encodeBackward(encoder, buffers),
+    loss: dice,
+    plan: dice.program.plan,
     destroy: () => dice.destroy(),
   };
 }
@@ -216,6 +231,9 @@ async function familyLoss(engine: DiceEngine, options: LossOptions): Promise<Eng
       kernels: ['family_forward', 'family_finalize', ...(mode === 'fwd+bwd' ? ['family_backward'] : [])].join('+'),
       grid: `forward ${forwardWorkgroups} workgroups` + (mode === 'fwd+bwd' ? `, backward ${backwardWorkgroups}` : ''),
     }),
+    encodeBackward: (encoder, buffers) => loss._encodeBackward(encoder, buffers),
+    loss,
+    plan: loss.program.plan,
     destroy: () => loss.destroy(),
   };
 }
@@ -352,7 +370,7 @@ export const LOSS_CASES: readonly LossCase[] = [
     create: (engine, shape) => seedLoss(engine, { shape, reduce: 'global', label: 'bench seed-global' }),
     reference: (inputs, shape) => seedReference(inputs, shape, { reduce: 'global' }),
     tfjs: seedTfjsLosses.global,
-    tfjsLibrary: () => diceLoss(),
+    tfjsLibrary: async () => (await tfjsEntry()).diceLoss(),
   },
   {
     ...f32Seed,
@@ -369,7 +387,7 @@ export const LOSS_CASES: readonly LossCase[] = [
     reference: (inputs, shape) =>
       seedReference(inputs, shape, { reduce: 'per-class', weights: seedClassWeights(classesOf(shape)) }),
     tfjs: (tf, yTrue, yPred) => seedTfjsLosses.weighted(tf, yTrue, yPred, seedClassWeights(classesOf(yTrue.shape))),
-    tfjsLibrary: (shape) => weightedDiceLoss(seedClassWeights(classesOf(shape))),
+    tfjsLibrary: async (shape) => (await tfjsEntry()).weightedDiceLoss(seedClassWeights(classesOf(shape))),
   },
   {
     ...f32Seed,
@@ -379,7 +397,7 @@ export const LOSS_CASES: readonly LossCase[] = [
     create: (engine, shape) => seedLoss(engine, { shape, reduce: 'per-class', label: 'bench seed-multiclass' }),
     reference: (inputs, shape) => seedReference(inputs, shape, { reduce: 'per-class' }),
     tfjs: seedTfjsLosses.multiclass,
-    tfjsLibrary: () => multiclassDiceLoss(),
+    tfjsLibrary: async () => (await tfjsEntry()).multiclassDiceLoss(),
   },
   {
     ...familyCase(
@@ -389,7 +407,7 @@ export const LOSS_CASES: readonly LossCase[] = [
       true,
     ),
     // In tfjs the label map is an int32 tensor, read by the passes as u32 labels.
-    tfjsLibrary: () => tfjsLoss({ activation: 'softmax', target: 'label-map' }),
+    tfjsLibrary: async () => (await tfjsEntry()).tfjsLoss({ activation: 'softmax', target: 'label-map' }),
   },
   familyCase('softmax-u8-cf', 'loss family: softmax Dice from logits, u8 label map, channels-first [B, C, H, W]', {
     layout: 'channels-first',

@@ -30,6 +30,9 @@ Options:
   --json              a JSON array on stdout, one row object a line (family, case, shape, pass,
                       kernel, constants, figures, flags, every RADV statistic)
   --markdown          Markdown tables (for bench/RESULTS.md) instead of the text table
+  --keep              keep the work directory (SPIR-V of each pipeline, the kstats binary) and
+                      print its path: RADV_DEBUG=shaders RADV_FORCE_FAMILY=navi31 DIR/kstats
+                      DIR/pipeline-N.spv prints that pipeline's ISA
   -h, --help          this text
 
 Use \`npm run --silent kernel-stats -- --json\` to keep npm's own lines out of stdout.
@@ -44,6 +47,7 @@ async function main(): Promise<void> {
       'max-classes': { type: 'string' },
       json: { type: 'boolean', default: false },
       markdown: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       // The capture process (bench/kernel-stats/capture.ts), started by kernelStats().
       capture: { type: 'boolean', default: false },
@@ -74,7 +78,12 @@ async function main(): Promise<void> {
 
   const started = performance.now();
   const rows = (
-    await kernelStats({ families, deviceClass: values.software ? 'software' : 'gpu', only: values.case })
+    await kernelStats({
+      families,
+      deviceClass: values.software ? 'software' : 'gpu',
+      only: values.case,
+      keep: values.keep,
+    })
   ).filter((row) => row.classes <= maxClasses);
   console.error(`kernel-stats: ${rows.length} rows in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   if (values.json) process.stdout.write(`[\n${rows.map((row) => JSON.stringify(row)).join(',\n')}\n]\n`);

@@ -5,7 +5,9 @@
  * failure, never as a time.
  */
 import cliProgress from 'cli-progress';
+import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DiceEngine } from '../src/index.js';
 import { describeAdapter, isSoftwareAdapter, requestNodeDevice, takeUncapturedErrors } from '../src/node/index.js';
@@ -23,6 +25,13 @@ import {
   type ReferenceResult,
 } from './cases.js';
 import { COPY_VARIANTS, copyBytes, CopyKernels, expectedCopy, workgroupCandidates } from './copy.js';
+import {
+  gpuSuiteEntries,
+  loadKernelStats,
+  SUITE_BUDGET_S,
+  type KernelStatsFigures,
+  type SuiteEntry,
+} from './gpu-suite.js';
 import { formatSpeedups, formatTable, IMPLS, jsonLine, speedups, withRates, type Impl, type Row } from './report.js';
 import { loadTfjsWebgpu, type TfjsBaseline } from './tfjs-baseline.js';
 import { lossInTfjs, unetSteps, type TfjsIntegrationHost } from './tfjs-integration.js';
@@ -52,10 +61,25 @@ Options:
   --reference-reps N      Timed runs of the CPU reference (default 3).
   --reference-max-elements N  Largest shape at which the CPU reference is timed (default 16777216).
   --encode-calls N        encode() calls timed for wgsl-dice-encode-cpu (default 1000).
+  --gpu-suite             The prepared run for a lent GPU machine (bench/gpu-suite.ts): every case, the
+                          issue's up to 8x1024x1024x16, default and tuned plans side by side (fwd,
+                          fwd+bwd, bwd alone), copy at each shape, kernel-stats rows, clDice; JSON
+                          lines on stdout; within ${SUITE_BUDGET_S} s. With --quick: every case at small shapes
+                          (a check on lavapipe); with --dry-run: only the list of what it would run.
+  --kernel-stats FILE     The kernel-stats rows --gpu-suite attaches (default: kernel-stats.json beside
+                          this bundle, written by npm run bench:gpu-prepare).
   --wall-clock            Time GPU work with the wall clock even where timestamp queries exist.
   --adapter NAME          Passed to dawn.node as adapter=NAME (substring of the adapter name).
   -h, --help              This text.
 `;
+
+/** One case at one shape, as the main loop runs it. */
+interface RunEntry extends SuiteEntry {
+  /** Its inputs' random seed. */
+  readonly seed: number;
+  /** The first of its bench shape: the copy ceiling is measured before it. */
+  readonly copyFirst: boolean;
+}
 
 const SOFTWARE_MAX_ELEMENTS = 2 ** 22;
 const SEED = 20261126;
@@ -84,6 +108,9 @@ interface Options {
   encodeCalls: number;
   wallClock: boolean;
   adapter: string | undefined;
+  gpuSuite: boolean;
+  dryRun: boolean;
+  kernelStats: string | undefined;
 }
 
 function parseOptions(argv: string[]): Options | undefined {
@@ -105,6 +132,9 @@ function parseOptions(argv: string[]): Options | undefined {
       'encode-calls': { type: 'string', default: '1000' },
       'wall-clock': { type: 'boolean', default: false },
       adapter: { type: 'string' },
+      'gpu-suite': { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+      'kernel-stats': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -145,11 +175,17 @@ function parseOptions(argv: string[]): Options | undefined {
   });
   return {
     quick: values.quick,
-    json: values.json,
+    json: values.json || values['gpu-suite'],
     cases: LOSS_CASES.filter(
-      (c) => caseNames.includes(c.name) && (values.cases !== undefined || !values.quick || c.quick),
+      (c) =>
+        caseNames.includes(c.name) && (values.cases !== undefined || values['gpu-suite'] || !values.quick || c.quick),
     ),
-    impls: new Set(pick('impl', values.impls, IMPLS)),
+    // The suite measures wgsl-dice against the copy ceiling (tfjs is not on the GPU machine).
+    impls: new Set(
+      values['gpu-suite'] && values.impls === undefined
+        ? (['wgsl-dice', 'copy'] as Impl[])
+        : pick('impl', values.impls, IMPLS),
+    ),
     modes: pick('mode', values.modes, MODES),
     shapes,
     maxElements: values['max-elements'] === undefined ? undefined : count('max-elements', values['max-elements'], 1),
@@ -161,6 +197,9 @@ function parseOptions(argv: string[]): Options | undefined {
     encodeCalls: count('encode-calls', values['encode-calls'], 1),
     wallClock: values['wall-clock'],
     adapter: values.adapter,
+    gpuSuite: values['gpu-suite'],
+    dryRun: values['dry-run'],
+    kernelStats: values['kernel-stats'],
   };
 }
 
@@ -284,6 +323,21 @@ function checkGrad(got: ArrayLike<number>, want: Float64Array, what: string): st
   return mismatch(got, want, GRAD_TOL * maxAbs(want), GRAD_TOL, what);
 }
 
+/** engine.tune()'s timed runs per candidate in the GPU suite. */
+const TUNE_REPEATS = 5;
+
+/** The GPU suite's fields of a wgsl-dice row: which plan, and the default plan's kernel-stats rows. */
+function suiteFields(
+  suite: { plan: 'default' | 'tuned'; kernelStats: KernelStatsFigures[] },
+  loss: EngineLoss,
+): Partial<Row> {
+  return {
+    plan: suite.plan,
+    ...(loss.plan !== undefined && { note: loss.plan }),
+    ...(suite.plan === 'default' && suite.kernelStats.length > 0 && { kernel_stats: suite.kernelStats }),
+  };
+}
+
 class Bench {
   readonly rows: Row[] = [];
   readonly #options: Options;
@@ -355,6 +409,20 @@ class Bench {
     return result;
   }
 
+  /** GPU time of `record`, the run's reps after its warm-up runs: the row's timing fields. */
+  async #timed(record: (encoder: GPUCommandEncoder) => void, label: string): Promise<Partial<Row>> {
+    const { reps, warmup } = this.#options;
+    const samples = await this.#timer.time(record, reps, warmup, label);
+    const { median, min } = summarize(samples.ms);
+    return {
+      ms_median: median,
+      ms_min: min,
+      wall_ms_median: summarize(samples.wallMs).median,
+      timing: samples.method,
+      reps,
+    };
+  }
+
   /** What the in-tfjs rows (tfjs-integration.ts) need of this benchmark. */
   tfjsHost(): TfjsIntegrationHost {
     return {
@@ -422,20 +490,8 @@ class Bench {
                   const median = summarize(trial.ms).median;
                   if (median < best.median) best = { workgroups, median };
                 }
-                const { reps, warmup } = this.#options;
-                const samples = await this.#timer.time(
-                  (e) => run.encode(e, best.workgroups),
-                  reps,
-                  warmup,
-                  variant.name,
-                );
-                const { median, min } = summarize(samples.ms);
                 return {
-                  ms_median: median,
-                  ms_min: min,
-                  wall_ms_median: summarize(samples.wallMs).median,
-                  timing: samples.method,
-                  reps,
+                  ...(await this.#timed((e) => run.encode(e, best.workgroups), variant.name)),
                   workgroups: best.workgroups,
                 };
               }),
@@ -454,13 +510,18 @@ class Bench {
     for (const row of results) this.emit(row);
   }
 
-  /** wgsl-dice in both modes: encode into the caller's encoder, buffers prepared once. */
+  /**
+   * wgsl-dice in both modes: encode into the caller's encoder, buffers prepared once. In the GPU
+   * suite (`suite`), the rows name the plan (default or tuned), default rows carry their
+   * kernel-stats rows, and the backward passes are also timed alone ('bwd').
+   */
   async wgslDice(
     engine: DiceEngine,
     lossCase: LossCase,
     shape: number[],
     reference: ReferenceResult,
     buffers: { pred: GPUBuffer; target: GPUBuffer; loss: GPUBuffer; grad: GPUBuffer },
+    suite?: { plan: 'default' | 'tuned'; kernelStats: KernelStatsFigures[] },
   ): Promise<Map<Mode, number>> {
     const device = this.#device;
     const elements = elementsOf(shape);
@@ -483,6 +544,7 @@ class Bench {
           layout: lossCase.layout,
           // What the planner chose, to judge it against the copy's best grid.
           ...dice.describe(mode),
+          ...(suite && suiteFields(suite, dice)),
         });
         const loss = dice;
         await this.measure(row, () =>
@@ -511,24 +573,13 @@ class Bench {
             if (problem) throw new Error(problem);
             losses.set(mode, got);
 
-            const { reps, warmup } = this.#options;
-            const samples = await this.#timer.time(
-              (e) => loss.encode(e, encodeBuffers),
-              reps,
-              warmup,
-              `wgsl-dice ${mode}`,
-            );
-            const { median, min } = summarize(samples.ms);
-            return {
-              ms_median: median,
-              ms_min: min,
-              wall_ms_median: summarize(samples.wallMs).median,
-              timing: samples.method,
-              reps,
-            };
+            return this.#timed((e) => loss.encode(e, encodeBuffers), `wgsl-dice ${mode}`);
           }),
         );
       }
+
+      if (suite && this.#options.modes.includes('fwd+bwd'))
+        await this.#backwardAlone(dice, lossCase, shape, reference, buffers, suite);
 
       if (this.#options.impls.has('wgsl-dice-encode-cpu')) {
         this.step(`encode cpu ${lossCase.name} ${shapeName(shape)}`);
@@ -562,6 +613,72 @@ class Bench {
       dice?.destroy();
     }
     return losses;
+  }
+
+  /**
+   * The backward passes alone (`_encodeBackward`), after the fwd+bwd rows: they read the
+   * coefficients the last forward of these inputs left. The copy-kernel comparison the issue
+   * asks about (bytes: target read, grad written; the family reads pred too).
+   */
+  async #backwardAlone(
+    loss: EngineLoss,
+    lossCase: LossCase,
+    shape: number[],
+    reference: ReferenceResult,
+    buffers: { pred: GPUBuffer; target: GPUBuffer; loss: GPUBuffer; grad: GPUBuffer },
+    suite: { plan: 'default' | 'tuned'; kernelStats: KernelStatsFigures[] },
+  ): Promise<void> {
+    const device = this.#device;
+    this.step(`wgsl-dice ${lossCase.name} ${shapeName(shape)} bwd`);
+    const row = this.base('wgsl-dice', lossCase.name, 'bwd', shape, {
+      bytes: lossBytes(lossCase, 'fwd+bwd', shape) - lossBytes(lossCase, 'fwd', shape),
+      dtype: lossCase.dtype,
+      layout: lossCase.layout,
+      kernels: loss.describe('fwd+bwd').kernels.split('+').slice(2).join('+'),
+      ...suiteFields(suite, loss),
+    });
+    await this.measure(row, () =>
+      withGpuErrors(device, async () => {
+        const check = device.createCommandEncoder({ label: 'bench wgsl-dice bwd check' });
+        loss.encodeBackward(check, buffers);
+        device.queue.submit([check.finish()]);
+        const grad = new Float32Array(await readBack(device, buffers.grad, elementsOf(shape) * 4));
+        const problem = checkGrad(grad, reference.grad, 'grad');
+        if (problem) throw new Error(problem);
+        return this.#timed((e) => loss.encodeBackward(e, buffers), 'wgsl-dice bwd');
+      }),
+    );
+  }
+
+  /** engine.tune() on this device for a case at a shape: one row with the choice and every candidate's time. */
+  async tune(engine: DiceEngine, lossCase: LossCase, shape: number[]): Promise<void> {
+    const device = this.#device;
+    this.step(`tune ${lossCase.name} ${shapeName(shape)}`);
+    const row = this.base('wgsl-dice', lossCase.name, 'tune', shape, {
+      bytes: lossBytes(lossCase, 'fwd+bwd', shape),
+      dtype: lossCase.dtype,
+      layout: lossCase.layout,
+      timing: 'timestamp-query',
+      reps: TUNE_REPEATS,
+      plan: 'tuned',
+    });
+    await this.measure(row, () =>
+      withGpuErrors(device, async () => {
+        const probe = await lossCase.create(engine, shape);
+        try {
+          const result = await engine.tune(probe.loss, { repeats: TUNE_REPEATS, warmup: 2 });
+          return {
+            ms_median: result.ms,
+            ms_min: result.ms,
+            choice: result.choice,
+            note: `chose ${result.plan}; the default plan ${result.defaultMs.toFixed(4)} ms (engine.tune, loss pass only)`,
+            tune: { shapeClass: result.shapeClass, defaultMs: result.defaultMs, timings: result.timings },
+          };
+        } finally {
+          probe.destroy();
+        }
+      }),
+    );
   }
 
   async tfjs(
@@ -657,9 +774,62 @@ class Bench {
   }
 }
 
+/** --gpu-suite --dry-run: what the suite would run, one JSON line per case and shape, without a GPU. */
+function printSuitePlan(options: Options): void {
+  const kernelStatsOf = loadKernelStats(options.kernelStats);
+  for (const entry of gpuSuiteEntries(options.quick, options.cases)) {
+    const line = {
+      case: entry.lossCase.name,
+      shape: entry.shape,
+      elements: elementsOf(entry.shape),
+      plans: ['default', 'tuned'],
+      modes: [...options.modes, 'bwd'],
+      kernel_stats_rows: kernelStatsOf(entry.lossCase.name, entry.shape).length,
+    };
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  }
+  process.stdout.write(`${JSON.stringify({ case: 'cl-dice', via: 'bench-cldice.js --json --skip-tfjs' })}\n`);
+}
+
+/**
+ * The GPU suite's clDice rows: bench/cldice.ts (its own bundle beside this one) with --json,
+ * without tfjs, its JSON lines passed through.
+ */
+async function clDiceRows(quick: boolean): Promise<Row[]> {
+  const program = fileURLToPath(new URL('./bench-cldice.js', import.meta.url));
+  const args = [
+    program,
+    '--json',
+    '--skip-tfjs',
+    ...(quick ? ['--shapes', '1x64x64x2', '--reps', '3'] : ['--reps', '10']),
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    text += chunk;
+    process.stdout.write(chunk);
+  });
+  const status = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  if (status !== 0) {
+    process.stderr.write(`clDice bench exited with status ${status}\n`);
+    process.exitCode = 1;
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Row);
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   if (!options) return;
+  if (options.gpuSuite && options.dryRun) {
+    printSuitePlan(options);
+    return;
+  }
 
   const dawnFlags = [
     'disable-dawn-features=timestamp_quantization',
@@ -696,6 +866,30 @@ async function main(): Promise<void> {
   ];
   if (!options.json) process.stderr.write(`${header[1]}\n`);
 
+  // What runs, in order: each case at each shape, or the GPU suite's own list.
+  const entries: RunEntry[] = options.gpuSuite
+    ? gpuSuiteEntries(options.quick, options.cases).map((entry, i, all) => ({
+        ...entry,
+        seed: SEED + options.cases.indexOf(entry.lossCase),
+        copyFirst: i === 0 || all[i - 1].benchShape.join('x') !== entry.benchShape.join('x'),
+      }))
+    : shapes.flatMap((benchShape) =>
+        options.cases.flatMap((lossCase, index) =>
+          // A volume case runs once, at its own shape.
+          lossCase.fixedDims && benchShape !== shapes[0]
+            ? []
+            : [
+                {
+                  lossCase,
+                  benchShape,
+                  // The case's own shape (channels-first cases permute [B, H, W, C] to [B, C, H, W]).
+                  shape: lossCase.fixedDims ? [...lossCase.fixedDims] : lossCase.dims(benchShape),
+                  seed: SEED + index,
+                  copyFirst: index === 0,
+                },
+              ],
+        ),
+      );
   const impls = options.impls;
   const stepsPerCase =
     (impls.has('wgsl-dice') ? options.modes.length : 0) +
@@ -706,11 +900,12 @@ async function main(): Promise<void> {
   // one stand-in step per model head.
   const inTfjs = tfjs && impls.has('wgsl-dice/tfjs') ? options.cases.filter((c) => c.tfjsLibrary) : [];
   const heads = new Set(inTfjs.map((c) => c.passes)).size;
-  const total =
-    shapes.length *
-      ((copyKernels ? COPY_VARIANTS.length : 0) + options.cases.length * stepsPerCase + 2 * inTfjs.length) +
-    2 * inTfjs.length +
-    heads;
+  const total = options.gpuSuite
+    ? entries.length * (2 * options.modes.length + 3) + entries.filter((e) => e.copyFirst).length * COPY_VARIANTS.length
+    : shapes.length *
+        ((copyKernels ? COPY_VARIANTS.length : 0) + options.cases.length * stepsPerCase + 2 * inTfjs.length) +
+      2 * inTfjs.length +
+      heads;
   const bar = new cliProgress.SingleBar(
     { format: 'bench [{bar}] {value}/{total} {step}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
     cliProgress.Presets.legacy,
@@ -718,50 +913,68 @@ async function main(): Promise<void> {
   bar.start(total, 0, { step: '' });
   const bench = new Bench(options, device, deviceName, timer, bar);
 
-  for (const benchShape of shapes) {
-    bench.startShape();
-    for (const [index, lossCase] of options.cases.entries()) {
-      // A volume case runs once, at its own shape.
-      if (lossCase.fixedDims && benchShape !== shapes[0]) continue;
-      // The case's own shape (channels-first cases permute [B, H, W, C] to [B, C, H, W]).
-      const shape = lossCase.fixedDims ? [...lossCase.fixedDims] : lossCase.dims(benchShape);
-      const elements = elementsOf(shape);
-      const inputs = lossCase.makeInputs(shape, SEED + index);
-      const reference = lossCase.reference(inputs, shape);
-      const pred = uploadBytes(device, inputs.pred, 'bench pred');
-      const target = uploadBytes(device, inputs.target, 'bench target');
-      const lossBuffer = device.createBuffer({
-        label: 'bench loss',
-        size: 16,
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
-      });
-      const grad = device.createBuffer({
-        label: 'bench grad',
-        size: Math.max(16, Math.ceil(elements / 4) * 16),
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
-      });
-      try {
-        if (index === 0 && copyKernels) await bench.copy(copyKernels, benchShape, inputs, pred, target);
-        let wgslLosses = new Map<Mode, number>();
-        if (impls.has('wgsl-dice') || impls.has('wgsl-dice-encode-cpu')) {
-          wgslLosses = await bench.wgslDice(engine, lossCase, shape, reference, {
-            pred,
-            target,
-            loss: lossBuffer,
-            grad,
-          });
-        }
-        if (tfjs && impls.has('tfjs-webgpu')) await bench.tfjs(tfjs, lossCase, shape, inputs, reference, wgslLosses);
-        if (tfjs && inTfjs.includes(lossCase))
-          await lossInTfjs(bench.tfjsHost(), tfjs, lossCase, shape, inputs, reference);
-        if (impls.has('reference-cpu')) await bench.referenceCpu(lossCase, shape, inputs);
-      } finally {
-        pred.destroy();
-        target.destroy();
-        lossBuffer.destroy();
-        grad.destroy();
-      }
+  const kernelStatsOf = options.gpuSuite ? loadKernelStats(options.kernelStats) : () => [];
+  // Tuned choices apply to every later loss of their shape class: the default plans come from an
+  // engine that never tunes.
+  const tuneEngine = options.gpuSuite ? await DiceEngine.create(device, { label: 'bench tuned' }) : undefined;
+  const started = performance.now();
+  const overBudget = () => options.gpuSuite && performance.now() - started > SUITE_BUDGET_S * 1000;
+
+  for (const { lossCase, benchShape, shape: caseShape, seed, copyFirst } of entries) {
+    const shape = [...caseShape];
+    if (copyFirst) bench.startShape();
+    if (overBudget()) {
+      bench.emit(
+        bench.base('wgsl-dice', lossCase.name, 'fwd+bwd', shape, {
+          dtype: lossCase.dtype,
+          layout: lossCase.layout,
+          check: `skipped: past the suite's ${SUITE_BUDGET_S} s budget`,
+        }),
+      );
+      continue;
     }
+    const elements = elementsOf(shape);
+    const inputs = lossCase.makeInputs(shape, seed);
+    const reference = lossCase.reference(inputs, shape);
+    const pred = uploadBytes(device, inputs.pred, 'bench pred');
+    const target = uploadBytes(device, inputs.target, 'bench target');
+    const lossBuffer = device.createBuffer({
+      label: 'bench loss',
+      size: 16,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
+    const grad = device.createBuffer({
+      label: 'bench grad',
+      size: Math.max(16, Math.ceil(elements / 4) * 16),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
+    const buffers = { pred, target, loss: lossBuffer, grad };
+    try {
+      if (copyFirst && copyKernels) await bench.copy(copyKernels, [...benchShape], inputs, pred, target);
+      let wgslLosses = new Map<Mode, number>();
+      if (impls.has('wgsl-dice') || impls.has('wgsl-dice-encode-cpu')) {
+        const suite = tuneEngine && { plan: 'default' as const, kernelStats: kernelStatsOf(lossCase.name, shape) };
+        wgslLosses = await bench.wgslDice(engine, lossCase, shape, reference, buffers, suite);
+      }
+      if (tuneEngine) {
+        await bench.tune(tuneEngine, lossCase, shape);
+        await bench.wgslDice(tuneEngine, lossCase, shape, reference, buffers, { plan: 'tuned', kernelStats: [] });
+      }
+      if (tfjs && impls.has('tfjs-webgpu')) await bench.tfjs(tfjs, lossCase, shape, inputs, reference, wgslLosses);
+      if (tfjs && inTfjs.includes(lossCase))
+        await lossInTfjs(bench.tfjsHost(), tfjs, lossCase, shape, inputs, reference);
+      if (impls.has('reference-cpu')) await bench.referenceCpu(lossCase, shape, inputs);
+    } finally {
+      pred.destroy();
+      target.destroy();
+      lossBuffer.destroy();
+      grad.destroy();
+    }
+  }
+  tuneEngine?.destroy();
+  if (options.gpuSuite && (options.cases.length === LOSS_CASES.length || options.quick)) {
+    if (overBudget()) process.stderr.write(`clDice skipped: past the suite's ${SUITE_BUDGET_S} s budget\n`);
+    else for (const row of await clDiceRows(options.quick)) bench.rows.push(row);
   }
   if (tfjs && inTfjs.length > 0) await unetSteps(bench.tfjsHost(), tfjs, inTfjs);
   bar.stop();

@@ -3,6 +3,8 @@
  * human-readable table with the ratios the issue asks about.
  */
 
+import type { PlanChoice } from '../src/index.js';
+
 export type Impl = 'wgsl-dice' | 'copy' | 'tfjs-webgpu' | 'reference-cpu' | 'wgsl-dice-encode-cpu' | 'wgsl-dice/tfjs';
 export const IMPLS: readonly Impl[] = [
   'wgsl-dice',
@@ -47,6 +49,14 @@ export interface Row {
   note?: string;
   /** unet-step rows: the loss's share of the training step, from the stand-in step (tfjs-integration.ts). */
   loss_share_pct?: number;
+  /** GPU suite: the plan measured ('default', or 'tuned' by engine.tune() in the same run). */
+  plan?: 'default' | 'tuned';
+  /** GPU suite, mode 'tune': the choice engine.tune() kept (PlanChoice knobs). */
+  choice?: PlanChoice;
+  /** GPU suite, mode 'tune': the shape class and every candidate's median time. */
+  tune?: { shapeClass: string; defaultMs: number; timings: readonly { plan: string; ms: number }[] };
+  /** GPU suite, default plans: the passes as RADV compiles them (npm run kernel-stats). */
+  kernel_stats?: readonly object[];
   date: string;
 }
 
@@ -171,7 +181,7 @@ export function formatTable(header: string[], rows: readonly Row[]): string {
       shapeKey(row),
       row.case,
       row.mode,
-      row.impl,
+      row.plan === 'tuned' ? `${row.impl} tuned` : row.impl,
       formatMs(row.ms_median),
       formatMs(row.ms_min),
       row.wall_ms_median === undefined ? '' : formatMs(row.wall_ms_median),

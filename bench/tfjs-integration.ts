@@ -69,7 +69,7 @@ export async function lossInTfjs(
   reference: ReferenceResult,
 ): Promise<void> {
   const { tf } = baseline;
-  const library = lossCase.tfjsLibrary!(shape);
+  const library = await lossCase.tfjsLibrary!(shape);
   const { yTrue, yPred } = lossCase.tfjsInputs(tf, inputs, shape);
   const valueAndGrad = (loss: Loss) => tf.valueAndGrad((p: Tensor) => loss(yTrue, p) as Scalar)(yPred);
   const impls: [Impl, Loss][] = [
@@ -170,7 +170,7 @@ export async function unetSteps(
       if (!models.has(head)) models.set(head, unetLike(tf, head));
       const model = models.get(head)!;
       const { yTrue } = lossCase.tfjsInputs(tf, lossCase.makeInputs(UNET_OUTPUT, 7), UNET_OUTPUT);
-      const library = lossCase.tfjsLibrary!(UNET_OUTPUT);
+      const library = await lossCase.tfjsLibrary!(UNET_OUTPUT);
       await library.prepare(UNET_OUTPUT);
       const step = (loss: Loss) => async () => {
         const value = optimizer.minimize(() => loss(yTrue, model.apply(x) as Tensor) as Scalar, true)!;

@@ -8,9 +8,13 @@
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let r = unit_range(wg);
-  for (var unit = r.begin + tid; unit < r.end; unit += WORKGROUP_SIZE) {
-    let c = coefs[r.slab * params.classes + unit % params.classes];
+  let r = units_of(tid, wg);
+  for (var unit = r.first; unit < r.end; unit += r.stride) {
+    let c = coefs[r.first_group + unit % params.classes];
     grad[r.slab_base + unit] = c.x * truth[r.slab_base + unit] + c.y;
+    // A slab may run to 2^32 - 1 elements, where unit + stride would wrap.
+    if (r.end - unit <= r.stride) {
+      break;
+    }
   }
 }

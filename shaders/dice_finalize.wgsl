@@ -24,7 +24,7 @@ struct FinalizeParams {
   smooth_nr: f32,
   smooth_dr: f32,
   fault_records: u32,    // workgroup fault records the reduce pass wrote
-  fold_lanes: u32,       // threads that fold one group's chunks (a power of two)
+  fold_lanes: u32,       // threads that fold one group's partials (a power of two)
 }
 
 @group(0) @binding(0) var<uniform> params: FinalizeParams;
@@ -39,36 +39,57 @@ struct FinalizeParams {
 @group(0) @binding(6) var<storage, read_write> status: array<u32>;
 @group(0) @binding(7) var<storage, read_write> faults: array<vec4<u32>>;
 
+// Item `item` of a group's partial sums (intersection, sum of pred, sum of target): chunk
+// item / periods of the group's slab, and in that chunk's row the class's copy item % periods
+// (a row holds `periods` copies of the class cycle; this class sits at class + k*classes).
+fn partial(slab: u32, class_index: u32, item: u32) -> vec3<f32> {
+  let chunk = item / params.periods;
+  let element = class_index + (item % params.periods) * params.classes;
+  let at = ((slab * params.chunks + chunk) * params.cols + element / params.vec_width) * 3u;
+  let vec_lane = element % params.vec_width;
+  return vec3<f32>(partials[at][vec_lane], partials[at + 1u][vec_lane], partials[at + 2u][vec_lane]);
+}
+
+// Neumaier-compensated: the partials are large and many, and a plain running f32 sum would
+// round once it passes 2^24 even where f32 holds the exact total.
+fn add_compensated(sums: ptr<function, vec3<f32>>, compensation: ptr<function, vec3<f32>>, x: vec3<f32>) {
+  let t = *sums + x;
+  *compensation += select((x - t) + *sums, (*sums - t) + x, abs(*sums) >= abs(x));
+  *sums = t;
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32) {
   fold_faults(tid, params.fault_records);
-  // fold_lanes threads fold one group's chunks (lane k takes chunks k, k + lanes, ...), so a
+  // fold_lanes threads fold one group's items (lane k takes items k, k + lanes, ...), so a
   // round folds WORKGROUP_SIZE / fold_lanes groups; a fixed-order tree joins the lanes.
   let lanes = params.fold_lanes;
   let lane = tid % lanes;
   let groups_per_round = WORKGROUP_SIZE / lanes;
+  let items = params.chunks * params.periods;
   var loss_part = 0.0;
   for (var first_group = 0u; first_group < params.groups; first_group += groups_per_round) {
     let group = first_group + tid / lanes;
     let slab = group / params.classes;
     let class_index = group % params.classes;
-    // Neumaier-compensated: the partials are large and many, and a plain running f32 sum
-    // would round once it passes 2^24 even where f32 holds the exact total.
     var sums = vec3<f32>(0.0);
     var compensation = vec3<f32>(0.0);
     if (group < params.groups) {
-      for (var chunk = lane; chunk < params.chunks; chunk += lanes) {
-        let row_base = (slab * params.chunks + chunk) * params.cols;
-        // A row holds `periods` copies of the class cycle; this class sits at class + k*classes.
-        for (var period = 0u; period < params.periods; period++) {
-          let element = class_index + period * params.classes;
-          let at = (row_base + element / params.vec_width) * 3u;
-          let vec_lane = element % params.vec_width;
-          let x = vec3<f32>(partials[at][vec_lane], partials[at + 1u][vec_lane], partials[at + 2u][vec_lane]);
-          let t = sums + x;
-          compensation += select((x - t) + sums, (sums - t) + x, abs(sums) >= abs(x));
-          sums = t;
-        }
+      // Four items' loads are issued before their sums: a lane's sum is a chain of dependent
+      // adds, and one load at a time would wait a memory latency per item. Same order of adds.
+      var item = lane;
+      for (; item < items && items - item > 3u * lanes; item += 4u * lanes) {
+        let x0 = partial(slab, class_index, item);
+        let x1 = partial(slab, class_index, item + lanes);
+        let x2 = partial(slab, class_index, item + 2u * lanes);
+        let x3 = partial(slab, class_index, item + 3u * lanes);
+        add_compensated(&sums, &compensation, x0);
+        add_compensated(&sums, &compensation, x1);
+        add_compensated(&sums, &compensation, x2);
+        add_compensated(&sums, &compensation, x3);
+      }
+      for (; item < items; item += lanes) {
+        add_compensated(&sums, &compensation, partial(slab, class_index, item));
       }
     }
     let folded = lane_group_sum(tid, lanes, vec4<f32>(sums + compensation, 0.0)).xyz;

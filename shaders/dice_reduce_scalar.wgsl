@@ -20,7 +20,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
 
   var sums = vec3<f32>(0.0);
   if (c.in_range) {
-    for (var row = c.row_begin + c.lane; row < c.row_end; row += params.lanes) {
+    for (var row = c.row_first; row < c.row_end; row += c.row_step) {
       let i = c.base + row * params.cols;
       // A no-op for f32; the f16-prediction variant (src/kernels/sources.ts) widens here.
       let p = f32(pred[i]);
@@ -29,7 +29,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     }
     // As in lib/dice_reduce_vec4.wgsl: rows are read again only when a sum is not finite.
     if (!all_finite(vec4<f32>(sums.yz, 0.0, 0.0))) {
-      for (var row = c.row_begin + c.lane; row < c.row_end; row += params.lanes) {
+      for (var row = c.row_first; row < c.row_end; row += c.row_step) {
         let i = c.base + row * params.cols;
         check_unit(FAULT_PRED, i, vec4<f32>(f32(pred[i])));
         check_unit(FAULT_TARGET, i, vec4<f32>(truth[i]));

@@ -11,12 +11,32 @@ import { DiceLoss } from './losses/seed-dice.js';
 import { DistanceTransform, HausdorffDTLoss, SurfaceMetrics } from './losses/surface.js';
 import { WassersteinDiceLoss } from './losses/wasserstein.js';
 import { createPresets, type Presets } from './presets/index.js';
+import { candidateChoices, shapeClassOf, type DeviceCaps } from './program/candidates.js';
 import { planProgram } from './program/planner.js';
-import { gridProfileFor, type DeviceClass, type DeviceProfile, type GridProfile } from './program/profile.js';
+import {
+  describeChoice,
+  gridProfileFor,
+  profileWithChoice,
+  type DeviceClass,
+  type DeviceProfile,
+  type GridProfile,
+  type PlanChoice,
+} from './program/profile.js';
 import { pipelineKey, type LossProgram, type PipelineConstants } from './program/program.js';
+import {
+  adapterKey,
+  maxWorkgroupSize,
+  parseTuningTable,
+  tuningTable,
+  type TuningEntry,
+  type TuningTable,
+} from './program/tuning-table.js';
 import { deviceLossGuard, deviceLostError, type DeviceLossGuard } from './runtime/device-loss.js';
 import type { HostedLoss, LossHost } from './runtime/host.js';
-import type { CompiledPass } from './runtime/program-loss.js';
+import type { CompiledPass, ProgramLoss } from './runtime/program-loss.js';
+import type { LossSpec, TunableSpec } from './spec/index.js';
+import { requireTimestamps } from './runtime/pass-timer.js';
+import { tunePlans, type TuneOptions, type TuneResult } from './runtime/tune.js';
 import { isClDiceOptions, normalizeClDiceOptions, type ClDiceOptions } from './spec/cldice.js';
 import { normalizeLossOptions, normalizeMetricOptions, type LossOptions, type MetricOptions } from './spec/family.js';
 import { normalizeDiceOptions, type DiceLossOptions } from './spec/seed.js';
@@ -57,6 +77,12 @@ export interface DiceEngineOptions {
    * (`npm run kernel-stats`) and tests; they compute the same results, only slower there.
    */
   deviceClass?: DeviceClass;
+  /**
+   * Plan choices `engine.tune()` found, from `engine.exportTuning()` (the object or its JSON
+   * text): losses of a tuned shape class on the same adapter are planned with them. Entries
+   * for other adapters are kept (and exported again) but not used.
+   */
+  tuning?: TuningTable | string;
 }
 
 /**
@@ -80,6 +106,14 @@ export class DiceEngine implements LossHost, LossFactory {
   readonly #lossGuard: DeviceLossGuard;
   /** What the planner knows of this device: grid sizes, limits, the subgroup size if usable. */
   readonly #profile: DeviceProfile;
+  /** The device's smallest subgroup where subgroups may be used (what a choice of subgroups turns on). */
+  readonly #subgroupSize: number | undefined;
+  /** Which adapter tuned choices are kept for (see adapterKey). */
+  readonly #adapter: string;
+  /** Tuned choices by adapter and shape class, imported or found by tune(). */
+  readonly #tuning = new Map<string, TuningEntry>();
+  /** The spec of each loss this engine made on the program runtime: what tune() re-plans. */
+  readonly #specs = new WeakMap<object, TunableSpec>();
   #destroyed = false;
   #presets: Presets | undefined;
 
@@ -96,9 +130,13 @@ export class DiceEngine implements LossHost, LossFactory {
     this.label = options.label ?? 'wgsl-dice';
     this.gridProfile = gridProfileFor(device, options);
     const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { subgroupMinSize?: number } }).adapterInfo;
-    const subgroups = options.subgroups !== false && device.features.has('subgroups') && info?.subgroupMinSize;
-    this.#profile = { ...this.gridProfile, subgroupSize: subgroups ? info!.subgroupMinSize : undefined };
+    // `subgroups: false` takes subgroups off the table for tuned choices too.
+    const subgroups = options.subgroups !== false && device.features.has('subgroups');
+    this.#subgroupSize = subgroups ? info?.subgroupMinSize : undefined;
+    this.#profile = { ...this.gridProfile, subgroupSize: this.#subgroupSize };
+    this.#adapter = adapterKey(info, this.gridProfile.software ? 'software' : 'gpu');
     this.#lossGuard = deviceLossGuard(device);
+    if (options.tuning !== undefined) this.importTuning(options.tuning);
   }
 
   static async create(device: GPUDevice, given: DiceEngineOptions = {}): Promise<DiceEngine> {
@@ -112,6 +150,7 @@ export class DiceEngine implements LossHost, LossFactory {
       'subgroups',
       'label',
       'deviceClass',
+      'tuning',
     ]);
     if (options.deviceClass !== undefined && options.deviceClass !== 'gpu' && options.deviceClass !== 'software') {
       throw new WgslDiceError(
@@ -175,10 +214,7 @@ export class DiceEngine implements LossHost, LossFactory {
           "request it in requestDevice({ requiredFeatures: ['shader-f16'] }) where the adapter offers it, or use f32.",
       );
     }
-    const program = planProgram({ kind: 'seed', options: normalized }, this.#profile);
-    const loss = new DiceLoss(this, normalized, program, await this.#compile(program));
-    this.#losses.add(loss);
-    return loss;
+    return this.#create({ kind: 'seed', options: normalized });
   }
 
   /**
@@ -230,11 +266,75 @@ export class DiceEngine implements LossHost, LossFactory {
    */
   async wassersteinDice(options: WassersteinDiceOptions): Promise<WassersteinDiceLoss> {
     this._assertUsable();
-    const normalized = normalizeWassersteinOptions(options);
-    const program = planProgram({ kind: 'wasserstein', options: normalized }, this.#profile);
-    const loss = new WassersteinDiceLoss(this, normalized, program, await this.#compile(program));
-    this.#losses.add(loss);
-    return loss;
+    return this.#create({ kind: 'wasserstein', options: normalizeWassersteinOptions(options) });
+  }
+
+  /**
+   * Times the plans a loss could run with on this device and keeps the fastest for its shape
+   * class, as cuDNN's benchmark mode does: opt-in, because it compiles and runs every
+   * candidate. Losses of that shape class this engine creates afterwards use the choice (the
+   * loss given keeps its plan), and {@link exportTuning} hands the choices to an app to ship.
+   * Each plan is bitwise repeatable; different plans add in different orders, so their results
+   * agree within f32 rounding. Needs the device feature `timestamp-query` (FEATURE_MISSING
+   * without it). clDice has no plan choices yet.
+   *
+   * @example
+   * const probe = await engine.dice({ shape: [8, 512, 512, 4] });
+   * const { plan, ms, defaultMs } = await engine.tune(probe);
+   * const dice = await engine.dice({ shape: [8, 512, 512, 4] }); // planned with `plan`
+   */
+  async tune(loss: object, options: TuneOptions = {}): Promise<TuneResult> {
+    this._assertUsable();
+    requireTimestamps(this.device);
+    const spec = this.#specs.get(loss);
+    if (!spec) {
+      throw new WgslDiceError(
+        'INVALID_INPUT',
+        `tune() takes a loss this engine made with dice(), loss(), metric() or wassersteinDice(), got ${describeValue(loss)} ` +
+          '(clDice has no plan choices yet).',
+      );
+    }
+    const defaultProgram = planProgram(spec, this.#profile);
+    const result = await tunePlans(
+      {
+        host: this,
+        defaultProgram,
+        shapeClass: shapeClassOf(spec, defaultProgram),
+        caps: this.#caps(),
+        candidates: candidateChoices(spec, this.#profile, this.#caps()),
+        plan: (choice) => this.#planned(spec, choice),
+        create: async (choice) => this.#instantiate(spec, choice),
+      },
+      options,
+    );
+    this._assertUsable();
+    const entry: TuningEntry = {
+      adapter: this.#adapter,
+      shapeClass: result.shapeClass,
+      choice: result.choice,
+      ms: result.ms,
+      defaultMs: result.defaultMs,
+    };
+    this.#tuning.set(tuningKey(entry.adapter, entry.shapeClass), entry);
+    return result;
+  }
+
+  /**
+   * The plan choices tune() found (and those imported), as a JSON-ready table: pass it, or its
+   * `JSON.stringify` text, to `DiceEngine.create(device, { tuning })` or {@link importTuning}.
+   */
+  exportTuning(): TuningTable {
+    return tuningTable(this.#tuning.values());
+  }
+
+  /**
+   * Adds the entries of a table from {@link exportTuning} (the object or its JSON text),
+   * replacing those of the same adapter and shape class. Losses created afterwards use them.
+   */
+  importTuning(table: TuningTable | string): void {
+    for (const entry of parseTuningTable(table, this.#adapter, this.#caps())) {
+      this.#tuning.set(tuningKey(entry.adapter, entry.shapeClass), entry);
+    }
   }
 
   /**
@@ -275,19 +375,54 @@ export class DiceEngine implements LossHost, LossFactory {
   }
 
   async #family(normalized: ReturnType<typeof normalizeLossOptions>): Promise<FamilyLoss> {
+    return this.#create({ kind: 'family', options: normalized });
+  }
+
+  /** A loss of `spec` planned with this engine's tuned choice for its shape class, if any. */
+  async #create<S extends TunableSpec>(spec: S): Promise<LossOf<S>> {
     this._assertUsable();
-    const program = planProgram({ kind: 'family', options: normalized }, this.#profile);
-    const loss = new FamilyLoss(this, normalized, program, await this.#compile(program));
+    const defaultProgram = planProgram(spec, this.#profile);
+    const tuned = this.#tuning.get(tuningKey(this.#adapter, shapeClassOf(spec, defaultProgram)));
+    const loss = await this.#instantiate(spec, tuned?.choice);
     this.#losses.add(loss);
+    this.#specs.set(loss, spec);
     return loss;
   }
 
+  /** The program of `spec` with `choice` (undefined: the device class's plan) and its workgroup size. */
+  #planned(spec: LossSpec, choice: PlanChoice | undefined): { program: LossProgram; workgroupSize: number } {
+    if (choice === undefined)
+      return { program: planProgram(spec, this.#profile), workgroupSize: this.#profile.workgroupSize };
+    const profile = profileWithChoice(this.#profile, choice, this.#subgroupSize);
+    const program = { ...planProgram(spec, profile), plan: `tuned, ${describeChoice(choice)}` };
+    return { program, workgroupSize: profile.workgroupSize };
+  }
+
+  /** Plans, compiles and constructs a loss of `spec` (not yet tracked by the engine). */
+  async #instantiate<S extends TunableSpec>(spec: S, choice: PlanChoice | undefined): Promise<LossOf<S>> {
+    const { program, workgroupSize } = this.#planned(spec, choice);
+    const passes = await this.#compile(program, workgroupSize);
+    switch (spec.kind) {
+      case 'seed':
+        return new DiceLoss(this, spec.options, program as LossProgram<never>, passes) as LossOf<S>;
+      case 'family':
+        return new FamilyLoss(this, spec.options, program as LossProgram<never>, passes) as LossOf<S>;
+      case 'wasserstein':
+        return new WassersteinDiceLoss(this, spec.options, program as LossProgram<never>, passes) as LossOf<S>;
+    }
+    throw new Error(`internal error: no loss class for ${(spec as TunableSpec).kind}`);
+  }
+
+  #caps(): DeviceCaps {
+    return { maxWorkgroupSize: maxWorkgroupSize(this.device.limits), subgroupSize: this.#subgroupSize };
+  }
+
   /** Compiles (or finds) the pipeline of each pass of a program planned for this device. */
-  async #compile(program: LossProgram): Promise<CompiledPass[]> {
+  async #compile(program: LossProgram, workgroupSize = this.#profile.workgroupSize): Promise<CompiledPass[]> {
     const passes = await Promise.all(
       program.passes.map(async (p) => {
         const kernel = this.#kernel(p.kernel);
-        return { pipeline: await this.#pipeline(p.kernel, p.constants), ...kernel };
+        return { pipeline: await this.#pipeline(p.kernel, p.constants, workgroupSize), ...kernel };
       }),
     );
     this._assertUsable();
@@ -364,8 +499,12 @@ export class DiceEngine implements LossHost, LossFactory {
     return this.#lossGuard.whileAlive(work);
   }
 
-  #pipeline(name: KernelName, constants: PipelineConstants = {}): Promise<GPUComputePipeline> {
-    const key = pipelineKey(name, constants);
+  #pipeline(
+    name: KernelName,
+    constants: PipelineConstants = {},
+    workgroupSize = this.gridProfile.workgroupSize,
+  ): Promise<GPUComputePipeline> {
+    const key = pipelineKey(name, { ...constants, WORKGROUP_SIZE: workgroupSize });
     let pipeline = this.#pipelines.get(key);
     if (!pipeline) {
       const shader = kernelSource(name);
@@ -382,11 +521,7 @@ export class DiceEngine implements LossHost, LossFactory {
           compute: {
             module,
             entryPoint: 'main',
-            constants: Object.assign(
-              Object.create(null),
-              { WORKGROUP_SIZE: this.gridProfile.workgroupSize },
-              constants,
-            ),
+            constants: Object.assign(Object.create(null), { WORKGROUP_SIZE: workgroupSize }, constants),
           },
         })
         .catch(async (error: unknown) => {
@@ -406,4 +541,17 @@ export class DiceEngine implements LossHost, LossFactory {
     }
     return pipeline;
   }
+}
+
+/** The loss class each spec kind is run by. */
+type LossOf<S extends TunableSpec> = S extends { kind: 'seed' }
+  ? DiceLoss
+  : S extends { kind: 'family' }
+    ? FamilyLoss
+    : S extends { kind: 'wasserstein' }
+      ? WassersteinDiceLoss
+      : ProgramLoss;
+
+function tuningKey(adapter: string, shapeClass: string): string {
+  return `${adapter}\n${shapeClass}`;
 }

@@ -4,7 +4,9 @@
  * no runtime dependency; it runs in browsers and in Node (with `wgsl-dice/node`).
  */
 export { DiceEngine, type DiceEngineOptions } from './engine.js';
-export type { DeviceClass } from './program/profile.js';
+export type { DeviceClass, PlanChoice } from './program/profile.js';
+export type { TuningEntry, TuningTable } from './program/tuning-table.js';
+export type { PlanTiming, TuneOptions, TuneResult } from './runtime/tune.js';
 export { DiceLoss, type DiceEncodeBuffers, type DiceInput, type DiceResult } from './losses/seed-dice.js';
 export {
   DEFAULT_EPSILON,

@@ -11,6 +11,7 @@ import { gradTolerance, LOSS_TOL } from './tolerance.js';
 import { useTestEngine } from './helpers/test-engine.js';
 
 const gpu = useTestEngine({ deviceClass: 'gpu' });
+const gpuWindows = useTestEngine({ deviceClass: 'gpu', maxBindingBytes: 128 * 1024 });
 
 describe("deviceClass: 'gpu' plans on this adapter", () => {
   it('are GPU plans: many workgroups, class loops unrolled', async () => {
@@ -20,18 +21,35 @@ describe("deviceClass: 'gpu' plans on this adapter", () => {
     loss.destroy();
   });
 
-  it('seed global Dice: value and gradient as the float64 reference', async () => {
-    const shape = [2, 24, 20, 3];
-    const n = shape.reduce((a, b) => a * b, 1);
-    const random = mulberry32(31);
-    const pred = Float32Array.from({ length: n }, () => random());
-    const target = Float32Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0));
-    const loss = await gpu.engine.dice({ shape, reduce: 'global' });
-    const got = await withValidation(gpu.device, () => loss.compute(pred, target, { grad: true }));
-    loss.destroy();
-    const want = diceReference(pred, target, { shape, reduce: 'global' });
-    expectClose([got.loss], [want.loss], LOSS_TOL, 'loss');
-    expectClose(got.grad!, want.grad, gradTolerance(want.grad), 'gradient');
+  // The seed's GPU backward grid (src/program/seed.ts): workgroups interleaved over a chunk, the
+  // team a whole number of class cycles (or not: the classes move on per step), chunks cut by
+  // binding windows, the scalar kernel for odd sizes.
+  const seedCases: { name: string; shape: number[]; reduce: 'global' | 'per-class'; windowed?: boolean }[] = [
+    { name: 'global Dice', shape: [2, 24, 20, 3], reduce: 'global' },
+    { name: 'per-class, C = 3, a team of 6 interleaved workgroups', shape: [2, 96, 96, 3], reduce: 'per-class' },
+    { name: 'per-class, C = 5, a team of 2 (classes move each step)', shape: [1, 48, 48, 5], reduce: 'per-class' },
+    { name: 'per-class, odd sizes (scalar kernels), a team of 2', shape: [2, 33, 31, 3], reduce: 'per-class' },
+    {
+      name: 'per-class, C = 3, three chunks a sample in 128 KiB binding windows',
+      shape: [2, 128, 96, 3],
+      reduce: 'per-class',
+      windowed: true,
+    },
+  ];
+  seedCases.forEach((c, index) => {
+    it(`seed ${c.name}: value and gradient as the float64 reference`, async () => {
+      const n = c.shape.reduce((a, b) => a * b, 1);
+      const random = mulberry32(31 + index);
+      const pred = Float32Array.from({ length: n }, () => random());
+      const target = Float32Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0));
+      const engine = c.windowed ? gpuWindows : gpu;
+      const loss = await engine.engine.dice({ shape: c.shape, reduce: c.reduce });
+      const got = await withValidation(engine.device, () => loss.compute(pred, target, { grad: true }));
+      loss.destroy();
+      const want = diceReference(pred, target, { shape: c.shape, reduce: c.reduce });
+      expectClose([got.loss], [want.loss], LOSS_TOL, 'loss');
+      expectClose(got.grad!, want.grad, gradTolerance(want.grad), 'gradient');
+    });
   });
 
   const family: { name: string; options: LossOptions }[] = [

@@ -42,6 +42,11 @@ export interface KernelStatsOptions {
   only?: string;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
+  /**
+   * Keep the work directory (the captured SPIR-V, `pipeline-N.spv` and the kstats binary) and
+   * log its path, to read a pipeline's ISA: `RADV_DEBUG=shaders RADV_FORCE_FAMILY=navi31 DIR/kstats DIR/pipeline-N.spv`.
+   */
+  keep?: boolean;
 }
 
 /** One pass of one case at one shape, compiled for one GPU family. Field names as in bench JSON. */
@@ -191,7 +196,8 @@ export async function kernelStats(options: KernelStatsOptions = {}): Promise<Ker
     }
     return rows;
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    if (options.keep) log(`kernel-stats: kept ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -5,7 +5,11 @@
 //
 // Each slab (one sample's elements) is viewed as `rows` rows of `cols` columns. Threads of a
 // workgroup are split into `cols_per_group` columns x `lanes` lanes; lane k reads rows k,
-// k + lanes, ... of its chunk, so one step of the workgroup reads contiguous memory.
+// k + lanes, ... of its chunk, so one step of the workgroup reads contiguous memory. A chunk is
+// either a contiguous run of rows (chunk_offset = rows_per_chunk, row_step = lanes) or, on
+// GPUs, every chunks-th block of `lanes` rows of the whole slab (chunk_offset = lanes, row_step
+// = chunks * lanes, rows_per_chunk = rows): then neighbouring workgroups read neighbouring rows
+// at every step, one front streaming through memory. Each lane adds as many rows either way.
 
 // #include "lib/numeric.wgsl"
 // #include "lib/faults.wgsl"
@@ -19,6 +23,9 @@ struct ReduceParams {
   lanes: u32,
   rows_per_chunk: u32,
   chunks: u32,
+  // Rows from one chunk's first row to the next chunk's, and between a lane's successive rows.
+  chunk_offset: u32,
+  row_step: u32,
   tree_start: u32,
   // This dispatch covers workgroups linear_base + wg.x of the (slab, chunk) grid, and its
   // bindings start unit_base units into the tensor (see "binding windows" in src/program/grids.ts).
@@ -32,8 +39,8 @@ struct ReduceParams {
 @group(0) @binding(3) var<storage, read_write> partials: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> faults: array<vec4<u32>>;
 
-// Where a thread reads: its (slab, chunk), its lane and column, and its window-relative
-// rows [begin, end) start (`base`, plus row * cols per row).
+// Where a thread reads: its (slab, chunk), its lane and column, and its rows row_first,
+// row_first + row_step, ... below row_end, window-relative from `base` (plus row * cols per row).
 struct Column {
   linear: u32,
   slab: u32,
@@ -41,7 +48,8 @@ struct Column {
   lane: u32,
   col: u32,
   in_range: bool,
-  row_begin: u32,
+  row_first: u32,
+  row_step: u32,
   row_end: u32,
   base: u32,
 }
@@ -54,8 +62,10 @@ fn column_of(tid: u32, wg: vec3<u32>) -> Column {
   c.lane = tid / params.cols_per_group;
   c.col = wg.y * params.cols_per_group + tid % params.cols_per_group;
   c.in_range = c.lane < params.lanes && c.col < params.cols;
-  c.row_begin = c.chunk * params.rows_per_chunk;
-  c.row_end = min(c.row_begin + params.rows_per_chunk, params.rows);
+  let row_begin = c.chunk * params.chunk_offset;
+  c.row_first = row_begin + c.lane;
+  c.row_step = params.row_step;
+  c.row_end = min(row_begin + params.rows_per_chunk, params.rows);
   // u32 arithmetic wraps, so subtracting the window base before adding the row is exact.
   c.base = c.slab * params.rows * params.cols + c.col - params.unit_base;
   return c;

@@ -14,9 +14,27 @@ fn column_sums(c: Column) -> mat3x4<f32> {
   var pred_sum = vec4<f32>(0.0);
   var target_sum = vec4<f32>(0.0);
   if (c.in_range) {
-    for (var row = c.row_begin + c.lane; row < c.row_end; row += params.lanes) {
+    // Two rows a step, both loaded before either is added: four loads in flight per thread
+    // where a compiler that does not unroll (AMD's ACO) would issue two and wait. The adds keep
+    // the order of a one-row loop.
+    let step = c.row_step * params.cols;
+    var row = c.row_first;
+    for (; row < c.row_end && c.row_end - row > c.row_step; row += 2u * c.row_step) {
       let i = c.base + row * params.cols;
       // A no-op for f32; the f16-prediction variant (src/kernels/sources.ts) widens here.
+      let p0 = vec4<f32>(pred[i]);
+      let t0 = truth[i];
+      let p1 = vec4<f32>(pred[i + step]);
+      let t1 = truth[i + step];
+      inter += p0 * t0;
+      pred_sum += p0;
+      target_sum += t0;
+      inter += p1 * t1;
+      pred_sum += p1;
+      target_sum += t1;
+    }
+    if (row < c.row_end) {
+      let i = c.base + row * params.cols;
       let p = vec4<f32>(pred[i]);
       let t = truth[i];
       inter += p * t;
@@ -28,7 +46,7 @@ fn column_sums(c: Column) -> mat3x4<f32> {
   // overflow: a false alarm that records nothing). Only then are the rows read again to record
   // each fault with its index, so clean data costs no per-element test.
   if (!all_finite(pred_sum) || !all_finite(target_sum)) {
-    for (var row = c.row_begin + c.lane; row < c.row_end; row += params.lanes) {
+    for (var row = c.row_first; row < c.row_end; row += c.row_step) {
       let i = c.base + row * params.cols;
       check_unit(FAULT_PRED, i, vec4<f32>(pred[i]));
       check_unit(FAULT_TARGET, i, truth[i]);

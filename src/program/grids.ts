@@ -16,6 +16,18 @@ export function foldLanes(chunks: number, workgroupSize: number): number {
   return lanes;
 }
 
+/**
+ * The GPU's choice of {@link foldLanes}: as many lanes per group as the workgroup holds for all
+ * `groups` at once (a power of two, at most one per item), so each lane folds few of a group's
+ * `items` partials: a finalize is one workgroup, and every item a lane folds in sequence costs
+ * about one memory latency.
+ */
+export function spreadFoldLanes(groups: number, items: number, workgroupSize: number): number {
+  let lanes = 1;
+  while (lanes * 2 * groups <= workgroupSize && lanes * 2 <= items) lanes *= 2;
+  return lanes;
+}
+
 /** Longest run of f32 additions one reduction lane makes before the trees take over. */
 export const MAX_SEQUENTIAL_ADDS = 2 ** 16;
 

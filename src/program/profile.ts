@@ -23,6 +23,19 @@ export interface GridProfile {
   readonly maxWorkgroupsPerDimension: number;
   /** A software rasteriser (lavapipe, SwiftShader): its shader compiler is slow, its barriers dear. */
   readonly software?: boolean;
+  /**
+   * Elementwise passes share each chunk among several workgroups in a grid-stride loop, so
+   * neighbouring workgroups read and write neighbouring addresses and the pass streams through
+   * memory as one front, as a copy kernel does (GPUs); otherwise each workgroup walks a
+   * contiguous chunk alone (software adapters, where a thread's cache wants its own run).
+   * Absent: false.
+   */
+  readonly interleave?: boolean;
+  /**
+   * Classes a voxel pass keeps per thread (its class block), for planners that size class
+   * blocks; absent: CLASS_BLOCK (src/core/limits.ts).
+   */
+  readonly classBlock?: number;
 }
 
 /**
@@ -52,6 +65,7 @@ export function gridProfileFor(
     minUnitsPerThread: 4,
     maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
     software,
+    interleave: !software,
   };
 }
 
@@ -65,4 +79,62 @@ function isSoftwareDevice(device: GPUDevice): boolean {
 /** What the planner needs of a device: grid sizes and limits, and the subgroup size if subgroups may be used. */
 export interface DeviceProfile extends GridProfile {
   readonly subgroupSize?: number;
+}
+
+/**
+ * The knobs a plan is made with, each optional (absent: the device class's default): what
+ * `engine.tune()` times and `DiceEngine.create(device, { tuning })` ships. Every choice the
+ * engine accepts gives a valid plan whose results are bitwise repeatable; two choices may add
+ * in different orders, so their results agree within f32 rounding, not bit for bit.
+ */
+export interface PlanChoice {
+  /** Threads per workgroup of every pass (a power of two). */
+  readonly workgroupSize?: number;
+  /** Workgroups a reduction aims for. */
+  readonly targetWorkgroups?: number;
+  /** Workgroups an elementwise pass aims for. */
+  readonly elementwiseWorkgroups?: number;
+  /** Elementwise workgroups interleaved in a grid-stride loop, or each on its own chunk. */
+  readonly interleave?: boolean;
+  /** The subgroup reduction where the device has subgroups (false: workgroup-memory trees). */
+  readonly subgroups?: boolean;
+  /** Classes a voxel pass keeps per thread. */
+  readonly classBlock?: number;
+}
+
+/** The knobs of a {@link PlanChoice}, in the order describe() and the tuning JSON name them. */
+export const PLAN_KNOBS = [
+  'workgroupSize',
+  'targetWorkgroups',
+  'elementwiseWorkgroups',
+  'interleave',
+  'subgroups',
+  'classBlock',
+] as const satisfies readonly (keyof PlanChoice)[];
+
+/**
+ * The profile a choice plans with. `subgroupSize` is the device's smallest subgroup where it
+ * has the `subgroups` feature (what `subgroups: true` turns on).
+ */
+export function profileWithChoice(
+  profile: DeviceProfile,
+  choice: PlanChoice,
+  subgroupSize: number | undefined,
+): DeviceProfile {
+  const subgroups = choice.subgroups ?? profile.subgroupSize !== undefined;
+  return {
+    ...profile,
+    ...(choice.workgroupSize !== undefined && { workgroupSize: choice.workgroupSize }),
+    ...(choice.targetWorkgroups !== undefined && { targetWorkgroups: choice.targetWorkgroups }),
+    ...(choice.elementwiseWorkgroups !== undefined && { elementwiseWorkgroups: choice.elementwiseWorkgroups }),
+    ...(choice.interleave !== undefined && { interleave: choice.interleave }),
+    ...(choice.classBlock !== undefined && { classBlock: choice.classBlock }),
+    subgroupSize: subgroups ? subgroupSize : undefined,
+  };
+}
+
+/** `workgroupSize=128 interleave=false`: the knobs a choice sets, for describe() and messages. */
+export function describeChoice(choice: PlanChoice): string {
+  const set = PLAN_KNOBS.filter((k) => choice[k] !== undefined).map((k) => `${k}=${String(choice[k])}`);
+  return set.length > 0 ? set.join(' ') : 'the defaults';
 }

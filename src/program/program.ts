@@ -36,6 +36,8 @@ export interface LossProgram<Grids = unknown> {
    * back before the backward passes (wgsl-dice/tfjs's custom gradient).
    */
   readonly gradientCoefficients?: string;
+  /** The plan choice it was made with, where the engine's tuning chose one (describe() names it). */
+  readonly plan?: string;
 }
 
 export type TensorName = 'pred' | 'target' | 'mask' | 'loss' | 'grad' | 'stats' | 'targetSkeleton' | 'distances';
@@ -198,6 +200,7 @@ export function uniformPass(
 /** A plain-text table of a program's passes: kernel, constants, dispatches, bindings. */
 export function describeProgram(program: LossProgram): string {
   const lines = [`${program.label}`];
+  if (program.plan !== undefined) lines.push(`  plan: ${program.plan}`);
   const bytes = (n: number) =>
     n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
   lines.push(

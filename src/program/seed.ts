@@ -2,7 +2,15 @@ import { STATUS_BYTES } from '../core/limits.js';
 import type { DiceShaderName } from '../kernels/sources.js';
 import { packPerWindow, packUniform, type UniformValue } from '../kernels/uniforms.js';
 import { groupWeights, type NormalizedDiceOptions } from '../spec/seed.js';
-import { foldLanes, columnGrid, elementwiseGrid, rangeWindows, type BindingWindow, type ColumnGrid } from './grids.js';
+import {
+  foldLanes,
+  columnGrid,
+  elementwiseGrid,
+  rangeWindows,
+  spreadFoldLanes,
+  type BindingWindow,
+  type ColumnGrid,
+} from './grids.js';
 import type { DeviceProfile, GridProfile } from './profile.js';
 import {
   scratchRef,
@@ -35,14 +43,22 @@ export interface ReduceGrid extends ColumnGrid {
   readonly periods: number;
   /** Length of the partial-sum scratch buffer in vec4s. */
   readonly partialVec4s: number;
+  /** The chunks of a slab interleave rows (GPUs), rather than each taking a run of rows. */
+  readonly interleaved: boolean;
+  /** Threads of the finalize that fold one group's partials (see dice_finalize.wgsl). */
+  readonly foldLanes: number;
 }
 
+/** The backward grid: see the header of shaders/lib/dice_backward.wgsl. */
 export interface BackwardGrid {
   readonly vecWidth: 1 | 4;
   readonly windows: readonly BindingWindow[];
   readonly unitsPerSlab: number;
   readonly unitsPerChunk: number;
+  /** Chunks per slab. */
   readonly chunks: number;
+  /** Workgroups that share one chunk in a grid-stride loop (1: each walks its chunk alone). */
+  readonly team: number;
 }
 
 export function seedGrids(
@@ -59,7 +75,7 @@ export function seedGrids(
     slabElements,
     groupsPerSlab,
     reduce: reduceGrid(slabs, slabElements, groupsPerSlab, profile, align),
-    backward: backwardGrid(slabs, slabElements, profile, align),
+    backward: backwardGrid(slabs, slabElements, groupsPerSlab, profile, align),
   };
 }
 
@@ -78,33 +94,95 @@ function reduceGrid(
   const cols = vectorised ? rowWidth / 4 : groupsPerSlab;
   const rows = slabElements / (vectorised ? rowWidth : groupsPerSlab);
 
-  // A chunk must fit in half a binding window, so every window holds at least one.
-  const rowBytes = (slabElements / rows) * 4;
-  const grid = columnGrid(slabs, rows, cols, profile, Math.floor(profile.maxBindingBytes / 2 / rowBytes));
+  // On GPUs the chunks of a slab interleave (see lib/dice_reduce.wgsl) where the whole slab fits
+  // in one binding window; otherwise a chunk is a run of rows in half a window, so every window
+  // holds at least one.
+  const interleaved = profile.interleave === true && (slabElements + align) * 4 <= profile.maxBindingBytes;
+  const rowElements = slabElements / rows;
+  const cap = interleaved ? Infinity : Math.floor(profile.maxBindingBytes / 2 / (rowElements * 4));
+  const grid = columnGrid(slabs, rows, cols, profile, cap);
   return {
     vecWidth,
     ...grid,
-    windows: slabWindows(slabs, grid.chunks, slabElements, grid.rowsPerChunk * (slabElements / rows), profile, align),
+    interleaved,
+    windows: slabWindows(
+      slabs,
+      grid.chunks,
+      slabElements,
+      interleaved ? 0 : grid.rowsPerChunk * rowElements,
+      profile,
+      align,
+    ),
     periods: vectorised ? periods : 1,
     partialVec4s: slabs * grid.chunks * cols * 3,
+    // Software adapters pay for every barrier of the lanes' tree; a GPU for every partial a lane
+    // folds in sequence.
+    foldLanes: profile.software
+      ? foldLanes(grid.chunks, profile.workgroupSize)
+      : spreadFoldLanes(slabs * groupsPerSlab, grid.chunks * (vectorised ? periods : 1), profile.workgroupSize),
   };
 }
 
-function backwardGrid(slabs: number, slabElements: number, profile: GridProfile, align: number): BackwardGrid {
+function backwardGrid(
+  slabs: number,
+  slabElements: number,
+  groupsPerSlab: number,
+  profile: GridProfile,
+  align: number,
+): BackwardGrid {
   const vecWidth = slabElements % 4 === 0 ? 4 : 1;
   const unitsPerSlab = slabElements / vecWidth;
-  const grid = elementwiseGrid(slabs, unitsPerSlab, profile, Math.floor(profile.maxBindingBytes / 2 / (vecWidth * 4)));
+  const maxUnitsPerChunk = Math.floor(profile.maxBindingBytes / 2 / (vecWidth * 4));
+  const { chunks, unitsPerChunk, team } = profile.interleave
+    ? interleavedGrid(slabs, unitsPerSlab, groupsPerSlab, vecWidth, profile, maxUnitsPerChunk)
+    : { ...elementwiseGrid(slabs, unitsPerSlab, profile, maxUnitsPerChunk), team: 1 };
+  const chunkRange = (linear: number): [number, number] => {
+    const piece = Math.floor(linear / team);
+    const slab = Math.floor(piece / chunks);
+    const lo = slab * slabElements + (piece % chunks) * unitsPerChunk * vecWidth;
+    return [lo, Math.min(lo + unitsPerChunk * vecWidth, (slab + 1) * slabElements)];
+  };
   return {
     vecWidth,
-    ...grid,
-    windows: slabWindows(slabs, grid.chunks, slabElements, grid.unitsPerChunk * vecWidth, profile, align),
+    unitsPerSlab,
+    unitsPerChunk,
+    chunks,
+    team,
+    windows: rangeWindows(slabs * chunks * team, chunkRange, 4, profile, align),
   };
+}
+
+/**
+ * A GPU's elementwise grid: chunks only where a slab exceeds half a binding window, and about
+ * `elementwiseWorkgroups` workgroups over the tensor, interleaved within each chunk. The team
+ * is rounded to a whole number of class cycles per stride (a multiple of classes /
+ * gcd(classes, workgroupSize * vecWidth) workgroups), so a thread's coefficients never change,
+ * unless a chunk is too small for one cycle's workgroups to get `minUnitsPerThread` units each.
+ */
+function interleavedGrid(
+  slabs: number,
+  unitsPerSlab: number,
+  groupsPerSlab: number,
+  vecWidth: number,
+  profile: GridProfile,
+  maxUnitsPerChunk: number,
+): { chunks: number; unitsPerChunk: number; team: number } {
+  const chunks = Math.ceil(unitsPerSlab / maxUnitsPerChunk);
+  const unitsPerChunk = Math.ceil(unitsPerSlab / chunks);
+  const worthwhile = Math.max(1, Math.floor(unitsPerChunk / (profile.workgroupSize * profile.minUnitsPerThread)));
+  const wanted = Math.ceil(profile.elementwiseWorkgroups / (slabs * chunks));
+  let team = Math.max(1, Math.min(wanted, worthwhile));
+  const cycle = groupsPerSlab / gcd(groupsPerSlab, profile.workgroupSize * vecWidth);
+  if (team >= cycle) team -= team % cycle;
+  else if (cycle <= worthwhile) team = cycle;
+  return { chunks, unitsPerChunk, team };
 }
 
 function slabWindows(
   slabs: number,
   chunks: number,
   slabElements: number,
+  /** Elements of a chunk's run of rows; 0: the chunks interleave over the whole slab. */
   chunkElements: number,
   profile: GridProfile,
   /** Window starts are multiples of this many elements (256-byte binding offsets). */
@@ -112,6 +190,7 @@ function slabWindows(
 ): BindingWindow[] {
   const range = (linear: number): [number, number] => {
     const slab = Math.floor(linear / chunks);
+    if (chunkElements === 0) return [slab * slabElements, (slab + 1) * slabElements];
     const lo = slab * slabElements + (linear % chunks) * chunkElements;
     return [lo, Math.min(lo + chunkElements, (slab + 1) * slabElements)];
   };
@@ -155,8 +234,10 @@ export function reduceParamsFields(grids: SeedGrids, w: BindingWindow): UniformV
     ['cols', 'u32', r.cols],
     ['cols_per_group', 'u32', r.colsPerGroup],
     ['lanes', 'u32', r.lanes],
-    ['rows_per_chunk', 'u32', r.rowsPerChunk],
+    ['rows_per_chunk', 'u32', r.interleaved ? r.rows : r.rowsPerChunk],
     ['chunks', 'u32', r.chunks],
+    ['chunk_offset', 'u32', r.interleaved ? r.lanes : r.rowsPerChunk],
+    ['row_step', 'u32', r.interleaved ? r.chunks * r.lanes : r.lanes],
     ['tree_start', 'u32', r.treeStart],
     ['linear_base', 'u32', w.linearBase],
     ['unit_base', 'u32', w.elementBase / r.vecWidth],
@@ -173,7 +254,6 @@ export function seedFinalizeFields(
   grids: SeedGrids,
   smoothNumerator: number,
   smoothDenominator: number,
-  workgroupSize: number,
 ): UniformValue[] {
   return [
     ['groups', 'u32', grids.slabs * grids.groupsPerSlab],
@@ -185,7 +265,7 @@ export function seedFinalizeFields(
     ['smooth_nr', 'f32', smoothNumerator],
     ['smooth_dr', 'f32', smoothDenominator],
     ['fault_records', 'u32', reduceFaultRecords(grids)],
-    ['fold_lanes', 'u32', foldLanes(grids.reduce.chunks, workgroupSize)],
+    ['fold_lanes', 'u32', grids.reduce.foldLanes],
   ];
 }
 
@@ -193,9 +273,8 @@ export function packSeedFinalizeParams(
   grids: SeedGrids,
   smoothNumerator: number,
   smoothDenominator: number,
-  workgroupSize: number,
 ): ArrayBuffer {
-  return packUniform(seedFinalizeFields(grids, smoothNumerator, smoothDenominator, workgroupSize));
+  return packUniform(seedFinalizeFields(grids, smoothNumerator, smoothDenominator));
 }
 
 /** Mirrors `BackwardParams` in lib/dice_backward.wgsl, one block per window. */
@@ -206,6 +285,7 @@ export function backwardParamsFields(grids: SeedGrids, w: BindingWindow): Unifor
     ['classes', 'u32', grids.groupsPerSlab],
     ['units_per_chunk', 'u32', b.unitsPerChunk],
     ['chunks', 'u32', b.chunks],
+    ['team', 'u32', b.team],
     ['linear_base', 'u32', w.linearBase],
     ['unit_base', 'u32', w.elementBase / b.vecWidth],
   ];
@@ -268,7 +348,7 @@ export function planSeedProgram(o: NormalizedDiceOptions, profile: DeviceProfile
       'finalize',
       'dice_finalize',
       {},
-      packSeedFinalizeParams(grids, o.smoothNumerator, o.smoothDenominator, profile.workgroupSize),
+      packSeedFinalizeParams(grids, o.smoothNumerator, o.smoothDenominator),
       [
         {
           block: 0,

@@ -22,3 +22,6 @@ export type HausdorffDTSpec = { readonly kind: 'hausdorff-dt'; readonly options:
  */
 export type LossSpec =
   SeedSpec | FamilySpec | WassersteinSpec | ClDiceSpec | DistanceTransformSpec | SurfaceMetricsSpec | HausdorffDTSpec;
+
+/** The specs whose plans engine.tune() can choose among (the others have one plan per device class). */
+export type TunableSpec = SeedSpec | FamilySpec | WassersteinSpec;

@@ -216,6 +216,127 @@ describe('seedGrids', () => {
     }
   });
 
+  /**
+   * The backward kernels' indexing (units_of in shaders/lib/dice_backward.wgsl and the loops of
+   * dice_backward_vec4.wgsl), run over every window, workgroup and thread: each unit of the
+   * tensor must be written exactly once, inside its dispatch's window, and (where the kernel
+   * keeps a thread's coefficients) always with the same classes.
+   */
+  function writtenUnits(
+    plan: ReturnType<typeof seedGrids>,
+    workgroupSize: number,
+    problems: string[],
+  ): Map<number, number> {
+    const b = plan.backward;
+    const written = new Map<number, number>();
+    for (const w of b.windows) {
+      const unitBase = w.elementBase / b.vecWidth;
+      for (let x = 0; x < w.count; x++) {
+        const linear = w.linearBase + x;
+        const piece = Math.floor(linear / b.team);
+        const member = linear % b.team;
+        const slab = Math.floor(piece / b.chunks);
+        const begin = (piece % b.chunks) * b.unitsPerChunk;
+        const end = Math.min(begin + b.unitsPerChunk, b.unitsPerSlab);
+        const stride = b.team * workgroupSize;
+        const shift = (stride * b.vecWidth) % plan.groupsPerSlab;
+        for (let tid = 0; tid < workgroupSize; tid++) {
+          const first = begin + member * workgroupSize + tid;
+          for (let u = first; u < end; u += stride) {
+            const unit = slab * b.unitsPerSlab + u;
+            if (unit < unitBase || unit >= unitBase + w.elementCount / b.vecWidth)
+              problems.push(`unit ${unit} off its window`);
+            if (shift === 0 && (u * b.vecWidth) % plan.groupsPerSlab !== (first * b.vecWidth) % plan.groupsPerSlab)
+              problems.push(`unit ${unit}: the classes moved`);
+            written.set(unit, (written.get(unit) ?? 0) + 1);
+          }
+        }
+      }
+    }
+    return written;
+  }
+
+  it('backward: every unit written once, inside its window, interleaved or in chunks (random cases)', () => {
+    for (let trial = 0; trial < 40; trial++) {
+      const workgroupSize = [64, 128, 256][randomInt(0, 2)];
+      const interleave = random() < 0.7;
+      const p = profile({
+        workgroupSize,
+        interleave,
+        elementwiseWorkgroups: randomInt(1, 48),
+        minUnitsPerThread: randomInt(1, 4),
+        maxBindingBytes: [1 << 14, 1 << 16, 1 << 20][randomInt(0, 2)],
+      });
+      const groups = [1, 2, 3, 4, 5, 8, 16, 24][randomInt(0, 7)];
+      const slabs = randomInt(1, 4);
+      const slabElements = groups * randomInt(1, 1500) * (random() < 0.8 ? 4 : 1);
+      const plan = seedGrids(slabs, slabElements, groups, p);
+      const problems: string[] = [];
+      const written = writtenUnits(plan, workgroupSize, problems);
+      expect(problems.slice(0, 3), `trial ${trial}`).toEqual([]);
+      const units = (slabs * slabElements) / plan.backward.vecWidth;
+      expect(written.size, `trial ${trial}`).toBe(units);
+      expect([...written.values()].every((n) => n === 1)).toBe(true);
+      if (!interleave) expect(plan.backward.team).toBe(1);
+    }
+  });
+
+  it('reduce: every row of every column read once, inside its window, interleaved or in runs (random cases)', () => {
+    for (let trial = 0; trial < 40; trial++) {
+      const workgroupSize = [64, 128, 256][randomInt(0, 2)];
+      const p = profile({
+        workgroupSize,
+        interleave: random() < 0.7,
+        targetWorkgroups: randomInt(1, 64),
+        minRowsPerLane: randomInt(1, 4),
+        maxBindingBytes: [1 << 14, 1 << 16, 1 << 20][randomInt(0, 2)],
+      });
+      const groups = [1, 2, 3, 4, 5, 8, 16][randomInt(0, 6)];
+      const slabs = randomInt(1, 3);
+      const slabElements = groups * randomInt(1, 1500) * (random() < 0.8 ? 4 : 1);
+      const plan = seedGrids(slabs, slabElements, groups, p);
+      const r = plan.reduce;
+      const span = r.interleaved ? r.rows : r.rowsPerChunk;
+      const offset = r.interleaved ? r.lanes : r.rowsPerChunk;
+      const step = r.interleaved ? r.chunks * r.lanes : r.lanes;
+      const rowElements = slabElements / r.rows;
+      const read = new Map<number, number>();
+      const problems: string[] = [];
+      for (const w of r.windows) {
+        for (let x = 0; x < w.count; x++) {
+          const linear = w.linearBase + x;
+          const slab = Math.floor(linear / r.chunks);
+          const begin = (linear % r.chunks) * offset;
+          const end = Math.min(begin + span, r.rows);
+          for (let lane = 0; lane < r.lanes; lane++) {
+            for (let row = begin + lane; row < end; row += step) {
+              const at = slab * slabElements + row * rowElements;
+              if (at < w.elementBase || at + rowElements > w.elementBase + w.elementCount)
+                problems.push(`row ${row} of slab ${slab} off its window`);
+              read.set(slab * r.rows + row, (read.get(slab * r.rows + row) ?? 0) + 1);
+            }
+          }
+        }
+      }
+      expect(problems.slice(0, 3), `trial ${trial}`).toEqual([]);
+      expect(read.size).toBe(slabs * r.rows);
+      expect([...read.values()].every((n) => n === 1)).toBe(true);
+      expect(Math.ceil(r.rows / (r.chunks * r.lanes))).toBeLessThanOrEqual(MAX_SEQUENTIAL_ADDS);
+    }
+  });
+
+  it('backward on a GPU: one front over each slab, the stride a whole number of class cycles', () => {
+    const p = profile({ interleave: true });
+    // 8 x 1024 x 1024 x 16 (134M elements), per-class Dice: one chunk per slab, 512 workgroups on it.
+    const big = seedGrids(8, 1024 * 1024 * 16, 16, profile({ interleave: true, maxBindingBytes: 2 ** 31 - 4 }));
+    expect(big.backward.chunks).toBe(1);
+    expect(big.backward.team).toBe(512);
+    // Three classes: the stride of team * 256 vec4s is a multiple of 3 elements only for teams of 3k.
+    const three = seedGrids(2, 3 * 4 * 100_000, 3, p);
+    expect(three.backward.team % 3).toBe(0);
+    expect((three.backward.team * 256 * 4) % 3).toBe(0);
+  });
+
   it('reads vec4 rows of lcm(groups, 4) elements when the slab divides into them, scalars otherwise', () => {
     const vec = seedGrids(2, 6 * 100, 6, profile());
     expect(vec.reduce.vecWidth).toBe(4);

@@ -267,6 +267,8 @@ describe('every kernel, composed with its includes', () => {
       'lanes',
       'rows_per_chunk',
       'chunks',
+      'chunk_offset',
+      'row_step',
       'tree_start',
       'linear_base',
       'unit_base',

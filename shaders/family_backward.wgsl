@@ -22,10 +22,10 @@
 // and with MONAI's mask-the-logits mode, a final factor m for z' = m z.
 
 // #include "lib/family_voxel.wgsl"
-// #include "lib/family_grad.wgsl"
+// #include "lib/voxel_grad.wgsl"
 
 @group(0) @binding(4) var<storage, read> coefs: array<vec4<f32>>;
-// grad (binding 5) is declared by lib/family_grad.wgsl.
+// grad (binding 5) is declared by lib/voxel_grad.wgsl.
 
 // d/dz of the sigmoid-form focal term.
 fn focal_sigmoid_grad(z: f32, g: f32) -> f32 {

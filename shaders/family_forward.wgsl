@@ -105,8 +105,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   let block = classes.y;
   let first_block = wg.y == 0u;
   // Softmax, argmax and the softmax cross-entropy need every class of the voxel; a block
-  // holding them all uses its own.
-  let whole_vector = block == params.classes;
+  // holding them all (in registers) uses its own, others re-read them.
+  let whole_vector = REGISTER_CLASSES != 0u;
   let needs_lse = ACTIVATION == ACT_SOFTMAX || ACTIVATION == ACT_ARGMAX || AUX_KIND == AUX_SOFTMAX_CE;
   clear_faults(tid);
   workgroupBarrier();
@@ -123,7 +123,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   // exp(z - max) of each class, when one block in registers holds the whole vector: the
   // softmax then costs C exps, not 2C (the log-sum-exp's and p's).
   var exps: array<f32, CLASS_BLOCK>;
-  let exps_in_registers = REGISTER_CLASSES != 0u && whole_vector;
   var suspect = false;
   for (var voxel = range.x + tid; voxel < range.y; voxel += WORKGROUP_SIZE) {
     let v = voxel_info(voxel);
@@ -166,7 +165,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
             break;
           }
           let e = exp(logits[k] - best);
-          if (exps_in_registers) {
+          if (whole_vector) {
             exps[k] = e;
           }
           total += e;
@@ -199,7 +198,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       switch (ACTIVATION) {
         case ACT_SIGMOID: { p = sigmoid(z); }
         case ACT_SOFTMAX: {
-          if (exps_in_registers) {
+          if (whole_vector) {
             p = exps[k] / total;
           } else {
             p = exp(z - lse);
@@ -235,6 +234,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     }
   }
 
-  store_class_block(tid, linear, classes, &sums_a, &sums_b);
+  store_class_block(tid, linear, classes, loop_bound, &sums_a, &sums_b);
   store_faults(tid, linear * ((params.classes + CLASS_BLOCK - 1u) / CLASS_BLOCK) + wg.y);
 }

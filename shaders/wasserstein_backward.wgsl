@@ -1,14 +1,15 @@
 // Generalized Wasserstein Dice backward pass: one thread per voxel writes dL/dz for all of its
-// classes (lib/family_voxel.wgsl's voxel-major grid). With t the voxel's label, p = softmax(z),
+// classes (lib/voxel_grid.wgsl's voxel-major grid). With t the voxel's label, p = softmax(z),
 // wass = sum_k M[t, k] p_k and g = dL/dW_t of its sample (from wasserstein_finalize.wgsl):
 //   dL/dz_k = g * p_k * (M[t, k] - wass)
 // Voxels with an out-of-range label (reported by the forward pass) get 0.
 
-// #include "lib/family_voxel.wgsl"
 // #include "lib/wasserstein.wgsl"
+// #include "lib/voxel_grad.wgsl"
+
 // Per (sample, class): (V, W, dL/dW, 0).
-@group(0) @binding(5) var<storage, read> class_sums: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(4) var<storage, read> class_sums: array<vec4<f32>>;
+// grad (binding 5) is declared by lib/voxel_grad.wgsl.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
@@ -17,7 +18,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     let label = label_at(voxel - params.voxel_base);
     if (label >= params.classes) {
       for (var k = 0u; k < params.classes; k++) {
-        grad[element_index(voxel, k)] = 0.0;
+        store_grad(element_index(voxel, k), 0.0);
       }
       continue;
     }
@@ -29,7 +30,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     for (var k = 0u; k < params.classes; k++) {
       let at = element_index(voxel, k);
       let p = exp(pred_at(at) - top) / total;
-      grad[at] = g * p * (distance[label * params.classes + k] - wass);
+      store_grad(at, g * p * (distance[label * params.classes + k] - wass));
     }
   }
 }

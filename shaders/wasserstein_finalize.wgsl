@@ -1,5 +1,5 @@
 // Generalized Wasserstein Dice, forward pass 2: one workgroup turns the per-(sample, class)
-// partial sums (V_c, W_c: see wasserstein_reduce.wgsl) into the loss of every sample, the
+// partial sums (V_c, W_c: see wasserstein_forward.wgsl) into the loss of every sample, the
 // scalar loss, the status counters and the per-(sample, class) gradient coefficients.
 // MONAI's GeneralizedWassersteinDiceLoss with per-sample class weights alpha (the fixed
 // behaviour for batch > 1, MONAI PR #8744):
@@ -14,12 +14,15 @@
 // #include "lib/fault_fold.wgsl"
 
 override WORKGROUP_SIZE: u32 = 256u;
+override WEIGHTING: u32 = 0u;   // ALPHA_*: the class weights alpha
+
+const ALPHA_DEFAULT: u32 = 0u;  // 0 for class 0, 1 else
+const ALPHA_GDL: u32 = 1u;      // 1 / (V_c + 1)
 
 struct FinalizeParams {
   batch: u32,
   classes: u32,
   chunks: u32,
-  weighting: u32,   // 0 default, 1 GDL
   smooth_nr: f32,
   smooth_dr: f32,
   scale: f32,       // 1 / B for the mean, else 1
@@ -39,7 +42,7 @@ struct FinalizeParams {
 @group(0) @binding(6) var<storage, read_write> faults: array<vec4<u32>>;
 
 fn alpha(c: u32, volume: f32) -> f32 {
-  if (params.weighting == 1u) {
+  if (WEIGHTING == ALPHA_GDL) {
     return 1.0 / (volume + 1.0);
   }
   return select(1.0, 0.0, c == 0u);
@@ -64,7 +67,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
       gdl_den += a * (2.0 * s.x - s.y);
       class_sums[b * params.classes + c] = vec4<f32>(s.x, s.y, 0.0, 0.0);
     }
-    let den = select(2.0 * tp + errors, gdl_den, params.weighting == 1u) + params.smooth_dr;
+    let den = select(2.0 * tp + errors, gdl_den, WEIGHTING == ALPHA_GDL) + params.smooth_dr;
     let num = 2.0 * tp + params.smooth_nr;
     let value = 1.0 - num / den;
     stats[b] = vec4<f32>(value, tp, den - params.smooth_dr, errors);
@@ -72,7 +75,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     for (var c = 0u; c < params.classes; c++) {
       let sums = class_sums[b * params.classes + c];
       let a = alpha(c, sums.x);
-      let d_den = select(1.0 - 2.0 * a, -a, params.weighting == 1u);
+      let d_den = select(1.0 - 2.0 * a, -a, WEIGHTING == ALPHA_GDL);
       let d_value = -(-2.0 * a * den - num * d_den) / (den * den);
       class_sums[b * params.classes + c] = vec4<f32>(sums.x, sums.y, params.scale * d_value, 0.0);
     }

@@ -4,19 +4,18 @@
 // wass_n = sum_k M[t_n, k] * p_k,n is the voxel's Wasserstein distance to its label t_n. Every
 // per-sample quantity of the loss is a sum over classes c of
 //   V_c = number of voxels labelled c,   W_c = sum of wass_n over the voxels labelled c
-// so the pass runs voxel-major (lib/family_voxel.wgsl): a thread walks its voxels in fixed
+// so the pass runs voxel-major (lib/voxel_grid.wgsl): a thread walks its voxels in fixed
 // order, computes wass once for each voxel whose label falls in its workgroup's block of
 // classes (wg.y), and adds it to that label's registers. Per pair and chunk it writes
 // (V, W, 0, 0) and a zero vec4 (lib/class_block.wgsl); faults (labels out of range, non-finite logits) go to one record per
 // workgroup (lib/faults.wgsl).
 
-// #include "lib/family_voxel.wgsl"
+// #include "lib/wasserstein.wgsl"
 // #include "lib/faults.wgsl"
 // #include "lib/class_block.wgsl"
-// #include "lib/wasserstein.wgsl"
 
-@group(0) @binding(5) var<storage, read_write> partials: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> faults: array<vec4<u32>>;
+@group(0) @binding(4) var<storage, read_write> partials: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> faults: array<vec4<u32>>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
@@ -51,6 +50,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     }
   }
 
-  store_class_block(tid, linear, classes, &sums, &unused);
+  store_class_block(tid, linear, classes, block, &sums, &unused);
   store_faults(tid, linear * ((params.classes + CLASS_BLOCK - 1u) / CLASS_BLOCK) + wg.y);
 }

@@ -16,7 +16,7 @@ fn column_sums(c: Column) -> mat3x4<f32> {
   if (c.in_range) {
     for (var row = c.row_begin + c.lane; row < c.row_end; row += params.lanes) {
       let i = c.base + row * params.cols;
-      // A no-op for f32; the f16-prediction variant (src/kernels/sources.ts) widens here.
+      // A no-op for f32; widens f16 (lib/dice_pred_vec4_f16.wgsl).
       let p = vec4<f32>(pred[i]);
       let t = truth[i];
       inter += p * t;

@@ -1,5 +1,14 @@
 import { F32_MAX, CLASS_BLOCK, STATUS_BYTES } from '../core/limits.js';
-import { packUniform, type UniformValue } from '../kernels/uniforms.js';
+import {
+  ACTIVATION,
+  AUX_KIND,
+  CLASS_WEIGHTING,
+  FOCAL_KIND,
+  MASK_MODE,
+  TARGET_KIND,
+  TRANSFORM,
+} from '../kernels/modes.js';
+import { packPerWindow, packUniform, type UniformValue } from '../kernels/uniforms.js';
 import { groupCount, type NormalizedLossOptions } from '../spec/family.js';
 import { foldLanes, type BindingWindow } from './grids.js';
 import type { DeviceProfile } from './profile.js';
@@ -13,42 +22,42 @@ import {
   type TensorSpec,
 } from './program.js';
 import {
-  packFamilyParams,
-  TARGET,
+  voxelGridFields,
   voxelGrids,
   voxelPass,
   voxelTensors,
   voxelWindow,
+  type VoxelGrid,
   type VoxelGrids,
 } from './voxel.js';
 
 // The loss family (engine.loss, engine.metric): a voxel-major forward reduction with the
 // activation, targets, masks and auxiliary terms fused in, a one-workgroup finalize and an
-// elementwise backward pass. Its modes are `override` constants of the kernels.
+// elementwise backward pass. Its modes are `override` constants of the kernels, with the values
+// of src/kernels/modes.ts.
 
-const ACTIVATION = { none: 0, sigmoid: 1, softmax: 2, argmax: 3, threshold: 4, tanh: 5 } as const;
-const MASK = { none: 0, weight: 1, logits: 2 } as const;
-const VALUE = { 'one-minus': 0, 'negative-log': 1, negative: 2 } as const;
-const GDL = { square: 1, simple: 2, uniform: 3 } as const;
-
-/** 0 none, 1 softmax cross-entropy, 2 binary cross-entropy (on the logits, whatever the activation). */
+/** The cross-entropy on the logits, whatever the activation. */
 function auxKind(o: NormalizedLossOptions): number {
-  if (!o.crossEntropy) return 0;
-  return o.crossEntropy.form === 'softmax' ? 1 : 2;
+  if (!o.crossEntropy) return AUX_KIND.values.none;
+  return AUX_KIND.values[o.crossEntropy.form === 'softmax' ? 'softmax-ce' : 'binary-ce'];
 }
 
-/** 0 none, 1 sigmoid form, 2 softmax form. */
 function focalKind(o: NormalizedLossOptions): number {
-  if (!o.focal) return 0;
-  return o.focal.useSoftmax ? 2 : 1;
+  if (!o.focal) return FOCAL_KIND.values.none;
+  return FOCAL_KIND.values[o.focal.useSoftmax ? 'softmax' : 'sigmoid'];
+}
+
+function classWeighting(o: NormalizedLossOptions): number {
+  if (o.gdlWeight) return CLASS_WEIGHTING.values[o.gdlWeight];
+  return CLASS_WEIGHTING.values[o.inverseFrequency ? 'inverse-frequency' : 'fixed'];
 }
 
 /** The modes of the voxel passes (lib/family_voxel.wgsl), as pipeline-creation constants. */
 export function voxelConstants(o: NormalizedLossOptions): PipelineConstants {
   return {
-    ACTIVATION: ACTIVATION[o.activation],
-    TARGET_KIND: TARGET[o.target],
-    MASK_MODE: MASK[o.mask],
+    ACTIVATION: ACTIVATION.values[o.activation],
+    TARGET_KIND: TARGET_KIND.values[o.target],
+    MASK_MODE: MASK_MODE.values[o.mask],
     MASK_PER_SAMPLE: +o.maskPerSample,
     HAS_IGNORE: +(o.ignoreIndex !== undefined),
     SQUARED: +o.squared,
@@ -66,12 +75,32 @@ export function finalizeConstants(o: NormalizedLossOptions): PipelineConstants {
     POOL_BATCH: +o.poolBatch,
     POOL_CLASSES: +o.poolClasses,
     SOFT_L1: +o.softLabel,
-    TRANSFORM: VALUE[o.value],
+    TRANSFORM: TRANSFORM.values[o.value],
     EMPTY_ZERO: +o.emptyZero,
-    CLASS_WEIGHTING: o.gdlWeight ? GDL[o.gdlWeight] : o.inverseFrequency ? 4 : 0,
+    CLASS_WEIGHTING: classWeighting(o),
     AUX_KIND: auxKind(o),
     FOCAL: +(o.focal !== undefined),
   };
+}
+
+/**
+ * Mirrors `FamilyParams` in lib/family_voxel.wgsl (forward and backward), one block per window:
+ * the grid, then the family's scalars.
+ */
+export function familyParamsFields(o: NormalizedLossOptions, grid: VoxelGrid, w: BindingWindow): UniformValue[] {
+  return [
+    ...voxelGridFields(o, grid, w),
+    ['ignore_index', 'u32', o.ignoreIndex ?? 0],
+    ['threshold', 'f32', o.threshold],
+    ['focal_first_class', 'u32', o.focal?.firstClass ?? 0],
+    ['focal_gamma', 'f32', o.focal?.gamma ?? 0],
+    ['pos_weight', 'f32', o.crossEntropy?.posWeight ?? 1],
+    ['label_smoothing', 'f32', o.crossEntropy?.labelSmoothing ?? 0],
+  ];
+}
+
+function packFamilyParams(o: NormalizedLossOptions, grid: VoxelGrid, windows: readonly BindingWindow[]): ArrayBuffer {
+  return packPerWindow(windows, (w) => familyParamsFields(o, grid, w));
 }
 
 /** Mirrors `FinalizeParams` in family_finalize.wgsl. */

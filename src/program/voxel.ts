@@ -1,7 +1,6 @@
 import { WgslDiceError } from '../core/errors.js';
 import { CLASS_BLOCK } from '../core/limits.js';
-import { packPerWindow, type UniformValue } from '../kernels/uniforms.js';
-import type { NormalizedLossOptions } from '../spec/family.js';
+import type { UniformValue } from '../kernels/uniforms.js';
 import { MAX_SEQUENTIAL_ADDS, rangeWindows, type BindingWindow } from './grids.js';
 import type { GridProfile } from './profile.js';
 import {
@@ -15,11 +14,8 @@ import {
 } from './program.js';
 import type { KernelName } from '../kernels/sources.js';
 
-// The voxel-major passes the loss family and Wasserstein Dice share (shaders/lib/family_voxel.wgsl):
-// their grids and binding windows, the target encodings, and their uniform block.
-
-/** `TARGET_KIND` in lib/family_voxel.wgsl. */
-export const TARGET = { dense: 0, u8: 1, u16: 2, u32: 3 } as const;
+// The voxel-major passes the loss family and Wasserstein Dice share (shaders/lib/voxel_grid.wgsl):
+// their grids and binding windows, the target encodings, and the grid part of their uniform blocks.
 
 /** A voxel-major pass and the binding windows its dispatches run in. */
 export interface VoxelPassGrid extends VoxelGrid {
@@ -44,7 +40,7 @@ export interface VoxelGrids {
 }
 
 /** The shape facts the voxel passes are planned from (family and Wasserstein options both have them). */
-interface VoxelShape {
+export interface VoxelShape {
   readonly batch: number;
   readonly classes: number;
   readonly spatial: number;
@@ -190,35 +186,26 @@ export interface VoxelGrid {
   readonly voxelsPerChunk: number;
 }
 
-/** What the voxel passes' uniform block holds: the shape and the family's scalars (absent for Wasserstein Dice). */
-export type VoxelScalars = Pick<NormalizedLossOptions, 'classes' | 'spatial'> &
-  Partial<Pick<NormalizedLossOptions, 'ignoreIndex' | 'threshold' | 'focal' | 'crossEntropy'>>;
-
 /**
- * Mirrors `FamilyParams` in lib/family_voxel.wgsl (forward and backward), one block per
- * window. A window's `elementBase` is in voxels here (see voxelWindow); the kernels get
- * it as voxel_base and, times C, as element_base.
+ * The grid fields that open the voxel passes' uniform blocks (`FamilyParams` in
+ * lib/family_voxel.wgsl, `WassersteinParams` in lib/wasserstein.wgsl; lib/voxel_grid.wgsl reads
+ * them), for one window. A window's `elementBase` is in voxels here (see voxelWindow); the
+ * kernels get it as voxel_base and, times C, as element_base.
  */
-export function familyParamsFields(o: VoxelScalars, grid: VoxelGrid, w: BindingWindow): UniformValue[] {
+export function voxelGridFields(
+  o: Pick<VoxelShape, 'classes' | 'spatial'>,
+  grid: VoxelGrid,
+  w: BindingWindow,
+): UniformValue[] {
   return [
     ['classes', 'u32', o.classes],
     ['spatial', 'u32', o.spatial],
     ['chunks', 'u32', grid.chunks],
     ['voxels_per_chunk', 'u32', grid.voxelsPerChunk],
-    ['ignore_index', 'u32', o.ignoreIndex ?? 0],
-    ['threshold', 'f32', o.threshold ?? 0],
-    ['focal_first_class', 'u32', o.focal?.firstClass ?? 0],
-    ['focal_gamma', 'f32', o.focal?.gamma ?? 0],
-    ['pos_weight', 'f32', o.crossEntropy?.posWeight ?? 1],
-    ['label_smoothing', 'f32', o.crossEntropy?.labelSmoothing ?? 0],
     ['linear_base', 'u32', w.linearBase],
     ['voxel_base', 'u32', w.elementBase],
     ['element_base', 'u32', w.elementBase * o.classes],
   ];
-}
-
-export function packFamilyParams(o: VoxelScalars, grid: VoxelGrid, windows: readonly BindingWindow[]): ArrayBuffer {
-  return packPerWindow(windows, (w) => familyParamsFields(o, grid, w));
 }
 
 /** The tensors every voxel-major loss binds: pred and its target (windowed), the loss, and the optional grad. */

@@ -1,5 +1,6 @@
 import { STATUS_BYTES } from '../core/limits.js';
-import { packUniform, type UniformValue } from '../kernels/uniforms.js';
+import { TARGET_KIND, WASSERSTEIN_WEIGHTING } from '../kernels/modes.js';
+import { packPerWindow, packUniform, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedWassersteinOptions } from '../spec/wasserstein.js';
 import type { BindingWindow } from './grids.js';
 import type { DeviceProfile } from './profile.js';
@@ -12,8 +13,7 @@ import {
   type PipelineConstants,
 } from './program.js';
 import {
-  packFamilyParams,
-  TARGET,
+  voxelGridFields,
   voxelGrids,
   voxelPass,
   voxelTensors,
@@ -23,12 +23,17 @@ import {
 } from './voxel.js';
 
 // MONAI's Generalized Wasserstein Dice (engine.wassersteinDice): a voxel-major forward with the
-// softmax fused in, on lib/family_voxel.wgsl's grid and uniform block, a one-workgroup finalize
-// and an elementwise backward pass.
+// softmax fused in, on lib/voxel_grid.wgsl's grid, a one-workgroup finalize and an elementwise
+// backward pass.
 
-/** The modes of the Wasserstein passes: lib/family_voxel.wgsl's, on logits and a label map. */
+/** The modes of the Wasserstein voxel passes (lib/wasserstein.wgsl), on logits and a label map. */
 export function wassersteinConstants(o: NormalizedWassersteinOptions): PipelineConstants {
-  return { TARGET_KIND: TARGET[o.target], CHANNELS_FIRST: +o.channelsFirst };
+  return { TARGET_KIND: TARGET_KIND.values[o.target], CHANNELS_FIRST: +o.channelsFirst };
+}
+
+/** Mirrors `WassersteinParams` in lib/wasserstein.wgsl: the grid alone, one block per window. */
+export function wassersteinParamsFields(o: NormalizedWassersteinOptions, grid: VoxelPassGrid, w: BindingWindow) {
+  return voxelGridFields(o, grid, w);
 }
 
 /** Mirrors `FinalizeParams` in wasserstein_finalize.wgsl. */
@@ -41,7 +46,6 @@ export function wassersteinFinalizeFields(
     ['batch', 'u32', o.batch],
     ['classes', 'u32', o.classes],
     ['chunks', 'u32', chunks],
-    ['weighting', 'u32', o.weighting === 'GDL' ? 1 : 0],
     ['smooth_nr', 'f32', o.smoothNumerator],
     ['smooth_dr', 'f32', o.smoothDenominator],
     ['scale', 'f32', o.reduction === 'mean' ? 1 / o.batch : 1],
@@ -69,12 +73,10 @@ export function planWassersteinProgram(
   const inputs = (w: BindingWindow): Record<string, BindingRef> => ({
     pred: voxelWindow('pred', w, 'elements', o.classes),
     truth: voxelWindow('target', w, o.target, o.classes),
-    mask: scratchRef('no mask'),
     distance: scratchRef('distances'),
   });
   const constants = wassersteinConstants(o);
-  // The voxel passes share lib/family_voxel.wgsl's uniform block; the family's scalars stay 0.
-  const voxelParams = (grid: VoxelPassGrid) => packFamilyParams(o, grid, grid.windows);
+  const voxelParams = (grid: VoxelPassGrid) => packPerWindow(grid.windows, (w) => wassersteinParamsFields(o, grid, w));
   return {
     label: o.label,
     dims: o.dims,
@@ -85,7 +87,6 @@ export function planWassersteinProgram(
       { name: 'partials', bytes: pairs * forward.chunks * 32 },
       { name: 'faults', bytes: faultRecords * 32 },
       { name: 'class sums', bytes: pairs * 16 },
-      { name: 'no mask', bytes: 16 },
       { name: 'status', bytes: STATUS_BYTES, readable: true },
       { name: 'stats', bytes: o.batch * 16, readable: true },
     ],
@@ -98,7 +99,7 @@ export function planWassersteinProgram(
       uniformPass(
         'finalize',
         'wasserstein_finalize',
-        {},
+        { WEIGHTING: WASSERSTEIN_WEIGHTING.values[o.weighting] },
         packWassersteinFinalizeParams(o, forward.chunks, faultRecords),
         [
           {

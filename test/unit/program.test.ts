@@ -11,7 +11,7 @@ import {
   type UniformField as TableField,
   type WgslReflection,
 } from '../../src/kernels/reflect.js';
-import { familyFinalizeFields } from '../../src/program/family.js';
+import { familyFinalizeFields, familyParamsFields } from '../../src/program/family.js';
 import { planProgram } from '../../src/program/planner.js';
 import type { DeviceProfile, GridProfile } from '../../src/program/profile.js';
 import { describeProgram, type LossProgram } from '../../src/program/program.js';
@@ -21,8 +21,8 @@ import {
   seedFinalizeFields,
   type SeedGrids,
 } from '../../src/program/seed.js';
-import { familyParamsFields, type VoxelGrids } from '../../src/program/voxel.js';
-import { wassersteinFinalizeFields } from '../../src/program/wasserstein.js';
+import type { VoxelGrids } from '../../src/program/voxel.js';
+import { wassersteinFinalizeFields, wassersteinParamsFields } from '../../src/program/wasserstein.js';
 import { normalizeLossOptions, type LossOptions } from '../../src/spec/family.js';
 import type { LossSpec } from '../../src/spec/index.js';
 import { normalizeDiceOptions, type DiceLossOptions } from '../../src/spec/seed.js';
@@ -228,8 +228,19 @@ describe('uniform field tables against the WGSL structs', () => {
     ],
     [
       'family voxel passes',
-      ['family_forward', 'family_backward', 'wasserstein_forward', 'wasserstein_backward'],
+      ['family_forward', 'family_backward', 'family_forward_quads_f16', 'family_backward_f16_f16grad'],
       table(familyParamsFields(familyOptions, familyProgram.grids.forward, w)),
+    ],
+    [
+      'wasserstein voxel passes',
+      ['wasserstein_forward', 'wasserstein_backward'],
+      table(
+        wassersteinParamsFields(
+          normalizeWassersteinOptions({ shape: [1, 4, 3], distanceMatrix: M3 }),
+          familyProgram.grids.forward,
+          w,
+        ),
+      ),
     ],
     ['family finalize', ['family_finalize'], table(familyFinalizeFields(familyOptions, 1, 6, 1, 256))],
     [

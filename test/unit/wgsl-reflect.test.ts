@@ -154,6 +154,26 @@ describe('overrides and entry points', () => {
     expect(reflection.entryPoints).toEqual([]);
   });
 
+  it('reads integer constants (mode values) with and without type, and skips other initialisers', () => {
+    const { constants } = reflectWgsl(`
+      const ACT_NONE: u32 = 0u;
+      const ACT_SOFTMAX = 2u;
+      const LIMIT: i32 = 7;
+      const MASK = 0xffu;
+      const BARE = 3;
+      const HALF: f32 = 0.5;
+      const DERIVED: u32 = ACT_SOFTMAX * 2u;
+      const_assert ACT_SOFTMAX > ACT_NONE;
+    `);
+    expect(constants).toEqual([
+      { name: 'ACT_NONE', type: 'u32', value: 0 },
+      { name: 'ACT_SOFTMAX', type: 'u32', value: 2 },
+      { name: 'LIMIT', type: 'i32', value: 7 },
+      { name: 'MASK', type: 'u32', value: 255 },
+      { name: 'BARE', type: 'abstract-int', value: 3 },
+    ]);
+  });
+
   it('throws on unbalanced braces and a missing ";"', () => {
     expect(() => reflectWgsl('fn f() { ')).toThrow(/never closed/);
     expect(() => reflectWgsl('fn f() { } }')).toThrow(/unbalanced "}"/);
@@ -270,7 +290,6 @@ describe('every kernel, composed with its includes', () => {
       'tree_start',
       'linear_base',
       'unit_base',
-      'unit_width',
     ]);
   });
 });

@@ -29,6 +29,10 @@ override EMPTY_ZERO: bool = false;     // value 0 for groups whose target mass i
 override CLASS_WEIGHTING: u32 = 0u;    // WEIGHTING_*
 override AUX_KIND: u32 = 0u;           // AUX_*
 override FOCAL: bool = false;          // the focal sums F+, F- are in the partials
+// What the forward pass stored (family_forward.wgsl): the second vec4 of each partial at all
+// (SUMS_B), and M apart from G (SEPARATE_MASS; else M = G).
+override SUMS_B: bool = false;
+override SEPARATE_MASS: bool = false;
 // Sized by the engine's class limit (MAX_CLASSES in src/core/limits.ts).
 const MAX_CLASSES: u32 = 256u;
 
@@ -57,7 +61,8 @@ struct FinalizeParams {
 }
 
 @group(0) @binding(0) var<uniform> params: FinalizeParams;
-// Per pair and chunk (pair-major), two vec4: (I, P, G, T) and (AUX, M, F+, F-).
+// Per pair and chunk (pair-major), two vec4: (I, P, G, T) and (AUX, M, F+, F-), with only the
+// sums the loss needs (family_forward.wgsl); the second is not written unless SUMS_B.
 @group(0) @binding(1) var<storage, read> partials: array<vec4<f32>>;
 // Per class, two vec4: (included, fixed group weight, cross-entropy weight, 0) and
 // (focal factor on F+, focal factor on F-, 0, 0).
@@ -121,37 +126,36 @@ fn fold_chunks(tid: u32) -> ChunkTotals {
     let pair = first_pair + tid / lanes;
     let b = pair / params.classes;
     let c = pair % params.classes;
-    // Chunk partials are large and many: Neumaier-compensated sums keep the exact totals
-    // that a plain running f32 sum would round away once it passes 2^24.
-    var a = vec4<f32>(0.0);
-    var m = vec4<f32>(0.0);
-    var a_error = vec4<f32>(0.0);
-    var m_error = vec4<f32>(0.0);
+    // Chunk partials are large and many: compensated sums (lib/workgroup_sum.wgsl).
+    var a = Compensated(vec4<f32>(0.0), vec4<f32>(0.0));
+    var m = Compensated(vec4<f32>(0.0), vec4<f32>(0.0));
     if (pair < pairs) {
       for (var chunk = lane; chunk < params.chunks; chunk += lanes) {
         let at = partial_index(b, c, chunk);
-        let xa = partials[at];
-        let xm = partials[at + 1u];
-        let ta = a + xa;
-        let tm = m + xm;
-        a_error += select((xa - ta) + a, (a - ta) + xa, abs(a) >= abs(xa));
-        m_error += select((xm - tm) + m, (m - tm) + xm, abs(m) >= abs(xm));
-        a = ta;
-        m = tm;
+        a = compensated_add(a, partials[at]);
+        if (SUMS_B) {
+          m = compensated_add(m, partials[at + 1u]);
+        }
       }
     }
-    a = lane_group_sum(tid, lanes, a + a_error);
-    m = lane_group_sum(tid, lanes, m + m_error);
+    let sums_a = lane_group_sum(tid, lanes, a.sum + a.error);
+    var sums_b = vec4<f32>(0.0);
+    if (SUMS_B) {
+      sums_b = lane_group_sum(tid, lanes, m.sum + m.error);
+    }
+    if (!SEPARATE_MASS) {
+      sums_b.y = sums_a.z;   // M = G: neither squared nor absolute sums
+    }
     if (lane == 0u && pair < pairs) {
       var focal = 0.0;
       if (FOCAL) {
         let factors = class_info[c * 2u + 1u];
-        focal = factors.x * m.z + factors.y * m.w;
+        focal = factors.x * sums_b.z + factors.y * sums_b.w;
       }
-      pair_sums[pair * 2u] = a;
-      pair_sums[pair * 2u + 1u] = vec4<f32>(m.x, m.y, 0.0, focal);
+      pair_sums[pair * 2u] = sums_a;
+      pair_sums[pair * 2u + 1u] = vec4<f32>(sums_b.x, sums_b.y, 0.0, focal);
       let ce_weight = class_info[c * 2u].z;
-      ce_totals += vec4<f32>(0.0, 0.0, ce_weight * m.x, ce_weight * m.y);
+      ce_totals += vec4<f32>(0.0, 0.0, ce_weight * sums_b.x, ce_weight * sums_b.y);
       focal_part += focal;
     }
   }

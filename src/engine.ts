@@ -161,13 +161,7 @@ export class DiceEngine implements LossHost, LossFactory {
   async dice(options: DiceLossOptions): Promise<DiceLoss> {
     this._assertUsable();
     const normalized = normalizeDiceOptions(options);
-    if (normalized.predType === 'f16' && !this.device.features.has('shader-f16')) {
-      throw new WgslDiceError(
-        'FEATURE_MISSING',
-        "predType 'f16' needs the device feature 'shader-f16', which this device was not created with; " +
-          "request it in requestDevice({ requiredFeatures: ['shader-f16'] }) where the adapter offers it, or use f32.",
-      );
-    }
+    this.#requireF16(normalized);
     const program = planProgram({ kind: 'seed', options: normalized }, this.#profile);
     const loss = new DiceLoss(this, normalized, program, await this.#compile(program));
     this.#losses.add(loss);
@@ -211,6 +205,7 @@ export class DiceEngine implements LossHost, LossFactory {
   async wassersteinDice(options: WassersteinDiceOptions): Promise<WassersteinDiceLoss> {
     this._assertUsable();
     const normalized = normalizeWassersteinOptions(options);
+    this.#requireF16(normalized);
     const program = planProgram({ kind: 'wasserstein', options: normalized }, this.#profile);
     const loss = new WassersteinDiceLoss(this, normalized, program, await this.#compile(program));
     this.#losses.add(loss);
@@ -219,10 +214,23 @@ export class DiceEngine implements LossHost, LossFactory {
 
   async #family(normalized: ReturnType<typeof normalizeLossOptions>): Promise<FamilyLoss> {
     this._assertUsable();
+    this.#requireF16(normalized);
     const program = planProgram({ kind: 'family', options: normalized }, this.#profile);
     const loss = new FamilyLoss(this, normalized, program, await this.#compile(program));
     this.#losses.add(loss);
     return loss;
+  }
+
+  /** FEATURE_MISSING where an f16 element type is asked of a device without 'shader-f16'. */
+  #requireF16(o: { predType: 'f32' | 'f16'; gradType?: 'f32' | 'f16' }): void {
+    const option = o.predType === 'f16' ? 'predType' : o.gradType === 'f16' ? 'gradType' : undefined;
+    if (option && !this.device.features.has('shader-f16')) {
+      throw new WgslDiceError(
+        'FEATURE_MISSING',
+        `${option} 'f16' needs the device feature 'shader-f16', which this device was not created with; ` +
+          "request it in requestDevice({ requiredFeatures: ['shader-f16'] }) where the adapter offers it, or use f32.",
+      );
+    }
   }
 
   /** Compiles (or finds) the pipeline of each pass of a program planned for this device. */

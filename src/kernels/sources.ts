@@ -15,6 +15,8 @@ import diceReduceVec4Subgroups from '../../shaders/dice_reduce_vec4_subgroups.wg
 import familyBackward from '../../shaders/family_backward.wgsl';
 import familyFinalize from '../../shaders/family_finalize.wgsl';
 import familyForward from '../../shaders/family_forward.wgsl';
+import blockSum from '../../shaders/lib/block_sum.wgsl';
+import blockSumSubgroups from '../../shaders/lib/block_sum_subgroups.wgsl';
 import classBlock from '../../shaders/lib/class_block.wgsl';
 import cldiceCommon from '../../shaders/lib/cldice_common.wgsl';
 import cldicePool from '../../shaders/lib/cldice_pool.wgsl';
@@ -58,7 +60,8 @@ import { composeShader, type ComposedShader, type IncludedLibrary } from './comp
  * Kernels vary in two ways only: modes are `override` constants (set per pipeline), and a
  * binding's element type, which WGSL cannot make an override, is library substitution: a variant
  * is its kernel composed with other libraries in place of some includes (the `_quads` kernels
- * read pred as vec4s, the `_f16` ones as f16, `_f16grad` write an f16 gradient). A library that
+ * read pred as vec4s, the `_f16` ones as f16, `_f16grad` write an f16 gradient, `_subgroups` sum
+ * over the workgroup with subgroup operations). A library that
  * needs a WGSL extension enables it itself (see ./compose.ts).
  */
 
@@ -91,6 +94,12 @@ const F16_GRAD: VariantAxis = {
     'lib/voxel_grad.wgsl': 'lib/voxel_grad_f16.wgsl',
     'lib/voxel_grad_quads.wgsl': 'lib/voxel_grad_quads_f16.wgsl',
   },
+};
+
+/** Per-class sums over a workgroup with subgroup operations (the adapter's `subgroups` feature). */
+const SUBGROUPS: VariantAxis = {
+  suffix: '_subgroups',
+  swaps: { 'lib/block_sum.wgsl': 'lib/block_sum_subgroups.wgsl' },
 };
 
 /** The kernel files in shaders/, by name. */
@@ -132,7 +141,7 @@ type VoxelBackward = 'family_backward' | 'wasserstein_backward';
 type Quads = '' | '_quads';
 type F16 = '' | '_f16';
 export type FamilyShaderName =
-  | `${VoxelForward}${Quads}${F16}`
+  | `${VoxelForward}${Quads}${F16}${'' | '_subgroups'}`
   | `${VoxelBackward}${Quads}${F16}${'' | '_f16grad'}`
   | 'family_finalize'
   | 'wasserstein_finalize';
@@ -152,11 +161,12 @@ function variants(): Map<KernelName, { file: KernelFile; axes: readonly VariantA
     add(file, [F16_PRED]);
   }
   for (const file of ['family_forward', 'wasserstein_forward', 'family_backward', 'wasserstein_backward'] as const) {
-    const grads = file.endsWith('_backward') ? [[], [F16_GRAD]] : [[]];
+    // The forward passes sum over the workgroup (subgroups or not), the backward ones write grad.
+    const tails = file.endsWith('_backward') ? [[], [F16_GRAD]] : [[], [SUBGROUPS]];
     for (const quads of [[], [QUADS]])
       for (const pred of [[], [F16_PRED]])
-        for (const grad of grads)
-          if (quads.length + pred.length + grad.length > 0) add(file, [...quads, ...pred, ...grad]);
+        for (const tail of tails)
+          if (quads.length + pred.length + tail.length > 0) add(file, [...quads, ...pred, ...tail]);
   }
   return all;
 }
@@ -165,6 +175,8 @@ const kernelVariants = variants();
 
 /** The shared WGSL helpers, by the path a kernel's `// #include "..."` names. */
 export const shaderLibraries: Readonly<Record<string, string>> = {
+  'lib/block_sum.wgsl': blockSum,
+  'lib/block_sum_subgroups.wgsl': blockSumSubgroups,
   'lib/class_block.wgsl': classBlock,
   'lib/cldice_common.wgsl': cldiceCommon,
   'lib/cldice_pool.wgsl': cldicePool,

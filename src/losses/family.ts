@@ -1,4 +1,5 @@
 import { WgslDiceError } from '../core/errors.js';
+import { fromFloat16Bits, toFloat16Bits } from '../core/half.js';
 import type { LossProgram } from '../program/program.js';
 import type { VoxelGrids } from '../program/voxel.js';
 import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
@@ -9,13 +10,13 @@ import { snapshotCompute } from '../runtime/submit.js';
 import { groupCount, type NormalizedLossOptions } from '../spec/family.js';
 
 export interface LossEncodeBuffers {
-  /** f32 probabilities or logits (see `activation`), in the declared shape and layout. */
+  /** Probabilities or logits (see `activation`), f32 or f16 (`predType`), in the declared shape and layout. */
   pred: BufferArg;
   /** Dense f32 targets of pred's shape, or the packed integer label map `[B, ...spatial]`. */
   target: BufferArg;
   /** Receives the scalar loss (one f32). */
   loss: BufferArg;
-  /** Receives dL/d(pred input): w.r.t. logits when an activation is fused. */
+  /** Receives dL/d(pred input), f32 or f16 (`gradType`): w.r.t. logits when an activation is fused. */
   grad?: BufferArg;
   /** f32 voxel mask when the loss was created with `mask`. */
   mask?: BufferArg;
@@ -55,6 +56,20 @@ export interface LossResult {
 const OVERFLOWING_SCALED_LOGITS =
   " (with mask: 'logits' also a finite logit times its mask beyond f32's range, |pred x mask| > 3.4e38: " +
   'rescale the logits or the mask)';
+
+/**
+ * compute()'s pred for predType 'f16': the bits of f16 values in a Uint16Array, or a Float32Array
+ * rounded to f16 here (as engine.dice does); anything else as given.
+ */
+export function halfInput<T>(pred: T, predType: 'f32' | 'f16'): T | Uint16Array {
+  return predType === 'f16' && pred instanceof Float32Array ? toFloat16Bits(pred) : pred;
+}
+
+/** compute()'s gradient as f32: an f16 gradient (gradType 'f16') read back as bits and widened. */
+export function widenGradient(grad: Float32Array, elements: number, gradType: 'f32' | 'f16'): Float32Array {
+  if (gradType === 'f32') return grad;
+  return Float32Array.from(fromFloat16Bits(new Uint16Array(grad.buffer, grad.byteOffset, elements)));
+}
 
 /**
  * A Dice-family loss of fixed shape and options (see {@link LossOptions}), created by
@@ -131,10 +146,12 @@ export class FamilyLoss extends ProgramLoss {
   /**
    * Runs the loss once on host arrays (copied at the call) or GPU buffers and reads everything
    * back. Throws LABEL_OUT_OF_RANGE or NON_FINITE_INPUT (with the count and first index) when
-   * the input was bad, rather than returning a silently wrong number.
+   * the input was bad, rather than returning a silently wrong number. With predType 'f16', pred
+   * is the bits of f16 values (a Uint16Array) or a Float32Array, rounded to f16 here; with
+   * gradType 'f16' the gradient comes back widened to f32 (its values are f16's).
    */
   async compute(
-    pred: Float32Array | BufferArg,
+    pred: Float32Array | Uint16Array | BufferArg,
     target: TargetInput,
     given: { grad?: boolean; mask?: Float32Array | BufferArg } = {},
   ): Promise<LossResult> {
@@ -145,7 +162,7 @@ export class FamilyLoss extends ProgramLoss {
     this.#checkOptional(options.mask !== undefined, wantGrad);
     const o = this.options;
     const out = await this.runOnce(
-      { pred, target, mask: options.mask },
+      { pred: halfInput(pred, o.predType), target, mask: options.mask },
       wantGrad,
       'fix the labels, or set ignoreIndex for a void label.',
       o.mask === 'logits' ? OVERFLOWING_SCALED_LOGITS : '',
@@ -166,7 +183,7 @@ export class FamilyLoss extends ProgramLoss {
         weight: column(7),
       },
     };
-    if (out.grad) result.grad = out.grad;
+    if (out.grad) result.grad = widenGradient(out.grad, o.elements, o.gradType);
     // Per pair, the second vec4 of pair_sums ends with the weighted focal sum.
     const pairSums = out.sections.get('pair sums');
     if (pairSums) result.pairFocal = Float32Array.from({ length: o.batch * o.classes }, (_, k) => pairSums[k * 8 + 7]);

@@ -1,4 +1,4 @@
-import { F32_MAX, CLASS_BLOCK, STATUS_BYTES } from '../core/limits.js';
+import { F32_MAX, STATUS_BYTES } from '../core/limits.js';
 import {
   ACTIVATION,
   AUX_KIND,
@@ -22,6 +22,9 @@ import {
   type TensorSpec,
 } from './program.js';
 import {
+  forwardBlockClasses,
+  voxelBackwardKernel,
+  voxelForwardKernel,
   voxelGridFields,
   voxelGrids,
   voxelPass,
@@ -52,6 +55,25 @@ function classWeighting(o: NormalizedLossOptions): number {
   return CLASS_WEIGHTING.values[o.inverseFrequency ? 'inverse-frequency' : 'fixed'];
 }
 
+/**
+ * M = sum w*g apart from G: only where they differ (squared or absolute sums); elsewhere the
+ * finalize takes G for it (family_forward.wgsl's header).
+ */
+function separateMass(o: NormalizedLossOptions): boolean {
+  return o.squared || o.softAbs;
+}
+
+/** The forward pass stores a second vec4 of sums (AUX, M, F+, F-): it holds one of them. */
+function sumsB(o: NormalizedLossOptions): boolean {
+  return o.crossEntropy !== undefined || separateMass(o) || o.focal !== undefined;
+}
+
+/** The sums a class of the forward's block accumulates: I or T, P, G, and AUX, M, F+, F- where needed. */
+function sumsPerClass(o: NormalizedLossOptions): number {
+  const focal = o.focal ? (o.focal.useSoftmax ? 1 : 2) : 0;
+  return 3 + (o.crossEntropy ? 1 : 0) + (separateMass(o) ? 1 : 0) + focal;
+}
+
 /** The modes of the voxel passes (lib/family_voxel.wgsl), as pipeline-creation constants. */
 export function voxelConstants(o: NormalizedLossOptions): PipelineConstants {
   return {
@@ -80,6 +102,8 @@ export function finalizeConstants(o: NormalizedLossOptions): PipelineConstants {
     CLASS_WEIGHTING: classWeighting(o),
     AUX_KIND: auxKind(o),
     FOCAL: +(o.focal !== undefined),
+    SUMS_B: +sumsB(o),
+    SEPARATE_MASS: +separateMass(o),
   };
 }
 
@@ -160,7 +184,7 @@ export function packClassInfo(o: NormalizedLossOptions): Float32Array<ArrayBuffe
 }
 
 export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfile): LossProgram<VoxelGrids> {
-  const grids = voxelGrids(o, profile);
+  const grids = voxelGrids(o, profile, forwardBlockClasses(o.classes, sumsPerClass(o), profile));
   const groups = groupCount(o);
   const pairs = o.batch * o.classes;
   const { forward, backward } = grids;
@@ -181,7 +205,7 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
   const tensors = [pred, target, ...(hasMask ? [mask] : []), loss, ...(grad ? [grad] : [])];
   // The bindings every voxel pass shares, for one window.
   const inputs = (w: BindingWindow): Record<string, BindingRef> => ({
-    pred: voxelWindow('pred', w, 'elements', o.classes),
+    pred: voxelWindow('pred', w, 'elements', o.classes, o.predType),
     truth: voxelWindow('target', w, o.target, o.classes),
     // A shared mask ([...spatial]) is bound whole; without a mask a dummy scratch stands in.
     mask: !hasMask
@@ -191,12 +215,8 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
         : tensorRef('mask', 0, maskBytes),
   });
   const voxel = voxelConstants(o);
-  // Up to CLASS_BLOCK classes a voxel's per-class values stay in registers: loops run to C, a
-  // constant of the pipeline (one pipeline per class count; wider axes share one).
-  const inRegisters = { REGISTER_CLASSES: o.classes <= CLASS_BLOCK ? o.classes : 0 };
-  // There, channels-last with whole vec4s of classes, pred and grad are read and written as
-  // vec4s (shaders/lib/family_pred.wgsl); every window starts and ends on a voxel, so on a vec4.
-  const quads = inRegisters.REGISTER_CLASSES % 4 === 0 && inRegisters.REGISTER_CLASSES !== 0 && !o.channelsFirst;
+  const forwardKernel = voxelForwardKernel('family_forward', o, forward, profile);
+  const backwardKernel = voxelBackwardKernel('family_backward', o);
   return {
     label: o.label,
     dims: o.dims,
@@ -213,12 +233,10 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
       { name: 'stats', bytes: groups * 32, readable: true },
     ],
     passes: [
-      // Wider class axes: GPUs get the class-block loops unrolled (registers); software adapters
-      // compile far faster without.
       voxelPass(
         'forward',
-        quads ? 'family_forward_quads' : 'family_forward',
-        { ...voxel, ...inRegisters, UNROLL_CLASS_BLOCK: +!profile.software },
+        forwardKernel.kernel,
+        { ...voxel, ...forwardKernel.constants, SEPARATE_MASS: +separateMass(o), SUMS_B: +sumsB(o) },
         packFamilyParams(o, forward, forward.windows),
         forward,
         (w) => ({ ...inputs(w), partials: scratchRef('partials'), faults: scratchRef('faults') }),
@@ -249,14 +267,14 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
         ? [
             voxelPass(
               'backward',
-              quads ? 'family_backward_quads' : 'family_backward',
-              { ...voxel, ...inRegisters },
+              backwardKernel.kernel,
+              { ...voxel, ...backwardKernel.constants },
               packFamilyParams(o, backward, backward.windows),
               backward,
               (w) => ({
                 ...inputs(w),
                 coefs: scratchRef('coefs'),
-                grad: voxelWindow('grad', w, 'elements', o.classes),
+                grad: voxelWindow('grad', w, 'elements', o.classes, o.gradType),
               }),
               true,
             ),

@@ -2,7 +2,7 @@ import { WgslDiceError } from '../core/errors.js';
 import { CLASS_BLOCK } from '../core/limits.js';
 import type { UniformValue } from '../kernels/uniforms.js';
 import { MAX_SEQUENTIAL_ADDS, rangeWindows, type BindingWindow } from './grids.js';
-import type { GridProfile } from './profile.js';
+import type { DeviceProfile, GridProfile } from './profile.js';
 import {
   tensorRef,
   uniformPass,
@@ -12,7 +12,7 @@ import {
   type TensorName,
   type TensorSpec,
 } from './program.js';
-import type { KernelName } from '../kernels/sources.js';
+import type { FamilyShaderName, KernelName } from '../kernels/sources.js';
 
 // The voxel-major passes the loss family and Wasserstein Dice share (shaders/lib/voxel_grid.wgsl):
 // their grids and binding windows, the target encodings, and the grid part of their uniform blocks.
@@ -33,8 +33,8 @@ export interface VoxelPassGrid extends VoxelGrid {
 export interface VoxelGrids {
   /** Bytes per voxel of the widest windowed tensor: what a window's size is measured in. */
   readonly bytesPerVoxel: number;
-  /** The forward reduction; wg.y runs the blocks of CLASS_BLOCK classes. */
-  readonly forward: VoxelPassGrid & { readonly classBlocks: number };
+  /** The forward reduction; wg.y runs the blocks of `blockClasses` classes. */
+  readonly forward: VoxelPassGrid & { readonly classBlocks: number; readonly blockClasses: number };
   /** The elementwise backward pass: many more, smaller chunks (no barriers). */
   readonly backward: VoxelPassGrid;
 }
@@ -51,15 +51,37 @@ export interface VoxelShape {
 const WINDOW_ALIGN_VOXELS = 256;
 
 /**
- * Plans the voxel passes for a profile: a reduction grid of few, long chunks (each lane adds at
- * most MAX_SEQUENTIAL_ADDS voxels) and an elementwise grid of many, and the binding windows of
- * both. Throws BINDING_TOO_LARGE when a channels-first sample does not fit in one window.
+ * Per-class state, in f32, a GPU forward thread may keep for its class block: its sums and one
+ * logit a class. Past it (RDNA3: about 96 VGPRs) fewer than 16 subgroups fit a SIMD
+ * (`npm run kernel-stats`), so the block shrinks instead.
  */
-export function voxelGrids(o: VoxelShape, profile: GridProfile): VoxelGrids {
+export const GPU_CLASS_STATE_BUDGET = 64;
+
+/**
+ * Classes a forward workgroup row accumulates (wg.y runs the blocks): CLASS_BLOCK on software
+ * adapters; on GPUs the largest power of two up to CLASS_BLOCK whose state (`sumsPerClass` sums
+ * and one logit a class, for the classes the block holds) fits GPU_CLASS_STATE_BUDGET. A loss
+ * that needs few sums keeps 16 classes a block; softmax Dice with cross-entropy and focal terms
+ * (7 sums) gets 8.
+ */
+export function forwardBlockClasses(classes: number, sumsPerClass: number, profile: GridProfile): number {
+  let block = CLASS_BLOCK;
+  if (profile.software) return block;
+  while (block > 1 && Math.min(block, classes) * (sumsPerClass + 1) > GPU_CLASS_STATE_BUDGET) block /= 2;
+  return block;
+}
+
+/**
+ * Plans the voxel passes for a profile: a reduction grid of few, long chunks (each lane adds at
+ * most MAX_SEQUENTIAL_ADDS voxels) over blocks of `blockClasses` classes, an elementwise grid of
+ * many, and the binding windows of both. Throws BINDING_TOO_LARGE when a channels-first sample
+ * does not fit in one window.
+ */
+export function voxelGrids(o: VoxelShape, profile: GridProfile, blockClasses = CLASS_BLOCK): VoxelGrids {
   const bytesPerVoxel = 4 * o.classes;
   // Channels-last chunks fit in half a window, so every window holds at least one.
   const maxChunk = o.channelsFirst ? Infinity : Math.floor(profile.maxBindingBytes / 2 / bytesPerVoxel);
-  const classBlocks = Math.ceil(o.classes / CLASS_BLOCK);
+  const classBlocks = Math.ceil(o.classes / blockClasses);
   const reduceGrid = voxelChunks(o.spatial, {
     wanted: Math.ceil(profile.targetWorkgroups / (o.batch * classBlocks)),
     // A thread reads C values a voxel: the work worth a workgroup is counted in elements.
@@ -75,7 +97,7 @@ export function voxelGrids(o: VoxelShape, profile: GridProfile): VoxelGrids {
   });
   return {
     bytesPerVoxel,
-    forward: { ...reduceGrid, classBlocks, windows: voxelWindows(o, reduceGrid, bytesPerVoxel, profile) },
+    forward: { ...reduceGrid, classBlocks, blockClasses, windows: voxelWindows(o, reduceGrid, bytesPerVoxel, profile) },
     backward: { ...elementwiseGrid, windows: voxelWindows(o, elementwiseGrid, bytesPerVoxel, profile) },
   };
 }
@@ -155,16 +177,27 @@ export function targetBytes(kind: TargetKind, voxels: number, classes: number): 
   }
 }
 
-/** The part of a windowed tensor a window (voxels [v0, v0 + n)) covers. */
+/** Bytes of `count` f32 or f16 elements, in whole words (a binding's size is a multiple of 4). */
+export function elementBytes(count: number, type: 'f32' | 'f16'): number {
+  return type === 'f16' ? Math.ceil(count / 2) * 4 : count * 4;
+}
+
+/**
+ * The part of a windowed tensor a window (voxels [v0, v0 + n)) covers: pred and grad as
+ * 'elements' of `type` (an f16 window of odd length binds one element of slack, which it never
+ * reads or writes), a dense target, a label map, or a per-sample mask ('voxel-f32').
+ */
 export function voxelWindow(
   name: TensorName,
   w: BindingWindow,
   kind: TargetKind | 'elements' | 'voxel-f32',
   classes: number,
+  type: 'f32' | 'f16' = 'f32',
 ): BindingRef {
   const { elementBase: v0, elementCount: n } = w;
   switch (kind) {
     case 'elements':
+      return tensorRef(name, v0 * classes * (type === 'f16' ? 2 : 4), elementBytes(n * classes, type));
     case 'dense':
       return tensorRef(name, v0 * classes * 4, n * classes * 4);
     case 'u32':
@@ -210,18 +243,19 @@ export function voxelGridFields(
 
 /** The tensors every voxel-major loss binds: pred and its target (windowed), the loss, and the optional grad. */
 export function voxelTensors(
-  o: VoxelShape & { readonly elements: number; readonly target: TargetKind },
+  o: VoxelShape & VoxelElementTypes & { readonly elements: number; readonly target: TargetKind },
   withGrad = true,
 ): { pred: TensorSpec; target: TensorSpec; loss: TensorSpec; grad?: TensorSpec } {
   const voxels = o.batch * o.spatial;
   return {
     pred: {
       name: 'pred',
-      bytes: o.elements * 4,
+      bytes: elementBytes(o.elements, o.predType),
       windowed: true,
       access: 'read',
       optional: false,
-      host: { type: 'f32', elements: o.elements },
+      // f16 predictions are given as their bits (a Float32Array is rounded for you).
+      host: { type: o.predType === 'f16' ? 'f16-bits' : 'f32', elements: o.elements },
     },
     target: {
       name: 'target',
@@ -233,7 +267,7 @@ export function voxelTensors(
     },
     loss: { name: 'loss', bytes: 4, windowed: false, access: 'write', optional: false },
     grad: withGrad
-      ? { name: 'grad', bytes: o.elements * 4, windowed: true, access: 'write', optional: true }
+      ? { name: 'grad', bytes: elementBytes(o.elements, o.gradType), windowed: true, access: 'write', optional: true }
       : undefined,
   };
 }
@@ -258,4 +292,60 @@ export function voxelPass(
     bindings: bind(w),
   }));
   return uniformPass(name, kernel, constants, uniforms, dispatches, backward);
+}
+
+/** The element types of pred and grad a loss was created with. */
+export interface VoxelElementTypes {
+  readonly predType: 'f32' | 'f16';
+  readonly gradType: 'f32' | 'f16';
+}
+
+/**
+ * Whether a voxel pass reads pred and writes grad as vec4s: channels-last with the class count
+ * in registers a multiple of 4 (shaders/lib/voxel_pred.wgsl); every window starts and ends on a
+ * voxel, so on a vec4.
+ */
+function inQuads(registerClasses: number, channelsFirst: boolean): boolean {
+  return registerClasses !== 0 && registerClasses % 4 === 0 && !channelsFirst;
+}
+
+/**
+ * The kernel variant and register constants of a voxel forward pass. Up to its block's class
+ * count, a voxel's classes stay in registers (REGISTER_CLASSES: loops run to C, a constant of the
+ * pipeline, so one pipeline per class count, wider axes share one); GPUs get the class-block
+ * loops unrolled and, where the adapter has subgroups, the subgroup sums; software adapters
+ * compile far faster without either.
+ */
+export function voxelForwardKernel(
+  base: 'family_forward' | 'wasserstein_forward',
+  o: VoxelShape & VoxelElementTypes,
+  grid: VoxelGrids['forward'],
+  profile: DeviceProfile,
+): { kernel: FamilyShaderName; constants: PipelineConstants } {
+  const registerClasses = o.classes <= grid.blockClasses ? o.classes : 0;
+  const subgroups = !profile.software && profile.subgroupSize !== undefined;
+  const kernel = `${base}${inQuads(registerClasses, o.channelsFirst) ? '_quads' : ''}${
+    o.predType === 'f16' ? '_f16' : ''
+  }${subgroups ? '_subgroups' : ''}` as FamilyShaderName;
+  return {
+    kernel,
+    constants: {
+      BLOCK_CLASSES: grid.blockClasses,
+      REGISTER_CLASSES: registerClasses,
+      UNROLL_CLASS_BLOCK: +!profile.software,
+      ...(subgroups ? { SUBGROUP_MIN_SIZE: profile.subgroupSize! } : {}),
+    },
+  };
+}
+
+/** The kernel variant and register constants of a voxel backward pass: up to CLASS_BLOCK classes in registers. */
+export function voxelBackwardKernel(
+  base: 'family_backward' | 'wasserstein_backward',
+  o: VoxelShape & VoxelElementTypes,
+): { kernel: FamilyShaderName; constants: PipelineConstants } {
+  const registerClasses = o.classes <= CLASS_BLOCK ? o.classes : 0;
+  const kernel = `${base}${inQuads(registerClasses, o.channelsFirst) ? '_quads' : ''}${
+    o.predType === 'f16' ? '_f16' : ''
+  }${o.gradType === 'f16' ? '_f16grad' : ''}` as FamilyShaderName;
+  return { kernel, constants: { REGISTER_CLASSES: registerClasses } };
 }

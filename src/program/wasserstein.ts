@@ -2,7 +2,7 @@ import { STATUS_BYTES } from '../core/limits.js';
 import { TARGET_KIND, WASSERSTEIN_WEIGHTING } from '../kernels/modes.js';
 import { packPerWindow, packUniform, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedWassersteinOptions } from '../spec/wasserstein.js';
-import type { BindingWindow } from './grids.js';
+import { foldLanes, type BindingWindow } from './grids.js';
 import type { DeviceProfile } from './profile.js';
 import {
   scratchRef,
@@ -13,6 +13,9 @@ import {
   type PipelineConstants,
 } from './program.js';
 import {
+  forwardBlockClasses,
+  voxelBackwardKernel,
+  voxelForwardKernel,
   voxelGridFields,
   voxelGrids,
   voxelPass,
@@ -41,6 +44,7 @@ export function wassersteinFinalizeFields(
   o: NormalizedWassersteinOptions,
   chunks: number,
   faultRecords: number,
+  workgroupSize: number,
 ): UniformValue[] {
   return [
     ['batch', 'u32', o.batch],
@@ -50,6 +54,7 @@ export function wassersteinFinalizeFields(
     ['smooth_dr', 'f32', o.smoothDenominator],
     ['scale', 'f32', o.reduction === 'mean' ? 1 / o.batch : 1],
     ['fault_records', 'u32', faultRecords],
+    ['fold_lanes', 'u32', foldLanes(chunks, workgroupSize)],
   ];
 }
 
@@ -57,25 +62,29 @@ export function packWassersteinFinalizeParams(
   o: NormalizedWassersteinOptions,
   chunks: number,
   faultRecords: number,
+  workgroupSize: number,
 ): ArrayBuffer {
-  return packUniform(wassersteinFinalizeFields(o, chunks, faultRecords));
+  return packUniform(wassersteinFinalizeFields(o, chunks, faultRecords, workgroupSize));
 }
 
 export function planWassersteinProgram(
   o: NormalizedWassersteinOptions,
   profile: DeviceProfile,
 ): LossProgram<VoxelGrids> {
-  const grids = voxelGrids(o, profile);
+  // Each class of a forward block keeps (V, W): two sums.
+  const grids = voxelGrids(o, profile, forwardBlockClasses(o.classes, 2, profile));
   const pairs = o.batch * o.classes;
   const tensors = voxelTensors(o);
   const { forward, backward } = grids;
   const faultRecords = o.batch * forward.chunks * forward.classBlocks;
   const inputs = (w: BindingWindow): Record<string, BindingRef> => ({
-    pred: voxelWindow('pred', w, 'elements', o.classes),
+    pred: voxelWindow('pred', w, 'elements', o.classes, o.predType),
     truth: voxelWindow('target', w, o.target, o.classes),
     distance: scratchRef('distances'),
   });
   const constants = wassersteinConstants(o);
+  const forwardKernel = voxelForwardKernel('wasserstein_forward', o, forward, profile);
+  const backwardKernel = voxelBackwardKernel('wasserstein_backward', o);
   const voxelParams = (grid: VoxelPassGrid) => packPerWindow(grid.windows, (w) => wassersteinParamsFields(o, grid, w));
   return {
     label: o.label,
@@ -84,23 +93,30 @@ export function planWassersteinProgram(
     tensors: [tensors.pred, tensors.target, tensors.loss, tensors.grad!],
     scratch: [
       { name: 'distances', bytes: 0, contents: o.distances },
-      { name: 'partials', bytes: pairs * forward.chunks * 32 },
+      { name: 'partials', bytes: pairs * forward.chunks * 16 },
       { name: 'faults', bytes: faultRecords * 32 },
       { name: 'class sums', bytes: pairs * 16 },
       { name: 'status', bytes: STATUS_BYTES, readable: true },
       { name: 'stats', bytes: o.batch * 16, readable: true },
     ],
     passes: [
-      voxelPass('forward', 'wasserstein_forward', constants, voxelParams(forward), forward, (w) => ({
-        ...inputs(w),
-        partials: scratchRef('partials'),
-        faults: scratchRef('faults'),
-      })),
+      voxelPass(
+        'forward',
+        forwardKernel.kernel,
+        { ...constants, ...forwardKernel.constants },
+        voxelParams(forward),
+        forward,
+        (w) => ({
+          ...inputs(w),
+          partials: scratchRef('partials'),
+          faults: scratchRef('faults'),
+        }),
+      ),
       uniformPass(
         'finalize',
         'wasserstein_finalize',
         { WEIGHTING: WASSERSTEIN_WEIGHTING.values[o.weighting] },
-        packWassersteinFinalizeParams(o, forward.chunks, faultRecords),
+        packWassersteinFinalizeParams(o, forward.chunks, faultRecords, profile.workgroupSize),
         [
           {
             block: 0,
@@ -118,14 +134,14 @@ export function planWassersteinProgram(
       ),
       voxelPass(
         'backward',
-        'wasserstein_backward',
-        constants,
+        backwardKernel.kernel,
+        { ...constants, ...backwardKernel.constants },
         voxelParams(backward),
         backward,
         (w) => ({
           ...inputs(w),
           class_sums: scratchRef('class sums'),
-          grad: voxelWindow('grad', w, 'elements', o.classes),
+          grad: voxelWindow('grad', w, 'elements', o.classes, o.gradType),
         }),
         true,
       ),

@@ -115,6 +115,16 @@ export interface LossOptions {
   };
   /** Add MONAI's focal loss on the raw input (logits) in the same passes: see {@link FocalOptions}. */
   focal?: FocalOptions;
+  /**
+   * Element type of pred: 'f32' (default) or 'f16' (mixed-precision logits, half the bytes to
+   * read; needs the device feature 'shader-f16'). Every term is computed and summed in f32.
+   */
+  predType?: 'f32' | 'f16';
+  /**
+   * Element type of the gradient written: 'f32' (default) or 'f16' (rounded from the f32
+   * gradient as it is stored; magnitudes past 65504 become infinities; needs 'shader-f16').
+   */
+  gradType?: 'f32' | 'f16';
   label?: string;
 }
 
@@ -179,11 +189,13 @@ const knownOptions = [
   'lambdaDice',
   'crossEntropy',
   'focal',
+  'predType',
+  'gradType',
   'label',
 ] as const;
 
-/** Options of {@link DiceEngine.metric}: a loss's options plus how predictions are binarised. */
-export interface MetricOptions extends Omit<LossOptions, 'activation' | 'crossEntropy' | 'focal'> {
+/** Options of {@link DiceEngine.metric}: a loss's options plus how predictions are binarised (no gradient, so no gradType). */
+export interface MetricOptions extends Omit<LossOptions, 'activation' | 'crossEntropy' | 'focal' | 'gradType'> {
   /** 'argmax' over classes (default) or pred > threshold. */
   binarize?: 'argmax' | 'threshold';
   threshold?: number;
@@ -235,6 +247,8 @@ export interface NormalizedLossOptions extends LayoutShape {
       }
     | undefined;
   readonly focal: NormalizedFocal | undefined;
+  readonly predType: 'f32' | 'f16';
+  readonly gradType: 'f32' | 'f16';
   readonly label: string;
 }
 
@@ -500,6 +514,8 @@ export function normalizeLossOptions(
     lambdaDice: optionalNonNegative('lambdaDice', o.lambdaDice, 1),
     crossEntropy,
     focal,
+    predType: oneOf('predType', o.predType, ['f32', 'f16'] as const, 'f32'),
+    gradType: oneOf('gradType', o.gradType, ['f32', 'f16'] as const, 'f32'),
     label: optionalLabel(o.label, 'wgsl-dice loss'),
   };
 }
@@ -545,7 +561,7 @@ export function normalizeMetricOptions(options: unknown): NormalizedLossOptions 
   }
   const metricOnly = ['binarize', 'threshold'];
   const known = [
-    ...knownOptions.filter((k) => k !== 'activation' && k !== 'crossEntropy' && k !== 'focal'),
+    ...knownOptions.filter((k) => k !== 'activation' && k !== 'crossEntropy' && k !== 'focal' && k !== 'gradType'),
     ...metricOnly,
   ];
   const { binarize = 'argmax', threshold, ...rest } = ownOptions<MetricOptions>('metric option', options, known);

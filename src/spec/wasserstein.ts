@@ -22,6 +22,10 @@ export interface WassersteinDiceOptions {
   reduction?: 'mean' | 'sum' | 'none';
   smoothNumerator?: number;
   smoothDenominator?: number;
+  /** Element type of the logits: 'f32' (default) or 'f16' (needs the device feature 'shader-f16'); computed in f32. */
+  predType?: 'f32' | 'f16';
+  /** Element type of the gradient written: 'f32' (default) or 'f16' (rounded as stored; needs 'shader-f16'). */
+  gradType?: 'f32' | 'f16';
   label?: string;
 }
 
@@ -33,6 +37,8 @@ export interface NormalizedWassersteinOptions extends LayoutShape {
   readonly reduction: 'mean' | 'sum' | 'none';
   readonly smoothNumerator: number;
   readonly smoothDenominator: number;
+  readonly predType: 'f32' | 'f16';
+  readonly gradType: 'f32' | 'f16';
   readonly label: string;
 }
 
@@ -45,6 +51,8 @@ const knownOptions = [
   'reduction',
   'smoothNumerator',
   'smoothDenominator',
+  'predType',
+  'gradType',
   'label',
 ] as const;
 
@@ -90,6 +98,8 @@ export function normalizeWassersteinOptions(options: unknown): NormalizedWassers
     reduction: oneOf('reduction', o.reduction, ['mean', 'sum', 'none'] as const, 'mean'),
     smoothNumerator: optionalNonNegative('smoothNumerator', o.smoothNumerator, 1e-5),
     smoothDenominator: optionalNonNegative('smoothDenominator', o.smoothDenominator, 1e-5),
+    predType: oneOf('predType', o.predType, ['f32', 'f16'] as const, 'f32'),
+    gradType: oneOf('gradType', o.gradType, ['f32', 'f16'] as const, 'f32'),
     label: optionalLabel(o.label, 'wgsl-dice wasserstein dice'),
   };
 }

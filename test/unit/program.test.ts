@@ -246,7 +246,9 @@ describe('uniform field tables against the WGSL structs', () => {
     [
       'wasserstein finalize',
       ['wasserstein_finalize'],
-      table(wassersteinFinalizeFields(normalizeWassersteinOptions({ shape: [1, 4, 3], distanceMatrix: M3 }), 1, 1)),
+      table(
+        wassersteinFinalizeFields(normalizeWassersteinOptions({ shape: [1, 4, 3], distanceMatrix: M3 }), 1, 1, 256),
+      ),
     ],
   ];
   it.each(cases)('%s', (_name, kernels, fields) => {

@@ -33,8 +33,6 @@ override FOCAL: bool = false;          // the focal sums F+, F- are in the parti
 // (SUMS_B), and M apart from G (SEPARATE_MASS; else M = G).
 override SUMS_B: bool = false;
 override SEPARATE_MASS: bool = false;
-// Sized by the engine's class limit (MAX_CLASSES in src/core/limits.ts).
-const MAX_CLASSES: u32 = 256u;
 
 struct FinalizeParams {
   batch: u32,
@@ -58,6 +56,9 @@ struct FinalizeParams {
   focal_norm: f32,       // 1 / the focal reduction's element count
   fault_records: u32,    // workgroup fault records the forward pass wrote
   fold_lanes: u32,       // threads that fold one pair's chunks (a power of two)
+  // The power of two (2^-ceil(log2 elements)) the forward scaled every cross-entropy and focal
+  // term by: their sums stay finite wherever their means are (src/program/family.ts).
+  term_scale: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: FinalizeParams;
@@ -71,6 +72,8 @@ struct FinalizeParams {
 @group(0) @binding(3) var<storage, read_write> pair_sums: array<vec4<f32>>;
 // Per group, two vec4: (score, tp, P, G) and (value, T, M, weight).
 @group(0) @binding(4) var<storage, read_write> stats: array<vec4<f32>>;
+// Per class: the inverse-frequency weight (CLASS_WEIGHTING == WEIGHTING_INVERSE_FREQUENCY).
+@group(0) @binding(9) var<storage, read_write> class_weights: array<f32>;
 // Per pair, two vec4: (dL/dI, dL/dP, dL/dT, dL/dAUX) and (dL/dF+, dL/dF-, 0, 0);
 // then per group: (dv/dI, dv/dP, dv/dD, 0) scratch.
 @group(0) @binding(5) var<storage, read_write> coefs: array<vec4<f32>>;
@@ -81,7 +84,6 @@ struct FinalizeParams {
 @group(0) @binding(7) var<storage, read_write> status: array<u32>;
 @group(0) @binding(8) var<storage, read_write> faults: array<vec4<u32>>;
 
-var<workgroup> class_weight: array<f32, MAX_CLASSES>;
 // (Dice, cross-entropy, focal): what the loss's outer terms put on every coefficient.
 var<workgroup> scales: vec3<f32>;
 
@@ -174,22 +176,20 @@ fn class_mass(first: u32, samples: u32, c: u32) -> f32 {
 }
 
 // Phase 2 (inverse frequency only): class weights over the whole batch, normalised to sum to 1
-// over the included classes (computed here so they follow each batch).
+// over the included classes (computed here so they follow each batch), for any class count:
+// each thread weighs classes tid, tid + WORKGROUP_SIZE, ...; a fixed-order tree sums them.
 fn inverse_frequency_weights(tid: u32) {
+  var part = 0.0;
   for (var c = tid; c < params.classes; c += WORKGROUP_SIZE) {
-    class_weight[c] = select(0.0, 1.0 / max(class_mass(0u, params.batch, c), 1.0), included(c));
+    let w = select(0.0, 1.0 / max(class_mass(0u, params.batch, c), 1.0), included(c));
+    class_weights[c] = w;
+    part += w;
   }
-  workgroupBarrier();
-  if (tid == 0u) {
-    var total = 0.0;
-    for (var c = 0u; c < params.classes; c++) {
-      total += class_weight[c];
-    }
-    for (var c = 0u; c < params.classes; c++) {
-      class_weight[c] = class_weight[c] / total;
-    }
+  let total = workgroup_sum(tid, vec4<f32>(part, 0.0, 0.0, 0.0)).x;
+  for (var c = tid; c < params.classes; c += WORKGROUP_SIZE) {
+    class_weights[c] = class_weights[c] / total;
   }
-  workgroupBarrier();
+  storageBarrier();
 }
 
 // A group's score and its slopes: d score / d tp, and d score / d P with G fixed.
@@ -201,20 +201,34 @@ struct Score {
 
 // score = (num_tp * tp' + smooth_nr) / max(den_tp * tp' + den_fp * fp + den_fn * fn + smooth_dr, den_min)
 // with fp = P - tp, fn = G - tp and tp' = max(tp, tp_min) (clip_tp: slope 0 below the clip, as
-// torch.clip); zero slopes through the denominator's clamp.
+// torch.clip); zero slopes through the denominator's clamp. Where the sums or tp_min are huge
+// (finite, past 2^64) every term is first scaled by 2^-64, exactly, so 2 tp' or a denominator
+// near f32's limit does not overflow where the score is finite; the slopes scale back. Sums that
+// already overflowed give NaN: the forward's f32 sums passed f32's range.
 fn score_of(tp: f32, p: f32, g: f32) -> Score {
+  if (!is_finite(tp) || !is_finite(p) || !is_finite(g)) {
+    let nan = quiet_nan();
+    return Score(nan, nan, nan);
+  }
   let tp_clipped = max(tp, params.tp_min);
+  let big = max(max(abs(tp_clipped), abs(tp)), max(abs(p), abs(g))) > 1.8446744e19;
+  let scale = select(1.0, 5.421011e-20, big);   // 2^-64
+  let num_tp = params.num_tp;
   let tp_slope = select(0.0, 1.0, tp >= params.tp_min);
-  let numerator = params.num_tp * tp_clipped + params.smooth_nr;
+  let numerator = num_tp * (scale * tp_clipped) + scale * params.smooth_nr;
   let k_tp = params.den_tp - params.den_fp - params.den_fn;
-  let raw_den = k_tp * tp + params.den_tp * (tp_clipped - tp) + params.den_fp * p + params.den_fn * g + params.smooth_dr;
-  let clamped = raw_den < params.den_min;
-  let denominator = max(raw_den, params.den_min);
-  var s = Score(numerator / denominator, params.num_tp * tp_slope / denominator, 0.0);
+  let raw_den = k_tp * (scale * tp) + params.den_tp * (scale * tp_clipped - scale * tp) + params.den_fp * (scale * p) +
+    params.den_fn * (scale * g) + scale * params.smooth_dr;
+  let den_min = scale * params.den_min;
+  let clamped = raw_den < den_min;
+  let denominator = max(raw_den, den_min);
+  var s = Score(numerator / denominator, num_tp * tp_slope / denominator, 0.0);
   if (!clamped) {
     s.d_tp -= numerator * (k_tp + params.den_tp * (tp_slope - 1.0)) / (denominator * denominator);
     s.d_p = -numerator * params.den_fp / (denominator * denominator);
   }
+  s.d_tp *= scale;
+  s.d_p *= scale;
   return s;
 }
 
@@ -277,7 +291,7 @@ fn group_values(tid: u32) -> f32 {
 
     var weight = class_info[gc * 2u].y;
     if (CLASS_WEIGHTING == WEIGHTING_INVERSE_FREQUENCY) {
-      weight *= class_weight[gc];
+      weight *= class_weights[gc];
     }
     stats[group * 2u] = vec4<f32>(score.score, tp, s.y, s.z);
     stats[group * 2u + 1u] = vec4<f32>(value.x, s.w, mass_total, weight);
@@ -314,7 +328,9 @@ fn write_loss(dice_total: f32, totals: ChunkTotals) {
   // targets, binary CE), or 1 (sum); nothing left to divide by (all ignored) gives 0.
   let ce_divisor = select(params.ce_divisor, totals.ce.w, params.ce_divisor == 0.0);
   if (AUX_KIND != AUX_NONE && ce_divisor > 0.0) {
-    aux_loss = totals.ce.z / ce_divisor;
+    // The cross-entropy terms were summed times term_scale: divided by the divisor so scaled,
+    // the quotient is exactly the unscaled one, and finite wherever the mean is.
+    aux_loss = totals.ce.z / (params.term_scale * ce_divisor);
     aux_scale = params.lambda_aux / ce_divisor;
   }
   // A term of weight 0 stays out even when it is not finite (0 * inf is NaN).
@@ -324,9 +340,15 @@ fn write_loss(dice_total: f32, totals: ChunkTotals) {
   } else {
     dice_scale = 0.0;
   }
-  let focal_loss = totals.focal * params.focal_norm;
+  let focal_loss = totals.focal * (params.focal_norm / params.term_scale);
   if (FOCAL) {
     total += params.lambda_focal * focal_loss;
+  }
+  // A loss that is not a number never looks like one (-Infinity would look the best ever): NaN,
+  // also whenever the forward counted a fault in the input. The parts (words 9-11) stay as they
+  // came out, so the caller sees which term overflowed.
+  if (input_faults_counted() || !is_finite(total)) {
+    total = quiet_nan();
   }
   loss[0] = total;
   status[8] = bitcast<u32>(total);

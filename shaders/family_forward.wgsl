@@ -18,8 +18,11 @@
 // T = sum w*(|p| + |g| - |p - g|) / 2 = sum w*min(|p|, |g|) where p and g have the same sign,
 // else 0.) w is the element weight (mask x not-ignored), aux the cross-entropy term on the
 // logits (whatever the activation), focal MONAI's focal term on the raw logit;
-// family_finalize.wgsl applies alpha and the class weights. Faults (labels out of range,
-// non-finite pred, target, mask) go to one record per workgroup (lib/faults.wgsl).
+// family_finalize.wgsl applies alpha and the class weights. aux and focal are summed times
+// term_scale, 2^-ceil(log2(elements)), an exact scaling that keeps their sums finite wherever
+// their means are (one logit of -3e38 gives a binary cross-entropy term of 3e38, two overflow).
+// Faults (labels out of range, non-finite pred, target, mask) go to one record per workgroup
+// (lib/faults.wgsl).
 //
 // Each lane adds at most 2^16 voxels in sequence (the planner caps voxels_per_chunk), then a
 // fixed-order sum per class over the workgroup (lib/block_sum.wgsl, or its subgroup variant):
@@ -42,12 +45,31 @@ override SUMS_B: bool = false;
 // MONAI's focal term of one element. Sigmoid form, on the logit z:
 //   (z - z g - log sigmoid(z)) * exp(gamma * log sigmoid(-z (2g - 1)));
 // softmax form, with log_q the log-softmax over the focal classes: -(1 - q)^gamma * log_q * g.
-fn focal_term(z: f32, g: f32, log_q: f32) -> f32 {
+// Returned times params.term_scale (see the header), computed so that logits near f32's limit
+// (3e38) give the finite terms they have: log_q = z - lse is formed scaled, and a class with
+// g = 0 adds 0 rather than 0 * infinity.
+fn focal_term(z: f32, g: f32, lse: f32) -> f32 {
+  let scale = params.term_scale;
   if (FOCAL_KIND == FOCAL_SOFTMAX) {
-    return -power_from_zero(1.0 - exp(log_q), params.focal_gamma) * log_q * g;
+    if (g == 0.0) {
+      return 0.0;
+    }
+    return -power_from_zero(1.0 - exp(z - lse), params.focal_gamma) * (scale * z - scale * lse) * g;
   }
   let bce = z - z * g + softplus(-z);
-  return exp(-params.focal_gamma * softplus(z * (2.0 * g - 1.0))) * bce;
+  return exp(-params.focal_gamma * softplus(z * (2.0 * g - 1.0))) * (scale * bce);
+}
+
+// The cross-entropy term of one element on its logit z, times params.term_scale (see focal_term).
+fn cross_entropy_term(z: f32, g: f32, lse: f32) -> f32 {
+  let scale = params.term_scale;
+  if (AUX_KIND == AUX_SOFTMAX_CE) {
+    // The log-softmax of the logits, also when the Dice term uses another activation.
+    let target_mass = smoothed(g);
+    return select(0.0, -target_mass * (scale * z - scale * lse), target_mass != 0.0);
+  }
+  // Binary cross-entropy with logits, overflow-free.
+  return scale * (params.pos_weight * g * softplus(-z) + (1.0 - g) * softplus(z));
 }
 
 // One element's (p*g, P term, G term, T term), see the header.
@@ -152,6 +174,46 @@ fn accumulate(sums: Sums, w: f32, p: f32, g: f32, aux: f32, focal: vec2<f32>) ->
   return s;
 }
 
+// A chunk cut by a window edge (lib/voxel_grid.wgsl chunk_part): each lane takes up its sums from
+// the window before (load_carry), or leaves them for the next (save_carry).
+fn load_carry(
+  tid: u32,
+  block_row: u32,
+  classes: vec2<u32>,
+  loop_bound: u32,
+  sums_a: ptr<function, array<vec4<f32>, CLASS_BLOCK>>,
+  sums_b: ptr<function, array<vec4<f32>, CLASS_BLOCK>>,
+) {
+  for (var k = 0u; k < loop_bound; k++) {
+    if (k >= classes.y) {
+      break;
+    }
+    (*sums_a)[k] = carry[carry_index(params.carry_slot - 1u, block_row, tid, k, 2u, 0u)];
+    if (SUMS_B) {
+      (*sums_b)[k] = carry[carry_index(params.carry_slot - 1u, block_row, tid, k, 2u, 1u)];
+    }
+  }
+}
+
+fn save_carry(
+  tid: u32,
+  block_row: u32,
+  classes: vec2<u32>,
+  loop_bound: u32,
+  sums_a: ptr<function, array<vec4<f32>, CLASS_BLOCK>>,
+  sums_b: ptr<function, array<vec4<f32>, CLASS_BLOCK>>,
+) {
+  for (var k = 0u; k < loop_bound; k++) {
+    if (k >= classes.y) {
+      break;
+    }
+    carry[carry_index(params.carry_slot, block_row, tid, k, 2u, 0u)] = (*sums_a)[k];
+    if (SUMS_B) {
+      carry[carry_index(params.carry_slot, block_row, tid, k, 2u, 1u)] = (*sums_b)[k];
+    }
+  }
+}
+
 // Every thread calls this once, after its last voxel: the workgroup's sums of each class of the
 // block go to partials, two vec4 per (sample, class) and chunk (the second only where it holds
 // a sum). `loop_bound` is the voxel loop's, a constant where it can be, so the arrays are
@@ -182,7 +244,8 @@ fn store_sums(
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let linear = params.linear_base + wg.x;
-  let range = voxel_range(linear);
+  let part = chunk_part(linear);
+  let first = first_voxel(part, tid);
   let classes = class_block(wg.y);
   let class_begin = classes.x;
   let block = classes.y;
@@ -209,8 +272,11 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   // exp(z - max) of each class, when one block in registers holds the whole vector: the
   // softmax then costs C exps, not 2C (the log-sum-exp's and p's).
   var exps: array<f32, CLASS_BLOCK>;
+  if (part.carried_in) {
+    load_carry(tid, wg.y, classes, loop_bound, &sums_a, &sums_b);
+  }
   var suspect = false;
-  for (var voxel = range.x + tid; voxel < range.y; voxel += WORKGROUP_SIZE) {
+  for (var voxel = first; voxel < part.end; voxel += WORKGROUP_SIZE) {
     let v = voxel_info(voxel);
     if (first_block) {
       suspect = suspect | mask_fault(v, voxel) | label_fault(v);
@@ -289,16 +355,12 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         default: { p = z; }
       }
       var aux = 0.0;
-      if (AUX_KIND == AUX_SOFTMAX_CE) {
-        // The log-softmax of the logits, also when the Dice term uses another activation.
-        aux = -smoothed(g) * (z - lse);
-      } else if (AUX_KIND == AUX_BINARY_CE) {
-        // Binary cross-entropy with logits, overflow-free.
-        aux = params.pos_weight * g * softplus(-z) + (1.0 - g) * softplus(z);
+      if (AUX_KIND != AUX_NONE) {
+        aux = cross_entropy_term(z, g, lse);
       }
       var focal = vec2<f32>(0.0);
       if (FOCAL_KIND != FOCAL_NONE && c >= params.focal_first_class) {
-        let f = w * focal_term(z, g, z - focal_lse);
+        let f = w * focal_term(z, g, focal_lse);
         // The sigmoid form's alpha weighs g and 1 - g apart; the softmax form's term holds g.
         focal = select(vec2<f32>(f * g, f * (1.0 - g)), vec2<f32>(f, 0.0), FOCAL_KIND == FOCAL_SOFTMAX);
       }
@@ -309,11 +371,15 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   }
 
   if (suspect) {
-    for (var voxel = range.x + tid; voxel < range.y; voxel += WORKGROUP_SIZE) {
+    for (var voxel = first; voxel < part.end; voxel += WORKGROUP_SIZE) {
       note_voxel_faults(voxel, class_begin, block, first_block);
     }
   }
 
-  store_sums(tid, linear, classes, loop_bound, &sums_a, &sums_b);
-  store_faults(tid, linear * class_blocks() + wg.y);
+  if (part.carries_out) {
+    save_carry(tid, wg.y, classes, loop_bound, &sums_a, &sums_b);
+  } else {
+    store_sums(tid, linear, classes, loop_bound, &sums_a, &sums_b);
+  }
+  store_faults(tid, fault_record(wg));
 }

@@ -10,6 +10,7 @@
 // dTP = -alpha_c and dden = 1 - 2 alpha_c (default) or -alpha_c (GDL). Fixed-order loops only.
 // It also folds the forward pass's fault records into the status buffer (lib/faults.wgsl).
 
+// #include "lib/numeric.wgsl"
 // #include "lib/workgroup_sum.wgsl"
 // #include "lib/fault_fold.wgsl"
 
@@ -106,8 +107,12 @@ fn main(@builtin(local_invocation_index) tid: u32) {
   fold_faults(tid, params.fault_records);
   fold_chunks(tid);
   storageBarrier();
-  let total = workgroup_sum(tid, vec4<f32>(sample_losses(tid), 0.0, 0.0, 0.0)).x;
+  var total = workgroup_sum(tid, vec4<f32>(sample_losses(tid), 0.0, 0.0, 0.0)).x;
   if (tid == 0u) {
+    // A loss from faulty input is NaN, never a number that looks like a loss.
+    if (input_faults_counted() || !is_finite(total)) {
+      total = quiet_nan();
+    }
     loss[0] = total;
     status[8] = bitcast<u32>(total);
   }

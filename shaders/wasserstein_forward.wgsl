@@ -36,7 +36,8 @@ fn note_voxel_faults(voxel: u32, classes: vec2<u32>, first_block: bool) {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let linear = params.linear_base + wg.x;
-  let range = voxel_range(linear);
+  let part = chunk_part(linear);
+  let first = first_voxel(part, tid);
   let classes = class_block(wg.y);
   let first_block = wg.y == 0u;
   clear_faults(tid);
@@ -47,7 +48,16 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   var sums: array<vec4<f32>, CLASS_BLOCK>;   // (V, W, 0, 0) of each class of the block
   var logits: array<f32, CLASS_BLOCK>;
   var suspect = false;
-  for (var voxel = range.x + tid; voxel < range.y; voxel += WORKGROUP_SIZE) {
+  if (part.carried_in) {
+    // The chunk began in the window before: each lane takes up its sums (lib/voxel_grid.wgsl chunk_part).
+    for (var k = 0u; k < loop_bound; k++) {
+      if (k >= classes.y) {
+        break;
+      }
+      sums[k] = carry[carry_index(params.carry_slot - 1u, wg.y, tid, k, 1u, 0u)];
+    }
+  }
+  for (var voxel = first; voxel < part.end; voxel += WORKGROUP_SIZE) {
     let label = label_at(voxel - params.voxel_base);
     // Out-of-range labels have no row of M: no sum takes them (flagged once, by the first block).
     let labelled = label < params.classes;
@@ -80,7 +90,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   }
 
   if (suspect) {
-    for (var voxel = range.x + tid; voxel < range.y; voxel += WORKGROUP_SIZE) {
+    for (var voxel = first; voxel < part.end; voxel += WORKGROUP_SIZE) {
       note_voxel_faults(voxel, classes, first_block);
     }
   }
@@ -89,10 +99,14 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     if (k >= classes.y) {
       break;
     }
-    let total = block_sum(tid, sums[k], vec4<f32>(0.0), false).a;
-    if (tid == 0u) {
-      partials[class_partial(linear, classes.x + k)] = total;
+    if (part.carries_out) {
+      carry[carry_index(params.carry_slot, wg.y, tid, k, 1u, 0u)] = sums[k];
+    } else {
+      let total = block_sum(tid, sums[k], vec4<f32>(0.0), false).a;
+      if (tid == 0u) {
+        partials[class_partial(linear, classes.x + k)] = total;
+      }
     }
   }
-  store_faults(tid, linear * class_blocks() + wg.y);
+  store_faults(tid, fault_record(wg));
 }

@@ -3,7 +3,6 @@
 // before the fix, and now gives the right number or a WgslDiceError with a stable code.
 // Numbers are checked against the float64 references under test/tolerance.ts (LOSS_TOL:
 // |a - e| <= 1e-6 + 1e-5·|e|). No case may leave a WebGPU error behind (useTestEngine checks after each).
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   ClDiceLoss,
@@ -288,24 +287,19 @@ describe('incomplete or ill-typed options', () => {
       /score replaces/,
     ],
     [
-      `weights: 'inverse-frequency' with C = ${MAX_CLASSES + 1}`,
+      `C = ${MAX_CLASSES + 1} classes (past every label of a u16 label map)`,
       () => gpu.engine.loss({ shape: [1, 2, MAX_CLASSES + 1], weights: 'inverse-frequency' }),
       'LIMIT_EXCEEDED',
-      /at most 256 classes/,
+      /C = 65537 classes is more than the 65536/,
     ],
   ];
   it.each(cases)('%s', (_, call, code, message) => expectCode(call, code, message));
 
-  it('MAX_CLASSES is the size of the per-class array in the finalize kernel', () => {
-    const wgsl = readFileSync(new URL('../shaders/family_finalize.wgsl', import.meta.url), 'utf8');
-    expect(wgsl).toContain(`const MAX_CLASSES: u32 = ${MAX_CLASSES}u;`);
-  });
-
-  it(`weights: 'inverse-frequency' still works at C = ${MAX_CLASSES}`, async () => {
-    const options: LossOptions = { shape: [1, 3, MAX_CLASSES], weights: 'inverse-frequency' };
+  it("weights: 'inverse-frequency' works past 256 classes (C = 300)", async () => {
+    const options: LossOptions = { shape: [1, 3, 300], weights: 'inverse-frequency' };
     const r = mulberry32(7);
-    const p = Float32Array.from({ length: 3 * MAX_CLASSES }, () => r());
-    const t = Float32Array.from({ length: 3 * MAX_CLASSES }, () => (r() < 0.3 ? 1 : 0));
+    const p = Float32Array.from({ length: 3 * 300 }, () => r());
+    const t = Float32Array.from({ length: 3 * 300 }, () => (r() < 0.3 ? 1 : 0));
     const loss = await gpu.engine.loss(options);
     try {
       expectClose(

@@ -1,7 +1,8 @@
 // The class blocks of the voxel-major forward passes (family_forward.wgsl, wasserstein_forward.wgsl;
 // included with `// #include "lib/class_block.wgsl"` after lib/voxel_grid.wgsl): a workgroup
 // accumulates a block of up to BLOCK_CLASSES classes in registers (wg.y picks the block) and
-// writes them to per-(sample, class, chunk) partials, pair-major.
+// writes them to per-(sample, class, chunk) partials, pair-major; where a window edge cuts its
+// chunk (lib/voxel_grid.wgsl chunk_part), each lane's running sums go through `carry` instead.
 
 // Classes per block, at most CLASS_BLOCK: the planner sizes it to the per-thread register budget
 // (sums x classes; src/program/voxel.ts).
@@ -25,4 +26,19 @@ fn class_blocks() -> u32 {
 fn class_partial(linear: u32, class_index: u32) -> u32 {
   let sample = linear / params.chunks;
   return (sample * params.classes + class_index) * params.chunks + linear % params.chunks;
+}
+
+// The lanes' running sums of chunks cut by a window edge: per edge (carry_slot), class block and
+// lane, `per_class` vec4 for each class of the block (src/program/voxel.ts carryBytes).
+@group(0) @binding(6) var<storage, read_write> carry: array<vec4<f32>>;
+
+// Where vec4 `part` of class k of lane `tid` of workgroup row `block_row` is carried over edge `slot`.
+fn carry_index(slot: u32, block_row: u32, tid: u32, k: u32, per_class: u32, part: u32) -> u32 {
+  return (((slot * class_blocks() + block_row) * WORKGROUP_SIZE + tid) * BLOCK_CLASSES + k) * per_class + part;
+}
+
+// The fault record of this dispatch's workgroup wg (lib/faults.wgsl): one per dispatched
+// workgroup and class block, so the parts of a cut chunk keep their own.
+fn fault_record(wg: vec3<u32>) -> u32 {
+  return (params.fault_base + wg.x) * class_blocks() + wg.y;
 }

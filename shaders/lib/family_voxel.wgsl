@@ -29,14 +29,18 @@ struct FamilyParams {
   voxels_per_chunk: u32,
   linear_base: u32,
   voxel_base: u32,
+  voxel_end: u32,
   element_base: u32,
+  carry_slot: u32,
+  fault_base: u32,
   // The family's scalars.
-  ignore_index: u32,     // a label, or for a dense target the f32 bits of the ignored value
+  ignore_index: u32,     // a label, or for a dense target the f32 bits of the ignored value (compared as a value)
   threshold: f32,
   focal_first_class: u32,
   focal_gamma: f32,
   pos_weight: f32,       // binary cross-entropy weight of the positive term (torch pos_weight)
   label_smoothing: f32,  // softmax cross-entropy target (1 - e) g + e / C, as torch's
+  term_scale: f32,       // 2^-ceil(log2(elements)): the forward sums cross-entropy and focal terms times it
 }
 
 @group(0) @binding(0) var<uniform> params: FamilyParams;
@@ -87,14 +91,14 @@ fn raw_target(v: Voxel, voxel: u32, class_index: u32) -> f32 {
   return select(0.0, 1.0, v.label == class_index && !v.ignored);
 }
 
-// (g, w) of one element from its raw target: a dense target equal to the ignore value (bit
-// for bit: smp masks pred and target element-wise) drops the element; mask-the-logits mode
-// scales a dense target by m (a label map's label was scaled in voxel_info).
+// (g, w) of one element from its raw target: a dense target equal to the ignore value (as a
+// value, so -0 is ignored with 0: smp masks pred and target element-wise) drops the element;
+// mask-the-logits mode scales a dense target by m (a label map's label was scaled in voxel_info).
 fn target_element(v: Voxel, raw_g: f32) -> vec2<f32> {
   if (TARGET_KIND != TARGET_DENSE) {
     return vec2<f32>(raw_g, v.weight);
   }
-  if (HAS_IGNORE && bitcast<u32>(raw_g) == params.ignore_index) {
+  if (HAS_IGNORE && raw_g == bitcast<f32>(params.ignore_index)) {
     return vec2<f32>(0.0);
   }
   return vec2<f32>(raw_g * v.logit_scale, v.weight);

@@ -5,11 +5,14 @@
 // Workgroups run over (sample, chunk): sample `linear / chunks`, voxels
 // [chunk * voxels_per_chunk, +voxels_per_chunk) of that sample. A dispatch runs workgroups
 // linear_base + wg.x with pred, a dense target, a label map and a per-sample mask bound from
-// voxel `voxel_base` (element `element_base`); see "binding windows" in src/program/grids.ts.
-// Channels-last puts a voxel's C values side by side, channels-first S apart.
+// voxel `voxel_base` (element `element_base`) to `voxel_end`; see "binding windows" in
+// src/program/grids.ts. A forward chunk a window edge cuts is read in parts, one per window
+// (chunk_part; VoxelWindow in src/program/voxel.ts). Channels-last puts a voxel's C values side
+// by side, channels-first S apart.
 //
 // The includer declares the uniform `params` with the fields classes, spatial, chunks,
-// voxels_per_chunk, linear_base, voxel_base and element_base (packed by src/program/voxel.ts).
+// voxels_per_chunk, linear_base, voxel_base, voxel_end, element_base, carry_slot and fault_base
+// (packed by src/program/voxel.ts).
 
 // #include "lib/voxel_pred.wgsl"
 
@@ -36,6 +39,39 @@ fn voxel_range(linear: u32) -> vec2<u32> {
   let sample = linear / params.chunks;
   let begin = sample * params.spatial + (linear % params.chunks) * params.voxels_per_chunk;
   return vec2<u32>(begin, min(begin + params.voxels_per_chunk, (sample + 1u) * params.spatial));
+}
+
+// The part of workgroup `linear`'s chunk in this dispatch's window, [voxel_base, voxel_end):
+// [begin, end). `carried_in`: the chunk began in an earlier window (the lanes' sums so far are in
+// the carry scratch); `carries_out`: it goes on in the next. The same for every thread.
+struct ChunkPart {
+  chunk_begin: u32,
+  begin: u32,
+  end: u32,
+  carried_in: bool,
+  carries_out: bool,
+}
+
+fn chunk_part(linear: u32) -> ChunkPart {
+  let chunk = voxel_range(linear);
+  return ChunkPart(
+    chunk.x,
+    max(chunk.x, params.voxel_base),
+    min(chunk.y, params.voxel_end),
+    (chunk.x < params.voxel_base),
+    (chunk.y > params.voxel_end),
+  );
+}
+
+// Thread `tid`'s first voxel of the part: a lane keeps the positions chunk start + tid +
+// k * WORKGROUP_SIZE it has in the whole chunk, so a chunk read in parts adds the same voxels in
+// the same order in every lane.
+fn first_voxel(part: ChunkPart, tid: u32) -> u32 {
+  var first = part.chunk_begin + tid;
+  if (first < part.begin) {
+    first += (part.begin - first + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE * WORKGROUP_SIZE;
+  }
+  return first;
 }
 
 // Window-relative index of (voxel, class) in pred, a dense target and grad; u32 arithmetic

@@ -16,7 +16,10 @@ struct WassersteinParams {
   voxels_per_chunk: u32,
   linear_base: u32,
   voxel_base: u32,
+  voxel_end: u32,
   element_base: u32,
+  carry_slot: u32,
+  fault_base: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: WassersteinParams;

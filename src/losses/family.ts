@@ -1,5 +1,6 @@
 import { WgslDiceError } from '../core/errors.js';
 import { fromFloat16Bits, toFloat16Bits } from '../core/half.js';
+import { termScale } from '../program/family.js';
 import type { LossProgram } from '../program/program.js';
 import type { VoxelGrids } from '../program/voxel.js';
 import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
@@ -69,6 +70,28 @@ export function halfInput<T>(pred: T, predType: 'f32' | 'f16'): T | Uint16Array 
 export function widenGradient(grad: Float32Array, elements: number, gradType: 'f32' | 'f16'): Float32Array {
   if (gradType === 'f32') return grad;
   return Float32Array.from(fromFloat16Bits(new Uint16Array(grad.buffer, grad.byteOffset, elements)));
+}
+
+/**
+ * NON_FINITE_INPUT when a term of a loss whose inputs were all finite came out infinite: the
+ * finite values were so large (logits, weights or options near f32's limit, 3.4e38) that the
+ * term itself passes f32's range. (The loss is then NaN, as it is on the encode path; a term
+ * whose mean is finite stays finite: see family_forward.wgsl's term_scale.)
+ */
+function rejectTermOverflow(result: LossResult): void {
+  if (Number.isFinite(result.loss)) return;
+  const parts = [
+    ['Dice term', result.diceLoss],
+    ['cross-entropy term', result.crossEntropy],
+    ['focal term', result.focal],
+  ] as const;
+  const infinite = parts.filter(([, value]) => value === Infinity || value === -Infinity);
+  if (infinite.length === 0) return;
+  throw new WgslDiceError(
+    'NON_FINITE_INPUT',
+    `The loss is NaN although every input value is finite: its ${infinite.map(([name, v]) => `${name} came out ${v}`).join(' and its ')}, ` +
+      "past f32's range (3.4e38). Rescale the inputs or the weights (a 'sum' reduction of large terms overflows first; 'mean' stays in range).",
+  );
 }
 
 /**
@@ -184,10 +207,14 @@ export class FamilyLoss extends ProgramLoss {
       },
     };
     if (out.grad) result.grad = widenGradient(out.grad, o.elements, o.gradType);
-    // Per pair, the second vec4 of pair_sums ends with the weighted focal sum.
+    // Per pair, the second vec4 of pair_sums ends with the weighted focal sum, summed times the
+    // forward's term scale (a power of two: dividing it out is exact).
     const pairSums = out.sections.get('pair sums');
-    if (pairSums) result.pairFocal = Float32Array.from({ length: o.batch * o.classes }, (_, k) => pairSums[k * 8 + 7]);
+    const scale = termScale(o);
+    if (pairSums)
+      result.pairFocal = Float32Array.from({ length: o.batch * o.classes }, (_, k) => pairSums[k * 8 + 7] / scale);
     rejectOverflow(result.loss, [result.groups.tp, result.groups.predSum, result.groups.targetSum]);
+    rejectTermOverflow(result);
     return result;
   }
 }

@@ -22,6 +22,7 @@ import {
   type TensorSpec,
 } from './program.js';
 import {
+  carryBytes,
   forwardBlockClasses,
   voxelBackwardKernel,
   voxelForwardKernel,
@@ -32,6 +33,7 @@ import {
   voxelWindow,
   type VoxelGrid,
   type VoxelGrids,
+  type VoxelWindow,
 } from './voxel.js';
 
 // The loss family (engine.loss, engine.metric): a voxel-major forward reduction with the
@@ -108,10 +110,19 @@ export function finalizeConstants(o: NormalizedLossOptions): PipelineConstants {
 }
 
 /**
+ * The power of two the forward sums cross-entropy and focal terms times: 2^-ceil(log2(elements)),
+ * so no sum exceeds f32's range unless the mean does (family_forward.wgsl's header). An exact
+ * scaling: the finalize divides it out and gets the unscaled quotient bit for bit.
+ */
+export function termScale(o: Pick<NormalizedLossOptions, 'elements'>): number {
+  return 2 ** -Math.ceil(Math.log2(Math.max(1, o.elements)));
+}
+
+/**
  * Mirrors `FamilyParams` in lib/family_voxel.wgsl (forward and backward), one block per window:
  * the grid, then the family's scalars.
  */
-export function familyParamsFields(o: NormalizedLossOptions, grid: VoxelGrid, w: BindingWindow): UniformValue[] {
+export function familyParamsFields(o: NormalizedLossOptions, grid: VoxelGrid, w: VoxelWindow): UniformValue[] {
   return [
     ...voxelGridFields(o, grid, w),
     ['ignore_index', 'u32', o.ignoreIndex ?? 0],
@@ -120,10 +131,11 @@ export function familyParamsFields(o: NormalizedLossOptions, grid: VoxelGrid, w:
     ['focal_gamma', 'f32', o.focal?.gamma ?? 0],
     ['pos_weight', 'f32', o.crossEntropy?.posWeight ?? 1],
     ['label_smoothing', 'f32', o.crossEntropy?.labelSmoothing ?? 0],
+    ['term_scale', 'f32', termScale(o)],
   ];
 }
 
-function packFamilyParams(o: NormalizedLossOptions, grid: VoxelGrid, windows: readonly BindingWindow[]): ArrayBuffer {
+function packFamilyParams(o: NormalizedLossOptions, grid: VoxelGrid, windows: readonly VoxelWindow[]): ArrayBuffer {
   return packPerWindow(windows, (w) => familyParamsFields(o, grid, w));
 }
 
@@ -157,6 +169,7 @@ export function familyFinalizeFields(
     ['focal_norm', 'f32', o.focal ? 1 / o.focal.normaliser : 0],
     ['fault_records', 'u32', faultRecords],
     ['fold_lanes', 'u32', foldLanes(chunks, workgroupSize)],
+    ['term_scale', 'f32', termScale(o)],
   ];
 }
 
@@ -170,13 +183,29 @@ export function packFamilyFinalizeParams(
   return packUniform(familyFinalizeFields(o, chunks, groups, faultRecords, workgroupSize));
 }
 
+/**
+ * The cross-entropy class weights as the finalize takes them. With torch's class-index mean (a
+ * label map, divisor 0) the loss and its gradient do not change when every weight is scaled by
+ * one factor: weights past 1 are scaled by a power of two to at most 1, exactly, so weights near
+ * f32's limit (3e38) give the finite loss they define instead of an overflowing sum.
+ */
+function crossEntropyWeights(o: NormalizedLossOptions): Float64Array {
+  const ce = o.crossEntropy;
+  if (!ce) return new Float64Array(o.classes);
+  const largest = ce.weights.reduce((m, w) => Math.max(m, w), 0);
+  if (ce.divisor !== 0 || largest <= 1) return ce.weights;
+  const scale = 2 ** -Math.ceil(Math.log2(largest));
+  return ce.weights.map((w) => w * scale);
+}
+
 /** Per class, two vec4: (included, fixed group weight, cross-entropy weight, 0) and (focal F+ factor, focal F- factor, 0, 0). */
 export function packClassInfo(o: NormalizedLossOptions): Float32Array<ArrayBuffer> {
   const info = new Float32Array(o.classes * 8);
+  const ceWeights = crossEntropyWeights(o);
   for (let c = 0; c < o.classes; c++) {
     info[c * 8] = o.included[c] ? 1 : 0;
     info[c * 8 + 1] = c < o.groupWeights.length ? o.groupWeights[c] : 0;
-    info[c * 8 + 2] = o.crossEntropy ? o.crossEntropy.weights[c] : 0;
+    info[c * 8 + 2] = ceWeights[c];
     info[c * 8 + 4] = o.focal ? o.focal.positive[c] : 0;
     info[c * 8 + 5] = o.focal ? o.focal.negative[c] : 0;
   }
@@ -188,7 +217,7 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
   const groups = groupCount(o);
   const pairs = o.batch * o.classes;
   const { forward, backward } = grids;
-  const faultRecords = o.batch * forward.chunks * forward.classBlocks;
+  const faultRecords = forward.dispatchedWorkgroups * forward.classBlocks;
   const hasMask = o.mask !== 'none';
   // Metrics on binarised predictions have no gradient, so no grad tensor and no backward pass.
   const differentiable = o.activation !== 'argmax' && o.activation !== 'threshold';
@@ -224,9 +253,11 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
     tensors,
     scratch: [
       { name: 'partials', bytes: pairs * forward.chunks * 32 },
+      { name: 'carry', bytes: carryBytes(forward, profile.workgroupSize, 2) },
       { name: 'faults', bytes: faultRecords * 32 },
       { name: 'class info', bytes: 0, contents: packClassInfo(o) },
       { name: 'pair sums', bytes: pairs * 32, readable: true },
+      { name: 'class weights', bytes: Math.max(16, o.classes * 4) },
       { name: 'coefs', bytes: (2 * pairs + groups) * 16 },
       { name: 'no mask', bytes: 16 },
       { name: 'status', bytes: STATUS_BYTES, readable: true },
@@ -239,7 +270,12 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
         { ...voxel, ...forwardKernel.constants, SEPARATE_MASS: +separateMass(o), SUMS_B: +sumsB(o) },
         packFamilyParams(o, forward, forward.windows),
         forward,
-        (w) => ({ ...inputs(w), partials: scratchRef('partials'), faults: scratchRef('faults') }),
+        (w) => ({
+          ...inputs(w),
+          partials: scratchRef('partials'),
+          faults: scratchRef('faults'),
+          carry: scratchRef('carry'),
+        }),
       ),
       uniformPass(
         'finalize',
@@ -254,6 +290,7 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
               partials: scratchRef('partials'),
               class_info: scratchRef('class info'),
               pair_sums: scratchRef('pair sums'),
+              class_weights: scratchRef('class weights'),
               stats: scratchRef('stats'),
               coefs: scratchRef('coefs'),
               loss: tensorRef('loss', 0, 4),

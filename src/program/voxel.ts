@@ -17,9 +17,24 @@ import type { FamilyShaderName, KernelName } from '../kernels/sources.js';
 // The voxel-major passes the loss family and Wasserstein Dice share (shaders/lib/voxel_grid.wgsl):
 // their grids and binding windows, the target encodings, and the grid part of their uniform blocks.
 
+/**
+ * A dispatch's binding window of a voxel pass. Its workgroups read the voxels of their chunk that
+ * lie in [elementBase, elementBase + elementCount): all of them, except where a forward chunk is
+ * cut by a window edge (channels-last tensors larger than a window). There each lane's running
+ * sums go to the `carry` scratch at slot `carrySlot` and come back in the next window's dispatch
+ * (slot `carrySlot - 1`), so the lane adds the same voxels in the same order as in one window:
+ * chunk boundaries, and so every sum, do not depend on the windows.
+ */
+export interface VoxelWindow extends BindingWindow {
+  /** This window's piece of the tensor: carries out to this slot, in from the one before. */
+  readonly carrySlot: number;
+  /** The first fault record of this dispatch's workgroups (one record per workgroup and class block). */
+  readonly faultBase: number;
+}
+
 /** A voxel-major pass and the binding windows its dispatches run in. */
 export interface VoxelPassGrid extends VoxelGrid {
-  readonly windows: readonly BindingWindow[];
+  readonly windows: readonly VoxelWindow[];
 }
 
 /**
@@ -34,7 +49,14 @@ export interface VoxelGrids {
   /** Bytes per voxel of the widest windowed tensor: what a window's size is measured in. */
   readonly bytesPerVoxel: number;
   /** The forward reduction; wg.y runs the blocks of `blockClasses` classes. */
-  readonly forward: VoxelPassGrid & { readonly classBlocks: number; readonly blockClasses: number };
+  readonly forward: VoxelPassGrid & {
+    readonly classBlocks: number;
+    readonly blockClasses: number;
+    /** Window edges that cut a chunk: slots of the `carry` scratch (0 in one window). */
+    readonly carrySlots: number;
+    /** Workgroups the forward dispatches, each writing one fault record a class block. */
+    readonly dispatchedWorkgroups: number;
+  };
   /** The elementwise backward pass: many more, smaller chunks (no barriers). */
   readonly backward: VoxelPassGrid;
 }
@@ -74,21 +96,27 @@ export function forwardBlockClasses(classes: number, sumsPerClass: number, profi
 /**
  * Plans the voxel passes for a profile: a reduction grid of few, long chunks (each lane adds at
  * most MAX_SEQUENTIAL_ADDS voxels) over blocks of `blockClasses` classes, an elementwise grid of
- * many, and the binding windows of both. Throws BINDING_TOO_LARGE when a channels-first sample
- * does not fit in one window.
+ * many, and the binding windows of both. The reduction's chunks never depend on the window size
+ * (a window edge inside a chunk carries the lanes' sums over: see VoxelWindow), so every window
+ * size gives bitwise the same sums. Throws BINDING_TOO_LARGE when a channels-first sample does
+ * not fit in one window.
  */
 export function voxelGrids(o: VoxelShape, profile: GridProfile, blockClasses = CLASS_BLOCK): VoxelGrids {
   const bytesPerVoxel = 4 * o.classes;
-  // Channels-last chunks fit in half a window, so every window holds at least one.
+  // The backward's chunks fit in half a window, so every window holds at least one (its results
+  // do not depend on its chunks: each voxel's gradient is its own).
   const maxChunk = o.channelsFirst ? Infinity : Math.floor(profile.maxBindingBytes / 2 / bytesPerVoxel);
   const classBlocks = Math.ceil(o.classes / blockClasses);
   const reduceGrid = voxelChunks(o.spatial, {
     wanted: Math.ceil(profile.targetWorkgroups / (o.batch * classBlocks)),
     // A thread reads C values a voxel: the work worth a workgroup is counted in elements.
     minVoxels: Math.ceil((profile.workgroupSize * profile.minRowsPerLane) / o.classes),
-    maxVoxels: Math.min(maxChunk, profile.workgroupSize * MAX_SEQUENTIAL_ADDS),
+    maxVoxels: profile.workgroupSize * MAX_SEQUENTIAL_ADDS,
     maxChunks: profile.maxWorkgroupsPerDimension,
   });
+  const forwardWindows = o.channelsFirst
+    ? voxelWindows(o, reduceGrid, bytesPerVoxel, profile)
+    : pieceWindows(o, reduceGrid, bytesPerVoxel, profile);
   const elementwiseGrid = voxelChunks(o.spatial, {
     wanted: Math.ceil(profile.elementwiseWorkgroups / o.batch),
     minVoxels: profile.workgroupSize * profile.minUnitsPerThread,
@@ -97,7 +125,14 @@ export function voxelGrids(o: VoxelShape, profile: GridProfile, blockClasses = C
   });
   return {
     bytesPerVoxel,
-    forward: { ...reduceGrid, classBlocks, blockClasses, windows: voxelWindows(o, reduceGrid, bytesPerVoxel, profile) },
+    forward: {
+      ...reduceGrid,
+      classBlocks,
+      blockClasses,
+      windows: forwardWindows,
+      carrySlots: forwardWindows.reduce((n, w) => Math.max(n, w.carrySlot), 0),
+      dispatchedWorkgroups: forwardWindows.reduce((n, w) => n + w.count, 0),
+    },
     backward: { ...elementwiseGrid, windows: voxelWindows(o, elementwiseGrid, bytesPerVoxel, profile) },
   };
 }
@@ -113,7 +148,62 @@ function voxelChunks(
   return { chunks: Math.ceil(spatial / voxelsPerChunk), voxelsPerChunk };
 }
 
-function voxelWindows(o: VoxelShape, grid: VoxelGrid, bytesPerVoxel: number, profile: GridProfile): BindingWindow[] {
+/**
+ * A channels-last reduction's windows: the tensor cut into pieces of whole 256-voxel runs, as
+ * large as one binding allows, whatever the chunks; each piece's dispatches run every chunk that
+ * meets it (several dispatches where they are more than one dispatch allows). A chunk cut by a
+ * piece's edge carries its lanes' sums over (VoxelWindow).
+ */
+function pieceWindows(o: VoxelShape, grid: VoxelGrid, bytesPerVoxel: number, profile: GridProfile): VoxelWindow[] {
+  const voxels = o.batch * o.spatial;
+  const pieceVoxels = Math.floor(profile.maxBindingBytes / bytesPerVoxel / WINDOW_ALIGN_VOXELS) * WINDOW_ALIGN_VOXELS;
+  if (pieceVoxels === 0) {
+    throw new WgslDiceError(
+      'BINDING_TOO_LARGE',
+      `one window must hold ${WINDOW_ALIGN_VOXELS} voxels (${WINDOW_ALIGN_VOXELS * bytesPerVoxel} bytes at C = ${o.classes}), ` +
+        `more than the ${profile.maxBindingBytes}-byte binding window.`,
+    );
+  }
+  const chunkOf = (voxel: number) => {
+    const sample = Math.floor(voxel / o.spatial);
+    return sample * grid.chunks + Math.floor((voxel - sample * o.spatial) / grid.voxelsPerChunk);
+  };
+  const windows: VoxelWindow[] = [];
+  let faultBase = 0;
+  for (let begin = 0, slot = 0; begin < voxels; begin += pieceVoxels, slot++) {
+    const end = Math.min(begin + pieceVoxels, voxels);
+    const last = chunkOf(end - 1);
+    for (let linear = chunkOf(begin); linear <= last; linear += profile.maxWorkgroupsPerDimension) {
+      const count = Math.min(profile.maxWorkgroupsPerDimension, last + 1 - linear);
+      windows.push({
+        linearBase: linear,
+        count,
+        elementBase: begin,
+        elementCount: end - begin,
+        carrySlot: slot,
+        faultBase,
+      });
+      faultBase += count;
+    }
+  }
+  return windows;
+}
+
+/** Windows that hold whole chunks (no carry), each workgroup in one dispatch: fault record = workgroup. */
+function withoutCarry(windows: readonly BindingWindow[]): VoxelWindow[] {
+  return windows.map((w) => ({ ...w, carrySlot: 0, faultBase: w.linearBase }));
+}
+
+function voxelWindows(o: VoxelShape, grid: VoxelGrid, bytesPerVoxel: number, profile: GridProfile): VoxelWindow[] {
+  return withoutCarry(wholeChunkWindows(o, grid, bytesPerVoxel, profile));
+}
+
+function wholeChunkWindows(
+  o: VoxelShape,
+  grid: VoxelGrid,
+  bytesPerVoxel: number,
+  profile: GridProfile,
+): BindingWindow[] {
   const align = WINDOW_ALIGN_VOXELS;
   if (!o.channelsFirst) {
     return rangeWindows(
@@ -228,7 +318,7 @@ export interface VoxelGrid {
 export function voxelGridFields(
   o: Pick<VoxelShape, 'classes' | 'spatial'>,
   grid: VoxelGrid,
-  w: BindingWindow,
+  w: VoxelWindow,
 ): UniformValue[] {
   return [
     ['classes', 'u32', o.classes],
@@ -237,8 +327,19 @@ export function voxelGridFields(
     ['voxels_per_chunk', 'u32', grid.voxelsPerChunk],
     ['linear_base', 'u32', w.linearBase],
     ['voxel_base', 'u32', w.elementBase],
+    ['voxel_end', 'u32', w.elementBase + w.elementCount],
     ['element_base', 'u32', w.elementBase * o.classes],
+    ['carry_slot', 'u32', w.carrySlot],
+    ['fault_base', 'u32', w.faultBase],
   ];
+}
+
+/**
+ * The `carry` scratch of a forward pass: per window edge that cuts a chunk, per class block, per
+ * lane, `vec4sPerClass` vec4 for each class of the block (16 bytes where nothing is carried).
+ */
+export function carryBytes(grid: VoxelGrids['forward'], workgroupSize: number, vec4sPerClass: number): number {
+  return Math.max(16, grid.carrySlots * grid.classBlocks * workgroupSize * grid.blockClasses * vec4sPerClass * 16);
 }
 
 /** The tensors every voxel-major loss binds: pred and its target (windowed), the loss, and the optional grad. */
@@ -282,7 +383,7 @@ export function voxelPass(
   constants: PipelineConstants,
   uniforms: ArrayBuffer,
   grid: VoxelPassGrid & { readonly classBlocks?: number },
-  bind: (window: BindingWindow) => Record<string, BindingRef>,
+  bind: (window: VoxelWindow) => Record<string, BindingRef>,
   backward = false,
 ): ProgramPass {
   const dispatches = grid.windows.map((w, block) => ({

@@ -13,6 +13,7 @@ import {
   type PipelineConstants,
 } from './program.js';
 import {
+  carryBytes,
   forwardBlockClasses,
   voxelBackwardKernel,
   voxelForwardKernel,
@@ -23,6 +24,7 @@ import {
   voxelWindow,
   type VoxelGrids,
   type VoxelPassGrid,
+  type VoxelWindow,
 } from './voxel.js';
 
 // MONAI's Generalized Wasserstein Dice (engine.wassersteinDice): a voxel-major forward with the
@@ -35,7 +37,7 @@ export function wassersteinConstants(o: NormalizedWassersteinOptions): PipelineC
 }
 
 /** Mirrors `WassersteinParams` in lib/wasserstein.wgsl: the grid alone, one block per window. */
-export function wassersteinParamsFields(o: NormalizedWassersteinOptions, grid: VoxelPassGrid, w: BindingWindow) {
+export function wassersteinParamsFields(o: NormalizedWassersteinOptions, grid: VoxelPassGrid, w: VoxelWindow) {
   return voxelGridFields(o, grid, w);
 }
 
@@ -76,7 +78,7 @@ export function planWassersteinProgram(
   const pairs = o.batch * o.classes;
   const tensors = voxelTensors(o);
   const { forward, backward } = grids;
-  const faultRecords = o.batch * forward.chunks * forward.classBlocks;
+  const faultRecords = forward.dispatchedWorkgroups * forward.classBlocks;
   const inputs = (w: BindingWindow): Record<string, BindingRef> => ({
     pred: voxelWindow('pred', w, 'elements', o.classes, o.predType),
     truth: voxelWindow('target', w, o.target, o.classes),
@@ -94,6 +96,7 @@ export function planWassersteinProgram(
     scratch: [
       { name: 'distances', bytes: 0, contents: o.distances },
       { name: 'partials', bytes: pairs * forward.chunks * 16 },
+      { name: 'carry', bytes: carryBytes(forward, profile.workgroupSize, 1) },
       { name: 'faults', bytes: faultRecords * 32 },
       { name: 'class sums', bytes: pairs * 16 },
       { name: 'status', bytes: STATUS_BYTES, readable: true },
@@ -110,6 +113,7 @@ export function planWassersteinProgram(
           ...inputs(w),
           partials: scratchRef('partials'),
           faults: scratchRef('faults'),
+          carry: scratchRef('carry'),
         }),
       ),
       uniformPass(

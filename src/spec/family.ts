@@ -265,6 +265,17 @@ export interface NormalizedFocal {
   readonly normaliser: number;
 }
 
+/** LIMIT_EXCEEDED past {@link MAX_CLASSES} classes, with its reason. */
+export function requireClassLimit(classes: number): void {
+  if (classes > MAX_CLASSES) {
+    throw new WgslDiceError(
+      'LIMIT_EXCEEDED',
+      `C = ${classes} classes is more than the ${MAX_CLASSES} these losses take (every label of a u16 label map); ` +
+        'merge classes, or split the class axis into several losses.',
+    );
+  }
+}
+
 export function scoreCoefficients(formula: string, alpha: number, beta: number, fBeta: number) {
   switch (formula) {
     case 'jaccard':
@@ -293,13 +304,14 @@ export function normalizeLossOptions(
   const channelsFirst = layout === 'channels-first';
   const shape = parseLayoutShape(o.shape, channelsFirst);
   const { classes, batch } = shape;
+  requireClassLimit(classes);
 
   const activation =
     extra.activation ?? oneOf('activation', o.activation, ['none', 'sigmoid', 'softmax', 'tanh'] as const, 'none');
   const target = oneOf('target', o.target, ['dense', 'u8', 'u16', 'u32'] as const, 'dense');
   let ignoreIndex: number | undefined;
   if (o.ignoreIndex !== undefined && target === 'dense') {
-    // Compared bit for bit with the f32 target in the kernels.
+    // Passed as its f32 bits, compared as a value with the f32 target in the kernels (-0 == 0).
     ignoreIndex = new Uint32Array(Float32Array.of(optionalF32('ignoreIndex', o.ignoreIndex, 0)).buffer)[0];
   } else if (o.ignoreIndex !== undefined) {
     const max = target === 'u8' ? 255 : target === 'u16' ? 65535 : 2 ** 32 - 1;
@@ -379,13 +391,6 @@ export function normalizeLossOptions(
   let fixedWeights: Float64Array | undefined;
   let inverseFrequency = false;
   if (o.weights === 'inverse-frequency') {
-    if (classes > MAX_CLASSES) {
-      throw new WgslDiceError(
-        'LIMIT_EXCEEDED',
-        `weights: 'inverse-frequency' supports at most ${MAX_CLASSES} classes (the kernel keeps one weight per class ` +
-          `in workgroup memory), got C = ${classes}; pass fixed per-class weights instead.`,
-      );
-    }
     inverseFrequency = true;
   } else if (o.weights !== undefined) {
     fixedWeights = classWeights('weights', o.weights, classes);

@@ -1,6 +1,7 @@
 import { WgslDiceError } from '../core/errors.js';
 import { parseLayoutShape, type LayoutShape } from '../core/shape.js';
 import { oneOf, optionalLabel, optionalNonNegative, ownOptions } from '../core/validate.js';
+import { requireClassLimit } from './family.js';
 
 /**
  * Options of {@link DiceEngine.wassersteinDice}: MONAI's GeneralizedWassersteinDiceLoss
@@ -68,6 +69,7 @@ export function normalizeWassersteinOptions(options: unknown): NormalizedWassers
     oneOf('layout', o.layout, ['channels-last', 'channels-first'] as const, 'channels-last') === 'channels-first';
   const shape = parseLayoutShape(o.shape, channelsFirst);
   const C = shape.classes;
+  requireClassLimit(C);
   const matrix = o.distanceMatrix;
   if (!Array.isArray(matrix) || matrix.length !== C || matrix.some((row) => !Array.isArray(row) || row.length !== C)) {
     throw new WgslDiceError(

@@ -21,7 +21,7 @@ import {
   seedFinalizeFields,
   type SeedGrids,
 } from '../../src/program/seed.js';
-import type { VoxelGrids } from '../../src/program/voxel.js';
+import { forwardBlockClasses, voxelGrids, type VoxelGrids } from '../../src/program/voxel.js';
 import { wassersteinFinalizeFields, wassersteinParamsFields } from '../../src/program/wasserstein.js';
 import { normalizeLossOptions, type LossOptions } from '../../src/spec/family.js';
 import type { LossSpec } from '../../src/spec/index.js';
@@ -253,5 +253,41 @@ describe('uniform field tables against the WGSL structs', () => {
   ];
   it.each(cases)('%s', (_name, kernels, fields) => {
     for (const kernel of kernels) expect(checkUniformTable(uniformStruct(kernel), fields), kernel).toEqual([]);
+  });
+});
+
+describe('voxel grids', () => {
+  const shape = { batch: 2, classes: 4, spatial: 100_000, channelsFirst: false };
+
+  it("the forward's chunks do not depend on the binding window; windows cut them into pieces that carry", () => {
+    const whole = voxelGrids(shape, lavapipe).forward;
+    for (const maxBindingBytes of [8 * 1024, 24 * 1024, 1 << 20]) {
+      const cut = voxelGrids(shape, { ...lavapipe, maxBindingBytes }).forward;
+      expect([cut.chunks, cut.voxelsPerChunk]).toEqual([whole.chunks, whole.voxelsPerChunk]);
+      // Pieces tile the voxels in order, each within one window, starting on 256-voxel runs.
+      let end = 0;
+      let faultBase = 0;
+      for (const w of cut.windows) {
+        if (w.elementBase !== end) expect(w.elementBase + w.elementCount).toBe(end);
+        else end = w.elementBase + w.elementCount;
+        expect(w.elementBase % 256).toBe(0);
+        expect(w.elementCount * 16).toBeLessThanOrEqual(maxBindingBytes);
+        expect(w.faultBase).toBe(faultBase);
+        faultBase += w.count;
+      }
+      expect(end).toBe(shape.batch * shape.spatial);
+      expect(cut.carrySlots).toBe(cut.windows[cut.windows.length - 1].carrySlot);
+      expect(cut.dispatchedWorkgroups).toBe(faultBase);
+    }
+    expect(whole.windows).toHaveLength(1);
+    expect(whole.carrySlots).toBe(0);
+  });
+
+  it('GPU plans size class blocks to the register budget; software plans keep CLASS_BLOCK', () => {
+    expect(forwardBlockClasses(16, 3, gpu)).toBe(16); // softmax Dice: I, P, G
+    expect(forwardBlockClasses(16, 5, gpu)).toBe(8); // with cross-entropy and a softmax focal term
+    expect(forwardBlockClasses(8, 7, gpu)).toBe(16); // 8 classes x 8 values fit in one block
+    expect(forwardBlockClasses(64, 7, gpu)).toBe(8);
+    expect(forwardBlockClasses(64, 7, lavapipe)).toBe(16);
   });
 });

@@ -174,42 +174,49 @@ fn accumulate(sums: Sums, w: f32, p: f32, g: f32, aux: f32, focal: vec2<f32>) ->
   return s;
 }
 
-// A chunk cut by a window edge (lib/voxel_grid.wgsl chunk_part): each lane takes up its sums from
-// the window before (load_carry), or leaves them for the next (save_carry).
-fn load_carry(
-  tid: u32,
-  block_row: u32,
-  classes: vec2<u32>,
-  loop_bound: u32,
-  sums_a: ptr<function, array<vec4<f32>, CLASS_BLOCK>>,
-  sums_b: ptr<function, array<vec4<f32>, CLASS_BLOCK>>,
-) {
-  for (var k = 0u; k < loop_bound; k++) {
-    if (k >= classes.y) {
-      break;
-    }
-    (*sums_a)[k] = carry[carry_index(params.carry_slot - 1u, block_row, tid, k, 2u, 0u)];
-    if (SUMS_B) {
-      (*sums_b)[k] = carry[carry_index(params.carry_slot - 1u, block_row, tid, k, 2u, 1u)];
-    }
-  }
+// `sums` with the components the loss never adds to (see accumulate) set to 0, a constant.
+fn accumulated_a(sums: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(select(sums.x, 0.0, SOFT_L1), sums.yz, select(0.0, sums.w, SOFT_L1));
 }
 
-fn save_carry(
+fn accumulated_b(sums: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(
+    select(0.0, sums.x, AUX_KIND != AUX_NONE),
+    select(0.0, sums.y, SEPARATE_MASS),
+    select(0.0, sums.z, FOCAL_KIND != FOCAL_NONE),
+    select(0.0, sums.w, FOCAL_KIND == FOCAL_SIGMOID),
+  );
+}
+
+// A chunk cut by a window edge (lib/voxel_grid.wgsl chunk_part): each lane takes up its sums from
+// the window before (`save` false: from slot carry_slot - 1), or leaves them for the next (`save`
+// true: to slot carry_slot).
+fn carry_sums(
   tid: u32,
   block_row: u32,
   classes: vec2<u32>,
   loop_bound: u32,
   sums_a: ptr<function, array<vec4<f32>, CLASS_BLOCK>>,
   sums_b: ptr<function, array<vec4<f32>, CLASS_BLOCK>>,
+  save: bool,
 ) {
+  let slot = select(params.carry_slot - 1u, params.carry_slot, save);
   for (var k = 0u; k < loop_bound; k++) {
     if (k >= classes.y) {
       break;
     }
-    carry[carry_index(params.carry_slot, block_row, tid, k, 2u, 0u)] = (*sums_a)[k];
-    if (SUMS_B) {
-      carry[carry_index(params.carry_slot, block_row, tid, k, 2u, 1u)] = (*sums_b)[k];
+    let a = carry_index(slot, block_row, tid, k, 2u, 0u);
+    if (save) {
+      carry[a] = (*sums_a)[k];
+      if (SUMS_B) {
+        carry[a + 1u] = (*sums_b)[k];
+      }
+    } else {
+      // Only the sums the loss adds to: the others stay constant zeros (no registers).
+      (*sums_a)[k] = accumulated_a(carry[a]);
+      if (SUMS_B) {
+        (*sums_b)[k] = accumulated_b(carry[a + 1u]);
+      }
     }
   }
 }
@@ -273,7 +280,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   // softmax then costs C exps, not 2C (the log-sum-exp's and p's).
   var exps: array<f32, CLASS_BLOCK>;
   if (part.carried_in) {
-    load_carry(tid, wg.y, classes, loop_bound, &sums_a, &sums_b);
+    carry_sums(tid, wg.y, classes, loop_bound, &sums_a, &sums_b, false);
   }
   var suspect = false;
   for (var voxel = first; voxel < part.end; voxel += WORKGROUP_SIZE) {
@@ -377,7 +384,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   }
 
   if (part.carries_out) {
-    save_carry(tid, wg.y, classes, loop_bound, &sums_a, &sums_b);
+    carry_sums(tid, wg.y, classes, loop_bound, &sums_a, &sums_b, true);
   } else {
     store_sums(tid, linear, classes, loop_bound, &sums_a, &sums_b);
   }

@@ -54,7 +54,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       if (k >= classes.y) {
         break;
       }
-      sums[k] = carry[carry_index(params.carry_slot - 1u, wg.y, tid, k, 1u, 0u)];
+      // (V, W): the other two stay constant zeros (no registers).
+      sums[k] = vec4<f32>(carry[carry_index(params.carry_slot - 1u, wg.y, tid, k, 1u, 0u)].xy, 0.0, 0.0);
     }
   }
   for (var voxel = first; voxel < part.end; voxel += WORKGROUP_SIZE) {

@@ -427,9 +427,22 @@ describe('compute()', () => {
     expect(Math.max(...sizes)).toBeLessThan(elements * 4);
   });
 
+  it('engine.loss: a pred value near f32’s limit (3e38) whose score is finite gives the float64 reference loss', async () => {
+    // 2·Σp·t = 6e38 passes f32, but the score is scaled before it is formed (issue 21).
+    const loss = await gpu.engine.loss({ shape: SHAPE });
+    const huge = pred.slice();
+    huge[target.indexOf(1)] = 3e38;
+    try {
+      const got = await loss.compute(huge, target);
+      expectClose([got.loss], [familyReference(huge, target, { shape: SHAPE }).loss], LOSS_TOL, 'loss');
+    } finally {
+      loss.destroy();
+    }
+  });
+
   it.each([
     ['engine.dice', () => gpu.engine.dice({ shape: SHAPE, reduce: 'global' })],
-    ['engine.loss', () => gpu.engine.loss({ shape: SHAPE })],
+    // Σp² = 9e76: the f32 sum itself overflows.
     ['engine.loss (squared)', () => gpu.engine.loss({ shape: SHAPE, squared: true })],
   ] as const)(
     '%s: finite pred values near f32’s limit (3e38) that overflow the sums are NON_FINITE_INPUT, not a NaN loss',

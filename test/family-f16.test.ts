@@ -13,20 +13,13 @@ import { tensor } from '../src/peers/tensor.js';
 import { makeInputs } from './helpers/family-cases.js';
 import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
 import { useTestEngine } from './helpers/test-engine.js';
-import { f16GradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
+import { centralDifferenceTolerance, f16GradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
 
 const gpu = useTestEngine();
 beforeAll(() => {
   // lavapipe offers shader-f16 and requestNodeDevice enables it.
   expect(gpu.device.features.has('shader-f16')).toBe(true);
 });
-
-/** Central differences of the float64 reference carry ~1e-8: gradients are held to rtol 1e-4 against them (as test/family.test.ts). */
-const fdTolerance = (fd: ArrayLike<number>) => {
-  let max = 0;
-  for (let i = 0; i < fd.length; i++) max = Math.max(max, Math.abs(fd[i]));
-  return { atol: 1e-4 * max + 1e-7, rtol: 1e-4 };
-};
 
 const cases: { name: string; options: LossOptions }[] = [
   {
@@ -77,7 +70,10 @@ describe('engine.loss with f16 predictions', () => {
       expectClose([got.loss], [want.loss], LOSS_TOL, 'loss');
       expectClose(got.groups.predSum, want.predSum, SUM_TOL, 'sum of pred');
       const fd = familyReferenceGradient(seen, target, options, mask);
-      const tolerance = c.options.gradType === 'f16' ? f16GradTolerance(fdTolerance(fd)) : fdTolerance(fd);
+      const tolerance =
+        c.options.gradType === 'f16'
+          ? f16GradTolerance(centralDifferenceTolerance(fd))
+          : centralDifferenceTolerance(fd);
       expectClose(got.grad!, fd, tolerance, 'gradient vs central differences');
       if (c.options.gradType === 'f16') {
         // Every value came back from f16: rounding it again changes nothing.
@@ -171,7 +167,7 @@ describe('engine.wassersteinDice with f16 logits', () => {
       x0[i] = saved;
       fd[i] = (up - down) / (2 * h);
     }
-    expectClose(got.grad!, fd, f16GradTolerance(fdTolerance(fd)), 'gradient vs central differences');
+    expectClose(got.grad!, fd, f16GradTolerance(centralDifferenceTolerance(fd)), 'gradient vs central differences');
   });
 });
 

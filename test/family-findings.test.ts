@@ -27,7 +27,7 @@ import {
   withValidation,
 } from './helpers/gpu.js';
 import { useTestEngine } from './helpers/test-engine.js';
-import { LOSS_TOL } from './tolerance.js';
+import { centralDifferenceTolerance, LOSS_TOL } from './tolerance.js';
 
 const gpu = useTestEngine();
 
@@ -184,10 +184,6 @@ describe('dense ignoreIndex', () => {
 });
 
 describe('more than 256 classes (C = 300)', () => {
-  const fdTolerance = (fd: Float64Array) => {
-    const max = fd.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
-    return { atol: 1e-4 * max + 1e-7, rtol: 1e-4 };
-  };
   const cases: { name: string; options: LossOptions; grad?: boolean }[] = [
     {
       name: "u16 label map, softmax + cross-entropy, weights: 'inverse-frequency' (LIMIT_EXCEEDED before)",
@@ -222,7 +218,7 @@ describe('more than 256 classes (C = 300)', () => {
     expectClose([got.loss], [familyReference(pred, target, options).loss], LOSS_TOL, 'loss');
     if (grad) {
       const fd = familyReferenceGradient(pred, target, options);
-      expectClose(got.grad!, fd, fdTolerance(fd), 'gradient vs central differences');
+      expectClose(got.grad!, fd, centralDifferenceTolerance(fd), 'gradient vs central differences');
     }
   });
 

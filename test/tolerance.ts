@@ -40,3 +40,13 @@ export function f16GradTolerance(f32: { atol: number; rtol: number }): { atol: n
     rtol: f32.rtol * (1 + F16_ROUNDING) + F16_ROUNDING,
   };
 }
+
+/**
+ * Gradients against central differences of a float64 reference (h = 1e-6: the differences carry
+ * ~1e-8 of truncation and rounding): rtol 1e-4 and atol 1e-4 * max|fd| + 1e-7.
+ */
+export function centralDifferenceTolerance(fd: ArrayLike<number>): { atol: number; rtol: number } {
+  let max = 0;
+  for (let i = 0; i < fd.length; i++) max = Math.max(max, Math.abs(fd[i]));
+  return { atol: 1e-4 * max + 1e-7, rtol: 1e-4 };
+}

@@ -119,7 +119,11 @@ export class FamilyLoss extends ProgramLoss {
     this.groupCount = groupCount(options);
   }
 
-  /** Per group, two vec4<f32>: (score, tp, P, G) and (value, sum of min(p, g), target mass, weight). */
+  /**
+   * Per group, two vec4<f32>: (score, tp, P, G) and (value, T, target mass, weight). T, the sum of
+   * min(p, g), is summed only in the soft-label forms (`softLabel`; 0 otherwise): the forward
+   * adds only the sums its loss needs.
+   */
   get statsBuffer(): GPUBuffer {
     return this.scratchBuffer('stats');
   }

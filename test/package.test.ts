@@ -108,8 +108,9 @@ describe('installed from the packed tarball', () => {
     for (const script of ['preinstall', 'install', 'postinstall', 'prepare'])
       expect(manifest.scripts?.[script], script).toBeUndefined();
     expect(packed.files.filter((f) => f.path.endsWith('.map'))).toEqual([]);
-    // Budget (0.1.0 without maps: about 270 kB packed, 870 kB unpacked; it was 532 kB with maps).
-    expect(packed.size).toBeLessThan(320_000);
+    // Budget (0.1.0 without maps: about 270 kB packed, 870 kB unpacked; it was 532 kB with maps;
+    // 322 kB with the GPU-shaped family kernels, their f16 and subgroup libraries).
+    expect(packed.size).toBeLessThan(340_000);
     expect(packed.unpackedSize).toBeLessThan(1_100_000);
   });
 

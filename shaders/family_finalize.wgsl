@@ -72,10 +72,10 @@ struct FinalizeParams {
 @group(0) @binding(3) var<storage, read_write> pair_sums: array<vec4<f32>>;
 // Per group, two vec4: (score, tp, P, G) and (value, T, M, weight).
 @group(0) @binding(4) var<storage, read_write> stats: array<vec4<f32>>;
-// Per class: the inverse-frequency weight (CLASS_WEIGHTING == WEIGHTING_INVERSE_FREQUENCY).
-@group(0) @binding(9) var<storage, read_write> class_weights: array<f32>;
 // Per pair, two vec4: (dL/dI, dL/dP, dL/dT, dL/dAUX) and (dL/dF+, dL/dF-, 0, 0);
-// then per group: (dv/dI, dv/dP, dv/dD, 0) scratch.
+// then per group: (dv/dI, dv/dP, dv/dD, 0) scratch; then the inverse-frequency class weights,
+// four a vec4 (here rather than in a buffer of their own: a ninth storage buffer would pass
+// WebGPU's default limit of eight a stage).
 @group(0) @binding(5) var<storage, read_write> coefs: array<vec4<f32>>;
 // The caller's scalar loss.
 @group(0) @binding(6) var<storage, read_write> loss: array<f32>;
@@ -86,6 +86,11 @@ struct FinalizeParams {
 
 // (Dice, cross-entropy, focal): what the loss's outer terms put on every coefficient.
 var<workgroup> scales: vec3<f32>;
+
+// Where class c's inverse-frequency weight lives in coefs (component c % 4).
+fn class_weight_index(c: u32) -> u32 {
+  return 2u * params.batch * params.classes + params.group_count + c / 4u;
+}
 
 fn partial_index(b: u32, c: u32, chunk: u32) -> u32 {
   return ((b * params.classes + c) * params.chunks + chunk) * 2u;
@@ -182,12 +187,12 @@ fn inverse_frequency_weights(tid: u32) {
   var part = 0.0;
   for (var c = tid; c < params.classes; c += WORKGROUP_SIZE) {
     let w = select(0.0, 1.0 / max(class_mass(0u, params.batch, c), 1.0), included(c));
-    class_weights[c] = w;
+    coefs[class_weight_index(c)][c % 4u] = w;
     part += w;
   }
   let total = workgroup_sum(tid, vec4<f32>(part, 0.0, 0.0, 0.0)).x;
   for (var c = tid; c < params.classes; c += WORKGROUP_SIZE) {
-    class_weights[c] = class_weights[c] / total;
+    coefs[class_weight_index(c)][c % 4u] /= total;
   }
   storageBarrier();
 }
@@ -291,7 +296,7 @@ fn group_values(tid: u32) -> f32 {
 
     var weight = class_info[gc * 2u].y;
     if (CLASS_WEIGHTING == WEIGHTING_INVERSE_FREQUENCY) {
-      weight *= class_weights[gc];
+      weight *= coefs[class_weight_index(gc)][gc % 4u];
     }
     stats[group * 2u] = vec4<f32>(score.score, tp, s.y, s.z);
     stats[group * 2u + 1u] = vec4<f32>(value.x, s.w, mass_total, weight);

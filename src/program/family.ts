@@ -257,8 +257,8 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
       { name: 'faults', bytes: faultRecords * 32 },
       { name: 'class info', bytes: 0, contents: packClassInfo(o) },
       { name: 'pair sums', bytes: pairs * 32, readable: true },
-      { name: 'class weights', bytes: Math.max(16, o.classes * 4) },
-      { name: 'coefs', bytes: (2 * pairs + groups) * 16 },
+      // Per pair two vec4, per group one, then the inverse-frequency class weights, four a vec4.
+      { name: 'coefs', bytes: (2 * pairs + groups + Math.ceil(o.classes / 4)) * 16 },
       { name: 'no mask', bytes: 16 },
       { name: 'status', bytes: STATUS_BYTES, readable: true },
       { name: 'stats', bytes: groups * 32, readable: true },
@@ -290,7 +290,6 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
               partials: scratchRef('partials'),
               class_info: scratchRef('class info'),
               pair_sums: scratchRef('pair sums'),
-              class_weights: scratchRef('class weights'),
               stats: scratchRef('stats'),
               coefs: scratchRef('coefs'),
               loss: tensorRef('loss', 0, 4),

@@ -238,6 +238,11 @@ describe('every kernel, composed with its includes', () => {
       expect(reflection.bindings.length).toBeGreaterThan(0);
     });
 
+    // Browsers and wgpu (Deno) give a stage 8 storage buffers unless more are asked for.
+    it("binds at most 8 storage buffers (WebGPU's default maxStorageBuffersPerShaderStage)", () => {
+      expect(reflection.bindings.filter((b) => b.addressSpace === 'storage').length).toBeLessThanOrEqual(8);
+    });
+
     it('gives every binding a unique (group, binding) and a unique name', () => {
       const slots = reflection.bindings.map((b) => `${b.group}:${b.binding}`);
       expect(new Set(slots).size).toBe(slots.length);

@@ -10,6 +10,7 @@ import { familyBenchReference } from './family-reference.js';
 import { familyTfjsLoss, seedTfjsLosses, type TfjsLoss, type TfModule } from './tfjs-baseline.js';
 import type { Tensor } from '@tensorflow/tfjs';
 import { mulberry32 } from '../src/reference/random.js';
+import { fromFloat16Bits, toFloat16Bits } from '../src/core/half.js';
 import type { TfjsLossFunction } from '../src/tfjs/index.js';
 
 /**
@@ -97,6 +98,8 @@ export interface LossCase {
   /** Which formula of lossBytes applies: the seed's DiceLoss or the family's FamilyLoss passes. */
   readonly passes: 'seed' | 'family';
   makeInputs(shape: readonly number[], seed: number): CaseInputs;
+  /** pred as the GPU reads it, when not f32: the bits of f16 values (predType 'f16'). */
+  predUpload?(pred: Float32Array): ArrayBufferView;
   /** Creates the wgsl-dice loss (engine.dice() or engine.loss()). */
   create(engine: DiceEngine, shape: readonly number[]): Promise<EngineLoss>;
   /** Float64 CPU reference (also the `reference-cpu` implementation that is timed). */
@@ -258,6 +261,8 @@ interface FamilyCaseSpec {
   layout: 'channels-last' | 'channels-first';
   activation: 'softmax' | 'sigmoid';
   target: 'dense' | 'u8';
+  /** f16 logits (mixed-precision training's): the inputs are drawn, then rounded to f16, and the reference sees the rounded values. */
+  predType?: 'f16';
 }
 
 /** Batch, classes and spatial size of a shape in the spec's layout. */
@@ -321,23 +326,29 @@ function familyCase(
   fixedDims?: readonly number[],
 ): LossCase {
   const labels = spec.target === 'u8';
+  const f16 = spec.predType === 'f16';
   return {
     name,
     summary,
     quick,
     fixedDims,
     layout: spec.layout,
-    dtype: labels ? 'f32/u8' : 'f32',
+    dtype: `${f16 ? 'f16' : 'f32'}${labels ? '/u8' : ''}`,
     passes: 'family',
     dims: (shape) => (spec.layout === 'channels-first' ? toChannelsFirst(shape) : [...shape]),
-    bytesPerElement: (shape) => ({ pred: 4, target: labels ? 1 / familyDims(spec, shape).classes : 4 }),
-    makeInputs: (shape, seed) => familyInputs(spec, shape, seed),
+    bytesPerElement: (shape) => ({ pred: f16 ? 2 : 4, target: labels ? 1 / familyDims(spec, shape).classes : 4 }),
+    makeInputs: (shape, seed) => {
+      const inputs = familyInputs(spec, shape, seed);
+      return f16 ? { ...inputs, pred: Float32Array.from(fromFloat16Bits(toFloat16Bits(inputs.pred))) } : inputs;
+    },
+    ...(f16 ? { predUpload: (pred: Float32Array) => toFloat16Bits(pred) } : {}),
     create: (engine, shape) =>
       familyLoss(engine, {
         shape,
         layout: spec.layout,
         activation: spec.activation,
         target: spec.target,
+        ...(f16 ? { predType: 'f16' as const } : {}),
         label: `bench ${name}`,
       }),
     reference: (inputs, shape) =>
@@ -409,6 +420,12 @@ export const LOSS_CASES: readonly LossCase[] = [
     // In tfjs the label map is an int32 tensor, read by the passes as u32 labels.
     tfjsLibrary: async () => (await tfjsEntry()).tfjsLoss({ activation: 'softmax', target: 'label-map' }),
   },
+  familyCase(
+    'softmax-u8-f16',
+    'loss family: softmax Dice from f16 logits (predType f16), u8 label map, channels-last; per-class Dice, mean',
+    { layout: 'channels-last', activation: 'softmax', target: 'u8', predType: 'f16' },
+    true,
+  ),
   familyCase('softmax-u8-cf', 'loss family: softmax Dice from logits, u8 label map, channels-first [B, C, H, W]', {
     layout: 'channels-first',
     activation: 'softmax',

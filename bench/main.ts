@@ -44,7 +44,7 @@ and the float64 CPU reference, on the adapter dawn.node picks.
 
 Options:
   --quick                 A subset that finishes in about 5 minutes on lavapipe: the three seed
-                          cases and softmax-u8 at 2x512x512x8, every implementation (with the
+                          cases, softmax-u8 and its f16 row at 2x512x512x8, every implementation (with the
                           losses inside tfjs and the U-Net-like training step).
   --json                  One JSON line per measurement on stdout (the table goes to stderr).
   --cases a,b             Loss cases (default all: ${LOSS_CASES.map((c) => c.name).join(', ')}).
@@ -936,7 +936,7 @@ async function main(): Promise<void> {
     const elements = elementsOf(shape);
     const inputs = lossCase.makeInputs(shape, seed);
     const reference = lossCase.reference(inputs, shape);
-    const pred = uploadBytes(device, inputs.pred, 'bench pred');
+    const pred = uploadBytes(device, lossCase.predUpload?.(inputs.pred) ?? inputs.pred, 'bench pred');
     const target = uploadBytes(device, inputs.target, 'bench target');
     const lossBuffer = device.createBuffer({
       label: 'bench loss',

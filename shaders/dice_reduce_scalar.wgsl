@@ -6,7 +6,7 @@
 
 // #include "lib/dice_reduce.wgsl"
 
-@group(0) @binding(1) var<storage, read> pred: array<f32>;
+// #include "lib/dice_pred_scalar.wgsl"
 @group(0) @binding(2) var<storage, read> truth: array<f32>;
 
 // x: intersection, y: sum of pred, z: sum of target.
@@ -22,7 +22,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   if (c.in_range) {
     for (var row = c.row_first; row < c.row_end; row += c.row_step) {
       let i = c.base + row * params.cols;
-      // A no-op for f32; the f16-prediction variant (src/kernels/sources.ts) widens here.
+      // A no-op for f32; widens f16 (lib/dice_pred_scalar_f16.wgsl).
       let p = f32(pred[i]);
       let t = truth[i];
       sums += vec3<f32>(p * t, p, t);

@@ -11,7 +11,7 @@
 // #include "lib/dice_reduce.wgsl"
 // #include "lib/dice_reduce_vec4.wgsl"
 
-@group(0) @binding(1) var<storage, read> pred: array<vec4<f32>>;
+// #include "lib/dice_pred_vec4.wgsl"
 @group(0) @binding(2) var<storage, read> truth: array<vec4<f32>>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -22,10 +22,10 @@
 // and with MONAI's mask-the-logits mode, a final factor m for z' = m z.
 
 // #include "lib/family_voxel.wgsl"
-// #include "lib/family_grad.wgsl"
+// #include "lib/voxel_grad.wgsl"
 
 @group(0) @binding(4) var<storage, read> coefs: array<vec4<f32>>;
-// grad (binding 5) is declared by lib/family_grad.wgsl.
+// grad (binding 5) is declared by lib/voxel_grad.wgsl.
 
 // d/dz of the sigmoid-form focal term.
 fn focal_sigmoid_grad(z: f32, g: f32) -> f32 {
@@ -40,7 +40,8 @@ fn focal_softmax_slope(log_q: f32) -> f32 {
   let q = exp(log_q);
   let rest = 1.0 - q;
   var slope = -power_from_zero(rest, params.focal_gamma);
-  if (params.focal_gamma != 0.0 && rest > 0.0) {
+  // q l -> 0 as q -> 0 (a logit near -3e38 gives q = 0 and l = -infinity).
+  if (params.focal_gamma != 0.0 && rest > 0.0 && q > 0.0) {
     slope += params.focal_gamma * pow(rest, params.focal_gamma - 1.0) * q * log_q;
   }
   return slope;

@@ -4,53 +4,110 @@
 // wass_n = sum_k M[t_n, k] * p_k,n is the voxel's Wasserstein distance to its label t_n. Every
 // per-sample quantity of the loss is a sum over classes c of
 //   V_c = number of voxels labelled c,   W_c = sum of wass_n over the voxels labelled c
-// so the pass runs voxel-major (lib/family_voxel.wgsl): a thread walks its voxels in fixed
-// order, computes wass once for each voxel whose label falls in its workgroup's block of
-// classes (wg.y), and adds it to that label's registers. Per pair and chunk it writes
-// (V, W, 0, 0) and a zero vec4 (lib/class_block.wgsl); faults (labels out of range, non-finite logits) go to one record per
-// workgroup (lib/faults.wgsl).
+// so the pass runs voxel-major (lib/voxel_grid.wgsl): a thread walks its voxels in fixed order,
+// computes wass once for each voxel whose label falls in its workgroup's block of classes (wg.y),
+// and adds (1, wass) to that class's registers, selected by constant indices (an array indexed
+// by the label would live in per-thread memory). Up to CLASS_BLOCK classes (REGISTER_CLASSES) a
+// voxel's logits are read once into registers; wider class axes stream them. Per pair and chunk
+// it writes one vec4 (V, W, 0, 0). Faults (labels out of range, non-finite logits) only set a
+// flag on the hot path; a thread that saw one re-reads its voxels to record them (lib/faults.wgsl).
 
-// #include "lib/family_voxel.wgsl"
+// #include "lib/wasserstein.wgsl"
 // #include "lib/faults.wgsl"
 // #include "lib/class_block.wgsl"
-// #include "lib/wasserstein.wgsl"
+// #include "lib/block_sum.wgsl"
 
-@group(0) @binding(5) var<storage, read_write> partials: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> faults: array<vec4<u32>>;
+@group(0) @binding(4) var<storage, read_write> partials: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> faults: array<vec4<u32>>;
+
+// Records the faults of one voxel: its label once (first block), each logit of the block once.
+fn note_voxel_faults(voxel: u32, classes: vec2<u32>, first_block: bool) {
+  if (first_block && label_at(voxel - params.voxel_base) >= params.classes) {
+    note_fault(FAULT_LABEL, voxel);
+  }
+  for (var k = 0u; k < classes.y; k++) {
+    let at = element_index(voxel, classes.x + k);
+    if (!is_finite(pred_at(at))) {
+      note_fault(FAULT_PRED, at + params.element_base);
+    }
+  }
+}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let linear = params.linear_base + wg.x;
-  let range = voxel_range(linear);
-  clear_faults(tid);
-  // This workgroup's classes [class_begin, class_begin + block): lib/class_block.wgsl.
+  let part = chunk_part(linear);
+  let first = first_voxel(part, tid);
   let classes = class_block(wg.y);
-  let class_begin = classes.x;
-  let block = classes.y;
+  let first_block = wg.y == 0u;
+  clear_faults(tid);
   workgroupBarrier();
 
-  var sums: array<vec4<f32>, CLASS_BLOCK>;
-  var unused: array<vec4<f32>, CLASS_BLOCK>;
-  for (var voxel = range.x + tid; voxel < range.y; voxel += WORKGROUP_SIZE) {
-    // Each logit is checked once, by the block that holds its class.
-    for (var k = 0u; k < block; k++) {
-      let at = element_index(voxel, class_begin + k);
-      if (!is_finite(pred_at(at))) {
-        note_fault(FAULT_PRED, at + params.element_base);
+  // As in family_forward.wgsl: loops over the block run to a constant where they can.
+  let loop_bound = select(select(classes.y, BLOCK_CLASSES, UNROLL_CLASS_BLOCK), REGISTER_CLASSES, REGISTER_CLASSES != 0u);
+  var sums: array<vec4<f32>, CLASS_BLOCK>;   // (V, W, 0, 0) of each class of the block
+  var logits: array<f32, CLASS_BLOCK>;
+  var suspect = false;
+  if (part.carried_in) {
+    // The chunk began in the window before: each lane takes up its sums (lib/voxel_grid.wgsl chunk_part).
+    for (var k = 0u; k < loop_bound; k++) {
+      if (k >= classes.y) {
+        break;
+      }
+      // (V, W): the other two stay constant zeros (no registers).
+      sums[k] = vec4<f32>(carry[carry_index(params.carry_slot - 1u, wg.y, tid, k, 1u, 0u)].xy, 0.0, 0.0);
+    }
+  }
+  for (var voxel = first; voxel < part.end; voxel += WORKGROUP_SIZE) {
+    let label = label_at(voxel - params.voxel_base);
+    // Out-of-range labels have no row of M: no sum takes them (flagged once, by the first block).
+    let labelled = label < params.classes;
+    suspect = suspect | (first_block && !labelled);
+    var softmax: VoxelSoftmax;
+    if (REGISTER_CLASSES != 0u) {
+      load_register_logits(voxel, &logits);
+      for (var k = 0u; k < REGISTER_CLASSES; k++) {
+        suspect = suspect | !is_finite(logits[k]);
+      }
+      softmax = register_softmax(min(label, REGISTER_CLASSES - 1u), &logits);
+    } else {
+      for (var k = 0u; k < loop_bound; k++) {
+        if (k >= classes.y) {
+          break;
+        }
+        suspect = suspect | !is_finite(pred_at(element_index(voxel, classes.x + k)));
+      }
+      if (labelled && label - classes.x < classes.y) {
+        softmax = streamed_softmax(voxel, label);
       }
     }
-    let label = label_at(voxel - params.voxel_base);
-    if (label >= params.classes) {
-      // Out-of-range labels have no row of M; counted once per voxel.
-      if (wg.y == 0u) {
-        note_fault(FAULT_LABEL, voxel);
+    let contribution = vec4<f32>(1.0, softmax.weighted / softmax.total, 0.0, 0.0);
+    for (var k = 0u; k < loop_bound; k++) {
+      if (k >= classes.y) {
+        break;
       }
-    } else if (label >= class_begin && label < class_begin + block) {
-      let softmax = wasserstein_softmax(voxel, label);
-      sums[label - class_begin] += vec4<f32>(1.0, softmax.z / softmax.y, 0.0, 0.0);
+      sums[k] += select(vec4<f32>(0.0), contribution, labelled && label == classes.x + k);
     }
   }
 
-  store_class_block(tid, linear, classes, &sums, &unused);
-  store_faults(tid, linear * ((params.classes + CLASS_BLOCK - 1u) / CLASS_BLOCK) + wg.y);
+  if (suspect) {
+    for (var voxel = first; voxel < part.end; voxel += WORKGROUP_SIZE) {
+      note_voxel_faults(voxel, classes, first_block);
+    }
+  }
+
+  for (var k = 0u; k < loop_bound; k++) {
+    if (k >= classes.y) {
+      break;
+    }
+    if (part.carries_out) {
+      carry[carry_index(params.carry_slot, wg.y, tid, k, 1u, 0u)] = sums[k];
+    } else {
+      let total = block_sum(tid, sums[k], vec4<f32>(0.0), false).a;
+      if (tid == 0u) {
+        partials[class_partial(linear, classes.x + k)] = total;
+      }
+    }
+  }
+  store_faults(tid, fault_record(wg));
 }

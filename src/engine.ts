@@ -207,13 +207,7 @@ export class DiceEngine implements LossHost, LossFactory {
   async dice(options: DiceLossOptions): Promise<DiceLoss> {
     this._assertUsable();
     const normalized = normalizeDiceOptions(options);
-    if (normalized.predType === 'f16' && !this.device.features.has('shader-f16')) {
-      throw new WgslDiceError(
-        'FEATURE_MISSING',
-        "predType 'f16' needs the device feature 'shader-f16', which this device was not created with; " +
-          "request it in requestDevice({ requiredFeatures: ['shader-f16'] }) where the adapter offers it, or use f32.",
-      );
-    }
+    this.#requireF16(normalized);
     return this.#create({ kind: 'seed', options: normalized });
   }
 
@@ -381,6 +375,7 @@ export class DiceEngine implements LossHost, LossFactory {
   /** A loss of `spec` planned with this engine's tuned choice for its shape class, if any. */
   async #create<S extends TunableSpec>(spec: S): Promise<LossOf<S>> {
     this._assertUsable();
+    this.#requireF16(spec.options);
     const defaultProgram = planProgram(spec, this.#profile);
     const tuned = this.#tuning.get(tuningKey(this.#adapter, shapeClassOf(spec, defaultProgram)));
     const loss = await this.#instantiate(spec, tuned?.choice);
@@ -415,6 +410,18 @@ export class DiceEngine implements LossHost, LossFactory {
 
   #caps(): DeviceCaps {
     return { maxWorkgroupSize: maxWorkgroupSize(this.device.limits), subgroupSize: this.#subgroupSize };
+  }
+
+  /** FEATURE_MISSING where an f16 element type is asked of a device without 'shader-f16'. */
+  #requireF16(o: { predType: 'f32' | 'f16'; gradType?: 'f32' | 'f16' }): void {
+    const option = o.predType === 'f16' ? 'predType' : o.gradType === 'f16' ? 'gradType' : undefined;
+    if (option && !this.device.features.has('shader-f16')) {
+      throw new WgslDiceError(
+        'FEATURE_MISSING',
+        `${option} 'f16' needs the device feature 'shader-f16', which this device was not created with; ` +
+          "request it in requestDevice({ requiredFeatures: ['shader-f16'] }) where the adapter offers it, or use f32.",
+      );
+    }
   }
 
   /** Compiles (or finds) the pipeline of each pass of a program planned for this device. */

@@ -14,11 +14,20 @@ const gpu = useTestEngine({ deviceClass: 'gpu' });
 const gpuWindows = useTestEngine({ deviceClass: 'gpu', maxBindingBytes: 128 * 1024 });
 
 describe("deviceClass: 'gpu' plans on this adapter", () => {
-  it('are GPU plans: many workgroups, class loops unrolled', async () => {
+  it('are GPU plans: many workgroups, class loops unrolled, subgroup sums, blocks sized to the register budget', async () => {
     const loss = await gpu.engine.loss({ shape: [2, 64, 64, 20], activation: 'softmax', target: 'u8' });
     expect(gpu.engine.gridProfile.software).toBe(false);
-    expect(loss.describe()).toMatch(/UNROLL_CLASS_BLOCK=1/);
+    expect(loss.describe()).toMatch(/forward: family_forward_subgroups \[.*BLOCK_CLASSES=16 .*UNROLL_CLASS_BLOCK=1/);
     loss.destroy();
+    const compound = await gpu.engine.loss({
+      shape: [2, 8, 8, 16],
+      activation: 'softmax',
+      target: 'u8',
+      crossEntropy: {},
+      focal: { useSoftmax: true },
+    });
+    expect(compound.describe()).toMatch(/BLOCK_CLASSES=8 REGISTER_CLASSES=0/);
+    compound.destroy();
   });
 
   // The seed's GPU backward grid (src/program/seed.ts): workgroups interleaved over a chunk, the
@@ -60,6 +69,27 @@ describe("deviceClass: 'gpu' plans on this adapter", () => {
     {
       name: 'softmax + u8 labels, C = 20 (two class blocks, unrolled)',
       options: { shape: [1, 6, 5, 20], activation: 'softmax', target: 'u8', crossEntropy: {} },
+    },
+    {
+      // 3 + AUX + F+ sums a class exceed the register budget at 16 classes: blocks of 8.
+      name: 'softmax + CE + softmax focal, C = 16 (blocks of 8 by the register budget)',
+      options: {
+        shape: [1, 5, 4, 16],
+        activation: 'softmax',
+        target: 'u8',
+        crossEntropy: {},
+        focal: { useSoftmax: true, gamma: 2 },
+      },
+    },
+    {
+      name: 'sigmoid, dense, channels-first, squared (M kept apart from G), C = 3',
+      options: {
+        shape: [2, 3, 6, 5],
+        layout: 'channels-first',
+        activation: 'sigmoid',
+        squared: true,
+        emptyClass: 'zero',
+      },
     },
   ];
   family.forEach((c, index) => {

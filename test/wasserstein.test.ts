@@ -12,6 +12,8 @@ import { LOSS_TOL } from './tolerance.js';
 import { useTestEngine } from './helpers/test-engine.js';
 
 const gpu = useTestEngine();
+// Plans as a GPU gets them (subgroup sums, unrolled class blocks), on this adapter.
+const gpuPlans = useTestEngine({ deviceClass: 'gpu' });
 
 const M3 = [
   [0, 1, 2],
@@ -46,7 +48,11 @@ function reference(o: WassersteinDiceOptions, logits: Float64Array, labels: Arra
 
 const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
 
-const cases: { name: string; options: WassersteinDiceOptions; emptyClass?: number }[] = [
+/** |i - j| between C ordered classes. */
+const ordered = (C: number) =>
+  Array.from({ length: C }, (_, i) => Array.from({ length: C }, (_, j) => Math.abs(i - j)));
+
+const cases: { name: string; options: WassersteinDiceOptions; emptyClass?: number; gpuPlan?: boolean }[] = [
   {
     name: 'default weighting, channels-first, B=2',
     options: { shape: [2, 3, 4, 5], layout: 'channels-first', distanceMatrix: M3 },
@@ -78,6 +84,15 @@ const cases: { name: string; options: WassersteinDiceOptions; emptyClass?: numbe
       smoothDenominator: 0,
     },
   },
+  {
+    name: 'C = 20: two class blocks, each voxel softmax streamed (wider than the registers)',
+    options: { shape: [2, 5, 3, 20], target: 'u8', distanceMatrix: ordered(20) },
+  },
+  {
+    name: 'GPU plan: subgroup sums, logits in registers read as vec4s, C = 8',
+    options: { shape: [2, 6, 5, 8], target: 'u16', distanceMatrix: ordered(8), weighting: 'GDL' },
+    gpuPlan: true,
+  },
 ];
 
 describe('Generalized Wasserstein Dice against the float64 reference and its finite differences', () => {
@@ -94,7 +109,7 @@ describe('Generalized Wasserstein Dice against the float64 reference and its fin
         const l = Math.floor(random() * C);
         return l === c.emptyClass ? 0 : l;
       });
-      const loss = await gpu.engine.wassersteinDice(o);
+      const loss = await (c.gpuPlan ? gpuPlans : gpu).engine.wassersteinDice(o);
       const got = await withValidation(gpu.device, () => loss.compute(pred, labels, { grad: true }));
       const again = await loss.compute(pred, labels, { grad: true });
       loss.destroy();

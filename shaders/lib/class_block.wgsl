@@ -1,49 +1,44 @@
-// The per-class partial sums of the voxel-major forward passes (family_forward.wgsl,
-// wasserstein_forward.wgsl; included with `// #include "lib/class_block.wgsl"`): a workgroup
-// accumulates a block of up to CLASS_BLOCK classes (wg.y picks the block) in registers, two vec4
-// per class, and stores them after one fixed-order tree per class. The including kernel
-// declares `partials: array<vec4<f32>>` (read_write) and includes lib/family_voxel.wgsl.
+// The class blocks of the voxel-major forward passes (family_forward.wgsl, wasserstein_forward.wgsl;
+// included with `// #include "lib/class_block.wgsl"` after lib/voxel_grid.wgsl): a workgroup
+// accumulates a block of up to BLOCK_CLASSES classes in registers (wg.y picks the block) and
+// writes them to per-(sample, class, chunk) partials, pair-major; where a window edge cuts its
+// chunk (lib/voxel_grid.wgsl chunk_part), each lane's running sums go through `carry` instead.
 
-// Unroll loops over a block to CLASS_BLOCK (GPUs); off on software adapters, whose compiler
-// then spends far longer (src/program/family.ts decides).
+// Classes per block, at most CLASS_BLOCK: the planner sizes it to the per-thread register budget
+// (sums x classes; src/program/voxel.ts).
+override BLOCK_CLASSES: u32 = 16u;
+// Unroll loops over a block to BLOCK_CLASSES (GPUs); off on software adapters, whose compiler
+// then spends far longer (src/program/voxel.ts decides).
 override UNROLL_CLASS_BLOCK: bool = false;
-
-var<workgroup> block_a: array<vec4<f32>, WORKGROUP_SIZE>;
-var<workgroup> block_b: array<vec4<f32>, WORKGROUP_SIZE>;
 
 // The classes [x, x + y) of workgroup row `block_row`.
 fn class_block(block_row: u32) -> vec2<u32> {
-  let begin = block_row * CLASS_BLOCK;
-  return vec2<u32>(begin, min(CLASS_BLOCK, params.classes - begin));
+  let begin = block_row * BLOCK_CLASSES;
+  return vec2<u32>(begin, min(BLOCK_CLASSES, params.classes - begin));
 }
 
-// Every thread of the workgroup calls this once, after its last voxel: partials get two vec4
-// per (sample, class) and chunk, pair-major, at ((sample * C + class) * chunks + chunk) * 2.
-fn store_class_block(
-  tid: u32,
-  linear: u32,
-  classes: vec2<u32>,
-  sums_a: ptr<function, array<vec4<f32>, CLASS_BLOCK>>,
-  sums_b: ptr<function, array<vec4<f32>, CLASS_BLOCK>>,
-) {
+// Rows of class blocks (wg.y).
+fn class_blocks() -> u32 {
+  return (params.classes + BLOCK_CLASSES - 1u) / BLOCK_CLASSES;
+}
+
+// The partial of (sample, class) and chunk of workgroup `linear`: ((sample * C + class) * chunks + chunk).
+fn class_partial(linear: u32, class_index: u32) -> u32 {
   let sample = linear / params.chunks;
-  let chunk = linear % params.chunks;
-  for (var k = 0u; k < classes.y; k++) {
-    block_a[tid] = (*sums_a)[k];
-    block_b[tid] = (*sums_b)[k];
-    workgroupBarrier();
-    for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride >>= 1u) {
-      if (tid < stride) {
-        block_a[tid] += block_a[tid + stride];
-        block_b[tid] += block_b[tid + stride];
-      }
-      workgroupBarrier();
-    }
-    if (tid == 0u) {
-      let out = ((sample * params.classes + classes.x + k) * params.chunks + chunk) * 2u;
-      partials[out] = block_a[0];
-      partials[out + 1u] = block_b[0];
-    }
-    workgroupBarrier();
-  }
+  return (sample * params.classes + class_index) * params.chunks + linear % params.chunks;
+}
+
+// The lanes' running sums of chunks cut by a window edge: per edge (carry_slot), class block and
+// lane, `per_class` vec4 for each class of the block (src/program/voxel.ts carryBytes).
+@group(0) @binding(6) var<storage, read_write> carry: array<vec4<f32>>;
+
+// Where vec4 `part` of class k of lane `tid` of workgroup row `block_row` is carried over edge `slot`.
+fn carry_index(slot: u32, block_row: u32, tid: u32, k: u32, per_class: u32, part: u32) -> u32 {
+  return (((slot * class_blocks() + block_row) * WORKGROUP_SIZE + tid) * BLOCK_CLASSES + k) * per_class + part;
+}
+
+// The fault record of this dispatch's workgroup wg (lib/faults.wgsl): one per dispatched
+// workgroup and class block, so the parts of a cut chunk keep their own.
+fn fault_record(wg: vec3<u32>) -> u32 {
+  return (params.fault_base + wg.x) * class_blocks() + wg.y;
 }

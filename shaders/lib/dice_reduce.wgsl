@@ -1,7 +1,8 @@
 // What the seed losses' reduce kernels (dice_reduce_vec4, _scalar, _vec4_subgroups) share:
 // the uniform block, the column view of a slab, and the fault record (included with
-// `// #include "lib/dice_reduce.wgsl"`). The including kernel declares `pred` and `truth`,
-// whose element type (f32, vec4<f32>, or f16 for predType 'f16') is its own.
+// `// #include "lib/dice_reduce.wgsl"`). The including kernel declares `truth` and includes
+// the library that declares `pred` and UNIT_WIDTH, its elements per unit (lib/dice_pred_vec4.wgsl,
+// lib/dice_pred_scalar.wgsl, or their f16 variants for predType 'f16').
 //
 // Each slab (one sample's elements) is viewed as `rows` rows of `cols` columns. Threads of a
 // workgroup are split into `cols_per_group` columns x `lanes` lanes; lane k reads rows k,
@@ -31,8 +32,6 @@ struct ReduceParams {
   // bindings start unit_base units into the tensor (see "binding windows" in src/program/grids.ts).
   linear_base: u32,
   unit_base: u32,
-  // Elements per unit: 4 for the vec4 kernels, 1 for the scalar one (for fault indices).
-  unit_width: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: ReduceParams;
@@ -75,9 +74,9 @@ fn column_of(tid: u32, wg: vec3<u32>) -> Column {
 // note_fault). `unit` is window-relative; the record holds the global element index.
 fn check_unit(kind: u32, unit: u32, values: vec4<f32>) {
   if (!all_finite(values)) {
-    for (var k = 0u; k < params.unit_width; k++) {
+    for (var k = 0u; k < UNIT_WIDTH; k++) {
       if (!is_finite(values[k])) {
-        note_fault(kind, (unit + params.unit_base) * params.unit_width + k);
+        note_fault(kind, (unit + params.unit_base) * UNIT_WIDTH + k);
         break;
       }
     }

@@ -21,7 +21,7 @@ fn column_sums(c: Column) -> mat3x4<f32> {
     var row = c.row_first;
     for (; row < c.row_end && c.row_end - row > c.row_step; row += 2u * c.row_step) {
       let i = c.base + row * params.cols;
-      // A no-op for f32; the f16-prediction variant (src/kernels/sources.ts) widens here.
+      // A no-op for f32; widens f16 (lib/dice_pred_vec4_f16.wgsl).
       let p0 = vec4<f32>(pred[i]);
       let t0 = truth[i];
       let p1 = vec4<f32>(pred[i + step]);

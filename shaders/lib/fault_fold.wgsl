@@ -27,3 +27,9 @@ fn fold_faults(tid: u32, records: u32) {
     status[tid] = atomicLoad(&workgroup_faults[tid]);
   }
 }
+
+// After fold_faults: whether any fault was counted (the loss computed from such input is NaN).
+fn input_faults_counted() -> bool {
+  return atomicLoad(&workgroup_faults[0]) + atomicLoad(&workgroup_faults[1]) + atomicLoad(&workgroup_faults[2]) +
+    atomicLoad(&workgroup_faults[3]) != 0u;
+}

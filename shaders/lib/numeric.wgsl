@@ -10,6 +10,13 @@ fn all_finite(x: vec4<f32>) -> bool {
   return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7f800000u)) != vec4<u32>(0x7f800000u));
 }
 
+// A quiet NaN: what a loss from faulty input is. WGSL rejects a NaN constant expression, so the
+// bits come from a variable.
+fn quiet_nan() -> f32 {
+  var bits = 0x7fc00000u;
+  return bitcast<f32>(bits);
+}
+
 // Both branches stay finite for any finite z.
 fn sigmoid(z: f32) -> f32 {
   if (z >= 0.0) {

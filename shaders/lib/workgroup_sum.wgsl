@@ -37,3 +37,16 @@ fn lane_group_sum(tid: u32, lanes: u32, value: vec4<f32>) -> vec4<f32> {
   workgroupBarrier();
   return total;
 }
+
+// Neumaier's compensated sum, per component: the running `sum` and the rounding `error` it has
+// lost so far (the total is sum + error). The finalize passes fold many large chunk partials
+// with it: it keeps the exact totals that a plain running f32 sum rounds away past 2^24.
+struct Compensated {
+  sum: vec4<f32>,
+  error: vec4<f32>,
+}
+
+fn compensated_add(c: Compensated, x: vec4<f32>) -> Compensated {
+  let t = c.sum + x;
+  return Compensated(t, c.error + select((x - t) + c.sum, (c.sum - t) + x, abs(c.sum) >= abs(x)));
+}

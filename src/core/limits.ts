@@ -4,11 +4,13 @@
  */
 
 /**
- * The most classes `weights: 'inverse-frequency'` supports: the finalize kernel keeps one weight
- * per class in workgroup memory (`MAX_CLASSES` in shaders/family_finalize.wgsl). Larger C throws
- * `LIMIT_EXCEEDED`.
+ * The most classes engine.loss, engine.metric and engine.wassersteinDice take (every option
+ * included, `weights: 'inverse-frequency'` too): every label a u16 label map can hold. The
+ * kernels walk classes in blocks along one dispatch axis and keep per-class values in buffers, so
+ * the bound is the label type's; larger C throws `LIMIT_EXCEEDED`. (Memory may bind first: a
+ * Wasserstein distance matrix holds C^2 values.)
  */
-export const MAX_CLASSES = 256;
+export const MAX_CLASSES = 65536;
 
 /** Classes a voxel pass keeps in per-thread arrays (`CLASS_BLOCK` in shaders/lib/family_voxel.wgsl). */
 export const CLASS_BLOCK = 16;

@@ -32,12 +32,26 @@ export interface WgslOverride {
   readonly defaultValue?: string;
 }
 
+/** A module-scope `const` whose value is an integer literal (`const NAME: u32 = 3u;`, `const NAME = 3u;`). */
+export interface WgslConstant {
+  readonly name: string;
+  /** The type written or, untyped, the literal's (`u32` for `3u`); `abstract-int` for a bare `3`. */
+  readonly type: string;
+  readonly value: number;
+}
+
 export interface WgslReflection {
   /** Struct name to its fields, in declaration order. */
   readonly structs: ReadonlyMap<string, readonly WgslStructField[]>;
   /** Buffer bindings in declaration order. */
   readonly bindings: readonly WgslBinding[];
   readonly overrides: readonly WgslOverride[];
+  /**
+   * Module-scope constants with integer literal values, in declaration order (mode values such as
+   * `ACT_SOFTMAX`, checked against src/kernels/modes.ts); constants with other initialisers are
+   * not listed.
+   */
+  readonly constants: readonly WgslConstant[];
   /** Names of the compute-stage entry points. */
   readonly entryPoints: readonly string[];
 }
@@ -80,6 +94,7 @@ export function reflectWgsl(source: string): WgslReflection {
   const structs = new Map<string, WgslStructField[]>();
   const bindings: WgslBinding[] = [];
   const overrides: WgslOverride[] = [];
+  const constants: WgslConstant[] = [];
   const entryPoints: string[] = [];
   for (const declaration of moduleDeclarations(stripWgslComments(source))) {
     const { attributes, rest } = readAttributes(declaration.head);
@@ -95,13 +110,16 @@ export function reflectWgsl(source: string): WgslReflection {
       if (binding) bindings.push(binding);
     } else if (keyword === 'override') {
       overrides.push(parseOverride(rest));
+    } else if (keyword === 'const') {
+      const constant = parseIntegerConstant(rest);
+      if (constant) constants.push(constant);
     } else if (keyword === 'fn' && attributes.has('compute')) {
       const name = /^fn\s+([A-Za-z_]\w*)\s*\(/.exec(rest)?.[1];
       if (!name) throw new Error(`wgsl-reflect: cannot read the entry point "${rest}"`);
       entryPoints.push(name);
     }
   }
-  return { structs, bindings, overrides, entryPoints };
+  return { structs, bindings, overrides, constants, entryPoints };
 }
 
 /**
@@ -280,6 +298,24 @@ function parseOverride(text: string): WgslOverride {
     throw new Error(`wgsl-reflect: override ${name} needs an explicit type (its initialiser is not a literal)`);
   }
   return defaultValue === undefined ? { name, type } : { name, type, defaultValue };
+}
+
+/** `const NAME[: type] = <integer literal>`; undefined for a constant with any other initialiser. */
+function parseIntegerConstant(text: string): WgslConstant | undefined {
+  const match = /^const\s+([A-Za-z_]\w*)\s*(?::\s*([^=]+?))?\s*=\s*([\s\S]+)$/.exec(text);
+  if (!match) throw new Error(`wgsl-reflect: cannot read the const declaration "${text}"`);
+  const [, name, written, initialiser] = match;
+  const literal = /^(0[xX][0-9a-fA-F]+|\d+)([iu]?)$/.exec(initialiser.trim());
+  if (!literal) return undefined;
+  const type =
+    written !== undefined
+      ? normaliseType(written)
+      : literal[2] === 'u'
+        ? 'u32'
+        : literal[2] === 'i'
+          ? 'i32'
+          : 'abstract-int';
+  return { name, type, value: Number(literal[1]) };
 }
 
 /** The concrete type an untyped `override` takes from a literal initialiser. */

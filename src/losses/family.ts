@@ -1,4 +1,6 @@
 import { WgslDiceError } from '../core/errors.js';
+import { fromFloat16Bits, toFloat16Bits } from '../core/half.js';
+import { termScale } from '../program/family.js';
 import type { LossProgram } from '../program/program.js';
 import type { VoxelGrids } from '../program/voxel.js';
 import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
@@ -10,13 +12,13 @@ import { snapshotCompute } from '../runtime/submit.js';
 import { groupCount, type NormalizedLossOptions } from '../spec/family.js';
 
 export interface LossEncodeBuffers {
-  /** f32 probabilities or logits (see `activation`), in the declared shape and layout. */
+  /** Probabilities or logits (see `activation`), f32 or f16 (`predType`), in the declared shape and layout. */
   pred: BufferArg;
   /** Dense f32 targets of pred's shape, or the packed integer label map `[B, ...spatial]`. */
   target: BufferArg;
   /** Receives the scalar loss (one f32). */
   loss: BufferArg;
-  /** Receives dL/d(pred input): w.r.t. logits when an activation is fused. */
+  /** Receives dL/d(pred input), f32 or f16 (`gradType`): w.r.t. logits when an activation is fused. */
   grad?: BufferArg;
   /** f32 voxel mask when the loss was created with `mask`. */
   mask?: BufferArg;
@@ -60,6 +62,42 @@ const OVERFLOWING_SCALED_LOGITS =
   'rescale the logits or the mask)';
 
 /**
+ * compute()'s pred for predType 'f16': the bits of f16 values in a Uint16Array, or a Float32Array
+ * rounded to f16 here (as engine.dice does); anything else as given.
+ */
+export function halfInput<T>(pred: T, predType: 'f32' | 'f16'): T | Uint16Array {
+  return predType === 'f16' && pred instanceof Float32Array ? toFloat16Bits(pred) : pred;
+}
+
+/** compute()'s gradient as f32: an f16 gradient (gradType 'f16') read back as bits and widened. */
+export function widenGradient(grad: Float32Array, elements: number, gradType: 'f32' | 'f16'): Float32Array {
+  if (gradType === 'f32') return grad;
+  return Float32Array.from(fromFloat16Bits(new Uint16Array(grad.buffer, grad.byteOffset, elements)));
+}
+
+/**
+ * NON_FINITE_INPUT when a term of a loss whose inputs were all finite came out infinite: the
+ * finite values were so large (logits, weights or options near f32's limit, 3.4e38) that the
+ * term itself passes f32's range. (The loss is then NaN, as it is on the encode path; a term
+ * whose mean is finite stays finite: see family_forward.wgsl's term_scale.)
+ */
+function rejectTermOverflow(result: LossResult): void {
+  if (Number.isFinite(result.loss)) return;
+  const parts = [
+    ['Dice term', result.diceLoss],
+    ['cross-entropy term', result.crossEntropy],
+    ['focal term', result.focal],
+  ] as const;
+  const infinite = parts.filter(([, value]) => value === Infinity || value === -Infinity);
+  if (infinite.length === 0) return;
+  throw new WgslDiceError(
+    'NON_FINITE_INPUT',
+    `The loss is NaN although every input value is finite: its ${infinite.map(([name, v]) => `${name} came out ${v}`).join(' and its ')}, ` +
+      "past f32's range (3.4e38). Rescale the inputs or the weights (a 'sum' reduction of large terms overflows first; 'mean' stays in range).",
+  );
+}
+
+/**
  * A Dice-family loss of fixed shape and options (see {@link LossOptions}), created by
  * {@link DiceEngine.loss}: a spec of the one pipeline (src/program), with activation, label
  * maps, masks and cross-entropy fused into one voxel-major reduction, a one-workgroup finalize
@@ -84,7 +122,11 @@ export class FamilyLoss extends ProgramLoss {
     this.groupCount = groupCount(options);
   }
 
-  /** Per group, two vec4<f32>: (score, tp, P, G) and (value, sum of min(p, g), target mass, weight). */
+  /**
+   * Per group, two vec4<f32>: (score, tp, P, G) and (value, T, target mass, weight). T, the sum of
+   * min(p, g), is summed only in the soft-label forms (`softLabel`; 0 otherwise): the forward
+   * adds only the sums its loss needs.
+   */
   get statsBuffer(): GPUBuffer {
     return this.scratchBuffer('stats');
   }
@@ -133,11 +175,14 @@ export class FamilyLoss extends ProgramLoss {
 
   /**
    * Runs the loss once on host arrays (copied at the call; nested arrays are flattened row-major,
-   * holding exactly the elements the shape needs) or GPU buffers and reads everything back. Throws LABEL_OUT_OF_RANGE or NON_FINITE_INPUT (with the count and first index) when
-   * the input was bad, rather than returning a silently wrong number.
+   * holding exactly the elements the shape needs) or GPU buffers and reads everything back.
+   * Throws LABEL_OUT_OF_RANGE or NON_FINITE_INPUT (with the count and first index) when the input
+   * was bad, rather than returning a silently wrong number. With predType 'f16', pred is the bits
+   * of f16 values (a Uint16Array) or a Float32Array, rounded to f16 here; with gradType 'f16' the
+   * gradient comes back widened to f32 (its values are f16's).
    */
   async compute(
-    pred: Float32Array | NestedNumbers | BufferArg,
+    pred: Float32Array | Uint16Array | NestedNumbers | BufferArg,
     target: TargetInput,
     given: { grad?: boolean; mask?: Float32Array | NestedNumbers | BufferArg } = {},
   ): Promise<LossResult> {
@@ -148,7 +193,7 @@ export class FamilyLoss extends ProgramLoss {
     this.#checkOptional(options.mask !== undefined, wantGrad);
     const o = this.options;
     const out = await this.runOnce(
-      { pred, target, mask: options.mask },
+      { pred: halfInput(pred, o.predType), target, mask: options.mask },
       wantGrad,
       'fix the labels, or set ignoreIndex for a void label.',
       o.mask === 'logits' ? OVERFLOWING_SCALED_LOGITS : '',
@@ -169,13 +214,17 @@ export class FamilyLoss extends ProgramLoss {
         weight: column(7),
       },
     };
-    if (out.grad) result.grad = out.grad;
+    if (out.grad) result.grad = widenGradient(out.grad, o.elements, o.gradType);
     const boundary = out.sections.get('boundary value');
     if (boundary) result.boundary = boundary[0];
-    // Per pair, the second vec4 of pair_sums ends with the weighted focal sum.
+    // Per pair, the second vec4 of pair_sums ends with the weighted focal sum, summed times the
+    // forward's term scale (a power of two: dividing it out is exact).
     const pairSums = out.sections.get('pair sums');
-    if (pairSums) result.pairFocal = Float32Array.from({ length: o.batch * o.classes }, (_, k) => pairSums[k * 8 + 7]);
+    const scale = termScale(o);
+    if (pairSums)
+      result.pairFocal = Float32Array.from({ length: o.batch * o.classes }, (_, k) => pairSums[k * 8 + 7] / scale);
     rejectOverflow(result.loss, [result.groups.tp, result.groups.predSum, result.groups.targetSum]);
+    rejectTermOverflow(result);
     return result;
   }
 }

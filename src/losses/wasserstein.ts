@@ -1,4 +1,5 @@
 import type { LossProgram } from '../program/program.js';
+import { halfInput, widenGradient } from './family.js';
 import type { VoxelGrids } from '../program/voxel.js';
 import { encodeBuffers, type BufferArg } from '../runtime/caller-buffers.js';
 import type { LossHost } from '../runtime/host.js';
@@ -8,13 +9,13 @@ import { snapshotCompute } from '../runtime/submit.js';
 import type { NormalizedWassersteinOptions } from '../spec/wasserstein.js';
 
 export interface WassersteinEncodeBuffers {
-  /** f32 logits in the declared shape and layout. */
+  /** Logits, f32 or f16 (`predType`), in the declared shape and layout. */
   pred: BufferArg;
   /** The packed integer label map `[B, ...spatial]`. */
   target: BufferArg;
   /** Receives the scalar loss (one f32). */
   loss: BufferArg;
-  /** Receives dL/d(logits). */
+  /** Receives dL/d(logits), f32 or f16 (`gradType`). */
   grad?: BufferArg;
 }
 
@@ -81,23 +82,28 @@ export class WassersteinDiceLoss extends ProgramLoss {
   /**
    * Runs the loss once on host arrays (copied at the call) or GPU buffers and reads everything
    * back; throws LABEL_OUT_OF_RANGE or NON_FINITE_INPUT rather than returning a silently wrong
-   * number.
+   * number. f16 pred and grad as for {@link FamilyLoss.compute}.
    */
   async compute(
-    pred: Float32Array | NestedNumbers | BufferArg,
+    pred: Float32Array | Uint16Array | NestedNumbers | BufferArg,
     target: Uint8Array | Uint16Array | Uint32Array | NestedNumbers | BufferArg,
     given: { grad?: boolean } = {},
   ): Promise<WassersteinResult> {
     this.assertUsable();
     // The caller's arrays are copied by the runtime at this call; only the options are read here.
     const { options } = snapshotCompute(null, null, given, ['grad']);
-    const out = await this.runOnce({ pred, target }, options.grad === true, 'the distance matrix has no row for them.');
+    const o = this.options;
+    const out = await this.runOnce(
+      { pred: halfInput(pred, o.predType), target },
+      options.grad === true,
+      'the distance matrix has no row for them.',
+    );
     const stats = out.sections.get('stats')!;
     const result: WassersteinResult = {
       loss: out.parts[0],
-      perSample: Float32Array.from({ length: this.options.batch }, (_, b) => stats[b * 4]),
+      perSample: Float32Array.from({ length: o.batch }, (_, b) => stats[b * 4]),
     };
-    if (out.grad) result.grad = out.grad;
+    if (out.grad) result.grad = widenGradient(out.grad, o.elements, o.gradType);
     return result;
   }
 }

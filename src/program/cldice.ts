@@ -1,3 +1,4 @@
+import { STORAGE_BUFFERS_BEYOND_DEFAULT } from '../kernels/sources.js';
 import { packPerWindow, packUniform, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedClDiceOptions } from '../spec/cldice.js';
 import {
@@ -57,10 +58,20 @@ export function clDiceFinalizeFields(o: NormalizedClDiceOptions, sums: Elementwi
   ];
 }
 
+/**
+ * Whether clDice runs on tiles: GPU plans, where the device lets a stage bind the tiled
+ * backward's storage buffers (12; a browser device created without raising
+ * maxStorageBuffersPerShaderStage has 8 and gets the elementwise steps, bitwise the same).
+ */
+function tiledPlan(profile: GridProfile): boolean {
+  const needed = STORAGE_BUFFERS_BEYOND_DEFAULT.cldice_level_backward!;
+  return !profile.software && (profile.maxStorageBuffersPerStage ?? needed) >= needed;
+}
+
 /** The planned clDice loss: its program, with the grids the passes were cut from. */
 export function planClDiceProgram(o: NormalizedClDiceOptions, profile: GridProfile): LossProgram<ClDiceGrids> {
   const sums = elementwiseVolumes(o, profile);
-  const tiles = profile.software ? undefined : { foreground: tileGrid(o, profile, 1), all: tileGrid(o, profile, 0) };
+  const tiles = tiledPlan(profile) ? { foreground: tileGrid(o, profile, 1), all: tileGrid(o, profile, 0) } : undefined;
   const levels = tiles ? tiledLevels(o, tiles) : elementwiseLevels(o, sums);
   const K = o.skeletonIterations;
   const { pred, target, targetSkeleton, coefficients } = LOSS_INPUTS;

@@ -1,5 +1,14 @@
-import { F32_MAX, CLASS_BLOCK, STATUS_BYTES } from '../core/limits.js';
-import { packUniform, type UniformValue } from '../kernels/uniforms.js';
+import { F32_MAX, STATUS_BYTES } from '../core/limits.js';
+import {
+  ACTIVATION,
+  AUX_KIND,
+  CLASS_WEIGHTING,
+  FOCAL_KIND,
+  MASK_MODE,
+  TARGET_KIND,
+  TRANSFORM,
+} from '../kernels/modes.js';
+import { packPerWindow, packUniform, type UniformValue } from '../kernels/uniforms.js';
 import { groupCount, type NormalizedLossOptions } from '../spec/family.js';
 import { withBoundaryTerm } from './boundary.js';
 import { foldLanes, type BindingWindow } from './grids.js';
@@ -14,42 +23,66 @@ import {
   type TensorSpec,
 } from './program.js';
 import {
-  packFamilyParams,
-  TARGET,
+  carryBytes,
+  forwardBlockClasses,
+  voxelBackwardKernel,
+  voxelForwardKernel,
+  voxelGridFields,
   voxelGrids,
   voxelPass,
   voxelTensors,
   voxelWindow,
+  type VoxelGrid,
   type VoxelGrids,
+  type VoxelWindow,
 } from './voxel.js';
 
 // The loss family (engine.loss, engine.metric): a voxel-major forward reduction with the
 // activation, targets, masks and auxiliary terms fused in, a one-workgroup finalize and an
-// elementwise backward pass. Its modes are `override` constants of the kernels.
+// elementwise backward pass. Its modes are `override` constants of the kernels, with the values
+// of src/kernels/modes.ts.
 
-const ACTIVATION = { none: 0, sigmoid: 1, softmax: 2, argmax: 3, threshold: 4, tanh: 5 } as const;
-const MASK = { none: 0, weight: 1, logits: 2 } as const;
-const VALUE = { 'one-minus': 0, 'negative-log': 1, negative: 2 } as const;
-const GDL = { square: 1, simple: 2, uniform: 3 } as const;
-
-/** 0 none, 1 softmax cross-entropy, 2 binary cross-entropy (on the logits, whatever the activation). */
+/** The cross-entropy on the logits, whatever the activation. */
 function auxKind(o: NormalizedLossOptions): number {
-  if (!o.crossEntropy) return 0;
-  return o.crossEntropy.form === 'softmax' ? 1 : 2;
+  if (!o.crossEntropy) return AUX_KIND.values.none;
+  return AUX_KIND.values[o.crossEntropy.form === 'softmax' ? 'softmax-ce' : 'binary-ce'];
 }
 
-/** 0 none, 1 sigmoid form, 2 softmax form. */
 function focalKind(o: NormalizedLossOptions): number {
-  if (!o.focal) return 0;
-  return o.focal.useSoftmax ? 2 : 1;
+  if (!o.focal) return FOCAL_KIND.values.none;
+  return FOCAL_KIND.values[o.focal.useSoftmax ? 'softmax' : 'sigmoid'];
+}
+
+function classWeighting(o: NormalizedLossOptions): number {
+  if (o.gdlWeight) return CLASS_WEIGHTING.values[o.gdlWeight];
+  return CLASS_WEIGHTING.values[o.inverseFrequency ? 'inverse-frequency' : 'fixed'];
+}
+
+/**
+ * M = sum w*g apart from G: only where they differ (squared or absolute sums); elsewhere the
+ * finalize takes G for it (family_forward.wgsl's header).
+ */
+function separateMass(o: NormalizedLossOptions): boolean {
+  return o.squared || o.softAbs;
+}
+
+/** The forward pass stores a second vec4 of sums (AUX, M, F+, F-): it holds one of them. */
+function sumsB(o: NormalizedLossOptions): boolean {
+  return o.crossEntropy !== undefined || separateMass(o) || o.focal !== undefined;
+}
+
+/** The sums a class of the forward's block accumulates: I or T, P, G, and AUX, M, F+, F- where needed. */
+function sumsPerClass(o: NormalizedLossOptions): number {
+  const focal = o.focal ? (o.focal.useSoftmax ? 1 : 2) : 0;
+  return 3 + (o.crossEntropy ? 1 : 0) + (separateMass(o) ? 1 : 0) + focal;
 }
 
 /** The modes of the voxel passes (lib/family_voxel.wgsl), as pipeline-creation constants. */
 export function voxelConstants(o: NormalizedLossOptions): PipelineConstants {
   return {
-    ACTIVATION: ACTIVATION[o.activation],
-    TARGET_KIND: TARGET[o.target],
-    MASK_MODE: MASK[o.mask],
+    ACTIVATION: ACTIVATION.values[o.activation],
+    TARGET_KIND: TARGET_KIND.values[o.target],
+    MASK_MODE: MASK_MODE.values[o.mask],
     MASK_PER_SAMPLE: +o.maskPerSample,
     HAS_IGNORE: +(o.ignoreIndex !== undefined),
     SQUARED: +o.squared,
@@ -67,12 +100,44 @@ export function finalizeConstants(o: NormalizedLossOptions): PipelineConstants {
     POOL_BATCH: +o.poolBatch,
     POOL_CLASSES: +o.poolClasses,
     SOFT_L1: +o.softLabel,
-    TRANSFORM: VALUE[o.value],
+    TRANSFORM: TRANSFORM.values[o.value],
     EMPTY_ZERO: +o.emptyZero,
-    CLASS_WEIGHTING: o.gdlWeight ? GDL[o.gdlWeight] : o.inverseFrequency ? 4 : 0,
+    CLASS_WEIGHTING: classWeighting(o),
     AUX_KIND: auxKind(o),
     FOCAL: +(o.focal !== undefined),
+    SUMS_B: +sumsB(o),
+    SEPARATE_MASS: +separateMass(o),
   };
+}
+
+/**
+ * The power of two the forward sums cross-entropy and focal terms times: 2^-ceil(log2(elements)),
+ * so no sum exceeds f32's range unless the mean does (family_forward.wgsl's header). An exact
+ * scaling: the finalize divides it out and gets the unscaled quotient bit for bit.
+ */
+export function termScale(o: Pick<NormalizedLossOptions, 'elements'>): number {
+  return 2 ** -Math.ceil(Math.log2(Math.max(1, o.elements)));
+}
+
+/**
+ * Mirrors `FamilyParams` in lib/family_voxel.wgsl (forward and backward), one block per window:
+ * the grid, then the family's scalars.
+ */
+export function familyParamsFields(o: NormalizedLossOptions, grid: VoxelGrid, w: VoxelWindow): UniformValue[] {
+  return [
+    ...voxelGridFields(o, grid, w),
+    ['ignore_index', 'u32', o.ignoreIndex ?? 0],
+    ['threshold', 'f32', o.threshold],
+    ['focal_first_class', 'u32', o.focal?.firstClass ?? 0],
+    ['focal_gamma', 'f32', o.focal?.gamma ?? 0],
+    ['pos_weight', 'f32', o.crossEntropy?.posWeight ?? 1],
+    ['label_smoothing', 'f32', o.crossEntropy?.labelSmoothing ?? 0],
+    ['term_scale', 'f32', termScale(o)],
+  ];
+}
+
+function packFamilyParams(o: NormalizedLossOptions, grid: VoxelGrid, windows: readonly VoxelWindow[]): ArrayBuffer {
+  return packPerWindow(windows, (w) => familyParamsFields(o, grid, w));
 }
 
 /** Mirrors `FinalizeParams` in family_finalize.wgsl. */
@@ -105,6 +170,7 @@ export function familyFinalizeFields(
     ['focal_norm', 'f32', o.focal ? 1 / o.focal.normaliser : 0],
     ['fault_records', 'u32', faultRecords],
     ['fold_lanes', 'u32', foldLanes(chunks, workgroupSize)],
+    ['term_scale', 'f32', termScale(o)],
   ];
 }
 
@@ -118,13 +184,29 @@ export function packFamilyFinalizeParams(
   return packUniform(familyFinalizeFields(o, chunks, groups, faultRecords, workgroupSize));
 }
 
+/**
+ * The cross-entropy class weights as the finalize takes them. With torch's class-index mean (a
+ * label map, divisor 0) the loss and its gradient do not change when every weight is scaled by
+ * one factor: weights past 1 are scaled by a power of two to at most 1, exactly, so weights near
+ * f32's limit (3e38) give the finite loss they define instead of an overflowing sum.
+ */
+function crossEntropyWeights(o: NormalizedLossOptions): Float64Array {
+  const ce = o.crossEntropy;
+  if (!ce) return new Float64Array(o.classes);
+  const largest = ce.weights.reduce((m, w) => Math.max(m, w), 0);
+  if (ce.divisor !== 0 || largest <= 1) return ce.weights;
+  const scale = 2 ** -Math.ceil(Math.log2(largest));
+  return ce.weights.map((w) => w * scale);
+}
+
 /** Per class, two vec4: (included, fixed group weight, cross-entropy weight, 0) and (focal F+ factor, focal F- factor, 0, 0). */
 export function packClassInfo(o: NormalizedLossOptions): Float32Array<ArrayBuffer> {
   const info = new Float32Array(o.classes * 8);
+  const ceWeights = crossEntropyWeights(o);
   for (let c = 0; c < o.classes; c++) {
     info[c * 8] = o.included[c] ? 1 : 0;
     info[c * 8 + 1] = c < o.groupWeights.length ? o.groupWeights[c] : 0;
-    info[c * 8 + 2] = o.crossEntropy ? o.crossEntropy.weights[c] : 0;
+    info[c * 8 + 2] = ceWeights[c];
     info[c * 8 + 4] = o.focal ? o.focal.positive[c] : 0;
     info[c * 8 + 5] = o.focal ? o.focal.negative[c] : 0;
   }
@@ -132,11 +214,11 @@ export function packClassInfo(o: NormalizedLossOptions): Float32Array<ArrayBuffe
 }
 
 export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfile): LossProgram<VoxelGrids> {
-  const grids = voxelGrids(o, profile);
+  const grids = voxelGrids(o, profile, forwardBlockClasses(o.classes, sumsPerClass(o), profile));
   const groups = groupCount(o);
   const pairs = o.batch * o.classes;
   const { forward, backward } = grids;
-  const faultRecords = o.batch * forward.chunks * forward.classBlocks;
+  const faultRecords = forward.dispatchedWorkgroups * forward.classBlocks;
   const hasMask = o.mask !== 'none';
   // Metrics on binarised predictions have no gradient, so no grad tensor and no backward pass.
   const differentiable = o.activation !== 'argmax' && o.activation !== 'threshold';
@@ -153,7 +235,7 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
   const tensors = [pred, target, ...(hasMask ? [mask] : []), loss, ...(grad ? [grad] : [])];
   // The bindings every voxel pass shares, for one window.
   const inputs = (w: BindingWindow): Record<string, BindingRef> => ({
-    pred: voxelWindow('pred', w, 'elements', o.classes),
+    pred: voxelWindow('pred', w, 'elements', o.classes, o.predType),
     truth: voxelWindow('target', w, o.target, o.classes),
     // A shared mask ([...spatial]) is bound whole; without a mask a dummy scratch stands in.
     mask: !hasMask
@@ -163,12 +245,8 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
         : tensorRef('mask', 0, maskBytes),
   });
   const voxel = voxelConstants(o);
-  // Up to CLASS_BLOCK classes a voxel's per-class values stay in registers: loops run to C, a
-  // constant of the pipeline (one pipeline per class count; wider axes share one).
-  const inRegisters = { REGISTER_CLASSES: o.classes <= CLASS_BLOCK ? o.classes : 0 };
-  // There, channels-last with whole vec4s of classes, pred and grad are read and written as
-  // vec4s (shaders/lib/family_pred.wgsl); every window starts and ends on a voxel, so on a vec4.
-  const quads = inRegisters.REGISTER_CLASSES % 4 === 0 && inRegisters.REGISTER_CLASSES !== 0 && !o.channelsFirst;
+  const forwardKernel = voxelForwardKernel('family_forward', o, forward, profile);
+  const backwardKernel = voxelBackwardKernel('family_backward', o);
   const program: LossProgram<VoxelGrids> = {
     label: o.label,
     dims: o.dims,
@@ -176,24 +254,29 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
     tensors,
     scratch: [
       { name: 'partials', bytes: pairs * forward.chunks * 32 },
+      { name: 'carry', bytes: carryBytes(forward, profile.workgroupSize, 2) },
       { name: 'faults', bytes: faultRecords * 32 },
       { name: 'class info', bytes: 0, contents: packClassInfo(o) },
       { name: 'pair sums', bytes: pairs * 32, readable: true },
-      { name: 'coefs', bytes: (2 * pairs + groups) * 16 },
+      // Per pair two vec4, per group one, then the inverse-frequency class weights, four a vec4.
+      { name: 'coefs', bytes: (2 * pairs + groups + Math.ceil(o.classes / 4)) * 16 },
       { name: 'no mask', bytes: 16 },
       { name: 'status', bytes: STATUS_BYTES, readable: true },
       { name: 'stats', bytes: groups * 32, readable: true },
     ],
     passes: [
-      // Wider class axes: GPUs get the class-block loops unrolled (registers); software adapters
-      // compile far faster without.
       voxelPass(
         'forward',
-        quads ? 'family_forward_quads' : 'family_forward',
-        { ...voxel, ...inRegisters, UNROLL_CLASS_BLOCK: +!profile.software },
+        forwardKernel.kernel,
+        { ...voxel, ...forwardKernel.constants, SEPARATE_MASS: +separateMass(o), SUMS_B: +sumsB(o) },
         packFamilyParams(o, forward, forward.windows),
         forward,
-        (w) => ({ ...inputs(w), partials: scratchRef('partials'), faults: scratchRef('faults') }),
+        (w) => ({
+          ...inputs(w),
+          partials: scratchRef('partials'),
+          faults: scratchRef('faults'),
+          carry: scratchRef('carry'),
+        }),
       ),
       uniformPass(
         'finalize',
@@ -221,14 +304,14 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
         ? [
             voxelPass(
               'backward',
-              quads ? 'family_backward_quads' : 'family_backward',
-              { ...voxel, ...inRegisters },
+              backwardKernel.kernel,
+              { ...voxel, ...backwardKernel.constants },
               packFamilyParams(o, backward, backward.windows),
               backward,
               (w) => ({
                 ...inputs(w),
                 coefs: scratchRef('coefs'),
-                grad: voxelWindow('grad', w, 'elements', o.classes),
+                grad: voxelWindow('grad', w, 'elements', o.classes, o.gradType),
               }),
               'backward',
             ),

@@ -21,6 +21,11 @@ export interface GridProfile {
   /** An elementwise thread should handle at least this many vec4/scalar units. */
   readonly minUnitsPerThread: number;
   readonly maxWorkgroupsPerDimension: number;
+  /**
+   * The device's maxStorageBuffersPerShaderStage (WebGPU's default is 8; browsers give that
+   * unless the app asks for more). Absent: no limit known (plans of unit tests).
+   */
+  readonly maxStorageBuffersPerStage?: number;
   /** A software rasteriser (lavapipe, SwiftShader): its shader compiler is slow, its barriers dear. */
   readonly software?: boolean;
   /**
@@ -64,6 +69,7 @@ export function gridProfileFor(
     elementwiseWorkgroups: software ? 32 : 4096,
     minUnitsPerThread: 4,
     maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+    maxStorageBuffersPerStage: device.limits.maxStorageBuffersPerShaderStage,
     software,
     interleave: !software,
   };

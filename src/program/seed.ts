@@ -241,7 +241,6 @@ export function reduceParamsFields(grids: SeedGrids, w: BindingWindow): UniformV
     ['tree_start', 'u32', r.treeStart],
     ['linear_base', 'u32', w.linearBase],
     ['unit_base', 'u32', w.elementBase / r.vecWidth],
-    ['unit_width', 'u32', r.vecWidth],
   ];
 }
 

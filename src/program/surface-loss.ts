@@ -227,6 +227,9 @@ export function planHausdorffDTProgram(
     ...g,
     elements: g.batch * g.spatial * g.classes,
     target: o.target,
+    // The distance-field losses read and write f32 only.
+    predType: 'f32',
+    gradType: 'f32',
   });
   const clear = singlePass('clear', 'surface_clear', surfaceParamsFields(plan, term.distance, {}), 1, {
     status: scratchRef('status'),

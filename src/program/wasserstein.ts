@@ -1,7 +1,8 @@
 import { STATUS_BYTES } from '../core/limits.js';
-import { packUniform, type UniformValue } from '../kernels/uniforms.js';
+import { TARGET_KIND, WASSERSTEIN_WEIGHTING } from '../kernels/modes.js';
+import { packPerWindow, packUniform, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedWassersteinOptions } from '../spec/wasserstein.js';
-import type { BindingWindow } from './grids.js';
+import { foldLanes, type BindingWindow } from './grids.js';
 import type { DeviceProfile } from './profile.js';
 import {
   scratchRef,
@@ -12,23 +13,32 @@ import {
   type PipelineConstants,
 } from './program.js';
 import {
-  packFamilyParams,
-  TARGET,
+  carryBytes,
+  forwardBlockClasses,
+  voxelBackwardKernel,
+  voxelForwardKernel,
+  voxelGridFields,
   voxelGrids,
   voxelPass,
   voxelTensors,
   voxelWindow,
   type VoxelGrids,
   type VoxelPassGrid,
+  type VoxelWindow,
 } from './voxel.js';
 
 // MONAI's Generalized Wasserstein Dice (engine.wassersteinDice): a voxel-major forward with the
-// softmax fused in, on lib/family_voxel.wgsl's grid and uniform block, a one-workgroup finalize
-// and an elementwise backward pass.
+// softmax fused in, on lib/voxel_grid.wgsl's grid, a one-workgroup finalize and an elementwise
+// backward pass.
 
-/** The modes of the Wasserstein passes: lib/family_voxel.wgsl's, on logits and a label map. */
+/** The modes of the Wasserstein voxel passes (lib/wasserstein.wgsl), on logits and a label map. */
 export function wassersteinConstants(o: NormalizedWassersteinOptions): PipelineConstants {
-  return { TARGET_KIND: TARGET[o.target], CHANNELS_FIRST: +o.channelsFirst };
+  return { TARGET_KIND: TARGET_KIND.values[o.target], CHANNELS_FIRST: +o.channelsFirst };
+}
+
+/** Mirrors `WassersteinParams` in lib/wasserstein.wgsl: the grid alone, one block per window. */
+export function wassersteinParamsFields(o: NormalizedWassersteinOptions, grid: VoxelPassGrid, w: VoxelWindow) {
+  return voxelGridFields(o, grid, w);
 }
 
 /** Mirrors `FinalizeParams` in wasserstein_finalize.wgsl. */
@@ -36,16 +46,17 @@ export function wassersteinFinalizeFields(
   o: NormalizedWassersteinOptions,
   chunks: number,
   faultRecords: number,
+  workgroupSize: number,
 ): UniformValue[] {
   return [
     ['batch', 'u32', o.batch],
     ['classes', 'u32', o.classes],
     ['chunks', 'u32', chunks],
-    ['weighting', 'u32', o.weighting === 'GDL' ? 1 : 0],
     ['smooth_nr', 'f32', o.smoothNumerator],
     ['smooth_dr', 'f32', o.smoothDenominator],
     ['scale', 'f32', o.reduction === 'mean' ? 1 / o.batch : 1],
     ['fault_records', 'u32', faultRecords],
+    ['fold_lanes', 'u32', foldLanes(chunks, workgroupSize)],
   ];
 }
 
@@ -53,28 +64,30 @@ export function packWassersteinFinalizeParams(
   o: NormalizedWassersteinOptions,
   chunks: number,
   faultRecords: number,
+  workgroupSize: number,
 ): ArrayBuffer {
-  return packUniform(wassersteinFinalizeFields(o, chunks, faultRecords));
+  return packUniform(wassersteinFinalizeFields(o, chunks, faultRecords, workgroupSize));
 }
 
 export function planWassersteinProgram(
   o: NormalizedWassersteinOptions,
   profile: DeviceProfile,
 ): LossProgram<VoxelGrids> {
-  const grids = voxelGrids(o, profile);
+  // Each class of a forward block keeps (V, W): two sums.
+  const grids = voxelGrids(o, profile, forwardBlockClasses(o.classes, 2, profile));
   const pairs = o.batch * o.classes;
   const tensors = voxelTensors(o);
   const { forward, backward } = grids;
-  const faultRecords = o.batch * forward.chunks * forward.classBlocks;
+  const faultRecords = forward.dispatchedWorkgroups * forward.classBlocks;
   const inputs = (w: BindingWindow): Record<string, BindingRef> => ({
-    pred: voxelWindow('pred', w, 'elements', o.classes),
+    pred: voxelWindow('pred', w, 'elements', o.classes, o.predType),
     truth: voxelWindow('target', w, o.target, o.classes),
-    mask: scratchRef('no mask'),
     distance: scratchRef('distances'),
   });
   const constants = wassersteinConstants(o);
-  // The voxel passes share lib/family_voxel.wgsl's uniform block; the family's scalars stay 0.
-  const voxelParams = (grid: VoxelPassGrid) => packFamilyParams(o, grid, grid.windows);
+  const forwardKernel = voxelForwardKernel('wasserstein_forward', o, forward, profile);
+  const backwardKernel = voxelBackwardKernel('wasserstein_backward', o);
+  const voxelParams = (grid: VoxelPassGrid) => packPerWindow(grid.windows, (w) => wassersteinParamsFields(o, grid, w));
   return {
     label: o.label,
     dims: o.dims,
@@ -82,24 +95,32 @@ export function planWassersteinProgram(
     tensors: [tensors.pred, tensors.target, tensors.loss, tensors.grad!],
     scratch: [
       { name: 'distances', bytes: 0, contents: o.distances },
-      { name: 'partials', bytes: pairs * forward.chunks * 32 },
+      { name: 'partials', bytes: pairs * forward.chunks * 16 },
+      { name: 'carry', bytes: carryBytes(forward, profile.workgroupSize, 1) },
       { name: 'faults', bytes: faultRecords * 32 },
       { name: 'class sums', bytes: pairs * 16 },
-      { name: 'no mask', bytes: 16 },
       { name: 'status', bytes: STATUS_BYTES, readable: true },
       { name: 'stats', bytes: o.batch * 16, readable: true },
     ],
     passes: [
-      voxelPass('forward', 'wasserstein_forward', constants, voxelParams(forward), forward, (w) => ({
-        ...inputs(w),
-        partials: scratchRef('partials'),
-        faults: scratchRef('faults'),
-      })),
+      voxelPass(
+        'forward',
+        forwardKernel.kernel,
+        { ...constants, ...forwardKernel.constants },
+        voxelParams(forward),
+        forward,
+        (w) => ({
+          ...inputs(w),
+          partials: scratchRef('partials'),
+          faults: scratchRef('faults'),
+          carry: scratchRef('carry'),
+        }),
+      ),
       uniformPass(
         'finalize',
         'wasserstein_finalize',
-        {},
-        packWassersteinFinalizeParams(o, forward.chunks, faultRecords),
+        { WEIGHTING: WASSERSTEIN_WEIGHTING.values[o.weighting] },
+        packWassersteinFinalizeParams(o, forward.chunks, faultRecords, profile.workgroupSize),
         [
           {
             block: 0,
@@ -117,14 +138,14 @@ export function planWassersteinProgram(
       ),
       voxelPass(
         'backward',
-        'wasserstein_backward',
-        constants,
+        backwardKernel.kernel,
+        { ...constants, ...backwardKernel.constants },
         voxelParams(backward),
         backward,
         (w) => ({
           ...inputs(w),
           class_sums: scratchRef('class sums'),
-          grad: voxelWindow('grad', w, 'elements', o.classes),
+          grad: voxelWindow('grad', w, 'elements', o.classes, o.gradType),
         }),
         'backward',
       ),

@@ -128,6 +128,16 @@ export interface LossOptions {
    * {@link BoundaryOptions}. 1 to 3 spatial axes; not with a mask or ignoreIndex.
    */
   boundary?: BoundaryOptions;
+  /**
+   * Element type of pred: 'f32' (default) or 'f16' (mixed-precision logits, half the bytes to
+   * read; needs the device feature 'shader-f16'). Every term is computed and summed in f32.
+   */
+  predType?: 'f32' | 'f16';
+  /**
+   * Element type of the gradient written: 'f32' (default) or 'f16' (rounded from the f32
+   * gradient as it is stored; magnitudes past 65504 become infinities; needs 'shader-f16').
+   */
+  gradType?: 'f32' | 'f16';
   label?: string;
 }
 
@@ -193,11 +203,16 @@ const knownOptions = [
   'crossEntropy',
   'focal',
   'boundary',
+  'predType',
+  'gradType',
   'label',
 ] as const;
 
-/** Options of {@link DiceEngine.metric}: a loss's options plus how predictions are binarised. */
-export interface MetricOptions extends Omit<LossOptions, 'activation' | 'crossEntropy' | 'focal' | 'boundary'> {
+/** Options of {@link DiceEngine.metric}: a loss's options plus how predictions are binarised (no gradient, so no gradType). */
+export interface MetricOptions extends Omit<
+  LossOptions,
+  'activation' | 'crossEntropy' | 'focal' | 'boundary' | 'gradType'
+> {
   /** 'argmax' over classes (default) or pred > threshold. */
   binarize?: 'argmax' | 'threshold';
   threshold?: number;
@@ -252,6 +267,8 @@ export interface NormalizedLossOptions extends LayoutShape {
   readonly focal: NormalizedFocal | undefined;
   /** The boundary term (src/program/boundary.ts), when asked for. */
   readonly boundary?: NormalizedBoundary;
+  readonly predType: 'f32' | 'f16';
+  readonly gradType: 'f32' | 'f16';
   readonly label: string;
 }
 
@@ -266,6 +283,17 @@ export interface NormalizedFocal {
   readonly negative: Float64Array;
   /** The sum of the focal terms is divided by this. */
   readonly normaliser: number;
+}
+
+/** LIMIT_EXCEEDED past {@link MAX_CLASSES} classes, with its reason. */
+export function requireClassLimit(classes: number): void {
+  if (classes > MAX_CLASSES) {
+    throw new WgslDiceError(
+      'LIMIT_EXCEEDED',
+      `C = ${classes} classes is more than the ${MAX_CLASSES} these losses take (every label of a u16 label map); ` +
+        'merge classes, or split the class axis into several losses.',
+    );
+  }
 }
 
 export function scoreCoefficients(formula: string, alpha: number, beta: number, fBeta: number) {
@@ -300,13 +328,14 @@ export function normalizeLossOptions(
   const channelsFirst = layout === 'channels-first';
   const shape = parseLayoutShape(o.shape, channelsFirst);
   const { classes, batch } = shape;
+  requireClassLimit(classes);
 
   const activation =
     extra.activation ?? oneOf('activation', o.activation, ['none', 'sigmoid', 'softmax', 'tanh'] as const, 'none');
   const target = oneOf('target', o.target, ['dense', 'u8', 'u16', 'u32'] as const, 'dense');
   let ignoreIndex: number | undefined;
   if (o.ignoreIndex !== undefined && target === 'dense') {
-    // Compared bit for bit with the f32 target in the kernels.
+    // Passed as its f32 bits, compared as a value with the f32 target in the kernels (-0 == 0).
     ignoreIndex = new Uint32Array(Float32Array.of(optionalF32('ignoreIndex', o.ignoreIndex, 0)).buffer)[0];
   } else if (o.ignoreIndex !== undefined) {
     const max = target === 'u8' ? 255 : target === 'u16' ? 65535 : 2 ** 32 - 1;
@@ -386,13 +415,6 @@ export function normalizeLossOptions(
   let fixedWeights: Float64Array | undefined;
   let inverseFrequency = false;
   if (o.weights === 'inverse-frequency') {
-    if (classes > MAX_CLASSES) {
-      throw new WgslDiceError(
-        'LIMIT_EXCEEDED',
-        `weights: 'inverse-frequency' supports at most ${MAX_CLASSES} classes (the kernel keeps one weight per class ` +
-          `in workgroup memory), got C = ${classes}; pass fixed per-class weights instead.`,
-      );
-    }
     inverseFrequency = true;
   } else if (o.weights !== undefined) {
     fixedWeights = classWeights('weights', o.weights, classes);
@@ -521,6 +543,8 @@ export function normalizeLossOptions(
     lambdaDice: optionalNonNegative('lambdaDice', o.lambdaDice, 1),
     crossEntropy,
     focal,
+    predType: oneOf('predType', o.predType, ['f32', 'f16'] as const, 'f32'),
+    gradType: oneOf('gradType', o.gradType, ['f32', 'f16'] as const, 'f32'),
     ...(o.boundary === undefined ? {} : { boundary: familyBoundary(o.boundary, { ...o, layout, activation }) }),
     label: optionalLabel(o.label, 'wgsl-dice loss'),
   };
@@ -568,7 +592,9 @@ export function normalizeMetricOptions(given: unknown): NormalizedLossOptions {
   }
   const metricOnly = ['binarize', 'threshold'];
   const known = [
-    ...knownOptions.filter((k) => k !== 'activation' && k !== 'crossEntropy' && k !== 'focal' && k !== 'boundary'),
+    ...knownOptions.filter(
+      (k) => k !== 'activation' && k !== 'crossEntropy' && k !== 'focal' && k !== 'boundary' && k !== 'gradType',
+    ),
     ...metricOnly,
   ];
   const { binarize = 'argmax', threshold, ...rest } = ownOptions<MetricOptions>('metric option', options, known);

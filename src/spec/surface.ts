@@ -212,7 +212,7 @@ export interface NormalizedBoundary {
   readonly distance: DistanceMode;
 }
 
-function fail(code: 'INVALID_OPTION' | 'INVALID_SHAPE' | 'LIMIT_EXCEEDED', message: string): never {
+function fail(code: 'INVALID_OPTION' | 'INVALID_SHAPE' | 'LIMIT_EXCEEDED' | 'NOT_SUPPORTED', message: string): never {
   throw new WgslDiceError(code, message);
 }
 
@@ -491,9 +491,24 @@ export function normalizeHausdorffDTOptions(given: HausdorffDTOptions): Normaliz
 /** The family's `boundary` option (engine.loss({ ..., boundary })), checked against the loss's other options. */
 export function familyBoundary(
   value: unknown,
-  loss: { shape?: unknown; layout: SurfaceLayout; activation: string; mask?: unknown; ignoreIndex?: unknown },
+  loss: {
+    shape?: unknown;
+    layout: SurfaceLayout;
+    activation: string;
+    mask?: unknown;
+    ignoreIndex?: unknown;
+    predType?: unknown;
+    gradType?: unknown;
+  },
 ): NormalizedBoundary {
   const what = 'boundary';
+  if (loss.predType === 'f16' || loss.gradType === 'f16') {
+    // The boundary passes read pred and add to grad as f32 (shaders/field_*.wgsl).
+    fail(
+      'NOT_SUPPORTED',
+      `${what}: the boundary term reads and writes f32 only; drop predType/gradType 'f16' or the boundary term.`,
+    );
+  }
   if ((loss.mask !== undefined && loss.mask !== 'none') || loss.ignoreIndex !== undefined) {
     fail(
       'INVALID_OPTION',

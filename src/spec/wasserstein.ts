@@ -2,6 +2,7 @@ import { WgslDiceError } from '../core/errors.js';
 import { parseLayoutShape, type LayoutShape } from '../core/shape.js';
 import { rejectUndeclaredChannelsFirst } from './layout-hint.js';
 import { oneOf, optionalLabel, optionalNonNegative, ownOptions, snapshotOptions } from '../core/validate.js';
+import { requireClassLimit } from './family.js';
 
 /**
  * Options of {@link DiceEngine.wassersteinDice}: MONAI's GeneralizedWassersteinDiceLoss
@@ -23,6 +24,10 @@ export interface WassersteinDiceOptions {
   reduction?: 'mean' | 'sum' | 'none';
   smoothNumerator?: number;
   smoothDenominator?: number;
+  /** Element type of the logits: 'f32' (default) or 'f16' (needs the device feature 'shader-f16'); computed in f32. */
+  predType?: 'f32' | 'f16';
+  /** Element type of the gradient written: 'f32' (default) or 'f16' (rounded as stored; needs 'shader-f16'). */
+  gradType?: 'f32' | 'f16';
   label?: string;
 }
 
@@ -34,6 +39,8 @@ export interface NormalizedWassersteinOptions extends LayoutShape {
   readonly reduction: 'mean' | 'sum' | 'none';
   readonly smoothNumerator: number;
   readonly smoothDenominator: number;
+  readonly predType: 'f32' | 'f16';
+  readonly gradType: 'f32' | 'f16';
   readonly label: string;
 }
 
@@ -46,6 +53,8 @@ const knownOptions = [
   'reduction',
   'smoothNumerator',
   'smoothDenominator',
+  'predType',
+  'gradType',
   'label',
 ] as const;
 
@@ -65,6 +74,7 @@ export function normalizeWassersteinOptions(given: unknown): NormalizedWasserste
     oneOf('layout', o.layout, ['channels-last', 'channels-first'] as const, 'channels-last') === 'channels-first';
   const shape = parseLayoutShape(o.shape, channelsFirst);
   const C = shape.classes;
+  requireClassLimit(C);
   const matrix = o.distanceMatrix;
   if (!Array.isArray(matrix) || matrix.length !== C || matrix.some((row) => !Array.isArray(row) || row.length !== C)) {
     throw new WgslDiceError(
@@ -95,6 +105,8 @@ export function normalizeWassersteinOptions(given: unknown): NormalizedWasserste
     reduction: oneOf('reduction', o.reduction, ['mean', 'sum', 'none'] as const, 'mean'),
     smoothNumerator: optionalNonNegative('smoothNumerator', o.smoothNumerator, 1e-5),
     smoothDenominator: optionalNonNegative('smoothDenominator', o.smoothDenominator, 1e-5),
+    predType: oneOf('predType', o.predType, ['f32', 'f16'] as const, 'f32'),
+    gradType: oneOf('gradType', o.gradType, ['f32', 'f16'] as const, 'f32'),
     label: optionalLabel(o.label, 'wgsl-dice wasserstein dice'),
   };
 }

@@ -13,7 +13,7 @@ import {
   type UniformField as TableField,
   type WgslReflection,
 } from '../../src/kernels/reflect.js';
-import { familyFinalizeFields } from '../../src/program/family.js';
+import { familyFinalizeFields, familyParamsFields } from '../../src/program/family.js';
 import { planProgram } from '../../src/program/planner.js';
 import type { DeviceProfile, GridProfile } from '../../src/program/profile.js';
 import { describeProgram, type LossProgram } from '../../src/program/program.js';
@@ -23,8 +23,8 @@ import {
   seedFinalizeFields,
   type SeedGrids,
 } from '../../src/program/seed.js';
-import { familyParamsFields, type VoxelGrids } from '../../src/program/voxel.js';
-import { wassersteinFinalizeFields } from '../../src/program/wasserstein.js';
+import { forwardBlockClasses, voxelGrids, type VoxelGrids } from '../../src/program/voxel.js';
+import { wassersteinFinalizeFields, wassersteinParamsFields } from '../../src/program/wasserstein.js';
 import { normalizeLossOptions, type LossOptions } from '../../src/spec/family.js';
 import type { LossSpec } from '../../src/spec/index.js';
 import { normalizeDiceOptions, type DiceLossOptions } from '../../src/spec/seed.js';
@@ -272,14 +272,27 @@ describe('uniform field tables against the WGSL structs', () => {
     ],
     [
       'family voxel passes',
-      ['family_forward', 'family_backward', 'wasserstein_forward', 'wasserstein_backward'],
+      ['family_forward', 'family_backward', 'family_forward_quads_f16', 'family_backward_f16_f16grad'],
       table(familyParamsFields(familyOptions, familyProgram.grids.forward, w)),
+    ],
+    [
+      'wasserstein voxel passes',
+      ['wasserstein_forward', 'wasserstein_backward'],
+      table(
+        wassersteinParamsFields(
+          normalizeWassersteinOptions({ shape: [1, 4, 3], distanceMatrix: M3 }),
+          familyProgram.grids.forward,
+          w,
+        ),
+      ),
     ],
     ['family finalize', ['family_finalize'], table(familyFinalizeFields(familyOptions, 1, 6, 1, 256))],
     [
       'wasserstein finalize',
       ['wasserstein_finalize'],
-      table(wassersteinFinalizeFields(normalizeWassersteinOptions({ shape: [1, 4, 3], distanceMatrix: M3 }), 1, 1)),
+      table(
+        wassersteinFinalizeFields(normalizeWassersteinOptions({ shape: [1, 4, 3], distanceMatrix: M3 }), 1, 1, 256),
+      ),
     ],
   ];
   const surface = planProgram(specs.find(([name]) => name.startsWith('surface metrics'))![1], lavapipe);
@@ -362,6 +375,12 @@ describe('clDice passes per level (issue 18)', () => {
     const program = planProgram(clDice({ shape: [2, 512, 512, 2], skeletonIterations }), profile);
     expect(program.passes.length).toBe(passes);
   });
+
+  it("a GPU device with WebGPU's default 8 storage buffers a stage gets the steps (the tiled backward binds 12)", () => {
+    const spec = clDice({ shape: [2, 512, 512, 2], skeletonIterations: 3 });
+    expect(planProgram(spec, { ...gpu, maxStorageBuffersPerStage: 8 }).passes.length).toBe(34);
+    expect(planProgram(spec, { ...gpu, maxStorageBuffersPerStage: 12 }).passes.length).toBe(15);
+  });
 });
 
 describe('clDice tiles', () => {
@@ -392,5 +411,41 @@ describe('clDice tiles', () => {
       expect(shape.volumes * box(1)).toBeLessThanOrEqual(capacity(TILE_CAPACITY.narrow, threads));
       shape.tile.forEach((t, a) => expect(shape.halo[a]).toBe(t < size[a] ? 2 : 0));
     }
+  });
+});
+
+describe('voxel grids', () => {
+  const shape = { batch: 2, classes: 4, spatial: 100_000, channelsFirst: false };
+
+  it("the forward's chunks do not depend on the binding window; windows cut them into pieces that carry", () => {
+    const whole = voxelGrids(shape, lavapipe).forward;
+    for (const maxBindingBytes of [8 * 1024, 24 * 1024, 1 << 20]) {
+      const cut = voxelGrids(shape, { ...lavapipe, maxBindingBytes }).forward;
+      expect([cut.chunks, cut.voxelsPerChunk]).toEqual([whole.chunks, whole.voxelsPerChunk]);
+      // Pieces tile the voxels in order, each within one window, starting on 256-voxel runs.
+      let end = 0;
+      let faultBase = 0;
+      for (const w of cut.windows) {
+        if (w.elementBase !== end) expect(w.elementBase + w.elementCount).toBe(end);
+        else end = w.elementBase + w.elementCount;
+        expect(w.elementBase % 256).toBe(0);
+        expect(w.elementCount * 16).toBeLessThanOrEqual(maxBindingBytes);
+        expect(w.faultBase).toBe(faultBase);
+        faultBase += w.count;
+      }
+      expect(end).toBe(shape.batch * shape.spatial);
+      expect(cut.carrySlots).toBe(cut.windows[cut.windows.length - 1].carrySlot);
+      expect(cut.dispatchedWorkgroups).toBe(faultBase);
+    }
+    expect(whole.windows).toHaveLength(1);
+    expect(whole.carrySlots).toBe(0);
+  });
+
+  it('GPU plans size class blocks to the register budget; software plans keep CLASS_BLOCK', () => {
+    expect(forwardBlockClasses(16, 3, gpu)).toBe(16); // softmax Dice: I, P, G
+    expect(forwardBlockClasses(16, 5, gpu)).toBe(8); // with cross-entropy and a softmax focal term
+    expect(forwardBlockClasses(8, 7, gpu)).toBe(16); // 8 classes x 8 values fit in one block
+    expect(forwardBlockClasses(64, 7, gpu)).toBe(8);
+    expect(forwardBlockClasses(64, 7, lavapipe)).toBe(16);
   });
 });

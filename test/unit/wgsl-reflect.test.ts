@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CLASS_BLOCK } from '../../src/core/limits.js';
-import { kernelNames, kernelSource } from '../../src/kernels/sources.js';
+import { kernelNames, kernelSource, STORAGE_BUFFERS_BEYOND_DEFAULT } from '../../src/kernels/sources.js';
 import { checkUniformTable, reflectWgsl, stripWgslComments, type UniformField } from '../../src/kernels/reflect.js';
 
 describe('stripWgslComments', () => {
@@ -154,6 +154,26 @@ describe('overrides and entry points', () => {
     expect(reflection.entryPoints).toEqual([]);
   });
 
+  it('reads integer constants (mode values) with and without type, and skips other initialisers', () => {
+    const { constants } = reflectWgsl(`
+      const ACT_NONE: u32 = 0u;
+      const ACT_SOFTMAX = 2u;
+      const LIMIT: i32 = 7;
+      const MASK = 0xffu;
+      const BARE = 3;
+      const HALF: f32 = 0.5;
+      const DERIVED: u32 = ACT_SOFTMAX * 2u;
+      const_assert ACT_SOFTMAX > ACT_NONE;
+    `);
+    expect(constants).toEqual([
+      { name: 'ACT_NONE', type: 'u32', value: 0 },
+      { name: 'ACT_SOFTMAX', type: 'u32', value: 2 },
+      { name: 'LIMIT', type: 'i32', value: 7 },
+      { name: 'MASK', type: 'u32', value: 255 },
+      { name: 'BARE', type: 'abstract-int', value: 3 },
+    ]);
+  });
+
   it('throws on unbalanced braces and a missing ";"', () => {
     expect(() => reflectWgsl('fn f() { ')).toThrow(/never closed/);
     expect(() => reflectWgsl('fn f() { } }')).toThrow(/unbalanced "}"/);
@@ -218,6 +238,15 @@ describe('every kernel, composed with its includes', () => {
       expect(reflection.bindings.length).toBeGreaterThan(0);
     });
 
+    // Browsers and wgpu (Deno) give a stage 8 storage buffers unless more are asked for; the
+    // few kernels that need more are listed, and their planners check the device's limit.
+    it("binds at most 8 storage buffers (WebGPU's default maxStorageBuffersPerShaderStage), or the number it is listed with", () => {
+      const storage = reflection.bindings.filter((b) => b.addressSpace === 'storage').length;
+      const listed = STORAGE_BUFFERS_BEYOND_DEFAULT[kernel];
+      if (listed === undefined) expect(storage).toBeLessThanOrEqual(8);
+      else expect(storage).toBe(listed);
+    });
+
     it('gives every binding a unique (group, binding) and a unique name', () => {
       const slots = reflection.bindings.map((b) => `${b.group}:${b.binding}`);
       expect(new Set(slots).size).toBe(slots.length);
@@ -272,7 +301,6 @@ describe('every kernel, composed with its includes', () => {
       'tree_start',
       'linear_base',
       'unit_base',
-      'unit_width',
     ]);
   });
 });

@@ -1,5 +1,5 @@
-// pred as vec4s: the `_quads` variant of lib/family_pred.wgsl (read that file first). The
-// planner binds it only where every window starts and ends on a whole vec4.
+// pred as vec4s: a variant of lib/voxel_pred.wgsl (read that file first). The planner binds it
+// only where every window starts and ends on a whole vec4.
 
 @group(0) @binding(1) var<storage, read> pred: array<vec4<f32>>;
 

@@ -1,4 +1,4 @@
-// grad as vec4s: the `_quads` variant of lib/family_grad.wgsl.
+// grad as vec4s: a variant of lib/voxel_grad.wgsl.
 
 @group(0) @binding(5) var<storage, read_write> grad: array<vec4<f32>>;
 

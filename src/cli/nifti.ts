@@ -1,7 +1,7 @@
 // NIfTI-1 and NIfTI-2 volumes (.nii, .nii.gz) for `wgsl-dice eval`, read with nifti-reader-js:
-// the header (dimensions, data type, byte order, scaling, voxel size and its unit) and the
-// image bytes come from the package; this module only views the bytes as numbers and turns the
-// voxel size into millimetres. Gzip is undone with node:zlib (native; the same bytes as the
+// the header (dimensions, data type, byte order, image offset, scaling, voxel size and its unit)
+// comes from the package; this module only views the image bytes as numbers and turns the voxel
+// size into millimetres. Gzip is undone with node:zlib (native; the same bytes as the
 // package's own decompress(), several times faster on CT-sized files).
 //
 // Imported by the CLI only: the core entries (wgsl-dice, wgsl-dice/reference) never load it.
@@ -28,17 +28,23 @@ export interface NiftiVolume {
 }
 
 /** NIfTI datatype codes wgsl-dice reads as voxel values. */
-const DATATYPES: Record<number, { name: string; bytes: number; view: (buffer: ArrayBuffer) => ArrayLike<number> }> = {
-  2: { name: 'uint8', bytes: 1, view: (b) => new Uint8Array(b) },
-  4: { name: 'int16', bytes: 2, view: (b) => new Int16Array(b) },
-  8: { name: 'int32', bytes: 4, view: (b) => new Int32Array(b) },
-  16: { name: 'float32', bytes: 4, view: (b) => new Float32Array(b) },
-  64: { name: 'float64', bytes: 8, view: (b) => new Float64Array(b) },
-  256: { name: 'int8', bytes: 1, view: (b) => new Int8Array(b) },
-  512: { name: 'uint16', bytes: 2, view: (b) => new Uint16Array(b) },
-  768: { name: 'uint32', bytes: 4, view: (b) => new Uint32Array(b) },
-  1024: { name: 'int64', bytes: 8, view: (b) => Float64Array.from(new BigInt64Array(b), Number) },
-  1280: { name: 'uint64', bytes: 8, view: (b) => Float64Array.from(new BigUint64Array(b), Number) },
+type View = (b: Uint8Array) => ArrayLike<number>;
+/** A typed array over the bytes (aligned for the element size). */
+const over =
+  <T>(Kind: new (buffer: ArrayBuffer, offset: number, length: number) => T, bytes: number) =>
+  (b: Uint8Array): T =>
+    new Kind(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength / bytes);
+const DATATYPES: Record<number, { name: string; bytes: number; view: View }> = {
+  2: { name: 'uint8', bytes: 1, view: (b) => b },
+  4: { name: 'int16', bytes: 2, view: over(Int16Array, 2) },
+  8: { name: 'int32', bytes: 4, view: over(Int32Array, 4) },
+  16: { name: 'float32', bytes: 4, view: over(Float32Array, 4) },
+  64: { name: 'float64', bytes: 8, view: over(Float64Array, 8) },
+  256: { name: 'int8', bytes: 1, view: over(Int8Array, 1) },
+  512: { name: 'uint16', bytes: 2, view: over(Uint16Array, 2) },
+  768: { name: 'uint32', bytes: 4, view: over(Uint32Array, 4) },
+  1024: { name: 'int64', bytes: 8, view: (b) => Float64Array.from(over(BigInt64Array, 8)(b), Number) },
+  1280: { name: 'uint64', bytes: 8, view: (b) => Float64Array.from(over(BigUint64Array, 8)(b), Number) },
 };
 
 /** Millimetres per unit of NIfTI's xyzt_units & 7 (0: unknown, taken as millimetres). */
@@ -92,16 +98,23 @@ export function readNifti(path: string, role: string): NiftiVolume {
     fail(`has dimensions [${header.dims.slice(1, 1 + rank)}]; wgsl-dice reads volumes of 1 to 3 spatial axes.`);
   }
   const count = dims.reduce((a, b) => a * b, 1);
-  const image = nifti.readImage(header, buffer);
-  if (image.byteLength < count * type.bytes) {
+  const bytesNeeded = count * type.bytes;
+  const offset = header.vox_offset;
+  if (!(Number.isInteger(offset) && offset >= 0 && offset + bytesNeeded <= buffer.byteLength)) {
     fail(
-      `has ${image.byteLength} bytes of image data but its header says ${count} ${type.name} voxels ` +
-        `(${count * type.bytes} bytes): the file is truncated.`,
+      `has ${Math.max(0, buffer.byteLength - offset)} bytes of image data after its header (vox_offset ${offset}) ` +
+        `but its header says ${count} ${type.name} voxels (${bytesNeeded} bytes): the file is truncated.`,
     );
   }
-  // readImage returned a copy of the image bytes: ours to view and to byte-swap in place.
-  const stored = image.byteLength === count * type.bytes ? image : image.slice(0, count * type.bytes);
-  if (!header.littleEndian && type.bytes > 1) swapBytes(new Uint8Array(stored), type.bytes);
+  // The image in place where the header puts it (nifti.readImage would copy it first: a CT
+  // volume's worth); a copy only where the offset does not suit the element size or the bytes
+  // must be swapped.
+  const inPlace = header.littleEndian || type.bytes === 1;
+  const stored =
+    inPlace && offset % type.bytes === 0
+      ? new Uint8Array(buffer, offset, bytesNeeded)
+      : new Uint8Array(buffer.slice(offset, offset + bytesNeeded));
+  if (!inPlace) swapBytes(stored, type.bytes);
   let data = type.view(stored);
   const slope = header.scl_slope;
   const intercept = header.scl_inter;

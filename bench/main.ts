@@ -13,6 +13,7 @@ import {
   elementsOf,
   LOSS_CASES,
   lossBytes,
+  SURFACE_BENCH,
   MODES,
   SHAPES,
   shapeName,
@@ -26,6 +27,7 @@ import { COPY_VARIANTS, copyBytes, CopyKernels, expectedCopy, workgroupCandidate
 import { formatSpeedups, formatTable, IMPLS, jsonLine, speedups, withRates, type Impl, type Row } from './report.js';
 import { loadTfjsWebgpu, type TfjsBaseline } from './tfjs-baseline.js';
 import { lossInTfjs, unetSteps, type TfjsIntegrationHost } from './tfjs-integration.js';
+import { formatSurfaceSummary, runSurfaceBench } from './surface.js';
 import { GpuTimer, summarize, timeHost } from './timing.js';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -37,6 +39,10 @@ Options:
   --quick                 A subset that finishes in about 5 minutes on lavapipe: the three seed
                           cases and softmax-u8 at 2x512x512x8, every implementation (with the
                           losses inside tfjs and the U-Net-like training step).
+  --surface               The surface rows instead (bench/surface.ts): distance transform and
+                          HD95 + ASD + NSD of a 4-label pair at 128^3 and 256^3 (--quick: 128^3)
+                          against the copy kernel, the float64 CPU reference and MONAI's CPU path
+                          (python3 with torch + scipy; skipped with a note when none is found).
   --json                  One JSON line per measurement on stdout (the table goes to stderr).
   --cases a,b             Loss cases (default all: ${LOSS_CASES.map((c) => c.name).join(', ')}).
   --impls a,b             Implementations (default all: ${IMPLS.join(', ')}).
@@ -70,6 +76,7 @@ const GRAD_TOL = 1e-4;
 
 interface Options {
   quick: boolean;
+  surface: boolean;
   json: boolean;
   cases: LossCase[];
   impls: Set<Impl>;
@@ -91,6 +98,7 @@ function parseOptions(argv: string[]): Options | undefined {
     args: argv,
     options: {
       quick: { type: 'boolean', default: false },
+      surface: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       cases: { type: 'string' },
       impls: { type: 'string' },
@@ -145,6 +153,7 @@ function parseOptions(argv: string[]): Options | undefined {
   });
   return {
     quick: values.quick,
+    surface: values.surface,
     json: values.json,
     cases: LOSS_CASES.filter(
       (c) => caseNames.includes(c.name) && (values.cases !== undefined || !values.quick || c.quick),
@@ -681,6 +690,13 @@ async function main(): Promise<void> {
     }
   }
 
+  if (options.surface) {
+    await surfaceRows(options, device, deviceName, timer, engine, software);
+    engine.destroy();
+    device.destroy();
+    return;
+  }
+
   const { run: shapes, skipped } = chooseShapes(options, device, software);
   const header = [
     `wgsl-dice bench  ${new Date().toISOString().slice(0, 10)}`,
@@ -774,6 +790,53 @@ async function main(): Promise<void> {
   engine.destroy();
   await device.queue.onSubmittedWorkDone();
   device.destroy();
+}
+
+/** `--surface`: the surface rows (bench/surface.ts) in the same JSON lines and table. */
+async function surfaceRows(
+  options: Options,
+  device: GPUDevice,
+  deviceName: string,
+  timer: GpuTimer,
+  engine: DiceEngine,
+  software: boolean,
+): Promise<void> {
+  const shapes = options.shapes ?? (options.quick ? SURFACE_BENCH.shapes.slice(0, 1) : SURFACE_BENCH.shapes);
+  const header = [
+    `wgsl-dice bench --surface  ${new Date().toISOString().slice(0, 10)}`,
+    `device: ${deviceName}${software ? '  [software adapter: runs on the CPU]' : ''}`,
+    `GPU timing: ${timer.method}; command: npm run bench -- ${process.argv.slice(2).join(' ')}`,
+    `host load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  ];
+  if (!options.json) process.stderr.write(`${header[1]}\n`);
+  const rows: Row[] = [];
+  const bar = new cliProgress.SingleBar(
+    { format: 'bench [{bar}] {value}/{total} {step}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
+    cliProgress.Presets.legacy,
+  );
+  bar.start(shapes.length * 8, 0, { step: '' });
+  await runSurfaceBench({
+    device,
+    deviceName,
+    engine,
+    timer,
+    shapes,
+    reps: Math.min(options.reps, 5),
+    hostReps: options.referenceReps,
+    emit(row) {
+      rows.push(row);
+      if (options.json) process.stdout.write(`${jsonLine(row)}\n`);
+      if (row.check.startsWith('FAIL')) process.exitCode = 1;
+    },
+    step: (label) => bar.increment(1, { step: label }),
+  });
+  bar.stop();
+  const summary = formatSurfaceSummary(rows);
+  (options.json ? process.stderr : process.stdout).write(
+    `${formatTable(header, rows)}\n${summary ? `\n${summary}\n` : ''}`,
+  );
 }
 
 main().catch((error: unknown) => {

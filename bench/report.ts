@@ -3,7 +3,16 @@
  * human-readable table with the ratios the issue asks about.
  */
 
-export type Impl = 'wgsl-dice' | 'copy' | 'tfjs-webgpu' | 'reference-cpu' | 'wgsl-dice-encode-cpu' | 'wgsl-dice/tfjs';
+export type Impl =
+  | 'wgsl-dice'
+  | 'copy'
+  | 'tfjs-webgpu'
+  | 'reference-cpu'
+  | 'wgsl-dice-encode-cpu'
+  | 'wgsl-dice/tfjs'
+  // The surface rows (bench/surface.ts): MONAI's functions through engine.presets.monai, and MONAI's CPU path.
+  | 'wgsl-dice-presets'
+  | 'monai-cpu';
 export const IMPLS: readonly Impl[] = [
   'wgsl-dice',
   'copy',

@@ -77,9 +77,10 @@ fn split(s: i32, gs: u32, u: i32, gu: u32, w: f32) -> i32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let volume = wg.x / params.chunks;
-  let chunk = wg.x % params.chunks;
-  let pair = params.pair_base + volume / params.volumes_per_pair;
+  let at = volume_chunk(wg.x);
+  let volume = at.volume;
+  let chunk = at.chunk;
+  let pair = at.pair;
   let box = box_of(pair);
   let axis = params.axis;
   let rows = row_count(box, axis);

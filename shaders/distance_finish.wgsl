@@ -31,25 +31,19 @@ fn squared_distance(raw: u32, scale: f32) -> f32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let pair_local = wg.x / params.chunks;
-  let chunk = wg.x % params.chunks;
-  let pair = params.pair_base + pair_local;
-  let sample = pair / params.kept;
-  let class_index = params.first_class + pair % params.kept;
-  let spacing = pairs[pair].spacing;
+  let at = pair_chunk(wg.x);
+  let spacing = pairs[at.pair].spacing;
   let signed = params.mode != 0u;
   let squared = params.mode_2 != 0u;
-  let per_chunk = (params.voxels + params.chunks - 1u) / params.chunks;
-  let begin = chunk * per_chunk;
-  let end = min(begin + per_chunk, params.voxels);
-  let volume = pair_local * params.volumes_per_pair * params.voxels;
-  for (var v = begin + tid; v < end; v += WORKGROUP_SIZE) {
-    let inside = is_feature(flags[pair_local * params.voxels + v], 0u);
+  let range = chunk_range(at.chunk, params.voxels);
+  let volume = at.pair_local * params.volumes_per_pair * params.voxels;
+  for (var v = range.x + tid; v < range.y; v += WORKGROUP_SIZE) {
+    let inside = is_feature(flags[at.pair_local * params.voxels + v], 0u);
     let raw = select(field[volume + v], field[volume + params.voxels + v], signed && inside);
     var d = select(raw_distance(raw, spacing), squared_distance(raw, spacing.w), squared);
     if (signed && inside) {
       d = -d;
     }
-    distances[input_element(sample, class_index, v)] = bitcast<u32>(d);
+    distances[input_element(at.sample, at.class_index, v)] = bitcast<u32>(d);
   }
 }

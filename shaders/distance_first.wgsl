@@ -15,24 +15,14 @@
 @group(0) @binding(3) var<storage, read> pairs: array<PairInfo>;
 @group(0) @binding(4) var<storage, read_write> field: array<u32>;
 
-fn raw_of_steps(steps: u32, weight: f32) -> u32 {
-  if (steps == NONE) {
-    return INF_RAW;
-  }
-  if (params.exact == 0u) {
-    let s = f32(steps);
-    return bitcast<u32>(weight * (s * s));
-  }
-  return select(steps, steps * steps, params.metric == METRIC_EUCLIDEAN);
-}
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let volume = wg.x / params.chunks;
-  let chunk = wg.x % params.chunks;
-  let pair_local = volume / params.volumes_per_pair;
-  let j = volume % params.volumes_per_pair;
-  let pair = params.pair_base + pair_local;
+  let at = volume_chunk(wg.x);
+  let volume = at.volume;
+  let chunk = at.chunk;
+  let pair_local = at.pair_local;
+  let j = at.j;
+  let pair = at.pair;
   let box = box_of(pair);
   let rows = row_count(box, 2u);
   let weight = pairs[pair].spacing.z;

@@ -5,8 +5,8 @@
 //   mode 1, boundary: dL/dp_c = coefs[0] phi_c for kept classes; added to what the family's
 //     backward wrote.
 // Through the activation: sigmoid p (1 - p), tanh 1 - p^2, softmax p_j (g_j - sum_c p_c g_c).
-// Workgroups run over (sample, chunk) of this window's samples (`pair_base` / kept + wg.x /
-// chunks), contiguous voxels; a thread takes a voxel's classes.
+// Workgroups run over (sample, chunk) of this window's samples (sample_base + wg.x / chunks),
+// contiguous voxels; a thread takes a voxel's classes.
 
 // #include "lib/field_loss.wgsl"
 
@@ -23,7 +23,7 @@ fn loss_gradient(sample: u32, class_index: u32, voxel: u32, p: f32) -> f32 {
   }
   let kept_index = class_index - params.first_class;
   let pair = sample * params.kept + kept_index;
-  let w = weights[pair * params.voxels + voxel];
+  let w = weights[per_sample_index(pair, voxel)];
   if (params.mode == LOSS_BOUNDARY) {
     return coefs[0] * w;
   }
@@ -41,12 +41,9 @@ fn write_gradient(sample: u32, class_index: u32, voxel: u32, g: f32) {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let sample = params.pair_base / params.kept + wg.x / params.chunks;
-  let chunk = wg.x % params.chunks;
-  let per_chunk = (params.voxels + params.chunks - 1u) / params.chunks;
-  let begin = chunk * per_chunk;
-  let end = min(begin + per_chunk, params.voxels);
-  for (var v = begin + tid; v < end; v += WORKGROUP_SIZE) {
+  let sample = params.sample_base + wg.x / params.chunks;
+  let range = chunk_range(wg.x % params.chunks, params.voxels);
+  for (var v = range.x + tid; v < range.y; v += WORKGROUP_SIZE) {
     if (params.mode_2 != ACTIVATION_SOFTMAX) {
       for (var c = 0u; c < params.classes; c++) {
         let p = probability(sample, c, v, vec2<f32>(0.0, 1.0));

@@ -1,6 +1,7 @@
 // Distance-field losses, forward: per pair (sample, kept class) of the group and voxel, the
 // loss term from the distance fields of the passes before, summed per workgroup; the voxel's
-// weight is kept in `weights` (pair-major, all pairs) for the backward pass.
+// weight is kept in `weights` (per_sample_index, bound from the window's first sample) for the
+// backward pass.
 //
 // mode 0, MONAI's HausdorffDTLoss: volumes 0 and 1 of a pair hold the distance to the
 // prediction's inside and outside (flag bit 0), 2 and 3 to the target's (bit 1). A voxel's
@@ -54,20 +55,17 @@ fn distance_or_zero(raw: u32, spacing: vec4<f32>) -> f32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let pair_local = wg.x / params.chunks;
-  let chunk = wg.x % params.chunks;
-  let pair = params.pair_base + pair_local;
-  let sample = pair / params.kept;
-  let class_index = params.first_class + pair % params.kept;
+  let at = pair_chunk(wg.x);
+  let pair = at.pair;
+  let sample = at.sample;
+  let class_index = at.class_index;
   let spacing = pairs[pair].spacing;
-  let per_chunk = (params.voxels + params.chunks - 1u) / params.chunks;
-  let begin = chunk * per_chunk;
-  let end = min(begin + per_chunk, params.voxels);
-  let volumes = pair_local * params.volumes_per_pair * params.voxels;
+  let range = chunk_range(at.chunk, params.voxels);
+  let volumes = at.pair_local * params.volumes_per_pair * params.voxels;
   let softmax_mode = params.mode_2 == ACTIVATION_SOFTMAX;
   var sum = 0.0;
-  for (var v = begin + tid; v < end; v += WORKGROUP_SIZE) {
-    let word = flags[pair_local * params.voxels + v];
+  for (var v = range.x + tid; v < range.y; v += WORKGROUP_SIZE) {
+    let word = flags[at.pair_local * params.voxels + v];
     var softmax = vec2<f32>(0.0, 1.0);
     if (softmax_mode) {
       softmax = softmax_stats(sample, v);
@@ -88,10 +86,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       weight = select(d, -d, inside);
       sum += p * weight;
     }
-    weights[pair * params.voxels + v] = weight;
+    weights[per_sample_index(pair, v)] = weight;
   }
   let total = workgroup_sum(tid, vec4<f32>(sum, 0.0, 0.0, 0.0));
   if (tid == 0u) {
-    partials[pair * params.chunks + chunk] = total;
+    partials[pair * params.chunks + at.chunk] = total;
   }
 }

@@ -3,7 +3,7 @@
 // same way; a CT organ fills a small part of the volume), and the input's faults (labels >= C,
 // dense values other than 0 and 1).
 //
-// Workgroups run over (sample, chunk) of this window's samples (`mode` + wg.x / chunks),
+// Workgroups run over (sample, chunk) of this window's samples (sample_base + wg.x / chunks),
 // voxel-major: a label map is read once for every class. Each workgroup shrinks boxes of its own
 // in workgroup memory (reading before each atomic, so that a voxel inside the box so far costs
 // no atomic), then merges them into the pairs' boxes with global atomicMin / atomicMax: min and
@@ -82,18 +82,15 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     atomicStore(&local_boxes[i], select(0u, 0xffffffffu, i % 6u < 3u));
   }
   workgroupBarrier();
-  let sample = params.mode + wg.x / params.chunks;
-  let chunk = wg.x % params.chunks;
-  let per_chunk = (params.sample_voxels + params.chunks - 1u) / params.chunks;
-  let begin = chunk * per_chunk;
-  let end = min(begin + per_chunk, params.sample_voxels);
+  let sample = params.sample_base + wg.x / params.chunks;
+  let range = chunk_range(wg.x % params.chunks, params.sample_voxels);
   let dense = params.pred_kind == KIND_DENSE;
-  for (var v = begin + tid; v < end; v += WORKGROUP_SIZE) {
-    let c = coordinates(v);
+  var walk = range_walk(range.x, range.y, tid);
+  while (range_next(&walk)) {
     if (dense) {
-      dense_voxel(sample, v, c);
+      dense_voxel(sample, walk.v, walk.c);
     } else {
-      label_voxel(sample, v, c);
+      label_voxel(sample, walk.v, walk.c);
     }
   }
   workgroupBarrier();

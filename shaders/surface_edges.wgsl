@@ -11,7 +11,7 @@
 //   bits 0-7 the prediction's code, 8-15 the target's, bit 16 the prediction's cell is on the
 //   boundary (some corners in, some out), bit 17 the target's.
 //
-// Workgroups run over (pair, chunk), grid-stride over the box's points.
+// Workgroups run over (pair, chunk), sharing the box's points (BoxWalk, lib/surface_box.wgsl).
 
 // #include "lib/surface_box.wgsl"
 // #include "lib/surface_masks.wgsl"
@@ -97,22 +97,19 @@ fn cell_word(sample: u32, class_index: u32, cell: vec3<u32>) -> u32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let pair_local = wg.x / params.chunks;
-  let chunk = wg.x % params.chunks;
-  let pair = params.pair_base + pair_local;
-  let sample = pair / params.kept;
-  let class_index = params.first_class + pair % params.kept;
-  let box = box_of(pair);
-  let points = box_volume(box);
-  for (var k = chunk * WORKGROUP_SIZE + tid; k < points; k += params.chunks * WORKGROUP_SIZE) {
-    let g = box_point(box, k);
-    let c = coordinates(g);
+  let at = pair_chunk(wg.x);
+  let sample = at.sample;
+  let class_index = at.class_index;
+  var walk = box_walk(box_of(at.pair), at.chunk * WORKGROUP_SIZE + tid, params.chunks * WORKGROUP_SIZE);
+  while (walk_next(&walk)) {
+    let g = walk.g;
+    let c = walk.c;
     var word: u32;
     if (params.cell_grid != 0u) {
       word = cell_word(sample, class_index, c);
     } else {
       word = voxel_word(sample, class_index, c);
     }
-    flags[pair_local * params.voxels + g] = word;
+    flags[at.pair_local * params.voxels + g] = word;
   }
 }

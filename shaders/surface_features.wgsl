@@ -100,16 +100,11 @@ fn check_voxel(sample: u32, kept_index: u32, voxel: u32) {
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   clear_faults(tid);
   workgroupBarrier();
-  let pair_local = wg.x / params.chunks;
-  let chunk = wg.x % params.chunks;
-  let pair = params.pair_base + pair_local;
-  let sample = pair / params.kept;
-  let kept_index = pair % params.kept;
-  let class_index = params.first_class + kept_index;
-  let per_chunk = (params.voxels + params.chunks - 1u) / params.chunks;
-  let begin = chunk * per_chunk;
-  let end = min(begin + per_chunk, params.voxels);
-  for (var v = begin + tid; v < end; v += WORKGROUP_SIZE) {
+  let at = pair_chunk(wg.x);
+  let sample = at.sample;
+  let class_index = at.class_index;
+  let range = chunk_range(at.chunk, params.voxels);
+  for (var v = range.x + tid; v < range.y; v += WORKGROUP_SIZE) {
     var word = 0u;
     if (params.mode_2 != PRED_NONE && pred_inside(sample, class_index, v)) {
       word |= 1u;
@@ -117,8 +112,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     if (params.mode != TARGET_NONE && target_inside(sample, class_index, v)) {
       word |= 2u;
     }
-    flags[pair_local * params.voxels + v] = word;
-    check_voxel(sample, kept_index, v);
+    flags[at.pair_local * params.voxels + v] = word;
+    check_voxel(sample, class_index - params.first_class, v);
   }
   workgroupBarrier();
   flush_faults(tid);

@@ -16,7 +16,7 @@
 // of `lists` (the distance transform's spare buffer, a volume per list, so it cannot overflow),
 // its length the atomic count in select_state (cleared by surface_clear.wgsl). The order of a
 // list depends on the order threads arrive in; the order statistics do not.
-// Workgroups run over (pair, chunk), grid-stride over the box; the record of (pair, chunk) is
+// Workgroups run over (pair, chunk), sharing the box's points (BoxWalk); the record of (pair, chunk) is
 // partials[(pair * chunks + chunk) * 4 ..]:
 //   [0] u32 (count, within, max raw, 0) direction 0    [2] f32 (sum, measure, within measure, 0)
 //   [1] u32 the same, direction 1                      [3] f32 the same, direction 1
@@ -92,15 +92,13 @@ fn append(pair: u32, pair_local: u32, d: u32, raw: u32) {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let pair_local = wg.x / params.chunks;
-  let chunk = wg.x % params.chunks;
-  let pair = params.pair_base + pair_local;
+  let at = pair_chunk(wg.x);
+  let pair_local = at.pair_local;
+  let pair = at.pair;
   let info = pairs[pair];
   let limit = info.ints.x;
   let sample = info.ints.y;
   let table = sample << (1u << params.dims);
-  let box = box_of(pair);
-  let points = box_volume(box);
   let to_target = pair_local * 2u * params.voxels;
   let to_pred = to_target + params.voxels;
   let cells = params.cell_grid != 0u;
@@ -110,8 +108,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   let listing = params.mode != 0u;
   var forward = Direction(vec4<u32>(0u), vec4<f32>(0.0));
   var backward = Direction(vec4<u32>(0u), vec4<f32>(0.0));
-  for (var k = chunk * WORKGROUP_SIZE + tid; k < points; k += params.chunks * WORKGROUP_SIZE) {
-    let g = box_point(box, k);
+  var walk = box_walk(box_of(pair), at.chunk * WORKGROUP_SIZE + tid, params.chunks * WORKGROUP_SIZE);
+  while (walk_next(&walk)) {
+    let g = walk.g;
     let word = flags[pair_local * params.voxels + g];
     if ((word & pred_bit) != 0u) {
       let raw = field[to_target + g];
@@ -128,7 +127,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       }
     }
   }
-  let record = (pair * params.chunks + chunk) * 4u;
+  let record = (pair * params.chunks + at.chunk) * 4u;
   let c0 = reduce(tid, forward.counts, false);
   let c1 = reduce(tid, backward.counts, false);
   let s0 = reduce(tid, bitcast<vec4<u32>>(forward.sums), true);

@@ -27,9 +27,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     atomicStore(&counts[i], select(0u, NONE, params.mode == 4u));
   }
   workgroupBarrier();
-  let pair_local = wg.x / params.chunks;
-  let chunk = wg.x % params.chunks;
-  let pair = params.pair_base + pair_local;
+  let at = pair_chunk(wg.x);
+  let pair_local = at.pair_local;
+  let pair = at.pair;
+  let chunk = at.chunk;
   let round = params.mode;
   let directions = params.mode_2;
   // Each direction's prefix and whether it takes part in this round.

@@ -25,6 +25,8 @@ import { useTestEngine } from './helpers/test-engine.js';
 
 const gpu = useTestEngine();
 const small = useTestEngine({ maxBindingBytes: 4096 });
+// The GPU plans (coalesced first pass, point walks, GPU grids) run on any adapter.
+const gpuPlans = useTestEngine({ deviceClass: 'gpu' });
 
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -191,6 +193,28 @@ describe('distance transform against the float64 brute force', () => {
     });
   }
 
+  it('GPU plans (a workgroup scans its rows tile by tile): bitwise the same distances', async () => {
+    const cases: DtCase[] = [
+      ...DT_CASES,
+      { name: 'rows longer than a tile', spatial: [3, 600], batch: 1, classes: 2, channelsFirst: true, labels: false },
+    ];
+    for (const c of cases) {
+      const shape = c.channelsFirst ? [c.batch, c.classes, ...c.spatial] : [c.batch, ...c.spatial, c.classes];
+      const layout = c.channelsFirst ? 'channels-first' : 'channels-last';
+      const { input } = volumesFor(c, 5);
+      for (const metric of ['euclidean', 'taxicab'] as const) {
+        const options = { shape, layout, target: c.labels ? 'u8' : 'dense', metric, squared: true } as const;
+        const results = [];
+        for (const engine of [gpu.engine, gpuPlans.engine]) {
+          const dt = await engine.distanceTransform(options);
+          results.push((await dt.compute(input)).distances);
+          dt.destroy();
+        }
+        expect(results[1], `${c.name} ${metric}`).toEqual(results[0]);
+      }
+    }
+  });
+
   it('per-sample spacing (isotropic per sample: exact integers scaled) and long rows', async () => {
     const spatial = [3, 300];
     const random = mulberry32(3);
@@ -236,7 +260,7 @@ const METRIC_CASES: MetricCase[] = [
     labels: 4,
     options: { percentile: 95, symmetric: true },
   },
-  { name: '3D max, directed', spatial: [7, 9, 8], batch: 1, labels: 3, options: { directed: true } },
+  { name: '3D max, directed, u16 predictions', spatial: [7, 9, 8], batch: 1, labels: 3, options: { directed: true } },
   {
     name: '3D HD50 anisotropic',
     spatial: [6, 10, 7],
@@ -278,11 +302,15 @@ function labelMaps(c: MetricCase, seed: number): { pred: Uint8Array; target: Uin
 describe('surface metrics against the float64 reference', () => {
   for (const c of METRIC_CASES) {
     it(`${c.name} [${c.spatial}], label maps (background dropped)`, async () => {
-      const { pred, target } = labelMaps(c, c.spatial.length + c.labels);
+      const maps = labelMaps(c, c.spatial.length + c.labels);
+      const target = maps.target;
+      const u16 = c.name.includes('u16');
+      const pred = u16 ? Uint16Array.from(maps.pred) : maps.pred;
       const tolerance = Array.from({ length: c.labels - 1 }, (_, k) => [0, 1, Math.SQRT2, 2.5][k % 4]);
       const metrics = await gpu.engine.surfaceMetrics({
         shape: [c.batch, ...c.spatial, c.labels],
         target: 'u8',
+        pred: u16 ? 'u16' : 'u8',
         includeBackground: false,
         tolerance,
         ...c.options,
@@ -379,7 +407,7 @@ describe('binding windows, determinism, encode path', () => {
           await metrics.compute(pred, target),
           (await dt.compute(target)).distances,
           await hd.compute(logits, target, { grad: true }),
-        ];
+        ] as const;
       } finally {
         metrics.destroy();
         dt.destroy();
@@ -391,6 +419,67 @@ describe('binding windows, determinism, encode path', () => {
     expect(many).toEqual(one);
     // and again: every reduction runs in a fixed order
     expect(await run(gpu.engine)).toEqual(one);
+    // GPU plans: other grids, so other sums' orders; the same integers (distances, counts).
+    const [metrics, distances, hd] = await run(gpuPlans.engine);
+    const [metrics1, distances1, hd1] = one;
+    expect(distances).toEqual(distances1);
+    expect(metrics.hausdorff).toEqual(metrics1.hausdorff);
+    expect(metrics.surfaceDice).toEqual(metrics1.surfaceDice);
+    expectMetricClose(metrics.averageSurfaceDistance!, metrics1.averageSurfaceDistance!, 'asd, GPU plans');
+    expectClose([hd.loss], [hd1.loss], { atol: 0, rtol: 1e-6 }, 'hausdorff-dt loss');
+    expectClose(hd.grad!, hd1.grad!, { atol: 1e-9, rtol: 1e-5 }, 'hausdorff-dt gradient');
+  });
+
+  it('encode() of the metrics and the Hausdorff-DT loss: the same values as compute()', async () => {
+    const device = gpu.device;
+    const shape = [2, 3, 10, 12];
+    const random = mulberry32(9);
+    const masks = Float32Array.from({ length: numel(shape) }, () => (random() < 0.4 ? 1 : 0));
+    const other = Float32Array.from({ length: numel(shape) }, () => (random() < 0.4 ? 1 : 0));
+    const u = GPUBufferUsage;
+    const upload = (data: Float32Array<ArrayBuffer>) => {
+      const b = device.createBuffer({ size: data.byteLength, usage: u.STORAGE | u.COPY_DST });
+      device.queue.writeBuffer(b, 0, data);
+      return b;
+    };
+    const read = async (b: GPUBuffer, bytes: number) => {
+      const r = device.createBuffer({ size: bytes, usage: u.MAP_READ | u.COPY_DST });
+      const e = device.createCommandEncoder();
+      e.copyBufferToBuffer(b, 0, r, 0, bytes);
+      device.queue.submit([e.finish()]);
+      await r.mapAsync(GPUMapMode.READ);
+      const out = new Float32Array(r.getMappedRange().slice(0));
+      r.destroy();
+      return out;
+    };
+    const pred = upload(masks);
+    const target = upload(other);
+    const metrics = await gpu.engine.surfaceMetrics({ shape, layout: 'channels-first', percentile: 95, tolerance: 1 });
+    const stats = device.createBuffer({ size: 6 * 32, usage: u.STORAGE | u.COPY_SRC });
+    let encoder = device.createCommandEncoder();
+    metrics.encode(encoder, { pred, target, stats });
+    device.queue.submit([encoder.finish()]);
+    const words = await read(stats, 6 * 32);
+    const computed = await metrics.compute(masks, other);
+    expect(Array.from({ length: 6 }, (_, p) => words[p * 8])).toEqual(Array.from(computed.hausdorff!));
+    expect(Array.from({ length: 6 }, (_, p) => words[p * 8 + 2])).toEqual(Array.from(computed.surfaceDice!));
+    const hd = await gpu.engine.loss({
+      formula: 'hausdorff-dt',
+      shape,
+      layout: 'channels-first',
+      activation: 'sigmoid',
+    });
+    const logits = Float32Array.from({ length: numel(shape) }, () => random() * 4 - 2);
+    const lossBuffer = device.createBuffer({ size: 4, usage: u.STORAGE | u.COPY_SRC });
+    const grad = device.createBuffer({ size: logits.byteLength, usage: u.STORAGE | u.COPY_SRC });
+    encoder = device.createCommandEncoder();
+    hd.encode(encoder, { pred: upload(logits), target, loss: lossBuffer, grad });
+    device.queue.submit([encoder.finish()]);
+    const expected = await hd.compute(logits, other, { grad: true });
+    expect((await read(lossBuffer, 4))[0]).toBe(expected.loss);
+    expect(await read(grad, logits.byteLength)).toEqual(expected.grad);
+    metrics.destroy();
+    hd.destroy();
   });
 
   it('encode() writes the caller-given buffers; a fault reaches readStatus()', async () => {

@@ -379,6 +379,13 @@ describe('options are checked at creation and at each new shape, before any tfjs
     expect(clDice).toMatchObject({ code: 'NOT_SUPPORTED', message: expect.stringContaining("formula: 'cl-dice'") });
     expect((clDice as Error).message).not.toMatch(/target/);
     expectCode(() => tfjsLoss({ target: 'u8' as 'label-map' }), 'INVALID_OPTION', /"u8".*target: 'label-map'/);
+    // The distance-field terms: their gradient needs the call's fields.
+    expectCode(() => tfjsLoss({ boundary: { lambda: 0.1 } }), 'NOT_SUPPORTED', /boundary/);
+    expectCode(
+      () => tfjsLoss({ formula: 'hausdorff-dt' } as unknown as TfjsLossOptions),
+      'NOT_SUPPORTED',
+      /hausdorff-dt/,
+    );
   });
 
   it('at a call: rank-1 and empty predictions, weights for another C, a mask of the right size but the wrong shape, disposed tensors', async () => {

@@ -79,5 +79,38 @@ export function kernelStatsTargets(only?: string): KernelStatsTarget[] {
       },
     });
   }
+  targets.push(...surfaceTargets());
   return only === undefined ? targets : targets.filter((t) => t.case.includes(only));
+}
+
+/**
+ * The surface programs at the size issue 20 times them (a 128^3 label-map pair, 4 labels):
+ * the distance transform, HD95 + ASD + NSD, subvoxel NSD, and the Hausdorff-DT loss.
+ */
+function surfaceTargets(): KernelStatsTarget[] {
+  const shape = [1, 128, 128, 128, 4];
+  const target = (
+    name: string,
+    create: (engine: DiceEngine) => Promise<{ program: { passes: readonly ProgramPass[] }; destroy(): void }>,
+  ) => ({
+    case: name,
+    shape,
+    classes: 4,
+    create: async (engine: DiceEngine) => {
+      const made = await create(engine);
+      return { passes: made.program.passes, destroy: () => made.destroy() };
+    },
+  });
+  return [
+    target('distance-transform-u8', (e) => e.distanceTransform({ shape, target: 'u8', signed: true })),
+    target('surface-hd95-asd-nsd-u8', (e) =>
+      e.surfaceMetrics({ shape, target: 'u8', percentile: 95, tolerance: 1, includeBackground: false }),
+    ),
+    target('surface-nsd-subvoxels', (e) =>
+      e.surfaceMetrics({ shape, target: 'u8', metrics: ['nsd'], subvoxels: true, tolerance: 1, spacing: [1, 1, 2] }),
+    ),
+    target('hausdorff-dt-softmax', (e) =>
+      e.loss({ formula: 'hausdorff-dt', shape, activation: 'softmax', target: 'u8' }),
+    ),
+  ];
 }

@@ -29,13 +29,6 @@ fn box_volume(box: Box) -> u32 {
   return box.extent.x * box.extent.y * box.extent.z;
 }
 
-// The k-th point of a box in row-major order, as a grid index.
-fn box_point(box: Box, k: u32) -> u32 {
-  let e = box.extent;
-  let c = vec3<u32>(k / (e.y * e.z), (k / e.z) % e.y, k % e.z);
-  return linear_index(box.lo + c);
-}
-
 // A row of a box along `axis`: its first grid index, its step and its length.
 struct Row {
   start: u32,
@@ -59,3 +52,57 @@ fn row_count(box: Box, axis: u32) -> u32 {
   return box_volume(box) / max(box.extent[axis], 1u);
 }
 
+
+// The points of a box one thread visits, `threads` threads sharing it (thread = its index):
+// with row_walk, whole rows along the innermost axis (rows thread, thread + threads, ...), each
+// point's coordinates stepped from the last; otherwise the points thread, thread + threads, ...
+// in row-major order (neighbouring threads, neighbouring points). After walk_next returns true,
+// `g` is the point's grid index and `c` its coordinates.
+struct BoxWalk {
+  box: Box,
+  threads: u32,
+  // The current row (row walk) or point (point walk), and the position in the row.
+  item: u32,
+  x: u32,
+  started: bool,
+  g: u32,
+  c: vec3<u32>,
+}
+
+fn box_walk(box: Box, thread: u32, threads: u32) -> BoxWalk {
+  return BoxWalk(box, threads, thread, 0u, false, 0u, vec3<u32>(0u));
+}
+
+fn walk_next(w: ptr<function, BoxWalk>) -> bool {
+  let e = (*w).box.extent;
+  if (params.row_walk == 0u) {
+    if ((*w).started) {
+      (*w).item += (*w).threads;
+    }
+    (*w).started = true;
+    let k = (*w).item;
+    if (k >= e.x * e.y * e.z) {
+      return false;
+    }
+    (*w).c = (*w).box.lo + vec3<u32>(k / (e.y * e.z), (k / e.z) % e.y, k % e.z);
+    (*w).g = linear_index((*w).c);
+    return true;
+  }
+  if ((*w).started) {
+    (*w).x += 1u;
+    if ((*w).x < e.z) {
+      (*w).c.z += 1u;
+      (*w).g += 1u;
+      return true;
+    }
+    (*w).item += (*w).threads;
+    (*w).x = 0u;
+  }
+  (*w).started = true;
+  if ((*w).item >= e.x * e.y || e.z == 0u) {
+    return false;
+  }
+  (*w).c = (*w).box.lo + vec3<u32>((*w).item / e.y, (*w).item % e.y, 0u);
+  (*w).g = linear_index((*w).c);
+  return true;
+}

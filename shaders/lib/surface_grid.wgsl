@@ -73,6 +73,12 @@ struct SurfaceParams {
   // Kernel-specific scalars.
   scalar_0: f32,
   scalar_1: f32,
+  // How a thread walks the points of a box or a range (software plans): 1, whole rows along the
+  // innermost axis, coordinates stepped without a division; 0 (GPU plans): one point at a time,
+  // neighbouring threads on neighbouring points.
+  row_walk: u32,
+  // The first sample of this dispatch's window of the caller's tensors.
+  sample_base: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: SurfaceParams;
@@ -111,6 +117,45 @@ fn is_feature(flags: u32, j: u32) -> bool {
   return ((flags >> (byte & 31u)) & 1u) == (byte >> 7u);
 }
 
+// A pair-grid workgroup's pair and chunk: workgroup `linear` of a dispatch takes chunk
+// linear % chunks of the group's pair linear / chunks.
+struct PairChunk {
+  pair_local: u32,
+  pair: u32,
+  sample: u32,
+  class_index: u32,
+  chunk: u32,
+}
+
+fn pair_chunk(linear: u32) -> PairChunk {
+  let pair_local = linear / params.chunks;
+  let pair = params.pair_base + pair_local;
+  return PairChunk(pair_local, pair, pair / params.kept, params.first_class + pair % params.kept, linear % params.chunks);
+}
+
+// A row pass's volume and chunk: workgroup `linear` takes chunk linear % chunks of the group's
+// volume linear / chunks, volume j of its pair.
+struct VolumeChunk {
+  volume: u32,
+  pair_local: u32,
+  pair: u32,
+  j: u32,
+  chunk: u32,
+}
+
+fn volume_chunk(linear: u32) -> VolumeChunk {
+  let volume = linear / params.chunks;
+  let pair_local = volume / params.volumes_per_pair;
+  return VolumeChunk(volume, pair_local, params.pair_base + pair_local, volume % params.volumes_per_pair, linear % params.chunks);
+}
+
+// Items [begin, end) of chunk `chunk` when `count` items are cut in `chunks` equal chunks.
+fn chunk_range(chunk: u32, count: u32) -> vec2<u32> {
+  let per_chunk = (count + params.chunks - 1u) / params.chunks;
+  let begin = min(chunk * per_chunk, count);
+  return vec2<u32>(begin, min(begin + per_chunk, count));
+}
+
 // The caller's tensors, bound from a window that holds whole samples (see
 // lib/surface_masks.wgsl). Window-relative voxel of a label map.
 fn input_voxel(sample: u32, voxel: u32) -> u32 {
@@ -131,6 +176,31 @@ fn from_bits(bits: u32) -> f32 {
   return bitcast<f32>(bits);
 }
 
+// Where a pair's per-voxel values sit in a per-sample buffer bound from the window's first
+// sample (field_forward.wgsl's weights): each sample's pairs padded to whole 256-byte blocks, so
+// that a window of samples starts on a binding offset.
+fn sample_stride() -> u32 {
+  return (params.kept * params.voxels + 63u) / 64u * 64u;
+}
+
+fn per_sample_index(pair: u32, voxel: u32) -> u32 {
+  let sample = pair / params.kept;
+  return (sample - params.sample_base) * sample_stride() + (pair % params.kept) * params.voxels + voxel;
+}
+
+// The raw value of `steps` voxel steps along an axis of weight `weight` (spacing^2); NONE steps: no
+// feature, INF_RAW.
+fn raw_of_steps(steps: u32, weight: f32) -> u32 {
+  if (steps == NONE) {
+    return INF_RAW;
+  }
+  if (params.exact == 0u) {
+    let s = f32(steps);
+    return bitcast<u32>(weight * (s * s));
+  }
+  return select(steps, steps * steps, params.metric == METRIC_EUCLIDEAN);
+}
+
 // The distance a raw value stands for, with its pair's spacing (PairInfo.spacing): see the
 // header. INF_RAW is +infinity.
 fn raw_distance(raw: u32, spacing: vec4<f32>) -> f32 {
@@ -144,4 +214,52 @@ fn raw_distance(raw: u32, spacing: vec4<f32>) -> f32 {
     return spacing.w * sqrt(f32(raw));
   }
   return f32(raw);
+}
+
+// The voxels of [begin, end) one thread of a workgroup visits (within a sample or a volume of
+// the grid): with row_walk a contiguous share of the range, coordinates stepped from the last;
+// otherwise begin + tid, begin + tid + WORKGROUP_SIZE, ... After range_next returns true, `v` is
+// the voxel and `c` its coordinates.
+struct RangeWalk {
+  v: u32,
+  end: u32,
+  step: u32,
+  started: bool,
+  c: vec3<u32>,
+}
+
+fn range_walk(begin: u32, end: u32, tid: u32) -> RangeWalk {
+  if (params.row_walk == 0u) {
+    return RangeWalk(begin + tid, end, WORKGROUP_SIZE, false, vec3<u32>(0u));
+  }
+  let share = (end - min(begin, end) + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
+  let first = begin + tid * share;
+  return RangeWalk(first, min(first + share, end), 1u, false, vec3<u32>(0u));
+}
+
+fn range_next(w: ptr<function, RangeWalk>) -> bool {
+  if ((*w).started) {
+    (*w).v += (*w).step;
+    if ((*w).v >= (*w).end) {
+      return false;
+    }
+    if (params.row_walk != 0u) {
+      (*w).c.z += 1u;
+      if ((*w).c.z == params.size_2) {
+        (*w).c.z = 0u;
+        (*w).c.y += 1u;
+        if ((*w).c.y == params.size_1) {
+          (*w).c.y = 0u;
+          (*w).c.x += 1u;
+        }
+      }
+      return true;
+    }
+  }
+  if ((*w).v >= (*w).end) {
+    return false;
+  }
+  (*w).started = true;
+  (*w).c = coordinates((*w).v);
+  return true;
 }

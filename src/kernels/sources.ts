@@ -32,6 +32,7 @@ import faults from '../../shaders/lib/faults.wgsl';
 import labels from '../../shaders/lib/labels.wgsl';
 import numeric from '../../shaders/lib/numeric.wgsl';
 import wasserstein from '../../shaders/lib/wasserstein.wgsl';
+import workgroupFaults from '../../shaders/lib/workgroup_faults.wgsl';
 import workgroupSum from '../../shaders/lib/workgroup_sum.wgsl';
 import scaleBy from '../../shaders/scale_by.wgsl';
 import wassersteinBackward from '../../shaders/wasserstein_backward.wgsl';
@@ -40,6 +41,7 @@ import wassersteinForward from '../../shaders/wasserstein_forward.wgsl';
 import distanceEnvelope from '../../shaders/distance_envelope.wgsl';
 import distanceFinish from '../../shaders/distance_finish.wgsl';
 import distanceFirst from '../../shaders/distance_first.wgsl';
+import distanceFirstTiles from '../../shaders/distance_first_tiles.wgsl';
 import fieldBackward from '../../shaders/field_backward.wgsl';
 import fieldFinalize from '../../shaders/field_finalize.wgsl';
 import fieldForward from '../../shaders/field_forward.wgsl';
@@ -142,6 +144,7 @@ const surfaceShaders = {
   surface_bounds: surfaceBounds,
   surface_edges: surfaceEdges,
   distance_first: distanceFirst,
+  distance_first_tiles: distanceFirstTiles,
   distance_envelope: distanceEnvelope,
   distance_finish: distanceFinish,
   surface_gather: surfaceGather,
@@ -183,6 +186,7 @@ export const shaderLibraries: Readonly<Record<string, string>> = {
   'lib/surface_masks.wgsl': surfaceMasks,
   'lib/surface_select.wgsl': surfaceSelectLib,
   'lib/wasserstein.wgsl': wasserstein,
+  'lib/workgroup_faults.wgsl': workgroupFaults,
   'lib/workgroup_sum.wgsl': workgroupSum,
 };
 

@@ -45,6 +45,11 @@ export interface SurfaceLayoutPlan {
   readonly rowChunks: number;
   readonly boxChunks: number;
   readonly sampleChunks: number;
+  /**
+   * Software plans: threads walk whole rows of a box (no division per point, which a software
+   * rasteriser's SIMD does lane by lane); GPU plans: neighbouring threads take neighbouring points.
+   */
+  readonly rowWalk: boolean;
   /** Windows of the caller's tensors, each whole samples (linearBase: first sample, count: samples). */
   readonly windows: readonly BindingWindow[];
   /** Groups of pairs run one after another with the same scratch. */
@@ -132,6 +137,7 @@ export function planSurfaceLayout(
     rowChunks,
     boxChunks,
     sampleChunks,
+    rowWalk: software,
     windows,
     groups,
     pairsPerGroup,
@@ -220,6 +226,8 @@ export function surfaceParamsFields(
     ['mode_2', 'u32', v.mode2 ?? 0],
     ['scalar_0', 'f32', v.scalar0 ?? 0],
     ['scalar_1', 'f32', v.scalar1 ?? 0],
+    ['row_walk', 'u32', plan.rowWalk ? 1 : 0],
+    ['sample_base', 'u32', window?.linearBase ?? 0],
   ];
 }
 
@@ -294,7 +302,8 @@ export function distancePasses(
   const passes: ProgramPass[] = [
     singlePass(
       `${names.prefix}distance axis 2`,
-      'distance_first',
+      // GPUs: a workgroup scans its rows tile by tile (coalesced); software: a thread per row.
+      plan.rowWalk ? 'distance_first' : 'distance_first_tiles',
       surfaceParamsFields(plan, distance, { ...common, axis: 2 }),
       workgroups,
       {
@@ -353,6 +362,17 @@ export function packPairInfo(
     view.setFloat32(at + 28, distance.exact && distance.metric === 'euclidean' ? spacing[2] : 1, true);
   }
   return new Float32Array(bytes);
+}
+
+/** Words per sample of a per-sample buffer (`sample_stride` in lib/surface_grid.wgsl): its pairs' volumes, padded to 256 bytes. */
+export function sampleStride(plan: SurfaceLayoutPlan): number {
+  return Math.ceil((plan.kept * plan.gridVoxels) / 64) * 64;
+}
+
+/** The window of a per-sample scratch buffer (see {@link sampleStride}) that holds a window's samples. */
+export function sampleScratchRef(name: string, plan: SurfaceLayoutPlan, w: BindingWindow): BindingRef {
+  const stride = sampleStride(plan) * 4;
+  return scratchRef(name, w.linearBase * stride, w.count * stride);
 }
 
 /** Per pair, a box (lo.xyz, 0, hi.xyz, 0) covering the whole volume (programs that do not crop). */

@@ -1,3 +1,4 @@
+import { WgslDiceError } from '../core/errors.js';
 import { STATUS_BYTES } from '../core/limits.js';
 import type { TargetKind } from '../spec/family.js';
 import { distanceMode, type DistanceMode, type NormalizedHausdorffDT, type SurfaceGeometry } from '../spec/surface.js';
@@ -11,6 +12,8 @@ import {
   INPUT_KIND,
   packPairInfo,
   planSurfaceLayout,
+  sampleScratchRef,
+  sampleStride,
   singlePass,
   surfaceParamsFields,
   windowPass,
@@ -75,6 +78,16 @@ export function fieldTermPasses(
     what,
   );
   const name = (s: string) => `${t.prefix}${s}`;
+  // Per-voxel weights for the backward pass, bound window by window of samples.
+  const weightBytes = g.batch * sampleStride(plan) * 4;
+  const widestWindow = Math.max(...plan.windows.map((w) => w.count)) * sampleStride(plan) * 4;
+  if (widestWindow > profile.maxBindingBytes) {
+    throw new WgslDiceError(
+      'BINDING_TOO_LARGE',
+      `${what}: a window's per-voxel weights take ${widestWindow} bytes, more than the ${profile.maxBindingBytes}-byte ` +
+        'binding limit; use smaller samples, or raise maxStorageBufferBindingSize.',
+    );
+  }
   const groupVolumes = plan.pairsPerGroup * plan.gridVoxels * 4;
   const scratch: ScratchSpec[] = [
     { name: name('boxes'), bytes: 0, contents: fullBoxes(plan) },
@@ -82,7 +95,7 @@ export function fieldTermPasses(
     { name: name('flags'), bytes: groupVolumes },
     { name: name('field a'), bytes: groupVolumes * volumesPerPair },
     { name: name('field b'), bytes: groupVolumes * volumesPerPair },
-    { name: name('weights'), bytes: plan.pairs * plan.gridVoxels * 4 },
+    { name: name('weights'), bytes: weightBytes },
     { name: name('partials'), bytes: plan.pairs * plan.boxChunks * 16 },
   ];
   // Hausdorff-DT: the prediction inside and outside, then the target's; boundary: the target's.
@@ -148,7 +161,7 @@ export function fieldTermPasses(
           flags: scratchRef(name('flags')),
           pairs: scratchRef(name('pairs')),
           field: scratchRef(transform.result),
-          weights: scratchRef(name('weights')),
+          weights: sampleScratchRef(name('weights'), plan, group.window),
           partials: scratchRef(name('partials')),
         },
       ),
@@ -169,7 +182,6 @@ export function fieldBackwardPass(t: FieldTerm, plan: SurfaceLayoutPlan): Progra
     (w) =>
       surfaceParamsFields(plan, t.distance, {
         window: w,
-        pairBase: w.linearBase * plan.kept,
         chunks: plan.sampleChunks,
         targetKind: INPUT_KIND[t.target],
         mode: t.kind,
@@ -180,7 +192,7 @@ export function fieldBackwardPass(t: FieldTerm, plan: SurfaceLayoutPlan): Progra
     (w) => ({
       pred_in: voxelWindow('pred', w, 'elements', g.classes),
       target_in: voxelWindow('target', w, t.target, g.classes),
-      weights: scratchRef(name('weights')),
+      weights: sampleScratchRef(name('weights'), plan, w),
       coefs: scratchRef(name('coefs')),
       grad: voxelWindow('grad', w, 'elements', g.classes),
     }),

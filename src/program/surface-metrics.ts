@@ -92,7 +92,6 @@ export function planSurfaceMetricsProgram(
           ...kinds,
           window: w,
           chunks: plan.sampleChunks,
-          mode: w.linearBase,
           voxelGrid: true,
         }),
       (w) => w.count * plan.sampleChunks,

@@ -149,8 +149,8 @@ export interface TfjsLossOptions extends Omit<LossOptions, 'shape' | 'target'> {
  * `loss.prepare(predShape)` once per shape before the first call.
  *
  * Every option is checked here, at creation (misspelt names get a "did you mean"), and again
- * for each new shape before any tfjs op runs. clDice (`formula: 'cl-dice'`) is not available
- * as a tfjs loss yet: `NOT_SUPPORTED`.
+ * for each new shape before any tfjs op runs. clDice (`formula: 'cl-dice'`), the Hausdorff-DT
+ * loss and the boundary term are not available as tfjs losses yet: `NOT_SUPPORTED`.
  */
 export function tfjsLoss(options: TfjsLossOptions = {}): TfjsLossFunction {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -167,6 +167,14 @@ export function tfjsLoss(options: TfjsLossOptions = {}): TfjsLossFunction {
       "tfjsLoss({ formula: 'cl-dice' }): clDice is not available as a TensorFlow.js loss yet (its passes have no " +
         "tfjs gradient hook). Use engine.loss({ formula: 'cl-dice', shape }) with compute() or encode() on the " +
         "tensors' buffers, or another formula here: 'dice', 'jaccard', 'tversky', 'f-beta' or 'generalized-dice'.",
+    );
+  }
+  if (given.formula === 'hausdorff-dt' || given.boundary !== undefined) {
+    throw new WgslDiceError(
+      'NOT_SUPPORTED',
+      "tfjsLoss: the distance-field terms (formula 'hausdorff-dt', boundary) are not available as TensorFlow.js " +
+        "losses yet: their gradient needs the call's distance fields, which the tfjs gradient hook does not keep. " +
+        "Use engine.loss({ ..., shape }) with compute() or encode() on the tensors' buffers.",
     );
   }
   const { target = 'dense', ...rest } = given;

@@ -21,6 +21,7 @@ export const SURFACE_KERNELS: readonly KernelName[] = [
   'surface_bounds',
   'surface_edges',
   'distance_first',
+  'distance_first_tiles',
   'distance_envelope',
   'distance_finish',
   'surface_gather',

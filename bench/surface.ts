@@ -417,26 +417,30 @@ export async function runSurfaceBench(o: SurfaceBenchOptions): Promise<void> {
   }
 }
 
-/** The side-by-side the issue asks for: MONAI's CPU calls and the CPU reference against the GPU rows. */
+/**
+ * The side-by-side the issue asks for, per shape: MONAI's three CPU calls (best of its repeats)
+ * against the three preset calls (best of ours: the same statistic), the engine's one program
+ * (median GPU time) and the CPU reference.
+ */
 export function formatSurfaceSummary(rows: readonly Row[]): string {
   const lines: string[] = [];
-  const shapes = [
-    ...new Set(rows.filter((r) => r.case === 'hd95+asd+nsd').map((r) => r.shape.slice(-4, -1).join('x'))),
-  ];
-  const ms = (impl: Row['impl'], caseName: string, shape: string) =>
-    rows.find((r) => r.impl === impl && r.case === caseName && r.shape.join('x').includes(shape))?.ms_median ?? null;
-  for (const s of shapes) {
-    const key = s;
-    const monai = ms('monai-cpu', 'hd95+asd+nsd', key);
-    const presets = ms('wgsl-dice-presets', 'hd95+asd+nsd', key);
-    const engineMs = ms('wgsl-dice', 'hd95+asd+nsd', key);
-    const reference = ms('reference-cpu', 'hd95+asd+nsd', key);
+  const spatial = (r: Row) => (r.layout === 'channels-first' ? r.shape.slice(2) : r.shape.slice(1, -1)).join('x');
+  const metricRows = rows.filter((r) => r.case === 'hd95+asd+nsd');
+  for (const shape of [...new Set(metricRows.map(spatial))]) {
+    const find = (impl: Row['impl']) => metricRows.find((r) => r.impl === impl && spatial(r) === shape);
+    const best = (impl: Row['impl']) => find(impl)?.ms_min ?? null;
+    const monai = best('monai-cpu');
+    const presets = best('wgsl-dice-presets');
+    const engineMs = find('wgsl-dice')?.ms_median ?? null;
+    const reference = best('reference-cpu');
+    const ms = (v: number | null) => (v === null ? '-' : `${v.toFixed(0)} ms`);
     const ratio = (a: number | null, b: number | null) => (a !== null && b !== null ? `${(a / b).toFixed(1)}x` : '-');
     lines.push(
-      `  ${key}: MONAI CPU ${monai?.toFixed(0) ?? '-'} ms, reference CPU ${reference?.toFixed(0) ?? '-'} ms; ` +
-        `presets ${presets?.toFixed(0) ?? '-'} ms (MONAI/presets ${ratio(monai, presets)}), ` +
-        `engine ${engineMs?.toFixed(1) ?? '-'} ms (MONAI/engine ${ratio(monai, engineMs)}, reference/engine ${ratio(reference, engineMs)})`,
+      `  ${shape}: MONAI CPU ${ms(monai)} | presets ${ms(presets)} (MONAI/presets ${ratio(monai, presets)}) | ` +
+        `engine, one program ${ms(engineMs)} (MONAI/engine ${ratio(monai, engineMs)}) | reference CPU ${ms(reference)}`,
     );
   }
-  return lines.length ? ['HD95 + ASD + NSD, 3 foreground labels:', ...lines].join('\n') : '';
+  return lines.length
+    ? ['HD95 + ASD + NSD of 3 labels, best times (engine: median GPU time):', ...lines].join('\n')
+    : '';
 }

@@ -40,9 +40,11 @@ import {
   type PresetValue,
   PresetLossCache,
   channelFirst,
+  checkShape,
   f32,
   labels,
   nested,
+  prod,
   toTensor,
 } from './common.js';
 
@@ -102,6 +104,7 @@ function surfaceMetricsOptions(
   spec: MetricSpec,
   shape: readonly number[],
   spacing: MonaiSpacing,
+  labelMaps: 'u8' | 'u16' | null = null,
 ): SurfaceMetricsOptions {
   if (kind === 'nsd' ? shape.length !== 4 && shape.length !== 5 : shape.length < 3) {
     throw new WgslDiceError(
@@ -114,8 +117,10 @@ function surfaceMetricsOptions(
   const [batch, channels, ...spatial] = shape;
   const first = firstKeptChannel(spec.includeBackground, channels);
   const common: SurfaceMetricsOptions = {
-    shape: [...shape],
-    layout: 'channels-first',
+    // One-hot masks packed as label maps [B, ...spatial] (see oneHotLabels): C stays the classes.
+    ...(labelMaps
+      ? { shape: [batch, ...spatial, channels], layout: 'channels-last' as const, target: labelMaps }
+      : { shape: [...shape], layout: 'channels-first' as const }),
     // MONAI drops channel 0 only when there are at least two.
     includeBackground: first === 0,
     metric: spec.distanceMetric,
@@ -140,12 +145,89 @@ function metricValues(kind: MetricKind, r: SurfaceMetricsResult): Float32Array {
   return (kind === 'hausdorff' ? r.hausdorff : kind === 'asd' ? r.averageSurfaceDistance : r.surfaceDice)!;
 }
 
-/** pred and target as channel-first tensors of one shape (MONAI: "y_pred and y should have same shapes"). */
-function metricPair(api: string, pred: HostInput, target: HostInput, extras?: PresetExtras): { x: Tensor; y: Tensor } {
+/** A host input, channel-first, as the f32 values the engine takes. */
+interface HostValues {
+  shape: number[];
+  values: Float32Array;
+}
+
+/**
+ * A host input as channel-first f32 values: a typed array already channel-first (no layout, or C
+ * at axis 1) is taken as it is, with no float64 tensor of a CT-sized input in between; nested
+ * arrays and other layouts go through the presets' tensors (src/presets/common.ts).
+ */
+function hostValues(
+  x: HostInput,
+  shape: readonly number[] | null | undefined,
+  name: string,
+  layout: string | null | undefined,
+): HostValues {
+  const numeric =
+    ArrayBuffer.isView(x) && !(x instanceof DataView || x instanceof BigInt64Array || x instanceof BigUint64Array);
+  if (numeric && (!layout || layout === 'flat' || layout.indexOf('C') <= 1)) {
+    if (shape !== null && shape !== undefined) checkShape(shape, `${name} shape`);
+    const values = x as unknown as ArrayLike<number>;
+    const s = shape ? [...shape] : [values.length];
+    if (prod(s) !== values.length) {
+      throw new WgslDiceError(
+        'SHAPE_MISMATCH',
+        `${name} has ${values.length} elements but its shape [${s}] needs more or fewer.`,
+      );
+    }
+    return { shape: s, values: values instanceof Float32Array ? values : Float32Array.from(values) };
+  }
+  const t = channelFirst(toTensor(x, shape, name), layout);
+  return { shape: t.shape, values: f32(t) };
+}
+
+/**
+ * Channel-first 0/1 masks as the label map [B, ...spatial] (u8, or u16 past 256 channels) whose
+ * class c is channel c, for the channels reported from `first` on: each voxel in at most one of
+ * them (label 0 where in none) and, when channel 0 is reported too, in channel 0 exactly where in
+ * no other (one-hot). MONAI never reads a dropped channel 0, so neither does this. Null for any
+ * other masks (overlapping channels, values other than 0 and 1): those go to the GPU as they are,
+ * which reports values other than 0 and 1.
+ */
+function oneHotLabels({ shape, values }: HostValues, first: number): Uint8Array | Uint16Array | null {
+  if (shape.length < 3) return null;
+  const [batch, channels] = shape;
+  const size = values.length / (batch * channels);
+  const labels = channels <= 256 ? new Uint8Array(batch * size) : new Uint16Array(batch * size);
+  for (let b = 0; b < batch; b++) {
+    const out = b * size;
+    for (let c = 1; c < channels; c++) {
+      const from = (b * channels + c) * size;
+      for (let i = 0; i < size; i++) {
+        const value = values[from + i];
+        if (value === 0) continue;
+        if (value !== 1 || labels[out + i] !== 0) return null;
+        labels[out + i] = c;
+      }
+    }
+    if (first === 0) {
+      const from = b * channels * size;
+      for (let i = 0; i < size; i++) {
+        if (values[from + i] !== (labels[out + i] === 0 ? 1 : 0)) return null;
+      }
+    }
+  }
+  return labels;
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** pred and target channel-first, of one shape (MONAI: "y_pred and y should have same shapes"). */
+function metricPair(
+  api: string,
+  pred: HostInput,
+  target: HostInput,
+  extras?: PresetExtras,
+): { x: HostValues; y: HostValues } {
   const layout = extras?.layout ?? null;
-  const x = channelFirst(toTensor(pred, extras?.inputShape, 'y_pred'), layout);
-  const y = channelFirst(toTensor(target, extras?.targetShape, 'y'), layout);
-  if (x.shape.length !== y.shape.length || x.shape.some((d, i) => d !== y.shape[i])) {
+  const x = hostValues(pred, extras?.inputShape, 'y_pred', layout);
+  const y = hostValues(target, extras?.targetShape, 'y', layout);
+  if (!sameShape(x.shape, y.shape)) {
     throw new WgslDiceError(
       'SHAPE_MISMATCH',
       `${api}: y_pred and y should have same shapes, got [${x.shape}] and [${y.shape}].`,
@@ -199,8 +281,17 @@ export function createMonaiSurfacePresets(factory: LossFactory) {
       async evaluate(pred, target, extras) {
         const spacing = spacingOf(extras);
         const { x, y } = metricPair(api, pred, target, extras);
-        const metrics = await surfaceMetricsFor(surfaceMetricsOptions(api, kind, spec, x.shape, spacing));
-        const r = await metrics.compute(f32(x), f32(y));
+        // Masks whose reported channels do not overlap travel as label maps: a byte a voxel
+        // instead of C floats, the same values (each class reported is still `label == c`).
+        const first = firstKeptChannel(spec.includeBackground, x.shape[1] ?? 1);
+        const predLabels = oneHotLabels(x, first);
+        const targetLabels = predLabels && oneHotLabels(y, first);
+        const packed = predLabels !== null && targetLabels !== null;
+        const width = predLabels instanceof Uint16Array ? 'u16' : 'u8';
+        const metrics = await surfaceMetricsFor(
+          surfaceMetricsOptions(api, kind, spec, x.shape, spacing, packed ? width : null),
+        );
+        const r = packed ? await metrics.compute(predLabels, targetLabels) : await metrics.compute(x.values, y.values);
         const f = tensor(r.shape, Float64Array.from(metricValues(kind, r)));
         return toNested(aggregate ? aggregate(f) : f) as PresetValue;
       },
@@ -266,12 +357,17 @@ export function createMonaiSurfacePresets(factory: LossFactory) {
         },
         async evaluate(pred, target, extras) {
           const layout = extras?.layout ?? null;
-          const x = channelFirst(toTensor(pred, extras?.inputShape, 'input'), layout);
-          const yRaw = toTensor(target, extras?.targetShape, 'target');
-          const y = yRaw.shape.length === x.shape.length ? channelFirst(yRaw, layout) : yRaw;
+          const x = hostValues(pred, extras?.inputShape, 'input', layout);
+          // A layout names the input's axes: it moves a target of the input's rank only.
+          const targetRank = extras?.targetShape?.length ?? nestedRank(target);
+          const y = hostValues(target, extras?.targetShape, 'target', targetRank === x.shape.length ? layout : null);
           const lossOptions = optionsFor(x.shape, y.shape);
           const loss = await cache.get('hausdorff-dt', lossOptions, () => factory.loss(lossOptions));
-          const r = await loss.compute(f32(x), lossOptions.target === 'u32' ? labels(y) : f32(y));
+          const labelMap = lossOptions.target === 'u32';
+          const r = await loss.compute(
+            x.values,
+            labelMap ? labels(tensor(y.shape, Float64Array.from(y.values))) : y.values,
+          );
           if (spec.reduction !== 'none') return r.loss;
           // MONAI keeps the reduced axes: [B, C', 1, ...] ([1, C', 1, ...] with batch).
           const [batch, channels, ...spatial] = x.shape;
@@ -340,6 +436,14 @@ function hausdorffDTOptions(
     log,
     label: api,
   };
+}
+
+/** The rank of nested arrays; undefined for typed arrays (their shape comes with the extras). */
+function nestedRank(x: HostInput): number | undefined {
+  if (!Array.isArray(x)) return undefined;
+  let rank = 0;
+  for (let level: unknown = x; Array.isArray(level); level = level[0]) rank++;
+  return rank;
 }
 
 /** The options a preset reports: MONAI's defaults with the given ones over them (required ones as given). */

@@ -184,9 +184,9 @@ function hostValues(
  * Channel-first 0/1 masks as the label map [B, ...spatial] (u8, or u16 past 256 channels) whose
  * class c is channel c, for the channels reported from `first` on: each voxel in at most one of
  * them (label 0 where in none) and, when channel 0 is reported too, in channel 0 exactly where in
- * no other (one-hot). MONAI never reads a dropped channel 0, so neither does this. Null for any
- * other masks (overlapping channels, values other than 0 and 1): those go to the GPU as they are,
- * which reports values other than 0 and 1.
+ * no other (one-hot); a dropped channel 0 may hold any 0/1 pattern. Null for any other masks
+ * (overlapping channels, values other than 0 and 1): those go to the GPU as they are, which
+ * reports values other than 0 and 1.
  */
 function oneHotLabels({ shape, values }: HostValues, first: number): Uint8Array | Uint16Array | null {
   if (shape.length < 3) return null;
@@ -204,11 +204,12 @@ function oneHotLabels({ shape, values }: HostValues, first: number): Uint8Array 
         labels[out + i] = c;
       }
     }
-    if (first === 0) {
-      const from = b * channels * size;
-      for (let i = 0; i < size; i++) {
-        if (values[from + i] !== (labels[out + i] === 0 ? 1 : 0)) return null;
-      }
+    // Channel 0: one-hot with the others when reported; when dropped, only binary (as the GPU
+    // checks every channel of dense masks: the same inputs are refused either way).
+    const from = b * channels * size;
+    for (let i = 0; i < size; i++) {
+      const value = values[from + i];
+      if (first === 0 ? value !== (labels[out + i] === 0 ? 1 : 0) : value !== 0 && value !== 1) return null;
     }
   }
   return labels;

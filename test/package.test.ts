@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { familyReference, familyReferenceGradient } from '../src/reference/index.js';
+import { familyReference, familyReferenceGradient, labelMapSurfaceMetrics } from '../src/reference/index.js';
 import { ensureBuilt, REPO_ROOT } from './browser/dist.js';
 import {
   expectReportMatchesReference,
@@ -13,6 +13,7 @@ import {
   fixtureLabelMaps,
   NIFTI_FIXTURES,
 } from './helpers/segmentation-report.js';
+import { expectMetricClose } from './helpers/surface-cases.js';
 
 describe('npm pack contents', () => {
   it('ships the three entries with types and nothing from test/, bench/ or demo/', async () => {
@@ -235,6 +236,38 @@ describe('installed from the packed tarball', () => {
       tolerance: [1, 1, 1, 1],
       symmetric: true,
     });
+  }, 120_000);
+
+  it("the README's surface-metrics example runs as pasted and agrees with the float64 reference", () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Surface metrics and distance transforms'));
+    const snippet = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(snippet, 'README surface example').toBeDefined();
+    // Run unchanged, then print the label maps it made, for the reference.
+    const dump = 'console.log(JSON.stringify({ pred: [...pred], target: [...target], D, H, W }));\n';
+    writeFileSync(join(scratch, 'surface-example.mjs'), snippet! + dump);
+    if (!existsSync(join(scratch, 'node_modules/webgpu'))) npmInstall(localPackage('webgpu'));
+    const run = runNode(['surface-example.mjs']);
+    expect(run.status, run.stderr).toBe(0);
+    const [engineLine, presetLine, mapsLine] = run.stdout.trim().split('\n').slice(-3);
+    const engine = JSON.parse(engineLine) as { hausdorff: number[]; asd: number[]; nsd: number[] };
+    const { pred, target, D, H, W } = JSON.parse(mapsLine);
+    const want = labelMapSurfaceMetrics(pred, target, [D, H, W], {
+      labels: 3,
+      percentile: 95,
+      tolerance: 2,
+      spacing: [2.5, 0.8, 0.8],
+    });
+    expectMetricClose(
+      [...engine.hausdorff, ...engine.asd, ...engine.nsd],
+      [
+        ...want.map((r) => r.hausdorff),
+        ...want.map((r) => r.averageSurfaceDistance),
+        ...want.map((r) => r.surfaceDice),
+      ],
+      'engine.surfaceMetrics',
+    );
+    expectMetricClose(JSON.parse(presetLine)[0], engine.hausdorff, 'compute_hausdorff_distance preset');
   }, 120_000);
 
   it("the README's encode example runs as pasted and agrees with the float64 reference", () => {

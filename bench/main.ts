@@ -23,7 +23,7 @@ import {
   type Mode,
   type ReferenceResult,
 } from './cases.js';
-import { COPY_VARIANTS, copyBytes, CopyKernels, expectedCopy, workgroupCandidates } from './copy.js';
+import { COPY_VARIANTS, copyBytes, CopyKernels, expectedCopy, uploadBytes, workgroupCandidates } from './copy.js';
 import { formatSpeedups, formatTable, IMPLS, jsonLine, speedups, withRates, type Impl, type Row } from './report.js';
 import { loadTfjsWebgpu, type TfjsBaseline } from './tfjs-baseline.js';
 import { lossInTfjs, unetSteps, type TfjsIntegrationHost } from './tfjs-integration.js';
@@ -234,18 +234,6 @@ async function readBack(device: GPUDevice, buffer: GPUBuffer, bytes: number): Pr
   } finally {
     staging.destroy();
   }
-}
-
-function uploadBytes(device: GPUDevice, data: ArrayBufferView, label: string): GPUBuffer {
-  const buffer = device.createBuffer({
-    label,
-    size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-    mappedAtCreation: true,
-  });
-  new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  buffer.unmap();
-  return buffer;
 }
 
 /** '' when every |a - e| <= atol + rtol |e|, else a description of the worst element. */

@@ -497,6 +497,8 @@ describe('eval on label maps: Dice, HD95, ASD and NSD per class (NIfTI and .npy)
   });
 
   it('bad label maps and option mixes are clear errors (exit 1) or usage errors (exit 2)', () => {
+    const onFixtures = (...args: string[]) =>
+      run('eval', '--pred', fixture('pred.npy'), '--target', fixture('target.npy'), ...args);
     const transposed = writeNpy('transposed.npy', new Uint8Array(23 * 19 * 11), [23, 19, 11]);
     const shapes = run('eval', '--pred', fixture('pred.npy'), '--target', transposed, '--quiet');
     expect(shapes.status).toBe(1);
@@ -520,35 +522,17 @@ describe('eval on label maps: Dice, HD95, ASD and NSD per class (NIfTI and .npy)
     );
     expect(mixed.status).toBe(2);
     expect(mixed.stderr).toContain('--reduce is a loss option');
-    const both = run(
-      'eval',
-      '--pred',
-      fixture('pred.npy'),
-      '--target',
-      fixture('target.npy'),
-      '--tolerance',
-      '1',
-      '--weights',
-      '1',
-    );
-    expect(both.status).toBe(2);
-    expect(both.stderr).toContain('use one mode');
-    const tolerances = run(
-      'eval',
-      '--pred',
-      fixture('pred.npy'),
-      '--target',
-      fixture('target.npy'),
-      '--tolerance',
-      '1,2',
-    );
-    expect(tolerances.status).toBe(2);
-    expect(tolerances.stderr).toContain('--tolerance has 2 values for 4 classes');
-    expect(
-      run('eval', '--pred', fixture('pred.npy'), '--target', fixture('target.npy'), '--classes', '2-1').status,
-    ).toBe(2);
-    expect(
-      run('eval', '--pred', fixture('pred.npy'), '--target', fixture('target.npy'), '--percentile', '101').status,
-    ).toBe(2);
+    const usage: [string[], string][] = [
+      [['--tolerance', '1', '--weights', '1'], 'use one mode'],
+      [['--tolerance', '1,2'], '--tolerance has 2 values for 4 classes'],
+      [['--classes', '2-1'], '--classes takes labels and ranges'],
+      [['--percentile', '101'], '--percentile must be from 0 to 100'],
+      [['--asd', 'both'], '--asd must be symmetric or pred-to-target'],
+    ];
+    for (const [args, message] of usage) {
+      const { status, stderr } = onFixtures(...args);
+      expect(status, args.join(' ')).toBe(2);
+      expect(stderr, args.join(' ')).toContain(message);
+    }
   });
 });

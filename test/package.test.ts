@@ -82,6 +82,14 @@ describe('installed from the packed tarball', () => {
   const runNode = (args: string[]) =>
     spawnSync(process.execPath, args, { cwd: scratch, encoding: 'utf8', timeout: 120_000 });
   const cli = (args: string[]) => runNode([join(scratch, 'node_modules/wgsl-dice/dist/cli.js'), ...args]);
+  /** The first code block of `fence` (ts, js) under a README heading. */
+  const readmeSnippet = (heading: string, fence: string): string => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf(heading));
+    const snippet = new RegExp(`\`\`\`${fence}\n([\\s\\S]*?)\`\`\``).exec(section)?.[1];
+    expect(snippet, `README code under ${heading}`).toBeDefined();
+    return snippet!;
+  };
 
   beforeAll(async () => {
     await ensureBuilt(['dist/index.js', 'dist/node.js', 'dist/reference.js', 'dist/cli.js', 'dist/tfjs.js']);
@@ -239,13 +247,10 @@ describe('installed from the packed tarball', () => {
   }, 120_000);
 
   it("the README's surface-metrics example runs as pasted and agrees with the float64 reference", () => {
-    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Surface metrics and distance transforms'));
-    const snippet = /```js\n([\s\S]*?)```/.exec(section)?.[1];
-    expect(snippet, 'README surface example').toBeDefined();
+    const snippet = readmeSnippet('## Surface metrics and distance transforms', 'js');
     // Run unchanged, then print the label maps it made, for the reference.
     const dump = 'console.log(JSON.stringify({ pred: [...pred], target: [...target], D, H, W }));\n';
-    writeFileSync(join(scratch, 'surface-example.mjs'), snippet! + dump);
+    writeFileSync(join(scratch, 'surface-example.mjs'), snippet + dump);
     if (!existsSync(join(scratch, 'node_modules/webgpu'))) npmInstall(localPackage('webgpu'));
     const run = runNode(['surface-example.mjs']);
     expect(run.status, run.stderr).toBe(0);
@@ -272,11 +277,8 @@ describe('installed from the packed tarball', () => {
 
   it("the README's encode example runs as pasted and agrees with the float64 reference", () => {
     // The first ts block under "The encode path, step by step", run unchanged (it is plain JS).
-    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## The encode path, step by step'));
-    const snippet = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
-    expect(snippet, 'README encode example').toBeDefined();
-    writeFileSync(join(scratch, 'encode-example.mjs'), snippet!);
+    const snippet = readmeSnippet('## The encode path, step by step', 'ts');
+    writeFileSync(join(scratch, 'encode-example.mjs'), snippet);
     if (!existsSync(join(scratch, 'node_modules/webgpu'))) npmInstall(localPackage('webgpu'));
     const run = runNode(['encode-example.mjs']);
     expect(run.status, run.stderr).toBe(0);

@@ -5,10 +5,10 @@
 // package's own decompress(), several times faster on CT-sized files).
 //
 // Imported by the CLI only: the core entries (wgsl-dice, wgsl-dice/reference) never load it.
-import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import * as nifti from 'nifti-reader-js';
 import { CliError } from './errors.js';
+import { readInputFile } from './files.js';
 
 export interface NiftiVolume {
   path: string;
@@ -61,13 +61,7 @@ export function isNiftiPath(path: string): boolean {
 
 /** Reads a .nii or .nii.gz file; `role` ('pred', 'target') names it in errors. */
 export function readNifti(path: string, role: string): NiftiVolume {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new CliError(`cannot read the ${role} file ${path}: ${reason}.`);
-  }
+  const bytes = readInputFile(path, role);
   const fail = (why: string): never => {
     throw new CliError(`${role} file ${path} ${why}`);
   };

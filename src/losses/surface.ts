@@ -92,7 +92,8 @@ export class DistanceTransform extends ProgramLoss {
 
   /**
    * Records the passes into the caller's encoder or open compute pass (no submit). Faults of the
-   * mask land in {@link statusBuffer}: see {@link readStatus}.
+   * mask land in {@link statusBuffer}: in what {@link readStatus} returns, `nonFiniteTarget` (and
+   * its first index) counts dense mask values other than 0 and 1, `badLabels` labels >= C.
    */
   encode(
     encoder: GPUCommandEncoder | GPUComputePassEncoder,
@@ -192,7 +193,9 @@ export class SurfaceMetrics extends ProgramLoss {
 
   /**
    * Records the passes (no submit). The metrics land in `stats` if given, else in
-   * {@link statsBuffer}; faults in {@link statusBuffer} (see {@link readStatus}).
+   * {@link statsBuffer}; faults in {@link statusBuffer}: in what {@link readStatus} returns,
+   * `nonFinite` and `nonFiniteTarget` (with their first indices) count dense pred and target
+   * values other than 0 and 1, `badLabels` labels >= C in either label map.
    */
   encode(
     encoder: GPUCommandEncoder | GPUComputePassEncoder,

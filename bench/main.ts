@@ -24,7 +24,17 @@ import {
   type ReferenceResult,
 } from './cases.js';
 import { COPY_VARIANTS, copyBytes, CopyKernels, expectedCopy, uploadBytes, workgroupCandidates } from './copy.js';
-import { formatSpeedups, formatTable, IMPLS, jsonLine, speedups, withRates, type Impl, type Row } from './report.js';
+import {
+  formatSpeedups,
+  formatTable,
+  IMPLS,
+  jsonLine,
+  newRow,
+  speedups,
+  withRates,
+  type Impl,
+  type Row,
+} from './report.js';
 import { loadTfjsWebgpu, type TfjsBaseline } from './tfjs-baseline.js';
 import { lossInTfjs, unetSteps, type TfjsIntegrationHost } from './tfjs-integration.js';
 import { formatSurfaceSummary, runSurfaceBench } from './surface.js';
@@ -301,26 +311,16 @@ class Bench {
 
   /** A row with the fields every measurement shares. */
   base(impl: Impl, caseName: string, mode: string, shape: number[], extra: Partial<Row>): Row {
-    return {
+    return newRow({
       device: this.#deviceName,
       case: caseName,
       impl,
       mode,
       shape,
-      layout: 'channels-last',
-      dtype: 'f32',
       elements: elementsOf(shape),
-      bytes: null,
-      ms_median: null,
-      ms_min: null,
-      gbps: null,
-      pct_of_copy: null,
-      timing: '',
-      reps: 0,
-      check: 'pass',
       date: this.#date,
       ...extra,
-    };
+    });
   }
 
   emit(row: Row): void {

@@ -59,6 +59,25 @@ export interface Row {
   date: string;
 }
 
+/** A row with nothing measured yet: the fields given over no bytes, no time, 'pass'. */
+export function newRow(
+  fields: Pick<Row, 'device' | 'case' | 'impl' | 'mode' | 'shape' | 'elements' | 'date'> & Partial<Row>,
+): Row {
+  return {
+    layout: 'channels-last',
+    dtype: 'f32',
+    bytes: null,
+    ms_median: null,
+    ms_min: null,
+    gbps: null,
+    pct_of_copy: null,
+    timing: '',
+    reps: 0,
+    check: 'pass',
+    ...fields,
+  };
+}
+
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
 
 /** Fills gbps and pct_of_copy from bytes, ms_median and the copy ceiling. */

@@ -24,7 +24,7 @@ import { writeNpyFloat32 } from '../src/cli/npy.js';
 import { distanceTransform, labelMapSurfaceMetrics, mulberry32 } from '../src/reference/index.js';
 import { SURFACE_BENCH } from './cases.js';
 import { COPY_VARIANTS, copyBytes, CopyKernels, uploadBytes, workgroupCandidates } from './copy.js';
-import { withRates, type Row } from './report.js';
+import { newRow, withRates, type Row } from './report.js';
 import { GpuTimer, summarize, timeHost } from './timing.js';
 
 export interface SurfaceBenchOptions {
@@ -141,26 +141,18 @@ export async function runSurfaceBench(o: SurfaceBenchOptions): Promise<void> {
     for (const shape of o.shapes) {
       const voxels = shape.reduce((a, b) => a * b, 1);
       const dims = [1, ...shape, labels];
-      const base = (impl: Row['impl'], caseName: string, extra: Partial<Row>): Row => ({
-        device: o.deviceName,
-        case: caseName,
-        impl,
-        mode: 'fwd',
-        shape: dims,
-        layout: 'channels-last',
-        dtype: 'u8',
-        elements: voxels * labels,
-        bytes: null,
-        ms_median: null,
-        ms_min: null,
-        gbps: null,
-        pct_of_copy: null,
-        timing: '',
-        reps: 0,
-        check: 'pass',
-        date,
-        ...extra,
-      });
+      const base = (impl: Row['impl'], caseName: string, extra: Partial<Row>): Row =>
+        newRow({
+          device: o.deviceName,
+          case: caseName,
+          impl,
+          mode: 'fwd',
+          shape: dims,
+          dtype: 'u8',
+          elements: voxels * labels,
+          date,
+          ...extra,
+        });
       const measure = async (row: Row, run: () => Promise<Partial<Row>>, ceiling?: number): Promise<Row> => {
         let result: Row;
         try {

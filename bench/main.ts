@@ -58,7 +58,8 @@ Options:
   --impls a,b             Implementations (default all: ${IMPLS.join(', ')}).
   --modes a,b             fwd, fwd+bwd (default both).
   --shapes BxHxWxC,...    Shapes to run instead of the built-in matrix (channels-last; the
-                          channels-first cases permute them to BxCxHxW).
+                          channels-first cases permute them to BxCxHxW). With --surface:
+                          spatial shapes, e.g. 96x96x96.
   --max-elements N        Largest shape of the built-in matrix (default 4194304 on software
                           adapters, the device's binding limit on GPUs).
   --reps N                Timed runs per GPU-timed measurement: wgsl-dice, copy (default 20;

@@ -4,7 +4,7 @@
 // node_modules.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -25,10 +25,14 @@ const shared = {
   logLevel: 'warning',
 };
 
+// The package's dependencies are the CLI's (nifti-reader-js): never bundled into the library
+// entries (no library module imports them either: test/unit/layers.test.ts).
+const { dependencies = {} } = JSON.parse(readFileSync('package.json', 'utf8'));
 await build({
   ...shared,
   platform: 'neutral',
   entryPoints: { index: 'src/index.ts', reference: 'src/reference/index.ts' },
+  external: Object.keys(dependencies),
   outdir,
 });
 // Node-only programs built on the library: the CLI, the benchmark and the demo. Each is built

@@ -458,6 +458,21 @@ export const CLDICE_BENCH = {
   ],
 } as const satisfies { iterations: number; shapes: readonly (readonly number[])[] };
 
+/**
+ * The surface rows (bench/surface.ts, `npm run bench -- --surface`): the distance transform and
+ * HD95 + ASD + NSD of a label-map pair with `labels` labels (background included) at each spatial
+ * shape; NSD at `tolerance` voxels, HD at `percentile`. A GPU suite runs the same list.
+ */
+export const SURFACE_BENCH = {
+  labels: 4,
+  percentile: 95,
+  tolerance: 1,
+  shapes: [
+    [128, 128, 128],
+    [256, 256, 256],
+  ],
+} as const satisfies { labels: number; percentile: number; tolerance: number; shapes: readonly (readonly number[])[] };
+
 export interface BenchShape {
   readonly dims: readonly number[];
   /** Part of `--quick`. */

@@ -121,3 +121,16 @@ export function expectedCopy(variant: CopyVariant, first: Float32Array, second: 
   for (let i = 0; i < first.length; i++) sum[i] = first[i] + second[i];
   return sum;
 }
+
+/** A storage buffer holding `data` (padded to 16 bytes), for the benchmark's inputs. */
+export function uploadBytes(device: GPUDevice, data: ArrayBufferView, label: string): GPUBuffer {
+  const buffer = device.createBuffer({
+    label,
+    size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    mappedAtCreation: true,
+  });
+  new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  buffer.unmap();
+  return buffer;
+}

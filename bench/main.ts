@@ -15,6 +15,7 @@ import {
   elementsOf,
   LOSS_CASES,
   lossBytes,
+  SURFACE_BENCH,
   MODES,
   SHAPES,
   shapeName,
@@ -24,7 +25,7 @@ import {
   type Mode,
   type ReferenceResult,
 } from './cases.js';
-import { COPY_VARIANTS, copyBytes, CopyKernels, expectedCopy, workgroupCandidates } from './copy.js';
+import { COPY_VARIANTS, copyBytes, CopyKernels, expectedCopy, uploadBytes, workgroupCandidates } from './copy.js';
 import {
   gpuSuiteEntries,
   loadKernelStats,
@@ -32,9 +33,20 @@ import {
   type KernelStatsFigures,
   type SuiteEntry,
 } from './gpu-suite.js';
-import { formatSpeedups, formatTable, IMPLS, jsonLine, speedups, withRates, type Impl, type Row } from './report.js';
+import {
+  formatSpeedups,
+  formatTable,
+  IMPLS,
+  jsonLine,
+  newRow,
+  speedups,
+  withRates,
+  type Impl,
+  type Row,
+} from './report.js';
 import { loadTfjsWebgpu, type TfjsBaseline } from './tfjs-baseline.js';
 import { lossInTfjs, unetSteps, type TfjsIntegrationHost } from './tfjs-integration.js';
+import { formatSurfaceSummary, runSurfaceBench } from './surface.js';
 import { GpuTimer, summarize, timeHost } from './timing.js';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -46,12 +58,17 @@ Options:
   --quick                 A subset that finishes in about 5 minutes on lavapipe: the three seed
                           cases, softmax-u8 and its f16 row at 2x512x512x8, every implementation (with the
                           losses inside tfjs and the U-Net-like training step).
+  --surface               The surface rows instead (bench/surface.ts): distance transform and
+                          HD95 + ASD + NSD of a 4-label pair at 128^3 and 256^3 (--quick: 128^3)
+                          against the copy kernel, the float64 CPU reference and MONAI's CPU path
+                          (python3 with torch + scipy; skipped with a note when none is found).
   --json                  One JSON line per measurement on stdout (the table goes to stderr).
   --cases a,b             Loss cases (default all: ${LOSS_CASES.map((c) => c.name).join(', ')}).
   --impls a,b             Implementations (default all: ${IMPLS.join(', ')}).
   --modes a,b             fwd, fwd+bwd (default both).
   --shapes BxHxWxC,...    Shapes to run instead of the built-in matrix (channels-last; the
-                          channels-first cases permute them to BxCxHxW).
+                          channels-first cases permute them to BxCxHxW). With --surface:
+                          spatial shapes, e.g. 96x96x96.
   --max-elements N        Largest shape of the built-in matrix (default 4194304 on software
                           adapters, the device's binding limit on GPUs).
   --reps N                Timed runs per GPU-timed measurement: wgsl-dice, copy (default 20;
@@ -94,6 +111,7 @@ const GRAD_TOL = 1e-4;
 
 interface Options {
   quick: boolean;
+  surface: boolean;
   json: boolean;
   cases: LossCase[];
   impls: Set<Impl>;
@@ -118,6 +136,7 @@ function parseOptions(argv: string[]): Options | undefined {
     args: argv,
     options: {
       quick: { type: 'boolean', default: false },
+      surface: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       cases: { type: 'string' },
       impls: { type: 'string' },
@@ -175,6 +194,7 @@ function parseOptions(argv: string[]): Options | undefined {
   });
   return {
     quick: values.quick,
+    surface: values.surface,
     json: values.json || values['gpu-suite'],
     cases: LOSS_CASES.filter(
       (c) =>
@@ -266,18 +286,6 @@ async function readBack(device: GPUDevice, buffer: GPUBuffer, bytes: number): Pr
   }
 }
 
-function uploadBytes(device: GPUDevice, data: ArrayBufferView, label: string): GPUBuffer {
-  const buffer = device.createBuffer({
-    label,
-    size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-    mappedAtCreation: true,
-  });
-  new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  buffer.unmap();
-  return buffer;
-}
-
 /** '' when every |a - e| <= atol + rtol |e|, else a description of the worst element. */
 function mismatch(
   actual: ArrayLike<number>,
@@ -358,26 +366,16 @@ class Bench {
 
   /** A row with the fields every measurement shares. */
   base(impl: Impl, caseName: string, mode: string, shape: number[], extra: Partial<Row>): Row {
-    return {
+    return newRow({
       device: this.#deviceName,
       case: caseName,
       impl,
       mode,
       shape,
-      layout: 'channels-last',
-      dtype: 'f32',
       elements: elementsOf(shape),
-      bytes: null,
-      ms_median: null,
-      ms_min: null,
-      gbps: null,
-      pct_of_copy: null,
-      timing: '',
-      reps: 0,
-      check: 'pass',
       date: this.#date,
       ...extra,
-    };
+    });
   }
 
   emit(row: Row): void {
@@ -851,6 +849,13 @@ async function main(): Promise<void> {
     }
   }
 
+  if (options.surface) {
+    await surfaceRows(options, device, deviceName, timer, engine, software);
+    engine.destroy();
+    device.destroy();
+    return;
+  }
+
   const { run: shapes, skipped } = chooseShapes(options, device, software);
   const header = [
     `wgsl-dice bench  ${new Date().toISOString().slice(0, 10)}`,
@@ -987,6 +992,53 @@ async function main(): Promise<void> {
   engine.destroy();
   await device.queue.onSubmittedWorkDone();
   device.destroy();
+}
+
+/** `--surface`: the surface rows (bench/surface.ts) in the same JSON lines and table. */
+async function surfaceRows(
+  options: Options,
+  device: GPUDevice,
+  deviceName: string,
+  timer: GpuTimer,
+  engine: DiceEngine,
+  software: boolean,
+): Promise<void> {
+  const shapes = options.shapes ?? (options.quick ? SURFACE_BENCH.shapes.slice(0, 1) : SURFACE_BENCH.shapes);
+  const header = [
+    `wgsl-dice bench --surface  ${new Date().toISOString().slice(0, 10)}`,
+    `device: ${deviceName}${software ? '  [software adapter: runs on the CPU]' : ''}`,
+    `GPU timing: ${timer.method}; command: npm run bench -- ${process.argv.slice(2).join(' ')}`,
+    `host load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  ];
+  if (!options.json) process.stderr.write(`${header[1]}\n`);
+  const rows: Row[] = [];
+  const bar = new cliProgress.SingleBar(
+    { format: 'bench [{bar}] {value}/{total} {step}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
+    cliProgress.Presets.legacy,
+  );
+  bar.start(shapes.length * 8, 0, { step: '' });
+  await runSurfaceBench({
+    device,
+    deviceName,
+    engine,
+    timer,
+    shapes,
+    reps: Math.min(options.reps, 5),
+    hostReps: options.referenceReps,
+    emit(row) {
+      rows.push(row);
+      if (options.json) process.stdout.write(`${jsonLine(row)}\n`);
+      if (row.check.startsWith('FAIL')) process.exitCode = 1;
+    },
+    step: (label) => bar.increment(1, { step: label }),
+  });
+  bar.stop();
+  const summary = formatSurfaceSummary(rows);
+  (options.json ? process.stderr : process.stdout).write(
+    `${formatTable(header, rows)}\n${summary ? `\n${summary}\n` : ''}`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -5,7 +5,16 @@
 
 import type { PlanChoice } from '../src/index.js';
 
-export type Impl = 'wgsl-dice' | 'copy' | 'tfjs-webgpu' | 'reference-cpu' | 'wgsl-dice-encode-cpu' | 'wgsl-dice/tfjs';
+export type Impl =
+  | 'wgsl-dice'
+  | 'copy'
+  | 'tfjs-webgpu'
+  | 'reference-cpu'
+  | 'wgsl-dice-encode-cpu'
+  | 'wgsl-dice/tfjs'
+  // The surface rows (bench/surface.ts): MONAI's functions through engine.presets.monai, and MONAI's CPU path.
+  | 'wgsl-dice-presets'
+  | 'monai-cpu';
 export const IMPLS: readonly Impl[] = [
   'wgsl-dice',
   'copy',
@@ -58,6 +67,25 @@ export interface Row {
   /** GPU suite, default plans: the passes as RADV compiles them (npm run kernel-stats). */
   kernel_stats?: readonly object[];
   date: string;
+}
+
+/** A row with nothing measured yet: the fields given over no bytes, no time, 'pass'. */
+export function newRow(
+  fields: Pick<Row, 'device' | 'case' | 'impl' | 'mode' | 'shape' | 'elements' | 'date'> & Partial<Row>,
+): Row {
+  return {
+    layout: 'channels-last',
+    dtype: 'f32',
+    bytes: null,
+    ms_median: null,
+    ms_min: null,
+    gbps: null,
+    pct_of_copy: null,
+    timing: '',
+    reps: 0,
+    check: 'pass',
+    ...fields,
+  };
 }
 
 const round = (value: number, digits: number) => Number(value.toFixed(digits));

@@ -10,6 +10,12 @@ import { parseNpy } from '../src/cli/npy.js';
 import { diceReference, peerReference, type DiceReferenceOptions } from '../src/reference/index.js';
 import { ensureBuilt, REPO_ROOT } from './browser/dist.js';
 import { expectClose, mulberry32 } from './helpers/gpu.js';
+import {
+  expectReportMatchesReference,
+  FIXTURE_SPACING,
+  fixtureLabelMaps,
+  NIFTI_FIXTURES,
+} from './helpers/segmentation-report.js';
 import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
 
 let cli: string;
@@ -402,5 +408,133 @@ describe('eval errors exit non-zero with a clear message', () => {
     const { status, stderr } = run('no-such-command');
     expect(status).toBe(2);
     expect(stderr).toContain('unknown command "no-such-command"');
+  });
+});
+
+describe('eval on label maps: Dice, HD95, ASD and NSD per class (NIfTI and .npy)', () => {
+  const fixture = (name: string) => join(NIFTI_FIXTURES, name);
+  const maps = fixtureLabelMaps();
+  const evalJson = (...args: string[]) => {
+    const result = run('eval', ...args, '--json');
+    expect(result.status, result.stderr).toBe(0);
+    return { report: JSON.parse(result.stdout), stderr: result.stderr };
+  };
+
+  it('two NIfTI files: spacing from the header, every class in either map, the float64 reference per class', () => {
+    const { report, stderr } = evalJson('--pred', fixture('pred.nii.gz'), '--target', fixture('target.nii.gz'));
+    expect(report.pred).toMatchObject({ format: 'NIfTI-1', dtype: 'uint8', dims: [23, 19, 11], unit: 'mm' });
+    expect(report.target).toMatchObject({ format: 'NIfTI-1', dtype: 'int16', dims: [23, 19, 11], unit: 'mm' });
+    expect(report.spacing).toMatchObject({ unit: 'mm', source: 'target header pixdim' });
+    expectClose(report.spacing.values, [0.9, 1.1, 2], { atol: 1e-6, rtol: 0 }, 'spacing (i, j, k)');
+    // Label 3 is in neither map (not reported); 5 only in pred.
+    expectReportMatchesReference(report, maps, {
+      labels: [1, 2, 4, 5],
+      spacing: FIXTURE_SPACING,
+      percentile: 95,
+      tolerance: [1, 1, 1, 1],
+      symmetric: true,
+    });
+    // Progress on stderr, a line per phase when stderr is not a terminal.
+    expect(stderr).toMatch(/^wgsl-dice eval: reading pred .*pred\.nii\.gz/m);
+    expect(stderr).toMatch(/^wgsl-dice eval: class 5 \(4 of 4\)/m);
+
+    // The same target uncompressed, and as big-endian float32, give the same report.
+    for (const other of ['target.nii', 'target-be-f32.nii.gz']) {
+      const again = evalJson('--pred', fixture('pred.nii.gz'), '--target', fixture(other), '--quiet');
+      expect(again.report.classes, other).toEqual(report.classes);
+      expect(again.stderr.includes('wgsl-dice eval:'), other).toBe(false);
+    }
+  });
+
+  it('.npy label maps: --spacing (array axis order), --percentile 0 (the maximum), per-class --tolerance, --classes, --asd pred-to-target', () => {
+    const { report } = evalJson(
+      '--pred',
+      fixture('pred.npy'),
+      '--target',
+      fixture('target.npy'),
+      '--spacing',
+      FIXTURE_SPACING.join(','),
+      '--percentile',
+      '0',
+      '--tolerance',
+      '0.5,1,2,3,1.5',
+      '--classes',
+      '1-5',
+      '--asd',
+      'pred-to-target',
+    );
+    expect(report.spacing.source).toBe('--spacing');
+    expect(report.percentile).toBeNull();
+    expectReportMatchesReference(report, maps, {
+      labels: [1, 2, 3, 4, 5],
+      spacing: FIXTURE_SPACING,
+      percentile: null,
+      tolerance: [0.5, 1, 2, 3, 1.5],
+      symmetric: false,
+    });
+    expect(report.classes[2]).toMatchObject({ label: 3, dice: 'nan', hausdorff: 'nan', asd: 'nan', nsd: 'nan' });
+  });
+
+  it('an integer .npy pred selects the metrics without options; --include-background reports label 0; a readable table', () => {
+    const { report } = evalJson(
+      '--pred',
+      fixture('pred.npy'),
+      '--target',
+      fixture('target.npy'),
+      '--include-background',
+    );
+    expect(report.spacing).toMatchObject({ values: [1, 1, 1], unit: 'voxels' });
+    expectReportMatchesReference(report, maps, {
+      labels: [0, 1, 2, 4, 5],
+      spacing: [1, 1, 1],
+      percentile: 95,
+      tolerance: [1, 1, 1, 1, 1],
+      symmetric: true,
+    });
+    const text = run('eval', '--pred', fixture('pred.nii.gz'), '--target', fixture('target.nii.gz'), '--quiet');
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^class +dice +hd95 +asd +nsd +tolerance +pred voxels +target voxels$/m);
+    expect(text.stdout).toMatch(/^5 +0 +nan +inf +0 +1 +1 +0$/m);
+    expect(text.stdout).toMatch(/^spacing 0\.9 x 1\.1 x 2 mm \(target header pixdim\)$/m);
+  });
+
+  it('bad label maps and option mixes are clear errors (exit 1) or usage errors (exit 2)', () => {
+    const onFixtures = (...args: string[]) =>
+      run('eval', '--pred', fixture('pred.npy'), '--target', fixture('target.npy'), ...args);
+    const transposed = writeNpy('transposed.npy', new Uint8Array(23 * 19 * 11), [23, 19, 11]);
+    const shapes = run('eval', '--pred', fixture('pred.npy'), '--target', transposed, '--quiet');
+    expect(shapes.status).toBe(1);
+    expect(shapes.stderr).toMatch(/shape \[11, 19, 23\] and target .* \[23, 19, 11\]: label maps must be on the same/);
+    const fractional = writeNpy(
+      'fractional.npy',
+      Float32Array.from({ length: 11 * 19 * 23 }, (_, i) => (i % 3) / 2),
+      [11, 19, 23],
+    );
+    const notLabels = run('eval', '--pred', fractional, '--target', fixture('target.npy'), '--tolerance', '1');
+    expect(notLabels.status).toBe(1);
+    expect(notLabels.stderr).toContain('voxel 1 holds 0.5, which is not a label');
+    const mixed = run(
+      'eval',
+      '--pred',
+      fixture('pred.nii.gz'),
+      '--target',
+      fixture('target.nii.gz'),
+      '--reduce',
+      'global',
+    );
+    expect(mixed.status).toBe(2);
+    expect(mixed.stderr).toContain('--reduce is a loss option');
+    const usage: [string[], string][] = [
+      [['--tolerance', '1', '--weights', '1'], 'use one mode'],
+      [['--tolerance', '1,2'], '--tolerance has 2 values for 4 classes'],
+      [['--classes', '2-1'], '--classes takes labels and ranges'],
+      [['--percentile', '101'], '--percentile must be from 0 to 100'],
+      [['--asd', 'both'], '--asd must be symmetric or pred-to-target'],
+    ];
+    for (const [args, message] of usage) {
+      const { status, stderr } = onFixtures(...args);
+      expect(status, args.join(' ')).toBe(2);
+      expect(stderr, args.join(' ')).toContain(message);
+    }
   });
 });

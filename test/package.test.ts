@@ -1,12 +1,19 @@
 // What `npm pack` would publish: the built entries with their types, the shaders, the docs;
 // no tests, no benchmark, no demo.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { familyReference, familyReferenceGradient } from '../src/reference/index.js';
+import { familyReference, familyReferenceGradient, labelMapSurfaceMetrics } from '../src/reference/index.js';
 import { ensureBuilt, REPO_ROOT } from './browser/dist.js';
+import {
+  expectReportMatchesReference,
+  FIXTURE_SPACING,
+  fixtureLabelMaps,
+  NIFTI_FIXTURES,
+} from './helpers/segmentation-report.js';
+import { expectMetricClose } from './helpers/surface-cases.js';
 
 describe('npm pack contents', () => {
   it('ships the three entries with types and nothing from test/, bench/ or demo/', async () => {
@@ -55,8 +62,9 @@ describe('npm pack contents', () => {
 // the optional peers (the CLI's --help, the core and the reference must load; wgsl-dice/node and
 // the GPU commands must say `npm install webgpu`, wgsl-dice/tfjs what installs TensorFlow.js),
 // then with them (a loss computed through the installed package, checked against the float64
-// reference of the same package). Peers come from this checkout's node_modules as file: links
-// with --offline, so the test needs no network (the package itself has no dependency).
+// reference of the same package; `wgsl-dice eval` on two NIfTI files). Peers, and the CLI's one
+// dependency (nifti-reader-js, with fflate), come from this checkout's node_modules as file: links
+// with --offline, so the test needs no network.
 describe('installed from the packed tarball', () => {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   let scratch: string;
@@ -74,6 +82,14 @@ describe('installed from the packed tarball', () => {
   const runNode = (args: string[]) =>
     spawnSync(process.execPath, args, { cwd: scratch, encoding: 'utf8', timeout: 120_000 });
   const cli = (args: string[]) => runNode([join(scratch, 'node_modules/wgsl-dice/dist/cli.js'), ...args]);
+  /** The first code block of `fence` (ts, js) under a README heading. */
+  const readmeSnippet = (heading: string, fence: string): string => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf(heading));
+    const snippet = new RegExp(`\`\`\`${fence}\n([\\s\\S]*?)\`\`\``).exec(section)?.[1];
+    expect(snippet, `README code under ${heading}`).toBeDefined();
+    return snippet!;
+  };
 
   beforeAll(async () => {
     await ensureBuilt(['dist/index.js', 'dist/node.js', 'dist/reference.js', 'dist/cli.js', 'dist/tfjs.js']);
@@ -88,7 +104,10 @@ describe('installed from the packed tarball', () => {
     tarball = join(scratch, packed.filename);
     writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
     // As a user installs it: no --ignore-scripts, so npm says so if the package has install scripts.
-    const run = spawnSync(npm, ['install', '--offline', '--no-audit', '--no-fund', tarball], {
+    // Its dependencies are linked from this checkout (npm takes a linked package that satisfies the
+    // range instead of asking the registry).
+    const dependencies = ['nifti-reader-js', 'fflate'].map(localPackage);
+    const run = spawnSync(npm, ['install', '--offline', '--no-audit', '--no-fund', ...dependencies, tarball], {
       cwd: scratch,
       encoding: 'utf8',
     });
@@ -99,19 +118,26 @@ describe('installed from the packed tarball', () => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('installs without any npm warning, with no dependency, no install script and no source maps, within its size budget', () => {
+  it('installs without any npm warning, with the CLI its only dependent, no install script and no source maps, within its size budget', () => {
     expect(install.status, install.output).toBe(0);
     expect(install.output).not.toMatch(/npm warn/i);
-    expect(install.output).toMatch(/added 1 package/);
+    expect(install.output).toMatch(/added 3 packages/);
     const manifest = JSON.parse(readFileSync(join(scratch, 'node_modules/wgsl-dice/package.json'), 'utf8'));
-    expect(manifest.dependencies ?? {}).toEqual({});
+    // One dependency, the CLI's NIfTI reader: the library entries never import it.
+    expect(Object.keys(manifest.dependencies ?? {})).toEqual(['nifti-reader-js']);
+    const dist = join(scratch, 'node_modules/wgsl-dice/dist');
+    for (const entry of ['index.js', 'reference.js', 'node.js', 'tfjs.js']) {
+      expect(readFileSync(join(dist, entry), 'utf8'), entry).not.toContain('nifti-reader-js');
+    }
+    expect(readFileSync(join(dist, 'cli.js'), 'utf8')).toMatch(/from ["']nifti-reader-js["']/);
     for (const script of ['preinstall', 'install', 'postinstall', 'prepare'])
       expect(manifest.scripts?.[script], script).toBeUndefined();
     expect(packed.files.filter((f) => f.path.endsWith('.map'))).toEqual([]);
     // Budget (0.1.0 without maps: about 270 kB packed, 870 kB unpacked; it was 532 kB with maps;
     // clDice on the runtime took it to about 314 kB / 1.04 MB, the GPU-shaped family kernels with
     // their f16 and subgroup libraries add about 8 kB, the surface metrics, distance transforms
-    // and distance-field losses, 15 kernels and their reference, about 50 kB / 185 kB).
+    // and distance-field losses, 15 kernels and their reference, about 50 kB / 185 kB; the MONAI
+    // surface presets and the CLI's NIfTI mode about 10 kB / 40 kB).
     expect(packed.size).toBeLessThan(400_000);
     expect(packed.unpackedSize).toBeLessThan(1_400_000);
   });
@@ -207,13 +233,55 @@ describe('installed from the packed tarball', () => {
     expect(Math.abs(loss - expected)).toBeLessThanOrEqual(1e-6 + 1e-5 * Math.abs(expected));
   }, 120_000);
 
+  it('with webgpu: `wgsl-dice eval` on two NIfTI files agrees with the float64 reference', () => {
+    if (!existsSync(join(scratch, 'node_modules/webgpu'))) npmInstall(localPackage('webgpu'));
+    for (const name of ['pred.nii.gz', 'target.nii.gz']) copyFileSync(join(NIFTI_FIXTURES, name), join(scratch, name));
+    const run = cli(['eval', '--pred', 'pred.nii.gz', '--target', 'target.nii.gz', '--json', '--quiet']);
+    expect(run.status, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.spacing.source).toBe('target header pixdim');
+    expectReportMatchesReference(report, fixtureLabelMaps(), {
+      labels: [1, 2, 4, 5],
+      spacing: FIXTURE_SPACING,
+      percentile: 95,
+      tolerance: [1, 1, 1, 1],
+      symmetric: true,
+    });
+  }, 120_000);
+
+  it("the README's surface-metrics example runs as pasted and agrees with the float64 reference", () => {
+    const snippet = readmeSnippet('## Surface metrics and distance transforms', 'js');
+    // Run unchanged, then print the label maps it made, for the reference.
+    const dump = 'console.log(JSON.stringify({ pred: [...pred], target: [...target], D, H, W }));\n';
+    writeFileSync(join(scratch, 'surface-example.mjs'), snippet + dump);
+    if (!existsSync(join(scratch, 'node_modules/webgpu'))) npmInstall(localPackage('webgpu'));
+    const run = runNode(['surface-example.mjs']);
+    expect(run.status, run.stderr).toBe(0);
+    const [engineLine, presetLine, mapsLine] = run.stdout.trim().split('\n').slice(-3);
+    const engine = JSON.parse(engineLine) as { hausdorff: number[]; asd: number[]; nsd: number[] };
+    const { pred, target, D, H, W } = JSON.parse(mapsLine);
+    const want = labelMapSurfaceMetrics(pred, target, [D, H, W], {
+      labels: 3,
+      percentile: 95,
+      tolerance: 2,
+      spacing: [2.5, 0.8, 0.8],
+    });
+    expectMetricClose(
+      [...engine.hausdorff, ...engine.asd, ...engine.nsd],
+      [
+        ...want.map((r) => r.hausdorff),
+        ...want.map((r) => r.averageSurfaceDistance),
+        ...want.map((r) => r.surfaceDice),
+      ],
+      'engine.surfaceMetrics',
+    );
+    expectMetricClose(JSON.parse(presetLine)[0], engine.hausdorff, 'compute_hausdorff_distance preset');
+  }, 120_000);
+
   it("the README's encode example runs as pasted and agrees with the float64 reference", () => {
     // The first ts block under "The encode path, step by step", run unchanged (it is plain JS).
-    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## The encode path, step by step'));
-    const snippet = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
-    expect(snippet, 'README encode example').toBeDefined();
-    writeFileSync(join(scratch, 'encode-example.mjs'), snippet!);
+    const snippet = readmeSnippet('## The encode path, step by step', 'ts');
+    writeFileSync(join(scratch, 'encode-example.mjs'), snippet);
     if (!existsSync(join(scratch, 'node_modules/webgpu'))) npmInstall(localPackage('webgpu'));
     const run = runNode(['encode-example.mjs']);
     expect(run.status, run.stderr).toBe(0);

@@ -5,10 +5,16 @@ import { withEngine } from './device.js';
 import { CliError, usageError } from './errors.js';
 import { formatShape, formatTable, formatValue } from './format.js';
 import { readNpy, writeNpyFloat32 } from './npy.js';
+import { isNiftiPath } from './nifti.js';
 import { parsePresetRequest, runPreset } from './presets.js';
+import { runSegmentationEval, SEGMENTATION_FLAGS, SEGMENTATION_HELP } from './segmentation.js';
 import { toDenseTarget } from './targets.js';
 
 export const EVAL_HELP = `Usage: wgsl-dice eval --pred P.npy --target T.npy [options]
+       wgsl-dice eval --pred P.nii.gz --target T.nii.gz [segmentation options]
+
+Two modes: a loss on predictions (below), or segmentation metrics between two label maps
+(further below).
 
 Computes a Dice loss, the Dice of every group and (with --grad-out) dL/dpred on the GPU from
 NumPy .npy files. The shape comes from the pred file, channels-last [B, ...spatial, C].
@@ -37,11 +43,13 @@ Output:
   --json              Print one JSON object instead of the text report.
   -h, --help          Show this help.
 
+${SEGMENTATION_HELP}
 Exit status: 0 on success, 1 on unreadable or inconsistent inputs or a GPU error, 2 on a
 command line that cannot be parsed.
 
-Example:
+Examples:
   wgsl-dice eval --pred pred.npy --target labels.npy --reduce per-class --grad-out grad.npy
+  wgsl-dice eval --pred seg.nii.gz --target truth.nii.gz --tolerance 2 --json
 `;
 
 export async function runEval(argv: string[]): Promise<number> {
@@ -59,6 +67,13 @@ export async function runEval(argv: string[]): Promise<number> {
         options: { type: 'string' },
         'grad-out': { type: 'string' },
         json: { type: 'boolean' },
+        percentile: { type: 'string' },
+        tolerance: { type: 'string' },
+        spacing: { type: 'string' },
+        classes: { type: 'string' },
+        'include-background': { type: 'boolean' },
+        asd: { type: 'string' },
+        quiet: { type: 'boolean' },
         ...HELP_OPTION,
       },
     }),
@@ -69,6 +84,26 @@ export async function runEval(argv: string[]): Promise<number> {
   }
   if (values.pred === undefined) throw usageError('eval', 'eval needs --pred FILE.');
   if (values.target === undefined) throw usageError('eval', 'eval needs --target FILE.');
+  const segmentationFlags = SEGMENTATION_FLAGS.filter((flag) => values[flag] !== undefined);
+  const lossFlags = (['reduce', 'weights', 'epsilon', 'preset', 'options', 'grad-out'] as const).filter(
+    (flag) => values[flag] !== undefined,
+  );
+  if (segmentationFlags.length > 0 && lossFlags.length > 0) {
+    throw usageError(
+      'eval',
+      `--${segmentationFlags[0]} is a segmentation-metric option and --${lossFlags[0]} a loss option: use one mode.`,
+    );
+  }
+  const labelMaps =
+    segmentationFlags.length > 0 ||
+    isNiftiPath(values.pred) ||
+    isNiftiPath(values.target) ||
+    // An integer pred is a label map (the loss takes probabilities); read without notes here.
+    (lossFlags.length === 0 && readNpy(values.pred, 'pred', () => undefined).isInteger);
+  if (labelMaps) {
+    if (lossFlags.length > 0) throw usageError('eval', `--${lossFlags[0]} is a loss option; label maps get metrics.`);
+    return runSegmentationEval({ ...values, pred: values.pred, target: values.target });
+  }
   if (values.options !== undefined && values.preset === undefined) {
     throw usageError('eval', '--options goes with --preset.');
   }

@@ -8,9 +8,10 @@
 // is an error, never an infinity). Fortran order, object, string, complex and structured arrays,
 // and files whose size disagrees with their header, are errors that say how to re-save the file.
 // Written: C-ordered little-endian float32, version 1.0 (what numpy itself writes).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { fromFloat16Bits } from '../index.js';
 import { CliError } from './errors.js';
+import { readInputFile } from './files.js';
 import { formatShape } from './format.js';
 
 const MAGIC = '\x93NUMPY';
@@ -53,13 +54,7 @@ export class NpyFormatError extends Error {
  * converted to float32 with a note on stderr (`note` receives it; tests pass their own).
  */
 export function readNpy(path: string, role: string, note: (text: string) => void = writeNote): NpyTensor {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new CliError(`cannot read the ${role} file ${path}: ${reason}.`);
-  }
+  const bytes = readInputFile(path, role);
   let parsed: ParsedNpy;
   try {
     parsed = parseNpy(bytes);

@@ -1,5 +1,6 @@
 import { WgslDiceError } from '../core/errors.js';
 import { closestName } from '../core/validate.js';
+import { METRIC_REDUCTIONS, type MetricReduction } from './monai.js';
 // MONAI 1.5.0's surface-distance metrics and Hausdorff distance-transform losses: their options,
 // with MONAI's names and defaults, checked and normalised; and the option semantics that need
 // the input's shape (MONAI's `prepare_spacing`, the background-channel rule, the one-channel
@@ -182,9 +183,11 @@ function spacingOption(api: string, values: Record<string, unknown>): MonaiSpaci
 }
 
 /** `compute_hausdorff_distance(y_pred, y, **options)`. */
-export function parseHausdorffDistanceOptions(options?: Given): HausdorffDistanceSpec {
-  const api = 'compute_hausdorff_distance';
-  const values = merge(api, options, MONAI_SURFACE_DEFAULTS[api]);
+export function parseHausdorffDistanceOptions(
+  options?: Given,
+  api = 'compute_hausdorff_distance',
+): HausdorffDistanceSpec {
+  const values = merge(api, options, MONAI_SURFACE_DEFAULTS.compute_hausdorff_distance);
   const p = values.percentile;
   if (p !== null && !(typeof p === 'number' && Number.isFinite(p) && p >= 0 && p <= 100)) {
     fail('INVALID_OPTION', `${api}: option 'percentile' must be null or a number from 0 to 100, got ${describe(p)}`);
@@ -200,9 +203,11 @@ export function parseHausdorffDistanceOptions(options?: Given): HausdorffDistanc
 }
 
 /** `compute_average_surface_distance(y_pred, y, **options)`. */
-export function parseAverageSurfaceDistanceOptions(options?: Given): AverageSurfaceDistanceSpec {
-  const api = 'compute_average_surface_distance';
-  const values = merge(api, options, MONAI_SURFACE_DEFAULTS[api]);
+export function parseAverageSurfaceDistanceOptions(
+  options?: Given,
+  api = 'compute_average_surface_distance',
+): AverageSurfaceDistanceSpec {
+  const values = merge(api, options, MONAI_SURFACE_DEFAULTS.compute_average_surface_distance);
   return {
     includeBackground: bool(api, values, 'include_background'),
     symmetric: bool(api, values, 'symmetric'),
@@ -212,9 +217,8 @@ export function parseAverageSurfaceDistanceOptions(options?: Given): AverageSurf
 }
 
 /** `compute_surface_dice(y_pred, y, class_thresholds, **options)`: `class_thresholds` is required. */
-export function parseSurfaceDiceOptions(options?: Given): SurfaceDiceSpec {
-  const api = 'compute_surface_dice';
-  const values = merge(api, options, MONAI_SURFACE_DEFAULTS[api]);
+export function parseSurfaceDiceOptions(options?: Given, api = 'compute_surface_dice'): SurfaceDiceSpec {
+  const values = merge(api, options, MONAI_SURFACE_DEFAULTS.compute_surface_dice);
   const t = values.class_thresholds;
   if (t === undefined) {
     fail('INVALID_OPTION', `${api}: option 'class_thresholds' is required: one tolerance per class, e.g. [1.0, 2.0]`);
@@ -367,4 +371,90 @@ export function resolveHausdorffDTChannels(spec: HausdorffDTLossSpec, predChanne
     toOnehotY: spec.toOnehotY && several,
     firstChannel: !spec.includeBackground && several ? 1 : 0,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cumulative metric classes
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * MONAI 1.5.0's metric classes over the same functions: the function's options but `spacing`
+ * (their `__call__(y_pred, y, spacing=...)` takes it), then `reduction` and `get_not_nans` for
+ * `aggregate()`. Keys in each constructor's order.
+ */
+export const MONAI_SURFACE_METRIC_CLASS_DEFAULTS = {
+  HausdorffDistanceMetric: {
+    include_background: false,
+    distance_metric: 'euclidean',
+    percentile: null,
+    directed: false,
+    reduction: 'mean',
+    get_not_nans: false,
+  },
+  SurfaceDistanceMetric: {
+    include_background: false,
+    symmetric: false,
+    distance_metric: 'euclidean',
+    reduction: 'mean',
+    get_not_nans: false,
+  },
+  SurfaceDiceMetric: {
+    class_thresholds: undefined, // required
+    include_background: false,
+    distance_metric: 'euclidean',
+    reduction: 'mean',
+    get_not_nans: false,
+    use_subvoxels: false,
+  },
+} as const;
+
+export type SurfaceMetricClass = keyof typeof MONAI_SURFACE_METRIC_CLASS_DEFAULTS;
+
+/** A metric class's options: its function's spec (spacing null until a call gives one) and aggregate()'s. */
+export interface SurfaceMetricClassSpec<S> {
+  spec: S;
+  reduction: MetricReduction;
+  getNotNans: boolean;
+}
+
+/** `HausdorffDistanceMetric(**options)`, `SurfaceDistanceMetric(**options)`, `SurfaceDiceMetric(**options)`. */
+export function parseSurfaceMetricClassOptions(
+  api: 'HausdorffDistanceMetric',
+  options?: Given,
+): SurfaceMetricClassSpec<HausdorffDistanceSpec>;
+export function parseSurfaceMetricClassOptions(
+  api: 'SurfaceDistanceMetric',
+  options?: Given,
+): SurfaceMetricClassSpec<AverageSurfaceDistanceSpec>;
+export function parseSurfaceMetricClassOptions(
+  api: 'SurfaceDiceMetric',
+  options?: Given,
+): SurfaceMetricClassSpec<SurfaceDiceSpec>;
+export function parseSurfaceMetricClassOptions(
+  api: SurfaceMetricClass,
+  options?: Given,
+): SurfaceMetricClassSpec<HausdorffDistanceSpec | AverageSurfaceDistanceSpec | SurfaceDiceSpec> {
+  const values = merge(api, options, MONAI_SURFACE_METRIC_CLASS_DEFAULTS[api]);
+  const { reduction, get_not_nans: getNotNans, ...functional } = values;
+  if (typeof reduction !== 'string' || !(METRIC_REDUCTIONS as readonly string[]).includes(reduction)) {
+    fail(
+      'INVALID_OPTION',
+      `${api}: option 'reduction' must be one of ${METRIC_REDUCTIONS.map((r) => `'${r}'`).join(', ')}, got ${describe(reduction)}`,
+    );
+  }
+  const parse = {
+    HausdorffDistanceMetric: parseHausdorffDistanceOptions,
+    SurfaceDistanceMetric: parseAverageSurfaceDistanceOptions,
+    SurfaceDiceMetric: parseSurfaceDiceOptions,
+  }[api];
+  return {
+    spec: parse({ ...functional, spacing: null }, api),
+    reduction: reduction as MetricReduction,
+    getNotNans: bool(api, { get_not_nans: getNotNans }, 'get_not_nans'),
+  };
+}
+
+/** The `spacing` keyword of a metric class's `__call__`, checked as the functions' option is. */
+export function parseSpacingArgument(api: string, spacing: unknown): MonaiSpacing {
+  return spacingOption(api, { spacing: spacing === undefined ? null : spacing });
 }

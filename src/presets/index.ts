@@ -46,6 +46,8 @@ export type Presets = ReturnType<typeof createPresets>;
 /** What every preset has in common (WassersteinPreset creates another kind of loss). */
 interface CheckedPreset {
   readonly api: string;
+  /** Extras keys evaluate() and create() take besides the shared ones (MONAI's surface metric classes: spacing). */
+  readonly extraKeys?: readonly string[];
   evaluate: Preset['evaluate'];
   create(shape: readonly number[], extras?: CreateExtras): Promise<unknown>;
 }
@@ -78,7 +80,7 @@ function withChecks<P extends CheckedPreset>(preset: P, layoutUse: LayoutUse): P
       // The extras are read once (the mask, which is data, is read once by the preset).
       const extras = snapshotExtras(given);
       if (extras !== undefined && extras !== null) {
-        rejectUnknownKeys(`${api} extras field`, extras, EVALUATE_EXTRAS);
+        rejectUnknownKeys(`${api} extras field`, extras, [...EVALUATE_EXTRAS, ...(preset.extraKeys ?? [])]);
         for (const key of ['inputShape', 'targetShape', 'maskShape'] as const) {
           if (extras[key] !== undefined && extras[key] !== null) checkShape(extras[key], `${api} extras.${key}`);
         }
@@ -98,7 +100,7 @@ function withChecks<P extends CheckedPreset>(preset: P, layoutUse: LayoutUse): P
             `${api}: create() extras must be an object, got ${describeValue(extras)}.`,
           );
         }
-        rejectUnknownKeys(`${api} create() extras field`, extras, CREATE_EXTRAS);
+        rejectUnknownKeys(`${api} create() extras field`, extras, [...CREATE_EXTRAS, ...(preset.extraKeys ?? [])]);
         if (extras.targetShape !== undefined) checkShape(extras.targetShape, `${api} extras.targetShape`);
         if (extras.maskShape !== undefined) checkShape(extras.maskShape, `${api} extras.maskShape`);
         checkLayout(extras.layout, shape.length, `${api} create() extras`, needsChannel);

@@ -47,6 +47,7 @@ import {
   storedIn,
   toTensor,
 } from './common.js';
+import { createMonaiSurfacePresets } from './monai-surface.js';
 
 /** A preset whose GPU path is the clDice loss (engine.loss({ formula: 'cl-dice' })). */
 export interface ClDicePreset extends Omit<Preset, 'create'> {
@@ -824,6 +825,8 @@ export function createMonaiPresets(factory: LossFactory) {
     };
 
   return {
+    // Surface-distance metrics and the Hausdorff distance-transform losses: src/presets/monai-surface.ts.
+    ...createMonaiSurfacePresets(factory),
     SoftclDiceLoss: clDicePreset('monai.losses.SoftclDiceLoss', SOFT_CLDICE_DEFAULTS, false),
     SoftDiceclDiceLoss: clDicePreset('monai.losses.SoftDiceclDiceLoss', SOFT_DICE_CLDICE_DEFAULTS, true),
     DiceLoss: lossPreset('monai.losses.DiceLoss', 'dice', DICE_LOSS_DEFAULTS),

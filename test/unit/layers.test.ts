@@ -169,6 +169,18 @@ describe('the layers of src/', () => {
     expect(against, against.join('\n')).toEqual([]);
   });
 
+  it("the package's runtime dependencies are the CLI's alone: no library entry imports one", () => {
+    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
+    const dependencies = Object.keys(manifest.dependencies ?? {});
+    const against = external
+      .filter(({ from, to }) => dependencies.some((d) => to === d || to.startsWith(`${d}/`)) && layerOf(from) !== 'cli')
+      .map(({ from, to }) => `src/${from} (${layerOf(from)}) imports ${to}, a dependency only the CLI may use`);
+    expect(against, against.join('\n')).toEqual([]);
+    expect(external.some((e) => e.from === 'cli/nifti.ts' && e.to === 'nifti-reader-js')).toBe(true);
+  });
+
   it('the import graph has no cycle', () => {
     // Each cycle as its files and the edges between them.
     const found = cycles(files, edges).map((component) => {

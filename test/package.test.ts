@@ -133,13 +133,15 @@ describe('installed from the packed tarball', () => {
     for (const script of ['preinstall', 'install', 'postinstall', 'prepare'])
       expect(manifest.scripts?.[script], script).toBeUndefined();
     expect(packed.files.filter((f) => f.path.endsWith('.map'))).toEqual([]);
-    // Budget (0.1.0 without maps: about 270 kB packed, 870 kB unpacked; it was 532 kB with maps;
-    // clDice on the runtime took it to about 314 kB / 1.04 MB, the GPU-shaped family kernels with
-    // their f16 and subgroup libraries add about 8 kB, the surface metrics, distance transforms
-    // and distance-field losses, 15 kernels and their reference, about 50 kB / 185 kB; the MONAI
-    // surface presets and the CLI's NIfTI mode about 10 kB / 40 kB).
-    expect(packed.size).toBeLessThan(400_000);
-    expect(packed.unpackedSize).toBeLessThan(1_400_000);
+    // Budget. 0.1.0 without maps: about 270 kB packed, 870 kB unpacked (532 kB with maps). Since:
+    // clDice on the runtime about +44 kB, the GPU-shaped family and Wasserstein kernels with their
+    // f16 and subgroup variants about +52 kB, the surface metrics, distance transforms and
+    // distance-field losses (15 kernels and their float64 reference) about +50 kB, the MONAI
+    // surface presets and the CLI's NIfTI reader about +10 kB, tune() and the seed's GPU passes the
+    // rest: 448 kB / 1.52 MB. The WGSL ships twice on purpose: bundled, and as shaders/ for
+    // readers of describe(), which names each kernel's file.
+    expect(packed.size).toBeLessThan(480_000);
+    expect(packed.unpackedSize).toBeLessThan(1_650_000);
   });
 
   it('without webgpu: --help lists only the commands the package has, each with its help; GPU commands say to install webgpu', () => {

@@ -363,6 +363,27 @@ describe('compute()', () => {
     }
   });
 
+  it.each(['u8', 'u32'] as const)(
+    "mask: 'logits' with a %s label map and an infinite mask value is the mask's NON_FINITE_INPUT, not LABEL_OUT_OF_RANGE",
+    async (target) => {
+      for (const activation of ['softmax', 'sigmoid'] as const) {
+        const loss = await gpu.engine.loss({ shape: [1, 4, 4, 3], activation, target, mask: 'logits' });
+        try {
+          const labels = target === 'u8' ? new Uint8Array(16).fill(1) : new Uint32Array(16).fill(1);
+          const mask = new Float32Array(16).fill(1);
+          mask[3] = Infinity;
+          await expectCode(
+            () => loss.compute(new Float32Array(48).fill(0.5), labels, { mask }),
+            'NON_FINITE_INPUT',
+            /1 mask value\(s\) \(first at value 3\)/,
+          );
+        } finally {
+          loss.destroy();
+        }
+      }
+    },
+  );
+
   it("mask: 'logits' with a finite logit 1e30 times a mask of 1e10 is NON_FINITE_INPUT, not a silent NaN", async () => {
     // f32 cannot hold 1e40 (float64, which MONAI's reference uses, gives a finite loss): the kernels
     // report the overflowing product like a non-finite pred, on compute() and in the status buffer.

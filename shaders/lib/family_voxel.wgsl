@@ -66,9 +66,10 @@ fn voxel_info(voxel: u32) -> Voxel {
   if (TARGET_KIND != TARGET_DENSE) {
     v.label = label_at(voxel - params.voxel_base);
     v.ignored = HAS_IGNORE && v.label == params.ignore_index;
-    if (MASK_MODE == MASK_LOGITS) {
+    if (MASK_MODE == MASK_LOGITS && is_finite(v.mask_value)) {
       // MONAI one-hots label * mask, truncated: a masked voxel is class 0. The ignore check
-      // above saw the raw label.
+      // above saw the raw label. A non-finite mask keeps the raw label: the fault is the mask's
+      // (NON_FINITE_INPUT), not a label out of range (u32(inf) saturates).
       v.label = u32(f32(v.label) * v.mask_value);
     }
   }

@@ -64,7 +64,7 @@ export function normalizeDiceOptions(given: unknown): NormalizedDiceOptions {
   }
   rejectUndeclaredChannelsFirst(
     options,
-    "engine.dice() reads channels-last data only: for [B, C, ...spatial] data transpose it, or use engine.loss with layout: 'channels-first' (README, Migrating).",
+    'engine.dice() reads channels-last data only: for [B, C, ...spatial] data transpose it, or use engine.loss with layout: \'channels-first\' (docs/presets.md, "Migrating a training script").',
   );
   const o = ownOptions<DiceLossOptions>('Dice option', options, knownOptions);
   const shape = parseNhwcShape(o.shape);

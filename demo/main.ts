@@ -1,5 +1,5 @@
 // `npm run demo -- --out DIR`: trains a small per-pixel segmentation model on the GPU on a
-// seeded synthetic polyp data set, once per loss (the seed's global, weighted per-class and mean
+// seeded synthetic polyp data set, once per loss (the three classic TensorFlow Dice losses: global, class-weighted and multi-class
 // per-class Dice, and softmax Dice from logits), and writes PNGs (input, target, prediction,
 // gradient heatmap, loss curve) and summary.json to DIR.
 import { mkdirSync, writeFileSync } from 'node:fs';

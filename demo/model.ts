@@ -28,25 +28,25 @@ export interface Variant {
   loss: Omit<DiceLossOptions, 'shape'>;
 }
 
-/** The seed's three losses, and softmax Dice from logits. */
+/** The three classic TensorFlow Dice losses, and softmax Dice from logits. */
 export const VARIANTS: readonly Variant[] = [
   {
     id: 'global',
-    title: 'global Dice (seed example 1)',
+    title: 'global Dice',
     activation: 'sigmoid',
     classes: 1,
     loss: { reduce: 'global' },
   },
   {
     id: 'weighted',
-    title: 'weighted per-class Dice, weights 0.25/0.75 (seed example 2)',
+    title: 'class-weighted Dice, weights 0.25/0.75',
     activation: 'sigmoid',
     classes: 2,
     loss: { reduce: 'per-class', weights: [0.25, 0.75] },
   },
   {
     id: 'per-class',
-    title: 'mean per-class Dice (seed example 3)',
+    title: 'multi-class softmax Dice',
     activation: 'sigmoid',
     classes: 2,
     loss: { reduce: 'per-class' },

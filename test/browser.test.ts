@@ -2,17 +2,20 @@
 // missing) runs the built core bundle on navigator.gpu (SwiftShader, Vulkan on the CPU) and
 // computes the seed's three losses with gradients. The results are checked against the float64
 // reference with the tolerances of test/tolerance.ts; any WebGPU error in the page fails the
-// test, and so does a browser without WebGPU. Nothing is skipped.
+// test, and so does a browser without WebGPU. Nothing is skipped. The README's browser quick start
+// runs in the same page, as written (its `wgsl-dice` import pointed at the built bundle).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { transform } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleForBrowser } from '../demo/web/bundle.js';
 import type { DiceLossOptions } from '../src/index.js';
-import { diceReference } from '../src/reference/index.js';
+import { diceReference, familyReference } from '../src/reference/index.js';
 import { ensureBuilt, REPO_ROOT } from './browser/dist.js';
 import type { BrowserCase, BrowserRun } from './browser/page.js';
 import { openTestPage, type TestPage } from './browser/test-page.js';
 import { expectClose, mulberry32 } from './helpers/gpu.js';
+import { readmeBlocks, readmePrograms } from './helpers/readme-blocks.js';
 import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
 
 const JS = 'text/javascript; charset=utf-8';
@@ -27,6 +30,7 @@ beforeAll(async () => {
       '/page.js': { body: await bundleForBrowser(join(REPO_ROOT, 'test/browser/page.ts')), type: JS },
       '/dist/index.js': { body: readFileSync(index), type: JS },
       '/dist/reference.js': { body: readFileSync(reference), type: JS },
+      '/readme-quick-start.js': { body: await readmeBrowserQuickStart(), type: JS },
     },
     'wgslDiceBrowserTest',
   );
@@ -34,6 +38,48 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await testPage?.close();
+});
+
+/** The README's browser quick start as the page's module: TypeScript stripped, `wgsl-dice` = the built bundle. */
+async function readmeBrowserQuickStart(): Promise<string> {
+  const program = readmePrograms(readmeBlocks(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8'))).find(
+    (p) => p.where === 'browser' && p.heading.startsWith('Quick start: browser'),
+  );
+  if (!program) throw new Error('the README has no browser quick start');
+  const { code } = await transform(program.code, { loader: 'ts', format: 'esm', target: 'es2022' });
+  return code
+    .replaceAll("from 'wgsl-dice'", "from '/dist/index.js'")
+    .replaceAll('from "wgsl-dice"', 'from "/dist/index.js"');
+}
+
+describe("the README's browser quick start", () => {
+  it('runs in the page as written and prints a finite loss', async () => {
+    // A string, so that vitest does not rewrite the page's dynamic import.
+    const printed = await testPage.page.evaluate<string[]>(`(async () => {
+      const lines = [];
+      const log = console.log;
+      console.log = (...args) => lines.push(args.map(String).join(' '));
+      try {
+        await import('/readme-quick-start.js');
+      } finally {
+        console.log = log;
+      }
+      return lines;
+    })()`);
+    const loss = /^loss (\S+)$/.exec(printed.at(-1) ?? '');
+    expect(loss, printed.join('\n')).not.toBeNull();
+    // The quick start's own inputs, through the float64 reference.
+    const [B, H, W, C] = [2, 16, 16, 3];
+    const logits = Float32Array.from({ length: B * H * W * C }, (_, i) => Math.sin(i));
+    const labels = Float64Array.from({ length: B * H * W }, (_, i) => (i % 7 === 0 ? 255 : i % C));
+    const want = familyReference(logits, labels, {
+      shape: [B, H, W, C],
+      activation: 'softmax',
+      target: 'u8',
+      ignoreIndex: 255,
+    }).loss;
+    expectClose([Number(loss![1])], [want], LOSS_TOL, 'README browser quick start loss');
+  });
 });
 
 /** Seeded inputs: soft predictions and one-hot targets (a binary mask for C = 1). */

@@ -6,7 +6,6 @@
 // runs in the same page, as written (its `wgsl-dice` import pointed at the built bundle).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { transform } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleForBrowser } from '../demo/web/bundle.js';
 import type { DiceLossOptions } from '../src/index.js';
@@ -15,7 +14,7 @@ import { ensureBuilt, REPO_ROOT } from './browser/dist.js';
 import type { BrowserCase, BrowserRun } from './browser/page.js';
 import { openTestPage, type TestPage } from './browser/test-page.js';
 import { expectClose, mulberry32 } from './helpers/gpu.js';
-import { readmeBlocks, readmePrograms } from './helpers/readme-blocks.js';
+import { importCapturingLog, readmeBrowserModule } from './helpers/readme-blocks.js';
 import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
 
 const JS = 'text/javascript; charset=utf-8';
@@ -30,7 +29,10 @@ beforeAll(async () => {
       '/page.js': { body: await bundleForBrowser(join(REPO_ROOT, 'test/browser/page.ts')), type: JS },
       '/dist/index.js': { body: readFileSync(index), type: JS },
       '/dist/reference.js': { body: readFileSync(reference), type: JS },
-      '/readme-quick-start.js': { body: await readmeBrowserQuickStart(), type: JS },
+      '/readme-quick-start.js': {
+        body: await readmeBrowserModule('Quick start: browser', { 'wgsl-dice': '/dist/index.js' }),
+        type: JS,
+      },
     },
     'wgslDiceBrowserTest',
   );
@@ -40,32 +42,9 @@ afterAll(async () => {
   await testPage?.close();
 });
 
-/** The README's browser quick start as the page's module: TypeScript stripped, `wgsl-dice` = the built bundle. */
-async function readmeBrowserQuickStart(): Promise<string> {
-  const program = readmePrograms(readmeBlocks(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8'))).find(
-    (p) => p.where === 'browser' && p.heading.startsWith('Quick start: browser'),
-  );
-  if (!program) throw new Error('the README has no browser quick start');
-  const { code } = await transform(program.code, { loader: 'ts', format: 'esm', target: 'es2022' });
-  return code
-    .replaceAll("from 'wgsl-dice'", "from '/dist/index.js'")
-    .replaceAll('from "wgsl-dice"', 'from "/dist/index.js"');
-}
-
 describe("the README's browser quick start", () => {
   it('runs in the page as written and prints a finite loss', async () => {
-    // A string, so that vitest does not rewrite the page's dynamic import.
-    const printed = await testPage.page.evaluate<string[]>(`(async () => {
-      const lines = [];
-      const log = console.log;
-      console.log = (...args) => lines.push(args.map(String).join(' '));
-      try {
-        await import('/readme-quick-start.js');
-      } finally {
-        console.log = log;
-      }
-      return lines;
-    })()`);
+    const printed = await testPage.page.evaluate<string[]>(importCapturingLog('/readme-quick-start.js'));
     const loss = /^loss (\S+)$/.exec(printed.at(-1) ?? '');
     expect(loss, printed.join('\n')).not.toBeNull();
     // The quick start's own inputs, through the float64 reference.

@@ -22,6 +22,11 @@ export interface ReadmeProgram {
   where: 'node' | 'browser';
 }
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { transform } from 'esbuild';
+import { REPO_ROOT } from '../browser/dist.js';
+
 export const CONTINUES = '// continues the previous block';
 
 export function readmeBlocks(readme: string): ReadmeBlock[] {
@@ -76,4 +81,41 @@ export function readmeTsconfig(blocks: readonly ReadmeBlock[]): Record<string, u
   const configs = blocks.filter((b) => b.lang === 'json' && b.code.includes('"compilerOptions"'));
   if (configs.length !== 1) throw new Error(`the README should have one tsconfig.json block, found ${configs.length}`);
   return JSON.parse(configs[0].code) as Record<string, unknown>;
+}
+
+/**
+ * The README's browser program under the heading that starts with `heading`, as an ES module a
+ * test page can import: TypeScript stripped, each package in `imports` replaced by the page's URL
+ * for it (the built bundles), the rest left to the page's import map.
+ */
+export async function readmeBrowserModule(heading: string, imports: Record<string, string>): Promise<string> {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const program = readmePrograms(readmeBlocks(readme)).find(
+    (p) => p.where === 'browser' && p.heading.startsWith(heading),
+  );
+  if (!program) throw new Error(`the README has no browser program under "${heading}"`);
+  const { code } = await transform(program.code, { loader: 'ts', format: 'esm', target: 'es2022' });
+  return Object.entries(imports).reduce(
+    (text, [name, url]) =>
+      text.replaceAll(`from "${name}"`, `from "${url}"`).replaceAll(`from '${name}'`, `from '${url}'`),
+    code,
+  );
+}
+
+/**
+ * Page-side script (a string, so that vitest does not rewrite its dynamic import) that imports
+ * `url` and resolves to the lines it printed with console.log.
+ */
+export function importCapturingLog(url: string): string {
+  return `(async () => {
+    const lines = [];
+    const log = console.log;
+    console.log = (...args) => lines.push(args.map(String).join(' '));
+    try {
+      await import(${JSON.stringify(url)});
+    } finally {
+      console.log = log;
+    }
+    return lines;
+  })()`;
 }

@@ -1,7 +1,6 @@
 // Every relative link in the README and docs/ points at a file that exists and, with a #fragment,
 // at a heading of that file (GitHub's anchors), so moving a section cannot leave a dead link.
-// Links into the code (src/..., test/...) and README anchors named by source comments are
-// checked the same way.
+// Links into the repository (bench/RESULTS.md, test/...) are checked the same way.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -269,15 +269,20 @@ function writeImages(
     );
     write(
       `val-${i}-gradient.png`,
-      `dL/dpred of the polyp channel, from wgsl-dice's backward pass. For the three classic Dice losses it ` +
-        'takes two values per class by construction (dL/dp = a·t + b, with a and b fixed per sample and class): ' +
-        'one inside the target, one outside; the picture shows that. Blue: raising p lowers the loss; red: raises it.',
+      i === 0
+        ? `dL/dpred of the polyp channel, from wgsl-dice's backward pass. For the three classic Dice losses it ` +
+            'takes two values per class by construction (dL/dp = a·t + b, with a and b fixed per sample and class): ' +
+            'one inside the target, one outside. Blue: raising p lowers the loss; red: raises it.'
+        : `Validation image ${i}: dL/dpred of the polyp channel (two values, as for image 0).`,
       (path) => writeHeatmapFigure(path, `val ${i}: dL/dpred, 2 values/class`, of(evaluation.gradient), size),
     );
     write(
       `val-${i}-gradient-logits.png`,
-      `dL/dlogit of the polyp channel: the same gradient through the ${activation}, what the model's weights ` +
-        'receive. It varies pixel by pixel: largest where the model is unsure (p near 0.5), near 0 where it is sure.',
+      i === 0
+        ? `dL/dlogit of the polyp channel: the same gradient through the ${activation}, what the model's ` +
+            'weights receive. It varies pixel by pixel: largest where the model is unsure (p near 0.5), near 0 ' +
+            'where it is sure.'
+        : `Validation image ${i}: dL/dlogit of the polyp channel, through the ${activation}.`,
       (path) => writeHeatmapFigure(path, `val ${i}: dL/dlogit (polyp)`, of(evaluation.logitGradient), size),
     );
   }

@@ -52,8 +52,8 @@ export function overviewHtml(overview: Overview): string {
 <title>${escapeHtml(overview.heading)}</title>
 <style>
   body { font: 15px/1.4 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1500px; }
-  .sheet { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
-  figure { margin: 0; width: 260px; }
+  .sheet { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
+  figure { margin: 0; width: 232px; }
   figure img { max-width: 100%; border: 1px solid #ddd; image-rendering: pixelated; }
   figure.wide { width: 580px; }
   figcaption { font-size: 13px; color: #444; }

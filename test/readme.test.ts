@@ -22,7 +22,11 @@ const BLOCKS = readmeBlocks(README);
 const PROGRAMS = readmePrograms(BLOCKS);
 const NODE_PROGRAMS = PROGRAMS.filter((p) => p.where === 'node');
 
-/** What the README's programs import and its install lines must name (the app gets all of them). */
+/**
+ * What the README's programs import and its install lines name (the app gets all of them).
+ * `@tensorflow/tfjs-core` is not on an install line: npm hoists it as a dependency of
+ * `@tensorflow/tfjs`, which a `file:` link does not, so the test links it itself.
+ */
 const PACKAGES = [
   'webgpu',
   'typescript',

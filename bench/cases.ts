@@ -95,7 +95,7 @@ export interface LossCase {
   dims(benchShape: readonly number[]): number[];
   /** Bytes per element of pred and of target (a u8 label map costs 1/C byte per element). */
   bytesPerElement(shape: readonly number[]): { pred: number; target: number };
-  /** Which formula of lossBytes applies: the seed's DiceLoss or the family's FamilyLoss passes. */
+  /** Which formula of lossBytes applies: the classic losses' DiceLoss or the family's FamilyLoss passes. */
   readonly passes: 'seed' | 'family';
   makeInputs(shape: readonly number[], seed: number): CaseInputs;
   /** pred as the GPU reads it, when not f32: the bits of f16 values (predType 'f16'). */
@@ -124,7 +124,7 @@ export interface LossCase {
  * two-pass loss (reduce, then gradient) must read it again. The family's backward applies the
  * activation's chain rule (softmax, sigmoid), which needs pred (the logits) again as well.
  * Scalars, per-group sums and the family's softmax voxel statistics (scratch) are ignored.
- * For the seed (all f32): fwd 8N bytes, fwd+bwd 16N bytes; softmax-u8 at C = 8: fwd 4.125N,
+ * For the classic losses (all f32): fwd 8N bytes, fwd+bwd 16N bytes; softmax-u8 at C = 8: fwd 4.125N,
  * fwd+bwd 12.25N.
  */
 export function lossBytes(lossCase: LossCase, mode: Mode, shape: readonly number[]): number {
@@ -179,7 +179,7 @@ function imbalancedProbabilitiesAndOneHot(shape: readonly number[], seed: number
   return { pred, target };
 }
 
-/** Fixed, unequal class weights for the weighted case (the seed leaves them to the user). */
+/** Fixed, unequal class weights for the weighted case (the TensorFlow code leaves them to the user). */
 export function seedClassWeights(classes: number): number[] {
   return Array.from({ length: classes }, (_, c) => 0.5 + c / classes);
 }
@@ -275,7 +275,7 @@ function familyDims(spec: FamilyCaseSpec, shape: readonly number[]) {
 
 /**
  * Logits and targets for the family cases, in the spec's layout. Softmax: one label a voxel,
- * drawn with probability proportional to 1/(c+1) as in the seed's inputs, as a u8 label map or
+ * drawn with probability proportional to 1/(c+1) as in the classic TensorFlow examples' inputs, as a u8 label map or
  * a one-hot dense target; logits uniform in [-2, 2] with the label's raised by up to 3.
  * Sigmoid (multi-label): each class present independently with probability 0.5/(c+1), logits
  * uniform in [-2, 2] shifted by up to +-2.5 towards the target.
@@ -376,7 +376,7 @@ export const LOSS_CASES: readonly LossCase[] = [
   {
     ...f32Seed,
     name: 'seed-global',
-    summary: "seed example 1: one Dice per sample over H, W, C (reduce 'global')",
+    summary: "the global Dice loss: one Dice per sample over H, W, C (reduce 'global')",
     quick: true,
     create: (engine, shape) => seedLoss(engine, { shape, reduce: 'global', label: 'bench seed-global' }),
     reference: (inputs, shape) => seedReference(inputs, shape, { reduce: 'global' }),
@@ -386,7 +386,8 @@ export const LOSS_CASES: readonly LossCase[] = [
   {
     ...f32Seed,
     name: 'seed-weighted',
-    summary: "seed example 2: per-class Dice, sum_c w_c * mean_b(1 - dice) (reduce 'per-class' + weights)",
+    summary:
+      "the class-weighted Dice loss: per-class Dice, sum_c w_c * mean_b(1 - dice) (reduce 'per-class' + weights)",
     quick: true,
     create: (engine, shape) =>
       seedLoss(engine, {
@@ -403,7 +404,7 @@ export const LOSS_CASES: readonly LossCase[] = [
   {
     ...f32Seed,
     name: 'seed-multiclass',
-    summary: "seed example 3: per-class Dice, mean over classes and batch (reduce 'per-class')",
+    summary: "the multi-class softmax Dice loss: per-class Dice, mean over classes and batch (reduce 'per-class')",
     quick: true,
     create: (engine, shape) => seedLoss(engine, { shape, reduce: 'per-class', label: 'bench seed-multiclass' }),
     reference: (inputs, shape) => seedReference(inputs, shape, { reduce: 'per-class' }),

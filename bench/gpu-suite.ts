@@ -31,7 +31,7 @@ const QUICK = [4, 128, 128, 4];
 const QUICK_VOLUME = [1, 32, 32, 32, 4];
 
 /**
- * Where the cases run on a GPU beyond SMALL: the issue's targets (seed example 1 and softmax +
+ * Where the cases run on a GPU beyond SMALL: the issue's targets (the global Dice loss and softmax +
  * u8 at 134M) and a middle size for each 2D case. A case not named here (a new one) runs at
  * SMALL; a volume case at its own shape.
  */

@@ -51,12 +51,14 @@ import { GpuTimer, summarize, timeHost } from './timing.js';
 
 const HELP = `Usage: npm run bench -- [options]
 
-Benchmarks the seed Dice losses (wgsl-dice) against a copy kernel, TensorFlow.js (WebGPU backend)
-and the float64 CPU reference, on the adapter dawn.node picks.
+Benchmarks wgsl-dice's losses against a copy kernel, TensorFlow.js (WebGPU backend) and the
+float64 CPU reference, on the adapter dawn.node picks. The cases seed-global, seed-weighted and
+seed-multiclass are the three classic TensorFlow Dice losses (global, class-weighted and
+multi-class softmax Dice); the others are engine.loss configurations.
 
 Options:
-  --quick                 A subset that finishes in about 5 minutes on lavapipe: the three seed
-                          cases, softmax-u8 and its f16 row at 2x512x512x8, every implementation (with the
+  --quick                 A subset that finishes in about 5 minutes on lavapipe: the three classic
+                          Dice losses, softmax-u8 and its f16 row at 2x512x512x8, every implementation (with the
                           losses inside tfjs and the U-Net-like training step).
   --surface               The surface rows instead (bench/surface.ts): distance transform and
                           HD95 + ASD + NSD of a 4-label pair at 128^3 and 256^3 (--quick: 128^3)

@@ -1,6 +1,6 @@
 /**
- * The TensorFlow.js baseline: the seed's three Dice losses written with tfjs ops, line for line
- * as the seed's TensorFlow code (per-class losses loop over classes and slice `y[..., i]`), on
+ * The TensorFlow.js baseline: the three classic TensorFlow Dice losses written with tfjs ops, line for line
+ * as the classic TensorFlow code (per-class losses loop over classes and slice `y[..., i]`), on
  * tfjs's WebGPU backend running on the same dawn.node adapter as wgsl-dice. Gradients come from
  * `tf.valueAndGrad`; results are read with `await data()` (never dataSync, which would block the
  * event loop dawn.node needs).
@@ -11,7 +11,7 @@ import { useTfjsWebGPU } from '../src/node/index.js';
 
 export type TfModule = typeof Tf;
 
-/** A loss as the seed writes it: `(y_true, y_pred) -> scalar`. */
+/** A loss as the TensorFlow code writes it: `(y_true, y_pred) -> scalar`. */
 export type TfjsLoss = (tf: TfModule, yTrue: Tf.Tensor, yPred: Tf.Tensor) => Tf.Scalar;
 
 const EPSILON = 1e-6;
@@ -26,7 +26,7 @@ function classSlice(tf: TfModule, y: Tf.Tensor, i: number): Tf.Tensor {
 /** Axes 1..rank-1 (seed: [1, 2, 3]) and 1..rank-2 for a sliced class (seed: [1, 2]). */
 const innerAxes = (rank: number) => Array.from({ length: rank - 1 }, (_, k) => k + 1);
 
-/** Example 1 of the seed: dice per sample over H, W, C; mean over the batch. */
+/** The global Dice loss: dice per sample over H, W, C; mean over the batch. */
 function diceLoss(tf: TfModule, yTrue: Tf.Tensor, yPred: Tf.Tensor): Tf.Scalar {
   const axes = innerAxes(yTrue.rank);
   const intersection = tf.sum(tf.mul(yTrue, yPred), axes);
@@ -35,7 +35,7 @@ function diceLoss(tf: TfModule, yTrue: Tf.Tensor, yPred: Tf.Tensor): Tf.Scalar {
   return tf.mean(tf.sub(1.0, dice));
 }
 
-/** Example 2 of the seed: loss = sum_i weights[i] * mean_b(1 - dice_i). */
+/** The class-weighted Dice loss: loss = sum_i weights[i] * mean_b(1 - dice_i). */
 function weightedDiceLoss(tf: TfModule, yTrue: Tf.Tensor, yPred: Tf.Tensor, weights: readonly number[]): Tf.Scalar {
   const numClasses = weights.length;
   const axes = innerAxes(yTrue.rank - 1);
@@ -51,7 +51,7 @@ function weightedDiceLoss(tf: TfModule, yTrue: Tf.Tensor, yPred: Tf.Tensor, weig
   return loss as Tf.Scalar;
 }
 
-/** Example 3 of the seed: mean over classes of mean_b(1 - dice_c). */
+/** The multi-class softmax Dice loss: mean over classes of mean_b(1 - dice_c). */
 function multiclassDiceLoss(tf: TfModule, yTrue: Tf.Tensor, yPred: Tf.Tensor): Tf.Scalar {
   const numClasses = yTrue.shape[yTrue.rank - 1];
   const axes = innerAxes(yTrue.rank - 1);
@@ -70,7 +70,7 @@ function multiclassDiceLoss(tf: TfModule, yTrue: Tf.Tensor, yPred: Tf.Tensor): T
 /**
  * The loss family's cases in tfjs ops: the activation on the logits (softmax over the class
  * axis, or sigmoid), tf.oneHot of the int32 label map for label-map cases, then per-class Dice
- * per sample as in the seed's example 3 (smoothing 1e-5 on numerator and denominator, the
+ * per sample as in the multi-class softmax Dice loss (smoothing 1e-5 on numerator and denominator, the
  * family's default), mean over samples and classes. The spatial axes are reduced in one op with
  * the class axis kept (channels-last: axes [1, ..., rank-2]; channels-first: [2, ..., rank-1],
  * class axis 1). Gradients via tf.valueAndGrad are w.r.t. the logits.

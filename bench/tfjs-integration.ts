@@ -124,7 +124,7 @@ const UNET_REPS = 3;
 /**
  * conv3x3(8) x2 -> maxpool -> conv3x3(16) x2 -> upsample -> concat with the first level ->
  * conv3x3(8) -> conv1x1(8, head), relu inside, seeded initial weights. The head is softmax
- * (probabilities, for the seed losses) or linear (logits, for softmax Dice from logits).
+ * (probabilities, for the classic Dice losses) or linear (logits, for softmax Dice from logits).
  */
 function unetLike(tf: TfModule, head: 'softmax' | 'linear') {
   let seed = 1;

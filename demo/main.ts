@@ -1,7 +1,9 @@
 // `npm run demo -- --out DIR`: trains a small per-pixel segmentation model on the GPU on a
-// seeded synthetic polyp data set, once per loss (the seed's global, weighted per-class and mean
-// per-class Dice, and softmax Dice from logits), and writes PNGs (input, target, prediction,
-// gradient heatmap, loss curve) and summary.json to DIR.
+// seeded synthetic polyp data set, once per loss (the three classic TensorFlow Dice losses:
+// global, class-weighted and multi-class, and multi-class Dice on softmax outputs), and writes
+// titled pictures with their colour scales (input, target, prediction, dL/dpred, dL/dlogit), a
+// loss curve per loss and the validation Dice of every loss, summary.json, and index.html: one
+// page showing every picture with a caption.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,16 +11,18 @@ import { DiceEngine } from '../src/index.js';
 import { describeAdapter, requestNodeDevice, takeUncapturedErrors } from '../src/node/index.js';
 import { makePolypDataset, mulberry32 } from './data.js';
 import { PolypTrainer, shuffled, VARIANTS, type Evaluation, type Variant } from './model.js';
-import { writeGrayPng, writeHeatmapPng, writeLineChart, writeRgbPng } from './png.js';
+import { overviewHtml, type OverviewPicture } from './overview.js';
+import { writeHeatmapFigure, writeLineChart, writeProbabilityFigure, writeRgbFigure } from './png.js';
 import { TrainingProgress } from './progress.js';
 
 const HELP = `Usage: npm run demo -- [options]      (or: node dist/demo.js [options])
 
 Trains a per-pixel segmentation model on the GPU (WGSL forward, backward and Adam, with
 wgsl-dice's loss and dL/dpred in the same command encoder) on seeded synthetic polyp images,
-once per loss, and writes for each: PNGs of validation images (input, target, predicted polyp
-probability, dL/dpred from wgsl-dice as a heatmap, and the same through the activation,
-dL/dlogit), loss-curve.png, and for all of them summary.json.
+once per loss, and writes for each: titled PNGs of validation images with their colour scales
+(input, target, predicted polyp probability, dL/dpred from wgsl-dice as a heat-map, and the
+same through the activation, dL/dlogit) and loss-curve.png; for all of them val-dice.png,
+summary.json and index.html, an overview page with every picture and its caption.
 
 Options:
   --out DIR          Output folder (default: demo-out).
@@ -147,13 +151,14 @@ async function main(argv: string[]): Promise<void> {
     variants: results,
   };
   writeFileSync(join(options.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  writeOverview(options, summary, results);
   console.log('');
   for (const r of results) {
     console.log(
       `${r.id.padEnd(10)} val Dice ${r.diceBefore.toFixed(3)} -> ${r.diceAfter.toFixed(3)}  (${r.seconds.toFixed(1)} s)`,
     );
   }
-  console.log(`wrote ${options.out} in ${summary.seconds.toFixed(1)} s`);
+  console.log(`wrote ${options.out} in ${summary.seconds.toFixed(1)} s: open ${join(options.out, 'index.html')}`);
 }
 
 async function train(
@@ -197,10 +202,12 @@ async function train(
       );
       last = result;
     }
-    writeImages(join(options.out, variant.id), dataset, trainer.trainCount, last, epochs);
+    const pictures = writeImages(options.out, variant, dataset, trainer.trainCount, last, epochs);
     return {
       id: variant.id,
       title: variant.title,
+      name: variant.name,
+      pictures,
       seconds: (performance.now() - started) / 1000,
       diceBefore: before.dice,
       diceAfter: last.dice,
@@ -211,43 +218,149 @@ async function train(
   }
 }
 
-/** The first validation images (input, target, prediction, gradient heatmap) and the curves. */
+type Epochs = { trainLoss: number | null; valLoss: number; dice: number }[];
+
+/**
+ * The first validation images of one loss (input, target, prediction, both gradients), each
+ * titled and with its colour scale, and its curves, in out/<loss>/; returns what index.html
+ * shows of them.
+ */
 function writeImages(
-  dir: string,
+  out: string,
+  variant: Variant,
   dataset: ReturnType<typeof makePolypDataset>,
   firstValidation: number,
   evaluation: Evaluation,
-  epochs: { trainLoss: number | null; valLoss: number; dice: number }[],
-): void {
-  mkdirSync(dir, { recursive: true });
+  epochs: Epochs,
+): OverviewPicture[] {
+  mkdirSync(join(out, variant.id), { recursive: true });
+  const pictures: OverviewPicture[] = [];
+  const write = (file: string, caption: string, draw: (path: string) => void) => {
+    draw(join(out, variant.id, file));
+    pictures.push({ file: `${variant.id}/${file}`, caption });
+  };
   const { size } = dataset;
   const pixels = size * size;
   const shown = Math.min(3, evaluation.polyp.length / pixels);
+  const activation = variant.activation === 'softmax' ? 'softmax' : 'sigmoid';
   for (let i = 0; i < shown; i++) {
     const image = firstValidation + i;
-    writeRgbPng(
-      join(dir, `val-${i}-input.png`),
-      dataset.images.subarray(image * pixels * 3, (image + 1) * pixels * 3),
-      size,
+    const of = (values: Float32Array, stride = 1) => values.subarray(i * pixels * stride, (i + 1) * pixels * stride);
+    write(`val-${i}-input.png`, `Validation image ${i}: the input (RGB).`, (path) =>
+      writeRgbFigure(
+        path,
+        `val ${i}: input`,
+        dataset.images.subarray(image * pixels * 3, (image + 1) * pixels * 3),
+        size,
+      ),
     );
-    writeGrayPng(join(dir, `val-${i}-target.png`), dataset.masks.subarray(image * pixels, (image + 1) * pixels), size);
-    writeGrayPng(join(dir, `val-${i}-prediction.png`), evaluation.polyp.subarray(i * pixels, (i + 1) * pixels), size);
-    writeHeatmapPng(
-      join(dir, `val-${i}-gradient.png`),
-      evaluation.gradient.subarray(i * pixels, (i + 1) * pixels),
-      size,
+    write(`val-${i}-target.png`, `Validation image ${i}: the target mask, 1 (white) on the polyp.`, (path) =>
+      writeProbabilityFigure(
+        path,
+        `val ${i}: target`,
+        dataset.masks.subarray(image * pixels, (image + 1) * pixels),
+        size,
+      ),
     );
-    writeHeatmapPng(
-      join(dir, `val-${i}-gradient-logits.png`),
-      evaluation.logitGradient.subarray(i * pixels, (i + 1) * pixels),
-      size,
+    write(
+      `val-${i}-prediction.png`,
+      `Validation image ${i}: the predicted polyp probability after ${epochs.length - 1} epochs, 0 (black) to 1 (white).`,
+      (path) => writeProbabilityFigure(path, `val ${i}: predicted p(polyp)`, of(evaluation.polyp), size),
+    );
+    write(
+      `val-${i}-gradient.png`,
+      i === 0
+        ? `dL/dpred of the polyp channel, from wgsl-dice's backward pass. For the three classic Dice losses it ` +
+            'takes two values per class by construction (dL/dp = a·t + b, with a and b fixed per sample and class): ' +
+            'one inside the target, one outside. Blue: raising p lowers the loss; red: raises it.'
+        : `Validation image ${i}: dL/dpred of the polyp channel (two values, as for image 0).`,
+      (path) => writeHeatmapFigure(path, `val ${i}: dL/dpred, 2 values/class`, of(evaluation.gradient), size),
+    );
+    write(
+      `val-${i}-gradient-logits.png`,
+      i === 0
+        ? `dL/dlogit of the polyp channel: the same gradient through the ${activation}, what the model's ` +
+            'weights receive. It varies pixel by pixel: largest where the model is unsure (p near 0.5), near 0 ' +
+            'where it is sure.'
+        : `Validation image ${i}: dL/dlogit of the polyp channel, through the ${activation}.`,
+      (path) => writeHeatmapFigure(path, `val ${i}: dL/dlogit (polyp)`, of(evaluation.logitGradient), size),
     );
   }
-  writeLineChart(join(dir, 'loss-curve.png'), [
-    { label: 'train loss', color: [214, 39, 40], values: epochs.map((e) => e.trainLoss ?? NaN) },
-    { label: 'val loss', color: [255, 127, 14], values: epochs.map((e) => e.valLoss) },
-    { label: 'val Dice', color: [31, 119, 180], values: epochs.map((e) => e.dice) },
-  ]);
+  write(
+    'loss-curve.png',
+    `${variant.title}: the training loss (mean over the epoch's steps), the validation loss and the validation Dice (hard, polyp class) per epoch.`,
+    (path) =>
+      writeLineChart(
+        path,
+        [
+          {
+            label: `train loss (${variant.name})`,
+            color: [214, 39, 40],
+            values: epochs.map((e) => e.trainLoss ?? NaN),
+          },
+          { label: `val loss (${variant.name})`, color: [255, 127, 14], values: epochs.map((e) => e.valLoss) },
+          { label: 'val Dice', color: [31, 119, 180], values: epochs.map((e) => e.dice) },
+        ],
+        { title: variant.title },
+      ),
+  );
+  return pictures;
+}
+
+const LOSS_COLOURS = [
+  [214, 39, 40],
+  [255, 127, 14],
+  [44, 160, 44],
+  [31, 119, 180],
+] as const;
+
+/** val-dice.png (every loss's validation Dice) and index.html, the page that shows the whole run. */
+function writeOverview(
+  options: Options,
+  summary: { adapter: { description: string; vendor: string }; seconds: number },
+  results: {
+    id: string;
+    title: string;
+    name: string;
+    diceBefore: number;
+    diceAfter: number;
+    pictures: OverviewPicture[];
+    epochs: Epochs;
+  }[],
+): void {
+  writeLineChart(
+    join(options.out, 'val-dice.png'),
+    results.map((r, i) => ({
+      label: r.name,
+      color: LOSS_COLOURS[i % LOSS_COLOURS.length],
+      values: r.epochs.map((e) => e.dice),
+    })),
+    { title: 'validation Dice of the polyp class, per loss', yLabel: 'Dice', legend: 'bottom' },
+  );
+  const html = overviewHtml({
+    heading: 'wgsl-dice demo: a per-pixel segmentation model trained with each Dice loss',
+    facts: [
+      `Adapter: ${summary.adapter.description || summary.adapter.vendor}. ${options.images} synthetic polyp images of ` +
+        `${options.size}x${options.size} (${validationCount(options.images)} held out), batch ${options.batch}, ` +
+        `${options.epochs} epochs per loss, Adam at ${options.lr}, seed ${options.seed}; ${summary.seconds.toFixed(1)} s in all.`,
+      'Every picture is titled and carries its colour scale. Gradients are drawn blue (negative) to red (positive), ' +
+        'scaled by their largest magnitude, which is written under each.',
+    ],
+    pictures: [
+      {
+        file: 'val-dice.png',
+        caption: 'The validation Dice (hard, polyp class) of every loss per epoch, one line per loss.',
+      },
+    ],
+    sections: results.map((r) => ({
+      id: r.id,
+      title: r.title,
+      description: `Validation Dice ${r.diceBefore.toFixed(3)} before training, ${r.diceAfter.toFixed(3)} after.`,
+      pictures: r.pictures,
+    })),
+    files: ['summary.json'],
+  });
+  writeFileSync(join(options.out, 'index.html'), html);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

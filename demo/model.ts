@@ -20,7 +20,10 @@ const ELEMENTWISE_WORKGROUP = 64;
 
 export interface Variant {
   id: string;
+  /** What the loss is, for headings and menus. */
   title: string;
+  /** The loss's short name, for chart legends. */
+  name: string;
   /** Sigmoid per class (pred holds probabilities) or softmax over classes (from logits). */
   activation: 'sigmoid' | 'softmax';
   /** 1: the polyp channel only; 2: background and polyp. */
@@ -28,32 +31,36 @@ export interface Variant {
   loss: Omit<DiceLossOptions, 'shape'>;
 }
 
-/** The seed's three losses, and softmax Dice from logits. */
+/** The three classic TensorFlow Dice losses, and softmax Dice from logits. */
 export const VARIANTS: readonly Variant[] = [
   {
     id: 'global',
-    title: 'global Dice (seed example 1)',
+    title: 'global Dice (one Dice per image, sigmoid output)',
+    name: 'global Dice',
     activation: 'sigmoid',
     classes: 1,
     loss: { reduce: 'global' },
   },
   {
     id: 'weighted',
-    title: 'weighted per-class Dice, weights 0.25/0.75 (seed example 2)',
+    title: 'class-weighted Dice, weights 0.25/0.75 (sigmoid outputs)',
+    name: 'class-weighted Dice',
     activation: 'sigmoid',
     classes: 2,
     loss: { reduce: 'per-class', weights: [0.25, 0.75] },
   },
   {
     id: 'per-class',
-    title: 'mean per-class Dice (seed example 3)',
+    title: 'multi-class Dice, the mean over classes (sigmoid outputs)',
+    name: 'multi-class Dice',
     activation: 'sigmoid',
     classes: 2,
     loss: { reduce: 'per-class' },
   },
   {
     id: 'softmax',
-    title: 'softmax Dice from logits (mean per-class)',
+    title: 'multi-class Dice on softmax outputs (mean over classes)',
+    name: 'softmax Dice',
     activation: 'softmax',
     classes: 2,
     loss: { reduce: 'per-class' },

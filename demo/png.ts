@@ -1,5 +1,7 @@
-// PNG output of the Node demo (pngjs): images, masks, probability maps, gradient heatmaps and
-// a line chart drawn pixel by pixel, with a 3x5 bitmap font for its labels.
+// PNG output of the Node demo (pngjs): titled figures (an image with its title above and its
+// colour scale below: RGB inputs, masks and probabilities in grey, signed gradients as a diverging
+// heat-map) and line charts with a title, axes and a legend, drawn pixel by pixel with a 3x5
+// bitmap font of our own.
 import { writeFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 
@@ -39,11 +41,6 @@ function writePixels(path: string, size: number, scale: number, color: (pixel: n
 
 const byte = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 255);
 
-/** RGB in [0, 1], [size, size, 3]. */
-export function writeRgbPng(path: string, rgb: Float32Array, size: number, scale = 4): void {
-  writePixels(path, size, scale, (p) => [byte(rgb[p * 3]), byte(rgb[p * 3 + 1]), byte(rgb[p * 3 + 2])]);
-}
-
 /** Values in [0, 1] as grey levels (masks, probabilities). */
 export function writeGrayPng(path: string, values: Float32Array, size: number, scale = 4): void {
   writePixels(path, size, scale, (p) => {
@@ -82,43 +79,82 @@ function diverging(t: number): Rgb {
   return t < 0 ? [fade, fade, 255] : [255, fade, fade];
 }
 
-/** Height of the colour bar and its scale under a heatmap. */
+/** Height of the title band above a figure's image. */
+export const TITLE_HEIGHT = 24;
+/** Height of the colour bar and its scale under a figure's image. */
 export const COLOUR_BAR_HEIGHT = 44;
 
+/** What a figure's bottom band shows: a colour bar with labels at its ends and middle, or a note. */
+type FigureScale = { colour: (t: number) => Rgb; labels: readonly [string, string, string] } | { note: string };
+
 /**
- * Signed values as a diverging heatmap: blue where the value is negative (raising pred there
- * lowers the loss), red where positive, white at 0, scaled by the largest magnitude m. Below the
- * image, a colour bar from -m to +m with its scale written under it, so that two pictures with
- * different m are not read as the same gradient.
+ * An image of `size` x `size` values, each drawn as a `scale` x `scale` block, with its title
+ * written above it and its colour scale (or a note on what its colours mean) below it.
  */
-export function writeHeatmapPng(path: string, values: Float32Array, size: number, scale = 4): void {
-  let largest = 0;
-  for (const v of values) largest = Math.max(largest, Math.abs(v));
+function writeFigure(
+  path: string,
+  title: string,
+  size: number,
+  colourOf: (pixel: number) => Rgb,
+  legend: FigureScale,
+  scale = 4,
+): void {
   const side = size * scale;
-  const raster = new Raster(side, side + COLOUR_BAR_HEIGHT);
-  for (let y = 0; y < side; y++) {
-    for (let x = 0; x < side; x++) {
-      const v = values[Math.floor(y / scale) * size + Math.floor(x / scale)];
-      raster.set(x, y, diverging(largest === 0 ? 0 : v / largest));
-    }
-  }
-  const [barLeft, barRight, barTop, barHeight] = [8, side - 8, side + 6, 12];
+  const raster = new Raster(side, TITLE_HEIGHT + side + COLOUR_BAR_HEIGHT);
   const ink: Rgb = [40, 40, 40];
-  for (let x = barLeft; x <= barRight; x++) {
-    const colour = diverging(((x - barLeft) / (barRight - barLeft)) * 2 - 1);
-    for (let y = barTop; y < barTop + barHeight; y++) raster.set(x, y, colour);
+  text(raster, fitted(title, side), 4, 7, ink);
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++)
+      raster.set(x, TITLE_HEIGHT + y, colourOf(Math.floor(y / scale) * size + Math.floor(x / scale)));
   }
-  const ticks = [
-    [barLeft, `-${formatScale(largest)}`],
-    [(barLeft + barRight) / 2, '0'],
-    [barRight, `+${formatScale(largest)}`],
-  ] as const;
-  for (const [x, label] of ticks) {
-    line(raster, x, barTop + barHeight, x, barTop + barHeight + 3, ink, 1);
-    const width = label.length * 8;
-    text(raster, label, Math.min(side - width, Math.max(0, x - width / 2)), barTop + barHeight + 6, ink);
+  const barTop = TITLE_HEIGHT + side + 6;
+  if ('note' in legend) {
+    text(raster, fitted(legend.note, side), 4, barTop + 4, ink);
+  } else {
+    const [barLeft, barRight, barHeight] = [8, side - 8, 12];
+    for (let x = barLeft; x <= barRight; x++) {
+      const colour = legend.colour((x - barLeft) / (barRight - barLeft));
+      for (let y = barTop; y < barTop + barHeight; y++) raster.set(x, y, colour);
+    }
+    legend.labels.forEach((label, i) => {
+      const x = barLeft + ((barRight - barLeft) * i) / 2;
+      line(raster, x, barTop + barHeight, x, barTop + barHeight + 3, ink, 1);
+      const width = label.length * 8;
+      text(raster, label, Math.min(side - width, Math.max(0, x - width / 2)), barTop + barHeight + 6, ink);
+    });
   }
   raster.save(path);
+}
+
+/** `value` cut to what fits `width` pixels of the 8-pixel font. */
+const fitted = (value: string, width: number) => value.slice(0, Math.floor((width - 4) / 8));
+
+/** An RGB picture in [0, 1], [size, size, 3], titled. */
+export function writeRgbFigure(path: string, title: string, rgb: Float32Array, size: number): void {
+  writeFigure(path, title, size, (p) => [byte(rgb[p * 3]), byte(rgb[p * 3 + 1]), byte(rgb[p * 3 + 2])], {
+    note: 'RGB, each channel 0 to 1',
+  });
+}
+
+/** Values in [0, 1] (a mask, a probability) as grey levels, titled, with a 0-to-1 grey bar. */
+export function writeProbabilityFigure(path: string, title: string, values: Float32Array, size: number): void {
+  const grey = (t: number): Rgb => [byte(t), byte(t), byte(t)];
+  writeFigure(path, title, size, (p) => grey(values[p]), { colour: grey, labels: ['0', '0.5', '1'] });
+}
+
+/**
+ * Signed values as a diverging heat-map: blue where the value is negative (raising the input
+ * there lowers the loss), red where positive, white at 0, scaled by the largest magnitude m. The
+ * colour bar below runs from -m to +m with m written under it, so that two pictures with
+ * different m are not read as the same gradient.
+ */
+export function writeHeatmapFigure(path: string, title: string, values: Float32Array, size: number): void {
+  let largest = 0;
+  for (const v of values) largest = Math.max(largest, Math.abs(v));
+  writeFigure(path, title, size, (p) => diverging(largest === 0 ? 0 : values[p] / largest), {
+    colour: (t) => diverging(t * 2 - 1),
+    labels: [`-${formatScale(largest)}`, '0', `+${formatScale(largest)}`],
+  });
 }
 
 /** A scale value in at most 7 characters: 0.0123, 1.2e-5, 340. */
@@ -134,18 +170,23 @@ export interface Series {
   values: readonly number[];
 }
 
-/** A line chart of series in [0, 1] against the epoch, with axes, ticks, axis labels and a legend. */
-export function writeLineChart(
-  path: string,
-  series: readonly Series[],
-  xLabel = 'EPOCH',
-  yLabel = 'LOSS AND DICE',
-): void {
+/** What a chart says about itself: a title above it, its axes' labels, where its legend goes. */
+export interface ChartLabels {
+  title?: string;
+  xLabel?: string;
+  yLabel?: string;
+  /** 'middle' (right, at mid-height: a falling loss and a rising Dice leave room there) or 'bottom' (right). */
+  legend?: 'middle' | 'bottom';
+}
+
+/** A line chart of series in [0, 1] against the epoch: title, axes, ticks, axis labels and a legend. */
+export function writeLineChart(path: string, series: readonly Series[], labels: ChartLabels = {}): void {
+  const { title = '', xLabel = 'epoch', yLabel = 'loss and Dice', legend = 'middle' } = labels;
   const width = 560;
-  const height = 340;
+  const height = 360;
   const left = 44;
   const right = 16;
-  const top = 30;
+  const top = 50;
   const bottom = 40;
   const raster = new Raster(width, height);
   const xMax = Math.max(1, ...series.map((s) => s.values.length - 1));
@@ -154,6 +195,7 @@ export function writeLineChart(
   const grid: Rgb = [225, 225, 225];
   const ink: Rgb = [40, 40, 40];
 
+  text(raster, fitted(title, width), Math.max(4, (width - fitted(title, width).length * 8) / 2), 8, ink);
   for (let tick = 0; tick <= 5; tick++) {
     const y = py(tick / 5);
     line(raster, px(0), y, px(xMax), y, grid, 1);
@@ -168,7 +210,7 @@ export function writeLineChart(
   line(raster, px(0), py(0), px(0), py(1), ink, 1);
   text(raster, xLabel, (left + width - right) / 2 - xLabel.length * 4, height - 16, ink);
   // The y-axis label sits above the axis, where the 3x5 font can write it horizontally.
-  text(raster, yLabel, left - 26, 8, ink);
+  text(raster, yLabel, left - 26, top - 20, ink);
 
   for (const s of series) {
     for (let x = 1; x < s.values.length; x++) {
@@ -176,12 +218,16 @@ export function writeLineChart(
       if (Number.isFinite(a) && Number.isFinite(b)) line(raster, px(x - 1), py(a), px(x), py(b), s.color, 2);
     }
   }
-  // Legend at mid-height, where a falling loss and a rising Dice leave room by the end.
+  // The legend names every series, boxed in white so that lines under it do not cross its text.
+  const longest = Math.max(...series.map((s) => s.label.length));
+  const [boxWidth, boxHeight] = [28 + longest * 8 + 8, series.length * 16 + 6];
+  const boxLeft = width - right - boxWidth - 4;
+  const boxTop = legend === 'middle' ? py(0.62) - 3 : py(0) - boxHeight - 6;
+  for (let y = boxTop; y < boxTop + boxHeight; y++) line(raster, boxLeft, y, boxLeft + boxWidth, y, [255, 255, 255], 1);
   series.forEach((s, i) => {
-    const y = py(0.62) + i * 16;
-    const x = width - right - 150;
-    line(raster, x, y + 5, x + 20, y + 5, s.color, 2);
-    text(raster, s.label, x + 28, y, ink);
+    const y = boxTop + 3 + i * 16;
+    line(raster, boxLeft + 4, y + 5, boxLeft + 24, y + 5, s.color, 2);
+    text(raster, s.label, boxLeft + 32, y, ink);
   });
   raster.save(path);
 }
@@ -195,7 +241,7 @@ function line(raster: Raster, x0: number, y0: number, x1: number, y1: number, co
   }
 }
 
-// 3x5 glyphs, one row per string, drawn at 2x.
+// 3x5 glyphs, one row per string, drawn at 2x; lower case is written as upper case.
 const FONT: Record<string, string[]> = {
   '0': ['111', '101', '101', '101', '111'],
   '1': ['010', '110', '010', '010', '111'],
@@ -212,19 +258,45 @@ const FONT: Record<string, string[]> = {
   '+': ['000', '010', '111', '010', '000'],
   ' ': ['000', '000', '000', '000', '000'],
   A: ['111', '101', '111', '101', '101'],
+  B: ['110', '101', '110', '101', '110'],
   C: ['111', '100', '100', '100', '111'],
   D: ['110', '101', '101', '101', '110'],
   E: ['111', '100', '111', '100', '111'],
+  F: ['111', '100', '110', '100', '100'],
+  G: ['111', '100', '101', '101', '111'],
   H: ['101', '101', '111', '101', '101'],
   I: ['111', '010', '010', '010', '111'],
+  J: ['001', '001', '001', '101', '111'],
+  K: ['101', '101', '110', '101', '101'],
   L: ['100', '100', '100', '100', '111'],
+  M: ['101', '111', '111', '101', '101'],
   N: ['110', '101', '101', '101', '101'],
   O: ['111', '101', '101', '101', '111'],
   P: ['111', '101', '111', '100', '100'],
+  Q: ['111', '101', '101', '111', '001'],
   R: ['110', '101', '110', '101', '101'],
   S: ['111', '100', '111', '001', '111'],
   T: ['111', '010', '010', '010', '010'],
+  U: ['101', '101', '101', '101', '111'],
   V: ['101', '101', '101', '101', '010'],
+  W: ['101', '101', '111', '111', '101'],
+  X: ['101', '101', '010', '101', '101'],
+  Y: ['101', '101', '010', '010', '010'],
+  Z: ['111', '001', '010', '100', '111'],
+  '(': ['010', '100', '100', '100', '010'],
+  ')': ['010', '001', '001', '001', '010'],
+  '[': ['110', '100', '100', '100', '110'],
+  ']': ['011', '001', '001', '001', '011'],
+  '/': ['001', '001', '010', '100', '100'],
+  ':': ['000', '010', '000', '010', '000'],
+  ',': ['000', '000', '000', '010', '100'],
+  "'": ['010', '010', '000', '000', '000'],
+  '=': ['000', '111', '000', '111', '000'],
+  '>': ['100', '010', '001', '010', '100'],
+  '<': ['001', '010', '100', '010', '001'],
+  _: ['000', '000', '000', '000', '111'],
+  '%': ['101', '001', '010', '100', '101'],
+  '·': ['000', '000', '010', '000', '000'],
 };
 
 function text(raster: Raster, value: string, x: number, y: number, color: Rgb): void {

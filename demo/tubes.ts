@@ -372,6 +372,7 @@ async function main(): Promise<void> {
         },
       ];
     }),
+    { title: 'soft Dice vs soft Dice + clDice, held out', yLabel: 'Dice and tsens' },
   );
   writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   console.log(

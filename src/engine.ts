@@ -201,7 +201,7 @@ export class DiceEngine implements LossHost, LossFactory {
   }
 
   /**
-   * Creates a Dice loss for one shape and set of options (the seed's three losses: see
+   * Creates a Dice loss for one shape and set of options (the three classic TensorFlow Dice losses: see
    * {@link DiceLossOptions}). Resolves once its pipelines are compiled.
    */
   async dice(options: DiceLossOptions): Promise<DiceLoss> {

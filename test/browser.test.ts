@@ -2,17 +2,19 @@
 // missing) runs the built core bundle on navigator.gpu (SwiftShader, Vulkan on the CPU) and
 // computes the seed's three losses with gradients. The results are checked against the float64
 // reference with the tolerances of test/tolerance.ts; any WebGPU error in the page fails the
-// test, and so does a browser without WebGPU. Nothing is skipped.
+// test, and so does a browser without WebGPU. Nothing is skipped. The README's browser quick start
+// runs in the same page, as written (its `wgsl-dice` import pointed at the built bundle).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleForBrowser } from '../demo/web/bundle.js';
 import type { DiceLossOptions } from '../src/index.js';
-import { diceReference } from '../src/reference/index.js';
+import { diceReference, familyReference } from '../src/reference/index.js';
 import { ensureBuilt, REPO_ROOT } from './browser/dist.js';
 import type { BrowserCase, BrowserRun } from './browser/page.js';
 import { openTestPage, type TestPage } from './browser/test-page.js';
 import { expectClose, mulberry32 } from './helpers/gpu.js';
+import { importCapturingLog, readmeBrowserModule } from './helpers/readme-blocks.js';
 import { gradTolerance, LOSS_TOL, SUM_TOL } from './tolerance.js';
 
 const JS = 'text/javascript; charset=utf-8';
@@ -27,6 +29,10 @@ beforeAll(async () => {
       '/page.js': { body: await bundleForBrowser(join(REPO_ROOT, 'test/browser/page.ts')), type: JS },
       '/dist/index.js': { body: readFileSync(index), type: JS },
       '/dist/reference.js': { body: readFileSync(reference), type: JS },
+      '/readme-quick-start.js': {
+        body: await readmeBrowserModule('Quick start: browser', { 'wgsl-dice': '/dist/index.js' }),
+        type: JS,
+      },
     },
     'wgslDiceBrowserTest',
   );
@@ -34,6 +40,25 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await testPage?.close();
+});
+
+describe("the README's browser quick start", () => {
+  it('runs in the page as written and prints a finite loss', async () => {
+    const printed = await testPage.page.evaluate<string[]>(importCapturingLog('/readme-quick-start.js'));
+    const loss = /^loss (\S+)$/.exec(printed.at(-1) ?? '');
+    expect(loss, printed.join('\n')).not.toBeNull();
+    // The quick start's own inputs, through the float64 reference.
+    const [B, H, W, C] = [2, 16, 16, 3];
+    const logits = Float32Array.from({ length: B * H * W * C }, (_, i) => Math.sin(i));
+    const labels = Float64Array.from({ length: B * H * W }, (_, i) => (i % 7 === 0 ? 255 : i % C));
+    const want = familyReference(logits, labels, {
+      shape: [B, H, W, C],
+      activation: 'softmax',
+      target: 'u8',
+      ignoreIndex: 255,
+    }).loss;
+    expectClose([Number(loss![1])], [want], LOSS_TOL, 'README browser quick start loss');
+  });
 });
 
 /** Seeded inputs: soft predictions and one-hot targets (a binary mask for C = 1). */

@@ -1,15 +1,15 @@
 // The demo as a user runs it: `node dist/demo.js` trains the per-pixel model on the GPU for a
-// few epochs with each loss and must write its PNGs and a summary in which the validation Dice
-// rose; the web demo (dist/demo-web.js) must load in Chromium and train a few epochs on
+// few epochs with each loss and must write its titled PNGs, a summary in which the validation
+// Dice rose, and index.html linking every picture with a caption; the web demo (dist/demo-web.js) must load in Chromium and train a few epochs on
 // navigator.gpu without a WebGPU error. The demo programs fail themselves on any WebGPU error.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoRun } from '../demo/web/app.js';
-import { COLOUR_BAR_HEIGHT } from '../demo/png.js';
+import { COLOUR_BAR_HEIGHT, TITLE_HEIGHT } from '../demo/png.js';
 import { launchChromium, type ChromiumSession } from './browser/chromium.js';
 import { ensureBuilt } from './browser/dist.js';
 
@@ -62,16 +62,13 @@ describe('node dist/demo.js', () => {
       const png = PNG.sync.read(readFileSync(path));
       return [png.width, png.height];
     };
-    for (const kind of ['input', 'target', 'prediction']) {
-      expect(size(`val-0-${kind}.png`)).toEqual([256, 256]);
-      expect(size(`val-1-${kind}.png`)).toEqual([256, 256]);
+    // Every picture has its title above it and its colour scale (or a note) below it.
+    const figure = [256, TITLE_HEIGHT + 256 + COLOUR_BAR_HEIGHT];
+    for (const kind of ['input', 'target', 'prediction', 'gradient', 'gradient-logits']) {
+      expect(size(`val-0-${kind}.png`), kind).toEqual(figure);
+      expect(size(`val-1-${kind}.png`), kind).toEqual(figure);
     }
-    // Gradient heat-maps carry a colour bar and its scale below the image.
-    for (const kind of ['gradient', 'gradient-logits']) {
-      expect(size(`val-0-${kind}.png`)).toEqual([256, 256 + COLOUR_BAR_HEIGHT]);
-      expect(size(`val-1-${kind}.png`)).toEqual([256, 256 + COLOUR_BAR_HEIGHT]);
-    }
-    expect(size('loss-curve.png')).toEqual([560, 340]);
+    expect(size('loss-curve.png')).toEqual([560, 360]);
   });
 
   it('the gradient colour bar runs from blue (-max) through white to red (+max)', () => {
@@ -79,10 +76,27 @@ describe('node dist/demo.js', () => {
     const pixel = (x: number, y: number) => [
       ...png.data.subarray((y * png.width + x) * 4, (y * png.width + x) * 4 + 3),
     ];
-    const barY = 256 + 10;
+    const barY = TITLE_HEIGHT + 256 + 10;
     expect(pixel(8, barY)).toEqual([0, 0, 255]);
     expect(pixel(128, barY)).toEqual([255, 255, 255]);
     expect(pixel(248, barY)).toEqual([255, 0, 0]);
+  });
+
+  it('index.html shows every picture the run wrote, each linked and captioned, and links the summary', () => {
+    const html = readFileSync(join(out, 'index.html'), 'utf8');
+    const written = readdirSync(out, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.png') || f === 'summary.json')
+      .map((f) => f.replaceAll('\\', '/'))
+      .sort();
+    const linked = [...new Set([...html.matchAll(/(?:href|src)="([^"#]+)"/g)].map((m) => m[1]))].sort();
+    expect(linked).toEqual(written);
+    expect(written).toContain('val-dice.png');
+    const figures = [...html.matchAll(/<figure[^>]*>([\s\S]*?)<\/figure>/g)].map((m) => m[1]);
+    expect(figures).toHaveLength(written.length - 1);
+    for (const body of figures) expect(body).toMatch(/<figcaption>[^<]{20,}<\/figcaption>/);
+    // Each loss has its section, named.
+    for (const loss of LOSSES) expect(html).toContain(`<section id="${loss}"><h2>`);
+    expect(html).toMatch(/two values per class by construction/);
   });
 
   it('the prediction picture changed with training: not a blank image', () => {

@@ -1,26 +1,29 @@
 // What `npm pack` would publish: the built entries with their types, the shaders, the docs;
 // no tests, no benchmark, no demo.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { familyReference, familyReferenceGradient, labelMapSurfaceMetrics } from '../src/reference/index.js';
 import { ensureBuilt, REPO_ROOT } from './browser/dist.js';
+import {
+  localPackage,
+  NPM,
+  npmInstall as installInto,
+  packIntoNewApp,
+  type PackedTarball,
+} from './helpers/packed-app.js';
 import {
   expectReportMatchesReference,
   FIXTURE_SPACING,
   fixtureLabelMaps,
   NIFTI_FIXTURES,
 } from './helpers/segmentation-report.js';
-import { expectMetricClose } from './helpers/surface-cases.js';
 
 describe('npm pack contents', () => {
   it('ships the three entries with types and nothing from test/, bench/ or demo/', async () => {
     await ensureBuilt(['dist/index.js', 'dist/node.js', 'dist/reference.js', 'dist/cli.js']);
-    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
     const [report] = JSON.parse(
-      execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO_ROOT, encoding: 'utf8' }),
+      execFileSync(NPM, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO_ROOT, encoding: 'utf8' }),
     ) as [{ files: { path: string }[] }];
     const files = report.files.map((f) => f.path);
     for (const required of [
@@ -66,52 +69,28 @@ describe('npm pack contents', () => {
 // dependency (nifti-reader-js, with fflate), come from this checkout's node_modules as file: links
 // with --offline, so the test needs no network.
 describe('installed from the packed tarball', () => {
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   let scratch: string;
-  let tarball: string;
-  let packed: { filename: string; size: number; unpackedSize: number; files: { path: string }[] };
+  let packed: PackedTarball;
   let install: { status: number | null; output: string };
 
-  const localPackage = (name: string) => `file:${realpathSync(join(REPO_ROOT, 'node_modules', name))}`;
-  const npmInstall = (...specs: string[]) =>
-    execFileSync(npm, ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', ...specs], {
-      cwd: scratch,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  const npmInstall = (...specs: string[]) => {
+    const run = installInto(scratch, specs);
+    if (run.status !== 0) throw new Error(`npm install ${specs.join(' ')} failed:\n${run.output}`);
+  };
   const runNode = (args: string[]) =>
     spawnSync(process.execPath, args, { cwd: scratch, encoding: 'utf8', timeout: 120_000 });
   const cli = (args: string[]) => runNode([join(scratch, 'node_modules/wgsl-dice/dist/cli.js'), ...args]);
-  /** The first code block of `fence` (ts, js) under a README heading. */
-  const readmeSnippet = (heading: string, fence: string): string => {
-    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf(heading));
-    const snippet = new RegExp(`\`\`\`${fence}\n([\\s\\S]*?)\`\`\``).exec(section)?.[1];
-    expect(snippet, `README code under ${heading}`).toBeDefined();
-    return snippet!;
-  };
+  const installWithScripts = (specs: string[]) => installInto(scratch, specs, { scripts: true });
 
   beforeAll(async () => {
     await ensureBuilt(['dist/index.js', 'dist/node.js', 'dist/reference.js', 'dist/cli.js', 'dist/tfjs.js']);
-    scratch = mkdtempSync(join(tmpdir(), 'wgsl-dice-install-'));
-    // --ignore-scripts: dist/ is built already (npm pack would run prepack, the build, again).
-    [packed] = JSON.parse(
-      execFileSync(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', scratch], {
-        cwd: REPO_ROOT,
-        encoding: 'utf8',
-      }),
-    ) as [typeof packed];
-    tarball = join(scratch, packed.filename);
-    writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
-    // As a user installs it: no --ignore-scripts, so npm says so if the package has install scripts.
+    let tarball: string;
+    ({ dir: scratch, tarball, packed } = packIntoNewApp('wgsl-dice-install-'));
+    // As a user installs it: scripts allowed, so npm says so if the package has install scripts.
     // Its dependencies are linked from this checkout (npm takes a linked package that satisfies the
     // range instead of asking the registry).
     const dependencies = ['nifti-reader-js', 'fflate'].map(localPackage);
-    const run = spawnSync(npm, ['install', '--offline', '--no-audit', '--no-fund', ...dependencies, tarball], {
-      cwd: scratch,
-      encoding: 'utf8',
-    });
-    install = { status: run.status, output: `${run.stdout}${run.stderr}` };
+    install = installWithScripts([...dependencies, tarball]);
   }, 120_000);
 
   afterAll(() => {
@@ -249,56 +228,6 @@ describe('installed from the packed tarball', () => {
       tolerance: [1, 1, 1, 1],
       symmetric: true,
     });
-  }, 120_000);
-
-  it("the README's surface-metrics example runs as pasted and agrees with the float64 reference", () => {
-    const snippet = readmeSnippet('## Surface metrics and distance transforms', 'js');
-    // Run unchanged, then print the label maps it made, for the reference.
-    const dump = 'console.log(JSON.stringify({ pred: [...pred], target: [...target], D, H, W }));\n';
-    writeFileSync(join(scratch, 'surface-example.mjs'), snippet + dump);
-    if (!existsSync(join(scratch, 'node_modules/webgpu'))) npmInstall(localPackage('webgpu'));
-    const run = runNode(['surface-example.mjs']);
-    expect(run.status, run.stderr).toBe(0);
-    const [engineLine, presetLine, mapsLine] = run.stdout.trim().split('\n').slice(-3);
-    const engine = JSON.parse(engineLine) as { hausdorff: number[]; asd: number[]; nsd: number[] };
-    const { pred, target, D, H, W } = JSON.parse(mapsLine);
-    const want = labelMapSurfaceMetrics(pred, target, [D, H, W], {
-      labels: 3,
-      percentile: 95,
-      tolerance: 2,
-      spacing: [2.5, 0.8, 0.8],
-    });
-    expectMetricClose(
-      [...engine.hausdorff, ...engine.asd, ...engine.nsd],
-      [
-        ...want.map((r) => r.hausdorff),
-        ...want.map((r) => r.averageSurfaceDistance),
-        ...want.map((r) => r.surfaceDice),
-      ],
-      'engine.surfaceMetrics',
-    );
-    expectMetricClose(JSON.parse(presetLine)[0], engine.hausdorff, 'compute_hausdorff_distance preset');
-  }, 120_000);
-
-  it("the README's encode example runs as pasted and agrees with the float64 reference", () => {
-    // The first ts block under "The encode path, step by step", run unchanged (it is plain JS).
-    const snippet = readmeSnippet('## The encode path, step by step', 'ts');
-    writeFileSync(join(scratch, 'encode-example.mjs'), snippet);
-    if (!existsSync(join(scratch, 'node_modules/webgpu'))) npmInstall(localPackage('webgpu'));
-    const run = runNode(['encode-example.mjs']);
-    expect(run.status, run.stderr).toBe(0);
-    const printed = /loss (\S+), \|grad\| (\S+)/.exec(run.stdout);
-    expect(printed, run.stdout).not.toBeNull();
-
-    // The same inputs as the example, through the float64 reference (and its central differences).
-    const [B, H, W, C] = [1, 5, 5, 3];
-    const logits = Float32Array.from({ length: B * H * W * C }, (_, i) => Math.sin(i));
-    const labels = Float64Array.from({ length: B * H * W }, (_, i) => i % C);
-    const options = { shape: [B, H, W, C], activation: 'softmax', target: 'u8' } as const;
-    const want = familyReference(logits, labels, options).loss;
-    const wantGradNorm = Math.hypot(...familyReferenceGradient(logits, labels, options));
-    expect(Math.abs(Number(printed![1]) - want)).toBeLessThanOrEqual(1e-6 + 1e-5 * Math.abs(want));
-    expect(Math.abs(Number(printed![2]) - wantGradNorm)).toBeLessThanOrEqual(1e-4 * wantGradNorm);
   }, 120_000);
 
   it('with tfjs-core and webgpu but without tfjs-backend-webgpu: wgsl-dice/tfjs imports, useTfjsWebGPU names the npm command', () => {

@@ -1,8 +1,10 @@
 // wgsl-dice/tfjs in real Chromium: TensorFlow.js (tfjs-core, tfjs-layers, tfjs-backend-webgpu,
 // bundled from node_modules and shared through an import map) on navigator.gpu (SwiftShader),
-// with the built /dist/tfjs.js. The seed's three losses' value and gradient through
+// with the built /dist/tfjs.js. The three classic Dice losses' value and gradient through
 // tf.valueAndGrad are checked against the float64 reference (tolerances of test/tolerance.ts),
 // and model.compile({ loss: diceLoss() }) + model.fit must train (loss falls) on the GPU path.
+// The README's TensorFlow.js browser program runs in the same page as written ('wgsl-dice/tfjs'
+// pointed at the built bundle, '@tensorflow/tfjs' at tfjs-core and tfjs-layers).
 // Any WebGPU error on tfjs's device fails the test; nothing is skipped.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import { ensureBuilt, REPO_ROOT } from './browser/dist.js';
 import { openTestPage, type TestPage } from './browser/test-page.js';
 import type { TfjsBrowserCase, TfjsBrowserRun } from './browser/tfjs-page.js';
 import { bundleTfjsVendor, TFJS_IMPORT_MAP } from './browser/tfjs-vendor.js';
+import { importCapturingLog, readmeBrowserModule } from './helpers/readme-blocks.js';
 import { expectClose, mulberry32 } from './helpers/gpu.js';
 import { oneHot, seededLabels } from './helpers/tfjs.js';
 import { gradTolerance, LOSS_TOL } from './tolerance.js';
@@ -36,6 +39,10 @@ beforeAll(async () => {
       '/dist/index.js': { body: readFileSync(index), type: JS },
       '/dist/tfjs.js': { body: readFileSync(tfjs), type: JS },
       '/dist/reference.js': { body: readFileSync(reference), type: JS },
+      '/readme-tfjs.js': {
+        body: await readmeBrowserModule('TensorFlow.js', { 'wgsl-dice/tfjs': '/dist/tfjs.js' }),
+        type: JS,
+      },
       ...Object.fromEntries(Object.entries(vendor).map(([url, body]) => [url, { body, type: JS }])),
     },
     'wgslDiceTfjsBrowserTest',
@@ -104,5 +111,18 @@ describe('wgsl-dice/tfjs in Chromium', () => {
     const firstEpoch = (batchLosses[0] + batchLosses[1]) / 2;
     const lastEpoch = (batchLosses[10] + batchLosses[11]) / 2;
     expect(lastEpoch).toBeLessThan(0.8 * firstEpoch);
+  });
+});
+
+describe("the README's TensorFlow.js browser program", () => {
+  it('trains its model with the class-weighted Dice loss on the GPU path', async () => {
+    const printed = await testPage.page
+      .evaluate<string[]>(importCapturingLog('/readme-tfjs.js'))
+      .catch((error: Error) => {
+        throw new Error(`the README program failed: ${error.message}\n${testPage.log.join('\n')}`);
+      });
+    const calls = /^GPU calls: (\d+)$/.exec(printed.at(-1) ?? '');
+    expect(calls, printed.join('\n')).not.toBeNull();
+    expect(Number(calls![1])).toBeGreaterThan(0);
   });
 });

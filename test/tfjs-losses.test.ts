@@ -18,7 +18,7 @@ import {
   multiclassDiceLoss,
   tfjsLoss,
   weightedDiceLoss,
-  type SeedLossOptions,
+  type ClassicDiceLossOptions,
   type TfjsLossOptions,
   type WarmUpProgress,
 } from '../src/tfjs/index.js';
@@ -362,7 +362,7 @@ describe('options are checked at creation and at each new shape, before any tfjs
     expectCode(() => diceLoss({ epsilon: -1 }), 'INVALID_OPTION', /epsilon must be a finite number >= 0, got -1/);
     expectCode(() => diceLoss({ epsilon: 'abc' as unknown as number }), 'INVALID_OPTION', /epsilon.*"abc"/);
     expectCode(
-      () => multiclassDiceLoss({ epsilom: 1e-5 } as SeedLossOptions),
+      () => multiclassDiceLoss({ epsilom: 1e-5 } as ClassicDiceLossOptions),
       'UNKNOWN_OPTION',
       /"epsilom".*Did you mean "epsilon"/,
     );

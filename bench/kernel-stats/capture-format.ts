@@ -46,7 +46,7 @@ export interface PassMarker {
 
 /**
  * The adapter the losses were planned and their pipelines made on. Plans depend on it beyond
- * the device class: the seed's reduce kernel takes the subgroup variant when a class row fits
+ * the device class: the classic losses' reduce kernel takes the subgroup variant when a class row fits
  * the adapter's smallest subgroup.
  */
 export interface AdapterMarker {
@@ -177,7 +177,7 @@ function isSpirvAssemblyLine(line: string): boolean {
  * assembler knows, so that every machine measures the same modules. The mode only promises how
  * divergent invocations reconverge before subgroup operations; with Mesa 25.0.7 ACO made the
  * same code with and without it (the same "Hash" statistic, written back into the binaries,
- * for the seed's subgroup reduce and the family and clDice kernels, 2026-12-03).
+ * for the classic losses' subgroup reduce and the family and clDice kernels, 2026-12-03).
  */
 export function assemblerInput(spirv: string): string {
   return spirv

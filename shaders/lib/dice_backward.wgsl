@@ -1,4 +1,4 @@
-// What the seed losses' backward kernels (dice_backward_vec4, _scalar) share: the uniform
+// What the classic Dice losses' backward kernels (dice_backward_vec4, _scalar) share: the uniform
 // block, the coefficients from dice_finalize.wgsl and the units a thread writes (included with
 // `// #include "lib/dice_backward.wgsl"`). The including kernel declares `truth` and `grad`,
 // whose element type (f32 or vec4<f32>) is its own.

@@ -1,4 +1,4 @@
-// How the seed's vec4 reduce kernels read pred: vec4<f32> units. Its variant
+// How the classic losses' vec4 reduce kernels read pred: vec4<f32> units. Its variant
 // lib/dice_pred_vec4_f16.wgsl (predType 'f16', composed in its place by src/kernels/sources.ts)
 // reads vec4<f16>; the kernels widen every unit to f32 as they read it.
 

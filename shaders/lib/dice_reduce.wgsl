@@ -1,4 +1,4 @@
-// What the seed losses' reduce kernels (dice_reduce_vec4, _scalar, _vec4_subgroups) share:
+// What the classic Dice losses' reduce kernels (dice_reduce_vec4, _scalar, _vec4_subgroups) share:
 // the uniform block, the column view of a slab, and the fault record (included with
 // `// #include "lib/dice_reduce.wgsl"`). The including kernel declares `truth` and includes
 // the library that declares `pred` and UNIT_WIDTH, its elements per unit (lib/dice_pred_vec4.wgsl,

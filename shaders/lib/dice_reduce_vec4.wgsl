@@ -1,4 +1,4 @@
-// The vec4 column sums of the seed losses' reduce kernels (dice_reduce_vec4 and
+// The vec4 column sums of the classic Dice losses' reduce kernels (dice_reduce_vec4 and
 // _vec4_subgroups; included with `// #include "lib/dice_reduce_vec4.wgsl"` after
 // lib/dice_reduce.wgsl). The including kernel declares `pred` (vec4 of f32, or of f16 for
 // predType 'f16') and `truth`.

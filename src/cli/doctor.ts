@@ -11,12 +11,12 @@ export const DOCTOR_HELP = `Usage: wgsl-dice doctor [--json]
 
 Checks that wgsl-dice works on this machine: prints the WebGPU adapter dawn.node picks, its
 features and limits, then runs the engine's losses forward and backward and compares each
-with the float64 reference: the seed's global, weighted per-class and mean per-class Dice on
-several shapes (odd sizes, C = 1 and C = 64 included), then one loss-family check per
+with the float64 reference: the three classic TensorFlow Dice losses (global,
+class-weighted, multi-class softmax) on several shapes (odd sizes, C = 1 and C = 64 included), then one loss-family check per
 feature (activations, label maps, channels-first, Jaccard, Tversky, Generalized Dice, the
 soft-label and squared forms, cross-entropy, focal, masks).
 
-A seed value passes when |gpu - reference| <= atol + rtol * |reference| with rtol 1e-5; atol
+A classic loss's value passes when |gpu - reference| <= atol + rtol * |reference| with rtol 1e-5; atol
 is 1e-6 for the loss and the Dice values and 1e-5 * max|gradient| for the gradient. A family
 loss passes within 1e-5 + 1e-4 |reference|, its gradient (against central differences of
 the reference) within 1e-4 max|gradient| + 1e-6 + 1e-3 |reference|.

@@ -27,7 +27,7 @@ Inputs:
                       C = 1: a 0/1 mask). The engine takes dense targets for now, so label maps
                       are expanded to one-hot on the CPU first; it will take them directly later.
 
-Loss (the seed's three Dice losses):
+Loss (the three classic TensorFlow Dice losses):
   --reduce MODE       global (default): one Dice per sample over all positions and classes.
                       per-class: one Dice per (sample, class); the loss is their mean, or with
                       --weights the sum over classes of w_c * mean over samples of (1 - Dice).

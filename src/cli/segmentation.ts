@@ -1,7 +1,7 @@
 // `wgsl-dice eval` on two label maps (.npy or NIfTI): per class, the Dice, the Hausdorff distance
 // at a percentile (HD95), the average surface distance and the normalised surface Dice, with
-// MONAI's conventions (edges, distances, percentile, empty masks: see the README's "Surface
-// metrics" section). The surface metrics run on the GPU (engine.surfaceMetrics), one class crop
+// MONAI's conventions (edges, distances, percentile, empty masks: see docs/surface-metrics.md, "MONAI's
+// conventions"). The surface metrics run on the GPU (engine.surfaceMetrics), one class crop
 // at a time (see label-maps.ts); the Dice is counted exactly on the CPU in the same pass that finds
 // the crops.
 import { describeAdapter } from '../node/index.js';

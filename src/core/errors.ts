@@ -24,7 +24,7 @@
  * | `MISALIGNED_OFFSET` | an offset is not a non-negative multiple of minStorageBufferOffsetAlignment |
  * | `BINDING_TOO_LARGE` | a binding (or one binding window's share) exceeds the device's limit      |
  * | `GRID_TOO_LARGE`    | the work needs more workgroups than the device allows (kept; not thrown    |
- * |                     | by the seed losses since binding windows lifted the batch limit)           |
+ * |                     | by the classic Dice losses since binding windows lifted the batch limit)           |
  * | `ENGINE_DESTROYED`  | the engine or the loss was destroyed (also while a `compute()` was pending) |
  * | `DEVICE_LOST`       | the GPU device was lost, before or while a call was waiting on it          |
  * | `GPU_ERROR`         | WebGPU reported an error wgsl-dice could not attribute to the call         |

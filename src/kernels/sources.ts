@@ -180,7 +180,7 @@ const kernelFiles = {
 
 type KernelFile = keyof typeof kernelFiles;
 
-/** The seed losses' reduce kernels read pred as f32 or f16. */
+/** The classic Dice losses' reduce kernels read pred as f32 or f16. */
 type DiceReduce = 'dice_reduce_vec4' | 'dice_reduce_scalar' | 'dice_reduce_vec4_subgroups';
 export type DiceShaderName =
   DiceReduce | `${DiceReduce}_f16` | 'dice_finalize' | 'dice_backward_vec4' | 'dice_backward_scalar';

@@ -48,7 +48,7 @@ export interface DiceResult {
     predSum: Float32Array;
     targetSum: Float32Array;
   };
-  /** {@link groups} under the seed's names (dice, intersection); kept for existing code. */
+  /** {@link groups} under the TensorFlow code's names (dice, intersection); kept for existing code. */
   perClass: {
     dice: Float32Array;
     intersection: Float32Array;
@@ -60,7 +60,7 @@ export interface DiceResult {
 }
 
 /**
- * One Dice loss of the seed's kind (global, class-weighted or multi-class softmax Dice on
+ * One Dice loss of the classic TensorFlow kind (global, class-weighted or multi-class softmax Dice on
  * probabilities) for a fixed shape, created by {@link DiceEngine.dice}: a spec of the one
  * pipeline (src/program), run by the shared runtime. It owns its uniforms and scratch buffers
  * (allocated once), borrows the caller's buffers, and caches bind groups by the buffers they

@@ -65,7 +65,7 @@ export function programIdentity(program: LossProgram, workgroupSize: number): st
 
 /**
  * The shape class a tuned choice is kept for: the loss kind, its modes (the kernels and
- * `override` constants of the device class's plan; the seed's reduction), the class count, and the batch and element
+ * `override` constants of the device class's plan; the classic losses' reduction), the class count, and the batch and element
  * counts rounded to powers of two. Losses of one class run the same kernels on about the same
  * amount of data, so the fastest choice for one is a good one for all.
  */

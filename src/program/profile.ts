@@ -14,7 +14,7 @@ export interface GridProfile {
    * Workgroups an elementwise (barrier-free) pass aims for: more than a reduction. On software
    * adapters each workgroup still costs its start-up (every thread's loads of the per-sample
    * coefficients run as per-lane loops there): at 2x512x512x8 on lavapipe, 512 workgroups took
-   * about 3 ms more process CPU than 16-64 for the seed and softmax backward passes, so 32
+   * about 3 ms more process CPU than 16-64 for the classic losses' and the softmax backward passes, so 32
    * (four per lavapipe thread on an 8-core machine) rather than hundreds.
    */
   readonly elementwiseWorkgroups: number;

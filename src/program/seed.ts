@@ -202,7 +202,7 @@ function gcd(a: number, b: number): number {
 }
 
 /**
- * The reduce kernel for the seed grids. `subgroupSize` is the device's smallest subgroup when the
+ * The reduce kernel for the classic losses' grids. `subgroupSize` is the device's smallest subgroup when the
  * subgroup variant may be used: it needs vec4 rows whose columns per workgroup are a power
  * of two that fits in one subgroup.
  */

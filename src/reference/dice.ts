@@ -1,5 +1,5 @@
 /**
- * Float64 CPU reference of the seed's three TensorFlow Dice losses and their analytic
+ * Float64 CPU reference of the three classic TensorFlow Dice losses and their analytic
  * gradients. Written from the formulas with plain loops, independently of the WGSL kernels, so
  * it can judge them (and users can judge their own GPU with it).
  *
@@ -10,7 +10,7 @@ export interface DiceReferenceOptions {
   shape: readonly number[];
   /** 'global': one Dice per sample over spatial and class axes; 'per-class': per (sample, class). */
   reduce?: 'global' | 'per-class';
-  /** Per-class weights for 'per-class' (seed example 2); loss = sum_c w_c * mean_b(1 - dice). */
+  /** Per-class weights for 'per-class' (the class-weighted Dice loss); loss = sum_c w_c * mean_b(1 - dice). */
   weights?: ArrayLike<number>;
   /** Added to numerator and denominator (default 1e-6), or each separately. */
   epsilon?: number | { numerator: number; denominator: number };

@@ -257,7 +257,7 @@ export abstract class ProgramLoss {
   /**
    * @internal Records only the backward passes, into `grad`, from the coefficients in
    * {@link _gradientCoefficients} (see there). Buffers as for encode(); those no backward pass
-   * binds (loss, and pred for the seed losses) may be left out.
+   * binds (loss, and pred for the classic Dice losses) may be left out.
    */
   _encodeBackward(encoder: GPUCommandEncoder, buffers: Readonly<Partial<Record<TensorName, GPUBuffer>>>): void {
     if (!buffers.grad)

@@ -92,7 +92,7 @@ export interface LossOptions {
   weights?: readonly number[] | 'inverse-frequency';
   /**
    * How group values combine: 'mean' (of weight*value over groups), 'sum', 'weighted-mean'
-   * (sum w*v / sum w), 'batch-mean' (sum over classes of w_c times the batch mean: the seed's
+   * (sum w*v / sum w), 'batch-mean' (sum over classes of w_c times the batch mean: the classic losses'
    * weighted Dice), or 'none' (every group's value is kept; the scalar and the gradient are their sum).
    */
   reduction?: 'mean' | 'sum' | 'weighted-mean' | 'batch-mean' | 'none';

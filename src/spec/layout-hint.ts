@@ -1,7 +1,7 @@
 import { WgslDiceError, type WgslDiceErrorCode } from '../core/errors.js';
 
 /**
- * The layout rule (README, "Options of engine.loss", `layout`): a shape is read channels-last,
+ * The layout rule (docs/options.md, "The layout rule"): a shape is read channels-last,
  * `[B, ...spatial, C]`, unless `layout: 'channels-first'` says `[B, C, ...spatial]`. Whether a
  * shape "looks" channels-first cannot decide it: `[2, 3, 3, 3]`, `[2, 4, 64, 64]` and
  * `[1, 8, 8, 8]` are all valid channels-last shapes (volumes with 3, 64 and 8 classes), and an

@@ -10,7 +10,7 @@ import {
 import { parseNhwcShape, type NhwcShape } from '../core/shape.js';
 import { rejectUndeclaredChannelsFirst } from './layout-hint.js';
 
-/** How Dice groups are formed, as in the seed's three TensorFlow losses. */
+/** How Dice groups are formed, as in the three classic TensorFlow Dice losses. */
 export type DiceReduce = 'global' | 'per-class';
 
 /** Smoothing added to the Dice numerator and denominator: one value for both, or each. */
@@ -20,18 +20,18 @@ export interface DiceLossOptions {
   /** Channels-last shape `[B, ...spatial, C]` of both pred and target. */
   shape: readonly number[];
   /**
-   * `'global'`: one Dice per sample over every spatial position and class (seed example 1).
+   * `'global'`: one Dice per sample over every spatial position and class (the global Dice loss).
    * `'per-class'`: one Dice per (sample, class) over the spatial positions (examples 2 and 3).
    * Default `'global'`.
    */
   reduce?: DiceReduce;
   /**
    * Per-class weights (length C, finite, >= 0), `'per-class'` only. With weights the loss is
-   * sum_c w_c * mean_b(1 - dice) (seed example 2, not normalised by the weights' sum);
+   * sum_c w_c * mean_b(1 - dice) (the class-weighted Dice loss, not normalised by the weights' sum);
    * without, mean over classes and batch (example 3).
    */
   weights?: ArrayLike<number>;
-  /** Default 1e-6 on both, as in the seed. */
+  /** Default 1e-6 on both, as in the TensorFlow code. */
   epsilon?: Epsilon;
   /**
    * Element type of pred: 'f32' (default) or 'f16' (half the bytes to read; needs the device
@@ -64,7 +64,7 @@ export function normalizeDiceOptions(given: unknown): NormalizedDiceOptions {
   }
   rejectUndeclaredChannelsFirst(
     options,
-    "engine.dice() reads channels-last data only: for [B, C, ...spatial] data transpose it, or use engine.loss with layout: 'channels-first' (README, Migrating).",
+    'engine.dice() reads channels-last data only: for [B, C, ...spatial] data transpose it, or use engine.loss with layout: \'channels-first\' (docs/presets.md, "Migrating a training script").',
   );
   const o = ownOptions<DiceLossOptions>('Dice option', options, knownOptions);
   const shape = parseNhwcShape(o.shape);

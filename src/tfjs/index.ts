@@ -1,5 +1,5 @@
 /**
- * `wgsl-dice/tfjs`: the seed's three Dice losses, and any `engine.loss` configuration, as
+ * `wgsl-dice/tfjs`: the three classic TensorFlow Dice losses, and any `engine.loss` configuration, as
  * TensorFlow.js losses on tfjs's WebGPU backend. Each returns `(yTrue, yPred) => tf.Scalar`
  * (Keras's order) for `model.compile({ loss })`, `tf.grad` or `optimizer.minimize`; the
  * forward and dL/dpred run as wgsl-dice passes on the tensors' own GPUBuffers in one submit.
@@ -41,19 +41,22 @@ export type { CacheStats } from './cache.js';
 export { MAX_SHAPES_PER_DEVICE } from './cache.js';
 export { TfjsUnavailableError } from './tfjs-core.js';
 
-/** Options of the seed losses. */
-export interface SeedLossOptions {
-  /** Default 1e-6 on numerator and denominator, as in the seed. */
+/** Options of the three classic TensorFlow Dice losses (diceLoss, weightedDiceLoss, multiclassDiceLoss). */
+export interface ClassicDiceLossOptions {
+  /** Default 1e-6 on numerator and denominator, as in the TensorFlow code. */
   epsilon?: Epsilon;
 }
 
-/** Seed example 1, `dice_loss`: one Dice per sample over every position and class; mean over the batch. */
-export function diceLoss(options: SeedLossOptions = {}): TfjsLossFunction {
+/** @deprecated The former name of {@link ClassicDiceLossOptions}. */
+export type SeedLossOptions = ClassicDiceLossOptions;
+
+/** The global Dice loss (TensorFlow's `dice_loss`): one Dice per sample over every position and class; mean over the batch. */
+export function diceLoss(options: ClassicDiceLossOptions = {}): TfjsLossFunction {
   return seedLoss('diceLoss', 'global', undefined, options);
 }
 
-/** Seed example 2, `weighted_dice_loss`: Σ_c weights[c] · mean_b(1 − dice_bc), not divided by Σ weights. */
-export function weightedDiceLoss(weights: readonly number[], options: SeedLossOptions = {}): TfjsLossFunction {
+/** The class-weighted Dice loss (TensorFlow's `weighted_dice_loss`): Σ_c weights[c] · mean_b(1 − dice_bc), not divided by Σ weights. */
+export function weightedDiceLoss(weights: readonly number[], options: ClassicDiceLossOptions = {}): TfjsLossFunction {
   if (!Array.isArray(weights) && !(ArrayBuffer.isView(weights) && !(weights instanceof DataView))) {
     throw new WgslDiceError(
       'INVALID_WEIGHTS',
@@ -70,13 +73,13 @@ export function weightedDiceLoss(weights: readonly number[], options: SeedLossOp
   return seedLoss('weightedDiceLoss', 'per-class', Array.from(weights as ArrayLike<number>), options);
 }
 
-/** Seed example 3, `multiclass_dice_loss`: mean over classes and batch of (1 − dice_bc). */
-export function multiclassDiceLoss(options: SeedLossOptions = {}): TfjsLossFunction {
+/** The multi-class softmax Dice loss (TensorFlow's `multiclass_dice_loss`): mean over classes and batch of (1 − dice_bc). */
+export function multiclassDiceLoss(options: ClassicDiceLossOptions = {}): TfjsLossFunction {
   return seedLoss('multiclassDiceLoss', 'per-class', undefined, options);
 }
 
 /**
- * Checks the seed options now (at creation, with C = the number of weights, or 1), reading each
+ * Checks the options now (at creation, with C = the number of weights, or 1), reading each
  * option once: a bad epsilon or weight fails here, not at the first call.
  */
 function seedLoss(
@@ -92,7 +95,7 @@ function seedLoss(
     );
   }
   _rejectUnknownKeys(`${name} option`, options, ['epsilon']);
-  const epsilon = (options as SeedLossOptions).epsilon;
+  const epsilon = (options as ClassicDiceLossOptions).epsilon;
   const checked = _normalizeDiceOptions({ shape: [1, 1, weights?.length ?? 1], reduce, weights, epsilon });
   const smoothing = { numerator: checked.smoothNumerator, denominator: checked.smoothDenominator };
   const formula: SeedFormula = {

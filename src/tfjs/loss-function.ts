@@ -36,7 +36,7 @@ export interface TfjsLossFunction {
   /**
    * Compiles the GPU loss for predictions of `predShape` on the active backend's device, and
    * keeps it compiled until {@link dispose} (prepared shapes are never evicted). Calls at a
-   * shape not prepared yet start compiling and, for the seed losses, compute that one call with
+   * shape not prepared yet start compiling and, for the classic Dice losses, compute that one call with
    * the same formula in tfjs ops; {@link tfjsLoss} throws `LOSS_NOT_READY` instead. Rejects with
    * the loss's option errors for that shape (`INVALID_SHAPE`, `INVALID_WEIGHTS`, ...).
    */

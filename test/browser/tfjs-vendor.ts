@@ -16,6 +16,9 @@ export const TFJS_IMPORT_MAP = {
   [GRADIENTS]: '/vendor/tfjs-core-gradients.js',
   '@tensorflow/tfjs-layers': '/vendor/tfjs-layers.js',
   '@tensorflow/tfjs-backend-webgpu': '/vendor/tfjs-backend-webgpu.js',
+  // What the README's browser program imports: the union package's core and layers (its
+  // converter, data and CPU/WebGL backends are not needed on the webgpu backend).
+  '@tensorflow/tfjs': '/vendor/tfjs.js',
 } as const;
 
 const SOURCES: Record<string, string> = {
@@ -23,7 +26,11 @@ const SOURCES: Record<string, string> = {
   [GRADIENTS]: 'export {};',
   '@tensorflow/tfjs-layers': "export * from '@tensorflow/tfjs-layers';",
   '@tensorflow/tfjs-backend-webgpu': "export * from '@tensorflow/tfjs-backend-webgpu';",
+  '@tensorflow/tfjs': "export * from '@tensorflow/tfjs-core'; export * from '@tensorflow/tfjs-layers';",
 };
+
+/** The packages other bundles take from the import map rather than bundling again (every one tfjs-core). */
+const SHARED = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers'];
 
 /** URL path -> ES module text, for every entry of TFJS_IMPORT_MAP. */
 export async function bundleTfjsVendor(): Promise<Record<string, string>> {
@@ -36,7 +43,7 @@ export async function bundleTfjsVendor(): Promise<Record<string, string>> {
         platform: 'browser',
         target: 'es2022',
         write: false,
-        external: name === '@tensorflow/tfjs-core' ? [] : ['@tensorflow/tfjs-core'],
+        external: name === '@tensorflow/tfjs-core' ? [] : name === '@tensorflow/tfjs' ? SHARED : SHARED.slice(0, 1),
         logLevel: 'silent',
       });
       return [url, result.outputFiles[0].text] as const;

@@ -1,4 +1,4 @@
-// The layout rule (src/spec/layout-hint.ts; README, the `layout` row of the options table): a
+// The layout rule (src/spec/layout-hint.ts; docs/options.md, "The layout rule"): a
 // shape is read channels-last unless `layout: 'channels-first'` is given, and wgsl-dice never
 // guesses from the shape alone ([2, 3, 3, 3] and [2, 4, 64, 64] are valid channels-last shapes).
 // Where the options show that the data is channels-first (an option sized by the class count

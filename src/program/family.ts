@@ -14,9 +14,9 @@ import { withBoundaryTerm } from './boundary.js';
 import { foldLanes, type BindingWindow } from './grids.js';
 import type { DeviceProfile } from './profile.js';
 import {
+  finalizePass,
   scratchRef,
   tensorRef,
-  uniformPass,
   type BindingRef,
   type LossProgram,
   type PipelineConstants,
@@ -26,10 +26,11 @@ import {
   carryBytes,
   forwardBlockClasses,
   voxelBackwardKernel,
+  voxelBackwardPass,
   voxelForwardKernel,
+  voxelForwardPass,
   voxelGridFields,
   voxelGrids,
-  voxelPass,
   voxelTensors,
   voxelWindow,
   type VoxelGrid,
@@ -265,55 +266,35 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
       { name: 'stats', bytes: groups * 32, readable: true },
     ],
     passes: [
-      voxelPass(
-        'forward',
+      voxelForwardPass(
         forwardKernel.kernel,
         { ...voxel, ...forwardKernel.constants, SEPARATE_MASS: +separateMass(o), SUMS_B: +sumsB(o) },
         packFamilyParams(o, forward, forward.windows),
         forward,
-        (w) => ({
-          ...inputs(w),
-          partials: scratchRef('partials'),
-          faults: scratchRef('faults'),
-          carry: scratchRef('carry'),
-        }),
+        inputs,
       ),
-      uniformPass(
-        'finalize',
+      finalizePass(
         'family_finalize',
         finalizeConstants(o),
         packFamilyFinalizeParams(o, forward.chunks, groups, faultRecords, profile.workgroupSize),
-        [
-          {
-            block: 0,
-            workgroups: [1, 1, 1],
-            bindings: {
-              partials: scratchRef('partials'),
-              class_info: scratchRef('class info'),
-              pair_sums: scratchRef('pair sums'),
-              stats: scratchRef('stats'),
-              coefs: scratchRef('coefs'),
-              loss: tensorRef('loss', 0, 4),
-              status: scratchRef('status'),
-              faults: scratchRef('faults'),
-            },
-          },
-        ],
+        {
+          partials: scratchRef('partials'),
+          class_info: scratchRef('class info'),
+          pair_sums: scratchRef('pair sums'),
+          stats: scratchRef('stats'),
+          coefs: scratchRef('coefs'),
+          loss: tensorRef('loss', 0, 4),
+        },
       ),
       ...(differentiable
         ? [
-            voxelPass(
-              'backward',
+            voxelBackwardPass(
+              o,
               backwardKernel.kernel,
               { ...voxel, ...backwardKernel.constants },
               packFamilyParams(o, backward, backward.windows),
               backward,
-              (w) => ({
-                ...inputs(w),
-                coefs: scratchRef('coefs'),
-                grad: voxelWindow('grad', w, 'elements', o.classes, o.gradType),
-              }),
-              'backward',
+              (w) => ({ ...inputs(w), coefs: scratchRef('coefs') }),
             ),
           ]
         : []),

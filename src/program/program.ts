@@ -197,6 +197,25 @@ export function uniformPass(
   };
 }
 
+/**
+ * A loss's finalize: one workgroup that turns the forward's partial sums into the loss and folds
+ * the forward's fault records into `status` (lib/fault_fold.wgsl); those two bindings follow `bindings`.
+ */
+export function finalizePass(
+  kernel: KernelName,
+  constants: PipelineConstants,
+  uniforms: ArrayBuffer,
+  bindings: Record<string, BindingRef>,
+): ProgramPass {
+  return uniformPass('finalize', kernel, constants, uniforms, [
+    {
+      block: 0,
+      workgroups: [1, 1, 1],
+      bindings: { ...bindings, status: scratchRef('status'), faults: scratchRef('faults') },
+    },
+  ]);
+}
+
 /** A plain-text table of a program's passes: kernel, constants, dispatches, bindings. */
 export function describeProgram(program: LossProgram): string {
   const lines = [`${program.label}`];

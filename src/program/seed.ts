@@ -13,6 +13,7 @@ import {
 } from './grids.js';
 import type { DeviceProfile, GridProfile } from './profile.js';
 import {
+  finalizePass,
   scratchRef,
   tensorRef,
   uniformPass,
@@ -343,27 +344,13 @@ export function planSeedProgram(o: NormalizedDiceOptions, profile: DeviceProfile
         },
       })),
     ),
-    uniformPass(
-      'finalize',
-      'dice_finalize',
-      {},
-      packSeedFinalizeParams(grids, o.smoothNumerator, o.smoothDenominator),
-      [
-        {
-          block: 0,
-          workgroups: [1, 1, 1],
-          bindings: {
-            partials: scratchRef('partials'),
-            class_weights: scratchRef('group weights'),
-            stats: tensorRef('stats', 0, groups * 16),
-            coefs: scratchRef('coefs'),
-            loss: tensorRef('loss', 0, 4),
-            status: scratchRef('status'),
-            faults: scratchRef('faults'),
-          },
-        },
-      ],
-    ),
+    finalizePass('dice_finalize', {}, packSeedFinalizeParams(grids, o.smoothNumerator, o.smoothDenominator), {
+      partials: scratchRef('partials'),
+      class_weights: scratchRef('group weights'),
+      stats: tensorRef('stats', 0, groups * 16),
+      coefs: scratchRef('coefs'),
+      loss: tensorRef('loss', 0, 4),
+    }),
     uniformPass(
       'backward',
       backwardShaderFor(grids),

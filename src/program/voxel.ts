@@ -4,6 +4,7 @@ import type { UniformValue } from '../kernels/uniforms.js';
 import { MAX_SEQUENTIAL_ADDS, rangeWindows, type BindingWindow } from './grids.js';
 import type { DeviceProfile, GridProfile } from './profile.js';
 import {
+  scratchRef,
   tensorRef,
   uniformPass,
   type BindingRef,
@@ -378,7 +379,7 @@ export function voxelTensors(
  * A voxel-major pass over every binding window of its grid, each window one dispatch with the
  * bindings `bind` gives it; a forward grid's class blocks run along wg.y.
  */
-export function voxelPass(
+function voxelPass(
   name: string,
   kernel: KernelName,
   constants: PipelineConstants,
@@ -394,6 +395,39 @@ export function voxelPass(
     bindings: bind(w),
   }));
   return uniformPass(name, kernel, constants, uniforms, dispatches, group);
+}
+
+/**
+ * The forward reduction over every window of its grid: the loss's inputs for the window, and
+ * what lib/voxel_grid.wgsl's reduction writes: per (sample, chunk, class) `partials`, the lanes'
+ * `carry` across a window edge that cuts a chunk, and one fault record a workgroup and class block.
+ */
+export function voxelForwardPass(
+  kernel: KernelName,
+  constants: PipelineConstants,
+  uniforms: ArrayBuffer,
+  grid: VoxelGrids['forward'],
+  inputs: (window: VoxelWindow) => Record<string, BindingRef>,
+): ProgramPass {
+  return voxelPass('forward', kernel, constants, uniforms, grid, (w) => ({
+    ...inputs(w),
+    partials: scratchRef('partials'),
+    faults: scratchRef('faults'),
+    carry: scratchRef('carry'),
+  }));
+}
+
+/** The elementwise backward over every window of its grid: the loss's inputs for the window, and grad's window. */
+export function voxelBackwardPass(
+  o: Pick<VoxelShape, 'classes'> & Pick<VoxelElementTypes, 'gradType'>,
+  kernel: KernelName,
+  constants: PipelineConstants,
+  uniforms: ArrayBuffer,
+  grid: VoxelPassGrid,
+  inputs: (window: VoxelWindow) => Record<string, BindingRef>,
+): ProgramPass {
+  const bind = (w: VoxelWindow) => ({ ...inputs(w), grad: voxelWindow('grad', w, 'elements', o.classes, o.gradType) });
+  return voxelPass('backward', kernel, constants, uniforms, grid, bind, 'backward');
 }
 
 /** The element types of pred and grad a loss was created with. */

@@ -5,9 +5,9 @@ import type { NormalizedWassersteinOptions } from '../spec/wasserstein.js';
 import { foldLanes, type BindingWindow } from './grids.js';
 import type { DeviceProfile } from './profile.js';
 import {
+  finalizePass,
   scratchRef,
   tensorRef,
-  uniformPass,
   type BindingRef,
   type LossProgram,
   type PipelineConstants,
@@ -16,10 +16,11 @@ import {
   carryBytes,
   forwardBlockClasses,
   voxelBackwardKernel,
+  voxelBackwardPass,
   voxelForwardKernel,
+  voxelForwardPass,
   voxelGridFields,
   voxelGrids,
-  voxelPass,
   voxelTensors,
   voxelWindow,
   type VoxelGrids,
@@ -103,51 +104,31 @@ export function planWassersteinProgram(
       { name: 'stats', bytes: o.batch * 16, readable: true },
     ],
     passes: [
-      voxelPass(
-        'forward',
+      voxelForwardPass(
         forwardKernel.kernel,
         { ...constants, ...forwardKernel.constants },
         voxelParams(forward),
         forward,
-        (w) => ({
-          ...inputs(w),
-          partials: scratchRef('partials'),
-          faults: scratchRef('faults'),
-          carry: scratchRef('carry'),
-        }),
+        inputs,
       ),
-      uniformPass(
-        'finalize',
+      finalizePass(
         'wasserstein_finalize',
         { WEIGHTING: WASSERSTEIN_WEIGHTING.values[o.weighting] },
         packWassersteinFinalizeParams(o, forward.chunks, faultRecords, profile.workgroupSize),
-        [
-          {
-            block: 0,
-            workgroups: [1, 1, 1],
-            bindings: {
-              partials: scratchRef('partials'),
-              class_sums: scratchRef('class sums'),
-              stats: scratchRef('stats'),
-              loss: tensorRef('loss', 0, 4),
-              status: scratchRef('status'),
-              faults: scratchRef('faults'),
-            },
-          },
-        ],
+        {
+          partials: scratchRef('partials'),
+          class_sums: scratchRef('class sums'),
+          stats: scratchRef('stats'),
+          loss: tensorRef('loss', 0, 4),
+        },
       ),
-      voxelPass(
-        'backward',
+      voxelBackwardPass(
+        o,
         backwardKernel.kernel,
         { ...constants, ...backwardKernel.constants },
         voxelParams(backward),
         backward,
-        (w) => ({
-          ...inputs(w),
-          class_sums: scratchRef('class sums'),
-          grad: voxelWindow('grad', w, 'elements', o.classes, o.gradType),
-        }),
-        'backward',
+        (w) => ({ ...inputs(w), class_sums: scratchRef('class sums') }),
       ),
     ],
     readback: ['stats'],

@@ -25,9 +25,7 @@ import {
 import {
   carryBytes,
   forwardBlockClasses,
-  voxelBackwardKernel,
   voxelBackwardPass,
-  voxelForwardKernel,
   voxelForwardPass,
   voxelGridFields,
   voxelGrids,
@@ -234,11 +232,9 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
     host: { type: 'f32', elements: maskBytes / 4 },
   };
   const tensors = [pred, target, ...(hasMask ? [mask] : []), loss, ...(grad ? [grad] : [])];
-  // The bindings every voxel pass shares, for one window.
-  const inputs = (w: BindingWindow): Record<string, BindingRef> => ({
-    pred: voxelWindow('pred', w, 'elements', o.classes, o.predType),
-    truth: voxelWindow('target', w, o.target, o.classes),
-    // A shared mask ([...spatial]) is bound whole; without a mask a dummy scratch stands in.
+  // The mask, in both voxel passes, for one window: a shared mask ([...spatial]) is bound whole;
+  // without a mask a dummy scratch stands in.
+  const maskWindow = (w: BindingWindow): Record<string, BindingRef> => ({
     mask: !hasMask
       ? scratchRef('no mask')
       : o.maskPerSample
@@ -246,8 +242,6 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
         : tensorRef('mask', 0, maskBytes),
   });
   const voxel = voxelConstants(o);
-  const forwardKernel = voxelForwardKernel('family_forward', o, forward, profile);
-  const backwardKernel = voxelBackwardKernel('family_backward', o);
   const program: LossProgram<VoxelGrids> = {
     label: o.label,
     dims: o.dims,
@@ -267,11 +261,13 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
     ],
     passes: [
       voxelForwardPass(
-        forwardKernel.kernel,
-        { ...voxel, ...forwardKernel.constants, SEPARATE_MASS: +separateMass(o), SUMS_B: +sumsB(o) },
-        packFamilyParams(o, forward, forward.windows),
+        'family_forward',
+        o,
+        profile,
         forward,
-        inputs,
+        { ...voxel, SEPARATE_MASS: +separateMass(o), SUMS_B: +sumsB(o) },
+        packFamilyParams(o, forward, forward.windows),
+        maskWindow,
       ),
       finalizePass(
         'family_finalize',
@@ -289,12 +285,12 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
       ...(differentiable
         ? [
             voxelBackwardPass(
+              'family_backward',
               o,
-              backwardKernel.kernel,
-              { ...voxel, ...backwardKernel.constants },
-              packFamilyParams(o, backward, backward.windows),
               backward,
-              (w) => ({ ...inputs(w), coefs: scratchRef('coefs') }),
+              voxel,
+              packFamilyParams(o, backward, backward.windows),
+              (w) => ({ ...maskWindow(w), coefs: scratchRef('coefs') }),
             ),
           ]
         : []),

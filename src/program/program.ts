@@ -198,6 +198,29 @@ export function uniformPass(
 }
 
 /**
+ * A pass with one dispatch a binding window, in window order: each reads its own uniform block
+ * (the window's index), runs the window's `count` workgroups by `rows` (wg.y), and binds what
+ * `bind` gives the window.
+ */
+export function perWindowPass<W extends BindingWindow>(
+  name: string,
+  kernel: KernelName,
+  constants: PipelineConstants,
+  uniforms: ArrayBuffer,
+  windows: readonly W[],
+  bind: (window: W) => Readonly<Record<string, BindingRef>>,
+  { rows = 1, group = 'forward' }: { readonly rows?: number; readonly group?: PassGroup } = {},
+): ProgramPass {
+  const dispatches = windows.map((w, block) => ({
+    block,
+    window: w,
+    workgroups: [w.count, rows, 1] as const,
+    bindings: bind(w),
+  }));
+  return uniformPass(name, kernel, constants, uniforms, dispatches, group);
+}
+
+/**
  * A loss's finalize: one workgroup that turns the forward's partial sums into the loss and folds
  * the forward's fault records into `status` (lib/fault_fold.wgsl); those two bindings follow `bindings`.
  */

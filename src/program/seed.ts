@@ -14,9 +14,9 @@ import {
 import type { DeviceProfile, GridProfile } from './profile.js';
 import {
   finalizePass,
+  perWindowPass,
   scratchRef,
   tensorRef,
-  uniformPass,
   type LossProgram,
   type ProgramPass,
   type TensorName,
@@ -327,22 +327,19 @@ export function planSeedProgram(o: NormalizedDiceOptions, profile: DeviceProfile
     { name: 'stats', bytes: groups * 16, windowed: false, access: 'write', optional: true },
   ];
   const passes: ProgramPass[] = [
-    uniformPass(
+    perWindowPass(
       'reduce',
       reduceShaderFor(grids, o.predType, profile.subgroupSize),
       {},
       packReduceParams(grids),
-      grids.reduce.windows.map((w, block) => ({
-        block,
-        window: w,
-        workgroups: [w.count, grids.reduce.colBlocks, 1],
-        bindings: {
-          pred: window('pred', w, predBytesPerElement),
-          truth: window('target', w),
-          partials: scratchRef('partials'),
-          faults: scratchRef('faults'),
-        },
-      })),
+      grids.reduce.windows,
+      (w) => ({
+        pred: window('pred', w, predBytesPerElement),
+        truth: window('target', w),
+        partials: scratchRef('partials'),
+        faults: scratchRef('faults'),
+      }),
+      { rows: grids.reduce.colBlocks },
     ),
     finalizePass('dice_finalize', {}, packSeedFinalizeParams(grids, o.smoothNumerator, o.smoothDenominator), {
       partials: scratchRef('partials'),
@@ -351,18 +348,14 @@ export function planSeedProgram(o: NormalizedDiceOptions, profile: DeviceProfile
       coefs: scratchRef('coefs'),
       loss: tensorRef('loss', 0, 4),
     }),
-    uniformPass(
+    perWindowPass(
       'backward',
       backwardShaderFor(grids),
       {},
       packBackwardParams(grids),
-      grids.backward.windows.map((w, block) => ({
-        block,
-        window: w,
-        workgroups: [w.count, 1, 1],
-        bindings: { truth: window('target', w), coefs: scratchRef('coefs'), grad: window('grad', w) },
-      })),
-      'backward',
+      grids.backward.windows,
+      (w) => ({ truth: window('target', w), coefs: scratchRef('coefs'), grad: window('grad', w) }),
+      { group: 'backward' },
     ),
   ];
   return {

@@ -4,17 +4,16 @@ import type { UniformValue } from '../kernels/uniforms.js';
 import { MAX_SEQUENTIAL_ADDS, rangeWindows, type BindingWindow } from './grids.js';
 import type { DeviceProfile, GridProfile } from './profile.js';
 import {
+  perWindowPass,
   scratchRef,
   tensorRef,
-  uniformPass,
   type BindingRef,
-  type PassGroup,
   type PipelineConstants,
   type ProgramPass,
   type TensorName,
   type TensorSpec,
 } from './program.js';
-import type { FamilyShaderName, KernelName } from '../kernels/sources.js';
+import type { FamilyShaderName } from '../kernels/sources.js';
 
 // The voxel-major passes the loss family and Wasserstein Dice share (shaders/lib/voxel_grid.wgsl):
 // their grids and binding windows, the target encodings, and the grid part of their uniform blocks.
@@ -375,59 +374,66 @@ export function voxelTensors(
   };
 }
 
-/**
- * A voxel-major pass over every binding window of its grid, each window one dispatch with the
- * bindings `bind` gives it; a forward grid's class blocks run along wg.y.
- */
-function voxelPass(
-  name: string,
-  kernel: KernelName,
-  constants: PipelineConstants,
-  uniforms: ArrayBuffer,
-  grid: VoxelPassGrid & { readonly classBlocks?: number },
-  bind: (window: VoxelWindow) => Record<string, BindingRef>,
-  group: PassGroup = 'forward',
-): ProgramPass {
-  const dispatches = grid.windows.map((w, block) => ({
-    block,
-    window: w,
-    workgroups: [w.count, grid.classBlocks ?? 1, 1] as const,
-    bindings: bind(w),
-  }));
-  return uniformPass(name, kernel, constants, uniforms, dispatches, group);
+/** What the voxel passes need of a loss's options: its shape, element types and target encoding. */
+export type VoxelLoss = VoxelShape & VoxelElementTypes & { readonly target: TargetKind };
+
+/** pred and its target (`truth`) for one window: the bindings of every voxel pass. */
+function predAndTruth(o: VoxelLoss, w: VoxelWindow): Record<string, BindingRef> {
+  return {
+    pred: voxelWindow('pred', w, 'elements', o.classes, o.predType),
+    truth: voxelWindow('target', w, o.target, o.classes),
+  };
 }
 
 /**
- * The forward reduction over every window of its grid: the loss's inputs for the window, and
- * what lib/voxel_grid.wgsl's reduction writes: per (sample, chunk, class) `partials`, the lanes'
- * `carry` across a window edge that cuts a chunk, and one fault record a workgroup and class block.
+ * The forward reduction over every window of its grid, in the kernel variant voxelForwardKernel
+ * picks (its register constants after the loss's `modes`): pred and truth, the loss's own
+ * bindings (`inputs`), and what lib/voxel_grid.wgsl's reduction writes: per (sample, chunk,
+ * class) `partials`, the lanes' `carry` across a window edge that cuts a chunk, and one fault
+ * record a workgroup and class block.
  */
 export function voxelForwardPass(
-  kernel: KernelName,
-  constants: PipelineConstants,
-  uniforms: ArrayBuffer,
+  base: 'family_forward' | 'wasserstein_forward',
+  o: VoxelLoss,
+  profile: DeviceProfile,
   grid: VoxelGrids['forward'],
+  modes: PipelineConstants,
+  uniforms: ArrayBuffer,
   inputs: (window: VoxelWindow) => Record<string, BindingRef>,
 ): ProgramPass {
-  return voxelPass('forward', kernel, constants, uniforms, grid, (w) => ({
+  const variant = voxelForwardKernel(base, o, grid, profile);
+  const bind = (w: VoxelWindow) => ({
+    ...predAndTruth(o, w),
     ...inputs(w),
     partials: scratchRef('partials'),
     faults: scratchRef('faults'),
     carry: scratchRef('carry'),
-  }));
+  });
+  // The class blocks run along wg.y.
+  const constants = { ...modes, ...variant.constants };
+  return perWindowPass('forward', variant.kernel, constants, uniforms, grid.windows, bind, { rows: grid.classBlocks });
 }
 
-/** The elementwise backward over every window of its grid: the loss's inputs for the window, and grad's window. */
+/**
+ * The elementwise backward over every window of its grid, in the kernel variant
+ * voxelBackwardKernel picks: pred and truth, the loss's own bindings (`inputs`), and grad's window.
+ */
 export function voxelBackwardPass(
-  o: Pick<VoxelShape, 'classes'> & Pick<VoxelElementTypes, 'gradType'>,
-  kernel: KernelName,
-  constants: PipelineConstants,
-  uniforms: ArrayBuffer,
+  base: 'family_backward' | 'wasserstein_backward',
+  o: VoxelLoss,
   grid: VoxelPassGrid,
+  modes: PipelineConstants,
+  uniforms: ArrayBuffer,
   inputs: (window: VoxelWindow) => Record<string, BindingRef>,
 ): ProgramPass {
-  const bind = (w: VoxelWindow) => ({ ...inputs(w), grad: voxelWindow('grad', w, 'elements', o.classes, o.gradType) });
-  return voxelPass('backward', kernel, constants, uniforms, grid, bind, 'backward');
+  const variant = voxelBackwardKernel(base, o);
+  const bind = (w: VoxelWindow) => ({
+    ...predAndTruth(o, w),
+    ...inputs(w),
+    grad: voxelWindow('grad', w, 'elements', o.classes, o.gradType),
+  });
+  const constants = { ...modes, ...variant.constants };
+  return perWindowPass('backward', variant.kernel, constants, uniforms, grid.windows, bind, { group: 'backward' });
 }
 
 /** The element types of pred and grad a loss was created with. */
@@ -452,7 +458,7 @@ function inQuads(registerClasses: number, channelsFirst: boolean): boolean {
  * loops unrolled and, where the adapter has subgroups, the subgroup sums; software adapters
  * compile far faster without either.
  */
-export function voxelForwardKernel(
+function voxelForwardKernel(
   base: 'family_forward' | 'wasserstein_forward',
   o: VoxelShape & VoxelElementTypes,
   grid: VoxelGrids['forward'],
@@ -475,7 +481,7 @@ export function voxelForwardKernel(
 }
 
 /** The kernel variant and register constants of a voxel backward pass: up to CLASS_BLOCK classes in registers. */
-export function voxelBackwardKernel(
+function voxelBackwardKernel(
   base: 'family_backward' | 'wasserstein_backward',
   o: VoxelShape & VoxelElementTypes,
 ): { kernel: FamilyShaderName; constants: PipelineConstants } {

@@ -2,27 +2,17 @@ import { STATUS_BYTES } from '../core/limits.js';
 import { TARGET_KIND, WASSERSTEIN_WEIGHTING } from '../kernels/modes.js';
 import { packPerWindow, packUniform, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedWassersteinOptions } from '../spec/wasserstein.js';
-import { foldLanes, type BindingWindow } from './grids.js';
+import { foldLanes } from './grids.js';
 import type { DeviceProfile } from './profile.js';
-import {
-  finalizePass,
-  scratchRef,
-  tensorRef,
-  type BindingRef,
-  type LossProgram,
-  type PipelineConstants,
-} from './program.js';
+import { finalizePass, scratchRef, tensorRef, type LossProgram, type PipelineConstants } from './program.js';
 import {
   carryBytes,
   forwardBlockClasses,
-  voxelBackwardKernel,
   voxelBackwardPass,
-  voxelForwardKernel,
   voxelForwardPass,
   voxelGridFields,
   voxelGrids,
   voxelTensors,
-  voxelWindow,
   type VoxelGrids,
   type VoxelPassGrid,
   type VoxelWindow,
@@ -80,14 +70,8 @@ export function planWassersteinProgram(
   const tensors = voxelTensors(o);
   const { forward, backward } = grids;
   const faultRecords = forward.dispatchedWorkgroups * forward.classBlocks;
-  const inputs = (w: BindingWindow): Record<string, BindingRef> => ({
-    pred: voxelWindow('pred', w, 'elements', o.classes, o.predType),
-    truth: voxelWindow('target', w, o.target, o.classes),
-    distance: scratchRef('distances'),
-  });
+  const distance = { distance: scratchRef('distances') };
   const constants = wassersteinConstants(o);
-  const forwardKernel = voxelForwardKernel('wasserstein_forward', o, forward, profile);
-  const backwardKernel = voxelBackwardKernel('wasserstein_backward', o);
   const voxelParams = (grid: VoxelPassGrid) => packPerWindow(grid.windows, (w) => wassersteinParamsFields(o, grid, w));
   return {
     label: o.label,
@@ -104,13 +88,7 @@ export function planWassersteinProgram(
       { name: 'stats', bytes: o.batch * 16, readable: true },
     ],
     passes: [
-      voxelForwardPass(
-        forwardKernel.kernel,
-        { ...constants, ...forwardKernel.constants },
-        voxelParams(forward),
-        forward,
-        inputs,
-      ),
+      voxelForwardPass('wasserstein_forward', o, profile, forward, constants, voxelParams(forward), () => distance),
       finalizePass(
         'wasserstein_finalize',
         { WEIGHTING: WASSERSTEIN_WEIGHTING.values[o.weighting] },
@@ -122,14 +100,10 @@ export function planWassersteinProgram(
           loss: tensorRef('loss', 0, 4),
         },
       ),
-      voxelBackwardPass(
-        o,
-        backwardKernel.kernel,
-        { ...constants, ...backwardKernel.constants },
-        voxelParams(backward),
-        backward,
-        (w) => ({ ...inputs(w), class_sums: scratchRef('class sums') }),
-      ),
+      voxelBackwardPass('wasserstein_backward', o, backward, constants, voxelParams(backward), () => ({
+        ...distance,
+        class_sums: scratchRef('class sums'),
+      })),
     ],
     readback: ['stats'],
     inPlace: [],

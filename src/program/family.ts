@@ -23,12 +23,8 @@ import {
   type TensorSpec,
 } from './program.js';
 import {
-  carryBytes,
-  forwardBlockClasses,
-  voxelBackwardPass,
-  voxelForwardPass,
+  planVoxelPasses,
   voxelGridFields,
-  voxelGrids,
   voxelTensors,
   voxelWindow,
   type VoxelGrid,
@@ -213,11 +209,11 @@ export function packClassInfo(o: NormalizedLossOptions): Float32Array<ArrayBuffe
 }
 
 export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfile): LossProgram<VoxelGrids> {
-  const grids = voxelGrids(o, profile, forwardBlockClasses(o.classes, sumsPerClass(o), profile));
+  const voxel = planVoxelPasses(o, profile, sumsPerClass(o));
+  const { grids, faultRecords } = voxel;
   const groups = groupCount(o);
   const pairs = o.batch * o.classes;
   const { forward, backward } = grids;
-  const faultRecords = forward.dispatchedWorkgroups * forward.classBlocks;
   const hasMask = o.mask !== 'none';
   // Metrics on binarised predictions have no gradient, so no grad tensor and no backward pass.
   const differentiable = o.activation !== 'argmax' && o.activation !== 'threshold';
@@ -241,16 +237,15 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
         ? voxelWindow('mask', w, 'voxel-f32', o.classes)
         : tensorRef('mask', 0, maskBytes),
   });
-  const voxel = voxelConstants(o);
+  const modes = voxelConstants(o);
   const program: LossProgram<VoxelGrids> = {
     label: o.label,
     dims: o.dims,
     grids,
     tensors,
     scratch: [
-      { name: 'partials', bytes: pairs * forward.chunks * 32 },
-      { name: 'carry', bytes: carryBytes(forward, profile.workgroupSize, 2) },
-      { name: 'faults', bytes: faultRecords * 32 },
+      // Two vec4 of sums a class: (I or T, P, G, ·) and (AUX, M, F+, F-).
+      ...voxel.forwardScratch(2),
       { name: 'class info', bytes: 0, contents: packClassInfo(o) },
       { name: 'pair sums', bytes: pairs * 32, readable: true },
       // Per pair two vec4, per group one, then the inverse-frequency class weights, four a vec4.
@@ -260,12 +255,9 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
       { name: 'stats', bytes: groups * 32, readable: true },
     ],
     passes: [
-      voxelForwardPass(
+      voxel.forwardPass(
         'family_forward',
-        o,
-        profile,
-        forward,
-        { ...voxel, SEPARATE_MASS: +separateMass(o), SUMS_B: +sumsB(o) },
+        { ...modes, SEPARATE_MASS: +separateMass(o), SUMS_B: +sumsB(o) },
         packFamilyParams(o, forward, forward.windows),
         maskWindow,
       ),
@@ -284,14 +276,10 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
       ),
       ...(differentiable
         ? [
-            voxelBackwardPass(
-              'family_backward',
-              o,
-              backward,
-              voxel,
-              packFamilyParams(o, backward, backward.windows),
-              (w) => ({ ...maskWindow(w), coefs: scratchRef('coefs') }),
-            ),
+            voxel.backwardPass('family_backward', modes, packFamilyParams(o, backward, backward.windows), (w) => ({
+              ...maskWindow(w),
+              coefs: scratchRef('coefs'),
+            })),
           ]
         : []),
     ],

@@ -10,6 +10,7 @@ import {
   type BindingRef,
   type PipelineConstants,
   type ProgramPass,
+  type ScratchSpec,
   type TensorName,
   type TensorSpec,
 } from './program.js';
@@ -339,7 +340,7 @@ export function voxelGridFields(
  * The `carry` scratch of a forward pass: per window edge that cuts a chunk, per class block, per
  * lane, `vec4sPerClass` vec4 for each class of the block (16 bytes where nothing is carried).
  */
-export function carryBytes(grid: VoxelGrids['forward'], workgroupSize: number, vec4sPerClass: number): number {
+function carryBytes(grid: VoxelGrids['forward'], workgroupSize: number, vec4sPerClass: number): number {
   return Math.max(16, grid.carrySlots * grid.classBlocks * workgroupSize * grid.blockClasses * vec4sPerClass * 16);
 }
 
@@ -392,7 +393,7 @@ function predAndTruth(o: VoxelLoss, w: VoxelWindow): Record<string, BindingRef> 
  * class) `partials`, the lanes' `carry` across a window edge that cuts a chunk, and one fault
  * record a workgroup and class block.
  */
-export function voxelForwardPass(
+function voxelForwardPass(
   base: 'family_forward' | 'wasserstein_forward',
   o: VoxelLoss,
   profile: DeviceProfile,
@@ -418,7 +419,7 @@ export function voxelForwardPass(
  * The elementwise backward over every window of its grid, in the kernel variant
  * voxelBackwardKernel picks: pred and truth, the loss's own bindings (`inputs`), and grad's window.
  */
-export function voxelBackwardPass(
+function voxelBackwardPass(
   base: 'family_backward' | 'wasserstein_backward',
   o: VoxelLoss,
   grid: VoxelPassGrid,
@@ -434,6 +435,51 @@ export function voxelBackwardPass(
   });
   const constants = { ...modes, ...variant.constants };
   return perWindowPass('backward', variant.kernel, constants, uniforms, grid.windows, bind, { group: 'backward' });
+}
+
+/**
+ * The voxel passes of one loss, planned once: its grids, with forward class blocks sized to the
+ * sums a class keeps, the fault records the forward writes, and the scratch and passes over them.
+ */
+export interface VoxelPlan {
+  readonly grids: VoxelGrids;
+  /** One a dispatched forward workgroup and class block. */
+  readonly faultRecords: number;
+  /** The forward's `partials` and `carry`, for `vec4sPerClass` vec4 of sums a class, and `faults`. */
+  forwardScratch(vec4sPerClass: number): ScratchSpec[];
+  /** The forward reduction (voxelForwardPass) with the loss's `modes` and own bindings. */
+  forwardPass(
+    base: 'family_forward' | 'wasserstein_forward',
+    modes: PipelineConstants,
+    uniforms: ArrayBuffer,
+    inputs: (window: VoxelWindow) => Record<string, BindingRef>,
+  ): ProgramPass;
+  /** The elementwise backward (voxelBackwardPass) with the loss's `modes` and own bindings. */
+  backwardPass(
+    base: 'family_backward' | 'wasserstein_backward',
+    modes: PipelineConstants,
+    uniforms: ArrayBuffer,
+    inputs: (window: VoxelWindow) => Record<string, BindingRef>,
+  ): ProgramPass;
+}
+
+/** Plans a loss's voxel passes for a profile: `sumsPerClass` sizes the forward's class blocks (forwardBlockClasses). */
+export function planVoxelPasses(o: VoxelLoss, profile: DeviceProfile, sumsPerClass: number): VoxelPlan {
+  const grids = voxelGrids(o, profile, forwardBlockClasses(o.classes, sumsPerClass, profile));
+  const { forward, backward } = grids;
+  const faultRecords = forward.dispatchedWorkgroups * forward.classBlocks;
+  return {
+    grids,
+    faultRecords,
+    forwardScratch: (vec4sPerClass) => [
+      { name: 'partials', bytes: o.batch * o.classes * forward.chunks * vec4sPerClass * 16 },
+      { name: 'carry', bytes: carryBytes(forward, profile.workgroupSize, vec4sPerClass) },
+      { name: 'faults', bytes: faultRecords * 32 },
+    ],
+    forwardPass: (base, modes, uniforms, inputs) =>
+      voxelForwardPass(base, o, profile, forward, modes, uniforms, inputs),
+    backwardPass: (base, modes, uniforms, inputs) => voxelBackwardPass(base, o, backward, modes, uniforms, inputs),
+  };
 }
 
 /** The element types of pred and grad a loss was created with. */

@@ -6,12 +6,8 @@ import { foldLanes } from './grids.js';
 import type { DeviceProfile } from './profile.js';
 import { finalizePass, scratchRef, tensorRef, type LossProgram, type PipelineConstants } from './program.js';
 import {
-  carryBytes,
-  forwardBlockClasses,
-  voxelBackwardPass,
-  voxelForwardPass,
+  planVoxelPasses,
   voxelGridFields,
-  voxelGrids,
   voxelTensors,
   type VoxelGrids,
   type VoxelPassGrid,
@@ -65,11 +61,11 @@ export function planWassersteinProgram(
   profile: DeviceProfile,
 ): LossProgram<VoxelGrids> {
   // Each class of a forward block keeps (V, W): two sums.
-  const grids = voxelGrids(o, profile, forwardBlockClasses(o.classes, 2, profile));
+  const voxel = planVoxelPasses(o, profile, 2);
+  const { grids, faultRecords } = voxel;
   const pairs = o.batch * o.classes;
   const tensors = voxelTensors(o);
   const { forward, backward } = grids;
-  const faultRecords = forward.dispatchedWorkgroups * forward.classBlocks;
   const distance = { distance: scratchRef('distances') };
   const constants = wassersteinConstants(o);
   const voxelParams = (grid: VoxelPassGrid) => packPerWindow(grid.windows, (w) => wassersteinParamsFields(o, grid, w));
@@ -80,15 +76,13 @@ export function planWassersteinProgram(
     tensors: [tensors.pred, tensors.target, tensors.loss, tensors.grad!],
     scratch: [
       { name: 'distances', bytes: 0, contents: o.distances },
-      { name: 'partials', bytes: pairs * forward.chunks * 16 },
-      { name: 'carry', bytes: carryBytes(forward, profile.workgroupSize, 1) },
-      { name: 'faults', bytes: faultRecords * 32 },
+      ...voxel.forwardScratch(1),
       { name: 'class sums', bytes: pairs * 16 },
       { name: 'status', bytes: STATUS_BYTES, readable: true },
       { name: 'stats', bytes: o.batch * 16, readable: true },
     ],
     passes: [
-      voxelForwardPass('wasserstein_forward', o, profile, forward, constants, voxelParams(forward), () => distance),
+      voxel.forwardPass('wasserstein_forward', constants, voxelParams(forward), () => distance),
       finalizePass(
         'wasserstein_finalize',
         { WEIGHTING: WASSERSTEIN_WEIGHTING.values[o.weighting] },
@@ -100,7 +94,7 @@ export function planWassersteinProgram(
           loss: tensorRef('loss', 0, 4),
         },
       ),
-      voxelBackwardPass('wasserstein_backward', o, backward, constants, voxelParams(backward), () => ({
+      voxel.backwardPass('wasserstein_backward', constants, voxelParams(backward), () => ({
         ...distance,
         class_sums: scratchRef('class sums'),
       })),

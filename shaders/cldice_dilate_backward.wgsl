@@ -3,7 +3,7 @@
 // gradients of the positions p whose window chose q (choice[p] = code with p + offset = q).
 // Fixed order, no atomics.
 
-// #include "lib/cldice_common.wgsl"
+// #include "lib/cldice_foreground.wgsl"
 // #include "lib/cldice_window.wgsl"
 
 // Add onto what `grad_level` holds (x_{k+1}'s gradient from deeper levels) or start from 0.
@@ -13,33 +13,27 @@ override ACCUMULATE: bool = false;
 @group(0) @binding(2) var<storage, read> grad_delta: array<f32>;
 @group(0) @binding(3) var<storage, read_write> grad_level: array<f32>;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let range = chunk_of(wg.x);
+fn foreground_step(element: u32) {
   let s = strides();
-  for (var element = range.x + tid; element < range.y; element += WORKGROUP_SIZE) {
-    // The background takes no part in the loss: its levels are never computed (see lib/cldice_common.wgsl).
-    if (!is_foreground(element)) { continue; }
-    let here = coordinates(element);
-    // p = element - offset must lie in the volume: offset in [here - (size - 1), here] and [-1, 1].
-    let low = max(here - sizes() + vec3<i32>(1), vec3<i32>(-1));
-    let high = min(here, vec3<i32>(1));
-    var sum = 0.0;
-    if (ACCUMULATE) {
-      sum = grad_level[local(element)];
-    }
-    // Window-code order (d, h, w ascending): a fixed order of the additions.
-    for (var od = low.x; od <= high.x; od++) {
-      for (var oh = low.y; oh <= high.y; oh++) {
-        let row = element - u32(od) * s.x - u32(oh) * s.y;
-        for (var ow = low.z; ow <= high.z; ow++) {
-          let p = local(row - u32(ow) * s.z);
-          if (choice[p] == window_code(vec3<i32>(od, oh, ow))) {
-            sum -= grad_delta[p];
-          }
+  let here = coordinates(element);
+  // p = element - offset must lie in the volume: offset in [here - (size - 1), here] and [-1, 1].
+  let low = max(here - sizes() + vec3<i32>(1), vec3<i32>(-1));
+  let high = min(here, vec3<i32>(1));
+  var sum = 0.0;
+  if (ACCUMULATE) {
+    sum = grad_level[local(element)];
+  }
+  // Window-code order (d, h, w ascending): a fixed order of the additions.
+  for (var od = low.x; od <= high.x; od++) {
+    for (var oh = low.y; oh <= high.y; oh++) {
+      let row = element - u32(od) * s.x - u32(oh) * s.y;
+      for (var ow = low.z; ow <= high.z; ow++) {
+        let p = local(row - u32(ow) * s.z);
+        if (choice[p] == window_code(vec3<i32>(od, oh, ow))) {
+          sum -= grad_delta[p];
         }
       }
     }
-    grad_level[local(element)] = sum;
   }
+  grad_level[local(element)] = sum;
 }

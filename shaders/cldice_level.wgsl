@@ -6,10 +6,8 @@
 // with a halo of 2 into workgroup memory, erodes it over a halo of 1, and dilates that: the
 // erode and the dilate of a level share one pass (lib/cldice_tile.wgsl).
 
-// #include "lib/cldice_tile.wgsl"
-
-// Level 0 has no previous skeleton (`previous` is then bound to anything readable, unused).
-override FIRST_LEVEL: bool = false;
+// #include "lib/cldice_tile_run.wgsl"
+// #include "lib/cldice_skeleton_step.wgsl"
 
 @group(0) @binding(1) var<storage, read> level: array<f32>;
 @group(0) @binding(2) var<storage, read> previous: array<f32>;
@@ -17,55 +15,36 @@ override FIRST_LEVEL: bool = false;
 @group(0) @binding(4) var<storage, read_write> delta: array<f32>;
 @group(0) @binding(5) var<storage, read_write> skeleton: array<f32>;
 
-// x_k over the tile and a halo of 2; x_{k+1} over the tile and a halo of 1.
-var<workgroup> wide: array<f32, WIDE_CAPACITY>;
+// x_{k+1} over the tile and a halo of 1 (x_k is in `wide`: lib/cldice_tile_run.wgsl).
 var<workgroup> narrow: array<f32, NARROW_CAPACITY>;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let run = run_of(wg.x);
-  for (var index = run.x; index < run.y; index++) {
-    let tile = tile_of(index);
-    for (var i = tid; i < box_cells(2u); i += WORKGROUP_SIZE) {
-      let cell = box_cell(tile, i, 2u);
-      if (cell.inside) {
-        wide[i] = level[local_element(cell.volume, cell.at)];
-      }
-    }
-    workgroupBarrier();
-    for (var i = tid; i < box_cells(1u); i += WORKGROUP_SIZE) {
-      let cell = box_cell(tile, i, 1u);
-      if (cell.inside) {
-        narrow[i] = erode_value(Site(tile, cell.volume), cell.at);
-      }
-    }
-    workgroupBarrier();
-    let cell = thread_cell(tile, tid);
+// Every volume of the grid (the foreground's) has its levels computed.
+fn reads_level(volume: u32) -> bool {
+  return true;
+}
+
+fn tile_step(tile: Tile, tid: u32) {
+  for (var i = tid; i < box_cells(1u); i += WORKGROUP_SIZE) {
+    let cell = box_cell(tile, i, 1u);
     if (cell.inside) {
-      let i = local_element(cell.volume, cell.at);
-      eroded[i] = narrow[box_index(tile, cell.volume, cell.at, 1u)];
-      // soft_dilate(x_{k+1}): the maximum of the window (its value; the backward finds which).
-      let window = window_at(cell.at);
-      var open = narrow[box_index(tile, cell.volume, cell.at + window.low, 1u)];
-      for (var od = window.low.x; od <= window.high.x; od++) {
-        for (var oh = window.low.y; oh <= window.high.y; oh++) {
-          for (var ow = window.low.z; ow <= window.high.z; ow++) {
-            open = max(open, narrow[box_index(tile, cell.volume, cell.at + vec3<i32>(od, oh, ow), 1u)]);
-          }
+      narrow[i] = erode_value(Site(tile, cell.volume), cell.at);
+    }
+  }
+  workgroupBarrier();
+  let cell = thread_cell(tile, tid);
+  if (cell.inside) {
+    let i = local_element(cell.volume, cell.at);
+    eroded[i] = narrow[box_index(tile, cell.volume, cell.at, 1u)];
+    // soft_dilate(x_{k+1}): the maximum of the window (its value; the backward finds which).
+    let window = window_at(cell.at);
+    var open = narrow[box_index(tile, cell.volume, cell.at + window.low, 1u)];
+    for (var od = window.low.x; od <= window.high.x; od++) {
+      for (var oh = window.low.y; oh <= window.high.y; oh++) {
+        for (var ow = window.low.z; ow <= window.high.z; ow++) {
+          open = max(open, narrow[box_index(tile, cell.volume, cell.at + vec3<i32>(od, oh, ow), 1u)]);
         }
       }
-      let d = max(wide[box_index(tile, cell.volume, cell.at, 2u)] - open, 0.0);
-      delta[i] = d;
-      if (FIRST_LEVEL) {
-        skeleton[i] = d;
-      } else {
-        let s = previous[i];
-        skeleton[i] = s + max(d - s * d, 0.0);
-      }
     }
-    // The next tile of the run refills the workgroup arrays (the run is the workgroup's: uniform).
-    if (index + 1u < run.y) {
-      workgroupBarrier();
-    }
+    store_skeleton_step(i, max(wide[box_index(tile, cell.volume, cell.at, 2u)] - open, 0.0));
   }
 }

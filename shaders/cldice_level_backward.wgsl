@@ -20,7 +20,7 @@
 // A tile reads x_j with a halo of 2 into workgroup memory, and works out gd_{j-1} and the
 // dilation's choices over a halo of 1 there (lib/cldice_tile.wgsl).
 
-// #include "lib/cldice_tile.wgsl"
+// #include "lib/cldice_tile_run.wgsl"
 // #include "lib/cldice_erode_gather.wgsl"
 
 // j = K + 1: G_{K+1} = -dilate^T(gd_K), with g_K from the loss (and handed down in g_out).
@@ -51,8 +51,7 @@ override LOWER_FIRST: bool = false;
 // g_{j-1} (TOP: g_K; unused by FINAL).
 @group(0) @binding(12) var<storage, read_write> g_out: array<f32>;
 
-// x_j over the tile and a halo of 2; gd_{j-1} and the choice of soft_dilate(x_j) over a halo of 1.
-var<workgroup> wide: array<f32, WIDE_CAPACITY>;
+// gd_{j-1} and the choice of soft_dilate(x_j) over a halo of 1 (x_j is in `wide`: lib/cldice_tile_run.wgsl).
 var<workgroup> lower_grad: array<f32, NARROW_CAPACITY>;
 var<workgroup> lower_choice: array<u32, NARROW_CAPACITY>;
 
@@ -113,60 +112,49 @@ fn subtract_dilate_terms(tile: Tile, volume: u32, here: vec3<i32>, start: f32) -
   return sum;
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let run = run_of(wg.x);
-  for (var index = run.x; index < run.y; index++) {
-    let tile = tile_of(index);
-    for (var i = tid; i < box_cells(2u); i += WORKGROUP_SIZE) {
-      let cell = box_cell(tile, i, 2u);
-      if (cell.inside && !is_background(cell.volume)) {
-        wide[i] = level[local_element(cell.volume, cell.at)];
+// The last pass's grid holds the background too, where it writes 0 and reads no x.
+fn reads_level(volume: u32) -> bool {
+  return !is_background(volume);
+}
+
+fn tile_step(tile: Tile, tid: u32) {
+  if (!FINAL) {
+    for (var i = tid; i < box_cells(1u); i += WORKGROUP_SIZE) {
+      let cell = box_cell(tile, i, 1u);
+      if (cell.inside) {
+        lower_grad[i] = lower_grad_delta(local_element(cell.volume, cell.at));
+        lower_choice[i] = dilate_choice(Site(tile, cell.volume), cell.at).code;
       }
     }
     workgroupBarrier();
-    if (!FINAL) {
-      for (var i = tid; i < box_cells(1u); i += WORKGROUP_SIZE) {
-        let cell = box_cell(tile, i, 1u);
-        if (cell.inside) {
-          lower_grad[i] = lower_grad_delta(local_element(cell.volume, cell.at));
-          lower_choice[i] = dilate_choice(Site(tile, cell.volume), cell.at).code;
-        }
-      }
-      workgroupBarrier();
-    }
-    let cell = thread_cell(tile, tid);
-    if (cell.inside) {
-      let i = local_element(cell.volume, cell.at);
-      if (FINAL && is_background(cell.volume)) {
-        grad_level[i] = 0.0;
-      } else if (TOP) {
-        g_out[i] = loss_g(i);
-        grad_level[i] = subtract_dilate_terms(tile, cell.volume, cell.at, 0.0);
+  }
+  let cell = thread_cell(tile, tid);
+  if (cell.inside) {
+    let i = local_element(cell.volume, cell.at);
+    if (FINAL && is_background(cell.volume)) {
+      grad_level[i] = 0.0;
+    } else if (TOP) {
+      g_out[i] = loss_g(i);
+      grad_level[i] = subtract_dilate_terms(tile, cell.volume, cell.at, 0.0);
+    } else {
+      let g = g_in[i];
+      let d = delta_upper[i];
+      var sum: f32;
+      if (FINAL) {
+        sum = select(0.0, g, d > 0.0);
       } else {
-        let g = g_in[i];
-        let d = delta_upper[i];
-        var sum: f32;
-        if (FINAL) {
-          sum = select(0.0, g, d > 0.0);
-        } else {
-          let s = skeleton_upper[i];
-          sum = grad_delta(g, d, s);
-          g_out[i] = g_below(g, d, s);
-        }
-        sum = add_erode_terms(Site(tile, cell.volume), cell.at, sum);
-        if (FINAL) {
-          let c0 = coefficients[0];
-          sum += c0.z * target_skeleton[i] + c0.w * target_values[i] + coefficients[1].x;
-        } else {
-          sum = subtract_dilate_terms(tile, cell.volume, cell.at, sum);
-        }
-        grad_level[i] = sum;
+        let s = skeleton_upper[i];
+        sum = grad_delta(g, d, s);
+        g_out[i] = g_below(g, d, s);
       }
-    }
-    // The next tile of the run refills the workgroup arrays (the run is the workgroup's: uniform).
-    if (index + 1u < run.y) {
-      workgroupBarrier();
+      sum = add_erode_terms(Site(tile, cell.volume), cell.at, sum);
+      if (FINAL) {
+        let c0 = coefficients[0];
+        sum += c0.z * target_skeleton[i] + c0.w * target_values[i] + coefficients[1].x;
+      } else {
+        sum = subtract_dilate_terms(tile, cell.volume, cell.at, sum);
+      }
+      grad_level[i] = sum;
     }
   }
 }

@@ -5,7 +5,7 @@
 // and through delta_k's relu, [delta_k > 0]. The result replaces delta_k in `delta` (nothing
 // reads delta_k after this), and dL/d skel_{k-1} replaces g in `grad_skeleton`.
 
-// #include "lib/cldice_common.wgsl"
+// #include "lib/cldice_foreground.wgsl"
 
 // The top level: g comes from the loss (finalize's coefficients) instead of `grad_skeleton`.
 override FROM_LOSS: bool = false;
@@ -18,28 +18,22 @@ override FIRST_LEVEL: bool = false;
 @group(0) @binding(4) var<storage, read_write> delta: array<f32>;
 @group(0) @binding(5) var<storage, read_write> grad_skeleton: array<f32>;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let range = chunk_of(wg.x);
-  let c = coefficients[0];
-  for (var element = range.x + tid; element < range.y; element += WORKGROUP_SIZE) {
-    // The background takes no part in the loss: its levels are never computed (see lib/cldice_common.wgsl).
-    if (!is_foreground(element)) { continue; }
-    let i = local(element);
-    var g: f32;
-    if (FROM_LOSS) {
-      g = c.x * target_values[i] + c.y;
-    } else {
-      g = grad_skeleton[i];
-    }
-    let d = delta[i];
-    var grad_delta = g;
-    if (!FIRST_LEVEL) {
-      let s = previous[i];
-      let m = d - s * d > 0.0;
-      grad_delta = select(0.0, g * (1.0 - s), m);
-      grad_skeleton[i] = select(g, g * (1.0 - d), m);
-    }
-    delta[i] = select(0.0, grad_delta, d > 0.0);
+fn foreground_step(element: u32) {
+  let i = local(element);
+  var g: f32;
+  if (FROM_LOSS) {
+    let c = coefficients[0];
+    g = c.x * target_values[i] + c.y;
+  } else {
+    g = grad_skeleton[i];
   }
+  let d = delta[i];
+  var grad_delta = g;
+  if (!FIRST_LEVEL) {
+    let s = previous[i];
+    let m = d - s * d > 0.0;
+    grad_delta = select(0.0, g * (1.0 - s), m);
+    grad_skeleton[i] = select(g, g * (1.0 - d), m);
+  }
+  delta[i] = select(0.0, grad_delta, d > 0.0);
 }

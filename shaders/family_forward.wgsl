@@ -250,8 +250,7 @@ fn store_sums(
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let linear = params.linear_base + wg.x;
-  let part = chunk_part(linear);
+  let part = chunk_part(wg.x);
   let first = first_voxel(part, tid);
   let classes = class_block(wg.y);
   let class_begin = classes.x;
@@ -267,12 +266,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   clear_faults(tid);
   workgroupBarrier();
 
-  // The loops over the block run to a constant where they can, so the compiler unrolls them
-  // and keeps these arrays in registers rather than in per-thread memory: to C itself where
-  // one block holds every class (REGISTER_CLASSES), else on a GPU to BLOCK_CLASSES with an
-  // early exit; a software adapter then keeps the loops (unrolled to 16, one pipeline took ~20 s
-  // to compile).
-  let loop_bound = select(select(block, BLOCK_CLASSES, UNROLL_CLASS_BLOCK), REGISTER_CLASSES, REGISTER_CLASSES != 0u);
+  // The loops over the block run to a constant where they can (lib/class_block.wgsl).
+  let loop_bound = class_loop_bound(block);
   var sums_a: array<vec4<f32>, CLASS_BLOCK>;
   var sums_b: array<vec4<f32>, CLASS_BLOCK>;
   var logits: array<f32, CLASS_BLOCK>;
@@ -386,7 +381,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   if (part.carries_out) {
     carry_sums(tid, wg.y, classes, loop_bound, &sums_a, &sums_b, true);
   } else {
-    store_sums(tid, linear, classes, loop_bound, &sums_a, &sums_b);
+    store_sums(tid, part.linear, classes, loop_bound, &sums_a, &sums_b);
   }
   store_faults(tid, fault_record(wg));
 }

@@ -35,16 +35,15 @@ fn note_voxel_faults(voxel: u32, classes: vec2<u32>, first_block: bool) {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let linear = params.linear_base + wg.x;
-  let part = chunk_part(linear);
+  let part = chunk_part(wg.x);
   let first = first_voxel(part, tid);
   let classes = class_block(wg.y);
   let first_block = wg.y == 0u;
   clear_faults(tid);
   workgroupBarrier();
 
-  // As in family_forward.wgsl: loops over the block run to a constant where they can.
-  let loop_bound = select(select(classes.y, BLOCK_CLASSES, UNROLL_CLASS_BLOCK), REGISTER_CLASSES, REGISTER_CLASSES != 0u);
+  // The loops over the block run to a constant where they can (lib/class_block.wgsl).
+  let loop_bound = class_loop_bound(classes.y);
   var sums: array<vec4<f32>, CLASS_BLOCK>;   // (V, W, 0, 0) of each class of the block
   var logits: array<f32, CLASS_BLOCK>;
   var suspect = false;
@@ -105,7 +104,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     } else {
       let total = block_sum(tid, sums[k], vec4<f32>(0.0), false).a;
       if (tid == 0u) {
-        partials[class_partial(linear, classes.x + k)] = total;
+        partials[class_partial(part.linear, classes.x + k)] = total;
       }
     }
   }

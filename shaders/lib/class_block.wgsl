@@ -17,6 +17,15 @@ fn class_block(block_row: u32) -> vec2<u32> {
   return vec2<u32>(begin, min(BLOCK_CLASSES, params.classes - begin));
 }
 
+// Where the loops over a block of `block` classes stop: at a constant where they can, so the
+// compiler unrolls them and keeps the per-class arrays in registers rather than in per-thread
+// memory: C itself where one block holds every class (REGISTER_CLASSES), else on a GPU
+// BLOCK_CLASSES, with an early exit at `block`; a software adapter keeps the loops (unrolled to
+// 16, one pipeline took ~20 s to compile).
+fn class_loop_bound(block: u32) -> u32 {
+  return select(select(block, BLOCK_CLASSES, UNROLL_CLASS_BLOCK), REGISTER_CLASSES, REGISTER_CLASSES != 0u);
+}
+
 // Rows of class blocks (wg.y).
 fn class_blocks() -> u32 {
   return (params.classes + BLOCK_CLASSES - 1u) / BLOCK_CLASSES;

@@ -10,9 +10,9 @@
 // Volumes are the grid's (sample, class) volumes, foreground classes only or every class
 // (`first_class` 1 or 0), of D x H x W cells (D = 1 in 2D) at element strides (stride_d,
 // stride_h, stride_w) from the volume's base; the layout is only strides, so one kernel serves
-// channels-first and channels-last. The including kernel declares the workgroup arrays it uses
-// (sized WIDE_CAPACITY for reach 2, NARROW_CAPACITY for reach 1: the planner keeps
-// tile_volumes times a box's cells within them), `wide` (reach 2) among them.
+// channels-first and channels-last. The workgroup arrays are sized WIDE_CAPACITY for reach 2,
+// NARROW_CAPACITY for reach 1 (the planner keeps tile_volumes times a box's cells within them):
+// `wide` (reach 2), which lib/cldice_tile_run.wgsl declares and fills, and the including kernel's own.
 //
 // Pooling follows torch's choices: lib/cldice_pooling.wgsl, reading `wide`.
 

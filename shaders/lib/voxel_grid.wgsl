@@ -41,10 +41,11 @@ fn voxel_range(linear: u32) -> vec2<u32> {
   return vec2<u32>(begin, min(begin + params.voxels_per_chunk, (sample + 1u) * params.spatial));
 }
 
-// The part of workgroup `linear`'s chunk in this dispatch's window, [voxel_base, voxel_end):
+// The part of a workgroup's chunk in this dispatch's window, [voxel_base, voxel_end):
 // [begin, end). `carried_in`: the chunk began in an earlier window (the lanes' sums so far are in
 // the carry scratch); `carries_out`: it goes on in the next. The same for every thread.
 struct ChunkPart {
+  linear: u32,  // the workgroup in the whole grid
   chunk_begin: u32,
   begin: u32,
   end: u32,
@@ -52,9 +53,12 @@ struct ChunkPart {
   carries_out: bool,
 }
 
-fn chunk_part(linear: u32) -> ChunkPart {
+// Of this dispatch's workgroup `workgroup` (wg.x).
+fn chunk_part(workgroup: u32) -> ChunkPart {
+  let linear = params.linear_base + workgroup;
   let chunk = voxel_range(linear);
   return ChunkPart(
+    linear,
     chunk.x,
     max(chunk.x, params.voxel_base),
     min(chunk.y, params.voxel_end),

@@ -22,9 +22,12 @@ import blockSumSubgroups from '../../shaders/lib/block_sum_subgroups.wgsl';
 import classBlock from '../../shaders/lib/class_block.wgsl';
 import cldiceCommon from '../../shaders/lib/cldice_common.wgsl';
 import cldiceErodeGather from '../../shaders/lib/cldice_erode_gather.wgsl';
+import cldiceForeground from '../../shaders/lib/cldice_foreground.wgsl';
 import cldicePool from '../../shaders/lib/cldice_pool.wgsl';
 import cldicePooling from '../../shaders/lib/cldice_pooling.wgsl';
+import cldiceSkeletonStep from '../../shaders/lib/cldice_skeleton_step.wgsl';
 import cldiceTile from '../../shaders/lib/cldice_tile.wgsl';
+import cldiceTileRun from '../../shaders/lib/cldice_tile_run.wgsl';
 import cldiceTree from '../../shaders/lib/cldice_tree.wgsl';
 import cldiceWindow from '../../shaders/lib/cldice_window.wgsl';
 import diceBackward from '../../shaders/lib/dice_backward.wgsl';
@@ -231,9 +234,12 @@ export const shaderLibraries: Readonly<Record<string, string>> = {
   'lib/class_block.wgsl': classBlock,
   'lib/cldice_common.wgsl': cldiceCommon,
   'lib/cldice_erode_gather.wgsl': cldiceErodeGather,
+  'lib/cldice_foreground.wgsl': cldiceForeground,
   'lib/cldice_pool.wgsl': cldicePool,
   'lib/cldice_pooling.wgsl': cldicePooling,
+  'lib/cldice_skeleton_step.wgsl': cldiceSkeletonStep,
   'lib/cldice_tile.wgsl': cldiceTile,
+  'lib/cldice_tile_run.wgsl': cldiceTileRun,
   'lib/cldice_tree.wgsl': cldiceTree,
   'lib/cldice_window.wgsl': cldiceWindow,
   'lib/dice_backward.wgsl': diceBackward,

@@ -18,70 +18,85 @@ const SMOOTHED_REDUCTION = { reduction: 'mean', smooth_nr: 1e-5, smooth_dr: 1e-5
 /** The Dice part DiceLoss, DiceCELoss and DiceFocalLoss share. */
 const DICE_PART = { squared_pred: false, jaccard: false, ...SMOOTHED_REDUCTION } as const;
 
-// Each table lists its API's parameters in the constructor's order (messages name them so).
-export const DICE_LOSS_DEFAULTS: Options = { ...ACTIVATION_DEFAULTS, ...DICE_PART, weight: null, soft_label: false };
-
-export const GDL_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  w_type: 'square',
-  ...SMOOTHED_REDUCTION,
-  soft_label: false,
-};
-
-export const TVERSKY_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  alpha: 0.5,
-  beta: 0.5,
-  ...SMOOTHED_REDUCTION,
-  soft_label: false,
-};
-
-export const FOCAL_DEFAULTS: Options = {
-  include_background: true,
-  to_onehot_y: false,
-  gamma: 2.0,
-  alpha: null,
-  weight: null,
-  reduction: 'mean',
-  use_softmax: false,
-};
-
-export const DICE_CE_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  ...DICE_PART,
-  weight: null,
-  lambda_dice: 1.0,
-  lambda_ce: 1.0,
-  label_smoothing: 0.0,
-};
-
-export const DICE_FOCAL_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  ...DICE_PART,
-  gamma: 2.0,
-  weight: null,
-  lambda_dice: 1.0,
-  lambda_focal: 1.0,
-  alpha: null,
-};
-
-export const GDL_FOCAL_DEFAULTS: Options = {
-  ...ACTIVATION_DEFAULTS,
-  w_type: 'square',
-  ...SMOOTHED_REDUCTION,
-  gamma: 2.0,
-  weight: null,
-  lambda_gdl: 1.0,
-  lambda_focal: 1.0,
-};
-
-export const GWDL_DEFAULTS: Options = {
-  dist_matrix: null,
-  weighting_mode: 'default',
-  reduction: 'mean',
-  smooth_nr: 1e-5,
-  smooth_dr: 1e-5,
-};
+/**
+ * Every Dice-family API's constructor defaults, keyed by the name MONAI gives the class or
+ * function. Each lists its API's parameters in the constructor's order (messages name them so).
+ */
+export const MONAI_DEFAULTS = {
+  DiceLoss: { ...ACTIVATION_DEFAULTS, ...DICE_PART, weight: null, soft_label: false },
+  GeneralizedDiceLoss: {
+    ...ACTIVATION_DEFAULTS,
+    w_type: 'square',
+    ...SMOOTHED_REDUCTION,
+    soft_label: false,
+  },
+  TverskyLoss: {
+    ...ACTIVATION_DEFAULTS,
+    alpha: 0.5,
+    beta: 0.5,
+    ...SMOOTHED_REDUCTION,
+    soft_label: false,
+  },
+  FocalLoss: {
+    include_background: true,
+    to_onehot_y: false,
+    gamma: 2.0,
+    alpha: null,
+    weight: null,
+    reduction: 'mean',
+    use_softmax: false,
+  },
+  DiceCELoss: {
+    ...ACTIVATION_DEFAULTS,
+    ...DICE_PART,
+    weight: null,
+    lambda_dice: 1.0,
+    lambda_ce: 1.0,
+    label_smoothing: 0.0,
+  },
+  DiceFocalLoss: {
+    ...ACTIVATION_DEFAULTS,
+    ...DICE_PART,
+    gamma: 2.0,
+    weight: null,
+    lambda_dice: 1.0,
+    lambda_focal: 1.0,
+    alpha: null,
+  },
+  GeneralizedDiceFocalLoss: {
+    ...ACTIVATION_DEFAULTS,
+    w_type: 'square',
+    ...SMOOTHED_REDUCTION,
+    gamma: 2.0,
+    weight: null,
+    lambda_gdl: 1.0,
+    lambda_focal: 1.0,
+  },
+  GeneralizedWassersteinDiceLoss: {
+    dist_matrix: null,
+    weighting_mode: 'default',
+    reduction: 'mean',
+    smooth_nr: 1e-5,
+    smooth_dr: 1e-5,
+  },
+  compute_dice: { include_background: true, ignore_empty: true, num_classes: null },
+  DiceMetric: {
+    include_background: true,
+    reduction: 'mean',
+    get_not_nans: false,
+    ignore_empty: true,
+    num_classes: null,
+    return_with_label: false,
+  },
+  compute_generalized_dice: {
+    include_background: true,
+    weight_type: 'square',
+    sum_over_classes: false,
+  },
+  GeneralizedDiceScore: { include_background: true, reduction: 'mean', weight_type: 'square' },
+  SoftclDiceLoss: { iter_: 3, smooth: 1.0 },
+  SoftDiceclDiceLoss: { iter_: 3, alpha: 0.5, smooth: 1.0 },
+} satisfies Record<string, Options>;
 
 export type MetricReduction = 'none' | 'mean' | 'sum' | 'mean_batch' | 'sum_batch' | 'mean_channel' | 'sum_channel';
 
@@ -161,29 +176,6 @@ export function doMetricReduction(f: Tensor, reduction: MetricReduction): { valu
       throw new Error(`do_metric_reduction: unknown reduction ${String(reduction)}`);
   }
 }
-
-export const COMPUTE_DICE_DEFAULTS: Options = { include_background: true, ignore_empty: true, num_classes: null };
-
-export const DICE_METRIC_DEFAULTS: Options = {
-  include_background: true,
-  reduction: 'mean',
-  get_not_nans: false,
-  ignore_empty: true,
-  num_classes: null,
-  return_with_label: false,
-};
-
-export const COMPUTE_GDICE_DEFAULTS: Options = {
-  include_background: true,
-  weight_type: 'square',
-  sum_over_classes: false,
-};
-
-export const GDICE_SCORE_DEFAULTS: Options = { include_background: true, reduction: 'mean', weight_type: 'square' };
-
-export const SOFT_CLDICE_DEFAULTS: Options = { iter_: 3, smooth: 1.0 };
-
-export const SOFT_DICE_CLDICE_DEFAULTS: Options = { iter_: 3, alpha: 0.5, smooth: 1.0 };
 
 /** iter_ as MONAI's range(iter_) takes it: an integer >= 0. */
 export function skeletonIterationsOf(o: Opts): number {

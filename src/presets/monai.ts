@@ -9,25 +9,7 @@ import type { WassersteinDiceLoss } from '../losses/wasserstein.js';
 import type { ClDiceOptions } from '../spec/cldice.js';
 import type { WassersteinDiceOptions } from '../spec/wasserstein.js';
 import type { Opts } from '../peers/options.js';
-import {
-  COMPUTE_DICE_DEFAULTS,
-  COMPUTE_GDICE_DEFAULTS,
-  DICE_CE_DEFAULTS,
-  DICE_FOCAL_DEFAULTS,
-  DICE_LOSS_DEFAULTS,
-  DICE_METRIC_DEFAULTS,
-  FOCAL_DEFAULTS,
-  GDICE_SCORE_DEFAULTS,
-  GDL_DEFAULTS,
-  GDL_FOCAL_DEFAULTS,
-  GWDL_DEFAULTS,
-  SOFT_CLDICE_DEFAULTS,
-  SOFT_DICE_CLDICE_DEFAULTS,
-  TVERSKY_DEFAULTS,
-  type MetricReduction,
-  doMetricReduction,
-  skeletonIterationsOf,
-} from '../peers/monai.js';
+import { MONAI_DEFAULTS, type MetricReduction, doMetricReduction, skeletonIterationsOf } from '../peers/monai.js';
 import { type Tensor, moveAxis, numel, reshape, tensor, toNested, zip } from '../peers/tensor.js';
 import { type KernelActivation, hostActivation, hostOnlyActivation, kernelActivation } from './activation.js';
 import {
@@ -477,7 +459,7 @@ export function createMonaiPresets(factory: LossFactory) {
   const wassersteinPreset =
     (api: string) =>
     (options: Options = {}): WassersteinPreset => {
-      const o = parseOptions(api, options, GWDL_DEFAULTS);
+      const o = parseOptions(api, options, MONAI_DEFAULTS.GeneralizedWassersteinDiceLoss);
       if (o.isNone('dist_matrix')) throw new WgslDiceError('INVALID_OPTION', `${api}: dist_matrix is required.`);
       const distanceMatrix = optionGuard(() => o.matrix('dist_matrix'));
       const weighting = optionGuard(() => o.oneOf('weighting_mode', ['default', 'GDL'] as const));
@@ -565,7 +547,7 @@ export function createMonaiPresets(factory: LossFactory) {
   const focalPreset =
     (api: string) =>
     (options: Options = {}): Preset => {
-      const o = parseOptions(api, options, FOCAL_DEFAULTS);
+      const o = parseOptions(api, options, MONAI_DEFAULTS.FocalLoss);
       optionGuard(() => o.oneOf('reduction', ['none', 'mean', 'sum'] as const));
       focalAlpha(o);
       /** Options for pred of `shape` (channel-first); `labelMap` when the target is a label map. */
@@ -827,28 +809,32 @@ export function createMonaiPresets(factory: LossFactory) {
   return {
     // Surface-distance metrics and the Hausdorff distance-transform losses: src/presets/monai-surface.ts.
     ...createMonaiSurfacePresets(factory),
-    SoftclDiceLoss: clDicePreset('monai.losses.SoftclDiceLoss', SOFT_CLDICE_DEFAULTS, false),
-    SoftDiceclDiceLoss: clDicePreset('monai.losses.SoftDiceclDiceLoss', SOFT_DICE_CLDICE_DEFAULTS, true),
-    DiceLoss: lossPreset('monai.losses.DiceLoss', 'dice', DICE_LOSS_DEFAULTS),
-    MaskedDiceLoss: lossPreset('monai.losses.MaskedDiceLoss', 'masked', DICE_LOSS_DEFAULTS),
-    GeneralizedDiceLoss: lossPreset('monai.losses.GeneralizedDiceLoss', 'gdl', GDL_DEFAULTS),
-    TverskyLoss: lossPreset('monai.losses.TverskyLoss', 'tversky', TVERSKY_DEFAULTS),
-    DiceCELoss: lossPreset('monai.losses.DiceCELoss', 'dice-ce', DICE_CE_DEFAULTS),
-    DiceFocalLoss: lossPreset('monai.losses.DiceFocalLoss', 'dice-focal', DICE_FOCAL_DEFAULTS),
-    GeneralizedDiceFocalLoss: lossPreset('monai.losses.GeneralizedDiceFocalLoss', 'gdl-focal', GDL_FOCAL_DEFAULTS),
+    SoftclDiceLoss: clDicePreset('monai.losses.SoftclDiceLoss', MONAI_DEFAULTS.SoftclDiceLoss, false),
+    SoftDiceclDiceLoss: clDicePreset('monai.losses.SoftDiceclDiceLoss', MONAI_DEFAULTS.SoftDiceclDiceLoss, true),
+    DiceLoss: lossPreset('monai.losses.DiceLoss', 'dice', MONAI_DEFAULTS.DiceLoss),
+    MaskedDiceLoss: lossPreset('monai.losses.MaskedDiceLoss', 'masked', MONAI_DEFAULTS.DiceLoss),
+    GeneralizedDiceLoss: lossPreset('monai.losses.GeneralizedDiceLoss', 'gdl', MONAI_DEFAULTS.GeneralizedDiceLoss),
+    TverskyLoss: lossPreset('monai.losses.TverskyLoss', 'tversky', MONAI_DEFAULTS.TverskyLoss),
+    DiceCELoss: lossPreset('monai.losses.DiceCELoss', 'dice-ce', MONAI_DEFAULTS.DiceCELoss),
+    DiceFocalLoss: lossPreset('monai.losses.DiceFocalLoss', 'dice-focal', MONAI_DEFAULTS.DiceFocalLoss),
+    GeneralizedDiceFocalLoss: lossPreset(
+      'monai.losses.GeneralizedDiceFocalLoss',
+      'gdl-focal',
+      MONAI_DEFAULTS.GeneralizedDiceFocalLoss,
+    ),
     FocalLoss: focalPreset('monai.losses.FocalLoss'),
     GeneralizedWassersteinDiceLoss: wassersteinPreset('monai.losses.GeneralizedWassersteinDiceLoss'),
-    compute_dice: metricPreset('monai.metrics.compute_dice', 'compute_dice', COMPUTE_DICE_DEFAULTS),
-    DiceMetric: metricPreset('monai.metrics.DiceMetric', 'DiceMetric', DICE_METRIC_DEFAULTS),
+    compute_dice: metricPreset('monai.metrics.compute_dice', 'compute_dice', MONAI_DEFAULTS.compute_dice),
+    DiceMetric: metricPreset('monai.metrics.DiceMetric', 'DiceMetric', MONAI_DEFAULTS.DiceMetric),
     compute_generalized_dice: metricPreset(
       'monai.metrics.compute_generalized_dice',
       'compute_generalized_dice',
-      COMPUTE_GDICE_DEFAULTS,
+      MONAI_DEFAULTS.compute_generalized_dice,
     ),
     GeneralizedDiceScore: metricPreset(
       'monai.metrics.GeneralizedDiceScore',
       'GeneralizedDiceScore',
-      GDICE_SCORE_DEFAULTS,
+      MONAI_DEFAULTS.GeneralizedDiceScore,
     ),
   };
 }

@@ -6,9 +6,9 @@ import type { NormalizedClDiceOptions } from '../spec/cldice.js';
 import { elementwiseGrid, rangeWindows, type BindingWindow } from './grids.js';
 import type { GridProfile } from './profile.js';
 import {
+  perWindowPass,
   scratchRef,
   tensorRef,
-  uniformPass,
   type BindingRef,
   type PassGroup,
   type PipelineConstants,
@@ -51,22 +51,10 @@ export function windowedPass(
   uniforms: UniformBlock,
   bind: Readonly<Record<string, Volume | BindingRef>>,
 ): ProgramPass {
+  const bindWindow = (w: BindingWindow) =>
+    Object.fromEntries(Object.entries(bind).map(([binding, v]) => [binding, 'volume' in v ? windowOf(v, w) : v]));
   return {
-    ...uniformPass(
-      name,
-      kernel,
-      constants,
-      uniforms.bytes,
-      windows.map((w, block) => ({
-        block,
-        window: w,
-        workgroups: [w.count, 1, 1] as const,
-        bindings: Object.fromEntries(
-          Object.entries(bind).map(([binding, v]) => [binding, 'volume' in v ? windowOf(v, w) : v]),
-        ),
-      })),
-      group,
-    ),
+    ...perWindowPass(name, kernel, constants, uniforms.bytes, windows, bindWindow, { group }),
     uniformBlock: uniforms.block,
   };
 }

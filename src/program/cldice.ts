@@ -14,10 +14,10 @@ import { tileGrid, tiledLevels, type ClDiceTiles } from './cldice-tiles.js';
 import type { BindingWindow } from './grids.js';
 import type { GridProfile } from './profile.js';
 import {
+  finalizePass,
   scratchRef,
   statusScratch,
   tensorRef,
-  uniformPass,
   type LossProgram,
   type TensorName,
   type TensorSpec,
@@ -107,20 +107,12 @@ export function planClDiceProgram(o: NormalizedClDiceOptions, profile: GridProfi
         partials: scratchRef('partials'),
         faults: scratchRef('faults'),
       }),
-      uniformPass('finalize', 'cldice_finalize', {}, packUniform(clDiceFinalizeFields(o, sums)), [
-        {
-          block: 0,
-          workgroups: [1, 1, 1],
-          bindings: {
-            partials: scratchRef('partials'),
-            loss: tensorRef('loss', 0, 4),
-            stats: scratchRef('stats'),
-            coefficients,
-            status: scratchRef('status'),
-            faults: scratchRef('faults'),
-          },
-        },
-      ]),
+      finalizePass('cldice_finalize', {}, packUniform(clDiceFinalizeFields(o, sums)), {
+        partials: scratchRef('partials'),
+        loss: tensorRef('loss', 0, 4),
+        stats: scratchRef('stats'),
+        coefficients,
+      }),
       ...levels.backward(),
     ],
     groups: { 'target-skeleton': { without: 'targetSkeleton' } },

@@ -14,22 +14,17 @@ import { withBoundaryTerm } from './boundary.js';
 import { foldLanes, type BindingWindow } from './grids.js';
 import type { DeviceProfile } from './profile.js';
 import {
+  finalizePass,
   scratchRef,
   tensorRef,
-  uniformPass,
   type BindingRef,
   type LossProgram,
   type PipelineConstants,
   type TensorSpec,
 } from './program.js';
 import {
-  carryBytes,
-  forwardBlockClasses,
-  voxelBackwardKernel,
-  voxelForwardKernel,
+  planVoxelPasses,
   voxelGridFields,
-  voxelGrids,
-  voxelPass,
   voxelTensors,
   voxelWindow,
   type VoxelGrid,
@@ -214,11 +209,11 @@ export function packClassInfo(o: NormalizedLossOptions): Float32Array<ArrayBuffe
 }
 
 export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfile): LossProgram<VoxelGrids> {
-  const grids = voxelGrids(o, profile, forwardBlockClasses(o.classes, sumsPerClass(o), profile));
+  const voxel = planVoxelPasses(o, profile, sumsPerClass(o));
+  const { grids, faultRecords } = voxel;
   const groups = groupCount(o);
   const pairs = o.batch * o.classes;
   const { forward, backward } = grids;
-  const faultRecords = forward.dispatchedWorkgroups * forward.classBlocks;
   const hasMask = o.mask !== 'none';
   // Metrics on binarised predictions have no gradient, so no grad tensor and no backward pass.
   const differentiable = o.activation !== 'argmax' && o.activation !== 'threshold';
@@ -233,29 +228,24 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
     host: { type: 'f32', elements: maskBytes / 4 },
   };
   const tensors = [pred, target, ...(hasMask ? [mask] : []), loss, ...(grad ? [grad] : [])];
-  // The bindings every voxel pass shares, for one window.
-  const inputs = (w: BindingWindow): Record<string, BindingRef> => ({
-    pred: voxelWindow('pred', w, 'elements', o.classes, o.predType),
-    truth: voxelWindow('target', w, o.target, o.classes),
-    // A shared mask ([...spatial]) is bound whole; without a mask a dummy scratch stands in.
+  // The mask, in both voxel passes, for one window: a shared mask ([...spatial]) is bound whole;
+  // without a mask a dummy scratch stands in.
+  const maskWindow = (w: BindingWindow): Record<string, BindingRef> => ({
     mask: !hasMask
       ? scratchRef('no mask')
       : o.maskPerSample
         ? voxelWindow('mask', w, 'voxel-f32', o.classes)
         : tensorRef('mask', 0, maskBytes),
   });
-  const voxel = voxelConstants(o);
-  const forwardKernel = voxelForwardKernel('family_forward', o, forward, profile);
-  const backwardKernel = voxelBackwardKernel('family_backward', o);
+  const modes = voxelConstants(o);
   const program: LossProgram<VoxelGrids> = {
     label: o.label,
     dims: o.dims,
     grids,
     tensors,
     scratch: [
-      { name: 'partials', bytes: pairs * forward.chunks * 32 },
-      { name: 'carry', bytes: carryBytes(forward, profile.workgroupSize, 2) },
-      { name: 'faults', bytes: faultRecords * 32 },
+      // Two vec4 of sums a class: (I or T, P, G, ·) and (AUX, M, F+, F-).
+      ...voxel.forwardScratch(2),
       { name: 'class info', bytes: 0, contents: packClassInfo(o) },
       { name: 'pair sums', bytes: pairs * 32, readable: true },
       // Per pair two vec4, per group one, then the inverse-frequency class weights, four a vec4.
@@ -265,56 +255,31 @@ export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfi
       { name: 'stats', bytes: groups * 32, readable: true },
     ],
     passes: [
-      voxelPass(
-        'forward',
-        forwardKernel.kernel,
-        { ...voxel, ...forwardKernel.constants, SEPARATE_MASS: +separateMass(o), SUMS_B: +sumsB(o) },
+      voxel.forwardPass(
+        'family_forward',
+        { ...modes, SEPARATE_MASS: +separateMass(o), SUMS_B: +sumsB(o) },
         packFamilyParams(o, forward, forward.windows),
-        forward,
-        (w) => ({
-          ...inputs(w),
-          partials: scratchRef('partials'),
-          faults: scratchRef('faults'),
-          carry: scratchRef('carry'),
-        }),
+        maskWindow,
       ),
-      uniformPass(
-        'finalize',
+      finalizePass(
         'family_finalize',
         finalizeConstants(o),
         packFamilyFinalizeParams(o, forward.chunks, groups, faultRecords, profile.workgroupSize),
-        [
-          {
-            block: 0,
-            workgroups: [1, 1, 1],
-            bindings: {
-              partials: scratchRef('partials'),
-              class_info: scratchRef('class info'),
-              pair_sums: scratchRef('pair sums'),
-              stats: scratchRef('stats'),
-              coefs: scratchRef('coefs'),
-              loss: tensorRef('loss', 0, 4),
-              status: scratchRef('status'),
-              faults: scratchRef('faults'),
-            },
-          },
-        ],
+        {
+          partials: scratchRef('partials'),
+          class_info: scratchRef('class info'),
+          pair_sums: scratchRef('pair sums'),
+          stats: scratchRef('stats'),
+          coefs: scratchRef('coefs'),
+          loss: tensorRef('loss', 0, 4),
+        },
       ),
       ...(differentiable
         ? [
-            voxelPass(
-              'backward',
-              backwardKernel.kernel,
-              { ...voxel, ...backwardKernel.constants },
-              packFamilyParams(o, backward, backward.windows),
-              backward,
-              (w) => ({
-                ...inputs(w),
-                coefs: scratchRef('coefs'),
-                grad: voxelWindow('grad', w, 'elements', o.classes, o.gradType),
-              }),
-              'backward',
-            ),
+            voxel.backwardPass('family_backward', modes, packFamilyParams(o, backward, backward.windows), (w) => ({
+              ...maskWindow(w),
+              coefs: scratchRef('coefs'),
+            })),
           ]
         : []),
     ],

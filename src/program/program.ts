@@ -197,6 +197,48 @@ export function uniformPass(
   };
 }
 
+/**
+ * A pass with one dispatch a binding window, in window order: each reads its own uniform block
+ * (the window's index), runs the window's `count` workgroups by `rows` (wg.y), and binds what
+ * `bind` gives the window.
+ */
+export function perWindowPass<W extends BindingWindow>(
+  name: string,
+  kernel: KernelName,
+  constants: PipelineConstants,
+  uniforms: ArrayBuffer,
+  windows: readonly W[],
+  bind: (window: W) => Readonly<Record<string, BindingRef>>,
+  { rows = 1, group = 'forward' }: { readonly rows?: number; readonly group?: PassGroup } = {},
+): ProgramPass {
+  const dispatches = windows.map((w, block) => ({
+    block,
+    window: w,
+    workgroups: [w.count, rows, 1] as const,
+    bindings: bind(w),
+  }));
+  return uniformPass(name, kernel, constants, uniforms, dispatches, group);
+}
+
+/**
+ * A loss's finalize: one workgroup that turns the forward's partial sums into the loss and folds
+ * the forward's fault records into `status` (lib/fault_fold.wgsl); those two bindings follow `bindings`.
+ */
+export function finalizePass(
+  kernel: KernelName,
+  constants: PipelineConstants,
+  uniforms: ArrayBuffer,
+  bindings: Record<string, BindingRef>,
+): ProgramPass {
+  return uniformPass('finalize', kernel, constants, uniforms, [
+    {
+      block: 0,
+      workgroups: [1, 1, 1],
+      bindings: { ...bindings, status: scratchRef('status'), faults: scratchRef('faults') },
+    },
+  ]);
+}
+
 /** A plain-text table of a program's passes: kernel, constants, dispatches, bindings. */
 export function describeProgram(program: LossProgram): string {
   const lines = [`${program.label}`];

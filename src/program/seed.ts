@@ -13,9 +13,10 @@ import {
 } from './grids.js';
 import type { DeviceProfile, GridProfile } from './profile.js';
 import {
+  finalizePass,
+  perWindowPass,
   scratchRef,
   tensorRef,
-  uniformPass,
   type LossProgram,
   type ProgramPass,
   type TensorName,
@@ -326,56 +327,35 @@ export function planSeedProgram(o: NormalizedDiceOptions, profile: DeviceProfile
     { name: 'stats', bytes: groups * 16, windowed: false, access: 'write', optional: true },
   ];
   const passes: ProgramPass[] = [
-    uniformPass(
+    perWindowPass(
       'reduce',
       reduceShaderFor(grids, o.predType, profile.subgroupSize),
       {},
       packReduceParams(grids),
-      grids.reduce.windows.map((w, block) => ({
-        block,
-        window: w,
-        workgroups: [w.count, grids.reduce.colBlocks, 1],
-        bindings: {
-          pred: window('pred', w, predBytesPerElement),
-          truth: window('target', w),
-          partials: scratchRef('partials'),
-          faults: scratchRef('faults'),
-        },
-      })),
+      grids.reduce.windows,
+      (w) => ({
+        pred: window('pred', w, predBytesPerElement),
+        truth: window('target', w),
+        partials: scratchRef('partials'),
+        faults: scratchRef('faults'),
+      }),
+      { rows: grids.reduce.colBlocks },
     ),
-    uniformPass(
-      'finalize',
-      'dice_finalize',
-      {},
-      packSeedFinalizeParams(grids, o.smoothNumerator, o.smoothDenominator),
-      [
-        {
-          block: 0,
-          workgroups: [1, 1, 1],
-          bindings: {
-            partials: scratchRef('partials'),
-            class_weights: scratchRef('group weights'),
-            stats: tensorRef('stats', 0, groups * 16),
-            coefs: scratchRef('coefs'),
-            loss: tensorRef('loss', 0, 4),
-            status: scratchRef('status'),
-            faults: scratchRef('faults'),
-          },
-        },
-      ],
-    ),
-    uniformPass(
+    finalizePass('dice_finalize', {}, packSeedFinalizeParams(grids, o.smoothNumerator, o.smoothDenominator), {
+      partials: scratchRef('partials'),
+      class_weights: scratchRef('group weights'),
+      stats: tensorRef('stats', 0, groups * 16),
+      coefs: scratchRef('coefs'),
+      loss: tensorRef('loss', 0, 4),
+    }),
+    perWindowPass(
       'backward',
       backwardShaderFor(grids),
       {},
       packBackwardParams(grids),
-      grids.backward.windows.map((w, block) => ({
-        block,
-        window: w,
-        workgroups: [w.count, 1, 1],
-        bindings: { truth: window('target', w), coefs: scratchRef('coefs'), grad: window('grad', w) },
-      })),
-      'backward',
+      grids.backward.windows,
+      (w) => ({ truth: window('target', w), coefs: scratchRef('coefs'), grad: window('grad', w) }),
+      { group: 'backward' },
     ),
   ];
   return {

@@ -4,16 +4,17 @@ import type { UniformValue } from '../kernels/uniforms.js';
 import { MAX_SEQUENTIAL_ADDS, rangeWindows, type BindingWindow } from './grids.js';
 import type { DeviceProfile, GridProfile } from './profile.js';
 import {
+  perWindowPass,
+  scratchRef,
   tensorRef,
-  uniformPass,
   type BindingRef,
-  type PassGroup,
   type PipelineConstants,
   type ProgramPass,
+  type ScratchSpec,
   type TensorName,
   type TensorSpec,
 } from './program.js';
-import type { FamilyShaderName, KernelName } from '../kernels/sources.js';
+import type { FamilyShaderName } from '../kernels/sources.js';
 
 // The voxel-major passes the loss family and Wasserstein Dice share (shaders/lib/voxel_grid.wgsl):
 // their grids and binding windows, the target encodings, and the grid part of their uniform blocks.
@@ -339,7 +340,7 @@ export function voxelGridFields(
  * The `carry` scratch of a forward pass: per window edge that cuts a chunk, per class block, per
  * lane, `vec4sPerClass` vec4 for each class of the block (16 bytes where nothing is carried).
  */
-export function carryBytes(grid: VoxelGrids['forward'], workgroupSize: number, vec4sPerClass: number): number {
+function carryBytes(grid: VoxelGrids['forward'], workgroupSize: number, vec4sPerClass: number): number {
   return Math.max(16, grid.carrySlots * grid.classBlocks * workgroupSize * grid.blockClasses * vec4sPerClass * 16);
 }
 
@@ -374,26 +375,111 @@ export function voxelTensors(
   };
 }
 
+/** What the voxel passes need of a loss's options: its shape, element types and target encoding. */
+export type VoxelLoss = VoxelShape & VoxelElementTypes & { readonly target: TargetKind };
+
+/** pred and its target (`truth`) for one window: the bindings of every voxel pass. */
+function predAndTruth(o: VoxelLoss, w: VoxelWindow): Record<string, BindingRef> {
+  return {
+    pred: voxelWindow('pred', w, 'elements', o.classes, o.predType),
+    truth: voxelWindow('target', w, o.target, o.classes),
+  };
+}
+
 /**
- * A voxel-major pass over every binding window of its grid, each window one dispatch with the
- * bindings `bind` gives it; a forward grid's class blocks run along wg.y.
+ * The forward reduction over every window of its grid, in the kernel variant voxelForwardKernel
+ * picks (its register constants after the loss's `modes`): pred and truth, the loss's own
+ * bindings (`inputs`), and what lib/voxel_grid.wgsl's reduction writes: per (sample, chunk,
+ * class) `partials`, the lanes' `carry` across a window edge that cuts a chunk, and one fault
+ * record a workgroup and class block.
  */
-export function voxelPass(
-  name: string,
-  kernel: KernelName,
-  constants: PipelineConstants,
+function voxelForwardPass(
+  base: 'family_forward' | 'wasserstein_forward',
+  o: VoxelLoss,
+  profile: DeviceProfile,
+  grid: VoxelGrids['forward'],
+  modes: PipelineConstants,
   uniforms: ArrayBuffer,
-  grid: VoxelPassGrid & { readonly classBlocks?: number },
-  bind: (window: VoxelWindow) => Record<string, BindingRef>,
-  group: PassGroup = 'forward',
+  inputs: (window: VoxelWindow) => Record<string, BindingRef>,
 ): ProgramPass {
-  const dispatches = grid.windows.map((w, block) => ({
-    block,
-    window: w,
-    workgroups: [w.count, grid.classBlocks ?? 1, 1] as const,
-    bindings: bind(w),
-  }));
-  return uniformPass(name, kernel, constants, uniforms, dispatches, group);
+  const variant = voxelForwardKernel(base, o, grid, profile);
+  const bind = (w: VoxelWindow) => ({
+    ...predAndTruth(o, w),
+    ...inputs(w),
+    partials: scratchRef('partials'),
+    faults: scratchRef('faults'),
+    carry: scratchRef('carry'),
+  });
+  // The class blocks run along wg.y.
+  const constants = { ...modes, ...variant.constants };
+  return perWindowPass('forward', variant.kernel, constants, uniforms, grid.windows, bind, { rows: grid.classBlocks });
+}
+
+/**
+ * The elementwise backward over every window of its grid, in the kernel variant
+ * voxelBackwardKernel picks: pred and truth, the loss's own bindings (`inputs`), and grad's window.
+ */
+function voxelBackwardPass(
+  base: 'family_backward' | 'wasserstein_backward',
+  o: VoxelLoss,
+  grid: VoxelPassGrid,
+  modes: PipelineConstants,
+  uniforms: ArrayBuffer,
+  inputs: (window: VoxelWindow) => Record<string, BindingRef>,
+): ProgramPass {
+  const variant = voxelBackwardKernel(base, o);
+  const bind = (w: VoxelWindow) => ({
+    ...predAndTruth(o, w),
+    ...inputs(w),
+    grad: voxelWindow('grad', w, 'elements', o.classes, o.gradType),
+  });
+  const constants = { ...modes, ...variant.constants };
+  return perWindowPass('backward', variant.kernel, constants, uniforms, grid.windows, bind, { group: 'backward' });
+}
+
+/**
+ * The voxel passes of one loss, planned once: its grids, with forward class blocks sized to the
+ * sums a class keeps, the fault records the forward writes, and the scratch and passes over them.
+ */
+export interface VoxelPlan {
+  readonly grids: VoxelGrids;
+  /** One a dispatched forward workgroup and class block. */
+  readonly faultRecords: number;
+  /** The forward's `partials` and `carry`, for `vec4sPerClass` vec4 of sums a class, and `faults`. */
+  forwardScratch(vec4sPerClass: number): ScratchSpec[];
+  /** The forward reduction (voxelForwardPass) with the loss's `modes` and own bindings. */
+  forwardPass(
+    base: 'family_forward' | 'wasserstein_forward',
+    modes: PipelineConstants,
+    uniforms: ArrayBuffer,
+    inputs: (window: VoxelWindow) => Record<string, BindingRef>,
+  ): ProgramPass;
+  /** The elementwise backward (voxelBackwardPass) with the loss's `modes` and own bindings. */
+  backwardPass(
+    base: 'family_backward' | 'wasserstein_backward',
+    modes: PipelineConstants,
+    uniforms: ArrayBuffer,
+    inputs: (window: VoxelWindow) => Record<string, BindingRef>,
+  ): ProgramPass;
+}
+
+/** Plans a loss's voxel passes for a profile: `sumsPerClass` sizes the forward's class blocks (forwardBlockClasses). */
+export function planVoxelPasses(o: VoxelLoss, profile: DeviceProfile, sumsPerClass: number): VoxelPlan {
+  const grids = voxelGrids(o, profile, forwardBlockClasses(o.classes, sumsPerClass, profile));
+  const { forward, backward } = grids;
+  const faultRecords = forward.dispatchedWorkgroups * forward.classBlocks;
+  return {
+    grids,
+    faultRecords,
+    forwardScratch: (vec4sPerClass) => [
+      { name: 'partials', bytes: o.batch * o.classes * forward.chunks * vec4sPerClass * 16 },
+      { name: 'carry', bytes: carryBytes(forward, profile.workgroupSize, vec4sPerClass) },
+      { name: 'faults', bytes: faultRecords * 32 },
+    ],
+    forwardPass: (base, modes, uniforms, inputs) =>
+      voxelForwardPass(base, o, profile, forward, modes, uniforms, inputs),
+    backwardPass: (base, modes, uniforms, inputs) => voxelBackwardPass(base, o, backward, modes, uniforms, inputs),
+  };
 }
 
 /** The element types of pred and grad a loss was created with. */
@@ -418,7 +504,7 @@ function inQuads(registerClasses: number, channelsFirst: boolean): boolean {
  * loops unrolled and, where the adapter has subgroups, the subgroup sums; software adapters
  * compile far faster without either.
  */
-export function voxelForwardKernel(
+function voxelForwardKernel(
   base: 'family_forward' | 'wasserstein_forward',
   o: VoxelShape & VoxelElementTypes,
   grid: VoxelGrids['forward'],
@@ -441,7 +527,7 @@ export function voxelForwardKernel(
 }
 
 /** The kernel variant and register constants of a voxel backward pass: up to CLASS_BLOCK classes in registers. */
-export function voxelBackwardKernel(
+function voxelBackwardKernel(
   base: 'family_backward' | 'wasserstein_backward',
   o: VoxelShape & VoxelElementTypes,
 ): { kernel: FamilyShaderName; constants: PipelineConstants } {

@@ -2,26 +2,13 @@ import { STATUS_BYTES } from '../core/limits.js';
 import { TARGET_KIND, WASSERSTEIN_WEIGHTING } from '../kernels/modes.js';
 import { packPerWindow, packUniform, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedWassersteinOptions } from '../spec/wasserstein.js';
-import { foldLanes, type BindingWindow } from './grids.js';
+import { foldLanes } from './grids.js';
 import type { DeviceProfile } from './profile.js';
+import { finalizePass, scratchRef, tensorRef, type LossProgram, type PipelineConstants } from './program.js';
 import {
-  scratchRef,
-  tensorRef,
-  uniformPass,
-  type BindingRef,
-  type LossProgram,
-  type PipelineConstants,
-} from './program.js';
-import {
-  carryBytes,
-  forwardBlockClasses,
-  voxelBackwardKernel,
-  voxelForwardKernel,
+  planVoxelPasses,
   voxelGridFields,
-  voxelGrids,
-  voxelPass,
   voxelTensors,
-  voxelWindow,
   type VoxelGrids,
   type VoxelPassGrid,
   type VoxelWindow,
@@ -74,19 +61,13 @@ export function planWassersteinProgram(
   profile: DeviceProfile,
 ): LossProgram<VoxelGrids> {
   // Each class of a forward block keeps (V, W): two sums.
-  const grids = voxelGrids(o, profile, forwardBlockClasses(o.classes, 2, profile));
+  const voxel = planVoxelPasses(o, profile, 2);
+  const { grids, faultRecords } = voxel;
   const pairs = o.batch * o.classes;
   const tensors = voxelTensors(o);
   const { forward, backward } = grids;
-  const faultRecords = forward.dispatchedWorkgroups * forward.classBlocks;
-  const inputs = (w: BindingWindow): Record<string, BindingRef> => ({
-    pred: voxelWindow('pred', w, 'elements', o.classes, o.predType),
-    truth: voxelWindow('target', w, o.target, o.classes),
-    distance: scratchRef('distances'),
-  });
+  const distance = { distance: scratchRef('distances') };
   const constants = wassersteinConstants(o);
-  const forwardKernel = voxelForwardKernel('wasserstein_forward', o, forward, profile);
-  const backwardKernel = voxelBackwardKernel('wasserstein_backward', o);
   const voxelParams = (grid: VoxelPassGrid) => packPerWindow(grid.windows, (w) => wassersteinParamsFields(o, grid, w));
   return {
     label: o.label,
@@ -95,60 +76,28 @@ export function planWassersteinProgram(
     tensors: [tensors.pred, tensors.target, tensors.loss, tensors.grad!],
     scratch: [
       { name: 'distances', bytes: 0, contents: o.distances },
-      { name: 'partials', bytes: pairs * forward.chunks * 16 },
-      { name: 'carry', bytes: carryBytes(forward, profile.workgroupSize, 1) },
-      { name: 'faults', bytes: faultRecords * 32 },
+      ...voxel.forwardScratch(1),
       { name: 'class sums', bytes: pairs * 16 },
       { name: 'status', bytes: STATUS_BYTES, readable: true },
       { name: 'stats', bytes: o.batch * 16, readable: true },
     ],
     passes: [
-      voxelPass(
-        'forward',
-        forwardKernel.kernel,
-        { ...constants, ...forwardKernel.constants },
-        voxelParams(forward),
-        forward,
-        (w) => ({
-          ...inputs(w),
-          partials: scratchRef('partials'),
-          faults: scratchRef('faults'),
-          carry: scratchRef('carry'),
-        }),
-      ),
-      uniformPass(
-        'finalize',
+      voxel.forwardPass('wasserstein_forward', constants, voxelParams(forward), () => distance),
+      finalizePass(
         'wasserstein_finalize',
         { WEIGHTING: WASSERSTEIN_WEIGHTING.values[o.weighting] },
         packWassersteinFinalizeParams(o, forward.chunks, faultRecords, profile.workgroupSize),
-        [
-          {
-            block: 0,
-            workgroups: [1, 1, 1],
-            bindings: {
-              partials: scratchRef('partials'),
-              class_sums: scratchRef('class sums'),
-              stats: scratchRef('stats'),
-              loss: tensorRef('loss', 0, 4),
-              status: scratchRef('status'),
-              faults: scratchRef('faults'),
-            },
-          },
-        ],
-      ),
-      voxelPass(
-        'backward',
-        backwardKernel.kernel,
-        { ...constants, ...backwardKernel.constants },
-        voxelParams(backward),
-        backward,
-        (w) => ({
-          ...inputs(w),
+        {
+          partials: scratchRef('partials'),
           class_sums: scratchRef('class sums'),
-          grad: voxelWindow('grad', w, 'elements', o.classes, o.gradType),
-        }),
-        'backward',
+          stats: scratchRef('stats'),
+          loss: tensorRef('loss', 0, 4),
+        },
       ),
+      voxel.backwardPass('wasserstein_backward', constants, voxelParams(backward), () => ({
+        ...distance,
+        class_sums: scratchRef('class sums'),
+      })),
     ],
     readback: ['stats'],
     inPlace: [],

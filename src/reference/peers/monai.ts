@@ -29,25 +29,7 @@ import {
   zip,
 } from '../../peers/tensor.js';
 import { clDiceReference } from '../cldice.js';
-import {
-  COMPUTE_DICE_DEFAULTS,
-  COMPUTE_GDICE_DEFAULTS,
-  DICE_CE_DEFAULTS,
-  DICE_FOCAL_DEFAULTS,
-  DICE_LOSS_DEFAULTS,
-  DICE_METRIC_DEFAULTS,
-  FOCAL_DEFAULTS,
-  GDICE_SCORE_DEFAULTS,
-  GDL_DEFAULTS,
-  GDL_FOCAL_DEFAULTS,
-  GWDL_DEFAULTS,
-  METRIC_REDUCTIONS,
-  SOFT_CLDICE_DEFAULTS,
-  SOFT_DICE_CLDICE_DEFAULTS,
-  TVERSKY_DEFAULTS,
-  doMetricReduction,
-  skeletonIterationsOf,
-} from '../../peers/monai.js';
+import { MONAI_DEFAULTS, METRIC_REDUCTIONS, doMetricReduction, skeletonIterationsOf } from '../../peers/monai.js';
 
 /** Non-fatal notes MONAI would print as `warnings.warn` (kept for callers who want to see them). */
 
@@ -180,7 +162,7 @@ function diceLossWith(o: Opts, input: Tensor, target: Tensor, toOnehot: boolean)
 }
 
 export function diceLoss(options: Options, input: Tensor, target: Tensor): Tensor {
-  const o = new Opts('monai.losses.DiceLoss', options, DICE_LOSS_DEFAULTS);
+  const o = new Opts('monai.losses.DiceLoss', options, MONAI_DEFAULTS.DiceLoss);
   return diceLossWith(o, input, target, o.bool('to_onehot_y'));
 }
 
@@ -190,7 +172,7 @@ export function diceLoss(options: Options, input: Tensor, target: Tensor): Tenso
  * still count in Σp (vector monai-masked_dice-00). Mask shape B1… or 11… (broadcast).
  */
 export function maskedDiceLoss(options: Options, input: Tensor, target: Tensor, mask?: Tensor | null): Tensor {
-  const o = new Opts('monai.losses.MaskedDiceLoss', options, DICE_LOSS_DEFAULTS);
+  const o = new Opts('monai.losses.MaskedDiceLoss', options, MONAI_DEFAULTS.DiceLoss);
   if (mask) {
     if (input.shape[0] !== mask.shape[0] && mask.shape[0] !== 1) {
       throw new Error(`${o.api}: batch size of mask ([${mask.shape}]) must be 1 or equal to input ([${input.shape}])`);
@@ -276,7 +258,7 @@ function generalizedDiceWith(o: Opts, input: Tensor, target: Tensor, toOnehot: b
 }
 
 export function generalizedDiceLoss(options: Options, input: Tensor, target: Tensor): Tensor {
-  const o = new Opts('monai.losses.GeneralizedDiceLoss', options, GDL_DEFAULTS);
+  const o = new Opts('monai.losses.GeneralizedDiceLoss', options, MONAI_DEFAULTS.GeneralizedDiceLoss);
   return generalizedDiceWith(o, input, target, o.bool('to_onehot_y'));
 }
 
@@ -290,7 +272,7 @@ export function generalizedDiceLoss(options: Options, input: Tensor, target: Ten
  * trailing singleton axes (vector monai-tversky-10).
  */
 export function tverskyLoss(options: Options, input: Tensor, target: Tensor): Tensor {
-  const o = new Opts('monai.losses.TverskyLoss', options, TVERSKY_DEFAULTS);
+  const o = new Opts('monai.losses.TverskyLoss', options, MONAI_DEFAULTS.TverskyLoss);
   const reduction = lossReduction(o);
   const { p, g } = monaiPreamble(o, input, target, o.bool('to_onehot_y'));
   const axes = spatialAxes(p.shape.length, o.bool('batch'));
@@ -371,7 +353,7 @@ function focalReduce(loss: Tensor, reduction: Reduction): Tensor {
 }
 
 export function focalLoss(options: Options, input: Tensor, target: Tensor): Tensor {
-  const o = new Opts('monai.losses.FocalLoss', options, FOCAL_DEFAULTS);
+  const o = new Opts('monai.losses.FocalLoss', options, MONAI_DEFAULTS.FocalLoss);
   const reduction = lossReduction(o);
   return focalReduce(focalElementwise(o, input, target, o.bool('to_onehot_y')), reduction);
 }
@@ -387,7 +369,7 @@ export function focalLoss(options: Options, input: Tensor, target: Tensor): Tens
  * nn.BCEWithLogitsLoss(pos_weight=weight). Reduction only 'mean' / 'sum'.
  */
 export function diceCELoss(options: Options, input: Tensor, target: Tensor): Tensor {
-  const o = new Opts('monai.losses.DiceCELoss', options, DICE_CE_DEFAULTS);
+  const o = new Opts('monai.losses.DiceCELoss', options, MONAI_DEFAULTS.DiceCELoss);
   const reduction = o.oneOf('reduction', ['mean', 'sum'] as const);
   const lambdaDice = o.num('lambda_dice');
   const lambdaCe = o.num('lambda_ce');
@@ -407,8 +389,8 @@ export function diceCELoss(options: Options, input: Tensor, target: Tensor): Ten
   const diceWeight = weight !== null && !o.bool('include_background') ? weight.slice(1) : weight;
   const diceOpts = new Opts(
     o.api,
-    { ...pick(o.values, Object.keys(DICE_LOSS_DEFAULTS)), weight: diceWeight, soft_label: false },
-    DICE_LOSS_DEFAULTS,
+    { ...pick(o.values, Object.keys(MONAI_DEFAULTS.DiceLoss)), weight: diceWeight, soft_label: false },
+    MONAI_DEFAULTS.DiceLoss,
   );
   const dice = diceLossWith(diceOpts, input, target, o.bool('to_onehot_y'));
 
@@ -434,7 +416,7 @@ export function diceCELoss(options: Options, input: Tensor, target: Tensor): Ten
  * With reduction 'none' the two parts broadcast ([B,C,1,…] + [B,C,…]).
  */
 export function diceFocalLoss(options: Options, input: Tensor, target: Tensor): Tensor {
-  const o = new Opts('monai.losses.DiceFocalLoss', options, DICE_FOCAL_DEFAULTS);
+  const o = new Opts('monai.losses.DiceFocalLoss', options, MONAI_DEFAULTS.DiceFocalLoss);
   const reduction = lossReduction(o);
   const lambdaDice = o.num('lambda_dice');
   const lambdaFocal = o.num('lambda_focal');
@@ -450,14 +432,14 @@ export function diceFocalLoss(options: Options, input: Tensor, target: Tensor): 
   }
   const diceOpts = new Opts(
     o.api,
-    { ...pick(o.values, Object.keys(DICE_LOSS_DEFAULTS)), to_onehot_y: false },
-    DICE_LOSS_DEFAULTS,
+    { ...pick(o.values, Object.keys(MONAI_DEFAULTS.DiceLoss)), to_onehot_y: false },
+    MONAI_DEFAULTS.DiceLoss,
   );
   const dice = diceLossWith(diceOpts, input, t, false);
   const focalOpts = new Opts(
     o.api,
-    { ...pick(o.values, Object.keys(FOCAL_DEFAULTS)), to_onehot_y: false, use_softmax: false },
-    FOCAL_DEFAULTS,
+    { ...pick(o.values, Object.keys(MONAI_DEFAULTS.FocalLoss)), to_onehot_y: false, use_softmax: false },
+    MONAI_DEFAULTS.FocalLoss,
   );
   const focal = focalReduce(focalElementwise(focalOpts, input, t, false), reduction);
   return add(scaleT(dice, lambdaDice), scaleT(focal, lambdaFocal));
@@ -465,7 +447,7 @@ export function diceFocalLoss(options: Options, input: Tensor, target: Tensor): 
 
 /** lambda_gdl·GeneralizedDiceLoss + lambda_focal·FocalLoss (weight goes to the focal part only). */
 export function generalizedDiceFocalLoss(options: Options, input: Tensor, target: Tensor): Tensor {
-  const o = new Opts('monai.losses.GeneralizedDiceFocalLoss', options, GDL_FOCAL_DEFAULTS);
+  const o = new Opts('monai.losses.GeneralizedDiceFocalLoss', options, MONAI_DEFAULTS.GeneralizedDiceFocalLoss);
   const reduction = lossReduction(o);
   const lambdaGdl = o.num('lambda_gdl');
   const lambdaFocal = o.num('lambda_focal');
@@ -474,12 +456,16 @@ export function generalizedDiceFocalLoss(options: Options, input: Tensor, target
   if (input.shape.length !== target.shape.length) {
     throw new Error(`${o.api}: the number of dimensions for input and target should be the same`);
   }
-  const gdlOpts = new Opts(o.api, pick(o.values, Object.keys(GDL_DEFAULTS)), GDL_DEFAULTS);
+  const gdlOpts = new Opts(
+    o.api,
+    pick(o.values, Object.keys(MONAI_DEFAULTS.GeneralizedDiceLoss)),
+    MONAI_DEFAULTS.GeneralizedDiceLoss,
+  );
   const gdl = generalizedDiceWith(gdlOpts, input, target, o.bool('to_onehot_y'));
   const focalOpts = new Opts(
     o.api,
-    { ...pick(o.values, Object.keys(FOCAL_DEFAULTS)), use_softmax: false },
-    FOCAL_DEFAULTS,
+    { ...pick(o.values, Object.keys(MONAI_DEFAULTS.FocalLoss)), use_softmax: false },
+    MONAI_DEFAULTS.FocalLoss,
   );
   const focal = focalReduce(focalElementwise(focalOpts, input, target, o.bool('to_onehot_y')), reduction);
   return add(scaleT(gdl, lambdaGdl), scaleT(focal, lambdaFocal));
@@ -506,7 +492,11 @@ function scaleT(t: Tensor, k: number): Tensor {
  * loss_b = 1 − (2TP + s_nr)/(den + s_dr); reduction over b.
  */
 export function generalizedWassersteinDiceLoss(options: Options, input: Tensor, target: Tensor): Tensor {
-  const o = new Opts('monai.losses.GeneralizedWassersteinDiceLoss', options, GWDL_DEFAULTS);
+  const o = new Opts(
+    'monai.losses.GeneralizedWassersteinDiceLoss',
+    options,
+    MONAI_DEFAULTS.GeneralizedWassersteinDiceLoss,
+  );
   const reduction = lossReduction(o);
   if (o.isNone('dist_matrix')) throw new Error(`${o.api}: dist_matrix is required`);
   const M0 = o.matrix('dist_matrix');
@@ -619,7 +609,7 @@ function diceHelperScores(
 
 /** monai.metrics.compute_dice: [B, C] Dice of binarised predictions (NaN where GT empty and ignore_empty). */
 export function computeDice(options: Options, yPred: Tensor, y: Tensor): Tensor {
-  const o = new Opts('monai.metrics.compute_dice', options, COMPUTE_DICE_DEFAULTS);
+  const o = new Opts('monai.metrics.compute_dice', options, MONAI_DEFAULTS.compute_dice);
   return diceHelperScores(
     o.api,
     yPred,
@@ -639,7 +629,7 @@ export interface DiceMetricResult {
 
 /** DiceMetric(**options)(y_pred, y); .aggregate(): value (and not_nans, which MONAI returns when get_not_nans). */
 export function diceMetricAggregate(options: Options, yPred: Tensor, y: Tensor): DiceMetricResult {
-  const o = new Opts('monai.metrics.DiceMetric', options, DICE_METRIC_DEFAULTS);
+  const o = new Opts('monai.metrics.DiceMetric', options, MONAI_DEFAULTS.DiceMetric);
   const reduction = o.oneOf('reduction', METRIC_REDUCTIONS);
   o.bool('get_not_nans');
   const scores = diceHelperScores(
@@ -724,7 +714,7 @@ function generalizedDiceScores(
 
 /** monai.metrics.compute_generalized_dice: [B, C] (or [B, 1] with sum_over_classes). */
 export function computeGeneralizedDice(options: Options, yPred: Tensor, y: Tensor): Tensor {
-  const o = new Opts('monai.metrics.compute_generalized_dice', options, COMPUTE_GDICE_DEFAULTS);
+  const o = new Opts('monai.metrics.compute_generalized_dice', options, MONAI_DEFAULTS.compute_generalized_dice);
   return generalizedDiceScores(
     o.api,
     yPred,
@@ -741,7 +731,7 @@ export function computeGeneralizedDice(options: Options, yPred: Tensor, y: Tenso
  * (MONAI's tests compare it against a 1-element list by broadcasting).
  */
 export function generalizedDiceScore(options: Options, yPred: Tensor, y: Tensor): Tensor {
-  const o = new Opts('monai.metrics.GeneralizedDiceScore', options, GDICE_SCORE_DEFAULTS);
+  const o = new Opts('monai.metrics.GeneralizedDiceScore', options, MONAI_DEFAULTS.GeneralizedDiceScore);
   const reduction = o.oneOf('reduction', METRIC_REDUCTIONS);
   const sumOverClasses = ['sum', 'mean', 'mean_channel', 'sum_channel'].includes(reduction);
   const scores = generalizedDiceScores(
@@ -774,11 +764,11 @@ function clDiceOf(o: Opts, input: Tensor, target: Tensor, alpha: number): Tensor
 }
 
 export function softclDiceLoss(options: Options, input: Tensor, target: Tensor): Tensor {
-  const o = new Opts('monai.losses.SoftclDiceLoss', options, SOFT_CLDICE_DEFAULTS);
+  const o = new Opts('monai.losses.SoftclDiceLoss', options, MONAI_DEFAULTS.SoftclDiceLoss);
   return clDiceOf(o, input, target, 1);
 }
 
 export function softDiceclDiceLoss(options: Options, input: Tensor, target: Tensor): Tensor {
-  const o = new Opts('monai.losses.SoftDiceclDiceLoss', options, SOFT_DICE_CLDICE_DEFAULTS);
+  const o = new Opts('monai.losses.SoftDiceclDiceLoss', options, MONAI_DEFAULTS.SoftDiceclDiceLoss);
   return clDiceOf(o, input, target, o.num('alpha'));
 }

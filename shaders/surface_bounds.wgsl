@@ -6,10 +6,10 @@
 // Workgroups run over (sample, chunk) of this window's samples (sample_base + wg.x / chunks),
 // voxel-major: a label map is read once for every class. Each workgroup shrinks boxes of its own
 // in workgroup memory (reading before each atomic, so that a voxel inside the box so far costs
-// no atomic; label maps through runs, below), then merges them into the pairs' boxes with global atomicMin / atomicMax: min and
-// max do not depend on the order, so the boxes are the same on every run. The grid here is the
-// voxel grid (cell_grid 0) whatever the later passes run on. Both inputs are label maps, or
-// both dense.
+// no atomic; label maps through runs, below), then merges them into the pairs' boxes with global
+// atomicMin / atomicMax: min and max do not depend on the order, so the boxes are the same on
+// every run. The grid here is the voxel grid (cell_grid 0) whatever the later passes run on.
+// Both inputs are label maps, or both dense.
 
 // #include "lib/surface_masks.wgsl"
 // #include "lib/surface_faults.wgsl"

@@ -17,9 +17,10 @@
 // With a percentile (mode 1), each direction's raw values are also appended to its list for the
 // selection (surface_histogram.wgsl): list (pair, d) of the group is region pair_local * 2 + d
 // of `lists` (the distance transform's spare buffer, a volume per list, so it cannot overflow),
-// its length the atomic count in select_state (cleared by surface_clear.wgsl). With one volume
-// per pair only direction 0 is listed (the Hausdorff distance is directed then): region pair_local. The order of a
-// list depends on the order threads arrive in; the order statistics do not.
+// its length the atomic count in select_state (cleared by surface_clear.wgsl); with one volume
+// per pair (volumes_per_pair for 2 above), only direction 0 is listed, in region pair_local (the
+// Hausdorff distance is directed then). The order of a list depends on the order threads arrive
+// in; the order statistics do not.
 // Workgroups run over (pair, chunk), sharing the box's points (BoxWalk); the record of (pair, chunk) is
 // partials[(pair * chunks + chunk) * 4 ..]:
 //   [0] u32 (count, within, max raw, 0) direction 0    [2] f32 (sum, measure, within measure, 0)

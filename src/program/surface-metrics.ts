@@ -171,7 +171,7 @@ export function planSurfaceMetricsProgram(
  * average surface distance. Without it the program transforms one volume per pair, not two
  * (MONAI's compute_average_surface_distance, symmetric=False by default, is such a call).
  */
-export function needsBackward(o: NormalizedSurfaceMetrics): boolean {
+function needsBackward(o: NormalizedSurfaceMetrics): boolean {
   const m = o.metrics;
   return m.includes('nsd') || (m.includes('hausdorff') && !o.directed) || (m.includes('asd') && o.symmetric);
 }

@@ -626,7 +626,8 @@ export abstract class ProgramLoss {
         readback,
         callerBuffers: Object.fromEntries(staged),
         assertUsable: () => this.assertUsable(),
-        pacing: this.#pacing,
+        // Paced on whole-program runs only: a group recorded alone takes another time.
+        pacing: whole ? this.#pacing : undefined,
       }),
     );
     return {

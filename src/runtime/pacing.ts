@@ -17,7 +17,13 @@
  * The next call sleeps {@link PACING_SHARE} of the estimate. The first run of a loss is not
  * counted: some adapters compile the pipelines then (lavapipe: seconds). Runs estimated at
  * {@link PACING_MIN_MS} or less are awaited at once (a timer's granularity is about 1 ms).
+ * Only under Node: a browser waits for mapAsync without spinning the page's thread, and
+ * throttles the timers of background tabs (to a second or more).
  */
+
+/** Whether compute() paces its waits: under Node (dawn.node) only. */
+export const PACING_ENABLED =
+  typeof (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions?.node === 'string';
 
 /** Estimated runs this short or shorter are awaited at once. */
 export const PACING_MIN_MS = 8;
@@ -34,7 +40,7 @@ export class RunPacing {
 
   /** Milliseconds to sleep after the next submit (0: await at once). */
   get sleepMs(): number {
-    return this.#estimateMs > PACING_MIN_MS ? Math.floor(PACING_SHARE * this.#estimateMs) : 0;
+    return PACING_ENABLED && this.#estimateMs > PACING_MIN_MS ? Math.floor(PACING_SHARE * this.#estimateMs) : 0;
   }
 
   /** Records a call: milliseconds from submit to the await (the sleep), and of the await. */

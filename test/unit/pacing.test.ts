@@ -4,7 +4,7 @@
 // under dawn.node's poller: k = 2 on a software adapter sharing its cores, 1 on a GPU), else the
 // await returns at once.
 import { describe, expect, it } from 'vitest';
-import { PACING_MIN_MS, RunPacing } from '../../src/runtime/pacing.js';
+import { PACING_ENABLED, PACING_MIN_MS, RunPacing } from '../../src/runtime/pacing.js';
 
 /** Runs `durations` one after another; per call, the time from submit to results. */
 function simulate(durations: readonly number[], k: number, pacing = new RunPacing()): number[] {
@@ -17,6 +17,10 @@ function simulate(durations: readonly number[], k: number, pacing = new RunPacin
 }
 
 describe('RunPacing', () => {
+  it('paces under Node (dawn.node polls while a promise is pending), where these tests run', () => {
+    expect(PACING_ENABLED).toBe(true);
+  });
+
   it('awaits at once until it has seen a run after the first (which may compile pipelines)', () => {
     const pacing = new RunPacing();
     expect(pacing.sleepMs).toBe(0);

@@ -6,10 +6,10 @@
 // Workgroups run over (sample, chunk) of this window's samples (sample_base + wg.x / chunks),
 // voxel-major: a label map is read once for every class. Each workgroup shrinks boxes of its own
 // in workgroup memory (reading before each atomic, so that a voxel inside the box so far costs
-// no atomic), then merges them into the pairs' boxes with global atomicMin / atomicMax: min and
-// max do not depend on the order, so the boxes are the same on every run. The grid here is the
-// voxel grid (cell_grid 0) whatever the later passes run on. Both inputs are label maps, or
-// both dense.
+// no atomic; label maps through runs, below), then merges them into the pairs' boxes with global
+// atomicMin / atomicMax: min and max do not depend on the order, so the boxes are the same on
+// every run. The grid here is the voxel grid (cell_grid 0) whatever the later passes run on.
+// Both inputs are label maps, or both dense.
 
 // #include "lib/surface_masks.wgsl"
 // #include "lib/surface_faults.wgsl"
@@ -36,10 +36,40 @@ fn grow(kept_index: u32, c: vec3<u32>) {
   }
 }
 
+// Label maps: each thread keeps the box of the run of voxels of one kept class it is in, per
+// map (0 pred, 1 target), in registers, and grows the workgroup's box of that class only when
+// the run ends (another class, or the end of its voxels). A software plan's thread walks its
+// voxels in order, so runs are long and most voxels cost no atomic. Boxes are mins and maxes:
+// the same whatever the runs.
+struct Run {
+  kept_index: u32,
+  lo: vec3<u32>,
+  hi: vec3<u32>,
+}
+
+var<private> runs: array<Run, 2>;
+
+fn end_run(which: u32) {
+  let r = runs[which];
+  if (r.kept_index != NONE) {
+    grow(r.kept_index, r.lo);
+    grow(r.kept_index, r.hi);
+  }
+  runs[which].kept_index = NONE;
+}
+
 // A class of a label, if it is kept.
-fn grow_label(label: u32, c: vec3<u32>) {
-  if (label >= params.first_class && label < params.first_class + params.kept) {
-    grow(label - params.first_class, c);
+fn grow_label(which: u32, label: u32, c: vec3<u32>) {
+  if (label < params.first_class || label >= params.first_class + params.kept) {
+    return;
+  }
+  let k = label - params.first_class;
+  if (runs[which].kept_index == k) {
+    runs[which].lo = min(runs[which].lo, c);
+    runs[which].hi = max(runs[which].hi, c);
+  } else {
+    end_run(which);
+    runs[which] = Run(k, c, c);
   }
 }
 
@@ -50,12 +80,12 @@ fn label_voxel(sample: u32, v: u32, c: vec3<u32>) {
   if (lp >= params.classes) {
     note_fault(FAULT_LABEL, global_voxel);
   } else {
-    grow_label(lp, c);
+    grow_label(0u, lp, c);
   }
   if (lt >= params.classes) {
     note_fault(FAULT_LABEL, global_voxel);
-  } else if (lt != lp) {
-    grow_label(lt, c);
+  } else {
+    grow_label(1u, lt, c);
   }
 }
 
@@ -85,6 +115,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   let sample = params.sample_base + wg.x / params.chunks;
   let range = chunk_range(wg.x % params.chunks, params.sample_voxels);
   let dense = params.pred_kind == KIND_DENSE;
+  runs[0].kept_index = NONE;
+  runs[1].kept_index = NONE;
   var walk = range_walk(range.x, range.y, tid);
   while (range_next(&walk)) {
     if (dense) {
@@ -93,6 +125,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       label_voxel(sample, walk.v, walk.c);
     }
   }
+  end_run(0u);
+  end_run(1u);
   workgroupBarrier();
   flush_faults(tid);
   for (var k = tid; k < params.kept; k += WORKGROUP_SIZE) {

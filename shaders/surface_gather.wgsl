@@ -4,6 +4,9 @@
 // (raw values, lib/surface_grid.wgsl). For each surface element in the pair's box:
 //   direction 0 (prediction to target): a prediction surface element's value in volume 0;
 //   direction 1 (target to prediction): a target surface element's value in volume 1.
+// Programs whose metrics need direction 0 only plan one volume per pair (volumes_per_pair 1):
+// direction 1 then counts the target's elements and their measure (the finalize needs both
+// surfaces' sizes) with no distance (INF_RAW).
 // Per direction a workgroup adds up: the elements, how many lie within the pair's surface-Dice
 // limit (a raw value, computed on the host so that `raw <= limit` is MONAI's float32
 // `distance <= threshold`), the largest raw value, the sum of the distances, and the elements'
@@ -14,8 +17,10 @@
 // With a percentile (mode 1), each direction's raw values are also appended to its list for the
 // selection (surface_histogram.wgsl): list (pair, d) of the group is region pair_local * 2 + d
 // of `lists` (the distance transform's spare buffer, a volume per list, so it cannot overflow),
-// its length the atomic count in select_state (cleared by surface_clear.wgsl). The order of a
-// list depends on the order threads arrive in; the order statistics do not.
+// its length the atomic count in select_state (cleared by surface_clear.wgsl); with one volume
+// per pair (volumes_per_pair for 2 above), only direction 0 is listed, in region pair_local (the
+// Hausdorff distance is directed then). The order of a list depends on the order threads arrive
+// in; the order statistics do not.
 // Workgroups run over (pair, chunk), sharing the box's points (BoxWalk); the record of (pair, chunk) is
 // partials[(pair * chunks + chunk) * 4 ..]:
 //   [0] u32 (count, within, max raw, 0) direction 0    [2] f32 (sum, measure, within measure, 0)
@@ -87,7 +92,7 @@ fn measure_of(cells: bool, code_index: u32) -> f32 {
 // Appends a value to list d of the pair (its length is word 3 of the list's select state).
 fn append(pair: u32, pair_local: u32, d: u32, raw: u32) {
   let slot = atomicAdd(&select_state[(pair * 2u + d) * 8u + 3u], 1u);
-  lists[(pair_local * 2u + d) * params.voxels + slot] = raw;
+  lists[(pair_local * params.volumes_per_pair + d) * params.voxels + slot] = raw;
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -99,8 +104,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   let limit = info.ints.x;
   let sample = info.ints.y;
   let table = sample << (1u << params.dims);
-  let to_target = pair_local * 2u * params.voxels;
+  let to_target = pair_local * params.volumes_per_pair * params.voxels;
   let to_pred = to_target + params.voxels;
+  let both = params.volumes_per_pair == 2u;
   let cells = params.cell_grid != 0u;
   // Which flag bits mark the prediction's and the target's surface elements.
   let pred_bit = select(1u, 1u << 16u, cells);
@@ -120,9 +126,12 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       }
     }
     if ((word & target_bit) != 0u) {
-      let raw = field[to_pred + g];
+      var raw = INF_RAW;
+      if (both) {
+        raw = field[to_pred + g];
+      }
       add(&backward, raw, measure_of(cells, table + ((word >> 8u) & 0xffu)), limit, info.spacing);
-      if (listing) {
+      if (listing && both) {
         append(pair, pair_local, 1u, raw);
       }
     }

@@ -1,8 +1,9 @@
 // Surface metrics, percentiles: one round of the radix selection of each list's order
 // statistics (lists: the raw distances of each direction of each pair, appended by
-// surface_gather.wgsl; list d of the group's pair pair_local is region pair_local * 2 + d of
-// `lists`, its length word 3 of its select state). Raw values order as u32, so selecting on
-// their bits is exact (integer squared steps, or f32 bits of non-negative values).
+// surface_gather.wgsl; list d of the group's pair pair_local is region
+// pair_local * volumes_per_pair + d of `lists`, its length word 3 of its select state). Raw
+// values order as u32, so selecting on their bits is exact (integer squared steps, or f32 bits
+// of non-negative values).
 //   mode 0-3: count the values whose high 8 * mode bits equal the list's prefix, by their next
 //             8 bits, into `histograms` (256 per list of the group); surface_select.wgsl then
 //             chooses the digit that holds the wanted rank.
@@ -43,7 +44,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     if (!counting) {
       continue;
     }
-    let base = (pair_local * 2u + d) * params.voxels;
+    let base = (pair_local * params.volumes_per_pair + d) * params.voxels;
     for (var k = chunk * WORKGROUP_SIZE + tid; k < length; k += params.chunks * WORKGROUP_SIZE) {
       let raw = lists[base + k];
       if (round == 4u) {

@@ -430,6 +430,45 @@ describe('binding windows, determinism, encode path', () => {
     expectClose(hd.grad!, hd1.grad!, { atol: 1e-9, rtol: 1e-5 }, 'hausdorff-dt gradient');
   });
 
+  it('metrics that need one direction transform one volume per pair: bitwise the values of the two-volume program', async () => {
+    // Every mask family (empty and full surfaces included) over 2 samples of 6 labels; the small
+    // binding windows split the one-volume program into several groups too.
+    const c: MetricCase = { name: 'one direction', spatial: [9, 8, 7], batch: 2, labels: 6, options: {} };
+    const { pred, target } = labelMaps(c, 31);
+    const shape = [2, ...c.spatial, 6];
+    const run = async (engine: DiceEngine, options: object) => {
+      const metrics = await engine.surfaceMetrics({ shape, target: 'u8', includeBackground: false, ...options });
+      try {
+        return { volumes: metrics.plan.volumesPerPair, r: await metrics.compute(pred, target) };
+      } finally {
+        metrics.destroy();
+      }
+    };
+    // Both directions: surface Dice, undirected Hausdorff distances; directed ones and the
+    // prediction-to-target average are among their values.
+    const both = await run(gpu.engine, { percentile: 95, directed: true, tolerance: 1 });
+    const bothMax = await run(gpu.engine, { directed: true, tolerance: 1 });
+    expect([both.volumes, bothMax.volumes]).toEqual([2, 2]);
+    for (const engine of [gpu.engine, small.engine]) {
+      const asd = await run(engine, { metrics: ['asd'] });
+      const hd95 = await run(engine, { metrics: ['hausdorff'], percentile: 95, directed: true });
+      const hdAsd = await run(engine, { metrics: ['hausdorff', 'asd'], directed: true });
+      expect([asd.volumes, hd95.volumes, hdAsd.volumes]).toEqual([1, 1, 1]);
+      expect(asd.r.averageSurfaceDistance).toEqual(both.r.averageSurfaceDistance);
+      expect(hd95.r.hausdorff).toEqual(both.r.hausdorff);
+      expect(hd95.r.hausdorffForward).toEqual(both.r.hausdorffForward);
+      expect(hdAsd.r.hausdorff).toEqual(bothMax.r.hausdorff);
+      expect(hdAsd.r.averageSurfaceDistance).toEqual(both.r.averageSurfaceDistance);
+      for (const r of [asd.r, hd95.r, hdAsd.r]) {
+        expect(r.predSurface).toEqual(both.r.predSurface);
+        expect(r.targetSurface).toEqual(both.r.targetSurface);
+      }
+      expect(Array.from(hd95.r.hausdorffBackward!).every(Number.isNaN)).toBe(true);
+    }
+    // The symmetric average needs both directions.
+    expect((await run(gpu.engine, { metrics: ['asd'], symmetric: true })).volumes).toBe(2);
+  });
+
   it('encode() of the metrics and the Hausdorff-DT loss: the same values as compute()', async () => {
     const device = gpu.device;
     const shape = [2, 3, 10, 12];

@@ -338,6 +338,47 @@ describe('MONAI surface metric classes, extras and errors', () => {
     expect(flatten(await preset.evaluate(nestedX, nestedY)).data).toEqual(first);
   });
 
+  it('exclusive one-hot masks (sent as label maps) and masks that are not (sent dense) give the values of the dense program', async () => {
+    // evaluate() packs one-hot masks as u8 label maps; create() always plans the dense f32
+    // program. Each pair must agree bitwise: one-hot masks, one-hot with a dropped channel 0 of
+    // any 0/1 pattern (still packed), and overlapping kept channels (not packed).
+    const shape3 = [2, 4, 9, 8, 7];
+    const oneHot = (seed: number) => masks(shape3, mulberry32(seed), true);
+    const overlapping = (data: number[]) =>
+      data.map((v, i) => (i % 13 === 0 && i >= 2 * numel(shape3.slice(2)) ? 1 : v));
+    const noisyBackground = (data: number[]) =>
+      data.map((v, i) => (i < numel(shape3.slice(2)) ? ((i * 7) % 3) & 1 : v));
+    const pairs = [
+      ['one-hot', oneHot(1), oneHot(2)],
+      ['dropped channel 0 not one-hot', noisyBackground(oneHot(3)), oneHot(4)],
+      ['overlapping classes', overlapping(oneHot(5)), oneHot(6)],
+    ] as const;
+    const apis = [
+      ['compute_hausdorff_distance', { percentile: 95 }],
+      ['compute_average_surface_distance', {}],
+      ['compute_surface_dice', { class_thresholds: [1, 1, 1] }],
+    ] as const;
+    for (const [api, options] of apis) {
+      const preset = gpu.engine.presets.monai[api](options);
+      const metrics = await preset.create(shape3);
+      try {
+        for (const [what, px, py] of pairs) {
+          const got = flatten(await preset.evaluate(px, py, { inputShape: shape3, targetShape: shape3 })).data;
+          const r = await metrics.compute(Float32Array.from(px), Float32Array.from(py));
+          const dense =
+            api === 'compute_hausdorff_distance'
+              ? r.hausdorff
+              : api === 'compute_average_surface_distance'
+                ? r.averageSurfaceDistance
+                : r.surfaceDice;
+          expect(got, `${api}, ${what}`).toEqual(Array.from(dense!));
+        }
+      } finally {
+        metrics.destroy();
+      }
+    }
+  });
+
   it('rejects unknown options with the name meant, and MONAI argument errors as typed errors', async () => {
     const monai = gpu.engine.presets.monai;
     const code = async (fn: () => unknown) => {

@@ -172,6 +172,9 @@ export class SurfaceMetrics extends ProgramLoss {
    * area with subvoxels), 4 the target's, 5 Hausdorff prediction to target, 6 target to
    * prediction (NaN when directed), 7 0. Both surfaces empty: NaN; one empty: Hausdorff
    * +Infinity (NaN with a percentile), average surface distance +Infinity, surface Dice 0.
+   * Without 'hausdorff', the Hausdorff words cover the directions the other metrics need: only
+   * prediction to target (6 NaN) when none needs target to prediction (a non-symmetric average
+   * surface distance alone), since the program then transforms one distance volume, not two.
    */
   get statsBuffer(): GPUBuffer {
     return this.scratchBuffer('stats');

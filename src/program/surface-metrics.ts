@@ -25,7 +25,8 @@ import { targetBytes, voxelWindow } from './voxel.js';
 //   bounds       per sample window: each pair's bounding box over both masks, the input faults
 //   per group of pairs, inside each pair's box:
 //     edges      both masks' surfaces (edge voxels, or boundary cells with subvoxels)
-//     distance   the distance to the target's surface and to the prediction's (one pass per axis)
+//     distance   the distance to the target's surface and, when a metric asked for needs the
+//                direction target to prediction, to the prediction's (one pass per axis)
 //     gather     each direction's count, sum, maximum and surface-Dice count, per workgroup
 //     percentile (with a percentile) four radix rounds over the distances' bits, histogram and
 //                select, and the least value above the lower order statistic
@@ -42,11 +43,13 @@ export function planSurfaceMetricsProgram(
 ): LossProgram<SurfaceLayoutPlan> {
   const g = o.geometry;
   const what = 'engine.surfaceMetrics';
+  const backward = needsBackward(o);
   const plan = planSurfaceLayout(
     g,
     {
       firstClass: o.firstClass,
-      volumesPerPair: 2,
+      // Volume 0: the distance to the target's surface; volume 1 (backward only): to the prediction's.
+      volumesPerPair: backward ? 2 : 1,
       cellGrid: o.subvoxels,
       bytesPerVoxel: Math.max(bytesPerVoxel(o.pred, g.classes), bytesPerVoxel(o.target, g.classes)),
     },
@@ -116,7 +119,8 @@ export function planSurfaceMetricsProgram(
         pairs: plan.pairs,
         chunks: plan.boxChunks,
         mode: percentile ? 1 : 0,
-        mode2: (o.directed ? 1 : 0) | (o.symmetric ? 2 : 0) | (o.metrics.includes('nsd') ? 4 : 0),
+        // Without the backward direction, the Hausdorff words are the forward one's (directed).
+        mode2: (o.directed || !backward ? 1 : 0) | (o.symmetric ? 2 : 0) | (o.metrics.includes('nsd') ? 4 : 0),
       }),
       1,
       {
@@ -128,6 +132,7 @@ export function planSurfaceMetricsProgram(
     ),
   );
   const groupVolumes = plan.pairsPerGroup * plan.gridVoxels * 4;
+  const fieldBytes = groupVolumes * plan.volumesPerPair;
   return {
     label: o.label,
     dims: g.dims,
@@ -143,8 +148,8 @@ export function planSurfaceMetricsProgram(
       { name: 'pairs', bytes: 0, contents: packPairInfo(plan, d, (s, k) => surfaceDiceLimit(o, plan, s, k)) },
       { name: 'measures', bytes: 0, contents: measureTables(o) },
       { name: 'flags', bytes: groupVolumes },
-      { name: 'field a', bytes: groupVolumes * 2 },
-      { name: 'field b', bytes: groupVolumes * 2 },
+      { name: 'field a', bytes: fieldBytes },
+      { name: 'field b', bytes: fieldBytes },
       { name: 'partials', bytes: plan.pairs * plan.boxChunks * 64 },
       ...(percentile
         ? [
@@ -158,6 +163,17 @@ export function planSurfaceMetricsProgram(
     readback: ['stats'],
     inPlace: [],
   };
+}
+
+/**
+ * Whether a metric asked for needs the distances from the target's surface to the prediction's
+ * (the backward direction): the surface Dice, the undirected Hausdorff distance, the symmetric
+ * average surface distance. Without it the program transforms one volume per pair, not two
+ * (MONAI's compute_average_surface_distance, symmetric=False by default, is such a call).
+ */
+function needsBackward(o: NormalizedSurfaceMetrics): boolean {
+  const m = o.metrics;
+  return m.includes('nsd') || (m.includes('hausdorff') && !o.directed) || (m.includes('asd') && o.symmetric);
 }
 
 /** The passes of one group of pairs, in their boxes. */
@@ -187,17 +203,16 @@ function groupPasses(
       },
     ),
   ];
-  // Volume 0: the distance to the target's surface; volume 1: to the prediction's.
-  const transform = distancePasses(
-    plan,
-    d,
-    group,
-    featureTests([
-      [bits.target, 1],
-      [bits.pred, 1],
-    ]),
-    { prefix, flags: 'flags', fields: ['field a', 'field b'] },
-  );
+  // Volume 0: the distance to the target's surface; volume 1 (if planned): to the prediction's.
+  const features = [
+    [bits.target, 1],
+    [bits.pred, 1],
+  ] as const;
+  const transform = distancePasses(plan, d, group, featureTests(features.slice(0, plan.volumesPerPair)), {
+    prefix,
+    flags: 'flags',
+    fields: ['field a', 'field b'],
+  });
   passes.push(...transform.passes);
   // The transform's other buffer is free now: it holds the percentile lists.
   const lists = scratchRef(transform.result === 'field a' ? 'field b' : 'field a');

@@ -17,6 +17,7 @@ import { OwnedResources } from './owned-resources.js';
 import { flattenNested } from './nested-input.js';
 import { bindError, finishError, recordingError, RecordingChecks } from './recording-checks.js';
 import { decodeStatus, readStatusBuffer, rejectBadInput, type InputStatus } from './status.js';
+import { RunPacing } from './pacing.js';
 import { submitAndRead } from './submit.js';
 
 /** A pass's compiled pipeline, the `@binding` slot of each of its variables, and which it writes. */
@@ -112,6 +113,8 @@ export abstract class ProgramLoss {
   readonly #host = new Map<string, GPUBuffer>();
   /** Set by {@link _freeComputeBuffersAfterEachCall}. */
   #freeComputeBuffers = false;
+  /** How long compute() sleeps through a run before awaiting it (./pacing.ts). */
+  readonly #pacing = new RunPacing();
 
   /**
    * @param naming names this kind of loss and the engine method that makes it, for error
@@ -623,6 +626,8 @@ export abstract class ProgramLoss {
         readback,
         callerBuffers: Object.fromEntries(staged),
         assertUsable: () => this.assertUsable(),
+        // Paced on whole-program runs only: a group recorded alone takes another time.
+        pacing: whole ? this.#pacing : undefined,
       }),
     );
     return {

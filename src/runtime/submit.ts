@@ -2,6 +2,7 @@ import { WgslDiceError } from '../core/errors.js';
 import { describeValue, ownOptions } from '../core/validate.js';
 import { submitError } from './caller-buffers.js';
 import type { LossHost } from './host.js';
+import { sleep, type RunPacing } from './pacing.js';
 
 /**
  * The host side of `compute()`, shared by every loss: the call's arguments copied when it is
@@ -55,6 +56,8 @@ export async function submitAndRead(options: {
   readback: GPUBuffer;
   callerBuffers: Readonly<Record<string, unknown>>;
   assertUsable: () => void;
+  /** The calling loss's pacing: the host sleeps through most of the run before awaiting it. */
+  pacing?: RunPacing;
 }): Promise<ArrayBuffer> {
   const { host, readback, assertUsable } = options;
   const device = host.device;
@@ -68,9 +71,16 @@ export async function submitAndRead(options: {
     void device.popErrorScope();
     throw error;
   }
+  const submitted = performance.now();
   const error = await device.popErrorScope();
   if (error) throw await submitError(device, error, options.callerBuffers);
   assertUsable(); // destroy() may have come while the error scope was settling
+  const rest = (options.pacing?.sleepMs ?? 0) - (performance.now() - submitted);
+  if (rest > 0) {
+    await sleep(rest);
+    assertUsable();
+  }
+  const awaited = performance.now();
   try {
     await host._whileDeviceAlive(readback.mapAsync(GPUMapMode.READ));
   } catch (mapError) {
@@ -78,6 +88,7 @@ export async function submitAndRead(options: {
     assertUsable();
     throw mapError;
   }
+  options.pacing?.record(awaited - submitted, performance.now() - awaited);
   const bytes = readback.getMappedRange().slice(0);
   readback.unmap();
   return bytes;

@@ -71,6 +71,12 @@ export function surfaceSpecs(
     ],
     [
       'surface metrics in binding windows and groups',
+      // The symmetric average keeps two distance volumes per pair (several groups).
+      metrics({ shape: [6, 24, 24, 3], target: 'u16', percentile: 50, directed: true, symmetric: true }),
+      tiny,
+    ],
+    [
+      'surface metrics of one direction (directed HD50, ASD): one distance volume per pair',
       metrics({ shape: [6, 24, 24, 3], target: 'u16', percentile: 50, directed: true }),
       tiny,
     ],

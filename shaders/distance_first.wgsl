@@ -8,26 +8,18 @@
 // sweeping each forward (steps since the last feature, stored) and backward (the nearer of that
 // and the next feature). Volume j of a pair has the features of is_feature(flags, j).
 
-// #include "lib/surface_box.wgsl"
-
-@group(0) @binding(1) var<storage, read> flags: array<u32>;
-@group(0) @binding(2) var<storage, read> boxes: array<vec4<u32>>;
-@group(0) @binding(3) var<storage, read> pairs: array<PairInfo>;
-@group(0) @binding(4) var<storage, read_write> field: array<u32>;
+// #include "lib/distance_rows.wgsl"
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let at = volume_chunk(wg.x);
-  let volume = at.volume;
-  let chunk = at.chunk;
-  let pair_local = at.pair_local;
-  let j = at.j;
-  let pair = at.pair;
-  let box = box_of(pair);
-  let rows = row_count(box, 2u);
-  let weight = pairs[pair].spacing.z;
-  let flag_base = pair_local * params.voxels;
-  let field_base = volume * params.voxels;
+  let work = innermost_rows(wg.x);
+  let chunk = work.chunk;
+  let j = work.j;
+  let box = work.box;
+  let rows = work.rows;
+  let weight = work.weight;
+  let flag_base = work.flag_base;
+  let field_base = work.field_base;
   for (var r = chunk * WORKGROUP_SIZE + tid; r < rows; r += params.chunks * WORKGROUP_SIZE) {
     let row = box_row(box, 2u, r);
     var last = NONE;

@@ -9,12 +9,7 @@
 //     nearer of the two becomes the raw value.
 // Points are numbered in box order, so a feature of another row is recognised by its number.
 
-// #include "lib/surface_box.wgsl"
-
-@group(0) @binding(1) var<storage, read> flags: array<u32>;
-@group(0) @binding(2) var<storage, read> boxes: array<vec4<u32>>;
-@group(0) @binding(3) var<storage, read> pairs: array<PairInfo>;
-@group(0) @binding(4) var<storage, read_write> field: array<u32>;
+// #include "lib/distance_rows.wgsl"
 
 var<workgroup> scan: array<u32, WORKGROUP_SIZE>;
 
@@ -45,21 +40,16 @@ fn scan_min_from_right(tid: u32, value: u32) -> u32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let at = volume_chunk(wg.x);
-  let volume = at.volume;
-  let chunk = at.chunk;
-  let pair_local = at.pair_local;
-  let j = at.j;
-  let pair = at.pair;
-  let box = box_of(pair);
+  let work = innermost_rows(wg.x);
+  let j = work.j;
+  let box = work.box;
+  let weight = work.weight;
+  let flag_base = work.flag_base;
+  let field_base = work.field_base;
   let length = box.extent.z;
-  let rows = row_count(box, 2u);
-  let rows_per_chunk = (rows + params.chunks - 1u) / params.chunks;
-  let first = min(chunk * rows_per_chunk, rows) * length;
-  let end = min((chunk + 1u) * rows_per_chunk, rows) * length;
-  let weight = pairs[pair].spacing.z;
-  let flag_base = pair_local * params.voxels;
-  let field_base = volume * params.voxels;
+  let rows_per_chunk = (work.rows + params.chunks - 1u) / params.chunks;
+  let first = min(work.chunk * rows_per_chunk, work.rows) * length;
+  let end = min((work.chunk + 1u) * rows_per_chunk, work.rows) * length;
   // Forward: steps back to the last feature of the row (NONE: none yet).
   var carry = 0u;
   for (var tile = first; tile < end; tile += WORKGROUP_SIZE) {

@@ -76,6 +76,7 @@ import surfaceFinalize from '../../shaders/surface_finalize.wgsl';
 import surfaceGather from '../../shaders/surface_gather.wgsl';
 import surfaceHistogram from '../../shaders/surface_histogram.wgsl';
 import surfaceSelect from '../../shaders/surface_select.wgsl';
+import distanceRows from '../../shaders/lib/distance_rows.wgsl';
 import fieldLoss from '../../shaders/lib/field_loss.wgsl';
 import surfaceBox from '../../shaders/lib/surface_box.wgsl';
 import surfaceFaults from '../../shaders/lib/surface_faults.wgsl';
@@ -249,6 +250,7 @@ export const shaderLibraries: Readonly<Record<string, string>> = {
   'lib/dice_pred_vec4_f16.wgsl': dicePredVec4F16,
   'lib/dice_reduce.wgsl': diceReduce,
   'lib/dice_reduce_vec4.wgsl': diceReduceVec4,
+  'lib/distance_rows.wgsl': distanceRows,
   'lib/f16_rounding.wgsl': f16Rounding,
   'lib/fault_fold.wgsl': faultFold,
   'lib/faults.wgsl': faults,

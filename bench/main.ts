@@ -47,7 +47,7 @@ import {
 import { loadTfjsWebgpu, type TfjsBaseline } from './tfjs-baseline.js';
 import { lossInTfjs, unetSteps, type TfjsIntegrationHost } from './tfjs-integration.js';
 import { formatSurfaceSummary, runSurfaceBench } from './surface.js';
-import { GpuTimer, summarize, timeHost } from './timing.js';
+import { GpuTimer, summarize, timeHost, timingFields } from './timing.js';
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -412,15 +412,7 @@ class Bench {
   /** GPU time of `record`, the run's reps after its warm-up runs: the row's timing fields. */
   async #timed(record: (encoder: GPUCommandEncoder) => void, label: string): Promise<Partial<Row>> {
     const { reps, warmup } = this.#options;
-    const samples = await this.#timer.time(record, reps, warmup, label);
-    const { median, min } = summarize(samples.ms);
-    return {
-      ms_median: median,
-      ms_min: min,
-      wall_ms_median: summarize(samples.wallMs).median,
-      timing: samples.method,
-      reps,
-    };
+    return timingFields(await this.#timer.time(record, reps, warmup, label), reps);
   }
 
   /** What the in-tfjs rows (tfjs-integration.ts) need of this benchmark. */

@@ -25,7 +25,7 @@ import { distanceTransform, labelMapSurfaceMetrics, mulberry32 } from '../src/re
 import { SURFACE_BENCH } from './cases.js';
 import { COPY_VARIANTS, copyBytes, CopyKernels, uploadBytes, workgroupCandidates } from './copy.js';
 import { newRow, withRates, type Row } from './report.js';
-import { GpuTimer, summarize, timeHost } from './timing.js';
+import { GpuTimer, summarize, timeHost, timingFields } from './timing.js';
 
 export interface SurfaceBenchOptions {
   device: GPUDevice;
@@ -164,17 +164,8 @@ export async function runSurfaceBench(o: SurfaceBenchOptions): Promise<void> {
         o.emit(rated);
         return rated;
       };
-      const gpuTime = async (record: (e: GPUCommandEncoder) => void, label: string) => {
-        const samples = await timer.time(record, o.reps, 1, label);
-        const { median, min } = summarize(samples.ms);
-        return {
-          ms_median: median,
-          ms_min: min,
-          wall_ms_median: summarize(samples.wallMs).median,
-          timing: samples.method,
-          reps: o.reps,
-        };
-      };
+      const gpuTime = async (record: (e: GPUCommandEncoder) => void, label: string) =>
+        timingFields(await timer.time(record, o.reps, 1, label), o.reps);
       const hostTime = async (run: () => unknown, reps: number) => {
         const { median, min } = summarize(await timeHost(run, reps, 0));
         return { ms_median: median, ms_min: min, timing: 'wall-clock(host)', reps };

@@ -58,6 +58,18 @@ export function summarize(ms: readonly number[]): Summary {
   return { median, min: sorted[0] };
 }
 
+/** The timing fields of a bench row (JSON lines) from a GPU timer's samples of `reps` runs. */
+export function timingFields(samples: Samples, reps: number) {
+  const { median, min } = summarize(samples.ms);
+  return {
+    ms_median: median,
+    ms_min: min,
+    wall_ms_median: summarize(samples.wallMs).median,
+    timing: samples.method,
+    reps,
+  };
+}
+
 export class GpuTimer {
   readonly device: GPUDevice;
   readonly method: GpuTimingMethod;

@@ -155,8 +155,9 @@ describe('doctor', () => {
     expect(summary).not.toBeNull();
     expect(chunks[0]).toMatch(/^adapter /);
     expect(chunks[0]).not.toContain('checks agree');
-    // One write per check at least: the header, then every row and the summary as they come.
-    expect(chunks.length).toBeGreaterThan(Number(summary![1]));
+    // The header, the rows and the summary are written as they come. A pipe may join writes that
+    // land close together (fast checks), so count a few separate arrivals, not one per check.
+    expect(chunks.length).toBeGreaterThan(2);
     if (/software/.test(chunks[0])) expect(stdout).toMatch(/note {6}This is a software adapter.*compiles/);
   });
 });

@@ -206,9 +206,7 @@ export class DiceEngine implements LossHost, LossFactory {
    */
   async dice(options: DiceLossOptions): Promise<DiceLoss> {
     this._assertUsable();
-    const normalized = normalizeDiceOptions(options);
-    this.#requireF16(normalized);
-    return this.#create({ kind: 'seed', options: normalized });
+    return this.#create({ kind: 'seed', options: normalizeDiceOptions(options) });
   }
 
   /**
@@ -376,8 +374,11 @@ export class DiceEngine implements LossHost, LossFactory {
   async #create<S extends TunableSpec>(spec: S): Promise<LossOf<S>> {
     this._assertUsable();
     this.#requireF16(spec.options);
-    const defaultProgram = planProgram(spec, this.#profile);
-    const tuned = this.#tuning.get(tuningKey(this.#adapter, shapeClassOf(spec, defaultProgram)));
+    // The shape class comes from the default plan: planned only when there is a choice to find.
+    const tuned =
+      this.#tuning.size === 0
+        ? undefined
+        : this.#tuning.get(tuningKey(this.#adapter, shapeClassOf(spec, planProgram(spec, this.#profile))));
     const loss = await this.#instantiate(spec, tuned?.choice);
     this.#losses.add(loss);
     this.#specs.set(loss, spec);

@@ -33,6 +33,7 @@ import {
 } from './program/tuning-table.js';
 import { deviceLossGuard, deviceLostError, type DeviceLossGuard } from './runtime/device-loss.js';
 import type { HostedLoss, LossHost } from './runtime/host.js';
+import { SharedResults } from './runtime/shared-results.js';
 import type { CompiledPass, ProgramLoss } from './runtime/program-loss.js';
 import type { LossSpec, TunableSpec } from './spec/index.js';
 import { requireTimestamps } from './runtime/pass-timer.js';
@@ -501,6 +502,9 @@ export class DiceEngine implements LossHost, LossFactory {
     this._assertUsable();
     return { pipeline, layout: this.#kernel(name).bindGroupLayout, workgroupSize: this.gridProfile.workgroupSize };
   }
+
+  /** @internal */
+  readonly _sharedResults = new SharedResults();
 
   /** @internal Rejects with DEVICE_LOST instead of waiting forever on a lost device. */
   _whileDeviceAlive<T>(work: Promise<T>): Promise<T> {

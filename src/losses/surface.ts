@@ -143,6 +143,8 @@ export interface SurfaceMetricsResult {
   /** Surface elements (edge voxels), or with subvoxels the boundary's length or area. */
   predSurface: Float32Array;
   targetSurface: Float32Array;
+  /** Whether the run took the surfaces and distance fields of an earlier one (reuseDistances). */
+  reusedDistances: boolean;
 }
 
 /**
@@ -230,6 +232,7 @@ export class SurfaceMetrics extends ProgramLoss {
       shape: [this.options.geometry.batch, this.plan.kept],
       predSurface: column(3),
       targetSurface: column(4),
+      reusedDistances: out.reused,
     };
     if (metrics.includes('hausdorff')) {
       result.hausdorff = column(0);

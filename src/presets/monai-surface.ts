@@ -105,6 +105,7 @@ function surfaceMetricsOptions(
   shape: readonly number[],
   spacing: MonaiSpacing,
   labelMaps: 'u8' | 'u16' | null = null,
+  reuseDistances = false,
 ): SurfaceMetricsOptions {
   if (kind === 'nsd' ? shape.length !== 4 && shape.length !== 5 : shape.length < 3) {
     throw new WgslDiceError(
@@ -127,6 +128,7 @@ function surfaceMetricsOptions(
     spacing: resolveSpacing(spacing, batch, spatial.length, api),
     label: api,
   };
+  if (reuseDistances) common.reuseDistances = true;
   if (kind === 'hausdorff') {
     const s = spec as HausdorffDistanceSpec;
     return { ...common, metrics: ['hausdorff'], percentile: s.percentile, directed: s.directed };
@@ -290,7 +292,9 @@ export function createMonaiSurfacePresets(factory: LossFactory) {
         const packed = predLabels !== null && targetLabels !== null;
         const width = predLabels instanceof Uint16Array ? 'u16' : 'u8';
         const metrics = await surfaceMetricsFor(
-          surfaceMetricsOptions(api, kind, spec, x.shape, spacing, packed ? width : null),
+          // MONAI's functions take one metric each: evaluate() calls on one pair share the
+          // surfaces and distance fields (reuseDistances).
+          surfaceMetricsOptions(api, kind, spec, x.shape, spacing, packed ? width : null, true),
         );
         const r = packed ? await metrics.compute(predLabels, targetLabels) : await metrics.compute(x.values, y.values);
         const f = tensor(r.shape, Float64Array.from(metricValues(kind, r)));

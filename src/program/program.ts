@@ -38,6 +38,24 @@ export interface LossProgram<Grids = unknown> {
   readonly gradientCoefficients?: string;
   /** The plan choice it was made with, where the engine's tuning chose one (describe() names it). */
   readonly plan?: string;
+  /**
+   * Where the passes of the group 'from-inputs' compute scratch from the inputs alone, that
+   * scratch can be shared: every loss of an engine whose program names the same key binds the
+   * same buffers, and compute() skips the group when its host inputs equal those of the last
+   * completed run that wrote them (src/runtime/shared-results.ts).
+   */
+  readonly reusable?: ReusableResults;
+}
+
+/** See {@link LossProgram.reusable}. */
+export interface ReusableResults {
+  /**
+   * Equal keys promise equal 'from-inputs' passes: the same kernels, uniforms, grids and input
+   * tensors, and the same contents of every buffer those passes read besides the inputs.
+   */
+  readonly key: string;
+  /** The scratch the 'from-inputs' passes write and later groups read: one buffer per key and name. */
+  readonly scratch: readonly string[];
 }
 
 export type TensorName = 'pred' | 'target' | 'mask' | 'loss' | 'grad' | 'stats' | 'targetSkeleton' | 'distances';
@@ -47,7 +65,7 @@ export type TensorName = 'pred' | 'target' | 'mask' | 'loss' | 'grad' | 'stats' 
  * the runtime can also record a subset alone (wgsl-dice/tfjs's backward, clDice's
  * encodeTargetSkeleton). Add a name here for a new kind of pass set (a distance transform, say).
  */
-export type PassGroup = 'forward' | 'backward' | 'target-skeleton';
+export type PassGroup = 'forward' | 'backward' | 'target-skeleton' | 'from-inputs';
 
 /**
  * When a group runs in a whole-program recording: always (`{}`), only with an optional tensor
@@ -64,6 +82,7 @@ export interface GroupRule {
 const DEFAULT_GROUP_RULES: Readonly<Partial<Record<PassGroup, GroupRule>>> = {
   forward: {},
   backward: { with: 'grad' },
+  'from-inputs': {},
 };
 
 /** The rule of `group` in `program`: its own, else the default (forward always, backward with grad). */

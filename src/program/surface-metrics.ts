@@ -1,3 +1,4 @@
+import { WgslDiceError } from '../core/errors.js';
 import { contourLengthTable, surfaceAreaTable } from '../core/marching.js';
 import { STATUS_BYTES } from '../core/limits.js';
 import type { DistanceMode, NormalizedSurfaceMetrics } from '../spec/surface.js';
@@ -43,19 +44,26 @@ export function planSurfaceMetricsProgram(
 ): LossProgram<SurfaceLayoutPlan> {
   const g = o.geometry;
   const what = 'engine.surfaceMetrics';
-  const backward = needsBackward(o);
-  const plan = planSurfaceLayout(
-    g,
-    {
-      firstClass: o.firstClass,
-      // Volume 0: the distance to the target's surface; volume 1 (backward only): to the prediction's.
-      volumesPerPair: backward ? 2 : 1,
-      cellGrid: o.subvoxels,
-      bytesPerVoxel: Math.max(bytesPerVoxel(o.pred, g.classes), bytesPerVoxel(o.target, g.classes)),
-    },
-    profile,
-    what,
-  );
+  const layout = (volumesPerPair: number) =>
+    planSurfaceLayout(
+      g,
+      {
+        firstClass: o.firstClass,
+        // Volume 0: the distance to the target's surface; volume 1: to the prediction's.
+        volumesPerPair,
+        cellGrid: o.subvoxels,
+        bytesPerVoxel: Math.max(bytesPerVoxel(o.pred, g.classes), bytesPerVoxel(o.target, g.classes)),
+      },
+      profile,
+      what,
+    );
+  // Shared distance fields (reuseDistances) serve every metric, so they hold both directions,
+  // and every pair's at once (one group); where that does not fit, the program shares nothing
+  // and plans what its own metrics need.
+  const sharedLayout = o.reuseDistances ? layoutWithin(() => layout(2)) : null;
+  const shared = sharedLayout !== null && sharedLayout.groups.length === 1;
+  const backward = shared || needsBackward(o);
+  const plan = shared ? sharedLayout : layout(backward ? 2 : 1);
   const voxels = g.batch * g.spatial;
   const elements = voxels * g.classes;
   const input = (name: 'pred' | 'target', kind: typeof o.pred): TensorSpec => ({
@@ -72,20 +80,29 @@ export function planSurfaceMetricsProgram(
   const histogramWords = plan.pairsPerGroup * 2 * 256;
   const kinds = { predKind: INPUT_KIND[o.pred], targetKind: INPUT_KIND[o.target] };
   const d = o.distance;
-  const passes: ProgramPass[] = [
+  const clear = (name: string, boxes: boolean, select: boolean) =>
     singlePass(
-      'clear',
+      name,
       'surface_clear',
-      // The boxes, and the select state (the percentile lists' lengths count up from 0); the
-      // histograms start at 0 and each select pass zeroes them again.
-      surfaceParamsFields(plan, d, { mode: plan.pairs * 8, mode2: percentile ? plan.pairs * 16 : 0 }),
+      // The status, the boxes, and the select state (the percentile lists' lengths count up
+      // from 0); the histograms start at 0 and each select pass zeroes them again.
+      surfaceParamsFields(plan, d, {
+        mode: boxes ? plan.pairs * 8 : 0,
+        mode2: select && percentile ? plan.pairs * 16 : 0,
+      }),
       1,
       {
         status: scratchRef('status'),
         boxes: scratchRef('boxes'),
-        histograms: scratchRef(percentile ? 'select state' : 'no histograms'),
+        // The boxes' clear of shared fields binds the same buffers whatever the metrics.
+        histograms: scratchRef(percentile && select ? 'select state' : 'no histograms'),
       },
-    ),
+    );
+  // With shared fields, the passes up to the transforms are the group 'from-inputs' (a run that
+  // reuses them skips those): the boxes are cleared there, the status and the select state in
+  // a first pass of every run.
+  const passes: ProgramPass[] = [
+    ...(shared ? [clear('clear', false, true), clear('clear boxes', true, false)] : [clear('clear', true, true)]),
     windowPass(
       'bounds',
       'surface_bounds',
@@ -133,6 +150,7 @@ export function planSurfaceMetricsProgram(
   );
   const groupVolumes = plan.pairsPerGroup * plan.gridVoxels * 4;
   const fieldBytes = groupVolumes * plan.volumesPerPair;
+  const program = shared ? shareFields(o, passes) : { passes };
   return {
     label: o.label,
     dims: g.dims,
@@ -156,13 +174,55 @@ export function planSurfaceMetricsProgram(
             { name: 'select state', bytes: plan.pairs * 2 * 32 },
             { name: 'histograms', bytes: histogramWords * 4 },
           ]
-        : [{ name: 'no histograms', bytes: 16 }]),
+        : []),
+      ...(!percentile || shared ? [{ name: 'no histograms', bytes: 16 }] : []),
       { name: 'stats', bytes: statsBytes, readable: true },
     ],
-    passes,
+    ...program,
     readback: ['stats'],
     inPlace: [],
   };
+}
+
+/**
+ * The passes with those before 'gather' (all but the first clear) in the group 'from-inputs',
+ * and what they write shared under a key of everything they compute from: the passes
+ * themselves (kernels, modes, uniforms, grids, bindings), the input kinds and the distance mode
+ * (the spacing the transforms read from 'pairs').
+ */
+function shareFields(
+  o: NormalizedSurfaceMetrics,
+  passes: readonly ProgramPass[],
+): Pick<LossProgram, 'passes' | 'reusable'> {
+  const gather = passes.findIndex((pass) => pass.kernel === 'surface_gather');
+  const grouped = passes.map((pass, i) => (i > 0 && i < gather ? { ...pass, group: 'from-inputs' as const } : pass));
+  const field = passes[gather].dispatches[0].bindings.field;
+  const fromInputs = grouped.filter((pass) => pass.group === 'from-inputs');
+  const key = JSON.stringify({
+    pred: o.pred,
+    target: o.target,
+    distance: o.distance,
+    passes: fromInputs.map((pass) => ({
+      kernel: pass.kernel,
+      constants: pass.constants,
+      uniforms: Array.from(new Uint32Array(pass.uniforms)),
+      dispatches: pass.dispatches,
+    })),
+  });
+  return {
+    passes: grouped,
+    reusable: { key, scratch: ['boxes', 'flags', 'scratch' in field ? field.scratch : 'field a'] },
+  };
+}
+
+/** A layout, or null where its volumes pass a binding limit (BINDING_TOO_LARGE). */
+function layoutWithin(plan: () => SurfaceLayoutPlan): SurfaceLayoutPlan | null {
+  try {
+    return plan();
+  } catch (error) {
+    if (error instanceof WgslDiceError && error.code === 'BINDING_TOO_LARGE') return null;
+    throw error;
+  }
 }
 
 /**

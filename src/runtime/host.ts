@@ -1,3 +1,5 @@
+import type { SharedResults } from './shared-results.js';
+
 /**
  * What a loss needs of the engine that made it: the device, the engine's state, and the
  * device-loss guard. `DiceEngine` implements it; the runtime and the loss classes depend
@@ -11,6 +13,8 @@ export interface LossHost {
   _forget(loss: HostedLoss): void;
   /** @internal Settles like `work`, or rejects with DEVICE_LOST as soon as the device is lost. */
   _whileDeviceAlive<T>(work: Promise<T>): Promise<T>;
+  /** @internal The scratch its losses share by key (LossProgram.reusable). */
+  readonly _sharedResults: SharedResults;
 }
 
 /** What a host keeps of each loss it made: a way to destroy it with the engine. */

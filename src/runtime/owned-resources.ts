@@ -46,6 +46,13 @@ export class OwnedResources {
    * submit would fail far from the cause.
    */
   buffer(name: string, size: number, usage: GPUBufferUsageFlags): GPUBuffer {
+    const buffer = this.unowned(name, size, usage);
+    this.#buffers.push(buffer);
+    return buffer;
+  }
+
+  /** A buffer as {@link buffer} makes it, which the caller destroys (scratch shared between losses). */
+  unowned(name: string, size: number, usage: GPUBufferUsageFlags): GPUBuffer {
     const bytes = Math.max(16, Math.ceil(size / 16) * 16);
     const limit = this.#device.limits.maxBufferSize;
     if (bytes > limit) {
@@ -56,9 +63,7 @@ export class OwnedResources {
           'requestNodeDevice asks for it), or use a smaller shape.',
       );
     }
-    const buffer = this.#device.createBuffer({ label: `${this.#label} ${name}`, size: bytes, usage });
-    this.#buffers.push(buffer);
-    return buffer;
+    return this.#device.createBuffer({ label: `${this.#label} ${name}`, size: bytes, usage });
   }
 
   uniform(name: string, data: ArrayBuffer): GPUBuffer {

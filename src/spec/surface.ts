@@ -137,6 +137,16 @@ export interface SurfaceMetricsOptions {
   /** Default 'euclidean'; chessboard and taxicab count voxel steps (the spacing then scales subvoxel lengths and areas only, as MONAI). */
   metric?: SurfaceDistanceMetric;
   spacing?: SurfaceSpacing;
+  /**
+   * Share the surfaces and distance fields between SurfaceMetrics of this engine made with this
+   * option and the same shape, layout, input kinds, classes, spacing, metric and subvoxels (the
+   * metrics, percentile, tolerances and directions may differ): a compute() on host arrays equal
+   * to those of the last compute() that transformed them skips the transforms, and reports
+   * `reusedDistances: true`. For one metric per call on the same pair, as MONAI's functions are
+   * called (the MONAI presets set it). Costs a host copy of the last inputs, kept per shared set;
+   * every metric of the set transforms both directions. Default false.
+   */
+  reuseDistances?: boolean;
   label?: string;
 }
 
@@ -157,6 +167,7 @@ export interface NormalizedSurfaceMetrics {
   readonly distance: DistanceMode;
   /** Per sample, the spacing per axis (subvoxel lengths and areas use it whatever the metric). */
   readonly voxelSize: readonly (readonly number[])[];
+  readonly reuseDistances: boolean;
   readonly label: string;
 }
 
@@ -345,6 +356,7 @@ const SURFACE_METRICS_OPTIONS = [
   'metric',
   'spacing',
   'label',
+  'reuseDistances',
 ];
 
 export function normalizeSurfaceMetricsOptions(given: SurfaceMetricsOptions): NormalizedSurfaceMetrics {
@@ -381,6 +393,7 @@ export function normalizeSurfaceMetricsOptions(given: SurfaceMetricsOptions): No
     subvoxels,
     distance: distanceMode(metricOption(o.metric), voxelSize),
     voxelSize,
+    reuseDistances: optionalBoolean('reuseDistances', o.reuseDistances, false),
     label: optionalLabel(o.label, 'wgsl-dice surface metrics'),
   };
 }

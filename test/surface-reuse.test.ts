@@ -6,13 +6,16 @@
 // (a changed voxel, another pair in between, an encode() of the caller's buffers, a run that
 // failed its input checks), of another spacing, or of a destroyed set.
 import { describe, expect, it } from 'vitest';
-import type { SurfaceMetrics, SurfaceMetricsOptions, SurfaceMetricsResult } from '../src/index.js';
+import type { DiceEngine, SurfaceMetrics, SurfaceMetricsOptions, SurfaceMetricsResult } from '../src/index.js';
 import { labelMapSurfaceMetrics } from '../src/reference/index.js';
 import { mulberry32 } from '../src/reference/random.js';
 import { expectMetricClose } from './helpers/surface-cases.js';
 import { useTestEngine } from './helpers/test-engine.js';
 
 const gpu = useTestEngine();
+// Binding windows of 16 KiB: one pair's two distance volumes at a time, so the shared fields
+// are windows of buffers that hold every group of pairs.
+const windowed = useTestEngine({ maxBindingBytes: 16384 });
 
 const SPATIAL = [12, 14, 10];
 const LABELS = 3;
@@ -76,12 +79,12 @@ function expected(kind: Kind, p: { pred: Uint8Array; target: Uint8Array }, spaci
 }
 
 /** Three SurfaceMetrics that share their fields, and three that share nothing. */
-async function sets(extra: Partial<SurfaceMetricsOptions> = {}) {
+async function sets(extra: Partial<SurfaceMetricsOptions> = {}, engine: DiceEngine = gpu.engine) {
   const make = (reuseDistances: boolean) =>
     Promise.all(
       (['hd95', 'asd', 'nsd'] as const).map(async (kind) => ({
         kind,
-        metrics: await gpu.engine.surfaceMetrics(options(kind, { ...extra, reuseDistances })),
+        metrics: await engine.surfaceMetrics(options(kind, { ...extra, reuseDistances })),
       })),
     );
   return { shared: await make(true), alone: await make(false) };
@@ -108,8 +111,15 @@ async function checkRun(
 }
 
 describe('reuseDistances', () => {
-  it("reuses one pair's fields across the three metrics, and never another pair's", async () => {
-    const s = await sets();
+  it.each([
+    ['one group of pairs', () => gpu.engine],
+    ['groups of pairs in windows', () => windowed.engine],
+  ])("reuses one pair's fields across the three metrics, and never another pair's (%s)", async (what, engine) => {
+    const s = await sets({}, engine());
+    if (what === 'groups of pairs in windows') {
+      for (const { metrics } of s.shared) expect(metrics.plan.groups.length).toBe(2);
+      expect(s.shared[0].metrics.program.reusable).toBeDefined();
+    }
     try {
       const a = pair(1);
       const b = pair(2);

@@ -26,6 +26,11 @@ export interface GridProfile {
    * unless the app asks for more). Absent: no limit known (plans of unit tests).
    */
   readonly maxStorageBuffersPerStage?: number;
+  /**
+   * The device's maxBufferSize: a buffer may hold several binding windows (the surface metrics'
+   * shared distance fields). Absent: maxBindingBytes.
+   */
+  readonly maxBufferBytes?: number;
   /** A software rasteriser (lavapipe, SwiftShader): its shader compiler is slow, its barriers dear. */
   readonly software?: boolean;
   /**
@@ -70,6 +75,7 @@ export function gridProfileFor(
     minUnitsPerThread: 4,
     maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
     maxStorageBuffersPerStage: device.limits.maxStorageBuffersPerShaderStage,
+    maxBufferBytes: device.limits.maxBufferSize,
     software,
     interleave: !software,
   };

@@ -58,12 +58,18 @@ export function planSurfaceMetricsProgram(
       what,
     );
   // Shared distance fields (reuseDistances) serve every metric, so they hold both directions,
-  // and every pair's at once (one group); where that does not fit, the program shares nothing
-  // and plans what its own metrics need.
+  // and every pair's at once: with several groups of pairs, each group's flags and fields are
+  // a window of buffers that hold all groups. Where that passes the device's buffer size, the
+  // program shares nothing and plans what its own metrics need.
   const sharedLayout = o.reuseDistances ? layoutWithin(() => layout(2)) : null;
-  const shared = sharedLayout !== null && sharedLayout.groups.length === 1;
+  const strides = sharedLayout && groupStrides(sharedLayout);
+  const shared =
+    sharedLayout !== null &&
+    (sharedLayout.groups.length === 1 ||
+      sharedLayout.groups.length * strides!.field <= (profile.maxBufferBytes ?? profile.maxBindingBytes));
   const backward = shared || needsBackward(o);
   const plan = shared ? sharedLayout : layout(backward ? 2 : 1);
+  const windowsOfGroups = shared && plan.groups.length > 1;
   const voxels = g.batch * g.spatial;
   const elements = voxels * g.classes;
   const input = (name: 'pred' | 'target', kind: typeof o.pred): TensorSpec => ({
@@ -124,9 +130,12 @@ export function planSurfaceMetricsProgram(
     ),
   ];
   const bits = o.subvoxels ? CELL_BITS : EDGE_BITS;
+  let resultField = 'field a';
   for (const [i, group] of plan.groups.entries()) {
     const prefix = plan.groups.length > 1 ? `group ${i + 1}: ` : '';
-    passes.push(...groupPasses(o, plan, group, prefix, bits, { percentile, directions, kinds }));
+    const own = groupPasses(o, plan, group, prefix, bits, { percentile, directions, kinds });
+    resultField = transformResult(own);
+    passes.push(...(windowsOfGroups ? inGroupWindows(own, i, strides!, resultField) : own));
   }
   passes.push(
     singlePass(
@@ -150,7 +159,10 @@ export function planSurfaceMetricsProgram(
   );
   const groupVolumes = plan.pairsPerGroup * plan.gridVoxels * 4;
   const fieldBytes = groupVolumes * plan.volumesPerPair;
-  const program = shared ? shareFields(o, passes) : { passes };
+  const program = shared ? shareFields(o, passes, resultField) : { passes };
+  // Shared over several groups: the flags and the transforms' result hold every group's window.
+  const allGroups = (name: string, bytes: number, stride: number) =>
+    windowsOfGroups && (name === 'flags' || name === resultField) ? plan.groups.length * stride : bytes;
   return {
     label: o.label,
     dims: g.dims,
@@ -165,9 +177,9 @@ export function planSurfaceMetricsProgram(
       { name: 'boxes', bytes: plan.pairs * 32 },
       { name: 'pairs', bytes: 0, contents: packPairInfo(plan, d, (s, k) => surfaceDiceLimit(o, plan, s, k)) },
       { name: 'measures', bytes: 0, contents: measureTables(o) },
-      { name: 'flags', bytes: groupVolumes },
-      { name: 'field a', bytes: fieldBytes },
-      { name: 'field b', bytes: fieldBytes },
+      { name: 'flags', bytes: allGroups('flags', groupVolumes, strides?.flags ?? 0) },
+      { name: 'field a', bytes: allGroups('field a', fieldBytes, strides?.field ?? 0) },
+      { name: 'field b', bytes: allGroups('field b', fieldBytes, strides?.field ?? 0) },
       { name: 'partials', bytes: plan.pairs * plan.boxChunks * 64 },
       ...(percentile
         ? [
@@ -193,10 +205,15 @@ export function planSurfaceMetricsProgram(
 function shareFields(
   o: NormalizedSurfaceMetrics,
   passes: readonly ProgramPass[],
+  resultField: string,
 ): Pick<LossProgram, 'passes' | 'reusable'> {
-  const gather = passes.findIndex((pass) => pass.kernel === 'surface_gather');
-  const grouped = passes.map((pass, i) => (i > 0 && i < gather ? { ...pass, group: 'from-inputs' as const } : pass));
-  const field = passes[gather].dispatches[0].bindings.field;
+  // Every pass but the first clear up to the first gather: with several groups, each group's
+  // transforms come before its gather, so the later groups' edges and transforms follow a
+  // gather. Those belong to 'from-inputs' too; the gathers, percentiles and finalize do not.
+  const metricKernels = new Set(['surface_gather', 'surface_histogram', 'surface_select', 'surface_finalize']);
+  const grouped = passes.map((pass, i) =>
+    i > 0 && !metricKernels.has(pass.kernel) ? { ...pass, group: 'from-inputs' as const } : pass,
+  );
   const fromInputs = grouped.filter((pass) => pass.group === 'from-inputs');
   const key = JSON.stringify({
     pred: o.pred,
@@ -209,10 +226,55 @@ function shareFields(
       dispatches: pass.dispatches,
     })),
   });
-  return {
-    passes: grouped,
-    reusable: { key, scratch: ['boxes', 'flags', 'scratch' in field ? field.scratch : 'field a'] },
-  };
+  return { passes: grouped, reusable: { key, scratch: ['boxes', 'flags', resultField] } };
+}
+
+/** The scratch a group's transforms leave their result in (what its gather reads as `field`). */
+function transformResult(passes: readonly ProgramPass[]): string {
+  const field = passes.find((pass) => pass.kernel === 'surface_gather')!.dispatches[0].bindings.field;
+  return 'scratch' in field ? field.scratch : 'field a';
+}
+
+interface GroupStrides {
+  /** Bytes between groups' windows (binding offsets: 256-aligned). */
+  readonly flags: number;
+  readonly field: number;
+  /** Bytes of one group's window. */
+  readonly flagBytes: number;
+  readonly fieldBytes: number;
+}
+
+function groupStrides(plan: SurfaceLayoutPlan): GroupStrides {
+  const align = (n: number) => Math.ceil(n / 256) * 256;
+  const flagBytes = plan.pairsPerGroup * plan.gridVoxels * 4;
+  const fieldBytes = flagBytes * plan.volumesPerPair;
+  return { flags: align(flagBytes), field: align(fieldBytes), flagBytes, fieldBytes };
+}
+
+/** Group `index`'s passes with its flags and transform result bound as its window of the shared buffers. */
+function inGroupWindows(
+  passes: readonly ProgramPass[],
+  index: number,
+  strides: GroupStrides,
+  resultField: string,
+): ProgramPass[] {
+  const window = (name: string) =>
+    name === 'flags'
+      ? { scratch: name, offset: index * strides.flags, size: strides.flagBytes }
+      : { scratch: name, offset: index * strides.field, size: strides.fieldBytes };
+  return passes.map((pass) => ({
+    ...pass,
+    dispatches: pass.dispatches.map((dispatch) => ({
+      ...dispatch,
+      bindings: Object.fromEntries(
+        Object.entries(dispatch.bindings).map(([slot, ref]) =>
+          'scratch' in ref && (ref.scratch === 'flags' || ref.scratch === resultField)
+            ? [slot, window(ref.scratch)]
+            : [slot, ref],
+        ),
+      ),
+    })),
+  }));
 }
 
 /** A layout, or null where its volumes pass a binding limit (BINDING_TOO_LARGE). */

@@ -85,11 +85,12 @@ describe('reuseDistances plans', () => {
     expect(new Set([first, ...others]).size).toBe(others.length + 1);
   });
 
-  it('nothing is shared unless asked, or when the pairs run in more than one group', () => {
+  it('nothing is shared unless asked, or where every group of pairs cannot live in one buffer', () => {
     expect(plan({ ...METRICS[0], reuseDistances: false }).reusable).toBeUndefined();
     expect(plan({ ...METRICS[0], reuseDistances: false }).passes.every((p) => p.group === 'forward')).toBe(true);
-    // A small binding limit: one pair's volumes at a time.
-    const small = plan({ ...METRICS[0], shape: [2, 40, 40, 40, 3] }, { ...lavapipe, maxBindingBytes: 600_000 });
+    // A small binding limit: one pair's volumes at a time; no buffer size known beyond it.
+    const many = { ...METRICS[0], shape: [2, 40, 40, 40, 3] };
+    const small = plan(many, { ...lavapipe, maxBindingBytes: 600_000 });
     expect(small.grids.groups.length).toBeGreaterThan(1);
     expect(small.reusable).toBeUndefined();
     expect(small.passes.every((p) => p.group === 'forward')).toBe(true);
@@ -99,6 +100,40 @@ describe('reuseDistances plans', () => {
     expect(plan(asd, oneVolume).reusable).toBeUndefined();
     expect(plan(asd, oneVolume).grids.volumesPerPair).toBe(1);
     expect(() => plan({ ...asd, metrics: ['nsd'], tolerance: 1 }, oneVolume)).toThrow(/2 distance volumes/);
+  });
+
+  it('several groups of pairs share windows of buffers that hold them all', () => {
+    const profile = { ...lavapipe, maxBindingBytes: 600_000, maxBufferBytes: 2 ** 30 };
+    const many = { ...METRICS[0], shape: [2, 40, 40, 40, 3] };
+    const program = plan(many, profile);
+    const groups = program.grids.groups.length;
+    expect(groups).toBe(4); // 2 samples x 2 classes kept, one pair (2 x 256000 bytes) per window
+    expect(program.reusable?.scratch).toEqual(['boxes', 'flags', 'field a']);
+    const bytes = (name: string) => program.scratch.find((s) => s.name === name)!.bytes;
+    expect(bytes('flags')).toBe(groups * 256_000);
+    expect(bytes('field a')).toBe(groups * 512_000);
+    expect(bytes('field b')).toBe(512_000);
+    // Each group's edges, transforms and gather bind its own window; later groups' edges and
+    // transforms are 'from-inputs' too, the gathers and percentiles not.
+    const windows = new Set<string>();
+    for (const pass of program.passes) {
+      const metricPass = ['surface_gather', 'surface_histogram', 'surface_select', 'surface_finalize'].includes(
+        pass.kernel,
+      );
+      if (pass.name !== 'clear') expect(pass.group).toBe(metricPass ? 'forward' : 'from-inputs');
+      for (const ref of Object.values(pass.dispatches[0].bindings)) {
+        if (!('scratch' in ref) || (ref.scratch !== 'flags' && ref.scratch !== 'field a')) continue;
+        if (pass.kernel === 'surface_clear' || pass.kernel === 'surface_bounds') continue;
+        expect(ref.offset! % 256).toBe(0);
+        expect(ref.offset! + ref.size!).toBeLessThanOrEqual(bytes(ref.scratch));
+        windows.add(`${ref.scratch}@${ref.offset}`);
+      }
+    }
+    expect(windows.size).toBe(2 * groups);
+    // The same buffers for every metric of the pair; a smaller buffer limit shares nothing.
+    const keys = METRICS.map((o) => plan({ ...o, shape: many.shape }, profile).reusable?.key);
+    expect(new Set(keys).size).toBe(1);
+    expect(plan(many, { ...profile, maxBufferBytes: 3 * 512_000 }).reusable).toBeUndefined();
   });
 
   it('reuseDistances must be a boolean', () => {

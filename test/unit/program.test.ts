@@ -34,29 +34,11 @@ import { clDiceFinalizeFields, sumsParamsFields, type ClDiceGrids } from '../../
 import { stepParamsFields } from '../../src/program/cldice-steps.js';
 import { TILE_CAPACITY, tileParamsFields, tileShape } from '../../src/program/cldice-tiles.js';
 import { surfaceParamsFields } from '../../src/program/surface-grid.js';
+import { GPU_PROFILE, LAVAPIPE_PROFILE } from '../helpers/profiles.js';
 import { surfaceSpecs, SURFACE_KERNELS } from '../helpers/surface-programs.js';
 
-const lavapipe: DeviceProfile = {
-  workgroupSize: 256,
-  maxBindingBytes: 128 * 2 ** 20,
-  targetWorkgroups: 8,
-  minRowsPerLane: 64,
-  elementwiseWorkgroups: 32,
-  minUnitsPerThread: 4,
-  maxWorkgroupsPerDimension: 65535,
-  subgroupSize: 8,
-  software: true,
-};
-const gpu: DeviceProfile = {
-  ...lavapipe,
-  maxBindingBytes: 2 ** 31 - 4,
-  targetWorkgroups: 1024,
-  minRowsPerLane: 4,
-  elementwiseWorkgroups: 4096,
-  subgroupSize: 32,
-  software: false,
-  interleave: true,
-};
+const lavapipe = LAVAPIPE_PROFILE;
+const gpu = GPU_PROFILE;
 const tinyWindows: GridProfile = { ...lavapipe, maxBindingBytes: 64 * 1024 };
 
 const seed = (o: DiceLossOptions): LossSpec => ({ kind: 'seed', options: normalizeDiceOptions(o) });

@@ -1,21 +1,11 @@
 // The plan of reuseDistances (no GPU): which passes form the group 'from-inputs', what they
 // share, and which programs share one key. The GPU side: test/surface-reuse.test.ts.
 import { describe, expect, it } from 'vitest';
-import type { DeviceProfile } from '../../src/program/profile.js';
 import { planSurfaceMetricsProgram } from '../../src/program/surface-metrics.js';
 import { normalizeSurfaceMetricsOptions, type SurfaceMetricsOptions } from '../../src/spec/surface.js';
+import { LAVAPIPE_PROFILE } from '../helpers/profiles.js';
 
-const lavapipe: DeviceProfile = {
-  workgroupSize: 256,
-  maxBindingBytes: 128 * 2 ** 20,
-  targetWorkgroups: 8,
-  minRowsPerLane: 64,
-  elementwiseWorkgroups: 32,
-  minUnitsPerThread: 4,
-  maxWorkgroupsPerDimension: 65535,
-  subgroupSize: 8,
-  software: true,
-};
+const lavapipe = LAVAPIPE_PROFILE;
 
 const base: SurfaceMetricsOptions = {
   shape: [2, 12, 14, 10, 3],

@@ -233,6 +233,7 @@ export class DiceEngine implements LossHost, LossFactory {
     if (isClDiceOptions(options)) {
       this._assertUsable();
       const normalized = normalizeClDiceOptions(options);
+      this.#requireF16(normalized);
       const program = planProgram({ kind: 'cldice', options: normalized }, this.#profile);
       const loss = new ClDiceLoss(this, normalized, program, await this.#compile(program));
       this.#losses.add(loss);

@@ -172,7 +172,7 @@ describe('engine.wassersteinDice with f16 logits', () => {
 });
 
 describe('without shader-f16', () => {
-  it('engine.loss, engine.metric and engine.wassersteinDice reject f16 types with FEATURE_MISSING', async () => {
+  it('engine.loss (clDice too), engine.metric and engine.wassersteinDice reject f16 types with FEATURE_MISSING', async () => {
     // A second device with no optional feature, on an adapter of a GPU object held for the life
     // of the process (dawn.node must not collect it while its devices live).
     const gpuObject = create([]);
@@ -195,6 +195,8 @@ describe('without shader-f16', () => {
           ],
           predType: 'f16',
         }),
+      () => engine.loss({ formula: 'cl-dice', shape, predType: 'f16' }),
+      () => engine.loss({ formula: 'cl-dice', shape, gradType: 'f16' }),
     ]) {
       await expect(call()).rejects.toMatchObject({ code: 'FEATURE_MISSING', message: /shader-f16/ });
     }

@@ -58,6 +58,8 @@ import wasserstein from '../../shaders/lib/wasserstein.wgsl';
 import workgroupFaults from '../../shaders/lib/workgroup_faults.wgsl';
 import workgroupSum from '../../shaders/lib/workgroup_sum.wgsl';
 import scaleBy from '../../shaders/scale_by.wgsl';
+import f16Widen from '../../shaders/f16_widen.wgsl';
+import f16Narrow from '../../shaders/f16_narrow.wgsl';
 import wassersteinBackward from '../../shaders/wasserstein_backward.wgsl';
 import wassersteinFinalize from '../../shaders/wasserstein_finalize.wgsl';
 import wassersteinForward from '../../shaders/wasserstein_forward.wgsl';
@@ -178,6 +180,9 @@ const kernelFiles = {
   field_forward: fieldForward,
   field_finalize: fieldFinalize,
   field_backward: fieldBackward,
+  // f16 tensors to and from the f32 volumes of losses that read and write f32 throughout (clDice).
+  f16_widen: f16Widen,
+  f16_narrow: f16Narrow,
   // Not a pass of a loss: wgsl-dice/tfjs's dy · coefficients (src/tfjs/scale-by.ts).
   scale_by: scaleBy,
 } as const;
@@ -204,7 +209,8 @@ export type ClDiceShaderName = Extract<KernelFile, `cldice_${string}`>;
 export type SurfaceShaderName = Extract<KernelFile, `${'surface' | 'distance' | 'field'}_${string}`>;
 
 /** Every kernel of the library, by name (shaders/NAME.wgsl, or a variant of one). */
-export type KernelName = DiceShaderName | FamilyShaderName | ClDiceShaderName | SurfaceShaderName | 'scale_by';
+export type KernelName =
+  DiceShaderName | FamilyShaderName | ClDiceShaderName | SurfaceShaderName | 'f16_widen' | 'f16_narrow' | 'scale_by';
 
 /** Every variant: its name, its kernel file and its axes, in suffix order. */
 function variants(): Map<KernelName, { file: KernelFile; axes: readonly VariantAxis[] }> {

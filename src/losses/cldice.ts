@@ -6,15 +6,16 @@ import type { LossHost } from '../runtime/host.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
 import { snapshotCompute } from '../runtime/submit.js';
 import type { NormalizedClDiceOptions } from '../spec/cldice.js';
+import { halfInput, widenGradient } from './family.js';
 
 export interface ClDiceEncodeBuffers {
-  /** f32 probabilities in the declared shape and layout. */
+  /** Probabilities in the declared shape and layout: f32, or f16 with predType 'f16'. */
   pred: BufferArg;
   /** f32 target (one-hot or soft), same shape and layout as pred. */
   target: BufferArg;
   /** Receives the scalar loss (one f32). */
   loss: BufferArg;
-  /** Receives dL/d(pred). */
+  /** Receives dL/d(pred): f32, or f16 with gradType 'f16'. */
   grad?: BufferArg;
   /**
    * The target's soft skeleton, from {@link ClDiceLoss.encodeTargetSkeleton} or
@@ -116,9 +117,12 @@ export class ClDiceLoss extends ProgramLoss {
    * Runs the loss once on host arrays (copied at the call) or GPU buffers and reads the result
    * back; NaN or infinity in pred or target (any class) throws NON_FINITE_INPUT naming the
    * input, the count and the first element.
+   * With predType 'f16', pred is the bits of f16 values (a Uint16Array) or a Float32Array,
+   * rounded to f16 here; with gradType 'f16' the gradient comes back widened to f32 (its values
+   * are f16's).
    */
   async compute(
-    pred: Float32Array | BufferArg,
+    pred: Float32Array | Uint16Array | BufferArg,
     target: Float32Array | BufferArg,
     given: { grad?: boolean; targetSkeleton?: Float32Array | BufferArg } = {},
   ): Promise<ClDiceResult> {
@@ -126,7 +130,7 @@ export class ClDiceLoss extends ProgramLoss {
     // The caller's arrays are copied by the runtime at this call; only the options are read here.
     const { options } = snapshotCompute(null, null, given, ['grad', 'targetSkeleton']);
     const out = await this.runOnce(
-      { pred, target, targetSkeleton: options.targetSkeleton },
+      { pred: halfInput(pred, this.options.predType), target, targetSkeleton: options.targetSkeleton },
       options.grad === true,
       'clDice takes no labels.',
     );
@@ -141,7 +145,7 @@ export class ClDiceLoss extends ProgramLoss {
       );
     }
     const result: ClDiceResult = { loss, clDice, softDice, tprec, tsens };
-    if (out.grad) result.grad = out.grad;
+    if (out.grad) result.grad = widenGradient(out.grad, this.options.elements, this.options.gradType);
     return result;
   }
 

@@ -3,9 +3,8 @@ import type { NormalizedClDiceOptions } from '../spec/cldice.js';
 import {
   elementwiseFields,
   layoutFields,
-  LOSS_INPUTS,
+  lossInputs,
   scratchVolume,
-  tensorVolume,
   windowedPass,
   type ElementwiseGrid,
   type LevelPlan,
@@ -37,7 +36,7 @@ export function elementwiseLevels(o: NormalizedClDiceOptions, grid: ElementwiseG
     group: PassGroup,
     bind: Parameters<typeof windowedPass>[6],
   ) => windowedPass(name, kernel, { ...constants, ...modes }, group, grid.windows, params, bind);
-  const { pred, target, targetSkeleton, coefficients } = LOSS_INPUTS;
+  const { pred, grad, target, targetSkeleton, coefficients } = lossInputs(o);
   const gradLevel = (j: number) => scratchVolume(`grad level ${j % 2}`);
 
   const skeleton = (who: string, group: PassGroup, source: Volume, out: Volume): ProgramPass[] => {
@@ -90,7 +89,7 @@ export function elementwiseLevels(o: NormalizedClDiceOptions, grid: ElementwiseG
           pooled_values: k === 0 ? pred : scratchVolume(`eroded ${k - 1}`),
           grad_next: gradLevel(k + 1),
           grad_delta: delta,
-          grad_level: k === 0 ? tensorVolume('grad') : gradLevel(k),
+          grad_level: k === 0 ? grad : gradLevel(k),
           coefficients,
           target_values: target,
           target_skeleton: targetSkeleton,

@@ -2,9 +2,8 @@ import { packPerWindow, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedClDiceOptions } from '../spec/cldice.js';
 import {
   layoutFields,
-  LOSS_INPUTS,
+  lossInputs,
   scratchVolume,
-  tensorVolume,
   volumeTooLarge,
   WINDOW_ALIGN,
   windowedPass,
@@ -255,7 +254,7 @@ export function tiledLevels(o: NormalizedClDiceOptions, tiles: ClDiceTiles): Lev
       ),
     );
 
-  const { pred, target, targetSkeleton, coefficients } = LOSS_INPUTS;
+  const { pred, grad, target, targetSkeleton, coefficients } = lossInputs(o);
   // x_j: pred, then the eroded levels.
   const x = (j: number) => (j === 0 ? pred : scratchVolume(`eroded ${j - 1}`));
   const gradLevel = (j: number) => scratchVolume(`grad level ${j % 2}`);
@@ -282,7 +281,7 @@ export function tiledLevels(o: NormalizedClDiceOptions, tiles: ClDiceTiles): Lev
         skeleton_upper: top || final ? unused : scratchVolume(`skeleton ${j - 1}`),
         delta_lower: final ? unused : scratchVolume(`delta ${j - 1}`),
         skeleton_lower: final || j === 1 ? unused : scratchVolume(`skeleton ${j - 2}`),
-        grad_level: final ? tensorVolume('grad') : gradLevel(j),
+        grad_level: final ? grad : gradLevel(j),
         // TOP hands down g_K, a middle level g_{j-1}; FINAL writes none (g 1 is not read there).
         g_out: final ? g(1) : g(j - 1),
       },

@@ -26,6 +26,13 @@ export interface ClDiceOptions {
   alpha?: number;
   /** MONAI's smooth, added to every numerator and denominator; > 0 (default 1). */
   smooth?: number;
+  /**
+   * pred's element type: 'f16' reads f16 predictions (the device feature shader-f16), widened to
+   * f32 once per call; every sum and the gradient are f32. Default 'f32'.
+   */
+  predType?: 'f32' | 'f16';
+  /** The gradient's element type: 'f16' rounds the f32 gradient to f16 as it is written. Default 'f32'. */
+  gradType?: 'f32' | 'f16';
   label?: string;
 }
 
@@ -41,10 +48,22 @@ export interface NormalizedClDiceOptions {
   readonly skeletonIterations: number;
   readonly alpha: number;
   readonly smooth: number;
+  readonly predType: 'f32' | 'f16';
+  readonly gradType: 'f32' | 'f16';
   readonly label: string;
 }
 
-const knownOptions = ['formula', 'shape', 'layout', 'skeletonIterations', 'alpha', 'smooth', 'label'] as const;
+const knownOptions = [
+  'formula',
+  'shape',
+  'layout',
+  'skeletonIterations',
+  'alpha',
+  'smooth',
+  'predType',
+  'gradType',
+  'label',
+] as const;
 
 /** True when loss() options ask for clDice (the branch point in DiceEngine.loss). */
 export function isClDiceOptions(options: unknown): options is ClDiceOptions {
@@ -106,6 +125,8 @@ export function normalizeClDiceOptions(given: ClDiceOptions): NormalizedClDiceOp
     skeletonIterations: iterations,
     alpha,
     smooth,
+    predType: oneOf('predType', options.predType, ['f32', 'f16'] as const, 'f32'),
+    gradType: oneOf('gradType', options.gradType, ['f32', 'f16'] as const, 'f32'),
     label: optionalLabel(options.label, 'wgsl-dice cl-dice'),
   };
 }

@@ -44,9 +44,14 @@ export function kernelStatsTargets(only?: string): KernelStatsTarget[] {
       });
     }
   }
-  for (const shape of CLDICE_BENCH.shapes) {
+  // clDice, and at its first shape with f16 predictions and gradient (the f16 conversion passes).
+  const clDiceTargets = [
+    ...CLDICE_BENCH.shapes.map((shape) => ({ name: 'cl-dice', shape, f16: false })),
+    { name: 'cl-dice-f16', shape: CLDICE_BENCH.shapes[0], f16: true },
+  ];
+  for (const { name, shape, f16 } of clDiceTargets) {
     targets.push({
-      case: 'cl-dice',
+      case: name,
       shape,
       classes: shape[shape.length - 1],
       create: async (engine) => {
@@ -54,7 +59,8 @@ export function kernelStatsTargets(only?: string): KernelStatsTarget[] {
           formula: 'cl-dice',
           shape,
           skeletonIterations: CLDICE_BENCH.iterations,
-          label: 'kernel-stats cl-dice',
+          ...(f16 ? { predType: 'f16' as const, gradType: 'f16' as const } : {}),
+          label: `kernel-stats ${name}`,
         });
         return { passes: loss.program.passes, destroy: () => loss.destroy() };
       },

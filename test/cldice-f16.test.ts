@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { DiceEngine, fromFloat16Bits, toFloat16Bits } from '../src/index.js';
 import type { ClDiceOptions } from '../src/spec/cldice.js';
 import { clDiceReference } from '../src/reference/index.js';
-import { expectValueClose } from './helpers/cldice-cases.js';
+import { expectValueClose, moveChannels } from './helpers/cldice-cases.js';
 import { expectClose, mulberry32, withValidation } from './helpers/gpu.js';
 import { useTestEngine } from './helpers/test-engine.js';
 import { F16_ROUNDING, f16GradTolerance } from './tolerance.js';
@@ -63,26 +63,14 @@ function reference(options: ClDiceOptions, pred: ArrayLike<number>, target: Arra
   const [B, C] = channelsFirst ? [dims[0], dims[1]] : [dims[0], dims[dims.length - 1]];
   const spatial = channelsFirst ? dims.slice(2) : dims.slice(1, -1);
   const S = spatial.reduce((a, b) => a * b, 1);
-  const move = (x: ArrayLike<number>, toFirst: boolean) => {
-    const out = new Float64Array(x.length);
-    for (let b = 0; b < B; b++)
-      for (let c = 0; c < C; c++)
-        for (let s = 0; s < S; s++) {
-          const first = (b * C + c) * S + s;
-          const last = (b * S + s) * C + c;
-          if (toFirst) out[first] = x[last];
-          else out[last] = x[first];
-        }
-    return out;
-  };
-  const first = (x: ArrayLike<number>) => (channelsFirst ? Float64Array.from(x) : move(x, true));
+  const first = (x: ArrayLike<number>) => (channelsFirst ? Float64Array.from(x) : moveChannels(x, B, C, S, true));
   const r = clDiceReference(first(pred), first(target), {
     shape: [B, C, ...spatial],
     iterations: options.skeletonIterations ?? 3,
     smooth: options.smooth ?? 1,
     alpha: options.alpha ?? 1,
   });
-  return { loss: r.loss, grad: channelsFirst ? r.grad : move(r.grad, false) };
+  return { loss: r.loss, grad: channelsFirst ? r.grad : moveChannels(r.grad, B, C, S) };
 }
 
 /** clDice's gradient tolerance (cldice.test.ts), as |a - e| <= atol + rtol |e|. */

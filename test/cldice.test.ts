@@ -9,27 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { DiceEngine, WgslDiceError } from '../src/index.js';
 import type { ClDiceOptions } from '../src/spec/cldice.js';
 import { clDiceReference, softSkeleton } from '../src/reference/index.js';
-import { expectGradClose, expectValueClose } from './helpers/cldice-cases.js';
+import { expectGradClose, expectValueClose, moveChannels } from './helpers/cldice-cases.js';
 import { createBufferFrom, createEmptyBuffer, mulberry32, readBuffer, withValidation } from './helpers/gpu.js';
 import { useTestEngine } from './helpers/test-engine.js';
 
 const gpu = useTestEngine();
-
-/** Moves C between axis 1 (channels-first) and the last axis, or back (`inverse`). */
-function moveChannels(data: ArrayLike<number>, B: number, C: number, S: number, inverse = false): Float64Array {
-  const out = new Float64Array(data.length);
-  for (let b = 0; b < B; b++) {
-    for (let c = 0; c < C; c++) {
-      for (let s = 0; s < S; s++) {
-        const first = (b * C + c) * S + s;
-        const last = (b * S + s) * C + c;
-        if (inverse) out[first] = data[last];
-        else out[last] = data[first];
-      }
-    }
-  }
-  return out;
-}
 
 interface Drawn {
   options: ClDiceOptions;

@@ -38,6 +38,7 @@ import dicePredScalarF16 from '../../shaders/lib/dice_pred_scalar_f16.wgsl';
 import dicePredVec4 from '../../shaders/lib/dice_pred_vec4.wgsl';
 import dicePredVec4F16 from '../../shaders/lib/dice_pred_vec4_f16.wgsl';
 import f16Rounding from '../../shaders/lib/f16_rounding.wgsl';
+import f16Convert from '../../shaders/lib/f16_convert.wgsl';
 import familyModes from '../../shaders/lib/family_modes.wgsl';
 import familyVoxel from '../../shaders/lib/family_voxel.wgsl';
 import faultFold from '../../shaders/lib/fault_fold.wgsl';
@@ -258,6 +259,7 @@ export const shaderLibraries: Readonly<Record<string, string>> = {
   'lib/dice_reduce_vec4.wgsl': diceReduceVec4,
   'lib/distance_rows.wgsl': distanceRows,
   'lib/f16_rounding.wgsl': f16Rounding,
+  'lib/f16_convert.wgsl': f16Convert,
   'lib/fault_fold.wgsl': faultFold,
   'lib/faults.wgsl': faults,
   'lib/family_modes.wgsl': familyModes,

@@ -12,7 +12,7 @@ import {
 } from './cldice-common.js';
 import { elementwiseLevels } from './cldice-steps.js';
 import { tileGrid, tiledLevels, type ClDiceTiles } from './cldice-tiles.js';
-import { conversionWindows, narrowPass, widenPass } from './f16-convert.js';
+import { conversionPass, conversionWindows } from './f16-convert.js';
 import type { BindingWindow } from './grids.js';
 import type { GridProfile } from './profile.js';
 import { elementBytes } from './voxel.js';
@@ -104,7 +104,7 @@ export function planClDiceProgram(o: NormalizedClDiceOptions, profile: GridProfi
       ...statusScratch(sums.workgroups),
     ],
     passes: [
-      ...(o.predType === 'f16' ? [widenPass('pred', F16_STAGING.pred, conversions, 'forward')] : []),
+      ...(o.predType === 'f16' ? [conversionPass('widen', 'pred', F16_STAGING.pred, conversions, 'forward')] : []),
       ...levels.skeleton('target', 'target-skeleton', target, targetSkeleton),
       ...levels.skeleton('pred', 'forward', pred, scratchVolume('pred skeleton')),
       windowedPass('sums', 'cldice_sums', {}, 'forward', sums.windows, sumsBlock, {
@@ -122,7 +122,7 @@ export function planClDiceProgram(o: NormalizedClDiceOptions, profile: GridProfi
         coefficients,
       }),
       ...levels.backward(),
-      ...(o.gradType === 'f16' ? [narrowPass(F16_STAGING.grad, 'grad', conversions, 'backward')] : []),
+      ...(o.gradType === 'f16' ? [conversionPass('narrow', 'grad', F16_STAGING.grad, conversions, 'backward')] : []),
     ],
     groups: { 'target-skeleton': { without: 'targetSkeleton' } },
     readback: ['stats'],

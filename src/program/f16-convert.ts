@@ -34,43 +34,27 @@ export function conversionWindows(elements: number, profile: GridProfile): Bindi
 
 const countFields = (w: BindingWindow) => [['count', 'u32', w.elementCount] as const];
 
-/** pred (f16, the caller's) into `scratch` (f32). */
-export function widenPass(
+/**
+ * 'widen': the caller's f16 `tensor` into the loss's f32 `scratch` (before the passes that read
+ * it); 'narrow': `scratch` rounded into the caller's f16 `tensor` (after the passes that write it).
+ */
+export function conversionPass(
+  direction: 'widen' | 'narrow',
   tensor: TensorName,
   scratch: string,
   windows: readonly BindingWindow[],
   group: PassGroup,
 ): ProgramPass {
+  const widen = direction === 'widen';
   return perWindowPass(
-    `${tensor} f16 -> f32`,
-    'f16_widen',
+    widen ? `${tensor} f16 -> f32` : `${tensor} f32 -> f16`,
+    widen ? 'f16_widen' : 'f16_narrow',
     {},
     packPerWindow(windows, countFields),
     windows,
     (w) => ({
       half_values: tensorRef(tensor, w.elementBase * 2, elementBytes(w.elementCount, 'f16')),
       full_values: scratchRef(scratch, w.elementBase * 4, w.elementCount * 4),
-    }),
-    { group },
-  );
-}
-
-/** `scratch` (f32) rounded into the caller's f16 tensor. */
-export function narrowPass(
-  scratch: string,
-  tensor: TensorName,
-  windows: readonly BindingWindow[],
-  group: PassGroup,
-): ProgramPass {
-  return perWindowPass(
-    `${tensor} f32 -> f16`,
-    'f16_narrow',
-    {},
-    packPerWindow(windows, countFields),
-    windows,
-    (w) => ({
-      full_values: scratchRef(scratch, w.elementBase * 4, w.elementCount * 4),
-      half_values: tensorRef(tensor, w.elementBase * 2, elementBytes(w.elementCount, 'f16')),
     }),
     { group },
   );

@@ -53,3 +53,19 @@ export function expectGradClose(actual: ArrayLike<number>, expected: ArrayLike<n
     `${what}: gradient element ${worstAt} is ${actual[worstAt]}, expected ${expected[worstAt]} (limit ${limit})`,
   ).toBe(true);
 }
+
+/** Moves C between axis 1 (channels-first) and the last axis, or back (`inverse`). */
+export function moveChannels(data: ArrayLike<number>, B: number, C: number, S: number, inverse = false): Float64Array {
+  const out = new Float64Array(data.length);
+  for (let b = 0; b < B; b++) {
+    for (let c = 0; c < C; c++) {
+      for (let s = 0; s < S; s++) {
+        const first = (b * C + c) * S + s;
+        const last = (b * S + s) * C + c;
+        if (inverse) out[first] = data[last];
+        else out[last] = data[first];
+      }
+    }
+  }
+  return out;
+}

@@ -143,12 +143,23 @@ describe('reuseDistances', () => {
     }
   });
 
-  it('does not reuse after a run that failed its input checks, an encode(), or a warm-up', async () => {
+  it('does not reuse after a failed run, GPU-buffer inputs or a warm-up, and never after an encode()', async () => {
     const s = await sets();
     const device = gpu.device;
     const a = pair(3);
     const b = pair(4);
     const buffers: GPUBuffer[] = [];
+    const upload = (bytes: Uint8Array) => {
+      const buffer = device.createBuffer({
+        size: Math.ceil(bytes.byteLength / 4) * 4,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      });
+      const padded = new Uint8Array(buffer.size);
+      padded.set(bytes);
+      device.queue.writeBuffer(buffer, 0, padded);
+      buffers.push(buffer);
+      return buffer;
+    };
     try {
       expect(await checkRun(s, 'hd95', a)).toBe(false);
       // A label out of range: the run transforms (and throws); its fields are not a's.
@@ -157,30 +168,24 @@ describe('reuseDistances', () => {
       await expect(s.shared[1].metrics.compute(a.pred, bad)).rejects.toMatchObject({ code: 'LABEL_OUT_OF_RANGE' });
       expect(await checkRun(s, 'asd', a)).toBe(false);
       expect(await checkRun(s, 'nsd', a)).toBe(true);
-      // The caller's buffers hold b: an encode() of them transforms b.
-      const upload = (bytes: Uint8Array) => {
-        const buffer = device.createBuffer({
-          size: Math.ceil(bytes.byteLength / 4) * 4,
-          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
-        });
-        const padded = new Uint8Array(buffer.size);
-        padded.set(bytes);
-        device.queue.writeBuffer(buffer, 0, padded);
-        buffers.push(buffer);
-        return buffer;
-      };
-      const encoder = device.createCommandEncoder();
-      s.shared[2].metrics.encode(encoder, { pred: upload(b.pred), target: upload(b.target) });
-      device.queue.submit([encoder.finish()]);
-      expect(await checkRun(s, 'hd95', a)).toBe(false);
-      expect(await checkRun(s, 'asd', a)).toBe(true);
-      // GPU-buffer inputs of compute() are never matched (their contents are not known on the host).
-      const fromBuffers = await s.shared[0].metrics.compute(buffers[0], buffers[1]);
+      // GPU-buffer inputs of compute() are never matched (their contents are not known on the
+      // host), and what they leave is b's.
+      const fromBuffers = await s.shared[0].metrics.compute(upload(b.pred), upload(b.target));
       expect(fromBuffers.reusedDistances).toBe(false);
       expectMetricClose(valuesOf('hd95', fromBuffers), expected('hd95', b), 'hd95 of buffers');
       expect(await checkRun(s, 'nsd', a)).toBe(false);
+      expect(await checkRun(s, 'hd95', a)).toBe(true);
       // A warm-up runs every pass on zeros.
       await s.shared[1].metrics.warmUp();
+      expect(await checkRun(s, 'nsd', a)).toBe(false);
+      expect(await checkRun(s, 'asd', a)).toBe(true);
+      // An encode() into the caller's encoder may be submitted after later calls: from then on
+      // the set reuses nothing. Here it is submitted after a compute() of a, which it overwrites.
+      const encoder = device.createCommandEncoder();
+      s.shared[2].metrics.encode(encoder, { pred: buffers[0], target: buffers[1] });
+      expect(await checkRun(s, 'hd95', a)).toBe(false);
+      device.queue.submit([encoder.finish()]);
+      expect(await checkRun(s, 'asd', a)).toBe(false);
       expect(await checkRun(s, 'nsd', a)).toBe(false);
     } finally {
       for (const buffer of buffers) buffer.destroy();

@@ -119,6 +119,8 @@ export abstract class ProgramLoss {
   readonly #pacing = new RunPacing();
   /** The generation of this loss's last recording of the 'from-inputs' passes (./shared-results.ts). */
   #fromInputsGeneration = 0;
+  /** Set while compute() or warmUp() records: commands this loss submits itself, at once. */
+  #ownSubmission = false;
 
   /**
    * @param naming names this kind of loss and the engine method that makes it, for error
@@ -331,7 +333,7 @@ export abstract class ProgramLoss {
   #recordPasses(pass: GPUComputePassEncoder, passes: readonly number[], bound: ReadonlyMap<TensorName, Binding>): void {
     const reusable = this.program.reusable;
     if (reusable && passes.some((p) => this.program.passes[p].group === 'from-inputs')) {
-      this.#fromInputsGeneration = this.host._sharedResults.recorded(reusable.key);
+      this.#fromInputsGeneration = this.host._sharedResults.recorded(reusable.key, !this.#ownSubmission);
     }
     for (const p of passes) {
       const plan = this.program.passes[p];
@@ -390,7 +392,12 @@ export abstract class ProgramLoss {
           try {
             const encoder = this.device.createCommandEncoder({ label: `${this.program.label} warm-up` });
             const pass = encoder.beginComputePass({ label: `${this.program.label} warm-up ${plan.name}` });
-            this.#recordPasses(pass, [p], bound);
+            this.#ownSubmission = true;
+            try {
+              this.#recordPasses(pass, [p], bound);
+            } finally {
+              this.#ownSubmission = false;
+            }
             pass.end();
             this.device.queue.submit([encoder.finish()]);
           } finally {
@@ -659,7 +666,12 @@ export abstract class ProgramLoss {
         host: this.host,
         label: `${this.program.label} compute`,
         record: (encoder) => {
-          this.record(encoder, buffers, {}, groups);
+          this.#ownSubmission = true;
+          try {
+            this.record(encoder, buffers, {}, groups);
+          } finally {
+            this.#ownSubmission = false;
+          }
           let at = 0;
           for (const source of sources) {
             encoder.copyBufferToBuffer(source.buffer, 0, readback, at, source.bytes);

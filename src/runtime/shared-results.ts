@@ -7,8 +7,11 @@ import type { TensorName } from '../program/program.js';
  * distance fields once: the first call's passes write them, the next calls read them.
  *
  * What makes a skip safe:
- * - every recording of a key's 'from-inputs' passes (a compute(), an encode() of the caller's
- *   buffers, a warm-up) counts one more generation, whatever its inputs;
+ * - every recording of a key's 'from-inputs' passes (a compute(), a warm-up) counts one more
+ *   generation, whatever its inputs;
+ * - an encode() into the caller's encoder ends reuse for the key: the caller submits it when
+ *   it likes, maybe after later compute() calls, so no record of what the buffers hold can be
+ *   trusted again;
  * - a compute() that ran them on host arrays and passed its input checks records its inputs
  *   (the copies compute() takes anyway) with its generation, only if no other recording came
  *   after it;
@@ -46,10 +49,14 @@ export class SharedResults {
     return buffer;
   }
 
-  /** A recording of `key`'s 'from-inputs' passes: its generation. */
-  recorded(key: string): number {
+  /**
+   * A recording of `key`'s 'from-inputs' passes: its generation. `byCaller`: into the caller's
+   * encoder (encode()), submitted whenever the caller likes, which ends reuse for the key.
+   */
+  recorded(key: string, byCaller: boolean): number {
     const entry = this.#entry(key);
     entry.last = null;
+    if (byCaller) entry.callerEncodes = true;
     return ++entry.generation;
   }
 
@@ -61,8 +68,9 @@ export class SharedResults {
 
   /** Whether the buffers of `key` hold what the 'from-inputs' passes make of host `inputs`. */
   matches(key: string, inputs: ReadonlyMap<TensorName, Uint8Array>): boolean {
-    const last = this.#entries.get(key)?.last;
-    if (!last || last.inputs.size !== inputs.size) return false;
+    const entry = this.#entries.get(key);
+    const last = entry?.last;
+    if (!last || entry.callerEncodes || last.inputs.size !== inputs.size) return false;
     for (const [name, bytes] of inputs) {
       const before = last.inputs.get(name);
       if (!before || !sameBytes(before, bytes)) return false;
@@ -73,7 +81,7 @@ export class SharedResults {
   #entry(key: string): Entry {
     let entry = this.#entries.get(key);
     if (!entry) {
-      entry = { holders: 0, buffers: new Map(), generation: 0, last: null };
+      entry = { holders: 0, buffers: new Map(), generation: 0, last: null, callerEncodes: false };
       this.#entries.set(key, entry);
     }
     return entry;
@@ -86,6 +94,8 @@ interface Entry {
   generation: number;
   /** The inputs of the last completed run, when no recording came after it. */
   last: { readonly generation: number; readonly inputs: ReadonlyMap<TensorName, Uint8Array> } | null;
+  /** A holder encode()d into a caller's encoder: nothing is reused any more. */
+  callerEncodes: boolean;
 }
 
 /** Byte-for-byte equality, a word at a time where both are word-aligned (compute()'s copies are). */

@@ -142,7 +142,8 @@ export interface SurfaceMetricsOptions {
    * option and the same shape, layout, input kinds, classes, spacing, metric and subvoxels (the
    * metrics, percentile, tolerances and directions may differ): a compute() on host arrays equal
    * to those of the last compute() that transformed them skips the transforms, and reports
-   * `reusedDistances: true`. For one metric per call on the same pair, as MONAI's functions are
+   * `reusedDistances: true` (an encode() of any member ends reuse for the set: the caller
+   * submits it when it likes). For one metric per call on the same pair, as MONAI's functions are
    * called (the MONAI presets set it). Costs a host copy of the last inputs, kept per shared set;
    * every metric of the set transforms both directions. Default false.
    */

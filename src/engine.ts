@@ -227,6 +227,7 @@ export class DiceEngine implements LossHost, LossFactory {
     if (isHausdorffDTOptions(options)) {
       this._assertUsable();
       const normalized = normalizeHausdorffDTOptions(options);
+      this.#requireF16(normalized);
       const program = planProgram({ kind: 'hausdorff-dt', options: normalized }, this.#profile);
       return this.#track(new HausdorffDTLoss(this, normalized, program, await this.#compile(program)));
     }

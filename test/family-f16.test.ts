@@ -197,6 +197,7 @@ describe('without shader-f16', () => {
         }),
       () => engine.loss({ formula: 'cl-dice', shape, predType: 'f16' }),
       () => engine.loss({ formula: 'cl-dice', shape, gradType: 'f16' }),
+      () => engine.loss({ formula: 'hausdorff-dt', shape, predType: 'f16' }),
     ]) {
       await expect(call()).rejects.toMatchObject({ code: 'FEATURE_MISSING', message: /shader-f16/ });
     }

@@ -6,6 +6,7 @@ import type { LossHost } from '../runtime/host.js';
 import { ProgramLoss, type CompiledPass, type EncodeOptions } from '../runtime/program-loss.js';
 import { rejectBadInput, type InputStatus } from '../runtime/status.js';
 import { snapshotCompute } from '../runtime/submit.js';
+import { halfInput, widenGradient } from './family.js';
 import type {
   NormalizedDistanceTransform,
   NormalizedHausdorffDT,
@@ -296,16 +297,18 @@ export class HausdorffDTLoss extends ProgramLoss {
 
   /**
    * Runs once on host arrays or GPU buffers: the loss, the values with reduction 'none', and
-   * with `grad: true` d(loss)/d(pred) (w.r.t. the logits with an activation). Throws
+   * with `grad: true` d(loss)/d(pred) (w.r.t. the logits with an activation; with predType
+   * 'f16' pred is f16 bits or a Float32Array rounded here, with gradType 'f16' the gradient
+   * comes back widened to f32). Throws
    * NON_FINITE_INPUT or LABEL_OUT_OF_RANGE on bad input.
    */
   async compute(
-    pred: Float32Array | BufferArg,
+    pred: Float32Array | Uint16Array | BufferArg,
     target: SurfaceInput,
     given: { grad?: boolean } = {},
   ): Promise<HausdorffDTResult> {
     this.assertUsable();
-    const snap = snapshotCompute(pred, target, given, ['grad']);
+    const snap = snapshotCompute(halfInput(pred, this.options.predType), target, given, ['grad']);
     const out = await this.runOnce(
       { pred: snap.pred, target: snap.target },
       snap.options.grad === true,
@@ -313,7 +316,8 @@ export class HausdorffDTLoss extends ProgramLoss {
     );
     const result: HausdorffDTResult = { loss: out.parts[0] };
     if (this.options.reduction === 'none') result.values = out.sections.get('values')!;
-    if (out.grad) result.grad = out.grad;
+    const g = this.options.geometry;
+    if (out.grad) result.grad = widenGradient(out.grad, g.batch * g.spatial * g.classes, this.options.gradType);
     return result;
   }
 }

@@ -70,22 +70,14 @@ export interface LevelPlan {
   backward(): ProgramPass[];
 }
 
-/** The f32 volumes predType / gradType 'f16' read and write in place of the caller's f16 tensors. */
-export const F16_STAGING = { pred: 'pred f32', grad: 'grad f32' } as const;
-
-/**
- * The volumes every plan reads besides its levels, and the gradient it writes: the caller's
- * tensors, or with f16 ones the loss's f32 copies (widened before the passes, rounded after).
- */
-export function lossInputs(o: Pick<NormalizedClDiceOptions, 'predType' | 'gradType'>) {
-  return {
-    pred: o.predType === 'f16' ? scratchVolume(F16_STAGING.pred) : tensorVolume('pred'),
-    grad: o.gradType === 'f16' ? scratchVolume(F16_STAGING.grad) : tensorVolume('grad'),
-    target: tensorVolume('target'),
-    targetSkeleton: tensorVolume('targetSkeleton'),
-    coefficients: scratchRef('coefficients'),
-  } as const;
-}
+/** The volumes every plan reads besides its levels, and the gradient it writes. */
+export const LOSS_INPUTS = {
+  pred: tensorVolume('pred'),
+  grad: tensorVolume('grad'),
+  target: tensorVolume('target'),
+  targetSkeleton: tensorVolume('targetSkeleton'),
+  coefficients: scratchRef('coefficients'),
+} as const;
 
 /**
  * BINDING_TOO_LARGE for a volume (a sample channels-last) that no binding window holds: every

@@ -3,7 +3,7 @@ import type { NormalizedClDiceOptions } from '../spec/cldice.js';
 import {
   elementwiseFields,
   layoutFields,
-  lossInputs,
+  LOSS_INPUTS,
   scratchVolume,
   windowedPass,
   type ElementwiseGrid,
@@ -36,7 +36,7 @@ export function elementwiseLevels(o: NormalizedClDiceOptions, grid: ElementwiseG
     group: PassGroup,
     bind: Parameters<typeof windowedPass>[6],
   ) => windowedPass(name, kernel, { ...constants, ...modes }, group, grid.windows, params, bind);
-  const { pred, grad, target, targetSkeleton, coefficients } = lossInputs(o);
+  const { pred, grad, target, targetSkeleton, coefficients } = LOSS_INPUTS;
   const gradLevel = (j: number) => scratchVolume(`grad level ${j % 2}`);
 
   const skeleton = (who: string, group: PassGroup, source: Volume, out: Volume): ProgramPass[] => {

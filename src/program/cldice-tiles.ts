@@ -2,7 +2,7 @@ import { packPerWindow, type UniformValue } from '../kernels/uniforms.js';
 import type { NormalizedClDiceOptions } from '../spec/cldice.js';
 import {
   layoutFields,
-  lossInputs,
+  LOSS_INPUTS,
   scratchVolume,
   volumeTooLarge,
   WINDOW_ALIGN,
@@ -254,7 +254,7 @@ export function tiledLevels(o: NormalizedClDiceOptions, tiles: ClDiceTiles): Lev
       ),
     );
 
-  const { pred, grad, target, targetSkeleton, coefficients } = lossInputs(o);
+  const { pred, grad, target, targetSkeleton, coefficients } = LOSS_INPUTS;
   // x_j: pred, then the eroded levels.
   const x = (j: number) => (j === 0 ? pred : scratchVolume(`eroded ${j - 1}`));
   const gradLevel = (j: number) => scratchVolume(`grad level ${j % 2}`);

@@ -4,18 +4,16 @@ import type { NormalizedClDiceOptions } from '../spec/cldice.js';
 import {
   elementwiseFields,
   elementwiseVolumes,
-  F16_STAGING,
-  lossInputs,
+  LOSS_INPUTS,
   scratchVolume,
   windowedPass,
   type ElementwiseGrid,
 } from './cldice-common.js';
 import { elementwiseLevels } from './cldice-steps.js';
 import { tileGrid, tiledLevels, type ClDiceTiles } from './cldice-tiles.js';
-import { conversionPass, conversionWindows } from './f16-convert.js';
+import { stageF16 } from './f16-convert.js';
 import type { BindingWindow } from './grids.js';
 import type { GridProfile } from './profile.js';
-import { elementBytes } from './voxel.js';
 import {
   finalizePass,
   scratchRef,
@@ -77,9 +75,7 @@ export function planClDiceProgram(o: NormalizedClDiceOptions, profile: GridProfi
   const tiles = tiledPlan(profile) ? { foreground: tileGrid(o, profile, 1), all: tileGrid(o, profile, 0) } : undefined;
   const levels = tiles ? tiledLevels(o, tiles) : elementwiseLevels(o, sums);
   const K = o.skeletonIterations;
-  const { pred, target, targetSkeleton, coefficients } = lossInputs(o);
-  // f16 tensors: widened into (rounded from) f32 copies of the loss's own, window by window.
-  const conversions = o.predType === 'f16' || o.gradType === 'f16' ? conversionWindows(o.elements, profile) : [];
+  const { pred, target, targetSkeleton, coefficients } = LOSS_INPUTS;
   const volumes = [
     ...Array.from({ length: K + 1 }, (_, k) => `eroded ${k}`),
     ...Array.from({ length: K + 1 }, (_, k) => `delta ${k}`),
@@ -87,15 +83,14 @@ export function planClDiceProgram(o: NormalizedClDiceOptions, profile: GridProfi
     'pred skeleton',
     'targetSkeleton',
     ...levels.scratch,
-    ...(o.predType === 'f16' ? [F16_STAGING.pred] : []),
-    ...(o.gradType === 'f16' ? [F16_STAGING.grad] : []),
   ];
   const sumsBlock = { block: 'sums', bytes: packPerWindow(sums.windows, (w) => sumsParamsFields(o, sums, w)) };
-  return {
+  // f16 pred and gradient: widened into and rounded from f32 copies around these passes.
+  const program: LossProgram<ClDiceGrids> = {
     label: o.label,
     dims: o.dims,
     grids: { sums, tiles },
-    tensors: clDiceTensors(o),
+    tensors: clDiceTensors(o.elements),
     scratch: [
       ...volumes.map((name) => ({ name, bytes: o.elements * 4 })),
       { name: 'partials', bytes: sums.workgroups * 32 },
@@ -104,7 +99,6 @@ export function planClDiceProgram(o: NormalizedClDiceOptions, profile: GridProfi
       ...statusScratch(sums.workgroups),
     ],
     passes: [
-      ...(o.predType === 'f16' ? [conversionPass('widen', 'pred', F16_STAGING.pred, conversions, 'forward')] : []),
       ...levels.skeleton('target', 'target-skeleton', target, targetSkeleton),
       ...levels.skeleton('pred', 'forward', pred, scratchVolume('pred skeleton')),
       windowedPass('sums', 'cldice_sums', {}, 'forward', sums.windows, sumsBlock, {
@@ -122,39 +116,29 @@ export function planClDiceProgram(o: NormalizedClDiceOptions, profile: GridProfi
         coefficients,
       }),
       ...levels.backward(),
-      ...(o.gradType === 'f16' ? [conversionPass('narrow', 'grad', F16_STAGING.grad, conversions, 'backward')] : []),
     ],
     groups: { 'target-skeleton': { without: 'targetSkeleton' } },
     readback: ['stats'],
     inPlace: [],
   };
+  return stageF16(program, o, o.elements, profile);
 }
 
-/**
- * pred (f32 or f16) and target (f32), read; the loss; and the optional grad (f32 or f16) and
- * target skeleton (given, the target passes are skipped).
- */
-function clDiceTensors(o: NormalizedClDiceOptions): TensorSpec[] {
-  const elements = o.elements;
-  const volume = (
-    name: TensorName,
-    access: 'read' | 'write',
-    optional: boolean,
-    type: 'f32' | 'f16' = 'f32',
-  ): TensorSpec => ({
+/** pred and target (f32, read), the loss, and the optional grad and target skeleton (given, the target passes are skipped). */
+function clDiceTensors(elements: number): TensorSpec[] {
+  const volume = (name: TensorName, access: 'read' | 'write', optional: boolean): TensorSpec => ({
     name,
-    bytes: elementBytes(elements, type),
+    bytes: elements * 4,
     windowed: true,
     access,
     optional,
-    // f16 predictions are given as their bits (compute() rounds a Float32Array for you).
-    ...(access === 'read' ? { host: { type: type === 'f16' ? 'f16-bits' : 'f32', elements } } : {}),
+    ...(access === 'read' ? { host: { type: 'f32', elements } } : {}),
   });
   return [
-    volume('pred', 'read', false, o.predType),
+    volume('pred', 'read', false),
     volume('target', 'read', false),
     { name: 'loss', bytes: 4, windowed: false, access: 'write', optional: false },
-    volume('grad', 'write', true, o.gradType),
+    volume('grad', 'write', true),
     volume('targetSkeleton', 'read', true),
   ];
 }

@@ -1,14 +1,24 @@
 import { packPerWindow } from '../kernels/uniforms.js';
 import type { BindingWindow } from './grids.js';
 import type { GridProfile } from './profile.js';
-import { perWindowPass, scratchRef, tensorRef, type PassGroup, type ProgramPass, type TensorName } from './program.js';
+import {
+  perWindowPass,
+  scratchRef,
+  tensorRef,
+  type BindingRef,
+  type LossProgram,
+  type PassGroup,
+  type ProgramPass,
+  type TensorName,
+} from './program.js';
 import { elementBytes } from './voxel.js';
 
-// Passes that carry a flat tensor between f16 and f32 (f16_widen.wgsl, f16_narrow.wgsl), for
-// losses whose passes read and write f32 volumes throughout (clDice's stencils): predType 'f16'
-// widens pred into an f32 scratch of the loss before the first pass that reads it, gradType
-// 'f16' rounds the f32 gradient scratch into the caller's f16 tensor after the last pass that
-// writes it. Window by window, so any size runs.
+// f16 tensors for programs whose passes read and write f32 throughout (clDice's stencils, the
+// distance-field losses): stageF16 makes predType 'f16' widen pred into an f32 copy of the
+// loss's own before the first pass (f16_widen.wgsl), binds every pass to that copy where it
+// bound pred, and with gradType 'f16' lets the passes write an f32 gradient copy that a last
+// pass rounds into the caller's f16 tensor (f16_narrow.wgsl). Window by window, so any size runs.
+// (The loss family and the classic losses read f16 natively: their kernels have f16 variants.)
 
 /** Window starts are multiples of 128 elements: 256-byte offsets for f16 and f32 alike. */
 const ALIGN = 128;
@@ -58,4 +68,61 @@ export function conversionPass(
     }),
     { group },
   );
+}
+
+/** Element types of a loss's pred and gradient. */
+export interface ElementTypes {
+  readonly predType: 'f32' | 'f16';
+  readonly gradType: 'f32' | 'f16';
+}
+
+/** The f32 copies of the loss's own that stand in for the caller's f16 tensors. */
+export const F16_STAGING = { pred: 'pred f32', grad: 'grad f32' } as const;
+
+/**
+ * `program` (planned for f32 pred and grad of `elements` values) taking f16 where `types` say:
+ * the tensor shrinks to f16 (compute() takes its bits), the passes bind the f32 copy at the same
+ * offsets, and the conversions run first (pred, with the forward) and last (grad, with the
+ * backward). Unchanged for f32.
+ */
+export function stageF16<G>(
+  program: LossProgram<G>,
+  types: ElementTypes,
+  elements: number,
+  profile: GridProfile,
+): LossProgram<G> {
+  const staged = new Map<TensorName, string>();
+  if (types.predType === 'f16') staged.set('pred', F16_STAGING.pred);
+  if (types.gradType === 'f16') staged.set('grad', F16_STAGING.grad);
+  if (staged.size === 0) return program;
+  const windows = conversionWindows(elements, profile);
+  const rebind = (ref: BindingRef): BindingRef =>
+    'tensor' in ref && staged.has(ref.tensor)
+      ? { scratch: staged.get(ref.tensor)!, offset: ref.offset, size: ref.size }
+      : ref;
+  const passes = program.passes.map((pass) => ({
+    ...pass,
+    dispatches: pass.dispatches.map((d) => ({
+      ...d,
+      bindings: Object.fromEntries(Object.entries(d.bindings).map(([slot, ref]) => [slot, rebind(ref)])),
+    })),
+  }));
+  return {
+    ...program,
+    tensors: program.tensors.map((t) =>
+      staged.has(t.name)
+        ? {
+            ...t,
+            bytes: elementBytes(elements, 'f16'),
+            ...(t.host ? { host: { type: 'f16-bits' as const, elements } } : {}),
+          }
+        : t,
+    ),
+    scratch: [...program.scratch, ...[...staged.values()].map((name) => ({ name, bytes: elements * 4 }))],
+    passes: [
+      ...(staged.has('pred') ? [conversionPass('widen', 'pred', F16_STAGING.pred, windows, 'forward')] : []),
+      ...passes,
+      ...(staged.has('grad') ? [conversionPass('narrow', 'grad', F16_STAGING.grad, windows, 'backward')] : []),
+    ],
+  };
 }

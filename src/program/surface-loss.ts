@@ -19,6 +19,7 @@ import {
   windowPass,
   type SurfaceLayoutPlan,
 } from './surface-grid.js';
+import { stageF16 } from './f16-convert.js';
 import { voxelTensors, voxelWindow } from './voxel.js';
 
 // The distance-field losses on the surface runtime pieces: MONAI's Hausdorff-DT loss as its own
@@ -223,11 +224,12 @@ export function planHausdorffDTProgram(
   const { plan, scratch, passes } = fieldTermPasses(term, profile, "engine.loss({ formula: 'hausdorff-dt' })");
   const cells = o.batch ? plan.kept : plan.pairs;
   const perCell = (o.batch ? g.batch : 1) * g.spatial;
+  const elements = g.batch * g.spatial * g.classes;
+  // Planned in f32; f16 pred and gradient are staged around the passes (stageF16 below).
   const { pred, target, loss, grad } = voxelTensors({
     ...g,
-    elements: g.batch * g.spatial * g.classes,
+    elements,
     target: o.target,
-    // The distance-field losses read and write f32 only.
     predType: 'f32',
     gradType: 'f32',
   });
@@ -255,7 +257,7 @@ export function planHausdorffDTProgram(
       status: scratchRef('status'),
     },
   );
-  return {
+  const program: LossProgram<SurfaceLayoutPlan> = {
     label: o.label,
     dims: g.dims,
     grids: plan,
@@ -270,4 +272,5 @@ export function planHausdorffDTProgram(
     readback: ['values'],
     inPlace: [],
   };
+  return stageF16(program, o, elements, profile);
 }

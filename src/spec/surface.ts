@@ -192,6 +192,10 @@ export interface HausdorffDTOptions {
   reduction?: 'mean' | 'sum' | 'none';
   /** LogHausdorffDTLoss: log(1 + loss) after the reduction (element-wise for 'none'). Default false. */
   log?: boolean;
+  /** pred's element type: 'f16' (shader-f16) is widened to f32 once a call; every pass runs in f32. Default 'f32'. */
+  predType?: 'f32' | 'f16';
+  /** The gradient's: 'f16' rounds the f32 gradient to f16 as it is written. Default 'f32'. */
+  gradType?: 'f32' | 'f16';
   label?: string;
 }
 
@@ -204,6 +208,8 @@ export interface NormalizedHausdorffDT {
   readonly batch: boolean;
   readonly reduction: 'mean' | 'sum' | 'none';
   readonly log: boolean;
+  readonly predType: 'f32' | 'f16';
+  readonly gradType: 'f32' | 'f16';
   readonly label: string;
 }
 
@@ -467,6 +473,8 @@ const HAUSDORFF_DT_OPTIONS = [
   'batch',
   'reduction',
   'log',
+  'predType',
+  'gradType',
   'label',
 ];
 
@@ -498,6 +506,8 @@ export function normalizeHausdorffDTOptions(given: HausdorffDTOptions): Normaliz
     batch: optionalBoolean('batch', o.batch, false),
     reduction: oneOf('reduction', o.reduction, ['mean', 'sum', 'none'], 'mean'),
     log: optionalBoolean('log', o.log, false),
+    predType: oneOf('predType', o.predType, ['f32', 'f16'] as const, 'f32'),
+    gradType: oneOf('gradType', o.gradType, ['f32', 'f16'] as const, 'f32'),
     label: optionalLabel(o.label, 'wgsl-dice hausdorff-dt loss'),
   };
 }

@@ -1,6 +1,7 @@
-// clDice with f16 predictions and gradients (predType / gradType 'f16', device feature
-// shader-f16): pred is widened to f32 once per call (exactly: every f16 is an f32), every pass
-// runs in f32, and an f16 gradient is the f32 one rounded as it is written. So, against the f32
+// clDice and the Hausdorff-DT loss with f16 predictions and gradients (predType / gradType
+// 'f16', device feature shader-f16; src/program/f16-convert.ts stages them): pred is widened to
+// f32 once per call (exactly: every f16 is an f32), every pass runs in f32, and an f16 gradient
+// is the f32 one rounded as it is written. So, against the f32
 // loss on the same (f16-rounded) values: the loss and an f32 gradient bitwise equal; an f16
 // gradient within one f16 rounding (test/tolerance.ts's F16_ROUNDING, 2^-11 relative, 2^-25
 // below f16's normal range). Against the float64 reference: the clDice tolerances of
@@ -8,7 +9,7 @@
 // rounding for an f16 gradient as f16GradTolerance derives). Binding windows too, and the
 // options' checks.
 import { describe, expect, it } from 'vitest';
-import { DiceEngine, fromFloat16Bits, toFloat16Bits } from '../src/index.js';
+import { DiceEngine, fromFloat16Bits, toFloat16Bits, type HausdorffDTOptions } from '../src/index.js';
 import type { ClDiceOptions } from '../src/spec/cldice.js';
 import { clDiceReference } from '../src/reference/index.js';
 import { expectValueClose, moveChannels } from './helpers/cldice-cases.js';
@@ -165,6 +166,68 @@ describe('clDice with f16 types', () => {
     await expect(gpu.engine.loss({ formula: 'cl-dice', shape, gradType: 'bf16' as never })).rejects.toMatchObject({
       code: 'INVALID_OPTION',
       message: /gradType/,
+    });
+  });
+});
+
+describe('the Hausdorff-DT loss with f16 types', () => {
+  const hdt: { name: string; options: HausdorffDTOptions }[] = [
+    {
+      name: 'softmax over 3 classes, u8 labels, 2D, f16 pred and gradient',
+      options: {
+        formula: 'hausdorff-dt',
+        shape: [2, 12, 10, 3],
+        activation: 'softmax',
+        target: 'u8',
+        predType: 'f16',
+        gradType: 'f16',
+      },
+    },
+    {
+      name: 'sigmoid, dense target, 3D channels-first, log, f16 pred',
+      options: {
+        formula: 'hausdorff-dt',
+        shape: [1, 2, 5, 6, 7],
+        layout: 'channels-first',
+        activation: 'sigmoid',
+        log: true,
+        predType: 'f16',
+      },
+    },
+  ];
+  hdt.forEach((c, index) => {
+    it(`${c.name}: the f32 loss on the same values, its gradient within one f16 rounding`, async () => {
+      await withValidation(gpu.device, async () => {
+        const random = mulberry32(600 + index);
+        const n = c.options.shape.reduce((a, b) => a * b, 1);
+        const classes = c.options.layout === 'channels-first' ? c.options.shape[1] : c.options.shape.at(-1)!;
+        const logits = Float32Array.from({ length: n }, () => 4 * random() - 2);
+        const target =
+          c.options.target === 'u8'
+            ? Uint8Array.from({ length: n / classes }, () => Math.floor(random() * classes))
+            : Float32Array.from({ length: n }, () => (random() < 0.4 ? 1 : 0));
+        const bits = toFloat16Bits(logits);
+        const seen = Float32Array.from(fromFloat16Bits(bits));
+        const f16 = await gpu.engine.loss(c.options);
+        const f32 = await gpu.engine.loss({ ...c.options, predType: 'f32', gradType: 'f32' });
+        try {
+          expect(f16.program.passes[0].kernel).toBe('f16_widen');
+          const got = await f16.compute(bits, target, { grad: true });
+          const plain = await f32.compute(seen, target, { grad: true });
+          expect(got.loss).toBe(plain.loss);
+          expect(Number.isFinite(got.loss) && got.loss > 0).toBe(true);
+          if (c.options.gradType === 'f16') {
+            expectClose(got.grad!, plain.grad!, { atol: 2 ** -25, rtol: F16_ROUNDING }, 'f16 gradient vs the f32 one');
+            expect(Array.from(fromFloat16Bits(toFloat16Bits(got.grad!)))).toEqual(Array.from(got.grad!));
+          } else {
+            expect(Array.from(got.grad!)).toEqual(Array.from(plain.grad!));
+          }
+          expect(got.grad!.some((g) => g !== 0)).toBe(true);
+        } finally {
+          f16.destroy();
+          f32.destroy();
+        }
+      });
     });
   });
 });

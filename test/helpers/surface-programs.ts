@@ -97,6 +97,11 @@ export function surfaceSpecs(
       lavapipe,
     ],
     [
+      'hausdorff-dt: f16 pred and grad, in binding windows',
+      hausdorff({ shape: [2, 40, 40, 3], activation: 'sigmoid', predType: 'f16', gradType: 'f16' }),
+      tiny,
+    ],
+    [
       'family Dice with a boundary term',
       {
         kind: 'family',

@@ -165,6 +165,17 @@ const specs: [string, LossSpec, DeviceProfile][] = [
     clDice({ shape: [4, 2, 64, 64], layout: 'channels-first', skeletonIterations: 1 }),
     tinyWindows as DeviceProfile,
   ],
+  [
+    'cl-dice f16 pred and grad, in binding windows',
+    clDice({
+      shape: [4, 2, 64, 64],
+      layout: 'channels-first',
+      skeletonIterations: 1,
+      predType: 'f16',
+      gradType: 'f16',
+    }),
+    tinyWindows as DeviceProfile,
+  ],
   ...surfaceSpecs(lavapipe, gpu, tinyWindows as DeviceProfile),
 ];
 

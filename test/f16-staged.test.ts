@@ -1,5 +1,6 @@
-// clDice and the Hausdorff-DT loss with f16 predictions and gradients (predType / gradType
-// 'f16', device feature shader-f16; src/program/f16-convert.ts stages them): pred is widened to
+// clDice, the Hausdorff-DT loss and the family with a boundary term, with f16 predictions and
+// gradients (predType / gradType 'f16', device feature shader-f16; src/program/f16-convert.ts
+// stages them): pred is widened to
 // f32 once per call (exactly: every f16 is an f32), every pass runs in f32, and an f16 gradient
 // is the f32 one rounded as it is written. So, against the f32
 // loss on the same (f16-rounded) values: the loss and an f32 gradient bitwise equal; an f16
@@ -9,7 +10,7 @@
 // rounding for an f16 gradient as f16GradTolerance derives). Binding windows too, and the
 // options' checks.
 import { describe, expect, it } from 'vitest';
-import { DiceEngine, fromFloat16Bits, toFloat16Bits, type HausdorffDTOptions } from '../src/index.js';
+import { DiceEngine, fromFloat16Bits, toFloat16Bits, type HausdorffDTOptions, type LossOptions } from '../src/index.js';
 import type { ClDiceOptions } from '../src/spec/cldice.js';
 import { clDiceReference } from '../src/reference/index.js';
 import { expectValueClose, moveChannels } from './helpers/cldice-cases.js';
@@ -170,8 +171,8 @@ describe('clDice with f16 types', () => {
   });
 });
 
-describe('the Hausdorff-DT loss with f16 types', () => {
-  const hdt: { name: string; options: HausdorffDTOptions }[] = [
+describe('the Hausdorff-DT loss and the boundary term with f16 types', () => {
+  const hdt: { name: string; options: HausdorffDTOptions | LossOptions }[] = [
     {
       name: 'softmax over 3 classes, u8 labels, 2D, f16 pred and gradient',
       options: {
@@ -194,6 +195,17 @@ describe('the Hausdorff-DT loss with f16 types', () => {
         predType: 'f16',
       },
     },
+    {
+      name: 'softmax Dice + boundary term (Kervadec), u8 labels, f16 pred and gradient',
+      options: {
+        shape: [2, 10, 12, 3],
+        activation: 'softmax',
+        target: 'u8',
+        boundary: { lambda: 0.5 },
+        predType: 'f16',
+        gradType: 'f16',
+      },
+    },
   ];
   hdt.forEach((c, index) => {
     it(`${c.name}: the f32 loss on the same values, its gradient within one f16 rounding`, async () => {
@@ -208,8 +220,10 @@ describe('the Hausdorff-DT loss with f16 types', () => {
             : Float32Array.from({ length: n }, () => (random() < 0.4 ? 1 : 0));
         const bits = toFloat16Bits(logits);
         const seen = Float32Array.from(fromFloat16Bits(bits));
-        const f16 = await gpu.engine.loss(c.options);
-        const f32 = await gpu.engine.loss({ ...c.options, predType: 'f32', gradType: 'f32' });
+        // One overload per formula; the cast picks the one these options satisfy.
+        const make = (o: HausdorffDTOptions | LossOptions) => gpu.engine.loss(o as HausdorffDTOptions);
+        const f16 = await make(c.options);
+        const f32 = await make({ ...c.options, predType: 'f32', gradType: 'f32' });
         try {
           expect(f16.program.passes[0].kernel).toBe('f16_widen');
           const got = await f16.compute(bits, target, { grad: true });

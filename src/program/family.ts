@@ -11,6 +11,7 @@ import {
 import { packPerWindow, packUniform, type UniformValue } from '../kernels/uniforms.js';
 import { groupCount, type NormalizedLossOptions } from '../spec/family.js';
 import { withBoundaryTerm } from './boundary.js';
+import { stageF16 } from './f16-convert.js';
 import { foldLanes, type BindingWindow } from './grids.js';
 import type { DeviceProfile } from './profile.js';
 import {
@@ -209,6 +210,12 @@ export function packClassInfo(o: NormalizedLossOptions): Float32Array<ArrayBuffe
 }
 
 export function planFamilyProgram(o: NormalizedLossOptions, profile: DeviceProfile): LossProgram<VoxelGrids> {
+  // The boundary term's passes read pred and add to the gradient in f32 (shaders/field_*.wgsl):
+  // with f16 types and a boundary term, the whole program is planned in f32 and staged.
+  if (o.boundary && (o.predType === 'f16' || o.gradType === 'f16')) {
+    const f32 = planFamilyProgram({ ...o, predType: 'f32', gradType: 'f32' }, profile);
+    return stageF16(f32, o, o.elements, profile);
+  }
   const voxel = planVoxelPasses(o, profile, sumsPerClass(o));
   const { grids, faultRecords } = voxel;
   const groups = groupCount(o);

@@ -526,13 +526,6 @@ export function familyBoundary(
   },
 ): NormalizedBoundary {
   const what = 'boundary';
-  if (loss.predType === 'f16' || loss.gradType === 'f16') {
-    // The boundary passes read pred and add to grad as f32 (shaders/field_*.wgsl).
-    fail(
-      'NOT_SUPPORTED',
-      `${what}: the boundary term reads and writes f32 only; drop predType/gradType 'f16' or the boundary term.`,
-    );
-  }
   if ((loss.mask !== undefined && loss.mask !== 'none') || loss.ignoreIndex !== undefined) {
     fail(
       'INVALID_OPTION',

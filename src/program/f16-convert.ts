@@ -11,7 +11,7 @@ import {
   type ProgramPass,
   type TensorName,
 } from './program.js';
-import { elementBytes } from './voxel.js';
+import { elementBytes, type VoxelElementTypes } from './voxel.js';
 
 // f16 tensors for programs whose passes read and write f32 throughout (clDice's stencils, the
 // distance-field losses): stageF16 makes predType 'f16' widen pred into an f32 copy of the
@@ -24,7 +24,7 @@ import { elementBytes } from './voxel.js';
 const ALIGN = 128;
 
 /** Flat windows over `elements`: at most one binding of the f32 side each, 128-element aligned starts. */
-export function conversionWindows(elements: number, profile: GridProfile): BindingWindow[] {
+function conversionWindows(elements: number, profile: GridProfile): BindingWindow[] {
   const perWindow = Math.max(ALIGN, Math.floor(profile.maxBindingBytes / 4 / ALIGN) * ALIGN);
   const perWorkgroup = profile.workgroupSize * profile.minUnitsPerThread;
   const windows: BindingWindow[] = [];
@@ -48,7 +48,7 @@ const countFields = (w: BindingWindow) => [['count', 'u32', w.elementCount] as c
  * 'widen': the caller's f16 `tensor` into the loss's f32 `scratch` (before the passes that read
  * it); 'narrow': `scratch` rounded into the caller's f16 `tensor` (after the passes that write it).
  */
-export function conversionPass(
+function conversionPass(
   direction: 'widen' | 'narrow',
   tensor: TensorName,
   scratch: string,
@@ -70,14 +70,8 @@ export function conversionPass(
   );
 }
 
-/** Element types of a loss's pred and gradient. */
-export interface ElementTypes {
-  readonly predType: 'f32' | 'f16';
-  readonly gradType: 'f32' | 'f16';
-}
-
 /** The f32 copies of the loss's own that stand in for the caller's f16 tensors. */
-export const F16_STAGING = { pred: 'pred f32', grad: 'grad f32' } as const;
+const F16_STAGING = { pred: 'pred f32', grad: 'grad f32' } as const;
 
 /**
  * `program` (planned for f32 pred and grad of `elements` values) taking f16 where `types` say:
@@ -87,7 +81,7 @@ export const F16_STAGING = { pred: 'pred f32', grad: 'grad f32' } as const;
  */
 export function stageF16<G>(
   program: LossProgram<G>,
-  types: ElementTypes,
+  types: VoxelElementTypes,
   elements: number,
   profile: GridProfile,
 ): LossProgram<G> {

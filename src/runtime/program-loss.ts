@@ -1,3 +1,4 @@
+import { sameBytes } from '../core/bytes.js';
 import { WgslDiceError } from '../core/errors.js';
 import { STATUS_BYTES, STATUS_PARTS_OFFSET, UNIFORM_STRIDE } from '../core/limits.js';
 import {
@@ -171,7 +172,7 @@ export abstract class ProgramLoss {
       if (!block) {
         block = { buffer: this.resources.uniform(p.uniformBlock, p.uniforms), bytes: p.uniforms };
         shared.set(p.uniformBlock, block);
-      } else if (!sameBytes(block.bytes, p.uniforms)) {
+      } else if (!sameBytes(new Uint8Array(block.bytes), new Uint8Array(p.uniforms))) {
         throw new Error(`internal error: passes share the uniform block '${p.uniformBlock}' with different contents`);
       }
       return block.buffer;
@@ -764,14 +765,6 @@ export abstract class ProgramLoss {
   protected rejectInput(status: InputStatus, labelHint: string, predHint: string): void {
     rejectBadInput(status, this.classCount, labelHint, predHint);
   }
-}
-
-function sameBytes(a: ArrayBuffer, b: ArrayBuffer): boolean {
-  if (a === b) return true;
-  if (a.byteLength !== b.byteLength) return false;
-  const x = new Uint8Array(a);
-  const y = new Uint8Array(b);
-  return x.every((v, i) => v === y[i]);
 }
 
 /** `value instanceof` the WebGPU class where the platform exposes it, else the methods we call. */

@@ -1,3 +1,4 @@
+import { sameBytes } from '../core/bytes.js';
 import type { TensorName } from '../program/program.js';
 
 /**
@@ -96,17 +97,4 @@ interface Entry {
   last: { readonly generation: number; readonly inputs: ReadonlyMap<TensorName, Uint8Array> } | null;
   /** A holder encode()d into a caller's encoder: nothing is reused any more. */
   callerEncodes: boolean;
-}
-
-/** Byte-for-byte equality, a word at a time where both are word-aligned (compute()'s copies are). */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0 && a.byteLength % 4 === 0) {
-    const x = new Uint32Array(a.buffer, a.byteOffset, a.byteLength / 4);
-    const y = new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-    return true;
-  }
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
